@@ -1,0 +1,3 @@
+from costlens.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""costlens.toml (or [tool.costlens] in pyproject.toml), validated on load with messages that say what to fix."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from costlens.errors import ConfigError
+
+CANONICAL_CALL_FIELDS = (
+    "call_id", "ts", "latency_ms", "provider", "model", "request_model", "operation", "service_tier",
+    "is_batch", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "cache_write_tokens", "output_tokens", "reasoning_tokens", "status", "error_type", "http_status",
+    "finish_reason", "max_tokens", "task_id", "session_id", "trace_id", "feature", "team", "customer",
+    "user_id", "environment", "reported_cost_usd", "end_ts",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnMapping(_Strict):
+    """How a generic CSV / JSONL / Parquet file maps onto canonical call fields."""
+
+    name: str = "cli"
+    match: str | None = None  # file-name glob this mapping applies to
+    columns: dict[str, str] = Field(default_factory=dict)  # canonical = source column
+    constants: dict[str, str] = Field(default_factory=dict)  # canonical = fixed value
+    # OpenAI / OTel count cached tokens inside input; Anthropic does not.
+    input_tokens_include_cached: bool = True
+
+    @field_validator("columns", "constants")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CANONICAL_CALL_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown canonical field(s) {', '.join(unknown)}; use one of: {', '.join(CANONICAL_CALL_FIELDS)}"
+            )
+        return value
+
+
+class IngestConfig(_Strict):
+    mappings: list[ColumnMapping] = Field(default_factory=list)
+    keep_content: bool = False
+
+
+class FeatureConfig(_Strict):
+    owner: str | None = None
+    team: str | None = None
+    cost_center: str | None = None
+    criticality: Literal["critical", "important", "mass"] | None = None
+    monthly_budget_usd: float | None = None
+    soft_alert_pct: float = 80.0
+    hard_limit_usd: float | None = None
+    cost_slo_per_accepted_outcome_usd: float | None = None
+    interactive: bool | None = None
+    step_budget: int | None = None
+    task_class: str | None = None
+    value_per_accepted_outcome_usd: float | None = None
+
+
+class EconomicsConfig(_Strict):
+    loaded_hourly_rate_usd: float = 0.0  # prices rework minutes
+    delay_cost_per_minute_usd: float = 0.0  # prices waiting time in outcomes
+
+
+class ModelsConfig(_Strict):
+    tiers: dict[str, Literal["premium", "balanced", "economy"]] = Field(default_factory=dict)
+
+
+class Config(_Strict):
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    features: dict[str, FeatureConfig] = Field(default_factory=dict)
+    economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    prices: dict[str, Any] = Field(default_factory=dict)  # validated by the pricing catalog
+    path: str | None = None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Explicit path, else ./costlens.toml, else [tool.costlens] in ./pyproject.toml, else defaults."""
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"config file {file} not found", fix="check the --config path")
+        return _parse(file, _read_toml(file))
+    local = Path("costlens.toml")
+    if local.is_file():
+        return _parse(local, _read_toml(local))
+    pyproject = Path("pyproject.toml")
+    if pyproject.is_file():
+        section = _read_toml(pyproject).get("tool", {}).get("costlens")
+        if section is not None:
+            return _parse(pyproject, section)
+    return Config()
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})", fix="fix the syntax at that line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc})") from None
+
+
+def _parse(file: Path, data: dict[str, Any]) -> Config:
+    try:
+        config = Config.model_validate({**data, "path": str(file)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{file}: [{where}] {first['msg']}", fix="correct or remove that setting") from None
+    return config

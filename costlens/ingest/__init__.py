@@ -1,0 +1,1 @@
+"""Ingest: find input files, detect their format, bulk-load each one atomically into canonical tables."""

@@ -1,0 +1,67 @@
+"""The adapter interface: one module per input family, each with `detect` and `stage`.
+
+An adapter never writes canonical tables itself. `stage` bulk-loads its file into DuckDB (see readers.py)
+and runs its staging SQL to produce the temp table `staged` with the target's canonical columns plus
+`source_row`, `reject_reason` (bad data) and `skip_reason` (valid, but not a billable call). The runner
+validates, de-duplicates and inserts — the same way for every producer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from costlens.sqlfiles import load_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from costlens.config import ColumnMapping, Config
+    from costlens.ingest.sources import Source
+
+Target = Literal["calls", "outcomes", "billing_lines"]
+
+
+@dataclass
+class IngestContext:
+    config: "Config"
+    mapping: "ColumnMapping | None" = None  # from --map / --set, or a config mapping matching the file
+    keep_content: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter:
+    """Base class. Subclasses set `name`, `target`, `description` and implement detect / stage."""
+
+    name: ClassVar[str]
+    target: ClassVar[Target]
+    description: ClassVar[str]
+    containers: ClassVar[tuple[str, ...]] = ("jsonl", "json")
+
+    def detect(self, src: "Source", ctx: IngestContext) -> int:
+        """0 if the file is not this format; otherwise a confidence (higher wins)."""
+        raise NotImplementedError
+
+    def stage(self, con: "duckdb.DuckDBPyConnection", src: "Source", ctx: IngestContext) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def run_sql(con: "duckdb.DuckDBPyConnection", relative: str, params: list[Any] | None = None) -> None:
+        con.execute(load_sql(relative), params or [])
+
+
+def record_keys(src: "Source") -> set[str]:
+    """Top-level keys seen in the sniffed records."""
+    keys: set[str] = set()
+    for record in src.records:
+        if isinstance(record, dict):
+            keys.update(record)
+    return keys
+
+
+def nested(record: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(part)
+    return record

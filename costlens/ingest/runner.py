@@ -1,0 +1,189 @@
+"""Run an ingest: for each file, detect → stage → validate → de-duplicate → insert, in one transaction."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from costlens import __version__
+from costlens.errors import CostlensError, InputError
+from costlens.ingest.base import Adapter, IngestContext
+from costlens.ingest.registry import all_adapters, get_adapter
+from costlens.ingest.sources import Source, expand_paths, open_source
+from costlens.sqlfiles import load_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from costlens.config import ColumnMapping, Config
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # ingested | unchanged | failed
+    format: str | None = None
+    target: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    message: str | None = None
+
+
+@dataclass
+class IngestResult:
+    run_id: int
+    files: list[FileResult] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+ProgressHook = Callable[[str, int], None]  # (file name, bytes done) after each file
+
+
+def ingest_paths(
+    con: "duckdb.DuckDBPyConnection",
+    patterns: list[str],
+    config: "Config",
+    *,
+    fmt: str | None = None,
+    mapping: "ColumnMapping | None" = None,
+    keep_content: bool = False,
+    on_file_done: ProgressHook | None = None,
+) -> IngestResult:
+    paths = expand_paths(patterns)
+    forced = get_adapter(fmt) if fmt else None
+    run_id = _start_run(con)
+    result = IngestResult(run_id=run_id)
+    for path in paths:
+        ctx = IngestContext(
+            config=config,
+            mapping=mapping or _config_mapping(config, path),
+            keep_content=keep_content or config.ingest.keep_content,
+        )
+        file_result = _ingest_file(con, path, forced, ctx, run_id)
+        result.files.append(file_result)
+        if on_file_done:
+            on_file_done(str(path), path.stat().st_size if path.exists() else 0)
+    _finish_run(con, result)
+    return result
+
+
+def _config_mapping(config: "Config", path: Path) -> "ColumnMapping | None":
+    for mapping in config.ingest.mappings:
+        if mapping.match and fnmatch.fnmatch(path.name, mapping.match):
+            return mapping
+    return None
+
+
+def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
+    scored = [(adapter.detect(src, ctx), adapter) for adapter in all_adapters() if src.container in adapter.containers]
+    scored = [(score, adapter) for score, adapter in scored if score > 0]
+    if not scored:
+        hint = "pass --format NAME, or a column mapping (--map / [[ingest.mappings]]) for a generic file"
+        raise InputError(src.display, f"format not recognised ({src.container} content)", fix=hint)
+    scored.sort(key=lambda pair: pair[0], reverse=True)
+    return scored[0][1]
+
+
+def _ingest_file(
+    con: "duckdb.DuckDBPyConnection", path: Path, forced: Adapter | None, ctx: IngestContext, run_id: int
+) -> FileResult:
+    result = FileResult(path=str(path), status="failed")
+    try:
+        src = open_source(path)
+        seen = con.execute(
+            "SELECT source_format FROM ingested_files WHERE source_sha256 = ?", [src.sha256]
+        ).fetchone()
+        if seen:
+            result.status, result.format = "unchanged", seen[0]
+            return result
+        if src.container == "empty":
+            raise InputError(src.display, "is empty", fix="remove it or export it again")
+        adapter = forced or choose_adapter(src, ctx)
+        result.format, result.target = adapter.name, adapter.target
+        _load_atomically(con, adapter, src, ctx, run_id, result)
+        result.status = "ingested"
+    except CostlensError as exc:
+        result.message = exc.one_line()
+    return result
+
+
+def _load_atomically(
+    con: "duckdb.DuckDBPyConnection", adapter: Adapter, src: Source, ctx: IngestContext, run_id: int,
+    result: FileResult,
+) -> None:
+    import duckdb
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ingest_ctx AS SELECT ? AS source_format, ? AS source_file, "
+            "? AS source_sha256, CAST(? AS BIGINT) AS run_id",
+            [adapter.name, str(src.path), src.sha256, run_id],
+        )
+        adapter.stage(con, src, ctx)
+        for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql",
+                     f"load/{adapter.target}_insert.sql", "load/stats.sql"):
+            con.execute(load_sql(step))
+        stats = con.execute(
+            "SELECT rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped FROM file_stats"
+        ).fetchone()
+        (result.rows_read, result.rows_loaded, result.rows_duplicate,
+         result.rows_quarantined, result.rows_skipped) = stats
+        con.execute(
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [src.sha256, str(src.path), adapter.name, adapter.target, src.size, src.mtime_ns, run_id,
+             _now(), *stats],
+        )
+        con.execute("COMMIT")
+    except CostlensError:
+        con.execute("ROLLBACK")
+        raise
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise InputError(src.display, f"could not be loaded as {adapter.name} ({_first_line(exc)})",
+                         fix="check the file matches the format, or force another with --format") from None
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _start_run(con: "duckdb.DuckDBPyConnection") -> int:
+    run_id = con.execute("SELECT nextval('ingest_run_seq')").fetchone()[0]
+    con.execute(
+        "INSERT INTO ingest_runs (run_id, started_at, costlens_version) VALUES (?, ?, ?)",
+        [run_id, _now(), __version__],
+    )
+    return int(run_id)
+
+
+def _finish_run(con: "duckdb.DuckDBPyConnection", result: IngestResult) -> None:
+    con.execute(
+        """UPDATE ingest_runs SET finished_at = ?, files_seen = ?, files_ingested = ?, files_skipped = ?,
+               rows_read = ?, rows_loaded = ?, rows_duplicate = ?, rows_quarantined = ?, rows_skipped = ?
+           WHERE run_id = ?""",
+        [_now(), len(result.files), sum(f.status == "ingested" for f in result.files),
+         sum(f.status == "unchanged" for f in result.files), result.total("rows_read"),
+         result.total("rows_loaded"), result.total("rows_duplicate"), result.total("rows_quarantined"),
+         result.total("rows_skipped"), result.run_id],
+    )

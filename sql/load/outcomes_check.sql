@@ -1,0 +1,18 @@
+-- Validate, de-duplicate (one outcome per task; the first one ingested wins) and insert staged outcomes.
+CREATE OR REPLACE TEMP TABLE staged_full AS
+SELECT * EXCLUDE (source_format, source_file, source_sha256, run_id),
+       CAST(NULL AS VARCHAR) AS reject_reason, CAST(NULL AS VARCHAR) AS skip_reason
+FROM outcomes LIMIT 0;
+
+INSERT INTO staged_full BY NAME SELECT * FROM staged;
+
+CREATE OR REPLACE TEMP TABLE staged_checked AS
+SELECT *,
+       coalesce(reject_reason, CASE
+           WHEN task_id IS NULL OR trim(task_id) = '' THEN 'missing task_id'
+           WHEN quality_score IS NOT NULL AND (quality_score < 0 OR quality_score > 1 OR isnan(quality_score))
+               THEN 'quality_score outside 0..1'
+           WHEN least(coalesce(rework_minutes, 0), coalesce(delay_minutes, 0), coalesce(rework_cost_usd, 0)) < 0
+               THEN 'negative rework or delay'
+       END) AS why_rejected
+FROM staged_full;

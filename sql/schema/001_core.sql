@@ -1,0 +1,185 @@
+-- Canonical tables (DESIGN §2). One convention for tokens: additive, never overlapping.
+-- Timestamps are UTC (TIMESTAMP without zone, documented as UTC). Money is DECIMAL(38,18).
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE SEQUENCE IF NOT EXISTS ingest_run_seq START 1;
+
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    run_id        BIGINT PRIMARY KEY,
+    started_at    TIMESTAMP,
+    finished_at   TIMESTAMP,
+    costlens_version VARCHAR,
+    files_seen    BIGINT,
+    files_ingested BIGINT,
+    files_skipped BIGINT,
+    rows_read     BIGINT,
+    rows_loaded   BIGINT,
+    rows_duplicate BIGINT,
+    rows_quarantined BIGINT,
+    rows_skipped  BIGINT
+);
+
+-- One row per ingested file: the manifest that makes re-ingesting a file a no-op.
+CREATE TABLE IF NOT EXISTS ingested_files (
+    source_sha256  VARCHAR PRIMARY KEY,
+    source_file    VARCHAR,
+    source_format  VARCHAR,
+    target_table   VARCHAR,
+    size_bytes     BIGINT,
+    mtime_ns       BIGINT,
+    run_id         BIGINT,
+    ingested_at    TIMESTAMP,
+    rows_read      BIGINT,
+    rows_loaded    BIGINT,
+    rows_duplicate BIGINT,
+    rows_quarantined BIGINT,
+    rows_skipped   BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS calls (
+    call_id               VARCHAR NOT NULL,
+    source_format         VARCHAR NOT NULL,
+    source_file           VARCHAR NOT NULL,
+    source_sha256         VARCHAR NOT NULL,
+    source_row            BIGINT  NOT NULL,
+    run_id                BIGINT,
+    ts                    TIMESTAMP NOT NULL,       -- UTC
+    latency_ms            DOUBLE,
+    provider              VARCHAR,
+    model                 VARCHAR NOT NULL,         -- as answered (response model), else as requested
+    request_model         VARCHAR,
+    operation             VARCHAR,
+    service_tier          VARCHAR,                  -- standard | priority | flex | batch
+    is_batch              BOOLEAN,
+    input_tokens          BIGINT NOT NULL,          -- uncached input billed at the base rate
+    cache_read_tokens     BIGINT NOT NULL,
+    cache_write_5m_tokens BIGINT NOT NULL,
+    cache_write_1h_tokens BIGINT NOT NULL,
+    output_tokens         BIGINT NOT NULL,          -- includes reasoning
+    reasoning_tokens      BIGINT NOT NULL,          -- informational subset of output_tokens
+    status                VARCHAR NOT NULL,         -- ok | error
+    error_type            VARCHAR,
+    http_status           INTEGER,
+    finish_reason         VARCHAR,
+    max_tokens            BIGINT,
+    task_id               VARCHAR,
+    session_id            VARCHAR,
+    trace_id              VARCHAR,
+    feature               VARCHAR,
+    team                  VARCHAR,
+    customer              VARCHAR,
+    user_id               VARCHAR,
+    environment           VARCHAR,
+    tags                  MAP(VARCHAR, VARCHAR),
+    prompt_hash           VARCHAR,
+    prefix_hash           VARCHAR,
+    prefix_tokens         BIGINT,
+    reported_cost_usd     DECIMAL(38,18)
+);
+
+CREATE TABLE IF NOT EXISTS outcomes (
+    task_id          VARCHAR NOT NULL,
+    accepted         BOOLEAN,
+    quality_score    DOUBLE,                        -- 0..1
+    human_review     BOOLEAN,
+    rework_minutes   DOUBLE,
+    rework_cost_usd  DECIMAL(38,18),
+    delay_minutes    DOUBLE,
+    source_format    VARCHAR NOT NULL,
+    source_file      VARCHAR NOT NULL,
+    source_sha256    VARCHAR NOT NULL,
+    source_row       BIGINT NOT NULL,
+    run_id           BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS billing_lines (
+    line_id              VARCHAR NOT NULL,
+    charge_period_start  TIMESTAMP,
+    charge_period_end    TIMESTAMP,
+    billing_period_start TIMESTAMP,
+    billing_period_end   TIMESTAMP,
+    provider             VARCHAR,                   -- who served it (ProviderName / ServiceProviderName)
+    invoice_issuer       VARCHAR,
+    service_name         VARCHAR,
+    service_category     VARCHAR,
+    service_subcategory  VARCHAR,
+    charge_category      VARCHAR,
+    charge_class         VARCHAR,
+    charge_description   VARCHAR,
+    sku_id               VARCHAR,
+    sku_meter            VARCHAR,
+    is_ai                BOOLEAN NOT NULL,          -- counted as AI spend
+    model                VARCHAR,                   -- parsed from SKU / meter text
+    token_type           VARCHAR,                   -- input | output | cache_read | cache_write_5m | cache_write_1h | other
+    quantity_tokens      DECIMAL(38,6),
+    pricing_quantity     DECIMAL(38,9),
+    pricing_unit         VARCHAR,
+    consumed_quantity    DECIMAL(38,9),
+    consumed_unit        VARCHAR,
+    billed_cost          DECIMAL(38,18),
+    effective_cost       DECIMAL(38,18),
+    list_cost            DECIMAL(38,18),
+    contracted_cost      DECIMAL(38,18),
+    currency             VARCHAR,
+    billing_account_id   VARCHAR,
+    sub_account_id       VARCHAR,
+    sub_account_name     VARCHAR,
+    region               VARCHAR,
+    resource_id          VARCHAR,
+    tags                 MAP(VARCHAR, VARCHAR),
+    source_format        VARCHAR NOT NULL,
+    source_file          VARCHAR NOT NULL,
+    source_sha256        VARCHAR NOT NULL,
+    source_row           BIGINT NOT NULL,
+    run_id               BIGINT
+);
+
+-- Rows that were read but not loaded: rejected (bad data) or skipped (not applicable, e.g. a tool span).
+CREATE TABLE IF NOT EXISTS quarantine (
+    source_file    VARCHAR NOT NULL,
+    source_sha256  VARCHAR NOT NULL,
+    source_format  VARCHAR,
+    source_row     BIGINT,
+    disposition    VARCHAR NOT NULL,                -- rejected | skipped
+    reason         VARCHAR NOT NULL,
+    run_id         BIGINT
+);
+
+-- One row per (provider, model, variant, validity window, time-of-day window, tier) with $/Mtok prices.
+-- Built from genai-prices for the DISTINCT keys found in calls, plus config overrides; calls are priced
+-- by joining on (provider, model, variant) and the window / tier conditions.
+CREATE TABLE IF NOT EXISTS price_book (
+    provider              VARCHAR NOT NULL,         -- as in calls.provider
+    model                 VARCHAR NOT NULL,         -- as in calls.model
+    variant               VARCHAR NOT NULL,         -- standard | batch | priority | flex
+    valid_from            TIMESTAMP NOT NULL,       -- inclusive, UTC
+    valid_to              TIMESTAMP NOT NULL,       -- exclusive, UTC
+    tod_from_s            INTEGER NOT NULL,         -- time-of-day window in seconds since UTC midnight, inclusive
+    tod_to_s              INTEGER NOT NULL,         -- exclusive; [0, 86400) means all day
+    tier_above_tokens     BIGINT NOT NULL,          -- tier applies when total input tokens > this (-1 = base)
+    tier_upto_tokens      BIGINT NOT NULL,          -- ... and <= this (next tier's threshold, or a huge number)
+    input_mtok            DECIMAL(38,18) NOT NULL,
+    cache_read_mtok       DECIMAL(38,18) NOT NULL,
+    cache_write_5m_mtok   DECIMAL(38,18) NOT NULL,
+    cache_write_1h_mtok   DECIMAL(38,18) NOT NULL,
+    output_mtok           DECIMAL(38,18) NOT NULL,
+    reasoning_mtok        DECIMAL(38,18) NOT NULL,
+    request_usd           DECIMAL(38,18) NOT NULL,  -- flat price per request
+    catalog_provider      VARCHAR,                  -- how it resolved: genai-prices provider id
+    catalog_model         VARCHAR,                  -- genai-prices model id
+    variant_applied       BOOLEAN,                  -- false when the catalog has no price for this variant (standard used)
+    source                VARCHAR NOT NULL,         -- 'genai-prices 0.2.3' | 'override: <config>'
+    discount_pct          DECIMAL(9,6) NOT NULL DEFAULT 0
+);
+
+-- Keys that could not be priced: listed, counted, never $0.
+CREATE TABLE IF NOT EXISTS unpriced_models (
+    provider VARCHAR NOT NULL,
+    model    VARCHAR NOT NULL,
+    variant  VARCHAR NOT NULL,
+    reason   VARCHAR NOT NULL
+);

@@ -1,0 +1,91 @@
+-- Shared conversions used by every staging file, so no adapter re-invents them.
+
+-- Any timestamp a producer writes → UTC TIMESTAMP: ISO 8601 with Z / offset / none (taken as UTC),
+-- or epoch seconds / milliseconds / microseconds / nanoseconds (by magnitude), as text or number.
+CREATE OR REPLACE MACRO parse_ts(x) AS (
+    CASE
+        WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' OR upper(trim(CAST(x AS VARCHAR))) = 'NULL' THEN NULL
+        WHEN regexp_full_match(trim(CAST(x AS VARCHAR)), '[0-9]+(\.[0-9]+)?') THEN
+            CASE
+                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 18
+                    THEN make_timestamp(CAST(CAST(split_part(trim(CAST(x AS VARCHAR)), '.', 1) AS HUGEINT) // 1000 AS BIGINT))
+                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 15
+                    THEN make_timestamp(CAST(split_part(trim(CAST(x AS VARCHAR)), '.', 1) AS BIGINT))
+                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 12
+                    THEN make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000) AS BIGINT))
+                ELSE make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000000) AS BIGINT))
+            END
+        ELSE CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
+    END
+);
+
+-- Token counts: tolerate "10.0" (OpenAI CSV exports) but not "ten"; NULL stays NULL.
+CREATE OR REPLACE MACRO parse_tokens(x) AS (
+    CASE
+        WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
+        ELSE try_cast(try_cast(trim(CAST(x AS VARCHAR)) AS DECIMAL(38,6)) AS BIGINT)
+    END
+);
+
+-- A value that is present but is not a number (so the row can be rejected instead of read as 0).
+CREATE OR REPLACE MACRO is_bad_number(x) AS (
+    x IS NOT NULL AND trim(CAST(x AS VARCHAR)) NOT IN ('', 'NULL', 'null')
+    AND try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE) IS NULL
+);
+
+CREATE OR REPLACE MACRO parse_bool(x) AS (
+    CASE lower(trim(CAST(x AS VARCHAR)))
+        WHEN 'true' THEN true WHEN 't' THEN true WHEN '1' THEN true WHEN 'yes' THEN true WHEN 'y' THEN true
+        WHEN 'accepted' THEN true WHEN '1.0' THEN true
+        WHEN 'false' THEN false WHEN 'f' THEN false WHEN '0' THEN false WHEN 'no' THEN false WHEN 'n' THEN false
+        WHEN 'rejected' THEN false WHEN '0.0' THEN false
+        ELSE NULL
+    END
+);
+
+-- Empty strings and the literal NULL some exports write → SQL NULL.
+CREATE OR REPLACE MACRO nullif_blank(x) AS (
+    CASE WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL') THEN NULL ELSE CAST(x AS VARCHAR) END
+);
+
+-- Provider names as producers write them → the canonical names of DESIGN §2.
+CREATE OR REPLACE MACRO normalize_provider(x) AS (
+    CASE
+        WHEN x IS NULL OR trim(x) = '' THEN NULL
+        WHEN lower(trim(x)) IN ('azure.ai.openai', 'azure_openai', 'azure-openai', 'azure', 'azure.openai', 'az.ai.openai')
+            THEN 'azure.openai'
+        WHEN lower(trim(x)) IN ('gcp.gemini', 'gemini', 'google_ai_studio', 'google-ai-studio', 'google', 'gcp.gen_ai')
+            THEN 'google'
+        WHEN lower(trim(x)) IN ('gcp.vertex_ai', 'vertex_ai', 'vertex-ai', 'vertexai', 'vertex_ai-language-models')
+            THEN 'gcp.vertex_ai'
+        WHEN lower(trim(x)) IN ('aws.bedrock', 'bedrock', 'aws_bedrock', 'amazon-bedrock', 'bedrock_converse')
+            THEN 'aws.bedrock'
+        WHEN lower(trim(x)) IN ('mistral_ai', 'mistralai', 'mistral') THEN 'mistral'
+        WHEN lower(trim(x)) IN ('x_ai', 'xai', 'x-ai') THEN 'x_ai'
+        WHEN lower(trim(x)) IN ('openai', 'open_ai') THEN 'openai'
+        WHEN lower(trim(x)) IN ('anthropic', 'claude') THEN 'anthropic'
+        ELSE lower(trim(x))
+    END
+);
+
+-- Service tier words → standard | priority | flex | batch.
+CREATE OR REPLACE MACRO normalize_tier(x) AS (
+    CASE lower(trim(CAST(x AS VARCHAR)))
+        WHEN 'priority' THEN 'priority' WHEN 'flex' THEN 'flex' WHEN 'batch' THEN 'batch'
+        WHEN 'scale' THEN 'priority'
+        WHEN NULL THEN NULL
+        ELSE 'standard'
+    END
+);
+
+-- OTLP JSON attribute values: {"stringValue"|"intValue"|"doubleValue"|"boolValue"|"arrayValue"} → text
+-- (an array gives its first element: finish reasons).
+CREATE OR REPLACE MACRO otlp_value(v) AS (
+    coalesce(v->>'$.stringValue', v->>'$.intValue', v->>'$.doubleValue', v->>'$.boolValue',
+             v->>'$.arrayValue.values[0].stringValue', v->>'$.arrayValue.values[0].intValue')
+);
+
+-- The value of attribute `k` in an OTLP attribute list (first one if a producer repeats a key).
+CREATE OR REPLACE MACRO otlp_attr(attrs, k) AS (
+    otlp_value(list_filter(attrs, lambda a: a.key = k)[1].value)
+);
