@@ -1,0 +1,144 @@
+"""The library API: everything the CLI does, as functions returning typed objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from costlens.config import ColumnMapping, Config, load_config
+from costlens.errors import UsageError
+
+if TYPE_CHECKING:
+    from costlens.ingest.runner import IngestResult, ProgressHook
+    from costlens.report.model import Report
+
+
+def parse_mapping(maps: list[str] | None, sets: list[str] | None,
+                  input_includes_cached: bool = True) -> ColumnMapping | None:
+    """--map canonical=source and --set canonical=value → a ColumnMapping (None when neither is given)."""
+    if not maps and not sets:
+        return None
+
+    def pairs(items: list[str] | None, option: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in items or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise UsageError(f"{option} {item!r} is not canonical=value", fix=f"e.g. {option} input_tokens=ContextTokens")
+            out[key.strip()] = value.strip()
+        return out
+
+    try:
+        return ColumnMapping(name="command line", columns=pairs(maps, "--map"), constants=pairs(sets, "--set"),
+                             input_tokens_include_cached=input_includes_cached)
+    except Exception as exc:  # pydantic ValidationError: report its first message in one line
+        errors = getattr(exc, "errors", None)
+        message = errors()[0]["msg"] if callable(errors) else str(exc)
+        raise UsageError(f"column mapping: {message}") from None
+
+
+def ingest(paths: list[str], *, db: str | None = None, config: Config | None = None, fmt: str | None = None,
+           mapping: ColumnMapping | None = None, keep_content: bool = False,
+           on_file_done: "ProgressHook | None" = None) -> "IngestResult":
+    from costlens import db as database
+    from costlens.ingest.runner import ingest_paths
+
+    config = config or load_config()
+    con = database.connect(db)
+    try:
+        result = ingest_paths(con, paths, config, fmt=fmt, mapping=mapping, keep_content=keep_content,
+                              on_file_done=on_file_done)
+        if any(f.status == "ingested" for f in result.files):
+            from costlens.report.build import prepare_priced_calls
+
+            prepare_priced_calls(con, config)
+        return result
+    finally:
+        con.close()
+
+
+def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
+           since: str | None = None, until: str | None = None) -> "Report":
+    from costlens import db as database
+    from costlens.report.build import build_report
+    from costlens.report.period import resolve_period
+
+    config = config or load_config()
+    con = database.connect(db)
+    try:
+        chosen = resolve_period(con, period, since, until)
+        return build_report(con, config, chosen)
+    finally:
+        con.close()
+
+
+@dataclass
+class PricesView:
+    keys: list[dict[str, Any]]
+    unpriced: list[dict[str, Any]]
+    explanation: dict[str, Any] | None
+
+
+def prices(*, db: str | None = None, config: Config | None = None, model: str | None = None,
+           provider: str | None = None, variant: str = "standard", at: str | None = None) -> PricesView:
+    """The price book as resolved for the calls in the database, unpriced keys, and optionally how one
+    model resolves (works without a database too)."""
+    from datetime import datetime, timezone
+
+    from costlens import db as database
+    from costlens.pricing.catalog import explain
+    from costlens.report.build import prepare_priced_calls
+
+    config = config or load_config()
+    explanation = None
+    if model:
+        when = datetime.now(timezone.utc) if not at else _parse_at(at)
+        explanation = explain(provider, model, variant, when)
+    con = database.connect(db)
+    try:
+        prepare_priced_calls(con, config)
+        keys = _dicts(con, """
+            SELECT p.provider, p.model, p.variant, p.catalog_provider, p.catalog_model, p.variant_applied,
+                   count(*) AS windows, min(p.input_mtok) AS input_mtok, min(p.output_mtok) AS output_mtok,
+                   min(p.cache_read_mtok) AS cache_read_mtok, max(p.tier_above_tokens) AS top_tier_above_tokens,
+                   any_value(p.source) AS source, max(p.discount_pct) AS discount_pct,
+                   (SELECT count(*) FROM calls c WHERE c.provider IS NOT DISTINCT FROM p.provider AND c.model = p.model)
+                       AS calls
+            FROM price_book p GROUP BY ALL ORDER BY calls DESC, p.provider, p.model, p.variant""")
+        unpriced = _dicts(con, """
+            SELECT u.provider, u.model, u.variant, u.reason,
+                   (SELECT count(*) FROM calls c WHERE c.provider IS NOT DISTINCT FROM u.provider AND c.model = u.model)
+                       AS calls
+            FROM unpriced_models u ORDER BY calls DESC""")
+        return PricesView(keys=keys, unpriced=unpriced, explanation=explanation)
+    finally:
+        con.close()
+
+
+def _parse_at(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not a date or time", fix="use YYYY-MM-DD or an ISO 8601 time") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _dicts(con, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def quarantine(*, db: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    from costlens import db as database
+
+    con = database.connect(db, read_only=True)
+    try:
+        sql = ("SELECT source_file, source_row, disposition, reason, source_format, run_id FROM quarantine "
+               "ORDER BY run_id, source_file, source_row")
+        rows = _dicts(con, sql)
+        return rows[:limit] if limit else rows
+    finally:
+        con.close()

@@ -1,0 +1,309 @@
+"""The costlens command line: parse options, call costlens.api, pick a renderer, map errors to exit codes.
+
+Heavy modules (duckdb, polars, rich tables, genai-prices) are imported inside commands so `--help` is fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, Optional, TypeVar
+
+import typer
+
+from costlens import __version__
+from costlens.errors import EXIT_INPUT, EXIT_INTERNAL, CostlensError
+
+app = typer.Typer(
+    name="costlens",
+    help="Unit economics for LLM usage: ingest request logs and bills, price every call, report cost per "
+    "call, task and accepted outcome. Offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
+T = TypeVar("T")
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run a command body: CostlensError → one line on stderr + its exit code; anything else → one line too."""
+    try:
+        return action()
+    except CostlensError as exc:
+        print(f"costlens: error: {exc.one_line()}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        print("costlens: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: still one line, with a way to get the details
+        if os.environ.get("COSTLENS_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(f"costlens: internal error: {type(exc).__name__}: {detail} (set COSTLENS_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _load_config(path: Path | None):
+    from costlens.config import load_config
+
+    return load_config(path)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"costlens {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """costlens — where the LLM money goes, per feature, and what to do about it."""
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (.gz read transparently).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format: otel, openai, anthropic, generic, outcomes, focus.")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens).")] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4).")] = None,
+    input_excludes_cached: Annotated[bool, typer.Option("--input-excludes-cached", help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).")] = False,
+    keep_content: Annotated[bool, typer.Option("--keep-content", help="Store prompt/response text (off by default).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the totals line.")] = False,
+) -> None:
+    """Load request logs, outcomes and billing exports into the database (re-ingesting a file adds nothing)."""
+
+    def run() -> int:
+        from costlens import api
+        from costlens.ingest.sources import expand_paths
+
+        cfg = _load_config(config)
+        mapping = api.parse_mapping(maps, sets, input_includes_cached=not input_excludes_cached)
+        files = expand_paths(paths)
+        total_bytes = sum(p.stat().st_size for p in files)
+        console = _stderr()
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                      TextColumn("{task.description}"), console=console, transient=True,
+                      disable=quiet or not console.is_terminal) as progress:
+            task = progress.add_task("", total=total_bytes or 1)
+
+            def on_file_done(name: str, size: int) -> None:
+                progress.update(task, advance=size, description=Path(name).name)
+
+            result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
+                                on_file_done=on_file_done)
+        _print_ingest(result, quiet)
+        return EXIT_INPUT if result.failed else 0
+
+    code = _guard(run)
+    raise typer.Exit(code)
+
+
+def _print_ingest(result, quiet: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not quiet:
+        table = Table(header_style="bold", title=f"ingest run {result.run_id}", title_justify="left")
+        for name in ("File", "Format → table", "Read", "Loaded", "Duplicate", "Quarantined", "Skipped", "Status"):
+            table.add_column(name, justify="left" if name in ("File", "Format → table", "Status") else "right")
+        for f in result.files:
+            status = f.status if not f.message else f"{f.status}: {f.message}"
+            table.add_row(Text(f.path), Text(f"{f.format or '?'} → {f.target or '—'}"), f"{f.rows_read:,}",
+                          f"{f.rows_loaded:,}", f"{f.rows_duplicate:,}", f"{f.rows_quarantined:,}",
+                          f"{f.rows_skipped:,}", Text(status))
+        console.print(table)
+    console.print(
+        f"{len(result.files)} files: {sum(f.status == 'ingested' for f in result.files)} ingested, "
+        f"{sum(f.status == 'unchanged' for f in result.files)} unchanged, {len(result.failed)} failed · "
+        f"rows read {result.total('rows_read'):,} = loaded {result.total('rows_loaded'):,} + duplicate "
+        f"{result.total('rows_duplicate'):,} + quarantined {result.total('rows_quarantined'):,} + skipped "
+        f"{result.total('rows_skipped'):,}"
+    )
+    for f in result.failed:
+        print(f"costlens: error: {f.message}", file=sys.stderr)
+
+
+@app.command()
+def report(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal or json.")] = "terminal",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Unit economics per feature, model and team for a period."""
+
+    def run() -> None:
+        from costlens import api
+        from costlens.errors import UsageError
+
+        if fmt not in ("terminal", "json"):
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
+        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until)
+        if fmt == "json":
+            from costlens.report.render_json import render_json
+
+            text = render_json(result)
+            if out:
+                out.write_text(text + "\n", encoding="utf-8")
+            else:
+                sys.stdout.write(text + "\n")
+            return
+        from rich.console import Console
+
+        from costlens.report.render_terminal import render_terminal
+
+        if out:
+            with out.open("w", encoding="utf-8") as handle:
+                render_terminal(result, Console(file=handle, width=200, highlight=False))
+        else:
+            render_terminal(result, Console(highlight=False))
+
+    _guard(run)
+
+
+@app.command()
+def prices(
+    model: Annotated[Optional[str], typer.Argument(help="Explain how this model resolves.")] = None,
+    provider: Annotated[Optional[str], typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")] = None,
+    variant: Annotated[str, typer.Option("--variant", help="standard, batch, priority or flex.")] = "standard",
+    at: Annotated[Optional[str], typer.Option("--at", help="Price at this date/time (default: now).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal or json.")] = "terminal",
+) -> None:
+    """The price book used for the calls in the database, unpriced models, and how a model resolves."""
+
+    def run() -> None:
+        import json
+
+        from costlens import api
+
+        view = api.prices(db=db, config=_load_config(config), model=model, provider=provider, variant=variant, at=at)
+        if fmt == "json":
+            print(json.dumps({"keys": view.keys, "unpriced": view.unpriced, "explanation": view.explanation},
+                             default=str, indent=2))
+            return
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        console = Console(highlight=False)
+        if view.explanation is not None:
+            console.print("[bold]How it resolves[/]")
+            for key, value in view.explanation.items():
+                console.print(Text(f"  {key}: {value}"))
+        table = Table(title="Price book (per Mtok, base tier)", title_justify="left", header_style="bold")
+        for name in ("Provider", "Model", "Variant", "Catalog model", "Input", "Output", "Cache read", "Calls", "Source"):
+            table.add_column(name)
+        for k in view.keys:
+            table.add_row(*(Text(str(x)) for x in (k["provider"], k["model"], k["variant"], k["catalog_model"],
+                          k["input_mtok"], k["output_mtok"], k["cache_read_mtok"], k["calls"], k["source"])))
+        console.print(table)
+        total = sum(k["calls"] for k in view.keys) + sum(u["calls"] for u in view.unpriced)
+        unpriced_calls = sum(u["calls"] for u in view.unpriced)
+        coverage = 100.0 * (total - unpriced_calls) / total if total else 100.0
+        console.print(f"priced coverage: {coverage:.1f}% of {total:,} calls")
+        for u in view.unpriced:
+            console.print(Text(f"  unpriced: {u['provider']} / {u['model']} ({u['variant']}): {u['calls']} calls — {u['reason']}"))
+
+    _guard(run)
+
+
+@app.command()
+def quarantine(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many rows (0 = all).")] = 50,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Export all rows as CSV to this file.")] = None,
+) -> None:
+    """Rows that were read but not loaded, with file, row and reason."""
+
+    def run() -> None:
+        from costlens import api
+
+        rows = api.quarantine(db=db, limit=None if out else (limit or None))
+        if out:
+            import csv
+
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=["source_file", "source_row", "disposition", "reason",
+                                                            "source_format", "run_id"])
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+            print(f"{len(rows)} rows written to {out}")
+            return
+        for row in rows:
+            print(f"{row['source_file']}:{row['source_row']}: {row['disposition']}: {row['reason']}")
+        if not rows:
+            print("no quarantined rows")
+
+    _guard(run)
+
+
+def _csv_safe(value):
+    """Neutralise spreadsheet formulas in exported text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@app.command()
+def demo(
+    sample_dir: Annotated[Path, typer.Argument(help="The sample logs folder.")] = Path("sample_logs"),
+    db: Annotated[str, typer.Option("--db", help="Database to (re)create for the demo.")] = "costlens-demo.duckdb",
+) -> None:
+    """Ingest the bundled sample month into a fresh database and print its report."""
+
+    def run() -> None:
+        from rich.console import Console
+
+        from costlens import api
+        from costlens.config import load_config
+        from costlens.errors import UsageError
+        from costlens.report.render_terminal import render_terminal
+
+        if not sample_dir.is_dir():
+            raise UsageError(f"{sample_dir} is not a folder", fix="run from the project root or pass the sample_logs path")
+        for stale in (Path(db), Path(db + ".wal")):
+            stale.unlink(missing_ok=True)
+        config_file = sample_dir / "costlens.toml"
+        cfg = load_config(config_file if config_file.is_file() else None)
+        result = api.ingest([str(sample_dir)], db=db, config=cfg)
+        _print_ingest(result, quiet=False)
+        render_terminal(api.report(db=db, config=cfg), Console(highlight=False))
+        print(f"\ndatabase: {db} — try `costlens report --db {db} --config {config_file} --format json`")
+
+    _guard(run)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The Report model, how it is built from the database, and its renderers."""

@@ -1,0 +1,199 @@
+"""Build the Report model: price the calls, run the metrics SQL, collect coverage and warnings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from costlens.report.model import (
+    Coverage,
+    Period,
+    PriceBookInfo,
+    Report,
+    Totals,
+    UnitEconomics,
+    UnpricedModel,
+)
+from costlens.sqlfiles import load_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from costlens.config import Config
+
+_UE_FIELDS = [f for f in UnitEconomics.__dataclass_fields__]
+
+
+def prepare_priced_calls(con: "duckdb.DuckDBPyConnection", config: "Config", *, rebuild: bool = True) -> None:
+    """Resolve the price book for the calls present, and (re)create the priced_calls view."""
+    from costlens.pricing.catalog import build_price_book, install_macros
+
+    install_macros(con)
+    if rebuild:
+        build_price_book(con, config.prices or None)
+    con.execute(load_sql("intermediate/priced_calls.sql"))
+
+
+def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period) -> None:
+    import pyarrow as pa
+
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE report_period AS SELECT CAST(? AS TIMESTAMP) AS start_ts, CAST(? AS TIMESTAMP) AS end_ts",
+        [period.start.isoformat(), period.end.isoformat()],
+    )
+    features = pa.table({
+        "feature": pa.array(list(config.features), pa.string()),
+        "team": pa.array([f.team for f in config.features.values()], pa.string()),
+        "owner": pa.array([f.owner for f in config.features.values()], pa.string()),
+        "cost_center": pa.array([f.cost_center for f in config.features.values()], pa.string()),
+        "criticality": pa.array([f.criticality for f in config.features.values()], pa.string()),
+        "interactive": pa.array([f.interactive for f in config.features.values()], pa.bool_()),
+    })
+    tiers = pa.table({
+        "model": pa.array(list(config.models.tiers), pa.string()),
+        "tier": pa.array(list(config.models.tiers.values()), pa.string()),
+    })
+    con.register("_features_arrow", features)
+    con.register("_tiers_arrow", tiers)
+    con.execute("CREATE OR REPLACE TEMP TABLE feature_config AS SELECT * FROM _features_arrow")
+    con.execute("CREATE OR REPLACE TEMP TABLE model_tier_overrides AS SELECT * FROM _tiers_arrow")
+    con.unregister("_features_arrow")
+    con.unregister("_tiers_arrow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE economics AS SELECT CAST(? AS DOUBLE) AS loaded_hourly_rate_usd, "
+        "CAST(? AS DOUBLE) AS delay_cost_per_minute_usd",
+        [config.economics.loaded_hourly_rate_usd, config.economics.delay_cost_per_minute_usd],
+    )
+
+
+def compute_period_metrics(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period) -> None:
+    """Materialise period_calls, task_costs and unit_economics_all for the period."""
+    _config_tables(con, config, period)
+    for step in ("intermediate/model_tiers.sql", "intermediate/period_calls.sql",
+                 "metrics/task_costs.sql", "metrics/unit_economics.sql"):
+        con.execute(load_sql(step))
+
+
+def _rows(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _ue(row: dict[str, Any]) -> UnitEconomics:
+    values = {name: row.get(name) for name in _UE_FIELDS}
+    values["key"] = str(row["key"])
+    for money in ("cost_usd", "rework_cost_usd", "delay_cost_usd"):
+        values[money] = Decimal(values[money] or 0)
+    for count in ("calls", "tasks", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "input_tokens",
+                  "cache_read_tokens", "cache_write_tokens", "output_tokens"):
+        values[count] = int(values[count] or 0)
+    for ratio in _UE_FIELDS:
+        value = values[ratio]
+        if isinstance(value, Decimal) and ratio not in ("cost_usd", "rework_cost_usd", "delay_cost_usd",
+                                                        "reported_cost_usd", "computed_cost_of_reported_usd"):
+            values[ratio] = float(value)
+    return UnitEconomics(**values)
+
+
+def _dimension(con: "duckdb.DuckDBPyConnection", dimension: str, order: str) -> list[UnitEconomics]:
+    rows = _rows(con, f"SELECT * FROM unit_economics_all WHERE dimension = ? ORDER BY {order}", [dimension])
+    return [_ue(r) for r in rows]
+
+
+def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
+                 *, reprice: bool = True) -> Report:
+    prepare_priced_calls(con, config, rebuild=reprice)
+    compute_period_metrics(con, config, period)
+
+    total_rows = _dimension(con, "total", "key")
+    total = total_rows[0] if total_rows else None
+    totals = _totals(total)
+    coverage = _coverage(con, total)
+    report = Report(
+        generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        period=period,
+        price_book=_price_book_info(con),
+        totals=totals,
+        unit_economics=_dimension(con, "feature", "cost_usd DESC, key"),
+        by_model=_dimension(con, "model", "cost_usd DESC, key"),
+        by_team=_dimension(con, "team", "cost_usd DESC, key"),
+        by_day=_dimension(con, "day", "key"),
+        by_month=_dimension(con, "month", "key"),
+        coverage=coverage,
+    )
+    report.warnings = _warnings(report)
+    return report
+
+
+def _totals(total: UnitEconomics | None) -> Totals:
+    if total is None:
+        return Totals(Decimal(0), 0, 0, 0, 0, None, None, None, None, None)
+    coverage = 100.0 * (total.calls - total.unpriced_calls) / total.calls if total.calls else None
+    return Totals(
+        cost_usd=total.cost_usd,
+        calls=total.calls,
+        tasks=total.tasks,
+        accepted_tasks=total.accepted_tasks,
+        unpriced_calls=total.unpriced_calls,
+        priced_coverage_pct=coverage,
+        cost_per_call_usd=total.cost_per_call_usd,
+        cost_per_task_usd=total.cost_per_task_usd,
+        quality_adjusted_cost_per_task_usd=total.quality_adjusted_cost_per_task_usd,
+        cost_per_accepted_outcome_usd=total.cost_per_accepted_outcome_usd,
+        reported_cost_usd=total.reported_cost_usd,
+        tasks_with_outcome=total.tasks_with_outcome,
+    )
+
+
+def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> Coverage:
+    unpriced = [
+        UnpricedModel(provider=r["provider"], model=r["model"], variant=r["variant"], calls=int(r["calls"]),
+                      reason=r["reason"])
+        for r in _rows(con, load_sql("metrics/unpriced.sql"))
+    ]
+    quarantine = dict(con.execute(
+        "SELECT disposition, count(*) FROM quarantine GROUP BY disposition").fetchall())
+    unattributed = con.execute(
+        "SELECT coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE task_id IS NULL) FROM period_calls "
+        "WHERE feature_key = '(unattributed)'").fetchone()
+    billing = con.execute(
+        "SELECT count(*), coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) FROM billing_lines b, report_period r "
+        "WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts").fetchone()
+    return Coverage(
+        unpriced_models=unpriced,
+        quarantined_rows=int(quarantine.get("rejected", 0)),
+        skipped_rows=int(quarantine.get("skipped", 0)),
+        unattributed_cost_usd=Decimal(unattributed[0]),
+        calls_without_task=int(con.execute("SELECT count(*) FROM period_calls WHERE task_id IS NULL").fetchone()[0]),
+        billing_lines=int(billing[0]),
+        ai_billed_cost_usd=Decimal(billing[1]),
+    )
+
+
+def _price_book_info(con: "duckdb.DuckDBPyConnection") -> PriceBookInfo:
+    from importlib.metadata import version
+
+    keys, sources = con.execute(
+        "SELECT count(DISTINCT (provider, model, variant)), string_agg(DISTINCT source, '; ') FROM price_book"
+    ).fetchone()
+    unpriced = con.execute("SELECT count(*) FROM unpriced_models").fetchone()[0]
+    return PriceBookInfo(source="genai-prices", version=version("genai-prices"), keys=int(keys or 0),
+                         unpriced_keys=int(unpriced or 0))
+
+
+def _warnings(report: Report) -> list[str]:
+    notes: list[str] = []
+    if report.totals.calls == 0:
+        notes.append(f"no calls between {report.period.start} and {report.period.end} (exclusive)")
+    for model in report.coverage.unpriced_models:
+        notes.append(
+            f"unpriced: {model.provider or '?'} / {model.model} ({model.variant}), {model.calls} calls — "
+            f"add a price under [[prices.overrides]] in costlens.toml"
+        )
+    if report.coverage.quarantined_rows:
+        notes.append(f"{report.coverage.quarantined_rows} input rows quarantined — see `costlens quarantine`")
+    if report.totals.calls and report.totals.tasks_with_outcome == 0:
+        notes.append("no outcomes ingested: acceptance and cost per accepted outcome are unknown")
+    return notes

@@ -1,0 +1,126 @@
+"""One typed Report model feeds every renderer, so terminal, JSON, Markdown and HTML never disagree.
+
+Money is Decimal (exact sums from DuckDB DECIMAL); ratios are float. JSON field names follow DESIGN §6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass
+class Period:
+    start: date
+    end: date  # exclusive
+
+
+@dataclass
+class PriceBookInfo:
+    source: str
+    version: str
+    keys: int = 0
+    unpriced_keys: int = 0
+
+
+@dataclass
+class Totals:
+    cost_usd: Decimal
+    calls: int
+    tasks: int
+    accepted_tasks: int
+    unpriced_calls: int
+    priced_coverage_pct: float | None
+    cost_per_call_usd: float | None
+    cost_per_task_usd: float | None
+    quality_adjusted_cost_per_task_usd: float | None
+    cost_per_accepted_outcome_usd: float | None
+    reported_cost_usd: Decimal | None = None
+    tasks_with_outcome: int = 0
+
+
+@dataclass
+class UnitEconomics:
+    """One row of the worksheet; `key` is the feature, model, team, day or month."""
+
+    key: str
+    calls: int
+    tasks: int
+    cost_usd: Decimal
+    cost_per_call_usd: float | None
+    calls_per_task: float | None
+    cost_per_task_usd: float | None
+    p50_cost_per_task_usd: float | None
+    p95_cost_per_task_usd: float | None
+    acceptance_rate: float | None
+    quality_adjusted_cost_per_task_usd: float | None
+    cost_per_accepted_outcome_usd: float | None
+    retry_rate: float | None
+    avg_input_tokens: float | None
+    premium_spend_share: float | None
+    premium_traffic_share: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    human_review_rate: float | None
+    cache_hit_rate: float | None
+    tokens_per_call: float | None
+    spend_share: float | None
+    unpriced_calls: int
+    accepted_tasks: int
+    tasks_with_outcome: int
+    rework_cost_usd: Decimal
+    delay_cost_usd: Decimal
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reported_cost_usd: Decimal | None
+    computed_cost_of_reported_usd: Decimal | None
+    provider: str | None = None
+
+
+@dataclass
+class UnpricedModel:
+    provider: str | None
+    model: str
+    variant: str
+    calls: int
+    reason: str | None
+
+
+@dataclass
+class Coverage:
+    unpriced_models: list[UnpricedModel] = field(default_factory=list)
+    quarantined_rows: int = 0
+    skipped_rows: int = 0
+    unattributed_cost_usd: Decimal = Decimal(0)
+    calls_without_task: int = 0
+    billing_lines: int = 0
+    ai_billed_cost_usd: Decimal = Decimal(0)
+
+
+@dataclass
+class Report:
+    generated_at: datetime
+    period: Period
+    price_book: PriceBookInfo
+    totals: Totals
+    unit_economics: list[UnitEconomics]
+    by_model: list[UnitEconomics]
+    by_team: list[UnitEconomics]
+    by_day: list[UnitEconomics]
+    by_month: list[UnitEconomics]
+    coverage: Coverage
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+    levers: list[dict[str, Any]] = field(default_factory=list)
+    budgets: list[dict[str, Any]] = field(default_factory=list)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

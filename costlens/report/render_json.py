@@ -1,0 +1,72 @@
+"""The JSON contract of DESIGN §6 (schema_version "1"): stable keys for CI consumers.
+
+Money is a JSON number in USD: exact Decimal sums converted at the last moment. `period.end` is exclusive.
+Fields beyond the contract (by_team, by_day, by_month, coverage, extra worksheet columns) are additions;
+no contract field is renamed or dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from costlens.report.model import Report, UnitEconomics
+
+_CONTRACT_UE = [
+    "calls", "tasks", "cost_usd", "cost_per_call_usd", "calls_per_task", "cost_per_task_usd", "acceptance_rate",
+    "quality_adjusted_cost_per_task_usd", "cost_per_accepted_outcome_usd", "retry_rate", "avg_input_tokens",
+    "premium_spend_share", "p95_latency_ms", "human_review_rate", "cache_hit_rate",
+]
+_EXTRA_UE = [
+    "p50_cost_per_task_usd", "p95_cost_per_task_usd", "p50_latency_ms", "premium_traffic_share", "tokens_per_call",
+    "spend_share", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "rework_cost_usd", "delay_cost_usd",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reported_cost_usd",
+    "computed_cost_of_reported_usd",
+]
+
+
+def _row(ue: UnitEconomics, key_name: str) -> dict[str, Any]:
+    data = asdict(ue)
+    out: dict[str, Any] = {key_name: ue.key}
+    if key_name == "model":
+        out["provider"] = ue.provider
+    out.update({name: data[name] for name in _CONTRACT_UE})
+    out.update({name: data[name] for name in _EXTRA_UE})
+    return out
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    totals = asdict(report.totals)
+    return {
+        "schema_version": report.schema_version,
+        "generated_at": report.generated_at.isoformat().replace("+00:00", "Z"),
+        "period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+        "price_book": {"source": report.price_book.source, "version": report.price_book.version},
+        "totals": totals,
+        "unit_economics": [_row(ue, "feature") for ue in report.unit_economics],
+        "by_model": [_row(ue, "model") for ue in report.by_model],
+        "leaks": report.leaks,
+        "levers": report.levers,
+        "budgets": report.budgets,
+        "reconciliation": report.reconciliation,
+        "warnings": report.warnings,
+        "by_team": [_row(ue, "team") for ue in report.by_team],
+        "by_day": [_row(ue, "day") for ue in report.by_day],
+        "by_month": [_row(ue, "month") for ue in report.by_month],
+        "coverage": asdict(report.coverage),
+    }
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), default=_default, indent=2, allow_nan=False)

@@ -1,0 +1,24 @@
+-- One row per task of the period: its calls, cost and outcome (DESIGN §3).
+-- Rework is priced at the configured loaded hourly rate unless the outcome gives its cost.
+-- Inputs: period_calls, outcomes, economics(loaded_hourly_rate_usd, delay_cost_per_minute_usd).
+CREATE OR REPLACE TEMP TABLE task_costs AS
+WITH per_task AS (
+    SELECT task_key,
+           arg_min(feature_key, ts) AS feature_key,
+           count(*) AS calls,
+           sum(cost_usd) AS cost_usd,
+           bool_and(priced) AS fully_priced
+    FROM period_calls
+    GROUP BY task_key
+)
+SELECT t.*,
+       o.task_id IS NOT NULL AS has_outcome,
+       o.accepted,
+       o.quality_score,
+       o.human_review,
+       coalesce(o.rework_cost_usd,
+                CAST(coalesce(o.rework_minutes, 0) * e.loaded_hourly_rate_usd / 60 AS DECIMAL(38,18))) AS rework_cost_usd,
+       CAST(coalesce(o.delay_minutes, 0) * e.delay_cost_per_minute_usd AS DECIMAL(38,18)) AS delay_cost_usd
+FROM per_task t
+CROSS JOIN economics e
+LEFT JOIN outcomes o ON o.task_id = t.task_key;
