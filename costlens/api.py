@@ -93,7 +93,7 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
     explanation = None
     if model:
         when = datetime.now(timezone.utc) if not at else _parse_at(at)
-        explanation = explain(provider, model, variant, when)
+        explanation = explain(provider, model, variant, when, prices_config=config.prices or None)
     con = database.connect(db)
     try:
         prepare_priced_calls(con, config)
@@ -102,12 +102,14 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
                    count(*) AS windows, min(p.input_mtok) AS input_mtok, min(p.output_mtok) AS output_mtok,
                    min(p.cache_read_mtok) AS cache_read_mtok, max(p.tier_above_tokens) AS top_tier_above_tokens,
                    any_value(p.source) AS source, max(p.discount_pct) AS discount_pct,
-                   (SELECT count(*) FROM calls c WHERE c.provider IS NOT DISTINCT FROM p.provider AND c.model = p.model)
+                   (SELECT count(*) FROM calls c WHERE coalesce(c.provider, '') = p.provider AND c.model = p.model
+                        AND pricing_variant(c.service_tier, c.is_batch) = p.variant)
                        AS calls
             FROM price_book p GROUP BY ALL ORDER BY calls DESC, p.provider, p.model, p.variant""")
         unpriced = _dicts(con, """
             SELECT u.provider, u.model, u.variant, u.reason,
-                   (SELECT count(*) FROM calls c WHERE c.provider IS NOT DISTINCT FROM u.provider AND c.model = u.model)
+                   (SELECT count(*) FROM calls c WHERE coalesce(c.provider, '') = u.provider AND c.model = u.model
+                        AND pricing_variant(c.service_tier, c.is_batch) = u.variant)
                        AS calls
             FROM unpriced_models u ORDER BY calls DESC""")
         return PricesView(keys=keys, unpriced=unpriced, explanation=explanation)

@@ -27,12 +27,12 @@ _UE_FIELDS = [f for f in UnitEconomics.__dataclass_fields__]
 
 def prepare_priced_calls(con: "duckdb.DuckDBPyConnection", config: "Config", *, rebuild: bool = True) -> None:
     """Resolve the price book for the calls present, and (re)create the priced_calls view."""
-    from costlens.pricing.catalog import build_price_book, install_macros
+    from costlens.pricing.catalog import build_price_book, create_priced_calls_view, install_macros
 
     install_macros(con)
     if rebuild:
         build_price_book(con, config.prices or None)
-    con.execute(load_sql("intermediate/priced_calls.sql"))
+    create_priced_calls_view(con)
 
 
 def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period) -> None:
@@ -173,13 +173,14 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
 
 
 def _price_book_info(con: "duckdb.DuckDBPyConnection") -> PriceBookInfo:
-    from importlib.metadata import version
+    from costlens.pricing.catalog import CATALOG_SOURCE
 
     keys, sources = con.execute(
         "SELECT count(DISTINCT (provider, model, variant)), string_agg(DISTINCT source, '; ') FROM price_book"
     ).fetchone()
     unpriced = con.execute("SELECT count(*) FROM unpriced_models").fetchone()[0]
-    return PriceBookInfo(source="genai-prices", version=version("genai-prices"), keys=int(keys or 0),
+    name, _, version = CATALOG_SOURCE.partition(" ")
+    return PriceBookInfo(source=name, version=version, keys=int(keys or 0),
                          unpriced_keys=int(unpriced or 0))
 
 

@@ -14,5 +14,5 @@ SELECT
 FROM priced_calls p
 CROSS JOIN report_period r
 LEFT JOIN feature_config fc ON fc.feature = p.feature
-LEFT JOIN model_tiers mt ON mt.provider IS NOT DISTINCT FROM p.provider AND mt.model = p.model
+LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
 WHERE p.ts >= r.start_ts AND p.ts < r.end_ts;

@@ -5,7 +5,7 @@ SELECT c.provider, c.model, c.variant, count(*) AS calls,
        any_value(u.reason) AS reason
 FROM period_calls c
 LEFT JOIN unpriced_models u
-       ON u.provider IS NOT DISTINCT FROM c.provider AND u.model = c.model AND u.variant = c.variant
+       ON u.provider = coalesce(c.provider, '') AND u.model = c.model AND u.variant = c.variant
 WHERE NOT c.priced
 GROUP BY ALL
 ORDER BY calls DESC;
