@@ -125,14 +125,16 @@ def _print_ingest(result, quiet: bool) -> None:
 
     console = Console(highlight=False)
     if not quiet:
-        table = Table(header_style="bold", title=f"ingest run {result.run_id}", title_justify="left")
-        for name in ("File", "Format → table", "Read", "Loaded", "Duplicate", "Quarantined", "Skipped", "Status"):
-            table.add_column(name, justify="left" if name in ("File", "Format → table", "Status") else "right")
+        table = Table(header_style="bold", title=f"ingest run {result.run_id}", title_justify="left", pad_edge=False)
+        table.add_column("File", overflow="fold")
+        table.add_column("Adapter", no_wrap=True)
+        for name in ("Read", "Loaded", "Dup", "Quar", "Skip"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("Status", overflow="fold")
         for f in result.files:
             status = f.status if not f.message else f"{f.status}: {f.message}"
-            table.add_row(Text(f.path), Text(f"{f.format or '?'} → {f.target or '—'}"), f"{f.rows_read:,}",
-                          f"{f.rows_loaded:,}", f"{f.rows_duplicate:,}", f"{f.rows_quarantined:,}",
-                          f"{f.rows_skipped:,}", Text(status))
+            table.add_row(Text(Path(f.path).name), Text(f.format or "?"), f"{f.rows_read:,}", f"{f.rows_loaded:,}",
+                          f"{f.rows_duplicate:,}", f"{f.rows_quarantined:,}", f"{f.rows_skipped:,}", Text(status))
         console.print(table)
     console.print(
         f"{len(result.files)} files: {sum(f.status == 'ingested' for f in result.files)} ingested, "

@@ -36,47 +36,40 @@ def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
 
 def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
     """`table(source_row, c0 … cN VARCHAR)` in header order; rows with the wrong number of fields are
-    left in `reader_rejects(source_row, reason)` (every reader creates it). Columns are positional so no input text becomes SQL."""
+    left in `reader_rejects(source_row, reason)` (every reader creates it). Columns are positional so no
+    input text becomes SQL. One pass with DuckDB's reject store: a failed read would abort the ingest
+    transaction, so malformed rows must never raise."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.header))) + "}"
-    base = (
-        f"read_csv(?, header = true, columns = {columns}, delim = ?, quote = '\"', escape = '\"', "
-        f"auto_detect = false, compression = ?, max_line_size = {MAX_JSON_OBJECT_BYTES}, encoding = 'utf-8'"
-    )
-    params = [str(src.path), src.csv_delimiter, src.duckdb_compression]
-    for name in (table, f"reader_rejects"):
+    for name in (table, "reader_rejects", "csv_rejects", "csv_reject_scans"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     try:
-        con.execute(f"CREATE TEMP TABLE {table} AS SELECT *, row_number() OVER () + 1 AS source_row FROM {base})", params)
-        con.execute(f"CREATE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
-        return
-    except Exception as exc:
-        if "column" not in str(exc).lower() and "quote" not in str(exc).lower():
-            raise _read_error(src, exc) from None
-    # Some rows are malformed: keep the good ones, quarantine the rest with their line numbers.
-    con.execute("DROP TABLE IF EXISTS reject_scans; DROP TABLE IF EXISTS reject_errors")
-    try:
         con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT * FROM {base}, ignore_errors = true, store_rejects = true, "
-            f"rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')",
-            params,
+            f"""CREATE TEMP TABLE {table} AS
+                SELECT *, row_number() OVER () + 1 AS source_row
+                FROM read_csv(?, header = true, columns = {columns}, delim = ?, quote = '"', escape = '"',
+                              auto_detect = false, compression = ?, max_line_size = {MAX_JSON_OBJECT_BYTES},
+                              encoding = 'utf-8', ignore_errors = true, store_rejects = true,
+                              rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')""",
+            [str(src.path), src.csv_delimiter, src.duckdb_compression],
         )
     except Exception as exc:
         raise _read_error(src, exc) from None
     con.execute(
-        f"""CREATE TEMP TABLE reader_rejects AS
-            SELECT line AS source_row, 'malformed CSV row: ' || error_message AS reason FROM csv_rejects"""
+        """CREATE TEMP TABLE reader_rejects AS
+           SELECT line AS source_row, 'malformed CSV row: ' || error_message AS reason FROM csv_rejects"""
     )
-    # Good rows keep file order; number them by the line numbers not taken by rejected rows.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {table} AS
-            WITH good AS (SELECT *, row_number() OVER () AS k FROM {table}),
-                 free_lines AS (
-                    SELECT line, row_number() OVER (ORDER BY line) AS k
-                    FROM range(2, (SELECT count(*) FROM good) + (SELECT count(*) FROM reader_rejects) + 2) r(line)
-                    WHERE line NOT IN (SELECT source_row FROM reader_rejects))
-            SELECT good.* EXCLUDE (k), free_lines.line AS source_row FROM good JOIN free_lines USING (k)
-            ORDER BY source_row"""
-    )
+    if con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]:
+        # Good rows keep file order; number them by the line numbers not taken by rejected rows.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                WITH good AS (SELECT * EXCLUDE (source_row), row_number() OVER () AS k FROM {table}),
+                     free_lines AS (
+                        SELECT line, row_number() OVER (ORDER BY line) AS k
+                        FROM range(2, (SELECT count(*) FROM good) + (SELECT count(*) FROM reader_rejects) + 2) r(line)
+                        WHERE line NOT IN (SELECT source_row FROM reader_rejects))
+                SELECT good.* EXCLUDE (k), free_lines.line AS source_row FROM good JOIN free_lines USING (k)
+                ORDER BY source_row"""
+        )
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
 
 

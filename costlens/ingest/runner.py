@@ -133,6 +133,7 @@ def _load_atomically(
             [adapter.name, str(src.path), src.sha256, run_id],
         )
         adapter.stage(con, src, ctx)
+        _conform_staged(con, adapter.target)
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql",
                      f"load/{adapter.target}_insert.sql", "load/stats.sql"):
             con.execute(load_sql(step))
@@ -157,6 +158,32 @@ def _load_atomically(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+# Lineage columns the runner fills in itself; adapters never set them.
+_RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
+
+
+def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str) -> None:
+    """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
+    reject_reason / skip_reason. Built in one CREATE … AS SELECT with casts: a value that cannot take the
+    column's type fails the file with a clear message instead of loading wrong. Identifiers come from our
+    own schema, never from input."""
+    target_columns = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp' "
+        "ORDER BY column_index", [target]).fetchall()
+    staged_columns = {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'").fetchall()}
+    unknown = staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
+    if unknown:
+        raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")
+    select = [
+        f"CAST({name if name in staged_columns else 'NULL'} AS {data_type}) AS {name}"
+        for name, data_type in target_columns if name not in _RUNNER_COLUMNS
+    ]
+    for extra in ("reject_reason", "skip_reason"):
+        select.append(f"CAST({extra if extra in staged_columns else 'NULL'} AS VARCHAR) AS {extra}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_full AS SELECT {', '.join(select)} FROM staged")
 
 
 def _first_line(exc: Exception) -> str:

@@ -28,26 +28,32 @@ def num(value: float | int | None, places: int = 0) -> str:
     return "—" if value is None else f"{value:,.{places}f}"
 
 
-def _ue_table(title: str, key_title: str, rows: list[UnitEconomics]):
+_COST_COLUMNS = [
+    ("Spend", lambda r: usd(r.cost_usd)), ("Share", lambda r: pct(r.spend_share)), ("Calls", lambda r: num(r.calls)),
+    ("Tasks", lambda r: num(r.tasks)), ("$/call", lambda r: usd(r.cost_per_call_usd, 4)),
+    ("Calls/task", lambda r: num(r.calls_per_task, 1)), ("$/task", lambda r: usd(r.cost_per_task_usd, 4)),
+    ("p95 $/task", lambda r: usd(r.p95_cost_per_task_usd, 4)),
+]
+_VALUE_COLUMNS = [
+    ("Accepted", lambda r: pct(r.acceptance_rate)), ("QA $/task", lambda r: usd(r.quality_adjusted_cost_per_task_usd, 4)),
+    ("$/accepted", lambda r: usd(r.cost_per_accepted_outcome_usd, 4)), ("Retry", lambda r: pct(r.retry_rate)),
+    ("Avg input", lambda r: num(r.avg_input_tokens)), ("Premium $", lambda r: pct(r.premium_spend_share)),
+    ("Cache hit", lambda r: pct(r.cache_hit_rate)), ("Review", lambda r: pct(r.human_review_rate)),
+    ("p95 ms", lambda r: num(r.p95_latency_ms)),
+]
+
+
+def _ue_table(title: str, key_title: str, rows: list[UnitEconomics], columns):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
-    for name, justify in [(key_title, "left"), ("Spend", "right"), ("Share", "right"), ("Calls", "right"),
-                          ("Tasks", "right"), ("$/call", "right"), ("Calls/task", "right"), ("$/task", "right"),
-                          ("p95 $/task", "right"), ("Accept", "right"), ("$/accepted", "right"),
-                          ("Retry", "right"), ("Avg in tok", "right"), ("Premium $", "right"),
-                          ("Cache hit", "right"), ("p95 ms", "right")]:
-        table.add_column(name, justify=justify, no_wrap=name != key_title)
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
+    table.add_column(key_title, justify="left", overflow="fold", min_width=12)
+    for name, _ in columns:
+        table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
-        table.add_row(
-            Text(row.key + (f" ({row.unpriced_calls} unpriced)" if row.unpriced_calls else "")),
-            usd(row.cost_usd), pct(row.spend_share), num(row.calls), num(row.tasks),
-            usd(row.cost_per_call_usd, 4), num(row.calls_per_task, 1), usd(row.cost_per_task_usd, 4),
-            usd(row.p95_cost_per_task_usd, 4), pct(row.acceptance_rate), usd(row.cost_per_accepted_outcome_usd, 4),
-            pct(row.retry_rate), num(row.avg_input_tokens), pct(row.premium_spend_share), pct(row.cache_hit_rate),
-            num(row.p95_latency_ms),
-        )
+        label = row.key + (f" ({row.unpriced_calls:,} unpriced)" if row.unpriced_calls else "")
+        table.add_row(Text(label), *(render(row) for _, render in columns))
     return table
 
 
@@ -70,11 +76,33 @@ def render_terminal(report: Report, console: "Console") -> None:
 
     console.print(Panel(summary, title=f"costlens · {report.period.start} → {date.fromordinal(last_day)}",
                         title_align="left"))
-    console.print(_ue_table("Unit economics by feature", "Feature", report.unit_economics))
-    console.print(_ue_table("By model", "Model", report.by_model))
+    console.print(_ue_table("Cost by feature", "Feature", report.unit_economics, _COST_COLUMNS))
+    console.print(_ue_table("Value and efficiency by feature", "Feature", report.unit_economics, _VALUE_COLUMNS))
+    console.print(_ue_table("Cost by model", "Model", report.by_model, _COST_COLUMNS[:6]))
     if len(report.by_team) > 1:
-        console.print(_ue_table("By team", "Team", report.by_team))
+        console.print(_ue_table("Cost by team", "Team", report.by_team, _COST_COLUMNS[:6]))
+    _reported_vs_computed(report, console)
     if report.warnings:
         console.print("[bold yellow]Warnings[/]")
         for note in report.warnings:
             console.print(f"  • {note}", markup=False, highlight=False)
+
+
+def _reported_vs_computed(report: Report, console: "Console") -> None:
+    """Where a producer reported a cost, show it beside ours: the difference is often a stale price table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = [r for r in report.by_model if r.reported_cost_usd is not None]
+    if not rows:
+        return
+    table = Table(title="Reported vs computed cost (calls that carry a reported cost)", title_justify="left",
+                  header_style="bold", pad_edge=False)
+    for name in ("Model", "Reported", "Computed", "Difference", "Diff %"):
+        table.add_column(name, justify="left" if name == "Model" else "right")
+    for r in rows:
+        computed = r.computed_cost_of_reported_usd or Decimal(0)
+        diff = r.reported_cost_usd - computed
+        share = float(diff / computed) if computed else None
+        table.add_row(Text(r.key), usd(r.reported_cost_usd, 4), usd(computed, 4), usd(diff, 4), pct(share))
+    console.print(table)

@@ -1,12 +1,6 @@
 -- Validate and insert staged billing lines. A bill's lines have no id of their own: a line is identified by
 -- its file and row, and re-ingesting the same file is caught by the file manifest.
-CREATE OR REPLACE TEMP TABLE staged_full AS
-SELECT * EXCLUDE (source_format, source_file, source_sha256, run_id, line_id),
-       CAST(NULL AS VARCHAR) AS reject_reason, CAST(NULL AS VARCHAR) AS skip_reason
-FROM billing_lines LIMIT 0;
-
-INSERT INTO staged_full BY NAME SELECT * FROM staged;
-
+-- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
 CREATE OR REPLACE TEMP TABLE staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE

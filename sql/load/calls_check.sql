@@ -1,12 +1,6 @@
 -- Validate, de-duplicate and insert one file's staged calls. Inputs: temp tables `staged`, `reader_rejects`,
 -- `ingest_ctx` (one row: source_format, source_file, source_sha256, run_id). Same for every producer.
-CREATE OR REPLACE TEMP TABLE staged_full AS
-SELECT * EXCLUDE (source_format, source_file, source_sha256, run_id),
-       CAST(NULL AS VARCHAR) AS reject_reason, CAST(NULL AS VARCHAR) AS skip_reason
-FROM calls LIMIT 0;
-
-INSERT INTO staged_full BY NAME SELECT * FROM staged;
-
+-- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
 CREATE OR REPLACE TEMP TABLE staged_checked AS
 SELECT * REPLACE (
            coalesce(input_tokens, 0) AS input_tokens,

@@ -1,11 +1,5 @@
 -- Validate, de-duplicate (one outcome per task; the first one ingested wins) and insert staged outcomes.
-CREATE OR REPLACE TEMP TABLE staged_full AS
-SELECT * EXCLUDE (source_format, source_file, source_sha256, run_id),
-       CAST(NULL AS VARCHAR) AS reject_reason, CAST(NULL AS VARCHAR) AS skip_reason
-FROM outcomes LIMIT 0;
-
-INSERT INTO staged_full BY NAME SELECT * FROM staged;
-
+-- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
 CREATE OR REPLACE TEMP TABLE staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE

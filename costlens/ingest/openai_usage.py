@@ -1,0 +1,156 @@
+"""OpenAI responses logged by an application: bare Chat Completions / Responses / Embeddings objects,
+Batch API output lines, or an app wrapper {timestamp, latency_ms, metadata, request, response | null, error}.
+
+The same app wrapper is used for Anthropic (anthropic_usage.py), and one log file may hold both providers'
+calls. Both adapters therefore share the record classification below and `stage_provider_usage`: each line
+is converted by the staging SQL of the provider whose shape it has, whichever adapter was chosen for the file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from costlens.ingest.base import Adapter, IngestContext, nested
+from costlens.ingest.readers import load_json_records
+from costlens.ingest.sources import Source
+
+if TYPE_CHECKING:
+    import duckdb
+
+Provider = Literal["openai", "anthropic"]
+
+OPENAI_OBJECTS = {"chat.completion", "chat.completion.chunk", "response", "text_completion"}
+ANTHROPIC_STREAM_EVENTS = {
+    "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta",
+    "content_block_stop",
+}
+# Claude Code session logs (left for their own adapter) and other producers that embed response objects.
+CLAUDE_CODE_TYPES = {"user", "assistant", "progress", "system", "summary", "file-history-snapshot", "queue-operation"}
+OPENAI_MODEL_PREFIXES = ("gpt", "chatgpt", "o1", "o3", "o4", "text-embedding", "davinci", "babbage", "codex",
+                         "computer-use")
+
+
+def _obj(value: Any) -> dict | None:
+    return value if isinstance(value, dict) else None
+
+
+def _probe(record: dict) -> dict:
+    """The candidate response object of a line (same rule as the `probe` column in the staging SQL)."""
+    response = _obj(record.get("response"))
+    if response is not None:
+        return _obj(response.get("body")) or response
+    message = _obj(nested(record, "result", "message"))
+    if message is not None:
+        return message
+    if record.get("type") == "message_start" and _obj(record.get("message")) is not None:
+        return record["message"]
+    return record
+
+
+def classify_record(record: Any) -> tuple[str | None, bool]:
+    """(owner, strong): owner is 'openai', 'anthropic', 'foreign' (a format another adapter owns) or None;
+    strong is True when the response itself shows it, False for a hint from the model / provider name only."""
+    if not isinstance(record, dict):
+        return None, False
+    if "resourceSpans" in record:
+        return "foreign", True
+    if record.get("type") in CLAUDE_CODE_TYPES and {"sessionId", "uuid", "leafUuid", "messageId"} & record.keys():
+        return "foreign", True
+    if {"spend", "call_type"} <= record.keys() or "usageDetails" in record or "response_body" in record:
+        return "foreign", True  # LiteLLM spend logs, Langfuse observations, Helicone exports
+    probe = _probe(record)
+    usage = _obj(probe.get("usage")) or {}
+    if (
+        probe.get("object") in OPENAI_OBJECTS
+        or (probe.get("object") == "list" and "prompt_tokens" in usage)
+        or {"prompt_tokens", "completion_tokens", "input_tokens_details", "output_tokens_details"} & usage.keys()
+        or ("custom_id" in record and isinstance(nested(record, "response", "status_code"), (int, str)))
+        or str(record.get("type", "")).startswith("response.")
+    ):
+        return "openai", True
+    if (
+        probe.get("type") == "message"
+        or {"cache_read_input_tokens", "cache_creation_input_tokens"} & usage.keys()
+        or ("custom_id" in record and _obj(record.get("result")) is not None)
+        or record.get("type") in ANTHROPIC_STREAM_EVENTS
+        or str(probe.get("id", "")).startswith("msg_")
+    ):
+        return "anthropic", True
+    # A failed call has no response: only the request model or the provider can tell.
+    if not any(key in record for key in ("response", "error", "request")):
+        return None, False
+    model = str(nested(record, "request", "model") or record.get("model") or "").lower()
+    provider = str(nested(record, "metadata", "provider") or record.get("provider") or "").lower()
+    if "anthropic" in provider or model.startswith("claude") or "anthropic" in model:
+        return "anthropic", False
+    if provider in {"openai", "azure.openai", "azure", "azure_openai", "azure.ai.openai"} or model.startswith(
+        OPENAI_MODEL_PREFIXES
+    ):
+        return "openai", False
+    return None, False
+
+
+def detect_score(src: Source, me: Provider) -> int:
+    """Confidence that the sniffed records are provider `me`'s app-logged responses (0 = not this format)."""
+    records = [r for r in src.records if isinstance(r, dict)]
+    if not records:
+        return 0
+    owners = [classify_record(r) for r in records]
+    if any(owner == "foreign" for owner, _ in owners):
+        return 0
+    strong = sum(owner == me and is_strong for owner, is_strong in owners)
+    mine = sum(owner == me for owner, _ in owners)
+    other_strong = sum(owner not in (me, None) and is_strong for owner, is_strong in owners)
+    if strong == 0:
+        # Only failed calls: a weak guess from the model name, and never against the other provider's records.
+        return 20 if mine and not other_strong else 0
+    return 50 + round(40 * mine / len(records))
+
+
+_MERGE_SQL = """
+CREATE OR REPLACE TEMP TABLE staged AS
+SELECT p.* EXCLUDE (owner) FROM {primary}_usage_staged p
+WHERE p.owner IS DISTINCT FROM '{other}'
+   OR p.source_row NOT IN (SELECT source_row FROM {other}_usage_staged WHERE owner = '{other}')
+UNION ALL BY NAME
+SELECT o.* EXCLUDE (owner) FROM {other}_usage_staged o
+WHERE o.owner = '{other}'
+  AND o.source_row IN (SELECT source_row FROM {primary}_usage_staged WHERE owner = '{other}')
+"""
+
+
+def stage_provider_usage(con: "duckdb.DuckDBPyConnection", src: Source, primary: Provider) -> None:
+    """Load the file and build `staged`: each line converted by its own provider's staging SQL (the
+    primary's for lines of unknown shape: non-JSON lines, failures with no model hint)."""
+    other: Provider = "anthropic" if primary == "openai" else "openai"
+    load_json_records(con, src)
+    _run_staging(con, src, primary)
+    mixed = con.execute(f"SELECT count(*) FROM {primary}_usage_staged WHERE owner = '{other}'").fetchone()[0]
+    if mixed:
+        _run_staging(con, src, other)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {other}_usage_staged (source_row BIGINT, owner VARCHAR)")
+    con.execute(_MERGE_SQL.format(primary=primary, other=other))
+
+
+def _run_staging(con: "duckdb.DuckDBPyConnection", src: Source, provider: Provider) -> None:
+    if provider == "openai":
+        Adapter.run_sql(con, "staging/openai_usage.sql")
+    else:
+        # Anthropic messages carry no time of their own: the file's modification time is the fallback.
+        Adapter.run_sql(con, "staging/anthropic_usage.sql", [src.mtime_ns // 1000])
+
+
+class OpenAIUsageAdapter(Adapter):
+    name = "openai"
+    target = "calls"
+    description = "OpenAI responses logged by an app (Chat Completions / Responses / Batch output, bare or wrapped)"
+
+    def detect(self, src: Source, ctx: IngestContext) -> int:
+        return detect_score(src, "openai")
+
+    def stage(self, con, src: Source, ctx: IngestContext) -> None:
+        stage_provider_usage(con, src, "openai")
+
+
+ADAPTER = OpenAIUsageAdapter()

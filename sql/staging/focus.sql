@@ -1,0 +1,324 @@
+-- FOCUS 1.0 – 1.3 billing rows → canonical billing_lines. Input: temp view focus_src (FOCUS column names,
+-- all text; built by costlens/ingest/focus.py from the positional reader columns).
+--
+-- * Nulls: real exports write the literal NULL (and OCI writes empty strings): both become SQL NULL.
+-- * Money: text → DECIMAL(38,18) directly (never through DOUBLE), so sums are exact.
+-- * is_ai: ServiceCategory "AI and Machine Learning" AND (ServiceSubcategory "Generative AI" OR the SKU /
+--   meter / description / unit text shows LLM tokens), and NOT a FOCUS SaaS virtual currency named "tokens"
+--   (PricingCurrency that is not an ISO 4217 code). Non-AI lines are kept with is_ai = false.
+-- * model / token_type: parsed from the meter text (Azure "gpt 4o 0806 cached Inp glbl Tokens", AWS usage
+--   types "USE1-Claude3.5Sonnet-input-tokens", GCP "Gemini 2.5 Flash GA Text Input - Predictions", AWS price
+--   descriptions "… per 1K input tokens for Claude 3.5 Sonnet in …").
+-- * quantity_tokens: ConsumedQuantity when ConsumedUnit counts tokens, else PricingQuantity × block size
+--   (PricingUnit "1K Tokens" / "1M Tokens" / "1000 Tokens", else Azure x_PricingBlockSize /
+--   x_PricingUnitDescription "1K" / "1M").
+
+-- Lower-case words: separators (- _ : / , ( ) ") become spaces; dots stay (model versions like 3.5, 4.1).
+CREATE OR REPLACE TEMP MACRO focus_words(t) AS (
+    trim(regexp_replace(regexp_replace(lower(coalesce(t, '')), '[-_:/,()"+]', ' ', 'g'), '\s+', ' ', 'g'))
+);
+
+-- CamelCase and glued digits → words (AWS usage types: "Claude3.5Sonnet" → "Claude-3.5-Sonnet",
+-- "InputTokenCount" → "Input-Token-Count").
+CREATE OR REPLACE TEMP MACRO focus_camel(t) AS (
+    regexp_replace(regexp_replace(regexp_replace(coalesce(t, ''),
+        '([a-z])([A-Z])', '\1-\2', 'g'), '([A-Za-z])([0-9])', '\1-\2', 'g'), '([0-9])([A-Z])', '\1-\2', 'g')
+);
+
+-- Words in front of the token-type keyword → a model id: deployment / region / date suffixes dropped,
+-- words joined by '-', Azure "gpt 35" → gpt-3.5, Claude versions with '-' ("claude-3-5-sonnet").
+CREATE OR REPLACE TEMP MACRO focus_model_fix(m) AS (
+    CASE
+        WHEN m IS NULL OR m = '' THEN NULL
+        WHEN m LIKE 'claude%' THEN replace(m, '.', '-')
+        WHEN m LIKE 'gpt-35%' THEN 'gpt-3.5' || substr(m, 7)
+        ELSE m
+    END
+);
+
+CREATE OR REPLACE TEMP MACRO focus_model_name(w) AS (
+    focus_model_fix(trim(regexp_replace(
+        regexp_replace(
+            regexp_replace(' ' || trim(coalesce(w, '')),
+                '(\s(ga|text|glbl|global|gl|regnl|regional|rgnl|rgn|dzone|datazone|data zone|batch|std|standard|long context|longcontext|lctx|ft|\d{4}|\d{6}|\d{8}|\d{4} \d{2} \d{2}))+\s*$', ''),
+            '^\s*(az|azure|aoai|azure openai|openai)\s', ' '),
+        '\s+', '-', 'g'), '-'))
+);
+
+-- Meter text (Azure meter names, GCP SKU descriptions, FOCUS SkuMeter): the words before the first
+-- token-type keyword name the model.
+CREATE OR REPLACE TEMP MACRO focus_meter_model(t) AS (
+    focus_model_name(regexp_extract(' ' || focus_words(t) || ' ',
+        '^(.*?)\s(?:inp|input|outp|output|cached|cchd|cache|prompt|completion|reasoning|tokens?|characters?|images?)\s', 1))
+);
+
+-- AWS usage types: "USE1-Claude3.5Sonnet-input-tokens" (region prefix and marketplace "MP:" dropped).
+CREATE OR REPLACE TEMP MACRO focus_usage_type_model(t) AS (
+    focus_meter_model(focus_camel(regexp_replace(regexp_replace(coalesce(t, ''),
+        '^([A-Z]{2,4}[0-9]?|Global)[-_]', ''), '^MP:([A-Z]{2,4}[0-9]?_)?', '')))
+);
+
+-- Price descriptions: "$0.003 per 1K input tokens for Claude 3.5 Sonnet in US East (N. Virginia)";
+-- a description that is not a price sentence is read like a meter name.
+CREATE OR REPLACE TEMP MACRO focus_desc_model(t) AS (
+    coalesce(
+        focus_model_name(focus_words(regexp_extract(lower(coalesce(t, '')),
+            'tokens?\s+(?:for|of)\s+(.+?)(?:\s+in\s|\s*\(|$)', 1))),
+        CASE WHEN NOT regexp_matches(coalesce(t, ''), '\$|\bper\b') THEN focus_meter_model(t) END)
+);
+
+-- Token type named in one text field (NULL when it names none).
+CREATE OR REPLACE TEMP MACRO focus_token_kind(t) AS (
+    CASE
+        WHEN t IS NULL THEN NULL
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\bstorage\b') THEN NULL
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\bcache[ds]? ?(write|writes|creation|create)\b')
+             AND regexp_matches(focus_words(focus_camel(t)), '\b(1 ?h|1 ?hr|1 ?hour|60 ?m|60 ?min)\b')
+            THEN 'cache_write_1h'
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\bcache[ds]? ?(write|writes|creation|create)\b')
+            THEN 'cache_write_5m'
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\bcache[ds]? ?(read|reads|hit|hits)\b|\bcached\b|\bcchd\b|\bcaching\b')
+            THEN 'cache_read'
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\b(inp|input|prompt)\b')
+             AND NOT regexp_matches(focus_words(focus_camel(t)), '\b(outp|output|completion)\b') THEN 'input'
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\b(outp|output|completion|reasoning)\b')
+             AND NOT regexp_matches(focus_words(focus_camel(t)), '\b(inp|input|prompt)\b') THEN 'output'
+        -- Embedding models bill input tokens only.
+        WHEN regexp_matches(focus_words(focus_camel(t)), '\bembed(ding|dings)?\b') THEN 'input'
+    END
+);
+
+-- Units per pricing block, from a unit text: "1K Tokens" → 1000, "1M Tokens" → 1000000, "1000 Tokens" → 1000,
+-- "Million Tokens" → 1000000, "Tokens" → 1, "1K" → 1000. NULL when the text names no block.
+CREATE OR REPLACE TEMP MACRO focus_block_size(u) AS (
+    CASE
+        WHEN u IS NULL THEN NULL
+        WHEN regexp_matches(lower(trim(u)), '^[0-9][0-9,]*(\.[0-9]+)?\s*[kmb]?(\s|$|/)') THEN
+            CAST(replace(regexp_extract(lower(trim(u)), '^([0-9][0-9,]*(\.[0-9]+)?)', 1), ',', '') AS DECIMAL(38,6))
+            * CASE regexp_extract(lower(trim(u)), '^[0-9][0-9,]*(?:\.[0-9]+)?\s*([kmb])?(?:\s|$|/)', 1)
+                  WHEN 'k' THEN 1000 WHEN 'm' THEN 1000000 WHEN 'b' THEN 1000000000 ELSE 1 END
+        WHEN regexp_matches(lower(u), '\b(million|mtok|mtokens)\b') THEN 1000000
+        WHEN regexp_matches(lower(u), '\b(thousand|ktok|ktokens)\b') THEN 1000
+        WHEN regexp_matches(lower(u), '\btokens?\b') THEN 1
+    END
+);
+
+-- Exports write nulls as the literal NULL (OCI: empty strings). Cheaper than nullif_blank on wide bills: only
+-- short values can be blank or NULL.
+CREATE OR REPLACE TEMP MACRO focus_null(x) AS (
+    CASE WHEN length(x) <= 4 AND trim(x) IN ('', 'NULL', 'null') THEN NULL ELSE x END
+);
+
+-- 1. Rows with FOCUS nulls resolved (a view: each step below reads only the columns it needs).
+CREATE OR REPLACE TEMP VIEW focus_rows AS
+SELECT
+    source_row,
+    focus_null(BilledCost) AS billed_raw,
+    focus_null(EffectiveCost) AS effective_raw,
+    focus_null(ListCost) AS list_raw,
+    focus_null(ContractedCost) AS contracted_raw,
+    focus_null(ChargePeriodStart) AS cps_raw,
+    focus_null(ChargePeriodEnd) AS cpe_raw,
+    focus_null(BillingPeriodStart) AS bps_raw,
+    focus_null(BillingPeriodEnd) AS bpe_raw,
+    focus_null(PricingQuantity) AS pq_raw,
+    focus_null(ConsumedQuantity) AS cq_raw,
+    focus_null(x_PricingBlockSize) AS block_raw,
+    focus_null(PricingUnit) AS pricing_unit,
+    focus_null(ConsumedUnit) AS consumed_unit,
+    focus_null(PricingCurrency) AS pricing_currency,
+    focus_null(x_PricingUnitDescription) AS unit_description,
+    coalesce(focus_null(ServiceProviderName), focus_null(ProviderName)) AS provider,
+    focus_null(InvoiceIssuerName) AS invoice_issuer,
+    focus_null(ServiceName) AS service_name,
+    focus_null(ServiceCategory) AS service_category,
+    focus_null(ServiceSubcategory) AS service_subcategory,
+    focus_null(ChargeCategory) AS charge_category,
+    focus_null(ChargeClass) AS charge_class,
+    focus_null(ChargeDescription) AS charge_description,
+    focus_null(SkuId) AS sku_id,
+    focus_null(SkuMeter) AS sku_meter_raw,
+    focus_null(x_SkuMeterName) AS meter_name,
+    focus_null(x_UsageType) AS usage_type,
+    focus_null(x_SkuDescription) AS sku_description,
+    focus_null(BillingCurrency) AS currency,
+    focus_null(BillingAccountId) AS billing_account_id,
+    focus_null(SubAccountId) AS sub_account_id,
+    focus_null(SubAccountName) AS sub_account_name,
+    coalesce(focus_null(RegionId), focus_null(RegionName)) AS region,
+    focus_null(ResourceId) AS resource_id,
+    trim(focus_null(Tags)) AS tags_raw
+FROM focus_src;
+
+-- 2. Timestamps: a bill has few distinct instants, so each is parsed once.
+CREATE OR REPLACE TEMP TABLE focus_instants AS
+SELECT raw, parse_ts(raw) AS ts
+FROM (SELECT cps_raw AS raw FROM focus_rows UNION SELECT cpe_raw FROM focus_rows
+      UNION SELECT bps_raw FROM focus_rows UNION SELECT bpe_raw FROM focus_rows)
+WHERE raw IS NOT NULL;
+
+-- Tags: a JSON object (Azure sometimes drops the outer braces); anything else → NULL, not a reject. Bills repeat
+-- the same few tag sets, so each distinct text is parsed once.
+CREATE OR REPLACE TEMP TABLE focus_tag_sets AS
+WITH distinct_tags AS (SELECT DISTINCT tags_raw AS raw FROM focus_rows WHERE tags_raw IS NOT NULL),
+objects AS (
+    SELECT raw, CASE WHEN json_valid(raw) THEN raw
+                     WHEN json_valid('{' || raw || '}') THEN '{' || raw || '}' END AS doc
+    FROM distinct_tags
+)
+SELECT raw, CASE WHEN json_type(doc) = 'OBJECT' THEN try_cast(CAST(doc AS JSON) AS MAP(VARCHAR, VARCHAR)) END AS tags
+FROM objects;
+
+-- 3. What each distinct kind of line is (AI or not, model, token type, how to count its tokens): a bill has
+--    few distinct SKU / meter / unit combinations, so the text parsing runs once per combination.
+CREATE OR REPLACE TEMP TABLE focus_kinds AS
+WITH keys AS (
+    SELECT DISTINCT service_category, service_subcategory, pricing_currency, meter_name, sku_meter_raw, usage_type,
+           sku_description, charge_description, pricing_unit, consumed_unit, unit_description, block_raw
+    FROM focus_rows
+),
+flags AS (
+    SELECT *,
+        -- FOCUS 1.2+ SaaS virtual currency (PricingCurrency that is not an ISO 4217 code) named "tokens"
+        coalesce(pricing_currency IS NOT NULL AND NOT regexp_full_match(trim(pricing_currency), '[A-Za-z]{3}')
+                 AND regexp_matches(lower(pricing_currency), 'token'), false) AS virtual_token_currency,
+        regexp_matches(lower(concat_ws(' ', sku_meter_raw, meter_name, usage_type, sku_description,
+                                       charge_description, pricing_unit, consumed_unit, unit_description)),
+                       'token') AS token_text,
+        coalesce(lower(trim(service_category)) = 'ai and machine learning', false) AS ai_category,
+        lower(trim(coalesce(service_subcategory, ''))) = 'generative ai' AS genai_subcategory,
+        try_cast(trim(block_raw) AS DECIMAL(38,6)) AS block_column
+    FROM keys
+),
+ai AS (
+    SELECT *,
+        ai_category AND (genai_subcategory OR token_text) AND NOT virtual_token_currency AS is_ai,
+        token_text AND NOT virtual_token_currency AS token_line
+    FROM flags
+)
+SELECT *,
+    CASE WHEN is_ai THEN coalesce(
+        focus_meter_model(meter_name),
+        focus_meter_model(sku_meter_raw),
+        focus_usage_type_model(sku_meter_raw),
+        focus_usage_type_model(usage_type),
+        focus_meter_model(sku_description),
+        focus_desc_model(charge_description)) END AS model,
+    CASE WHEN is_ai THEN coalesce(
+        focus_token_kind(meter_name),
+        focus_token_kind(sku_meter_raw),
+        focus_token_kind(usage_type),
+        focus_token_kind(sku_description),
+        focus_token_kind(charge_description),
+        'other') END AS token_type,
+    -- tokens per unit of ConsumedQuantity / of PricingQuantity (NULL: that quantity does not count tokens)
+    CASE WHEN is_ai AND token_line THEN
+        CASE WHEN regexp_matches(lower(coalesce(consumed_unit, '')), 'token') THEN coalesce(focus_block_size(consumed_unit), 1)
+             WHEN lower(trim(coalesce(consumed_unit, ''))) IN ('units', 'unit', 'count') THEN 1 END
+    END AS consumed_factor,
+    CASE WHEN is_ai AND token_line THEN
+        CASE WHEN regexp_matches(lower(coalesce(pricing_unit, '')), 'token') THEN coalesce(focus_block_size(pricing_unit), 1)
+             WHEN block_column > 0 THEN block_column
+             ELSE coalesce(focus_block_size(unit_description), focus_block_size(pricing_unit)) END
+    END AS pricing_factor,
+    -- ConsumedQuantity in tokens is the exact count; a generic "Units" consumed quantity is the last resort
+    regexp_matches(lower(coalesce(consumed_unit, '')), 'token') AS consumed_first
+FROM ai;
+
+-- 4. Canonical billing lines.
+CREATE OR REPLACE TEMP TABLE staged AS
+WITH typed AS (
+    SELECT r.*,
+        try_cast(trim(r.billed_raw) AS DECIMAL(38,18)) AS billed_cost,
+        try_cast(trim(r.effective_raw) AS DECIMAL(38,18)) AS effective_cost,
+        try_cast(trim(r.list_raw) AS DECIMAL(38,18)) AS list_cost,
+        try_cast(trim(r.contracted_raw) AS DECIMAL(38,18)) AS contracted_cost,
+        try_cast(trim(r.pq_raw) AS DECIMAL(38,12)) AS pq,
+        try_cast(trim(r.cq_raw) AS DECIMAL(38,12)) AS cq,
+        cps.ts AS charge_period_start,
+        cpe.ts AS charge_period_end,
+        bps.ts AS billing_period_start,
+        bpe.ts AS billing_period_end,
+        k.is_ai, k.model, k.token_type, k.consumed_factor, k.pricing_factor, k.consumed_first,
+        tg.tags
+    FROM focus_rows r
+    JOIN focus_kinds k
+      ON  r.service_category IS NOT DISTINCT FROM k.service_category
+      AND r.service_subcategory IS NOT DISTINCT FROM k.service_subcategory
+      AND r.pricing_currency IS NOT DISTINCT FROM k.pricing_currency
+      AND r.meter_name IS NOT DISTINCT FROM k.meter_name
+      AND r.sku_meter_raw IS NOT DISTINCT FROM k.sku_meter_raw
+      AND r.usage_type IS NOT DISTINCT FROM k.usage_type
+      AND r.sku_description IS NOT DISTINCT FROM k.sku_description
+      AND r.charge_description IS NOT DISTINCT FROM k.charge_description
+      AND r.pricing_unit IS NOT DISTINCT FROM k.pricing_unit
+      AND r.consumed_unit IS NOT DISTINCT FROM k.consumed_unit
+      AND r.unit_description IS NOT DISTINCT FROM k.unit_description
+      AND r.block_raw IS NOT DISTINCT FROM k.block_raw
+    LEFT JOIN focus_instants cps ON cps.raw = r.cps_raw
+    LEFT JOIN focus_instants cpe ON cpe.raw = r.cpe_raw
+    LEFT JOIN focus_instants bps ON bps.raw = r.bps_raw
+    LEFT JOIN focus_instants bpe ON bpe.raw = r.bpe_raw
+    LEFT JOIN focus_tag_sets tg ON tg.raw = r.tags_raw
+)
+SELECT
+    source_row,
+    charge_period_start,
+    charge_period_end,
+    billing_period_start,
+    billing_period_end,
+    provider,
+    invoice_issuer,
+    service_name,
+    service_category,
+    service_subcategory,
+    charge_category,
+    charge_class,
+    charge_description,
+    sku_id,
+    coalesce(sku_meter_raw, meter_name, usage_type) AS sku_meter,
+    is_ai,
+    model,
+    token_type,
+    CAST(CASE WHEN consumed_first THEN coalesce(cq * consumed_factor, pq * pricing_factor)
+              ELSE coalesce(pq * pricing_factor, cq * consumed_factor) END AS DECIMAL(38,6)) AS quantity_tokens,
+    CAST(pq AS DECIMAL(38,9)) AS pricing_quantity,
+    pricing_unit,
+    CAST(cq AS DECIMAL(38,9)) AS consumed_quantity,
+    consumed_unit,
+    billed_cost,
+    effective_cost,
+    list_cost,
+    contracted_cost,
+    currency,
+    billing_account_id,
+    sub_account_id,
+    sub_account_name,
+    region,
+    resource_id,
+    tags,
+    CASE
+        WHEN billed_raw IS NOT NULL AND billed_cost IS NULL THEN 'BilledCost is not a number: ' || left(billed_raw, 40)
+        WHEN effective_raw IS NOT NULL AND effective_cost IS NULL
+            THEN 'EffectiveCost is not a number: ' || left(effective_raw, 40)
+        WHEN list_raw IS NOT NULL AND list_cost IS NULL THEN 'ListCost is not a number: ' || left(list_raw, 40)
+        WHEN contracted_raw IS NOT NULL AND contracted_cost IS NULL
+            THEN 'ContractedCost is not a number: ' || left(contracted_raw, 40)
+        WHEN cps_raw IS NOT NULL AND charge_period_start IS NULL
+            THEN 'ChargePeriodStart is not a date/time: ' || left(cps_raw, 40)
+        WHEN cpe_raw IS NOT NULL AND charge_period_end IS NULL
+            THEN 'ChargePeriodEnd is not a date/time: ' || left(cpe_raw, 40)
+        WHEN bps_raw IS NOT NULL AND billing_period_start IS NULL
+            THEN 'BillingPeriodStart is not a date/time: ' || left(bps_raw, 40)
+        WHEN bpe_raw IS NOT NULL AND billing_period_end IS NULL
+            THEN 'BillingPeriodEnd is not a date/time: ' || left(bpe_raw, 40)
+        WHEN pq_raw IS NOT NULL AND pq IS NULL THEN 'PricingQuantity is not a number: ' || left(pq_raw, 40)
+        WHEN cq_raw IS NOT NULL AND cq IS NULL THEN 'ConsumedQuantity is not a number: ' || left(cq_raw, 40)
+    END AS reject_reason,
+    CAST(NULL AS VARCHAR) AS skip_reason
+FROM typed;
+
+DROP VIEW focus_rows;
+DROP TABLE focus_instants;
+DROP TABLE focus_tag_sets;
+DROP TABLE focus_kinds;

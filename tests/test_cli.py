@@ -1,0 +1,172 @@
+"""The CLI as a user runs it: real subprocesses, exit codes, one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, SAMPLE_LOGS
+
+CLI = [sys.executable, "-m", "costlens"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("costlens: error:")]
+    assert errors, proc.stderr
+    for needle in needles:
+        assert any(needle in line for line in errors), (needle, errors)
+    return errors[0]
+
+
+def test_version_and_help():
+    assert run("--version").stdout.strip().startswith("costlens ")
+    help_text = run("--help").stdout
+    for command in ("ingest", "report", "prices", "quarantine", "demo"):
+        assert command in help_text
+
+
+def test_truncated_gzip_is_one_line_error(tmp_path):
+    data = gzip.compress(b"".join(json.dumps({"object": "chat.completion", "id": f"c{i}", "model": "gpt-4o",
+                                              "created": 1759492800, "usage": {"prompt_tokens": 10,
+                                              "completion_tokens": 5}}).encode() + b"\n" for i in range(5000)))
+    broken = tmp_path / "calls.jsonl.gz"
+    broken.write_bytes(data[: len(data) // 2])
+    proc = run("ingest", str(broken), "--db", str(tmp_path / "db.duckdb"))
+    assert proc.returncode == 3
+    assert_one_line_error(proc, str(broken), "gzip")
+    # all-or-nothing: nothing from the broken file is in the database
+    report = run("report", "--db", str(tmp_path / "db.duckdb"), "--format", "json", "--period", "2025-10")
+    assert json.loads(report.stdout)["totals"]["calls"] == 0
+
+
+def test_non_json_line_is_quarantined_with_row(tmp_path):
+    good = {"object": "chat.completion", "id": "chatcmpl-1", "model": "gpt-4o-2024-08-06", "created": 1759492800,
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20}}
+    file = tmp_path / "mixed.jsonl"
+    file.write_text(json.dumps(good) + "\n{this is not json\n" + json.dumps({**good, "id": "chatcmpl-2"}) + "\n")
+    db = str(tmp_path / "db.duckdb")
+    proc = run("ingest", str(file), "--db", db)
+    assert proc.returncode == 0, proc.stderr
+    assert "loaded 2" in proc.stdout and "quarantined 1" in proc.stdout
+    listing = run("quarantine", "--db", db).stdout
+    assert f"{file}:2: rejected: not valid JSON" in listing
+
+
+def test_negative_tokens_quarantined(tmp_path):
+    file = tmp_path / "neg.jsonl"
+    record = {"object": "chat.completion", "id": "chatcmpl-9", "model": "gpt-4o", "created": 1759492800,
+              "usage": {"prompt_tokens": -5, "completion_tokens": 20}}
+    file.write_text(json.dumps(record) + "\n")
+    db = str(tmp_path / "db.duckdb")
+    proc = run("ingest", str(file), "--db", db)
+    assert proc.returncode == 0
+    assert "negative token count" in run("quarantine", "--db", db).stdout
+
+
+def test_csv_missing_mapped_column_is_one_line_error(tmp_path):
+    file = tmp_path / "trace.csv"
+    file.write_text("TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.6805900,374\n")
+    proc = run("ingest", str(file), "--db", str(tmp_path / "db.duckdb"), "--map", "ts=TIMESTAMP",
+               "--map", "input_tokens=ContextTokens", "--map", "output_tokens=GeneratedTokens", "--set", "model=gpt-4")
+    assert proc.returncode == 3
+    assert_one_line_error(proc, str(file), "GeneratedTokens")
+
+
+def test_unknown_format_is_one_line_error(tmp_path):
+    file = tmp_path / "notes.csv"
+    file.write_text("colour,size\nred,3\n")
+    proc = run("ingest", str(file), "--db", str(tmp_path / "db.duckdb"))
+    assert proc.returncode == 3
+    assert_one_line_error(proc, str(file), "format not recognised")
+    forced = run("ingest", str(file), "--db", str(tmp_path / "db.duckdb"), "--format", "nonsense")
+    assert forced.returncode == 2
+    assert_one_line_error(forced, "unknown format")
+
+
+def test_bad_config_is_usage_error(tmp_path):
+    config = tmp_path / "costlens.toml"
+    config.write_text("[features.bot]\nmonthly_budjet_usd = 5\n")
+    proc = run("report", "--db", str(tmp_path / "db.duckdb"), "--config", str(config))
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "monthly_budjet_usd")
+
+
+def test_missing_path_and_bad_period(tmp_path):
+    proc = run("ingest", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "db.duckdb"))
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "nope.jsonl")
+    proc = run("report", "--db", str(tmp_path / "db.duckdb"), "--period", "October")
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "YYYY-MM")
+
+
+def test_report_on_missing_database_is_clear(tmp_path):
+    proc = run("quarantine", "--db", str(tmp_path / "absent.duckdb"))
+    assert proc.returncode == 5
+    assert_one_line_error(proc, "does not exist")
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("sample") / "sample.duckdb")
+    proc = run("ingest", str(SAMPLE_LOGS), "--db", db, "--config", str(SAMPLE_LOGS / "costlens.toml"))
+    assert proc.returncode == 0, proc.stderr
+    return db, proc
+
+
+def test_sample_directory_routes_every_file(sample_db):
+    db, proc = sample_db
+    expected = {
+        "support_bot_otlp.jsonl": "otel", "search_summarizer_spans.jsonl": "otel",
+        "doc_extractor_openai.jsonl.gz": "openai", "marketing_copy_openai.jsonl": "openai",
+        "coding_agent_anthropic.jsonl": "anthropic", "ticket_classifier_warehouse.csv": "generic",
+        "outcomes.csv": "outcomes", "outcomes_classifier.parquet": "outcomes",
+        "focus_billing_2026-10.csv": "focus",
+    }
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    routed = dict(con.execute("SELECT regexp_extract(source_file, '[^/]+$'), source_format FROM ingested_files").fetchall())
+    accounted = con.execute(
+        "SELECT sum(rows_read) = sum(rows_loaded + rows_duplicate + rows_quarantined + rows_skipped) FROM ingested_files"
+    ).fetchone()[0]
+    con.close()
+    assert routed == expected
+    assert accounted
+    again = run("ingest", str(SAMPLE_LOGS), "--db", db, "--config", str(SAMPLE_LOGS / "costlens.toml"))
+    assert again.returncode == 0
+    assert "0 ingested, 9 unchanged" in again.stdout
+
+
+def test_report_terminal_and_json_agree(sample_db):
+    db, _ = sample_db
+    config = str(SAMPLE_LOGS / "costlens.toml")
+    data = json.loads(run("report", "--db", db, "--config", config, "--format", "json").stdout)
+    terminal = run("report", "--db", db, "--config", config).stdout
+    total = data["totals"]["cost_usd"]
+    assert f"${total:,.2f}" in terminal
+    for row in data["unit_economics"]:
+        assert f"${row['cost_usd']:,.2f}" in terminal
+    assert data["totals"]["priced_coverage_pct"] == 100.0
+    assert data["period"] == {"start": "2026-10-01", "end": "2026-11-01"}
+
+
+def test_prices_command_explains_and_lists(sample_db, tmp_path):
+    db, _ = sample_db
+    proc = run("prices", "claude-sonnet-4-5", "--provider", "anthropic", "--at", "2026-10-15", "--db", db,
+               "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["explanation"]["catalog_model"].startswith("claude-sonnet-4")
+    assert {k["model"] for k in data["keys"]} >= {"gpt-4o-2024-08-06", "claude-opus-4-1-20250805"}
+    assert data["unpriced"] == []
