@@ -274,12 +274,8 @@ def test_file_larger_than_one_row_group_loads_every_row(con, ingest, tmp_path):
         rows, sum(i % 997 for i in range(rows)))
 
 
-@pytest.mark.xfail(reason="framework: readers.load_csv_rows retries a CSV with malformed rows after a failed "
-                          "read_csv, but inside the runner's transaction the failure has already aborted it "
-                          "('Current transaction is aborted'), so the whole file fails instead of quarantining "
-                          "the bad row. Fix: read with store_rejects in one pass (or read before BEGIN).",
-                   strict=False)
 def test_malformed_csv_row_is_quarantined_not_fatal(con, ingest, tmp_path):
+    """Regression: a ragged row used to abort the ingest transaction and fail the whole file."""
     path = tmp_path / "ragged.csv"
     path.write_text("ts,input,output\n2025-01-01T00:00:00Z,10,2\n2025-01-01T00:00:01Z,11,3,EXTRA\n"
                     "2025-01-01T00:00:02Z,12,4\n", encoding="utf-8")
