@@ -168,6 +168,8 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
         unattributed_cost_usd=Decimal(unattributed[0]),
         calls_without_task=int(con.execute("SELECT count(*) FROM period_calls WHERE task_id IS NULL").fetchone()[0]),
         billing_lines=int(billing[0]),
+        calls_timed_by_file=int(con.execute(
+            "SELECT count(*) FROM period_calls WHERE tags['costlens.ts_source'] = 'file_mtime'").fetchone()[0]),
         ai_billed_cost_usd=Decimal(billing[1]),
     )
 
@@ -195,6 +197,9 @@ def _warnings(report: Report) -> list[str]:
         )
     if report.coverage.quarantined_rows:
         notes.append(f"{report.coverage.quarantined_rows} input rows quarantined — see `costlens quarantine`")
+    if report.coverage.calls_timed_by_file:
+        notes.append(f"{report.coverage.calls_timed_by_file} calls had no timestamp and were dated by their file's "
+                     "modification time — log a timestamp with each response")
     if report.totals.calls and report.totals.tasks_with_outcome == 0:
         notes.append("no outcomes ingested: acceptance and cost per accepted outcome are unknown")
     return notes

@@ -101,6 +101,7 @@ class Coverage:
     calls_without_task: int = 0
     billing_lines: int = 0
     ai_billed_cost_usd: Decimal = Decimal(0)
+    calls_timed_by_file: int = 0
 
 
 @dataclass

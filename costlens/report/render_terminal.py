@@ -43,18 +43,24 @@ _VALUE_COLUMNS = [
 ]
 
 
-def _ue_table(title: str, key_title: str, rows: list[UnitEconomics], columns):
+def _ue_tables(title: str, key_title: str, rows: list[UnitEconomics], columns, width: int):
+    """One table per slice of columns that fits the console, so the key column never collapses."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
-    table.add_column(key_title, justify="left", overflow="fold", min_width=12)
-    for name, _ in columns:
-        table.add_column(name, justify="right", no_wrap=True)
-    for row in rows:
-        label = row.key + (f" ({row.unpriced_calls:,} unpriced)" if row.unpriced_calls else "")
-        table.add_row(Text(label), *(render(row) for _, render in columns))
-    return table
+    key_width = min(32, max([len(key_title)] + [len(r.key) for r in rows])) + 2
+    per_table = max(3, (width - key_width) // 12)
+    slices = [columns[i:i + per_table] for i in range(0, len(columns), per_table)]
+    for index, chunk in enumerate(slices):
+        caption = title if len(slices) == 1 else f"{title} ({index + 1}/{len(slices)})"
+        table = Table(title=caption, title_justify="left", header_style="bold", pad_edge=False)
+        table.add_column(key_title, justify="left", overflow="fold", min_width=key_width - 2)
+        for name, _ in chunk:
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in rows:
+            label = row.key + (f" ({row.unpriced_calls:,} unpriced)" if row.unpriced_calls else "")
+            table.add_row(Text(label), *(render(row) for _, render in chunk))
+        yield table
 
 
 def render_terminal(report: Report, console: "Console") -> None:
@@ -76,11 +82,14 @@ def render_terminal(report: Report, console: "Console") -> None:
 
     console.print(Panel(summary, title=f"costlens · {report.period.start} → {date.fromordinal(last_day)}",
                         title_align="left"))
-    console.print(_ue_table("Cost by feature", "Feature", report.unit_economics, _COST_COLUMNS))
-    console.print(_ue_table("Value and efficiency by feature", "Feature", report.unit_economics, _VALUE_COLUMNS))
-    console.print(_ue_table("Cost by model", "Model", report.by_model, _COST_COLUMNS[:6]))
+    sections = [("Cost by feature", "Feature", report.unit_economics, _COST_COLUMNS),
+                ("Value and efficiency by feature", "Feature", report.unit_economics, _VALUE_COLUMNS),
+                ("Cost by model", "Model", report.by_model, _COST_COLUMNS[:6])]
     if len(report.by_team) > 1:
-        console.print(_ue_table("Cost by team", "Team", report.by_team, _COST_COLUMNS[:6]))
+        sections.append(("Cost by team", "Team", report.by_team, _COST_COLUMNS[:6]))
+    for title, key_title, rows, columns in sections:
+        for table in _ue_tables(title, key_title, rows, columns, console.width):
+            console.print(table)
     _reported_vs_computed(report, console)
     if report.warnings:
         console.print("[bold yellow]Warnings[/]")
