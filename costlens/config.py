@@ -73,8 +73,22 @@ class ModelsConfig(_Strict):
     tiers: dict[str, Literal["premium", "balanced", "economy"]] = Field(default_factory=dict)
 
 
+class OutcomeScoresConfig(_Strict):
+    """Which scores (e.g. Langfuse score names) become outcomes, and how."""
+
+    accepted: list[str] = Field(default_factory=lambda: ["accepted", "user_feedback", "user-feedback", "thumbs"])
+    accept_threshold: float = 0.5  # a numeric score ≥ this counts as accepted
+    quality: list[str] = Field(default_factory=lambda: ["quality", "quality_score"])
+    human_review: list[str] = Field(default_factory=lambda: ["human_review", "human-review", "reviewed"])
+
+
+class OutcomesConfig(_Strict):
+    scores: OutcomeScoresConfig = Field(default_factory=OutcomeScoresConfig)
+
+
 class Config(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
     features: dict[str, FeatureConfig] = Field(default_factory=dict)
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)

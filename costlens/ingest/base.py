@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from costlens.config import ColumnMapping, Config
     from costlens.ingest.sources import Source
 
-Target = Literal["calls", "outcomes", "billing_lines"]
+Target = Literal["calls", "outcomes", "billing_lines", "trace_context"]
 
 
 @dataclass

@@ -19,6 +19,15 @@ ADAPTER_MODULES: dict[str, str] = {
     "outcomes": "costlens.ingest.outcomes",
     "focus": "costlens.ingest.focus",
     "generic": "costlens.ingest.generic",
+    "litellm": "costlens.ingest.litellm",
+    "helicone": "costlens.ingest.helicone",
+    "langfuse": "costlens.ingest.langfuse",
+    "claude_code": "costlens.ingest.claude_code",
+    "openai_billing": "costlens.ingest.openai_billing",
+    "anthropic_billing": "costlens.ingest.anthropic_billing",
+    "aws_cur": "costlens.ingest.aws_cur",
+    "azure_cost": "costlens.ingest.azure_cost",
+    "gcp_billing": "costlens.ingest.gcp_billing",
 }
 
 

@@ -1,18 +1,26 @@
 -- The priced calls of the report period, with the attribution keys every metric groups by.
--- Inputs: priced_calls (view), report_period(start_ts, end_ts), feature_config(feature, team, ...),
+-- Attribution a call lacks is taken from trace_context (e.g. Langfuse trace name → feature).
+-- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), feature_config(feature, team, ...),
 -- model_tiers(provider, model, tier).
 CREATE OR REPLACE TEMP TABLE period_calls AS
 SELECT
-    p.*,
-    coalesce(p.task_id, p.call_id) AS task_key,
-    coalesce(nullif(trim(p.feature), ''), '(unattributed)') AS feature_key,
-    coalesce(nullif(trim(p.team), ''), fc.team, '(no team)') AS team_key,
+    p.* REPLACE (
+        coalesce(nullif(trim(p.feature), ''), tc.feature) AS feature,
+        coalesce(p.task_id, tc.task_id) AS task_id,
+        coalesce(p.session_id, tc.session_id) AS session_id,
+        coalesce(p.user_id, tc.user_id) AS user_id,
+        coalesce(p.team, tc.team) AS team,
+        coalesce(p.customer, tc.customer) AS customer),
+    coalesce(p.task_id, tc.task_id, p.call_id) AS task_key,
+    coalesce(nullif(trim(p.feature), ''), nullif(trim(tc.feature), ''), '(unattributed)') AS feature_key,
+    coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)') AS team_key,
     CAST(date_trunc('day', p.ts) AS DATE) AS day,
     strftime(p.ts, '%Y-%m') AS month,
     coalesce(mt.tier, 'unknown') AS model_tier,
     p.input_tokens + p.cache_read_tokens + p.cache_write_5m_tokens + p.cache_write_1h_tokens AS context_tokens
 FROM priced_calls p
 CROSS JOIN report_period r
-LEFT JOIN feature_config fc ON fc.feature = p.feature
+LEFT JOIN trace_context tc ON tc.trace_id = p.trace_id
+LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), ''), tc.feature)
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
 WHERE p.ts >= r.start_ts AND p.ts < r.end_ts;

@@ -130,12 +130,42 @@ CREATE TABLE IF NOT EXISTS billing_lines (
     sub_account_name     VARCHAR,
     region               VARCHAR,
     resource_id          VARCHAR,
+    project_id           VARCHAR,                   -- OpenAI project, GCP project
+    workspace_id         VARCHAR,                   -- Anthropic workspace
+    api_key_id           VARCHAR,
+    billed_user_id       VARCHAR,
+    service_tier         VARCHAR,                   -- standard | priority | flex | batch
+    is_batch             BOOLEAN,
+    context_window       VARCHAR,                   -- e.g. Anthropic '0-200k' | '200k-1M'
+    request_count        BIGINT,
+    host_provider        VARCHAR,                   -- FOCUS 1.3 HostProviderName, marketplace host
+    pricing_currency     VARCHAR,
     tags                 MAP(VARCHAR, VARCHAR),
     source_format        VARCHAR NOT NULL,
     source_file          VARCHAR NOT NULL,
     source_sha256        VARCHAR NOT NULL,
     source_row           BIGINT NOT NULL,
     run_id               BIGINT
+);
+
+-- Attribution known per trace rather than per call (e.g. Langfuse traces: name → feature, session, user).
+-- Calls pick it up by trace_id at report time when they carry no attribution of their own.
+CREATE TABLE IF NOT EXISTS trace_context (
+    trace_id       VARCHAR NOT NULL,
+    ts             TIMESTAMP,
+    feature        VARCHAR,
+    task_id        VARCHAR,
+    session_id     VARCHAR,
+    user_id        VARCHAR,
+    team           VARCHAR,
+    customer       VARCHAR,
+    environment    VARCHAR,
+    tags           MAP(VARCHAR, VARCHAR),
+    source_format  VARCHAR NOT NULL,
+    source_file    VARCHAR NOT NULL,
+    source_sha256  VARCHAR NOT NULL,
+    source_row     BIGINT NOT NULL,
+    run_id         BIGINT
 );
 
 -- Rows that were read but not loaded: rejected (bad data) or skipped (not applicable, e.g. a tool span).

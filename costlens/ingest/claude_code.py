@@ -1,0 +1,22 @@
+"""Claude Code session logs (~/.claude/projects). (Placeholder: not implemented yet; never claims a file.)"""
+
+from __future__ import annotations
+
+from costlens.ingest.base import Adapter, IngestContext
+from costlens.ingest.sources import Source
+
+
+class ClaudeCodeAdapter(Adapter):
+    name = "claude_code"
+    target = "calls"
+    description = "Claude Code session logs (~/.claude/projects)"
+    containers = ("jsonl", "json", "csv", "parquet")
+
+    def detect(self, src: Source, ctx: IngestContext) -> int:
+        return 0
+
+    def stage(self, con, src: Source, ctx: IngestContext) -> None:
+        raise NotImplementedError
+
+
+ADAPTER = ClaudeCodeAdapter()

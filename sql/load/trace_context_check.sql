@@ -1,0 +1,8 @@
+-- Validate staged trace attribution rows. `staged_full` is made by the runner.
+CREATE OR REPLACE TEMP TABLE staged_checked AS
+SELECT *,
+       coalesce(reject_reason, CASE
+           WHEN skip_reason IS NOT NULL THEN NULL
+           WHEN trace_id IS NULL OR trim(trace_id) = '' THEN 'missing trace id'
+       END) AS why_rejected
+FROM staged_full;
