@@ -58,7 +58,7 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 
 
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-           since: str | None = None, until: str | None = None) -> "Report":
+           since: str | None = None, until: str | None = None, cost_mode: str = "computed") -> "Report":
     from costlens import db as database
     from costlens.report.build import build_report
     from costlens.report.period import resolve_period
@@ -67,7 +67,7 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
     con = database.connect(db)
     try:
         chosen = resolve_period(con, period, since, until)
-        return build_report(con, config, chosen)
+        return build_report(con, config, chosen, cost_mode=cost_mode)
     finally:
         con.close()
 

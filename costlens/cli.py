@@ -156,6 +156,7 @@ def report(
     until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="terminal or json.")] = "terminal",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
 ) -> None:
     """Unit economics per feature, model and team for a period."""
 
@@ -165,7 +166,8 @@ def report(
 
         if fmt not in ("terminal", "json"):
             raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
-        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until)
+        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until,
+                            cost_mode=cost_mode)
         if fmt == "json":
             from costlens.report.render_json import render_json
 

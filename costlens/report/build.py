@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens.report.model import (
+    CostComparison,
     Coverage,
     Period,
     PriceBookInfo,
@@ -67,9 +68,14 @@ def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: P
     )
 
 
-def compute_period_metrics(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period) -> None:
+COST_MODES = ("computed", "reported")
+
+
+def compute_period_metrics(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
+                           cost_mode: str = "computed") -> None:
     """Materialise period_calls, task_costs and unit_economics_all for the period."""
     _config_tables(con, config, period)
+    con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
     for step in ("intermediate/model_tiers.sql", "intermediate/period_calls.sql",
                  "metrics/task_costs.sql", "metrics/unit_economics.sql"):
         con.execute(load_sql(step))
@@ -103,9 +109,13 @@ def _dimension(con: "duckdb.DuckDBPyConnection", dimension: str, order: str) -> 
 
 
 def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
-                 *, reprice: bool = True) -> Report:
+                 *, reprice: bool = True, cost_mode: str = "computed") -> Report:
+    from costlens.errors import UsageError
+
+    if cost_mode not in COST_MODES:
+        raise UsageError(f"cost mode {cost_mode!r} is not known", fix=f"use one of: {', '.join(COST_MODES)}")
     prepare_priced_calls(con, config, rebuild=reprice)
-    compute_period_metrics(con, config, period)
+    compute_period_metrics(con, config, period, cost_mode)
 
     total_rows = _dimension(con, "total", "key")
     total = total_rows[0] if total_rows else None
@@ -122,6 +132,8 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         by_day=_dimension(con, "day", "key"),
         by_month=_dimension(con, "month", "key"),
         coverage=coverage,
+        cost_mode=cost_mode,
+        reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
     )
     report.warnings = _warnings(report)
     return report

@@ -93,6 +93,19 @@ class UnpricedModel:
 
 
 @dataclass
+class CostComparison:
+    """A producer's own cost beside the price-book cost of the same calls."""
+
+    producer: str
+    model: str
+    calls: int
+    reported_cost_usd: Decimal
+    computed_cost_usd: Decimal | None
+    difference_usd: Decimal | None
+    unpriced_calls: int = 0
+
+
+@dataclass
 class Coverage:
     unpriced_models: list[UnpricedModel] = field(default_factory=list)
     quarantined_rows: int = 0
@@ -116,6 +129,8 @@ class Report:
     by_day: list[UnitEconomics]
     by_month: list[UnitEconomics]
     coverage: Coverage
+    cost_mode: str = "computed"
+    reported_vs_computed: list[CostComparison] = field(default_factory=list)
     leaks: list[dict[str, Any]] = field(default_factory=list)
     levers: list[dict[str, Any]] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)

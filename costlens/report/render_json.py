@@ -57,6 +57,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "by_day": [_row(ue, "day") for ue in report.by_day],
         "by_month": [_row(ue, "month") for ue in report.by_month],
         "coverage": asdict(report.coverage),
+        "cost_mode": report.cost_mode,
+        "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],
     }
 
 

@@ -102,16 +102,14 @@ def _reported_vs_computed(report: Report, console: "Console") -> None:
     from rich.table import Table
     from rich.text import Text
 
-    rows = [r for r in report.by_model if r.reported_cost_usd is not None]
-    if not rows:
+    if not report.reported_vs_computed:
         return
-    table = Table(title="Reported vs computed cost (calls that carry a reported cost)", title_justify="left",
+    table = Table(title=f"Reported vs computed cost (report uses: {report.cost_mode})", title_justify="left",
                   header_style="bold", pad_edge=False)
-    for name in ("Model", "Reported", "Computed", "Difference", "Diff %"):
-        table.add_column(name, justify="left" if name == "Model" else "right")
-    for r in rows:
-        computed = r.computed_cost_of_reported_usd or Decimal(0)
-        diff = r.reported_cost_usd - computed
-        share = float(diff / computed) if computed else None
-        table.add_row(Text(r.key), usd(r.reported_cost_usd, 4), usd(computed, 4), usd(diff, 4), pct(share))
+    for name in ("Producer", "Model", "Calls", "Reported", "Computed", "Difference", "Diff %"):
+        table.add_column(name, justify="left" if name in ("Producer", "Model") else "right")
+    for c in report.reported_vs_computed:
+        share = float(c.difference_usd / c.computed_cost_usd) if c.computed_cost_usd and c.difference_usd is not None else None
+        table.add_row(Text(c.producer), Text(c.model), num(c.calls), usd(c.reported_cost_usd, 4),
+                      usd(c.computed_cost_usd, 4), usd(c.difference_usd, 4), pct(share))
     console.print(table)

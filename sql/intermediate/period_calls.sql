@@ -1,7 +1,10 @@
 -- The priced calls of the report period, with the attribution keys every metric groups by.
 -- Attribution a call lacks is taken from trace_context (e.g. Langfuse trace name → feature).
--- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), feature_config(feature, team, ...),
--- model_tiers(provider, model, tier).
+-- Cost mode (report_options.cost_mode): 'computed' prices every call from the price book; 'reported'
+-- uses the producer's own cost where it gave one (LiteLLM spend, Helicone costUSD, …) and the computed
+-- cost elsewhere. `computed_cost_usd` always keeps the price-book cost for the comparison section.
+-- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
+-- feature_config(feature, team, ...), model_tiers(provider, model, tier).
 CREATE OR REPLACE TEMP TABLE period_calls AS
 SELECT
     p.* REPLACE (
@@ -10,7 +13,11 @@ SELECT
         coalesce(p.session_id, tc.session_id) AS session_id,
         coalesce(p.user_id, tc.user_id) AS user_id,
         coalesce(p.team, tc.team) AS team,
-        coalesce(p.customer, tc.customer) AS customer),
+        coalesce(p.customer, tc.customer) AS customer,
+        CASE WHEN o.cost_mode = 'reported' AND p.reported_cost_usd IS NOT NULL THEN p.reported_cost_usd
+             ELSE p.cost_usd END AS cost_usd,
+        p.priced OR (o.cost_mode = 'reported' AND p.reported_cost_usd IS NOT NULL) AS priced),
+    p.cost_usd AS computed_cost_usd,
     coalesce(p.task_id, tc.task_id, p.call_id) AS task_key,
     coalesce(nullif(trim(p.feature), ''), nullif(trim(tc.feature), ''), '(unattributed)') AS feature_key,
     coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)') AS team_key,
@@ -20,6 +27,7 @@ SELECT
     p.input_tokens + p.cache_read_tokens + p.cache_write_5m_tokens + p.cache_write_1h_tokens AS context_tokens
 FROM priced_calls p
 CROSS JOIN report_period r
+CROSS JOIN report_options o
 LEFT JOIN trace_context tc ON tc.trace_id = p.trace_id
 LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), ''), tc.feature)
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
