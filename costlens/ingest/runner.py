@@ -133,10 +133,14 @@ def _load_atomically(
             [adapter.name, str(src.path), src.sha256, run_id],
         )
         adapter.stage(con, src, ctx)
+        has_content = _fingerprint_staged(con)
         _conform_staged(con, adapter.target)
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql",
                      f"load/{adapter.target}_insert.sql", "load/stats.sql"):
             con.execute(load_sql(step))
+        if has_content and ctx.keep_content:
+            con.execute("INSERT INTO call_content SELECT * FROM staged_content "
+                        "WHERE call_id IN (SELECT call_id FROM staged_new)")
         stats = con.execute(
             "SELECT rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped FROM file_stats"
         ).fetchone()
@@ -160,6 +164,52 @@ def _load_atomically(
         raise
 
 
+_CONTENT_COLUMNS = {"prompt_text", "prefix_text"}
+
+
+def _staged_columns(con: "duckdb.DuckDBPyConnection") -> set[str]:
+    return {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'").fetchall()}
+
+
+def _fingerprint_staged(con: "duckdb.DuckDBPyConnection") -> bool:
+    """Adapters that see prompt text stage it as `prompt_text` / `prefix_text`. Here it becomes
+    prompt_hash / prefix_hash (SHA-256 in SQL) and prefix_tokens (tiktoken, each distinct prefix counted
+    once, on both cores); the text itself is dropped unless the user opted in to keeping content."""
+    columns = _staged_columns(con)
+    if not columns & _CONTENT_COLUMNS:
+        return False
+    from costlens.fingerprint.tokenizer import count_tokens
+
+    prompt = "prompt_text" if "prompt_text" in columns else "CAST(NULL AS VARCHAR)"
+    prefix = "prefix_text" if "prefix_text" in columns else "CAST(NULL AS VARCHAR)"
+    texts = [row[0] for row in con.execute(
+        f"SELECT DISTINCT {prefix} FROM staged WHERE {prefix} IS NOT NULL AND {prefix} <> ''").fetchall()]
+    import pyarrow as pa
+
+    counted = pa.table({"text": pa.array(texts, pa.string()), "tokens": pa.array(count_tokens(texts), pa.int64())})
+    con.register("_prefix_counts", counted)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE prefix_counts AS SELECT * FROM _prefix_counts")
+    finally:
+        con.unregister("_prefix_counts")
+    own = {name: name if name in columns else "NULL" for name in ("prompt_hash", "prefix_hash", "prefix_tokens")}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_content AS SELECT call_id, {prompt} AS prompt_text, "
+                f"{prefix} AS prefix_text FROM staged")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE staged AS
+            SELECT s.* EXCLUDE ({', '.join(sorted(columns & (_CONTENT_COLUMNS | set(own))))}),
+                   coalesce(CAST({own['prompt_hash']} AS VARCHAR),
+                            CASE WHEN {prompt} IS NOT NULL AND {prompt} <> '' THEN sha256(trim({prompt})) END)
+                       AS prompt_hash,
+                   coalesce(CAST({own['prefix_hash']} AS VARCHAR),
+                            CASE WHEN {prefix} IS NOT NULL AND {prefix} <> '' THEN sha256(trim({prefix})) END)
+                       AS prefix_hash,
+                   coalesce(CAST({own['prefix_tokens']} AS BIGINT), pc.tokens) AS prefix_tokens
+            FROM staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}""")
+    return True
+
+
 # Lineage columns the runner fills in itself; adapters never set them.
 _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
 
@@ -172,8 +222,7 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str) -> None:
     target_columns = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp' "
         "ORDER BY column_index", [target]).fetchall()
-    staged_columns = {name for (name,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'").fetchall()}
+    staged_columns = _staged_columns(con)
     unknown = staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
     if unknown:
         raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")

@@ -148,6 +148,13 @@ CREATE TABLE IF NOT EXISTS billing_lines (
     run_id               BIGINT
 );
 
+-- Prompt text, only when the user opts in (--keep-content / ingest.keep_content); never by default.
+CREATE TABLE IF NOT EXISTS call_content (
+    call_id      VARCHAR NOT NULL,
+    prompt_text  VARCHAR,
+    prefix_text  VARCHAR
+);
+
 -- Attribution known per trace rather than per call (e.g. Langfuse traces: name → feature, session, user).
 -- Calls pick it up by trace_id at report time when they carry no attribution of their own.
 CREATE TABLE IF NOT EXISTS trace_context (

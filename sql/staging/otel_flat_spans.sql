@@ -61,5 +61,14 @@ SELECT
              json_extract_string(a, '$."costlens.user_id"')) AS user_id,
     coalesce(json_extract_string(a, '$."costlens.environment"'), json_extract_string(a, '$."deployment.environment.name"'))
         AS span_environment,
-    json_extract_string(a, '$."costlens.cost_usd"') AS reported_cost
+    json_extract_string(a, '$."costlens.cost_usd"') AS reported_cost,
+    CASE WHEN json_type(a, '$."gen_ai.input.messages"') IN ('ARRAY', 'OBJECT')
+         THEN json_extract(a, '$."gen_ai.input.messages"')::VARCHAR
+         ELSE json_extract_string(a, '$."gen_ai.input.messages"') END AS input_messages,
+    CASE WHEN json_type(a, '$."gen_ai.system_instructions"') IN ('ARRAY', 'OBJECT')
+         THEN json_extract(a, '$."gen_ai.system_instructions"')::VARCHAR
+         ELSE json_extract_string(a, '$."gen_ai.system_instructions"') END AS system_instructions,
+    json_extract_string(a, '$."costlens.prompt_hash"') AS given_prompt_hash,
+    json_extract_string(a, '$."costlens.prefix_hash"') AS given_prefix_hash,
+    json_extract_string(a, '$."costlens.prefix_tokens"') AS given_prefix_tokens
 FROM spans;

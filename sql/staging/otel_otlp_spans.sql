@@ -76,7 +76,12 @@ SELECT
              otlp_attr(s.attributes, 'costlens.user_id')) AS user_id,
     coalesce(otlp_attr(s.attributes, 'costlens.environment'), otlp_attr(s.attributes, 'deployment.environment.name'))
         AS span_environment,
-    otlp_attr(s.attributes, 'costlens.cost_usd') AS reported_cost
+    otlp_attr(s.attributes, 'costlens.cost_usd') AS reported_cost,
+    otlp_attr(s.attributes, 'gen_ai.input.messages') AS input_messages,
+    otlp_attr(s.attributes, 'gen_ai.system_instructions') AS system_instructions,
+    otlp_attr(s.attributes, 'costlens.prompt_hash') AS given_prompt_hash,
+    otlp_attr(s.attributes, 'costlens.prefix_hash') AS given_prefix_hash,
+    otlp_attr(s.attributes, 'costlens.prefix_tokens') AS given_prefix_tokens
 FROM spans
 UNION ALL BY NAME
 SELECT source_row, reject_reason FROM bad_lines;

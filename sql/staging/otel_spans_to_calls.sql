@@ -49,6 +49,16 @@ SELECT
     user_id,
     coalesce(span_environment, resource_environment) AS environment,
     try_cast(reported_cost AS DECIMAL(38,18)) AS reported_cost_usd,
+    -- Opt-in content (gen_ai.input.messages / gen_ai.system_instructions) becomes fingerprints in the runner;
+    -- the prefix is the system instructions, or a leading system message. Apps may also send their own hashes.
+    CASE WHEN input_messages IS NOT NULL OR system_instructions IS NOT NULL
+         THEN coalesce(system_instructions, '') || coalesce(input_messages, '') END AS prompt_text,
+    coalesce(system_instructions,
+             CASE WHEN json_valid(input_messages) AND json_extract_string(input_messages, '$[0].role') = 'system'
+                  THEN json_extract(input_messages, '$[0]')::VARCHAR END) AS prefix_text,
+    nullif_blank(given_prompt_hash) AS prompt_hash,
+    nullif_blank(given_prefix_hash) AS prefix_hash,
+    parse_tokens(given_prefix_tokens) AS prefix_tokens,
     coalesce(reject_reason, CASE
         WHEN span_id IS NULL THEN 'span has no spanId'
         WHEN input_tokens IS NOT NULL AND in_t IS NULL THEN 'gen_ai.usage.input_tokens is not a number'

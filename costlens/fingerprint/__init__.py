@@ -1,0 +1,1 @@
+"""Content fingerprints: prompt and prefix hashes, and prefix token counts, without storing the text."""

@@ -1,0 +1,66 @@
+"""Offline tiktoken encodings: the rank files ship inside costlens, verified against tiktoken's own hashes.
+
+tiktoken normally downloads its rank files on first use. Here its own encoding constructors
+(tiktoken_ext.openai_public) are called with a loader that reads the bundled file instead, so the pattern and
+special tokens are tiktoken's and the bytes are checked against the SHA-256 tiktoken publishes.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import threading
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tiktoken
+
+DEFAULT_ENCODING = "o200k_base"
+BUNDLED = {"o200k_base": "o200k_base.tiktoken.gz", "cl100k_base": "cl100k_base.tiktoken.gz"}
+_lock = threading.Lock()
+
+
+class EncodingIntegrityError(RuntimeError):
+    pass
+
+
+def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
+    data = gzip.decompress((resources.files("costlens.data") / BUNDLED[name]).read_bytes())
+    actual = hashlib.sha256(data).hexdigest()
+    if expected_hash and actual != expected_hash:
+        raise EncodingIntegrityError(f"bundled {name} does not match tiktoken's published SHA-256 ({actual})")
+    return {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
+
+
+@cache
+def get_encoding(name: str = DEFAULT_ENCODING) -> "tiktoken.Encoding":
+    """A tiktoken Encoding built from the bundled ranks; never touches the network."""
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    if name not in BUNDLED:
+        raise ValueError(f"encoding {name!r} is not bundled; use one of {sorted(BUNDLED)}")
+    with _lock:
+        original = openai_public.load_tiktoken_bpe
+
+        def local_loader(_url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+            return _bundled_ranks(name, expected_hash)
+
+        openai_public.load_tiktoken_bpe = local_loader
+        try:
+            constructor = getattr(openai_public, name)()
+        finally:
+            openai_public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**constructor)
+
+
+def count_tokens(texts: list[str], name: str = DEFAULT_ENCODING, threads: int = 2) -> list[int]:
+    """Token counts of `texts` (each distinct text should be passed once), on `threads` cores: tiktoken's
+    Rust core releases the GIL, so a thread pool uses both cores."""
+    encoding = get_encoding(name)
+    if not texts:
+        return []
+    return [len(tokens) for tokens in encoding.encode_ordinary_batch(texts, num_threads=threads)]
