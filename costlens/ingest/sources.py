@@ -18,6 +18,8 @@ Container = Literal["jsonl", "json", "csv", "parquet", "empty", "unknown"]
 SNIFF_BYTES = 256 * 1024
 SNIFF_RECORDS = 50
 _SKIP_NAMES = {".DS_Store"}
+# Documentation that travels with exports (a LICENSE beside public logs, a README in a drop folder).
+_SKIP_STEMS = ("license", "licence", "readme", "copying", "notice", "changelog", "manifest")
 _SKIP_SUFFIXES = {".md", ".txt", ".toml", ".py", ".duckdb", ".wal", ".lock", ".yaml", ".yml", ".html", ".pdf"}
 
 
@@ -57,7 +59,7 @@ def expand_paths(patterns: list[str]) -> list[Path]:
                 found.extend(
                     p for p in sorted(path.rglob("*"))
                     if p.is_file() and p.name not in _SKIP_NAMES and not p.name.startswith(".")
-                    and p.suffix.lower() not in _SKIP_SUFFIXES
+                    and p.suffix.lower() not in _SKIP_SUFFIXES and not p.stem.lower().startswith(_SKIP_STEMS)
                 )
             elif path.is_file():
                 found.append(path)
