@@ -93,6 +93,9 @@ class Config(_Strict):
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     prices: dict[str, Any] = Field(default_factory=dict)  # validated by the pricing catalog
+    leaks: dict[str, Any] = Field(default_factory=dict)  # detector thresholds, validated by costlens.leaks
+    levers: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
+    whatif: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
     path: str | None = None
 
 
@@ -130,4 +133,13 @@ def _parse(file: Path, data: dict[str, Any]) -> Config:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{file}: [{where}] {first['msg']}", fix="correct or remove that setting") from None
+    _validate_sections(config)
     return config
+
+
+def _validate_sections(config: Config) -> None:
+    """Sections owned by other modules are checked here too, so a bad key fails at load with one line."""
+    from costlens.levers.settings import lever_settings, whatif_settings
+
+    lever_settings(config)
+    whatif_settings(config)

@@ -103,7 +103,7 @@ def _ue(row: dict[str, Any]) -> UnitEconomics:
     return UnitEconomics(**values)
 
 
-def _dimension(con: "duckdb.DuckDBPyConnection", dimension: str, order: str) -> list[UnitEconomics]:
+def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str) -> list[UnitEconomics]:
     rows = _rows(con, f"SELECT * FROM unit_economics_all WHERE dimension = ? ORDER BY {order}", [dimension])
     return [_ue(r) for r in rows]
 
@@ -117,20 +117,20 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     prepare_priced_calls(con, config, rebuild=reprice)
     compute_period_metrics(con, config, period, cost_mode)
 
-    total_rows = _dimension(con, "total", "key")
+    total_rows = dimension_rows(con, "total", "key")
     total = total_rows[0] if total_rows else None
-    totals = _totals(total)
+    totals = totals_from_row(total)
     coverage = _coverage(con, total)
     report = Report(
         generated_at=datetime.now(timezone.utc).replace(microsecond=0),
         period=period,
         price_book=_price_book_info(con),
         totals=totals,
-        unit_economics=_dimension(con, "feature", "cost_usd DESC, key"),
-        by_model=_dimension(con, "model", "cost_usd DESC, key"),
-        by_team=_dimension(con, "team", "cost_usd DESC, key"),
-        by_day=_dimension(con, "day", "key"),
-        by_month=_dimension(con, "month", "key"),
+        unit_economics=dimension_rows(con, "feature", "cost_usd DESC, key"),
+        by_model=dimension_rows(con, "model", "cost_usd DESC, key"),
+        by_team=dimension_rows(con, "team", "cost_usd DESC, key"),
+        by_day=dimension_rows(con, "day", "key"),
+        by_month=dimension_rows(con, "month", "key"),
         coverage=coverage,
         cost_mode=cost_mode,
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
@@ -139,7 +139,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     return report
 
 
-def _totals(total: UnitEconomics | None) -> Totals:
+def totals_from_row(total: UnitEconomics | None) -> Totals:
     if total is None:
         return Totals(Decimal(0), 0, 0, 0, 0, None, None, None, None, None)
     coverage = 100.0 * (total.calls - total.unpriced_calls) / total.calls if total.calls else None

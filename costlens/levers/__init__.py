@@ -1,0 +1,8 @@
+"""Levers (DESIGN §5): ranked, non-overlapping savings from the leak findings; the decision-tree diagnosis;
+self-hosting / distillation break-even. What-if re-pricing lives in costlens.whatif."""
+
+from costlens.levers.diagnose import PeriodSnapshot, diagnose
+from costlens.levers.model import Diagnosis, Lever, LeverPlan
+from costlens.levers.rank import rank_levers
+
+__all__ = ["Diagnosis", "Lever", "LeverPlan", "PeriodSnapshot", "diagnose", "rank_levers"]

@@ -1,0 +1,613 @@
+"""What-if re-pricing: replay the period's traffic under a change and price it the way the report does.
+
+    route feature=F to=MODEL [provider=P] [from=MODEL]   route F's calls (only those on `from`) to MODEL
+    batch feature=F                                       price F's synchronous calls at batch prices
+    cache feature=F [share=0.5] [min_tokens=1024] [ttl=300]   turn on prompt caching
+    cap-output feature=F max=N                            cut output above N tokens
+
+`feature=*` (or no feature) means every feature; several changes join with ';' and apply in order.
+The period's tables must exist (costlens.report.build.compute_period_metrics). Every change is SQL in
+sql/whatif/ over `period_calls`, priced by the same join as sql/intermediate/priced_calls.sql against the
+price book plus any key the change needs (resolved once with costlens.pricing.catalog.resolve_key, the way
+build_price_book does it). Money is exact Decimal. Settings: [whatif] in costlens.toml
+(costlens/levers/settings.py).
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from costlens.errors import UsageError
+from costlens.levers.settings import RISKS, WhatIfSettings, whatif_settings
+from costlens.sqlfiles import load_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+DAYS_PER_MONTH = Decimal("30.44")
+EXAMPLE = "e.g. route feature=support-bot to=gpt-4.1-mini"
+
+_VERBS = {
+    "route": "route",
+    "batch": "batch",
+    "cache": "prompt_cache", "caching": "prompt_cache", "prompt-cache": "prompt_cache",
+    "prompt_cache": "prompt_cache", "prompt-caching": "prompt_cache", "prompt_caching": "prompt_cache",
+    "cap": "cap_output", "cap-output": "cap_output", "cap_output": "cap_output", "max-output": "cap_output",
+}
+_KEYS = {
+    "route": ("feature", "to", "provider", "from"),
+    "batch": ("feature",),
+    "prompt_cache": ("feature", "share", "min_tokens", "ttl"),
+    "cap_output": ("feature", "max"),
+}
+_ALIASES = {"max_tokens": "max", "max_output": "max", "max_output_tokens": "max", "tokens": "max",
+            "model": "to", "from_model": "from", "ttl_s": "ttl", "min_cacheable_tokens": "min_tokens"}
+_USAGE = {
+    "route": "route feature=F to=MODEL [provider=P] [from=MODEL]",
+    "batch": "batch feature=F",
+    "prompt_cache": "cache feature=F [share=0.5] [min_tokens=1024] [ttl=300]",
+    "cap_output": "cap-output feature=F max=N",
+}
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class Change:
+    kind: str  # route | batch | prompt_cache | cap_output
+    text: str
+    feature: str | None = None  # None = every feature
+    target_model: str | None = None
+    target_provider: str | None = None
+    from_model: str | None = None
+    max_output_tokens: int | None = None
+    cacheable_share: float | None = None
+    min_cacheable_tokens: int | None = None
+    ttl_s: int | None = None
+
+
+def _fail(text: str, message: str, fix: str = EXAMPLE) -> UsageError:
+    return UsageError(f"what-if {text!r}: {message}", fix=fix)
+
+
+def _int(text: str, key: str, value: str, *, low: int) -> int:
+    try:
+        number = int(value.replace("_", ""))
+    except ValueError:
+        raise _fail(text, f"{key}={value!r} is not a whole number", f"e.g. {key}=500") from None
+    if number < low:
+        raise _fail(text, f"{key}={value} must be at least {low}", f"e.g. {key}=500")
+    return number
+
+
+def parse_change(text: str) -> Change:
+    """One change, e.g. 'route feature=support to=gpt-4.1-mini'. UsageError (one line) on bad input."""
+    source = " ".join(str(text).split())
+    try:
+        words = shlex.split(source)
+    except ValueError as exc:
+        raise _fail(source, f"cannot split it into words ({exc})", "close the quotes around a value") from None
+    if not words:
+        raise _fail(source, "no change given", f"use one of: {'; '.join(_USAGE.values())}")
+    verb = words[0].lower()
+    kind = _VERBS.get(verb)
+    if kind is None:
+        raise _fail(source, f"unknown change {words[0]!r}", "use route, batch, cache or cap-output — " + EXAMPLE)
+    values: dict[str, str] = {}
+    for word in words[1:]:
+        key, sep, value = word.partition("=")
+        key = _ALIASES.get(key.strip().lower(), key.strip().lower())
+        if not sep or not key or not value.strip():
+            raise _fail(source, f"{word!r} is not key=value", f"write it as {_USAGE[kind]}")
+        if key not in _KEYS[kind]:
+            takes = ", ".join(f"{k}=" for k in _KEYS[kind])
+            raise _fail(source, f"{verb} does not take {key}=", f"it takes {takes}: {_USAGE[kind]}")
+        if key in values:
+            raise _fail(source, f"{key}= is given twice", f"keep one: {_USAGE[kind]}")
+        values[key] = value.strip()
+    feature = values.get("feature")
+    change = Change(kind=kind, text=source, feature=None if feature in (None, "*", "all") else feature)
+    if kind == "route":
+        if "to" not in values:
+            raise _fail(source, "route needs to=MODEL", f"write {_USAGE[kind]}")
+        change.target_model = values["to"]
+        change.target_provider = values.get("provider")
+        change.from_model = values.get("from")
+    elif kind == "cap_output":
+        if "max" not in values:
+            raise _fail(source, "cap-output needs max=N (output tokens)", f"write {_USAGE[kind]}, e.g. max=500")
+        change.max_output_tokens = _int(source, "max", values["max"], low=1)
+    elif kind == "prompt_cache":
+        if "share" in values:
+            try:
+                share = float(values["share"].rstrip("%")) / (100 if values["share"].endswith("%") else 1)
+            except ValueError:
+                raise _fail(source, f"share={values['share']!r} is not a number", "e.g. share=0.5") from None
+            if not 0 < share <= 1 or math.isnan(share):
+                raise _fail(source, f"share={values['share']} must be above 0 and at most 1", "e.g. share=0.5")
+            change.cacheable_share = share
+        if "min_tokens" in values:
+            change.min_cacheable_tokens = _int(source, "min_tokens", values["min_tokens"], low=0)
+        if "ttl" in values:
+            change.ttl_s = _int(source, "ttl", values["ttl"].rstrip("s"), low=1)
+    return change
+
+
+def parse_changes(text: str) -> list[Change]:
+    """Changes separated by ';', applied in order."""
+    parts = [p for p in str(text).split(";") if p.strip()]
+    if not parts:
+        raise _fail(str(text), "no change given", f"use one of: {'; '.join(_USAGE.values())}")
+    return [parse_change(p) for p in parts]
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class WhatIfFeature:
+    feature: str
+    calls: int
+    calls_affected: int
+    before_usd: Decimal
+    after_usd: Decimal
+    savings_usd: Decimal
+    unpriced_calls: int = 0
+
+
+@dataclass
+class ChangeOutcome:
+    change: str
+    kind: str
+    calls_affected: int
+    quality_risk: str
+    quality_reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WhatIfResult:
+    change: str
+    period_start: str
+    period_end: str
+    period_days: float
+    before_usd: Decimal
+    after_usd: Decimal
+    savings_usd: Decimal  # before − after (negative: the change costs more)
+    savings_pct: float | None
+    est_monthly_savings_usd: Decimal
+    calls: int
+    calls_affected: int
+    unpriced_calls: int  # left out: no price before the change
+    by_feature: list[WhatIfFeature]
+    changes: list[ChangeOutcome]
+    quality_risk: str
+    quality_reason: str
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------------- engine
+
+
+def _rows(con: "duckdb.DuckDBPyConnection", sql: str, params: Any = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params) if params is not None else con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _require_period(con: "duckdb.DuckDBPyConnection") -> tuple[datetime, datetime]:
+    import duckdb
+
+    try:
+        start, end = con.execute("SELECT start_ts, end_ts FROM report_period").fetchone()
+        con.execute("SELECT 1 FROM period_calls LIMIT 0")
+        con.execute("SELECT 1 FROM task_costs LIMIT 0")
+    except (duckdb.CatalogException, TypeError):
+        raise UsageError("what-if needs the period's priced calls",
+                         fix="run costlens.report.build.compute_period_metrics(con, config, period) first") from None
+    return start, end
+
+
+def _catalog_canonical(provider_id: str) -> str:
+    from costlens.pricing.catalog import CANONICAL_TO_CATALOG
+
+    if provider_id in CANONICAL_TO_CATALOG:
+        return provider_id
+    return next((k for k, v in CANONICAL_TO_CATALOG.items() if v == provider_id), provider_id)
+
+
+def _target_provider(con: "duckdb.DuckDBPyConnection", change: Change) -> str | None:
+    """provider= as given; else the provider the price book knows the model under (preferring the one the
+    feature already uses); else the catalog's provider for the model; else the feature's own provider."""
+    if change.target_provider:
+        return change.target_provider.strip().lower()
+    known = [r[0] for r in con.execute(
+        "SELECT DISTINCT provider FROM price_book WHERE model = ? ORDER BY provider", [change.target_model]).fetchall()]
+    used = [r[0] for r in con.execute(
+        "SELECT coalesce(provider, '') FROM whatif_calls WHERE ($f IS NULL OR feature = $f) GROUP BY 1 "
+        "ORDER BY count(*) DESC", {"f": change.feature}).fetchall()]
+    for provider in used:
+        if provider in known:
+            return provider or None
+    if known:
+        return known[0] or None
+    try:
+        from costlens.pricing.catalog import find_catalog_model
+
+        match = find_catalog_model(None, change.target_model)
+        return _catalog_canonical(match.provider.id)
+    except LookupError:
+        return (used[0] or None) if used else None
+
+
+def _resolution_rows(resolution: Any, variant: str, applied: bool | None = None) -> list[dict[str, Any]]:
+    from costlens.pricing.catalog import NO_PROVIDER
+
+    match = resolution.match
+    rows = []
+    for s in resolution.segments:
+        for tier in s.tiers:
+            rows.append({
+                "provider": resolution.provider or NO_PROVIDER, "model": resolution.model, "variant": variant,
+                "valid_from": s.valid_from, "valid_to": s.valid_to, "tod_from_s": s.tod_from_s,
+                "tod_to_s": s.tod_to_s, "tier_above_tokens": tier.above_tokens,
+                "tier_upto_tokens": tier.upto_tokens, **tier.prices.as_dict(),
+                "catalog_provider": match.provider.id if match else None,
+                "catalog_model": match.model.id if match else None,
+                "variant_applied": s.variant_applied if applied is None else applied,
+                "source": s.source, "discount_pct": s.discount_pct,
+            })
+    return rows
+
+
+def _insert_price_rows(con: "duckdb.DuckDBPyConnection", rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+
+    money = pa.decimal128(38, 18)
+    schema = pa.schema([
+        ("provider", pa.string()), ("model", pa.string()), ("variant", pa.string()),
+        ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")), ("tod_from_s", pa.int32()),
+        ("tod_to_s", pa.int32()), ("tier_above_tokens", pa.int64()), ("tier_upto_tokens", pa.int64()),
+        *((name, money) for name in ("input_mtok", "cache_read_mtok", "cache_write_5m_mtok", "cache_write_1h_mtok",
+                                     "output_mtok", "reasoning_mtok", "request_usd")),
+        ("catalog_provider", pa.string()), ("catalog_model", pa.string()), ("variant_applied", pa.bool_()),
+        ("source", pa.string()), ("discount_pct", pa.decimal128(9, 6)),
+    ])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    con.register("_whatif_new_prices", table)
+    try:
+        con.execute("INSERT INTO whatif_price_book BY NAME SELECT * FROM _whatif_new_prices")
+    finally:
+        con.unregister("_whatif_new_prices")
+
+
+def _ensure_prices(con: "duckdb.DuckDBPyConnection", config: Any, notes: list[str]) -> None:
+    """Add to whatif_price_book every key the changed calls need and price_book lacks (resolved once each)."""
+    from costlens.pricing.catalog import resolve_key
+    from costlens.pricing.config import parse_prices_config
+
+    con.execute("CREATE OR REPLACE TEMP TABLE whatif_price_book AS SELECT * FROM price_book")
+    missing = con.execute(load_sql("whatif/missing_prices.sql")).fetchall()
+    if not missing:
+        return
+    prices = parse_prices_config(getattr(config, "prices", None) or None)
+    for provider, model, variant, t_min, t_max, _calls in missing:
+        resolution = resolve_key(provider or None, model, variant, t_min, t_max, prices)
+        rows = _resolution_rows(resolution, variant)
+        if resolution.problem and variant != "standard":
+            standard = resolve_key(provider or None, model, "standard", t_min, t_max, prices)
+            if not standard.problem:
+                rows = _resolution_rows(standard, variant, applied=False)
+                resolution = standard
+                notes.append(f"{provider or '?'}/{model} has no {variant} price: standard prices used for it")
+        if resolution.problem:
+            raise UsageError(
+                f"cannot price {provider or '?'}/{model} ({variant}) for the what-if: {resolution.problem}",
+                fix=f'add a [[prices.overrides]] entry with provider = "{provider}", model = "{model}" '
+                    f"to costlens.toml",
+            )
+        con.execute("DELETE FROM whatif_price_book WHERE provider = ? AND model = ? AND variant = ?",
+                    [provider, model, variant])
+        _insert_price_rows(con, rows)
+    left = con.execute(load_sql("whatif/missing_prices.sql")).fetchall()
+    if left:
+        provider, model, variant = left[0][:3]
+        raise UsageError(f"no price for {provider or '?'}/{model} ({variant}) at some call times of the period",
+                         fix="add a [[prices.overrides]] entry covering the whole period")
+
+
+def _change_table(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, settings: WhatIfSettings) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE whatif_change AS SELECT CAST(? AS INTEGER) AS seq, "
+        "CAST(? AS VARCHAR) AS feature, "
+        "CAST(? AS VARCHAR) AS target_provider, CAST(? AS VARCHAR) AS target_model, CAST(? AS VARCHAR) AS from_model, "
+        "CAST(? AS BIGINT) AS max_output_tokens, CAST(? AS DOUBLE) AS cacheable_share, "
+        "CAST(? AS BIGINT) AS min_cacheable_tokens, CAST(? AS BIGINT) AS ttl_s",
+        [seq, change.feature, change.target_provider, change.target_model, change.from_model,
+         change.max_output_tokens,
+         change.cacheable_share if change.cacheable_share is not None else settings.cacheable_share,
+         change.min_cacheable_tokens if change.min_cacheable_tokens is not None else settings.min_cacheable_tokens,
+         change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s],
+    )
+
+
+def _apply(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, settings: WhatIfSettings) -> int:
+    _change_table(con, seq, change, settings)
+    con.execute(load_sql(f"whatif/{change.kind}.sql"))
+    return int(con.execute("SELECT count(*) FROM whatif_calls WHERE last_change = ?", [seq]).fetchone()[0])
+
+
+def whatif(con: "duckdb.DuckDBPyConnection", config: Any, change: str | Change | list[Change], *,
+           settings: WhatIfSettings | None = None) -> WhatIfResult:
+    """Replay the current period's traffic under `change` and price it: before / after, per feature, risk."""
+    start, end = _require_period(con)
+    changes = parse_changes(change) if isinstance(change, str) else (
+        [change] if isinstance(change, Change) else list(change))
+    settings = settings or whatif_settings(config)
+    notes: list[str] = []
+
+    con.execute(load_sql("whatif/base.sql"))
+    con.execute("CREATE OR REPLACE TEMP TABLE whatif_settings AS "
+                "SELECT CAST(? AS DECIMAL(9, 6)) AS assumed_batch_discount",
+                [settings.assumed_batch_discount_pct / 100])
+    features = [r[0] for r in con.execute(
+        "SELECT feature FROM whatif_calls GROUP BY feature ORDER BY sum(before_cost_usd) DESC NULLS LAST, feature"
+    ).fetchall()]
+    if not features:
+        raise UsageError("no calls in the report period to replay", fix="choose a period with calls (--period)")
+
+    outcomes: list[ChangeOutcome] = []
+    for seq, c in enumerate(changes, start=1):
+        if c.feature is not None and c.feature not in features:
+            shown = ", ".join(features[:8]) + (" …" if len(features) > 8 else "")
+            raise UsageError(f"what-if {c.text!r}: feature {c.feature!r} has no calls in the period",
+                             fix=f"use one of: {shown}")
+        if c.kind == "route":
+            c.target_provider = _target_provider(con, c)
+        affected = _apply(con, seq, c, settings)
+        outcomes.append(ChangeOutcome(change=c.text, kind=c.kind, calls_affected=affected, quality_risk="low",
+                                      quality_reason=""))
+        if c.kind == "route":
+            sources = [r[0] for r in con.execute(
+                "SELECT DISTINCT last_from_model FROM whatif_calls WHERE last_change = ? ORDER BY 1", [seq]).fetchall()]
+            outcomes[-1].detail = {"target_provider": c.target_provider, "target_model": c.target_model,
+                                   "from_models": sources}
+
+    _ensure_prices(con, config, notes)
+    con.execute(load_sql("whatif/price.sql"))
+    rows = _rows(con, load_sql("whatif/summary.sql"))
+
+    by_feature = [
+        WhatIfFeature(feature=str(r["feature"]), calls=int(r["calls"]), calls_affected=int(r["calls_affected"]),
+                      before_usd=Decimal(r["before_usd"]), after_usd=Decimal(r["after_usd"]),
+                      savings_usd=Decimal(r["before_usd"]) - Decimal(r["after_usd"]),
+                      unpriced_calls=int(r["unpriced_calls"]))
+        for r in rows
+    ]
+    before = sum((f.before_usd for f in by_feature), Decimal(0))
+    after = sum((f.after_usd for f in by_feature), Decimal(0))
+    days = (end - start).total_seconds() / 86400.0
+    savings = before - after
+
+    for seq, (c, outcome) in enumerate(zip(changes, outcomes), start=1):
+        _assess(con, seq, c, outcome, settings)
+    _assumptions(changes, rows, settings, notes)
+    worst = max(outcomes, key=lambda o: RISKS.index(o.quality_risk))
+    reason = worst.quality_reason if len(outcomes) == 1 else "; ".join(
+        f"{o.change}: {o.quality_risk} — {o.quality_reason}" for o in outcomes)
+    return WhatIfResult(
+        change="; ".join(c.text for c in changes),
+        period_start=start.date().isoformat(),
+        period_end=end.date().isoformat(),
+        period_days=days,
+        before_usd=before,
+        after_usd=after,
+        savings_usd=savings,
+        savings_pct=float(savings / before * 100) if before else None,
+        est_monthly_savings_usd=savings * DAYS_PER_MONTH / Decimal(str(days)) if days > 0 else savings,
+        calls=sum(f.calls for f in by_feature),
+        calls_affected=int(con.execute("SELECT count(*) FROM whatif_calls WHERE affected").fetchone()[0]),
+        unpriced_calls=sum(f.unpriced_calls for f in by_feature),
+        by_feature=by_feature,
+        changes=outcomes,
+        quality_risk=worst.quality_risk,
+        quality_reason=reason,
+        assumptions=notes,
+    )
+
+
+# ------------------------------------------------------------------------------------------ quality risk
+
+
+def two_proportion_p_value(a1: int, n1: int, a2: int, n2: int) -> float:
+    """Two-sided p-value of the two-proportion z-test (pooled); 1.0 when it cannot tell."""
+    if n1 == 0 or n2 == 0:
+        return 1.0
+    pooled = (a1 + a2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (a1 / n1 - a2 / n2) / se
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def _wilson(a: int, n: int, z: float) -> tuple[float, float]:
+    p = a / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def difference_bounds(a1: int, n1: int, a2: int, n2: int, z: float = 1.645) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (Wilson) for p1 − p2: (lower, upper) at one-sided level z."""
+    p1, p2 = a1 / n1, a2 / n2
+    l1, u1 = _wilson(a1, n1, z)
+    l2, u2 = _wilson(a2, n2, z)
+    d = p1 - p2
+    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+MIN_OUTCOMES = 30  # per side, before acceptance rates are compared
+ALPHA = 0.05
+Z_ONE_SIDED = 1.645  # 95 % one-sided, as the premium_overuse detector's non-inferiority test
+NONINFERIORITY_MARGIN = 0.05  # the target may be at most 5 points less accepted
+
+
+def _scope(change: Change) -> str:
+    return change.feature or "all features"
+
+
+_NOTHING = {
+    "route": "no call to route: every call in scope is already on the target model",
+    "batch": "no call to move: every call in scope is already batch",
+    "prompt_cache": "no eligible call: every call in scope already uses the cache, or its cacheable part is "
+                    "under the minimum cacheable length",
+    "cap_output": "no call in scope wrote more than the cap",
+}
+
+
+def _assess(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome: ChangeOutcome,
+            settings: WhatIfSettings) -> None:
+    if outcome.calls_affected == 0:
+        outcome.quality_risk, outcome.quality_reason = "low", _NOTHING[change.kind]
+        return
+    if change.kind == "route":
+        _assess_route(con, seq, change, outcome)
+    elif change.kind == "batch":
+        interactive = [r[0] for r in con.execute(
+            "SELECT DISTINCT w.feature FROM whatif_calls w JOIN feature_config f ON f.feature = w.feature "
+            "WHERE w.last_change = ? AND f.interactive ORDER BY 1", [seq]).fetchall()]
+        unknown = [r[0] for r in con.execute(
+            "SELECT DISTINCT w.feature FROM whatif_calls w LEFT JOIN feature_config f ON f.feature = w.feature "
+            "WHERE w.last_change = ? AND f.interactive IS NULL ORDER BY 1", [seq]).fetchall()]
+        if interactive:
+            outcome.quality_risk = "high"
+            outcome.quality_reason = (f"{', '.join(interactive)} is configured interactive: batch answers arrive "
+                                      f"within 24 h, not while the user waits")
+        elif unknown:
+            outcome.quality_risk = "medium"
+            outcome.quality_reason = (f"same model and prompts, but results arrive within 24 h; whether users wait "
+                                      f"for {', '.join(unknown)} is not configured (set interactive = false)")
+        else:
+            outcome.quality_risk = "low"
+            outcome.quality_reason = "same model and prompts; the feature is not interactive, results within 24 h"
+    elif change.kind == "prompt_cache":
+        outcome.quality_risk = "low"
+        outcome.quality_reason = "caching a byte-identical prefix does not change outputs"
+    elif change.kind == "cap_output":
+        in_scope = int(con.execute(
+            "SELECT count(*) FROM whatif_calls WHERE priced AND ($f IS NULL OR feature = $f)",
+            {"f": change.feature}).fetchone()[0])
+        share = outcome.calls_affected / in_scope if in_scope else 0.0
+        outcome.detail = {"calls_in_scope": in_scope, "share_truncated": share}
+        level = "high" if share > 0.2 else "medium" if share > 0.02 else "low"
+        outcome.quality_risk = level
+        outcome.quality_reason = (f"{outcome.calls_affected} of {in_scope} calls ({share:.1%}) in {_scope(change)} "
+                                  f"wrote more than {change.max_output_tokens} tokens and would be cut off")
+
+
+def _assess_route(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome: ChangeOutcome) -> None:
+    """Risk from the target's observed acceptance in the feature vs the models it replaces: low when the
+    target is no worse than NONINFERIORITY_MARGIN below (one-sided 95 % Newcombe bound), high when it is
+    clearly worse beyond the margin, medium when the data cannot tell or there is none."""
+    sources = outcome.detail.get("from_models") or []
+    target = change.target_model
+    params = {"feature": change.feature, "target": target, "sources": sources}
+    stats = _rows(con, load_sql("whatif/route_quality.sql"), params)[0]
+    where = f"in {change.feature}" if change.feature else "across features"
+    if stats["target_tasks"] == 0:
+        everywhere = _rows(con, load_sql("whatif/route_quality.sql"), {**params, "feature": None})[0]
+        stats = {**stats, "target_elsewhere_tasks": everywhere["target_tasks"],
+                 "target_elsewhere_accepted": everywhere["target_accepted"]}
+    n1, a1, n2, a2 = stats["target_tasks"], stats["target_accepted"], stats["source_tasks"], stats["source_accepted"]
+    affected_before, affected_after = con.execute(
+        "SELECT sum(w.before_cost_usd), sum(p.after_cost_usd) FROM whatif_calls w JOIN whatif_priced p USING (wid) "
+        "WHERE w.last_change = ?", [seq]).fetchone()
+    price_ratio = float(affected_after / affected_before) if affected_before else None
+    outcome.detail.update({
+        "target_tasks_with_outcome": n1, "target_acceptance_rate": a1 / n1 if n1 else None,
+        "source_tasks_with_outcome": n2, "source_acceptance_rate": a2 / n2 if n2 else None,
+        "cost_ratio": price_ratio,
+    })
+    src = ", ".join(sources) or "the current model"
+    if n1 == 0:
+        elsewhere = stats.get("target_elsewhere_tasks") or 0
+        extra = ""
+        if elsewhere:
+            extra = (f"; elsewhere it has {stats['target_elsewhere_accepted'] / elsewhere:.1%} acceptance on "
+                     f"{elsewhere} tasks")
+        big_step = price_ratio is not None and price_ratio < 0.2
+        outcome.quality_risk = "high" if big_step else "medium"
+        outcome.quality_reason = (f"{target} has no observed outcomes {where}{extra}"
+                                  + (f"; it costs {price_ratio:.0%} of {src} on these calls, a big step down"
+                                     if big_step else "")
+                                  + ": A/B test it on a sample before switching")
+        return
+    p1 = a1 / n1
+    if n2 == 0:
+        outcome.quality_risk = "medium"
+        outcome.quality_reason = (f"{target}: acceptance {p1:.1%} on {n1} tasks {where}; no outcomes for {src} "
+                                  f"to compare with")
+        return
+    p2 = a2 / n2
+    p_value = two_proportion_p_value(a1, n1, a2, n2)
+    lower, upper = difference_bounds(a1, n1, a2, n2, Z_ONE_SIDED)
+    outcome.detail.update({"p_value": p_value, "difference": p1 - p2, "difference_lower_bound": lower,
+                           "difference_upper_bound": upper, "noninferiority_margin": NONINFERIORITY_MARGIN})
+    compared = f"acceptance {p1:.1%} (n={n1}) vs {p2:.1%} (n={n2}) on {src} {where}"
+    if p_value < ALPHA:
+        verdict = f"significantly {'higher' if p1 > p2 else 'lower'} (p={p_value:.3f})"
+    else:
+        verdict = f"difference not significant (p={p_value:.2f})"
+    bound = f"95% lower bound {lower * 100:+.1f} pts vs the −{NONINFERIORITY_MARGIN * 100:.0f}-pt margin"
+    if n1 < MIN_OUTCOMES or n2 < MIN_OUTCOMES:
+        outcome.quality_risk = "medium"
+        outcome.quality_reason = f"{compared}: too few outcomes to tell (need {MIN_OUTCOMES} per side)"
+    elif lower > -NONINFERIORITY_MARGIN:
+        outcome.quality_risk = "low"
+        outcome.quality_reason = f"{compared}: {verdict}; no worse beyond the margin ({bound})"
+    elif upper < -NONINFERIORITY_MARGIN:
+        outcome.quality_risk = "high"
+        outcome.quality_reason = f"{compared}: {verdict}; worse by more than the margin"
+    else:
+        outcome.quality_risk = "medium"
+        outcome.quality_reason = f"{compared}: {verdict}; cannot rule out a loss beyond the margin ({bound})"
+
+
+def _assumptions(changes: list[Change], rows: list[dict[str, Any]], settings: WhatIfSettings,
+                 notes: list[str]) -> None:
+    kinds = {c.kind for c in changes}
+    if "route" in kinds:
+        notes.append("routed calls keep their token counts (same prompts and answer lengths; tokenizers differ "
+                     "slightly between model families)")
+    batch_assumed = sum(int(r["batch_discount_assumed"]) for r in rows)
+    if batch_assumed:
+        notes.append(f"{batch_assumed} calls: no batch price in the price book for their model, assumed "
+                     f"{settings.assumed_batch_discount_pct}% off (set whatif.assumed_batch_discount_pct, or add a "
+                     f'[[prices.overrides]] with variant = "batch")')
+    cache_assumed = sum(int(r["cache_assumed"]) for r in rows)
+    if "prompt_cache" in kinds:
+        change = next(c for c in changes if c.kind == "prompt_cache")
+        ttl = change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s
+        minimum = (change.min_cacheable_tokens if change.min_cacheable_tokens is not None
+                   else settings.min_cacheable_tokens)
+        notes.append(f"a call reads the cache when the same prefix was used within {ttl} s before it, else it "
+                     f"writes it; prefixes under {minimum} tokens are not cached")
+        if cache_assumed:
+            share = change.cacheable_share if change.cacheable_share is not None else settings.cacheable_share
+            notes.append(f"ASSUMPTION: {cache_assumed} calls have no logged prefix; {share:.0%} of their input is "
+                         f"assumed to be a stable, cacheable prefix shared by the feature (whatif.cacheable_share)")
+    if "cap_output" in kinds:
+        notes.append("capped calls are priced at the cap; a cut answer may need a follow-up call, not counted here")
+    unpriced = sum(int(r["unpriced_calls"]) for r in rows)
+    if unpriced:
+        notes.append(f"{unpriced} unpriced calls are left out of before and after")
