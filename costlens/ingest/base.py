@@ -45,6 +45,11 @@ class Adapter:
     def stage(self, con: "duckdb.DuckDBPyConnection", src: "Source", ctx: IngestContext) -> None:
         raise NotImplementedError
 
+    def for_source(self, src: "Source", ctx: IngestContext) -> "Adapter":
+        """The adapter that ingests this file: itself, or a per-file variant (one module reading several
+        export kinds fixes the kind, and so the target table, from the file's content)."""
+        return self
+
     @staticmethod
     def run_sql(con: "duckdb.DuckDBPyConnection", relative: str, params: list[Any] | None = None) -> None:
         con.execute(load_sql(relative), params or [])

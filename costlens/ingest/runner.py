@@ -110,10 +110,10 @@ def _ingest_file(
             return result
         if src.container == "empty":
             raise InputError(src.display, "is empty", fix="remove it or export it again")
-        adapter = forced or choose_adapter(src, ctx)
+        adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
         _load_atomically(con, adapter, src, ctx, run_id, result)
-        result.status = "ingested"
+        result.status, result.target = "ingested", adapter.target  # a per-file adapter may settle it in stage
     except CostlensError as exc:
         result.message = exc.one_line()
     return result

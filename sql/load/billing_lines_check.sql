@@ -4,7 +4,12 @@
 CREATE OR REPLACE TEMP TABLE staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE
-           WHEN billed_cost IS NULL AND effective_cost IS NULL THEN 'no cost amount (BilledCost / EffectiveCost)'
+           WHEN skip_reason IS NOT NULL THEN NULL
+           -- token-only lines from usage reports (OpenAI / Anthropic usage APIs) carry charge_class
+           -- 'usage-only': they count tokens for reconciliation and never money
+           WHEN billed_cost IS NULL AND effective_cost IS NULL
+                AND NOT (coalesce(charge_class, '') = 'usage-only' AND consumed_quantity IS NOT NULL)
+               THEN 'no cost amount (BilledCost / EffectiveCost)'
            WHEN charge_period_start IS NULL THEN 'missing or unparseable charge period start'
        END) AS why_rejected
 FROM staged_full;

@@ -3,6 +3,7 @@
 CREATE OR REPLACE TEMP TABLE staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE
+           WHEN skip_reason IS NOT NULL THEN NULL
            WHEN task_id IS NULL OR trim(task_id) = '' THEN 'missing task_id'
            WHEN quality_score IS NOT NULL AND (quality_score < 0 OR quality_score > 1 OR isnan(quality_score))
                THEN 'quality_score outside 0..1'

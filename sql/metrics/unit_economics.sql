@@ -3,7 +3,7 @@
 -- Conventions (README "Definitions"):
 --   cost per call           = priced cost / priced calls (unpriced calls are counted and listed, not $0)
 --   cost per task           = priced cost / tasks; p50 / p95 over each task's cost within the group
---   acceptance rate         = accepted tasks / tasks with an outcome
+--   acceptance rate         = accepted tasks / tasks whose outcome says accepted or not
 --   quality-adjusted cost   = cost per task / acceptance rate
 --   cost per accepted outcome = (inference + rework + delay cost of tasks with an outcome) / accepted tasks
 --   retry rate              = failed attempts / calls
@@ -78,6 +78,7 @@ grouped AS (
         quantile_cont(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.5) AS p50_cost_per_task_usd,
         quantile_cont(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.95) AS p95_cost_per_task_usd,
         count(*) FILTER (WHERE t.has_outcome) AS tasks_with_outcome,
+        count(*) FILTER (WHERE t.accepted IS NOT NULL) AS tasks_with_verdict,
         count(*) FILTER (WHERE t.accepted) AS accepted_tasks,
         count(*) FILTER (WHERE t.human_review) AS reviewed_tasks,
         coalesce(sum(g.cost_usd) FILTER (WHERE t.has_outcome), 0) AS inference_cost_with_outcome_usd,
@@ -94,9 +95,9 @@ SELECT
     CAST(gr.cost_usd AS DOUBLE) / nullif(gr.calls - gr.unpriced_calls, 0) AS cost_per_call_usd,
     gr.calls / nullif(gr.tasks, 0) AS calls_per_task,
     CAST(gr.cost_usd AS DOUBLE) / nullif(gr.tasks, 0) AS cost_per_task_usd,
-    gr.accepted_tasks / nullif(gr.tasks_with_outcome, 0) AS acceptance_rate,
+    gr.accepted_tasks / nullif(gr.tasks_with_verdict, 0) AS acceptance_rate,
     CAST(gr.cost_usd AS DOUBLE) / nullif(gr.tasks, 0)
-        / nullif(gr.accepted_tasks / nullif(gr.tasks_with_outcome, 0), 0) AS quality_adjusted_cost_per_task_usd,
+        / nullif(gr.accepted_tasks / nullif(gr.tasks_with_verdict, 0), 0) AS quality_adjusted_cost_per_task_usd,
     CAST(gr.inference_cost_with_outcome_usd + gr.rework_cost_usd + gr.delay_cost_usd AS DOUBLE)
         / nullif(gr.accepted_tasks, 0) AS cost_per_accepted_outcome_usd,
     gr.failed_calls / nullif(gr.calls, 0) AS retry_rate,

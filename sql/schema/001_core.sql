@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS billing_lines (
     service_category     VARCHAR,
     service_subcategory  VARCHAR,
     charge_category      VARCHAR,
-    charge_class         VARCHAR,
+    charge_class         VARCHAR,                   -- FOCUS ChargeClass; 'usage-only' marks token-only lines of usage reports
     charge_description   VARCHAR,
     sku_id               VARCHAR,
     sku_meter            VARCHAR,
