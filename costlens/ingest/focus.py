@@ -89,6 +89,7 @@ class FocusAdapter(Adapter):
         join = " LEFT JOIN focus_parquet_tags USING (source_row)" if tags_json else ""
         con.execute(f"CREATE OR REPLACE TEMP VIEW focus_src AS SELECT raw_rows.source_row, {projection} "
                     f"FROM raw_rows{join}")
+        self.run_sql(con, "staging/billing_meters.sql")
         self.run_sql(con, "staging/focus.sql")
 
 

@@ -13,141 +13,46 @@
 --   (PricingUnit "1K Tokens" / "1M Tokens" / "1000 Tokens", else Azure x_PricingBlockSize /
 --   x_PricingUnitDescription "1K" / "1M").
 
--- Lower-case words: separators (- _ : / , ( ) ") become spaces; dots stay (model versions like 3.5, 4.1).
-CREATE OR REPLACE TEMP MACRO focus_words(t) AS (
-    trim(regexp_replace(regexp_replace(lower(coalesce(t, '')), '[-_:/,()"+]', ' ', 'g'), '\s+', ' ', 'g'))
-);
+-- Meter / SKU / unit parsing macros are shared with the cloud-bill adapters: sql/staging/billing_meters.sql.
 
--- CamelCase and glued digits → words (AWS usage types: "Claude3.5Sonnet" → "Claude-3.5-Sonnet",
--- "InputTokenCount" → "Input-Token-Count").
-CREATE OR REPLACE TEMP MACRO focus_camel(t) AS (
-    regexp_replace(regexp_replace(regexp_replace(coalesce(t, ''),
-        '([a-z])([A-Z])', '\1-\2', 'g'), '([A-Za-z])([0-9])', '\1-\2', 'g'), '([0-9])([A-Z])', '\1-\2', 'g')
-);
-
--- Words in front of the token-type keyword → a model id: deployment / region / date suffixes dropped,
--- words joined by '-', Azure "gpt 35" → gpt-3.5, Claude versions with '-' ("claude-3-5-sonnet").
-CREATE OR REPLACE TEMP MACRO focus_model_fix(m) AS (
-    CASE
-        WHEN m IS NULL OR m = '' THEN NULL
-        WHEN m LIKE 'claude%' THEN replace(m, '.', '-')
-        WHEN m LIKE 'gpt-35%' THEN 'gpt-3.5' || substr(m, 7)
-        ELSE m
-    END
-);
-
-CREATE OR REPLACE TEMP MACRO focus_model_name(w) AS (
-    focus_model_fix(trim(regexp_replace(
-        regexp_replace(
-            regexp_replace(' ' || trim(coalesce(w, '')),
-                '(\s(ga|text|glbl|global|gl|regnl|regional|rgnl|rgn|dzone|datazone|data zone|batch|std|standard|long context|longcontext|lctx|ft|\d{4}|\d{6}|\d{8}|\d{4} \d{2} \d{2}))+\s*$', ''),
-            '^\s*(az|azure|aoai|azure openai|openai)\s', ' '),
-        '\s+', '-', 'g'), '-'))
-);
-
--- Meter text (Azure meter names, GCP SKU descriptions, FOCUS SkuMeter): the words before the first
--- token-type keyword name the model.
-CREATE OR REPLACE TEMP MACRO focus_meter_model(t) AS (
-    focus_model_name(regexp_extract(' ' || focus_words(t) || ' ',
-        '^(.*?)\s(?:inp|input|outp|output|cached|cchd|cache|prompt|completion|reasoning|tokens?|characters?|images?)\s', 1))
-);
-
--- AWS usage types: "USE1-Claude3.5Sonnet-input-tokens" (region prefix and marketplace "MP:" dropped).
-CREATE OR REPLACE TEMP MACRO focus_usage_type_model(t) AS (
-    focus_meter_model(focus_camel(regexp_replace(regexp_replace(coalesce(t, ''),
-        '^([A-Z]{2,4}[0-9]?|Global)[-_]', ''), '^MP:([A-Z]{2,4}[0-9]?_)?', '')))
-);
-
--- Price descriptions: "$0.003 per 1K input tokens for Claude 3.5 Sonnet in US East (N. Virginia)";
--- a description that is not a price sentence is read like a meter name.
-CREATE OR REPLACE TEMP MACRO focus_desc_model(t) AS (
-    coalesce(
-        focus_model_name(focus_words(regexp_extract(lower(coalesce(t, '')),
-            'tokens?\s+(?:for|of)\s+(.+?)(?:\s+in\s|\s*\(|$)', 1))),
-        CASE WHEN NOT regexp_matches(coalesce(t, ''), '\$|\bper\b') THEN focus_meter_model(t) END)
-);
-
--- Token type named in one text field (NULL when it names none).
-CREATE OR REPLACE TEMP MACRO focus_token_kind(t) AS (
-    CASE
-        WHEN t IS NULL THEN NULL
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\bstorage\b') THEN NULL
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\bcache[ds]? ?(write|writes|creation|create)\b')
-             AND regexp_matches(focus_words(focus_camel(t)), '\b(1 ?h|1 ?hr|1 ?hour|60 ?m|60 ?min)\b')
-            THEN 'cache_write_1h'
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\bcache[ds]? ?(write|writes|creation|create)\b')
-            THEN 'cache_write_5m'
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\bcache[ds]? ?(read|reads|hit|hits)\b|\bcached\b|\bcchd\b|\bcaching\b')
-            THEN 'cache_read'
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\b(inp|input|prompt)\b')
-             AND NOT regexp_matches(focus_words(focus_camel(t)), '\b(outp|output|completion)\b') THEN 'input'
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\b(outp|output|completion|reasoning)\b')
-             AND NOT regexp_matches(focus_words(focus_camel(t)), '\b(inp|input|prompt)\b') THEN 'output'
-        -- Embedding models bill input tokens only.
-        WHEN regexp_matches(focus_words(focus_camel(t)), '\bembed(ding|dings)?\b') THEN 'input'
-    END
-);
-
--- Units per pricing block, from a unit text: "1K Tokens" → 1000, "1M Tokens" → 1000000, "1000 Tokens" → 1000,
--- "Million Tokens" → 1000000, "Tokens" → 1, "1K" → 1000. NULL when the text names no block.
-CREATE OR REPLACE TEMP MACRO focus_block_size(u) AS (
-    CASE
-        WHEN u IS NULL THEN NULL
-        WHEN regexp_matches(lower(trim(u)), '^[0-9][0-9,]*(\.[0-9]+)?\s*[kmb]?(\s|$|/)') THEN
-            CAST(replace(regexp_extract(lower(trim(u)), '^([0-9][0-9,]*(\.[0-9]+)?)', 1), ',', '') AS DECIMAL(38,6))
-            * CASE regexp_extract(lower(trim(u)), '^[0-9][0-9,]*(?:\.[0-9]+)?\s*([kmb])?(?:\s|$|/)', 1)
-                  WHEN 'k' THEN 1000 WHEN 'm' THEN 1000000 WHEN 'b' THEN 1000000000 ELSE 1 END
-        WHEN regexp_matches(lower(u), '\b(million|mtok|mtokens)\b') THEN 1000000
-        WHEN regexp_matches(lower(u), '\b(thousand|ktok|ktokens)\b') THEN 1000
-        WHEN regexp_matches(lower(u), '\btokens?\b') THEN 1
-    END
-);
-
--- Exports write nulls as the literal NULL (OCI: empty strings). Cheaper than nullif_blank on wide bills: only
--- short values can be blank or NULL.
-CREATE OR REPLACE TEMP MACRO focus_null(x) AS (
-    CASE WHEN length(x) <= 4 AND trim(x) IN ('', 'NULL', 'null') THEN NULL ELSE x END
-);
-
--- 1. Rows with FOCUS nulls resolved (a view: each step below reads only the columns it needs).
 CREATE OR REPLACE TEMP VIEW focus_rows AS
 SELECT
     source_row,
-    focus_null(BilledCost) AS billed_raw,
-    focus_null(EffectiveCost) AS effective_raw,
-    focus_null(ListCost) AS list_raw,
-    focus_null(ContractedCost) AS contracted_raw,
-    focus_null(ChargePeriodStart) AS cps_raw,
-    focus_null(ChargePeriodEnd) AS cpe_raw,
-    focus_null(BillingPeriodStart) AS bps_raw,
-    focus_null(BillingPeriodEnd) AS bpe_raw,
-    focus_null(PricingQuantity) AS pq_raw,
-    focus_null(ConsumedQuantity) AS cq_raw,
-    focus_null(x_PricingBlockSize) AS block_raw,
-    focus_null(PricingUnit) AS pricing_unit,
-    focus_null(ConsumedUnit) AS consumed_unit,
-    focus_null(PricingCurrency) AS pricing_currency,
-    focus_null(x_PricingUnitDescription) AS unit_description,
-    coalesce(focus_null(ServiceProviderName), focus_null(ProviderName)) AS provider,
-    focus_null(InvoiceIssuerName) AS invoice_issuer,
-    focus_null(ServiceName) AS service_name,
-    focus_null(ServiceCategory) AS service_category,
-    focus_null(ServiceSubcategory) AS service_subcategory,
-    focus_null(ChargeCategory) AS charge_category,
-    focus_null(ChargeClass) AS charge_class,
-    focus_null(ChargeDescription) AS charge_description,
-    focus_null(SkuId) AS sku_id,
-    focus_null(SkuMeter) AS sku_meter_raw,
-    focus_null(x_SkuMeterName) AS meter_name,
-    focus_null(x_UsageType) AS usage_type,
-    focus_null(x_SkuDescription) AS sku_description,
-    focus_null(BillingCurrency) AS currency,
-    focus_null(BillingAccountId) AS billing_account_id,
-    focus_null(SubAccountId) AS sub_account_id,
-    focus_null(SubAccountName) AS sub_account_name,
-    coalesce(focus_null(RegionId), focus_null(RegionName)) AS region,
-    focus_null(ResourceId) AS resource_id,
-    trim(focus_null(Tags)) AS tags_raw
+    billing_null(BilledCost) AS billed_raw,
+    billing_null(EffectiveCost) AS effective_raw,
+    billing_null(ListCost) AS list_raw,
+    billing_null(ContractedCost) AS contracted_raw,
+    billing_null(ChargePeriodStart) AS cps_raw,
+    billing_null(ChargePeriodEnd) AS cpe_raw,
+    billing_null(BillingPeriodStart) AS bps_raw,
+    billing_null(BillingPeriodEnd) AS bpe_raw,
+    billing_null(PricingQuantity) AS pq_raw,
+    billing_null(ConsumedQuantity) AS cq_raw,
+    billing_null(x_PricingBlockSize) AS block_raw,
+    billing_null(PricingUnit) AS pricing_unit,
+    billing_null(ConsumedUnit) AS consumed_unit,
+    billing_null(PricingCurrency) AS pricing_currency,
+    billing_null(x_PricingUnitDescription) AS unit_description,
+    coalesce(billing_null(ServiceProviderName), billing_null(ProviderName)) AS provider,
+    billing_null(InvoiceIssuerName) AS invoice_issuer,
+    billing_null(ServiceName) AS service_name,
+    billing_null(ServiceCategory) AS service_category,
+    billing_null(ServiceSubcategory) AS service_subcategory,
+    billing_null(ChargeCategory) AS charge_category,
+    billing_null(ChargeClass) AS charge_class,
+    billing_null(ChargeDescription) AS charge_description,
+    billing_null(SkuId) AS sku_id,
+    billing_null(SkuMeter) AS sku_meter_raw,
+    billing_null(x_SkuMeterName) AS meter_name,
+    billing_null(x_UsageType) AS usage_type,
+    billing_null(x_SkuDescription) AS sku_description,
+    billing_null(BillingCurrency) AS currency,
+    billing_null(BillingAccountId) AS billing_account_id,
+    billing_null(SubAccountId) AS sub_account_id,
+    billing_null(SubAccountName) AS sub_account_name,
+    coalesce(billing_null(RegionId), billing_null(RegionName)) AS region,
+    billing_null(ResourceId) AS resource_id,
+    trim(billing_null(Tags)) AS tags_raw
 FROM focus_src;
 
 -- 2. Timestamps: a bill has few distinct instants, so each is parsed once.
@@ -198,28 +103,28 @@ ai AS (
 )
 SELECT *,
     CASE WHEN is_ai THEN coalesce(
-        focus_meter_model(meter_name),
-        focus_meter_model(sku_meter_raw),
-        focus_usage_type_model(sku_meter_raw),
-        focus_usage_type_model(usage_type),
-        focus_meter_model(sku_description),
-        focus_desc_model(charge_description)) END AS model,
+        meter_model(meter_name),
+        meter_model(sku_meter_raw),
+        bedrock_usage_model(sku_meter_raw),
+        bedrock_usage_model(usage_type),
+        meter_model(sku_description),
+        price_desc_model(charge_description)) END AS model,
     CASE WHEN is_ai THEN coalesce(
-        focus_token_kind(meter_name),
-        focus_token_kind(sku_meter_raw),
-        focus_token_kind(usage_type),
-        focus_token_kind(sku_description),
-        focus_token_kind(charge_description),
+        meter_token_type(meter_name),
+        meter_token_type(sku_meter_raw),
+        meter_token_type(usage_type),
+        meter_token_type(sku_description),
+        meter_token_type(charge_description),
         'other') END AS token_type,
     -- tokens per unit of ConsumedQuantity / of PricingQuantity (NULL: that quantity does not count tokens)
     CASE WHEN is_ai AND token_line THEN
-        CASE WHEN regexp_matches(lower(coalesce(consumed_unit, '')), 'token') THEN coalesce(focus_block_size(consumed_unit), 1)
+        CASE WHEN regexp_matches(lower(coalesce(consumed_unit, '')), 'token') THEN coalesce(unit_block_size(consumed_unit), 1)
              WHEN lower(trim(coalesce(consumed_unit, ''))) IN ('units', 'unit', 'count') THEN 1 END
     END AS consumed_factor,
     CASE WHEN is_ai AND token_line THEN
-        CASE WHEN regexp_matches(lower(coalesce(pricing_unit, '')), 'token') THEN coalesce(focus_block_size(pricing_unit), 1)
+        CASE WHEN regexp_matches(lower(coalesce(pricing_unit, '')), 'token') THEN coalesce(unit_block_size(pricing_unit), 1)
              WHEN block_column > 0 THEN block_column
-             ELSE coalesce(focus_block_size(unit_description), focus_block_size(pricing_unit)) END
+             ELSE coalesce(unit_block_size(unit_description), unit_block_size(pricing_unit)) END
     END AS pricing_factor,
     -- ConsumedQuantity in tokens is the exact count; a generic "Units" consumed quantity is the last resort
     regexp_matches(lower(coalesce(consumed_unit, '')), 'token') AS consumed_first
