@@ -40,35 +40,11 @@ MINE = "openai_billing"
 #      already works this way; billing_lines_check does not, so "no activity" rows come out as rejected);
 #   2. a usage-only line (charge_class 'usage-only', a consumed quantity, no cost in the source) is valid
 #      with billed_cost and effective_cost NULL.
-PROPOSED_BILLING_CHECK = """
-CREATE OR REPLACE TEMP TABLE staged_checked AS
-SELECT *,
-       coalesce(reject_reason, CASE
-           WHEN skip_reason IS NOT NULL THEN NULL
-           WHEN billed_cost IS NULL AND effective_cost IS NULL
-                AND NOT (coalesce(charge_class, '') = 'usage-only' AND consumed_quantity IS NOT NULL)
-               THEN 'no cost amount (BilledCost / EffectiveCost)'
-           WHEN charge_period_start IS NULL THEN 'missing or unparseable charge period start'
-       END) AS why_rejected
-FROM staged_full;
-"""
-
-
-def framework_check_supports_usage_lines() -> bool:
-    text = load_sql("load/billing_lines_check.sql")
-    return "usage-only" in text and "skip_reason IS NOT NULL" in text
-
-
 @pytest.fixture
-def usage_check(monkeypatch):
-    """Run the real runner with the proposed billing_lines check (until the framework has it)."""
-    if framework_check_supports_usage_lines():
-        return
-    import costlens.ingest.runner as runner
-
-    real = runner.load_sql
-    monkeypatch.setattr(runner, "load_sql",
-                        lambda rel: PROPOSED_BILLING_CHECK if rel == "load/billing_lines_check.sql" else real(rel))
+def usage_check():
+    """Usage reports need the billing check to accept token-only lines and skip no-activity rows."""
+    text = load_sql("load/billing_lines_check.sql")
+    assert "usage-only" in text and "skip_reason IS NOT NULL" in text
 
 
 @pytest.fixture
@@ -434,9 +410,6 @@ def test_every_row_accounted_for_with_the_framework_check_as_is(con, ingest):
         assert file.rows_read == file.rows_loaded + file.rows_duplicate + file.rows_quarantined + file.rows_skipped
     costs = {f.path: f for f in result.files}[str(COSTS_PAGE)]
     assert costs.rows_loaded == 11
-    if not framework_check_supports_usage_lines():
-        reasons = {r[3] for r in quarantine(con) if r[0] == str(USAGE_PAGE)}
-        assert reasons == {"no cost amount (BilledCost / EffectiveCost)"}
 
 
 # ------------------------------------------------------------------------------------ re-ingest, detection
