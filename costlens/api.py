@@ -144,3 +144,24 @@ def quarantine(*, db: str | None = None, limit: int | None = None) -> list[dict[
         return rows[:limit] if limit else rows
     finally:
         con.close()
+
+
+def whatif(change: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
+           since: str | None = None, until: str | None = None):
+    """Replay the period's traffic under a change (route / batch / cache / cap-output) and price it."""
+    from costlens import db as database
+    from costlens.report.build import compute_period_metrics, prepare_priced_calls
+    from costlens.report.period import resolve_period
+    from costlens.whatif import parse_changes
+    from costlens.whatif import whatif as run_whatif
+
+    config = config or load_config()
+    changes = parse_changes(change)  # bad input fails before the database opens
+    con = database.connect(db)
+    try:
+        chosen = resolve_period(con, period, since, until)
+        prepare_priced_calls(con, config)
+        compute_period_metrics(con, config, chosen)
+        return run_whatif(con, config, changes)
+    finally:
+        con.close()

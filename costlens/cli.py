@@ -190,6 +190,102 @@ def report(
     _guard(run)
 
 
+PeriodOption = Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")]
+SinceOption = Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")]
+UntilOption = Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="terminal or json.")]
+
+
+def _analysis(db, config, period, since, until, fmt, section: str) -> None:
+    """Shared body of `leaks` and `levers`: the report's analysis, one section of it."""
+    from costlens import api
+    from costlens.errors import UsageError
+
+    if fmt not in ("terminal", "json"):
+        raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
+    result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until)
+    if fmt == "json":
+        import json
+
+        from costlens.report.render_json import report_to_dict, _default
+
+        data = report_to_dict(result)
+        payload = {"period": data["period"], section: data[section]}
+        if section == "levers":
+            payload.update(lever_summary=data["lever_summary"], diagnosis=data["diagnosis"])
+        sys.stdout.write(json.dumps(payload, default=_default, indent=2, allow_nan=False) + "\n")
+        return
+    from rich.console import Console
+
+    from costlens.report import render_terminal
+
+    console = Console(highlight=False)
+    if section == "leaks":
+        render_terminal.render_leaks(result, console)
+    else:
+        render_terminal.render_diagnosis(result, console)
+        render_terminal.render_levers(result, console)
+
+
+@app.command()
+def leaks(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
+          since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = "terminal") -> None:
+    """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
+    _guard(lambda: _analysis(db, config, period, since, until, fmt, "leaks"))
+
+
+@app.command()
+def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
+           since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = "terminal") -> None:
+    """What to do first: levers ranked by savings per effort, savings never double counted."""
+    _guard(lambda: _analysis(db, config, period, since, until, fmt, "levers"))
+
+
+@app.command()
+def whatif(
+    change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
+                                               '"cache feature=X", "cap-output feature=X max=500"; join several with ";".')],
+    db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
+    since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = "terminal",
+) -> None:
+    """Re-price the period's traffic under a change and show before / after and the quality risk."""
+
+    def run() -> None:
+        from costlens import api
+
+        result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until)
+        if fmt == "json":
+            import json
+
+            from costlens.report.render_json import _default
+
+            sys.stdout.write(json.dumps(result.to_dict(), default=_default, indent=2, allow_nan=False) + "\n")
+            return
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        from costlens.report.render_terminal import num, pct, usd
+
+        console = Console(highlight=False)
+        console.print(Text(f"what if: {result.change}  ({result.period_start} → {result.period_end})", style="bold"))
+        console.print(f"before {usd(result.before_usd)} → after {usd(result.after_usd)}: saves "
+                      f"{usd(result.savings_usd)} ({pct(None if result.savings_pct is None else result.savings_pct / 100)}), "
+                      f"≈ {usd(result.est_monthly_savings_usd)}/month; {num(result.calls_affected)} of "
+                      f"{num(result.calls)} calls affected")
+        table = Table(header_style="bold", pad_edge=False)
+        for name in ("Feature", "Before", "After", "Saves"):
+            table.add_column(name, justify="left" if name == "Feature" else "right")
+        for row in result.by_feature:
+            table.add_row(Text(row.feature), usd(row.before_usd, 4), usd(row.after_usd, 4), usd(row.savings_usd, 4))
+        console.print(table)
+        console.print(Text(f"quality risk: {result.quality_risk} — {result.quality_reason}"))
+        for note in result.assumptions:
+            console.print(Text(f"  • {note}"))
+
+    _guard(run)
+
+
 @app.command()
 def prices(
     model: Annotated[Optional[str], typer.Argument(help="Explain how this model resolves.")] = None,

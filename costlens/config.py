@@ -139,7 +139,9 @@ def _parse(file: Path, data: dict[str, Any]) -> Config:
 
 def _validate_sections(config: Config) -> None:
     """Sections owned by other modules are checked here too, so a bad key fails at load with one line."""
+    from costlens.leaks.detect import resolve_thresholds
     from costlens.levers.settings import lever_settings, whatif_settings
 
+    resolve_thresholds(config)
     lever_settings(config)
     whatif_settings(config)

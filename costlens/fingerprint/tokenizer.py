@@ -60,7 +60,7 @@ def get_encoding(name: str = DEFAULT_ENCODING) -> "tiktoken.Encoding":
 def count_tokens(texts: list[str], name: str = DEFAULT_ENCODING, threads: int = 2) -> list[int]:
     """Token counts of `texts` (each distinct text should be passed once), on `threads` cores: tiktoken's
     Rust core releases the GIL, so a thread pool uses both cores."""
-    encoding = get_encoding(name)
     if not texts:
         return []
+    encoding = get_encoding(name)
     return [len(tokens) for tokens in encoding.encode_ordinary_batch(texts, num_threads=threads)]

@@ -109,13 +109,21 @@ def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str)
 
 
 def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
-                 *, reprice: bool = True, cost_mode: str = "computed") -> Report:
+                 *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True) -> Report:
+    """The period's Report. With `analyse`, also the leaks, the ranked levers and the diagnosis against the
+    previous period (which costs a second pass of the metrics over that period)."""
     from costlens.errors import UsageError
 
     if cost_mode not in COST_MODES:
         raise UsageError(f"cost mode {cost_mode!r} is not known", fix=f"use one of: {', '.join(COST_MODES)}")
     prepare_priced_calls(con, config, rebuild=reprice)
-    compute_period_metrics(con, config, period, cost_mode)
+    diagnosis = None
+    if analyse:
+        from costlens.levers.diagnose import diagnose_periods
+
+        diagnosis = diagnose_periods(con, config, period, cost_mode)  # leaves the current period materialised
+    else:
+        compute_period_metrics(con, config, period, cost_mode)
 
     total_rows = dimension_rows(con, "total", "key")
     total = total_rows[0] if total_rows else None
@@ -135,8 +143,31 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         cost_mode=cost_mode,
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
     )
+    if analyse:
+        _analyse(con, config, report, diagnosis)
     report.warnings = _warnings(report)
     return report
+
+
+def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis) -> None:
+    """Leaks (sql/leaks), then levers applied in sequence on what is left, so savings never overlap."""
+    from costlens.leaks.detect import run_detectors
+    from costlens.levers import rank_levers
+    from costlens.levers.breakeven import feature_model_usage
+
+    findings = run_detectors(con, config)
+    plan = rank_levers(
+        findings, report.totals.cost_usd, {u.key: u.cost_usd for u in report.unit_economics}, config,
+        float((report.period.end - report.period.start).days),
+        {"usage": feature_model_usage(con), "diagnosis": diagnosis},
+    )
+    report.leaks = [finding.as_dict() for finding in findings]
+    report.levers = [lever.to_dict() for lever in plan.levers]
+    summary = plan.to_dict()
+    summary.pop("levers", None)
+    summary.pop("diagnosis", None)
+    report.lever_summary = summary
+    report.diagnosis = diagnosis.to_dict() if diagnosis is not None else {}
 
 
 def totals_from_row(total: UnitEconomics | None) -> Totals:

@@ -133,6 +133,8 @@ class Report:
     reported_vs_computed: list[CostComparison] = field(default_factory=list)
     leaks: list[dict[str, Any]] = field(default_factory=list)
     levers: list[dict[str, Any]] = field(default_factory=list)
+    lever_summary: dict[str, Any] = field(default_factory=dict)  # totals, exclusions, assumptions
+    diagnosis: dict[str, Any] = field(default_factory=dict)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     reconciliation: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

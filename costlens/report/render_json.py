@@ -58,6 +58,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "by_month": [_row(ue, "month") for ue in report.by_month],
         "coverage": asdict(report.coverage),
         "cost_mode": report.cost_mode,
+        "lever_summary": report.lever_summary,
+        "diagnosis": report.diagnosis,
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],
     }
 

@@ -91,6 +91,9 @@ def render_terminal(report: Report, console: "Console") -> None:
         for table in _ue_tables(title, key_title, rows, columns, console.width):
             console.print(table)
     _reported_vs_computed(report, console)
+    render_diagnosis(report, console)
+    render_leaks(report, console)
+    render_levers(report, console)
     if report.warnings:
         console.print("[bold yellow]Warnings[/]")
         for note in report.warnings:
@@ -112,4 +115,62 @@ def _reported_vs_computed(report: Report, console: "Console") -> None:
         share = float(c.difference_usd / c.computed_cost_usd) if c.computed_cost_usd and c.difference_usd is not None else None
         table.add_row(Text(c.producer), Text(c.model), num(c.calls), usd(c.reported_cost_usd, 4),
                       usd(c.computed_cost_usd, 4), usd(c.difference_usd, 4), pct(share))
+    console.print(table)
+
+
+def render_diagnosis(report: Report, console: "Console") -> None:
+    from rich.text import Text
+
+    statement = report.diagnosis.get("statement") if report.diagnosis else None
+    if statement:
+        console.print("[bold]Diagnosis[/]")
+        console.print(Text("  " + statement))
+
+
+def render_levers(report: Report, console: "Console") -> None:
+    """Ranked levers: savings per effort, applied in sequence so they never overlap."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if not report.levers:
+        console.print("[bold]Levers[/]: nothing worth doing found in this period")
+        return
+    summary = report.lever_summary
+    title = (f"Levers, ranked by savings per effort — together {usd(summary.get('total_monthly_savings_usd'))}/month "
+             f"({usd(summary.get('total_savings_low_usd'))}–{usd(summary.get('total_savings_high_usd'))}) of "
+             f"{usd(summary.get('monthly_spend_usd'))}/month, without double counting")
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False, show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Lever", no_wrap=True)
+    table.add_column("$/month", justify="right", no_wrap=True)
+    table.add_column("Range", justify="right", no_wrap=True)
+    table.add_column("Effort", no_wrap=True)
+    table.add_column("Risk", no_wrap=True)
+    table.add_column("First action", overflow="fold", ratio=1)
+    for lever in report.levers:
+        table.add_row(str(lever["rank"]), lever["lever"], usd(lever["est_monthly_savings_usd"]),
+                      f"{usd(lever['savings_low_usd'], 0)}–{usd(lever['savings_high_usd'], 0)}", lever["effort"],
+                      lever["quality_risk"], Text(lever.get("first_action") or ""))
+    console.print(table)
+
+
+def render_leaks(report: Report, console: "Console", *, min_severity: str = "low") -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    order = {"low": 0, "medium": 1, "high": 2}
+    leaks = [f for f in report.leaks if order.get(f["severity"], 0) >= order[min_severity]]
+    if not leaks:
+        console.print("[bold]Leaks[/]: none found")
+        return
+    table = Table(title="Leaks (waste observed in the period)", title_justify="left", header_style="bold",
+                  pad_edge=False, show_lines=True)
+    for name, justify in (("Kind", "left"), ("Feature", "left"), ("Sev.", "left"), ("Wasted", "right"),
+                          ("$/month", "right"), ("What we saw", "left")):
+        table.add_column(name, justify=justify, no_wrap=name not in ("What we saw", "Feature"),
+                         overflow="fold", ratio=1 if name == "What we saw" else None)
+    for finding in leaks:
+        table.add_row(finding["kind"], Text(finding["feature"] or ""), finding["severity"],
+                      usd(finding["wasted_usd"]), usd(finding["est_monthly_savings_usd"]),
+                      Text(finding.get("explanation") or ""))
     console.print(table)

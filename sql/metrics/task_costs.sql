@@ -4,7 +4,7 @@
 CREATE OR REPLACE TEMP TABLE task_costs AS
 WITH per_task AS (
     SELECT task_key,
-           arg_min(feature_key, ts) AS feature_key,
+           arg_min(feature_key, {'t': ts, 'f': feature_key}) AS feature_key,  -- ties: deterministic
            count(*) AS calls,
            sum(cost_usd) AS cost_usd,
            bool_and(priced) AS fully_priced

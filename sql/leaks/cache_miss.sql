@@ -1,0 +1,205 @@
+-- cache_miss (DESIGN §4), two sub-kinds (evidence.sub_kind), one finding per feature (and model) each:
+--   response_cache: the same full prompt (prompt_hash) answered again within response_ttl_s of its previous
+--       answer, in another task (repeats inside one task are retries). Waste = the repeats' cost.
+--       Needs >= response_min_repeats repeats.
+--   prompt_caching: a stable prefix (prefix_hash, prefix_tokens >= the provider's minimum cacheable length,
+--       costlens.leaks.detect.CACHE_MINIMUMS) resent while a cache entry would still be alive (within
+--       prompt_cache_ttl_s of the previous call with that prefix, same feature / provider / model) but read
+--       nothing from the cache (cache_read_tokens = 0). Each lifetime window starts with a write.
+--       Waste = Σ missed repeats: prefix tokens × (the price they paid − cache read price)
+--             − Σ windows starting without a cache write: prefix tokens × (cache write 5m − input price),
+--       per prefix, counted only where positive (caching that prefix pays). Needs >= prompt_min_repeats misses.
+-- Inputs: leak_calls, leak_cache_minimums, leak_feature_totals, leak_thresholds.
+WITH rc_last AS (
+    -- the last answer of each prompt within a task (earlier ones there are retries)
+    SELECT *
+    FROM leak_calls
+    WHERE status = 'ok' AND prompt_hash IS NOT NULL AND NOT bad_input_chain
+    QUALIFY row_number() OVER (PARTITION BY task_key, prompt_hash ORDER BY ts DESC, call_id DESC) = 1
+),
+
+rc_seq AS (
+    SELECT *, lag(ts) OVER (PARTITION BY feature_key, prompt_hash ORDER BY ts, call_id) AS previous_ts
+    FROM rc_last
+),
+
+rc_repeats AS (
+    SELECT *
+    FROM rc_seq
+    WHERE previous_ts IS NOT NULL
+      AND date_diff('second', previous_ts, ts) <= leak_th('cache_miss.response_ttl_s')
+),
+
+rc_found AS (
+    SELECT
+        r.feature_key AS feature,
+        CASE WHEN count(DISTINCT r.model) = 1 THEN any_value(r.model) END AS model,
+        any_value(r.task_class) AS task_class,
+        count(*) AS calls_affected,
+        coalesce(sum(r.cost_usd), 0) AS wasted_usd,
+        coalesce(sum(r.cost_usd), 0) AS affected_cost_usd,
+        count(DISTINCT r.prompt_hash) AS distinct_prompts,
+        (SELECT count(*) FROM rc_last AS l WHERE l.feature_key = r.feature_key) AS answered_prompts,
+        CAST(median(date_diff('second', r.previous_ts, r.ts)) AS BIGINT) AS median_seconds_since_previous,
+        list(r.call_id ORDER BY r.cost_usd DESC NULLS LAST, r.call_id)[1:5] AS example_call_ids
+    FROM rc_repeats AS r
+    GROUP BY r.feature_key
+    HAVING count(*) >= leak_th('cache_miss.response_min_repeats')
+),
+
+pc_minimum AS (
+    -- the provider's minimum cacheable prefix for each model: the most specific glob wins
+    SELECT k.provider_key, k.model, arg_max(m.min_tokens, length(m.model_glob)) AS min_tokens
+    FROM (SELECT DISTINCT coalesce(provider, '') AS provider_key, model FROM leak_calls WHERE prefix_hash IS NOT NULL) AS k
+    JOIN leak_cache_minimums AS m ON k.provider_key GLOB m.provider_glob AND lower(k.model) GLOB m.model_glob
+    GROUP BY k.provider_key, k.model
+),
+
+pc_calls AS (
+    SELECT c.*, m.min_tokens
+    FROM leak_calls AS c
+    JOIN pc_minimum AS m ON m.provider_key = coalesce(c.provider, '') AND m.model = c.model
+    WHERE c.status = 'ok' AND c.priced AND c.input_mtok IS NOT NULL
+      AND c.prefix_hash IS NOT NULL AND c.prefix_tokens >= m.min_tokens
+),
+
+pc_seq AS (
+    SELECT
+        *,
+        CASE WHEN lag(ts) OVER w IS NULL
+                  OR date_diff('millisecond', lag(ts) OVER w, ts) > 1000 * leak_th('cache_miss.prompt_cache_ttl_s')
+             THEN 1 ELSE 0 END AS window_start
+    FROM pc_calls
+    WINDOW w AS (PARTITION BY feature_key, provider, model, prefix_hash ORDER BY ts, call_id)
+),
+
+pc_valued AS (
+    SELECT
+        *,
+        window_start = 0 AND cache_read_tokens = 0 AS missed,
+        -- a missed repeat: its prefix was billed as uncached input (then as cache writes) instead of a read
+        CASE WHEN window_start = 0 AND cache_read_tokens = 0 THEN CAST(
+            (least(prefix_tokens, input_tokens) * (input_mtok - cache_read_mtok)
+             + least(greatest(prefix_tokens - input_tokens, 0), cache_write_5m_tokens)
+               * (cache_write_5m_mtok - cache_read_mtok))
+            * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) ELSE 0 END AS saving_usd,
+        -- with caching on, each lifetime window's first call writes the prefix at the write premium
+        CASE WHEN window_start = 1 AND cache_write_5m_tokens + cache_write_1h_tokens = 0 THEN CAST(
+            least(prefix_tokens, input_tokens) * greatest(cache_write_5m_mtok - input_mtok, 0)
+            * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) ELSE 0 END AS premium_usd
+    FROM pc_seq
+),
+
+pc_prefix AS (
+    SELECT
+        feature_key, provider, model, prefix_hash,
+        any_value(min_tokens) AS min_tokens,
+        any_value(task_class) AS task_class,
+        count(*) AS calls,
+        count(*) FILTER (WHERE missed) AS missed,
+        sum(window_start) AS windows,
+        sum(saving_usd) AS saving_usd,
+        sum(premium_usd) AS premium_usd,
+        sum(cost_usd) AS cost_usd,
+        avg(prefix_tokens) AS prefix_tokens,
+        list(call_id ORDER BY saving_usd DESC, call_id) FILTER (WHERE missed) AS missed_ids
+    FROM pc_valued
+    GROUP BY feature_key, provider, model, prefix_hash
+    HAVING sum(saving_usd) > sum(premium_usd)
+),
+
+pc_found AS (
+    SELECT
+        feature_key AS feature,
+        model,
+        any_value(provider) AS provider,
+        any_value(task_class) AS task_class,
+        sum(calls) AS calls_affected,
+        sum(missed) AS missed,
+        sum(windows) AS windows,
+        count(*) AS prefixes,
+        sum(saving_usd) AS gross_saving_usd,
+        sum(premium_usd) AS write_premium_usd,
+        sum(saving_usd) - sum(premium_usd) AS wasted_usd,
+        sum(cost_usd) AS affected_cost_usd,
+        CAST(sum(prefix_tokens * calls) / sum(calls) AS BIGINT) AS avg_prefix_tokens,
+        min(min_tokens) AS min_cacheable_tokens,
+        flatten(list(missed_ids))[1:5] AS example_call_ids
+    FROM pc_prefix
+    GROUP BY feature_key, model
+    HAVING sum(missed) >= leak_th('cache_miss.prompt_min_repeats')
+)
+
+SELECT
+    'cache_miss' AS kind,
+    f.feature,
+    f.model,
+    f.task_class,
+    f.calls_affected,
+    f.wasted_usd,
+    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
+    leak_confidence(f.calls_affected) AS confidence,
+    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    json_object(
+        'sub_kind', 'response_cache',
+        'counts', json_object(
+            'repeated_answers', f.calls_affected,
+            'distinct_prompts_repeated', f.distinct_prompts,
+            'answered_prompts', f.answered_prompts),
+        'repeat_share', f.calls_affected / f.answered_prompts,
+        'median_seconds_since_previous', f.median_seconds_since_previous,
+        'thresholds', leak_thresholds_json('cache_miss'),
+        'example_call_ids', f.example_call_ids
+    ) AS evidence,
+    format('{} of {} answers repeat a prompt already answered ({} distinct prompts, median {} h apart); '
+           || 'a response cache would serve them', f.calls_affected, f.answered_prompts, f.distinct_prompts,
+           round(f.median_seconds_since_previous / 3600, 1)) AS explanation,
+    'response_cache' AS lever,
+    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.response_savings_low_factor')) AS savings_low_usd,
+    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.response_savings_high_factor')) AS savings_high_usd,
+    'medium' AS quality_risk,
+    f.affected_cost_usd
+FROM rc_found AS f
+JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
+WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
+
+UNION ALL
+
+SELECT
+    'cache_miss' AS kind,
+    f.feature,
+    f.model,
+    f.task_class,
+    f.calls_affected,
+    f.wasted_usd,
+    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
+    leak_confidence(f.missed) AS confidence,
+    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    json_object(
+        'sub_kind', 'prompt_caching',
+        'counts', json_object(
+            'calls_with_prefix', f.calls_affected,
+            'missed_cache_reads', f.missed,
+            'cache_windows', f.windows,
+            'prefixes', f.prefixes),
+        'provider', f.provider,
+        'avg_prefix_tokens', f.avg_prefix_tokens,
+        'min_cacheable_tokens', f.min_cacheable_tokens,
+        'gross_saving_usd', CAST(f.gross_saving_usd AS DOUBLE),
+        'cache_write_premium_usd', CAST(f.write_premium_usd AS DOUBLE),
+        'thresholds', leak_thresholds_json('cache_miss'),
+        'example_call_ids', f.example_call_ids
+    ) AS evidence,
+    format('{} calls resent a {}-token prefix within {} s of the previous one without a cache read; prompt caching '
+           || 'saves ${} net of ${} write premiums', f.missed, f.avg_prefix_tokens,
+           CAST(leak_th('cache_miss.prompt_cache_ttl_s') AS BIGINT), round(CAST(f.wasted_usd AS DOUBLE), 2),
+           round(CAST(f.write_premium_usd AS DOUBLE), 2)) AS explanation,
+    'prompt_caching' AS lever,
+    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.prompt_savings_low_factor')) AS savings_low_usd,
+    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.prompt_savings_high_factor')) AS savings_high_usd,
+    'low' AS quality_risk,
+    f.affected_cost_usd
+FROM pc_found AS f
+JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
+WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
+ORDER BY wasted_usd DESC, feature
