@@ -171,7 +171,7 @@ def test_cur_columns(bill, cur):
 def test_cur_as_typed_parquet(con, ingest, tmp_path):
     """CUR 2.0 Parquet: MAP product / resource_tags, DOUBLE money and amounts, TIMESTAMP dates."""
     target = tmp_path / "cur2.parquet"
-    duckdb.execute(
+    duckdb.connect().execute(
         f"""COPY (SELECT * REPLACE (
                 CAST(CAST(product AS JSON) AS MAP(VARCHAR, VARCHAR)) AS product,
                 CASE WHEN resource_tags IS NOT NULL THEN CAST(CAST(resource_tags AS JSON) AS MAP(VARCHAR, VARCHAR))

@@ -220,7 +220,7 @@ def test_every_azure_unit_of_measure_block_size(con):
 def test_ea_as_parquet_with_typed_columns(con, ingest, tmp_path):
     """Parquet exports: DATE columns (ISO text once read), DOUBLE money and quantities."""
     target = tmp_path / "ea.parquet"
-    duckdb.execute(
+    duckdb.connect().execute(
         f"""COPY (SELECT * REPLACE (
                 try_strptime("Date", '%m/%d/%Y')::DATE AS "Date",
                 strptime(BillingPeriodStartDate, '%m/%d/%Y')::DATE AS BillingPeriodStartDate,

@@ -179,7 +179,7 @@ def test_focus_1_2_columns_and_tags(con, ingest):
 def test_focus_1_2_as_parquet_with_map_tags(con, ingest, tmp_path):
     """Parquet exports carry typed columns (DECIMAL money, TIMESTAMP periods, MAP tags)."""
     target = tmp_path / "focus_1_2.parquet"
-    duckdb.execute(
+    duckdb.connect().execute(
         f"""COPY (SELECT * REPLACE (
                 CASE WHEN json_valid(Tags) THEN CAST(CAST(Tags AS JSON) AS MAP(VARCHAR, VARCHAR)) END AS Tags,
                 CAST(BilledCost AS DECIMAL(18, 6)) AS BilledCost,

@@ -177,8 +177,8 @@ def test_parquet_with_nested_structs(con, ingest, tmp_path):
     """BigQuery → Parquet keeps the nesting: STRUCT service / sku / usage / project / invoice, LIST credits and
     labels, DOUBLE money."""
     target = tmp_path / "gcp_billing.parquet"
-    duckdb.execute(f"COPY (SELECT * FROM read_json('{JSONL}')) TO '{target}' (FORMAT parquet)")
-    kinds = duckdb.execute(f"SELECT typeof(usage), typeof(credits), typeof(labels) FROM read_parquet('{target}') "
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{JSONL}')) TO '{target}' (FORMAT parquet)")
+    kinds = duckdb.connect().execute(f"SELECT typeof(usage), typeof(credits), typeof(labels) FROM read_parquet('{target}') "
                            "LIMIT 1").fetchone()
     assert kinds[0].startswith("STRUCT") and kinds[1].endswith("[]") and kinds[2].endswith("[]")
     file = ingest(target).files[0]

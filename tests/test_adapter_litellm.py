@@ -298,7 +298,9 @@ def test_parquet_export_reads_like_the_csv(con, ingest, tmp_path):
     import duckdb
 
     parquet = tmp_path / "spend_logs.parquet"
-    duckdb.sql(f"COPY (SELECT * FROM read_csv('{SPEND_CSV}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)")
+    writer = duckdb.connect()  # its own connection: the module-level default one is shared by every test
+    writer.execute(f"COPY (SELECT * FROM read_csv('{SPEND_CSV}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)")
+    writer.close()
     (file,) = ingest(parquet).files
     assert (file.status, file.format, file.rows_read, file.rows_loaded) == ("ingested", "litellm", 14, 8)
     # Parquet rows are numbered from 1, CSV lines from 2 (after the header)

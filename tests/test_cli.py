@@ -170,3 +170,33 @@ def test_prices_command_explains_and_lists(sample_db, tmp_path):
     assert data["explanation"]["catalog_model"].startswith("claude-sonnet-4")
     assert {k["model"] for k in data["keys"]} >= {"gpt-4o-2024-08-06", "claude-opus-4-1-20250805"}
     assert data["unpriced"] == []
+
+
+def test_leaks_levers_and_whatif_commands(sample_db):
+    db, _ = sample_db
+    config = str(SAMPLE_LOGS / "costlens.toml")
+    report = json.loads(run("report", "--db", db, "--config", config, "--format", "json").stdout)
+    spend = report["totals"]["cost_usd"]
+    levers = json.loads(run("levers", "--db", db, "--config", config, "--format", "json").stdout)
+    assert levers["levers"] == report["levers"]
+    assert sum(lv["est_monthly_savings_usd"] for lv in levers["levers"]) <= levers["lever_summary"]["monthly_spend_usd"]
+    assert [lv["rank"] for lv in levers["levers"]] == list(range(1, len(levers["levers"]) + 1))
+    leaks = json.loads(run("leaks", "--db", db, "--config", config, "--format", "json").stdout)["leaks"]
+    found = {(f["kind"], f["feature"]) for f in leaks}
+    # patterns planted in sample_logs (see sample_logs/README.md)
+    assert {("premium_overuse", "ticket-classifier"), ("batchable", "doc-extractor"),
+            ("agent_loops", "coding-agent"), ("output_verbosity", "search-summarizer"),
+            ("context_bloat", "support-bot")} <= found
+    # the clean feature stays clean
+    assert not [f for f in leaks if f["feature"] == "marketing-copy" and f["severity"] != "low"]
+    terminal = run("levers", "--db", db, "--config", config).stdout
+    assert "Levers, ranked by savings per effort" in terminal
+    whatif = run("whatif", "route feature=ticket-classifier to=gpt-4.1-nano", "--db", db, "--config", config,
+                 "--format", "json")
+    assert whatif.returncode == 0, whatif.stderr
+    data = json.loads(whatif.stdout)
+    assert data["before_usd"] == pytest.approx(spend)
+    assert 0 < data["savings_usd"] < data["before_usd"]
+    bad = run("whatif", "teleport feature=x", "--db", db)
+    assert bad.returncode == 2
+    assert_one_line_error(bad, "unknown change")
