@@ -81,7 +81,7 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (.gz read transparently).")],
     db: DbOption = None,
     config: ConfigOption = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format: otel, openai, anthropic, generic, outcomes, focus.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.")] = None,
     maps: Annotated[Optional[list[str]], typer.Option("--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens).")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4).")] = None,
     input_excludes_cached: Annotated[bool, typer.Option("--input-excludes-cached", help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).")] = False,
