@@ -110,3 +110,17 @@ def test_database_file_holds_no_prompt_text(tmp_path):
     for path in tmp_path.iterdir():
         if path.is_file() and path.suffix != ".jsonl":
             assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("fixture", ["openai/app_log.jsonl", "anthropic/app_log.jsonl", "litellm/spend_logs.csv",
+                                     "helicone/requests.jsonl", "langfuse/observations_page.json"])
+def test_every_content_producer_counts_prefix_tokens(fixture, con, ingest, no_network):
+    from conftest import FIXTURES
+
+    ingest(FIXTURES / fixture)
+    with_prefix, counted = con.execute(
+        "SELECT count(*) FILTER (WHERE prefix_hash IS NOT NULL), "
+        "count(*) FILTER (WHERE prefix_hash IS NOT NULL AND prefix_tokens > 0) FROM calls").fetchone()
+    assert with_prefix > 0, fixture
+    assert counted == with_prefix
+    assert con.execute("SELECT count(*) FROM call_content").fetchone()[0] == 0

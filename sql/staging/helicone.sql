@@ -140,7 +140,15 @@ SELECT source_row, doc_problem, source_sha256, request_id, response_id, request_
                 sha256(concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''),
                                  coalesce(CAST(req.tools AS VARCHAR), ''),
                                  coalesce(array_to_string(system_messages, chr(30)), '')))
-       END AS prefix_hash_n
+       END AS prefix_hash_n,
+    -- the same prefix as text, for the runner to count its tokens once per distinct prefix (never stored)
+    CASE WHEN req.system IS NOT NULL THEN
+                (concat_ws(chr(31), CAST(req.system AS VARCHAR), coalesce(CAST(req.tools AS VARCHAR), '')))
+            WHEN req.instructions IS NOT NULL OR req.tools IS NOT NULL OR len(system_messages) > 0 THEN
+                (concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''),
+                                 coalesce(CAST(req.tools AS VARCHAR), ''),
+                                 coalesce(array_to_string(system_messages, chr(30)), '')))
+       END AS prefix_text_n
 FROM fingerprinted;
 
 -- step 2: custom properties, scores and feedback → attribution and tags, once per DISTINCT combination.
@@ -303,6 +311,7 @@ SELECT
     tags_n AS tags,
     prompt_hash_n AS prompt_hash,
     prefix_hash_n AS prefix_hash,
+    prefix_text_n AS prefix_text,
     cost_d AS reported_cost_usd,
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem

@@ -288,6 +288,11 @@ SELECT
          THEN sha256(concat_ws(chr(31), coalesce(CAST(json(system_field) AS VARCHAR), ''),
                                coalesce(CAST(system_msgs AS VARCHAR), ''), coalesce(CAST(json(tools_field) AS VARCHAR), '')))
     END AS prefix_hash,
+    -- the same prefix as text, for the runner to count its tokens once per distinct prefix (never stored)
+    CASE WHEN len(system_msgs) > 0 OR system_field IS NOT NULL OR tools_field IS NOT NULL
+         THEN (concat_ws(chr(31), coalesce(CAST(json(system_field) AS VARCHAR), ''),
+                               coalesce(CAST(system_msgs AS VARCHAR), ''), coalesce(CAST(json(tools_field) AS VARCHAR), '')))
+    END AS prefix_text,
     CASE WHEN coalesce(cost_total, cost_parts, try_cast(lu.totalCost AS DECIMAL(38,18)),
                        try_cast(o.calculatedTotalCost AS DECIMAL(38,18)), try_cast(o.totalCost AS DECIMAL(38,18))) = 0
               AND all_tokens > 0 THEN NULL

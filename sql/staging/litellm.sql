@@ -191,7 +191,12 @@ SELECT source_row, doc_problem, source_sha256, is_error_log, request_id, call_ty
        CASE WHEN len(list_filter(message_roles, lambda m: m.role IN ('system', 'developer'))) > 0 THEN
            sha256(chr(31) || chr(31) || array_to_string(
                list_filter(message_list, lambda m, i: message_roles[i].role IN ('system', 'developer')), chr(30)))
-       END AS prefix_hash_n
+       END AS prefix_hash_n,
+    -- the same prefix as text, for the runner to count its tokens once per distinct prefix (never stored)
+    CASE WHEN len(list_filter(message_roles, lambda m: m.role IN ('system', 'developer'))) > 0 THEN
+           (chr(31) || chr(31) || array_to_string(
+               list_filter(message_list, lambda m, i: message_roles[i].role IN ('system', 'developer')), chr(30)))
+       END AS prefix_text_n
 FROM parsed;
 
 -- step 2a: attribution from the request tags, the caller's metadata (spend_logs_metadata) and the virtual key
@@ -401,6 +406,7 @@ SELECT
     tags_n AS tags,
     prompt_hash_n AS prompt_hash,
     prefix_hash_n AS prefix_hash,
+    prefix_text_n AS prefix_text,
     CASE WHEN is_error_log THEN NULL ELSE spend_d END AS reported_cost_usd,
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem

@@ -278,6 +278,10 @@ SELECT
     CASE WHEN req.instructions IS NOT NULL OR req.tools IS NOT NULL OR len(system_messages) > 0 THEN
         sha256(concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), ''),
                          coalesce(array_to_string(system_messages, chr(30)), ''))) END AS prefix_hash,
+    -- the same prefix as text, for the runner to count its tokens once per distinct prefix (never stored)
+    CASE WHEN req.instructions IS NOT NULL OR req.tools IS NOT NULL OR len(system_messages) > 0 THEN
+        (concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), ''),
+                         coalesce(array_to_string(system_messages, chr(30)), ''))) END AS prefix_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
     CASE WHEN skip_n IS NULL THEN
         CASE
