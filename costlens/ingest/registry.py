@@ -28,6 +28,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "aws_cur": "costlens.ingest.aws_cur",
     "azure_cost": "costlens.ingest.azure_cost",
     "gcp_billing": "costlens.ingest.gcp_billing",
+    "block_trace": "costlens.ingest.block_trace",
 }
 
 
