@@ -139,6 +139,15 @@ def render_levers(report: Report, console: "Console") -> None:
     title = (f"Levers, ranked by savings per effort — together {usd(summary.get('total_monthly_savings_usd'))}/month "
              f"({usd(summary.get('total_savings_low_usd'))}–{usd(summary.get('total_savings_high_usd'))}) of "
              f"{usd(summary.get('monthly_spend_usd'))}/month, without double counting")
+    if console.width < 110:  # narrow terminals and CI logs: a list reads better than a squeezed table
+        console.print(Text(title, style="bold"))
+        for lever in report.levers:
+            console.print(Text(
+                f"{lever['rank']}. {lever['lever']} — {usd(lever['est_monthly_savings_usd'])}/month "
+                f"({usd(lever['savings_low_usd'], 0)}–{usd(lever['savings_high_usd'], 0)}), effort "
+                f"{lever['effort']}, quality risk {lever['quality_risk']}"))
+            console.print(Text(f"   first action: {lever.get('first_action') or ''}"))
+        return
     table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False, show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("Lever", no_wrap=True)
@@ -162,6 +171,13 @@ def render_leaks(report: Report, console: "Console", *, min_severity: str = "low
     leaks = [f for f in report.leaks if order.get(f["severity"], 0) >= order[min_severity]]
     if not leaks:
         console.print("[bold]Leaks[/]: none found")
+        return
+    if console.width < 110:
+        console.print(Text("Leaks (waste observed in the period)", style="bold"))
+        for finding in leaks:
+            console.print(Text(f"• {finding['kind']} in {finding['feature']} ({finding['severity']}): "
+                               f"{usd(finding['wasted_usd'])} wasted, ≈ {usd(finding['est_monthly_savings_usd'])}/month"))
+            console.print(Text(f"  {finding.get('explanation') or ''}"))
         return
     table = Table(title="Leaks (waste observed in the period)", title_justify="left", header_style="bold",
                   pad_edge=False, show_lines=True)
