@@ -135,6 +135,9 @@ class Report:
     levers: list[dict[str, Any]] = field(default_factory=list)
     lever_summary: dict[str, Any] = field(default_factory=dict)  # totals, exclusions, assumptions
     diagnosis: dict[str, Any] = field(default_factory=dict)
+    change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
+    showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
+    maturity: dict[str, Any] = field(default_factory=dict)  # the organisation's cost practice, from the data
     budgets: list[dict[str, Any]] = field(default_factory=list)
     reconciliation: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
