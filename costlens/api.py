@@ -64,9 +64,11 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
     from costlens.report.period import resolve_period
 
     config = config or load_config()
-    con = database.connect(db)
+    # explicit period options are checked before the database is opened, so a typo is a usage error
+    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    con = database.connect(db, must_exist=True)
     try:
-        chosen = resolve_period(con, period, since, until)
+        chosen = chosen or resolve_period(con, period, since, until)
         return build_report(con, config, chosen, cost_mode=cost_mode)
     finally:
         con.close()
@@ -157,9 +159,10 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
 
     config = config or load_config()
     changes = parse_changes(change)  # bad input fails before the database opens
-    con = database.connect(db)
+    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    con = database.connect(db, must_exist=True)
     try:
-        chosen = resolve_period(con, period, since, until)
+        chosen = chosen or resolve_period(con, period, since, until)
         prepare_priced_calls(con, config)
         compute_period_metrics(con, config, chosen)
         return run_whatif(con, config, changes)

@@ -21,12 +21,14 @@ def default_db_path() -> str:
     return os.environ.get("COSTLENS_DB") or DEFAULT_DB
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> "duckdb.DuckDBPyConnection":
-    """Open (and if needed create) the database; fail with one line if it is locked, corrupt or too new."""
+def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+            must_exist: bool = False) -> "duckdb.DuckDBPyConnection":
+    """Open (and if needed create) the database; fail with one line if it is locked, corrupt or too new.
+    Commands that only read facts pass must_exist, so a mistyped --db is an error, not an empty report."""
     import duckdb
 
     db_path = str(path or default_db_path())
-    if read_only and db_path != ":memory:" and not Path(db_path).exists():
+    if (read_only or must_exist) and db_path != ":memory:" and not Path(db_path).exists():
         raise DatabaseError(
             f"database {db_path} does not exist", fix="run `costlens ingest PATH…` first, or pass --db"
         )

@@ -200,3 +200,11 @@ def test_leaks_levers_and_whatif_commands(sample_db):
     bad = run("whatif", "teleport feature=x", "--db", db)
     assert bad.returncode == 2
     assert_one_line_error(bad, "unknown change")
+
+
+def test_report_on_missing_database_does_not_create_it(tmp_path):
+    missing = tmp_path / "typo.duckdb"
+    proc = run("report", "--db", str(missing))
+    assert proc.returncode == 5
+    assert_one_line_error(proc, "does not exist")
+    assert not missing.exists()

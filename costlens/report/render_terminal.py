@@ -82,6 +82,10 @@ def render_terminal(report: Report, console: "Console") -> None:
 
     console.print(Panel(summary, title=f"costlens · {report.period.start} → {date.fromordinal(last_day)}",
                         title_align="left"))
+    if report.totals.calls == 0:
+        for note in report.warnings:
+            console.print(f"  • {note}", markup=False, highlight=False)
+        return
     sections = [("Cost by feature", "Feature", report.unit_economics, _COST_COLUMNS),
                 ("Value and efficiency by feature", "Feature", report.unit_economics, _VALUE_COLUMNS),
                 ("Cost by model", "Model", report.by_model, _COST_COLUMNS[:6])]
