@@ -147,6 +147,9 @@ def _print_ingest(result, quiet: bool) -> None:
         print(f"costlens: error: {f.message}", file=sys.stderr)
 
 
+REPORT_FORMATS = ("terminal", "json", "html", "md", "csv", "parquet")
+
+
 @app.command()
 def report(
     db: DbOption = None,
@@ -154,8 +157,8 @@ def report(
     period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal or json.")] = "terminal",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json, html, md, csv or parquet.")] = "terminal",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file (html: required; csv/parquet: a folder) instead of stdout.")] = None,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
 ) -> None:
     """Unit economics per feature, model and team for a period."""
@@ -164,10 +167,33 @@ def report(
         from costlens import api
         from costlens.errors import UsageError
 
-        if fmt not in ("terminal", "json"):
-            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
-        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until,
-                            cost_mode=cost_mode)
+        if fmt not in REPORT_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(REPORT_FORMATS)}")
+        if fmt in ("html", "csv", "parquet") and out is None:
+            raise UsageError(f"--format {fmt} needs --out", fix="e.g. --out report.html, or --out exports/ for csv/parquet")
+        cfg = _load_config(config)
+        result = api.report(db=db, config=cfg, period=period, since=since, until=until, cost_mode=cost_mode)
+        if fmt == "html":
+            from costlens.report.render_html import render_html
+
+            out.write_text(render_html(result, cfg), encoding="utf-8")
+            print(f"HTML report written to {out}", file=sys.stderr)
+            return
+        if fmt == "md":
+            from costlens.report.render_md import render_markdown
+
+            text = render_markdown(result)
+            if out:
+                out.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+            return
+        if fmt in ("csv", "parquet"):
+            from costlens.report.render_tables import export_tables
+
+            for path in export_tables(result, out, fmt):
+                print(f"wrote {path}", file=sys.stderr)
+            return
         if fmt == "json":
             from costlens.report.render_json import render_json
 

@@ -1,0 +1,440 @@
+"""The finance-ready HTML report: one self-contained file, readable on screen and printed to PDF.
+
+- One file: CSS inline, charts inline SVG drawn by matplotlib (costlens.report.charts), no script at all, no
+  fonts, images, stylesheets or links that would be fetched at view time.
+- Every value that comes from logs or config (feature, model, team, owner, file names, …) goes through jinja2
+  autoescaping; the only unescaped fragments are the chart SVGs, which are built from escaped text and then
+  checked element by element (charts.is_safe_svg).
+- Headline numbers carry `data-metric` (and `data-key` per feature) with the exact value in `data-value`, so
+  tests can compare them with the JSON renderer.
+- Sections with no data say so in one line; nothing here assumes a section is filled in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from costlens.report import charts
+from costlens.report.render_terminal import num, pct, usd
+
+if TYPE_CHECKING:
+    from costlens.config import Config
+    from costlens.report.model import Report
+
+SECTIONS = [
+    ("summary", "Executive summary"),
+    ("showback", "Showback"),
+    ("budgets", "Budgets and forecast"),
+    ("unit-economics", "Unit economics"),
+    ("cost-value", "Cost–value matrix"),
+    ("leaks", "Leaks"),
+    ("levers", "Levers"),
+    ("reconciliation", "Reconciliation and data coverage"),
+    ("methodology", "Methodology and assumptions"),
+    ("maturity", "Maturity assessment"),
+]
+
+CHANGE_PARTS = [  # in the order of the decomposition's chain (costlens.change)
+    ("volume_usd", "Volume", "more or fewer tasks at the previous cost per task"),
+    ("efficiency_usd", "Efficiency", "tokens and calls per task, at the previous model mix and prices"),
+    ("mix_usd", "Model mix", "the shift between models and variants, at previous prices"),
+    ("price_usd", "Price", "price changes, at the current usage"),
+]
+CHANGE_METHOD = ("volume = change in tasks × previous cost per task; efficiency = tokens and calls per task at the "
+                 "previous mix and prices; model mix = the shift between models at previous prices; price = price "
+                 "changes at the current usage. The four add up to the total change exactly.")
+CENT = Decimal("0.01")
+
+
+def cents_adding_up(values: list[Any], total: Any) -> list[Decimal]:
+    """Each value rounded to the cent so that the rounded values add up to the rounded total (largest
+    remainder), so a displayed split never misses its displayed total by a cent."""
+    from decimal import ROUND_FLOOR, ROUND_HALF_UP
+
+    exact = [Decimal(str(v or 0)) for v in values]
+    target = Decimal(str(total or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
+    floors = [v.quantize(CENT, rounding=ROUND_FLOOR) for v in exact]
+    left = int((target - sum(floors, Decimal(0))) / CENT)
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    out = list(floors)
+    for step in range(abs(left)):
+        index = order[step % len(order)] if left > 0 else order[::-1][step % len(order)]
+        out[index] += CENT if left > 0 else -CENT
+    return out
+
+
+# ---------------------------------------------------------------- formatting (shared with the template)
+
+def raw(value: Any) -> str:
+    """The exact value for a data-value attribute: Decimal as written, float as repr, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return str(value)
+
+
+def signed_usd(value: Any) -> str:
+    if value is None:
+        return "—"
+    number = float(value)
+    if number == 0:
+        return usd(0)
+    return ("+" if number > 0 else "−") + usd(abs(number))
+
+
+def usd_range(low: Any, high: Any) -> str:
+    """`$291–$523`, or — when the range is not known."""
+    if low is None and high is None:
+        return "—"
+    return f"{usd(low, 0)}–{usd(high, 0)}"
+
+
+def _to_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def humanize(key: Any) -> str:
+    text = str(key).replace("_usd", " ($)").replace("_pct", " (%)").replace("_", " ").replace(".", " · ")
+    return text[:1].upper() + text[1:]
+
+
+def fmt_value(value: Any, key: str = "") -> str:
+    """A scalar for display, by what its key says it is (USD, %, share, count)."""
+    key = str(key).lower()
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (int, float, Decimal)):
+        number = float(value)
+        if not math.isfinite(number):
+            return "—"
+        if key.endswith("_usd") or key.endswith("cost") or key in ("usd", "cost"):
+            return usd(value, 4 if 0 < abs(number) < 1 else 2)
+        if key.endswith("_pct"):
+            return f"{number:.1f}%"
+        if any(word in key for word in ("share", "rate", "acceptance", "fraction")) and abs(number) <= 1.5:
+            return pct(number)
+        if isinstance(value, int) or number.is_integer():
+            return f"{number:,.0f}"
+        return f"{number:,.4g}" if abs(number) < 1000 else f"{number:,.1f}"
+    return str(value)
+
+
+def _columns_of(rows: list[Any]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        if isinstance(row, dict):
+            columns.extend(k for k in row if k not in columns)
+    return columns[:12]
+
+
+def _status_class(status: Any) -> str:
+    return {
+        "ok": "ok", "met": "ok", "no_slo": "muted", "no_budget": "muted", "unknown": "muted",
+        "warning": "warn", "over": "bad", "hard_limit": "bad", "breached": "bad",
+    }.get(str(status), "muted")
+
+
+# ---------------------------------------------------------------- the view model
+
+def _feature_config(config: "Config | None") -> dict[str, Any]:
+    if config is None:
+        return {}
+    return dict(getattr(config, "features", {}) or {})
+
+
+def _feature_meta(report: "Report", config: "Config | None") -> dict[str, dict[str, Any]]:
+    """owner / team / cost center / value per feature: the budgets rows first, the config second."""
+    meta: dict[str, dict[str, Any]] = {}
+    for name, feature in _feature_config(config).items():
+        meta[name] = {
+            "owner": feature.owner, "team": feature.team, "cost_center": feature.cost_center,
+            "criticality": feature.criticality,
+            "value_per_accepted_outcome_usd": feature.value_per_accepted_outcome_usd,
+        }
+    for row in report.budgets or []:
+        if not isinstance(row, dict) or row.get("feature") is None:
+            continue
+        entry = meta.setdefault(str(row["feature"]), {})
+        for key in ("owner", "team", "cost_center", "criticality"):
+            if row.get(key) is not None:
+                entry[key] = row[key]
+    return meta
+
+
+def _summary(report: "Report") -> dict[str, Any]:
+    change = report.change or {}
+    parts = []
+    if change:
+        try:
+            shown = cents_adding_up([change.get(key) for key, _, _ in CHANGE_PARTS], change.get("delta_usd"))
+        except (ArithmeticError, ValueError, TypeError):
+            shown = [change.get(key) for key, _, _ in CHANGE_PARTS]
+        for (key, name, meaning), display in zip(CHANGE_PARTS, shown):
+            parts.append({"key": key, "name": name, "meaning": meaning, "value": change.get(key), "shown": display})
+    by_model = [r for r in (change.get("by_model") or []) if isinstance(r, dict)][:10]
+    trend = [p for p in (change.get("cost_per_accepted_outcome_trend") or []) if isinstance(p, dict)]
+    bridge = None
+    if change and change.get("previous_cost_usd") is not None:
+        steps = [(p["name"], _to_float(p["value"]) or 0.0) for p in parts]
+        bridge = charts.waterfall(("previous period", _to_float(change.get("previous_cost_usd")) or 0.0), steps,
+                                  "this period", "Spend change: previous period to this one", "bridge")
+    levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)[:3]
+    previous = change.get("previous_period") or {}
+    return {
+        "change": change,
+        "change_by_model": by_model,
+        "previous_period": previous if isinstance(previous, dict) else {},
+        "parts": parts,
+        "trend": trend,
+        "trend_chart": charts.trend_line(
+            [(str(p.get("month")), _to_float(p.get("value"))) for p in trend],
+            "Cost per accepted outcome by month", "cpaotrend"),
+        "bridge_chart": bridge,
+        "top_levers": levers,
+        "statement": (report.diagnosis or {}).get("statement"),
+        "day_chart": charts.spend_over_time([(u.key, float(u.cost_usd)) for u in report.by_day]),
+    }
+
+
+def _showback(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    features = []
+    for ue in report.unit_economics:
+        info = meta.get(ue.key, {})
+        features.append({"key": ue.key, "owner": info.get("owner"), "team": info.get("team"),
+                         "cost_center": info.get("cost_center"), "cost_usd": ue.cost_usd, "share": ue.spend_share})
+    groups = []
+    showback = report.showback or {}
+    for key, title in (("by_owner", "By owner"), ("by_team", "By team"), ("by_cost_center", "By cost center")):
+        rows = [r for r in (showback.get(key) or []) if isinstance(r, dict)]
+        total = sum((Decimal(str(r.get("cost_usd") or 0)) for r in rows), Decimal(0))
+        if showback.get("total_usd") is not None:
+            total = showback["total_usd"]
+        groups.append({"key": key, "title": title, "rows": rows, "total": total})
+    pairs = [(ue.key, float(ue.cost_usd)) for ue in report.unit_economics]
+    return {
+        "features": features,
+        "groups": groups,
+        "has_groups": any(g["rows"] for g in groups),
+        "feature_chart": charts.spend_by_key(pairs, "Spend by feature", "byfeature"),
+        "pareto_chart": charts.pareto(pairs),
+    }
+
+
+def _budgets(report: "Report") -> list[dict[str, Any]]:
+    rows = []
+    for row in report.budgets or []:
+        if not isinstance(row, dict):
+            continue
+        rows.append({**row, "status_class": _status_class(row.get("status")),
+                     "slo_class": _status_class(row.get("slo_status"))})
+    return rows
+
+
+def _cost_value(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    valued = {k for k, v in meta.items() if v.get("value_per_accepted_outcome_usd") is not None}
+    use_value = any(ue.key in valued for ue in report.unit_economics)
+    rows = []
+    for ue in report.unit_economics:
+        per_outcome = meta.get(ue.key, {}).get("value_per_accepted_outcome_usd")
+        value = ue.accepted_tasks * per_outcome if per_outcome is not None else None
+        rows.append({"key": ue.key, "cost_usd": ue.cost_usd, "accepted": ue.accepted_tasks,
+                     "tasks_with_outcome": ue.tasks_with_outcome, "cpao": ue.cost_per_accepted_outcome_usd,
+                     "value_per_outcome": per_outcome, "value_usd": value,
+                     "roi": (value / float(ue.cost_usd)) if value is not None and ue.cost_usd else None})
+    measure = "value_usd" if use_value else "accepted"
+    plotted = [r for r in rows if r[measure] is not None and (measure != "accepted" or r["tasks_with_outcome"])]
+    if len(plotted) >= 3:
+        costs = sorted(float(r["cost_usd"]) for r in plotted)
+        values = sorted(float(r[measure]) for r in plotted)
+        cost_mid, value_mid = costs[len(costs) // 2], values[len(values) // 2]
+        for r in plotted:
+            high_cost = float(r["cost_usd"]) >= cost_mid
+            high_value = float(r[measure]) >= value_mid
+            r["quadrant"] = {(True, True): "invest: high cost, high value", (True, False): "fix: high cost, low value",
+                             (False, True): "keep: low cost, high value", (False, False): "watch: low cost, low value"}[
+                (high_cost, high_value)]
+    label = "value of accepted outcomes ($)" if use_value else "accepted outcomes"
+    chart = charts.cost_value_matrix([(r["key"], float(r["cost_usd"]), float(r[measure])) for r in plotted], label)
+    return {"rows": rows, "use_value": use_value, "measure_label": label, "chart": chart,
+            "has_outcomes": any(r["tasks_with_outcome"] for r in rows)}
+
+
+_EVIDENCE_SKIP = {"thresholds", "example_call_ids"}
+
+
+def _leaks(report: "Report") -> list[dict[str, Any]]:
+    out = []
+    for leak in report.leaks:
+        if not isinstance(leak, dict):
+            continue
+        evidence = leak.get("evidence") if isinstance(leak.get("evidence"), dict) else {}
+        examples = evidence.get("example_call_ids") or []
+        out.append({**leak,
+                    "evidence_items": {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP},
+                    "examples": [str(e) for e in examples[:3]] if isinstance(examples, list) else [],
+                    "severity_class": {"high": "bad", "medium": "warn", "low": "muted"}.get(
+                        str(leak.get("severity")), "muted")})
+    order = {"high": 0, "medium": 1, "low": 2}
+    return sorted(out, key=lambda f: (order.get(str(f.get("severity")), 3), -(_to_float(f.get("wasted_usd")) or 0)))
+
+
+def _levers(report: "Report") -> dict[str, Any]:
+    levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)
+    summary = report.lever_summary or {}
+    start = _to_float(summary.get("monthly_spend_usd"))
+    if start is None:
+        start = float(report.totals.cost_usd)
+    chart = charts.waterfall(
+        ("spend per month", start),
+        [(humanize(lv.get("lever")), -(_to_float(lv.get("est_monthly_savings_usd")) or 0.0)) for lv in levers],
+        "after levers", "Monthly spend after the ranked levers (applied in sequence)", "leverfall")
+    return {"levers": levers, "summary": summary, "chart": chart,
+            "excluded": [e for e in (summary.get("excluded") or []) if isinstance(e, dict)],
+            "assumptions": [str(a) for a in (summary.get("assumptions") or [])]}
+
+
+def _thresholds(report: "Report") -> list[dict[str, Any]]:
+    """Every detector threshold quoted in leak evidence, with the leak kinds that used it."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for leak in report.leaks:
+        evidence = leak.get("evidence") if isinstance(leak, dict) else None
+        thresholds = evidence.get("thresholds") if isinstance(evidence, dict) else None
+        if not isinstance(thresholds, dict):
+            continue
+        for name, value in thresholds.items():
+            seen.setdefault((str(name), fmt_value(value)), set()).add(str(leak.get("kind")))
+    return [{"name": name, "value": value, "kinds": ", ".join(sorted(kinds))}
+            for (name, value), kinds in sorted(seen.items())]
+
+
+def _coverage(report: "Report") -> dict[str, Any]:
+    coverage = report.coverage
+    return {
+        "unpriced": [asdict(m) for m in coverage.unpriced_models],
+        "items": [
+            ("Priced coverage", "priced_coverage_pct",
+             "—" if report.totals.priced_coverage_pct is None else f"{report.totals.priced_coverage_pct:.1f}%",
+             raw(report.totals.priced_coverage_pct)),
+            ("Unpriced calls", "unpriced_calls", num(report.totals.unpriced_calls), raw(report.totals.unpriced_calls)),
+            ("Quarantined input rows", "quarantined_rows", num(coverage.quarantined_rows),
+             raw(coverage.quarantined_rows)),
+            ("Skipped input rows (valid, not applicable)", "skipped_rows", num(coverage.skipped_rows),
+             raw(coverage.skipped_rows)),
+            ("Unattributed spend (no feature)", "unattributed_cost_usd", usd(coverage.unattributed_cost_usd),
+             raw(coverage.unattributed_cost_usd)),
+            ("Calls without a task id", "calls_without_task", num(coverage.calls_without_task),
+             raw(coverage.calls_without_task)),
+            ("Calls dated by file time", "calls_timed_by_file", num(coverage.calls_timed_by_file),
+             raw(coverage.calls_timed_by_file)),
+            ("Billing lines in the period", "billing_lines", num(coverage.billing_lines), raw(coverage.billing_lines)),
+            ("AI spend on the bills", "ai_billed_cost_usd", usd(coverage.ai_billed_cost_usd),
+             raw(coverage.ai_billed_cost_usd)),
+        ],
+    }
+
+
+def build_view(report: "Report", config: "Config | None" = None) -> dict[str, Any]:
+    meta = _feature_meta(report, config)
+    last_day = date.fromordinal(report.period.end.toordinal() - 1)
+    economics = getattr(config, "economics", None)
+    return {
+        "r": report,
+        "t": report.totals,
+        "sections": SECTIONS,
+        "period_label": f"{report.period.start.isoformat()} to {last_day.isoformat()}",
+        "summary": _summary(report),
+        "showback": _showback(report, meta),
+        "budgets": _budgets(report),
+        "cost_value": _cost_value(report, meta),
+        "leaks": _leaks(report),
+        "levers": _levers(report),
+        "coverage": _coverage(report),
+        "reconciliation": report.reconciliation or {},
+        "thresholds": _thresholds(report),
+        "maturity": report.maturity or {},
+        "change_method": (report.change or {}).get("method") or CHANGE_METHOD,
+        "config_path": getattr(config, "path", None),
+        "economics": economics,
+        "ue_cost_columns": UE_COST_COLUMNS,
+        "ue_value_columns": UE_VALUE_COLUMNS,
+        "ue_model_columns": UE_COST_COLUMNS[:6],
+    }
+
+
+def _column(title: str, getter, css: str = "num"):
+    return {"title": title, "cell": getter, "css": css}
+
+
+UE_COST_COLUMNS = [
+    _column("Spend", lambda r: usd(r.cost_usd)), _column("Share", lambda r: pct(r.spend_share)),
+    _column("Calls", lambda r: num(r.calls)), _column("Tasks", lambda r: num(r.tasks)),
+    _column("$/call", lambda r: usd(r.cost_per_call_usd, 4)), _column("Calls/task", lambda r: num(r.calls_per_task, 1)),
+    _column("$/task", lambda r: usd(r.cost_per_task_usd, 4)),
+    _column("p95 $/task", lambda r: usd(r.p95_cost_per_task_usd, 4)),
+    _column("Unpriced calls", lambda r: num(r.unpriced_calls)),
+]
+UE_VALUE_COLUMNS = [
+    _column("Accepted", lambda r: pct(r.acceptance_rate)),
+    _column("QA $/task", lambda r: usd(r.quality_adjusted_cost_per_task_usd, 4)),
+    _column("$/accepted outcome", lambda r: usd(r.cost_per_accepted_outcome_usd, 4)),
+    _column("Retry", lambda r: pct(r.retry_rate)), _column("Avg input tok.", lambda r: num(r.avg_input_tokens)),
+    _column("Premium $", lambda r: pct(r.premium_spend_share)), _column("Cache hit", lambda r: pct(r.cache_hit_rate)),
+    _column("Review", lambda r: pct(r.human_review_rate)), _column("p95 ms", lambda r: num(r.p95_latency_ms)),
+]
+
+
+# ---------------------------------------------------------------- jinja2
+
+def _environment():
+    from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
+
+    env = Environment(
+        loader=PackageLoader("costlens.report", "templates"),
+        autoescape=True,  # every template, whatever its extension
+        undefined=ChainableUndefined,  # a missing dict key renders empty instead of failing the report
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    def defined(function):
+        """A formatter that takes a missing value (jinja2 Undefined: a key the dict does not have) as None."""
+
+        def wrapper(value: Any, *args: Any) -> Any:
+            return function(None if isinstance(value, Undefined) else value, *args)
+
+        return wrapper
+
+    formatters = {"usd": usd, "pct": pct, "num": num, "raw": raw, "signed_usd": signed_usd, "fmt": fmt_value,
+                  "humanize": humanize}
+    formatters = {name: defined(function) for name, function in formatters.items()}
+    env.filters.update(formatters, status_class=_status_class)
+    env.globals.update(formatters, columns_of=_columns_of,
+                       usd_range=lambda low, high: usd_range(*(None if isinstance(v, Undefined) else v
+                                                                for v in (low, high))))
+    return env
+
+
+_ENV = None
+
+
+def render_html(report: "Report", config: "Config | None" = None) -> str:
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    return _ENV.get_template("report.html.j2").render(**build_view(report, config))
