@@ -168,3 +168,43 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
         return run_whatif(con, config, changes)
     finally:
         con.close()
+
+
+def check(*, db: str | None = None, config: Config | None = None, period: str | None = None,
+          since: str | None = None, until: str | None = None, baseline: str = "previous", thresholds=None,
+          cost_mode: str = "computed"):
+    """The CI gate: this period against the previous one, a saved JSON report, or nothing (`none`)."""
+    from costlens import db as database
+    from costlens.check import CheckThresholds, load_baseline, run_check
+    from costlens.levers.diagnose import previous_period
+    from costlens.report.build import build_report
+    from costlens.report.period import resolve_period
+
+    config = config or load_config()
+    thresholds = (thresholds or CheckThresholds()).validate()
+    choice = (baseline or "none").strip()
+    use_previous = choice.lower() == "previous"
+    base = None if use_previous or choice.lower() == "none" else load_baseline(choice)  # bad file: exit 3 first
+    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    con = database.connect(db, must_exist=True)
+    try:
+        chosen = chosen or resolve_period(con, period, since, until)
+        if use_previous:
+            base = build_report(con, config, previous_period(chosen), cost_mode=cost_mode, analyse=False)
+        current = build_report(con, config, chosen, cost_mode=cost_mode, analyse=False, reprice=not use_previous)
+        return run_check(current, base, config, thresholds)
+    finally:
+        con.close()
+
+
+def init(*, db: str | None = None, out: str = "costlens.toml", force: bool = False, config: Config | None = None):
+    """Write a commented starter costlens.toml from the features found in the database."""
+    from costlens import db as database
+    from costlens.init_config import write_starter_config
+
+    con = database.connect(db, must_exist=True)
+    try:
+        return write_starter_config(con, out, config=config, force=force,
+                                    source=str(db or database.default_db_path()))
+    finally:
+        con.close()

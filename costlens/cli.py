@@ -313,6 +313,62 @@ def whatif(
 
 
 @app.command()
+def check(
+    db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
+    since: SinceOption = None, until: UntilOption = None,
+    baseline: Annotated[str, typer.Option("--baseline", help="previous (the period before), none, or a JSON report saved by `costlens report --format json --out FILE`.")] = "previous",
+    max_cpao_regression_pct: Annotated[float, typer.Option("--max-cpao-regression-pct", help="Fail when cost per accepted outcome rises more than this % vs the baseline.")] = 10.0,
+    min_priced_coverage_pct: Annotated[float, typer.Option("--min-priced-coverage-pct", help="Fail when fewer calls than this % are priced.")] = 95.0,
+    fail_on_warning: Annotated[bool, typer.Option("--fail-on-warning", help="Also fail on soft budget alerts and month-end forecasts over budget.")] = False,
+    min_accepted_outcomes: Annotated[int, typer.Option("--min-accepted-outcomes", help="Per-feature regressions need this many accepted outcomes in both periods.")] = 10,
+    ignore_slo: Annotated[bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome.")] = False,
+    cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed or reported.")] = "computed",
+    fmt: FormatOption = "terminal",
+) -> None:
+    """The CI gate: exit 4 on a budget breach, a cost-per-accepted-outcome regression or low priced coverage."""
+
+    def run() -> int:
+        from costlens import api
+        from costlens.check import CheckThresholds
+
+        thresholds = CheckThresholds(max_cpao_regression_pct=max_cpao_regression_pct,
+                                     min_priced_coverage_pct=min_priced_coverage_pct,
+                                     min_accepted_outcomes=min_accepted_outcomes,
+                                     fail_on_warning=fail_on_warning, fail_on_slo=not ignore_slo).validate()
+        result = api.check(db=db, config=_load_config(config), period=period, since=since, until=until,
+                           baseline=baseline, thresholds=thresholds, cost_mode=cost_mode)
+        if fmt == "json":
+            import json
+
+            from costlens.report.render_json import _default
+
+            sys.stdout.write(json.dumps(result.to_dict(), default=_default, indent=2, allow_nan=False) + "\n")
+        else:
+            print(result.render_text())
+        return result.exit_code
+
+    raise typer.Exit(_guard(run))
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Config file to write.")] = Path("costlens.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter costlens.toml from the features found in the database."""
+
+    def run() -> None:
+        from costlens import api
+
+        path = api.init(db=db, out=str(out), force=force, config=_load_config(config) if config else None)
+        print(f"wrote {path} — edit owners, budgets and SLOs, then run `costlens report`")
+
+    _guard(run)
+
+
+@app.command()
 def prices(
     model: Annotated[Optional[str], typer.Argument(help="Explain how this model resolves.")] = None,
     provider: Annotated[Optional[str], typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")] = None,

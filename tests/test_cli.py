@@ -208,3 +208,33 @@ def test_report_on_missing_database_does_not_create_it(tmp_path):
     assert proc.returncode == 5
     assert_one_line_error(proc, "does not exist")
     assert not missing.exists()
+
+
+def test_terminal_json_markdown_html_agree_on_headlines(sample_db, tmp_path):
+    import re
+
+    db, _ = sample_db
+    config = str(SAMPLE_LOGS / "costlens.toml")
+    data = json.loads(run("report", "--db", db, "--config", config, "--format", "json").stdout)
+    terminal = run("report", "--db", db, "--config", config).stdout
+    markdown = run("report", "--db", db, "--config", config, "--format", "md").stdout
+    html_file = tmp_path / "report.html"
+    assert run("report", "--db", db, "--config", config, "--format", "html", "--out", str(html_file)).returncode == 0
+    html = html_file.read_text()
+    t = data["totals"]
+    headlines = [f"${t['cost_usd']:,.2f}", f"{t['calls']:,}", f"{t['tasks']:,}",
+                 f"${t['cost_per_accepted_outcome_usd']:,.4f}", f"${t['cost_per_task_usd']:,.4f}"]
+    for text in headlines:
+        assert text in terminal, text
+        assert text in markdown, text
+        assert text in html, text
+    metric = dict(re.findall(r'data-metric="(total_cost_usd|calls|cost_per_accepted_outcome_usd)"[^>]*data-value="([^"]+)"', html))
+    if metric:  # exact values carried by the HTML
+        assert float(metric["total_cost_usd"]) == pytest.approx(t["cost_usd"], abs=1e-9)
+    for row in data["unit_economics"]:
+        spend = f"${row['cost_usd']:,.2f}"
+        assert spend in terminal and spend in html, row["feature"]
+    for row in data["unit_economics"][:3]:  # the Markdown summary lists the top features
+        assert f"${row['cost_usd']:,.2f}" in markdown, row["feature"]
+    savings = f"${data['lever_summary']['total_monthly_savings_usd']:,.2f}"
+    assert savings in terminal and savings in markdown and savings in html

@@ -143,11 +143,28 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         cost_mode=cost_mode,
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
     )
-    if analyse:
-        _analyse(con, config, report, diagnosis)
+    _finance_sections(con, config, report, analyse, diagnosis)
     report.warnings = _warnings(report)
     return report
 
+
+def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, analyse: bool,
+                      diagnosis) -> None:
+    """Budgets and showback always; with `analyse`, the leaks and levers, then maturity (it reads the leaks)
+    and the change against the previous period (last: it works on its own cursor)."""
+    from costlens.budgets import compute_budgets
+    from costlens.showback import compute_showback
+
+    report.budgets = compute_budgets(con, config, report)
+    report.showback = compute_showback(con, config, report)
+    if not analyse:
+        return
+    from costlens.change import decompose_change
+    from costlens.maturity import assess_maturity
+
+    _analyse(con, config, report, diagnosis)
+    report.maturity = assess_maturity(con, config, report)
+    report.change = decompose_change(con, config, report)
 
 def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis) -> None:
     """Leaks (sql/leaks), then levers applied in sequence on what is left, so savings never overlap."""

@@ -59,6 +59,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "coverage": asdict(report.coverage),
         "cost_mode": report.cost_mode,
         "lever_summary": report.lever_summary,
+        "change": report.change,
+        "showback": report.showback,
+        "maturity": report.maturity,
         "diagnosis": report.diagnosis,
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],
     }

@@ -1,0 +1,269 @@
+"""Why spend changed: the change vs the previous period split into volume, efficiency, model mix and price.
+
+The previous period is the one the diagnosis uses (costlens.levers.diagnose.previous_period): the previous
+calendar month for a calendar month, else the same number of days just before.
+
+Method (a chain of counterfactuals; README "How the change in spend is split")
+------------------------------------------------------------------------------
+Spend is Σ over models m (provider, model, variant) and cost kinds k (input, cache read, cache write, output,
+per call) of quantity × average price:  C = Σ_mk T_mk · p_mk,  with p_mk = cost_mk / T_mk in that period (so it
+includes long-context tiers and discounts as billed). N is the number of tasks (a call without a task id is its
+own task). Subscript 0 = previous period, 1 = current period. Four counterfactual costs are built one change at a
+time, in this order, and each effect is the step from one to the next:
+
+    C0                                      previous spend
+    A = C0 · N1 / N0                        previous usage per task and prices, current number of tasks
+    B = Σ_k T1_k · P0_k                     current tokens per task, at the previous average price of each kind
+                                            (P0_k = C0_k / T0_k over all models: the previous model mix)
+    D = Σ_mk T1_mk · p0_mk                  current usage per model, at each model's previous price
+    C1                                      current spend
+
+    volume     = A − C0  = Δtasks × previous cost per task
+    efficiency = B − A   = change in tokens (and calls) per task, valued at the previous mix and prices
+    mix        = D − B   = the shift between models (and batch / flex variants) at previous prices
+    price      = C1 − D  = price-book changes (list prices, overrides, discounts, tiers) at the current usage
+
+The four add up to C1 − C0 exactly: the steps telescope, and A, B and D are computed in Decimal and rounded to
+18 places (the precision of every cost) before the differences are taken, so nothing is left over. Interactions
+(e.g. more tasks AND more tokens per task) are not a separate residual: they go to the later step of the chain
+(efficiency at the current volume, mix at the current tokens, price at the current usage) — stated, not hidden.
+
+Edge cases, each resolved so that no effect is invented:
+- a model absent from the previous period has no previous price: its current price is used (no price effect;
+  moving traffic to it is mix);
+- a kind absent from the previous period (e.g. caching adopted this month) has no previous average price: the
+  current mix at previous prices is used (its appearance is efficiency, not mix);
+- unpriced calls carry no cost and are left out of quantities and costs alike (coverage lists them).
+
+Also: the cost per accepted outcome by calendar month for up to six months ending with the period (the trend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING, Any
+
+from costlens.sqlfiles import load_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from costlens.config import Config
+    from costlens.report.model import Period, Report
+
+Q18 = Decimal("1E-18")
+KINDS = ("input", "cache_read", "cache_write", "output", "call")
+TREND_MONTHS = 6
+EFFECTS = ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")
+
+METHOD = (
+    "Chain of counterfactuals, one change at a time: volume = Δtasks × previous cost per task; efficiency = the "
+    "change in tokens (and calls) per task at the previous model mix and prices; mix = the shift between models "
+    "and variants at previous prices; price = price changes at the current usage. The four add up exactly to the "
+    "change; interactions go to the later step of the chain."
+)
+
+
+@dataclass
+class PeriodUsage:
+    """Quantities and costs of one period per (provider, model, variant) and kind."""
+
+    tasks: int = 0
+    calls: int = 0
+    quantity: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    cost: dict[tuple[str, str, str, str], Decimal] = field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> Decimal:
+        return sum(self.cost.values(), Decimal(0))
+
+    def kind_quantity(self, kind: str) -> int:
+        return sum(q for key, q in self.quantity.items() if key[3] == kind)
+
+    def kind_cost(self, kind: str) -> Decimal:
+        return sum((c for key, c in self.cost.items() if key[3] == kind), Decimal(0))
+
+
+def decompose(previous: PeriodUsage, current: PeriodUsage) -> dict[str, Any]:
+    """The split of current − previous cost (module docstring). Pure: usable without a database."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        c0, c1 = previous.total_cost, current.total_cost
+        n0, n1 = previous.tasks, current.tasks
+        a = (c0 * n1 / n0).quantize(Q18) if n0 else Decimal(0)
+
+        def price(usage: PeriodUsage, key) -> Decimal | None:
+            q = usage.quantity.get(key, 0)
+            return usage.cost.get(key, Decimal(0)) / q if q else None
+
+        # D: current usage at each model's previous price (current cost where there is no previous price)
+        d_parts: dict[tuple, Decimal] = {}
+        for key, q1 in current.quantity.items():
+            p0 = price(previous, key)
+            d_parts[key] = q1 * p0 if p0 is not None else current.cost.get(key, Decimal(0))
+        for key, cost in current.cost.items():  # cost without quantity (cannot happen for priced kinds; be safe)
+            d_parts.setdefault(key, cost)
+        d = sum(d_parts.values(), Decimal(0)).quantize(Q18)
+
+        # B: current tokens per kind at the previous average price of the kind
+        b = Decimal(0)
+        avg_prev: dict[str, Decimal] = {}
+        efficiency_by_kind = []
+        for kind in KINDS:
+            t0, t1 = previous.kind_quantity(kind), current.kind_quantity(kind)
+            if t0:
+                p0k = previous.kind_cost(kind) / t0
+            elif t1:
+                p0k = sum((v for k, v in d_parts.items() if k[3] == kind), Decimal(0)) / t1
+            else:
+                continue
+            avg_prev[kind] = p0k
+            b += t1 * p0k
+            per0 = t0 / n0 if n0 else None
+            per1 = t1 / n1 if n1 else None
+            effect = (t1 - (Decimal(t0) * n1 / n0 if n0 else Decimal(0))) * p0k
+            efficiency_by_kind.append({
+                "kind": kind, "previous_per_task": None if per0 is None else float(per0),
+                "current_per_task": None if per1 is None else float(per1), "effect_usd": effect.quantize(Q18)})
+        b = b.quantize(Q18)
+
+        by_model: dict[tuple[str, str, str], dict[str, Decimal]] = {}
+        for key in set(current.quantity) | set(current.cost) | set(previous.cost):
+            model = key[:3]
+            entry = by_model.setdefault(model, {"mix_usd": Decimal(0), "price_usd": Decimal(0),
+                                                "previous_cost_usd": Decimal(0), "current_cost_usd": Decimal(0)})
+            entry["previous_cost_usd"] += previous.cost.get(key, Decimal(0))
+            entry["current_cost_usd"] += current.cost.get(key, Decimal(0))
+            if key in d_parts:
+                q1 = current.quantity.get(key, 0)
+                entry["mix_usd"] += d_parts[key] - q1 * avg_prev.get(key[3], Decimal(0))
+                entry["price_usd"] += current.cost.get(key, Decimal(0)) - d_parts[key]
+
+        result = {
+            "previous_cost_usd": c0,
+            "current_cost_usd": c1,
+            "delta_usd": c1 - c0,
+            "delta_pct": float((c1 - c0) / c0 * 100) if c0 else None,
+            "volume_usd": a - c0,
+            "efficiency_usd": b - a,
+            "mix_usd": d - b,
+            "price_usd": c1 - d,
+            "previous_tasks": n0,
+            "current_tasks": n1,
+            "previous_calls": previous.calls,
+            "current_calls": current.calls,
+            "previous_cost_per_task_usd": float(c0 / n0) if n0 else None,
+            "current_cost_per_task_usd": float(c1 / n1) if n1 else None,
+            "efficiency_by_kind": efficiency_by_kind,
+            "by_model": sorted(
+                ({"provider": m[0], "model": m[1], "variant": m[2],
+                  **{k: v.quantize(Q18) for k, v in values.items()}}
+                 for m, values in by_model.items()),
+                key=lambda r: (-abs(r["mix_usd"] + r["price_usd"]), r["provider"], r["model"], r["variant"])),
+            "method": METHOD,
+        }
+    assert result["volume_usd"] + result["efficiency_usd"] + result["mix_usd"] + result["price_usd"] \
+        == result["delta_usd"]
+    return result
+
+
+# ------------------------------------------------------------------------------------------ from the database
+
+
+def _materialise(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", cost_mode: str,
+                 steps: tuple[str, ...]) -> None:
+    """The period tables on a SEPARATE connection (cursor): temp tables are per connection, so the report's
+    current-period tables on the main connection are left untouched."""
+    from costlens.report.build import _config_tables
+
+    cur.execute("SET TimeZone = 'UTC'")
+    _config_tables(cur, config, period)
+    cur.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
+    for step in ("intermediate/model_tiers.sql", "intermediate/period_calls.sql") + steps:
+        cur.execute(load_sql(step))
+
+
+def period_usage(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
+                 cost_mode: str = "computed") -> PeriodUsage:
+    _materialise(cur, config, period, cost_mode, ())
+    usage = PeriodUsage()
+    usage.tasks, usage.calls = cur.execute("SELECT count(DISTINCT task_key), count(*) FROM period_calls").fetchone()
+    for provider, model, variant, kind, quantity, cost in cur.execute(load_sql("metrics/change_usage.sql")).fetchall():
+        key = (provider, model, variant, kind)
+        usage.quantity[key] = int(quantity)
+        usage.cost[key] = Decimal(cost)
+    return usage
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _months_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def cost_per_accepted_outcome_trend(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
+                                    cost_mode: str = "computed", months: int = TREND_MONTHS) -> list[dict[str, Any]]:
+    """[{month, value, accepted_tasks, cost_usd, tasks}] for the calendar months (≤ `months`) ending with the
+    period's last month that have calls; value None where no task was accepted."""
+    from costlens.report.model import Period
+
+    last_month = _month_start(period.end - timedelta(days=1))
+    window = Period(_months_back(last_month, months - 1), period.end)
+    _materialise(cur, config, window, cost_mode, ("metrics/task_costs.sql",))
+    out = []
+    for month, calls, tasks, cost, accepted, outcome_cost in cur.execute(load_sql("metrics/change_trend.sql")).fetchall():
+        accepted = int(accepted or 0)
+        out.append({
+            "month": month,
+            "value": float(Decimal(outcome_cost) / accepted) if accepted else None,
+            "accepted_tasks": accepted,
+            "cost_usd": Decimal(cost),
+            "tasks": int(tasks),
+            "calls": int(calls),
+        })
+    return out
+
+
+def decompose_change(con: "duckdb.DuckDBPyConnection", config: "Config", report: "Report") -> dict[str, Any]:
+    """report.change: the split vs the previous period and the cost-per-accepted-outcome trend; {} when the
+    previous period has no calls. Works on a cursor, so the report's current-period tables stay as they are."""
+    from costlens.levers.diagnose import previous_period
+
+    prev = previous_period(report.period)
+    has_previous = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?",
+                               [prev.start.isoformat(), prev.end.isoformat()]).fetchone()[0]
+    if not has_previous:
+        return {}
+    cur = con.cursor()
+    try:
+        previous = period_usage(cur, config, prev, report.cost_mode)
+        current = period_usage(cur, config, report.period, report.cost_mode)
+        result = {"previous_period": {"start": prev.start.isoformat(), "end": prev.end.isoformat()},
+                  **decompose(previous, current)}
+        result["cost_per_accepted_outcome_trend"] = cost_per_accepted_outcome_trend(
+            cur, config, report.period, report.cost_mode)
+    finally:
+        cur.close()
+    return result
+
+
+def rounded_effects(change: dict[str, Any]) -> dict[str, Decimal]:
+    """The four effects and the delta to the cent, the effects adding up exactly to the rounded delta (for
+    display; largest-remainder rounding)."""
+    from costlens.showback import allocate_cents, round_cents
+
+    if not change:
+        return {}
+
+    def money(value: Any) -> Decimal:
+        return Decimal(str(value)) if isinstance(value, float) else Decimal(value or 0)
+
+    parts = allocate_cents([money(change.get(name)) for name in EFFECTS], money(change.get("delta_usd")))
+    out = dict(zip(EFFECTS, parts))
+    out["delta_usd"] = round_cents(money(change.get("delta_usd")))
+    return out

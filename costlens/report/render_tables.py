@@ -1,0 +1,196 @@
+"""CSV / Parquet exports of the report's tables: unit_economics (per feature), by_model, leaks, levers, budgets.
+
+`export_tables(report, out, fmt)` writes one file per table and returns their paths:
+- `out` is a folder (existing, or a path without a .csv / .parquet suffix): `<out>/<table>.<fmt>`;
+- `out` is a file name ending in .csv / .parquet: `<stem>.<table>.<fmt>` beside it
+  (e.g. `--out costlens.csv` → costlens.unit_economics.csv, costlens.leaks.csv, …).
+
+CSV is safe to open in a spreadsheet: a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return
+(also after leading spaces) gets a leading `'`, so `=cmd|' /C calc'!A0` stays text (OWASP "CSV injection").
+Numbers stay numbers: money is written as its exact decimal (`0.025`, never `2.5E-2`), ratios as floats, and
+neither is ever prefixed. Lists are joined with "; ", dicts (evidence) are JSON — then neutralised like any text.
+Parquet keeps types: money as decimal128(38, 18) (exact), counts int64, ratios float64, text as strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from costlens.errors import UsageError
+from costlens.report.model import Report, UnitEconomics
+
+FORMATS = ("csv", "parquet")
+Q18 = Decimal("1E-18")
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+MONEY, INT, FLOAT, TEXT, BOOL = "money", "int", "float", "text", "bool"
+
+
+def _kind(annotation: str) -> str:
+    base = annotation.replace(" | None", "").strip()
+    return {"Decimal": MONEY, "int": INT, "float": FLOAT, "str": TEXT, "bool": BOOL}.get(base, TEXT)
+
+
+_UE_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(UnitEconomics) if f.name not in ("key", "provider")]
+
+LEAK_COLUMNS = [
+    ("kind", TEXT), ("feature", TEXT), ("model", TEXT), ("task_class", TEXT), ("severity", TEXT),
+    ("confidence", TEXT), ("calls_affected", INT), ("wasted_usd", MONEY), ("est_monthly_savings_usd", MONEY),
+    ("savings_low_usd", MONEY), ("savings_high_usd", MONEY), ("affected_cost_usd", MONEY), ("lever", TEXT),
+    ("quality_risk", TEXT), ("explanation", TEXT), ("example_call_ids", TEXT), ("evidence", TEXT),
+]
+LEVER_COLUMNS = [
+    ("rank", INT), ("lever", TEXT), ("est_monthly_savings_usd", MONEY), ("savings_low_usd", MONEY),
+    ("savings_high_usd", MONEY), ("share_of_spend", FLOAT), ("effort", TEXT), ("quality_risk", TEXT),
+    ("features", TEXT), ("first_action", TEXT), ("quality_reason", TEXT), ("savings_per_effort_day_usd", MONEY),
+    ("findings", INT), ("evidence", TEXT),
+]
+BUDGET_COLUMNS = [
+    ("feature", TEXT), ("owner", TEXT), ("team", TEXT), ("cost_center", TEXT), ("criticality", TEXT),
+    ("monthly_budget_usd", MONEY), ("spend_usd", MONEY), ("forecast_month_end_usd", MONEY), ("used_pct", FLOAT),
+    ("soft_alert_pct", FLOAT), ("hard_limit_usd", MONEY), ("status", TEXT), ("reason", TEXT),
+    ("cost_slo_per_accepted_outcome_usd", MONEY), ("cost_per_accepted_outcome_usd", FLOAT), ("slo_status", TEXT),
+]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=lambda v: format(v, "f") if isinstance(v, Decimal) else str(v),
+                      sort_keys=True, ensure_ascii=False)
+
+
+def _ue_rows(rows: list[UnitEconomics], key_name: str) -> list[dict[str, Any]]:
+    out = []
+    for ue in rows:
+        row = {key_name: ue.key}
+        if key_name == "model":
+            row["provider"] = ue.provider
+        row.update({name: getattr(ue, name) for name, _ in _UE_COLUMNS})
+        out.append(row)
+    return out
+
+
+def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list[dict[str, Any]]]]:
+    """table name → (columns [(name, kind)], rows)."""
+    leaks = []
+    for finding in report.leaks:
+        row = dict(finding)
+        evidence = row.get("evidence") or {}
+        row["example_call_ids"] = "; ".join(str(x) for x in (evidence.get("example_call_ids") or []))
+        row["evidence"] = _json(evidence)
+        leaks.append(row)
+    levers = []
+    for lever in report.levers:
+        row = dict(lever)
+        row["features"] = "; ".join(str(x) for x in (lever.get("features") or []))
+        row["evidence"] = _json(lever.get("evidence") or {})
+        levers.append(row)
+    return {
+        "unit_economics": ([("feature", TEXT)] + _UE_COLUMNS, _ue_rows(report.unit_economics, "feature")),
+        "by_model": ([("model", TEXT), ("provider", TEXT)] + _UE_COLUMNS, _ue_rows(report.by_model, "model")),
+        "leaks": (LEAK_COLUMNS, leaks),
+        "levers": (LEVER_COLUMNS, levers),
+        "budgets": (BUDGET_COLUMNS, list(report.budgets)),
+    }
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula."""
+    if text and (text.startswith(_DANGEROUS) or text.lstrip(" ").startswith(_DANGEROUS)):
+        return "'" + text
+    return text
+
+
+def csv_cell(value: Any, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind in (MONEY, INT, FLOAT) and not isinstance(value, (str, bool)):
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                return ""
+            text = format(value.normalize(), "f")
+            return "0" if text in ("-0", "0") else text
+        if isinstance(value, float):
+            return "" if not math.isfinite(value) else repr(value)
+        if isinstance(value, int):
+            return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return neutralise("; ".join(str(x) for x in value))
+    if isinstance(value, dict):
+        return neutralise(_json(value))
+    return neutralise(str(value))
+
+
+def _arrow_type(kind: str):
+    import pyarrow as pa
+
+    return {MONEY: pa.decimal128(38, 18), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(),
+            TEXT: pa.string()}[kind]
+
+
+def _arrow_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == MONEY:
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return number.quantize(Q18) if number.is_finite() else None
+    if kind == INT:
+        return int(value)
+    if kind == FLOAT:
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if kind == BOOL:
+        return bool(value)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(x) for x in value)
+    if isinstance(value, dict):
+        return _json(value)
+    return str(value)
+
+
+def _targets(out: Path, fmt: str, names: list[str]) -> dict[str, Path]:
+    suffix = out.suffix.lower()
+    if out.is_dir() or suffix not in (".csv", ".parquet"):
+        out.mkdir(parents=True, exist_ok=True)
+        return {name: out / f"{name}.{fmt}" for name in names}
+    if suffix != f".{fmt}":
+        raise UsageError(f"--out {out} does not match --format {fmt}", fix=f"use a folder or a .{fmt} file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return {name: out.with_name(f"{out.stem}.{name}.{fmt}") for name in names}
+
+
+def write_csv(path: Path, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([name for name, _ in columns])
+        for row in rows:
+            writer.writerow([csv_cell(row.get(name), kind) for name, kind in columns])
+
+
+def write_parquet(path: Path, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, _arrow_type(kind)) for name, kind in columns])
+    arrays = [pa.array([_arrow_value(row.get(name), kind) for row in rows], type=_arrow_type(kind))
+              for name, kind in columns]
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+
+
+def export_tables(report: Report, out_dir_or_file: str | Path, fmt: str = "csv") -> list[Path]:
+    """Write the report's tables as CSV or Parquet (module docstring); returns the paths written."""
+    if fmt not in FORMATS:
+        raise UsageError(f"table export format {fmt!r} is not supported", fix="use csv or parquet")
+    tables = report_tables(report)
+    targets = _targets(Path(out_dir_or_file), fmt, list(tables))
+    writer = write_csv if fmt == "csv" else write_parquet
+    for name, (columns, rows) in tables.items():
+        writer(targets[name], columns, rows)
+    return list(targets.values())

@@ -1,0 +1,97 @@
+"""Showback: who spends what — the period's spend by feature, owner, team and cost center.
+
+Ownership comes from costlens.toml `[features.<name>]` (owner, team, cost_center), so the table follows what the
+organisation declared, not whatever team tag a log line happened to carry (the worksheet's `by_team` is that
+view). Spend is the report's per-feature cost (the same exact Decimal figures as the unit-economics table), so
+showback, totals and every other output agree.
+
+Rows that cannot be assigned stay visible as their own row, never folded into someone else's:
+  `(unattributed)`      spend of calls with no feature at all;
+  `(no owner)` / `(no team)` / `(no cost center)`   features without that setting in costlens.toml.
+
+Each row's `cost_usd` is rounded to the cent so that the rows add up EXACTLY to `total_usd` (the period total
+rounded to the cent): every row is rounded down and the left-over cents go to the rows with the largest
+remainders (largest-remainder method). `cost_exact_usd` keeps the exact figure; `share` is exact / total.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from costlens.config import Config
+    from costlens.report.model import Report
+
+CENT = Decimal("0.01")
+UNATTRIBUTED = "(unattributed)"
+_MISSING = {"owner": "(no owner)", "team": "(no team)", "cost_center": "(no cost center)"}
+
+
+def round_cents(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def allocate_cents(values: list[Decimal], total: Decimal | None = None) -> list[Decimal]:
+    """Round each value to the cent so the rounded values add up exactly to the rounded total.
+
+    `total` defaults to the exact sum of `values` (pass it when the parts are meant to add up to a figure
+    computed elsewhere). Works for negative values too (floors, then hands out the left-over cents)."""
+    exact = [Decimal(v) for v in values]
+    if not exact:
+        return []
+    target = round_cents(sum(exact, Decimal(0)) if total is None else Decimal(total))
+    floors = [v.quantize(CENT, rounding=ROUND_FLOOR) for v in exact]
+    left = int(((target - sum(floors, Decimal(0))) / CENT).to_integral_value())
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    out = list(floors)
+    if left >= 0:
+        for step in range(left):
+            out[order[step % len(order)]] += CENT
+    else:  # only when an explicit total is below the parts: take cents from the smallest remainders
+        for step in range(-left):
+            out[order[::-1][step % len(order)]] -= CENT
+    return out
+
+
+def _rows(groups: dict[str, dict[str, Any]], total_exact: Decimal) -> list[dict[str, Any]]:
+    keys = sorted(groups, key=lambda k: (-groups[k]["exact"], k))
+    cents = allocate_cents([groups[k]["exact"] for k in keys], total_exact) if keys else []
+    return [
+        {
+            "key": key,
+            "cost_usd": cent,
+            "share": float(groups[key]["exact"] / total_exact) if total_exact else None,
+            "cost_exact_usd": groups[key]["exact"],
+            "features": sorted(groups[key]["features"]),
+        }
+        for key, cent in zip(keys, cents)
+    ]
+
+
+def compute_showback(con: Any, config: "Config", report: "Report") -> dict[str, Any]:
+    """{total_usd, total_exact_usd, by_feature, by_owner, by_team, by_cost_center}: each a list of
+    {key, cost_usd (to the cent, rows add up to total_usd), share, cost_exact_usd, features}.
+    `con` is not needed (the report holds the per-feature spend); it is accepted for a uniform signature."""
+    features = config.features if config is not None else {}
+    total_exact = Decimal(report.totals.cost_usd or 0)
+    out: dict[str, Any] = {"total_usd": round_cents(total_exact), "total_exact_usd": total_exact}
+    by_feature: dict[str, dict[str, Any]] = {}
+    dims: dict[str, dict[str, dict[str, Any]]] = {"owner": {}, "team": {}, "cost_center": {}}
+    for row in report.unit_economics:
+        cost = Decimal(row.cost_usd or 0)
+        by_feature[row.key] = {"exact": cost, "features": {row.key}}
+        settings = features.get(row.key)
+        for dim, groups in dims.items():
+            if row.key == UNATTRIBUTED:
+                key = UNATTRIBUTED
+            else:
+                value = getattr(settings, dim, None) if settings is not None else None
+                key = value.strip() if isinstance(value, str) and value.strip() else _MISSING[dim]
+            group = groups.setdefault(key, {"exact": Decimal(0), "features": set()})
+            group["exact"] += cost
+            group["features"].add(row.key)
+    out["by_feature"] = _rows(by_feature, total_exact)
+    for dim, groups in dims.items():
+        out[f"by_{dim}"] = _rows(groups, total_exact)
+    return out
