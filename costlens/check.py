@@ -227,7 +227,7 @@ def _regression(name: str, feature: str | None, current: float | None, base: flo
         return CheckRule(name, True, f"not compared: no accepted outcome in {side}", "cpao_regression", feature,
                          current, limit)
     if base == 0:
-        return CheckRule(name, True, f"not compared: baseline cost per accepted outcome is $0", "cpao_regression",
+        return CheckRule(name, True, "not compared: baseline cost per accepted outcome is $0", "cpao_regression",
                          feature, current, limit)
     change = (current - base) / base * 100
     passed = change <= limit

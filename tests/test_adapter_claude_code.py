@@ -4,7 +4,6 @@ checked call by call against genai-prices, quarantine, re-ingest and detection."
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SAMPLE_LOGS
+from conftest import SAMPLE_LOGS
 
 CLI = [sys.executable, "-m", "costlens"]
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 import duckdb
-import pytest
 
-from costlens.config import Config
-from costlens.ingest.runner import ingest_paths
 
 
 def _openai_line(i: int, prompt: int = 100) -> str:

@@ -77,7 +77,7 @@ def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
     """`table(source_row, c0 … cN VARCHAR)` like load_csv_rows, from a Parquet file."""
     select = ", ".join(f"CAST({quote_ident(name)} AS VARCHAR) AS c{i}" for i, name in enumerate(src.header))
     con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(f"DROP TABLE IF EXISTS reader_rejects")
+    con.execute("DROP TABLE IF EXISTS reader_rejects")
     try:
         con.execute(
             f"CREATE TEMP TABLE {table} AS SELECT {select}, file_row_number + 1 AS source_row "
@@ -86,7 +86,7 @@ def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
         )
     except Exception as exc:
         raise _read_error(src, exc) from None
-    con.execute(f"CREATE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
+    con.execute("CREATE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
 
 
 def load_tabular(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
