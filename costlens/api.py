@@ -58,7 +58,8 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 
 
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-           since: str | None = None, until: str | None = None, cost_mode: str = "computed") -> "Report":
+           since: str | None = None, until: str | None = None, cost_mode: str = "computed",
+           prices: str = "list", refreeze: bool = False) -> "Report":
     from costlens import db as database
     from costlens.report.build import build_report
     from costlens.report.period import resolve_period
@@ -69,7 +70,7 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
     con = database.connect(db, must_exist=True)
     try:
         chosen = chosen or resolve_period(con, period, since, until)
-        return build_report(con, config, chosen, cost_mode=cost_mode)
+        return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
     finally:
         con.close()
 
@@ -135,15 +136,15 @@ def _dicts(con, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def quarantine(*, db: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def quarantine(*, db: str | None = None, limit: int | None = None, run_id: int | None = None,
+               file: str | None = None, disposition: str | None = None) -> list[dict[str, Any]]:
+    """Rows read but not loaded (rejected or skipped), with file, row and reason; optionally one run / file."""
     from costlens import db as database
+    from costlens.runs import quarantine_rows
 
     con = database.connect(db, read_only=True)
     try:
-        sql = ("SELECT source_file, source_row, disposition, reason, source_format, run_id FROM quarantine "
-               "ORDER BY run_id, source_file, source_row")
-        rows = _dicts(con, sql)
-        return rows[:limit] if limit else rows
+        return quarantine_rows(con, run_id=run_id, file=file, disposition=disposition, limit=limit)
     finally:
         con.close()
 
@@ -206,5 +207,70 @@ def init(*, db: str | None = None, out: str = "costlens.toml", force: bool = Fal
     try:
         return write_starter_config(con, out, config=config, force=force,
                                     source=str(db or database.default_db_path()))
+    finally:
+        con.close()
+
+
+def runs(*, db: str | None = None, run_id: int | None = None, limit: int | None = None):
+    """Ingest runs, newest first: files seen / ingested / unchanged / failed and the row accounting."""
+    from costlens import db as database
+    from costlens.runs import list_runs
+
+    con = database.connect(db, read_only=True)
+    try:
+        return list_runs(con, run_id=run_id, limit=limit)
+    finally:
+        con.close()
+
+
+def export_focus(out: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
+                 since: str | None = None, until: str | None = None, fmt: str | None = None):
+    """Write the period's priced spend per feature as a FOCUS 1.2 dataset (CSV or Parquet)."""
+    from pathlib import Path
+
+    from costlens import db as database
+    from costlens.export.focus import export_focus as write_export
+    from costlens.export.focus import export_format
+    from costlens.report.period import resolve_period
+
+    config = config or load_config()
+    export_format(Path(out), fmt)  # a bad --format or suffix fails before the database opens
+    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    con = database.connect(db, must_exist=True)
+    try:
+        chosen = chosen or resolve_period(con, period, since, until)
+        return write_export(con, config, chosen, out, fmt)
+    finally:
+        con.close()
+
+
+def reconcile(*, db: str | None = None, config: Config | None = None, period: str | None = None,
+              since: str | None = None, until: str | None = None):
+    """The logged calls against the billing exports: coverage, the gap's causes, allocation, calibrated rates.
+    Without period options: the latest month with calls, else the latest month on the bills."""
+    from costlens import db as database
+    from costlens.reconcile.build import default_period
+    from costlens.reconcile.build import reconcile as run_reconcile
+    from costlens.report.period import resolve_period
+
+    config = config or load_config()
+    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    con = database.connect(db, must_exist=True)
+    try:
+        chosen = chosen or default_period(con)
+        return run_reconcile(con, config, chosen)
+    finally:
+        con.close()
+
+
+def frozen_months(*, db: str | None = None) -> list[dict[str, Any]]:
+    """Closed months whose prices are frozen: month, genai-prices version at freeze time, when, how many keys."""
+    from costlens import db as database
+    from costlens.pricing.freeze import frozen_months as read_frozen
+
+    con = database.connect(db)
+    try:
+        return [{"month": f.month.strftime("%Y-%m"), "catalog_version": f.catalog_version,
+                 "frozen_at": f.frozen_at.isoformat(sep=" "), "keys": f.keys} for f in read_frozen(con)]
     finally:
         con.close()

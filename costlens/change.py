@@ -172,8 +172,15 @@ def decompose(previous: PeriodUsage, current: PeriodUsage) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ from the database
 
 
+_CHANGE_COLUMNS = (
+    "task_key", "feature_key", "ts", "month", "priced", "provider", "model", "variant", "input_tokens",
+    "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "input_cost_usd",
+    "cache_read_cost_usd", "cache_write_cost_usd", "output_cost_usd", "cost_usd",
+)
+
+
 def _materialise(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", cost_mode: str,
-                 steps: tuple[str, ...]) -> None:
+                 steps: tuple[str, ...], columns: tuple[str, ...] | None = None) -> None:
     """The period tables on a SEPARATE connection (cursor): temp tables are per connection, so the report's
     current-period tables on the main connection are left untouched."""
     from costlens.report.build import _config_tables
@@ -181,13 +188,24 @@ def _materialise(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Pe
     cur.execute("SET TimeZone = 'UTC'")
     _config_tables(cur, config, period)
     cur.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
-    for step in ("intermediate/model_tiers.sql", "intermediate/period_calls.sql") + steps:
+    cur.execute(load_sql("intermediate/model_tiers.sql"))
+    view = load_sql("intermediate/period_calls.sql")
+    if columns:
+        # Only the columns the caller reads: every call of the trend window (six months) in full width
+        # beside the report's own tables would not fit the memory limit at scale.
+        head = "CREATE OR REPLACE TEMP TABLE period_calls AS"
+        body = view.strip().rstrip(";")
+        view = f"{head} SELECT {', '.join(columns)} FROM ({body[body.index(head) + len(head):]}) AS pc"
+    if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'").fetchone()[0]:
+        cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
+    cur.execute(view)
+    for step in steps:
         cur.execute(load_sql(step))
 
 
 def period_usage(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
                  cost_mode: str = "computed") -> PeriodUsage:
-    _materialise(cur, config, period, cost_mode, ())
+    _materialise(cur, config, period, cost_mode, (), _CHANGE_COLUMNS)
     usage = PeriodUsage()
     usage.tasks, usage.calls = cur.execute("SELECT count(DISTINCT task_key), count(*) FROM period_calls").fetchone()
     for provider, model, variant, kind, quantity, cost in cur.execute(load_sql("metrics/change_usage.sql")).fetchall():
@@ -214,7 +232,7 @@ def cost_per_accepted_outcome_trend(cur: "duckdb.DuckDBPyConnection", config: "C
 
     last_month = _month_start(period.end - timedelta(days=1))
     window = Period(_months_back(last_month, months - 1), period.end)
-    _materialise(cur, config, window, cost_mode, ("metrics/task_costs.sql",))
+    _materialise(cur, config, window, cost_mode, ("metrics/task_costs.sql",), _CHANGE_COLUMNS)
     out = []
     for month, calls, tasks, cost, accepted, outcome_cost in cur.execute(load_sql("metrics/change_trend.sql")).fetchall():
         accepted = int(accepted or 0)

@@ -22,6 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    epilog="Exit codes: 0 ok · 1 internal error · 2 usage or config · 3 input file unreadable or not understood · "
+    "4 CI threshold breached · 5 database missing, busy, newer, damaged or disk full · 130 interrupted.",
 )
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
@@ -50,6 +52,12 @@ def _guard(action: Callable[[], T]) -> T:
     except Exception as exc:  # a bug: still one line, with a way to get the details
         if os.environ.get("COSTLENS_DEBUG"):
             raise
+        from costlens.db import as_database_error
+
+        storage = as_database_error(exc)  # a full disk is the machine's problem, not a bug: exit 5
+        if storage is not None:
+            print(f"costlens: error: {storage.one_line()}", file=sys.stderr)
+            raise typer.Exit(storage.exit_code) from None
         detail = " ".join(str(exc).split())[:300]
         print(f"costlens: internal error: {type(exc).__name__}: {detail} (set COSTLENS_DEBUG=1 for the traceback)",
               file=sys.stderr)
@@ -141,8 +149,12 @@ def _print_ingest(result, quiet: bool) -> None:
         f"{sum(f.status == 'unchanged' for f in result.files)} unchanged, {len(result.failed)} failed · "
         f"rows read {result.total('rows_read'):,} = loaded {result.total('rows_loaded'):,} + duplicate "
         f"{result.total('rows_duplicate'):,} + quarantined {result.total('rows_quarantined'):,} + skipped "
-        f"{result.total('rows_skipped'):,}"
+        f"{result.total('rows_skipped'):,}",
+        soft_wrap=True,  # one line, however narrow the terminal: CI logs grep it
     )
+    if result.total("rows_quarantined") or result.total("rows_skipped"):
+        console.print(f"rows not loaded, with file, row and reason: costlens quarantine --run {result.run_id}",
+                      soft_wrap=True)
     for f in result.failed:
         print(f"costlens: error: {f.message}", file=sys.stderr)
 
@@ -160,6 +172,8 @@ def report(
     fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json, html, md, csv or parquet.")] = "terminal",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file (html: required; csv/parquet: a folder) instead of stdout.")] = None,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
+    prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
+    reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
 ) -> None:
     """Unit economics per feature, model and team for a period."""
 
@@ -172,7 +186,8 @@ def report(
         if fmt in ("html", "csv", "parquet") and out is None:
             raise UsageError(f"--format {fmt} needs --out", fix="e.g. --out report.html, or --out exports/ for csv/parquet")
         cfg = _load_config(config)
-        result = api.report(db=db, config=cfg, period=period, since=since, until=until, cost_mode=cost_mode)
+        result = api.report(db=db, config=cfg, period=period, since=since, until=until, cost_mode=cost_mode,
+                            prices=prices, refreeze=reprice)
         if fmt == "html":
             from costlens.report.render_html import render_html
 
@@ -386,9 +401,10 @@ def prices(
         from costlens import api
 
         view = api.prices(db=db, config=_load_config(config), model=model, provider=provider, variant=variant, at=at)
+        frozen = api.frozen_months(db=db)
         if fmt == "json":
-            print(json.dumps({"keys": view.keys, "unpriced": view.unpriced, "explanation": view.explanation},
-                             default=str, indent=2))
+            print(json.dumps({"keys": view.keys, "unpriced": view.unpriced, "explanation": view.explanation,
+                              "frozen_months": frozen}, default=str, indent=2))
             return
         from rich.console import Console
         from rich.table import Table
@@ -412,6 +428,9 @@ def prices(
         console.print(f"priced coverage: {coverage:.1f}% of {total:,} calls")
         for u in view.unpriced:
             console.print(Text(f"  unpriced: {u['provider']} / {u['model']} ({u['variant']}): {u['calls']} calls — {u['reason']}"))
+        for f in frozen:
+            console.print(Text(f"  frozen: {f['month']} at {f['catalog_version']} (since {f['frozen_at']}; "
+                               "`costlens report --reprice` re-prices it)"))
 
     _guard(run)
 
@@ -420,38 +439,33 @@ def prices(
 def quarantine(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many rows (0 = all).")] = 50,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Export all rows as CSV to this file.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", "--out", "-o", help="Write all matching rows to this file: .csv (formula-safe) or .jsonl.")] = None,
+    run_id: Annotated[Optional[int], typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")] = None,
+    file: Annotated[Optional[str], typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")] = None,
+    disposition: Annotated[Optional[str], typer.Option("--only", help="rejected (bad data) or skipped (not a model call).")] = None,
 ) -> None:
     """Rows that were read but not loaded, with file, row and reason."""
 
     def run() -> None:
         from costlens import api
 
-        rows = api.quarantine(db=db, limit=None if out else (limit or None))
-        if out:
-            import csv
+        if export:
+            from costlens.runs import QUARANTINE_COLUMNS, export_rows
 
-            with out.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=["source_file", "source_row", "disposition", "reason",
-                                                            "source_format", "run_id"])
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow({k: _csv_safe(v) for k, v in row.items()})
-            print(f"{len(rows)} rows written to {out}")
+            rows = api.quarantine(db=db, run_id=run_id, file=file, disposition=disposition)
+            kind = export_rows(rows, export, QUARANTINE_COLUMNS)
+            print(f"{len(rows)} rows written to {export} ({kind})", file=sys.stderr)
             return
-        for row in rows:
+        rows = api.quarantine(db=db, run_id=run_id, file=file, disposition=disposition, limit=(limit + 1) if limit else None)
+        shown = rows[:limit] if limit else rows
+        for row in shown:
             print(f"{row['source_file']}:{row['source_row']}: {row['disposition']}: {row['reason']}")
         if not rows:
             print("no quarantined rows")
+        elif len(rows) > len(shown):
+            print(f"(first {len(shown)} rows shown: --limit 0 for all, --export FILE.csv to save them)", file=sys.stderr)
 
     _guard(run)
-
-
-def _csv_safe(value):
-    """Neutralise spreadsheet formulas in exported text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @app.command()
@@ -479,6 +493,140 @@ def demo(
         _print_ingest(result, quiet=False)
         render_terminal(api.report(db=db, config=cfg), Console(highlight=False))
         print(f"\ndatabase: {db} — try `costlens report --db {db} --config {config_file} --format json`")
+
+    _guard(run)
+
+
+RUN_COLUMNS = ("run_id", "status", "started_at", "finished_at", "costlens_version", "files_seen", "files_ingested",
+               "files_unchanged", "files_failed", "rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined",
+               "rows_skipped", "balanced")
+
+
+@app.command()
+def runs(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many runs, newest first (0 = all).")] = 0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or csv.")] = "terminal",
+) -> None:
+    """Ingest runs: files seen / ingested / unchanged / failed, and rows read = loaded + duplicate +
+    quarantined + skipped."""
+
+    def run() -> None:
+        from costlens import api
+        from costlens.errors import UsageError
+
+        if fmt not in ("terminal", "json", "csv"):
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal, json or csv")
+        found = api.runs(db=db, limit=limit or None)
+        if fmt == "json":
+            import json
+
+            sys.stdout.write(json.dumps([r.to_dict() for r in found], default=str, indent=2) + "\n")
+            return
+        if fmt == "csv":
+            import csv
+
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(RUN_COLUMNS)
+            for r in found:
+                data = r.to_dict()
+                writer.writerow(["" if data[c] is None else data[c] for c in RUN_COLUMNS])
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=160)  # a pipe or file: keep every column readable
+        if not found:
+            console.print("no ingest runs yet — run `costlens ingest PATH…`")
+            return
+        table = Table(header_style="bold", pad_edge=False, title="rows read = loaded + duplicate + quarantined + skipped",
+                      title_justify="left")
+        for name in ("Run", "Started (UTC)", "Finished", "Files", "Ingested", "Unchanged", "Failed",
+                     "Read", "Loaded", "Dup", "Quar", "Skip"):
+            table.add_column(name, justify="left" if name in ("Started (UTC)", "Finished") else "right", no_wrap=True)
+        for r in found:
+            finished = r.finished_at.strftime("%H:%M:%S") if r.finished_at else "interrupted"
+            table.add_row(str(r.run_id), r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "?", finished,
+                          *(f"{n:,}" for n in (r.files_seen, r.files_ingested, r.files_unchanged, r.files_failed,
+                                               r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_quarantined,
+                                               r.rows_skipped)))
+        console.print(table)
+        if any(r.status == "interrupted" for r in found):
+            console.print("interrupted: the process stopped mid-run; the files it committed are whole, the others "
+                          "are ingested whole by the next `costlens ingest`")
+
+    _guard(run)
+
+
+export_app = typer.Typer(help="Export the period's costs in other tools' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("focus")
+def export_focus(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .csv or .parquet.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or parquet (default: from the --out suffix).")] = None,
+) -> None:
+    """The period's priced spend per feature as a FOCUS 1.2 dataset, for FinOps platforms."""
+
+    def run() -> None:
+        from costlens import api
+
+        result = api.export_focus(str(out), db=db, config=_load_config(config), period=period, since=since,
+                                  until=until, fmt=fmt)
+        if result.unpriced_calls:
+            print(f"costlens: warning: {result.unpriced_calls:,} unpriced calls left out of the FOCUS export "
+                  "(FOCUS needs a cost on every row) — see `costlens prices`", file=sys.stderr)
+        allocated = f", of which ${result.allocated_cost_usd:,.2f} allocated" if result.allocated_cost_usd else ""
+        print(f"wrote {result.rows:,} FOCUS {result.focus_version} rows to {result.path} "
+              f"(${result.billed_cost_usd:,.2f} billed{allocated})", file=sys.stderr)
+
+    _guard(run)
+
+
+RECONCILE_FORMATS = ("terminal", "json", "md")
+
+
+@app.command()
+def reconcile(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls, else on the bills).")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md.")] = "terminal",
+    fail_outside_tolerance: Annotated[bool, typer.Option("--fail-outside-tolerance", help="Exit 4 when spend with no identified cause exceeds the tolerance (reconcile section of costlens.toml).")] = False,
+) -> None:
+    """Logged calls against the billing exports: coverage, the gap's causes, allocation, billed rates."""
+
+    def run() -> None:
+        from costlens import api
+        from costlens.errors import EXIT_THRESHOLD, UsageError
+
+        if fmt not in RECONCILE_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(RECONCILE_FORMATS)}")
+        result = api.reconcile(db=db, config=_load_config(config), period=period, since=since, until=until)
+        from costlens.reconcile import render
+
+        if fmt == "json":
+            sys.stdout.write(render.render_json(result) + "\n")
+        elif fmt == "md":
+            sys.stdout.write(render.render_markdown(result))
+        else:
+            from rich.console import Console
+
+            render.render_terminal(result, Console(highlight=False))
+        if fail_outside_tolerance and result.status == "outside_tolerance":
+            print(f"costlens: reconciliation outside tolerance: {render.usd(result.unexplained_usd)} unexplained",
+                  file=sys.stderr)
+            raise typer.Exit(EXIT_THRESHOLD)
 
     _guard(run)
 

@@ -86,6 +86,34 @@ class OutcomesConfig(_Strict):
     scores: OutcomeScoresConfig = Field(default_factory=OutcomeScoresConfig)
 
 
+class ScopeRule(_Strict):
+    """A billing scope (project, workspace, api key or sub-account, by id or name) whose unlogged spend
+    belongs to one feature."""
+
+    scope: str = Field(min_length=1)
+    feature: str = Field(min_length=1)
+
+
+class AllocateToFeature(_Strict):
+    feature: str = Field(min_length=1)
+
+
+class ReconcileConfig(_Strict):
+    """[reconcile]: how the request logs are reconciled with the billing exports."""
+
+    # the verdict is "reconciled" while the spend with no identified cause stays within
+    # max(tolerance_pct % of the AI billed spend, tolerance_usd)
+    tolerance_pct: float = Field(1.0, ge=0, le=100)
+    tolerance_usd: float = Field(0.0, ge=0)
+    # a day × model × token-type difference at or below this is rounding
+    rounding_usd: float = Field(0.01, ge=0)
+    # a billing scope whose tokens lie (this share of them) above what the logs show is unlogged traffic
+    fit_share: float = Field(0.95, gt=0, le=1)
+    # spend no feature owns: "proportional" (to the features' logged spend) or {feature = "…"}
+    allocation: Literal["proportional"] | AllocateToFeature = "proportional"
+    scopes: list[ScopeRule] = Field(default_factory=list)
+
+
 class Config(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
@@ -96,6 +124,7 @@ class Config(_Strict):
     leaks: dict[str, Any] = Field(default_factory=dict)  # detector thresholds, validated by costlens.leaks
     levers: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
     whatif: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     path: str | None = None
 
 

@@ -1,13 +1,21 @@
-"""The DuckDB file is costlens' memory: open it, create or check its schema, set resource limits."""
+"""The DuckDB file is costlens' memory: open it, create or check its schema, set resource limits.
+
+Two costlens processes on one database: DuckDB lets one process write at a time (a file lock). A second
+process retries for COSTLENS_LOCK_WAIT seconds (default 5), then fails with exit 5 and a one-line message
+naming the process that holds the database. It never opens the file half-way, so nothing is corrupted.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costlens.errors import DatabaseError
+from costlens import __version__
+from costlens.errors import ConfigError, DatabaseError
 from costlens.sqlfiles import load_sql, sql_files
 
 if TYPE_CHECKING:
@@ -15,10 +23,28 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = "costlens.duckdb"
+DEFAULT_LOCK_WAIT_S = 5.0
+_LOCK_POLL_S = 0.1
+# The databases this process opened, newest last: an error raised later (a full disk at commit or close)
+# can then name the file it concerns.
+_opened: list[str] = []
 
 
 def default_db_path() -> str:
     return os.environ.get("COSTLENS_DB") or DEFAULT_DB
+
+
+def lock_wait_seconds() -> float:
+    text = os.environ.get("COSTLENS_LOCK_WAIT", "").strip()
+    if not text:
+        return DEFAULT_LOCK_WAIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also rejects nan
+        raise ConfigError(f"COSTLENS_LOCK_WAIT={text!r} is not a number of seconds", fix="use e.g. 30, or 0 to fail at once")
+    return value
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
@@ -32,24 +58,130 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
         raise DatabaseError(
             f"database {db_path} does not exist", fix="run `costlens ingest PATH…` first, or pass --db"
         )
+    if db_path != ":memory:" and Path(db_path).is_dir():
+        raise DatabaseError(f"database {db_path} is a folder", fix="pass a file name, e.g. --db costlens.duckdb")
+    if db_path != ":memory:" and not _looks_like_duckdb(Path(db_path)):
+        # DuckDB would open e.g. an existing CSV as an empty in-memory database and lose everything written
+        raise DatabaseError(f"{db_path} is not a DuckDB database",
+                            fix="pass the costlens database with --db (or remove that file to start afresh)")
+    deadline = time.monotonic() + lock_wait_seconds()
+    while True:
+        try:
+            con = duckdb.connect(db_path, read_only=read_only)
+            break
+        except duckdb.Error as exc:
+            text = _first_line(exc)
+            if _is_lock_conflict(text) and time.monotonic() < deadline:
+                time.sleep(_LOCK_POLL_S)
+                continue
+            raise _open_error(db_path, text) from None
+    _opened[:] = [db_path]
     try:
-        con = duckdb.connect(db_path, read_only=read_only)
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            raise DatabaseError(
-                f"database {db_path} is in use by another costlens process",
-                fix="wait for it to finish, or use another --db",
-            ) from None
-        raise DatabaseError(f"cannot open database {db_path}: {text.splitlines()[0]}") from None
-    except duckdb.Error as exc:
-        raise DatabaseError(f"cannot open database {db_path}: {str(exc).splitlines()[0]}") from None
-    _configure(con, db_path)
-    if not read_only:
-        ensure_schema(con, db_path)
-    else:
-        check_schema_version(con, db_path)
+        _configure(con, db_path)
+        if not read_only:
+            ensure_schema(con, db_path)
+        else:
+            check_schema_version(con, db_path)
+    except BaseException as exc:
+        con.close()
+        if isinstance(exc, duckdb.Error):
+            raise as_database_error(exc, db_path) or DatabaseError(
+                f"database {db_path} cannot be used: {_first_line(exc)}",
+                fix="check --db points at a costlens database") from None
+        raise
     return con
+
+
+def _looks_like_duckdb(path: Path) -> bool:
+    """True for a new (absent or empty) file or one with DuckDB's magic bytes after its header checksum."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return True
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return True  # let DuckDB report what is wrong with it
+    return head[8:12] == b"DUCK"
+
+
+def _is_lock_conflict(text: str) -> bool:
+    lowered = text.lower()
+    return "lock" in lowered and ("conflicting" in lowered or "could not set lock" in lowered)
+
+
+def _open_error(db_path: str, text: str) -> DatabaseError:
+    lowered = text.lower()
+    if _is_lock_conflict(text):
+        holder = re.search(r"PID (\d+)", text)
+        who = f" (PID {holder.group(1)})" if holder else ""
+        return DatabaseError(
+            f"database {db_path} is in use by another costlens process{who}; waited {lock_wait_seconds():g} s",
+            fix="wait for it to finish, set COSTLENS_LOCK_WAIT=SECONDS to wait longer, or use another --db",
+        )
+    if "version number" in lowered or "newer version" in lowered or "storage version" in lowered:
+        return DatabaseError(
+            f"database {db_path} was written by a newer DuckDB than this costlens has ({text})",
+            fix="upgrade costlens (pip install -U costlens), or use another --db",
+        )
+    if "corrupt" in lowered or "checksum" in lowered:
+        return DatabaseError(f"database {db_path} is damaged ({text})",
+                             fix="restore it from a backup, or ingest the input files again into a new --db")
+    if "not a valid duckdb database" or "invalid magic" in lowered or "not a duckdb" in lowered:
+        return DatabaseError(f"{db_path} is not a DuckDB database",
+                             fix="pass the costlens database with --db (or remove that file to start afresh)")
+    storage = _storage_problem(lowered)
+    if storage:
+        return DatabaseError(f"cannot write database {db_path}: {storage}", fix=_STORAGE_FIX)
+    if "permission denied" in lowered or "read-only file system" in lowered:
+        return DatabaseError(f"cannot open database {db_path}: {text}",
+                             fix="check you may write that file and its folder, or use another --db")
+    return DatabaseError(f"cannot open database {db_path}: {text}",
+                         fix="check --db points at a costlens database")
+
+
+_STORAGE_FIX = ("free space where the database and COSTLENS_TEMP_DIR live, then run the command again "
+                "(a file whose ingest did not finish is ingested whole next time)")
+
+
+def _storage_problem(lowered: str) -> str | None:
+    if "no space left" in lowered or "disk full" in lowered or "enospc" in lowered:
+        return "no space left on device"
+    if "disk quota exceeded" in lowered:
+        return "disk quota exceeded"
+    if "could not write" in lowered or "could not fsync" in lowered or "could not truncate" in lowered:
+        return "the disk refused a write"
+    return None
+
+
+def as_database_error(exc: BaseException, db_path: str | None = None) -> DatabaseError | None:
+    """A DuckDB storage failure (full disk, failed write) as a one-line DatabaseError naming the database,
+    or None when `exc` is something else."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover
+        return None
+    where = db_path or (_opened[-1] if _opened else default_db_path())
+    problem = None
+    # The storage error may be the context of the error that surfaced (a ROLLBACK failing after a failed
+    # COMMIT), and DuckDB puts the cause of a fatal error on a later line: look through both.
+    seen, target = 0, f"database {where}"
+    while exc is not None and seen < 8 and problem is None:
+        if isinstance(exc, duckdb.Error):
+            problem = _storage_problem(str(exc).lower())
+            named = re.search(r'file "([^"]+)"', str(exc))
+            if problem and named and not named.group(1).startswith(where):
+                target = named.group(1)  # a spill file or an export, not the database itself
+        elif isinstance(exc, OSError) and exc.errno == 28 and str(exc.filename or where).startswith(where):
+            problem = "no space left on device"  # the database or its WAL, not e.g. a report being written
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    if not problem:
+        return None
+    return DatabaseError(f"cannot write {target}: {problem}", fix=_STORAGE_FIX)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
@@ -72,19 +204,41 @@ def _vetted_size(value: str) -> str:
 
 
 def ensure_schema(con: "duckdb.DuckDBPyConnection", db_path: str = "") -> None:
+    # Check first: a newer database must not be touched, not even by CREATE … IF NOT EXISTS.
+    check_schema_version(con, db_path)
     for name in sql_files("schema"):
         con.execute(load_sql(name))
-    check_schema_version(con, db_path)
     con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('costlens_version', ?)", [__version__])
 
 
 def check_schema_version(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
+    import duckdb
+
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    except Exception:
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except duckdb.Error:  # no meta table yet: a new database
         return
-    if row and int(row[0]) > SCHEMA_VERSION:
+    text = meta.get("schema_version")
+    if text is None:
+        return
+    try:
+        version = int(text)
+    except ValueError:
+        raise DatabaseError(f"database {db_path} has an unreadable schema_version {text!r}",
+                            fix="use another --db; this file was not written by costlens") from None
+    if version > SCHEMA_VERSION:
+        writer = meta.get("costlens_version") or _last_run_version(con) or "a newer version"
         raise DatabaseError(
-            f"database {db_path} was written by a newer costlens (schema {row[0]}, this one reads {SCHEMA_VERSION})",
-            fix="upgrade costlens, or use another --db",
+            f"database {db_path} was created by costlens {writer} (schema {version}); this is costlens "
+            f"{__version__} (schema {SCHEMA_VERSION})",
+            fix="upgrade costlens (pip install -U costlens) or use another --db",
         )
+
+
+def _last_run_version(con: "duckdb.DuckDBPyConnection") -> str | None:
+    try:
+        row = con.execute("SELECT costlens_version FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+    except Exception:
+        return None
+    return row[0] if row else None

@@ -94,4 +94,40 @@ def compute_showback(con: Any, config: "Config", report: "Report") -> dict[str, 
     out["by_feature"] = _rows(by_feature, total_exact)
     for dim, groups in dims.items():
         out[f"by_{dim}"] = _rows(groups, total_exact)
+    _add_invoice(out, features, report)
     return out
+
+
+def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: "Report") -> None:
+    """When a bill with AI spend exists: every row gets `allocated_usd` (its share, in cents, of the billed spend
+    no feature owns: unlogged traffic, other AI charges, rounding), and `invoice` shows the bill's AI total by
+    feature / owner / team / cost center as owned (billed cost of its logged calls) + allocated, adding up to
+    the invoice to the cent (costlens.reconcile.allocate does the largest-remainder rounding)."""
+    recon = getattr(report, "reconciliation", None)
+    if recon is None or not getattr(recon, "has_ai_bill", False):
+        return
+    by_feature = {row.key: row for row in recon.allocation}
+    for name in ("by_feature", "by_owner", "by_team", "by_cost_center"):
+        for row in out[name]:
+            row["allocated_usd"] = sum((by_feature[f].allocated_usd for f in row["features"] if f in by_feature),
+                                       Decimal(0))
+    invoice: dict[str, Any] = {"total_usd": round_cents(recon.ai_billed_usd), "total_exact_usd": recon.ai_billed_usd,
+                               "allocation_rule": recon.allocation_rule}
+    for dim in ("feature", "owner", "team", "cost_center"):
+        groups: dict[str, dict[str, Any]] = {}
+        for row in recon.allocation:
+            if dim == "feature":
+                key = row.key
+            elif row.key == UNATTRIBUTED:
+                key = UNATTRIBUTED
+            else:
+                value = getattr(features.get(row.key), dim, None)
+                key = value.strip() if isinstance(value, str) and value.strip() else _MISSING[dim]
+            group = groups.setdefault(key, {"key": key, "owned_usd": Decimal(0), "allocated_usd": Decimal(0),
+                                            "cost_usd": Decimal(0), "features": []})
+            group["owned_usd"] += row.owned_usd
+            group["allocated_usd"] += row.allocated_usd
+            group["cost_usd"] += row.total_usd
+            group["features"].append(row.key)
+        invoice[f"by_{dim}"] = sorted(groups.values(), key=lambda g: (-g["cost_usd"], g["key"]))
+    out["invoice"] = invoice

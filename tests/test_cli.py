@@ -148,6 +148,16 @@ def test_sample_directory_routes_every_file(sample_db):
     assert "0 ingested, 9 unchanged" in again.stdout
 
 
+def _shown_feature_cents(data: dict) -> list:
+    """The by-feature Spend cells as tables show them: cents that add up to the shown total."""
+    from decimal import Decimal
+
+    from costlens.showback import allocate_cents
+
+    return allocate_cents([Decimal(str(r["cost_usd"])) for r in data["unit_economics"]],
+                          Decimal(str(data["totals"]["cost_usd"])))
+
+
 def test_report_terminal_and_json_agree(sample_db):
     db, _ = sample_db
     config = str(SAMPLE_LOGS / "costlens.toml")
@@ -155,8 +165,8 @@ def test_report_terminal_and_json_agree(sample_db):
     terminal = run("report", "--db", db, "--config", config).stdout
     total = data["totals"]["cost_usd"]
     assert f"${total:,.2f}" in terminal
-    for row in data["unit_economics"]:
-        assert f"${row['cost_usd']:,.2f}" in terminal
+    for spend in _shown_feature_cents(data):
+        assert f"${spend:,.2f}" in terminal
     assert data["totals"]["priced_coverage_pct"] == 100.0
     assert data["period"] == {"start": "2026-10-01", "end": "2026-11-01"}
 
@@ -231,8 +241,8 @@ def test_terminal_json_markdown_html_agree_on_headlines(sample_db, tmp_path):
     metric = dict(re.findall(r'data-metric="(total_cost_usd|calls|cost_per_accepted_outcome_usd)"[^>]*data-value="([^"]+)"', html))
     if metric:  # exact values carried by the HTML
         assert float(metric["total_cost_usd"]) == pytest.approx(t["cost_usd"], abs=1e-9)
-    for row in data["unit_economics"]:
-        spend = f"${row['cost_usd']:,.2f}"
+    for row, cents in zip(data["unit_economics"], _shown_feature_cents(data)):
+        spend = f"${cents:,.2f}"  # tables show largest-remainder cents, so rows add up to the shown total
         assert spend in terminal and spend in html, row["feature"]
     for row in data["unit_economics"][:3]:  # the Markdown summary lists the top features
         assert f"${row['cost_usd']:,.2f}" in markdown, row["feature"]

@@ -306,9 +306,15 @@ def test_headline_numbers_equal_the_json_renderer(sample):
     features = {k: (v, "".join(text).strip()) for m, k, v, text in metrics if m == "feature_cost_usd"}
     expected = {row["feature"]: row["cost_usd"] for row in data["unit_economics"]}
     assert set(features) == set(expected) and len(expected) == 6
+    from costlens.showback import allocate_cents
+
+    # the exact value is carried as data; the cell shows largest-remainder cents that add up to the shown total
+    shown = dict(zip(expected, allocate_cents([Decimal(str(c)) for c in expected.values()],
+                                              Decimal(str(totals["cost_usd"])))))
     for name, cost in expected.items():
         assert float(features[name][0]) == cost
-        assert features[name][1] == usd(cost)
+        assert features[name][1] == usd(shown[name])
+    assert sum(shown.values()) == round(Decimal(str(totals["cost_usd"])), 2)
     levers = {k: float(v) for m, k, v, _ in metrics if m == "lever_monthly_savings_usd"}
     assert levers == {lv["lever"]: lv["est_monthly_savings_usd"] for lv in data["levers"]}
     assert float(single["total_monthly_savings_usd"][0]) == data["lever_summary"]["total_monthly_savings_usd"]

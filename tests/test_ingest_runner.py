@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 
 
 
@@ -70,9 +71,10 @@ def test_failed_file_leaves_nothing_behind(tmp_path, con, ingest, monkeypatch):
         raise duckdb.IOException("disk full (simulated)")
 
     monkeypatch.setattr(runner, "_conform_staged", explode)
-    result = ingest(file)
-    assert result.files[0].status == "failed"
-    assert "disk full" in result.files[0].message
+    from costlens.errors import DatabaseError
+
+    with pytest.raises(DatabaseError, match="disk full|no space left"):  # the disk, not the file: the run stops
+        ingest(file)
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM ingested_files").fetchone()[0] == 0
     monkeypatch.undo()

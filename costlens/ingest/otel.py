@@ -37,6 +37,12 @@ class OtelAdapter(Adapter):
     def stage(self, con, src: Source, ctx: IngestContext) -> None:
         load_json_records(con, src)
         otlp = any(_is_otlp(r) for r in src.records[:5])
+        # flat spans are a view (parsed once, inside the `staged` statement), OTLP spans a table: clear
+        # whichever an earlier file of the run left
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'otel_spans' "
+                           "AND table_catalog = 'temp'").fetchone()
+        if kind:
+            con.execute("DROP VIEW otel_spans" if kind[0] == "VIEW" else "DROP TABLE otel_spans")
         self.run_sql(con, "staging/otel_otlp_spans.sql" if otlp else "staging/otel_flat_spans.sql")
         self.run_sql(con, "staging/otel_spans_to_calls.sql")
 

@@ -20,7 +20,12 @@ MAX_JSON_OBJECT_BYTES = 256 * 1024 * 1024
 def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_json") -> None:
     """`table(source_row BIGINT, doc JSON)`: one row per JSON line (doc NULL if the line is not valid JSON),
     or per element of a top-level array, or the single top-level object."""
-    fmt = "newline_delimited" if src.container == "jsonl" else "auto"
+    # Only a sniffed JSON document is read whole; anything else forced through a JSON adapter (JSON lines
+    # whose first line is damaged sniff as csv / unknown) is read line by line, so one bad line costs one row.
+    fmt = "auto" if src.container == "json" else "newline_delimited"
+    first_line = _bom_first_line(src)
+    if first_line is not None and src.container == "json" and first_line.lstrip().startswith("["):
+        fmt = "array"  # with a BOM, DuckDB's auto format reads a top-level array as one document
     con.execute(f"DROP TABLE IF EXISTS {table}")
     try:
         con.execute(
@@ -31,17 +36,41 @@ def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
         )
     except Exception as exc:
         raise _read_error(src, exc) from None
+    if first_line is not None and fmt == "newline_delimited":
+        # DuckDB reads a UTF-8 byte-order mark as part of line 1 and rejects it: parse that one line without it
+        con.execute(f"UPDATE {table} SET doc = CASE WHEN json_valid(?) THEN CAST(? AS JSON) END "
+                    "WHERE source_row = 1 AND doc IS NULL", [first_line, first_line])
     con.execute("CREATE OR REPLACE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
+
+
+def _bom_first_line(src: Source) -> str | None:
+    """The first line without its byte-order mark when the file starts with one (Windows tools write it)."""
+    import gzip
+    import zlib
+
+    try:
+        opener = gzip.open if src.compression == "gzip" else open
+        with opener(src.path, "rb") as handle:
+            if handle.read(3) != b"\xef\xbb\xbf":
+                return None
+            return handle.readline(MAX_JSON_OBJECT_BYTES).decode("utf-8", errors="replace").rstrip("\r\n")
+    except (OSError, EOFError, zlib.error):
+        return None  # the read below reports the damaged file
 
 
 def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
     """`table(source_row, c0 … cN VARCHAR)` in header order; rows with the wrong number of fields are
     left in `reader_rejects(source_row, reason)` (every reader creates it). Columns are positional so no
     input text becomes SQL. One pass with DuckDB's reject store: a failed read would abort the ingest
-    transaction, so malformed rows must never raise."""
+    transaction, so malformed rows must never raise.
+
+    A damaged file (DuckDB's parser stops on a stray carriage return or mixed line endings, or an
+    unterminated quote made it swallow the rows after it) is read again line by line, see _load_csv_lines.
+    Well-formed files take only the one read (plus two catalog-sized queries, see _save_ingest_context)."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.header))) + "}"
     for name in (table, "reader_rejects", "csv_rejects", "csv_reject_scans"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    saved_context = _save_ingest_context(con)
     try:
         con.execute(
             f"""CREATE TEMP TABLE {table} AS
@@ -53,12 +82,25 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
             [str(src.path), src.csv_delimiter, src.duckdb_compression],
         )
     except Exception as exc:
-        raise _read_error(src, exc) from None
+        if not _needs_line_reader(src, exc):
+            raise _read_error(src, exc) from None
+        _restart_aborted_transaction(con, saved_context)
+        _load_csv_lines(con, src, table)
+        return
+    # DuckDB may store two rejects for one line: count and keep each line once.
+    rejected_lines, unterminated = con.execute(
+        "SELECT count(DISTINCT line), count(*) FILTER (WHERE error_type = 'UNQUOTED VALUE') FROM csv_rejects"
+    ).fetchall()[0]
+    if unterminated:
+        # An unterminated quote runs on into the next lines, which are then neither read nor rejected.
+        _load_csv_lines(con, src, table)
+        return
     con.execute(
         """CREATE TEMP TABLE reader_rejects AS
-           SELECT line AS source_row, 'malformed CSV row: ' || error_message AS reason FROM csv_rejects"""
+           SELECT line AS source_row, 'malformed CSV row: ' || min(error_message) AS reason
+           FROM csv_rejects GROUP BY line ORDER BY line"""
     )
-    if con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]:
+    if rejected_lines:
         # Good rows keep file order; number them by the line numbers not taken by rejected rows.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {table} AS
@@ -71,6 +113,128 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
                 ORDER BY source_row"""
         )
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
+
+
+def _save_ingest_context(con: "duckdb.DuckDBPyConnection") -> tuple[list, list] | None:
+    """The runner's `ingest_ctx` (its columns and rows), if there is one: a read that fails aborts the ingest
+    transaction, and the table is the only thing in it before an adapter's read (the runner creates it, every
+    tabular adapter reads its file first). Two catalog-sized queries; no file is touched."""
+    columns = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'ingest_ctx' "
+        "AND database_name = 'temp' ORDER BY column_index").fetchall()
+    if not columns:
+        return None
+    return columns, con.execute("SELECT * FROM ingest_ctx").fetchall()
+
+
+def _restart_aborted_transaction(con: "duckdb.DuckDBPyConnection", saved: tuple[list, list] | None) -> None:
+    """After DuckDB aborted the ingest transaction on a failed read: roll it back, begin a new one (the runner
+    commits or rolls back as usual) and put `ingest_ctx` back as it was."""
+    import duckdb
+
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        return  # no transaction was open (autocommit): the failed statement took nothing with it
+    con.execute("BEGIN TRANSACTION")
+    if saved is None:
+        con.execute("DROP TABLE IF EXISTS ingest_ctx")
+        return
+    columns, rows = saved
+    # our own column names and types, from the catalog; only the values are bound
+    select = ", ".join(f"CAST(? AS {data_type}) AS {quote_ident(name)}" for name, data_type in columns)
+    selects = [f"SELECT {select}" for _ in rows] or [f"SELECT {select} WHERE false"]
+    values = [value for row in rows for value in row] or [None] * len(columns)
+    con.execute("CREATE OR REPLACE TEMP TABLE ingest_ctx AS " + " UNION ALL ".join(selects), values)
+
+
+# Regular-expression escapes of the delimiters sources.py sniffs.
+_DELIMITER_PATTERNS = {",": ",", ";": ";", "\t": "\\t", "|": "\\|"}
+
+
+def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -> None:
+    """The damaged-file reader: every physical line (split on LF only) is one row, split into fields in SQL.
+
+    Each line after the header is loaded, rejected with its line number and reason (not UTF-8, unterminated
+    or misplaced quote, stray carriage return, wrong number of fields), or skipped when blank (CR-only
+    lines included; DuckDB skips blank lines too). Fields follow DuckDB's reading of a well-formed line:
+    "" inside quotes is a quote, spaces around a quoted field are dropped, an empty field is NULL.
+    Trade-off: a quoted field spanning lines (legal CSV, rare in usage and billing exports) is rejected
+    here as two broken lines; that is the price of never letting one damaged line swallow its neighbours,
+    and it is only paid by files that are already damaged. The file is held in memory (Arrow splits it);
+    well-formed files never come here."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    delimiter = _DELIMITER_PATTERNS[src.csv_delimiter]
+    # One field and the delimiter after it, matched against `line || delimiter`: every match is non-empty,
+    # and a field is only what the delimiter (or the end of the line) closes. Group 1 = quoted, 2 = unquoted.
+    field = f'(?: *"((?:[^"]|"")*)" *|([^{delimiter}"\\r][^{delimiter}\\r]*))?{delimiter}'
+    try:
+        compression = "gzip" if src.compression == "gzip" else None
+        with pa.input_stream(str(src.path), compression=compression) as stream:
+            data = stream.read_buffer()
+        offsets = pa.array([0, data.size], pa.int64()).buffers()[1]
+        whole_file = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, data])
+        lines = pc.split_pattern(whole_file, pattern=b"\n")  # one list of every line, split by Arrow
+    except (OSError, EOFError, MemoryError, pa.ArrowException) as exc:
+        raise _read_error(src, exc) from None
+    del data, whole_file
+    width = len(src.header)
+    con.register("csv_file_lines", pa.table({"lines": lines}))
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE csv_lines AS
+                WITH unnested AS (
+                    SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw FROM csv_file_lines),
+                numbered AS (SELECT line_no, try(decode(raw)) AS text FROM unnested),
+                checked AS (
+                    SELECT line_no, text IS NULL AS not_utf8, body, has_quote,
+                           text IS NOT NULL AND CASE WHEN has_quote
+                               THEN regexp_full_match(body || ?, '(?:{field})+')
+                               ELSE NOT contains(body, chr(13)) END AS well_formed
+                    FROM (SELECT *, rtrim(text, chr(13)) AS body, contains(text, '"') AS has_quote FROM numbered)
+                    WHERE line_no > 1 AND (text IS NULL OR replace(text, chr(13), '') <> '')),
+                split AS (
+                    SELECT *,
+                           CASE WHEN well_formed AND has_quote THEN regexp_extract_all(body || ?, '{field}', 1) END
+                               AS quoted,
+                           CASE WHEN well_formed AND has_quote THEN regexp_extract_all(body || ?, '{field}', 2) END
+                               AS unquoted
+                    FROM checked)
+                -- most lines hold no quote at all: a plain split gives the same fields, many times faster
+                SELECT line_no, not_utf8, well_formed, body,
+                       CASE WHEN NOT well_formed THEN NULL
+                            WHEN NOT has_quote THEN list_transform(string_split(body, ?), lambda v: nullif(v, ''))
+                            ELSE list_transform(quoted, lambda q, i: nullif(coalesce(replace(q, '""', '"'),
+                                                                                     unquoted[i]), ''))
+                       END AS fields
+                FROM split""",
+            [src.csv_delimiter] * 4,
+        )
+    finally:
+        con.unregister("csv_file_lines")
+    select = ", ".join(f"fields[{i + 1}] AS c{i}" for i in range(width))
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute(
+        f"""CREATE TEMP TABLE {table} AS
+            SELECT {select}, line_no AS source_row FROM csv_lines
+            WHERE well_formed AND len(fields) = {width} ORDER BY line_no"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE reader_rejects AS
+            SELECT line_no AS source_row, 'malformed CSV row: line ' || line_no || ': ' || CASE
+                       WHEN not_utf8 THEN 'not UTF-8 text'
+                       WHEN NOT well_formed AND (length(body) - length(replace(body, '"', ''))) % 2 = 1
+                           THEN 'unterminated quote'
+                       WHEN NOT well_formed AND contains(body, chr(13)) THEN 'stray carriage return'
+                       WHEN NOT well_formed THEN 'misplaced quote'
+                       ELSE len(fields) || CASE WHEN len(fields) = 1 THEN ' field' ELSE ' fields' END
+                            || ', header has {width}' END AS reason
+            FROM csv_lines WHERE NOT well_formed OR len(fields) <> {width} ORDER BY line_no"""
+    )
+    con.execute("DROP TABLE IF EXISTS csv_lines; DROP TABLE IF EXISTS csv_rejects; "
+                "DROP TABLE IF EXISTS csv_reject_scans")
 
 
 def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
@@ -109,6 +273,14 @@ def column_ref(src: Source, *names: str) -> str:
         if name.lower() in lowered:
             return f"c{lowered.index(name.lower())}"
     return "CAST(NULL AS VARCHAR)"
+
+
+def _needs_line_reader(src: Source, exc: Exception) -> bool:
+    """DuckDB's strict CSV parser gave up on the whole file: a stray carriage return or mixed line endings,
+    or (gzip only) an unterminated quote, for which it asks for a multi-GiB buffer."""
+    text = str(exc)
+    return "state machine reached an invalid state" in text or (
+        src.compression == "gzip" and "could not allocate block" in text)
 
 
 def _read_error(src: Source, exc: Exception) -> InputError:

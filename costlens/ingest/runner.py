@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from costlens import __version__
-from costlens.errors import CostlensError, InputError
+from costlens.db import as_database_error
+from costlens.errors import CostlensError, DatabaseError, InputError
 from costlens.ingest.base import Adapter, IngestContext
 from costlens.ingest.registry import all_adapters, get_adapter
 from costlens.ingest.sources import Source, expand_paths, open_source
@@ -101,6 +102,18 @@ def _ingest_file(
 ) -> FileResult:
     result = FileResult(path=str(path), status="failed")
     try:
+        # The manifest knows this very file (same path, size and modification time): skip it without
+        # reading it. Anything else is hashed, so a copy or a touched-but-identical file is still caught.
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None  # open_source says why, in one line
+        known = stat and con.execute(
+            "SELECT source_format FROM ingested_files WHERE source_file = ? AND size_bytes = ? AND mtime_ns = ?",
+            [str(path), stat.st_size, stat.st_mtime_ns]).fetchone()
+        if known:
+            result.status, result.format = "unchanged", known[0]
+            return result
         src = open_source(path)
         seen = con.execute(
             "SELECT source_format FROM ingested_files WHERE source_sha256 = ?", [src.sha256]
@@ -114,6 +127,8 @@ def _ingest_file(
         result.format, result.target = adapter.name, adapter.target
         _load_atomically(con, adapter, src, ctx, run_id, result)
         result.status, result.target = "ingested", adapter.target  # a per-file adapter may settle it in stage
+    except DatabaseError:
+        raise  # the database cannot take writes (full disk): stop the run, the files are not at fault
     except CostlensError as exc:
         result.message = exc.one_line()
     return result
@@ -133,12 +148,12 @@ def _load_atomically(
             [adapter.name, str(src.path), src.sha256, run_id],
         )
         adapter.stage(con, src, ctx)
-        has_content = _fingerprint_staged(con)
-        _conform_staged(con, adapter.target)
+        computed = _fingerprint_staged(con, ctx.keep_content)
+        _conform_staged(con, adapter.target, computed)
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql",
                      f"load/{adapter.target}_insert.sql", "load/stats.sql"):
             con.execute(load_sql(step))
-        if has_content and ctx.keep_content:
+        if computed and ctx.keep_content:
             con.execute("INSERT INTO call_content SELECT * FROM staged_content "
                         "WHERE call_id IN (SELECT call_id FROM staged_new)")
         stats = con.execute(
@@ -153,15 +168,29 @@ def _load_atomically(
         )
         con.execute("COMMIT")
     except CostlensError:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     except duckdb.Error as exc:
-        con.execute("ROLLBACK")
+        _rollback(con)
+        storage = as_database_error(exc)
+        if storage is not None:
+            raise storage from None
         raise InputError(src.display, f"could not be loaded as {adapter.name} ({_first_line(exc)})",
                          fix="check the file matches the format, or force another with --format") from None
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+
+
+def _rollback(con: "duckdb.DuckDBPyConnection") -> None:
+    """Roll back the file's transaction. A failed COMMIT has already ended it, and a fatal error invalidates
+    the connection: then there is nothing to roll back, and the error that matters is the one in flight."""
+    import duckdb
+
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 _CONTENT_COLUMNS = {"prompt_text", "prefix_text"}
@@ -172,67 +201,70 @@ def _staged_columns(con: "duckdb.DuckDBPyConnection") -> set[str]:
         "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'").fetchall()}
 
 
-def _fingerprint_staged(con: "duckdb.DuckDBPyConnection") -> bool:
+def _fingerprint_staged(con: "duckdb.DuckDBPyConnection", keep_content: bool) -> dict[str, str]:
     """Adapters that see prompt text stage it as `prompt_text` / `prefix_text`. Here it becomes
     prompt_hash / prefix_hash (SHA-256 in SQL) and prefix_tokens (tiktoken, each distinct prefix counted
-    once, on both cores); the text itself is dropped unless the user opted in to keeping content."""
+    once, on both cores); the text itself is dropped unless the user opted in to keeping content.
+    Returns the expressions for those three columns, used by _conform_staged (no copy of `staged`)."""
     columns = _staged_columns(con)
     if not columns & _CONTENT_COLUMNS:
-        return False
+        return {}
     from costlens.fingerprint.tokenizer import count_tokens
 
-    prompt = "prompt_text" if "prompt_text" in columns else "CAST(NULL AS VARCHAR)"
-    prefix = "prefix_text" if "prefix_text" in columns else "CAST(NULL AS VARCHAR)"
+    prompt = "s.prompt_text" if "prompt_text" in columns else "CAST(NULL AS VARCHAR)"
+    prefix = "s.prefix_text" if "prefix_text" in columns else "CAST(NULL AS VARCHAR)"
     texts = [row[0] for row in con.execute(
-        f"SELECT DISTINCT {prefix} FROM staged WHERE {prefix} IS NOT NULL AND {prefix} <> ''").fetchall()]
-    import pyarrow as pa
-
-    counted = pa.table({"text": pa.array(texts, pa.string()), "tokens": pa.array(count_tokens(texts), pa.int64())})
-    con.register("_prefix_counts", counted)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE prefix_counts AS SELECT * FROM _prefix_counts")
-    finally:
-        con.unregister("_prefix_counts")
-    own = {name: name if name in columns else "NULL" for name in ("prompt_hash", "prefix_hash", "prefix_tokens")}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_content AS SELECT call_id, {prompt} AS prompt_text, "
-                f"{prefix} AS prefix_text FROM staged")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE staged AS
-            SELECT s.* EXCLUDE ({', '.join(sorted(columns & (_CONTENT_COLUMNS | set(own))))}),
-                   coalesce(CAST({own['prompt_hash']} AS VARCHAR),
-                            CASE WHEN {prompt} IS NOT NULL AND {prompt} <> '' THEN sha256(trim({prompt})) END)
-                       AS prompt_hash,
-                   coalesce(CAST({own['prefix_hash']} AS VARCHAR),
-                            CASE WHEN {prefix} IS NOT NULL AND {prefix} <> '' THEN sha256(trim({prefix})) END)
-                       AS prefix_hash,
-                   coalesce(CAST({own['prefix_tokens']} AS BIGINT), pc.tokens) AS prefix_tokens
-            FROM staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}""")
-    return True
+        f"SELECT DISTINCT {prefix} FROM staged s WHERE {prefix} IS NOT NULL AND {prefix} <> ''").fetchall()]
+    # two list parameters, unnested side by side: one statement, however many distinct prefixes
+    con.execute("CREATE OR REPLACE TEMP TABLE prefix_counts AS "
+                "SELECT unnest(CAST(? AS VARCHAR[])) AS text, unnest(CAST(? AS BIGINT[])) AS tokens",
+                [texts, [int(n) for n in count_tokens(texts)]])
+    if keep_content:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_content AS SELECT s.call_id, {prompt} AS prompt_text, "
+                    f"{prefix} AS prefix_text FROM staged s")
+    own = {name: f"s.{name}" if name in columns else "NULL" for name in ("prompt_hash", "prefix_hash", "prefix_tokens")}
+    return {
+        "prompt_hash": f"coalesce(CAST({own['prompt_hash']} AS VARCHAR), CASE WHEN {prompt} IS NOT NULL AND "
+                       f"{prompt} <> '' THEN sha256(trim({prompt})) END)",
+        "prefix_hash": f"coalesce(CAST({own['prefix_hash']} AS VARCHAR), CASE WHEN {prefix} IS NOT NULL AND "
+                       f"{prefix} <> '' THEN sha256(trim({prefix})) END)",
+        "prefix_tokens": f"coalesce(CAST({own['prefix_tokens']} AS BIGINT), pc.tokens)",
+        "_from": f"staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}",
+    }
 
 
 # Lineage columns the runner fills in itself; adapters never set them.
 _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
 
 
-def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str) -> None:
+def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dict[str, str] | None = None) -> None:
     """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
-    reject_reason / skip_reason. Built in one CREATE … AS SELECT with casts: a value that cannot take the
-    column's type fails the file with a clear message instead of loading wrong. Identifiers come from our
-    own schema, never from input."""
+    reject_reason / skip_reason. A view with casts, materialised once by the check step: a value that
+    cannot take the column's type fails the file with a clear message instead of loading wrong.
+    Identifiers come from our own schema, never from input."""
+    computed = dict(computed or {})
+    source = computed.pop("_from", "staged s")
     target_columns = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp' "
         "ORDER BY column_index", [target]).fetchall()
     staged_columns = _staged_columns(con)
-    unknown = staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
+    unknown = (staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
+               - (_CONTENT_COLUMNS if computed else set()))
     if unknown:
         raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")
+
+    def value(name: str) -> str:
+        if name in computed:
+            return computed[name]
+        return f"s.{name}" if name in staged_columns else "NULL"
+
     select = [
-        f"CAST({name if name in staged_columns else 'NULL'} AS {data_type}) AS {name}"
+        f"CAST({value(name)} AS {data_type}) AS {name}"
         for name, data_type in target_columns if name not in _RUNNER_COLUMNS
     ]
     for extra in ("reject_reason", "skip_reason"):
-        select.append(f"CAST({extra if extra in staged_columns else 'NULL'} AS VARCHAR) AS {extra}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_full AS SELECT {', '.join(select)} FROM staged")
+        select.append(f"CAST({value(extra)} AS VARCHAR) AS {extra}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_full AS SELECT {', '.join(select)} FROM {source}")
 
 
 def _first_line(exc: Exception) -> str:

@@ -78,7 +78,24 @@ def compute_period_metrics(con: "duckdb.DuckDBPyConnection", config: "Config", p
     con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
     for step in ("intermediate/model_tiers.sql", "intermediate/period_calls.sql",
                  "metrics/task_costs.sql", "metrics/unit_economics.sql"):
-        con.execute(load_sql(step))
+        execute_within_memory(con, load_sql(step))
+
+
+def execute_within_memory(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
+    """Run a metrics step; if it runs out of memory on every thread, run it again on one. Percentiles keep
+    each group's values in memory (one set per thread), which can exceed the memory limit at ~10M calls
+    where the rest of the work spills to disk."""
+    import duckdb
+
+    try:
+        con.execute(sql)
+    except duckdb.OutOfMemoryException:
+        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        con.execute("SET threads = 1")
+        try:
+            con.execute(sql)
+        finally:
+            con.execute(f"SET threads = {threads}")
 
 
 def _rows(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -109,14 +126,30 @@ def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str)
 
 
 def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
-                 *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True) -> Report:
+                 *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True,
+                 prices: str = "list", refreeze: bool = False) -> Report:
     """The period's Report. With `analyse`, also the leaks, the ranked levers and the diagnosis against the
-    previous period (which costs a second pass of the metrics over that period)."""
+    previous period (which costs a second pass of the metrics over that period). `prices` "billed" re-costs
+    the calls at the rates the bill shows (costlens.reconcile.calibrate), list prices where no bill covers
+    the model."""
     from costlens.errors import UsageError
+    from costlens.reconcile.build import reconcile
+    from costlens.reconcile.calibrate import PRICE_BASES, use_billed_prices, use_list_prices
 
     if cost_mode not in COST_MODES:
         raise UsageError(f"cost mode {cost_mode!r} is not known", fix=f"use one of: {', '.join(COST_MODES)}")
+    if prices not in PRICE_BASES:
+        raise UsageError(f"--prices {prices!r} is not known", fix=f"use one of: {', '.join(PRICE_BASES)}")
+    use_list_prices(con)
     prepare_priced_calls(con, config, rebuild=reprice)
+    if reprice:  # closed months of the period keep the prices of their first report (--reprice: re-snapshot)
+        from costlens.pricing.freeze import freeze_closed_months
+
+        freeze_closed_months(con, period, refreeze=refreeze)
+    reconciliation = None
+    if prices == "billed":  # reconcile at list prices first: the calibration comes from it
+        reconciliation = reconcile(con, config, period, prepare_prices=False)
+        use_billed_prices(con)
     diagnosis = None
     if analyse:
         from costlens.levers.diagnose import diagnose_periods
@@ -143,9 +176,29 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         cost_mode=cost_mode,
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
     )
+    if reconciliation is None:
+        reconciliation = reconcile(con, config, period, period_calls_ready=True)
+    else:
+        reconciliation.prices = "billed"
+        reconciliation.price_basis = _rows(con, """
+            SELECT coalesce(provider, '') AS provider, model, price_basis AS basis, count(*) AS calls,
+                   sum(cost_usd) AS cost_usd
+            FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""")
+    report.reconciliation = reconciliation
+    _shown_cents(report)
     _finance_sections(con, config, report, analyse, diagnosis)
     report.warnings = _warnings(report)
     return report
+
+
+def _shown_cents(report: Report) -> None:
+    """Cents for the tables: each breakdown's rows add up to the shown total (largest remainder), instead of each
+    row rounded on its own drifting a cent or two from it."""
+    from costlens.showback import allocate_cents
+
+    for rows in (report.unit_economics, report.by_model, report.by_team, report.by_day, report.by_month):
+        for row, cents in zip(rows, allocate_cents([row.cost_usd or Decimal(0) for row in rows], report.totals.cost_usd)):
+            row.shown_cost_usd = cents
 
 
 def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, analyse: bool,
@@ -260,6 +313,8 @@ def _warnings(report: Report) -> list[str]:
     if report.coverage.calls_timed_by_file:
         notes.append(f"{report.coverage.calls_timed_by_file} calls had no timestamp and were dated by their file's "
                      "modification time — log a timestamp with each response")
+    if report.reconciliation.status == "outside_tolerance":
+        notes.append("reconciliation with the bill is outside tolerance — see `costlens reconcile`")
     if report.totals.calls and report.totals.tasks_with_outcome == 0:
         notes.append("no outcomes ingested: acceptance and cost per accepted outcome are unknown")
     return notes

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from costlens.reconcile.model import Reconciliation
+
 SCHEMA_VERSION = "1"
 
 
@@ -81,6 +83,8 @@ class UnitEconomics:
     reported_cost_usd: Decimal | None
     computed_cost_of_reported_usd: Decimal | None
     provider: str | None = None
+    # cost_usd in cents for tables, largest-remainder within its table so shown rows add up to the shown total
+    shown_cost_usd: Decimal | None = None
 
 
 @dataclass
@@ -139,7 +143,7 @@ class Report:
     showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
     maturity: dict[str, Any] = field(default_factory=dict)  # the organisation's cost practice, from the data
     budgets: list[dict[str, Any]] = field(default_factory=list)
-    reconciliation: dict[str, Any] = field(default_factory=dict)
+    reconciliation: Reconciliation = field(default_factory=Reconciliation)  # bill vs logs (JSON key kept)
     warnings: list[str] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION
 

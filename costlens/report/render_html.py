@@ -383,7 +383,7 @@ def _column(title: str, getter, css: str = "num"):
 
 
 UE_COST_COLUMNS = [
-    _column("Spend", lambda r: usd(r.cost_usd)), _column("Share", lambda r: pct(r.spend_share)),
+    _column("Spend", lambda r: usd(r.cost_usd if r.shown_cost_usd is None else r.shown_cost_usd)), _column("Share", lambda r: pct(r.spend_share)),
     _column("Calls", lambda r: num(r.calls)), _column("Tasks", lambda r: num(r.tasks)),
     _column("$/call", lambda r: usd(r.cost_per_call_usd, 4)), _column("Calls/task", lambda r: num(r.calls_per_task, 1)),
     _column("$/task", lambda r: usd(r.cost_per_task_usd, 4)),

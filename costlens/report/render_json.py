@@ -51,7 +51,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "leaks": report.leaks,
         "levers": report.levers,
         "budgets": report.budgets,
-        "reconciliation": report.reconciliation,
+        "reconciliation": report.reconciliation.to_dict() if hasattr(report.reconciliation, "to_dict")
+        else report.reconciliation,
         "warnings": report.warnings,
         "by_team": [_row(ue, "team") for ue in report.by_team],
         "by_day": [_row(ue, "day") for ue in report.by_day],

@@ -162,6 +162,10 @@ def render_markdown(report: Report) -> str:
         "",
         *_features(report),
     ]
+    if hasattr(report.reconciliation, "verdict") and report.reconciliation:
+        from costlens.reconcile.render import markdown_section
+
+        out += [""] + markdown_section(report.reconciliation, "###", compact=True)
     if report.warnings:
         out += ["", "### Warnings", ""] + [f"- {md(note, 300)}" for note in report.warnings]
     out += ["", f"<sub>costlens · prices {md(report.price_book.source)} {md(report.price_book.version)} · "

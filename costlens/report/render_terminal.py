@@ -29,7 +29,7 @@ def num(value: float | int | None, places: int = 0) -> str:
 
 
 _COST_COLUMNS = [
-    ("Spend", lambda r: usd(r.cost_usd)), ("Share", lambda r: pct(r.spend_share)), ("Calls", lambda r: num(r.calls)),
+    ("Spend", lambda r: usd(r.cost_usd if r.shown_cost_usd is None else r.shown_cost_usd)), ("Share", lambda r: pct(r.spend_share)), ("Calls", lambda r: num(r.calls)),
     ("Tasks", lambda r: num(r.tasks)), ("$/call", lambda r: usd(r.cost_per_call_usd, 4)),
     ("Calls/task", lambda r: num(r.calls_per_task, 1)), ("$/task", lambda r: usd(r.cost_per_task_usd, 4)),
     ("p95 $/task", lambda r: usd(r.p95_cost_per_task_usd, 4)),
@@ -76,6 +76,8 @@ def render_terminal(report: Report, console: "Console") -> None:
         f"per accepted outcome {usd(t.cost_per_accepted_outcome_usd, 4)} "
         f"({t.accepted_tasks:,} accepted of {t.tasks_with_outcome:,} tasks with an outcome)\n"
         f"prices: {report.price_book.source} {report.price_book.version}"
+        + (" · re-costed at billed rates where a bill covers the model (--prices billed)"
+           if getattr(report.reconciliation, "prices", "list") == "billed" else "")
     )
     last_day = report.period.end.toordinal() - 1
     from datetime import date
@@ -98,6 +100,7 @@ def render_terminal(report: Report, console: "Console") -> None:
     render_diagnosis(report, console)
     render_leaks(report, console)
     render_levers(report, console)
+    render_reconciliation(report, console)
     if report.warnings:
         console.print("[bold yellow]Warnings[/]")
         for note in report.warnings:
@@ -194,3 +197,13 @@ def render_leaks(report: Report, console: "Console", *, min_severity: str = "low
                       usd(finding["wasted_usd"]), usd(finding["est_monthly_savings_usd"]),
                       Text(finding.get("explanation") or ""))
     console.print(table)
+
+
+def render_reconciliation(report: Report, console: "Console") -> None:
+    """Verdict, causes and the list → billed bridge, when a bill was ingested for the period."""
+    recon = report.reconciliation
+    if not hasattr(recon, "verdict") or not recon:
+        return
+    from costlens.reconcile.render import render_terminal as render_recon
+
+    render_recon(recon, console, detail=False)

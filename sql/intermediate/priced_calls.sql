@@ -4,8 +4,37 @@
 -- A call without a row (unknown model, no token price) has priced = false and NULL costs, never 0.
 -- Needs the pricing_variant() macro: costlens.pricing.catalog.install_macros(con).
 -- Money stays DECIMAL(38,18): tokens × $/Mtok × DECIMAL 0.000001 (a decimal division would give a DOUBLE).
+-- Closed months frozen by costlens.pricing.freeze are priced from their snapshot (price_book_frozen) for the
+-- keys it holds; everything else from the live price_book. One join either way: the book is the union of
+-- both, told apart by _frozen_month (0001-01-01 = live: a plain equality keeps the join a hash join).
 CREATE OR REPLACE VIEW priced_calls AS
-WITH keyed AS (
+WITH frozen_keys AS (
+    SELECT DISTINCT month, provider, model, variant FROM price_book_frozen
+),
+book_rows AS (
+    SELECT DATE '0001-01-01' AS _frozen_month, * FROM price_book
+    UNION ALL BY NAME
+    SELECT month AS _frozen_month, * EXCLUDE (month, catalog_version, frozen_at) FROM price_book_frozen
+),
+
+book AS (
+    -- Speed: $/token per kind, computed once per price row. When every $/Mtok has at most 12 decimals
+    -- (all catalog prices) $/token is exact at 18 decimals, and tokens × $/token equals the per-call
+    -- formula below bit for bit at a fraction of its cost (no 24-decimal intermediate to round back).
+    SELECT *,
+        CAST(input_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _input_ptok,
+        CAST(cache_read_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _cache_read_ptok,
+        CAST(cache_write_5m_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _cache_write_5m_ptok,
+        CAST(cache_write_1h_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _cache_write_1h_ptok,
+        CAST(output_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _output_ptok,
+        CAST(reasoning_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _reasoning_ptok,
+        input_mtok = round(input_mtok, 12) AND cache_read_mtok = round(cache_read_mtok, 12)
+            AND cache_write_5m_mtok = round(cache_write_5m_mtok, 12)
+            AND cache_write_1h_mtok = round(cache_write_1h_mtok, 12)
+            AND output_mtok = round(output_mtok, 12) AND reasoning_mtok = round(reasoning_mtok, 12) AS _exact
+    FROM book_rows
+),
+keyed0 AS (
     SELECT
         c.*,
         pricing_variant(c.service_tier, c.is_batch) AS variant,
@@ -15,6 +44,14 @@ WITH keyed AS (
         -- reasoning is a subset of output: never bill more of it than there is output
         greatest(least(c.reasoning_tokens, c.output_tokens), 0) AS _reasoning_tokens
     FROM calls AS c
+),
+
+keyed AS (
+    SELECT k.*, coalesce(fk.month, DATE '0001-01-01') AS _frozen_month
+    FROM keyed0 AS k
+    LEFT JOIN frozen_keys AS fk
+        ON fk.month = CAST(date_trunc('month', k.ts) AS DATE)
+        AND fk.provider = coalesce(k.provider, '') AND fk.model = k.model AND fk.variant = k.variant
 ),
 
 matched AS (
@@ -28,12 +65,15 @@ matched AS (
         pb.output_mtok AS _output_mtok,
         pb.reasoning_mtok AS _reasoning_mtok,
         pb.request_usd AS _request_usd,
+        pb._input_ptok, pb._cache_read_ptok, pb._cache_write_5m_ptok, pb._cache_write_1h_ptok, pb._output_ptok,
+        pb._reasoning_ptok, pb._exact,
         pb.variant_applied,
         pb.discount_pct,
         pb.source AS price_source
     FROM keyed AS k
-    LEFT JOIN price_book AS pb
-        ON pb.provider = coalesce(k.provider, '')
+    LEFT JOIN book AS pb
+        ON pb._frozen_month = k._frozen_month
+        AND pb.provider = coalesce(k.provider, '')
         AND pb.model = k.model
         AND pb.variant = k.variant
         AND k.ts >= pb.valid_from AND k.ts < pb.valid_to
@@ -44,25 +84,30 @@ matched AS (
 costed AS (
     SELECT
         *,
-        CAST(input_tokens * _input_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS input_cost_usd,
-        CAST(cache_read_tokens * _cache_read_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18))
+        CASE WHEN _exact THEN input_tokens * _input_ptok
+             ELSE CAST(input_tokens * _input_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) END AS input_cost_usd,
+        CASE WHEN _exact THEN cache_read_tokens * _cache_read_ptok
+             ELSE CAST(cache_read_tokens * _cache_read_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) END
             AS cache_read_cost_usd,
-        CAST(
-            (cache_write_5m_tokens * _cache_write_5m_mtok + cache_write_1h_tokens * _cache_write_1h_mtok)
-            * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)
-        ) AS cache_write_cost_usd,
-        CAST(
-            ((output_tokens - _reasoning_tokens) * _output_mtok + _reasoning_tokens * _reasoning_mtok)
-            * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)
-        ) AS output_cost_usd,
+        CASE WHEN _exact THEN cache_write_5m_tokens * _cache_write_5m_ptok + cache_write_1h_tokens * _cache_write_1h_ptok
+             ELSE CAST(
+                (cache_write_5m_tokens * _cache_write_5m_mtok + cache_write_1h_tokens * _cache_write_1h_mtok)
+                * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) END
+            AS cache_write_cost_usd,
+        CASE WHEN _exact THEN (output_tokens - _reasoning_tokens) * _output_ptok + _reasoning_tokens * _reasoning_ptok
+             ELSE CAST(
+                ((output_tokens - _reasoning_tokens) * _output_mtok + _reasoning_tokens * _reasoning_mtok)
+                * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) END
+            AS output_cost_usd,
         CAST(_request_usd AS DECIMAL(38, 18)) AS request_cost_usd
     FROM matched
 )
 
 SELECT
     * EXCLUDE (
-        _tod_s, _reasoning_tokens, _input_mtok, _cache_read_mtok, _cache_write_5m_mtok, _cache_write_1h_mtok,
-        _output_mtok, _reasoning_mtok, _request_usd
+        _frozen_month, _tod_s, _reasoning_tokens, _input_mtok, _cache_read_mtok, _cache_write_5m_mtok, _cache_write_1h_mtok,
+        _output_mtok, _reasoning_mtok, _request_usd, _input_ptok, _cache_read_ptok, _cache_write_5m_ptok,
+        _cache_write_1h_ptok, _output_ptok, _reasoning_ptok, _exact
     ),
     input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd + request_cost_usd AS cost_usd
 FROM costed

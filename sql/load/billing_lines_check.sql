@@ -1,7 +1,7 @@
 -- Validate and insert staged billing lines. A bill's lines have no id of their own: a line is identified by
 -- its file and row, and re-ingesting the same file is caught by the file manifest.
 -- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
-CREATE OR REPLACE TEMP TABLE staged_checked AS
+CREATE OR REPLACE TEMP VIEW staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE
            WHEN skip_reason IS NOT NULL THEN NULL

@@ -1,7 +1,9 @@
 -- Validate, de-duplicate and insert one file's staged calls. Inputs: temp tables `staged`, `reader_rejects`,
 -- `ingest_ctx` (one row: source_format, source_file, source_sha256, run_id). Same for every producer.
 -- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
-CREATE OR REPLACE TEMP TABLE staged_checked AS
+-- A view, like staged_full: quarantine and stats read only its few verdict columns, and the one full read
+-- (staged_new) materialises it, so each file is copied once fewer.
+CREATE OR REPLACE TEMP VIEW staged_checked AS
 SELECT * REPLACE (
            coalesce(input_tokens, 0) AS input_tokens,
            coalesce(cache_read_tokens, 0) AS cache_read_tokens,

@@ -1,15 +1,27 @@
 -- De-duplicate and insert the checked rows (after load/quarantine.sql).
 -- Streaming producers write one call several times: keep the fullest usage, then the last line.
+-- Speed: only call_ids seen more than once in the file go through the window; a call already loaded
+-- (an earlier file) is dropped by one anti-join, in the same statement (no DELETE on a temp table).
 CREATE OR REPLACE TEMP TABLE staged_new AS
-SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected)
-FROM staged_checked s
-WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL
-QUALIFY row_number() OVER (
-    PARTITION BY s.call_id
-    ORDER BY s.output_tokens + s.input_tokens + s.cache_read_tokens + s.cache_write_5m_tokens
-             + s.cache_write_1h_tokens DESC, s.source_row DESC) = 1;
-
-DELETE FROM staged_new WHERE call_id IN (SELECT call_id FROM calls);
+WITH ok AS (
+    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected)
+    FROM staged_checked s
+    WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL
+),
+repeated AS (
+    SELECT call_id FROM ok GROUP BY call_id HAVING count(*) > 1
+),
+kept AS (
+    SELECT * FROM ok WHERE call_id NOT IN (SELECT call_id FROM repeated)
+    UNION ALL
+    (SELECT * FROM ok WHERE call_id IN (SELECT call_id FROM repeated)
+     QUALIFY row_number() OVER (
+         PARTITION BY call_id
+         ORDER BY output_tokens + input_tokens + cache_read_tokens + cache_write_5m_tokens
+                  + cache_write_1h_tokens DESC, source_row DESC) = 1)
+)
+SELECT k.* FROM kept k
+WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.call_id = k.call_id);
 
 INSERT INTO calls BY NAME
 SELECT n.*, c.source_format, c.source_file, c.source_sha256, c.run_id

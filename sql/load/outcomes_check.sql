@@ -1,6 +1,6 @@
 -- Validate, de-duplicate (one outcome per task; the first one ingested wins) and insert staged outcomes.
 -- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
-CREATE OR REPLACE TEMP TABLE staged_checked AS
+CREATE OR REPLACE TEMP VIEW staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE
            WHEN skip_reason IS NOT NULL THEN NULL

@@ -1,9 +1,18 @@
 -- Per-file accounting, the same for every target: read = loaded + duplicate + quarantined + skipped.
+-- One pass over the checked rows.
 CREATE OR REPLACE TEMP TABLE file_stats AS
-SELECT (SELECT count(*) FROM staged_checked) + (SELECT count(*) FROM reader_rejects) AS rows_read,
-       (SELECT count(*) FROM staged_new) AS rows_loaded,
-       (SELECT count(*) FROM staged_checked WHERE why_rejected IS NULL AND skip_reason IS NULL)
-           - (SELECT count(*) FROM staged_new) AS rows_duplicate,
-       (SELECT count(*) FROM staged_checked WHERE why_rejected IS NOT NULL)
-           + (SELECT count(*) FROM reader_rejects) AS rows_quarantined,
-       (SELECT count(*) FROM staged_checked WHERE why_rejected IS NULL AND skip_reason IS NOT NULL) AS rows_skipped;
+WITH checked AS (
+    SELECT count(*) AS n,
+           count(*) FILTER (WHERE why_rejected IS NULL AND skip_reason IS NULL) AS ok,
+           count(*) FILTER (WHERE why_rejected IS NOT NULL) AS rejected,
+           count(*) FILTER (WHERE why_rejected IS NULL AND skip_reason IS NOT NULL) AS skipped
+    FROM staged_checked
+),
+rejects AS (SELECT count(*) AS n FROM reader_rejects),
+loaded AS (SELECT count(*) AS n FROM staged_new)
+SELECT checked.n + rejects.n AS rows_read,
+       loaded.n AS rows_loaded,
+       checked.ok - loaded.n AS rows_duplicate,
+       checked.rejected + rejects.n AS rows_quarantined,
+       checked.skipped AS rows_skipped
+FROM checked, rejects, loaded;

@@ -1,5 +1,5 @@
 -- Validate staged trace attribution rows. `staged_full` is made by the runner.
-CREATE OR REPLACE TEMP TABLE staged_checked AS
+CREATE OR REPLACE TEMP VIEW staged_checked AS
 SELECT *,
        coalesce(reject_reason, CASE
            WHEN skip_reason IS NOT NULL THEN NULL

@@ -220,3 +220,33 @@ CREATE TABLE IF NOT EXISTS unpriced_models (
     variant  VARCHAR NOT NULL,
     reason   VARCHAR NOT NULL
 );
+
+-- Closed months frozen at the prices they were first reported with (DESIGN §2): a snapshot of the
+-- price_book rows that priced each closed month's calls. Calls of a frozen month are priced from here, so a
+-- later price-book update does not move them; `costlens report --reprice` takes a new snapshot.
+CREATE TABLE IF NOT EXISTS price_book_frozen (
+    month                 DATE NOT NULL,            -- first day of the closed month (UTC)
+    provider              VARCHAR NOT NULL,
+    model                 VARCHAR NOT NULL,
+    variant               VARCHAR NOT NULL,
+    valid_from            TIMESTAMP NOT NULL,
+    valid_to              TIMESTAMP NOT NULL,
+    tod_from_s            INTEGER NOT NULL,
+    tod_to_s              INTEGER NOT NULL,
+    tier_above_tokens     BIGINT NOT NULL,
+    tier_upto_tokens      BIGINT NOT NULL,
+    input_mtok            DECIMAL(38,18) NOT NULL,
+    cache_read_mtok       DECIMAL(38,18) NOT NULL,
+    cache_write_5m_mtok   DECIMAL(38,18) NOT NULL,
+    cache_write_1h_mtok   DECIMAL(38,18) NOT NULL,
+    output_mtok           DECIMAL(38,18) NOT NULL,
+    reasoning_mtok        DECIMAL(38,18) NOT NULL,
+    request_usd           DECIMAL(38,18) NOT NULL,
+    catalog_provider      VARCHAR,
+    catalog_model         VARCHAR,
+    variant_applied       BOOLEAN,
+    source                VARCHAR NOT NULL,
+    discount_pct          DECIMAL(9,6) NOT NULL DEFAULT 0,
+    catalog_version       VARCHAR NOT NULL,         -- the bundled genai-prices at freeze time
+    frozen_at             TIMESTAMP NOT NULL        -- UTC
+);

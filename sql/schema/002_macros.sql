@@ -3,20 +3,25 @@
 -- Any timestamp a producer writes → UTC TIMESTAMP: ISO 8601 with Z / offset / none (taken as UTC),
 -- or epoch seconds / milliseconds / microseconds / nanoseconds (by magnitude), as text or number.
 CREATE OR REPLACE MACRO parse_ts(x) AS (
-    CASE
-        WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' OR upper(trim(CAST(x AS VARCHAR))) = 'NULL' THEN NULL
-        WHEN regexp_full_match(trim(CAST(x AS VARCHAR)), '[0-9]+(\.[0-9]+)?') THEN
-            CASE
-                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 18
-                    THEN make_timestamp(CAST(CAST(split_part(trim(CAST(x AS VARCHAR)), '.', 1) AS HUGEINT) // 1000 AS BIGINT))
-                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 15
-                    THEN make_timestamp(CAST(split_part(trim(CAST(x AS VARCHAR)), '.', 1) AS BIGINT))
-                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 12
-                    THEN make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000) AS BIGINT))
-                ELSE make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000000) AS BIGINT))
-            END
-        ELSE CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
-    END
+    -- Speed: the common form, ISO 8601 in UTC ('…Z'), is a plain TIMESTAMP cast (the same value as the
+    -- TIMESTAMPTZ path below, at a third of the cost); coalesce evaluates the general path only for the rest.
+    coalesce(
+        CASE WHEN ends_with(CAST(x AS VARCHAR), 'Z') THEN try_cast(CAST(x AS VARCHAR) AS TIMESTAMP) END,
+        CASE
+            WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' OR upper(trim(CAST(x AS VARCHAR))) = 'NULL' THEN NULL
+            -- text with a '-' is never epoch time: skip the regular expression
+            WHEN NOT contains(CAST(x AS VARCHAR), '-') AND regexp_full_match(trim(CAST(x AS VARCHAR)), '[0-9]+(\.[0-9]+)?') THEN
+                CASE
+                    WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 18
+                        THEN make_timestamp(try_cast(try_cast(split_part(trim(CAST(x AS VARCHAR)), '.', 1) AS HUGEINT) // 1000 AS BIGINT))
+                    WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 15
+                        THEN make_timestamp(try_cast(split_part(trim(CAST(x AS VARCHAR)), '.', 1) AS BIGINT))
+                    WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 12
+                        THEN make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000) AS BIGINT))
+                    ELSE make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000000) AS BIGINT))
+                END
+            ELSE CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
+        END)
 );
 
 -- Token counts: tolerate "10.0" (OpenAI CSV exports) but not "ten"; NULL stays NULL.

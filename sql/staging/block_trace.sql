@@ -33,7 +33,8 @@ CREATE OR REPLACE TEMP TABLE staged AS
 SELECT
     b.source_row,
     'blocks:' || c.source_sha256 || ':' || b.source_row AS call_id,
-    st.start_ts + to_milliseconds(try_cast(b.ts_raw AS DOUBLE)) AS ts,
+    -- try(): an offset beyond the timestamp range (1e30 ms) leaves ts NULL, so the row is quarantined
+    try(st.start_ts + to_milliseconds(try_cast(b.ts_raw AS DOUBLE))) AS ts,
     st.provider AS provider,
     st.model AS model,
     st.feature AS feature,

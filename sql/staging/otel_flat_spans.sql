@@ -1,74 +1,85 @@
 -- Flat span JSON / JSONL (one span object per line or array element, attributes as a key → value object).
 -- Same output columns as otel_otlp_spans.sql. Input: raw_json.
-CREATE OR REPLACE TEMP TABLE otel_spans AS
-WITH spans AS (
+CREATE TEMP VIEW otel_spans AS
+-- Speed: each line is parsed once into a typed STRUCT (json_transform), its attribute and resource
+-- objects once more each; never one JSON parse per field.
+WITH docs AS (
     SELECT source_row, doc,
-           coalesce(doc->'attributes', doc->'span_attributes', doc->'attrs') AS a,
-           coalesce(doc->'resource'->'attributes', doc->'resource', doc->'resource_attributes') AS r
+           json_transform(doc, '{"trace_id":"VARCHAR","traceId":"VARCHAR","span_id":"VARCHAR","spanId":"VARCHAR","name":"VARCHAR","context":{"trace_id":"VARCHAR","span_id":"VARCHAR"},"start_time":"VARCHAR","startTime":"VARCHAR","start_time_unix_nano":"VARCHAR","startTimeUnixNano":"VARCHAR","timestamp":"VARCHAR","end_time":"VARCHAR","endTime":"VARCHAR","end_time_unix_nano":"VARCHAR","endTimeUnixNano":"VARCHAR","status":"JSON","status_code":"VARCHAR","status_message":"VARCHAR","attributes":"JSON","span_attributes":"JSON","attrs":"JSON","resource":"JSON","resource_attributes":"JSON"}') AS d
     FROM raw_json
+),
+spans AS (
+    SELECT source_row, doc, d,
+           coalesce(d.attributes, d.span_attributes, d.attrs) AS a,
+           coalesce(d.resource->'attributes', d.resource, d.resource_attributes) AS r
+    FROM docs
+),
+typed AS (
+    SELECT *,
+           json_transform(a, '{"app.feature":"VARCHAR","costlens.batch":"VARCHAR","costlens.cache_creation_1h.input_tokens":"VARCHAR","costlens.cost_usd":"VARCHAR","costlens.customer":"VARCHAR","costlens.environment":"VARCHAR","costlens.feature":"VARCHAR","costlens.prefix_hash":"VARCHAR","costlens.prefix_tokens":"VARCHAR","costlens.prompt_hash":"VARCHAR","costlens.service_tier":"VARCHAR","costlens.task_id":"VARCHAR","costlens.team":"VARCHAR","costlens.user_id":"VARCHAR","customer":"VARCHAR","customer.id":"VARCHAR","deployment.environment.name":"VARCHAR","enduser.id":"VARCHAR","error.type":"VARCHAR","feature":"VARCHAR","gen_ai.agent.name":"VARCHAR","gen_ai.conversation.id":"VARCHAR","gen_ai.input.messages":"JSON","gen_ai.operation.name":"VARCHAR","gen_ai.provider.name":"VARCHAR","gen_ai.request.batch":"VARCHAR","gen_ai.request.max_tokens":"VARCHAR","gen_ai.request.model":"VARCHAR","gen_ai.response.finish_reasons":"JSON","gen_ai.response.id":"VARCHAR","gen_ai.response.model":"VARCHAR","gen_ai.response.service_tier":"VARCHAR","gen_ai.system":"VARCHAR","gen_ai.system_instructions":"JSON","gen_ai.usage.cache_creation.ephemeral_1h_input_tokens":"VARCHAR","gen_ai.usage.cache_creation.input_tokens":"VARCHAR","gen_ai.usage.cache_read.input_tokens":"VARCHAR","gen_ai.usage.completion_tokens":"VARCHAR","gen_ai.usage.input_tokens":"VARCHAR","gen_ai.usage.output_tokens":"VARCHAR","gen_ai.usage.prompt_tokens":"VARCHAR","gen_ai.usage.reasoning.output_tokens":"VARCHAR","http.response.status_code":"VARCHAR","http.status_code":"VARCHAR","openai.request.service_tier":"VARCHAR","openai.response.service_tier":"VARCHAR","task.id":"VARCHAR","task_id":"VARCHAR","team":"VARCHAR","use_case":"VARCHAR","user.id":"VARCHAR"}') AS sa,
+           json_transform(r, '{"costlens.team":"VARCHAR","deployment.environment":"VARCHAR","deployment.environment.name":"VARCHAR","service.name":"VARCHAR","team":"VARCHAR"}') AS ra
+    FROM spans
 )
 SELECT
     source_row,
     CASE WHEN doc IS NULL THEN 'not valid JSON'
          WHEN a IS NULL THEN 'span has no attributes object' END AS reject_reason,
-    coalesce(doc->>'trace_id', doc->>'traceId', doc->>'$.context.trace_id') AS trace_id,
-    coalesce(doc->>'span_id', doc->>'spanId', doc->>'$.context.span_id') AS span_id,
-    doc->>'name' AS span_name,
-    coalesce(doc->>'start_time', doc->>'startTime', doc->>'start_time_unix_nano', doc->>'startTimeUnixNano',
-             doc->>'timestamp') AS start_raw,
-    coalesce(doc->>'end_time', doc->>'endTime', doc->>'end_time_unix_nano', doc->>'endTimeUnixNano') AS end_raw,
-    CASE WHEN upper(coalesce(doc->>'status', doc->>'$.status.status_code', doc->>'$.status.code', doc->>'status_code', ''))
+    coalesce(d.trace_id, d.traceId, d.context.trace_id) AS trace_id,
+    coalesce(d.span_id, d.spanId, d.context.span_id) AS span_id,
+    d.name AS span_name,
+    coalesce(d.start_time, d.startTime, d.start_time_unix_nano, d.startTimeUnixNano, d.timestamp) AS start_raw,
+    coalesce(d.end_time, d.endTime, d.end_time_unix_nano, d.endTimeUnixNano) AS end_raw,
+    CASE WHEN upper(coalesce(d.status->>'$', d.status->>'$.status_code', d.status->>'$.code', d.status_code, ''))
               IN ('ERROR', 'STATUS_CODE_ERROR', '2') THEN 'error' ELSE 'ok' END AS span_status,
-    coalesce(doc->>'$.status.message', doc->>'$.status.description', doc->>'status_message') AS status_message,
-    json_extract_string(r, '$."service.name"') AS service_name,
-    coalesce(json_extract_string(r, '$."deployment.environment.name"'), json_extract_string(r, '$."deployment.environment"'))
+    coalesce(d.status->>'$.message', d.status->>'$.description', d.status_message) AS status_message,
+    ra['service.name'] AS service_name,
+    coalesce(ra['deployment.environment.name'], ra['deployment.environment'])
         AS resource_environment,
-    json_extract_string(a, '$."gen_ai.operation.name"') AS operation,
-    coalesce(json_extract_string(a, '$."gen_ai.provider.name"'), json_extract_string(a, '$."gen_ai.system"')) AS provider,
-    json_extract_string(a, '$."gen_ai.request.model"') AS request_model,
-    json_extract_string(a, '$."gen_ai.response.model"') AS response_model,
-    coalesce(json_extract_string(a, '$."gen_ai.usage.input_tokens"'), json_extract_string(a, '$."gen_ai.usage.prompt_tokens"'))
+    sa['gen_ai.operation.name'] AS operation,
+    coalesce(sa['gen_ai.provider.name'], sa['gen_ai.system']) AS provider,
+    sa['gen_ai.request.model'] AS request_model,
+    sa['gen_ai.response.model'] AS response_model,
+    coalesce(sa['gen_ai.usage.input_tokens'], sa['gen_ai.usage.prompt_tokens'])
         AS input_tokens,
-    coalesce(json_extract_string(a, '$."gen_ai.usage.output_tokens"'),
-             json_extract_string(a, '$."gen_ai.usage.completion_tokens"')) AS output_tokens,
-    json_extract_string(a, '$."gen_ai.usage.cache_read.input_tokens"') AS cache_read_tokens,
-    json_extract_string(a, '$."gen_ai.usage.cache_creation.input_tokens"') AS cache_creation_tokens,
-    coalesce(json_extract_string(a, '$."costlens.cache_creation_1h.input_tokens"'),
-             json_extract_string(a, '$."gen_ai.usage.cache_creation.ephemeral_1h_input_tokens"')) AS cache_creation_1h_tokens,
-    json_extract_string(a, '$."gen_ai.usage.reasoning.output_tokens"') AS reasoning_tokens,
-    json_extract_string(a, '$."gen_ai.conversation.id"') AS conversation_id,
-    json_extract_string(a, '$."gen_ai.agent.name"') AS agent_name,
-    json_extract_string(a, '$."gen_ai.response.id"') AS response_id,
-    coalesce(json_extract_string(a, '$."gen_ai.response.finish_reasons"[0]'),
-             json_extract_string(a, '$."gen_ai.response.finish_reasons"')) AS finish_reason,
-    json_extract_string(a, '$."gen_ai.request.max_tokens"') AS max_tokens,
-    json_extract_string(a, '$."error.type"') AS error_type,
-    coalesce(json_extract_string(a, '$."http.response.status_code"'), json_extract_string(a, '$."http.status_code"'))
+    coalesce(sa['gen_ai.usage.output_tokens'],
+             sa['gen_ai.usage.completion_tokens']) AS output_tokens,
+    sa['gen_ai.usage.cache_read.input_tokens'] AS cache_read_tokens,
+    sa['gen_ai.usage.cache_creation.input_tokens'] AS cache_creation_tokens,
+    coalesce(sa['costlens.cache_creation_1h.input_tokens'],
+             sa['gen_ai.usage.cache_creation.ephemeral_1h_input_tokens']) AS cache_creation_1h_tokens,
+    sa['gen_ai.usage.reasoning.output_tokens'] AS reasoning_tokens,
+    sa['gen_ai.conversation.id'] AS conversation_id,
+    sa['gen_ai.agent.name'] AS agent_name,
+    sa['gen_ai.response.id'] AS response_id,
+    coalesce(sa['gen_ai.response.finish_reasons']->>'$[0]', sa['gen_ai.response.finish_reasons']->>'$') AS finish_reason,
+    sa['gen_ai.request.max_tokens'] AS max_tokens,
+    sa['error.type'] AS error_type,
+    coalesce(sa['http.response.status_code'], sa['http.status_code'])
         AS http_status,
-    coalesce(json_extract_string(a, '$."openai.response.service_tier"'), json_extract_string(a, '$."openai.request.service_tier"'),
-             json_extract_string(a, '$."gen_ai.response.service_tier"'), json_extract_string(a, '$."costlens.service_tier"'))
+    coalesce(sa['openai.response.service_tier'], sa['openai.request.service_tier'],
+             sa['gen_ai.response.service_tier'], sa['costlens.service_tier'])
         AS service_tier,
-    coalesce(json_extract_string(a, '$."costlens.batch"'), json_extract_string(a, '$."gen_ai.request.batch"')) AS is_batch,
-    coalesce(json_extract_string(a, '$."costlens.feature"'), json_extract_string(a, '$."feature"'),
-             json_extract_string(a, '$."app.feature"'), json_extract_string(a, '$."use_case"')) AS explicit_feature,
-    coalesce(json_extract_string(a, '$."costlens.task_id"'), json_extract_string(a, '$."task_id"'),
-             json_extract_string(a, '$."task.id"')) AS explicit_task_id,
-    coalesce(json_extract_string(a, '$."costlens.team"'), json_extract_string(a, '$."team"'),
-             json_extract_string(r, '$."costlens.team"'), json_extract_string(r, '$."team"')) AS team,
-    coalesce(json_extract_string(a, '$."costlens.customer"'), json_extract_string(a, '$."customer"'),
-             json_extract_string(a, '$."customer.id"')) AS customer,
-    coalesce(json_extract_string(a, '$."user.id"'), json_extract_string(a, '$."enduser.id"'),
-             json_extract_string(a, '$."costlens.user_id"')) AS user_id,
-    coalesce(json_extract_string(a, '$."costlens.environment"'), json_extract_string(a, '$."deployment.environment.name"'))
+    coalesce(sa['costlens.batch'], sa['gen_ai.request.batch']) AS is_batch,
+    coalesce(sa['costlens.feature'], sa['feature'],
+             sa['app.feature'], sa['use_case']) AS explicit_feature,
+    coalesce(sa['costlens.task_id'], sa['task_id'],
+             sa['task.id']) AS explicit_task_id,
+    coalesce(sa['costlens.team'], sa['team'],
+             ra['costlens.team'], ra['team']) AS team,
+    coalesce(sa['costlens.customer'], sa['customer'],
+             sa['customer.id']) AS customer,
+    coalesce(sa['user.id'], sa['enduser.id'],
+             sa['costlens.user_id']) AS user_id,
+    coalesce(sa['costlens.environment'], sa['deployment.environment.name'])
         AS span_environment,
-    json_extract_string(a, '$."costlens.cost_usd"') AS reported_cost,
-    CASE WHEN json_type(a, '$."gen_ai.input.messages"') IN ('ARRAY', 'OBJECT')
-         THEN json_extract(a, '$."gen_ai.input.messages"')::VARCHAR
-         ELSE json_extract_string(a, '$."gen_ai.input.messages"') END AS input_messages,
-    CASE WHEN json_type(a, '$."gen_ai.system_instructions"') IN ('ARRAY', 'OBJECT')
-         THEN json_extract(a, '$."gen_ai.system_instructions"')::VARCHAR
-         ELSE json_extract_string(a, '$."gen_ai.system_instructions"') END AS system_instructions,
-    json_extract_string(a, '$."costlens.prompt_hash"') AS given_prompt_hash,
-    json_extract_string(a, '$."costlens.prefix_hash"') AS given_prefix_hash,
-    json_extract_string(a, '$."costlens.prefix_tokens"') AS given_prefix_tokens
-FROM spans;
+    sa['costlens.cost_usd'] AS reported_cost,
+    CASE WHEN json_type(sa['gen_ai.input.messages']) IN ('ARRAY', 'OBJECT')
+         THEN sa['gen_ai.input.messages']::VARCHAR
+         ELSE sa['gen_ai.input.messages']->>'$' END AS input_messages,
+    CASE WHEN json_type(sa['gen_ai.system_instructions']) IN ('ARRAY', 'OBJECT')
+         THEN sa['gen_ai.system_instructions']::VARCHAR
+         ELSE sa['gen_ai.system_instructions']->>'$' END AS system_instructions,
+    sa['costlens.prompt_hash'] AS given_prompt_hash,
+    sa['costlens.prefix_hash'] AS given_prefix_hash,
+    sa['costlens.prefix_tokens'] AS given_prefix_tokens
+FROM typed;

@@ -1,0 +1,1 @@
+"""Exports of costlens data in other tools' formats (FOCUS for FinOps platforms)."""

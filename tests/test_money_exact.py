@@ -1,0 +1,216 @@
+"""Money is exact: DECIMAL from the input to every output, and the parts add up to the total.
+
+Exact outputs (JSON, CSV, Parquet) carry every digit, so per-feature costs sum to the total exactly.
+Displayed outputs (terminal, Markdown, HTML) round to the cent; a split shown beside its total must add up to
+the shown total to the cent (largest remainder, as the showback section does), never miss it by a cent.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from costlens import db
+from costlens.config import load_config
+from costlens.ingest.runner import ingest_paths
+from costlens.report.build import build_report
+from costlens.report.model import Period
+
+from conftest import FIXTURES, SAMPLE_LOGS
+
+CENT = Decimal("0.01")
+OCTOBER = Period(date(2026, 10, 1), date(2026, 11, 1))
+DOLLARS = re.compile(r"\$(-?[0-9][0-9,]*\.[0-9]{2})\b")
+
+
+def cents(value) -> Decimal:
+    from decimal import ROUND_HALF_UP
+
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def dollars(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """sample_logs ingested once with its config; every output of its October report."""
+    from costlens.report.render_html import render_html
+    from costlens.report.render_json import render_json
+    from costlens.report.render_md import render_markdown as render_md
+    from costlens.report.render_tables import export_tables
+    from costlens.report.render_terminal import render_terminal
+    from rich.console import Console
+
+    work = tmp_path_factory.mktemp("money")
+    path = work / "sample.duckdb"
+    config = load_config(SAMPLE_LOGS / "costlens.toml")
+    con = db.connect(str(path))
+    ingest_paths(con, [str(SAMPLE_LOGS)], config)
+    report = build_report(con, config, OCTOBER)
+    console = Console(record=True, width=220, file=open("/dev/null", "w"))
+    render_terminal(report, console)
+    outputs = {
+        "json": render_json(report),
+        "md": render_md(report),
+        "html": render_html(report, config),
+        "terminal": console.export_text(),
+        "csv": export_tables(report, work / "csv", "csv"),
+        "parquet": export_tables(report, work / "parquet", "parquet"),
+    }
+    yield con, report, outputs
+    con.close()
+
+
+def test_internal_money_columns_are_decimal(sample):
+    con, _, _ = sample
+    money = con.execute(
+        """SELECT table_name, column_name, data_type FROM duckdb_columns()
+           WHERE database_name <> 'temp' AND regexp_matches(column_name, '(^|_)(cost|usd|mtok)(_|$)')""").fetchall()
+    assert len(money) >= 20, money  # billing costs, reported cost, rework cost, price book rates, priced costs
+    not_decimal = [(t, c, d) for t, c, d in money if not d.startswith("DECIMAL")]
+    assert not_decimal == []
+    # the priced relation every metric reads (sql/intermediate/priced_calls.sql) keeps DECIMAL too
+    priced = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE priced_calls)").fetchall())
+    assert priced["cost_usd"] == priced["input_cost_usd"] == priced["output_cost_usd"] == "DECIMAL(38,18)"
+
+
+def test_json_money_is_exact_and_adds_up(sample):
+    _, _, outputs = sample
+    data = json.loads(outputs["json"], parse_float=Decimal)
+    total = data["totals"]["cost_usd"]
+    assert isinstance(total, Decimal) and total == Decimal("824.41389225")  # 8 places: exact, not a float
+    for section in ("unit_economics", "by_model", "by_team"):
+        parts = [Decimal(str(row["cost_usd"])) for row in data[section]]
+        assert sum(parts, Decimal(0)) == total, section
+    show = data["showback"]
+    assert show["total_exact_usd"] == total and show["total_usd"] == cents(total)
+    for group in ("by_feature", "by_team", "by_owner"):
+        rows = show[group]
+        assert sum((Decimal(str(r["cost_usd"])) for r in rows), Decimal(0)) == show["total_usd"], group
+        assert sum((Decimal(str(r["cost_exact_usd"])) for r in rows), Decimal(0)) == total, group
+
+
+def test_csv_and_parquet_exports_add_up_exactly(sample):
+    import pyarrow.parquet as pq
+
+    _, report, outputs = sample
+    total = Decimal(str(report.totals.cost_usd))
+    by_name = {Path(p).stem: Path(p) for p in outputs["csv"]}
+    feature_csv = next(p for name, p in by_name.items() if "feature" in name or "unit_economics" in name)
+    with feature_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum((Decimal(r["cost_usd"]) for r in rows), Decimal(0)) == total
+    parquet = {Path(p).stem: Path(p) for p in outputs["parquet"]}
+    table = pq.read_table(next(p for name, p in parquet.items() if "feature" in name or "unit_economics" in name))
+    assert str(table.schema.field("cost_usd").type).startswith("decimal")  # not double
+    assert sum(table.column("cost_usd").to_pylist(), Decimal(0)) == total
+
+
+def _feature_spend_shown(text: str, features: list[str]) -> dict[str, Decimal]:
+    """The first dollar figure on the line of each feature in the 'Cost by feature' table."""
+    shown = {}
+    for line in text.splitlines():
+        for feature in features:
+            if feature not in shown and re.search(rf"(^|[│|>\s]){re.escape(feature)}([│|<\s]|$)", line):
+                found = DOLLARS.search(line)
+                if found:
+                    shown[feature] = dollars(found.group(1))
+    return shown
+
+
+def test_terminal_feature_spend_adds_up_to_the_total_shown(sample):
+    """The by-feature table beside its total: cents that add up (sample_logs: the six features' exact costs
+    round to $824.42 one by one, the total to $824.41). The Markdown summary lists only the top features, so
+    it claims no such sum."""
+    _, report, outputs = sample
+    text = outputs["terminal"]
+    features = [ue.key for ue in report.unit_economics]
+    shown_total = cents(report.totals.cost_usd)
+    assert f"${shown_total:,.2f}" in text
+    shown = _feature_spend_shown(text, features)
+    assert set(shown) == set(features), shown
+    assert sum(shown.values(), Decimal(0)) == shown_total, shown
+
+
+def test_html_feature_values_exact_and_displayed_cents_add_up(sample):
+    _, report, outputs = sample
+    html = outputs["html"]
+    total = Decimal(str(report.totals.cost_usd))
+    exact = re.findall(r'data-metric="feature_cost_usd" data-key="([^"]*)" data-value="([^"]+)">([^<]*)<', html)
+    assert len(exact) == len(report.unit_economics)
+    assert sum((Decimal(v) for _, v, _ in exact), Decimal(0)) == total  # exact machine-readable values
+    shown = [dollars(DOLLARS.search(cell).group(1)) for _, _, cell in exact]
+    assert sum(shown, Decimal(0)) == cents(total), shown  # the visible cents add up to the visible total
+    shown_total = re.search(r'data-metric="total_cost_usd" data-value="([^"]+)">([^<]*)<', html)
+    assert Decimal(shown_total.group(1)) == total and f"${cents(total):,.2f}" in shown_total.group(2)
+
+
+# ---------------------------------------------------------------- generated calls, awkward decimals
+
+MODELS = {"acme-small": (Decimal(1), Decimal(2)), "acme-large": (Decimal(10), Decimal(30))}  # $/Mtok in, out
+FEATURES = ["alpha", "beta", "gamma", "delta"]
+EXAMPLES = {"n": 0}
+
+call = st.fixed_dictionaries({
+    "model": st.sampled_from(sorted(MODELS)),
+    "feature": st.sampled_from(FEATURES),
+    "input": st.integers(min_value=0, max_value=3_000_000),
+    "output": st.integers(min_value=0, max_value=400_000),
+    # a producer's own cost, as the string it logs: up to 12 places, awkward binary fractions
+    "reported": st.decimals(min_value=Decimal("0"), max_value=Decimal("50"), places=12, allow_nan=False,
+                            allow_infinity=False),
+})
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+@given(calls=st.lists(call, min_size=1, max_size=30))
+def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factory):
+    from costlens.report.render_json import render_json
+
+    EXAMPLES["n"] += 1
+    work = tmp_path_factory.mktemp("gen")
+    lines = []
+    for i, c in enumerate(calls):
+        attrs = {"gen_ai.provider.name": "acme", "gen_ai.request.model": c["model"],
+                 "gen_ai.usage.input_tokens": c["input"], "gen_ai.usage.output_tokens": c["output"],
+                 "costlens.feature": c["feature"], "costlens.cost_usd": str(c["reported"])}
+        lines.append(json.dumps({"trace_id": f"t{i}", "span_id": f"s{i}", "start_time": "2026-10-05T00:00:00Z",
+                                 "end_time": "2026-10-05T00:00:01Z", "attributes": attrs}))
+    file = work / "spans.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    config = load_config(FIXTURES / "economics" / "costlens.toml")
+    con = db.connect(":memory:")
+    try:
+        result = ingest_paths(con, [str(file)], config)
+        assert result.files[0].rows_loaded == len(calls)
+        expected = {
+            "computed": sum((Decimal(c["input"]) * MODELS[c["model"]][0] + Decimal(c["output"]) * MODELS[c["model"]][1])
+                            / Decimal(1_000_000) for c in calls),
+            "reported": sum((c["reported"] for c in calls), Decimal(0)),
+        }
+        for mode, want in expected.items():
+            report = build_report(con, config, OCTOBER, cost_mode=mode, analyse=False)
+            data = json.loads(render_json(report), parse_float=Decimal)
+            total = Decimal(str(data["totals"]["cost_usd"]))
+            assert total == want, (mode, total, want)  # exact, no float drift
+            per_feature = sum((Decimal(str(r["cost_usd"])) for r in data["unit_economics"]), Decimal(0))
+            assert per_feature == total, mode
+            show = data["showback"]
+            assert sum((Decimal(str(r["cost_usd"])) for r in show["by_feature"]), Decimal(0)) == cents(total)
+    finally:
+        con.close()
+
+
+def test_zz_money_example_count():
+    print(f"\nmoney: {EXAMPLES['n']} generated call sets priced in computed and reported mode")
