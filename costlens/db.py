@@ -194,6 +194,7 @@ def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
     con.execute("SET temp_directory = ?", [spill])
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # DuckDB prints it to stdout: it would corrupt --format json
 
 
 def _vetted_size(value: str) -> str:
