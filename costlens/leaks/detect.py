@@ -300,6 +300,27 @@ def _extra_prices(con: duckdb.DuckDBPyConnection, config: Any) -> None:
 # ---------------------------------------------------------------------------------------- run
 
 
+def _detector_rows(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of sql/leaks/<kind>.sql. If it runs out of memory, run it again on one thread
+    (per-group percentiles and lists are held per thread and cannot spill; at ~10M calls that can exceed the
+    memory limit where the rest of the work spills to disk)."""
+    import duckdb
+
+    def run() -> tuple[list[str], list[tuple]]:
+        cursor = con.execute(load_sql(f"leaks/{kind}.sql"))
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+    try:
+        return run()
+    except duckdb.OutOfMemoryException:
+        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        con.execute("SET threads = 1")
+        try:
+            return run()
+        finally:
+            con.execute(f"SET threads = {threads}")
+
+
 def run_detectors(con: duckdb.DuckDBPyConnection, config: Any = None,
                   thresholds: Mapping[str, Any] | None = None, kinds: tuple[str, ...] = KINDS) -> list[Finding]:
     """Every finding of the period, largest waste first. Needs the period tables of compute_period_metrics."""
@@ -312,10 +333,9 @@ def run_detectors(con: duckdb.DuckDBPyConnection, config: Any = None,
     con.execute(load_sql("leaks/_prelude.sql"))
     findings: list[Finding] = []
     for kind in kinds:
-        cursor = con.execute(load_sql(f"leaks/{kind}.sql"))
-        names = [d[0] for d in cursor.description]
+        names, rows = _detector_rows(con, kind)
         if tuple(names) != COLUMNS:
             raise RuntimeError(f"sql/leaks/{kind}.sql returns {names}, expected {list(COLUMNS)}")
-        findings.extend(Finding.from_row(dict(zip(names, row))) for row in cursor.fetchall())
+        findings.extend(Finding.from_row(dict(zip(names, row))) for row in rows)
     findings.sort(key=lambda f: (-f.wasted_usd, f.kind, f.feature, f.model or ""))
     return findings

@@ -11,8 +11,11 @@
 -- A task counts for the model that served most of its calls. Waste = each premium call's cost minus the same
 -- tokens at the alternative's prices (standard variant, base tier, valid at the call time); reported when > 0.
 -- Inputs: leak_calls, task_costs, model_tiers, leak_routing, leak_price_book, leak_features, leak_feature_totals.
-WITH calls AS (
-    SELECT *, coalesce(provider, '') AS provider_key
+WITH calls AS NOT MATERIALIZED (
+    -- read three times: re-scanned each time rather than held in memory, and narrow (~10M calls)
+    SELECT call_id, ts, tod_s, feature_key, task_key, model, model_tier, task_class, status, input_tokens,
+           cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
+           cost_usd, computed_cost_usd, coalesce(provider, '') AS provider_key
     FROM leak_calls
     WHERE priced AND computed_cost_usd IS NOT NULL
 ),
@@ -125,10 +128,18 @@ choice AS (
                       AND p.provider_key = s.provider_key AND p.model = s.model)
 ),
 
+chosen_calls AS MATERIALIZED (
+    -- the calls of the chosen (feature, model)s first, so the price-book range join below sees only them
+    -- (otherwise the planner may join every call to the price book by time range first)
+    SELECT c.*, ch.alt_provider, ch.alt_model
+    FROM calls AS c
+    JOIN choice AS ch ON ch.feature_key = c.feature_key AND ch.provider_key = c.provider_key AND ch.model = c.model
+),
+
 repriced AS (
     SELECT
         c.call_id, c.feature_key, c.provider_key, c.model, c.cost_usd, c.computed_cost_usd, c.output_tokens,
-        ch.alt_model,
+        c.alt_model,
         c.computed_cost_usd - CAST(
             (c.input_tokens * ap.input_mtok
              + c.cache_read_tokens * ap.cache_read_mtok
@@ -137,10 +148,9 @@ repriced AS (
              + (c.output_tokens - greatest(least(c.reasoning_tokens, c.output_tokens), 0)) * ap.output_mtok
              + greatest(least(c.reasoning_tokens, c.output_tokens), 0) * ap.reasoning_mtok)
             * 0.000001::DECIMAL(7, 6) + ap.request_usd AS DECIMAL(38, 18)) AS saving_usd
-    FROM calls AS c
-    JOIN choice AS ch ON ch.feature_key = c.feature_key AND ch.provider_key = c.provider_key AND ch.model = c.model
+    FROM chosen_calls AS c
     JOIN leak_price_book AS ap
-        ON ap.provider = ch.alt_provider AND ap.model = ch.alt_model AND ap.variant = 'standard'
+        ON ap.provider = c.alt_provider AND ap.model = c.alt_model AND ap.variant = 'standard'
         AND ap.tier_above_tokens < 0
         AND c.ts >= ap.valid_from AND c.ts < ap.valid_to
         AND c.tod_s >= ap.tod_from_s AND c.tod_s < ap.tod_to_s

@@ -1,5 +1,5 @@
--- The unit-economics worksheet (DESIGN §3) for every grouping at once: feature, model, team, day, month and
--- the period total, via GROUPING SETS. Sums stay exact DECIMAL; ratios are DOUBLE.
+-- The unit-economics worksheet (DESIGN §3) for every grouping: feature, model, team, day, month and the
+-- period total. Sums stay exact DECIMAL; ratios are DOUBLE.
 -- Conventions (README "Definitions"):
 --   cost per call           = priced cost / priced calls (unpriced calls are counted and listed, not $0)
 --   cost per task           = priced cost / tasks; p50 / p95 over each task's cost within the group
@@ -8,90 +8,109 @@
 --   cost per accepted outcome = (inference + rework + delay cost of tasks with an outcome) / accepted tasks
 --   retry rate              = failed attempts / calls
 --   cache hit rate          = cache read tokens / all input tokens (uncached + cache read + cache write)
+--   p50 / p95               = exact (quantile_cont) when the period has at most 1,000,000 calls; above that,
+--                             approx_quantile (t-digest): exact percentiles keep every value of a group in
+--                             memory and cannot spill to disk, which ran out of memory at ~10M calls.
+-- Memory: each dimension is its own statement (one hash table at a time, all of which spill), rather than
+-- GROUPING SETS holding six at once.
 -- Inputs: period_calls, task_costs.
-CREATE OR REPLACE TEMP TABLE unit_economics_all AS
+
+CREATE OR REPLACE TEMP TABLE unit_economics_settings AS
+SELECT count(*) <= 1000000 AS exact_percentiles FROM period_calls;
+
+-- Only one of the two aggregates sees any rows; the other stays empty (and costs no memory).
+CREATE OR REPLACE TEMP MACRO ue_percentile(x, q, exact) AS
+    coalesce(quantile_cont(x, q) FILTER (WHERE exact), approx_quantile(x, q) FILTER (WHERE NOT exact));
+
+-- The group key of a call for one dimension (a constant `dim`, folded by the planner).
+CREATE OR REPLACE TEMP MACRO ue_key(dim, feature_key, model, team_key, day, month) AS
+    coalesce(CASE dim WHEN 'feature' THEN feature_key
+                      WHEN 'model' THEN model
+                      WHEN 'team' THEN team_key
+                      WHEN 'day' THEN CAST(day AS VARCHAR)
+                      WHEN 'month' THEN month END, 'total');
+
+-- Call-level sums and latency percentiles of one dimension.
+CREATE OR REPLACE TEMP MACRO ue_calls_by(dim) AS TABLE
+SELECT
+    dim AS dimension,
+    ue_key(dim, c.feature_key, c.model, c.team_key, c.day, c.month) AS key,
+    any_value(c.provider) AS provider,
+    count(*) AS calls,
+    count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
+    coalesce(sum(c.cost_usd), 0) AS cost_usd,
+    coalesce(sum(c.cost_usd) FILTER (WHERE c.model_tier = 'premium'), 0) AS premium_cost_usd,
+    count(*) FILTER (WHERE c.model_tier = 'premium') AS premium_calls,
+    count(*) FILTER (WHERE c.status = 'error') AS failed_calls,
+    sum(c.context_tokens) AS context_tokens,
+    sum(c.input_tokens) AS input_tokens,
+    sum(c.cache_read_tokens) AS cache_read_tokens,
+    sum(c.cache_write_5m_tokens + c.cache_write_1h_tokens) AS cache_write_tokens,
+    sum(c.output_tokens) AS output_tokens,
+    sum(c.reasoning_tokens) AS reasoning_tokens,
+    sum(c.reported_cost_usd) AS reported_cost_usd,
+    count(c.reported_cost_usd) AS reported_calls,
+    sum(c.cost_usd) FILTER (WHERE c.reported_cost_usd IS NOT NULL) AS computed_cost_of_reported_usd,
+    ue_percentile(CAST(c.latency_ms AS DOUBLE), 0.5, s.exact_percentiles) AS p50_latency_ms,
+    ue_percentile(CAST(c.latency_ms AS DOUBLE), 0.95, s.exact_percentiles) AS p95_latency_ms
+FROM period_calls c
+CROSS JOIN unit_economics_settings s
+GROUP BY 1, 2;
+
+-- Task-level figures of one dimension: each task's share of a group (a task can touch several models or days).
+CREATE OR REPLACE TEMP MACRO ue_tasks_by(dim) AS TABLE
 WITH task_group AS (
-    -- each task's share of a group: a task can touch several models or days
-    SELECT
-        CASE WHEN grouping(feature_key) = 0 THEN 'feature'
-             WHEN grouping(model) = 0 THEN 'model'
-             WHEN grouping(team_key) = 0 THEN 'team'
-             WHEN grouping(day) = 0 THEN 'day'
-             WHEN grouping(month) = 0 THEN 'month'
-             ELSE 'total' END AS dimension,
-        coalesce(feature_key, model, team_key, CAST(day AS VARCHAR), month, 'total') AS key,
-        any_value(provider) AS provider,
-        task_key,
-        count(*) AS calls,
-        count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-        sum(cost_usd) AS cost_usd,
-        sum(cost_usd) FILTER (WHERE model_tier = 'premium') AS premium_cost_usd,
-        count(*) FILTER (WHERE model_tier = 'premium') AS premium_calls,
-        count(*) FILTER (WHERE status = 'error') AS failed_calls,
-        sum(context_tokens) AS context_tokens,
-        sum(input_tokens) AS input_tokens,
-        sum(cache_read_tokens) AS cache_read_tokens,
-        sum(cache_write_5m_tokens + cache_write_1h_tokens) AS cache_write_tokens,
-        sum(output_tokens) AS output_tokens,
-        sum(reasoning_tokens) AS reasoning_tokens,
-        sum(reported_cost_usd) AS reported_cost_usd,
-        count(reported_cost_usd) AS reported_calls,
-        sum(cost_usd) FILTER (WHERE reported_cost_usd IS NOT NULL) AS computed_cost_of_reported_usd
+    SELECT ue_key(dim, feature_key, model, team_key, day, month) AS key, task_key, sum(cost_usd) AS cost_usd
     FROM period_calls
-    GROUP BY GROUPING SETS ((feature_key, task_key), (model, task_key), (team_key, task_key),
-                            (day, task_key), (month, task_key), (task_key))
-),
-latency AS (
+    GROUP BY 1, 2
+)
+SELECT
+    dim AS dimension,
+    g.key,
+    count(*) AS tasks,
+    ue_percentile(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.5, s.exact_percentiles) AS p50_cost_per_task_usd,
+    ue_percentile(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.95, s.exact_percentiles) AS p95_cost_per_task_usd,
+    count(*) FILTER (WHERE t.has_outcome) AS tasks_with_outcome,
+    count(*) FILTER (WHERE t.accepted IS NOT NULL) AS tasks_with_verdict,
+    count(*) FILTER (WHERE t.accepted) AS accepted_tasks,
+    count(*) FILTER (WHERE t.human_review) AS reviewed_tasks,
+    coalesce(sum(g.cost_usd) FILTER (WHERE t.has_outcome), 0) AS inference_cost_with_outcome_usd,
+    coalesce(sum(t.rework_cost_usd) FILTER (WHERE t.has_outcome), 0) AS rework_cost_usd,
+    coalesce(sum(t.delay_cost_usd) FILTER (WHERE t.has_outcome), 0) AS delay_cost_usd
+FROM task_group g
+JOIN task_costs t USING (task_key)
+CROSS JOIN unit_economics_settings s
+GROUP BY 1, 2;
+
+CREATE OR REPLACE TEMP TABLE ue_call_parts AS FROM ue_calls_by('total');
+INSERT INTO ue_call_parts FROM ue_calls_by('feature');
+INSERT INTO ue_call_parts FROM ue_calls_by('model');
+INSERT INTO ue_call_parts FROM ue_calls_by('team');
+INSERT INTO ue_call_parts FROM ue_calls_by('day');
+INSERT INTO ue_call_parts FROM ue_calls_by('month');
+
+CREATE OR REPLACE TEMP TABLE ue_task_parts AS FROM ue_tasks_by('total');
+INSERT INTO ue_task_parts FROM ue_tasks_by('feature');
+INSERT INTO ue_task_parts FROM ue_tasks_by('model');
+INSERT INTO ue_task_parts FROM ue_tasks_by('team');
+INSERT INTO ue_task_parts FROM ue_tasks_by('day');
+INSERT INTO ue_task_parts FROM ue_tasks_by('month');
+
+CREATE OR REPLACE TEMP TABLE unit_economics_all AS
+WITH grouped AS (
     SELECT
-        CASE WHEN grouping(feature_key) = 0 THEN 'feature'
-             WHEN grouping(model) = 0 THEN 'model'
-             WHEN grouping(team_key) = 0 THEN 'team'
-             WHEN grouping(day) = 0 THEN 'day'
-             WHEN grouping(month) = 0 THEN 'month'
-             ELSE 'total' END AS dimension,
-        coalesce(feature_key, model, team_key, CAST(day AS VARCHAR), month, 'total') AS key,
-        quantile_cont(latency_ms, 0.5) AS p50_latency_ms,
-        quantile_cont(latency_ms, 0.95) AS p95_latency_ms
-    FROM period_calls
-    GROUP BY GROUPING SETS ((feature_key), (model), (team_key), (day), (month), ())
-),
-grouped AS (
-    SELECT
-        g.dimension, g.key,
-        any_value(g.provider) AS provider,
-        sum(g.calls) AS calls,
-        count(*) AS tasks,
-        sum(g.unpriced_calls) AS unpriced_calls,
-        coalesce(sum(g.cost_usd), 0) AS cost_usd,
-        coalesce(sum(g.premium_cost_usd), 0) AS premium_cost_usd,
-        sum(g.premium_calls) AS premium_calls,
-        sum(g.failed_calls) AS failed_calls,
-        sum(g.context_tokens) AS context_tokens,
-        sum(g.input_tokens) AS input_tokens,
-        sum(g.cache_read_tokens) AS cache_read_tokens,
-        sum(g.cache_write_tokens) AS cache_write_tokens,
-        sum(g.output_tokens) AS output_tokens,
-        sum(g.reasoning_tokens) AS reasoning_tokens,
-        sum(g.reported_cost_usd) AS reported_cost_usd,
-        sum(g.reported_calls) AS reported_calls,
-        sum(g.computed_cost_of_reported_usd) AS computed_cost_of_reported_usd,
-        quantile_cont(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.5) AS p50_cost_per_task_usd,
-        quantile_cont(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.95) AS p95_cost_per_task_usd,
-        count(*) FILTER (WHERE t.has_outcome) AS tasks_with_outcome,
-        count(*) FILTER (WHERE t.accepted IS NOT NULL) AS tasks_with_verdict,
-        count(*) FILTER (WHERE t.accepted) AS accepted_tasks,
-        count(*) FILTER (WHERE t.human_review) AS reviewed_tasks,
-        coalesce(sum(g.cost_usd) FILTER (WHERE t.has_outcome), 0) AS inference_cost_with_outcome_usd,
-        coalesce(sum(t.rework_cost_usd) FILTER (WHERE t.has_outcome), 0) AS rework_cost_usd,
-        coalesce(sum(t.delay_cost_usd) FILTER (WHERE t.has_outcome), 0) AS delay_cost_usd
-    FROM task_group g
-    JOIN task_costs t USING (task_key)
-    GROUP BY g.dimension, g.key
+        c.dimension, c.key, c.provider, c.calls, t.tasks, c.unpriced_calls, c.cost_usd, c.premium_cost_usd,
+        c.premium_calls, c.failed_calls, c.context_tokens, c.input_tokens, c.cache_read_tokens,
+        c.cache_write_tokens, c.output_tokens, c.reasoning_tokens, c.reported_cost_usd, c.reported_calls,
+        c.computed_cost_of_reported_usd, t.p50_cost_per_task_usd, t.p95_cost_per_task_usd,
+        t.tasks_with_outcome, t.tasks_with_verdict, t.accepted_tasks, t.reviewed_tasks,
+        t.inference_cost_with_outcome_usd, t.rework_cost_usd, t.delay_cost_usd,
+        c.p50_latency_ms, c.p95_latency_ms
+    FROM ue_call_parts c
+    JOIN ue_task_parts t USING (dimension, key)
 )
 SELECT
     gr.*,
-    l.p50_latency_ms,
-    l.p95_latency_ms,
     CAST(gr.cost_usd AS DOUBLE) / nullif(gr.calls - gr.unpriced_calls, 0) AS cost_per_call_usd,
     gr.calls / nullif(gr.tasks, 0) AS calls_per_task,
     CAST(gr.cost_usd AS DOUBLE) / nullif(gr.tasks, 0) AS cost_per_task_usd,
@@ -109,5 +128,6 @@ SELECT
     gr.cache_read_tokens / nullif(gr.context_tokens, 0) AS cache_hit_rate,
     CAST(gr.cost_usd AS DOUBLE)
         / nullif(CAST(sum(gr.cost_usd) OVER (PARTITION BY gr.dimension) AS DOUBLE), 0) AS spend_share
-FROM grouped gr
-LEFT JOIN latency l USING (dimension, key);
+FROM grouped gr;
+DROP TABLE ue_call_parts;
+DROP TABLE ue_task_parts;
