@@ -27,6 +27,11 @@ class IngestContext:
     config: "Config"
     mapping: "ColumnMapping | None" = None  # from --map / --set, or a config mapping matching the file
     keep_content: bool = False
+    # Set by the runner when a typed bulk read gave up on the file (readers.FastReadFailed): stage it again
+    # through the line-by-line readers, which quarantine each bad line instead of failing the read.
+    careful: bool = False
+    # Set by an adapter whose typed bulk read numbered no lines: `staged` is in file order (see runner).
+    rows_by_position: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 

@@ -40,7 +40,59 @@ def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
         # DuckDB reads a UTF-8 byte-order mark as part of line 1 and rejects it: parse that one line without it
         con.execute(f"UPDATE {table} SET doc = CASE WHEN json_valid(?) THEN CAST(? AS JSON) END "
                     "WHERE source_row = 1 AND doc IS NULL", [first_line, first_line])
+    no_reader_rejects(con)
+
+
+def no_reader_rejects(con: "duckdb.DuckDBPyConnection") -> None:
+    """An empty `reader_rejects`: the reader itself turned no line away (bad lines reach staging as rows)."""
     con.execute("CREATE OR REPLACE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
+
+
+class FastReadFailed(Exception):
+    """A typed bulk read (typed_json_rows) gave up on this file: a line that is not JSON, or a value of another
+    type than the column expects. The runner rolls the file's transaction back and stages the file again with
+    `IngestContext.careful` set, through load_json_records, which turns each bad line into a quarantine row."""
+
+
+def typed_json_rows(src: Source, columns: dict) -> str | None:
+    """SQL for a relation reading the JSON lines of `src` straight into typed columns, each line parsed once
+    and nothing copied first (`columns`: key → DuckDB type, or a nested dict for an object). None when the
+    file needs the careful reader: not JSON lines, or a byte-order mark DuckDB would read as part of line 1.
+
+    No line numbers: the read keeps file order (preserve_insertion_order), so a table created from it
+    numbers its rows by position, which the runner uses (see _conform_staged). DuckDB skips blank lines
+    here as read_json_objects does, so the numbers are the same non-blank line numbers the careful reader
+    gives. Whoever runs the SQL turns a duckdb.Error into FastReadFailed."""
+    if src.container != "jsonl" or _bom_first_line(src) is not None:
+        return None
+    return (f"read_json({sql_string(str(src.path))}, format = 'newline_delimited', "
+            f"columns = {json_columns_literal(columns)}, "
+            f"compression = {sql_string(src.duckdb_compression)}, maximum_object_size = {MAX_JSON_OBJECT_BYTES})")
+
+
+def json_columns_literal(columns: dict) -> str:
+    return "{" + ", ".join(f"{sql_string(key)}: {sql_string(duckdb_type(value))}" for key, value in columns.items()) + "}"
+
+
+def duckdb_type(spec) -> str:
+    """A json_transform-style structure ({key: type | {…} | [{…}]}) as a DuckDB type name."""
+    if isinstance(spec, dict):
+        return "STRUCT(" + ", ".join(f"{quote_ident(key)} {duckdb_type(value)}" for key, value in spec.items()) + ")"
+    if isinstance(spec, list):
+        return duckdb_type(spec[0]) + "[]"
+    return spec
+
+
+def json_transform_spec(spec: dict) -> str:
+    """The same structure as the JSON text json_transform takes, as a SQL string literal."""
+    import json
+
+    return sql_string(json.dumps(spec, separators=(",", ":")))
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal of any text (standard quoting: a quote is doubled; DuckDB gives backslashes no meaning)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _bom_first_line(src: Source) -> str | None:

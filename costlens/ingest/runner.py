@@ -12,6 +12,7 @@ from costlens import __version__
 from costlens.db import as_database_error
 from costlens.errors import CostlensError, DatabaseError, InputError
 from costlens.ingest.base import Adapter, IngestContext
+from costlens.ingest.readers import FastReadFailed
 from costlens.ingest.registry import all_adapters, get_adapter
 from costlens.ingest.sources import Source, expand_paths, open_source
 from costlens.sqlfiles import load_sql
@@ -138,6 +139,22 @@ def _load_atomically(
     con: "duckdb.DuckDBPyConnection", adapter: Adapter, src: Source, ctx: IngestContext, run_id: int,
     result: FileResult,
 ) -> None:
+    """Load one file in one transaction. A fast typed read that gives up on the file (a bad line) costs one
+    rolled-back attempt; the file is then staged again by the careful line-by-line readers."""
+    try:
+        _load_in_transaction(con, adapter, src, ctx, run_id, result)
+    except FastReadFailed as failed:
+        storage = as_database_error(failed.__cause__) if failed.__cause__ else None
+        if storage is not None:
+            raise storage from None
+        ctx.careful = True
+        _load_in_transaction(con, adapter, src, ctx, run_id, result)
+
+
+def _load_in_transaction(
+    con: "duckdb.DuckDBPyConnection", adapter: Adapter, src: Source, ctx: IngestContext, run_id: int,
+    result: FileResult,
+) -> None:
     import duckdb
 
     con.execute("BEGIN TRANSACTION")
@@ -149,13 +166,15 @@ def _load_atomically(
         )
         adapter.stage(con, src, ctx)
         computed = _fingerprint_staged(con, ctx.keep_content)
-        _conform_staged(con, adapter.target, computed)
-        for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql",
-                     f"load/{adapter.target}_insert.sql", "load/stats.sql"):
+        _conform_staged(con, adapter.target, computed, ctx.rows_by_position)
+        for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql"):
             con.execute(load_sql(step))
+        # the insert's own row count: no copy of the new rows is kept just to count them
+        loaded = con.execute(load_sql(f"load/{adapter.target}_insert.sql")).fetchone()[0]
+        con.execute(load_sql("load/stats.sql"), [loaded])
         if computed and ctx.keep_content:
-            con.execute("INSERT INTO call_content SELECT * FROM staged_content "
-                        "WHERE call_id IN (SELECT call_id FROM staged_new)")
+            con.execute("INSERT INTO call_content SELECT * FROM staged_content WHERE call_id IN "
+                        "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)", [run_id, src.sha256])
         stats = con.execute(
             "SELECT rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped FROM file_stats"
         ).fetchone()
@@ -237,7 +256,8 @@ def _fingerprint_staged(con: "duckdb.DuckDBPyConnection", keep_content: bool) ->
 _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
 
 
-def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dict[str, str] | None = None) -> None:
+def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dict[str, str] | None = None,
+                    rows_by_position: bool = False) -> None:
     """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
     reject_reason / skip_reason. A view with casts, materialised once by the check step: a value that
     cannot take the column's type fails the file with a clear message instead of loading wrong.
@@ -252,6 +272,13 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
                - (_CONTENT_COLUMNS if computed else set()))
     if unknown:
         raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")
+
+    if rows_by_position:
+        # A typed bulk read (readers.typed_json_rows) numbers no lines: its rows are staged in file order,
+        # so a row's position in `staged` is its (non-blank) line number. Row ids of a table made inside a
+        # transaction start at a large offset, hence the first one is subtracted.
+        first = con.execute("SELECT min(rowid) FROM staged").fetchone()[0] or 0
+        computed["source_row"] = f"s.rowid - {int(first)} + 1"
 
     def value(name: str) -> str:
         if name in computed:

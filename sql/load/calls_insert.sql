@@ -1,9 +1,10 @@
 -- De-duplicate and insert the checked rows (after load/quarantine.sql).
 -- Streaming producers write one call several times: keep the fullest usage, then the last line.
 -- Speed: only call_ids seen more than once in the file go through the window; a call already loaded
--- (an earlier file) is dropped by one anti-join, in the same statement (no DELETE on a temp table).
-CREATE OR REPLACE TEMP TABLE staged_new AS
-WITH ok AS (
+-- (an earlier file) is dropped by one anti-join; the checked rows go straight into `calls`, never copied first.
+-- The statement's row count is the file's loaded rows (the runner reads it).
+INSERT INTO calls BY NAME
+WITH ok AS NOT MATERIALIZED (
     SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected)
     FROM staged_checked s
     WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL
@@ -20,9 +21,6 @@ kept AS (
          ORDER BY output_tokens + input_tokens + cache_read_tokens + cache_write_5m_tokens
                   + cache_write_1h_tokens DESC, source_row DESC) = 1)
 )
-SELECT k.* FROM kept k
-WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.call_id = k.call_id);
-
-INSERT INTO calls BY NAME
-SELECT n.*, c.source_format, c.source_file, c.source_sha256, c.run_id
-FROM staged_new n CROSS JOIN ingest_ctx c;
+SELECT k.*, c.source_format, c.source_file, c.source_sha256, c.run_id
+FROM kept k CROSS JOIN ingest_ctx c
+WHERE NOT EXISTS (SELECT 1 FROM calls x WHERE x.call_id = k.call_id);

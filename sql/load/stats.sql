@@ -9,7 +9,7 @@ WITH checked AS (
     FROM staged_checked
 ),
 rejects AS (SELECT count(*) AS n FROM reader_rejects),
-loaded AS (SELECT count(*) AS n FROM staged_new)
+loaded AS (SELECT CAST(? AS BIGINT) AS n)  -- the insert's row count
 SELECT checked.n + rejects.n AS rows_read,
        loaded.n AS rows_loaded,
        checked.ok - loaded.n AS rows_duplicate,

@@ -1,28 +1,31 @@
 -- Flat span JSON / JSONL (one span object per line or array element, attributes as a key → value object).
--- Same output columns as otel_otlp_spans.sql. Input: raw_json.
+-- Same output columns as otel_otlp_spans.sql. Input: the file itself, or raw_json (see costlens/ingest/otel.py).
 CREATE TEMP VIEW otel_spans AS
--- Speed: each line is parsed once into a typed STRUCT (json_transform), its attribute and resource
--- objects once more each; never one JSON parse per field.
-WITH docs AS (
-    SELECT source_row, doc,
-           json_transform(doc, '{"trace_id":"VARCHAR","traceId":"VARCHAR","span_id":"VARCHAR","spanId":"VARCHAR","name":"VARCHAR","context":{"trace_id":"VARCHAR","span_id":"VARCHAR"},"start_time":"VARCHAR","startTime":"VARCHAR","start_time_unix_nano":"VARCHAR","startTimeUnixNano":"VARCHAR","timestamp":"VARCHAR","end_time":"VARCHAR","endTime":"VARCHAR","end_time_unix_nano":"VARCHAR","endTimeUnixNano":"VARCHAR","status":"JSON","status_code":"VARCHAR","status_message":"VARCHAR","attributes":"JSON","span_attributes":"JSON","attrs":"JSON","resource":"JSON","resource_attributes":"JSON"}') AS d
-    FROM raw_json
-),
+-- Speed: each line is parsed once into a typed STRUCT with its attributes object inside (the adapter reads
+-- the file straight into it, or json_transform parses the careful reader's lines), its resource once more;
+-- never one JSON parse per field. {span_docs}: (source_row, doc_ok, d) — see costlens/ingest/otel.py.
+WITH docs AS ({span_docs}),
 spans AS (
-    SELECT source_row, doc, d,
-           coalesce(d.attributes, d.span_attributes, d.attrs) AS a,
-           coalesce(d.resource->'attributes', d.resource, d.resource_attributes) AS r
+    SELECT source_row, doc_ok, d,
+           coalesce(d.attributes, json_transform(d.span_attributes, {attribute_spec}),
+                    json_transform(d.attrs, {attribute_spec})) AS a,
+           -- the resource's attributes: nested in `attributes`, else flat on the resource, else resource_attributes
+           CASE WHEN d.resource.attributes IS NOT NULL THEN d.resource.attributes
+                WHEN d.resource IS NOT NULL THEN {
+                    'costlens.team': d.resource."costlens.team",
+                    'deployment.environment': d.resource."deployment.environment",
+                    'deployment.environment.name': d.resource."deployment.environment.name",
+                    'service.name': d.resource."service.name",
+                    'team': d.resource.team}
+                ELSE json_transform(d.resource_attributes, {resource_spec}) END AS ra
     FROM docs
 ),
 typed AS (
-    SELECT *,
-           json_transform(a, '{"app.feature":"VARCHAR","costlens.batch":"VARCHAR","costlens.cache_creation_1h.input_tokens":"VARCHAR","costlens.cost_usd":"VARCHAR","costlens.customer":"VARCHAR","costlens.environment":"VARCHAR","costlens.feature":"VARCHAR","costlens.prefix_hash":"VARCHAR","costlens.prefix_tokens":"VARCHAR","costlens.prompt_hash":"VARCHAR","costlens.service_tier":"VARCHAR","costlens.task_id":"VARCHAR","costlens.team":"VARCHAR","costlens.user_id":"VARCHAR","customer":"VARCHAR","customer.id":"VARCHAR","deployment.environment.name":"VARCHAR","enduser.id":"VARCHAR","error.type":"VARCHAR","feature":"VARCHAR","gen_ai.agent.name":"VARCHAR","gen_ai.conversation.id":"VARCHAR","gen_ai.input.messages":"JSON","gen_ai.operation.name":"VARCHAR","gen_ai.provider.name":"VARCHAR","gen_ai.request.batch":"VARCHAR","gen_ai.request.max_tokens":"VARCHAR","gen_ai.request.model":"VARCHAR","gen_ai.response.finish_reasons":"JSON","gen_ai.response.id":"VARCHAR","gen_ai.response.model":"VARCHAR","gen_ai.response.service_tier":"VARCHAR","gen_ai.system":"VARCHAR","gen_ai.system_instructions":"JSON","gen_ai.usage.cache_creation.ephemeral_1h_input_tokens":"VARCHAR","gen_ai.usage.cache_creation.input_tokens":"VARCHAR","gen_ai.usage.cache_read.input_tokens":"VARCHAR","gen_ai.usage.completion_tokens":"VARCHAR","gen_ai.usage.input_tokens":"VARCHAR","gen_ai.usage.output_tokens":"VARCHAR","gen_ai.usage.prompt_tokens":"VARCHAR","gen_ai.usage.reasoning.output_tokens":"VARCHAR","http.response.status_code":"VARCHAR","http.status_code":"VARCHAR","openai.request.service_tier":"VARCHAR","openai.response.service_tier":"VARCHAR","task.id":"VARCHAR","task_id":"VARCHAR","team":"VARCHAR","use_case":"VARCHAR","user.id":"VARCHAR"}') AS sa,
-           json_transform(r, '{"costlens.team":"VARCHAR","deployment.environment":"VARCHAR","deployment.environment.name":"VARCHAR","service.name":"VARCHAR","team":"VARCHAR"}') AS ra
-    FROM spans
+    SELECT *, a AS sa FROM spans
 )
 SELECT
     source_row,
-    CASE WHEN doc IS NULL THEN 'not valid JSON'
+    CASE WHEN NOT doc_ok THEN 'not valid JSON'
          WHEN a IS NULL THEN 'span has no attributes object' END AS reject_reason,
     coalesce(d.trace_id, d.traceId, d.context.trace_id) AS trace_id,
     coalesce(d.span_id, d.spanId, d.context.span_id) AS span_id,
