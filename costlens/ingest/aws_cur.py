@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.readers import _read_error, column_ref, load_csv_rows, quote_ident
+from costlens.ingest.readers import _read_error, column_ref, drop_relation, load_csv_rows, quote_ident
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def bill_source_view(
     projection = ", ".join(f"{column_ref(src, *names)} AS {field}" for field, names in fields.items())
     con.execute(f"DROP TABLE IF EXISTS {view}")
     con.execute(f"CREATE TEMP TABLE {view} AS SELECT source_row, {projection} FROM raw_rows")
-    con.execute("DROP TABLE IF EXISTS raw_rows")
+    drop_relation(con, "raw_rows")
 
 
 def _parquet_expr(schema, names: tuple[str, ...]) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from costlens.config import CANONICAL_CALL_FIELDS
 from costlens.errors import InputError
 from costlens.ingest.base import Adapter, IngestContext, record_keys
-from costlens.ingest.readers import column_ref, load_json_records, load_tabular
+from costlens.ingest.readers import column_ref, load_json_records, load_tabular, sql_string
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -165,24 +165,20 @@ class GenericAdapter(Adapter):
         resolved = resolve(src, ctx.mapping)
         tabular = src.container in TABULAR
         # inner: the mapped columns as text; outer: blank / NULL → SQL NULL, then the constant as a fallback.
-        # Parameters bind in textual order: the outer constants, then the inner JSON paths.
+        # A view takes no parameters: JSON paths and constants are quoted string literals.
         inner: list[str] = []
         outer: list[str] = []
-        constant_params: list[Any] = []
-        path_params: list[Any] = []
         for field in CANONICAL_CALL_FIELDS:
             parts = []
             if field in resolved.columns:
                 if tabular:
                     inner.append(f"{resolved.columns[field]} AS r_{field}")
                 else:
-                    inner.append(f"json_extract_string(doc, ?) AS r_{field}")
-                    path_params.append(resolved.columns[field])
+                    inner.append(f"json_extract_string(doc, {sql_string(resolved.columns[field])}) AS r_{field}")
                 parts.append(f"CASE WHEN length(r_{field}) <= 4 AND trim(r_{field}) IN ('', 'NULL', 'null') "
                              f"THEN NULL ELSE r_{field} END")
             if field in resolved.constants:
-                parts.append("CAST(? AS VARCHAR)")
-                constant_params.append(resolved.constants[field])
+                parts.append(f"CAST({sql_string(str(resolved.constants[field]))} AS VARCHAR)")
             expr = f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS VARCHAR)"
             outer.append(f"{expr} AS {field}")
         if tabular:
@@ -195,9 +191,9 @@ class GenericAdapter(Adapter):
                        "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object' END")
             table = "raw_json"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE generic_src AS SELECT source_row, doc_problem, {', '.join(outer)} "
-            f"FROM (SELECT source_row, {problem} AS doc_problem{''.join(', ' + i for i in inner)} FROM {table})",
-            constant_params + path_params,
+            # a view: staging/generic.sql reads the rows once, straight from the reader
+            f"CREATE OR REPLACE TEMP VIEW generic_src AS SELECT source_row, doc_problem, {', '.join(outer)} "
+            f"FROM (SELECT source_row, {problem} AS doc_problem{''.join(', ' + i for i in inner)} FROM {table})"
         )
         labels = [
             f"{field} (column '{resolved.names[field]}')" if field in resolved.names and resolved.names[field] != field

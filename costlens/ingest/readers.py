@@ -120,13 +120,13 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
     unterminated quote made it swallow the rows after it) is read again line by line, see _load_csv_lines.
     Well-formed files take only the one read (plus two catalog-sized queries, see _save_ingest_context)."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.header))) + "}"
-    for name in (table, "reader_rejects", "csv_rejects", "csv_reject_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for name in (table, f"{table}_read", "reader_rejects", "csv_rejects", "csv_reject_scans"):
+        drop_relation(con, name)
     saved_context = _save_ingest_context(con)
     try:
         con.execute(
-            f"""CREATE TEMP TABLE {table} AS
-                SELECT *, row_number() OVER () + 1 AS source_row
+            f"""CREATE TEMP TABLE {table}_read AS
+                SELECT *
                 FROM read_csv(?, header = true, columns = {columns}, delim = ?, quote = '"', escape = '"',
                               auto_detect = false, compression = ?, max_line_size = {MAX_JSON_OBJECT_BYTES},
                               encoding = 'utf-8', ignore_errors = true, store_rejects = true,
@@ -152,11 +152,17 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
            SELECT line AS source_row, 'malformed CSV row: ' || min(error_message) AS reason
            FROM csv_rejects GROUP BY line ORDER BY line"""
     )
-    if rejected_lines:
+    if not rejected_lines:
+        # The rows are read in file order, one per line after the header: a row's position is its line
+        # number (no window over the whole file). Row ids of a table made inside a transaction start at a
+        # large offset, hence the first one is subtracted.
+        first = con.execute(f"SELECT min(rowid) FROM {table}_read").fetchone()[0] or 0
+        con.execute(f"CREATE TEMP VIEW {table} AS SELECT *, rowid - {int(first)} + 2 AS source_row FROM {table}_read")
+    else:
         # Good rows keep file order; number them by the line numbers not taken by rejected rows.
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {table} AS
-                WITH good AS (SELECT * EXCLUDE (source_row), row_number() OVER () AS k FROM {table}),
+            f"""CREATE TEMP TABLE {table} AS
+                WITH good AS (SELECT *, row_number() OVER () AS k FROM {table}_read),
                      free_lines AS (
                         SELECT line, row_number() OVER (ORDER BY line) AS k
                         FROM range(2, (SELECT count(*) FROM good) + (SELECT count(*) FROM reader_rejects) + 2) r(line)
@@ -267,7 +273,7 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
     finally:
         con.unregister("csv_file_lines")
     select = ", ".join(f"fields[{i + 1}] AS c{i}" for i in range(width))
-    con.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_relation(con, table)
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
             SELECT {select}, line_no AS source_row FROM csv_lines
@@ -290,19 +296,28 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
 
 
 def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
-    """`table(source_row, c0 … cN VARCHAR)` like load_csv_rows, from a Parquet file."""
+    """`table(source_row, c0 … cN VARCHAR)` like load_csv_rows, from a Parquet file: a view, so the staging
+    statement reads the columns it needs straight from the file (Parquet is columnar; nothing is copied).
+    The file's metadata is read here, so a file that is not Parquet fails with its own message."""
     select = ", ".join(f"CAST({quote_ident(name)} AS VARCHAR) AS c{i}" for i, name in enumerate(src.header))
-    con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute("DROP TABLE IF EXISTS reader_rejects")
+    drop_relation(con, table)
+    drop_relation(con, "reader_rejects")
     try:
-        con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT {select}, file_row_number + 1 AS source_row "
-            f"FROM read_parquet(?, file_row_number = true)",
-            [str(src.path)],
-        )
+        con.execute("SELECT count(*) FROM parquet_metadata(?)", [str(src.path)]).fetchall()
     except Exception as exc:
         raise _read_error(src, exc) from None
-    con.execute("CREATE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
+    con.execute(
+        f"CREATE TEMP VIEW {table} AS SELECT {select}, file_row_number + 1 AS source_row "
+        f"FROM read_parquet({sql_string(str(src.path))}, file_row_number = true)")
+    no_reader_rejects(con)
+
+
+def drop_relation(con: "duckdb.DuckDBPyConnection", name: str) -> None:
+    """Drop a temp table or view of ours by name, whichever it is (readers make either)."""
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
+                       "AND table_catalog = 'temp'", [name]).fetchone()
+    if kind:
+        con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {quote_ident(name)}")
 
 
 def load_tabular(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
