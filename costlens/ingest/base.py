@@ -50,6 +50,13 @@ class Adapter:
     def stage(self, con: "duckdb.DuckDBPyConnection", src: "Source", ctx: IngestContext) -> None:
         raise NotImplementedError
 
+    # Formats that come as trees of many small files set this and implement stage_batch: `staged` for
+    # several files at once, each row naming its file in `source_file` / `source_sha256` (see runner).
+    batch_files: ClassVar[bool] = False
+
+    def stage_batch(self, con: "duckdb.DuckDBPyConnection", srcs: "list[Source]", ctx: IngestContext) -> None:
+        raise NotImplementedError
+
     def for_source(self, src: "Source", ctx: IngestContext) -> "Adapter":
         """The adapter that ingests this file: itself, or a per-file variant (one module reading several
         export kinds fixes the kind, and so the target table, from the file's content)."""

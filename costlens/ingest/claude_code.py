@@ -1,5 +1,6 @@
 """Claude Code session logs: a whole `~/.claude/projects` tree — `<encoded-cwd>/<sessionId>.jsonl` plus
-`<encoded-cwd>/<sessionId>/subagents/*.jsonl` (the runner expands directories; each file is ingested on its own).
+`<encoded-cwd>/<sessionId>/subagents/*.jsonl` (the runner expands directories and loads the files in batches;
+each file is still accounted for, and fails or succeeds, on its own).
 
 One call per API request: streaming writes several assistant lines per request, collapsed by the runner on
 the call id (message.id, requestId) keeping the fullest usage. Sessions are tasks; the project folder is the
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from costlens.ingest.base import Adapter, IngestContext, nested
-from costlens.ingest.readers import load_json_records
+from costlens.ingest.readers import load_json_batch, load_json_records
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -64,8 +65,19 @@ class ClaudeCodeAdapter(Adapter):
         # only summaries / snapshots: still a Claude Code file, if nothing else is in it
         return 50 if bookkeeping == len(records) else 0
 
+    # A projects tree holds thousands of small files: the runner loads them in batches (see runner.py).
+    batch_files = True
+
     def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
         load_json_records(con, src)
+        con.execute("CREATE OR REPLACE TEMP VIEW claude_lines AS SELECT r.source_row, r.doc, c.source_file, "
+                    "c.source_sha256 FROM raw_json r CROSS JOIN ingest_ctx c")
+        self.run_sql(con, "staging/claude_code.sql")
+
+    def stage_batch(self, con: "duckdb.DuckDBPyConnection", srcs: list[Source], ctx: IngestContext) -> None:
+        load_json_batch(con, srcs)
+        con.execute("CREATE OR REPLACE TEMP VIEW claude_lines AS SELECT r.source_row, r.doc, r.source_file, "
+                    "f.source_sha256 FROM raw_json r JOIN ingest_files f USING (source_file)")
         self.run_sql(con, "staging/claude_code.sql")
 
 

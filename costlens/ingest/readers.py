@@ -26,7 +26,7 @@ def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
     first_line = _bom_first_line(src)
     if first_line is not None and src.container == "json" and first_line.lstrip().startswith("["):
         fmt = "array"  # with a BOM, DuckDB's auto format reads a top-level array as one document
-    con.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_relation(con, table)
     try:
         con.execute(
             f"""CREATE TEMP TABLE {table} AS
@@ -46,6 +46,28 @@ def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
 def no_reader_rejects(con: "duckdb.DuckDBPyConnection") -> None:
     """An empty `reader_rejects`: the reader itself turned no line away (bad lines reach staging as rows)."""
     con.execute("CREATE OR REPLACE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
+
+
+def load_json_batch(con: "duckdb.DuckDBPyConnection", srcs: "list[Source]") -> None:
+    """`raw_json(source_row, doc JSON, source_file)` for several JSON-lines files read by one statement,
+    each row numbered by its (non-blank) line in its own file like load_json_records. DuckDB reads the
+    files in list order and each file's lines in order, so a line's number is its position in its file."""
+    drop_relation(con, "raw_json")
+    drop_relation(con, "raw_json_read")
+    con.execute(
+        f"""CREATE TEMP TABLE raw_json_read AS
+            SELECT json AS doc, filename AS source_file
+            FROM read_json_objects(?, format = 'newline_delimited', ignore_errors = true,
+                                   maximum_object_size = {MAX_JSON_OBJECT_BYTES}, filename = true)""",
+        [[str(src.path) for src in srcs]],
+    )
+    con.execute(
+        """CREATE TEMP VIEW raw_json AS
+           SELECT r.rowid - f.first_row + 1 AS source_row, r.doc, r.source_file
+           FROM raw_json_read r
+           JOIN (SELECT source_file, min(rowid) AS first_row FROM raw_json_read GROUP BY source_file) f
+             USING (source_file)""")
+    no_reader_rejects(con)
 
 
 class FastReadFailed(Exception):
@@ -173,21 +195,27 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
 
 
-def _save_ingest_context(con: "duckdb.DuckDBPyConnection") -> tuple[list, list] | None:
-    """The runner's `ingest_ctx` (its columns and rows), if there is one: a read that fails aborts the ingest
-    transaction, and the table is the only thing in it before an adapter's read (the runner creates it, every
-    tabular adapter reads its file first). Two catalog-sized queries; no file is touched."""
-    columns = con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'ingest_ctx' "
-        "AND database_name = 'temp' ORDER BY column_index").fetchall()
-    if not columns:
-        return None
-    return columns, con.execute("SELECT * FROM ingest_ctx").fetchall()
+# The runner's tables that exist before an adapter's read, in the ingest transaction.
+_RUNNER_TABLES = ("ingest_ctx", "ingest_files")
 
 
-def _restart_aborted_transaction(con: "duckdb.DuckDBPyConnection", saved: tuple[list, list] | None) -> None:
+def _save_ingest_context(con: "duckdb.DuckDBPyConnection") -> dict[str, tuple[list, list]]:
+    """The runner's `ingest_ctx` and `ingest_files` (columns and rows) that exist: a read that fails aborts the
+    ingest transaction, and they are the only things in it before an adapter's read (the runner creates them,
+    every tabular adapter reads its file first). A few catalog-sized queries; no file is touched."""
+    saved = {}
+    for table in _RUNNER_TABLES:
+        columns = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+            "AND database_name = 'temp' ORDER BY column_index", [table]).fetchall()
+        if columns:
+            saved[table] = columns, con.execute(f"SELECT * FROM {table}").fetchall()
+    return saved
+
+
+def _restart_aborted_transaction(con: "duckdb.DuckDBPyConnection", saved: dict[str, tuple[list, list]]) -> None:
     """After DuckDB aborted the ingest transaction on a failed read: roll it back, begin a new one (the runner
-    commits or rolls back as usual) and put `ingest_ctx` back as it was."""
+    commits or rolls back as usual) and put the runner's tables back as they were."""
     import duckdb
 
     try:
@@ -195,15 +223,16 @@ def _restart_aborted_transaction(con: "duckdb.DuckDBPyConnection", saved: tuple[
     except duckdb.TransactionException:
         return  # no transaction was open (autocommit): the failed statement took nothing with it
     con.execute("BEGIN TRANSACTION")
-    if saved is None:
-        con.execute("DROP TABLE IF EXISTS ingest_ctx")
-        return
-    columns, rows = saved
-    # our own column names and types, from the catalog; only the values are bound
-    select = ", ".join(f"CAST(? AS {data_type}) AS {quote_ident(name)}" for name, data_type in columns)
-    selects = [f"SELECT {select}" for _ in rows] or [f"SELECT {select} WHERE false"]
-    values = [value for row in rows for value in row] or [None] * len(columns)
-    con.execute("CREATE OR REPLACE TEMP TABLE ingest_ctx AS " + " UNION ALL ".join(selects), values)
+    for table in _RUNNER_TABLES:
+        if table not in saved:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            continue
+        columns, rows = saved[table]
+        # our own column names and types, from the catalog; only the values are bound
+        select = ", ".join(f"CAST(? AS {data_type}) AS {quote_ident(name)}" for name, data_type in columns)
+        selects = [f"SELECT {select}" for _ in rows] or [f"SELECT {select} WHERE false"]
+        values = [value for row in rows for value in row] or [None] * len(columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + " UNION ALL ".join(selects), values)
 
 
 # Regular-expression escapes of the delimiters sources.py sniffs.

@@ -67,18 +67,59 @@ def ingest_paths(
     forced = get_adapter(fmt) if fmt else None
     run_id = _start_run(con)
     result = IngestResult(run_id=run_id)
+    batch: list[_Pending] = []
+
+    def done(file_result: FileResult) -> None:
+        result.files.append(file_result)
+        if on_file_done:
+            path = Path(file_result.path)
+            on_file_done(file_result.path, path.stat().st_size if path.exists() else 0)
+
+    def flush() -> None:
+        for file_result in _load_batch(con, batch, run_id):
+            done(file_result)
+        batch.clear()
+
     for path in paths:
         ctx = IngestContext(
             config=config,
             mapping=mapping or _config_mapping(config, path),
             keep_content=keep_content or config.ingest.keep_content,
         )
-        file_result = _ingest_file(con, path, forced, ctx, run_id)
-        result.files.append(file_result)
-        if on_file_done:
-            on_file_done(str(path), path.stat().st_size if path.exists() else 0)
+        prepared = _prepare_file(con, path, forced, ctx, {p.src.sha256 for p in batch})
+        if isinstance(prepared, _Pending) and prepared.batchable:
+            batch.append(prepared)
+            if len(batch) >= BATCH_MAX_FILES or sum(p.src.size for p in batch) >= BATCH_MAX_BYTES:
+                flush()
+            continue
+        flush()  # results stay in path order
+        done(_load_one(con, prepared, run_id) if isinstance(prepared, _Pending) else prepared)
+    flush()
     _finish_run(con, result)
     return result
+
+
+# Many small files of one batch-capable format (Claude Code session logs: a tree of thousands) are loaded
+# together, one transaction and one statement per step for the whole batch: the fixed cost of a file
+# (planning a dozen statements) would otherwise be most of the run. A batch that fails is loaded again
+# file by file, so each file still succeeds or fails on its own, with its own message.
+BATCH_MAX_FILES = 2000
+BATCH_MAX_BYTES = 512 * 1024 * 1024
+BATCH_MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class _Pending:
+    """A file ready to load: sniffed, hashed, not in the manifest, its adapter chosen."""
+    src: Source
+    adapter: Adapter
+    ctx: IngestContext
+    result: FileResult
+
+    @property
+    def batchable(self) -> bool:
+        return (self.adapter.batch_files and self.src.container == "jsonl" and not self.ctx.keep_content
+                and self.src.size <= BATCH_MAX_FILE_BYTES)
 
 
 def _config_mapping(config: "Config", path: Path) -> "ColumnMapping | None":
@@ -98,9 +139,11 @@ def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
     return scored[0][1]
 
 
-def _ingest_file(
-    con: "duckdb.DuckDBPyConnection", path: Path, forced: Adapter | None, ctx: IngestContext, run_id: int
-) -> FileResult:
+def _prepare_file(
+    con: "duckdb.DuckDBPyConnection", path: Path, forced: Adapter | None, ctx: IngestContext,
+    batch_hashes: set[str],
+) -> "_Pending | FileResult":
+    """A file to load, or its final result (unchanged, or failed with a one-line message)."""
     result = FileResult(path=str(path), status="failed")
     try:
         # The manifest knows this very file (same path, size and modification time): skip it without
@@ -119,20 +162,53 @@ def _ingest_file(
         seen = con.execute(
             "SELECT source_format FROM ingested_files WHERE source_sha256 = ?", [src.sha256]
         ).fetchone()
-        if seen:
-            result.status, result.format = "unchanged", seen[0]
+        if seen or src.sha256 in batch_hashes:
+            result.status, result.format = "unchanged", seen[0] if seen else None
             return result
         if src.container == "empty":
             raise InputError(src.display, "is empty", fix="remove it or export it again")
         adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
-        _load_atomically(con, adapter, src, ctx, run_id, result)
-        result.status, result.target = "ingested", adapter.target  # a per-file adapter may settle it in stage
+        return _Pending(src, adapter, ctx, result)
+    except CostlensError as exc:
+        result.message = exc.one_line()
+    return result
+
+
+def _load_one(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) -> FileResult:
+    result = pending.result
+    try:
+        _load_atomically(con, pending.adapter, pending.src, pending.ctx, run_id, result)
+        result.status, result.target = "ingested", pending.adapter.target  # a per-file adapter may settle it
     except DatabaseError:
         raise  # the database cannot take writes (full disk): stop the run, the files are not at fault
     except CostlensError as exc:
         result.message = exc.one_line()
     return result
+
+
+def _load_batch(con: "duckdb.DuckDBPyConnection", batch: list[_Pending], run_id: int) -> list[FileResult]:
+    """Load a batch of files of one adapter in one transaction; if anything fails, load them one by one."""
+    if not batch:
+        return []
+    groups: dict[str, list[_Pending]] = {}
+    for pending in batch:
+        groups.setdefault(pending.adapter.name, []).append(pending)
+    for group in groups.values():
+        if len(group) == 1:
+            continue  # loaded on its own below
+        try:
+            _load_files_in_transaction(con, group, run_id)
+        except DatabaseError:
+            raise  # the database cannot take writes: stop the run
+        except (CostlensError, FastReadFailed):
+            continue  # one of the files is at fault: each is loaded on its own below, with its own message
+        for pending in group:
+            pending.result.status = "ingested"
+    for pending in batch:
+        if pending.result.status != "ingested":
+            _load_one(con, pending, run_id)
+    return [pending.result for pending in batch]
 
 
 def _load_atomically(
@@ -141,50 +217,66 @@ def _load_atomically(
 ) -> None:
     """Load one file in one transaction. A fast typed read that gives up on the file (a bad line) costs one
     rolled-back attempt; the file is then staged again by the careful line-by-line readers."""
+    pending = _Pending(src, adapter, ctx, result)
     try:
-        _load_in_transaction(con, adapter, src, ctx, run_id, result)
-    except FastReadFailed as failed:
-        storage = as_database_error(failed.__cause__) if failed.__cause__ else None
-        if storage is not None:
-            raise storage from None
+        _load_files_in_transaction(con, [pending], run_id)
+    except FastReadFailed:
         ctx.careful = True
-        _load_in_transaction(con, adapter, src, ctx, run_id, result)
+        _load_files_in_transaction(con, [pending], run_id)
 
 
-def _load_in_transaction(
-    con: "duckdb.DuckDBPyConnection", adapter: Adapter, src: Source, ctx: IngestContext, run_id: int,
-    result: FileResult,
-) -> None:
+def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pending], run_id: int) -> None:
+    """Stage → validate → quarantine → de-duplicate → insert, in one transaction: one file, or a batch of
+    files of one adapter (then the adapter stages them together, each row naming its file)."""
     import duckdb
 
+    first = files[0]
+    adapter, ctx = first.adapter, first.ctx
+    display = first.src.display if len(files) == 1 else f"{first.src.display} (and {len(files) - 1} more files)"
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ingest_ctx AS SELECT ? AS source_format, ? AS source_file, "
             "? AS source_sha256, CAST(? AS BIGINT) AS run_id",
-            [adapter.name, str(src.path), src.sha256, run_id],
+            [adapter.name, str(first.src.path), first.src.sha256, run_id],
         )
-        adapter.stage(con, src, ctx)
+        con.execute("CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
+                    "unnest(CAST(? AS VARCHAR[])) AS source_sha256",
+                    [[str(p.src.path) for p in files], [p.src.sha256 for p in files]])
+        if len(files) == 1:
+            adapter.stage(con, first.src, ctx)
+        else:
+            adapter.stage_batch(con, [p.src for p in files], ctx)
         computed = _fingerprint_staged(con, ctx.keep_content)
         _conform_staged(con, adapter.target, computed, ctx.rows_by_position)
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql"):
             con.execute(load_sql(step))
         # the insert's own row count: no copy of the new rows is kept just to count them
         loaded = con.execute(load_sql(f"load/{adapter.target}_insert.sql")).fetchone()[0]
-        con.execute(load_sql("load/stats.sql"), [loaded])
+        if len(files) == 1:
+            con.execute("CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, CAST(? AS BIGINT) AS n "
+                        "FROM ingest_files", [loaded])
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, count(*) AS n "
+                        f"FROM {adapter.target} WHERE run_id = ? AND source_file IN (SELECT source_file FROM "
+                        f"ingest_files) GROUP BY source_file", [run_id])
+        con.execute(load_sql("load/stats.sql"))
         if computed and ctx.keep_content:
             con.execute("INSERT INTO call_content SELECT * FROM staged_content WHERE call_id IN "
-                        "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)", [run_id, src.sha256])
-        stats = con.execute(
-            "SELECT rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped FROM file_stats"
-        ).fetchone()
-        (result.rows_read, result.rows_loaded, result.rows_duplicate,
-         result.rows_quarantined, result.rows_skipped) = stats
-        con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [src.sha256, str(src.path), adapter.name, adapter.target, src.size, src.mtime_ns, run_id,
-             _now(), *stats],
-        )
+                        "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)", [run_id, first.src.sha256])
+        stats = {row[0]: row[1:] for row in con.execute(
+            "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
+            "FROM file_stats").fetchall()}
+        for pending in files:
+            src, result = pending.src, pending.result
+            counts = stats.get(str(src.path), (0, 0, 0, 0, 0))
+            (result.rows_read, result.rows_loaded, result.rows_duplicate,
+             result.rows_quarantined, result.rows_skipped) = counts
+            con.execute(
+                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [src.sha256, str(src.path), adapter.name, adapter.target, src.size, src.mtime_ns, run_id,
+                 _now(), *counts],
+            )
         con.execute("COMMIT")
     except CostlensError:
         _rollback(con)
@@ -194,7 +286,7 @@ def _load_in_transaction(
         storage = as_database_error(exc)
         if storage is not None:
             raise storage from None
-        raise InputError(src.display, f"could not be loaded as {adapter.name} ({_first_line(exc)})",
+        raise InputError(display, f"could not be loaded as {adapter.name} ({_first_line(exc)})",
                          fix="check the file matches the format, or force another with --format") from None
     except BaseException:
         _rollback(con)
@@ -291,7 +383,12 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
     ]
     for extra in ("reject_reason", "skip_reason"):
         select.append(f"CAST({value(extra)} AS VARCHAR) AS {extra}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_full AS SELECT {', '.join(select)} FROM {source}")
+    # Lineage per row: a batch of files stages each row's file; a single file's rows all name ingest_ctx's.
+    for lineage in ("source_file", "source_sha256"):
+        origin = f"s.{lineage}" if lineage in staged_columns else f"lineage.{lineage}"
+        select.append(f"CAST({origin} AS VARCHAR) AS {lineage}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_full AS SELECT {', '.join(select)} "
+                f"FROM {source} CROSS JOIN ingest_ctx lineage")
 
 
 def _first_line(exc: Exception) -> str:

@@ -8,8 +8,8 @@ WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL;
 INSERT INTO billing_lines BY NAME
 WITH ordered AS (SELECT *, row_number() OVER () AS file_order FROM staged_new)
 SELECT o.* EXCLUDE (file_order),
-       c.source_sha256 || ':' || o.source_row || ':'
+       o.source_sha256 || ':' || o.source_row || ':'
            || row_number() OVER (PARTITION BY o.source_row ORDER BY o.file_order) AS line_id,
-       c.source_format, c.source_file, c.source_sha256, c.run_id
+       c.source_format, c.run_id
 FROM ordered o CROSS JOIN ingest_ctx c
 ORDER BY o.file_order;

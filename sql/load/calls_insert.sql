@@ -1,5 +1,6 @@
 -- De-duplicate and insert the checked rows (after load/quarantine.sql).
--- Streaming producers write one call several times: keep the fullest usage, then the last line.
+-- Streaming producers write one call several times: keep the fullest usage, then the last line (in a batch
+-- of files, ingested in path order: the earliest file, as when they are ingested one by one).
 -- Speed: only call_ids seen more than once in the file go through the window; a call already loaded
 -- (an earlier file) is dropped by one anti-join; the checked rows go straight into `calls`, never copied first.
 -- The statement's row count is the file's loaded rows (the runner reads it).
@@ -19,8 +20,8 @@ kept AS (
      QUALIFY row_number() OVER (
          PARTITION BY call_id
          ORDER BY output_tokens + input_tokens + cache_read_tokens + cache_write_5m_tokens
-                  + cache_write_1h_tokens DESC, source_row DESC) = 1)
+                  + cache_write_1h_tokens DESC, source_file, source_row DESC) = 1)
 )
-SELECT k.*, c.source_format, c.source_file, c.source_sha256, c.run_id
+SELECT k.*, c.source_format, c.run_id
 FROM kept k CROSS JOIN ingest_ctx c
 WHERE NOT EXISTS (SELECT 1 FROM calls x WHERE x.call_id = k.call_id);

@@ -8,5 +8,5 @@ QUALIFY row_number() OVER (PARTITION BY s.task_id ORDER BY s.source_row DESC) = 
 DELETE FROM staged_new WHERE task_id IN (SELECT task_id FROM outcomes);
 
 INSERT INTO outcomes BY NAME
-SELECT n.*, c.source_format, c.source_file, c.source_sha256, c.run_id
+SELECT n.*, c.source_format, c.run_id
 FROM staged_new n CROSS JOIN ingest_ctx c;

@@ -8,5 +8,5 @@ QUALIFY row_number() OVER (PARTITION BY s.trace_id ORDER BY s.source_row DESC) =
 DELETE FROM staged_new WHERE trace_id IN (SELECT trace_id FROM trace_context);
 
 INSERT INTO trace_context BY NAME
-SELECT n.*, c.source_format, c.source_file, c.source_sha256, c.run_id
+SELECT n.*, c.source_format, c.run_id
 FROM staged_new n CROSS JOIN ingest_ctx c;

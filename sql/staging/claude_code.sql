@@ -1,5 +1,7 @@
 -- Claude Code session logs (~/.claude/projects/<encoded-cwd>/<sessionId>.jsonl and
--- <encoded-cwd>/<sessionId>/subagents/*.jsonl) → canonical calls. Input: raw_json, ingest_ctx. Output: `staged`.
+-- <encoded-cwd>/<sessionId>/subagents/*.jsonl) → canonical calls. Input: claude_lines(source_row, doc,
+-- source_file, source_sha256): one file's lines, or a batch of files' (see costlens/ingest/claude_code.py).
+-- Output: `staged`, each row naming its file.
 --
 -- Every line of the file gives one row (so every line is accounted for):
 --   * `assistant` lines are model calls: message{id, model, stop_reason, usage{…}}, requestId, timestamp.
@@ -29,7 +31,7 @@
 -- base64 images) is never extracted, except the first text block of an error line.
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH lines AS (
-    SELECT r.source_row, r.doc, c.source_sha256, c.source_file,
+    SELECT r.source_row, r.doc, r.source_sha256, r.source_file,
            json_transform(r.doc, '{"type":"VARCHAR","subtype":"VARCHAR","uuid":"VARCHAR","sessionId":"VARCHAR",
                "cwd":"VARCHAR","gitBranch":"VARCHAR","version":"VARCHAR","timestamp":"VARCHAR",
                "requestId":"VARCHAR","isSidechain":"VARCHAR","agentId":"VARCHAR","isApiErrorMessage":"VARCHAR",
@@ -40,7 +42,7 @@ WITH lines AS (
                        "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR","ephemeral_1h_input_tokens":"VARCHAR"},
                        "service_tier":"VARCHAR","inference_geo":"VARCHAR",
                        "server_tool_use":{"web_search_requests":"VARCHAR"}}}}') AS t
-    FROM raw_json r CROSS JOIN ingest_ctx c
+    FROM claude_lines r
 ),
 classified AS (
     SELECT *,
@@ -65,12 +67,12 @@ windowed AS (
     SELECT *,
            -- the model the session was using around this line (for error lines written as "<synthetic>")
            coalesce(
-               last_value(real_model IGNORE NULLS) OVER (ORDER BY source_row
+               last_value(real_model IGNORE NULLS) OVER (PARTITION BY source_file ORDER BY source_row
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-               first_value(real_model IGNORE NULLS) OVER (ORDER BY source_row
+               first_value(real_model IGNORE NULLS) OVER (PARTITION BY source_file ORDER BY source_row
                    ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)) AS session_model,
            -- the session's project folder: its first cwd in this file
-           first_value(cwd_n IGNORE NULLS) OVER (PARTITION BY t.sessionId ORDER BY source_row
+           first_value(cwd_n IGNORE NULLS) OVER (PARTITION BY source_file, t.sessionId ORDER BY source_row
                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS session_cwd,
            -- error text, only for error lines (content can be large: never read it for the others)
            CASE WHEN is_error THEN coalesce(doc->>'$.message.content[0].text',
@@ -107,6 +109,8 @@ typed AS (
 )
 SELECT
     source_row,
+    source_file,
+    source_sha256,
     coalesce(nullif_blank(t.message.id) || ':' || nullif_blank(t.requestId),
              nullif_blank(t.message.id),
              'claude_code:' || nullif_blank(t.uuid),
