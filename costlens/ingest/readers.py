@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     import duckdb
 
 MAX_JSON_OBJECT_BYTES = 256 * 1024 * 1024
+# DuckDB sizes its read buffers by the largest object allowed: a batch of files keeps them smaller (a longer
+# line fails the batch, and its file is then read on its own with the limit above).
+BATCH_MAX_JSON_OBJECT_BYTES = 32 * 1024 * 1024
 
 
 def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_json") -> None:
@@ -58,7 +61,7 @@ def load_json_batch(con: "duckdb.DuckDBPyConnection", srcs: "list[Source]") -> N
         f"""CREATE TEMP TABLE raw_json_read AS
             SELECT json AS doc, filename AS source_file
             FROM read_json_objects(?, format = 'newline_delimited', ignore_errors = true,
-                                   maximum_object_size = {MAX_JSON_OBJECT_BYTES}, filename = true)""",
+                                   maximum_object_size = {BATCH_MAX_JSON_OBJECT_BYTES}, filename = true)""",
         [[str(src.path) for src in srcs]],
     )
     con.execute(

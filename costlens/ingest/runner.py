@@ -68,9 +68,11 @@ def ingest_paths(
     run_id = _start_run(con)
     result = IngestResult(run_id=run_id)
     batch: list[_Pending] = []
+    manifest = _Manifest.read(con)
 
     def done(file_result: FileResult) -> None:
         result.files.append(file_result)
+        manifest.add(file_result)
         if on_file_done:
             path = Path(file_result.path)
             on_file_done(file_result.path, path.stat().st_size if path.exists() else 0)
@@ -86,7 +88,7 @@ def ingest_paths(
             mapping=mapping or _config_mapping(config, path),
             keep_content=keep_content or config.ingest.keep_content,
         )
-        prepared = _prepare_file(con, path, forced, ctx, {p.src.sha256 for p in batch})
+        prepared = _prepare_file(path, forced, ctx, manifest, {p.src.sha256 for p in batch})
         if isinstance(prepared, _Pending) and prepared.batchable:
             batch.append(prepared)
             if len(batch) >= BATCH_MAX_FILES or sum(p.src.size for p in batch) >= BATCH_MAX_BYTES:
@@ -104,8 +106,8 @@ def ingest_paths(
 # (planning a dozen statements) would otherwise be most of the run. A batch that fails is loaded again
 # file by file, so each file still succeeds or fails on its own, with its own message.
 BATCH_MAX_FILES = 2000
-BATCH_MAX_BYTES = 512 * 1024 * 1024
-BATCH_MAX_FILE_BYTES = 64 * 1024 * 1024
+BATCH_MAX_BYTES = 256 * 1024 * 1024
+BATCH_MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -139,9 +141,31 @@ def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
     return scored[0][1]
 
 
+@dataclass
+class _Manifest:
+    """The files already ingested, read once per run (one query, not two per file): by (path, size, mtime)
+    and by content hash. Files the run loads are added as they commit."""
+    by_stat: dict[tuple[str, int, int], str]
+    by_hash: dict[str, str]
+    formats: dict[str, tuple[str, int, int, str]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, con: "duckdb.DuckDBPyConnection") -> "_Manifest":
+        rows = con.execute("SELECT source_file, size_bytes, mtime_ns, source_sha256, source_format "
+                           "FROM ingested_files").fetchall()
+        return cls({(f, size, mtime): fmt for f, size, mtime, _, fmt in rows},
+                   {sha: fmt for _, _, _, sha, fmt in rows})
+
+    def add(self, result: FileResult) -> None:
+        pending = self.formats.pop(result.path, None)
+        if result.status == "ingested" and pending:
+            fmt, size, mtime, sha = pending
+            self.by_stat[(result.path, size, mtime)] = fmt
+            self.by_hash[sha] = fmt
+
+
 def _prepare_file(
-    con: "duckdb.DuckDBPyConnection", path: Path, forced: Adapter | None, ctx: IngestContext,
-    batch_hashes: set[str],
+    path: Path, forced: Adapter | None, ctx: IngestContext, manifest: _Manifest, batch_hashes: set[str],
 ) -> "_Pending | FileResult":
     """A file to load, or its final result (unchanged, or failed with a one-line message)."""
     result = FileResult(path=str(path), status="failed")
@@ -152,23 +176,20 @@ def _prepare_file(
             stat = path.stat()
         except OSError:
             stat = None  # open_source says why, in one line
-        known = stat and con.execute(
-            "SELECT source_format FROM ingested_files WHERE source_file = ? AND size_bytes = ? AND mtime_ns = ?",
-            [str(path), stat.st_size, stat.st_mtime_ns]).fetchone()
+        known = stat and manifest.by_stat.get((str(path), stat.st_size, stat.st_mtime_ns))
         if known:
-            result.status, result.format = "unchanged", known[0]
+            result.status, result.format = "unchanged", known
             return result
         src = open_source(path)
-        seen = con.execute(
-            "SELECT source_format FROM ingested_files WHERE source_sha256 = ?", [src.sha256]
-        ).fetchone()
+        seen = manifest.by_hash.get(src.sha256)
         if seen or src.sha256 in batch_hashes:
-            result.status, result.format = "unchanged", seen[0] if seen else None
+            result.status, result.format = "unchanged", seen
             return result
         if src.container == "empty":
             raise InputError(src.display, "is empty", fix="remove it or export it again")
         adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
+        manifest.formats[str(path)] = (adapter.name, src.size, src.mtime_ns, src.sha256)
         return _Pending(src, adapter, ctx, result)
     except CostlensError as exc:
         result.message = exc.one_line()
