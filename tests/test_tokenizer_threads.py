@@ -60,9 +60,13 @@ class _CountingEncoding:
         return [0] * len(text)
 
 
-def test_each_distinct_text_is_encoded_once_on_two_threads(monkeypatch):
+@pytest.mark.parametrize("fast_from_chars", [0, None], ids=["fast-path", "tiktoken-path"])
+def test_each_distinct_text_is_encoded_once_on_two_threads(monkeypatch, fast_from_chars):
     fake = _CountingEncoding()
     monkeypatch.setattr(tokenizer, "get_encoding", lambda name=tokenizer.DEFAULT_ENCODING: fake)
+    monkeypatch.setattr(tokenizer, "_fast_core", lambda name: fake)
+    if fast_from_chars is not None:
+        monkeypatch.setattr(tokenizer, "_FAST_MIN_CHARS", fast_from_chars)
     distinct = [f"prefix {i}" * (1 + i % 5) for i in range(40)]
     texts = distinct * 3 + distinct[:7]
     counts = tokenizer.count_tokens(texts, threads=2)
