@@ -289,7 +289,7 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
         calls_without_task=int(con.execute("SELECT count(*) FROM period_calls WHERE task_id IS NULL").fetchone()[0]),
         billing_lines=int(billing[0]),
         calls_timed_by_file=int(con.execute(
-            "SELECT count(*) FROM period_calls WHERE tags['costlens.ts_source'] = 'file_mtime'").fetchone()[0]),
+            "SELECT count(*) FROM period_calls WHERE ts_from_file").fetchone()[0]),
         ai_billed_cost_usd=Decimal(billing[1]),
     )
 

@@ -3,11 +3,15 @@
 -- Cost mode (report_options.cost_mode): 'computed' prices every call from the price book; 'reported'
 -- uses the producer's own cost where it gave one (LiteLLM spend, Helicone costUSD, …) and the computed
 -- cost elsewhere. `computed_cost_usd` always keeps the price-book cost for the comparison section.
+-- Without the columns no metric, leak, lever, what-if or export reads: the lineage columns
+-- (source_file, source_row, …), the tags map and trace_id stay in `calls` — at ~10M calls a
+-- full-width copy is several GB and spills to disk. `ts_from_file` keeps the one tag the report reads.
 -- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
 -- feature_config(feature, team, ...), model_tiers(provider, model, tier).
 CREATE OR REPLACE TEMP TABLE period_calls AS
 SELECT
-    p.* REPLACE (
+    p.* EXCLUDE (source_file, source_sha256, source_row, run_id, request_model, operation, trace_id, tags)
+    REPLACE (
         coalesce(nullif(trim(p.feature), ''), tc.feature) AS feature,
         coalesce(p.task_id, tc.task_id) AS task_id,
         coalesce(p.session_id, tc.session_id) AS session_id,
@@ -24,7 +28,8 @@ SELECT
     CAST(date_trunc('day', p.ts) AS DATE) AS day,
     strftime(p.ts, '%Y-%m') AS month,
     coalesce(mt.tier, 'unknown') AS model_tier,
-    p.input_tokens + p.cache_read_tokens + p.cache_write_5m_tokens + p.cache_write_1h_tokens AS context_tokens
+    p.input_tokens + p.cache_read_tokens + p.cache_write_5m_tokens + p.cache_write_1h_tokens AS context_tokens,
+    coalesce(p.tags['costlens.ts_source'] = 'file_mtime', false) AS ts_from_file
 FROM priced_calls p
 CROSS JOIN report_period r
 CROSS JOIN report_options o

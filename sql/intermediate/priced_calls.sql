@@ -19,21 +19,32 @@ book_rows AS (
 
 book AS (
     -- Speed: $/token per kind, computed once per price row. When every $/Mtok has at most 12 decimals
-    -- (all catalog prices) $/token is exact at 18 decimals, and tokens × $/token equals the per-call
-    -- formula below bit for bit at a fraction of its cost (no 24-decimal intermediate to round back).
+    -- (all catalog prices) and is below $1M, $/token is exact at 18 decimals and fits DECIMAL(18, 18) (a
+    -- 64-bit integer): tokens × $/token then equals the per-call formula below bit for bit at a fraction of
+    -- its cost (a 64 × 64-bit product that cannot overflow, no 24-decimal intermediate to round back).
     SELECT *,
-        CAST(input_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _input_ptok,
-        CAST(cache_read_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _cache_read_ptok,
-        CAST(cache_write_5m_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _cache_write_5m_ptok,
-        CAST(cache_write_1h_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _cache_write_1h_ptok,
-        CAST(output_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _output_ptok,
-        CAST(reasoning_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(38, 18)) AS _reasoning_ptok,
-        input_mtok = round(input_mtok, 12) AND cache_read_mtok = round(cache_read_mtok, 12)
-            AND cache_write_5m_mtok = round(cache_write_5m_mtok, 12)
-            AND cache_write_1h_mtok = round(cache_write_1h_mtok, 12)
-            AND output_mtok = round(output_mtok, 12) AND reasoning_mtok = round(reasoning_mtok, 12) AS _exact
-    FROM book_rows
+        CASE WHEN _exact THEN CAST(input_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(18, 18)) END AS _input_ptok,
+        CASE WHEN _exact THEN CAST(cache_read_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(18, 18)) END AS _cache_read_ptok,
+        CASE WHEN _exact THEN CAST(cache_write_5m_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(18, 18)) END
+            AS _cache_write_5m_ptok,
+        CASE WHEN _exact THEN CAST(cache_write_1h_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(18, 18)) END
+            AS _cache_write_1h_ptok,
+        CASE WHEN _exact THEN CAST(output_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(18, 18)) END AS _output_ptok,
+        CASE WHEN _exact THEN CAST(reasoning_mtok * 0.000001::DECIMAL(7, 6) AS DECIMAL(18, 18)) END AS _reasoning_ptok
+    FROM (
+        SELECT *,
+            coalesce(input_mtok = round(input_mtok, 12) AND cache_read_mtok = round(cache_read_mtok, 12)
+                AND cache_write_5m_mtok = round(cache_write_5m_mtok, 12)
+                AND cache_write_1h_mtok = round(cache_write_1h_mtok, 12)
+                AND output_mtok = round(output_mtok, 12) AND reasoning_mtok = round(reasoning_mtok, 12)
+                AND greatest(input_mtok, cache_read_mtok, cache_write_5m_mtok, cache_write_1h_mtok, output_mtok,
+                             reasoning_mtok) < 1000000
+                AND least(input_mtok, cache_read_mtok, cache_write_5m_mtok, cache_write_1h_mtok, output_mtok,
+                          reasoning_mtok) > -1000000, false) AS _exact
+        FROM book_rows
+    )
 ),
+
 keyed0 AS (
     SELECT
         c.*,

@@ -3,7 +3,8 @@
 -- step_budget, task_class), leak_price_book (price_book + batch variants + routing targets, same columns).
 --
 -- leak_calls: every call of the period (the period_calls columns the detectors read) with
---   * the $/Mtok prices it was charged (its price_book row: variant, validity, time of day, input-size tier)
+--   * the $/Mtok input-side prices it was charged (its price_book row: variant, validity, time of day,
+--     input-size tier)
 --     and its batch-variant prices (batch_*; batch_variant_applied is false/NULL when the catalog has none);
 --   * input_side_cost_usd = input + cache read + cache write cost (the cost the context tokens caused);
 --   * bad_input: a failure caused by the request itself (HTTP 400 / 413 / 422, context length exceeded,
@@ -57,6 +58,12 @@ CREATE OR REPLACE TEMP MACRO leak_scale(usd, factor) AS (
     CAST(CAST(usd AS DECIMAL(38, 18)) * CAST(factor AS DECIMAL(18, 10)) AS DECIMAL(38, 18))
 );
 
+-- A finding's example calls: the 5 largest by `usd` (NULLs last), ties by call id — the same as
+-- list(id ORDER BY usd DESC NULLS LAST, id)[1:5], without sorting every affected call of the group.
+CREATE OR REPLACE TEMP MACRO leak_examples(id, usd) AS (
+    min_by(id, {'missing': usd IS NULL, 'usd': coalesce(-usd, 0), 'id': id}, 5)
+);
+
 CREATE OR REPLACE TEMP TABLE leak_calls AS
 WITH base AS (
     SELECT
@@ -78,9 +85,6 @@ priced AS (
         pb.input_mtok,
         pb.cache_read_mtok,
         pb.cache_write_5m_mtok,
-        pb.cache_write_1h_mtok,
-        pb.output_mtok,
-        pb.reasoning_mtok,
         bp.input_mtok AS batch_input_mtok,
         bp.cache_read_mtok AS batch_cache_read_mtok,
         bp.cache_write_5m_mtok AS batch_cache_write_5m_mtok,
@@ -120,12 +124,28 @@ flagged AS (
 )
 
 SELECT
-    *,
-    status = 'error' AND coalesce(bool_or(bad_input) OVER (
-        PARTITION BY task_key, coalesce('prompt:' || prompt_hash, 'error:' || coalesce(error_type, ''))
-        ORDER BY ts, call_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ), false) AS bad_input_chain
+    -- what no detector reads stays out: at ~10M calls every DECIMAL(38, 18) column is 160 MB
+    * EXCLUDE (total_input_tokens, input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, request_cost_usd),
+    false AS bad_input_chain
 FROM flagged;
+
+-- bad_input_chain needs a window over each task's attempts; only failed calls can be in a chain or start
+-- one (bad_input implies status 'error'), so the window runs over those alone (a few % of ~10M calls) and
+-- marks the chains it finds.
+UPDATE leak_calls AS lc SET bad_input_chain = true
+FROM (
+    SELECT call_id
+    FROM (
+        SELECT call_id, bool_or(bad_input) OVER (
+            PARTITION BY task_key, coalesce('prompt:' || prompt_hash, 'error:' || coalesce(error_type, ''))
+            ORDER BY ts, call_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS in_chain
+        FROM leak_calls
+        WHERE status = 'error'
+    )
+    WHERE in_chain
+) AS chained
+WHERE lc.call_id = chained.call_id;
 
 CREATE OR REPLACE TEMP TABLE leak_feature_totals AS
 SELECT

@@ -23,17 +23,23 @@ budgets AS (
     WHERE lf.step_budget IS NOT NULL OR n.tasks >= leak_th('agent_loops.min_tasks')
 ),
 
+long_tasks AS (
+    -- the over-budget tasks first: the step numbering below then sorts only their calls, not every call
+    SELECT t.task_key, t.feature_key AS task_feature, t.calls AS task_calls, b.budget
+    FROM task_costs AS t
+    JOIN budgets AS b ON b.feature_key = t.feature_key
+    WHERE t.calls > b.budget
+),
+
 steps AS (
-    SELECT c.*, row_number() OVER (PARTITION BY c.task_key ORDER BY c.ts, c.call_id) AS step
+    SELECT c.*, lt.task_feature, lt.task_calls, lt.budget,
+           row_number() OVER (PARTITION BY c.task_key ORDER BY c.ts, c.call_id) AS step
     FROM leak_calls AS c
+    JOIN long_tasks AS lt ON lt.task_key = c.task_key
 ),
 
 over AS (
-    SELECT s.*, t.feature_key AS task_feature, t.calls AS task_calls, b.budget
-    FROM steps AS s
-    JOIN task_costs AS t ON t.task_key = s.task_key
-    JOIN budgets AS b ON b.feature_key = t.feature_key
-    WHERE t.calls > b.budget AND s.step > b.budget
+    SELECT * FROM steps WHERE step > budget
 ),
 
 found AS (
@@ -46,7 +52,7 @@ found AS (
         max(task_calls) AS max_calls_per_task,
         coalesce(sum(cost_usd), 0) AS wasted_usd,
         coalesce(sum(cost_usd), 0) AS affected_cost_usd,
-        list(call_id ORDER BY cost_usd DESC NULLS LAST, call_id)[1:5] AS example_call_ids
+        leak_examples(call_id, cost_usd) AS example_call_ids
     FROM over
     GROUP BY task_feature
 )

@@ -62,7 +62,7 @@ found AS (
         count(*) FILTER (WHERE NOT r.catalog_batch_price) AS calls_at_documented_discount,
         sum(r.saving_usd) AS wasted_usd,
         sum(r.cost_usd) AS affected_cost_usd,
-        list(r.call_id ORDER BY r.saving_usd DESC, r.call_id)[1:5] AS example_call_ids
+        leak_examples(r.call_id, r.saving_usd) AS example_call_ids
     FROM repriced AS r
     GROUP BY r.feature_key
 )

@@ -41,7 +41,7 @@ rc_found AS (
         count(DISTINCT r.prompt_hash) AS distinct_prompts,
         (SELECT count(*) FROM rc_last AS l WHERE l.feature_key = r.feature_key) AS answered_prompts,
         CAST(median(date_diff('second', r.previous_ts, r.ts)) AS BIGINT) AS median_seconds_since_previous,
-        list(r.call_id ORDER BY r.cost_usd DESC NULLS LAST, r.call_id)[1:5] AS example_call_ids
+        leak_examples(r.call_id, r.cost_usd) AS example_call_ids
     FROM rc_repeats AS r
     GROUP BY r.feature_key
     HAVING count(*) >= leak_th('cache_miss.response_min_repeats')

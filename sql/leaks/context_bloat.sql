@@ -8,7 +8,8 @@
 -- Waste = tokens above the typical size x that call's own input price (its input-side cost x excess share,
 -- so cached tokens count at the cache price). One finding per feature and sub-kind.
 -- Inputs: leak_calls, leak_feature_totals, leak_thresholds (sql/leaks/_prelude.sql).
-WITH calls AS (
+WITH calls AS NOT MATERIALIZED (
+    -- read three times: re-scanned each time rather than held in memory (~10M calls)
     SELECT call_id, feature_key, session_id, model, task_class, ts, context_tokens, input_side_cost_usd, cost_usd
     FROM leak_calls
     WHERE status = 'ok' AND priced AND context_tokens > 0
@@ -90,7 +91,7 @@ found AS (
         max(context_tokens) AS max_context_tokens,
         count(DISTINCT session_id) AS conversations,
         max(run_turns) AS longest_run_turns,
-        list(call_id ORDER BY waste_usd DESC, call_id)[1:5] AS example_call_ids
+        leak_examples(call_id, waste_usd) AS example_call_ids
     FROM flagged
     GROUP BY feature_key, sub_kind
 )

@@ -28,7 +28,7 @@ found AS (
         coalesce(sum(cost_usd), 0) AS wasted_usd,
         coalesce(sum(cost_usd), 0) AS affected_cost_usd,
         histogram(coalesce(error_type, CAST(http_status AS VARCHAR), 'error')) AS error_types,
-        list(call_id ORDER BY cost_usd DESC NULLS LAST, call_id)[1:5] AS example_call_ids
+        leak_examples(call_id, cost_usd) AS example_call_ids
     FROM bad
     GROUP BY feature_key
     HAVING count(*) FILTER (WHERE bad_input) >= leak_th('input_quality.min_calls')

@@ -4,7 +4,8 @@
 -- Waste = output tokens above the typical length × that call's own output price (its output cost × excess
 -- share, so reasoning tokens count at their price). One finding per feature.
 -- Inputs: leak_calls, leak_feature_totals, leak_thresholds.
-WITH ok AS (
+WITH ok AS NOT MATERIALIZED (
+    -- read twice: re-scanned (only the columns each use reads) rather than copied whole (~10M calls)
     SELECT * FROM leak_calls WHERE status = 'ok' AND priced AND output_cost_usd IS NOT NULL
 ),
 
@@ -48,7 +49,7 @@ found AS (
         max(output_tokens) AS max_output_tokens,
         CAST(sum(output_tokens - typical_tokens) AS BIGINT) AS excess_tokens,
         count(*) FILTER (WHERE finish_reason IN ('length', 'max_tokens', 'MAX_TOKENS')) AS cut_off,
-        list(call_id ORDER BY waste_usd DESC, call_id)[1:5] AS example_call_ids
+        leak_examples(call_id, waste_usd) AS example_call_ids
     FROM flagged
     GROUP BY feature_key
 )

@@ -26,8 +26,8 @@ by_model AS (
         any_value(c.model_tier) AS tier,
         any_value(c.task_class) AS task_class,
         count(*) AS calls,
-        quantile_cont(c.output_tokens, 0.95) FILTER (WHERE c.status = 'ok') AS p95_output_tokens,
-        quantile_cont(c.output_tokens, 0.5) FILTER (WHERE c.status = 'ok') AS p50_output_tokens
+        -- both percentiles from one sort of the group's values
+        quantile_cont(c.output_tokens, [0.95, 0.5]) FILTER (WHERE c.status = 'ok') AS output_tokens_percentiles
     FROM calls AS c
     GROUP BY c.feature_key, c.provider_key, c.model
 ),
@@ -37,7 +37,11 @@ task_model AS (
     -- so the result never depends on scan order)
     SELECT task_key, arg_max({'f': feature_key, 'p': provider_key, 'm': model},
                              {'n': n, 'f': feature_key, 'p': provider_key, 'm': model}) AS served
-    FROM (SELECT task_key, feature_key, provider_key, model, count(*) AS n FROM calls GROUP BY ALL)
+    -- only tasks with a verdict count below, so only their calls are grouped
+    FROM (SELECT task_key, feature_key, provider_key, model, count(*) AS n
+          FROM calls
+          WHERE task_key IN (SELECT task_key FROM task_costs WHERE has_outcome AND accepted IS NOT NULL)
+          GROUP BY ALL)
     GROUP BY task_key
 ),
 
@@ -53,7 +57,9 @@ acceptance AS (
 
 stats AS (
     SELECT
-        b.*,
+        b.* EXCLUDE (output_tokens_percentiles),
+        b.output_tokens_percentiles[1] AS p95_output_tokens,
+        b.output_tokens_percentiles[2] AS p50_output_tokens,
         mt.blended_mtok,
         coalesce(a.outcomes, 0) AS outcomes,
         coalesce(a.accepted, 0) AS accepted,
@@ -163,7 +169,7 @@ found AS (
         sum(r.saving_usd) AS wasted_usd,
         sum(r.cost_usd) AS affected_cost_usd,
         sum(r.computed_cost_usd) AS computed_cost_usd,
-        list(r.call_id ORDER BY r.saving_usd DESC, r.call_id)[1:5] AS example_call_ids
+        leak_examples(r.call_id, r.saving_usd) AS example_call_ids
     FROM repriced AS r
     GROUP BY r.feature_key, r.provider_key, r.model
 )

@@ -7,14 +7,19 @@
 -- Waste = cost of those calls. One finding per feature with >= retries.min_calls such calls.
 -- Inputs: leak_calls, leak_feature_totals, leak_thresholds.
 WITH calls AS (
+    -- the window runs only over calls with a fingerprint: a call without one is never superseded
     SELECT
         *,
         status = 'error' AS failed_attempt,
-        status = 'ok' AND prompt_hash IS NOT NULL
+        status = 'ok'
             AND lead(call_id) OVER (PARTITION BY task_key, prompt_hash ORDER BY ts, call_id) IS NOT NULL
             AS superseded
     FROM leak_calls
-    WHERE NOT bad_input_chain
+    WHERE NOT bad_input_chain AND prompt_hash IS NOT NULL
+    UNION ALL
+    SELECT *, status = 'error' AS failed_attempt, false AS superseded
+    FROM leak_calls
+    WHERE NOT bad_input_chain AND prompt_hash IS NULL
 ),
 
 wasted AS (
@@ -37,7 +42,7 @@ found AS (
         coalesce(sum(cost_usd) FILTER (WHERE superseded), 0) AS repeat_cost_usd,
         histogram(coalesce(error_type, CAST(http_status AS VARCHAR), 'error')) FILTER (WHERE failed_attempt)
             AS error_types,
-        list(call_id ORDER BY cost_usd DESC NULLS LAST, call_id)[1:5] AS example_call_ids
+        leak_examples(call_id, cost_usd) AS example_call_ids
     FROM wasted
     GROUP BY feature_key
     HAVING count(*) >= leak_th('retries.min_calls')

@@ -11,16 +11,17 @@
 --   p50 / p95               = exact (quantile_cont) when the period has at most 1,000,000 calls; above that,
 --                             approx_quantile (t-digest): exact percentiles keep every value of a group in
 --                             memory and cannot spill to disk, which ran out of memory at ~10M calls.
--- Memory: each dimension is its own statement (one hash table at a time, all of which spill), rather than
--- GROUPING SETS holding six at once.
+-- Memory: the task-level figures group per (dimension key, task), one dimension per statement (one large
+-- hash table at a time, which spills), from cells pre-summed once.
 -- Inputs: period_calls, task_costs.
 
 CREATE OR REPLACE TEMP TABLE unit_economics_settings AS
 SELECT count(*) <= 1000000 AS exact_percentiles FROM period_calls;
 
 -- Only one of the two aggregates sees any rows; the other stays empty (and costs no memory).
-CREATE OR REPLACE TEMP MACRO ue_percentile(x, q, exact) AS
-    coalesce(quantile_cont(x, q) FILTER (WHERE exact), approx_quantile(x, q) FILTER (WHERE NOT exact));
+-- Both percentiles from one aggregate ([p50, p95]): one sort (or one t-digest) per group instead of two.
+CREATE OR REPLACE TEMP MACRO ue_percentiles(x, exact) AS
+    coalesce(quantile_cont(x, [0.5, 0.95]) FILTER (WHERE exact), approx_quantile(x, [0.5, 0.95]) FILTER (WHERE NOT exact));
 
 -- The group key of a call for one dimension (a constant `dim`, folded by the planner).
 CREATE OR REPLACE TEMP MACRO ue_key(dim, feature_key, model, team_key, day, month) AS
@@ -30,71 +31,112 @@ CREATE OR REPLACE TEMP MACRO ue_key(dim, feature_key, model, team_key, day, mont
                       WHEN 'day' THEN CAST(day AS VARCHAR)
                       WHEN 'month' THEN month END, 'total');
 
--- Call-level sums and latency percentiles of one dimension.
-CREATE OR REPLACE TEMP MACRO ue_calls_by(dim) AS TABLE
-SELECT
-    dim AS dimension,
-    ue_key(dim, c.feature_key, c.model, c.team_key, c.day, c.month) AS key,
-    any_value(c.provider) AS provider,
-    count(*) AS calls,
-    count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
-    coalesce(sum(c.cost_usd), 0) AS cost_usd,
-    coalesce(sum(c.cost_usd) FILTER (WHERE c.model_tier = 'premium'), 0) AS premium_cost_usd,
-    count(*) FILTER (WHERE c.model_tier = 'premium') AS premium_calls,
-    count(*) FILTER (WHERE c.status = 'error') AS failed_calls,
-    sum(c.context_tokens) AS context_tokens,
-    sum(c.input_tokens) AS input_tokens,
-    sum(c.cache_read_tokens) AS cache_read_tokens,
-    sum(c.cache_write_5m_tokens + c.cache_write_1h_tokens) AS cache_write_tokens,
-    sum(c.output_tokens) AS output_tokens,
-    sum(c.reasoning_tokens) AS reasoning_tokens,
-    sum(c.reported_cost_usd) AS reported_cost_usd,
-    count(c.reported_cost_usd) AS reported_calls,
-    sum(c.cost_usd) FILTER (WHERE c.reported_cost_usd IS NOT NULL) AS computed_cost_of_reported_usd,
-    ue_percentile(CAST(c.latency_ms AS DOUBLE), 0.5, s.exact_percentiles) AS p50_latency_ms,
-    ue_percentile(CAST(c.latency_ms AS DOUBLE), 0.95, s.exact_percentiles) AS p95_latency_ms
-FROM period_calls c
-CROSS JOIN unit_economics_settings s
-GROUP BY 1, 2;
+-- Call-level sums and latency percentiles of every dimension in one scan: the groups are few (features,
+-- models, teams, days, months), so the six grouping sets' hash tables stay small; exact percentiles hold at
+-- most 1,000,000 values per set.
+CREATE OR REPLACE TEMP TABLE ue_call_parts AS
+WITH sets AS (
+    SELECT
+        CASE WHEN grouping(c.feature_key) = 0 THEN 'feature'
+             WHEN grouping(c.model) = 0 THEN 'model'
+             WHEN grouping(c.team_key) = 0 THEN 'team'
+             WHEN grouping(c.day) = 0 THEN 'day'
+             WHEN grouping(c.month) = 0 THEN 'month'
+             ELSE 'total' END AS dimension,
+        c.feature_key, c.model, c.team_key, c.day, c.month,
+        any_value(c.provider) AS provider,
+        count(*) AS calls,
+        count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
+        coalesce(sum(c.cost_usd), 0) AS cost_usd,
+        coalesce(sum(c.cost_usd) FILTER (WHERE c.model_tier = 'premium'), 0) AS premium_cost_usd,
+        count(*) FILTER (WHERE c.model_tier = 'premium') AS premium_calls,
+        count(*) FILTER (WHERE c.status = 'error') AS failed_calls,
+        sum(c.context_tokens) AS context_tokens,
+        sum(c.input_tokens) AS input_tokens,
+        sum(c.cache_read_tokens) AS cache_read_tokens,
+        sum(c.cache_write_5m_tokens + c.cache_write_1h_tokens) AS cache_write_tokens,
+        sum(c.output_tokens) AS output_tokens,
+        sum(c.reasoning_tokens) AS reasoning_tokens,
+        sum(c.reported_cost_usd) AS reported_cost_usd,
+        count(c.reported_cost_usd) AS reported_calls,
+        sum(c.cost_usd) FILTER (WHERE c.reported_cost_usd IS NOT NULL) AS computed_cost_of_reported_usd,
+        ue_percentiles(CAST(c.latency_ms AS DOUBLE), s.exact_percentiles) AS latency_ms_percentiles
+    FROM period_calls c
+    CROSS JOIN unit_economics_settings s
+    GROUP BY GROUPING SETS ((), (c.feature_key), (c.model), (c.team_key), (c.day), (c.month))
+)
+SELECT dimension, ue_key(dimension, feature_key, model, team_key, day, month) AS key,
+       * EXCLUDE (dimension, feature_key, model, team_key, day, month, latency_ms_percentiles),
+       latency_ms_percentiles[1] AS p50_latency_ms, latency_ms_percentiles[2] AS p95_latency_ms
+FROM sets;
 
--- Task-level figures of one dimension: each task's share of a group (a task can touch several models or days).
+-- Task-level figures: each task's share of a group (a task can touch several models or days). The calls are
+-- summed once per (task, feature, model, team, day) — with the task's outcome attached, and the task named by
+-- its task_costs row number (an integer key hashes far faster than the task_key text) — and every dimension
+-- groups those cells instead of the calls.
+CREATE OR REPLACE TEMP TABLE ue_task_cells AS
+WITH cells AS (
+    SELECT task_key, feature_key, model, team_key, day, any_value(month) AS month, sum(cost_usd) AS cost_usd
+    FROM period_calls
+    GROUP BY task_key, feature_key, model, team_key, day
+)
+SELECT t.rowid AS task_no, g.* EXCLUDE (task_key), t.has_outcome, t.accepted, t.human_review, t.rework_cost_usd,
+       t.delay_cost_usd
+FROM cells g
+JOIN task_costs t USING (task_key);
+
+-- One dimension's task figures from the cells (a constant `dim`, folded by the planner).
 CREATE OR REPLACE TEMP MACRO ue_tasks_by(dim) AS TABLE
 WITH task_group AS (
-    SELECT ue_key(dim, feature_key, model, team_key, day, month) AS key, task_key, sum(cost_usd) AS cost_usd
-    FROM period_calls
+    SELECT ue_key(dim, feature_key, model, team_key, day, month) AS key, task_no,
+           sum(cost_usd) AS cost_usd,
+           any_value(has_outcome) AS has_outcome, any_value(accepted) AS accepted,
+           any_value(human_review) AS human_review, any_value(rework_cost_usd) AS rework_cost_usd,
+           any_value(delay_cost_usd) AS delay_cost_usd
+    FROM ue_task_cells
     GROUP BY 1, 2
 )
 SELECT
     dim AS dimension,
     g.key,
     count(*) AS tasks,
-    ue_percentile(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.5, s.exact_percentiles) AS p50_cost_per_task_usd,
-    ue_percentile(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), 0.95, s.exact_percentiles) AS p95_cost_per_task_usd,
+    ue_percentiles(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), s.exact_percentiles)[1] AS p50_cost_per_task_usd,
+    ue_percentiles(CAST(coalesce(g.cost_usd, 0) AS DOUBLE), s.exact_percentiles)[2] AS p95_cost_per_task_usd,
+    count(*) FILTER (WHERE g.has_outcome) AS tasks_with_outcome,
+    count(*) FILTER (WHERE g.accepted IS NOT NULL) AS tasks_with_verdict,
+    count(*) FILTER (WHERE g.accepted) AS accepted_tasks,
+    count(*) FILTER (WHERE g.human_review) AS reviewed_tasks,
+    coalesce(sum(g.cost_usd) FILTER (WHERE g.has_outcome), 0) AS inference_cost_with_outcome_usd,
+    coalesce(sum(g.rework_cost_usd) FILTER (WHERE g.has_outcome), 0) AS rework_cost_usd,
+    coalesce(sum(g.delay_cost_usd) FILTER (WHERE g.has_outcome), 0) AS delay_cost_usd
+FROM task_group g
+CROSS JOIN unit_economics_settings s
+GROUP BY 1, 2;
+
+-- The period total's tasks are task_costs' own rows.
+CREATE OR REPLACE TEMP TABLE ue_task_parts AS
+SELECT
+    'total' AS dimension,
+    'total' AS key,
+    count(*) AS tasks,
+    ue_percentiles(CAST(coalesce(t.cost_usd, 0) AS DOUBLE), s.exact_percentiles)[1] AS p50_cost_per_task_usd,
+    ue_percentiles(CAST(coalesce(t.cost_usd, 0) AS DOUBLE), s.exact_percentiles)[2] AS p95_cost_per_task_usd,
     count(*) FILTER (WHERE t.has_outcome) AS tasks_with_outcome,
     count(*) FILTER (WHERE t.accepted IS NOT NULL) AS tasks_with_verdict,
     count(*) FILTER (WHERE t.accepted) AS accepted_tasks,
     count(*) FILTER (WHERE t.human_review) AS reviewed_tasks,
-    coalesce(sum(g.cost_usd) FILTER (WHERE t.has_outcome), 0) AS inference_cost_with_outcome_usd,
+    coalesce(sum(t.cost_usd) FILTER (WHERE t.has_outcome), 0) AS inference_cost_with_outcome_usd,
     coalesce(sum(t.rework_cost_usd) FILTER (WHERE t.has_outcome), 0) AS rework_cost_usd,
     coalesce(sum(t.delay_cost_usd) FILTER (WHERE t.has_outcome), 0) AS delay_cost_usd
-FROM task_group g
-JOIN task_costs t USING (task_key)
+FROM task_costs t
 CROSS JOIN unit_economics_settings s
-GROUP BY 1, 2;
-
-CREATE OR REPLACE TEMP TABLE ue_call_parts AS FROM ue_calls_by('total');
-INSERT INTO ue_call_parts FROM ue_calls_by('feature');
-INSERT INTO ue_call_parts FROM ue_calls_by('model');
-INSERT INTO ue_call_parts FROM ue_calls_by('team');
-INSERT INTO ue_call_parts FROM ue_calls_by('day');
-INSERT INTO ue_call_parts FROM ue_calls_by('month');
-
-CREATE OR REPLACE TEMP TABLE ue_task_parts AS FROM ue_tasks_by('total');
+HAVING count(*) > 0;
 INSERT INTO ue_task_parts FROM ue_tasks_by('feature');
 INSERT INTO ue_task_parts FROM ue_tasks_by('model');
 INSERT INTO ue_task_parts FROM ue_tasks_by('team');
 INSERT INTO ue_task_parts FROM ue_tasks_by('day');
 INSERT INTO ue_task_parts FROM ue_tasks_by('month');
+DROP TABLE ue_task_cells;
 
 CREATE OR REPLACE TEMP TABLE unit_economics_all AS
 WITH grouped AS (
