@@ -148,7 +148,9 @@ def last_json(stdout: str) -> dict:
 
 def duckdb_settings_sql(db_path: Path) -> str:
     """The settings costlens.db.connect applies (memory limit, spill directory, ordering, time zone)."""
-    memory = os.environ.get("COSTLENS_MEMORY_LIMIT", "2GB")
+    from costlens.db import memory_limit
+
+    memory = memory_limit()  # the limit costlens itself runs with
     spill = os.environ.get("COSTLENS_TEMP_DIR") or str(db_path.parent / ".costlens_tmp")
     return (f"SET memory_limit = '{memory}'; SET temp_directory = '{spill}'; "
             "SET preserve_insertion_order = true; SET TimeZone = 'UTC'; SET enable_progress_bar = false;")

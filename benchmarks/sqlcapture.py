@@ -125,7 +125,9 @@ def replay(db: str, log_path: str) -> dict:
     tables = {path: pq.read_table(path) for kind, _, path in log if kind == "register"}
     import os
 
-    memory = os.environ.get("COSTLENS_MEMORY_LIMIT", "2GB")
+    from costlens.db import memory_limit
+
+    memory = memory_limit()  # the limit costlens itself runs with
     spill = os.environ.get("COSTLENS_TEMP_DIR") or str(Path(db).parent / ".costlens_tmp")
     started = time.perf_counter()
     con = duckdb.connect(db)

@@ -184,9 +184,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# DuckDB's own memory limit. The process needs a few hundred MB more (Python, Arrow, allocator slack):
+# 1.8 GB keeps a 10M-call ingest or report under 2.5 GB resident (benchmarks/RESULTS.md, T5).
+DEFAULT_MEMORY_LIMIT = "1.8GB"
+
+
+def memory_limit() -> str:
+    return os.environ.get("COSTLENS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
 def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
     # Bounded memory and a spill directory, so large inputs spill to disk instead of failing.
-    memory = os.environ.get("COSTLENS_MEMORY_LIMIT", "2GB")
+    memory = memory_limit()
     spill = os.environ.get("COSTLENS_TEMP_DIR") or (
         str(Path(db_path).parent / ".costlens_tmp") if db_path != ":memory:" else tempfile.gettempdir()
     )
