@@ -147,7 +147,7 @@ class _Manifest:
     and by content hash. Files the run loads are added as they commit."""
     by_stat: dict[tuple[str, int, int], str]
     by_hash: dict[str, str]
-    formats: dict[str, tuple[str, int, int, str]] = field(default_factory=dict)
+    loading: dict[str, tuple[str, int, int, str]] = field(default_factory=dict)  # path → (format, size, mtime, sha)
 
     @classmethod
     def read(cls, con: "duckdb.DuckDBPyConnection") -> "_Manifest":
@@ -157,7 +157,7 @@ class _Manifest:
                    {sha: fmt for _, _, _, sha, fmt in rows})
 
     def add(self, result: FileResult) -> None:
-        pending = self.formats.pop(result.path, None)
+        pending = self.loading.pop(result.path, None)
         if result.status == "ingested" and pending:
             fmt, size, mtime, sha = pending
             self.by_stat[(result.path, size, mtime)] = fmt
@@ -189,7 +189,7 @@ def _prepare_file(
             raise InputError(src.display, "is empty", fix="remove it or export it again")
         adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
-        manifest.formats[str(path)] = (adapter.name, src.size, src.mtime_ns, src.sha256)
+        manifest.loading[str(path)] = (adapter.name, src.size, src.mtime_ns, src.sha256)
         return _Pending(src, adapter, ctx, result)
     except CostlensError as exc:
         result.message = exc.one_line()

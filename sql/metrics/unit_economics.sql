@@ -85,7 +85,8 @@ SELECT t.rowid AS task_no, g.* EXCLUDE (task_key), t.has_outcome, t.accepted, t.
 FROM cells g
 JOIN task_costs t USING (task_key);
 
--- One dimension's task figures from the cells (a constant `dim`, folded by the planner).
+-- One dimension's task figures from the cells (a constant `dim`, folded by the planner); the period total's
+-- tasks are task_costs' own rows.
 CREATE OR REPLACE TEMP MACRO ue_tasks_by(dim) AS TABLE
 WITH task_group AS (
     SELECT ue_key(dim, feature_key, model, team_key, day, month) AS key, task_no,
@@ -94,7 +95,12 @@ WITH task_group AS (
            any_value(human_review) AS human_review, any_value(rework_cost_usd) AS rework_cost_usd,
            any_value(delay_cost_usd) AS delay_cost_usd
     FROM ue_task_cells
+    WHERE dim <> 'total'
     GROUP BY 1, 2
+    UNION ALL
+    SELECT 'total', rowid, cost_usd, has_outcome, accepted, human_review, rework_cost_usd, delay_cost_usd
+    FROM task_costs
+    WHERE dim = 'total'
 )
 SELECT
     dim AS dimension,
@@ -113,24 +119,7 @@ FROM task_group g
 CROSS JOIN unit_economics_settings s
 GROUP BY 1, 2;
 
--- The period total's tasks are task_costs' own rows.
-CREATE OR REPLACE TEMP TABLE ue_task_parts AS
-SELECT
-    'total' AS dimension,
-    'total' AS key,
-    count(*) AS tasks,
-    ue_percentiles(CAST(coalesce(t.cost_usd, 0) AS DOUBLE), s.exact_percentiles)[1] AS p50_cost_per_task_usd,
-    ue_percentiles(CAST(coalesce(t.cost_usd, 0) AS DOUBLE), s.exact_percentiles)[2] AS p95_cost_per_task_usd,
-    count(*) FILTER (WHERE t.has_outcome) AS tasks_with_outcome,
-    count(*) FILTER (WHERE t.accepted IS NOT NULL) AS tasks_with_verdict,
-    count(*) FILTER (WHERE t.accepted) AS accepted_tasks,
-    count(*) FILTER (WHERE t.human_review) AS reviewed_tasks,
-    coalesce(sum(t.cost_usd) FILTER (WHERE t.has_outcome), 0) AS inference_cost_with_outcome_usd,
-    coalesce(sum(t.rework_cost_usd) FILTER (WHERE t.has_outcome), 0) AS rework_cost_usd,
-    coalesce(sum(t.delay_cost_usd) FILTER (WHERE t.has_outcome), 0) AS delay_cost_usd
-FROM task_costs t
-CROSS JOIN unit_economics_settings s
-HAVING count(*) > 0;
+CREATE OR REPLACE TEMP TABLE ue_task_parts AS FROM ue_tasks_by('total');
 INSERT INTO ue_task_parts FROM ue_tasks_by('feature');
 INSERT INTO ue_task_parts FROM ue_tasks_by('model');
 INSERT INTO ue_task_parts FROM ue_tasks_by('team');
