@@ -69,7 +69,7 @@ def golden(path: Path) -> list[dict]:
         ),
         expected_row(
             source_row=9, call_id="msg_A9", ts=MTIME, model="claude-opus-4-1-20250805", input_tokens=3000,
-            output_tokens=500, finish_reason="end_turn", tags={"web_search_requests": "2", **MTIME_TAG},
+            output_tokens=500, finish_reason="end_turn", tags=MTIME_TAG,
         ),
         expected_row(
             source_row=10, call_id="msg_A10", ts=MTIME, model="claude-haiku-4-5-20251001", service_tier="batch",
@@ -102,6 +102,9 @@ def test_golden_app_log(con, ingest, tmp_path):
     assert (file.rows_read, file.rows_loaded, file.rows_duplicate, file.rows_quarantined, file.rows_skipped) == (
         13, 8, 1, 3, 1)
     assert calls(con) == golden(path)
+    # server-side web searches are a charge of the call, not a tag
+    assert con.execute("SELECT call_id, kind, quantity, unit, source_field FROM call_charges").fetchall() == [
+        ("msg_A9", "web_search", 2, "call", "server_tool_use.web_search_requests")]
     assert quarantine(con) == [(str(path), row, disposition, reason, "anthropic")
                                for row, disposition, reason in GOLDEN_QUARANTINE]
     fingerprints = con.execute("SELECT prompt_hash, prefix_hash FROM calls WHERE call_id = 'msg_A1'").fetchone()

@@ -105,9 +105,14 @@ def expected_usage_lines(result: dict, row: int, start: datetime, end: datetime)
         batch = tier == "batch"
     dims = dict(project=result.get("project_id"), key=result.get("api_key_id"), user=result.get("user_id"),
                 tier=tier, batch=batch)
+    # input_tokens and output_tokens count audio too: uncached audio input and audio output are lines of their own
+    audio_in = (result.get("input_audio_tokens") or 0) - (result.get("input_cached_audio_tokens") or 0)
+    audio_out = result.get("output_audio_tokens") or 0
     out = []
-    for token_type, qty, m in (("input", uncached, meter), ("cache_read", cached, "input_cached_tokens"),
-                               ("output", result.get("output_tokens") or 0, "output_tokens")):
+    for token_type, qty, m in (("input", uncached - audio_in, meter), ("cache_read", cached, "input_cached_tokens"),
+                               ("output", (result.get("output_tokens") or 0) - audio_out, "output_tokens"),
+                               ("input_audio", audio_in, "input_audio_tokens"),
+                               ("output_audio", audio_out, "output_audio_tokens")):
         if qty:
             out.append(usage_line(row, start, end, result["model"], token_type, qty, meter=m,
                                   requests=None if out else result["num_model_requests"], **dims))
@@ -120,8 +125,9 @@ def expected_usage_lines(result: dict, row: int, start: datetime, end: datetime)
 def test_usage_page_golden(con, bill):
     (file,) = bill(USAGE_PAGE).files
     assert (file.status, file.format, file.target) == ("ingested", MINE, "billing_lines")
-    # 11 token lines; the empty bucket (day 2) and a zero-token result are skipped
-    assert stats(file) == (13, 11, 0, 0, 2)
+    # 12 token lines (one of them 1,200 audio input tokens); the empty bucket (day 2) and a zero-token
+    # result are skipped
+    assert stats(file) == (14, 12, 0, 0, 2)
 
     doc = json.loads(USAGE_PAGE.read_text())
     expected = []
@@ -138,11 +144,13 @@ def test_usage_page_golden(con, bill):
     # batch: true → service tier batch; no cached tokens → no cache_read line
     assert [(r["token_type"], r["service_tier"], r["is_batch"]) for r in lines(con, "api_key_id = 'key_2'")] == [
         ("input", "batch", True), ("output", "batch", True)]
-    # priority tier, and the newer input_uncached_tokens field is used as given (audio splits are not lines)
+    # priority tier; the newer input_uncached_tokens (20,000) holds 1,200 uncached audio tokens: 18,800 text
+    # input at the text rate and 1,200 audio input at the audio rate (by hand from the page)
     assert {r["service_tier"] for r in lines(con, "model = 'o3-2025-04-16'")} == {"priority"}
     newer = lines(con, "charge_period_start = '2024-11-03'")
     assert [(r["token_type"], r["quantity_tokens"], r["service_tier"], r["is_batch"]) for r in newer] == [
-        ("input", 20000, "flex", False), ("cache_read", 30000, "flex", False), ("output", 4000, "flex", False)]
+        ("input", 18800, "flex", False), ("cache_read", 30000, "flex", False), ("output", 4000, "flex", False),
+        ("input_audio", 1200, "flex", False)]
     # Σ request_count = Σ num_model_requests of the results that have tokens
     assert con.execute("SELECT sum(request_count) FROM billing_lines").fetchone()[0] == 40 + 1000 + 2 + 25
     # usage lines carry no money and are AI spend
@@ -185,7 +193,7 @@ def test_buckets_saved_as_a_json_array(con, bill, tmp_path):
     path = tmp_path / "buckets.json"
     path.write_text(json.dumps(doc["data"], indent=2))
     (file,) = bill(path).files
-    assert file.format == MINE and stats(file) == (13, 11, 0, 0, 2)
+    assert file.format == MINE and stats(file) == (14, 12, 0, 0, 2)
     expected = []
     for row, bucket in enumerate(doc["data"], start=1):
         for result in bucket["results"]:

@@ -137,7 +137,7 @@ class AnthropicBillingAdapter(Adapter):
             # shape is one of two literals chosen above, never input text
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW anthropic_billing_src AS SELECT source_row, "
-                f"CAST(NULL AS VARCHAR) AS loc, '{shape}' AS shape, 'csv' AS origin, "
+                f"CAST(NULL AS VARCHAR) AS loc, CAST(0 AS BIGINT) AS result_order, '{shape}' AS shape, 'csv' AS origin, "
                 f"CAST(NULL AS VARCHAR) AS issue, CAST(NULL AS VARCHAR) AS empty_note, "
                 f"CAST(NULL AS VARCHAR) AS end_raw, CAST(NULL AS VARCHAR) AS amount_cents_raw, "
                 f"CAST(NULL AS VARCHAR) AS currency, CAST(NULL AS VARCHAR) AS description, {projection} "

@@ -57,7 +57,10 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "cached_raw": ("input_cached_tokens",),
     "uncached_raw": ("input_uncached_tokens",),
     "cache_write_raw": ("input_cache_write_tokens",),
+    "audio_in_raw": ("input_audio_tokens",),
+    "cached_audio_raw": ("input_cached_audio_tokens",),
     "output_raw": ("output_tokens",),
+    "audio_out_raw": ("output_audio_tokens",),
     "requests_raw": ("num_model_requests",),
     "amount_raw": ("amount_value",),
     "currency": ("amount_currency",),
@@ -154,7 +157,7 @@ class OpenAIBillingAdapter(Adapter):
             # shape is one of three literals chosen above, never input text
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW openai_billing_src AS SELECT source_row, "
-                f"CAST(NULL AS VARCHAR) AS loc, '{shape}' AS shape, CAST(NULL AS VARCHAR) AS result_object, "
+                f"CAST(NULL AS VARCHAR) AS loc, CAST(0 AS BIGINT) AS result_order, '{shape}' AS shape, CAST(NULL AS VARCHAR) AS result_object, "
                 f"CAST(NULL AS VARCHAR) AS issue, CAST(NULL AS VARCHAR) AS empty_note, {projection} FROM raw_rows"
             )
         else:

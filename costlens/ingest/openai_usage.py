@@ -17,7 +17,7 @@ from costlens.ingest.sources import Source
 if TYPE_CHECKING:
     import duckdb
 
-Provider = Literal["openai", "anthropic"]
+Provider = Literal["openai", "anthropic", "google", "bedrock"]
 
 OPENAI_OBJECTS = {"chat.completion", "chat.completion.chunk", "response", "text_completion"}
 ANTHROPIC_STREAM_EVENTS = {
@@ -59,7 +59,7 @@ def classify_record(record: Any) -> tuple[str | None, bool]:
     if {"spend", "call_type"} <= record.keys() or "usageDetails" in record or "response_body" in record:
         return "foreign", True  # LiteLLM spend logs, Langfuse observations, Helicone exports
     probe = _probe(record)
-    usage = _obj(probe.get("usage")) or {}
+    usage = _obj(probe.get("usage")) or _obj(probe.get("usageMetadata")) or {}
     if (
         probe.get("object") in OPENAI_OBJECTS
         or (probe.get("object") == "list" and "prompt_tokens" in usage)
@@ -76,6 +76,10 @@ def classify_record(record: Any) -> tuple[str | None, bool]:
         or str(probe.get("id", "")).startswith("msg_")
     ):
         return "anthropic", True
+    if "usageMetadata" in probe or "modelVersion" in probe or isinstance(probe.get("candidates"), list):
+        return "google", True
+    if {"inputTokens", "outputTokens"} & usage.keys() or "stopReason" in probe or _obj(probe.get("metrics")):
+        return "bedrock", True
     # A failed call has no response: only the request model or the provider can tell.
     if not any(key in record for key in ("response", "error", "request")):
         return None, False
@@ -87,6 +91,10 @@ def classify_record(record: Any) -> tuple[str | None, bool]:
         OPENAI_MODEL_PREFIXES
     ):
         return "openai", False
+    if provider in {"google", "gemini", "vertex_ai", "gcp.vertex_ai"} or model.startswith("gemini"):
+        return "google", False
+    if "bedrock" in provider or nested(record, "request", "modelId"):
+        return "bedrock", False
     return None, False
 
 
@@ -107,38 +115,34 @@ def detect_score(src: Source, me: Provider) -> int:
     return 50 + round(40 * mine / len(records))
 
 
-_MERGE_SQL = """
-CREATE OR REPLACE TEMP TABLE staged AS
-SELECT p.* EXCLUDE (owner) FROM {primary}_usage_staged p
-WHERE p.owner IS DISTINCT FROM '{other}'
-   OR p.source_row NOT IN (SELECT source_row FROM {other}_usage_staged WHERE owner = '{other}')
-UNION ALL BY NAME
-SELECT o.* EXCLUDE (owner) FROM {other}_usage_staged o
-WHERE o.owner = '{other}'
-  AND o.source_row IN (SELECT source_row FROM {primary}_usage_staged WHERE owner = '{other}')
-"""
+# provider_lines.owner → the staging file that converts that provider's lines
+PROVIDER_STAGING = {
+    "openai": "staging/openai_usage.sql",
+    "anthropic": "staging/anthropic_usage.sql",
+    "google": "staging/gemini_usage.sql",
+    "bedrock": "staging/bedrock_usage.sql",
+}
 
 
-def stage_provider_usage(con: "duckdb.DuckDBPyConnection", src: Source, primary: Provider) -> None:
-    """Load the file and build `staged`: each line converted by its own provider's staging SQL (the
-    primary's for lines of unknown shape: non-JSON lines, failures with no model hint)."""
-    other: Provider = "anthropic" if primary == "openai" else "openai"
+def stage_provider_usage(con: "duckdb.DuckDBPyConnection", src: Source, primary: str) -> None:
+    """Load the file and build `staged`: every line parsed and classified once (staging/provider_lines.sql),
+    then converted by its own provider's staging SQL; lines of unknown shape by the primary's, which says why
+    they cannot be read."""
     load_json_records(con, src)
-    _run_staging(con, src, primary)
-    mixed = con.execute(f"SELECT count(*) FROM {primary}_usage_staged WHERE owner = '{other}'").fetchone()[0]
-    if mixed:
-        _run_staging(con, src, other)
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {other}_usage_staged (source_row BIGINT, owner VARCHAR)")
-    con.execute(_MERGE_SQL.format(primary=primary, other=other))
-
-
-def _run_staging(con: "duckdb.DuckDBPyConnection", src: Source, provider: Provider) -> None:
-    if provider == "openai":
-        Adapter.run_sql(con, "staging/openai_usage.sql")
-    else:
-        # Anthropic messages carry no time of their own: the file's modification time is the fallback.
-        Adapter.run_sql(con, "staging/anthropic_usage.sql", [src.mtime_ns // 1000])
+    # Anthropic and Bedrock objects carry no time of their own: the file's modification time is the fallback.
+    con.execute("CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider, "
+                "make_timestamp(CAST(? AS BIGINT)) AS file_mtime", [primary, src.mtime_ns // 1000])
+    Adapter.run_sql(con, "staging/provider_lines.sql")
+    owners = [row[0] for row in con.execute(
+        "SELECT DISTINCT coalesce(owner, ?) FROM provider_lines ORDER BY 1", [primary]).fetchall()] or [primary]
+    for owner in owners:
+        Adapter.run_sql(con, PROVIDER_STAGING[owner])
+    if len(owners) == 1:  # the common case: no copy, the provider's table becomes `staged`
+        con.execute("DROP TABLE IF EXISTS staged")
+        con.execute(f"ALTER TABLE staged_{owners[0]} RENAME TO staged")
+        return
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM staged_{owner}" for owner in owners)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {union}")
 
 
 class OpenAIUsageAdapter(Adapter):

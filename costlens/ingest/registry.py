@@ -16,6 +16,8 @@ ADAPTER_MODULES: dict[str, str] = {
     "otel": "costlens.ingest.otel",
     "openai": "costlens.ingest.openai_usage",
     "anthropic": "costlens.ingest.anthropic_usage",
+    "gemini": "costlens.ingest.gemini_usage",
+    "bedrock": "costlens.ingest.bedrock_usage",
     "outcomes": "costlens.ingest.outcomes",
     "focus": "costlens.ingest.focus",
     "generic": "costlens.ingest.generic",

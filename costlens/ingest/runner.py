@@ -269,7 +269,10 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
         else:
             adapter.stage_batch(con, [p.src for p in files], ctx)
         computed = _fingerprint_staged(con, ctx.keep_content)
-        _conform_staged(con, adapter.target, computed, ctx.rows_by_position)
+        # `--set field=value` (or a config mapping's constants) fills what any producer's rows leave empty,
+        # e.g. the model of bare Bedrock Converse responses, or a feature for a whole file
+        fallbacks = ctx.mapping.constants if ctx.mapping is not None and adapter.target == "calls" else {}
+        _conform_staged(con, adapter.target, computed, ctx.rows_by_position, fallbacks)
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql"):
             con.execute(load_sql(step))
         # the insert's own row count: no copy of the new rows is kept just to count them
@@ -282,6 +285,8 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
                         f"FROM {adapter.target} WHERE run_id = ? AND source_file IN (SELECT source_file FROM "
                         f"ingest_files) GROUP BY source_file", [run_id])
         con.execute(load_sql("load/stats.sql"))
+        if adapter.target == "calls" and _staged_columns(con) & set(_EXTRA_COLUMNS):
+            con.execute(load_sql("load/call_extras_insert.sql"))
         if computed and ctx.keep_content:
             con.execute("INSERT INTO call_content SELECT * FROM staged_content WHERE call_id IN "
                         "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)", [run_id, first.src.sha256])
@@ -326,6 +331,16 @@ def _rollback(con: "duckdb.DuckDBPyConnection") -> None:
 
 
 _CONTENT_COLUMNS = {"prompt_text", "prefix_text"}
+# Per-call extras an adapter may stage beside the target's columns (see load/call_extras_insert.sql): billed
+# quantities beyond the six token kinds, and usage fields costlens does not price, with who produced them.
+_EXTRA_COLUMNS = {
+    "charges": "STRUCT(kind VARCHAR, quantity DECIMAL(38,6), unit VARCHAR, detail VARCHAR, source_field VARCHAR, "
+               "counted BOOLEAN)[]",
+    "unpriced_fields": "STRUCT(field VARCHAR, quantity DECIMAL(38,6))[]",
+    "producer": "VARCHAR",
+}
+# A billing staging that makes several lines of one input row may say their order (load/billing_lines_insert.sql).
+_BILLING_EXTRA_COLUMNS = {"line_order": "BIGINT"}
 
 
 def _staged_columns(con: "duckdb.DuckDBPyConnection") -> set[str]:
@@ -370,7 +385,7 @@ _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "l
 
 
 def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dict[str, str] | None = None,
-                    rows_by_position: bool = False) -> None:
+                    rows_by_position: bool = False, fallbacks: dict[str, str] | None = None) -> None:
     """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
     reject_reason / skip_reason. A view with casts, materialised once by the check step: a value that
     cannot take the column's type fails the file with a clear message instead of loading wrong.
@@ -382,7 +397,8 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
         "ORDER BY column_index", [target]).fetchall()
     staged_columns = _staged_columns(con)
     unknown = (staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
-               - (_CONTENT_COLUMNS if computed else set()))
+               - (_CONTENT_COLUMNS if computed else set()) - (set(_EXTRA_COLUMNS) if target == "calls" else set())
+               - (set(_BILLING_EXTRA_COLUMNS) if target == "billing_lines" else set()))
     if unknown:
         raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")
 
@@ -395,8 +411,13 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
 
     def value(name: str) -> str:
         if name in computed:
-            return computed[name]
-        return f"s.{name}" if name in staged_columns else "NULL"
+            own = computed[name]
+        else:
+            own = f"s.{name}" if name in staged_columns else "NULL"
+        if fallbacks and name in fallbacks:
+            literal = "'" + str(fallbacks[name]).replace("'", "''") + "'"
+            return f"coalesce({own}, {literal})"
+        return own
 
     select = [
         f"CAST({value(name)} AS {data_type}) AS {name}"
@@ -404,6 +425,10 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
     ]
     for extra in ("reject_reason", "skip_reason"):
         select.append(f"CAST({value(extra)} AS VARCHAR) AS {extra}")
+    if target == "calls":
+        select += [f"CAST({value(name)} AS {sql_type}) AS {name}" for name, sql_type in _EXTRA_COLUMNS.items()]
+    if target == "billing_lines":
+        select += [f"CAST({value(name)} AS {sql_type}) AS {name}" for name, sql_type in _BILLING_EXTRA_COLUMNS.items()]
     # Lineage per row: a batch of files stages each row's file; a single file's rows all name ingest_ctx's.
     for lineage in ("source_file", "source_sha256"):
         origin = f"s.{lineage}" if lineage in staged_columns else f"lineage.{lineage}"

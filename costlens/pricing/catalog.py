@@ -25,6 +25,7 @@ import genai_prices
 from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, Provider, StartDateConstraint, TieredPrices, TimeOfDateConstraint
 
+from costlens.pricing.charges import build_charge_price_book
 from costlens.pricing.config import VARIANTS, Discount, PriceOverride, PricesConfig, parse_prices_config
 from costlens.pricing.kinds import (
     BASE_TIER,
@@ -521,6 +522,7 @@ def build_price_book(con: duckdb.DuckDBPyConnection, prices_config: dict | None 
         _replace_table(con, "price_book", pa.Table.from_pylist(rows, schema=_price_book_schema()))
         _replace_table(con, "unpriced_models", pa.Table.from_pylist(
             [dict(zip(unpriced_schema.names, u, strict=True)) for u in unpriced], schema=unpriced_schema))
+        build_charge_price_book(con, config)
         con.commit()
     except BaseException:
         con.rollback()

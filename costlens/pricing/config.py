@@ -17,6 +17,16 @@ cache_write_1h_mtok = 4.0     # optional, default cache_write_5m_mtok
 provider = "anthropic"        # optional glob
 model = "claude-*"            # optional glob
 pct = 10
+
+[[prices.charges]]            # the price of a charge that is not a token kind (call_charges); wins over
+provider = "openai"           # genai-prices and the shipped table (costlens/data/charge_prices.csv)
+model = "gpt-5*"              # optional glob, default every model
+kind = "web_search"           # web_search | web_fetch | file_search | code_execution | code_execution_hours |
+                              # container_session | image_generation | input_audio_tokens | … (see README)
+detail = "high/1024x1024"     # optional: only charges with this detail (image quality / size)
+usd = 10                      # USD per `per` units (default per = 1)
+per = 1000
+valid_from = 2025-01-01       # optional, inclusive (UTC); valid_to optional, exclusive
 ```
 Discounts apply to catalog prices only: an override is the price actually paid.
 """
@@ -40,6 +50,7 @@ _OVERRIDE_KEYS = {
     "cache_read_mtok", "cache_write_5m_mtok", "cache_write_1h_mtok",
 }
 _DISCOUNT_KEYS = {"provider", "model", "pct"}
+_CHARGE_KEYS = {"provider", "model", "kind", "detail", "usd", "per", "valid_from", "valid_to"}
 
 
 class PricesConfigError(ConfigError, ValueError):
@@ -79,9 +90,36 @@ class Discount:
 
 
 @dataclass(frozen=True)
+class ChargePrice:
+    """A dated price of one call_charges kind, from [[prices.charges]] or the shipped table."""
+
+    index: int
+    provider: str | None  # glob; None = any provider
+    model: str | None  # glob; None = any model
+    kind: str
+    detail: str | None  # None = any detail
+    usd_per_unit: Decimal
+    valid_from: datetime
+    valid_to: datetime
+    source: str
+
+    @property
+    def label(self) -> str:
+        return f"prices.charges[{self.index}]"
+
+    def matches(self, provider: str | None, model: str, kind: str, detail: str | None) -> bool:
+        if kind != self.kind or (self.detail is not None and self.detail != detail):
+            return False
+        if self.provider is not None and not fnmatchcase(provider or "", self.provider):
+            return False
+        return self.model is None or fnmatchcase(model, self.model)
+
+
+@dataclass(frozen=True)
 class PricesConfig:
     overrides: tuple[PriceOverride, ...] = ()
     discounts: tuple[Discount, ...] = ()
+    charges: tuple[ChargePrice, ...] = ()
 
     def overrides_for(self, provider: str | None, model: str, variant: str) -> list[PriceOverride]:
         return [o for o in self.overrides if (o.provider, o.model, o.variant) == (provider, model, variant)]
@@ -97,13 +135,14 @@ def parse_prices_config(raw: Mapping[str, Any] | None) -> PricesConfig:
         return PricesConfig()
     if not isinstance(raw, Mapping):
         _fail("[prices] must be a table", "write [[prices.overrides]] / [[prices.discounts]] entries")
-    unknown = sorted(set(raw) - {"overrides", "discounts"})
+    unknown = sorted(set(raw) - {"overrides", "discounts", "charges"})
     if unknown:
-        _fail(f"prices.{unknown[0]} is not a known setting", "use prices.overrides or prices.discounts")
+        _fail(f"prices.{unknown[0]} is not a known setting", "use prices.overrides, prices.discounts or prices.charges")
     overrides = tuple(_parse_override(i, e) for i, e in enumerate(_entries(raw, "overrides")))
     _reject_overlaps(overrides)
     discounts = tuple(_parse_discount(i, e) for i, e in enumerate(_entries(raw, "discounts")))
-    return PricesConfig(overrides=overrides, discounts=discounts)
+    charges = tuple(_parse_charge(i, e) for i, e in enumerate(_entries(raw, "charges")))
+    return PricesConfig(overrides=overrides, discounts=discounts, charges=charges)
 
 
 def _entries(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
@@ -154,6 +193,31 @@ def _parse_discount(i: int, e: Mapping[str, Any]) -> Discount:
     if not Decimal(0) <= pct <= Decimal(100) or pct != pct.quantize(Decimal("1e-6")):
         _fail(f"{where}: pct {e['pct']!r} is out of range", "use a percentage from 0 to 100 with at most 6 decimals")
     return Discount(i, provider, model, pct)
+
+
+def _parse_charge(i: int, e: Mapping[str, Any]) -> ChargePrice:
+    from costlens.pricing.kinds import CHARGE_KINDS
+
+    where = f"prices.charges[{i}]"
+    _reject_unknown_keys(where, e, _CHARGE_KEYS)
+    kind = _required_text(where, e, "kind", 'e.g. kind = "web_search"')
+    if kind not in CHARGE_KINDS:
+        _fail(f"{where}: kind {kind!r} is not a known charge", f"use one of {', '.join(sorted(CHARGE_KINDS))}")
+    if "usd" not in e:
+        _fail(f"{where}: missing usd", "add usd = <USD per `per` units>, e.g. usd = 10 with per = 1000")
+    usd = _decimal(where, "usd", e["usd"])
+    per = _decimal(where, "per", e.get("per", 1))
+    if usd < 0 or per <= 0:
+        _fail(f"{where}: usd must be >= 0 and per > 0", "e.g. usd = 10 and per = 1000 for $10 per 1,000 calls")
+    valid_from = _instant(where, e, "valid_from", BEGINNING)
+    valid_to = _instant(where, e, "valid_to", END_OF_TIME)
+    if valid_from >= valid_to:
+        _fail(f"{where}: valid_from {valid_from} is not before valid_to {valid_to}", "swap or correct the dates")
+    detail = e.get("detail")
+    if detail is not None and (not isinstance(detail, str) or not detail):
+        _fail(f"{where}: detail must be a non-empty text", 'e.g. detail = "high/1024x1024", or leave it out')
+    return ChargePrice(i, _optional_glob(where, e, "provider"), _optional_glob(where, e, "model"), kind, detail,
+                       to_money(usd / per), valid_from, valid_to, f"override: {where}")
 
 
 def _reject_overlaps(overrides: tuple[PriceOverride, ...]) -> None:

@@ -55,6 +55,34 @@ JOIN price_book pb
  AND pb.valid_from < CAST(u.month + INTERVAL 1 MONTH AS TIMESTAMP) AND pb.valid_to > CAST(u.month AS TIMESTAMP)
 """
 
+# The same for charge prices (call_charges kinds), per month not frozen for charges yet.
+_FREEZE_CHARGES_SQL = """
+INSERT INTO charge_price_book_frozen BY NAME
+WITH months AS (
+    SELECT DISTINCT CAST(date_trunc('month', ts) AS DATE) AS month
+    FROM calls
+    WHERE ts >= CAST(date_trunc('month', CAST(? AS TIMESTAMP)) AS TIMESTAMP) AND ts < CAST(? AS TIMESTAMP)
+),
+closed AS (
+    SELECT month FROM months
+    WHERE month + INTERVAL 1 MONTH <= CAST(? AS TIMESTAMP)
+      AND month NOT IN (SELECT month FROM charge_price_book_frozen)
+),
+used AS (
+    SELECT DISTINCT CAST(date_trunc('month', c.ts) AS DATE) AS month, coalesce(c.provider, '') AS provider,
+           c.model, pricing_variant(c.service_tier, c.is_batch) AS variant, ch.kind
+    FROM call_charges ch JOIN calls c USING (call_id)
+    WHERE c.ts >= (SELECT CAST(min(month) AS TIMESTAMP) FROM closed)
+      AND c.ts < (SELECT CAST(max(month) + INTERVAL 1 MONTH AS TIMESTAMP) FROM closed)
+)
+SELECT u.month, pb.*, ? AS catalog_version, CAST(? AS TIMESTAMP) AS frozen_at
+FROM used u
+JOIN closed USING (month)
+JOIN charge_price_book pb
+  ON pb.provider = u.provider AND pb.model = u.model AND pb.variant = u.variant AND pb.kind = u.kind
+ AND pb.valid_from < CAST(u.month + INTERVAL 1 MONTH AS TIMESTAMP) AND pb.valid_to > CAST(u.month AS TIMESTAMP)
+"""
+
 
 def freeze_closed_months(con: "duckdb.DuckDBPyConnection", period: "Period", *, refreeze: bool = False,
                          now: datetime | None = None) -> None:
@@ -71,7 +99,11 @@ def freeze_closed_months(con: "duckdb.DuckDBPyConnection", period: "Period", *, 
             con.execute(
                 "DELETE FROM price_book_frozen WHERE CAST(month AS TIMESTAMP) < CAST(? AS TIMESTAMP) "
                 "AND CAST(month + INTERVAL 1 MONTH AS TIMESTAMP) > CAST(? AS TIMESTAMP)", [end, start])
+            con.execute(
+                "DELETE FROM charge_price_book_frozen WHERE CAST(month AS TIMESTAMP) < CAST(? AS TIMESTAMP) "
+                "AND CAST(month + INTERVAL 1 MONTH AS TIMESTAMP) > CAST(? AS TIMESTAMP)", [end, start])
         con.execute(_FREEZE_SQL, [start, end, now, CATALOG_SOURCE, now])
+        con.execute(_FREEZE_CHARGES_SQL, [start, end, now, CATALOG_SOURCE, now])
         con.commit()
     except BaseException:
         con.rollback()

@@ -48,3 +48,56 @@ class TierPrices:
     above_tokens: int
     upto_tokens: int
     prices: KindPrices
+
+
+@dataclass(frozen=True)
+class ChargeKind:
+    """A billed quantity beyond the six token columns of `calls` (a row kind of `call_charges`).
+
+    `usage` is the genai-prices Usage of ONE unit of this kind, with the parents genai-prices' unit tree
+    counts it in (an audio input token is also an input token): `ModelPrice.calc_price` of it is the
+    catalog's price of one unit. `catalog_keys` are the price keys that price this kind itself;
+    `parent_keys` the ones genai-prices falls back to (an audio token without an audio price is billed as
+    text input) — used only when neither the catalog nor the shipped table has the kind's own price."""
+
+    unit: str  # token | call | session | image | hour
+    family: str  # tokens | tool | request
+    usage: tuple[tuple[str, int], ...] = ()
+    catalog_keys: tuple[str, ...] = ()
+    parent_keys: tuple[str, ...] = ()
+
+
+CHARGE_KINDS: dict[str, ChargeKind] = {
+    "input_audio_tokens": ChargeKind("token", "tokens", (("input_tokens", 1), ("input_audio_tokens", 1)),
+                                     ("input_audio_mtok",), ("input_mtok",)),
+    "cache_audio_read_tokens": ChargeKind(
+        "token", "tokens",
+        (("input_tokens", 1), ("cache_read_tokens", 1), ("input_audio_tokens", 1), ("cache_audio_read_tokens", 1)),
+        ("cache_audio_read_mtok",), ("input_audio_mtok", "cache_read_mtok", "input_mtok")),
+    "output_audio_tokens": ChargeKind("token", "tokens", (("output_tokens", 1), ("output_audio_tokens", 1)),
+                                      ("output_audio_mtok",), ("output_mtok",)),
+    "input_image_tokens": ChargeKind("token", "tokens", (("input_tokens", 1), ("input_image_tokens", 1)),
+                                     ("input_image_mtok",), ("input_mtok",)),
+    "cache_image_read_tokens": ChargeKind(
+        "token", "tokens",
+        (("input_tokens", 1), ("cache_read_tokens", 1), ("input_image_tokens", 1), ("cache_image_read_tokens", 1)),
+        ("cache_image_read_mtok",), ("input_image_mtok", "cache_read_mtok", "input_mtok")),
+    "output_image_tokens": ChargeKind("token", "tokens", (("output_tokens", 1), ("output_image_tokens", 1)),
+                                      ("output_image_mtok",), ("output_mtok",)),
+    # server-side tools, per call
+    "web_search": ChargeKind("call", "tool", (("web_searches", 1),), ("web_searches_kcount",)),
+    "file_search": ChargeKind("call", "tool", (("storage_searches", 1),), ("storage_searches_kcount",)),
+    "code_execution": ChargeKind("call", "tool", (("code_executions", 1),), ("code_executions_kcount",)),
+    "web_fetch": ChargeKind("call", "tool"),
+    "tool_search": ChargeKind("call", "tool"),
+    "search_grounding": ChargeKind("call", "tool"),  # Gemini: a prompt grounded with Google Search
+    # server-side compute and generated media
+    "code_execution_hours": ChargeKind("hour", "tool"),  # Anthropic code execution container time
+    "container_session": ChargeKind("session", "tool"),  # OpenAI code interpreter container
+    "image_generation": ChargeKind("image", "tool"),  # detail = quality/size
+    # a flat fee per request the catalog does not carry
+    "request_fee": ChargeKind("call", "request"),
+    # flagged, never billed into the total: tokens a total reports beyond its parts (priced as an estimate
+    # at the model's output price in the report's coverage)
+    "hidden_tokens": ChargeKind("token", "tokens"),
+}

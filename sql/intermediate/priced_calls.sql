@@ -2,6 +2,10 @@
 -- Grain: calls. Joins the price_book row of the call's (provider, model, variant) whose validity window,
 -- time-of-day window and input-size tier contain the call; price_book is built so that at most one does.
 -- A call without a row (unknown model, no token price) has priced = false and NULL costs, never 0.
+-- Charges beyond the token columns (call_charges: tools, images, audio tokens, fees) are priced from
+-- charge_price_book (frozen months from charge_price_book_frozen) and added to the call's cost by family:
+-- charge_token_cost_usd (audio / image tokens), tool_cost_usd, fee_cost_usd; unpriced_charges counts the
+-- call's charges without a price (shown in coverage, never $0).
 -- Needs the pricing_variant() macro: costlens.pricing.catalog.install_macros(con).
 -- Money stays DECIMAL(38,18): tokens × $/Mtok × DECIMAL 0.000001 (a decimal division would give a DOUBLE).
 -- Closed months frozen by costlens.pricing.freeze are priced from their snapshot (price_book_frozen) for the
@@ -43,6 +47,43 @@ book AS (
                           reasoning_mtok) > -1000000, false) AS _exact
         FROM book_rows
     )
+),
+
+charge_book AS (
+    SELECT DATE '0001-01-01' AS _frozen_month, * FROM charge_price_book
+    UNION ALL BY NAME
+    SELECT month AS _frozen_month, * EXCLUDE (month, catalog_version, frozen_at) FROM charge_price_book_frozen
+),
+
+charge_frozen_keys AS (
+    SELECT DISTINCT month, provider, model, variant, kind FROM charge_price_book_frozen
+),
+
+charged AS (
+    SELECT ch.call_id, ch.kind, ch.detail, ch.quantity, coalesce(c.provider, '') AS provider, c.model,
+           pricing_variant(c.service_tier, c.is_batch) AS variant, c.ts
+    FROM call_charges AS ch JOIN calls AS c USING (call_id)
+    WHERE ch.counted
+),
+
+charge_costs AS (
+    SELECT g.call_id,
+           sum(CAST(g.quantity * b.usd_per_unit AS DECIMAL(38, 18))) FILTER (WHERE b.family = 'tokens')
+               AS charge_token_cost_usd,
+           sum(CAST(g.quantity * b.usd_per_unit AS DECIMAL(38, 18))) FILTER (WHERE b.family = 'tool')
+               AS tool_cost_usd,
+           sum(CAST(g.quantity * b.usd_per_unit AS DECIMAL(38, 18))) FILTER (WHERE b.family = 'request')
+               AS fee_cost_usd,
+           count(*) FILTER (WHERE b.usd_per_unit IS NULL) AS unpriced_charges
+    FROM charged AS g
+    LEFT JOIN charge_frozen_keys AS fk
+        ON fk.month = CAST(date_trunc('month', g.ts) AS DATE) AND fk.provider = g.provider AND fk.model = g.model
+        AND fk.variant = g.variant AND fk.kind = g.kind
+    LEFT JOIN charge_book AS b
+        ON b._frozen_month = coalesce(fk.month, DATE '0001-01-01') AND b.provider = g.provider
+        AND b.model = g.model AND b.variant = g.variant AND b.kind = g.kind
+        AND b.detail IS NOT DISTINCT FROM g.detail AND g.ts >= b.valid_from AND g.ts < b.valid_to
+    GROUP BY g.call_id
 ),
 
 keyed0 AS (
@@ -112,6 +153,16 @@ costed AS (
             AS output_cost_usd,
         CAST(_request_usd AS DECIMAL(38, 18)) AS request_cost_usd
     FROM matched
+),
+
+with_charges AS (
+    SELECT c.*,
+           CASE WHEN c.priced THEN coalesce(cc.charge_token_cost_usd, 0) END AS charge_token_cost_usd,
+           CASE WHEN c.priced THEN coalesce(cc.tool_cost_usd, 0) END AS tool_cost_usd,
+           CASE WHEN c.priced THEN coalesce(cc.fee_cost_usd, 0) END AS fee_cost_usd,
+           coalesce(cc.unpriced_charges, 0) AS unpriced_charges
+    FROM costed AS c
+    LEFT JOIN charge_costs AS cc ON cc.call_id = c.call_id
 )
 
 SELECT
@@ -120,5 +171,7 @@ SELECT
         _output_mtok, _reasoning_mtok, _request_usd, _input_ptok, _cache_read_ptok, _cache_write_5m_ptok,
         _cache_write_1h_ptok, _output_ptok, _reasoning_ptok, _exact
     ),
-    input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd + request_cost_usd AS cost_usd
-FROM costed
+    charge_token_cost_usd + tool_cost_usd + fee_cost_usd AS charges_cost_usd,
+    input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd + request_cost_usd
+        + charge_token_cost_usd + tool_cost_usd + fee_cost_usd AS cost_usd
+FROM with_charges

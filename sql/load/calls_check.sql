@@ -15,7 +15,7 @@ SELECT * REPLACE (
        coalesce(reject_reason, CASE
            WHEN skip_reason IS NOT NULL THEN NULL
            WHEN ts IS NULL THEN 'missing or unparseable timestamp (use ISO 8601 or epoch time)'
-           WHEN model IS NULL OR trim(model) = '' THEN 'missing model name'
+           WHEN model IS NULL OR trim(model) = '' THEN 'missing model name (log it with the call, or give it with --set model=NAME)'
            WHEN least(coalesce(input_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(cache_write_5m_tokens, 0),
                       coalesce(cache_write_1h_tokens, 0), coalesce(output_tokens, 0), coalesce(reasoning_tokens, 0)) < 0
                THEN 'negative token count (cache tokens larger than the input that should contain them?)'

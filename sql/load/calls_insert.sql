@@ -6,7 +6,7 @@
 -- The statement's row count is the file's loaded rows (the runner reads it).
 INSERT INTO calls BY NAME
 WITH ok AS NOT MATERIALIZED (
-    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected)
+    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected, charges, unpriced_fields, producer)
     FROM staged_checked s
     WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL
 ),

@@ -74,5 +74,5 @@ SELECT
     _cr AS cache_read_cost_usd,
     _cw AS cache_write_cost_usd,
     _out AS output_cost_usd,
-    _in + _cr + _cw + _out + coalesce(request_cost_usd, 0) AS cost_usd
+    _in + _cr + _cw + _out + coalesce(request_cost_usd, 0) + coalesce(charges_cost_usd, 0) AS cost_usd
 FROM recost;

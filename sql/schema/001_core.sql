@@ -250,3 +250,75 @@ CREATE TABLE IF NOT EXISTS price_book_frozen (
     catalog_version       VARCHAR NOT NULL,         -- the bundled genai-prices at freeze time
     frozen_at             TIMESTAMP NOT NULL        -- UTC
 );
+
+-- Billed quantities of a call beyond its six token columns: server-side tools (web search, web fetch, file
+-- search, code execution / container time), generated images, audio and image tokens, per-request fees.
+-- One row per (call, kind, detail). Priced by charge_price_book (genai-prices where it has the unit, else the
+-- dated table shipped in costlens/data/charge_prices.csv, else [[prices.charges]]); a kind with no price is
+-- unpriced usage in the report's coverage, never $0. `counted = false` marks quantities that are only
+-- flagged, never billed into the total (e.g. tokens hidden in a total larger than its parts).
+CREATE TABLE IF NOT EXISTS call_charges (
+    call_id        VARCHAR NOT NULL,
+    kind           VARCHAR NOT NULL,
+    quantity       DECIMAL(38,6) NOT NULL,
+    unit           VARCHAR NOT NULL,                 -- token | call | session | image | hour
+    detail         VARCHAR,                          -- e.g. an image's size and quality
+    source_field   VARCHAR,                          -- the producer's field it was read from
+    counted        BOOLEAN NOT NULL DEFAULT true,
+    source_sha256  VARCHAR,
+    run_id         BIGINT
+);
+
+-- Usage a producer reported that costlens does not read or price, per file, producer and field: shown in
+-- the report's coverage so an unpriced quantity is never silent.
+CREATE TABLE IF NOT EXISTS unpriced_usage (
+    source_file    VARCHAR NOT NULL,
+    source_sha256  VARCHAR NOT NULL,
+    source_format  VARCHAR,
+    producer       VARCHAR,                          -- e.g. the instrumentation scope, or the source format
+    field          VARCHAR NOT NULL,                 -- the field's name or path as the producer wrote it
+    calls          BIGINT NOT NULL,
+    quantity       DECIMAL(38,6),
+    run_id         BIGINT
+);
+
+-- Unit prices of call_charges kinds, per (provider, model, variant, kind) and validity window (the same
+-- windows as price_book). usd_per_unit is the price of ONE unit (a token, a call, an image, an hour).
+CREATE TABLE IF NOT EXISTS charge_price_book (
+    provider       VARCHAR NOT NULL,
+    model          VARCHAR NOT NULL,
+    variant        VARCHAR NOT NULL,
+    kind           VARCHAR NOT NULL,
+    detail         VARCHAR,                          -- NULL = any detail
+    valid_from     TIMESTAMP NOT NULL,
+    valid_to       TIMESTAMP NOT NULL,
+    usd_per_unit   DECIMAL(38,18) NOT NULL,
+    family         VARCHAR NOT NULL,                 -- tokens | tool | request
+    source         VARCHAR NOT NULL,
+    discount_pct   DECIMAL(9,6) NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS unpriced_charges (
+    provider VARCHAR NOT NULL,
+    model    VARCHAR NOT NULL,
+    variant  VARCHAR NOT NULL,
+    kind     VARCHAR NOT NULL,
+    reason   VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS charge_price_book_frozen (
+    month          DATE NOT NULL,
+    provider       VARCHAR NOT NULL,
+    model          VARCHAR NOT NULL,
+    variant        VARCHAR NOT NULL,
+    kind           VARCHAR NOT NULL,
+    detail         VARCHAR,
+    valid_from     TIMESTAMP NOT NULL,
+    valid_to       TIMESTAMP NOT NULL,
+    usd_per_unit   DECIMAL(38,18) NOT NULL,
+    family         VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,
+    discount_pct   DECIMAL(9,6) NOT NULL DEFAULT 0,
+    catalog_version VARCHAR NOT NULL,
+    frozen_at      TIMESTAMP NOT NULL
+);

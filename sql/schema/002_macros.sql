@@ -99,3 +99,48 @@ CREATE OR REPLACE MACRO otlp_value(v) AS (
 CREATE OR REPLACE MACRO otlp_attr(attrs, k) AS (
     otlp_value(list_filter(attrs, lambda a: a.key = k)[1].value)
 );
+
+-- A token count that is present but cannot be read as a whole number of tokens (text, NaN, Infinity, a value
+-- beyond BIGINT such as 1e19): the row is rejected instead of loading 0.
+CREATE OR REPLACE MACRO is_bad_token_count(x) AS (
+    x IS NOT NULL AND trim(CAST(x AS VARCHAR)) NOT IN ('', 'NULL', 'null') AND parse_tokens(x) IS NULL
+);
+
+-- One row of a staged `charges` list (see call_charges): a billed quantity beyond the token columns.
+CREATE OR REPLACE MACRO charge(kind, quantity, unit, detail, source_field, counted := true) AS (
+    {'kind': kind, 'quantity': CAST(quantity AS DECIMAL(38, 6)), 'unit': unit, 'detail': CAST(detail AS VARCHAR),
+     'source_field': source_field, 'counted': counted}
+);
+
+-- The numeric leaves of a usage object, two levels deep ({"a": 1, "b": {"c": 2}} → a, b.c), as
+-- (field, quantity). Arrays are left to the staging that knows them.
+CREATE OR REPLACE MACRO json_number_leaves(j) AS (
+    flatten(list_transform(coalesce(json_keys(j), []), lambda k:
+        CASE WHEN json_type(j, '$."' || k || '"') IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+             THEN [{'field': k, 'quantity': try_cast(json_extract_string(j, '$."' || k || '"') AS DECIMAL(38, 6))}]
+             WHEN json_type(j, '$."' || k || '"') = 'OBJECT'
+             THEN list_transform(
+                      list_filter(coalesce(json_keys(j, '$."' || k || '"'), []), lambda k2:
+                          json_type(j, '$."' || k || '"."' || k2 || '"') IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')),
+                      lambda k2: {'field': k || '.' || k2,
+                                  'quantity': try_cast(json_extract_string(j, '$."' || k || '"."' || k2 || '"')
+                                                       AS DECIMAL(38, 6))})
+             ELSE [] END))
+);
+
+-- Usage fields a staging file does not read (its `known` list): non-zero numbers only. They become
+-- unpriced_usage rows (per producer and field), so a quantity costlens does not price is never silent.
+CREATE OR REPLACE MACRO unread_usage(j, known) AS (
+    list_filter(json_number_leaves(j), lambda l: NOT list_contains(known, l.field) AND l.quantity <> 0)
+);
+
+-- The keys of a logged request's metadata object that no column takes (custom properties), as tags.
+CREATE OR REPLACE MACRO metadata_tags(metadata) AS (
+    CASE WHEN json_type(metadata) = 'OBJECT' THEN nullif(json_transform(json_merge_patch('{}', metadata,
+        '{"feature":null,"costlens.feature":null,"app.feature":null,"use_case":null,"task_id":null,
+          "costlens.task_id":null,"task.id":null,"session_id":null,"conversation_id":null,
+          "thread_id":null,"gen_ai.conversation.id":null,"trace_id":null,"team":null,
+          "customer":null,"customer_id":null,"user_id":null,"user":null,"environment":null,
+          "env":null,"provider":null,"batch":null,"is_batch":null,"cost_usd":null}'),
+        '"MAP(VARCHAR, VARCHAR)"'), MAP {}) END
+);

@@ -133,7 +133,7 @@ usage_lists AS (
     WHERE shape = 'usage' AND problem IS NULL
 ),
 usage_lines AS (
-    SELECT *, unnest(usage_items) AS line
+    SELECT *, unnest(usage_items) AS line, unnest(range(1, len(usage_items) + 1)) AS k
     FROM usage_lists
     WHERE len(usage_items) > 0 AND len(list_filter(usage_items, lambda x: x.qty < 0)) = 0
 ),
@@ -169,6 +169,7 @@ SELECT
     u.context_window_n AS context_window,
     u.region_n AS region,
     u.tags_n AS tags,
+    coalesce(u.result_order, 0) * 10 + u.k AS line_order,
     CAST(NULL AS VARCHAR) AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM usage_lines u CROSS JOIN common c
@@ -219,6 +220,7 @@ SELECT
     s.context_window_n AS context_window,
     s.region_n AS region,
     s.tags_n AS tags,
+    coalesce(s.result_order, 0) * 10 AS line_order,
     CAST(NULL AS VARCHAR) AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM checked s CROSS JOIN common c

@@ -13,26 +13,29 @@ WITH docs AS (
     FROM raw_json
 ),
 buckets AS (
-    SELECT source_row, 'data[' || (i - 1) || ']' AS bucket_loc, bucket
+    SELECT source_row, 'data[' || (i - 1) || ']' AS bucket_loc, i AS bucket_no, bucket
     FROM (SELECT source_row, unnest(t.data) AS bucket, unnest(range(1, len(t.data) + 1)) AS i
           FROM docs WHERE t.data IS NOT NULL)
     UNION ALL
-    SELECT source_row, NULL AS bucket_loc, doc AS bucket
+    SELECT source_row, NULL AS bucket_loc, 0 AS bucket_no, doc AS bucket
     FROM docs WHERE t.data IS NULL AND t.results IS NOT NULL
 ),
 bucket_fields AS (
-    SELECT source_row, bucket_loc,
+    SELECT source_row, bucket_loc, bucket_no,
            json_transform(bucket, '{"starting_at":"VARCHAR","ending_at":"VARCHAR","start_time":"VARCHAR",
                "results":["JSON"]}') AS b
     FROM buckets
 ),
 results AS (
-    SELECT source_row, b, concat_ws('.', bucket_loc, 'results[' || (j - 1) || ']') AS loc, result
-    FROM (SELECT source_row, bucket_loc, b, unnest(b.results) AS result, unnest(range(1, len(b.results) + 1)) AS j
+    SELECT source_row, b, concat_ws('.', bucket_loc, 'results[' || (j - 1) || ']') AS loc, result,
+           -- the result's place in the document: line ids follow it, never the engine's row order
+           bucket_no * 1000000 + j AS result_order
+    FROM (SELECT source_row, bucket_loc, bucket_no, b, unnest(b.results) AS result,
+                 unnest(range(1, len(b.results) + 1)) AS j
           FROM bucket_fields WHERE len(b.results) > 0)
 ),
 typed AS (
-    SELECT source_row, loc, b, result,
+    SELECT source_row, loc, result_order, b, result,
            json_transform(result, '{"uncached_input_tokens":"VARCHAR","cache_read_input_tokens":"VARCHAR",
                "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR","ephemeral_1h_input_tokens":"VARCHAR"},
                "cache_creation_input_tokens":"VARCHAR","output_tokens":"VARCHAR",
@@ -45,6 +48,7 @@ typed AS (
 SELECT
     source_row,
     loc,
+    result_order,
     CASE WHEN json_type(result) IS DISTINCT FROM 'OBJECT' THEN 'invalid'
          WHEN json_exists(result, '$.amount') THEN 'cost' ELSE 'usage' END AS shape,
     'api' AS origin,

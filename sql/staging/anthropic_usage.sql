@@ -1,137 +1,77 @@
--- Anthropic Messages responses logged by an application → canonical calls. Input: raw_json, ingest_ctx,
--- and one parameter: the file's modification time in epoch microseconds (see "Time" below).
--- Output: anthropic_usage_staged (the `staged` columns plus `owner`); the adapter turns it into `staged`.
+-- Logged Anthropic Messages responses, step 2 (after staging/provider_lines.sql) → canonical calls, in
+-- `provider_staged`. Input: provider_lines (owner 'anthropic', or unknown shape when Anthropic is the primary).
 --
--- One row per line, any of:
---   * a bare Messages object {type "message", id "msg_…", model, stop_reason, usage{…}};
---   * a Message Batches results line {custom_id, result{type succeeded | errored | canceled | expired,
---     message{…}}} — batch pricing; custom_id is the task hint when no metadata says otherwise;
---   * a streaming `message_start` event (a partial message: the runner keeps the fullest line per id);
---   * an app wrapper {timestamp, latency_ms, metadata{feature, task_id, …, provider, batch}, request{model,
---     max_tokens, system, tools, messages}, response{…} | null, error{type, http_status | status}} — the
---     metadata keys are also read from the wrapper's top level.
 -- Tokens: Anthropic's input_tokens EXCLUDES cache reads and writes, so it is canonical input as it is.
 -- Cache writes: the cache_creation{ephemeral_5m_input_tokens, ephemeral_1h_input_tokens} split when present,
 -- else all cache_creation_input_tokens are 5-minute writes (the only kind before the split existed).
+-- usage.iterations (server-side compaction and other sampling passes) lists every billed pass: when present,
+-- the call's tokens are the sum over its iterations, each with its own cache-write split.
+-- Server-side tools are charges: server_tool_use.web_search_requests → web_search, web_fetch_requests →
+-- web_fetch, code_execution_requests → code_execution, tool_search_requests → tool_search.
 -- Anthropic reports no separate thinking-token count: reasoning_tokens stays 0 (thinking is in output).
 -- Time: the line's own timestamp; Anthropic objects carry none, so a line without any time gets the file's
 -- modification time, marked with the tag costlens.ts_source = file_mtime. A time that is present but
 -- unparseable is never replaced: the row is rejected.
--- `owner` (openai | anthropic | NULL) is the same classification as in openai_usage.sql: a file that
--- mixes both providers' records is split between the two staging files by the adapter.
--- Speed: each JSON document is parsed once into a typed STRUCT (json_transform), never once per field.
-CREATE OR REPLACE TEMP TABLE anthropic_usage_staged AS
-WITH lines AS (
-    -- the top level of a line: a wrapper's fields, or a bare object's
-    SELECT r.source_row, r.doc, c.source_sha256,
-           make_timestamp(CAST(? AS BIGINT)) AS file_mtime,
-           json_transform(r.doc, '{"object":"VARCHAR","type":"VARCHAR","id":"VARCHAR","model":"VARCHAR",
-               "custom_id":"VARCHAR","request_id":"VARCHAR","status":"VARCHAR","sessionId":"VARCHAR",
-               "timestamp":"VARCHAR","ts":"VARCHAR","time":"VARCHAR","start_time":"VARCHAR","started_at":"VARCHAR",
-               "created_at":"VARCHAR","latency_ms":"VARCHAR","duration_ms":"VARCHAR","elapsed_ms":"VARCHAR",
-               "http_status":"VARCHAR","status_code":"VARCHAR","provider":"VARCHAR","batch":"VARCHAR",
-               "is_batch":"VARCHAR","task_id":"VARCHAR","session_id":"VARCHAR","conversation_id":"VARCHAR",
-               "trace_id":"VARCHAR","feature":"VARCHAR","team":"VARCHAR","customer":"VARCHAR",
-               "customer_id":"VARCHAR","user_id":"VARCHAR","environment":"VARCHAR","cost_usd":"VARCHAR",
-               "usage":"JSON","response":"JSON","request":"JSON","metadata":"JSON","error":"JSON",
-               "result":{"type":"VARCHAR","message":"JSON","error":"JSON"},"message":"JSON"}') AS t
-    FROM raw_json r CROSS JOIN ingest_ctx c
+CREATE OR REPLACE TEMP TABLE staged_anthropic AS
+WITH lines0 AS (
+    SELECT * FROM provider_lines
+    WHERE owner = 'anthropic' OR (owner IS NULL AND primary_provider = 'anthropic')
 ),
-tops AS (
-    SELECT *,
-           coalesce(t.custom_id IS NOT NULL AND t.result IS NOT NULL, false) AS is_batch_line,
-           t.object IS NULL AND t.usage IS NULL AND t.type IS DISTINCT FROM 'message'
-               AND NOT coalesce(t.custom_id IS NOT NULL AND t.result IS NOT NULL, false)
-               AND (t.response IS NOT NULL OR t.error IS NOT NULL OR t.request IS NOT NULL) AS is_wrapper,
-           -- the candidate response object, found the same way in both provider staging files
-           CASE WHEN json_type(t.response) = 'OBJECT' THEN t.response
-                WHEN t.result.message IS NOT NULL THEN t.result.message
-                WHEN t.type = 'message_start' THEN t.message
-                ELSE doc END AS probe_json,
-           json_transform(t.metadata, '{"feature":"VARCHAR","costlens.feature":"VARCHAR","app.feature":"VARCHAR",
-               "use_case":"VARCHAR","agent_name":"VARCHAR","agent":"VARCHAR","service":"VARCHAR","task_id":"VARCHAR",
-               "costlens.task_id":"VARCHAR","task.id":"VARCHAR","session_id":"VARCHAR","conversation_id":"VARCHAR",
-               "thread_id":"VARCHAR","gen_ai.conversation.id":"VARCHAR","trace_id":"VARCHAR","team":"VARCHAR",
-               "customer":"VARCHAR","customer_id":"VARCHAR","user_id":"VARCHAR","user":"VARCHAR",
-               "environment":"VARCHAR","env":"VARCHAR","provider":"VARCHAR","batch":"VARCHAR","is_batch":"VARCHAR",
-               "cost_usd":"VARCHAR"}') AS meta,
-           json_transform(t.request, '{"model":"VARCHAR","max_tokens":"VARCHAR","system":"JSON","tools":"JSON",
-               "messages":"JSON","metadata":{"user_id":"VARCHAR"}}') AS req,
-           json_transform(t.error, '{"type":"VARCHAR","code":"VARCHAR","name":"VARCHAR","http_status":"VARCHAR",
-               "status_code":"VARCHAR","status":"VARCHAR","error":{"type":"VARCHAR","code":"VARCHAR",
-               "name":"VARCHAR","http_status":"VARCHAR","status":"VARCHAR"}}') AS e_outer,
-           CASE WHEN json_type(t.error) = 'VARCHAR' THEN nullif_blank(t.error->>'$') END AS e_text,
-           json_transform(t.result.error, '{"type":"VARCHAR","error":{"type":"VARCHAR"}}') AS batch_error
-    FROM lines
+-- A streamed message logged as its events: message_start carries the id, model and input usage,
+-- message_delta (no id) the final usage. Each message_delta is joined to the message_start before it, and
+-- both rows name the same message: the runner keeps the fuller usage (the delta's), the start counts as a
+-- streaming duplicate. The delta's usage wins key by key; the start's cache_creation split stays.
+stream_events AS (
+    SELECT source_row, t.type AS ev FROM lines0 WHERE t.type IN ('message_start', 'message_delta')
 ),
-probed AS (
+delta_starts AS (
+    SELECT source_row, start_row FROM (
+        SELECT source_row, ev, max(CASE WHEN ev = 'message_start' THEN source_row END)
+                   OVER (ORDER BY source_row ROWS UNBOUNDED PRECEDING) AS start_row
+        FROM stream_events)
+    WHERE ev = 'message_delta' AND start_row IS NOT NULL
+),
+streamed AS (
+    SELECT l.* REPLACE (
+               CASE WHEN ds.start_row IS NOT NULL AND l.usage_json IS NOT NULL
+                    THEN json_merge_patch(st.usage_json, l.usage_json) ELSE l.usage_json END AS usage_json,
+               CASE WHEN ds.start_row IS NOT NULL THEN st.r ELSE l.r END AS r),
+           ds.start_row IS NOT NULL AS is_stream_end,
+           CASE WHEN ds.start_row IS NOT NULL THEN l.doc->>'$.delta.stop_reason' END AS delta_stop_reason
+    FROM lines0 l
+    LEFT JOIN delta_starts ds USING (source_row)
+    LEFT JOIN lines0 st ON st.source_row = ds.start_row
+),
+mine AS (
     SELECT *,
-           json_transform(probe_json, '{"id":"VARCHAR","object":"VARCHAR","type":"VARCHAR","model":"VARCHAR",
-               "created":"VARCHAR","created_at":"VARCHAR","completed_at":"VARCHAR","status":"VARCHAR",
-               "service_tier":"VARCHAR","max_output_tokens":"VARCHAR","user":"VARCHAR","stop_reason":"VARCHAR",
-               "status_code":"VARCHAR","body":"JSON","error":"JSON","metadata":"JSON","prompt_filter_results":"JSON",
-               "choices":[{"finish_reason":"VARCHAR","content_filter_results":"JSON"}],
-               "incomplete_details":{"reason":"VARCHAR"},"conversation":{"id":"VARCHAR"},
-               "usage":{"prompt_tokens":"VARCHAR","completion_tokens":"VARCHAR","input_tokens":"VARCHAR",
-                   "output_tokens":"VARCHAR","prompt_tokens_details":{"cached_tokens":"VARCHAR"},
-                   "input_tokens_details":{"cached_tokens":"VARCHAR"},
-                   "completion_tokens_details":{"reasoning_tokens":"VARCHAR"},
-                   "output_tokens_details":{"reasoning_tokens":"VARCHAR"},
+           json_transform(usage_json, '{"input_tokens":"VARCHAR","output_tokens":"VARCHAR",
+               "cache_read_input_tokens":"VARCHAR","cache_creation_input_tokens":"VARCHAR",
+               "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR","ephemeral_1h_input_tokens":"VARCHAR"},
+               "service_tier":"VARCHAR","inference_geo":"VARCHAR",
+               "server_tool_use":{"web_search_requests":"VARCHAR","web_fetch_requests":"VARCHAR",
+                   "code_execution_requests":"VARCHAR","tool_search_requests":"VARCHAR"},
+               "iterations":[{"type":"VARCHAR","input_tokens":"VARCHAR","output_tokens":"VARCHAR",
                    "cache_read_input_tokens":"VARCHAR","cache_creation_input_tokens":"VARCHAR",
-                   "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR","ephemeral_1h_input_tokens":"VARCHAR"},
-                   "service_tier":"VARCHAR","inference_geo":"VARCHAR",
-                   "server_tool_use":{"web_search_requests":"VARCHAR"}}}') AS probe
-    FROM tops
-),
-owned AS (
-    SELECT *,
-           CASE
-               WHEN t IS NULL THEN NULL
-               WHEN probe.object IN ('chat.completion', 'chat.completion.chunk', 'response', 'text_completion')
-                    OR (probe.object = 'list' AND probe.usage.prompt_tokens IS NOT NULL)
-                    OR probe.usage.prompt_tokens IS NOT NULL OR probe.usage.completion_tokens IS NOT NULL
-                    OR probe.usage.input_tokens_details IS NOT NULL OR probe.usage.output_tokens_details IS NOT NULL
-                    OR (t.custom_id IS NOT NULL AND probe.status_code IS NOT NULL AND probe.body IS NOT NULL)
-                    OR starts_with(t.type, 'response.')
-                   THEN 'openai'
-               WHEN probe.type = 'message'
-                    OR probe.usage.cache_read_input_tokens IS NOT NULL
-                    OR probe.usage.cache_creation_input_tokens IS NOT NULL
-                    OR (t.custom_id IS NOT NULL AND t.result IS NOT NULL)
-                    OR t.type IN ('message_start', 'message_delta', 'message_stop', 'content_block_start',
-                                  'content_block_delta', 'content_block_stop', 'ping')
-                    OR starts_with(probe.id, 'msg_')
-                   THEN 'anthropic'
-               WHEN normalize_provider(coalesce(meta.provider, t.provider)) = 'anthropic'
-                    OR starts_with(lower(coalesce(req.model, t.model)), 'claude')
-                    OR lower(coalesce(req.model, t.model)) LIKE '%anthropic%'
-                   THEN 'anthropic'
-               WHEN normalize_provider(coalesce(meta.provider, t.provider)) IN ('openai', 'azure.openai')
-                    OR regexp_matches(lower(coalesce(req.model, t.model)),
-                                      '^(gpt|chatgpt|o[1-9]|text-embedding|davinci|babbage|codex|computer-use)')
-                   THEN 'openai'
-           END AS owner
-    FROM probed
+                   "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR",
+                                     "ephemeral_1h_input_tokens":"VARCHAR"}}]}') AS u
+    FROM streamed
 ),
 parts AS (
     SELECT *,
            -- the message this file converts
-           CASE WHEN is_batch_line THEN CASE WHEN t.result.message IS NOT NULL THEN probe END
-                WHEN t.type = 'message_start' THEN CASE WHEN t.message IS NOT NULL THEN probe END
-                WHEN is_wrapper THEN CASE WHEN json_type(t.response) = 'OBJECT' THEN probe END
-                WHEN t.type = 'message' OR (t.usage IS NOT NULL AND t.model IS NOT NULL) THEN probe
+           CASE WHEN is_batch_line THEN CASE WHEN t.result.message IS NOT NULL THEN r END
+                WHEN t.type = 'message_start' THEN CASE WHEN t.message IS NOT NULL THEN r END
+                WHEN is_stream_end THEN r
+                WHEN is_wrapper THEN CASE WHEN json_type(t.response) = 'OBJECT' THEN r END
+                WHEN t.type = 'message' OR (t.usage IS NOT NULL AND t.model IS NOT NULL) THEN r
            END AS resp
-    FROM owned
+    FROM mine
 ),
 raw AS (
     SELECT *,
-           resp.usage AS u,
-           resp.usage.input_tokens AS in_raw,
-           resp.usage.cache_read_input_tokens AS cr_raw,
-           resp.usage.cache_creation_input_tokens AS cc_raw,
-           resp.usage.cache_creation.ephemeral_5m_input_tokens AS cc5_raw,
-           resp.usage.cache_creation.ephemeral_1h_input_tokens AS cc1_raw,
-           resp.usage.output_tokens AS out_raw,
+           CASE WHEN resp IS NOT NULL THEN usage_json END AS u_json,
+           CASE WHEN resp IS NOT NULL THEN u END AS uu,
+           coalesce(len(u.iterations), 0) > 0 AS by_iteration,
            nullif_blank(coalesce(resp.model, req.model, CASE WHEN is_wrapper THEN t.model END)) AS model_n,
            nullif_blank(coalesce(t.timestamp, t.ts, t.time, t.start_time, t.started_at, t.created_at)) AS line_ts_raw,
            -- Anthropic error bodies nest the useful type: {type "error", error{type "overloaded_error"}}
@@ -142,17 +82,36 @@ raw AS (
            parse_bool(coalesce(meta.batch, meta.is_batch, t.batch, t.is_batch)) AS meta_batch
     FROM parts
 ),
+passes AS (
+    -- the billed passes: every iteration, or the usage itself
+    SELECT *,
+           CASE WHEN by_iteration
+                THEN list_transform(uu.iterations, lambda i: {'input': i.input_tokens, 'output': i.output_tokens,
+                         'cache_read': i.cache_read_input_tokens, 'cache_creation': i.cache_creation_input_tokens,
+                         'cw5': i.cache_creation.ephemeral_5m_input_tokens,
+                         'cw1': i.cache_creation.ephemeral_1h_input_tokens})
+                ELSE [{'input': uu.input_tokens, 'output': uu.output_tokens, 'cache_read': uu.cache_read_input_tokens,
+                       'cache_creation': uu.cache_creation_input_tokens,
+                       'cw5': uu.cache_creation.ephemeral_5m_input_tokens,
+                       'cw1': uu.cache_creation.ephemeral_1h_input_tokens}] END AS billed
+    FROM raw
+),
 typed AS (
     SELECT *,
            error_type_n IS NOT NULL OR e_outer IS NOT NULL AS is_error,
-           parse_tokens(in_raw) AS in_t,
-           coalesce(parse_tokens(cr_raw), 0) AS cr_t,
-           CASE WHEN cc5_raw IS NOT NULL OR cc1_raw IS NOT NULL THEN coalesce(parse_tokens(cc5_raw), 0)
-                ELSE coalesce(parse_tokens(cc_raw), 0) END AS cw5_t,
-           CASE WHEN cc5_raw IS NOT NULL OR cc1_raw IS NOT NULL THEN coalesce(parse_tokens(cc1_raw), 0)
-                ELSE 0 END AS cw1_t,
-           parse_tokens(out_raw) AS out_t,
-           coalesce(meta_batch, false) OR is_batch_line OR coalesce(lower(u.service_tier) = 'batch', false) AS batch_n,
+           CASE WHEN uu.input_tokens IS NOT NULL OR by_iteration
+                THEN list_sum(list_transform(billed, lambda p: coalesce(parse_tokens(p.input), 0))) END AS in_t,
+           list_sum(list_transform(billed, lambda p: coalesce(parse_tokens(p.cache_read), 0))) AS cr_t,
+           list_sum(list_transform(billed, lambda p: CASE WHEN p.cw5 IS NOT NULL OR p.cw1 IS NOT NULL
+                                                         THEN coalesce(parse_tokens(p.cw5), 0)
+                                                         ELSE coalesce(parse_tokens(p.cache_creation), 0) END)) AS cw5_t,
+           list_sum(list_transform(billed, lambda p: coalesce(parse_tokens(p.cw1), 0))) AS cw1_t,
+           CASE WHEN uu.output_tokens IS NOT NULL OR by_iteration
+                THEN list_sum(list_transform(billed, lambda p: coalesce(parse_tokens(p.output), 0))) END AS out_t,
+           list_bool_or(list_transform(billed, lambda p: is_bad_token_count(p.input) OR is_bad_token_count(p.output)
+               OR is_bad_token_count(p.cache_read) OR is_bad_token_count(p.cache_creation)
+               OR is_bad_token_count(p.cw5) OR is_bad_token_count(p.cw1))) AS bad_iteration,
+           coalesce(meta_batch, false) OR is_batch_line OR coalesce(lower(uu.service_tier) = 'batch', false) AS batch_n,
            coalesce(try_cast(e_outer.http_status AS INTEGER), try_cast(e_outer.status_code AS INTEGER),
                     try_cast(e_outer.status AS INTEGER), try_cast(e_outer.error.http_status AS INTEGER),
                     try_cast(e_outer.error.status AS INTEGER),
@@ -166,25 +125,26 @@ typed AS (
                 WHEN starts_with(resp.id, 'msg_vrtx_')
                      OR regexp_matches(coalesce(req.model, resp.model, ''), '^claude[^@]*@') THEN 'gcp.vertex_ai'
            END AS model_provider
-    FROM raw
+    FROM passes
 ),
 checked AS (
     SELECT *,
            CASE
-               WHEN t IS NULL OR owner = 'openai' THEN NULL
+               WHEN t IS NULL THEN NULL
                WHEN is_batch_line AND t.result.type IS DISTINCT FROM 'succeeded'
                    THEN 'batch request ' || coalesce(t.result.type, 'without a result type')
                         || coalesce(' (' || coalesce(batch_error.error.type, batch_error.type) || ')', '')
                         || ': not billed'
+               WHEN is_stream_end THEN NULL
                WHEN t.type IN ('message_delta', 'message_stop', 'content_block_start', 'content_block_delta',
                                'content_block_stop', 'ping')
-                   THEN 'streaming event without a message id (' || t.type || '); message_start lines are kept'
+                   THEN 'streaming event without usage of its own (' || t.type || '); message_start and '
+                        || 'message_delta lines carry it'
            END AS skip_n
     FROM typed
 )
 SELECT
     source_row,
-    owner,
     coalesce(nullif_blank(resp.id),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              'anthropic:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
@@ -194,7 +154,7 @@ SELECT
     model_n AS model,
     nullif_blank(req.model) AS request_model,
     'chat' AS operation,
-    CASE WHEN batch_n THEN 'batch' ELSE normalize_tier(u.service_tier) END AS service_tier,
+    CASE WHEN batch_n THEN 'batch' ELSE normalize_tier(uu.service_tier) END AS service_tier,
     batch_n AS is_batch,
     in_t AS input_tokens,
     cr_t AS cache_read_tokens,
@@ -205,7 +165,7 @@ SELECT
     CASE WHEN is_error THEN 'error' ELSE 'ok' END AS status,
     CASE WHEN is_error THEN coalesce(error_type_n, 'error') END AS error_type,
     http_status_n AS http_status,
-    nullif_blank(resp.stop_reason) AS finish_reason,
+    nullif_blank(coalesce(delta_stop_reason, resp.stop_reason)) AS finish_reason,
     parse_tokens(req.max_tokens) AS max_tokens,
     nullif_blank(coalesce(meta.task_id, meta."costlens.task_id", meta."task.id", t.task_id, t.custom_id,
                           meta.trace_id, t.trace_id)) AS task_id,
@@ -216,22 +176,13 @@ SELECT
                           meta.agent_name, meta.agent, meta.service)) AS feature,
     nullif_blank(coalesce(meta.team, t.team)) AS team,
     nullif_blank(coalesce(meta.customer, meta.customer_id, t.customer, t.customer_id)) AS customer,
-    nullif_blank(coalesce(meta.user_id, meta.user, t.user_id, req.metadata.user_id)) AS user_id,
+    nullif_blank(coalesce(meta.user_id, meta.user, t.user_id, req.metadata->>'$.user_id')) AS user_id,
     nullif_blank(coalesce(meta.environment, meta.env, t.environment)) AS environment,
-    -- the metadata keys not mapped to a column above (custom properties), plus usage details with no
-    -- column (web searches, inference geography) and where the time came from, as tags
-    nullif(map_concat(
-        -- (merge patches: drop null values, then the mapped keys)
-        coalesce(CASE WHEN json_type(t.metadata) = 'OBJECT' THEN json_transform(json_merge_patch('{}', t.metadata,
-                     '{"feature":null,"costlens.feature":null,"app.feature":null,"use_case":null,"task_id":null,
-                     "costlens.task_id":null,"task.id":null,"session_id":null,"conversation_id":null,
-                     "thread_id":null,"gen_ai.conversation.id":null,"trace_id":null,"team":null,
-                     "customer":null,"customer_id":null,"user_id":null,"user":null,"environment":null,
-                     "env":null,"provider":null,"batch":null,"is_batch":null,"cost_usd":null}'),
-                 '"MAP(VARCHAR, VARCHAR)"') END, MAP {}),
+    -- the metadata keys not mapped to a column (custom properties), the inference geography, and where the
+    -- time came from, as tags
+    nullif(map_concat(coalesce(metadata_tags(t.metadata), MAP {}),
         map_from_entries(list_filter([
-            {'key': 'web_search_requests', 'value': nullif(u.server_tool_use.web_search_requests, '0')},
-            {'key': 'inference_geo', 'value': nullif_blank(u.inference_geo)},
+            {'key': 'inference_geo', 'value': nullif_blank(uu.inference_geo)},
             {'key': 'costlens.ts_source', 'value': CASE WHEN line_ts_raw IS NULL THEN 'file_mtime' END}],
             lambda kv: kv.value IS NOT NULL))), MAP {}) AS tags,
     -- content fingerprints (never the content): the full input, and its stable prefix (system, tools)
@@ -246,25 +197,44 @@ SELECT
         (concat_ws(chr(31), coalesce(CAST(req.system AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), '')))
     END AS prefix_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
+    list_filter([
+        charge('web_search', coalesce(parse_tokens(uu.server_tool_use.web_search_requests), 0), 'call', NULL,
+               'server_tool_use.web_search_requests'),
+        charge('web_fetch', coalesce(parse_tokens(uu.server_tool_use.web_fetch_requests), 0), 'call', NULL,
+               'server_tool_use.web_fetch_requests'),
+        charge('code_execution', coalesce(parse_tokens(uu.server_tool_use.code_execution_requests), 0), 'call', NULL,
+               'server_tool_use.code_execution_requests'),
+        charge('tool_search', coalesce(parse_tokens(uu.server_tool_use.tool_search_requests), 0), 'call', NULL,
+               'server_tool_use.tool_search_requests')],
+        lambda c: c.quantity > 0) AS charges,
+    unread_usage(u_json, ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens',
+        'cache_creation.ephemeral_5m_input_tokens', 'cache_creation.ephemeral_1h_input_tokens',
+        'server_tool_use.web_search_requests', 'server_tool_use.web_fetch_requests',
+        'server_tool_use.code_execution_requests', 'server_tool_use.tool_search_requests']) AS unpriced_fields,
     CASE WHEN skip_n IS NULL THEN
         CASE
             WHEN doc IS NULL THEN 'not valid JSON'
             WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
-            WHEN owner = 'openai'
-                THEN 'an OpenAI response, not an Anthropic message (ingest it with --format openai)'
             WHEN t.sessionId IS NOT NULL AND t.type IN ('user', 'assistant', 'system', 'summary', 'progress')
                 THEN 'a Claude Code session-log line, not an app-logged Anthropic response'
             WHEN NOT is_error AND resp IS NULL
                 THEN 'no Anthropic message (expected a "message" object, a batch result line, or a wrapper with "response" or "error")'
-            WHEN NOT is_error AND u IS NULL THEN 'message has no usage object, so its tokens are unknown'
-            WHEN NOT is_error AND in_raw IS NULL AND out_raw IS NULL
+            WHEN NOT is_error AND usage_json IS NULL THEN 'message has no usage object, so its tokens are unknown'
+            WHEN NOT is_error AND uu.input_tokens IS NULL AND uu.output_tokens IS NULL AND NOT by_iteration
                 THEN 'usage has no token counts (expected input_tokens / output_tokens)'
-            WHEN is_bad_number(in_raw) THEN 'usage.input_tokens is not a number'
-            WHEN is_bad_number(cr_raw) THEN 'usage.cache_read_input_tokens is not a number'
-            WHEN is_bad_number(cc_raw) THEN 'usage.cache_creation_input_tokens is not a number'
-            WHEN is_bad_number(cc5_raw) THEN 'usage.cache_creation.ephemeral_5m_input_tokens is not a number'
-            WHEN is_bad_number(cc1_raw) THEN 'usage.cache_creation.ephemeral_1h_input_tokens is not a number'
-            WHEN is_bad_number(out_raw) THEN 'usage.output_tokens is not a number'
+            WHEN is_bad_token_count(uu.input_tokens) AND NOT by_iteration THEN 'usage.input_tokens is not a number'
+            WHEN is_bad_token_count(uu.cache_read_input_tokens) AND NOT by_iteration
+                THEN 'usage.cache_read_input_tokens is not a number'
+            WHEN is_bad_token_count(uu.cache_creation_input_tokens) AND NOT by_iteration
+                THEN 'usage.cache_creation_input_tokens is not a number'
+            WHEN is_bad_token_count(uu.cache_creation.ephemeral_5m_input_tokens) AND NOT by_iteration
+                THEN 'usage.cache_creation.ephemeral_5m_input_tokens is not a number'
+            WHEN is_bad_token_count(uu.cache_creation.ephemeral_1h_input_tokens) AND NOT by_iteration
+                THEN 'usage.cache_creation.ephemeral_1h_input_tokens is not a number'
+            WHEN is_bad_token_count(uu.output_tokens) AND NOT by_iteration THEN 'usage.output_tokens is not a number'
+            WHEN by_iteration AND bad_iteration THEN 'a usage.iterations[] token count is not a number'
+            WHEN is_bad_token_count(uu.server_tool_use.web_search_requests)
+                THEN 'usage.server_tool_use.web_search_requests is not a number'
             WHEN is_error AND model_n IS NULL
                 THEN 'failed call names no model (log request.model with the error)'
         END

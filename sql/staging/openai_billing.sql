@@ -97,6 +97,8 @@ checked AS (
                WHEN shape = 'usage' AND is_bad_number(uncached_raw) THEN lp || 'input_uncached_tokens is not a number: ' || left(uncached_raw, 40)
                WHEN shape = 'usage' AND is_bad_number(cache_write_raw) THEN lp || 'input_cache_write_tokens is not a number: ' || left(cache_write_raw, 40)
                WHEN shape = 'usage' AND is_bad_number(output_raw) THEN lp || 'output_tokens is not a number: ' || left(output_raw, 40)
+               WHEN shape = 'usage' AND is_bad_number(audio_in_raw) THEN lp || 'input_audio_tokens is not a number: ' || left(audio_in_raw, 40)
+               WHEN shape = 'usage' AND is_bad_number(audio_out_raw) THEN lp || 'output_audio_tokens is not a number: ' || left(audio_out_raw, 40)
                WHEN shape = 'usage' AND is_bad_number(requests_raw) THEN lp || 'num_model_requests is not a number: ' || left(requests_raw, 40)
                WHEN shape = 'cost' AND nullif_blank(amount_raw) IS NULL THEN lp || 'cost row without an amount'
                WHEN shape = 'cost' AND try_cast(trim(amount_raw) AS DECIMAL(38,18)) IS NULL
@@ -113,6 +115,9 @@ usage_rows AS (
            coalesce(parse_tokens(cache_write_raw), 0) AS cache_write_t,
            parse_tokens(uncached_raw) AS uncached_given,
            parse_tokens(output_raw) AS output_t,
+           -- the uncached audio input (cached audio stays in the cached line)
+           coalesce(parse_tokens(audio_in_raw), 0) - coalesce(parse_tokens(cached_audio_raw), 0) AS audio_in_t,
+           coalesce(parse_tokens(audio_out_raw), 0) AS audio_out_t,
            parse_tokens(requests_raw) AS requests_t,
            parse_bool(batch_raw) AS batch_b
     FROM checked
@@ -120,7 +125,9 @@ usage_rows AS (
 ),
 usage_counted AS (
     SELECT *,
-           coalesce(uncached_given, input_t - cached_t - cache_write_t) AS uncached_t,
+           -- input_tokens counts every modality (text, audio, image), cached or not; the audio is a line of its
+           -- own (priced at the audio rate), so the text input line is input − cached − cache writes − audio
+           coalesce(uncached_given, input_t - cached_t - cache_write_t) - audio_in_t AS uncached_t,
            CASE WHEN uncached_given IS NOT NULL THEN 'input_uncached_tokens'
                 WHEN cache_write_t <> 0 THEN 'input_tokens - input_cached_tokens - input_cache_write_tokens'
                 ELSE 'input_tokens - input_cached_tokens' END AS input_meter
@@ -133,10 +140,15 @@ usage_lists AS (
                {'token_type': 'cache_read', 'qty': cached_t, 'meter': 'input_cached_tokens', 'word': 'cached input'},
                {'token_type': 'cache_write_5m', 'qty': cache_write_t, 'meter': 'input_cache_write_tokens',
                 'word': 'cache write'},
-               {'token_type': 'output', 'qty': output_t, 'meter': 'output_tokens', 'word': 'output'}
+               {'token_type': 'output', 'qty': output_t - audio_out_t, 'meter': 'output_tokens', 'word': 'output'},
+               {'token_type': 'input_audio', 'qty': audio_in_t, 'meter': 'input_audio_tokens', 'word': 'audio input'},
+               {'token_type': 'output_audio', 'qty': audio_out_t, 'meter': 'output_audio_tokens',
+                'word': 'audio output'}
            ], lambda x: coalesce(x.qty, 0) <> 0) AS token_lines,
            CASE WHEN uncached_t < 0 THEN lp || 'input_cached_tokens (' || cached_t || ') exceeds input_tokens ('
                                          || input_t || ')'
+                WHEN output_t - audio_out_t < 0 THEN lp || 'output_audio_tokens (' || audio_out_t
+                                                      || ') exceeds output_tokens (' || output_t || ')'
                 WHEN output_t < 0 OR cached_t < 0 OR cache_write_t < 0 OR uncached_given < 0
                     THEN lp || 'negative token count' END AS usage_problem
     FROM usage_counted
@@ -182,6 +194,7 @@ SELECT
                              THEN normalize_tier(u.service_tier) = 'batch' END) AS is_batch,
     CAST(NULL AS VARCHAR) AS context_window,
     CASE WHEN u.k = 1 THEN u.requests_t END AS request_count,
+    coalesce(u.result_order, 0) * 10 + u.k AS line_order,
     CAST(NULL AS VARCHAR) AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM usage_lines u CROSS JOIN common c
@@ -215,6 +228,7 @@ SELECT
     coalesce(li.li_batch, false) AS is_batch,
     CASE WHEN li.li_long_context THEN 'long_context' END AS context_window,
     CAST(NULL AS BIGINT) AS request_count,
+    coalesce(s.result_order, 0) * 10 AS line_order,
     CAST(NULL AS VARCHAR) AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM checked s CROSS JOIN common c

@@ -21,16 +21,16 @@ WITH docs AS (
 ),
 buckets AS (
     -- a page: one row per bucket (data[i])
-    SELECT source_row, 'data[' || (i - 1) || ']' AS bucket_loc, bucket
+    SELECT source_row, 'data[' || (i - 1) || ']' AS bucket_loc, i AS bucket_no, bucket
     FROM (SELECT source_row, unnest(t.data) AS bucket, unnest(range(1, len(t.data) + 1)) AS i
           FROM docs WHERE t.data IS NOT NULL)
     UNION ALL
     -- a bare bucket line
-    SELECT source_row, NULL AS bucket_loc, doc AS bucket
+    SELECT source_row, NULL AS bucket_loc, 0 AS bucket_no, doc AS bucket
     FROM docs WHERE t.data IS NULL AND coalesce(t.results, t.result) IS NOT NULL
 ),
 bucket_fields AS (
-    SELECT source_row, bucket_loc,
+    SELECT source_row, bucket_loc, bucket_no,
            json_transform(bucket, '{"object":"VARCHAR","start_time":"VARCHAR","end_time":"VARCHAR",
                "start_time_iso":"VARCHAR","end_time_iso":"VARCHAR","starting_at":"VARCHAR",
                "results":["JSON"],"result":["JSON"]}') AS b
@@ -38,14 +38,17 @@ bucket_fields AS (
 ),
 results AS (
     SELECT source_row, bucket_loc, b,
-           concat_ws('.', bucket_loc, 'results[' || (j - 1) || ']') AS loc, result
-    FROM (SELECT source_row, bucket_loc, b, unnest(coalesce(b.results, b.result)) AS result,
+           concat_ws('.', bucket_loc, 'results[' || (j - 1) || ']') AS loc, result,
+           -- the result's place in the document: line ids follow it, never the engine's row order
+           bucket_no * 1000000 + j AS result_order
+    FROM (SELECT source_row, bucket_loc, bucket_no, b, unnest(coalesce(b.results, b.result)) AS result,
                  unnest(range(1, len(coalesce(b.results, b.result)) + 1)) AS j
           FROM bucket_fields WHERE len(coalesce(b.results, b.result)) > 0)
 ),
 typed AS (
-    SELECT source_row, loc, b, result,
+    SELECT source_row, loc, result_order, b, result,
            json_transform(result, '{"object":"VARCHAR","input_tokens":"VARCHAR","output_tokens":"VARCHAR",
+               "input_audio_tokens":"VARCHAR","input_cached_audio_tokens":"VARCHAR","output_audio_tokens":"VARCHAR",
                "input_cached_tokens":"VARCHAR","input_uncached_tokens":"VARCHAR",
                "input_cache_write_tokens":"VARCHAR","num_model_requests":"VARCHAR","project_id":"VARCHAR",
                "project_name":"VARCHAR","user_id":"VARCHAR","api_key_id":"VARCHAR","organization_id":"VARCHAR",
@@ -57,6 +60,7 @@ typed AS (
 SELECT
     source_row,
     loc,
+    result_order,
     CASE
         WHEN json_type(result) IS DISTINCT FROM 'OBJECT' THEN 'invalid'
         WHEN r.object LIKE 'organization.costs%' OR json_exists(result, '$.amount') THEN 'cost'
@@ -81,7 +85,10 @@ SELECT
     r.input_cached_tokens AS cached_raw,
     r.input_uncached_tokens AS uncached_raw,
     r.input_cache_write_tokens AS cache_write_raw,
+    r.input_audio_tokens AS audio_in_raw,
+    r.input_cached_audio_tokens AS cached_audio_raw,
     r.output_tokens AS output_raw,
+    r.output_audio_tokens AS audio_out_raw,
     r.num_model_requests AS requests_raw,
     r.amount.value AS amount_raw,
     r.amount.currency AS currency,

@@ -1,161 +1,59 @@
--- OpenAI responses logged by an application → canonical calls. Input: raw_json, ingest_ctx.
--- Output: openai_usage_staged (the `staged` columns plus `owner`); the adapter turns it into `staged`.
+-- Logged OpenAI responses, step 2 (after staging/provider_lines.sql) → canonical calls, in `staged_openai`.
+-- Input: provider_lines (this file's lines: owner 'openai', or unknown shape when OpenAI is the primary).
 --
--- One row per line, any of:
---   * a bare response object: Chat Completions (`object` "chat.completion" / final "chat.completion.chunk"),
---     Responses API (`object` "response"), legacy "text_completion", embeddings ("list");
---   * a Batch API output line {id, custom_id, response{status_code, request_id, body{…}}, error};
---   * a Responses streaming event {type "response.*", response{…}};
---   * an app wrapper {timestamp, latency_ms, metadata{feature, task_id, …, provider, batch}, request{model,
---     max_tokens | max_completion_tokens | max_output_tokens, service_tier, …}, response{…} | null,
---     error{type, code, http_status | status}} — the metadata keys are also read from the wrapper's top level.
--- Tokens: OpenAI's prompt_tokens / input_tokens INCLUDE cached tokens, so canonical input = prompt − cached.
--- OpenAI bills no cache writes. Reasoning tokens are inside completion / output tokens (informational).
+-- Tokens: prompt_tokens / input_tokens INCLUDE cached tokens and audio tokens, so canonical input = prompt −
+-- cached − audio; completion / output tokens include reasoning and audio, so canonical output = completion −
+-- audio. Audio (and image) tokens are charges of their own (input_audio_tokens, output_audio_tokens,
+-- input_image_tokens), priced from the model's audio / image price. OpenAI bills no cache writes. Reasoning,
+-- accepted and rejected prediction tokens are informational subsets of output (all billed as output).
+-- Server-side tools of the Responses API are charges per output item: web_search_call → web_search,
+-- file_search_call → file_search, code_interpreter_call → container_session (one per distinct container),
+-- image_generation_call → image_generation (detail: quality/size).
 -- A failed call (no response, an error) is an attempt: status 'error', the request model, 0 tokens.
--- `owner` (openai | anthropic | NULL) is the same classification as in anthropic_usage.sql: a file that
--- mixes both providers' records is split between the two staging files by the adapter.
--- Speed: each JSON document is parsed once into a typed STRUCT (json_transform), never once per field.
-CREATE OR REPLACE TEMP TABLE openai_usage_staged AS
-WITH lines AS (
-    -- the top level of a line: a wrapper's fields, or a bare object's
-    SELECT r.source_row, r.doc, c.source_sha256,
-           json_transform(r.doc, '{"object":"VARCHAR","type":"VARCHAR","id":"VARCHAR","model":"VARCHAR",
-               "custom_id":"VARCHAR","request_id":"VARCHAR","status":"VARCHAR","sessionId":"VARCHAR",
-               "timestamp":"VARCHAR","ts":"VARCHAR","time":"VARCHAR","start_time":"VARCHAR","started_at":"VARCHAR",
-               "created_at":"VARCHAR","latency_ms":"VARCHAR","duration_ms":"VARCHAR","elapsed_ms":"VARCHAR",
-               "http_status":"VARCHAR","status_code":"VARCHAR","provider":"VARCHAR","batch":"VARCHAR",
-               "is_batch":"VARCHAR","task_id":"VARCHAR","session_id":"VARCHAR","conversation_id":"VARCHAR",
-               "trace_id":"VARCHAR","feature":"VARCHAR","team":"VARCHAR","customer":"VARCHAR",
-               "customer_id":"VARCHAR","user_id":"VARCHAR","environment":"VARCHAR","cost_usd":"VARCHAR",
-               "usage":"JSON","response":"JSON","request":"JSON","metadata":"JSON","error":"JSON",
-               "result":{"type":"VARCHAR","message":"JSON","error":"JSON"},"message":"JSON"}') AS t
-    FROM raw_json r CROSS JOIN ingest_ctx c
-),
-tops AS (
+-- Usage fields not read here are counted as unpriced usage (never silent); a total_tokens larger than its
+-- parts is flagged as hidden tokens.
+CREATE OR REPLACE TEMP TABLE staged_openai AS
+WITH mine AS (
     SELECT *,
-           t.object IS NULL AND t.usage IS NULL AND t.type IS DISTINCT FROM 'message'
-               AND (t.response IS NOT NULL OR t.error IS NOT NULL OR t.request IS NOT NULL) AS is_wrapper,
-           -- the candidate response object, found the same way in both provider staging files
-           CASE WHEN json_type(t.response) = 'OBJECT' THEN t.response
-                WHEN t.result.message IS NOT NULL THEN t.result.message
-                WHEN t.type = 'message_start' THEN t.message
-                ELSE doc END AS probe_json,
-           json_transform(t.metadata, '{"feature":"VARCHAR","costlens.feature":"VARCHAR","app.feature":"VARCHAR",
-               "use_case":"VARCHAR","agent_name":"VARCHAR","agent":"VARCHAR","service":"VARCHAR","task_id":"VARCHAR",
-               "costlens.task_id":"VARCHAR","task.id":"VARCHAR","session_id":"VARCHAR","conversation_id":"VARCHAR",
-               "thread_id":"VARCHAR","gen_ai.conversation.id":"VARCHAR","trace_id":"VARCHAR","team":"VARCHAR",
-               "customer":"VARCHAR","customer_id":"VARCHAR","user_id":"VARCHAR","user":"VARCHAR",
-               "environment":"VARCHAR","env":"VARCHAR","provider":"VARCHAR","batch":"VARCHAR","is_batch":"VARCHAR",
-               "cost_usd":"VARCHAR"}') AS meta,
-           json_transform(t.request, '{"model":"VARCHAR","max_tokens":"VARCHAR","max_completion_tokens":"VARCHAR",
-               "max_output_tokens":"VARCHAR","service_tier":"VARCHAR","user":"VARCHAR","safety_identifier":"VARCHAR",
-               "messages":"JSON","input":"JSON","prompt":"JSON","instructions":"JSON","tools":"JSON",
-               "metadata":"JSON"}') AS req,
-           json_transform(t.error, '{"type":"VARCHAR","code":"VARCHAR","name":"VARCHAR","http_status":"VARCHAR",
-               "status_code":"VARCHAR","status":"VARCHAR","error":{"type":"VARCHAR","code":"VARCHAR",
-               "name":"VARCHAR","http_status":"VARCHAR","status":"VARCHAR"}}') AS e_outer,
-           CASE WHEN json_type(t.error) = 'VARCHAR' THEN nullif_blank(t.error->>'$') END AS e_text
-    FROM lines
-),
-probed AS (
-    SELECT *,
-           json_transform(probe_json, '{"id":"VARCHAR","object":"VARCHAR","type":"VARCHAR","model":"VARCHAR",
-               "created":"VARCHAR","created_at":"VARCHAR","completed_at":"VARCHAR","status":"VARCHAR",
-               "service_tier":"VARCHAR","max_output_tokens":"VARCHAR","user":"VARCHAR","stop_reason":"VARCHAR",
-               "status_code":"VARCHAR","body":"JSON","error":"JSON","metadata":"JSON","prompt_filter_results":"JSON",
-               "choices":[{"finish_reason":"VARCHAR","content_filter_results":"JSON"}],
-               "incomplete_details":{"reason":"VARCHAR"},"conversation":{"id":"VARCHAR"},
-               "usage":{"prompt_tokens":"VARCHAR","completion_tokens":"VARCHAR","input_tokens":"VARCHAR",
-                   "output_tokens":"VARCHAR","prompt_tokens_details":{"cached_tokens":"VARCHAR"},
-                   "input_tokens_details":{"cached_tokens":"VARCHAR"},
-                   "completion_tokens_details":{"reasoning_tokens":"VARCHAR"},
-                   "output_tokens_details":{"reasoning_tokens":"VARCHAR"},
-                   "cache_read_input_tokens":"VARCHAR","cache_creation_input_tokens":"VARCHAR",
-                   "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR","ephemeral_1h_input_tokens":"VARCHAR"},
-                   "service_tier":"VARCHAR","inference_geo":"VARCHAR",
-                   "server_tool_use":{"web_search_requests":"VARCHAR"}}}') AS r0
-    FROM tops
-),
-enveloped AS (
-    SELECT *,
-           -- a Batch API line wraps the response as {status_code, body}: read the body
-           CASE WHEN r0.status_code IS NOT NULL AND r0.body IS NOT NULL THEN r0 END AS envelope,
-           CASE WHEN r0.status_code IS NOT NULL AND r0.body IS NOT NULL
-                THEN json_transform(r0.body, '{"id":"VARCHAR","object":"VARCHAR","type":"VARCHAR","model":"VARCHAR",
-               "created":"VARCHAR","created_at":"VARCHAR","completed_at":"VARCHAR","status":"VARCHAR",
-               "service_tier":"VARCHAR","max_output_tokens":"VARCHAR","user":"VARCHAR","stop_reason":"VARCHAR",
-               "status_code":"VARCHAR","body":"JSON","error":"JSON","metadata":"JSON","prompt_filter_results":"JSON",
-               "choices":[{"finish_reason":"VARCHAR","content_filter_results":"JSON"}],
-               "incomplete_details":{"reason":"VARCHAR"},"conversation":{"id":"VARCHAR"},
-               "usage":{"prompt_tokens":"VARCHAR","completion_tokens":"VARCHAR","input_tokens":"VARCHAR",
-                   "output_tokens":"VARCHAR","prompt_tokens_details":{"cached_tokens":"VARCHAR"},
-                   "input_tokens_details":{"cached_tokens":"VARCHAR"},
-                   "completion_tokens_details":{"reasoning_tokens":"VARCHAR"},
-                   "output_tokens_details":{"reasoning_tokens":"VARCHAR"},
-                   "cache_read_input_tokens":"VARCHAR","cache_creation_input_tokens":"VARCHAR",
-                   "cache_creation":{"ephemeral_5m_input_tokens":"VARCHAR","ephemeral_1h_input_tokens":"VARCHAR"},
-                   "service_tier":"VARCHAR","inference_geo":"VARCHAR",
-                   "server_tool_use":{"web_search_requests":"VARCHAR"}}}')
-                ELSE r0 END AS probe
-    FROM probed
-),
-owned AS (
-    SELECT *,
-           CASE
-               WHEN t IS NULL THEN NULL
-               WHEN probe.object IN ('chat.completion', 'chat.completion.chunk', 'response', 'text_completion')
-                    OR (probe.object = 'list' AND probe.usage.prompt_tokens IS NOT NULL)
-                    OR probe.usage.prompt_tokens IS NOT NULL OR probe.usage.completion_tokens IS NOT NULL
-                    OR probe.usage.input_tokens_details IS NOT NULL OR probe.usage.output_tokens_details IS NOT NULL
-                    OR (t.custom_id IS NOT NULL AND envelope IS NOT NULL)
-                    OR starts_with(t.type, 'response.')
-                   THEN 'openai'
-               WHEN probe.type = 'message'
-                    OR probe.usage.cache_read_input_tokens IS NOT NULL
-                    OR probe.usage.cache_creation_input_tokens IS NOT NULL
-                    OR (t.custom_id IS NOT NULL AND t.result IS NOT NULL)
-                    OR t.type IN ('message_start', 'message_delta', 'message_stop', 'content_block_start',
-                                  'content_block_delta', 'content_block_stop', 'ping')
-                    OR starts_with(probe.id, 'msg_')
-                   THEN 'anthropic'
-               WHEN normalize_provider(coalesce(meta.provider, t.provider)) = 'anthropic'
-                    OR starts_with(lower(coalesce(req.model, t.model)), 'claude')
-                    OR lower(coalesce(req.model, t.model)) LIKE '%anthropic%'
-                   THEN 'anthropic'
-               WHEN normalize_provider(coalesce(meta.provider, t.provider)) IN ('openai', 'azure.openai')
-                    OR regexp_matches(lower(coalesce(req.model, t.model)),
-                                      '^(gpt|chatgpt|o[1-9]|text-embedding|davinci|babbage|codex|computer-use)')
-                   THEN 'openai'
-           END AS owner
-    FROM enveloped
+           json_transform(usage_json, '{"prompt_tokens":"VARCHAR","completion_tokens":"VARCHAR",
+               "input_tokens":"VARCHAR","output_tokens":"VARCHAR","total_tokens":"VARCHAR",
+               "prompt_tokens_details":{"cached_tokens":"VARCHAR","audio_tokens":"VARCHAR","image_tokens":"VARCHAR"},
+               "input_tokens_details":{"cached_tokens":"VARCHAR","cache_write_tokens":"VARCHAR",
+                   "audio_tokens":"VARCHAR","image_tokens":"VARCHAR"},
+               "completion_tokens_details":{"reasoning_tokens":"VARCHAR","audio_tokens":"VARCHAR"},
+               "output_tokens_details":{"reasoning_tokens":"VARCHAR","audio_tokens":"VARCHAR"}}') AS u,
+           json_transform(r.output, '[{"type":"VARCHAR","status":"VARCHAR","container_id":"VARCHAR",
+               "quality":"VARCHAR","size":"VARCHAR"}]') AS items,
+           json_transform(r.tool_usage, '{"web_search":{"num_requests":"VARCHAR"}}') AS tool_use
+    FROM provider_lines
+    WHERE owner = 'openai' OR (owner IS NULL AND primary_provider = 'openai')
 ),
 parts AS (
     SELECT *,
            -- the response this file converts: a wrapper without one is a failed call
-           CASE WHEN is_wrapper AND json_type(t.response) IS DISTINCT FROM 'OBJECT' THEN NULL ELSE probe END AS resp,
+           CASE WHEN is_wrapper AND json_type(t.response) IS DISTINCT FROM 'OBJECT' THEN NULL ELSE r END AS resp,
            -- user metadata sent with a Responses / Chat Completions request (lowest-priority attribution)
-           json_transform(coalesce(probe.metadata, req.metadata), '{"feature":"VARCHAR","task_id":"VARCHAR",
+           json_transform(coalesce(r.metadata, req.metadata), '{"feature":"VARCHAR","task_id":"VARCHAR",
                "session_id":"VARCHAR","team":"VARCHAR","customer":"VARCHAR","user_id":"VARCHAR",
-               "environment":"VARCHAR"}') AS rmeta
-    FROM owned
-),
-fields AS (
-    SELECT *,
-           resp.usage AS u,
-           resp.object AS object,
+               "environment":"VARCHAR"}') AS rmeta,
            -- system / developer messages: the stable prefix of a Chat Completions prompt
            CASE WHEN req.messages IS NOT NULL THEN
                list_filter(json_extract(req.messages, '$[*]'), lambda m: m->>'role' IN ('system', 'developer'))
            END AS system_messages,
-           json_transform(resp.error, '{"type":"VARCHAR","code":"VARCHAR","message":"VARCHAR",
+           json_transform(r.error, '{"type":"VARCHAR","code":"VARCHAR","message":"VARCHAR",
                "error":{"type":"VARCHAR","code":"VARCHAR"}}') AS e_resp
-    FROM parts
+    FROM mine
 ),
 raw AS (
     SELECT *,
+           CASE WHEN resp IS NOT NULL THEN usage_json END AS u_json,
            coalesce(u.prompt_tokens, u.input_tokens) AS in_raw,
            coalesce(u.prompt_tokens_details.cached_tokens, u.input_tokens_details.cached_tokens) AS cached_raw,
+           u.input_tokens_details.cache_write_tokens AS cache_write_raw,
+           coalesce(u.prompt_tokens_details.audio_tokens, u.input_tokens_details.audio_tokens) AS audio_in_raw,
+           coalesce(u.prompt_tokens_details.image_tokens, u.input_tokens_details.image_tokens) AS image_in_raw,
            coalesce(u.completion_tokens, u.output_tokens) AS out_raw,
+           coalesce(u.completion_tokens_details.audio_tokens, u.output_tokens_details.audio_tokens) AS audio_out_raw,
            coalesce(u.completion_tokens_details.reasoning_tokens, u.output_tokens_details.reasoning_tokens)
                AS reasoning_raw,
            CASE WHEN u.prompt_tokens IS NOT NULL THEN 'prompt_tokens' ELSE 'input_tokens' END AS in_name,
@@ -176,17 +74,22 @@ raw AS (
                CASE WHEN try_cast(envelope.status_code AS INTEGER) >= 400 THEN 'http_' || envelope.status_code END,
                CASE WHEN is_wrapper AND lower(t.status) IN ('error', 'failed', 'failure') THEN 'error' END
            ) AS error_type_n,
-           parse_bool(coalesce(meta.batch, meta.is_batch, t.batch, t.is_batch)) AS meta_batch
-    FROM fields
+           parse_bool(coalesce(meta.batch, meta.is_batch, t.batch, t.is_batch)) AS meta_batch,
+           list_filter(coalesce(items, []), lambda i: coalesce(i.status, '') <> 'failed') AS tool_items
+    FROM parts
 ),
 typed AS (
     SELECT *,
            error_type_n IS NOT NULL OR e_outer IS NOT NULL OR e_resp IS NOT NULL AS is_error,
            parse_tokens(in_raw) AS in_t,
            coalesce(parse_tokens(cached_raw), 0) AS cached_t,
+           coalesce(parse_tokens(cache_write_raw), 0) AS cache_write_t,
+           coalesce(parse_tokens(audio_in_raw), 0) AS audio_in_t,
+           coalesce(parse_tokens(image_in_raw), 0) AS image_in_t,
            parse_tokens(out_raw) AS out_t,
+           coalesce(parse_tokens(audio_out_raw), 0) AS audio_out_t,
            coalesce(parse_tokens(reasoning_raw), 0) AS reasoning_t,
-           coalesce(meta_batch, false) OR envelope IS NOT NULL
+           coalesce(meta_batch, false) OR envelope_json IS NOT NULL
                OR coalesce(lower(coalesce(resp.service_tier, req.service_tier)) = 'batch', false) AS batch_n,
            coalesce(try_cast(e_outer.http_status AS INTEGER), try_cast(e_outer.status_code AS INTEGER),
                     try_cast(e_outer.status AS INTEGER), try_cast(e_outer.error.http_status AS INTEGER),
@@ -201,12 +104,12 @@ typed AS (
 checked AS (
     SELECT *,
            CASE
-               WHEN t IS NULL OR owner = 'anthropic' THEN NULL
-               WHEN object = 'chat.completion.chunk' AND u IS NULL
+               WHEN t IS NULL THEN NULL
+               WHEN resp.object = 'chat.completion.chunk' AND usage_json IS NULL
                    THEN 'streaming chunk without usage (only the final chunk carries it)'
-               WHEN object = 'response' AND resp.status IN ('in_progress', 'queued') AND u IS NULL
+               WHEN resp.object = 'response' AND resp.status IN ('in_progress', 'queued') AND usage_json IS NULL
                    THEN 'response not finished (status ' || resp.status || '): no usage yet'
-               WHEN starts_with(t.type, 'response.') AND u IS NULL
+               WHEN starts_with(t.type, 'response.') AND usage_json IS NULL
                    THEN 'Responses streaming event without usage (' || t.type || ')'
                WHEN t.custom_id IS NOT NULL AND is_error AND model_n IS NULL
                    THEN 'batch request failed before reaching a model (not billed)'
@@ -215,7 +118,6 @@ checked AS (
 )
 SELECT
     source_row,
-    owner,
     coalesce(nullif_blank(resp.id),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              'openai:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
@@ -228,25 +130,25 @@ SELECT
              'openai') AS provider,
     model_n AS model,
     nullif_blank(req.model) AS request_model,
-    coalesce(CASE object WHEN 'chat.completion' THEN 'chat' WHEN 'chat.completion.chunk' THEN 'chat'
-                         WHEN 'response' THEN 'chat' WHEN 'text_completion' THEN 'text_completion'
-                         WHEN 'list' THEN 'embeddings' END,
+    coalesce(CASE resp.object WHEN 'chat.completion' THEN 'chat' WHEN 'chat.completion.chunk' THEN 'chat'
+                              WHEN 'response' THEN 'chat' WHEN 'text_completion' THEN 'text_completion'
+                              WHEN 'list' THEN 'embeddings' END,
              CASE WHEN model_n ILIKE '%embedding%' THEN 'embeddings' END,
              'chat') AS operation,
     CASE WHEN batch_n THEN 'batch' ELSE normalize_tier(coalesce(resp.service_tier, req.service_tier)) END
         AS service_tier,
     batch_n AS is_batch,
-    in_t - cached_t AS input_tokens,
+    in_t - cached_t - cache_write_t - audio_in_t - image_in_t AS input_tokens,
     cached_t AS cache_read_tokens,
-    0 AS cache_write_5m_tokens,
+    cache_write_t AS cache_write_5m_tokens,
     0 AS cache_write_1h_tokens,
-    out_t AS output_tokens,
+    out_t - audio_out_t AS output_tokens,
     reasoning_t AS reasoning_tokens,
     CASE WHEN is_error THEN 'error' ELSE 'ok' END AS status,
     CASE WHEN is_error THEN coalesce(error_type_n, 'error') END AS error_type,
     http_status_n AS http_status,
     coalesce(resp.choices[1].finish_reason, resp.incomplete_details.reason,
-             CASE WHEN object = 'response' THEN resp.status END) AS finish_reason,
+             CASE WHEN resp.object = 'response' THEN resp.status END) AS finish_reason,
     parse_tokens(coalesce(req.max_completion_tokens, req.max_tokens, req.max_output_tokens,
                           resp.max_output_tokens)) AS max_tokens,
     nullif_blank(coalesce(meta.task_id, meta."costlens.task_id", meta."task.id", t.task_id, rmeta.task_id,
@@ -262,14 +164,7 @@ SELECT
                           resp.user)) AS user_id,
     nullif_blank(coalesce(meta.environment, meta.env, t.environment, rmeta.environment)) AS environment,
     -- the metadata keys not mapped to a column above (custom properties), as tags
-    -- (merge patches: drop null values, then the mapped keys)
-    CASE WHEN json_type(t.metadata) = 'OBJECT' THEN nullif(json_transform(json_merge_patch('{}', t.metadata,
-               '{"feature":null,"costlens.feature":null,"app.feature":null,"use_case":null,"task_id":null,
-               "costlens.task_id":null,"task.id":null,"session_id":null,"conversation_id":null,
-               "thread_id":null,"gen_ai.conversation.id":null,"trace_id":null,"team":null,
-               "customer":null,"customer_id":null,"user_id":null,"user":null,"environment":null,
-               "env":null,"provider":null,"batch":null,"is_batch":null,"cost_usd":null}'),
-           '"MAP(VARCHAR, VARCHAR)"'), MAP {}) END AS tags,
+    metadata_tags(t.metadata) AS tags,
     -- content fingerprints (never the content): the full input, and its stable prefix (instructions,
     -- system / developer messages, tool definitions)
     CASE WHEN coalesce(req.messages, req.input, req.prompt) IS NOT NULL THEN
@@ -283,23 +178,69 @@ SELECT
         (concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), ''),
                          coalesce(array_to_string(system_messages, chr(30)), ''))) END AS prefix_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
+    -- billed quantities beyond the token columns
+    list_filter([
+        charge('input_audio_tokens', audio_in_t, 'token', NULL, in_name || '_details.audio_tokens'),
+        charge('input_image_tokens', image_in_t, 'token', NULL, in_name || '_details.image_tokens'),
+        charge('output_audio_tokens', audio_out_t, 'token', NULL, out_name || '_details.audio_tokens'),
+        -- newer responses count the searches in tool_usage; else each web_search_call item is one
+        charge('web_search', coalesce(parse_tokens(tool_use.web_search.num_requests),
+                                      len(list_filter(tool_items, lambda i: i.type = 'web_search_call'))), 'call',
+               -- web_search_preview on non-reasoning models has its own price
+               CASE WHEN list_contains(list_transform(coalesce(resp.tools, []), lambda x: x.type),
+                                       'web_search_preview') THEN 'preview' END,
+               CASE WHEN tool_use.web_search.num_requests IS NOT NULL THEN 'tool_usage.web_search.num_requests'
+                    ELSE 'output[type=web_search_call]' END),
+        charge('file_search', len(list_filter(tool_items, lambda i: i.type = 'file_search_call')), 'call', NULL,
+               'output[type=file_search_call]'),
+        charge('container_session',
+               len(list_distinct(list_transform(list_filter(tool_items, lambda i: i.type = 'code_interpreter_call'),
+                                                lambda i: coalesce(i.container_id, '?')))), 'session', NULL,
+               'output[type=code_interpreter_call].container_id'),
+        charge('hidden_tokens', greatest(coalesce(parse_tokens(u.total_tokens), 0) - coalesce(in_t, 0)
+                                         - coalesce(out_t, 0), 0), 'token', NULL, 'usage.total_tokens', false)]
+      || list_transform(list_filter(tool_items, lambda i: i.type = 'image_generation_call'),
+                        lambda i: charge('image_generation', 1, 'image',
+                                         CASE WHEN i.quality IS NOT NULL AND i.size IS NOT NULL
+                                              THEN i.quality || '/' || i.size END,
+                                         'output[type=image_generation_call]')),
+        lambda c: c.quantity > 0) AS charges,
+    -- usage fields nothing above reads (never silent)
+    unread_usage(u_json, ['prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens',
+        'prompt_tokens_details.cached_tokens', 'prompt_tokens_details.audio_tokens',
+        'prompt_tokens_details.image_tokens', 'prompt_tokens_details.text_tokens',
+        'input_tokens_details.cached_tokens', 'input_tokens_details.cache_write_tokens',
+        'input_tokens_details.audio_tokens',
+        'input_tokens_details.image_tokens', 'input_tokens_details.text_tokens',
+        'completion_tokens_details.reasoning_tokens', 'completion_tokens_details.audio_tokens',
+        'completion_tokens_details.text_tokens', 'completion_tokens_details.accepted_prediction_tokens',
+        'completion_tokens_details.rejected_prediction_tokens', 'output_tokens_details.reasoning_tokens',
+        'output_tokens_details.audio_tokens', 'output_tokens_details.text_tokens'])
+    -- the image model's own tokens of image generation calls are priced per image (image_generation)
+    || list_transform(unread_usage(resp.tool_usage, ['web_search.num_requests', 'image_gen.input_tokens',
+           'image_gen.output_tokens', 'image_gen.total_tokens']), lambda l: {'field': 'tool_usage.' || l.field,
+           'quantity': l.quantity}) AS unpriced_fields,
     CASE WHEN skip_n IS NULL THEN
         CASE
             WHEN doc IS NULL THEN 'not valid JSON'
             WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
-            WHEN owner = 'anthropic'
-                THEN 'an Anthropic Messages record, not an OpenAI response (ingest it with --format anthropic)'
             WHEN NOT is_error AND resp IS NULL
                 THEN 'no OpenAI response (expected a chat.completion / response object, or a wrapper with "response" or "error")'
-            WHEN NOT is_error AND u IS NULL THEN 'response has no usage object, so its tokens are unknown'
+            WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usage object, so its tokens are unknown'
             WHEN NOT is_error AND in_raw IS NULL AND out_raw IS NULL
                 THEN 'usage has no token counts (expected prompt_tokens / completion_tokens or input_tokens / output_tokens)'
-            WHEN is_bad_number(in_raw) THEN 'usage.' || in_name || ' is not a number'
-            WHEN is_bad_number(cached_raw) THEN 'usage cached_tokens is not a number'
-            WHEN is_bad_number(out_raw) THEN 'usage.' || out_name || ' is not a number'
-            WHEN is_bad_number(reasoning_raw) THEN 'usage reasoning_tokens is not a number'
+            WHEN is_bad_token_count(in_raw) THEN 'usage.' || in_name || ' is not a number'
+            WHEN is_bad_token_count(cached_raw) THEN 'usage cached_tokens is not a number'
+            WHEN is_bad_token_count(audio_in_raw) THEN 'usage ' || in_name || '_details.audio_tokens is not a number'
+            WHEN is_bad_token_count(out_raw) THEN 'usage.' || out_name || ' is not a number'
+            WHEN is_bad_token_count(audio_out_raw) THEN 'usage ' || out_name || '_details.audio_tokens is not a number'
+            WHEN is_bad_token_count(reasoning_raw) THEN 'usage reasoning_tokens is not a number'
             WHEN cached_t > 0 AND coalesce(in_t, 0) >= 0 AND cached_t > coalesce(in_t, 0)
                 THEN 'cached_tokens exceed usage.' || in_name || ', which must include them'
+            WHEN cached_t + cache_write_t + audio_in_t + image_in_t > coalesce(in_t, 0) AND coalesce(in_t, 0) > 0
+                THEN 'cached, audio and image tokens exceed usage.' || in_name || ', which must include them'
+            WHEN audio_out_t > coalesce(out_t, 0) AND coalesce(out_t, 0) > 0
+                THEN 'audio tokens exceed usage.' || out_name || ', which must include them'
             WHEN is_error AND model_n IS NULL
                 THEN 'failed call names no model (log request.model with the error)'
         END

@@ -1,0 +1,24 @@
+-- The child rows of the calls this file loaded (after load/calls_insert.sql): billed quantities beyond the six
+-- token columns (call_charges) and usage fields costlens does not price (unpriced_usage, per producer and
+-- field). Only the row that became the call counts: a duplicate or a rejected row adds nothing.
+-- Inputs: staged_full (charges, unpriced_fields, producer), calls, ingest_ctx.
+CREATE OR REPLACE TEMP TABLE loaded_extras AS
+SELECT s.call_id, s.source_file, s.source_sha256, s.producer, s.charges, s.unpriced_fields
+FROM (SELECT call_id, source_file, source_sha256, source_row, producer, charges, unpriced_fields
+      FROM staged_full
+      WHERE len(charges) > 0 OR len(unpriced_fields) > 0) s
+JOIN (SELECT call_id, source_file, source_row FROM calls WHERE run_id = (SELECT run_id FROM ingest_ctx)) c
+  ON c.call_id = s.call_id AND c.source_file = s.source_file AND c.source_row = s.source_row;
+
+INSERT INTO call_charges (call_id, kind, quantity, unit, detail, source_field, counted, source_sha256, run_id)
+SELECT call_id, ch.kind, ch.quantity, ch.unit, ch.detail, ch.source_field, coalesce(ch.counted, true),
+       source_sha256, (SELECT run_id FROM ingest_ctx)
+FROM (SELECT call_id, source_sha256, unnest(charges) AS ch FROM loaded_extras)
+WHERE ch.quantity > 0;
+
+INSERT INTO unpriced_usage
+SELECT source_file, source_sha256, (SELECT source_format FROM ingest_ctx), coalesce(producer,
+       (SELECT source_format FROM ingest_ctx)), f.field, count(*), sum(f.quantity), (SELECT run_id FROM ingest_ctx)
+FROM (SELECT source_file, source_sha256, producer, unnest(unpriced_fields) AS f FROM loaded_extras)
+WHERE f.quantity IS DISTINCT FROM 0
+GROUP BY ALL;
