@@ -96,7 +96,8 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
     explanation = None
     if model:
         when = datetime.now(timezone.utc) if not at else _parse_at(at)
-        explanation = explain(provider, model, variant, when, prices_config=config.prices or None)
+        explanation = explain(provider, model, variant, when, prices_config=config.prices or None,
+                              aliases=config.models.aliases)
     con = database.connect(db)
     try:
         prepare_priced_calls(con, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +72,9 @@ class EconomicsConfig(_Strict):
 
 class ModelsConfig(_Strict):
     tiers: dict[str, Literal["premium", "balanced", "economy"]] = Field(default_factory=dict)
+    # a model name as the calls carry it → the catalog model it is priced as (Azure deployment names,
+    # fine-tune or application inference profile ids, in-house aliases)
+    aliases: dict[str, str] = Field(default_factory=dict)
 
 
 class OutcomeScoresConfig(_Strict):
@@ -114,6 +118,23 @@ class ReconcileConfig(_Strict):
     scopes: list[ScopeRule] = Field(default_factory=list)
 
 
+class ExchangeRate(_Strict):
+    """One dated rate: from `valid_from` (UTC date, inclusive) until the next rate of the same currency,
+    1 `currency` = `usd` US dollars."""
+
+    currency: str = Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
+    valid_from: date
+    usd: float = Field(gt=0, allow_inf_nan=False)
+
+
+class CurrencyConfig(_Strict):
+    """[currency]: bills in other currencies are converted to USD (the report currency) with the export's own
+    conversion columns where it has them, else these dated rates. A bill with neither is not compared with
+    the logs (money in two currencies is never added): the report says so."""
+
+    rates: list[ExchangeRate] = Field(default_factory=list)
+
+
 class Config(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
@@ -125,6 +146,7 @@ class Config(_Strict):
     levers: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
     whatif: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     path: str | None = None
 
 

@@ -419,8 +419,17 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
             return f"coalesce({own}, {literal})"
         return own
 
+    if target == "calls":
+        # one model identity whoever wrote it (sql/schema/002_macros.sql: canonical_model, model_provider)
+        raw_model, raw_provider = value("model"), value("provider")
+        identity = {
+            "provider": f"coalesce(nullif(trim({raw_provider}), ''), model_provider(CAST({raw_model} AS VARCHAR)))",
+            "model": f"canonical_model(CAST({raw_provider} AS VARCHAR), CAST({raw_model} AS VARCHAR))",
+        }
+    else:
+        identity = {}
     select = [
-        f"CAST({value(name)} AS {data_type}) AS {name}"
+        f"CAST({identity.get(name) or value(name)} AS {data_type}) AS {name}"
         for name, data_type in target_columns if name not in _RUNNER_COLUMNS
     ]
     for extra in ("reject_reason", "skip_reason"):

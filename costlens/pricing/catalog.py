@@ -410,7 +410,7 @@ def resolve_key(
     config = config or PricesConfig()
     resolution = KeyResolution(provider or None, model, variant)
     try:
-        resolution.match = find_catalog_model(provider, model)
+        resolution.match = find_catalog_model(provider, config.catalog_name(model))
     except LookupError as exc:
         resolution.problem = f"not in {CATALOG_SOURCE}: {exc}"
     else:
@@ -503,12 +503,13 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -
         con.unregister(view)
 
 
-def build_price_book(con: duckdb.DuckDBPyConnection, prices_config: dict | None = None) -> PriceBookSummary:
+def build_price_book(con: duckdb.DuckDBPyConnection, prices_config: dict | None = None,
+                     aliases: Mapping[str, str] | None = None) -> PriceBookSummary:
     """Resolve every DISTINCT (provider, model, variant) of `calls` once and replace `price_book` /
     `unpriced_models`. Raises PricesConfigError (a ValueError) for a bad `[prices]` table."""
     import pyarrow as pa
 
-    config = parse_prices_config(prices_config)  # fail on bad config before touching any table
+    config = parse_prices_config(prices_config, aliases)  # fail on bad config before touching any table
     install_macros(con)
     keys = con.execute(_KEYS_SQL).fetchall()
     resolutions = [resolve_key(p, m, v, t_min, t_max, config) for p, m, v, t_min, t_max in keys]
@@ -547,6 +548,25 @@ def build_price_book(con: duckdb.DuckDBPyConnection, prices_config: dict | None 
 # ---------------------------------------------------------------------------------------- explain
 
 
+def canonical_identity(provider: str | None, model: str) -> tuple[str, str | None]:
+    """(model, provider) as ingest stores them: the SQL macros canonical_model / model_provider /
+    normalize_provider of sql/schema/002_macros.sql, evaluated in an in-memory DuckDB so there is one rule."""
+    import duckdb
+
+    from costlens.sqlfiles import load_sql
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(load_sql("schema/002_macros.sql"))
+        canonical, derived = con.execute(
+            "SELECT canonical_model(normalize_provider(?), ?), "
+            "coalesce(normalize_provider(nullif(trim(?), '')), model_provider(?))",
+            [provider, model, provider or "", model]).fetchone()
+    finally:
+        con.close()
+    return canonical, derived
+
+
 def explain(
     provider: str | None,
     model: str,
@@ -554,13 +574,25 @@ def explain(
     at: datetime,
     *,
     prices_config: dict | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """How one key resolves at one instant, for `costlens prices`: catalog entry, rule, prices, tiers.
+    """How one key resolves at one instant, for `costlens prices`: the model's identity steps (as written →
+    canonical form and provider, the same rules ingest applies → [models.aliases]), then catalog entry,
+    rule, prices, tiers.
 
     `at` is UTC (a naive datetime is taken as UTC). Prices are Decimals in USD per million tokens."""
-    config = parse_prices_config(prices_config)
+    config = parse_prices_config(prices_config, aliases)
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
+    as_written, provider_given = model, provider
+    model, provider = canonical_identity(provider, model)
+    steps = []
+    if model != as_written:
+        steps.append(f"canonical form: {as_written} → {model}")
+    if provider != provider_given:
+        steps.append(f"provider from the model name: {provider}")
+    if config.catalog_name(model) != model:
+        steps.append(f"[models.aliases]: {model} is priced as {config.catalog_name(model)}")
     resolution = resolve_key(provider, model, variant, at, at, config)
     tod = at.hour * 3600 + at.minute * 60 + at.second
     segment = next(
@@ -572,6 +604,8 @@ def explain(
     return {
         "provider": provider,
         "model": model,
+        "model_as_written": as_written,
+        "identity_steps": steps,
         "variant": variant,
         "at": at,
         "priced": segment is not None,

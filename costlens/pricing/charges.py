@@ -99,7 +99,7 @@ def _catalog_segments(provider: str, model: str, variant: str, kind: str, t_min:
     if not keys:
         return [], f"{CATALOG_SOURCE} has no price unit for {kind}"
     try:
-        match = find_catalog_model(provider or None, model)
+        match = find_catalog_model(provider or None, config.catalog_name(model))
     except LookupError:
         return [], f"model not in {CATALOG_SOURCE}"
     discount = config.discount_for(provider or None, model)
@@ -159,6 +159,9 @@ def resolve_charge(provider: str, model: str, variant: str, kind: str, detail: s
     where = f" {detail}" if detail else ""
     reason = (f"no price for {kind}{where} from {max(uncovered[0][0], t_min):%Y-%m-%d}: "
               f"{problem or 'not in genai-prices'} and not in {SHIPPED_TABLE}; add [[prices.charges]]")
+    if kind == "code_execution" and provider in ("anthropic", "aws.bedrock", "gcp.vertex_ai"):
+        reason = ("Anthropic bills code execution per container-hour ($0.05), which the response does not report; "
+                  "add [[prices.charges]] kind = \"code_execution\" with your average cost per call")
     return sorted(segments, key=lambda s: s.valid_from), reason
 
 

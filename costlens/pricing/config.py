@@ -120,6 +120,10 @@ class PricesConfig:
     overrides: tuple[PriceOverride, ...] = ()
     discounts: tuple[Discount, ...] = ()
     charges: tuple[ChargePrice, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # [models.aliases]: model as called → catalog model
+
+    def catalog_name(self, model: str) -> str:
+        return dict(self.aliases).get(model, model)
 
     def overrides_for(self, provider: str | None, model: str, variant: str) -> list[PriceOverride]:
         return [o for o in self.overrides if (o.provider, o.model, o.variant) == (provider, model, variant)]
@@ -129,10 +133,12 @@ class PricesConfig:
         return next((d for d in self.discounts if d.matches(provider, model)), None)
 
 
-def parse_prices_config(raw: Mapping[str, Any] | None) -> PricesConfig:
-    """Validate the parsed `[prices]` table; raise PricesConfigError (a ValueError) naming entry and fix."""
+def parse_prices_config(raw: Mapping[str, Any] | None, aliases: Mapping[str, str] | None = None) -> PricesConfig:
+    """Validate the parsed `[prices]` table; raise PricesConfigError (a ValueError) naming entry and fix.
+    `aliases` ([models.aliases]) name the catalog model a called model is priced as."""
+    alias_pairs = tuple(sorted((aliases or {}).items()))
     if not raw:
-        return PricesConfig()
+        return PricesConfig(aliases=alias_pairs)
     if not isinstance(raw, Mapping):
         _fail("[prices] must be a table", "write [[prices.overrides]] / [[prices.discounts]] entries")
     unknown = sorted(set(raw) - {"overrides", "discounts", "charges"})
@@ -142,7 +148,7 @@ def parse_prices_config(raw: Mapping[str, Any] | None) -> PricesConfig:
     _reject_overlaps(overrides)
     discounts = tuple(_parse_discount(i, e) for i, e in enumerate(_entries(raw, "discounts")))
     charges = tuple(_parse_charge(i, e) for i, e in enumerate(_entries(raw, "charges")))
-    return PricesConfig(overrides=overrides, discounts=discounts, charges=charges)
+    return PricesConfig(overrides=overrides, discounts=discounts, charges=charges, aliases=alias_pairs)
 
 
 def _entries(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from costlens.reconcile.model import (
     NO_AI_SPEND,
     NO_BILL,
+    NOT_COMPARED,
     OUTSIDE_TOLERANCE,
     RECONCILED,
     BillingScope,
@@ -21,6 +22,7 @@ from costlens.reconcile.model import (
     ModelReconciliation,
     PriceStep,
     Reconciliation,
+    UnconvertedBill,
 )
 from costlens.sqlfiles import load_sql
 
@@ -156,13 +158,40 @@ def reconcile(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Perio
                CAST(coalesce(sum(billed_cost), 0) AS DECIMAL(38, 18)) AS billed,
                CAST(coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) AS DECIMAL(38, 18)) AS ai_billed,
                list(DISTINCT currency ORDER BY currency) FILTER (WHERE currency IS NOT NULL) AS currencies
-        FROM billing_lines b, report_period r
+        FROM billing_usd b, report_period r
         WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts""")
+    # bills in a currency with no rate to USD: never added to USD amounts, listed with their own totals
+    unconverted = _all(con, """
+        SELECT upper(trim(currency)) AS currency, count(*) AS lines, count(*) FILTER (WHERE is_ai) AS ai_lines,
+               CAST(coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) AS DECIMAL(38, 18)) AS ai_billed
+        FROM billing_unconverted b, report_period r
+        WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts
+        GROUP BY 1 ORDER BY 1""")
+    result.unconverted = [UnconvertedBill(u["currency"], int(u["lines"]), int(u["ai_lines"]), _d(u["ai_billed"]))
+                          for u in unconverted]
+    for u in result.unconverted:
+        result.notes.append(
+            f"{u.lines:,} billing lines in {u.currency} ({u.ai_billed:,.2f} {u.currency} of AI spend) have no exchange "
+            f"rate to USD and are not compared with the logs — add [[currency.rates]] (currency = \"{u.currency}\", "
+            f"valid_from, usd) to costlens.toml")
+    converted = _one(con, """
+        SELECT list(DISTINCT upper(trim(billing_currency)) || ' via ' || fx_source ORDER BY 1)
+                   FILTER (WHERE fx_source IS NOT NULL) AS sources
+        FROM billing_usd b, report_period r
+        WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts""")
+    if converted.get("sources"):
+        result.notes.append("converted to USD: " + ", ".join(converted["sources"]))
     result.billing_lines = int(bill["lines"])
     result.ai_billing_lines = int(bill["ai_lines"])
     result.billed_total_usd = _d(bill["billed"])
     result.ai_billed_usd = _d(bill["ai_billed"])
     result.currencies = list(bill["currencies"] or [])
+    if result.billing_lines == 0 and result.unconverted:
+        result.status = NOT_COMPARED
+        bills = "; ".join(f"{u.ai_billed:,.2f} {u.currency} of AI spend on {u.lines:,} lines" for u in result.unconverted)
+        result.verdict = (f"the bill is not in USD and no exchange rate is known ({bills}): reconciled in its own "
+                          "currency only, not compared with the logs' USD cost — add [[currency.rates]] to costlens.toml")
+        return result
     if result.billing_lines == 0:
         elsewhere = _one(con, "SELECT count(*) AS n, min(charge_period_start) AS first, max(charge_period_start) AS last "
                               "FROM billing_lines")

@@ -16,6 +16,7 @@ NO_BILL = "no_bill"
 NO_AI_SPEND = "no_ai_spend"
 RECONCILED = "reconciled"
 OUTSIDE_TOLERANCE = "outside_tolerance"
+NOT_COMPARED = "not_compared"  # the bill is in a currency with no rate to USD
 
 
 @dataclass
@@ -108,6 +109,16 @@ class CalibratedRate:
 
 
 @dataclass
+class UnconvertedBill:
+    """Billing lines in a currency with no rate to USD: kept apart, never added to USD amounts."""
+
+    currency: str
+    lines: int
+    ai_lines: int
+    ai_billed: Decimal  # in `currency`
+
+
+@dataclass
 class Reconciliation:
     status: str = NO_BILL
     verdict: str = "no billing export was ingested for this period; nothing to reconcile"
@@ -140,6 +151,7 @@ class Reconciliation:
     prices: str = "list"  # the prices the report's costs use: list | billed (`report --prices billed`)
     price_basis: list[dict[str, Any]] = field(default_factory=list)  # with billed prices: per model, which basis
     notes: list[str] = field(default_factory=list)
+    unconverted: list[UnconvertedBill] = field(default_factory=list)  # bills with no exchange rate to USD
 
     @property
     def has_ai_bill(self) -> bool:

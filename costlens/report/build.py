@@ -15,6 +15,7 @@ from costlens.report.model import (
     Totals,
     UnitEconomics,
     UnpricedModel,
+    UnpricedUsage,
 )
 from costlens.sqlfiles import load_sql
 
@@ -32,7 +33,7 @@ def prepare_priced_calls(con: "duckdb.DuckDBPyConnection", config: "Config", *, 
 
     install_macros(con)
     if rebuild:
-        build_price_book(con, config.prices or None)
+        build_price_book(con, config.prices or None, config.models.aliases)
     create_priced_calls_view(con)
 
 
@@ -61,6 +62,11 @@ def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: P
     con.execute("CREATE OR REPLACE TEMP TABLE model_tier_overrides AS SELECT * FROM _tiers_arrow")
     con.unregister("_features_arrow")
     con.unregister("_tiers_arrow")
+    rates = config.currency.rates
+    con.execute("CREATE OR REPLACE TEMP TABLE fx_rates AS SELECT upper(unnest(CAST(? AS VARCHAR[]))) AS currency, "
+                "unnest(CAST(? AS DATE[])) AS valid_from, unnest(CAST(? AS DOUBLE[])) AS usd",
+                [[r.currency for r in rates], [r.valid_from for r in rates], [r.usd for r in rates]])
+    con.execute(load_sql("intermediate/billing_usd.sql"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE economics AS SELECT CAST(? AS DOUBLE) AS loaded_hourly_rate_usd, "
         "CAST(? AS DOUBLE) AS delay_cost_per_minute_usd",
@@ -114,14 +120,14 @@ def _rows(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None =
 def _ue(row: dict[str, Any]) -> UnitEconomics:
     values = {name: row.get(name) for name in _UE_FIELDS}
     values["key"] = str(row["key"])
-    for money in ("cost_usd", "rework_cost_usd", "delay_cost_usd"):
+    for money in ("cost_usd", "rework_cost_usd", "delay_cost_usd", "tool_cost_usd"):
         values[money] = Decimal(values[money] or 0)
     for count in ("calls", "tasks", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "input_tokens",
                   "cache_read_tokens", "cache_write_tokens", "output_tokens"):
         values[count] = int(values[count] or 0)
     for ratio in _UE_FIELDS:
         value = values[ratio]
-        if isinstance(value, Decimal) and ratio not in ("cost_usd", "rework_cost_usd", "delay_cost_usd",
+        if isinstance(value, Decimal) and ratio not in ("cost_usd", "rework_cost_usd", "delay_cost_usd", "tool_cost_usd",
                                                         "reported_cost_usd", "computed_cost_of_reported_usd"):
             values[ratio] = float(value)
     return UnitEconomics(**values)
@@ -264,6 +270,7 @@ def totals_from_row(total: UnitEconomics | None) -> Totals:
         cost_per_accepted_outcome_usd=total.cost_per_accepted_outcome_usd,
         reported_cost_usd=total.reported_cost_usd,
         tasks_with_outcome=total.tasks_with_outcome,
+        tool_cost_usd=total.tool_cost_usd,
     )
 
 
@@ -279,7 +286,7 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
         "SELECT coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE task_id IS NULL) FROM period_calls "
         "WHERE feature_key = '(unattributed)'").fetchone()
     billing = con.execute(
-        "SELECT count(*), coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) FROM billing_lines b, report_period r "
+        "SELECT count(*), coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) FROM billing_usd b, report_period r "
         "WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts").fetchone()
     return Coverage(
         unpriced_models=unpriced,
@@ -291,6 +298,7 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
         calls_timed_by_file=int(con.execute(
             "SELECT count(*) FROM period_calls WHERE ts_from_file").fetchone()[0]),
         ai_billed_cost_usd=Decimal(billing[1]),
+        unpriced_usage=[UnpricedUsage(**row) for row in _rows(con, load_sql("metrics/unpriced_usage.sql"))],
     )
 
 
@@ -315,6 +323,10 @@ def _warnings(report: Report) -> list[str]:
             f"unpriced: {model.provider or '?'} / {model.model} ({model.variant}), {model.calls} calls — "
             f"add a price under [[prices.overrides]] in costlens.toml"
         )
+    for usage in report.coverage.unpriced_usage:
+        estimate = f" (about ${usage.est_cost_usd:,.2f})" if usage.est_cost_usd else ""
+        notes.append(f"not in the cost: {usage.field} × {usage.quantity.normalize():,f} over {usage.calls} calls"
+                     f"{estimate} from {usage.producer or '?'} — {usage.reason}")
     if report.coverage.quarantined_rows:
         notes.append(f"{report.coverage.quarantined_rows} input rows quarantined — see `costlens quarantine`")
     if report.coverage.calls_timed_by_file:

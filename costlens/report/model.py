@@ -43,6 +43,7 @@ class Totals:
     cost_per_accepted_outcome_usd: float | None
     reported_cost_usd: Decimal | None = None
     tasks_with_outcome: int = 0
+    tool_cost_usd: Decimal = Decimal(0)  # server-side tools, generated images and per-request fees
 
 
 @dataclass
@@ -83,6 +84,7 @@ class UnitEconomics:
     reported_cost_usd: Decimal | None
     computed_cost_of_reported_usd: Decimal | None
     provider: str | None = None
+    tool_cost_usd: Decimal = Decimal(0)  # the part of cost_usd that is server-side tools, images and fees
     # cost_usd in cents for tables, largest-remainder within its table so shown rows add up to the shown total
     shown_cost_usd: Decimal | None = None
 
@@ -94,6 +96,20 @@ class UnpricedModel:
     variant: str
     calls: int
     reason: str | None
+
+
+@dataclass
+class UnpricedUsage:
+    """A billed quantity the period's cost does not include: a usage field costlens does not read, a charge
+    with no price, or tokens a total reports beyond its parts (with an estimate of what they cost)."""
+
+    kind: str  # unread_field | unpriced_charge | hidden_tokens
+    producer: str | None
+    field: str
+    calls: int
+    quantity: Decimal
+    reason: str
+    est_cost_usd: Decimal | None = None
 
 
 @dataclass
@@ -119,6 +135,7 @@ class Coverage:
     billing_lines: int = 0
     ai_billed_cost_usd: Decimal = Decimal(0)
     calls_timed_by_file: int = 0
+    unpriced_usage: list[UnpricedUsage] = field(default_factory=list)
 
 
 @dataclass

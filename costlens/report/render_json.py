@@ -24,7 +24,7 @@ _EXTRA_UE = [
     "p50_cost_per_task_usd", "p95_cost_per_task_usd", "p50_latency_ms", "premium_traffic_share", "tokens_per_call",
     "spend_share", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "rework_cost_usd", "delay_cost_usd",
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reported_cost_usd",
-    "computed_cost_of_reported_usd",
+    "computed_cost_of_reported_usd", "tool_cost_usd",
 ]
 
 

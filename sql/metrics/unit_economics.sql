@@ -48,6 +48,8 @@ WITH sets AS (
         count(*) AS calls,
         count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
         coalesce(sum(c.cost_usd), 0) AS cost_usd,
+        -- server-side tools, generated images and per-request fees: the part of cost that is not tokens
+        coalesce(sum(c.tool_cost_usd + c.fee_cost_usd), 0) AS tool_cost_usd,
         coalesce(sum(c.cost_usd) FILTER (WHERE c.model_tier = 'premium'), 0) AS premium_cost_usd,
         count(*) FILTER (WHERE c.model_tier = 'premium') AS premium_calls,
         count(*) FILTER (WHERE c.status = 'error') AS failed_calls,
@@ -130,7 +132,8 @@ DROP TABLE ue_task_cells;
 CREATE OR REPLACE TEMP TABLE unit_economics_all AS
 WITH grouped AS (
     SELECT
-        c.dimension, c.key, c.provider, c.calls, t.tasks, c.unpriced_calls, c.cost_usd, c.premium_cost_usd,
+        c.dimension, c.key, c.provider, c.calls, t.tasks, c.unpriced_calls, c.cost_usd, c.tool_cost_usd,
+        c.premium_cost_usd,
         c.premium_calls, c.failed_calls, c.context_tokens, c.input_tokens, c.cache_read_tokens,
         c.cache_write_tokens, c.output_tokens, c.reasoning_tokens, c.reported_cost_usd, c.reported_calls,
         c.computed_cost_of_reported_usd, t.p50_cost_per_task_usd, t.p95_cost_per_task_usd,

@@ -6,7 +6,8 @@
 -- money but no token count anywhere becomes token_type 'other' (request fees, tools, unparsed meters).
 -- recon_scope_tags: the feature-like tags (costlens.feature / feature / app / use_case / application) each
 -- scope's lines carry.
--- Inputs: billing_lines, report_period(start_ts, end_ts); macros from reconcile/_macros.sql.
+-- Inputs: billing_usd (the billing lines in USD: intermediate/billing_usd.sql), report_period(start_ts, end_ts);
+-- macros from reconcile/_macros.sql.
 CREATE OR REPLACE TEMP TABLE recon_lines AS
 SELECT
     recon_provider_key(b.provider, b.service_name) AS provider_key,
@@ -29,7 +30,7 @@ SELECT
     b.billed_cost,
     coalesce(b.list_cost, b.billed_cost) AS list_cost,
     b.currency
-FROM billing_lines AS b
+FROM billing_usd AS b
 CROSS JOIN report_period AS r
 WHERE b.is_ai AND b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts;
 

@@ -144,3 +144,55 @@ CREATE OR REPLACE MACRO metadata_tags(metadata) AS (
           "env":null,"provider":null,"batch":null,"is_batch":null,"cost_usd":null}'),
         '"MAP(VARCHAR, VARCHAR)"'), MAP {}) END
 );
+
+-- Model identity: the forms producers write for one model → the name the price book knows. Applied to every
+-- producer's calls when they are loaded (costlens prices MODEL shows each step):
+--   * Bedrock ARNs of a foundation model or a cross-region inference profile → the model / profile id
+--     (arn:aws:bedrock:us-east-1:…:inference-profile/us.anthropic.claude-… → us.anthropic.claude-…);
+--     an application inference profile's ARN names no model and stays as it is (map it in [models.aliases]);
+--   * Vertex AI resource names (projects/…/locations/…/publishers/google/models/gemini-2.5-flash) and the
+--     Gemini API's models/… prefix → the bare model id;
+--   * LiteLLM-style provider prefixes (openai/gpt-4o, vertex_ai/gemini-…, bedrock/…) → the bare id, except
+--     for routers whose own model ids contain a slash (OpenRouter, Together, Fireworks, Hugging Face).
+-- Bedrock's us. / eu. / global. profile prefixes and :0 suffixes, and dated snapshots, are kept: the catalog
+-- prices them (regional and global profiles differ).
+CREATE OR REPLACE MACRO model_prefix_provider(prefix) AS (
+    CASE lower(prefix)
+        WHEN 'openai' THEN 'openai' WHEN 'anthropic' THEN 'anthropic' WHEN 'azure' THEN 'azure.openai'
+        WHEN 'azure_ai' THEN 'azure.openai' WHEN 'bedrock' THEN 'aws.bedrock' WHEN 'bedrock_converse' THEN 'aws.bedrock'
+        WHEN 'vertex_ai' THEN 'gcp.vertex_ai' WHEN 'vertex_ai_beta' THEN 'gcp.vertex_ai' WHEN 'gemini' THEN 'google'
+        WHEN 'google' THEN 'google' WHEN 'mistral' THEN 'mistral' WHEN 'groq' THEN 'groq' WHEN 'deepseek' THEN 'deepseek'
+        WHEN 'xai' THEN 'x_ai' WHEN 'cohere' THEN 'cohere' WHEN 'cerebras' THEN 'cerebras'
+    END
+);
+
+CREATE OR REPLACE MACRO canonical_model(provider, model) AS (
+    CASE
+        WHEN model IS NULL THEN NULL
+        WHEN starts_with(model, 'arn:aws:bedrock:') AND NOT contains(model, ':application-inference-profile/')
+            THEN regexp_extract(model, '/([^/]+)$', 1)
+        WHEN regexp_matches(model, '^(projects/[^/]+/locations/[^/]+/)?publishers/[^/]+/models/.+')
+            THEN regexp_extract(model, '/models/(.+)$', 1)
+        WHEN starts_with(model, 'models/') THEN substr(model, 8)
+        WHEN contains(model, '/') AND model_prefix_provider(split_part(model, '/', 1)) IS NOT NULL
+             AND coalesce(lower(provider), '') NOT IN ('openrouter', 'together', 'together_ai', 'fireworks',
+                                                        'fireworks_ai', 'huggingface', 'hf')
+            THEN substr(model, length(split_part(model, '/', 1)) + 2)
+        ELSE model
+    END
+);
+
+-- The provider a model name itself shows, for calls whose producer names none.
+CREATE OR REPLACE MACRO model_provider(model) AS (
+    CASE
+        WHEN model IS NULL THEN NULL
+        WHEN starts_with(model, 'arn:aws:bedrock:') THEN 'aws.bedrock'
+        WHEN regexp_matches(model, '^projects/[^/]+/locations/[^/]+/publishers/') THEN 'gcp.vertex_ai'
+        WHEN contains(model, '/') AND model_prefix_provider(split_part(model, '/', 1)) IS NOT NULL
+            THEN model_prefix_provider(split_part(model, '/', 1))
+        WHEN regexp_matches(model, '^(us|eu|apac|jp|au|ca|global|us-gov)\.(anthropic|amazon|meta|mistral|cohere|deepseek|writer|twelvelabs)\.')
+             OR regexp_matches(model, '^(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|writer|stability|twelvelabs)\.[a-z]')
+            THEN 'aws.bedrock'
+        WHEN regexp_matches(model, '^claude[^@]*@') THEN 'gcp.vertex_ai'
+    END
+);

@@ -202,8 +202,15 @@ SELECT
                'server_tool_use.web_search_requests'),
         charge('web_fetch', coalesce(parse_tokens(uu.server_tool_use.web_fetch_requests), 0), 'call', NULL,
                'server_tool_use.web_fetch_requests'),
-        charge('code_execution', coalesce(parse_tokens(uu.server_tool_use.code_execution_requests), 0), 'call', NULL,
-               'server_tool_use.code_execution_requests'),
+        -- code execution is billed per container-hour, which the response does not report: each call that ran
+        -- code is a charge (usage count, else its server_tool_use blocks), priced only by [[prices.charges]]
+        charge('code_execution', coalesce(parse_tokens(uu.server_tool_use.code_execution_requests),
+                                          len(list_filter(resp.content, lambda b: b.type = 'server_tool_use'
+                                              AND b.name IN ('code_execution', 'bash_code_execution',
+                                                             'text_editor_code_execution')))), 'call', NULL,
+               CASE WHEN uu.server_tool_use.code_execution_requests IS NOT NULL
+                    THEN 'server_tool_use.code_execution_requests'
+                    ELSE 'content[type=server_tool_use, name=*code_execution]' END),
         charge('tool_search', coalesce(parse_tokens(uu.server_tool_use.tool_search_requests), 0), 'call', NULL,
                'server_tool_use.tool_search_requests')],
         lambda c: c.quantity > 0) AS charges,

@@ -89,6 +89,7 @@ typed AS (
                "responseId":"VARCHAR","createTime":"VARCHAR",
                "candidates":[{"finishReason":"VARCHAR","groundingMetadata":{"webSearchQueries":["VARCHAR"]}}],
                "tool_usage":"JSON","tools":[{"type":"VARCHAR"}],
+               "content":[{"type":"VARCHAR","name":"VARCHAR"}],"container":{"id":"VARCHAR"},
                "stopReason":"VARCHAR","serviceTier":{"type":"VARCHAR"},"metrics":{"latencyMs":"VARCHAR"},
                "ResponseMetadata":{"RequestId":"VARCHAR","HTTPStatusCode":"VARCHAR"}}') AS r
     FROM enveloped
