@@ -155,6 +155,9 @@ def _print_ingest(result, quiet: bool) -> None:
     if result.total("rows_quarantined") or result.total("rows_skipped"):
         console.print(f"rows not loaded, with file, row and reason: costlens quarantine --run {result.run_id}",
                       soft_wrap=True)
+    for f in result.files:
+        if f.warning:
+            print(f"costlens: warning: {f.warning}", file=sys.stderr)
     for f in result.failed:
         print(f"costlens: error: {f.message}", file=sys.stderr)
 

@@ -81,10 +81,24 @@ def unwrap(records: list[Any]) -> list[Any]:
     return out
 
 
+def is_trace_document(record: Any) -> bool:
+    """A whole trace with its observations: the UI's "download trace" file {"trace", "observations"}, or one
+    trace from GET /api/public/traces/{id} with the observations embedded as objects (langfuse_trace_of)."""
+    if not isinstance(record, dict) or not isinstance(record.get("observations"), list):
+        return False
+    if isinstance(record.get("trace"), dict):
+        return True
+    first = record["observations"][:1]
+    return bool(first) and isinstance(first[0], dict) and "id" in record and "traceId" not in record
+
+
 def record_kind(record: Any) -> Kind | None:
-    """What one Langfuse record is (same rules as langfuse_record_kind in sql/staging/langfuse_records.sql)."""
+    """What one Langfuse record is (same rules as langfuse_record_kind in sql/staging/langfuse_records.sql;
+    a whole trace with its observations is read as observations)."""
     if not isinstance(record, dict):
         return None
+    if is_trace_document(record):
+        return "observations"
     keys = record.keys()
     if ("traceId" in keys and "startTime" in keys
             and str(record.get("type") or "").upper() in OBSERVATION_TYPES):

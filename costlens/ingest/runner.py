@@ -35,6 +35,7 @@ class FileResult:
     rows_quarantined: int = 0
     rows_skipped: int = 0
     message: str | None = None
+    warning: str | None = None  # ingested, but something the user should know (a file that yields no calls)
 
 
 @dataclass
@@ -298,6 +299,8 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
             counts = stats.get(str(src.path), (0, 0, 0, 0, 0))
             (result.rows_read, result.rows_loaded, result.rows_duplicate,
              result.rows_quarantined, result.rows_skipped) = counts
+            if adapter.target == "calls" and counts[0] and not counts[1] and not counts[2]:
+                result.warning = _no_calls_warning(con, src.path, run_id, counts)
             con.execute(
                 "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [src.sha256, str(src.path), adapter.name, adapter.target, src.size, src.mtime_ns, run_id,
@@ -317,6 +320,16 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
     except BaseException:
         _rollback(con)
         raise
+
+
+def _no_calls_warning(con: "duckdb.DuckDBPyConnection", path: Path, run_id: int, counts: tuple) -> str:
+    """Why a file of a call format gave no call: its most frequent quarantine reason."""
+    top = con.execute(
+        "SELECT reason, count(*) AS n FROM quarantine WHERE source_file = ? AND run_id = ? "
+        "GROUP BY reason ORDER BY n DESC, reason LIMIT 1", [str(path), run_id]).fetchone()
+    why = f" — most rows: {top[0]} ({top[1]:,})" if top else ""
+    return (f"{path}: {counts[0]:,} rows read but no call loaded ({counts[3]:,} quarantined, {counts[4]:,} skipped)"
+            f"{why}; see `costlens quarantine --run {run_id}`")
 
 
 def _rollback(con: "duckdb.DuckDBPyConnection") -> None:

@@ -3,8 +3,13 @@
 -- Which observations are calls: GENERATION (operation chat) and EMBEDDING (operation embeddings). SPAN,
 -- EVENT and the agent types (AGENT, TOOL, CHAIN, RETRIEVER, EVALUATOR, GUARDRAIL) are skipped with a reason.
 -- call_id = the observation id; trace_id = traceId; task_id = a task id in the observation's metadata, else
--- the trace id. feature / session / user come ONLY from the observation's own metadata: left NULL otherwise,
--- so the report fills them from the trace (trace_context, loaded from the traces export) by trace_id.
+-- the trace id. feature / session / user come from the observation's own metadata, else from its trace when the
+-- file holds it (a downloaded trace or GET /traces/{id}: `_trace`, see langfuse_records.sql; a v2 observations
+-- page: traceName / sessionId / userId on the observation); else NULL, so the report fills them from the trace
+-- (trace_context, loaded from the traces export) by trace_id. The model is `model`, else `providedModelName`
+-- (observations API v2).
+-- A usageDetails total larger than the tokens read (Gemini thinking that only the total shows) is flagged as
+-- hidden tokens (a call_charges row that is not counted in the cost); unknown usage keys are unread usage.
 --
 -- Tokens. Langfuse stores usageDetails as ADDITIVE usage types (it prices each key and sums them):
 --   * OpenAI-style usage is normalised at ingestion (Langfuse server, ingestion/types.ts): `input` =
@@ -94,9 +99,19 @@ WITH obs AS (
                "modelParameters":"JSON","input":"JSON","metadata":"JSON","level":"VARCHAR","statusMessage":"VARCHAR",
                "promptName":"VARCHAR","promptVersion":"VARCHAR","usageDetails":"JSON","costDetails":"JSON",
                "usage":"JSON","environment":"VARCHAR","calculatedTotalCost":"VARCHAR","totalCost":"VARCHAR",
-               "promptTokens":"VARCHAR","completionTokens":"VARCHAR","inputUsage":"VARCHAR","outputUsage":"VARCHAR"}')
+               "promptTokens":"VARCHAR","completionTokens":"VARCHAR","inputUsage":"VARCHAR","outputUsage":"VARCHAR",
+               "providedModelName":"VARCHAR","traceName":"VARCHAR","sessionId":"VARCHAR","userId":"VARCHAR",
+               "_trace":{"name":"VARCHAR","sessionId":"VARCHAR","userId":"VARCHAR","environment":"VARCHAR",
+                         "metadata":"JSON"}}')
            END AS o
     FROM langfuse_records r
+),
+meta_docs AS (
+    -- OTel-ingested observations keep their metadata as a JSON string: read it as the object it holds
+    SELECT * REPLACE (CASE WHEN json_type(o.metadata) = 'VARCHAR' AND json_valid(o.metadata->>'$')
+                                AND json_type(json(o.metadata->>'$')) = 'OBJECT'
+                           THEN struct_update(o, metadata := json(o.metadata->>'$')) ELSE o END AS o)
+    FROM obs
 ),
 parsed AS (
     SELECT *,
@@ -119,10 +134,18 @@ parsed AS (
                "customer":"VARCHAR","customer_id":"VARCHAR","provider":"VARCHAR","ls_provider":"VARCHAR",
                "gen_ai.provider.name":"VARCHAR","gen_ai.system":"VARCHAR","finish_reason":"VARCHAR",
                "stop_reason":"VARCHAR","service_tier":"VARCHAR"}') END AS meta,
+           -- a reasoning count only the span attributes carry (inside output: informational only)
+           parse_tokens(coalesce(o.metadata->>'$.attributes."gen_ai.usage.details.thoughts_tokens"',
+                                 o.metadata->>'$.attributes."gen_ai.usage.details.reasoning_tokens"',
+                                 o.metadata->>'$.attributes."gen_ai.usage.reasoning.output_tokens"')) AS attr_reasoning,
            upper(o.type) AS obs_type,
            upper(o.level) = 'ERROR' AS is_error,
-           nullif_blank(o.model) AS model_raw
-    FROM obs
+           nullif_blank(coalesce(o.model, o.providedModelName)) AS model_raw,
+           CASE WHEN json_type(o._trace.metadata) = 'OBJECT' THEN json_transform(o._trace.metadata,
+               '{"feature":"VARCHAR","costlens.feature":"VARCHAR","app.feature":"VARCHAR","use_case":"VARCHAR",
+                 "team":"VARCHAR","customer":"VARCHAR","customer_id":"VARCHAR","task_id":"VARCHAR",
+                 "costlens.task_id":"VARCHAR"}') END AS tmeta
+    FROM meta_docs
 ),
 sums AS (
     SELECT *,
@@ -250,7 +273,7 @@ SELECT
     u_cw5 AS cache_write_5m_tokens,
     u_cw1 AS cache_write_1h_tokens,
     out_t AS output_tokens,
-    u_rs AS reasoning_tokens,
+    CASE WHEN u_rs > 0 THEN u_rs ELSE least(coalesce(attr_reasoning, 0), coalesce(out_t, 0)) END AS reasoning_tokens,
     CASE WHEN is_error THEN 'error' ELSE 'ok' END AS status,
     CASE WHEN is_error THEN coalesce(nullif(msg_codes[1], 'None'), msg_types[-1],
                                      left(nullif_blank(split_part(trim(o.statusMessage), chr(10), 1)), 200), 'error')
@@ -260,16 +283,19 @@ SELECT
     nullif_blank(coalesce(meta.finish_reason, meta.stop_reason)) AS finish_reason,
     parse_tokens(coalesce(mp.max_tokens, mp.max_completion_tokens, mp.max_output_tokens, mp.maxTokens,
                           mp.max_tokens_to_sample)) AS max_tokens,
-    coalesce(nullif_blank(coalesce(meta."costlens.task_id", meta.task_id, meta."task.id")), nullif_blank(o.traceId))
+    coalesce(nullif_blank(coalesce(meta."costlens.task_id", meta.task_id, meta."task.id", tmeta."costlens.task_id",
+                                   tmeta.task_id)), nullif_blank(o.traceId))
         AS task_id,
     nullif_blank(coalesce(meta.session_id, meta.sessionId, meta.langfuse_session_id, meta.conversation_id,
-                          meta."gen_ai.conversation.id")) AS session_id,
+                          meta."gen_ai.conversation.id", o._trace.sessionId, o.sessionId)) AS session_id,
     nullif_blank(o.traceId) AS trace_id,
-    nullif_blank(coalesce(meta."costlens.feature", meta.feature, meta."app.feature", meta.use_case)) AS feature,
-    nullif_blank(meta.team) AS team,
-    nullif_blank(coalesce(meta.customer, meta.customer_id)) AS customer,
-    nullif_blank(coalesce(meta.user_id, meta.userId, meta.langfuse_user_id)) AS user_id,
-    nullif_blank(o.environment) AS environment,
+    nullif_blank(coalesce(meta."costlens.feature", meta.feature, meta."app.feature", meta.use_case,
+                          tmeta."costlens.feature", tmeta.feature, tmeta."app.feature", tmeta.use_case,
+                          o._trace.name, o.traceName)) AS feature,
+    nullif_blank(coalesce(meta.team, tmeta.team)) AS team,
+    nullif_blank(coalesce(meta.customer, meta.customer_id, tmeta.customer, tmeta.customer_id)) AS customer,
+    nullif_blank(coalesce(meta.user_id, meta.userId, meta.langfuse_user_id, o._trace.userId, o.userId)) AS user_id,
+    nullif_blank(coalesce(o.environment, o._trace.environment)) AS environment,
     nullif(map_concat(
         coalesce(langfuse_meta_tags(o.metadata), MAP {}),
         map_from_entries(list_filter([
@@ -299,6 +325,14 @@ SELECT
          ELSE coalesce(cost_total, cost_parts, try_cast(lu.totalCost AS DECIMAL(38,18)),
                        try_cast(o.calculatedTotalCost AS DECIMAL(38,18)), try_cast(o.totalCost AS DECIMAL(38,18)))
     END AS reported_cost_usd,
+    list_filter([charge('hidden_tokens',
+                        CASE WHEN has_details AND u_total IS NOT NULL
+                             THEN greatest(u_total - coalesce(in_t, 0) - u_cr - u_cw5 - u_cw1 - coalesce(out_t, 0), 0)
+                             ELSE 0 END,
+                        'token', NULL, 'usageDetails.total', false)], lambda c: c.quantity > 0) AS charges,
+    list_transform(list_filter(usage_other, lambda e: try_cast(e.value AS DECIMAL(38, 6)) <> 0),
+                   lambda e: {'field': 'usageDetails.' || e.key, 'quantity': try_cast(e.value AS DECIMAL(38, 6))})
+        AS unpriced_fields,
     reject_n AS reject_reason,
     CASE WHEN reject_n IS NULL THEN skip_n END AS skip_reason
 FROM checked;

@@ -57,19 +57,41 @@ CREATE OR REPLACE TEMP MACRO langfuse_meta_tags(m) AS (
     END
 );
 
+-- A whole trace: the UI's "download trace" file {"trace": {…}, "observations": [{…}, …]} (the trace repeats
+-- the observations under trace.observations: only the top-level list is read, so no call counts twice), or
+-- one trace as GET /api/public/traces/{id} returns it, observations embedded as objects. Its observations
+-- are the records, each carrying the trace's attribution under `_trace` (name → feature, session, user, tags).
+CREATE OR REPLACE TEMP MACRO langfuse_trace_of(doc) AS (
+    CASE WHEN json_type(doc, '$.trace') = 'OBJECT' AND json_type(doc, '$.observations') = 'ARRAY'
+              THEN doc->'$.trace'
+         WHEN json_type(doc, '$.observations') = 'ARRAY' AND json_type(doc, '$.observations[0]') = 'OBJECT'
+              AND json_exists(doc, '$.id') AND NOT json_exists(doc, '$.traceId')
+              THEN doc END
+);
+
 CREATE OR REPLACE TEMP TABLE langfuse_records AS
 WITH lines AS (
     SELECT source_row, doc,
            coalesce(json_type(doc) = 'OBJECT' AND json_type(doc, '$.data') = 'ARRAY'
-                    AND NOT json_exists(doc, '$.id') AND NOT json_exists(doc, '$.traceId'), false) AS is_page
+                    AND NOT json_exists(doc, '$.id') AND NOT json_exists(doc, '$.traceId'), false) AS is_page,
+           langfuse_trace_of(doc) AS trace_doc
     FROM raw_json
 ),
-pages AS (SELECT bool_or(is_page) AS any_page FROM lines),
+pages AS (SELECT bool_or(is_page OR trace_doc IS NOT NULL) AS any_page FROM lines),
 items AS (
-    SELECT source_row, 0 AS item_no, doc FROM lines WHERE NOT is_page
+    SELECT source_row, 0 AS item_no, doc FROM lines WHERE NOT is_page AND trace_doc IS NULL
     UNION ALL
     SELECT source_row, generate_subscripts(elements, 1) AS item_no, unnest(elements) AS doc
     FROM (SELECT source_row, json_extract(doc, '$.data[*]') AS elements FROM lines WHERE is_page)
+    UNION ALL
+    SELECT source_row, item_no,
+           json_merge_patch(obs, json_object('_trace', json_object(
+               'name', trace_doc->>'$.name', 'sessionId', trace_doc->>'$.sessionId',
+               'userId', trace_doc->>'$.userId', 'environment', trace_doc->>'$.environment',
+               'tags', trace_doc->'$.tags', 'metadata', trace_doc->'$.metadata'))) AS doc
+    FROM (SELECT source_row, trace_doc, generate_subscripts(elements, 1) AS item_no, unnest(elements) AS obs
+          FROM (SELECT source_row, trace_doc, json_extract(doc, '$.observations[*]') AS elements
+                FROM lines WHERE trace_doc IS NOT NULL))
 )
 SELECT CASE WHEN p.any_page THEN row_number() OVER (ORDER BY i.source_row, i.item_no) ELSE i.source_row END
            AS source_row,
