@@ -94,7 +94,33 @@ calls_priced AS (
         AND c.total_input_tokens > pb.tier_above_tokens AND c.total_input_tokens <= pb.tier_upto_tokens
 ),
 
-call_charges AS (
+charge_book AS (
+    -- prices of the charges beyond the token columns (tools, images, audio tokens), frozen months as priced_calls
+    SELECT DATE '0001-01-01' AS frozen_month, * FROM charge_price_book
+    UNION ALL BY NAME
+    SELECT month AS frozen_month, * EXCLUDE (month, catalog_version, frozen_at) FROM charge_price_book_frozen
+),
+
+extra_charges AS (
+    -- the calls' other billed quantities, one row per call and kind: a tool call, an image, an audio token
+    SELECT
+        c.call_id, c.day AS charge_day, c.provider, c.model, c.variant, c.feature_key, c.team_key, c.environment,
+        cb.discount_pct, ch.kind AS token_type, ch.quantity, cb.usd_per_unit AS unit_price,
+        CASE WHEN cb.family = 'tokens' THEN 0.000001::DECIMAL(7, 6) ELSE 1::DECIMAL(7, 6) END AS per_unit,
+        cb.family
+    FROM call_charges AS ch
+    JOIN period_calls AS c USING (call_id)
+    LEFT JOIN (SELECT DISTINCT month, provider, model, variant, kind FROM charge_price_book_frozen) AS fk
+        ON fk.month = CAST(date_trunc('month', c.ts) AS DATE) AND fk.provider = coalesce(c.provider, '')
+        AND fk.model = c.model AND fk.variant = c.variant AND fk.kind = ch.kind
+    JOIN charge_book AS cb
+        ON cb.frozen_month = coalesce(fk.month, DATE '0001-01-01') AND cb.provider = coalesce(c.provider, '')
+        AND cb.model = c.model AND cb.variant = c.variant AND cb.kind = ch.kind
+        AND cb.detail IS NOT DISTINCT FROM ch.detail AND c.ts >= cb.valid_from AND c.ts < cb.valid_to
+    WHERE c.priced AND ch.counted
+),
+
+usage_charges AS (
     -- one row per call and token type it used; `per_unit` turns the quantity into pricing units
     SELECT
         cp.* EXCLUDE (
@@ -118,8 +144,15 @@ call_charges AS (
              'quantity': cp.reasoning_tokens, 'unit_price': cp.reasoning_mtok, 'per_unit': 0.000001::DECIMAL(7, 6)},
             {'token_type': 'request', 'quantity': CASE WHEN cp.request_usd > 0 THEN 1 ELSE 0 END,
              'unit_price': cp.request_usd, 'per_unit': 1::DECIMAL(7, 6)}
-        ], recursive := true)
+        ], recursive := true),
+        CAST(NULL AS VARCHAR) AS family
     FROM calls_priced AS cp
+    UNION ALL BY NAME
+    -- token prices are per million (per_unit 1e-6); charge prices are per unit: the quantity is scaled back
+    SELECT * EXCLUDE (unit_price), unit_price * 1000000 AS unit_price
+    FROM extra_charges WHERE family = 'tokens'
+    UNION ALL BY NAME
+    SELECT * FROM extra_charges WHERE family <> 'tokens'
 ),
 
 charges_costed AS (
@@ -131,7 +164,7 @@ charges_costed AS (
         CASE WHEN discount_pct > 0 AND discount_pct < 100
              THEN CAST(CAST(unit_price * 100 / (100 - discount_pct) AS VARCHAR) AS DECIMAL(38, 18))
              ELSE unit_price END AS list_unit_price
-    FROM call_charges
+    FROM usage_charges
     WHERE quantity > 0
 ),
 
@@ -204,6 +237,7 @@ described AS (
             WHEN 'reasoning' THEN 'reasoning tokens'
             WHEN 'request' THEN 'requests'
             WHEN 'allocated' THEN 'allocated unattributed spend'
+            ELSE replace(r.token_type, '_', ' ')
         END AS meter,
         r.per_unit < 1 AS is_token_priced,
         date_trunc('month', r.charge_day) AS billing_month,
@@ -237,7 +271,7 @@ SELECT
     CAST(NULL AS VARCHAR) AS CommitmentDiscountUnit,
     CAST(d.consumed_quantity AS DECIMAL(38, 6)) AS ConsumedQuantity,
     CASE WHEN d.is_token_priced THEN 'Tokens' WHEN d.token_type = 'request' THEN 'Requests'
-         ELSE 'Allocations' END AS ConsumedUnit,
+         WHEN d.token_type = 'allocated' THEN 'Allocations' ELSE 'Units' END AS ConsumedUnit,
     d.billed_cost AS ContractedCost,
     d.unit_price AS ContractedUnitPrice,
     d.billed_cost AS EffectiveCost,
@@ -247,7 +281,7 @@ SELECT
     'Standard' AS PricingCategory,
     CAST(d.consumed_quantity * d.per_unit AS DECIMAL(38, 6)) AS PricingQuantity,
     CASE WHEN d.is_token_priced THEN '1M Tokens' WHEN d.token_type = 'request' THEN 'Requests'
-         ELSE 'Allocations' END AS PricingUnit,
+         WHEN d.token_type = 'allocated' THEN 'Allocations' ELSE 'Units' END AS PricingUnit,
     d.provider_name AS ProviderName,
     d.publisher_name AS PublisherName,
     CAST(NULL AS VARCHAR) AS RegionId,
