@@ -90,7 +90,7 @@ def test_a_bad_line_sends_the_file_to_the_careful_reader(tmp_path, con, ingest):
         ("a", 1), ("b", 2), ("c", 4)]
     assert con.execute("SELECT source_row, disposition, reason FROM quarantine ORDER BY source_row").fetchall() == [
         (3, "rejected", "not valid JSON"),
-        (5, "skipped", "not a model call (no gen_ai model or usage attributes)")]
+        (5, "skipped", "not a model call (no model or token attributes)")]
 
 
 def _claude_tree(tmp_path):

@@ -1,49 +1,90 @@
-"""OpenTelemetry GenAI spans: OTLP JSON (collector file exporter lines) and flat span JSON / JSONL."""
+"""OpenTelemetry spans of model calls: OTLP JSON (collector file exporter lines) and flat span JSON / JSONL
+(`ReadableSpan.to_json()`, and the similar shapes of other exporters).
+
+Every convention the instrumentation libraries write is read (README "Producers"): the OTel GenAI semantic
+conventions (old, current and latest-experimental names), OpenInference (`llm.*`), OpenLLMetry / Traceloop,
+vendor namespaces (`anthropic.usage.*`, `gen_ai.usage.details.*`, `gen_ai.usage.raw`) and frameworks' span
+layouts (logfire's streamed log spans, pydantic-ai's agent spans, vLLM's `llm_request`). Both file forms are
+reduced to one row per span with its attributes as a JSON object (staging/otel_span_rows_*.sql); one staging
+file then applies the conventions, inherits attribution from ancestor spans and keeps one call per request
+(staging/otel_spans_to_calls.sql).
+"""
 
 from __future__ import annotations
 
 from costlens.ingest.base import Adapter, IngestContext, record_keys
-from costlens.ingest.readers import (FastReadFailed, json_transform_spec, load_json_records,
-                                     no_reader_rejects,                                      typed_json_rows)
+from costlens.ingest.readers import (FastReadFailed, json_transform_spec, load_json_records, no_reader_rejects,
+                                     typed_json_rows)
 from costlens.ingest.sources import Source
 from costlens.sqlfiles import load_sql
 
-# The attributes a flat span may carry that staging/otel_flat_spans.sql reads (JSON = kept as JSON text).
-SPAN_ATTRIBUTES = {
-    "app.feature": "VARCHAR", "costlens.batch": "VARCHAR", "costlens.cache_creation_1h.input_tokens": "VARCHAR",
-    "costlens.cost_usd": "VARCHAR", "costlens.customer": "VARCHAR", "costlens.environment": "VARCHAR",
-    "costlens.feature": "VARCHAR", "costlens.prefix_hash": "VARCHAR", "costlens.prefix_tokens": "VARCHAR",
-    "costlens.prompt_hash": "VARCHAR", "costlens.service_tier": "VARCHAR", "costlens.task_id": "VARCHAR",
-    "costlens.team": "VARCHAR", "costlens.user_id": "VARCHAR", "customer": "VARCHAR", "customer.id": "VARCHAR",
-    "deployment.environment.name": "VARCHAR", "enduser.id": "VARCHAR", "error.type": "VARCHAR",
-    "feature": "VARCHAR", "gen_ai.agent.name": "VARCHAR", "gen_ai.conversation.id": "VARCHAR",
-    "gen_ai.input.messages": "JSON", "gen_ai.operation.name": "VARCHAR", "gen_ai.provider.name": "VARCHAR",
-    "gen_ai.request.batch": "VARCHAR", "gen_ai.request.max_tokens": "VARCHAR", "gen_ai.request.model": "VARCHAR",
-    "gen_ai.response.finish_reasons": "JSON", "gen_ai.response.id": "VARCHAR", "gen_ai.response.model": "VARCHAR",
-    "gen_ai.response.service_tier": "VARCHAR", "gen_ai.system": "VARCHAR", "gen_ai.system_instructions": "JSON",
-    "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens": "VARCHAR",
-    "gen_ai.usage.cache_creation.input_tokens": "VARCHAR", "gen_ai.usage.cache_read.input_tokens": "VARCHAR",
-    "gen_ai.usage.completion_tokens": "VARCHAR", "gen_ai.usage.input_tokens": "VARCHAR",
-    "gen_ai.usage.output_tokens": "VARCHAR", "gen_ai.usage.prompt_tokens": "VARCHAR",
-    "gen_ai.usage.reasoning.output_tokens": "VARCHAR", "http.response.status_code": "VARCHAR",
-    "http.status_code": "VARCHAR", "openai.request.service_tier": "VARCHAR",
-    "openai.response.service_tier": "VARCHAR", "task.id": "VARCHAR", "task_id": "VARCHAR", "team": "VARCHAR",
-    "use_case": "VARCHAR", "user.id": "VARCHAR"
-}
-# The resource attributes read, as a nested `attributes` object or flat on the resource.
-RESOURCE_ATTRIBUTES = {
-    "costlens.team": "VARCHAR", "deployment.environment": "VARCHAR", "deployment.environment.name": "VARCHAR",
-    "service.name": "VARCHAR", "team": "VARCHAR",
-}
-# The top level of a flat span; its `attributes` object is read into a STRUCT in the same parse.
+# Every span attribute a convention below reads (text; JSON values come back as their JSON text).
+SPAN_ATTRIBUTES = (
+    # what the span is
+    "gen_ai.operation.name", "openinference.span.kind", "llm.request.type", "logfire.span_type",
+    # provider and model
+    "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "gen_ai.request.model",
+    "gen_ai.response.model", "llm.model_name", "llm.request.model_name", "llm.response.model_name",
+    "llm.request.model", "llm.response.model", "llm.invocation_parameters",
+    # tokens: input (the OTel convention counts cache reads and writes inside it)
+    "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt", "llm.usage.prompt_tokens",
+    # output (reasoning inside)
+    "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
+    "llm.usage.completion_tokens",
+    # cache reads
+    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read", "gen_ai.usage.details.cache_read_tokens",
+    "gen_ai.usage.details.cache_read_input_tokens", "gen_ai.usage.cached_tokens",
+    # cache writes, all of them
+    "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
+    "gen_ai.usage.details.cache_write_tokens", "gen_ai.usage.details.cache_creation_input_tokens",
+    # cache writes by time to live
+    "anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
+    "anthropic.usage.cache_creation.ephemeral_5m_input_tokens",
+    "gen_ai.usage.details.ephemeral_1h_input_tokens", "gen_ai.usage.details.ephemeral_5m_input_tokens",
+    "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens", "costlens.cache_creation_1h.input_tokens",
+    # reasoning (informational: inside output)
+    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens", "gen_ai.usage.details.reasoning_tokens",
+    "gen_ai.usage.details.thinking_tokens", "gen_ai.usage.details.thoughts_tokens",
+    "llm.token_count.completion_details.reasoning",
+    # server-side tools and the provider's raw usage object (logfire)
+    "gen_ai.usage.details.web_search_requests", "gen_ai.usage.raw", "metadata",
+    # the request
+    "gen_ai.response.id", "gen_ai.response.finish_reasons", "gen_ai.request.max_tokens", "llm.request.max_tokens",
+    "gen_ai.request.stream", "error.type", "http.response.status_code", "http.status_code",
+    "openai.response.service_tier", "openai.request.service_tier", "gen_ai.response.service_tier",
+    "gen_ai.openai.response.service_tier", "gen_ai.openai.request.service_tier", "anthropic.response.service_tier",
+    "costlens.service_tier", "costlens.batch", "gen_ai.request.batch", "output.value",
+    # a cost the producer computed itself
+    "costlens.cost_usd", "operation.cost",
+    # attribution (on the span or an ancestor)
+    "costlens.feature", "feature", "app.feature", "use_case", "costlens.task_id", "task_id", "task.id",
+    "costlens.team", "team", "costlens.customer", "customer", "customer.id", "user.id", "enduser.id",
+    "costlens.user_id", "session.id", "gen_ai.conversation.id", "costlens.environment",
+    "deployment.environment.name", "gen_ai.agent.name",
+    # content (fingerprints only, unless --keep-content)
+    "gen_ai.input.messages", "gen_ai.system_instructions", "costlens.prompt_hash", "costlens.prefix_hash",
+    "costlens.prefix_tokens",
+)
+RESOURCE_ATTRIBUTES = ("service.name", "deployment.environment", "deployment.environment.name", "costlens.team",
+                       "team", "costlens.feature")
+
+# The top level of a flat span; attributes and resource stay JSON (one parse, then one typed transform).
 FLAT_SPAN = {
-    "trace_id": "VARCHAR", "traceId": "VARCHAR", "span_id": "VARCHAR", "spanId": "VARCHAR", "name": "VARCHAR",
-    "context": {"trace_id": "VARCHAR", "span_id": "VARCHAR"}, "start_time": "VARCHAR", "startTime": "VARCHAR",
-    "start_time_unix_nano": "VARCHAR", "startTimeUnixNano": "VARCHAR", "timestamp": "VARCHAR",
-    "end_time": "VARCHAR", "endTime": "VARCHAR", "end_time_unix_nano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
-    "status": "JSON", "status_code": "VARCHAR", "status_message": "VARCHAR", "attributes": SPAN_ATTRIBUTES,
-    "span_attributes": "JSON", "attrs": "JSON", "resource": {"attributes": RESOURCE_ATTRIBUTES, **RESOURCE_ATTRIBUTES}, "resource_attributes": "JSON"
+    "trace_id": "VARCHAR", "traceId": "VARCHAR", "span_id": "VARCHAR", "spanId": "VARCHAR",
+    "context": {"trace_id": "VARCHAR", "span_id": "VARCHAR"}, "parent_id": "VARCHAR", "parentSpanId": "VARCHAR",
+    "parent_span_id": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR", "start_time": "VARCHAR",
+    "startTime": "VARCHAR", "start_time_unix_nano": "VARCHAR", "startTimeUnixNano": "VARCHAR",
+    "timestamp": "VARCHAR", "end_time": "VARCHAR", "endTime": "VARCHAR", "end_time_unix_nano": "VARCHAR",
+    "endTimeUnixNano": "VARCHAR", "status": "JSON", "status_code": "VARCHAR", "status_message": "VARCHAR",
+    "attributes": "JSON", "span_attributes": "JSON", "attrs": "JSON", "resource": "JSON",
+    "resource_attributes": "JSON", "instrumentation_scope": "JSON", "instrumentationScope": "JSON", "scope": "JSON",
 }
+
+# Names a span carries when it is about a model call (a usage key that is not in SPAN_ATTRIBUTES is counted
+# as unread usage; a span with any of these is never skipped without saying so).
+USAGE_KEY_PATTERN = r"(token|usage)"
 
 
 def _is_otlp(record: object) -> bool:
@@ -56,20 +97,21 @@ def _is_flat_span(record: object) -> bool:
     attrs = record.get("attributes")
     if not isinstance(attrs, dict):
         return False
-    return any(str(key).startswith("gen_ai.") for key in attrs)
+    return any(str(key).startswith(("gen_ai.", "llm.", "openinference.")) for key in attrs)
 
 
 class OtelAdapter(Adapter):
     name = "otel"
     target = "calls"
-    description = "OpenTelemetry GenAI spans (OTLP JSON lines or flat span JSON/JSONL)"
+    description = "OpenTelemetry spans of model calls (OTLP JSON lines or flat span JSON/JSONL), every GenAI convention"
 
     def detect(self, src: Source, ctx: IngestContext) -> int:
         if any(_is_otlp(r) for r in src.records[:5]):
             return 90
         if src.records and sum(_is_flat_span(r) for r in src.records) >= max(1, len(src.records) // 2):
             return 80
-        if {"trace_id", "span_id", "attributes"} <= record_keys(src):
+        keys = record_keys(src)
+        if {"attributes"} <= keys and ({"trace_id", "span_id"} <= keys or "context" in keys):
             return 40
         return 0
 
@@ -81,21 +123,19 @@ class OtelAdapter(Adapter):
         else:
             no_reader_rejects(con)
             ctx.rows_by_position = True
-        # flat spans are a view (parsed once, inside the `staged` statement), OTLP spans a table: clear
-        # whichever an earlier file of the run left
-        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'otel_spans' "
-                           "AND table_catalog = 'temp'").fetchone()
-        if kind:
-            con.execute("DROP VIEW otel_spans" if kind[0] == "VIEW" else "DROP TABLE otel_spans")
+        for relation in ("otel_span_rows", "otel_spans"):
+            kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
+                               "AND table_catalog = 'temp'", [relation]).fetchone()
+            if kind:
+                con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {relation}")
         if otlp:
-            self.run_sql(con, "staging/otel_otlp_spans.sql")
-            self.run_sql(con, "staging/otel_spans_to_calls.sql")
-            return
-        con.execute(_flat_spans_sql(fast))
+            self.run_sql(con, "staging/otel_span_rows_otlp.sql")
+        else:
+            con.execute(_flat_rows_sql(fast))
         import duckdb
 
-        try:  # with the typed read, the only statement that reads the file
-            self.run_sql(con, "staging/otel_spans_to_calls.sql")
+        try:  # with the typed read, the first statement that reads the file
+            con.execute(_spans_to_calls_sql())
         except duckdb.Error as exc:
             if fast is None:
                 raise
@@ -103,17 +143,24 @@ class OtelAdapter(Adapter):
             raise FastReadFailed(str(exc)) from exc
 
 
-def _flat_spans_sql(typed_read: str | None) -> str:
-    """staging/otel_flat_spans.sql over the file read straight into FLAT_SPAN (typed_read), or over the
+def _flat_rows_sql(typed_read: str | None) -> str:
+    """staging/otel_span_rows_flat.sql over the file read straight into FLAT_SPAN (typed_read), or over the
     careful reader's raw_json lines (each parsed by json_transform into the same STRUCT)."""
     if typed_read is None:
         docs = (f"SELECT source_row, doc IS NOT NULL AS doc_ok, json_transform(doc, {json_transform_spec(FLAT_SPAN)}) "
                 "AS d FROM raw_json")
     else:
         docs = f"SELECT CAST(NULL AS BIGINT) AS source_row, true AS doc_ok, d FROM {typed_read} d"
-    return (load_sql("staging/otel_flat_spans.sql").replace("{span_docs}", docs)
-            .replace("{attribute_spec}", json_transform_spec(SPAN_ATTRIBUTES))
-            .replace("{resource_spec}", json_transform_spec(RESOURCE_ATTRIBUTES)))
+    return load_sql("staging/otel_span_rows_flat.sql").replace("{span_docs}", docs)
+
+
+def _spans_to_calls_sql() -> str:
+    attributes = json_transform_spec({key: "VARCHAR" for key in SPAN_ATTRIBUTES})
+    resource = json_transform_spec({key: "VARCHAR" for key in RESOURCE_ATTRIBUTES})
+    known = "[" + ", ".join("'" + key.replace("'", "''") + "'" for key in SPAN_ATTRIBUTES) + "]"
+    return (load_sql("staging/otel_spans_to_calls.sql").replace("{attribute_spec}", attributes)
+            .replace("{resource_spec}", resource).replace("{known_attributes}", known)
+            .replace("{usage_key_pattern}", USAGE_KEY_PATTERN))
 
 
 ADAPTER = OtelAdapter()

@@ -288,6 +288,8 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
         con.execute(load_sql("load/stats.sql"))
         if adapter.target == "calls" and _staged_columns(con) & set(_EXTRA_COLUMNS):
             con.execute(load_sql("load/call_extras_insert.sql"))
+        if adapter.target == "calls" and "duplicate_reason" in _staged_columns(con):
+            con.execute(load_sql("load/duplicates.sql"))
         if computed and ctx.keep_content:
             con.execute("INSERT INTO call_content SELECT * FROM staged_content WHERE call_id IN "
                         "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)", [run_id, first.src.sha256])
@@ -351,6 +353,8 @@ _EXTRA_COLUMNS = {
                "counted BOOLEAN)[]",
     "unpriced_fields": "STRUCT(field VARCHAR, quantity DECIMAL(38,6))[]",
     "producer": "VARCHAR",
+    # a row that is another row's call (a second span of one request): counted as a duplicate, with the reason
+    "duplicate_reason": "VARCHAR",
 }
 # A billing staging that makes several lines of one input row may say their order (load/billing_lines_insert.sql).
 _BILLING_EXTRA_COLUMNS = {"line_order": "BIGINT"}

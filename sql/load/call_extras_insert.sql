@@ -6,7 +6,8 @@ CREATE OR REPLACE TEMP TABLE loaded_extras AS
 SELECT s.call_id, s.source_file, s.source_sha256, s.producer, s.charges, s.unpriced_fields
 FROM (SELECT call_id, source_file, source_sha256, source_row, producer, charges, unpriced_fields
       FROM staged_full
-      WHERE len(charges) > 0 OR len(unpriced_fields) > 0) s
+      -- the row that became the call: never a duplicate row of the same call and line
+      WHERE (len(charges) > 0 OR len(unpriced_fields) > 0) AND duplicate_reason IS NULL) s
 JOIN (SELECT call_id, source_file, source_row FROM calls WHERE run_id = (SELECT run_id FROM ingest_ctx)) c
   ON c.call_id = s.call_id AND c.source_file = s.source_file AND c.source_row = s.source_row;
 

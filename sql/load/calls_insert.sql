@@ -6,9 +6,9 @@
 -- The statement's row count is the file's loaded rows (the runner reads it).
 INSERT INTO calls BY NAME
 WITH ok AS NOT MATERIALIZED (
-    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected, charges, unpriced_fields, producer)
+    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected, charges, unpriced_fields, producer, duplicate_reason)
     FROM staged_checked s
-    WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL
+    WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL AND s.duplicate_reason IS NULL
 ),
 repeated AS (
     SELECT call_id FROM ok GROUP BY call_id HAVING count(*) > 1

@@ -181,7 +181,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     source_sha256  VARCHAR NOT NULL,
     source_format  VARCHAR,
     source_row     BIGINT,
-    disposition    VARCHAR NOT NULL,                -- rejected | skipped
+    disposition    VARCHAR NOT NULL,                -- rejected | skipped | duplicate (a second row of one call, with the reason)
     reason         VARCHAR NOT NULL,
     run_id         BIGINT
 );

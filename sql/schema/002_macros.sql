@@ -196,3 +196,28 @@ CREATE OR REPLACE MACRO model_provider(model) AS (
         WHEN regexp_matches(model, '^claude[^@]*@') THEN 'gcp.vertex_ai'
     END
 );
+
+-- An OTel trace / span id as lower-case hex, whatever the exporter wrote: hex with or without 0x, or the
+-- base64 a protobuf JSON encoder gives bytes.
+CREATE OR REPLACE MACRO otel_id(x) AS (
+    CASE
+        WHEN x IS NULL OR trim(x) = '' OR regexp_full_match(trim(x), '(0x)?0*') THEN NULL
+        WHEN regexp_full_match(trim(x), '(0x)?[0-9A-Fa-f]+') THEN lower(regexp_replace(trim(x), '^0x', ''))
+        ELSE coalesce(lower(hex(try(from_base64(trim(x))))), trim(x))
+    END
+);
+
+-- A span kind as CLIENT / SERVER / INTERNAL / PRODUCER / CONSUMER (from "SpanKind.CLIENT", "SPAN_KIND_CLIENT", 3).
+CREATE OR REPLACE MACRO otel_kind(x) AS (
+    CASE upper(regexp_replace(coalesce(CAST(x AS VARCHAR), ''), '^(SpanKind\.|SPAN_KIND_)', '', 'i'))
+        WHEN '1' THEN 'INTERNAL' WHEN '2' THEN 'SERVER' WHEN '3' THEN 'CLIENT' WHEN '4' THEN 'PRODUCER'
+        WHEN '5' THEN 'CONSUMER' WHEN '' THEN NULL
+        ELSE upper(regexp_replace(CAST(x AS VARCHAR), '^(SpanKind\.|SPAN_KIND_)', '', 'i'))
+    END
+);
+
+-- A model's family: lower case, no route prefix, no snapshot date (gpt-4o-2024-08-06 → gpt-4o): two spans of
+-- one request may name the request model and the dated model that answered.
+CREATE OR REPLACE MACRO model_family(m) AS (
+    regexp_replace(regexp_replace(lower(trim(m)), '^.*/', ''), '[-@_]?(\d{4}-\d{2}-\d{2}|20\d{6})$', '')
+);
