@@ -38,3 +38,49 @@ def realdata(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not present: {path}")
     return path
+
+
+OTEL_HARNESS = Path(__file__).resolve().parent / "realworld" / "otel"
+# The deprecated opentelemetry-instrumentation-openai-v2 cannot be installed beside its successors (ATTRIBUTES.md,
+# "Versions and conflicts"); every other set-up's libraries are test dependencies and must run.
+CANNOT_SHARE_THE_ENVIRONMENT = {"otel_openai_v2_chat"}
+
+
+def load_otel_harness() -> dict:
+    """tests/realworld/otel's modules (mockapi, setups, expected), imported without leaving them in sys.modules.
+    The instrumentation libraries are test dependencies ('.[test]'): missing ones fail loudly, never skip."""
+    import importlib
+    import sys
+
+    names = ("mockapi", "setups", "expected")
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    sys.path.insert(0, str(OTEL_HARNESS))
+    try:
+        return {name: importlib.import_module(name) for name in names}
+    finally:
+        sys.path.remove(str(OTEL_HARNESS))
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+@pytest.fixture(scope="session")
+def otel_corpus(tmp_path_factory):
+    """Every set-up of the real-world OTel harness run once (each in its own interpreter, two at a time): the
+    instrumentation libraries' own spans, in OTLP JSON and flat JSON, in one folder. Returns (folder, {set-up:
+    exit code}); exit code 3 means the set-up's library cannot share this environment (it is skipped)."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    setups = load_otel_harness()["setups"].SETUPS
+    out = tmp_path_factory.mktemp("otel-corpus")
+
+    def run(setup: str) -> tuple[str, int, str]:
+        proc = subprocess.run([sys.executable, str(OTEL_HARNESS / "setups.py"), setup, str(out)],
+                              capture_output=True, text=True, timeout=600)
+        return setup, proc.returncode, proc.stdout + proc.stderr
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, setups))
+    return out, {setup: (code, text) for setup, code, text in results}
