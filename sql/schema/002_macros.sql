@@ -201,10 +201,15 @@ CREATE OR REPLACE MACRO model_provider(model) AS (
 -- base64 a protobuf JSON encoder gives bytes.
 CREATE OR REPLACE MACRO otel_id(x) AS (
     CASE
-        WHEN x IS NULL OR trim(x) = '' OR regexp_full_match(trim(x), '(0x)?0*') THEN NULL
+        WHEN x IS NULL OR trim(x) = '' THEN NULL
         WHEN regexp_full_match(trim(x), '(0x)?[0-9A-Fa-f]+') THEN lower(regexp_replace(trim(x), '^0x', ''))
         ELSE coalesce(lower(hex(try(from_base64(trim(x))))), trim(x))
     END
+);
+
+-- A parent span id: an all-zero id (what some exporters write for a root span) means no parent.
+CREATE OR REPLACE MACRO otel_parent_id(x) AS (
+    CASE WHEN regexp_full_match(trim(coalesce(x, '')), '(0x)?0*|[A]+=*') THEN NULL ELSE otel_id(x) END
 );
 
 -- A span kind as CLIENT / SERVER / INTERNAL / PRODUCER / CONSUMER (from "SpanKind.CLIENT", "SPAN_KIND_CLIENT", 3).

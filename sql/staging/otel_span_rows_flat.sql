@@ -10,7 +10,7 @@ SELECT
     doc_ok,
     otel_id(coalesce(d.trace_id, d.traceId, d.context.trace_id)) AS trace_id,
     otel_id(coalesce(d.span_id, d.spanId, d.context.span_id)) AS span_id,
-    otel_id(coalesce(d.parent_id, d.parentSpanId, d.parent_span_id)) AS parent_id,
+    otel_parent_id(coalesce(d.parent_id, d.parentSpanId, d.parent_span_id)) AS parent_id,
     d.name,
     otel_kind(d.kind) AS kind,
     coalesce(d.instrumentation_scope->>'$.name', d.instrumentationScope->>'$.name', d.scope->>'$.name') AS scope_name,

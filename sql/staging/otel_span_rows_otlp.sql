@@ -36,7 +36,7 @@ SELECT
     true AS doc_ok,
     otel_id(s.traceId) AS trace_id,
     otel_id(s.spanId) AS span_id,
-    otel_id(s.parentSpanId) AS parent_id,
+    otel_parent_id(s.parentSpanId) AS parent_id,
     s.name,
     otel_kind(s.kind) AS kind,
     scope_name,
