@@ -82,11 +82,6 @@ FLAT_SPAN = {
     "resource_attributes": "JSON", "instrumentation_scope": "JSON", "instrumentationScope": "JSON", "scope": "JSON",
 }
 
-# Names a span carries when it is about a model call (a usage key that is not in SPAN_ATTRIBUTES is counted
-# as unread usage; a span with any of these is never skipped without saying so).
-USAGE_KEY_PATTERN = r"(token|usage)"
-
-
 def _is_otlp(record: object) -> bool:
     return isinstance(record, dict) and "resourceSpans" in record
 
@@ -118,11 +113,11 @@ class OtelAdapter(Adapter):
     def stage(self, con, src: Source, ctx: IngestContext) -> None:
         otlp = any(_is_otlp(r) for r in src.records[:5])
         fast = None if otlp or ctx.careful else typed_json_rows(src, FLAT_SPAN)
+        # the staging numbers the rows of a typed read itself (its span_no, in file order)
         if fast is None:
             load_json_records(con, src)
         else:
             no_reader_rejects(con)
-            ctx.rows_by_position = True
         for relation in ("otel_span_rows", "otel_spans"):
             kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
                                "AND table_catalog = 'temp'", [relation]).fetchone()
@@ -139,7 +134,6 @@ class OtelAdapter(Adapter):
         except duckdb.Error as exc:
             if fast is None:
                 raise
-            ctx.rows_by_position = False
             raise FastReadFailed(str(exc)) from exc
 
 
@@ -159,8 +153,7 @@ def _spans_to_calls_sql() -> str:
     resource = json_transform_spec({key: "VARCHAR" for key in RESOURCE_ATTRIBUTES})
     known = "[" + ", ".join("'" + key.replace("'", "''") + "'" for key in SPAN_ATTRIBUTES) + "]"
     return (load_sql("staging/otel_spans_to_calls.sql").replace("{attribute_spec}", attributes)
-            .replace("{resource_spec}", resource).replace("{known_attributes}", known)
-            .replace("{usage_key_pattern}", USAGE_KEY_PATTERN))
+            .replace("{resource_spec}", resource).replace("{known_attributes}", known))
 
 
 ADAPTER = OtelAdapter()

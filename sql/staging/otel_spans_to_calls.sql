@@ -1,6 +1,6 @@
 -- OTel spans → canonical calls. Input: otel_span_rows (staging/otel_span_rows_flat.sql or _otlp.sql).
 -- Placeholders filled by costlens/ingest/otel.py: {attribute_spec}, {resource_spec} (the attributes read),
--- {known_attributes}, {usage_key_pattern} (what counts as an unread usage field).
+-- {known_attributes} (the names read: any other name with "token" or "usage" in it is an unread usage field).
 --
 -- 1. Conventions. Each canonical figure is the first attribute present, in this order (README "Producers"):
 --    operation  gen_ai.operation.name; OpenInference openinference.span.kind (LLM → chat, EMBEDDING →
@@ -49,14 +49,20 @@
 --    attributes no convention reads are unread usage fields (coverage); a model span with no usage and no error
 --    is rejected (its cost is unknown, not $0).
 
+-- Each span parsed once: its attributes into the typed struct `a`; the usage-like attributes no convention reads,
+-- with their values, kept apart (the attribute text itself is not kept).
 CREATE OR REPLACE TEMP TABLE otel_spans AS
-SELECT r.*,
+SELECT r.* EXCLUDE (attrs, res),
        r.trace_id || ':' || r.span_id AS span_key,
        r.trace_id || ':' || r.parent_id AS parent_key,
        json_transform(r.attrs, {attribute_spec}) AS a,
        json_transform(r.res, {resource_spec}) AS ra,
-       list_filter(json_keys(r.attrs), lambda k: regexp_matches(lower(k), '{usage_key_pattern}')
-                   AND NOT list_contains({known_attributes}, k)) AS unread_keys
+       list_transform(
+           list_filter(json_keys(r.attrs), lambda k: (contains(lower(k), 'token') OR contains(lower(k), 'usage'))
+                       AND NOT list_contains({known_attributes}, k)),
+           lambda k: {'field': k, 'value': json_extract_string(r.attrs, '$."' || k || '"')}) AS unread,
+       coalesce(json_extract_string(r.attrs, '$."gen_ai.usage.total_tokens"'),
+                json_extract_string(r.attrs, '$."llm.token_count.total"')) AS total_raw
 FROM otel_span_rows r;
 
 CREATE OR REPLACE TEMP TABLE otel_facts AS
@@ -64,7 +70,7 @@ WITH base AS (
     SELECT
         s.rowid AS span_no,
         s.source_row, s.trace_id, s.span_id, s.parent_id, s.span_key, s.parent_key, s.name, s.kind, s.scope_name,
-        s.start_raw, s.end_raw, s.status_code, s.status_message, s.reject_reason, s.attrs, s.unread_keys, s.a, s.ra,
+        s.start_raw, s.end_raw, s.status_code, s.status_message, s.reject_reason, s.unread, s.total_raw, s.a, s.ra,
         CASE WHEN json_valid(s.a."gen_ai.usage.raw") THEN json(s.a."gen_ai.usage.raw") END AS rawu,
         coalesce(nullif_blank(s.a."gen_ai.operation.name"),
                  CASE upper(s.a."openinference.span.kind") WHEN 'LLM' THEN 'chat' WHEN 'EMBEDDING' THEN 'embeddings'
@@ -113,9 +119,7 @@ raw_figures AS (
         coalesce(a."gen_ai.usage.details.web_search_requests", rawu->>'$.server_tool_use.web_search_requests',
                  -- OpenInference keeps Anthropic's server tool use in its metadata attribute
                  CASE WHEN a."openinference.span.kind" IS NOT NULL AND json_valid(a.metadata)
-                      THEN json_extract_string(a.metadata, '$.server_tool_use.web_search_requests') END) AS web_raw,
-        coalesce(json_extract_string(attrs, '$."gen_ai.usage.total_tokens"'),
-                 json_extract_string(attrs, '$."llm.token_count.total"')) AS total_raw
+                      THEN json_extract_string(a.metadata, '$.server_tool_use.web_search_requests') END) AS web_raw
     FROM base
 )
 SELECT *,
@@ -142,7 +146,8 @@ SELECT *,
                                                 'tool', 'retriever', 'reranker', 'guardrail', 'evaluator',
                                                 'invoke_workflow', 'workflow', 'task')
             THEN 'not a model call (' || operation || ' span'
-                 || CASE WHEN in_raw IS NOT NULL OR out_raw IS NOT NULL OR json_exists(attrs, '$."gen_ai.aggregated_usage.input_tokens"')
+                 || CASE WHEN in_raw IS NOT NULL OR out_raw IS NOT NULL
+                              OR len(list_filter(unread, lambda u: contains(u.field, 'aggregated_usage'))) > 0
                          THEN '; its usage is the sum of the model calls under it, which are counted' ELSE '' END
                  || ')'
         WHEN coalesce(response_model, request_model) IS NULL AND in_raw IS NULL AND out_raw IS NULL
@@ -218,13 +223,16 @@ nested AS (
     ORDER BY up.span_key, x.depth
 ),
 -- spans that name the same response id: the most detailed, then the deepest, wins
+repeated_ids AS (
+    SELECT response_id FROM calls WHERE response_id IS NOT NULL GROUP BY response_id HAVING count(*) > 1
+),
 by_response AS (
     SELECT span_key, response_id,
            first_value(span_key) OVER w AS kept_key,
            first_value(coalesce(name, 'span') || ' ' || span_id) OVER w AS kept_name,
            first_value(detail_score) OVER w AS kept_score, detail_score
     FROM calls
-    WHERE response_id IS NOT NULL AND span_key NOT IN (SELECT span_key FROM nested)
+    WHERE response_id IN (SELECT response_id FROM repeated_ids) AND span_key NOT IN (SELECT span_key FROM nested)
     WINDOW w AS (PARTITION BY response_id ORDER BY detail_score DESC, depth DESC, kind = 'CLIENT' DESC, span_no)
 ),
 -- a streamed request span without usage and the span of the same trace and model that carries its usage
@@ -337,8 +345,8 @@ SELECT
                  charge('hidden_tokens', greatest(coalesce(parse_tokens(total_raw), 0) - coalesce(in_t, 0)
                                                   - coalesce(out_t, 0), 0), 'token', NULL, 'total tokens', false)],
                 lambda c: c.quantity > 0) AS charges,
-    list_filter(list_transform(unread_keys, lambda k: {'field': k,
-                    'quantity': try_cast(json_extract_string(attrs, '$."' || k || '"') AS DECIMAL(38, 6))}),
+    list_filter(list_transform(unread, lambda u: {'field': u.field,
+                                                  'quantity': try_cast(u.value AS DECIMAL(38, 6))}),
                 lambda u: u.quantity IS NOT NULL AND u.quantity <> 0
                           AND NOT regexp_matches(u.field, '(total_tokens|token_count\.total|aggregated_usage)$|aggregated_usage\.'))
         AS unpriced_fields,
@@ -359,3 +367,9 @@ SELECT
     CASE WHEN reject_reason IS NULL THEN not_a_call END AS skip_reason,
     CASE WHEN reject_reason IS NULL AND not_a_call IS NULL THEN dup_reason END AS duplicate_reason
 FROM merged;
+
+DROP TABLE otel_spans;
+DROP TABLE otel_ancestors;
+DROP TABLE otel_inherited;
+DROP TABLE otel_duplicates;
+DROP TABLE otel_facts;
