@@ -16,6 +16,7 @@ from costlens.config import Config
 _harness = load_otel_harness()
 SETUPS = _harness["setups"].SETUPS
 compute = _harness["expected"].compute
+reference = _harness["expected"].reference
 
 # Which of the harness's figures each set-up must reach (expected.py `totals`):
 #   reference            the genai-prices cost of what the library-under-test's spans carry;
@@ -70,11 +71,37 @@ def test_costlens_equals_the_reference(otel_corpus, tmp_path, setup, form):
     assert report.totals.calls == totals["calls"] + EXTRA_FAILED_CALLS.get(setup, 0)
     assert report.totals.unpriced_calls == 0
     assert report.totals.cost_usd == Decimal(str(totals[EXPECTED[setup]]))
+    # tokens by kind: the reference's (what the library's spans carry), or the recorded bodies' where another
+    # span of the request carries what the library's drops
+    if EXPECTED[setup].startswith("truth"):
+        want = {k: sum(c["truth"][k] for c in truth["calls"]) for k in
+                ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")}
+    else:
+        want = {k: v for k, v in reference(setup, folder)["tokens"].items() if k != "reasoning"}
+    got = {"input": 0, "cache_read": 0, "cache_write_5m": 0, "cache_write_1h": 0, "output": 0}
+    for row in report.by_model:
+        got["input"] += row.input_tokens
+        got["cache_read"] += row.cache_read_tokens
+        got["output"] += row.output_tokens
+    con_tokens = _write_split(tmp_path / "costlens.duckdb")
+    got.update(con_tokens)
+    assert got == want
     # attribution set on the app's parent spans reaches the model calls under them
     features = {u.key: u.calls for u in report.unit_economics}
     assert (features.get("support-bot"), features.get("summarizer")) == (2, 1)
     # every span that carried usage is a call or a duplicate with its reason: nothing unaccounted for
     assert file.rows_read == file.rows_loaded + file.rows_duplicate + file.rows_quarantined + file.rows_skipped
+
+
+def _write_split(db) -> dict:
+    from costlens import db as database
+
+    con = database.connect(str(db))
+    try:
+        five, hour = con.execute("SELECT sum(cache_write_5m_tokens), sum(cache_write_1h_tokens) FROM calls").fetchone()
+    finally:
+        con.close()
+    return {"cache_write_5m": int(five or 0), "cache_write_1h": int(hour or 0)}
 
 
 @pytest.mark.slow
