@@ -88,6 +88,8 @@ EXACT = [
      ["model=us.anthropic.claude-sonnet-4-5-20250929-v1:0"]),
     # serviceTier flex: genai-prices has no flex price for Nova, so standard (the reference says the same)
     ("bedrock", "converse_amazon.nova-pro_service-tier-flex.json", ["model=amazon.nova-pro-v1:0"]),
+    # the ConverseStream metadata event (the last of a stream) carries the usage
+    ("bedrock", "converse-stream_amazon.nova-micro_metadata-event.json", ["model=amazon.nova-micro-v1:0"]),
 ]
 
 
