@@ -445,13 +445,14 @@ def test_request_tags_variants_and_lineage_call_id(con, ingest, tmp_path):
         dict(request_id="r2", model="gpt-4o", request_tags='{"feature": "search", "owner": "ana"}'),
         dict(request_id="r3", model="gpt-4o", request_tags='["task:t-9", "reporting", "reporting"]'),
         dict(request_id="r4", model="gpt-4o", request_tags='["a", "b'),
-        # no request id: the call id is a hash of the file and the line
+        # no request id: the call id comes from the row's content (and its occurrence), not from the file
         dict(request_id="", model="gpt-4o", request_tags='["ops", "nightly"]',
              metadata=json.dumps({"spend_logs_metadata": {"feature": "digest", "env": "prod", "owner": "ops"}})),
     ])
     (file,) = ingest(path).files
     assert (file.rows_loaded, file.rows_quarantined) == (4, 1)
-    lineage = "litellm:" + hashlib.sha256(f"{file_sha256(path)}:6".encode()).hexdigest()[:32]
+    lineage = con.execute("SELECT call_id FROM calls WHERE source_row = 6").fetchone()[0]
+    assert lineage.startswith("litellm:") and len(lineage) == len("litellm:") + 32
     assert con.execute("SELECT call_id, feature, task_id, environment, tags FROM calls ORDER BY source_row"
                        ).fetchall() == [
         ("r1", "triage", None, None, {"jobID": "214590dsff09fds", "beta": ""}),
@@ -461,6 +462,11 @@ def test_request_tags_variants_and_lineage_call_id(con, ingest, tmp_path):
         (lineage, "digest", None, "prod", {"ops": "", "nightly": "", "owner": "ops"}),
     ]
     assert quarantine(con)[0][1:4] == (5, "rejected", "request_tags is not valid JSON: '[\"a\", \"b'")
+    # the same rows in another file, with one more appended: the id-less row is recognised by its content
+    appended = tmp_path / "spend_appended.csv"
+    appended.write_text(path.read_text() + path.read_text().splitlines()[2] .replace("r2", "r9") + "\n")
+    (again,) = ingest(appended).files
+    assert (again.rows_loaded, again.rows_duplicate) == (1, 4)
 
 
 def test_metadata_as_json_string_inside_json_export(con, ingest, tmp_path):

@@ -45,8 +45,14 @@ def calls(con, where: str = "true") -> list[dict]:
     return [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
 
 
-def lineage_hash(path: Path, row: int, prefix: str = "openai") -> str:
-    return f"{prefix}:" + hashlib.sha256(f"{file_sha256(path)}:{row}".encode()).hexdigest()[:32]
+def lineage_hash(path: Path, row: int, prefix: str = "openai", occurrence: int = 1) -> str:
+    """The id of a line without an id of its own: its content (minified JSON) and its occurrence among
+    identical lines of the file — never the file itself (README "Identity")."""
+    import duckdb
+
+    line = [text for text in path.read_text(encoding="utf-8").splitlines() if text.strip()][row - 1]
+    content = duckdb.connect().execute("SELECT CAST(json(?) AS VARCHAR)", [line]).fetchone()[0]
+    return f"{prefix}:" + hashlib.sha256(f"{content}\x1f{occurrence}".encode()).hexdigest()[:32]
 
 
 def quarantine(con) -> list[tuple]:
@@ -154,8 +160,8 @@ def test_same_calls_in_another_file_are_duplicates(con, ingest, tmp_path):
 
     (file,) = ingest(copy, fmt="openai").files
 
-    # calls with a response id are recognised; failures have no id, so they get a new lineage hash
-    assert (file.status, file.rows_loaded) == ("ingested", 1)
+    # calls with a response id are recognised, and so are failures without one: by their content
+    assert (file.status, file.rows_loaded, file.rows_duplicate) == ("ingested", 0, 8)
     assert con.execute("SELECT count(*) FROM calls WHERE status = 'ok'").fetchone()[0] == 6
 
 

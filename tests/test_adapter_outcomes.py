@@ -101,13 +101,20 @@ def test_all_three_together_and_reingest(con, ingest, tmp_path):
     assert con.execute("SELECT count(*) FROM outcomes").fetchone()[0] == 8
 
 
-def test_later_outcome_for_a_task_does_not_overwrite(con, ingest, tmp_path):
+def test_a_later_delivery_replaces_the_outcome_of_a_task(con, ingest, tmp_path):
+    # the latest delivery wins per task: t-001 re-rated (replaced), t-100 new; the same values again are a duplicate
     later = tmp_path / "later.csv"
     later.write_text("task_id,accepted\nt-001,false\nt-100,true\n", encoding="utf-8")
     ingest(OUT / "outcomes.csv")
     result = ingest(later)
-    assert (result.files[0].rows_loaded, result.files[0].rows_duplicate) == (1, 1)
-    assert outcomes(con)["t-001"][0] is True
+    assert (result.files[0].rows_loaded, result.files[0].rows_duplicate) == (2, 0)
+    assert outcomes(con)["t-001"][0] is False
+    assert con.execute("SELECT target, source_file, replaced_file, rows_replaced FROM replacements").fetchall() == [
+        ("outcomes", str(later), str(OUT / "outcomes.csv"), 1)]
+    again = tmp_path / "again.csv"
+    again.write_text("task_id,accepted\nt-001,false\n", encoding="utf-8")
+    (file,) = ingest(again).files
+    assert (file.rows_loaded, file.rows_duplicate) == (0, 1)
 
 
 @pytest.mark.parametrize(

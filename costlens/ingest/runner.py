@@ -146,22 +146,23 @@ def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
 class _Manifest:
     """The files already ingested, read once per run (one query, not two per file): by (path, size, mtime)
     and by content hash. Files the run loads are added as they commit."""
-    by_stat: dict[tuple[str, int, int], str]
+    by_stat: dict[tuple[str, int, int, int], str]
     by_hash: dict[str, str]
-    loading: dict[str, tuple[str, int, int, str]] = field(default_factory=dict)  # path → (format, size, mtime, sha)
+    # path → (format, size, mtime, ctime, sha)
+    loading: dict[str, tuple[str, int, int, int, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, con: "duckdb.DuckDBPyConnection") -> "_Manifest":
-        rows = con.execute("SELECT source_file, size_bytes, mtime_ns, source_sha256, source_format "
+        rows = con.execute("SELECT source_file, size_bytes, mtime_ns, ctime_ns, source_sha256, source_format "
                            "FROM ingested_files").fetchall()
-        return cls({(f, size, mtime): fmt for f, size, mtime, _, fmt in rows},
-                   {sha: fmt for _, _, _, sha, fmt in rows})
+        return cls({(f, size, mtime, ctime): fmt for f, size, mtime, ctime, _, fmt in rows if ctime is not None},
+                   {sha: fmt for _, _, _, _, sha, fmt in rows})
 
     def add(self, result: FileResult) -> None:
         pending = self.loading.pop(result.path, None)
         if result.status == "ingested" and pending:
-            fmt, size, mtime, sha = pending
-            self.by_stat[(result.path, size, mtime)] = fmt
+            fmt, size, mtime, ctime, sha = pending
+            self.by_stat[(result.path, size, mtime, ctime)] = fmt
             self.by_hash[sha] = fmt
 
 
@@ -171,13 +172,15 @@ def _prepare_file(
     """A file to load, or its final result (unchanged, or failed with a one-line message)."""
     result = FileResult(path=str(path), status="failed")
     try:
-        # The manifest knows this very file (same path, size and modification time): skip it without
-        # reading it. Anything else is hashed, so a copy or a touched-but-identical file is still caught.
+        # The manifest knows this very file (same path, size, modification and change time): skip it without
+        # reading it. Anything else is hashed — the content decides: an in-place edit that keeps the size and
+        # the modification time still moves the change time; a copy or a touched-but-identical file is caught
+        # by its hash.
         try:
             stat = path.stat()
         except OSError:
             stat = None  # open_source says why, in one line
-        known = stat and manifest.by_stat.get((str(path), stat.st_size, stat.st_mtime_ns))
+        known = stat and manifest.by_stat.get((str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
         if known:
             result.status, result.format = "unchanged", known
             return result
@@ -190,7 +193,7 @@ def _prepare_file(
             raise InputError(src.display, "is empty", fix="remove it or export it again")
         adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
-        manifest.loading[str(path)] = (adapter.name, src.size, src.mtime_ns, src.sha256)
+        manifest.loading[str(path)] = (adapter.name, src.size, src.mtime_ns, src.ctime_ns, src.sha256)
         return _Pending(src, adapter, ctx, result)
     except CostlensError as exc:
         result.message = exc.one_line()
@@ -259,8 +262,8 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ingest_ctx AS SELECT ? AS source_format, ? AS source_file, "
-            "? AS source_sha256, CAST(? AS BIGINT) AS run_id",
-            [adapter.name, str(first.src.path), first.src.sha256, run_id],
+            "? AS source_sha256, CAST(? AS BIGINT) AS run_id, CAST(? AS BIGINT) AS mtime_ns",
+            [adapter.name, str(first.src.path), first.src.sha256, run_id, first.src.mtime_ns],
         )
         con.execute("CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
                     "unnest(CAST(? AS VARCHAR[])) AS source_sha256",
@@ -276,8 +279,12 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
         _conform_staged(con, adapter.target, computed, ctx.rows_by_position, fallbacks)
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql"):
             con.execute(load_sql(step))
+        if adapter.target == "calls":  # (needs the duplicate_reason column, which the conform step always adds)
+            con.execute(load_sql("load/calls_known.sql"))
         # the insert's own row count: no copy of the new rows is kept just to count them
         loaded = con.execute(load_sql(f"load/{adapter.target}_insert.sql")).fetchone()[0]
+        if adapter.target == "billing_lines":
+            con.execute(load_sql("load/billing_snapshots.sql"))
         if len(files) == 1:
             con.execute("CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, CAST(? AS BIGINT) AS n "
                         "FROM ingest_files", [loaded])
@@ -304,9 +311,11 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
             if adapter.target == "calls" and counts[0] and not counts[1] and not counts[2]:
                 result.warning = _no_calls_warning(con, src.path, run_id, counts)
             con.execute(
-                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingested_files (source_sha256, source_file, source_format, target_table, size_bytes, "
+                "mtime_ns, run_id, ingested_at, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
+                "rows_skipped, ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [src.sha256, str(src.path), adapter.name, adapter.target, src.size, src.mtime_ns, run_id,
-                 _now(), *counts],
+                 _now(), *counts, src.ctime_ns],
             )
         con.execute("COMMIT")
     except CostlensError:
@@ -415,7 +424,8 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
     staged_columns = _staged_columns(con)
     unknown = (staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
                - (_CONTENT_COLUMNS if computed else set()) - (set(_EXTRA_COLUMNS) if target == "calls" else set())
-               - (set(_BILLING_EXTRA_COLUMNS) if target == "billing_lines" else set()))
+               - (set(_BILLING_EXTRA_COLUMNS) if target == "billing_lines" else set())
+               - {"identity_content", "identity_prefix"})
     if unknown:
         raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")
 
@@ -425,6 +435,18 @@ def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dic
         # transaction start at a large offset, hence the first one is subtracted.
         first = con.execute("SELECT min(rowid) FROM staged").fetchone()[0] or 0
         computed["source_row"] = f"s.rowid - {int(first)} + 1"
+
+    if "identity_content" in staged_columns and "call_id" not in computed:
+        # A record without any id of its own is identified by its content and its occurrence among identical
+        # records of its file: the same line keeps its id when the file is appended to, compressed, renamed
+        # or copied (README "Identity").
+        file_key = "s.source_file" if "source_file" in staged_columns else "NULL"
+        prefix = "s.identity_prefix" if "identity_prefix" in staged_columns else "lineage.source_format"
+        computed["call_id"] = (
+            "coalesce(s.call_id, " + prefix + " || ':' || substr(sha256(s.identity_content || chr(31) || "
+            "CAST(row_number() OVER (PARTITION BY " + file_key + ", s.call_id IS NULL, s.identity_content "
+            "ORDER BY " + computed.get("source_row", "s.source_row") + ") AS VARCHAR)), 1, 32))")
+
 
     def value(name: str) -> str:
         if name in computed:

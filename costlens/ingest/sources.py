@@ -30,6 +30,7 @@ class Source:
     path: Path
     size: int
     mtime_ns: int
+    ctime_ns: int = 0  # the inode's change time: moves on any write, even one that restores size and mtime
     sha256: str = ""
     compression: Literal["none", "gzip"] = "none"
     container: Container = "unknown"
@@ -81,7 +82,7 @@ def open_source(path: Path) -> Source:
             magic = handle.read(4)
     except OSError as exc:
         raise InputError(str(path), f"cannot be read ({exc.strerror or exc})", fix="check permissions") from None
-    source = Source(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    source = Source(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns, ctime_ns=stat.st_ctime_ns)
     source.sha256 = file_sha256(path)
     if magic[:2] == b"\x1f\x8b":
         source.compression = "gzip"

@@ -2,7 +2,8 @@
 -- never added: a line in another currency is converted with the export's own rate (fx_to_usd) where it has
 -- one, else with the [currency] rate valid on its charge day; a line with neither is left out of billing_usd
 -- and listed in billing_unconverted, so the report can say which bill was not compared and why.
--- Inputs: billing_lines, fx_rates(currency, valid_from, usd) from the config.
+-- Only current lines: a bill line a newer export of the same scope and day replaced is history
+-- (load/billing_snapshots.sql). Inputs: billing_lines, fx_rates(currency, valid_from, usd) from the config.
 CREATE OR REPLACE TEMP VIEW billing_rated AS
 SELECT b.*,
        -- the rate to 8 decimals, the amounts to the pico-dollar: DECIMAL(38,12) × DECIMAL(20,8) cannot overflow
@@ -11,7 +12,7 @@ SELECT b.*,
        CASE WHEN b.currency IS NULL OR upper(trim(b.currency)) = 'USD' THEN NULL
             WHEN b.fx_to_usd IS NOT NULL THEN 'export'
             WHEN f.usd IS NOT NULL THEN 'config ' || strftime(f.valid_from, '%Y-%m-%d') END AS fx_source
-FROM billing_lines b
+FROM (SELECT * FROM billing_lines WHERE superseded_by IS NULL) b  -- a newer export replaced the others
 ASOF LEFT JOIN fx_rates f
     ON upper(trim(b.currency)) = f.currency AND b.charge_period_start >= CAST(f.valid_from AS TIMESTAMP);
 

@@ -226,3 +226,12 @@ CREATE OR REPLACE MACRO otel_kind(x) AS (
 CREATE OR REPLACE MACRO model_family(m) AS (
     regexp_replace(regexp_replace(lower(trim(m)), '^.*/', ''), '[-@_]?(\d{4}-\d{2}-\d{2}|20\d{6})$', '')
 );
+
+-- The billing scope an export covers, per line: the export kind (its format, and whether it is a usage-only
+-- report or a cost export), who issued it and the account / sub-account. Two exports of one scope and charge
+-- day are the same bill at two moments (load/billing_snapshots.sql).
+CREATE OR REPLACE MACRO billing_scope(source_format, charge_class, invoice_issuer, provider, billing_account_id,
+                                      sub_account_id) AS (
+    concat_ws(' / ', source_format, CASE WHEN charge_class = 'usage-only' THEN 'usage' ELSE 'cost' END,
+              coalesce(invoice_issuer, provider, '?'), coalesce(billing_account_id, '-'), coalesce(sub_account_id, '-'))
+);

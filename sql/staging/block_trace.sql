@@ -9,6 +9,7 @@
 CREATE OR REPLACE TEMP TABLE block_requests AS
 SELECT r.source_row,
        r.doc IS NULL AS not_json,
+       CAST(json(r.doc) AS VARCHAR) AS record_text,
        r.doc->>'timestamp' AS ts_raw,
        r.doc->>'input_length' AS in_raw,
        r.doc->>'output_length' AS out_raw,
@@ -32,7 +33,8 @@ GROUP BY s.source_row;
 CREATE OR REPLACE TEMP TABLE staged AS
 SELECT
     b.source_row,
-    'blocks:' || c.source_sha256 || ':' || b.source_row AS call_id,
+    CAST(NULL AS VARCHAR) AS call_id,
+    b.record_text AS identity_content,  -- a request is identified by its line (the runner numbers identical ones)
     -- try(): an offset beyond the timestamp range (1e30 ms) leaves ts NULL, so the row is quarantined
     try(st.start_ts + to_milliseconds(try_cast(b.ts_raw AS DOUBLE))) AS ts,
     st.provider AS provider,

@@ -113,8 +113,9 @@ SELECT
     source_sha256,
     coalesce(nullif_blank(t.message.id) || ':' || nullif_blank(t.requestId),
              nullif_blank(t.message.id),
-             'claude_code:' || nullif_blank(t.uuid),
-             'claude_code:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
+             'claude_code:' || nullif_blank(t.uuid)) AS call_id,
+    CASE WHEN nullif_blank(t.message.id) IS NULL AND nullif_blank(t.uuid) IS NULL THEN CAST(json(doc) AS VARCHAR) END
+        AS identity_content,
     parse_ts(t.timestamp) AS ts,
     try_cast(t.durationMs AS DOUBLE) AS latency_ms,
     'anthropic' AS provider,

@@ -66,7 +66,10 @@ SELECT
     source_row,
     coalesce(nullif_blank(resp.responseId),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
-             'google:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
+             NULL) AS call_id,
+    -- a line without any id is identified by its content (the runner numbers identical lines)
+    CAST(json(doc) AS VARCHAR) AS identity_content,
+    'google' AS identity_prefix,
     -- a response without a time of its own takes the file's modification time (tagged)
     CASE WHEN line_ts_raw IS NULL THEN file_mtime ELSE parse_ts(line_ts_raw) END AS ts,
     try_cast(coalesce(t.latency_ms, t.duration_ms, t.elapsed_ms) AS DOUBLE) AS latency_ms,

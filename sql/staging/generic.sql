@@ -1,7 +1,8 @@
 -- A mapped request log → canonical calls. Inputs: generic_src (source_row, doc_problem and every canonical
 -- call field as text: mapped column, else constant, else NULL), generic_opts (one row: whether the mapped
 -- input includes cache tokens, and label_<field> naming each field's source column for messages),
--- ingest_ctx (lineage, for derived call ids).
+-- ingest_ctx. A row without a call id is identified by its mapped record (the runner numbers identical
+-- records: costlens/ingest/runner.py, identity_content).
 --
 -- Tokens: when the mapped input INCLUDES cached tokens (OpenAI / OTel style, the default) the canonical
 -- uncached input is input − cache reads − cache writes; otherwise (Anthropic style) it is taken as is.
@@ -35,10 +36,14 @@ WITH providers AS (  -- few distinct values: normalised once each
     SELECT provider AS raw, normalize_provider(provider) AS provider_n
     FROM (SELECT DISTINCT provider FROM generic_src WHERE provider IS NOT NULL)
 ),
+records AS (
+    -- the mapped record itself, for the identity of a row without a call id (runner: identity_content)
+    SELECT *, to_json(struct_pack(*COLUMNS(* EXCLUDE (source_row, doc_problem)))) AS record_text FROM generic_src
+),
 src AS (
-    SELECT s.*, o.*, c.source_sha256 AS ctx_sha256, p.provider_n,
+    SELECT s.*, o.*, p.provider_n,
            lower(trim(s.status)) AS status_l
-    FROM generic_src s CROSS JOIN generic_opts o CROSS JOIN ingest_ctx c
+    FROM records s CROSS JOIN generic_opts o
     LEFT JOIN providers p ON p.raw = s.provider
 ),
 typed AS (
@@ -83,7 +88,8 @@ derived AS (
 )
 SELECT
     source_row,
-    coalesce(call_id, 'generic:' || md5(ctx_sha256 || ':' || source_row)) AS call_id,
+    nullif(trim(call_id), '') AS call_id,
+    CASE WHEN nullif(trim(call_id), '') IS NULL THEN CAST(record_text AS VARCHAR) END AS identity_content,
     ts_p AS ts,
     coalesce(latency_p, CAST(date_diff('microsecond', ts_p, end_ts_p) AS DOUBLE) / 1000.0) AS latency_ms,
     provider_n AS provider,

@@ -102,6 +102,8 @@ CREATE OR REPLACE TEMP MACRO helicone_bare_model(m) AS (
 CREATE OR REPLACE TEMP TABLE helicone_parsed AS
 WITH parsed AS (
     SELECT s.*, c.source_sha256,
+           -- the exported row itself: the identity of a row without a request or response id
+           CAST(json_merge_patch(to_json(s), '{"source_row":null}') AS VARCHAR) AS record_text,
            helicone_parse(s.request_body, '{"model":"VARCHAR","max_tokens":"VARCHAR","max_completion_tokens":"VARCHAR",
                "max_output_tokens":"VARCHAR","service_tier":"VARCHAR","messages":"JSON","input":"JSON",
                "prompt":"JSON","system":"JSON","instructions":"JSON","tools":"JSON"}') AS req,
@@ -116,7 +118,7 @@ fingerprinted AS (
                        lambda m: m->>'role' IN ('system', 'developer')) AS system_messages
     FROM parsed
 )
-SELECT source_row, doc_problem, source_sha256, request_id, response_id, request_user_id, request_path,
+SELECT source_row, doc_problem, source_sha256, record_text, request_id, response_id, request_user_id, request_path,
        request_model, response_model, model, provider, response_status, delay_ms, total_tokens, prompt_tokens,
        prompt_cache_write_tokens, prompt_cache_read_tokens, completion_tokens, cost_usd, feedback_rating,
        request_properties, scores,
@@ -268,8 +270,9 @@ FROM typed;
 CREATE OR REPLACE TEMP TABLE staged AS
 SELECT
     source_row,
-    coalesce(nullif_blank(request_id), nullif_blank(response_id),
-             'helicone:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
+    coalesce(nullif_blank(request_id), nullif_blank(response_id)) AS call_id,
+    CASE WHEN coalesce(nullif_blank(request_id), nullif_blank(response_id)) IS NULL THEN record_text END
+        AS identity_content,
     ts_n AS ts,
     try_cast(nullif_blank(delay_ms) AS DOUBLE) AS latency_ms,
     provider_n AS provider,

@@ -118,6 +118,8 @@ CREATE OR REPLACE TEMP MACRO litellm_provider_from_model(m) AS (
 CREATE OR REPLACE TEMP TABLE litellm_parsed AS
 WITH src AS (
     SELECT s.*, c.source_sha256,
+           -- the exported row itself: the identity of a row without a request id
+           CAST(json_merge_patch(to_json(s), '{"source_row":null}') AS VARCHAR) AS record_text,
            s.call_type IS NULL
                AND (s.exception_type IS NOT NULL OR s.litellm_model_name IS NOT NULL OR s.status_code IS NOT NULL)
                AS is_error_log,
@@ -151,7 +153,7 @@ parsed AS (
            try(json_transform(response_j, '{"choices":[{"finish_reason":"VARCHAR"}],"stop_reason":"VARCHAR"}')) AS resp
     FROM src
 )
-SELECT source_row, doc_problem, source_sha256, is_error_log, request_id, call_type, spend, prompt_tokens,
+SELECT source_row, doc_problem, source_sha256, record_text, is_error_log, request_id, call_type, spend, prompt_tokens,
        completion_tokens, start_time, end_time, request_duration_ms, model, model_group, custom_llm_provider,
        api_base, litellm_user, cache_hit, team_id, organization_id, end_user, session_id, status, agent_id,
        litellm_model_name, exception_type, status_code, tags_j,
@@ -353,8 +355,8 @@ LEFT JOIN litellm_models m
 CREATE OR REPLACE TEMP TABLE staged AS
 SELECT
     source_row,
-    coalesce(nullif_blank(request_id),
-             'litellm:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
+    nullif_blank(request_id) AS call_id,
+    CASE WHEN nullif_blank(request_id) IS NULL THEN record_text END AS identity_content,
     start_ts AS ts,
     coalesce(try_cast(nullif_blank(request_duration_ms) AS DOUBLE),
              CAST(date_diff('microsecond', start_ts, end_ts) AS DOUBLE) / 1000.0) AS latency_ms,

@@ -120,7 +120,10 @@ SELECT
     source_row,
     coalesce(nullif_blank(resp.id),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
-             'openai:' || substr(sha256(source_sha256 || ':' || source_row), 1, 32)) AS call_id,
+             NULL) AS call_id,
+    -- a line without any id is identified by its content (the runner numbers identical lines)
+    CAST(json(doc) AS VARCHAR) AS identity_content,
+    'openai' AS identity_prefix,
     ts_n AS ts,
     coalesce(try_cast(coalesce(t.latency_ms, t.duration_ms, t.elapsed_ms) AS DOUBLE),
              (try_cast(resp.completed_at AS DOUBLE) - try_cast(resp.created_at AS DOUBLE)) * 1000.0) AS latency_ms,
