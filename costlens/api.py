@@ -225,8 +225,10 @@ def runs(*, db: str | None = None, run_id: int | None = None, limit: int | None 
 
 
 def export_focus(out: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
-                 since: str | None = None, until: str | None = None, fmt: str | None = None):
-    """Write the period's priced spend per feature as a FOCUS 1.2 dataset (CSV or Parquet)."""
+                 since: str | None = None, until: str | None = None, fmt: str | None = None,
+                 include_allocation: bool = False):
+    """Write the period's priced spend per feature as a FOCUS 1.2 dataset (CSV or Parquet): the report's total,
+    plus (with include_allocation) the billed spend reconciliation allocates to features."""
     from pathlib import Path
 
     from costlens import db as database
@@ -240,7 +242,7 @@ def export_focus(out: str, *, db: str | None = None, config: Config | None = Non
     con = database.connect(db, must_exist=True)
     try:
         chosen = chosen or resolve_period(con, period, since, until)
-        return write_export(con, config, chosen, out, fmt)
+        return write_export(con, config, chosen, out, fmt, include_allocation)
     finally:
         con.close()
 

@@ -576,20 +576,27 @@ def export_focus(
     since: Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or parquet (default: from the --out suffix).")] = None,
+    with_allocation: Annotated[bool, typer.Option("--with-allocation", help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.")] = False,
 ) -> None:
-    """The period's priced spend per feature as a FOCUS 1.2 dataset, for FinOps platforms."""
+    """The period's priced spend per feature as a FOCUS 1.2 dataset, for FinOps platforms (it adds up to the report's total)."""
 
     def run() -> None:
         from costlens import api
 
         result = api.export_focus(str(out), db=db, config=_load_config(config), period=period, since=since,
-                                  until=until, fmt=fmt)
+                                  until=until, fmt=fmt, include_allocation=with_allocation)
         if result.unpriced_calls:
             print(f"costlens: warning: {result.unpriced_calls:,} unpriced calls left out of the FOCUS export "
                   "(FOCUS needs a cost on every row) — see `costlens prices`", file=sys.stderr)
-        allocated = f", of which ${result.allocated_cost_usd:,.2f} allocated" if result.allocated_cost_usd else ""
+        if result.allocation_included:
+            beside = f", of which ${result.allocated_cost_usd:,.2f} allocated billed spend" if result.allocated_cost_usd else ""
+        elif result.allocated_cost_usd:
+            beside = (f"; ${result.allocated_cost_usd:,.2f} of billed spend no feature owns is not in the file "
+                      "(--with-allocation adds it)")
+        else:
+            beside = ""
         print(f"wrote {result.rows:,} FOCUS {result.focus_version} rows to {result.path} "
-              f"(${result.billed_cost_usd:,.2f} billed{allocated})", file=sys.stderr)
+              f"(${result.billed_cost_usd:,.2f} billed{beside})", file=sys.stderr)
 
     _guard(run)
 

@@ -134,8 +134,9 @@ def sample(tmp_path_factory):
     outputs = {}
     for suffix in ("csv", "parquet"):
         out = work / f"costs.focus.{suffix}"
+        # with the allocation, so the validator and the checks below see both kinds of rows
         result = runner.invoke(app, ["export", "focus", "--out", str(out), "--db", db_path,
-                                     "--config", str(config_file), "--period", "2026-10"])
+                                     "--config", str(config_file), "--period", "2026-10", "--with-allocation"])
         assert result.exit_code == 0, result.output
         outputs[suffix] = out
     from costlens import db
@@ -399,6 +400,26 @@ def test_hostile_feature_names_are_neutralised_like_the_csv_report(sample):
 
 # ---------------------------------------------------------------- allocation hook, options
 
+def test_the_export_adds_up_to_the_report_and_says_what_is_beside_it(sample, tmp_path):
+    """By default the file holds the report's total to the cent; the billed spend no feature owns is said beside it
+    (and --with-allocation adds it as 'allocated' rows)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "plain.focus.csv"
+    proc = subprocess.run([sys.executable, "-m", "costlens", "export", "focus", "--out", str(out), "--db",
+                           str(sample["db"]), "--config", str(sample["config_file"]), "--period", "2026-10"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["x_AllocationMethod"] for r in rows} == {"direct"}
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == sample["report"].totals.cost_usd
+    allocated = sum(Decimal(r["BilledCost"]) for r in sample["rows"] if r["x_AllocationMethod"] == "allocated")
+    assert f"${allocated:,.2f} of billed spend no feature owns is not in the file (--with-allocation adds it)" \
+        in proc.stderr
+
+
 def test_allocated_spend_rows(sample, tmp_path):
     """The sample bill holds $9.63738 of unlogged traffic (sub-account batch-reindex-dev, gpt-4o, Oct 12-16) that no
     feature owns: reconciliation allocates it to features, and the export writes it as 'allocated' rows."""
@@ -415,7 +436,8 @@ def test_allocated_spend_rows(sample, tmp_path):
     with db.connect(str(copy)) as con:
         con.execute("UPDATE calls SET feature = 'marketing-copy' WHERE feature = ?", [FORMULA_FEATURE])
         con.execute("UPDATE calls SET feature = 'search-summarizer' WHERE feature = ?", [SCRIPT_FEATURE])
-        result = export_focus(con, sample["config"], period, tmp_path / "allocated.focus.csv")
+        result = export_focus(con, sample["config"], period, tmp_path / "allocated.focus.csv",
+                              include_allocation=True)
         recon = reconcile(con, sample["config"], period)
     with result.path.open(newline="", encoding="utf-8") as handle:
         allocated = [r for r in csv.DictReader(handle) if r["x_AllocationMethod"] == "allocated"]
@@ -448,7 +470,7 @@ def test_unpriced_calls_are_left_out_and_counted(sample, tmp_path):
     finally:
         con.close()
     assert result.unpriced_calls == support_bot.calls > 0
-    assert result.billed_cost_usd - result.allocated_cost_usd == sample["report"].totals.cost_usd - support_bot.cost_usd
+    assert result.billed_cost_usd == sample["report"].totals.cost_usd - support_bot.cost_usd
     import pyarrow.parquet as pq
 
     assert "support-bot" not in set(pq.read_table(result.path).column("x_Feature").to_pylist())
@@ -475,7 +497,7 @@ def test_a_frozen_month_is_exported_at_its_frozen_prices(sample, tmp_path):
         con.close()
     assert frozen_rows > 0
     assert report.totals.cost_usd > sample["report"].totals.cost_usd
-    assert result.billed_cost_usd - result.allocated_cost_usd == report.totals.cost_usd
+    assert result.billed_cost_usd == report.totals.cost_usd
 
 
 def test_cli_rejects_an_unknown_format(sample):

@@ -64,9 +64,10 @@ class FocusExport:
     path: Path
     fmt: str
     rows: int
-    billed_cost_usd: Decimal
-    allocated_cost_usd: Decimal
+    billed_cost_usd: Decimal  # what the file holds: the report's total, plus the allocation when included
+    allocated_cost_usd: Decimal  # billed spend no feature owns that reconciliation allocates to features
     unpriced_calls: int
+    allocation_included: bool = False
     focus_version: str = FOCUS_VERSION
 
 
@@ -128,9 +129,12 @@ def _projection(fmt: str) -> str:
     return ", ".join(parts)
 
 
-def build_focus_rows(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period") -> int:
+def build_focus_rows(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
+                     include_allocation: bool = False) -> int:
     """Materialise TEMP TABLE focus_export for the period; returns the number of unpriced calls left out.
-    Prices the calls first (price book resolved for the calls present, as the report does)."""
+    Prices the calls first (price book resolved for the calls present, as the report does). The rows add up
+    to the report's total; with `include_allocation` the billed spend reconciliation allocates to features
+    (x_AllocationMethod 'allocated') is added, so the file adds up to the bill instead."""
     from costlens.reconcile import allocation_rows
     from costlens.report.build import compute_period_metrics, prepare_priced_calls
 
@@ -141,6 +145,8 @@ def build_focus_rows(con: "duckdb.DuckDBPyConnection", config: "Config", period:
     compute_period_metrics(con, config, period, "computed")
     _feature_config(con, config)
     ensure_allocation_relation(con)
+    con.execute("CREATE OR REPLACE TEMP TABLE export_options AS SELECT CAST(? AS BOOLEAN) AS include_allocation",
+                [include_allocation])
     con.execute(load_sql("export/focus.sql"))
     unpriced, report_usd, export_usd = con.execute(
         "SELECT (SELECT count(*) FROM period_calls WHERE NOT priced), "
@@ -168,16 +174,19 @@ def write_focus(con: "duckdb.DuckDBPyConnection", out: Path, fmt: str) -> int:
 
 
 def export_focus(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", out: str | Path,
-                 fmt: str | None = None) -> FocusExport:
-    """Write the period's FOCUS 1.2 dataset to `out` (CSV or Parquet, from --format or the suffix)."""
+                 fmt: str | None = None, include_allocation: bool = False) -> FocusExport:
+    """Write the period's FOCUS 1.2 dataset to `out` (CSV or Parquet, from --format or the suffix): the
+    report's total; the allocated billed spend is reported beside it (in the file with `include_allocation`)."""
     path = Path(out)
     chosen = export_format(path, fmt)
     if path.is_dir():
         raise UsageError(f"--out {path} is a folder", fix="give a file name such as costs.focus.csv")
-    unpriced = build_focus_rows(con, config, period)
+    unpriced = build_focus_rows(con, config, period, include_allocation)
     rows = write_focus(con, path, chosen)
-    billed, allocated = con.execute(
-        "SELECT coalesce(sum(BilledCost), 0), coalesce(sum(BilledCost) FILTER (WHERE x_AllocationMethod = 'allocated'), 0) "
-        "FROM focus_export").fetchall()[0]
+    billed = con.execute("SELECT coalesce(sum(BilledCost), 0) FROM focus_export").fetchall()[0][0]
+    allocated = con.execute("SELECT coalesce(sum(a.allocated_usd), 0) FROM export_allocated a, report_period r "
+                            "WHERE CAST(a.charge_day AS TIMESTAMP) >= r.start_ts "
+                            "AND CAST(a.charge_day AS TIMESTAMP) < r.end_ts").fetchall()[0][0]
     return FocusExport(path=path, fmt=chosen, rows=rows, billed_cost_usd=Decimal(billed),
-                       allocated_cost_usd=Decimal(allocated), unpriced_calls=int(unpriced))
+                       allocated_cost_usd=Decimal(allocated), unpriced_calls=int(unpriced),
+                       allocation_included=include_allocation)

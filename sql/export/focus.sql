@@ -200,6 +200,8 @@ allocated_rows AS (
     LEFT JOIN export_feature_config AS fc ON fc.feature = a.feature
     WHERE CAST(a.charge_day AS TIMESTAMP) >= r.start_ts AND CAST(a.charge_day AS TIMESTAMP) < r.end_ts
       AND a.allocated_usd IS NOT NULL
+      -- the file adds up to the report's total; the allocation only when asked (export_options)
+      AND (SELECT include_allocation FROM export_options)
 ),
 
 all_rows AS (

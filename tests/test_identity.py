@@ -1,0 +1,193 @@
+"""The same money once: a call, a bill line and an outcome keep their identity across re-exports, appends,
+compression, renames, copies and a second producer (README "Identity")."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE_LOGS
+from costlens import api, db
+from costlens.config import Config
+
+BILL = SAMPLE_LOGS / "focus_billing_2026-10.csv"
+AI_BILLED = Decimal("279.2899422")  # Σ BilledCost of the sample bill's AI lines (by hand from the file)
+
+
+def _ai_billed(dbfile: str) -> Decimal:
+    config = api.load_config(str(SAMPLE_LOGS / "costlens.toml"))
+    return api.report(db=dbfile, config=config, period="2026-10").reconciliation.ai_billed_usd
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write(path: Path, header: list[str], rows: list[dict], newline: str = "\n") -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator=newline)
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), newline="")
+    return path
+
+
+def _logs(tmp_path: Path) -> Path:
+    logs = tmp_path / "logs"
+    shutil.copytree(SAMPLE_LOGS, logs, ignore=shutil.ignore_patterns("focus_*", "*.py", "*.md", "*.toml"))
+    return logs
+
+
+def test_a_re_exported_bill_counts_once(tmp_path):
+    # the same FOCUS bill reordered, re-saved with CRLF line ends, and gzipped: one bill, not three
+    header, rows = _rows(BILL)
+    reordered = _write(tmp_path / "bill_reordered.csv", header, list(reversed(rows)))
+    crlf = _write(tmp_path / "bill_crlf.csv", header, rows, newline="\r\n")
+    gz = tmp_path / "bill.csv.gz"
+    gz.write_bytes(gzip.compress(BILL.read_bytes()))
+    dbfile = str(tmp_path / "c.duckdb")
+    config = api.load_config(str(SAMPLE_LOGS / "costlens.toml"))
+    files = api.ingest([str(_logs(tmp_path)), str(BILL), str(reordered), str(crlf), str(gz)], db=dbfile,
+                       config=config).files
+    bills = [f for f in files if f.target == "billing_lines"]
+    assert [(f.rows_loaded, f.rows_duplicate) for f in bills] == [(351, 0), (0, 351), (0, 351), (0, 351)]
+    assert _ai_billed(dbfile) == AI_BILLED
+    report = api.report(db=dbfile, config=config, period="2026-10")
+    assert report.reconciliation.status == "reconciled"
+    con = db.connect(dbfile)
+    reasons = con.execute("SELECT DISTINCT reason FROM quarantine WHERE disposition = 'duplicate'").fetchall()
+    con.close()
+    assert reasons == [(f"the same bill line was already loaded from {BILL}",)]
+
+
+def test_overlapping_month_to_date_exports_count_the_overlap_once(tmp_path):
+    # a month-to-date export of Oct 1–15, then a refreshed one of Oct 1–20 with one line's amount corrected:
+    # the newer export is the bill for the days it covers; the older one's lines there are history
+    header, rows = _rows(BILL)
+    day = lambda r: r["ChargePeriodStart"][:10]  # noqa: E731
+    first = [r for r in rows if day(r) <= "2026-10-15"]
+    second = [dict(r) for r in rows if day(r) <= "2026-10-20"]
+    corrected = next(r for r in second if r["ServiceName"].startswith("Azure OpenAI") and day(r) == "2026-10-03")
+    corrected["BilledCost"] = str(Decimal(corrected["BilledCost"]) + Decimal("1.5"))
+    older, newer = _write(tmp_path / "mtd_15.csv", header, first), _write(tmp_path / "mtd_20.csv", header, second)
+    os.utime(older, (1_760_000_000, 1_760_000_000))
+    os.utime(newer, (1_760_500_000, 1_760_500_000))  # exported later
+    dbfile = str(tmp_path / "c.duckdb")
+    config = api.load_config(str(SAMPLE_LOGS / "costlens.toml"))
+    api.ingest([str(_logs(tmp_path))], db=dbfile, config=config)
+    api.ingest([str(older)], db=dbfile, config=config)
+    api.ingest([str(newer)], db=dbfile, config=config)
+    ai = [r for r in second if r["ServiceCategory"] == "AI and Machine Learning"]
+    assert _ai_billed(dbfile) == sum(Decimal(r["BilledCost"]) for r in ai)  # the newer export's AI total
+    con = db.connect(dbfile)
+    replaced = con.execute("SELECT target, source_file, replaced_file, rows_replaced FROM replacements").fetchall()
+    current = con.execute("SELECT count(*) FROM billing_lines WHERE superseded_by IS NULL").fetchone()[0]
+    con.close()
+    assert replaced == [("billing_lines", str(newer), str(older), 1)]  # only the corrected line was replaced
+    assert current == len(second)
+
+
+def test_an_older_export_ingested_after_a_newer_one_stays_history(tmp_path):
+    header, rows = _rows(BILL)
+    older = _write(tmp_path / "old.csv", header, [dict(r, BilledCost="0.01") for r in rows[:50]])
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    dbfile = str(tmp_path / "c.duckdb")
+    api.ingest([str(BILL)], db=dbfile, config=Config())
+    api.ingest([str(older)], db=dbfile, config=Config())
+    con = db.connect(dbfile)
+    history = con.execute("SELECT count(*) FROM billing_lines WHERE source_file = ? AND superseded_by IS NOT NULL",
+                          [str(older)]).fetchone()[0]
+    con.close()
+    assert history == 50 and _ai_billed(dbfile) == AI_BILLED
+
+
+def test_rows_without_ids_keep_their_identity_when_a_file_grows_or_moves(tmp_path):
+    # a generic CSV without a call id column: appended to, renamed, gzipped — each row counted once
+    header = "ts,model,tokens_in,tokens_out\n"
+    day1 = "".join(f"2026-10-01T10:00:{s:02d}Z,gpt-4o,100,10\n" for s in range(5))
+    day1 += "2026-10-01T10:00:00Z,gpt-4o,100,10\n"  # a genuine second call identical to the first
+    day2 = "".join(f"2026-10-02T10:00:{s:02d}Z,gpt-4o,200,20\n" for s in range(3))
+    log = tmp_path / "requests.csv"
+    log.write_text(header + day1)
+    maps = ["ts=ts", "input_tokens=tokens_in", "output_tokens=tokens_out"]
+    mapping = api.parse_mapping(maps, ["provider=openai"])
+    dbfile = str(tmp_path / "c.duckdb")
+    (first,) = api.ingest([str(log)], db=dbfile, config=Config(), mapping=mapping).files
+    assert first.rows_loaded == 6
+    log.write_text(header + day1 + day2)  # the daily log grew
+    (grown,) = api.ingest([str(log)], db=dbfile, config=Config(), mapping=mapping).files
+    assert (grown.rows_loaded, grown.rows_duplicate) == (3, 6)
+    renamed = tmp_path / "archive" / "requests-2026-10.csv.gz"
+    renamed.parent.mkdir()
+    renamed.write_bytes(gzip.compress(log.read_bytes()))
+    (moved,) = api.ingest([str(renamed)], db=dbfile, config=Config(), mapping=mapping).files
+    assert (moved.rows_loaded, moved.rows_duplicate) == (0, 9)
+    report = api.report(db=dbfile, config=Config(), period="2026-10")
+    assert report.totals.calls == 9
+
+
+def test_one_request_from_two_producers_is_one_call(tmp_path):
+    # an OTel span and the app's own log line for the same OpenAI response id
+    response = {"id": "chatcmpl-same-1", "object": "chat.completion", "created": 1759658400, "model": "gpt-4o-2024-08-06",
+                "choices": [{"finish_reason": "stop"}], "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
+    app = tmp_path / "app.jsonl"
+    app.write_text(json.dumps({"timestamp": "2026-10-05T10:00:00Z", "metadata": {"feature": "bot"},
+                               "request": {"model": "gpt-4o"}, "response": response}) + "\n")
+    span = tmp_path / "spans.jsonl"
+    span.write_text(json.dumps({"trace_id": "a" * 32, "span_id": "b" * 16, "start_time": "2026-10-05T10:00:00Z",
+                                "attributes": {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                                               "gen_ai.request.model": "gpt-4o",
+                                               "gen_ai.response.id": "chatcmpl-same-1",
+                                               "gen_ai.usage.input_tokens": 1000,
+                                               "gen_ai.usage.output_tokens": 100}}) + "\n")
+    dbfile = str(tmp_path / "c.duckdb")
+    app_file, span_file = api.ingest([str(app), str(span)], db=dbfile, config=Config()).files
+    assert (app_file.rows_loaded, span_file.rows_loaded, span_file.rows_duplicate) == (1, 0, 1)
+    con = db.connect(dbfile)
+    reason = con.execute("SELECT reason FROM quarantine WHERE disposition = 'duplicate'").fetchone()[0]
+    con.close()
+    assert reason == f"the same request was already loaded from {app} (openai)"
+    assert api.report(db=dbfile, config=Config(), period="2026-10").totals.cost_usd == Decimal("0.0035")
+
+
+def test_a_file_edited_in_place_with_the_same_size_and_mtime_is_read_again(tmp_path):
+    log = tmp_path / "requests.csv"
+    log.write_text("ts,model,tokens_in,tokens_out\n2026-10-01T10:00:00Z,gpt-4o,100,10\n")
+    mapping = api.parse_mapping(["ts=ts", "input_tokens=tokens_in", "output_tokens=tokens_out"], ["provider=openai"])
+    dbfile = str(tmp_path / "c.duckdb")
+    api.ingest([str(log)], db=dbfile, config=Config(), mapping=mapping)
+    stat = log.stat()
+    log.write_text("ts,model,tokens_in,tokens_out\n2026-10-01T10:00:00Z,gpt-4o,900,90\n")  # same size
+    os.utime(log, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
+    (again,) = api.ingest([str(log)], db=dbfile, config=Config(), mapping=mapping).files
+    assert (again.status, again.rows_loaded) == ("ingested", 1)
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_line_ids_do_not_depend_on_the_thread_count(tmp_path, threads, monkeypatch):
+    from conftest import FIXTURES
+
+    page = FIXTURES / "openai_billing" / "costs_page.json"
+    con = db.connect(":memory:")
+    con.execute(f"SET threads = {threads}")
+    from costlens.ingest.runner import ingest_paths
+
+    ingest_paths(con, [str(page)], Config())
+    ids = con.execute("SELECT source_row, line_id, billed_cost FROM billing_lines ORDER BY line_id").fetchall()
+    con.close()
+    reference = db.connect(":memory:")
+    reference.execute("SET threads = 2")
+    ingest_paths(reference, [str(page)], Config())
+    assert ids == reference.execute(
+        "SELECT source_row, line_id, billed_cost FROM billing_lines ORDER BY line_id").fetchall()
+    reference.close()
