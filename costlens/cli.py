@@ -445,7 +445,7 @@ def quarantine(
     export: Annotated[Optional[Path], typer.Option("--export", "--out", "-o", help="Write all matching rows to this file: .csv (formula-safe) or .jsonl.")] = None,
     run_id: Annotated[Optional[int], typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")] = None,
     file: Annotated[Optional[str], typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")] = None,
-    disposition: Annotated[Optional[str], typer.Option("--only", help="rejected (bad data) or skipped (not a model call).")] = None,
+    disposition: Annotated[Optional[str], typer.Option("--only", help="rejected (bad data), skipped (not a model call) or duplicate (another row of a call or bill line already loaded, with which).")] = None,
 ) -> None:
     """Rows that were read but not loaded, with file, row and reason."""
 
@@ -556,6 +556,12 @@ def runs(
                                                r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_quarantined,
                                                r.rows_skipped)))
         console.print(table)
+        for r in found:
+            for rep in r.replacements:
+                what = "bill lines" if rep["target"] == "billing_lines" else "task outcomes"
+                days = f", {rep['first_day']:%Y-%m-%d} to {rep['last_day']:%Y-%m-%d}" if rep["first_day"] else ""
+                console.print(f"run {r.run_id}: {Path(rep['source_file']).name} replaced {rep['rows_replaced']:,} "
+                              f"{what} of {Path(rep['replaced_file']).name}{days}", soft_wrap=True)
         if any(r.status == "interrupted" for r in found):
             console.print("interrupted: the process stopped mid-run; the files it committed are whole, the others "
                           "are ingested whole by the next `costlens ingest`")

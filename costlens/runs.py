@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,8 @@ class RunSummary:
     rows_duplicate: int
     rows_quarantined: int
     rows_skipped: int
+    # what the run's deliveries replaced: older bill lines of the same scope and days, re-rated outcomes
+    replacements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -88,8 +90,18 @@ def list_runs(con: "duckdb.DuckDBPyConnection", *, run_id: int | None = None,
         tail, params = "LIMIT ?", [*params, int(limit)]
     cursor = con.execute(_RUNS_SQL.format(where=where, limit=tail), params)
     names = [d[0] for d in cursor.description]
-    return [RunSummary(**{k: (int(v) if k.startswith(("files_", "rows_")) or k == "run_id" else v)
+    runs = [RunSummary(**{k: (int(v) if k.startswith(("files_", "rows_")) or k == "run_id" else v)
                           for k, v in zip(names, row)}) for row in cursor.fetchall()]
+    by_run: dict[int, list[dict[str, Any]]] = {}
+    cursor = con.execute("SELECT run_id, target, source_file, replaced_file, scope, first_day, last_day, "
+                         "rows_replaced, amount FROM replacements ORDER BY run_id, target, source_file, replaced_file")
+    names = [d[0] for d in cursor.description]
+    for row in cursor.fetchall():
+        entry = dict(zip(names, row))
+        by_run.setdefault(int(entry.pop("run_id")), []).append(entry)
+    for run in runs:
+        run.replacements = by_run.get(run.run_id, [])
+    return runs
 
 
 QUARANTINE_COLUMNS = ("source_file", "source_row", "disposition", "reason", "source_format", "run_id",
@@ -108,8 +120,9 @@ def quarantine_rows(con: "duckdb.DuckDBPyConnection", *, run_id: int | None = No
         conditions.append("(source_file = ? OR source_file GLOB ? OR parse_filename(source_file) GLOB ?)")
         params += [file, file, file]
     if disposition:
-        if disposition not in ("rejected", "skipped"):
-            raise UsageError(f"disposition {disposition!r} is not rejected or skipped", fix="use rejected or skipped")
+        if disposition not in ("rejected", "skipped", "duplicate"):
+            raise UsageError(f"disposition {disposition!r} is not rejected, skipped or duplicate",
+                             fix="use rejected, skipped or duplicate")
         conditions.append("disposition = ?")
         params.append(disposition)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -181,6 +181,20 @@ def reconcile(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Perio
         WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts""")
     if converted.get("sources"):
         result.notes.append("converted to USD: " + ", ".join(converted["sources"]))
+    # which export is the bill for which days (bills are snapshots: a newer export supersedes an older one)
+    result.bill_sources = _all(con, """
+        SELECT b.source_file, count(*) AS lines, CAST(min(b.charge_period_start) AS DATE) AS first_day,
+               CAST(max(b.charge_period_start) AS DATE) AS last_day,
+               (SELECT coalesce(sum(x.rows_replaced), 0) FROM replacements x
+                WHERE x.target = 'billing_lines' AND x.source_file = b.source_file) AS lines_replaced
+        FROM billing_usd b, report_period r
+        WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts
+        GROUP BY b.source_file ORDER BY first_day, b.source_file""")
+    for source in result.bill_sources:
+        if source["lines_replaced"]:
+            result.notes.append(f"{source['source_file']} is the bill for {source['first_day']:%Y-%m-%d} to "
+                                f"{source['last_day']:%Y-%m-%d}; it replaced {int(source['lines_replaced']):,} "
+                                "lines of an older export of the same days")
     result.billing_lines = int(bill["lines"])
     result.ai_billing_lines = int(bill["ai_lines"])
     result.billed_total_usd = _d(bill["billed"])

@@ -152,6 +152,8 @@ class Reconciliation:
     price_basis: list[dict[str, Any]] = field(default_factory=list)  # with billed prices: per model, which basis
     notes: list[str] = field(default_factory=list)
     unconverted: list[UnconvertedBill] = field(default_factory=list)  # bills with no exchange rate to USD
+    # the exports that are the bill of the period: file, lines, days, lines they replaced of older exports
+    bill_sources: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_ai_bill(self) -> bool:
