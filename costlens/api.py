@@ -59,17 +59,16 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
            since: str | None = None, until: str | None = None, cost_mode: str = "computed",
-           prices: str = "list", refreeze: bool = False) -> "Report":
+           prices: str = "list", refreeze: bool = False, to: str | None = None,
+           last: str | None = None) -> "Report":
     from costlens import db as database
     from costlens.report.build import build_report
-    from costlens.report.period import resolve_period
 
     config = config or load_config()
-    # explicit period options are checked before the database is opened, so a typo is a usage error
-    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
-        chosen = chosen or resolve_period(con, period, since, until)
+        chosen = options.resolve(con)
         return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
     finally:
         con.close()
@@ -121,6 +120,16 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
         con.close()
 
 
+def _period_options(period: str | None, since: str | None, until: str | None, to: str | None,
+                    last: str | None):
+    """The period options, checked before any database is opened so a typo is a usage error."""
+    from costlens.report.period import PeriodOptions
+
+    options = PeriodOptions(period=period, since=since, until=until, to=to, last=last)
+    options.check()
+    return options
+
+
 def _parse_at(text: str):
     from datetime import datetime, timezone
 
@@ -151,20 +160,19 @@ def quarantine(*, db: str | None = None, limit: int | None = None, run_id: int |
 
 
 def whatif(change: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
-           since: str | None = None, until: str | None = None):
+           since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None):
     """Replay the period's traffic under a change (route / batch / cache / cap-output) and price it."""
     from costlens import db as database
     from costlens.report.build import compute_period_metrics, prepare_priced_calls
-    from costlens.report.period import resolve_period
     from costlens.whatif import parse_changes
     from costlens.whatif import whatif as run_whatif
 
     config = config or load_config()
     changes = parse_changes(change)  # bad input fails before the database opens
-    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
-        chosen = chosen or resolve_period(con, period, since, until)
+        chosen = options.resolve(con)
         prepare_priced_calls(con, config)
         compute_period_metrics(con, config, chosen)
         return run_whatif(con, config, changes)
@@ -174,23 +182,22 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
 
 def check(*, db: str | None = None, config: Config | None = None, period: str | None = None,
           since: str | None = None, until: str | None = None, baseline: str = "previous", thresholds=None,
-          cost_mode: str = "computed"):
+          cost_mode: str = "computed", to: str | None = None, last: str | None = None):
     """The CI gate: this period against the previous one, a saved JSON report, or nothing (`none`)."""
     from costlens import db as database
     from costlens.check import CheckThresholds, load_baseline, run_check
     from costlens.levers.diagnose import previous_period
     from costlens.report.build import build_report
-    from costlens.report.period import resolve_period
 
     config = config or load_config()
     thresholds = (thresholds or CheckThresholds()).validate()
     choice = (baseline or "none").strip()
     use_previous = choice.lower() == "previous"
     base = None if use_previous or choice.lower() == "none" else load_baseline(choice)  # bad file: exit 3 first
-    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
-        chosen = chosen or resolve_period(con, period, since, until)
+        chosen = options.resolve(con)
         if use_previous:
             base = build_report(con, config, previous_period(chosen), cost_mode=cost_mode, analyse=False)
         current = build_report(con, config, chosen, cost_mode=cost_mode, analyse=False, reprice=not use_previous)
@@ -226,7 +233,7 @@ def runs(*, db: str | None = None, run_id: int | None = None, limit: int | None 
 
 def export_focus(out: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
                  since: str | None = None, until: str | None = None, fmt: str | None = None,
-                 include_allocation: bool = False):
+                 include_allocation: bool = False, to: str | None = None, last: str | None = None):
     """Write the period's priced spend per feature as a FOCUS 1.2 dataset (CSV or Parquet): the report's total,
     plus (with include_allocation) the billed spend reconciliation allocates to features."""
     from pathlib import Path
@@ -234,33 +241,32 @@ def export_focus(out: str, *, db: str | None = None, config: Config | None = Non
     from costlens import db as database
     from costlens.export.focus import export_focus as write_export
     from costlens.export.focus import export_format
-    from costlens.report.period import resolve_period
 
     config = config or load_config()
     export_format(Path(out), fmt)  # a bad --format or suffix fails before the database opens
-    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
-        chosen = chosen or resolve_period(con, period, since, until)
+        chosen = options.resolve(con)
         return write_export(con, config, chosen, out, fmt, include_allocation)
     finally:
         con.close()
 
 
 def reconcile(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-              since: str | None = None, until: str | None = None):
+              since: str | None = None, until: str | None = None, to: str | None = None,
+              last: str | None = None):
     """The logged calls against the billing exports: coverage, the gap's causes, allocation, calibrated rates.
     Without period options: the latest month with calls, else the latest month on the bills."""
     from costlens import db as database
     from costlens.reconcile.build import default_period
     from costlens.reconcile.build import reconcile as run_reconcile
-    from costlens.report.period import resolve_period
 
     config = config or load_config()
-    chosen = resolve_period(None, period, since, until) if (period or since or until) else None
+    options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
-        chosen = chosen or default_period(con)
+        chosen = options.resolve(con) if options.given() else default_period(con)
         return run_reconcile(con, config, chosen)
     finally:
         con.close()

@@ -278,7 +278,7 @@ def run_check(report: "Report", baseline: "Report | dict[str, Any] | None", conf
     t = (thresholds or CheckThresholds()).validate()
     base = _view(baseline)
     result = CheckResult(
-        period={"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+        period=report.period.to_dict(),
         baseline=base.label if base is not None else None,
         thresholds=t,
     )

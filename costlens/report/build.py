@@ -200,8 +200,17 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     report.reconciliation = reconciliation
     _shown_cents(report)
     _finance_sections(con, config, report, analyse, diagnosis)
-    report.warnings = _warnings(report)
+    report.warnings = _warnings(report, _empty_hint(con, report))
     return report
+
+
+def _empty_hint(con, report: Report) -> str | None:
+    """For a period without calls: which months do hold data, so the next command is obvious."""
+    if report.totals.calls:
+        return None
+    from costlens.report.period import empty_period_hint
+
+    return empty_period_hint(con, report.period)
 
 
 def _shown_cents(report: Report) -> None:
@@ -314,10 +323,10 @@ def _price_book_info(con: "duckdb.DuckDBPyConnection") -> PriceBookInfo:
                          unpriced_keys=int(unpriced or 0))
 
 
-def _warnings(report: Report) -> list[str]:
+def _warnings(report: Report, empty_hint: str | None = None) -> list[str]:
     notes: list[str] = []
     if report.totals.calls == 0:
-        notes.append(f"no calls between {report.period.start} and {report.period.end} (exclusive)")
+        notes.append(empty_hint or f"no calls in {report.period.describe()}")
     for model in report.coverage.unpriced_models:
         notes.append(
             f"unpriced: {model.provider or '?'} / {model.model} ({model.variant}), {model.calls} calls — "

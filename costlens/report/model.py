@@ -19,6 +19,25 @@ SCHEMA_VERSION = "1"
 class Period:
     start: date
     end: date  # exclusive
+    label: str | None = None  # how it was asked for: 2026-10, 2026-Q4, 2026, last 7d, 2026-10-01..2026-10-15
+
+    @property
+    def last_day(self) -> date:
+        """The period's last day, inclusive."""
+        return date.fromordinal(self.end.toordinal() - 1)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def describe(self) -> str:
+        span = f"{self.start.isoformat()} to {self.last_day.isoformat()}"
+        return span if not self.label or ".." in self.label else f"{self.label} ({span})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON shape of a period, in every output: end exclusive, last_day inclusive."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "last_day": self.last_day.isoformat(),
+                "days": self.days, "label": self.label or self.describe()}
 
 
 @dataclass

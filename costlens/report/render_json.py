@@ -43,7 +43,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "schema_version": report.schema_version,
         "generated_at": report.generated_at.isoformat().replace("+00:00", "Z"),
-        "period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+        "period": report.period.to_dict(),
         "price_book": {"source": report.price_book.source, "version": report.price_book.version},
         "totals": totals,
         "unit_economics": [_row(ue, "feature") for ue in report.unit_economics],
