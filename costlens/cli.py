@@ -55,7 +55,8 @@ def _install_sigint_handler() -> Callable[[], None]:
     try:
         previous = signal.getsignal(signal.SIGINT)
         if previous is not signal.default_int_handler:
-            return lambda: None
+            return lambda: None  # ignored, someone else's, or ours already (cli.main installed it)
+        _state.interrupted = _state.reported = False
         signal.signal(signal.SIGINT, _on_sigint)
     except ValueError:  # not the main thread
         return lambda: None
@@ -165,7 +166,6 @@ class _CostlensGroup(TyperGroup):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         usage_error = _click_usage_error()
-        _state.interrupted = _state.reported = False
         restore = _install_sigint_handler()
         try:
             try:
@@ -351,6 +351,10 @@ def ingest(
             task = progress.add_task("", total=total_bytes or 1)
 
             def on_file_done(name: str, size: int) -> None:
+                if _state.interrupted:
+                    # Ctrl-C reached DuckDB inside an input reader, which reported the file as unreadable
+                    # ("Query interrupted") and let the run go on: stop it here, after that file's rollback
+                    raise KeyboardInterrupt
                 progress.update(task, advance=size, description=Path(name).name)
 
             result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
@@ -900,8 +904,30 @@ def reconcile(
     _guard(run)
 
 
+def _exit_now(code: int) -> None:
+    """Flush stdio and leave without interpreter finalization."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main() -> None:
-    app()
+    """The console entry point (`costlens`, `python -m costlens`)."""
+    _install_sigint_handler()  # from the start: typer builds the command line before _CostlensGroup.main runs
+    try:
+        app()
+    except KeyboardInterrupt:  # while typer was still building the command line
+        _exit_now(_report_interrupt())
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            # CPython (3.11) kills itself with SIGINT at exit (status -2, not 130) once a KeyboardInterrupt has
+            # passed through code a C extension ran with PyRun_String — DuckDB's pybind11 does — even when the
+            # interrupt was handled. Nothing is left to clean up: the database is closed, outputs are removed.
+            _exit_now(EXIT_INTERRUPTED)
+        raise
 
 
 if __name__ == "__main__":
