@@ -228,7 +228,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     epilog="Exit codes: 0 ok · 1 internal error · 2 usage or config · 3 input file unreadable or not understood · "
-    "4 CI threshold breached · 5 database missing, busy, newer, damaged or disk full · 130 interrupted.",
+    "4 CI threshold breached · 5 database missing, busy, newer, damaged, read-only or disk full · "
+    "130 interrupted · 141 stdout closed.",
 )
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
