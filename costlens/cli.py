@@ -1,21 +1,226 @@
 """The costlens command line: parse options, call costlens.api, pick a renderer, map errors to exit codes.
 
 Heavy modules (duckdb, polars, rich tables, genai-prices) are imported inside commands so `--help` is fast.
+
+Exit paths, whatever raised them:
+- a CostlensError → its one line `costlens: error: WHAT — FIX` and its exit code;
+- a usage error of the command line itself (unknown option, missing argument, bad value; typer / click's own)
+  → the same one line, exit 2 (`_CostlensGroup.main`);
+- Ctrl-C → exit 130, however it surfaces: KeyboardInterrupt, DuckDB's "Query interrupted" (a RuntimeError or
+  duckdb.InterruptException), an exception some library raised while the interrupt was pending, or none at all
+  (an interrupt swallowed on the way). A SIGINT handler records that it fired, so the exit code never depends on
+  where the signal landed;
+- stdout closed by its reader (`costlens report | head -1`) → exit 141 (128 + SIGPIPE, as a shell reports a
+  command killed by it) with nothing on stderr.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Callable, Optional, TypeVar
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from costlens import __version__
-from costlens.errors import EXIT_INPUT, EXIT_INTERNAL, CostlensError
+from costlens.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_USAGE, CostlensError
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+
+class _RunState:
+    """What happened during this invocation (module state: one command runs per process, or one at a time
+    under typer's CliRunner)."""
+
+    interrupted = False  # SIGINT arrived (set by the handler, so it survives any exception that hides it)
+    reported = False  # "costlens: interrupted" was printed
+
+
+_state = _RunState()
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _state.interrupted = True
+    raise KeyboardInterrupt
+
+
+def _install_sigint_handler() -> Callable[[], None]:
+    """Record SIGINT before raising KeyboardInterrupt as Python does. Left alone when SIGINT is ignored (a
+    background job) or handled by someone else (an embedding program), and outside the main thread."""
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.default_int_handler:
+            return lambda: None  # ignored, someone else's, or ours already (cli.main installed it)
+        _state.interrupted = _state.reported = False
+        signal.signal(signal.SIGINT, _on_sigint)
+    except ValueError:  # not the main thread
+        return lambda: None
+
+    def restore() -> None:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except ValueError:  # pragma: no cover
+            pass
+
+    return restore
+
+
+def _is_interrupt(exc: BaseException | None) -> bool:
+    """KeyboardInterrupt, or DuckDB's form of it (duckdb.InterruptException, or a RuntimeError "Query
+    interrupted" when the interrupt reached DuckDB's own signal check), anywhere in the exception's chain."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException":
+            return True
+        if isinstance(exc, RuntimeError) and "query interrupted" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _report_interrupt() -> int:
+    if not _state.reported:
+        _state.reported = True
+        try:
+            print("costlens: interrupted — files already committed stay whole; run the command again to finish",
+                  file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+    return EXIT_INTERRUPTED
+
+
+def _is_broken_pipe(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away: point stdout at /dev/null so nothing more fails at exit, say nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (e.g. under CliRunner)
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _flush_stdout() -> int | None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except (OSError, ValueError) as exc:
+        if _is_broken_pipe(exc):
+            return _quiet_broken_pipe()
+    return None
+
+
+def _click_usage_error() -> type[BaseException]:
+    """click's UsageError (typer ships its own copy of click in recent versions, imports click in older ones)."""
+    for klass in typer.BadParameter.__mro__:
+        if klass.__name__ == "UsageError":
+            return klass
+    return typer.BadParameter  # pragma: no cover
+
+
+def _command_path(ctx: Any) -> str:
+    names = []
+    while ctx is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    names[-1] = "costlens"  # `python -m costlens` or a console script: the user knows it as costlens
+    return " ".join(n for n in reversed(names) if n)
+
+
+def _usage_line(exc: BaseException) -> str:
+    """click's usage error (a 5-line box by default) as costlens' one line: WHAT — FIX."""
+    ctx = getattr(exc, "ctx", None)
+    path = _command_path(ctx) if ctx is not None else "costlens"
+    try:
+        text = exc.format_message()  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover
+        text = str(exc)
+    what = " ".join(str(text).split()).rstrip(".")
+    if what[:1].isupper() and what[1:2].islower():
+        what = what[0].lower() + what[1:]
+    where = path.removeprefix("costlens").strip()
+    if where:
+        what = f"{where}: {what}"
+    return f"{what} — see `{path} --help`"
+
+
+class _CostlensGroup(TyperGroup):
+    """The top-level command: every way out of it is one of the exit codes README documents (module
+    docstring), for `costlens …`, `python -m costlens …` and typer's CliRunner alike."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        usage_error = _click_usage_error()
+        restore = _install_sigint_handler()
+        try:
+            try:
+                result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                      standalone_mode=False, **extra)
+                code = result if isinstance(result, int) else 0
+            except usage_error as exc:
+                if type(exc).__name__ == "NoArgsIsHelpError":  # bare `costlens` / `costlens export`: the help
+                    _show_click_error(exc)
+                    code = getattr(exc, "exit_code", EXIT_USAGE)
+                else:
+                    print(f"costlens: error: {_usage_line(exc)}", file=sys.stderr)
+                    code = EXIT_USAGE
+            except KeyboardInterrupt:
+                code = _report_interrupt()
+            except SystemExit as exc:
+                if _is_broken_pipe(exc.__context__):
+                    code = _quiet_broken_pipe()
+                else:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException as exc:  # click's Abort (EOF on a prompt), or a broken pipe outside a command
+                if _state.interrupted or _is_interrupt(exc):
+                    code = _report_interrupt()
+                elif _is_broken_pipe(exc):
+                    code = _quiet_broken_pipe()
+                elif type(exc).__name__ == "Abort":
+                    print("costlens: error: aborted", file=sys.stderr)
+                    code = EXIT_INTERNAL
+                else:
+                    raise
+            if _state.interrupted or code == EXIT_INTERRUPTED:
+                code = _report_interrupt()
+            flushed = _flush_stdout()
+            if flushed is not None and code == 0:
+                code = flushed
+        except KeyboardInterrupt:  # a second Ctrl-C while the first was being reported
+            code = EXIT_INTERRUPTED
+        finally:
+            restore()
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _show_click_error(exc: BaseException) -> None:
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
+    except Exception:  # pragma: no cover - older typer: click's own rendering
+        exc.show()  # type: ignore[attr-defined]
+
 
 app = typer.Typer(
+    cls=_CostlensGroup,
     name="costlens",
     help="Unit economics for LLM usage: ingest request logs and bills, price every call, report cost per "
     "call, task and accepted outcome. Offline.",
@@ -23,7 +228,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     epilog="Exit codes: 0 ok · 1 internal error · 2 usage or config · 3 input file unreadable or not understood · "
-    "4 CI threshold breached · 5 database missing, busy, newer, damaged or disk full · 130 interrupted.",
+    "4 CI threshold breached · 5 database missing, busy, newer, damaged, read-only or disk full · "
+    "130 interrupted · 141 stdout closed.",
 )
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
@@ -38,30 +244,54 @@ def _stderr():
 
 
 def _guard(action: Callable[[], T]) -> T:
-    """Run a command body: CostlensError → one line on stderr + its exit code; anything else → one line too."""
+    """Run a command body: CostlensError → one line on stderr + its exit code; an interrupt → 130 (even when
+    it surfaced as another exception, or was swallowed); a closed stdout → 141, quietly; anything else → one
+    line too (a bug: exit 1)."""
     try:
-        return action()
-    except CostlensError as exc:
-        print(f"costlens: error: {exc.one_line()}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        print("costlens: interrupted", file=sys.stderr)
-        raise typer.Exit(130) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:  # a bug: still one line, with a way to get the details
-        if os.environ.get("COSTLENS_DEBUG"):
-            raise
-        from costlens.db import as_database_error
+        from costlens.db import check_environment
 
-        storage = as_database_error(exc)  # a full disk is the machine's problem, not a bug: exit 5
-        if storage is not None:
-            print(f"costlens: error: {storage.one_line()}", file=sys.stderr)
-            raise typer.Exit(storage.exit_code) from None
-        detail = " ".join(str(exc).split())[:300]
-        print(f"costlens: internal error: {type(exc).__name__}: {detail} (set COSTLENS_DEBUG=1 for the traceback)",
-              file=sys.stderr)
-        raise typer.Exit(EXIT_INTERNAL) from None
+        check_environment()  # bad COSTLENS_* values: exit 2 before anything is opened
+        result = action()
+    except typer.Exit:
+        if _state.interrupted:
+            raise typer.Exit(_report_interrupt()) from None
+        raise
+    except SystemExit as exc:  # rich exits 1 on a broken pipe
+        if _state.interrupted:
+            raise typer.Exit(_report_interrupt()) from None
+        if _is_broken_pipe(exc.__context__):
+            raise typer.Exit(_quiet_broken_pipe()) from None
+        raise
+    except BaseException as exc:
+        raise typer.Exit(_exit_code_for(exc)) from None
+    if _state.interrupted:  # the interrupt was swallowed on the way (e.g. by a library's fallback)
+        raise typer.Exit(_report_interrupt())
+    return result
+
+
+def _exit_code_for(exc: BaseException) -> int:
+    """Print the one line for `exc` (nothing for a broken pipe) and return its exit code."""
+    if _state.interrupted or _is_interrupt(exc):
+        return _report_interrupt()
+    if _is_broken_pipe(exc):
+        return _quiet_broken_pipe()
+    if isinstance(exc, CostlensError):
+        print(f"costlens: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    if not isinstance(exc, Exception):
+        raise exc  # GeneratorExit and the like: not ours to translate
+    if os.environ.get("COSTLENS_DEBUG"):
+        raise exc
+    from costlens.db import as_database_error
+
+    storage = as_database_error(exc)  # a full disk is the machine's problem, not a bug: exit 5
+    if storage is not None:
+        print(f"costlens: error: {storage.one_line()}", file=sys.stderr)
+        return storage.exit_code
+    detail = " ".join(str(exc).split())[:300]
+    print(f"costlens: internal error: {type(exc).__name__}: {detail} (set COSTLENS_DEBUG=1 for the traceback)",
+          file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _load_config(path: Path | None):
@@ -105,6 +335,13 @@ def ingest(
         cfg = _load_config(config)
         mapping = api.parse_mapping(maps, sets, input_includes_cached=not input_excludes_cached)
         files = expand_paths(paths)
+        from costlens.db import default_db_path
+        from costlens.outputs import Protected, config_path_in_use
+
+        inputs = Protected()  # the database ingest writes must be none of the files it reads
+        inputs.add_manifest(str(p) for p in files)
+        inputs.add(config_path_in_use(cfg), "the config file in use")
+        inputs.check([db or default_db_path()], option="--db", example="costlens.duckdb")
         total_bytes = sum(p.stat().st_size for p in files)
         console = _stderr()
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -115,6 +352,10 @@ def ingest(
             task = progress.add_task("", total=total_bytes or 1)
 
             def on_file_done(name: str, size: int) -> None:
+                if _state.interrupted:
+                    # Ctrl-C reached DuckDB inside an input reader, which reported the file as unreadable
+                    # ("Query interrupted") and let the run go on: stop it here, after that file's rollback
+                    raise KeyboardInterrupt
                 progress.update(task, advance=size, description=Path(name).name)
 
             result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
@@ -189,49 +430,65 @@ def report(
         if fmt in ("html", "csv", "parquet") and out is None:
             raise UsageError(f"--format {fmt} needs --out", fix="e.g. --out report.html, or --out exports/ for csv/parquet")
         cfg = _load_config(config)
+        protected = None
+        if out is not None:  # checked before the report is built: a wrong --out fails fast, nothing is written
+            from costlens.outputs import protected_files
+            from costlens.report.render_tables import table_targets
+
+            protected = protected_files(db, config=cfg)
+            targets = list(table_targets(out, fmt).values()) if fmt in ("csv", "parquet") else [out]
+            protected.check(targets, example=_REPORT_EXAMPLES[fmt])
         result = api.report(db=db, config=cfg, period=period, since=since, until=until, cost_mode=cost_mode,
                             prices=prices, refreeze=reprice)
-        if fmt == "html":
-            from costlens.report.render_html import render_html
-
-            out.write_text(render_html(result, cfg), encoding="utf-8")
-            print(f"HTML report written to {out}", file=sys.stderr)
-            return
-        if fmt == "md":
-            from costlens.report.render_md import render_markdown
-
-            text = render_markdown(result)
-            if out:
-                out.write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
-            return
         if fmt in ("csv", "parquet"):
             from costlens.report.render_tables import export_tables
 
-            for path in export_tables(result, out, fmt):
+            for path in export_tables(result, out, fmt, protected=protected):
                 print(f"wrote {path}", file=sys.stderr)
             return
-        if fmt == "json":
+        if fmt == "terminal":
+            from rich.console import Console
+
+            from costlens.report.render_terminal import render_terminal
+
+            if out is None:
+                render_terminal(result, Console(highlight=False))
+                return
+
+            def write(tmp: Path) -> None:
+                with tmp.open("w", encoding="utf-8") as handle:
+                    render_terminal(result, Console(file=handle, width=200, highlight=False))
+
+            from costlens.outputs import write_outputs
+
+            write_outputs({out: write})
+            print(f"report written to {out}", file=sys.stderr)
+            return
+        if fmt == "html":
+            from costlens.report.render_html import render_html
+
+            text = render_html(result, cfg)
+        elif fmt == "md":
+            from costlens.report.render_md import render_markdown
+
+            text = render_markdown(result)
+        else:
             from costlens.report.render_json import render_json
 
-            text = render_json(result)
-            if out:
-                out.write_text(text + "\n", encoding="utf-8")
-            else:
-                sys.stdout.write(text + "\n")
+            text = render_json(result) + "\n"
+        if out is None:
+            sys.stdout.write(text)
             return
-        from rich.console import Console
+        from costlens.outputs import write_text
 
-        from costlens.report.render_terminal import render_terminal
-
-        if out:
-            with out.open("w", encoding="utf-8") as handle:
-                render_terminal(result, Console(file=handle, width=200, highlight=False))
-        else:
-            render_terminal(result, Console(highlight=False))
+        write_text(out, text)
+        print(f"{'HTML report' if fmt == 'html' else 'report'} written to {out}", file=sys.stderr)
 
     _guard(run)
+
+
+_REPORT_EXAMPLES = {"html": "costlens-report.html", "md": "costlens-report.md", "json": "costlens-report.json",
+                    "csv": "exports/", "parquet": "exports/", "terminal": "costlens-report.txt"}
 
 
 PeriodOption = Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")]
@@ -249,15 +506,13 @@ def _analysis(db, config, period, since, until, fmt, section: str) -> None:
         raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
     result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until)
     if fmt == "json":
-        import json
-
-        from costlens.report.render_json import report_to_dict, _default
+        from costlens.report.render_json import dumps, report_to_dict
 
         data = report_to_dict(result)
         payload = {"period": data["period"], section: data[section]}
         if section == "levers":
             payload.update(lever_summary=data["lever_summary"], diagnosis=data["diagnosis"])
-        sys.stdout.write(json.dumps(payload, default=_default, indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(dumps(payload) + "\n")
         return
     from rich.console import Console
 
@@ -299,11 +554,9 @@ def whatif(
 
         result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until)
         if fmt == "json":
-            import json
+            from costlens.report.render_json import dumps
 
-            from costlens.report.render_json import _default
-
-            sys.stdout.write(json.dumps(result.to_dict(), default=_default, indent=2, allow_nan=False) + "\n")
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
             return
         from rich.console import Console
         from rich.table import Table
@@ -356,11 +609,9 @@ def check(
         result = api.check(db=db, config=_load_config(config), period=period, since=since, until=until,
                            baseline=baseline, thresholds=thresholds, cost_mode=cost_mode)
         if fmt == "json":
-            import json
+            from costlens.report.render_json import dumps
 
-            from costlens.report.render_json import _default
-
-            sys.stdout.write(json.dumps(result.to_dict(), default=_default, indent=2, allow_nan=False) + "\n")
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
         else:
             print(result.render_text())
         return result.exit_code
@@ -379,8 +630,13 @@ def init(
 
     def run() -> None:
         from costlens import api
+        from costlens.outputs import protected_files
 
-        path = api.init(db=db, out=str(out), force=force, config=_load_config(config) if config else None)
+        cfg = _load_config(config) if config else None
+        # the starter config may replace ./costlens.toml (--force): that is what init is for; it never replaces
+        # the database, a --config it reads, or an ingested file
+        protected_files(db, config=cfg, guess_config=False).check([out], example="costlens.toml")
+        path = api.init(db=db, out=str(out), force=force, config=cfg)
         print(f"wrote {path} — edit owners, budgets and SLOs, then run `costlens report`")
 
     _guard(run)
@@ -399,15 +655,15 @@ def prices(
     """The price book used for the calls in the database, unpriced models, and how a model resolves."""
 
     def run() -> None:
-        import json
-
         from costlens import api
 
         view = api.prices(db=db, config=_load_config(config), model=model, provider=provider, variant=variant, at=at)
         frozen = api.frozen_months(db=db)
         if fmt == "json":
-            print(json.dumps({"keys": view.keys, "unpriced": view.unpriced, "explanation": view.explanation,
-                              "frozen_months": frozen}, default=str, indent=2))
+            from costlens.report.render_json import dumps
+
+            print(dumps({"keys": view.keys, "unpriced": view.unpriced, "explanation": view.explanation,
+                         "frozen_months": frozen}, default=str))
             return
         from rich.console import Console
         from rich.table import Table
@@ -453,8 +709,10 @@ def quarantine(
         from costlens import api
 
         if export:
+            from costlens.outputs import protected_files
             from costlens.runs import QUARANTINE_COLUMNS, export_rows
 
+            protected_files(db).check([export], option="--export", example="rejected.csv")
             rows = api.quarantine(db=db, run_id=run_id, file=file, disposition=disposition)
             kind = export_rows(rows, export, QUARANTINE_COLUMNS)
             print(f"{len(rows)} rows written to {export} ({kind})", file=sys.stderr)
@@ -488,9 +746,20 @@ def demo(
 
         if not sample_dir.is_dir():
             raise UsageError(f"{sample_dir} is not a folder", fix="run from the project root or pass the sample_logs path")
+        from costlens.db import looks_like_duckdb
+        from costlens.ingest.sources import expand_paths
+        from costlens.outputs import Protected
+
+        config_file = sample_dir / "costlens.toml"
+        protected = Protected()  # the demo database is recreated: it must not be one of its own inputs
+        protected.add_manifest(str(p) for p in expand_paths([str(sample_dir)]))
+        protected.add(config_file, f"the demo config {config_file}")
+        protected.check([db, db + ".wal"], option="--db", example="costlens-demo.duckdb")
+        if Path(db).is_dir() or not looks_like_duckdb(Path(db)):
+            raise UsageError(f"--db {db} is not a DuckDB database, and the demo replaces its --db",
+                             fix="pass a new file name, e.g. --db costlens-demo.duckdb")
         for stale in (Path(db), Path(db + ".wal")):
             stale.unlink(missing_ok=True)
-        config_file = sample_dir / "costlens.toml"
         cfg = load_config(config_file if config_file.is_file() else None)
         result = api.ingest([str(sample_dir)], db=db, config=cfg)
         _print_ingest(result, quiet=False)
@@ -522,9 +791,9 @@ def runs(
             raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal, json or csv")
         found = api.runs(db=db, limit=limit or None)
         if fmt == "json":
-            import json
+            from costlens.report.render_json import dumps
 
-            sys.stdout.write(json.dumps([r.to_dict() for r in found], default=str, indent=2) + "\n")
+            sys.stdout.write(dumps([r.to_dict() for r in found], default=str) + "\n")
             return
         if fmt == "csv":
             import csv
@@ -588,9 +857,12 @@ def export_focus(
 
     def run() -> None:
         from costlens import api
+        from costlens.outputs import protected_files
 
-        result = api.export_focus(str(out), db=db, config=_load_config(config), period=period, since=since,
-                                  until=until, fmt=fmt, include_allocation=with_allocation)
+        cfg = _load_config(config)
+        protected_files(db, config=cfg).check([out], example="costs.focus.csv")
+        result = api.export_focus(str(out), db=db, config=cfg, period=period, since=since, until=until, fmt=fmt,
+                                  include_allocation=with_allocation)
         if result.unpriced_calls:
             print(f"costlens: warning: {result.unpriced_calls:,} unpriced calls left out of the FOCUS export "
                   "(FOCUS needs a cost on every row) — see `costlens prices`", file=sys.stderr)
@@ -647,8 +919,30 @@ def reconcile(
     _guard(run)
 
 
+def _exit_now(code: int) -> None:
+    """Flush stdio and leave without interpreter finalization."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main() -> None:
-    app()
+    """The console entry point (`costlens`, `python -m costlens`)."""
+    _install_sigint_handler()  # from the start: typer builds the command line before _CostlensGroup.main runs
+    try:
+        app()
+    except KeyboardInterrupt:  # while typer was still building the command line
+        _exit_now(_report_interrupt())
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            # CPython (3.11) kills itself with SIGINT at exit (status -2, not 130) once a KeyboardInterrupt has
+            # passed through code a C extension ran with PyRun_String — DuckDB's pybind11 does — even when the
+            # interrupt was handled. Nothing is left to clean up: the database is closed, outputs are removed.
+            _exit_now(EXIT_INTERRUPTED)
+        raise
 
 
 if __name__ == "__main__":

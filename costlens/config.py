@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from costlens.errors import ConfigError
 
@@ -22,6 +24,32 @@ CANONICAL_CALL_FIELDS = (
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _bounded(kind: str, *, low: float, low_inclusive: bool, high: float | None = None, fix: str):
+    """A float setting that must be finite and within bounds; the error names the value and carries the fix."""
+    above = f"of {low:g} or more" if low_inclusive else f"above {low:g}"
+    wanted = f"a number from {low:g} to {high:g}" if high is not None else f"a finite number {above}"
+
+    def check(value: float) -> float:
+        ok = math.isfinite(value) and (value >= low if low_inclusive else value > low) and (
+            high is None or value <= high)
+        if not ok:
+            raise PydanticCustomError("costlens_range", "{kind} must be {wanted}, not {value}",
+                                      {"kind": kind, "wanted": wanted, "value": value, "fix": fix})
+        return value
+
+    return AfterValidator(check)
+
+
+# Budgets are positive amounts; rates may be 0 (not counted); percentages are 0–100. nan / inf never pass.
+Budget = Annotated[float, _bounded("a budget", low=0, low_inclusive=False,
+                                   fix="set an amount above 0 in USD, or remove the setting for none")]
+Rate = Annotated[float, _bounded("a rate", low=0, low_inclusive=True,
+                                 fix="set 0 or more in USD (0 leaves it out)")]
+Amount = Annotated[float, _bounded("an amount", low=0, low_inclusive=True, fix="set 0 or more in USD")]
+Percent = Annotated[float, _bounded("a percentage", low=0, low_inclusive=True, high=100,
+                                    fix="set a percentage from 0 to 100")]
 
 
 class ColumnMapping(_Strict):
@@ -55,19 +83,19 @@ class FeatureConfig(_Strict):
     team: str | None = None
     cost_center: str | None = None
     criticality: Literal["critical", "important", "mass"] | None = None
-    monthly_budget_usd: float | None = None
-    soft_alert_pct: float = 80.0
-    hard_limit_usd: float | None = None
-    cost_slo_per_accepted_outcome_usd: float | None = None
+    monthly_budget_usd: Budget | None = None
+    soft_alert_pct: Percent = 80.0
+    hard_limit_usd: Budget | None = None
+    cost_slo_per_accepted_outcome_usd: Budget | None = None
     interactive: bool | None = None
-    step_budget: int | None = None
+    step_budget: int | None = Field(None, ge=1)
     task_class: str | None = None
-    value_per_accepted_outcome_usd: float | None = None
+    value_per_accepted_outcome_usd: Rate | None = None
 
 
 class EconomicsConfig(_Strict):
-    loaded_hourly_rate_usd: float = 0.0  # prices rework minutes
-    delay_cost_per_minute_usd: float = 0.0  # prices waiting time in outcomes
+    loaded_hourly_rate_usd: Rate = 0.0  # prices rework minutes
+    delay_cost_per_minute_usd: Rate = 0.0  # prices waiting time in outcomes
 
 
 class ModelsConfig(_Strict):
@@ -81,7 +109,7 @@ class OutcomeScoresConfig(_Strict):
     """Which scores (e.g. Langfuse score names) become outcomes, and how."""
 
     accepted: list[str] = Field(default_factory=lambda: ["accepted", "user_feedback", "user-feedback", "thumbs"])
-    accept_threshold: float = 0.5  # a numeric score ≥ this counts as accepted
+    accept_threshold: float = Field(0.5, allow_inf_nan=False)  # a numeric score ≥ this counts as accepted
     quality: list[str] = Field(default_factory=lambda: ["quality", "quality_score"])
     human_review: list[str] = Field(default_factory=lambda: ["human_review", "human-review", "reviewed"])
 
@@ -107,12 +135,12 @@ class ReconcileConfig(_Strict):
 
     # the verdict is "reconciled" while the spend with no identified cause stays within
     # max(tolerance_pct % of the AI billed spend, tolerance_usd)
-    tolerance_pct: float = Field(1.0, ge=0, le=100)
-    tolerance_usd: float = Field(0.0, ge=0)
+    tolerance_pct: Percent = 1.0
+    tolerance_usd: Amount = 0.0
     # a day × model × token-type difference at or below this is rounding
-    rounding_usd: float = Field(0.01, ge=0)
+    rounding_usd: Amount = 0.01
     # a billing scope whose tokens lie (this share of them) above what the logs show is unlogged traffic
-    fit_share: float = Field(0.95, gt=0, le=1)
+    fit_share: float = Field(0.95, gt=0, le=1, allow_inf_nan=False)
     # spend no feature owns: "proportional" (to the features' logged spend) or {feature = "…"}
     allocation: Literal["proportional"] | AllocateToFeature = "proportional"
     scopes: list[ScopeRule] = Field(default_factory=list)
@@ -182,9 +210,13 @@ def _parse(file: Path, data: dict[str, Any]) -> Config:
         config = Config.model_validate({**data, "path": str(file)})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{file}: [{where}] {first['msg']}", fix="correct or remove that setting") from None
-    _validate_sections(config)
+        where = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-after", "float")))
+        fix = (first.get("ctx") or {}).get("fix") or "correct or remove that setting"
+        raise ConfigError(f"{file}: [{where}] {first['msg']}", fix=fix) from None
+    try:
+        _validate_sections(config)
+    except ConfigError as exc:  # name the file, as the errors above do
+        raise ConfigError(f"{file}: {exc.message}", fix=exc.fix) from None
     return config
 
 

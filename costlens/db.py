@@ -7,6 +7,7 @@ naming the process that holds the database. It never opens the file half-way, so
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costlens import __version__
+from costlens import UPGRADE_HINT, __version__
 from costlens.errors import ConfigError, DatabaseError
 from costlens.sqlfiles import load_sql, sql_files
 
@@ -42,9 +43,16 @@ def lock_wait_seconds() -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value >= 0:  # also rejects nan
+    if not (math.isfinite(value) and value >= 0):  # also rejects nan and inf
         raise ConfigError(f"COSTLENS_LOCK_WAIT={text!r} is not a number of seconds", fix="use e.g. 30, or 0 to fail at once")
     return value
+
+
+def check_environment() -> None:
+    """Every COSTLENS_* setting that has a format, checked before anything is opened: ConfigError (exit 2)."""
+    lock_wait_seconds()
+    memory_limit()
+    temp_directory(os.environ.get("COSTLENS_DB") or DEFAULT_DB)
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
@@ -54,13 +62,14 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     import duckdb
 
     db_path = str(path or default_db_path())
+    check_environment()  # a bad COSTLENS_* value is a usage error, before the file is touched
     if (read_only or must_exist) and db_path != ":memory:" and not Path(db_path).exists():
         raise DatabaseError(
             f"database {db_path} does not exist", fix="run `costlens ingest PATH…` first, or pass --db"
         )
     if db_path != ":memory:" and Path(db_path).is_dir():
         raise DatabaseError(f"database {db_path} is a folder", fix="pass a file name, e.g. --db costlens.duckdb")
-    if db_path != ":memory:" and not _looks_like_duckdb(Path(db_path)):
+    if db_path != ":memory:" and not looks_like_duckdb(Path(db_path)):
         # DuckDB would open e.g. an existing CSV as an empty in-memory database and lose everything written
         raise DatabaseError(f"{db_path} is not a DuckDB database",
                             fix="pass the costlens database with --db (or remove that file to start afresh)")
@@ -74,7 +83,7 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
             if _is_lock_conflict(text) and time.monotonic() < deadline:
                 time.sleep(_LOCK_POLL_S)
                 continue
-            raise _open_error(db_path, text) from None
+            raise _open_error(db_path, text, read_only=read_only) from None
     _opened[:] = [db_path]
     try:
         _configure(con, db_path)
@@ -92,7 +101,7 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     return con
 
 
-def _looks_like_duckdb(path: Path) -> bool:
+def looks_like_duckdb(path: Path) -> bool:
     """True for a new (absent or empty) file or one with DuckDB's magic bytes after its header checksum."""
     try:
         if not path.is_file() or path.stat().st_size == 0:
@@ -109,8 +118,14 @@ def _is_lock_conflict(text: str) -> bool:
     return "lock" in lowered and ("conflicting" in lowered or "could not set lock" in lowered)
 
 
-def _open_error(db_path: str, text: str) -> DatabaseError:
+def _open_error(db_path: str, text: str, *, read_only: bool = False) -> DatabaseError:
     lowered = text.lower()
+    access = _access_problem(lowered)
+    if access:
+        exists = Path(db_path).exists()
+        how = "for reading" if read_only else "for writing" if exists else "(creating it)"
+        return DatabaseError(f"cannot open database {db_path} {how}: {access}",
+                             fix=_access_fix(access, exists=exists, read_only=read_only))
     if _is_lock_conflict(text):
         holder = re.search(r"PID (\d+)", text)
         who = f" (PID {holder.group(1)})" if holder else ""
@@ -121,26 +136,44 @@ def _open_error(db_path: str, text: str) -> DatabaseError:
     if "version number" in lowered or "newer version" in lowered or "storage version" in lowered:
         return DatabaseError(
             f"database {db_path} was written by a newer DuckDB than this costlens has ({text})",
-            fix="upgrade costlens (pip install -U costlens), or use another --db",
+            fix=f"{UPGRADE_HINT}, or use another --db",
         )
     if "corrupt" in lowered or "checksum" in lowered:
         return DatabaseError(f"database {db_path} is damaged ({text})",
                              fix="restore it from a backup, or ingest the input files again into a new --db")
-    if "not a valid duckdb database" or "invalid magic" in lowered or "not a duckdb" in lowered:
+    if "not a valid duckdb database" in lowered or "invalid magic" in lowered or "not a duckdb" in lowered:
         return DatabaseError(f"{db_path} is not a DuckDB database",
                              fix="pass the costlens database with --db (or remove that file to start afresh)")
     storage = _storage_problem(lowered)
     if storage:
         return DatabaseError(f"cannot write database {db_path}: {storage}", fix=_STORAGE_FIX)
-    if "permission denied" in lowered or "read-only file system" in lowered:
-        return DatabaseError(f"cannot open database {db_path}: {text}",
-                             fix="check you may write that file and its folder, or use another --db")
     return DatabaseError(f"cannot open database {db_path}: {text}",
                          fix="check --db points at a costlens database")
 
 
 _STORAGE_FIX = ("free space where the database and COSTLENS_TEMP_DIR live, then run the command again "
                 "(a file whose ingest did not finish is ingested whole next time)")
+
+
+def _access_problem(lowered: str) -> str | None:
+    """A file-system refusal (not damage): the database, its WAL or its folder cannot be written."""
+    if "read-only file system" in lowered or "erofs" in lowered:
+        return "it is on a read-only file system"
+    if "permission denied" in lowered or "operation not permitted" in lowered or "access is denied" in lowered:
+        return "permission denied"
+    return None
+
+
+def _access_fix(problem: str, *, exists: bool = True, read_only: bool = False) -> str:
+    if read_only:
+        return "ask for read access to the database, or pass another --db"
+    if not exists:
+        return "pass --db with a path in a folder you may write to"
+    if "read-only" in problem:
+        return ("copy it to a writable disk and pass --db there (`costlens runs` and `costlens quarantine` "
+                "read it where it is)")
+    return ("ask for write access to the database and its folder, or copy it somewhere you may write and pass "
+            "--db there")
 
 
 def _storage_problem(lowered: str) -> str | None:
@@ -161,22 +194,29 @@ def as_database_error(exc: BaseException, db_path: str | None = None) -> Databas
     except ImportError:  # pragma: no cover
         return None
     where = db_path or (_opened[-1] if _opened else default_db_path())
-    problem = None
+    problem = fix = None
     # The storage error may be the context of the error that surfaced (a ROLLBACK failing after a failed
     # COMMIT), and DuckDB puts the cause of a fatal error on a later line: look through both.
     seen, target = 0, f"database {where}"
     while exc is not None and seen < 8 and problem is None:
         if isinstance(exc, duckdb.Error):
-            problem = _storage_problem(str(exc).lower())
+            lowered = str(exc).lower()
+            problem = _storage_problem(lowered)
             named = re.search(r'file "([^"]+)"', str(exc))
             if problem and named and not named.group(1).startswith(where):
                 target = named.group(1)  # a spill file or an export, not the database itself
-        elif isinstance(exc, OSError) and exc.errno == 28 and str(exc.filename or where).startswith(where):
-            problem = "no space left on device"  # the database or its WAL, not e.g. a report being written
+            if problem is None and named and named.group(1).startswith(os.path.abspath(where)):
+                problem = _access_problem(lowered)  # e.g. its WAL cannot be created in a read-only folder
+                fix = _access_fix(problem) if problem else None
+                if problem and named.group(1).endswith(".wal"):
+                    problem += f" on its write-ahead log {Path(named.group(1)).name}"
+        elif isinstance(exc, OSError) and exc.errno == 28 and exc.filename is not None \
+                and str(exc.filename).startswith(where):
+            problem = "no space left on device"  # the database or its WAL; an output names itself (OutputError)
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     if not problem:
         return None
-    return DatabaseError(f"cannot write {target}: {problem}", fix=_STORAGE_FIX)
+    return DatabaseError(f"cannot write {target}: {problem}", fix=fix or _STORAGE_FIX)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -189,18 +229,34 @@ def _first_line(exc: BaseException) -> str:
 DEFAULT_MEMORY_LIMIT = "1.8GB"
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(kb|mb|gb|tb|kib|mib|gib|tib|k|m|g|t)", re.IGNORECASE)
+_UNIT_BYTES = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
+_MIN_MEMORY_BYTES = 64 * 2 ** 20  # below this DuckDB fails at the first join
+
+
 def memory_limit() -> str:
-    return os.environ.get("COSTLENS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    """COSTLENS_MEMORY_LIMIT (default 1.8GB), vetted: ConfigError (exit 2) for anything but a size above 0."""
+    value = os.environ.get("COSTLENS_MEMORY_LIMIT")
+    if value is None or not value.strip():
+        return DEFAULT_MEMORY_LIMIT
+    return _vetted_size(value)
+
+
+def temp_directory(db_path: str) -> str:
+    """Where DuckDB spills: COSTLENS_TEMP_DIR, else .costlens_tmp beside the database."""
+    chosen = os.environ.get("COSTLENS_TEMP_DIR", "").strip()
+    if chosen:
+        if Path(chosen).exists() and not Path(chosen).is_dir():
+            raise ConfigError(f"COSTLENS_TEMP_DIR={chosen!r} is a file, not a folder",
+                              fix="point it at a folder (it is created when missing), or unset it")
+        return chosen
+    return str(Path(db_path).parent / ".costlens_tmp") if db_path != ":memory:" else tempfile.gettempdir()
 
 
 def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
     # Bounded memory and a spill directory, so large inputs spill to disk instead of failing.
-    memory = memory_limit()
-    spill = os.environ.get("COSTLENS_TEMP_DIR") or (
-        str(Path(db_path).parent / ".costlens_tmp") if db_path != ":memory:" else tempfile.gettempdir()
-    )
-    con.execute(f"SET memory_limit = '{_vetted_size(memory)}'")
-    con.execute("SET temp_directory = ?", [spill])
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
+    con.execute("SET temp_directory = ?", [temp_directory(db_path)])
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # DuckDB prints it to stdout: it would corrupt --format json
@@ -208,8 +264,13 @@ def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
 
 def _vetted_size(value: str) -> str:
     cleaned = value.strip()
-    if not cleaned.replace(".", "").rstrip("KMGTBkmgtib").isdigit():
-        raise DatabaseError(f"COSTLENS_MEMORY_LIMIT={value!r} is not a size", fix="use e.g. 2GB or 512MB")
+    match = _SIZE.fullmatch(cleaned)
+    if not match:
+        raise ConfigError(f"COSTLENS_MEMORY_LIMIT={value!r} is not a memory size", fix="use e.g. 2GB or 512MB")
+    unit = match.group(2).lower()
+    size = float(match.group(1)) * _UNIT_BYTES[unit if unit.endswith("ib") else unit[0]]
+    if size < _MIN_MEMORY_BYTES:
+        raise ConfigError(f"COSTLENS_MEMORY_LIMIT={value!r} is too small for costlens", fix="use 64MB or more, e.g. 2GB")
     return cleaned
 
 
@@ -242,7 +303,7 @@ def check_schema_version(con: "duckdb.DuckDBPyConnection", db_path: str) -> None
         raise DatabaseError(
             f"database {db_path} was created by costlens {writer} (schema {version}); this is costlens "
             f"{__version__} (schema {SCHEMA_VERSION})",
-            fix="upgrade costlens (pip install -U costlens) or use another --db",
+            fix=f"{UPGRADE_HINT}, or use another --db",
         )
 
 

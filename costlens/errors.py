@@ -47,3 +47,15 @@ class InputError(CostlensError):
 
 class DatabaseError(CostlensError):
     exit_code = EXIT_DATABASE
+
+
+class OutputError(CostlensError):
+    """A file costlens was asked to write (a report, an export, the starter config) could not be written;
+    nothing was left behind. Exit 2 (choose another --out), or 5 when the disk is full."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, fix: str | None = None, exit_code: int | None = None):
+        super().__init__(message, fix=fix)
+        if exit_code is not None:
+            self.exit_code = exit_code

@@ -358,13 +358,8 @@ def write_starter_config(con: "duckdb.DuckDBPyConnection", path: str | Path, *, 
     data = starter_data(con, config, today)
     data["economics_set"] = bool(config.economics.loaded_hourly_rate_usd or config.economics.delay_cost_per_minute_usd)
     text = render_starter_config(data, source, today)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        load_config(tmp)  # never leave a file behind that costlens itself cannot read
-    except Exception:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(target)
+    from costlens.outputs import write_outputs
+
+    # whole or not at all, and never a file that costlens itself cannot read
+    write_outputs({target: lambda tmp: tmp.write_text(text, encoding="utf-8")}, validate=load_config)
     return target

@@ -141,21 +141,25 @@ def export_rows(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...])
     file's suffix. Returns the format written."""
     from costlens.report.render_tables import neutralise
 
+    from costlens.outputs import write_outputs
+
+    out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise UsageError(f"cannot export to {out}: unknown suffix {suffix or '(none)'}",
                          fix="name the file .csv or .jsonl")
-    try:
-        with out.open("w", newline="", encoding="utf-8") as handle:
+
+    def write(tmp: Path) -> None:  # whole or not at all: costlens.outputs.write_outputs
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
             if suffix == ".csv":
                 writer = csv.writer(handle)
                 writer.writerow(columns)
                 for row in rows:
                     writer.writerow(["" if row.get(c) is None else
                                      neutralise(row[c]) if isinstance(row[c], str) else row[c] for c in columns])
-                return "csv"
+                return
             for row in rows:
                 handle.write(json.dumps({c: row.get(c) for c in columns}, default=str, ensure_ascii=False) + "\n")
-            return "jsonl"
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}", fix="check the folder exists and is writable") from None
+
+    write_outputs({out: write})
+    return "csv" if suffix == ".csv" else "jsonl"

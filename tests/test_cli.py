@@ -168,7 +168,8 @@ def test_report_terminal_and_json_agree(sample_db):
     for spend in _shown_feature_cents(data):
         assert f"${spend:,.2f}" in terminal
     assert data["totals"]["priced_coverage_pct"] == 100.0
-    assert data["period"] == {"start": "2026-10-01", "end": "2026-11-01"}
+    assert data["period"] == {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31", "days": 31,
+                              "label": "2026-10"}
 
 
 def test_prices_command_explains_and_lists(sample_db, tmp_path):

@@ -214,3 +214,89 @@ def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factor
 
 def test_zz_money_example_count():
     print(f"\nmoney: {EXAMPLES['n']} generated call sets priced in computed and reported mode")
+
+
+# ---------------------------------------------------------------- JSON numbers with every digit (issue 14)
+
+def _spans(path: Path, costs: list[tuple[str, str]]) -> Path:
+    lines = []
+    for i, (feature, cost) in enumerate(costs):
+        attrs = {"gen_ai.provider.name": "acme", "gen_ai.request.model": "acme-small",
+                 "gen_ai.usage.input_tokens": 1000 + i, "gen_ai.usage.output_tokens": 100,
+                 "costlens.feature": feature, "costlens.cost_usd": cost}
+        lines.append(json.dumps({"trace_id": f"t{i}", "span_id": f"s{i}", "start_time": "2026-10-05T00:00:00Z",
+                                 "end_time": "2026-10-05T00:00:01Z", "attributes": attrs}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_json_money_is_a_number_with_every_digit_in_every_json_output(tmp_path):
+    """4550000000000.025737 was written through a float as 4550000000000.025; now every JSON output writes the
+    Decimal's own digits as a JSON number (the type, and schema_version "1", are unchanged), and 0.1 + 0.2 is
+    0.3 — not 0.30000000000000004, in the text or parsed as a decimal."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import PROJECT
+
+    env = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "COSTLENS_LOCK_WAIT": "0"}
+    config = str(FIXTURES / "economics" / "costlens.toml")
+    database = str(tmp_path / "money.duckdb")
+
+    def costlens(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "costlens", *args, "--db", database], capture_output=True,
+                              text=True, env=env, timeout=300)
+        assert proc.returncode == 0, (args, proc.stderr)
+        return proc.stdout
+
+    spans = _spans(tmp_path / "spans.jsonl", [("big", "4550000000000.025737"), ("small", "0.1"), ("small", "0.2")])
+    costlens("ingest", str(spans), "--config", config, "-q")
+    text = costlens("report", "--config", config, "--cost-mode", "reported", "--format", "json")
+    assert '"cost_usd": 4550000000000.325737,' in text  # the total, as a number token
+    assert '"cost_usd": 4550000000000.025737,' in text and '"cost_usd": 0.3,' in text  # the features
+    exact = json.loads(text, parse_float=Decimal)
+    assert exact["schema_version"] == "1"
+    assert exact["totals"]["cost_usd"] == Decimal("4550000000000.325737")
+    features = {r["feature"]: r for r in exact["unit_economics"]}
+    assert features["big"]["cost_usd"] == Decimal("4550000000000.025737")
+    assert features["small"]["cost_usd"] == Decimal("0.3")
+    assert features["big"]["reported_cost_usd"] == features["big"]["computed_cost_of_reported_usd"] == \
+        Decimal("4550000000000.025737")  # every sum of money; per-call / per-task ratios stay doubles (README)
+    assert sum((r["cost_usd"] for r in exact["unit_economics"]), Decimal(0)) == exact["totals"]["cost_usd"]
+    plain = json.loads(text)  # a consumer that reads floats still gets numbers
+    assert isinstance(plain["totals"]["cost_usd"], float) and plain["totals"]["calls"] == 3
+
+    # the same writer for every JSON output: report --out, leaks, levers, whatif, check, reconcile, prices, runs
+    out = tmp_path / "saved.json"
+    costlens("report", "--config", config, "--cost-mode", "reported", "--format", "json", "--out", str(out))
+    assert out.read_text() == text.replace(exact["generated_at"], json.loads(out.read_text())["generated_at"])
+    for args in (["leaks", "--format", "json"], ["levers", "--format", "json"],
+                 ["whatif", "batch feature=big", "--format", "json"], ["check", "--baseline", str(out), "--format",
+                 "json", "--cost-mode", "reported"], ["reconcile", "--format", "json"], ["prices", "--format", "json"]):
+        json.loads(costlens(*args, "--config", config), parse_float=Decimal)  # valid JSON
+    whatif = json.loads(costlens("whatif", "cap-output feature=small max=10", "--config", config, "--format",
+                                 "json"), parse_float=Decimal)
+    parts = sum((r["before_usd"] for r in whatif["by_feature"]), Decimal(0))
+    assert parts == whatif["before_usd"]  # exact sums of exact parts
+    assert json.loads(costlens("runs", "--format", "json"))[0]["rows_loaded"] == 3
+
+
+def test_dumps_writes_decimals_as_exact_number_tokens():
+    from costlens.report.render_json import dumps
+
+    big = Decimal("12345678901234567890.123456789012345678")  # DECIMAL(38, 18): 38 digits, beyond 28 of context
+    value = {"a": Decimal("4550000000000.025737"), "b": Decimal("0.1") + Decimal("0.2"),
+             "c": [Decimal("1E+3"), Decimal("-0.000"), Decimal("0.000000000000000001"), big],
+             "d": Decimal("0.300000000000000000"), "e": 0.1 + 0.2, "f": "4550000000000.025737", "g": None,
+             "h": date(2026, 10, 1)}
+    text = dumps(value, indent=None)
+    assert text == ('{"a": 4550000000000.025737, "b": 0.3, "c": [1000, 0, 0.000000000000000001, '
+                    '12345678901234567890.123456789012345678], "d": 0.3, "e": 0.30000000000000004, '
+                    '"f": "4550000000000.025737", "g": null, "h": "2026-10-01"}')
+    assert json.loads(text, parse_float=Decimal)["c"][3] == big
+    with pytest.raises(ValueError):
+        dumps({"x": Decimal("NaN")})
+    with pytest.raises(ValueError):
+        dumps({"x": float("inf")})

@@ -151,7 +151,8 @@ def test_database_from_a_newer_costlens_is_refused_untouched(tmp_path):
     from costlens import __version__
 
     expected = (f"database {database} was created by costlens 9.0.0 (schema 999); this is costlens {__version__} "
-                f"(schema {db.SCHEMA_VERSION}) — upgrade costlens (pip install -U costlens) or use another --db")
+                f"(schema {db.SCHEMA_VERSION}) — upgrade costlens (reinstall the llm-costlens distribution, README "
+                f"\"Install\"; `costlens` on PyPI is another project), or use another --db")
     for args in (("ingest", str(file)), ("report",), ("runs",), ("quarantine",)):
         proc = run(*args, "--db", str(database))
         assert one_line_error(proc, EXIT_DATABASE) == f"costlens: error: {expected}", args

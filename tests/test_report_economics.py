@@ -54,7 +54,8 @@ def report_json(tmp_path_factory):
 def test_contract_fields_present(report_json):
     assert TOP_LEVEL <= set(report_json)
     assert report_json["schema_version"] == "1"
-    assert report_json["period"] == {"start": "2026-10-01", "end": "2026-11-01"}
+    assert report_json["period"] == {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31",
+                                     "days": 31, "label": "2026-10"}
     assert set(report_json["price_book"]) >= {"source", "version"}
     assert CONTRACT_TOTALS <= set(report_json["totals"])
     for row in report_json["unit_economics"]:

@@ -164,12 +164,17 @@ def write_focus(con: "duckdb.DuckDBPyConnection", out: Path, fmt: str) -> int:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    from costlens.outputs import write_outputs
+
     table = con.sql(f"SELECT {_projection(fmt)} FROM focus_export").to_arrow_table()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        pq.write_table(table, out)
-    else:
-        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+
+    def write(tmp: Path) -> None:  # whole or not at all, in --out's folder (created when missing)
+        if fmt == "parquet":
+            pq.write_table(table, str(tmp))
+        else:
+            pacsv.write_csv(table, str(tmp), pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+
+    write_outputs({Path(out): write})
     return table.num_rows
 
 

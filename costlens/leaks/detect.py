@@ -17,6 +17,7 @@ shared macros, and every sql/leaks/<kind>.sql returns its findings (columns: cos
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -176,8 +177,9 @@ def resolve_thresholds(config: Any = None, thresholds: Mapping[str, Any] | None 
                     f"{source}: {name} is not a leak threshold",
                     fix=f"use one of: {', '.join(close or DEFAULT_THRESHOLDS)}",
                 )
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
-                raise ConfigError(f"{source}: {name} = {value!r} is not a non-negative number",
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0:
+                raise ConfigError(f"{source}: {name} = {value!r} is not a finite non-negative number",
                                   fix=f"e.g. {name} = {DEFAULT_THRESHOLDS[name][0]}")
             values[name] = float(value)
     _routing_overrides(config)  # validated here too, so a bad [leaks.routing_targets] fails at load

@@ -30,6 +30,7 @@ dict, or a pydantic model) when it has them, else the defaults. Bad values raise
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -113,6 +114,10 @@ def _unknown(where: str, raw: dict[str, Any], known: set[str]) -> None:
 def _number(where: str, value: Any, *, low: float | None = None, high: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where} = {value!r} is not a number", fix=f"write {where.split('.')[-1]} = 2.5")
+    if isinstance(value, float) and not math.isfinite(value):
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"of {low:g} or more" if low is not None \
+            else "such as 2.5"
+        raise ConfigError(f"{where} = {value!r} is not a finite number", fix=f"use a number {bounds}")
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{where} = {value!r} is out of range", fix=f"use a value {bounds}")

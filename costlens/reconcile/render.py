@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -15,18 +14,11 @@ if TYPE_CHECKING:
 __all__ = ["render_json", "render_markdown", "render_terminal", "markdown_section", "usd"]
 
 
-def _json_default(value):
-    from datetime import date, datetime
-
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def render_json(result: Reconciliation) -> str:
-    return json.dumps({"reconciliation": result.to_dict()}, default=_json_default, indent=2, allow_nan=False)
+    """Money as JSON numbers with every digit of the exact Decimal (see costlens.report.render_json.dumps)."""
+    from costlens.report.render_json import dumps
+
+    return dumps({"reconciliation": result.to_dict()})
 
 
 def _pct(part: Decimal, whole: Decimal) -> str:

@@ -20,10 +20,13 @@ import math
 from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costlens.errors import UsageError
 from costlens.report.model import Report, UnitEconomics
+
+if TYPE_CHECKING:
+    from costlens.outputs import Protected
 
 FORMATS = ("csv", "parquet")
 Q18 = Decimal("1E-18")
@@ -155,14 +158,17 @@ def _arrow_value(value: Any, kind: str) -> Any:
     return str(value)
 
 
-def _targets(out: Path, fmt: str, names: list[str]) -> dict[str, Path]:
+TABLES = ("unit_economics", "by_model", "leaks", "levers", "budgets")
+
+
+def table_targets(out: str | Path, fmt: str, names: list[str] | tuple[str, ...] = TABLES) -> dict[str, Path]:
+    """table name → the file it is written to (module docstring); creates nothing."""
+    out = Path(out)
     suffix = out.suffix.lower()
     if out.is_dir() or suffix not in (".csv", ".parquet"):
-        out.mkdir(parents=True, exist_ok=True)
         return {name: out / f"{name}.{fmt}" for name in names}
     if suffix != f".{fmt}":
         raise UsageError(f"--out {out} does not match --format {fmt}", fix=f"use a folder or a .{fmt} file name")
-    out.parent.mkdir(parents=True, exist_ok=True)
     return {name: out.with_name(f"{out.stem}.{name}.{fmt}") for name in names}
 
 
@@ -184,13 +190,22 @@ def write_parquet(path: Path, columns: list[tuple[str, str]], rows: list[dict[st
     pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
 
 
-def export_tables(report: Report, out_dir_or_file: str | Path, fmt: str = "csv") -> list[Path]:
-    """Write the report's tables as CSV or Parquet (module docstring); returns the paths written."""
+def export_tables(report: Report, out_dir_or_file: str | Path, fmt: str = "csv", *,
+                  protected: "Protected | None" = None) -> list[Path]:
+    """Write the report's tables as CSV or Parquet (module docstring); returns the paths written. Every file
+    is written whole or not at all (all of them, or none: costlens.outputs.write_outputs); `protected` (the
+    database, config and inputs) refuses targets that would replace one of them."""
+    from costlens.outputs import write_outputs
+
     if fmt not in FORMATS:
         raise UsageError(f"table export format {fmt!r} is not supported", fix="use csv or parquet")
     tables = report_tables(report)
-    targets = _targets(Path(out_dir_or_file), fmt, list(tables))
+    targets = table_targets(out_dir_or_file, fmt, list(tables))
+    if protected is not None:
+        protected.check(targets.values(), example="exports/")
     writer = write_csv if fmt == "csv" else write_parquet
-    for name, (columns, rows) in tables.items():
-        writer(targets[name], columns, rows)
-    return list(targets.values())
+
+    def bind(columns: list[tuple[str, str]], rows: list[dict[str, Any]]):
+        return lambda tmp: writer(tmp, columns, rows)
+
+    return write_outputs({targets[name]: bind(columns, rows) for name, (columns, rows) in tables.items()})
