@@ -130,6 +130,14 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
     return options
 
 
+def _empty_period(con, chosen) -> str | None:
+    """When the period holds no calls: which months do, and how to pick one (every command says so)."""
+    from costlens.report.period import empty_period_hint
+
+    calls = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [chosen.start, chosen.end]).fetchone()[0]
+    return None if calls else empty_period_hint(con, chosen)
+
+
 def _parse_at(text: str):
     from datetime import datetime, timezone
 
@@ -174,6 +182,11 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
     try:
         chosen = options.resolve(con)
         prepare_priced_calls(con, config)
+        if _empty_period(con, chosen):  # nothing to replay: say which months hold calls
+            from costlens.report.period import empty_period_parts
+
+            what, fix = empty_period_parts(con, chosen)
+            raise UsageError(f"nothing to replay: {what}", fix=fix)
         compute_period_metrics(con, config, chosen)
         return run_whatif(con, config, changes)
     finally:
@@ -201,7 +214,9 @@ def check(*, db: str | None = None, config: Config | None = None, period: str | 
         if use_previous:
             base = build_report(con, config, previous_period(chosen), cost_mode=cost_mode, analyse=False)
         current = build_report(con, config, chosen, cost_mode=cost_mode, analyse=False, reprice=not use_previous)
-        return run_check(current, base, config, thresholds)
+        result = run_check(current, base, config, thresholds)
+        result.empty_period = _empty_period(con, chosen)
+        return result
     finally:
         con.close()
 
@@ -248,7 +263,9 @@ def export_focus(out: str, *, db: str | None = None, config: Config | None = Non
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con)
-        return write_export(con, config, chosen, out, fmt, include_allocation)
+        result = write_export(con, config, chosen, out, fmt, include_allocation)
+        result.empty_period = _empty_period(con, chosen)
+        return result
     finally:
         con.close()
 
@@ -267,7 +284,9 @@ def reconcile(*, db: str | None = None, config: Config | None = None, period: st
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con) if options.given() else default_period(con)
-        return run_reconcile(con, config, chosen)
+        result = run_reconcile(con, config, chosen)
+        result.empty_period = _empty_period(con, chosen)
+        return result
     finally:
         con.close()
 

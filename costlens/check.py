@@ -74,6 +74,7 @@ class CheckResult:
     baseline: str | None
     thresholds: CheckThresholds
     rules: list[CheckRule] = field(default_factory=list)
+    empty_period: str | None = None  # why the period shows nothing: the months that do hold calls
 
     @property
     def failed(self) -> list[CheckRule]:

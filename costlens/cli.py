@@ -234,6 +234,12 @@ app = typer.Typer(
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
+# The period options, the same in every command that reads a period (costlens/report/period.py)
+PeriodOption = Annotated[Optional[str], typer.Option("--period", "-p", metavar="PERIOD", help="YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year (default: $COSTLENS_PERIOD, else the latest month with calls).")]
+SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="First day, YYYY-MM-DD (default: the first day with calls).")]
+ToOption = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")]
+UntilOption = Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")]
+LastOption = Annotated[Optional[str], typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m).")]
 T = TypeVar("T")
 
 
@@ -410,9 +416,11 @@ REPORT_FORMATS = ("terminal", "json", "html", "md", "csv", "parquet")
 def report(
     db: DbOption = None,
     config: ConfigOption = None,
-    period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json, html, md, csv or parquet.")] = "terminal",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file (html: required; csv/parquet: a folder) instead of stdout.")] = None,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
@@ -438,8 +446,9 @@ def report(
             protected = protected_files(db, config=cfg)
             targets = list(table_targets(out, fmt).values()) if fmt in ("csv", "parquet") else [out]
             protected.check(targets, example=_REPORT_EXAMPLES[fmt])
-        result = api.report(db=db, config=cfg, period=period, since=since, until=until, cost_mode=cost_mode,
-                            prices=prices, refreeze=reprice)
+        result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
+                            cost_mode=cost_mode, prices=prices, refreeze=reprice)
+        _say_empty_period(result)
         if fmt in ("csv", "parquet"):
             from costlens.report.render_tables import export_tables
 
@@ -491,20 +500,25 @@ _REPORT_EXAMPLES = {"html": "costlens-report.html", "md": "costlens-report.md", 
                     "csv": "exports/", "parquet": "exports/", "terminal": "costlens-report.txt"}
 
 
-PeriodOption = Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")]
-SinceOption = Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")]
-UntilOption = Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="terminal or json.")]
 
 
-def _analysis(db, config, period, since, until, fmt, section: str) -> None:
+def _say_empty_period(result: Any) -> None:
+    """Never silently empty: a period without calls says on stderr which months hold data, whatever the format."""
+    notice = getattr(result, "empty_period", None)
+    if notice:
+        print(f"costlens: warning: {notice}", file=sys.stderr)
+
+
+def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> None:
     """Shared body of `leaks` and `levers`: the report's analysis, one section of it."""
     from costlens import api
     from costlens.errors import UsageError
 
     if fmt not in ("terminal", "json"):
         raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
-    result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until)
+    result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to, last=last)
+    _say_empty_period(result)
     if fmt == "json":
         from costlens.report.render_json import dumps, report_to_dict
 
@@ -528,16 +542,18 @@ def _analysis(db, config, period, since, until, fmt, section: str) -> None:
 
 @app.command()
 def leaks(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-          since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = "terminal") -> None:
+          since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
+          fmt: FormatOption = "terminal") -> None:
     """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
-    _guard(lambda: _analysis(db, config, period, since, until, fmt, "leaks"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "leaks"))
 
 
 @app.command()
 def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-           since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = "terminal") -> None:
+           since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
+           fmt: FormatOption = "terminal") -> None:
     """What to do first: levers ranked by savings per effort, savings never double counted."""
-    _guard(lambda: _analysis(db, config, period, since, until, fmt, "levers"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "levers"))
 
 
 @app.command()
@@ -545,14 +561,17 @@ def whatif(
     change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
                                                '"cache feature=X", "cap-output feature=X max=500"; join several with ";".')],
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-    since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = "terminal",
+    since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
+    fmt: FormatOption = "terminal",
 ) -> None:
     """Re-price the period's traffic under a change and show before / after and the quality risk."""
 
     def run() -> None:
         from costlens import api
 
-        result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until)
+        result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until,
+                            to=to, last=last)
+        _say_empty_period(result)
         if fmt == "json":
             from costlens.report.render_json import dumps
 
@@ -586,7 +605,7 @@ def whatif(
 @app.command()
 def check(
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-    since: SinceOption = None, until: UntilOption = None,
+    since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
     baseline: Annotated[str, typer.Option("--baseline", help="previous (the period before), none, or a JSON report saved by `costlens report --format json --out FILE`.")] = "previous",
     max_cpao_regression_pct: Annotated[float, typer.Option("--max-cpao-regression-pct", help="Fail when cost per accepted outcome rises more than this % vs the baseline.")] = 10.0,
     min_priced_coverage_pct: Annotated[float, typer.Option("--min-priced-coverage-pct", help="Fail when fewer calls than this % are priced.")] = 95.0,
@@ -606,8 +625,9 @@ def check(
                                      min_priced_coverage_pct=min_priced_coverage_pct,
                                      min_accepted_outcomes=min_accepted_outcomes,
                                      fail_on_warning=fail_on_warning, fail_on_slo=not ignore_slo).validate()
-        result = api.check(db=db, config=_load_config(config), period=period, since=since, until=until,
-                           baseline=baseline, thresholds=thresholds, cost_mode=cost_mode)
+        result = api.check(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
+                           last=last, baseline=baseline, thresholds=thresholds, cost_mode=cost_mode)
+        _say_empty_period(result)
         if fmt == "json":
             from costlens.report.render_json import dumps
 
@@ -847,9 +867,11 @@ def export_focus(
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .csv or .parquet.")],
     db: DbOption = None,
     config: ConfigOption = None,
-    period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Day after the last day (YYYY-MM-DD, exclusive).")] = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or parquet (default: from the --out suffix).")] = None,
     with_allocation: Annotated[bool, typer.Option("--with-allocation", help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.")] = False,
 ) -> None:
@@ -861,8 +883,9 @@ def export_focus(
 
         cfg = _load_config(config)
         protected_files(db, config=cfg).check([out], example="costs.focus.csv")
-        result = api.export_focus(str(out), db=db, config=cfg, period=period, since=since, until=until, fmt=fmt,
-                                  include_allocation=with_allocation)
+        result = api.export_focus(str(out), db=db, config=cfg, period=period, since=since, until=until, to=to,
+                                  last=last, fmt=fmt, include_allocation=with_allocation)
+        _say_empty_period(result)
         if result.unpriced_calls:
             print(f"costlens: warning: {result.unpriced_calls:,} unpriced calls left out of the FOCUS export "
                   "(FOCUS needs a cost on every row) — see `costlens prices`", file=sys.stderr)
@@ -886,9 +909,11 @@ RECONCILE_FORMATS = ("terminal", "json", "md")
 def reconcile(
     db: DbOption = None,
     config: ConfigOption = None,
-    period: Annotated[Optional[str], typer.Option("--period", "-p", help="YYYY-MM, last-month or this-month (default: latest month with calls, else on the bills).")] = None,
+    period: PeriodOption = None,
     since: SinceOption = None,
+    to: ToOption = None,
     until: UntilOption = None,
+    last: LastOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md.")] = "terminal",
     fail_outside_tolerance: Annotated[bool, typer.Option("--fail-outside-tolerance", help="Exit 4 when spend with no identified cause exceeds the tolerance (reconcile section of costlens.toml).")] = False,
 ) -> None:
@@ -900,7 +925,9 @@ def reconcile(
 
         if fmt not in RECONCILE_FORMATS:
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(RECONCILE_FORMATS)}")
-        result = api.reconcile(db=db, config=_load_config(config), period=period, since=since, until=until)
+        result = api.reconcile(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
+                               last=last)
+        _say_empty_period(result)
         from costlens.reconcile import render
 
         if fmt == "json":

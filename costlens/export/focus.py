@@ -69,6 +69,7 @@ class FocusExport:
     unpriced_calls: int
     allocation_included: bool = False
     focus_version: str = FOCUS_VERSION
+    empty_period: str | None = None  # why the period shows nothing: the months that do hold calls
 
 
 def export_format(out: Path, fmt: str | None) -> str:

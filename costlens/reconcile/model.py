@@ -155,6 +155,7 @@ class Reconciliation:
     # the exports that are the bill of the period: file, lines, days, lines they replaced of older exports
     bill_sources: list[dict[str, Any]] = field(default_factory=list)
 
+    empty_period: str | None = None  # why the period has no calls: the months that do hold calls
     @property
     def has_ai_bill(self) -> bool:
         return self.status in (RECONCILED, OUTSIDE_TOLERANCE)

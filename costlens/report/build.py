@@ -200,7 +200,8 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     report.reconciliation = reconciliation
     _shown_cents(report)
     _finance_sections(con, config, report, analyse, diagnosis)
-    report.warnings = _warnings(report, _empty_hint(con, report))
+    report.empty_period = _empty_hint(con, report)
+    report.warnings = _warnings(report, report.empty_period)
     return report
 
 

@@ -181,6 +181,7 @@ class Report:
     budgets: list[dict[str, Any]] = field(default_factory=list)
     reconciliation: Reconciliation = field(default_factory=Reconciliation)  # bill vs logs (JSON key kept)
     warnings: list[str] = field(default_factory=list)
+    empty_period: str | None = None  # why the period shows nothing: the months that do hold calls (also a warning)
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

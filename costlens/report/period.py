@@ -170,15 +170,20 @@ def months_with_data(con: "duckdb.DuckDBPyConnection") -> list[tuple[str, int]]:
         "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM calls GROUP BY 1 ORDER BY 1").fetchall()]
 
 
-def empty_period_hint(con: "duckdb.DuckDBPyConnection", period: Period) -> str | None:
-    """Why a period shows nothing, when it does: which months hold data and how to pick one."""
+def empty_period_parts(con: "duckdb.DuckDBPyConnection", period: Period) -> tuple[str, str]:
+    """Why a period shows nothing, and the fix: which months hold data and how to pick one."""
     months = months_with_data(con)
     if not months:
-        return "the database holds no calls yet — run `costlens ingest PATH…`"
+        return f"no calls in {period.describe()}: the database holds no calls yet", "run `costlens ingest PATH…`"
     listed = ", ".join(f"{m} ({n:,} calls)" for m, n in months[-6:])
     more = f" and {len(months) - 6} earlier months" if len(months) > 6 else ""
-    return (f"no calls in {period.describe()}; the database holds calls for {listed}{more} — "
+    return (f"no calls in {period.describe()}; the database holds calls for {listed}{more}",
             f"pick one with --period {months[-1][0]} (or set COSTLENS_PERIOD)")
+
+
+def empty_period_hint(con: "duckdb.DuckDBPyConnection", period: Period) -> str:
+    what, fix = empty_period_parts(con, period)
+    return f"{what} — {fix}"
 
 
 def _parse_date(text: str, option: str) -> date:
