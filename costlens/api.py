@@ -39,7 +39,9 @@ def parse_mapping(maps: list[str] | None, sets: list[str] | None,
 
 def ingest(paths: list[str], *, db: str | None = None, config: Config | None = None, fmt: str | None = None,
            mapping: ColumnMapping | None = None, keep_content: bool = False,
-           on_file_done: "ProgressHook | None" = None) -> "IngestResult":
+           on_file_done: "ProgressHook | None" = None, replace: bool = False) -> "IngestResult":
+    """Load files into the database; `replace` loads files already ingested again, in place of their earlier rows
+    (after a mapping or config fix)."""
     from costlens import db as database
     from costlens.ingest.runner import ingest_paths
 
@@ -47,7 +49,7 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
     con = database.connect(db)
     try:
         result = ingest_paths(con, paths, config, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                              on_file_done=on_file_done)
+                              on_file_done=on_file_done, replace=replace)
         if any(f.status == "ingested" for f in result.files):
             from costlens.report.build import prepare_priced_calls
 

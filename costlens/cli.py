@@ -331,6 +331,7 @@ def ingest(
     input_excludes_cached: Annotated[bool, typer.Option("--input-excludes-cached", help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).")] = False,
     keep_content: Annotated[bool, typer.Option("--keep-content", help="Store prompt/response text (off by default).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the totals line.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Load files already ingested again, in place of their earlier rows (after fixing a mapping or the config); one transaction per file.")] = False,
 ) -> None:
     """Load request logs, outcomes and billing exports into the database (re-ingesting a file adds nothing)."""
 
@@ -365,7 +366,7 @@ def ingest(
                 progress.update(task, advance=size, description=Path(name).name)
 
             result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                                on_file_done=on_file_done)
+                                on_file_done=on_file_done, replace=replace)
         _print_ingest(result, quiet)
         return EXIT_INPUT if result.failed else 0
 
@@ -387,12 +388,17 @@ def _print_ingest(result, quiet: bool) -> None:
             table.add_column(name, justify="right", no_wrap=True)
         table.add_column("Status", overflow="fold")
         for f in result.files:
-            status = f.status if not f.message else f"{f.status}: {f.message}"
+            # a failure's message follows the table as one `costlens: error:` line: the cell only says so
+            status = ("failed" if f.message else
+                      "reloaded" if f.replaced_rows is not None and f.status == "ingested" else f.status)
             table.add_row(Text(Path(f.path).name), Text(f.format or "?"), f"{f.rows_read:,}", f"{f.rows_loaded:,}",
                           f"{f.rows_duplicate:,}", f"{f.rows_quarantined:,}", f"{f.rows_skipped:,}", Text(status))
         console.print(table)
+    reloaded = [f for f in result.files if f.replaced_rows is not None and f.status == "ingested"]
+    replaced = (f" ({len(reloaded)} reloaded in place of {sum(f.replaced_rows or 0 for f in reloaded):,} earlier rows)"
+                if reloaded else "")
     console.print(
-        f"{len(result.files)} files: {sum(f.status == 'ingested' for f in result.files)} ingested, "
+        f"{len(result.files)} files: {sum(f.status == 'ingested' for f in result.files)} ingested{replaced}, "
         f"{sum(f.status == 'unchanged' for f in result.files)} unchanged, {len(result.failed)} failed · "
         f"rows read {result.total('rows_read'):,} = loaded {result.total('rows_loaded'):,} + duplicate "
         f"{result.total('rows_duplicate'):,} + quarantined {result.total('rows_quarantined'):,} + skipped "

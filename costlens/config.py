@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -179,7 +180,15 @@ class Config(_Strict):
 
 
 def load_config(path: str | Path | None = None) -> Config:
-    """Explicit path, else ./costlens.toml, else [tool.costlens] in ./pyproject.toml, else defaults."""
+    """Explicit path, else $COSTLENS_CONFIG, else ./costlens.toml, else [tool.costlens] in ./pyproject.toml,
+    else defaults."""
+    env = os.environ.get("COSTLENS_CONFIG", "").strip()
+    if path is None and env:
+        file = Path(env)
+        if not file.is_file():
+            raise ConfigError(f"COSTLENS_CONFIG={env!r}: config file not found",
+                              fix="point it at a costlens.toml, or unset it")
+        return _parse(file, _read_toml(file))
     if path is not None:
         file = Path(path)
         if not file.is_file():

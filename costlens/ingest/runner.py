@@ -36,6 +36,7 @@ class FileResult:
     rows_skipped: int = 0
     message: str | None = None
     warning: str | None = None  # ingested, but something the user should know (a file that yields no calls)
+    replaced_rows: int | None = None  # --replace: the rows an earlier load of this delivery had put in its table
 
 
 @dataclass
@@ -63,7 +64,10 @@ def ingest_paths(
     mapping: "ColumnMapping | None" = None,
     keep_content: bool = False,
     on_file_done: ProgressHook | None = None,
+    replace: bool = False,
 ) -> IngestResult:
+    """Load the files; with `replace`, files already ingested are loaded again (their earlier rows forgotten in
+    the same transaction), so a fixed mapping or config takes effect."""
     paths = expand_paths(patterns)
     forced = get_adapter(fmt) if fmt else None
     run_id = _start_run(con)
@@ -89,7 +93,7 @@ def ingest_paths(
             mapping=mapping or _config_mapping(config, path),
             keep_content=keep_content or config.ingest.keep_content,
         )
-        prepared = _prepare_file(path, forced, ctx, manifest, {p.src.sha256 for p in batch})
+        prepared = _prepare_file(path, forced, ctx, manifest, {p.src.sha256 for p in batch}, replace=replace)
         if isinstance(prepared, _Pending) and prepared.batchable:
             batch.append(prepared)
             if len(batch) >= BATCH_MAX_FILES or sum(p.src.size for p in batch) >= BATCH_MAX_BYTES:
@@ -111,6 +115,25 @@ BATCH_MAX_BYTES = 256 * 1024 * 1024
 BATCH_MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
+def _config_beside(path: Path, config: "Config") -> str | None:
+    """A costlens.toml next to an unrecognised file (or in its parent folder) that is not the one in use: the
+    likely fix is to pass it — say so, and whether one of its mappings matches this file."""
+    from costlens.config import load_config
+
+    in_use = Path(config.path).resolve() if config.path else None
+    for folder in (path.parent, path.parent.parent):
+        found = folder / "costlens.toml"
+        if not found.is_file() or found.resolve() == in_use:
+            continue
+        try:
+            mapping = _config_mapping(load_config(found), path)
+        except CostlensError:
+            mapping = None
+        why = f"its mapping {mapping.name!r} matches this file" if mapping else "it may map this file"
+        return f"pass --config {found} ({why}), or --format NAME / --map for a generic file"
+    return None
+
+
 @dataclass
 class _Pending:
     """A file ready to load: sniffed, hashed, not in the manifest, its adapter chosen."""
@@ -118,6 +141,7 @@ class _Pending:
     adapter: Adapter
     ctx: IngestContext
     result: FileResult
+    replace: bool = False  # an earlier load of this delivery is forgotten in the transaction that loads it
 
     @property
     def batchable(self) -> bool:
@@ -136,7 +160,8 @@ def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
     scored = [(adapter.detect(src, ctx), adapter) for adapter in all_adapters() if src.container in adapter.containers]
     scored = [(score, adapter) for score, adapter in scored if score > 0]
     if not scored:
-        hint = "pass --format NAME, or a column mapping (--map / [[ingest.mappings]]) for a generic file"
+        hint = (_config_beside(src.path, ctx.config)
+                or "pass --format NAME, or a column mapping (--map / [[ingest.mappings]]) for a generic file")
         raise InputError(src.display, f"format not recognised ({src.container} content)", fix=hint)
     scored.sort(key=lambda pair: pair[0], reverse=True)
     return scored[0][1]
@@ -168,8 +193,10 @@ class _Manifest:
 
 def _prepare_file(
     path: Path, forced: Adapter | None, ctx: IngestContext, manifest: _Manifest, batch_hashes: set[str],
+    *, replace: bool = False,
 ) -> "_Pending | FileResult":
-    """A file to load, or its final result (unchanged, or failed with a one-line message)."""
+    """A file to load, or its final result (unchanged, or failed with a one-line message). With `replace`, a
+    delivery already loaded is loaded again in place of its earlier rows."""
     result = FileResult(path=str(path), status="failed")
     try:
         # The manifest knows this very file (same path, size, modification and change time): skip it without
@@ -181,12 +208,12 @@ def _prepare_file(
         except OSError:
             stat = None  # open_source says why, in one line
         known = stat and manifest.by_stat.get((str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
-        if known:
+        if known and not replace:
             result.status, result.format = "unchanged", known
             return result
         src = open_source(path)
         seen = manifest.by_hash.get(src.sha256)
-        if seen or src.sha256 in batch_hashes:
+        if src.sha256 in batch_hashes or (seen and not replace):
             result.status, result.format = "unchanged", seen
             return result
         if src.container == "empty":
@@ -194,7 +221,7 @@ def _prepare_file(
         adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
         manifest.loading[str(path)] = (adapter.name, src.size, src.mtime_ns, src.ctime_ns, src.sha256)
-        return _Pending(src, adapter, ctx, result)
+        return _Pending(src, adapter, ctx, result, replace=bool(seen))
     except CostlensError as exc:
         result.message = exc.one_line()
     return result
@@ -203,7 +230,7 @@ def _prepare_file(
 def _load_one(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) -> FileResult:
     result = pending.result
     try:
-        _load_atomically(con, pending.adapter, pending.src, pending.ctx, run_id, result)
+        _load_atomically(con, pending.adapter, pending.src, pending.ctx, run_id, result, pending.replace)
         result.status, result.target = "ingested", pending.adapter.target  # a per-file adapter may settle it
     except DatabaseError:
         raise  # the database cannot take writes (full disk): stop the run, the files are not at fault
@@ -238,11 +265,11 @@ def _load_batch(con: "duckdb.DuckDBPyConnection", batch: list[_Pending], run_id:
 
 def _load_atomically(
     con: "duckdb.DuckDBPyConnection", adapter: Adapter, src: Source, ctx: IngestContext, run_id: int,
-    result: FileResult,
+    result: FileResult, replace: bool = False,
 ) -> None:
     """Load one file in one transaction. A fast typed read that gives up on the file (a bad line) costs one
     rolled-back attempt; the file is then staged again by the careful line-by-line readers."""
-    pending = _Pending(src, adapter, ctx, result)
+    pending = _Pending(src, adapter, ctx, result, replace=replace)
     try:
         _load_files_in_transaction(con, [pending], run_id)
     except FastReadFailed:
@@ -266,8 +293,16 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
             [adapter.name, str(first.src.path), first.src.sha256, run_id, first.src.mtime_ns],
         )
         con.execute("CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
-                    "unnest(CAST(? AS VARCHAR[])) AS source_sha256",
-                    [[str(p.src.path) for p in files], [p.src.sha256 for p in files]])
+                    "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace",
+                    [[str(p.src.path) for p in files], [p.src.sha256 for p in files], [p.replace for p in files]])
+        if any(p.replace for p in files):
+            replaced = dict(con.execute(  # what the earlier load put in its table (whichever format it was read as)
+                "SELECT source_sha256, rows_loaded FROM ingested_files WHERE source_sha256 IN "
+                "(SELECT source_sha256 FROM ingest_files WHERE replace)").fetchall())
+            for pending in files:
+                if pending.replace:
+                    pending.result.replaced_rows = replaced.get(pending.src.sha256, 0)
+            con.execute(load_sql("load/forget_deliveries.sql"))
         if len(files) == 1:
             adapter.stage(con, first.src, ctx)
         else:
@@ -308,6 +343,12 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
             counts = stats.get(str(src.path), (0, 0, 0, 0, 0))
             (result.rows_read, result.rows_loaded, result.rows_duplicate,
              result.rows_quarantined, result.rows_skipped) = counts
+            if pending.replace and result.replaced_rows and not (counts[1] or counts[2]):
+                # a reload that keeps nothing is a wrong --format or mapping far more often than a wish to
+                # empty the file: the transaction is rolled back and the earlier rows stay
+                raise InputError(src.display, f"--replace would drop the {result.replaced_rows:,} rows loaded "
+                                 f"earlier and load none ({counts[3]:,} quarantined as {adapter.name})",
+                                 fix="check --format and the mapping; the earlier rows are kept")
             if adapter.target == "calls" and counts[0] and not counts[1] and not counts[2]:
                 result.warning = _no_calls_warning(con, src.path, run_id, counts)
             con.execute(
