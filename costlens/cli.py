@@ -692,30 +692,10 @@ def prices(
                          "frozen_months": frozen}, default=str))
             return
         from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
 
-        console = Console(highlight=False)
-        if view.explanation is not None:
-            console.print("[bold]How it resolves[/]")
-            for key, value in view.explanation.items():
-                console.print(Text(f"  {key}: {value}"))
-        table = Table(title="Price book (per Mtok, base tier)", title_justify="left", header_style="bold")
-        for name in ("Provider", "Model", "Variant", "Catalog model", "Input", "Output", "Cache read", "Calls", "Source"):
-            table.add_column(name)
-        for k in view.keys:
-            table.add_row(*(Text(str(x)) for x in (k["provider"], k["model"], k["variant"], k["catalog_model"],
-                          k["input_mtok"], k["output_mtok"], k["cache_read_mtok"], k["calls"], k["source"])))
-        console.print(table)
-        total = sum(k["calls"] for k in view.keys) + sum(u["calls"] for u in view.unpriced)
-        unpriced_calls = sum(u["calls"] for u in view.unpriced)
-        coverage = 100.0 * (total - unpriced_calls) / total if total else 100.0
-        console.print(f"priced coverage: {coverage:.1f}% of {total:,} calls")
-        for u in view.unpriced:
-            console.print(Text(f"  unpriced: {u['provider']} / {u['model']} ({u['variant']}): {u['calls']} calls — {u['reason']}"))
-        for f in frozen:
-            console.print(Text(f"  frozen: {f['month']} at {f['catalog_version']} (since {f['frozen_at']}; "
-                               "`costlens report --reprice` re-prices it)"))
+        from costlens.pricing.render import render_prices
+
+        render_prices(view, frozen, Console(highlight=False))
 
     _guard(run)
 

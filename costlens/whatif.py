@@ -372,6 +372,10 @@ def whatif(con: "duckdb.DuckDBPyConnection", config: Any, change: str | Change |
             raise UsageError(f"what-if {c.text!r}: feature {c.feature!r} has no calls in the period",
                              fix=f"use one of: {shown}")
         if c.kind == "route":
+            in_data = _model_in_data(con, c.target_model)
+            if in_data != c.target_model:
+                notes.append(f"{c.target_model} is {in_data} in the data: the route is priced and judged as {in_data}")
+                c.target_model = in_data
             c.target_provider = _target_provider(con, c)
         affected = _apply(con, seq, c, settings)
         outcomes.append(ChangeOutcome(change=c.text, kind=c.kind, calls_affected=affected, quality_risk="low",
@@ -513,6 +517,18 @@ def _assess(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome:
         outcome.quality_risk = level
         outcome.quality_reason = (f"{outcome.calls_affected} of {in_scope} calls ({share:.1%}) in {_scope(change)} "
                                   f"wrote more than {change.max_output_tokens} tokens and would be cut off")
+
+
+def _model_in_data(con: "duckdb.DuckDBPyConnection", model: str) -> str:
+    """The name the period's calls know a route target by: itself, else its one dated version in the data (an
+    alias such as gpt-4o-mini is judged on the outcomes of gpt-4o-mini-2024-07-18, as the report folds them)."""
+    if con.execute("SELECT count(*) FROM period_calls WHERE model = ?", [model]).fetchone()[0]:
+        return model
+    dated = con.execute("SELECT DISTINCT model FROM period_calls WHERE is_dated_version(model, ?)", [model]).fetchall()
+    if len(dated) == 1:
+        return dated[0][0]
+    folded = con.execute("SELECT dated FROM model_aliases WHERE alias = ?", [model]).fetchall()
+    return folded[0][0] if len(folded) == 1 else model
 
 
 def _assess_route(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome: ChangeOutcome) -> None:

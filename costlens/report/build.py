@@ -16,6 +16,7 @@ from costlens.report.model import (
     UnitEconomics,
     UnpricedModel,
     UnpricedUsage,
+    VariantFallback,
 )
 from costlens.sqlfiles import load_sql
 
@@ -309,6 +310,7 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
             "SELECT count(*) FROM period_calls WHERE ts_from_file").fetchone()[0]),
         ai_billed_cost_usd=Decimal(billing[1]),
         unpriced_usage=[UnpricedUsage(**row) for row in _rows(con, load_sql("metrics/unpriced_usage.sql"))],
+        variant_fallbacks=[VariantFallback(**row) for row in _rows(con, load_sql("metrics/variant_fallbacks.sql"))],
     )
 
 
@@ -337,6 +339,11 @@ def _warnings(report: Report, empty_hint: str | None = None) -> list[str]:
         estimate = f" (about ${usage.est_cost_usd:,.2f})" if usage.est_cost_usd else ""
         notes.append(f"not in the cost: {usage.field} × {usage.quantity.normalize():,f} over {usage.calls} calls"
                      f"{estimate} from {usage.producer or '?'} — {usage.reason}")
+    for fallback in report.coverage.variant_fallbacks:
+        notes.append(f"{fallback.calls:,} {fallback.variant} calls of {fallback.provider or '?'} / {fallback.model} "
+                     f"priced at the standard price (${fallback.cost_usd:,.2f}): the price book has no "
+                     f"{fallback.variant} price for it — add one under [[prices.overrides]] (variant = "
+                     f"\"{fallback.variant}\") in costlens.toml")
     if report.coverage.quarantined_rows:
         notes.append(f"{report.coverage.quarantined_rows} input rows quarantined — see `costlens quarantine`")
     if report.coverage.calls_timed_by_file:

@@ -118,6 +118,17 @@ class UnpricedModel:
 
 
 @dataclass
+class VariantFallback:
+    """Calls of a service tier (batch, flex, priority) priced at the standard price: the book has none for the tier."""
+
+    provider: str
+    model: str
+    variant: str
+    calls: int
+    cost_usd: Decimal
+
+
+@dataclass
 class UnpricedUsage:
     """A billed quantity the period's cost does not include: a usage field costlens does not read, a charge
     with no price, or tokens a total reports beyond its parts (with an estimate of what they cost)."""
@@ -155,6 +166,7 @@ class Coverage:
     ai_billed_cost_usd: Decimal = Decimal(0)
     calls_timed_by_file: int = 0
     unpriced_usage: list[UnpricedUsage] = field(default_factory=list)
+    variant_fallbacks: list[VariantFallback] = field(default_factory=list)
 
 
 @dataclass

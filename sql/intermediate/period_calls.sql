@@ -7,11 +7,26 @@
 -- (source_file, source_row, …), the tags map and trace_id stay in `calls` — at ~10M calls a
 -- full-width copy is several GB and spills to disk. `ts_from_file` keeps the one tag the report reads.
 -- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
--- feature_config(feature, team, ...), model_tiers(provider, model, tier).
+-- feature_config(feature, team, ...), model_tiers(provider, model, tier). Outputs: model_aliases, period_calls.
+-- An undated model name (`gpt-4o-mini`, what a failed call logs: the model it asked for) is folded into the one
+-- dated id of it the period's calls show the provider answering with (`gpt-4o-mini-2024-07-18`): one model, one
+-- row, and the what-if judges a route to either name on the same outcomes. Two dated ids of one alias: no fold.
+CREATE OR REPLACE TEMP TABLE model_aliases AS
+WITH names AS (
+    SELECT DISTINCT coalesce(p.provider, '') AS provider, p.model
+    FROM priced_calls p CROSS JOIN report_period r
+    WHERE p.ts >= r.start_ts AND p.ts < r.end_ts AND p.model IS NOT NULL
+)
+SELECT a.provider, a.model AS alias, any_value(d.model) AS dated
+FROM names a JOIN names d ON d.provider = a.provider AND is_dated_version(d.model, a.model)
+GROUP BY ALL
+HAVING count(*) = 1;
+
 CREATE OR REPLACE TEMP TABLE period_calls AS
 SELECT
     p.* EXCLUDE (source_file, source_sha256, source_row, run_id, request_model, operation, trace_id, tags)
     REPLACE (
+        coalesce(ma.dated, p.model) AS model,
         coalesce(nullif(trim(p.feature), ''), tc.feature) AS feature,
         coalesce(p.task_id, tc.task_id) AS task_id,
         coalesce(p.session_id, tc.session_id) AS session_id,
@@ -36,4 +51,5 @@ CROSS JOIN report_options o
 LEFT JOIN trace_context tc ON tc.trace_id = p.trace_id
 LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), ''), tc.feature)
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
+LEFT JOIN model_aliases ma ON ma.provider = coalesce(p.provider, '') AND ma.alias = p.model
 WHERE p.ts >= r.start_ts AND p.ts < r.end_ts;

@@ -235,3 +235,10 @@ CREATE OR REPLACE MACRO billing_scope(source_format, charge_class, invoice_issue
     concat_ws(' / ', source_format, CASE WHEN charge_class = 'usage-only' THEN 'usage' ELSE 'cost' END,
               coalesce(invoice_issuer, provider, '?'), coalesce(billing_account_id, '-'), coalesce(sub_account_id, '-'))
 );
+
+-- A dated version of a model name: the name, a dash, then a release date (2024-07-18, 20250805) or a four-digit
+-- snapshot (0613). `gpt-4o-mini-2024-07-18` is a dated version of `gpt-4o-mini`; `gpt-4o-mini` is not one of
+-- `gpt-4o`.
+CREATE OR REPLACE MACRO is_dated_version(dated, alias) AS
+    starts_with(dated, alias || '-')
+    AND regexp_full_match(substr(dated, length(alias) + 2), '\d{4}-\d{2}-\d{2}|\d{8}|\d{4}');
