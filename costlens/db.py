@@ -52,6 +52,7 @@ def check_environment() -> None:
     """Every COSTLENS_* setting that has a format, checked before anything is opened: ConfigError (exit 2)."""
     lock_wait_seconds()
     memory_limit()
+    threads()
     temp_directory(os.environ.get("COSTLENS_DB") or DEFAULT_DB)
 
 
@@ -242,6 +243,17 @@ def memory_limit() -> str:
     return _vetted_size(value)
 
 
+def threads() -> int | None:
+    """COSTLENS_THREADS: DuckDB's worker threads (default: DuckDB's own, one per core). Results never depend on
+    it (tests/test_identity.py runs the same loads at 1 and 4 threads); it bounds CPU on shared CI machines."""
+    text = os.environ.get("COSTLENS_THREADS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise ConfigError(f"COSTLENS_THREADS={text!r} is not a thread count", fix="use a whole number from 1, e.g. 2")
+    return int(text)
+
+
 def temp_directory(db_path: str) -> str:
     """Where DuckDB spills: COSTLENS_TEMP_DIR, else .costlens_tmp beside the database."""
     chosen = os.environ.get("COSTLENS_TEMP_DIR", "").strip()
@@ -260,6 +272,9 @@ def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # DuckDB prints it to stdout: it would corrupt --format json
+    count = threads()
+    if count is not None:
+        con.execute(f"SET threads = {count}")
 
 
 def _vetted_size(value: str) -> str:

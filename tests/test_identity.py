@@ -178,16 +178,53 @@ def test_line_ids_do_not_depend_on_the_thread_count(tmp_path, threads, monkeypat
     from conftest import FIXTURES
 
     page = FIXTURES / "openai_billing" / "costs_page.json"
+    monkeypatch.setenv("COSTLENS_THREADS", str(threads))
     con = db.connect(":memory:")
-    con.execute(f"SET threads = {threads}")
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == threads
     from costlens.ingest.runner import ingest_paths
 
     ingest_paths(con, [str(page)], Config())
     ids = con.execute("SELECT source_row, line_id, billed_cost FROM billing_lines ORDER BY line_id").fetchall()
     con.close()
+    monkeypatch.setenv("COSTLENS_THREADS", "2")
     reference = db.connect(":memory:")
-    reference.execute("SET threads = 2")
     ingest_paths(reference, [str(page)], Config())
     assert ids == reference.execute(
         "SELECT source_row, line_id, billed_cost FROM billing_lines ORDER BY line_id").fetchall()
     reference.close()
+
+
+def test_the_sample_month_is_the_same_at_one_and_four_threads(tmp_path):
+    import subprocess
+    import sys
+
+    reports = {}
+    for threads in ("1", "4"):
+        env = {**os.environ, "COSTLENS_THREADS": threads}
+        dbfile = str(tmp_path / f"t{threads}.duckdb")
+        cli = [sys.executable, "-m", "costlens"]
+        ingest = subprocess.run(cli + ["ingest", str(SAMPLE_LOGS), "--db", dbfile, "--config",
+                                       str(SAMPLE_LOGS / "costlens.toml")], env=env, capture_output=True, text=True)
+        assert ingest.returncode == 0, ingest.stderr
+        out = subprocess.run(cli + ["report", "--db", dbfile, "--config", str(SAMPLE_LOGS / "costlens.toml"), "-f",
+                                    "json"], env=env, capture_output=True, text=True).stdout
+        report = json.loads(out)
+        report.pop("generated_at")
+        reports[threads] = report
+        con = db.connect(dbfile, read_only=True)
+        reports[threads]["ids"] = con.execute(
+            "SELECT md5(string_agg(call_id, ',' ORDER BY call_id)) FROM calls").fetchone()[0]
+        con.close()
+    assert reports["1"] == reports["4"]
+    assert reports["1"]["totals"]["calls"] == 26_138
+
+
+def test_a_bad_thread_count_is_a_usage_error(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "costlens", "runs", "--db", str(tmp_path / "x.duckdb")],
+                          env={**os.environ, "COSTLENS_THREADS": "two"}, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr == ("costlens: error: COSTLENS_THREADS='two' is not a thread count — use a whole number from "
+                           "1, e.g. 2\n")
