@@ -265,6 +265,8 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
         con.execute("CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
                     "unnest(CAST(? AS VARCHAR[])) AS source_sha256",
                     [[str(p.src.path) for p in files], [p.src.sha256 for p in files]])
+        # read by safe_tags (sql/schema/002_macros.sql): prompt text in metadata is kept in tags only on opt-in
+        con.execute("SET VARIABLE costlens_keep_content = ?", [bool(ctx.keep_content)])
         if len(files) == 1:
             adapter.stage(con, first.src, ctx)
         else:
