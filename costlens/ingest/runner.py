@@ -303,6 +303,8 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
                 if pending.replace:
                     pending.result.replaced_rows = replaced.get(pending.src.sha256, 0)
             con.execute(load_sql("load/forget_deliveries.sql"))
+        # read by safe_tags (sql/schema/002_macros.sql): prompt text in metadata is kept in tags only on opt-in
+        con.execute("SET VARIABLE costlens_keep_content = ?", [bool(ctx.keep_content)])
         if len(files) == 1:
             adapter.stage(con, first.src, ctx)
         else:

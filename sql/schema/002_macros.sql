@@ -134,15 +134,181 @@ CREATE OR REPLACE MACRO unread_usage(j, known) AS (
     list_filter(json_number_leaves(j), lambda l: NOT list_contains(known, l.field) AND l.quantity <> 0)
 );
 
--- The keys of a logged request's metadata object that no column takes (custom properties), as tags.
+-- Secrets stay out of tags. Every producer's tags (app-log metadata, Helicone properties, Langfuse metadata and
+-- trace tags, LiteLLM tags and caller metadata, Claude Code fields, billing resource tags) pass through
+-- safe_tags at ingest:
+--   * a value that holds a credential (Bearer …, sk-… / sk-proj-… / sk-ant-…, AKIA… / ASIA… AWS keys, AIza…
+--     Google keys, xox?-… Slack, ghp_… / github_pat_…, hf_…, glpat-…, JWTs, -----BEGIN … PRIVATE KEY-----,
+--     user:password@ in a URL, api_key=… / password: … inside text) → '[redacted]', the key kept;
+--   * any value of a key named like a secret (key, api_key, apiKey, token, secret, password, authorization,
+--     cookie, credential, auth, …) → '[redacted]'; a key that only describes one (api_key_alias, token_count,
+--     key_id, …) keeps a plain value but not a high-entropy one (hex, or mixed-case base64 of 20+ characters);
+--   * a key that is itself a credential (a bare tag `sk-…`) → the entry is dropped;
+--   * unless --keep-content (the runner sets the variable costlens_keep_content): entries that carry prompt or
+--     response text are dropped — keys such as prompt, messages, input, output, completion, response, content,
+--     system, query, instructions, text, body (not prompt_tokens, prompt_version, response_id: a last word
+--     that describes), JSON holding such keys, and long free text (over 256 characters, or a sentence of 8+
+--     words). Numbers and booleans under such keys are kept (usage counts).
+-- `content := false` (billing resource tags, never prompt text) applies the credential rules only.
+-- NULL when nothing is left.
+
+-- A tag key in lower case, camelCase split: apiKey → api_key, userPrompt → user_prompt.
+CREATE OR REPLACE MACRO tag_key_words(k) AS (
+    lower(regexp_replace(coalesce(k, ''), '([a-z0-9])([A-Z])', '\1_\2', 'g'))
+);
+
+-- A value that is, or contains, a credential in a known form.
+CREATE OR REPLACE MACRO tag_has_credential(v) AS (
+    v IS NOT NULL AND length(v) >= 8 AND regexp_matches(v,
+        '(^|[^A-Za-z0-9])((?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}|sk-[A-Za-z0-9_-]{16,}|[rs]k_(live|test)_[A-Za-z0-9]{16,}'
+           '|(AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{30,}'
+           '|xox[abposr]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}'
+           '|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)'
+           '|-----BEGIN[A-Z ]*PRIVATE KEY-----'
+           '|[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@'
+           '|(?i:api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key|password|passwd)'
+           '["'']?\s*[=:]\s*["'']?[^\s"''&,;]{6,}')
+);
+
+-- A random-looking token: 20+ hex characters, or 20+ base64 / base64url characters mixing upper case, lower case
+-- and digits.
+CREATE OR REPLACE MACRO tag_high_entropy(v) AS (
+    length(v) >= 20 AND regexp_full_match(v, '[A-Za-z0-9+/_.=-]{20,}')
+    AND (regexp_full_match(v, '[0-9a-fA-F]+') OR (lower(v) <> v AND upper(v) <> v AND regexp_matches(v, '[0-9]')))
+);
+
+-- A key (as tag_key_words) named like a secret: api_key, apikey, x_api_key, access_token, client_secret, password,
+-- authorization, cookie, credentials, auth, bearer, jwt … but not a lookup key (cache_key, idempotency_key …).
+CREATE OR REPLACE MACRO tag_secret_key(w) AS (
+    regexp_matches(w, '(^|[^a-z0-9])((api|access|secret|private|signing|master|client|encryption|admin|service'
+           '|account|ssh|x)?keys?|[a-z]*token|[a-z]*secrets?|[a-z]*passw(or)?ds?|pwd|passphrase|[a-z]*authorization'
+           '|auth|bearer|[a-z]*cookies?|credentials?|jwt)([^a-z0-9]|$)')
+    AND NOT regexp_matches(w, '(^|[^a-z0-9])(cache|idempotency|partition|sort|primary|foreign|routing|dedupe?'
+           '|lookup|group|shard|object|row|map|bucket|index)[^a-z0-9]+keys?[^a-z0-9]*$')
+);
+
+-- A key (as tag_key_words) whose last word says what the value describes (an id, a name, a count, a version …).
+CREATE OR REPLACE MACRO tag_descriptor_key(w) AS (
+    regexp_matches(w, '[^a-z0-9](id|ids|uuid|guid|alias|name|names|type|types|kind|count|counts|length|len|chars'
+           '|size|bytes|limit|limits|version|ver|variant|provider|method|scheme|mode|source|format|status|code'
+           '|expiry|expires|expiration|ttl|at|time|ts|ms|seconds|latency|duration|created|updated|used|usage|budget'
+           '|spend|cost|owner|label|labels|prefix|suffix|hint|hash|sha|sha256|digest|fingerprint|enabled|set'
+           '|present|required|tokens|language|lang|role|roles|model|index|idx|number|num|score|rating|category'
+           '|effort|tier|level|truncated|filter|policy|flag|flags|lines|words|url|uri|path|file|date|region'
+           '|location|team|user|group|env|environment|rotation|rotated|age|last4)[^a-z0-9]*$')
+);
+
+-- A key (as tag_key_words) that carries prompt or response text; gen_ai.system is the OTel provider attribute.
+CREATE OR REPLACE MACRO tag_content_key(w) AS (
+    regexp_matches(w, '(^|[^a-z0-9])(prompts?|messages?|inputs?|outputs?|completions?|responses?|contents?|system'
+           '|quer(y|ies)|instructions?|questions?|answers?|text|body|transcripts?|history)([^a-z0-9]|$)')
+    AND w <> 'gen_ai.system'
+);
+
+-- Free text: over 256 characters, or a sentence (8+ words in 48+ characters).
+CREATE OR REPLACE MACRO tag_free_text(v) AS (
+    length(v) > 256 OR (length(v) >= 48 AND length(v) - length(replace(v, ' ', '')) >= 7)
+);
+
+-- JSON text (a nested metadata value) holding a content key.
+CREATE OR REPLACE MACRO tag_content_json(v) AS (
+    left(ltrim(v), 1) IN ('{', '[')
+    AND regexp_matches(v, '"(?i:prompts?|messages?|inputs?|outputs?|completions?|responses?|contents?|system'
+           '|query|instructions?|text|body)"\s*:')
+);
+
+-- A number or a boolean (a usage count under a content-like key is not text).
+CREATE OR REPLACE MACRO tag_scalar(v) AS (
+    v IS NULL OR regexp_full_match(v, '\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*|(?i:true|false)')
+);
+
+-- One entry → {key, value}: the key NULL when the entry is dropped, the value '[redacted]' when it holds a secret.
+-- w: the key's words (tag_key_words). One CASE, so each test runs only on the entries the previous ones left.
+CREATE OR REPLACE MACRO tag_entry_checked(k, v, w, drop_content) AS (
+    CASE WHEN tag_has_credential(k) THEN {'key': CAST(NULL AS VARCHAR), 'value': CAST(NULL AS VARCHAR)}
+         WHEN drop_content AND coalesce(tag_free_text(k) OR tag_free_text(v) OR tag_content_json(v), false)
+             THEN {'key': CAST(NULL AS VARCHAR), 'value': CAST(NULL AS VARCHAR)}
+         WHEN tag_has_credential(v) THEN {'key': k, 'value': '[redacted]'}
+         WHEN tag_secret_key(w) THEN
+             CASE WHEN coalesce(v, '') = '' THEN {'key': k, 'value': v}
+                  WHEN NOT tag_descriptor_key(w) OR tag_high_entropy(v) THEN {'key': k, 'value': '[redacted]'}
+                  ELSE {'key': k, 'value': v} END
+         WHEN drop_content AND tag_content_key(w) AND NOT tag_descriptor_key(w) AND NOT tag_scalar(v)
+             THEN {'key': CAST(NULL AS VARCHAR), 'value': CAST(NULL AS VARCHAR)}
+         ELSE {'key': k, 'value': v}
+    END
+);
+
+-- Speed: an entry with no secret-like or content-like word in its key, no credential, no JSON and fewer than 48
+-- characters is kept without classifying its key word by word (a superset test of tag_entry_checked's rules).
+CREATE OR REPLACE MACRO tag_entry_plain(k, v) AS (
+    length(k) < 48 AND coalesce(length(v), 0) < 48 AND NOT coalesce(left(ltrim(v), 1) IN ('{', '['), false)
+    AND NOT regexp_matches(lower(k), 'key|token|secret|passw|pwd|passphrase|auth|bearer|cookie|credential|jwt'
+           '|prompt|message|input|output|completion|response|content|system|quer|instruction|question|answer|text'
+           '|body|transcript|histor')
+    AND NOT tag_has_credential(k || chr(1) || coalesce(v, ''))
+);
+
+CREATE OR REPLACE MACRO tag_entries_checked(tags, drop_content) AS (
+    nullif(map_from_entries(list_filter(list_transform(map_entries(tags), lambda e:
+        CASE WHEN tag_entry_plain(e.key, e.value) THEN {'key': e.key, 'value': e.value}
+             ELSE list_transform([tag_key_words(e.key)],
+                                 lambda w: tag_entry_checked(e.key, e.value, w, drop_content))[1] END),
+        lambda e: e.key IS NOT NULL)), MAP {})
+);
+
+-- Speed: most tag maps hold nothing to redact or drop. A few regular expressions over all keys (one text) and all
+-- keys and values (another) prove that, and the map is returned as it is; only the rest are taken entry by entry.
+-- The tests are a superset of the entry rules: a credential, JSON, or 48+ characters in any key or value; a
+-- secret-like or content-like word in a key — but for keys ending in a lower-case descriptive word after a
+-- separator (prompt_version, api_key_alias), which only matter when some value could be a high-entropy token.
+-- A CASE, so each test runs only on the maps the previous ones left.
+CREATE OR REPLACE MACRO tag_map_plain(keys, all_text) AS (
+    CASE WHEN tag_has_credential(all_text) THEN false
+         WHEN regexp_matches(all_text, '[^\x01]{48}|(^|\x01)\s*[\[{]') THEN false
+         WHEN NOT regexp_matches(lower(keys), 'key|token|secret|passw|pwd|passphrase|auth|bearer|cookie|credential'
+                                    '|jwt|prompt|message|input|output|completion|response|content|system|quer'
+                                    '|instruction|question|answer|text|body|transcript|histor') THEN true
+         WHEN regexp_matches(lower(regexp_replace(keys,
+                  '[^\x01]*[^A-Za-z0-9\x01](id|ids|uuid|guid|alias|name|names|type|types|kind|count|counts|length|len'
+                     '|chars|size|bytes|limit|limits|version|ver|variant|provider|method|scheme|mode|source|format'
+                     '|status|code|expiry|expires|expiration|ttl|at|time|ts|ms|seconds|latency|duration|created'
+                     '|updated|used|usage|budget|spend|cost|owner|label|labels|prefix|suffix|hint|hash|sha|sha256'
+                     '|digest|fingerprint|enabled|set|present|required|tokens|language|lang|role|roles|model|index'
+                     '|idx|number|num|score|rating|category|effort|tier|level|truncated|filter|policy|flag|flags'
+                     '|lines|words|url|uri|path|file|date|region|location|team|user|group|env|environment|rotation'
+                     '|rotated|age|last4)(\x01|$)', chr(1), 'g')),
+                  'key|token|secret|passw|pwd|passphrase|auth|bearer|cookie|credential|jwt|prompt|message|input'
+                     '|output|completion|response|content|system|quer|instruction|question|answer|text|body'
+                     '|transcript|histor') THEN false
+         WHEN NOT regexp_matches(lower(keys), 'key|token|secret|passw|pwd|passphrase|auth|bearer|cookie|credential'
+                                    '|jwt') THEN true
+         ELSE NOT regexp_matches(all_text, '(^|\x01)[A-Za-z0-9+/_.=-]{20,}(\x01|$)')
+    END
+);
+
+-- The flag that keeps prompt text (getvariable) is read outside the entries' lambdas: once per map, not per entry.
+CREATE OR REPLACE MACRO safe_tags(tags, content := true) AS (
+    CASE WHEN tags IS NULL OR cardinality(tags) = 0 THEN NULL
+         WHEN tag_map_plain(array_to_string(map_keys(tags), chr(1)),
+                            array_to_string(map_keys(tags), chr(1)) || chr(1) || array_to_string(map_values(tags), chr(1)))
+             THEN tags
+         WHEN content AND NOT coalesce(getvariable('costlens_keep_content'), false)
+             THEN tag_entries_checked(tags, true)
+         ELSE tag_entries_checked(tags, false)
+    END
+);
+
+-- The keys of a logged request's metadata object that no column takes (custom properties), as tags (secrets and
+-- prompt text removed: safe_tags).
 CREATE OR REPLACE MACRO metadata_tags(metadata) AS (
-    CASE WHEN json_type(metadata) = 'OBJECT' THEN nullif(json_transform(json_merge_patch('{}', metadata,
+    safe_tags(CASE WHEN json_type(metadata) = 'OBJECT' THEN json_transform(json_merge_patch('{}', metadata,
         '{"feature":null,"costlens.feature":null,"app.feature":null,"use_case":null,"task_id":null,
           "costlens.task_id":null,"task.id":null,"session_id":null,"conversation_id":null,
           "thread_id":null,"gen_ai.conversation.id":null,"trace_id":null,"team":null,
           "customer":null,"customer_id":null,"user_id":null,"user":null,"environment":null,
           "env":null,"provider":null,"batch":null,"is_batch":null,"cost_usd":null}'),
-        '"MAP(VARCHAR, VARCHAR)"'), MAP {}) END
+        '"MAP(VARCHAR, VARCHAR)"') END)
 );
 
 -- Model identity: the forms producers write for one model → the name the price book knows. Applied to every

@@ -95,7 +95,8 @@ FROM (SELECT usage_start_raw AS raw FROM cur_rows UNION SELECT usage_end_raw FRO
 WHERE raw IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE cur_tag_sets AS
-SELECT raw, nullif(tag_map(raw), MAP {}) AS tags
+-- credentials in resource tags redacted (safe_tags, sql/schema/002_macros.sql)
+SELECT raw, safe_tags(tag_map(raw), content := false) AS tags
 FROM (SELECT DISTINCT tags_raw AS raw FROM cur_rows WHERE tags_raw IS NOT NULL);
 
 -- 4. What each distinct kind of line is: the text parsing runs once per combination.

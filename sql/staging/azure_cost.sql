@@ -76,7 +76,8 @@ FROM (SELECT date_raw AS raw FROM azure_rows UNION SELECT period_start_raw FROM 
 WHERE raw IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE azure_tag_sets AS
-SELECT raw, nullif(tag_map(raw), MAP {}) AS tags
+-- credentials in resource tags redacted (safe_tags, sql/schema/002_macros.sql)
+SELECT raw, safe_tags(tag_map(raw), content := false) AS tags
 FROM (SELECT DISTINCT tags_raw AS raw FROM azure_rows WHERE tags_raw IS NOT NULL);
 
 -- 3. What each distinct kind of line is. The resource provider namespace comes from ConsumedService, else

@@ -136,7 +136,7 @@ SELECT
     coalesce(nullif_blank(t.sessionId), path_session) AS task_id,
     coalesce(nullif_blank(t.sessionId), path_session) AS session_id,
     coalesce(nullif(regexp_extract(session_cwd, '([^/\\]+)[/\\]*$', 1), ''), path_project) AS feature,
-    nullif(map_from_entries(list_filter([
+    safe_tags(map_from_entries(list_filter([
         {'key': 'git_branch', 'value': nullif_blank(t.gitBranch)},
         {'key': 'claude_code_version', 'value': nullif_blank(t.version)},
         {'key': 'cwd', 'value': cwd_n},
@@ -145,7 +145,7 @@ SELECT
         {'key': 'web_search_requests', 'value': nullif(u.server_tool_use.web_search_requests, '0')},
         {'key': 'inference_geo', 'value': nullif_blank(u.inference_geo)},
         {'key': 'costlens.model_source', 'value': CASE WHEN model_inferred THEN 'session' END}],
-        lambda kv: kv.value IS NOT NULL)), MAP {}) AS tags,
+        lambda kv: kv.value IS NOT NULL)), content := false) AS tags,  -- credentials redacted (safe_tags)
     try_cast(t.costUSD AS DECIMAL(38,18)) AS reported_cost_usd,
     CASE
         WHEN doc IS NULL THEN 'not valid JSON'

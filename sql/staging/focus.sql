@@ -71,7 +71,9 @@ objects AS (
                      WHEN json_valid('{' || raw || '}') THEN '{' || raw || '}' END AS doc
     FROM distinct_tags
 )
-SELECT raw, CASE WHEN json_type(doc) = 'OBJECT' THEN try_cast(CAST(doc AS JSON) AS MAP(VARCHAR, VARCHAR)) END AS tags
+-- credentials in resource tags redacted (safe_tags, sql/schema/002_macros.sql)
+SELECT raw, CASE WHEN json_type(doc) = 'OBJECT'
+                 THEN safe_tags(try_cast(CAST(doc AS JSON) AS MAP(VARCHAR, VARCHAR)), content := false) END AS tags
 FROM objects;
 
 -- 3. What each distinct kind of line is (AI or not, model, token type, how to count its tokens): a bill has

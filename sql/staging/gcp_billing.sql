@@ -86,7 +86,8 @@ FROM (SELECT usage_start_raw AS raw FROM gcp_rows UNION SELECT usage_end_raw FRO
 WHERE raw IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE gcp_label_sets AS
-SELECT raw, kv_list_map(raw) AS tags
+-- credentials in resource tags redacted (safe_tags, sql/schema/002_macros.sql)
+SELECT raw, safe_tags(kv_list_map(raw), content := false) AS tags
 FROM (SELECT DISTINCT labels_raw AS raw FROM gcp_rows WHERE labels_raw IS NOT NULL);
 
 -- 3. What each distinct kind of line is.

@@ -212,8 +212,9 @@ gathered AS (
 SELECT request_properties, scores, feedback_rating, p_feature, p_session_name, p_team, p_task, p_customer, p_env,
        p_session, p_trace, p_user,
        NOT helicone_blank(request_properties) AND props IS NULL AS props_bad,
-       nullif(map_from_entries(list_filter(entries,
-                  lambda e, i: list_position(list_transform(entries, lambda x: x.k), e.k) = i)), MAP {}) AS tags_n
+       -- secrets redacted, prompt text dropped (safe_tags, sql/schema/002_macros.sql)
+       safe_tags(map_from_entries(list_filter(entries,
+                  lambda e, i: list_position(list_transform(entries, lambda x: x.k), e.k) = i))) AS tags_n
 FROM gathered;
 
 -- step 3: model and provider, resolved once per DISTINCT (provider, model)

@@ -296,7 +296,8 @@ SELECT
     nullif_blank(coalesce(meta.customer, meta.customer_id, tmeta.customer, tmeta.customer_id)) AS customer,
     nullif_blank(coalesce(meta.user_id, meta.userId, meta.langfuse_user_id, o._trace.userId, o.userId)) AS user_id,
     nullif_blank(coalesce(o.environment, o._trace.environment)) AS environment,
-    nullif(map_concat(
+    -- secrets redacted, prompt text dropped (safe_tags, sql/schema/002_macros.sql)
+    safe_tags(map_concat(
         coalesce(langfuse_meta_tags(o.metadata), MAP {}),
         map_from_entries(list_filter([
             {'key': 'langfuse.name', 'value': nullif_blank(o.name)},
@@ -307,7 +308,7 @@ SELECT
              'value': CASE WHEN usage_convention <> 'additive' THEN usage_convention END}],
             lambda kv: kv.value IS NOT NULL)),
         coalesce(map_from_entries(list_transform(usage_other,
-            lambda e: {'key': 'langfuse.usage.' || e.key, 'value': e.value})), MAP {})), MAP {}) AS tags,
+            lambda e: {'key': 'langfuse.usage.' || e.key, 'value': e.value})), MAP {}))) AS tags,
     CASE WHEN o.input IS NOT NULL AND json_type(o.input) <> 'NULL' THEN sha256(CAST(json(o.input) AS VARCHAR)) END
         AS prompt_hash,
     CASE WHEN len(system_msgs) > 0 OR system_field IS NOT NULL OR tools_field IS NOT NULL

@@ -58,13 +58,14 @@ SELECT
     coalesce(nullif_blank(coalesce(meta.customer, meta.customer_id)), langfuse_tag_value(tag_list, 'customer'))
         AS customer,
     nullif_blank(t.environment) AS environment,
-    nullif(map_concat(
+    -- secrets redacted, prompt text dropped (safe_tags, sql/schema/002_macros.sql)
+    safe_tags(map_concat(
         coalesce(langfuse_meta_tags(t.metadata), MAP {}),
         map_from_entries(list_filter([
             {'key': 'langfuse.release', 'value': nullif_blank(t.release)},
             {'key': 'langfuse.version', 'value': nullif_blank(t.version)}], lambda kv: kv.value IS NOT NULL)),
         coalesce(map_from_entries(list_filter(tag_entries, lambda e, i:
-            list_position(list_transform(tag_entries, lambda x: x.key), e.key) = i)), MAP {})), MAP {}) AS tags,
+            list_position(list_transform(tag_entries, lambda x: x.key), e.key) = i)), MAP {}))) AS tags,
     CASE
         WHEN doc IS NULL THEN 'not valid JSON'
         WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'

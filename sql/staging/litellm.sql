@@ -245,7 +245,8 @@ picked AS (
            list_filter(kv, lambda e: e.k IN ('team', 'costlens.team'))[1].v AS tag_team,
            list_filter(kv, lambda e: e.k IN ('customer', 'customer_id', 'costlens.customer'))[1].v AS tag_customer,
            list_filter(kv, lambda e: e.k IN ('env', 'environment', 'costlens.environment'))[1].v AS tag_env,
-           list_filter(kv, lambda e: e.k IS NULL)[1].v AS first_plain_tag,
+           -- (a plain tag that is a credential never names the feature: safe_tags drops it from the tags)
+           list_filter(kv, lambda e: e.k IS NULL AND NOT tag_has_credential(e.v))[1].v AS first_plain_tag,
            coalesce(slm['costlens.feature'], slm['feature'], slm['app.feature'], slm['use_case']) AS slm_feature
     FROM tagged
 ),
@@ -279,9 +280,9 @@ SELECT tags_j, m_caller, m_key_alias, org_n, user_n, agent_n, tag_feature, tag_t
        slm['team'] AS slm_team, slm['customer'] AS slm_customer, slm['customer_id'] AS slm_customer2,
        slm['environment'] AS slm_env, slm['env'] AS slm_env2,
        tags_j IS NOT NULL AND tag_list IS NULL AND NOT coalesce(json_valid(tags_j), false) AS tags_bad,
-       -- first occurrence of a key wins
-       nullif(map_from_entries(list_filter(entries,
-                  lambda e, i: list_position(list_transform(entries, lambda x: x.k), e.k) = i)), MAP {}) AS tags_n
+       -- first occurrence of a key wins; secrets redacted, prompt text dropped (safe_tags, schema/002_macros.sql)
+       safe_tags(map_from_entries(list_filter(entries,
+                  lambda e, i: list_position(list_transform(entries, lambda x: x.k), e.k) = i))) AS tags_n
 FROM gathered;
 
 -- step 2b: each row's attribution
