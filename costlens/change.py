@@ -195,7 +195,9 @@ def _materialise(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Pe
         # beside the report's own tables would not fit the memory limit at scale.
         head = "CREATE OR REPLACE TEMP TABLE period_calls AS"
         body = view.strip().rstrip(";")
-        view = f"{head} SELECT {', '.join(columns)} FROM ({body[body.index(head) + len(head):]}) AS pc"
+        at = body.index(head)
+        # The statements before the table (the model aliases it joins) run as they are.
+        view = f"{body[:at]}{head} SELECT {', '.join(columns)} FROM ({body[at + len(head):]}) AS pc"
     if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'").fetchone()[0]:
         cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
     cur.execute(view)

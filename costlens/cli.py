@@ -943,19 +943,33 @@ def _exit_now(code: int) -> None:
 
 
 def main() -> None:
-    """The console entry point (`costlens`, `python -m costlens`)."""
+    """The console entry point (`costlens`, `python -m costlens`). Every way out is os._exit with the code: a
+    Ctrl-C that lands after the command finished (in sys.exit, in interpreter finalization) would otherwise end
+    the process by SIGINT (status -2), and CPython kills itself with SIGINT at exit once a KeyboardInterrupt has
+    passed through code a C extension ran with PyRun_String (DuckDB's pybind11 does), even when it was handled.
+    Nothing is left to clean up by then: connections are closed and outputs written or removed."""
     _install_sigint_handler()  # from the start: typer builds the command line before _CostlensGroup.main runs
+    code = EXIT_INTERRUPTED
     try:
-        app()
-    except KeyboardInterrupt:  # while typer was still building the command line
-        _exit_now(_report_interrupt())
-    except SystemExit as exc:
-        if exc.code == EXIT_INTERRUPTED:
-            # CPython (3.11) kills itself with SIGINT at exit (status -2, not 130) once a KeyboardInterrupt has
-            # passed through code a C extension ran with PyRun_String — DuckDB's pybind11 does — even when the
-            # interrupt was handled. Nothing is left to clean up: the database is closed, outputs are removed.
-            _exit_now(EXIT_INTERRUPTED)
-        raise
+        try:
+            app()
+            code = 0
+        except KeyboardInterrupt:  # while typer was still building the command line, or after the command
+            code = _report_interrupt()
+        except SystemExit as exc:
+            if isinstance(exc.code, int) or exc.code is None:
+                code = exc.code or 0
+            else:  # sys.exit("message"): Python prints it and exits 1
+                print(exc.code, file=sys.stderr)
+                code = 1
+    except KeyboardInterrupt:  # a Ctrl-C while leaving
+        code = EXIT_INTERRUPTED
+    finally:
+        try:  # no Python-level handler can run between here and the exit
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - platforms without it
+            pass
+    _exit_now(code)
 
 
 if __name__ == "__main__":

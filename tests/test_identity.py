@@ -111,6 +111,52 @@ def test_an_older_export_ingested_after_a_newer_one_stays_history(tmp_path):
     assert history == 50 and _ai_billed(dbfile) == AI_BILLED
 
 
+def test_a_copy_of_an_earlier_export_delivered_last_is_the_bill_again(tmp_path):
+    # export A (one line at $2), then B correcting it to $3, then a copy of A delivered after B (a re-run of the
+    # old export job): the latest delivery is A's content, so A's line is the bill again — in separate runs and
+    # in one run over the folder alike; an unchanged copy of the current export adds nothing
+    header, rows = _rows(BILL)
+    ai = [dict(r) for r in rows if r["ServiceCategory"] == "AI and Machine Learning"][:1]
+    (tmp_path / "in").mkdir()
+    a = _write(tmp_path / "in" / "a.csv", header, [dict(ai[0], BilledCost="2")])
+    b = _write(tmp_path / "in" / "b.csv", header, [dict(ai[0], BilledCost="3")])
+    c = tmp_path / "in" / "c.csv"
+    shutil.copyfile(a, c)
+    for clock, path in enumerate((a, b, c)):
+        os.utime(path, (1_760_000_000 + clock * 100,) * 2)
+    for one_run in (False, True):
+        dbfile = str(tmp_path / f"c{one_run}.duckdb")
+        results = ([f for path in (a, b, c) for f in api.ingest([str(path)], db=dbfile, config=Config()).files]
+                   if not one_run else api.ingest([str(tmp_path / "in")], db=dbfile, config=Config()).files)
+        assert [f.status for f in results] == ["ingested"] * 3, one_run
+        assert results[2].replaced_rows == 1
+        con = db.connect(dbfile)
+        current = con.execute("SELECT sum(billed_cost), count(*) FROM billing_lines WHERE superseded_by IS NULL").fetchone()
+        con.close()
+        assert current == (Decimal(2), 1), one_run
+    shutil.copyfile(c, tmp_path / "in" / "d.csv")
+    os.utime(tmp_path / "in" / "d.csv", (1_760_001_000,) * 2)
+    assert [f.status for f in api.ingest([str(tmp_path / "in" / "d.csv")], db=dbfile, config=Config()).files] == ["unchanged"]
+
+
+def test_a_copy_of_earlier_outcomes_delivered_last_wins_again(tmp_path):
+    first = tmp_path / "v1.csv"
+    first.write_text("task_id,accepted\nt1,true\nt2,false\n")
+    second = tmp_path / "v2.csv"
+    second.write_text("task_id,accepted\nt2,true\n")
+    again = tmp_path / "v1-again.csv"
+    shutil.copyfile(first, again)
+    for clock, path in enumerate((first, second, again)):
+        os.utime(path, (1_760_000_000 + clock * 100,) * 2)
+    dbfile = str(tmp_path / "c.duckdb")
+    for path in (first, second, again):
+        api.ingest([str(path)], db=dbfile, config=Config())
+    con = db.connect(dbfile)
+    verdicts = con.execute("SELECT task_id, accepted FROM outcomes ORDER BY task_id").fetchall()
+    con.close()
+    assert verdicts == [("t1", True), ("t2", False)]
+
+
 def test_rows_without_ids_keep_their_identity_when_a_file_grows_or_moves(tmp_path):
     # a generic CSV without a call id column: appended to, renamed, gzipped — each row counted once
     header = "ts,model,tokens_in,tokens_out\n"

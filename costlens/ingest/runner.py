@@ -173,6 +173,9 @@ class _Manifest:
     and by content hash. Files the run loads are added as they commit."""
     by_stat: dict[tuple[str, int, int, int], str]
     by_hash: dict[str, str]
+    # bills and outcomes (sha → mtime): the latest delivery of them wins, so a copy delivered later may matter
+    snapshots: dict[str, int] = field(default_factory=dict)
+    con: "duckdb.DuckDBPyConnection | None" = None
     # path → (format, size, mtime, ctime, sha)
     loading: dict[str, tuple[str, int, int, int, str]] = field(default_factory=dict)
 
@@ -180,8 +183,22 @@ class _Manifest:
     def read(cls, con: "duckdb.DuckDBPyConnection") -> "_Manifest":
         rows = con.execute("SELECT source_file, size_bytes, mtime_ns, ctime_ns, source_sha256, source_format "
                            "FROM ingested_files").fetchall()
+        snapshots = dict(con.execute("SELECT source_sha256, mtime_ns FROM ingested_files "
+                                     "WHERE target_table IN ('billing_lines', 'outcomes')").fetchall())
         return cls({(f, size, mtime, ctime): fmt for f, size, mtime, ctime, _, fmt in rows if ctime is not None},
-                   {sha: fmt for _, _, _, _, sha, fmt in rows})
+                   {sha: fmt for _, _, _, _, sha, fmt in rows}, snapshots, con)
+
+    def redelivered(self, sha: str, mtime_ns: int) -> bool:
+        """A copy of a bill or outcomes file, newer than the delivery of it loaded, after a later delivery
+        replaced part of that one: the copy is the latest delivery, so it is loaded again and current."""
+        if self.con is None or mtime_ns <= self.snapshots.get(sha, mtime_ns):
+            return False
+        return bool(self.con.execute(
+            "SELECT count(*) FROM ingested_files f WHERE f.source_sha256 = ? AND ("
+            "(f.target_table = 'billing_lines' AND EXISTS (SELECT 1 FROM billing_lines b "
+            " WHERE b.source_sha256 = f.source_sha256 AND b.superseded_by IS NOT NULL)) "
+            "OR (f.target_table = 'outcomes' AND EXISTS (SELECT 1 FROM replacements r "
+            " WHERE r.target = 'outcomes' AND r.replaced_file = f.source_file)))", [sha]).fetchone()[0])
 
     def add(self, result: FileResult) -> None:
         pending = self.loading.pop(result.path, None)
@@ -189,6 +206,8 @@ class _Manifest:
             fmt, size, mtime, ctime, sha = pending
             self.by_stat[(result.path, size, mtime, ctime)] = fmt
             self.by_hash[sha] = fmt
+            if result.target in ("billing_lines", "outcomes"):
+                self.snapshots[sha] = mtime
 
 
 def _prepare_file(
@@ -213,7 +232,9 @@ def _prepare_file(
             return result
         src = open_source(path)
         seen = manifest.by_hash.get(src.sha256)
-        if src.sha256 in batch_hashes or (seen and not replace):
+        # the same bill or outcomes again, delivered after what replaced part of it: the latest delivery wins,
+        # so it is loaded again in place of its earlier rows
+        if src.sha256 in batch_hashes or (seen and not replace and not manifest.redelivered(src.sha256, src.mtime_ns)):
             result.status, result.format = "unchanged", seen
             return result
         if src.container == "empty":
