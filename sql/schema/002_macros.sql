@@ -106,6 +106,49 @@ CREATE OR REPLACE MACRO is_bad_token_count(x) AS (
     x IS NOT NULL AND trim(CAST(x AS VARCHAR)) NOT IN ('', 'NULL', 'null') AND parse_tokens(x) IS NULL
 );
 
+-- Why a count (tokens, requests) cannot be loaded, naming the field (`label`); NULL when it can or is absent.
+-- Text, NaN / Infinity, a value beyond BIGINT (1e19, 1e300) and a negative count are each rejected, never
+-- read as 0. Text keeps the short reason older staging wrote ("… is not a number").
+CREATE OR REPLACE MACRO count_problem(label, x) AS (
+    CASE
+        WHEN x IS NULL THEN NULL
+        -- Speed: a plain non-negative integer (nearly every value) is one cast
+        WHEN try_cast(CAST(x AS VARCHAR) AS BIGINT) >= 0 THEN NULL
+        WHEN trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
+        WHEN try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE) IS NULL THEN label || ' is not a number'
+        WHEN NOT isfinite(try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE))
+            THEN label || ' is not a finite number: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        WHEN parse_tokens(x) IS NULL THEN label || ' is out of range: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        WHEN parse_tokens(x) < 0 THEN label || ' is negative: ' || left(trim(CAST(x AS VARCHAR)), 40)
+    END
+);
+
+-- Money text → an exact DECIMAL(38,18) (never through DOUBLE): plain or scientific notation, or as a
+-- spreadsheet writes it ("$10,100.00 ": a dollar sign, thousands separators, blanks; FOCUS_Spec's own
+-- examples do). NaN, Infinity and amounts beyond the type give NULL, so the row can be rejected.
+CREATE OR REPLACE MACRO parse_money(x) AS (
+    coalesce(
+        try_cast(CAST(x AS VARCHAR) AS DECIMAL(38,18)),
+        -- thousands separators only beside a dollar sign or a decimal point: "1,234" alone may be a decimal comma
+        CASE WHEN regexp_full_match(CAST(x AS VARCHAR),
+                                    '\s*-?\s*\$\s*-?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\.[0-9]*)?\s*|\s*-?[0-9]{1,3}(,[0-9]{3})+\.[0-9]+\s*')
+             THEN try_cast(replace(replace(replace(CAST(x AS VARCHAR), '$', ''), ',', ''), ' ', '') AS DECIMAL(38,18))
+        END)
+);
+
+-- Why an amount of money cannot be loaded, naming the field; NULL when it can or is absent.
+CREATE OR REPLACE MACRO money_problem(label, x) AS (
+    CASE
+        WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
+        WHEN parse_money(x) IS NOT NULL THEN NULL
+        WHEN try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE) IS NULL
+            THEN label || ' is not a number: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        WHEN NOT isfinite(try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE))
+            THEN label || ' is not a finite number: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        ELSE label || ' is out of range: ' || left(trim(CAST(x AS VARCHAR)), 40)
+    END
+);
+
 -- One row of a staged `charges` list (see call_charges): a billed quantity beyond the token columns.
 CREATE OR REPLACE MACRO charge(kind, quantity, unit, detail, source_field, counted := true) AS (
     {'kind': kind, 'quantity': CAST(quantity AS DECIMAL(38, 6)), 'unit': unit, 'detail': CAST(detail AS VARCHAR),

@@ -48,8 +48,11 @@ SELECT
     CASE
         WHEN b.not_json THEN 'not valid JSON'
         WHEN try_cast(b.ts_raw AS DOUBLE) IS NULL THEN 'timestamp is not a number of milliseconds'
+        WHEN b.in_raw IS NULL THEN 'input_length is missing or not a number'
+        -- NaN, Infinity, 1e19 or a negative length is rejected by name, never read as 0
+        WHEN count_problem('input_length', b.in_raw) IS NOT NULL THEN count_problem('input_length', b.in_raw)
         WHEN parse_tokens(b.in_raw) IS NULL THEN 'input_length is missing or not a number'
-        WHEN b.out_raw IS NOT NULL AND parse_tokens(b.out_raw) IS NULL THEN 'output_length is not a number'
+        WHEN count_problem('output_length', b.out_raw) IS NOT NULL THEN count_problem('output_length', b.out_raw)
         WHEN b.blocks IS NULL THEN 'hash_ids is not a list of integers'
     END AS reject_reason
 FROM block_requests b

@@ -239,6 +239,11 @@ WITH typed AS (
            coalesce(helicone_count(p.prompt_cache_write_tokens), 0) AS cw_t,
            helicone_count(p.completion_tokens) AS completion_t,
            helicone_count(p.total_tokens) AS total_t,
+           -- total_tokens decides the cache convention of a row (see above): it is checked like the others
+           coalesce(count_problem('prompt_tokens', p.prompt_tokens), count_problem('completion_tokens', p.completion_tokens),
+                    count_problem('prompt_cache_read_tokens', p.prompt_cache_read_tokens),
+                    count_problem('prompt_cache_write_tokens', p.prompt_cache_write_tokens),
+                    count_problem('total_tokens', p.total_tokens)) AS count_problem,
            try_cast(try_cast(trim(p.response_status) AS DOUBLE) AS INTEGER) AS status_i,
            trim(p.cost_usd) AS cost_s,
            try_cast(trim(p.cost_usd) AS DECIMAL(38,18)) AS cost_d,
@@ -324,10 +329,12 @@ SELECT
             THEN 'prompt_cache_read_tokens is not a number: ' || helicone_quote(prompt_cache_read_tokens)
         WHEN is_bad_number(prompt_cache_write_tokens)
             THEN 'prompt_cache_write_tokens is not a number: ' || helicone_quote(prompt_cache_write_tokens)
+        -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN count_problem IS NOT NULL THEN count_problem
         WHEN NOT helicone_blank(response_status) AND status_i IS NULL
             THEN 'response_status is not an HTTP status: ' || helicone_quote(response_status)
     END AS reject_reason,
     CASE WHEN doc_problem IS NULL AND helicone_blank(response_status) AND prompt_t IS NULL AND completion_t IS NULL
-              AND NOT is_bad_number(prompt_tokens) AND NOT is_bad_number(completion_tokens)
+              AND NOT is_bad_number(prompt_tokens) AND NOT is_bad_number(completion_tokens) AND count_problem IS NULL
          THEN 'no response recorded (the request was still pending when exported)' END AS skip_reason
 FROM helicone_typed;

@@ -321,6 +321,16 @@ WITH typed AS (
                     litellm_count(cache_write_raw[3]), 0) AS cw_t,
            coalesce(litellm_count(cache_write_1h_raw), 0) AS cw1h_t,
            coalesce(litellm_count(reasoning_raw), 0) AS reasoning_t,
+           coalesce(count_problem('prompt_tokens', prompt_tokens), count_problem('completion_tokens', completion_tokens),
+                    count_problem('metadata cache_read_input_tokens', cache_read_raw[1]),
+                    count_problem('metadata cached_tokens', cache_read_raw[2]),
+                    count_problem('metadata usage_object.cache_read_input_tokens', cache_read_raw[3]),
+                    count_problem('metadata usage_object cached_tokens', cache_read_raw[4]),
+                    count_problem('metadata cache_creation_input_tokens', cache_write_raw[1]),
+                    count_problem('metadata cache_creation_tokens', cache_write_raw[2]),
+                    count_problem('metadata usage_object.cache_creation_input_tokens', cache_write_raw[3]),
+                    count_problem('metadata ephemeral_1h_input_tokens', cache_write_1h_raw),
+                    count_problem('metadata reasoning_tokens', reasoning_raw)) AS count_problem,
            trim(spend) AS spend_s,
            try_cast(trim(spend) AS DECIMAL(38,18)) AS spend_d,
            litellm_ts(start_time) AS start_ts,
@@ -419,6 +429,8 @@ SELECT
         WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || litellm_quote(prompt_tokens)
         WHEN is_bad_number(completion_tokens)
             THEN 'completion_tokens is not a number: ' || litellm_quote(completion_tokens)
+        -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN count_problem IS NOT NULL THEN count_problem
         WHEN NOT is_error_log AND prompt_t IS NOT NULL AND cr_t > prompt_t
             THEN 'cache read tokens (' || cr_t || ') exceed prompt_tokens (' || prompt_t
                  || '), which must include them'
