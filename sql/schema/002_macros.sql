@@ -136,11 +136,11 @@ CREATE OR REPLACE MACRO parse_money(x) AS (
         END)
 );
 
--- Why an amount of money cannot be loaded, naming the field; NULL when it can or is absent.
-CREATE OR REPLACE MACRO money_problem(label, x) AS (
+-- Why a number (`x`, as text) cannot be loaded, given its `parsed` value (NULL = unreadable): text, NaN /
+-- Infinity, or a value its column cannot hold; NULL when it is absent or was read.
+CREATE OR REPLACE MACRO number_problem(label, x, parsed) AS (
     CASE
-        WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
-        WHEN parse_money(x) IS NOT NULL THEN NULL
+        WHEN x IS NULL OR parsed IS NOT NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
         WHEN try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE) IS NULL
             THEN label || ' is not a number: ' || left(trim(CAST(x AS VARCHAR)), 40)
         WHEN NOT isfinite(try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE))
@@ -148,6 +148,9 @@ CREATE OR REPLACE MACRO money_problem(label, x) AS (
         ELSE label || ' is out of range: ' || left(trim(CAST(x AS VARCHAR)), 40)
     END
 );
+
+-- Why an amount of money cannot be loaded, naming the field; NULL when it can or is absent.
+CREATE OR REPLACE MACRO money_problem(label, x) AS (number_problem(label, x, parse_money(x)));
 
 -- One row of a staged `charges` list (see call_charges): a billed quantity beyond the token columns.
 CREATE OR REPLACE MACRO charge(kind, quantity, unit, detail, source_field, counted := true) AS (

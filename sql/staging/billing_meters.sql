@@ -20,6 +20,20 @@ CREATE OR REPLACE TEMP MACRO billing_null(x) AS (
 CREATE OR REPLACE TEMP MACRO bill_money(x) AS (try_cast(trim(billing_null(x)) AS DECIMAL(38,18)));
 CREATE OR REPLACE TEMP MACRO bill_qty(x) AS (try_cast(trim(billing_null(x)) AS DECIMAL(38,12)));
 
+-- Tokens of a line: quantity × tokens per unit, exact. A product beyond BIGINT (a damaged or hostile quantity
+-- such as 1e19) would overflow the DECIMAL arithmetic and fail the whole file: bill_tokens is NULL then and
+-- bill_tokens_overflow says so, so that line alone is rejected. Likewise a price × quantity beyond $100M
+-- (bill_product_overflow): no real bill line is that large, and its DECIMAL(38,30) product would overflow.
+CREATE OR REPLACE TEMP MACRO bill_tokens_overflow(q, factor) AS (
+    coalesce(abs(CAST(q AS DOUBLE) * CAST(factor AS DOUBLE)) >= 9.2e18, false)
+);
+CREATE OR REPLACE TEMP MACRO bill_tokens(q, factor) AS (
+    CASE WHEN NOT bill_tokens_overflow(q, factor) THEN CAST(q * factor AS DECIMAL(38,6)) END
+);
+CREATE OR REPLACE TEMP MACRO bill_product_overflow(a, b) AS (
+    coalesce(abs(CAST(a AS DOUBLE) * CAST(b AS DOUBLE)) >= 1e8, false)
+);
+
 -- Bill dates: ISO 8601 (with Z / offset / none = UTC), BigQuery's "2025-01-15 00:00:00 UTC", and the US
 -- "MM/DD/YYYY" (optionally with a time) that Azure cost exports write.
 CREATE OR REPLACE TEMP MACRO bill_ts(x) AS (

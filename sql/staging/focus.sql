@@ -185,8 +185,8 @@ SELECT
     is_ai,
     model,
     token_type,
-    CAST(CASE WHEN consumed_first THEN coalesce(cq * consumed_factor, pq * pricing_factor)
-              ELSE coalesce(pq * pricing_factor, cq * consumed_factor) END AS DECIMAL(38,6)) AS quantity_tokens,
+    CASE WHEN consumed_first THEN coalesce(bill_tokens(cq, consumed_factor), bill_tokens(pq, pricing_factor))
+         ELSE coalesce(bill_tokens(pq, pricing_factor), bill_tokens(cq, consumed_factor)) END AS quantity_tokens,
     CAST(pq AS DECIMAL(38,9)) AS pricing_quantity,
     pricing_unit,
     CAST(cq AS DECIMAL(38,9)) AS consumed_quantity,
@@ -219,6 +219,10 @@ SELECT
             THEN 'BillingPeriodEnd is not a date/time: ' || left(bpe_raw, 40)
         WHEN pq_raw IS NOT NULL AND pq IS NULL THEN 'PricingQuantity is not a number: ' || left(pq_raw, 40)
         WHEN cq_raw IS NOT NULL AND cq IS NULL THEN 'ConsumedQuantity is not a number: ' || left(cq_raw, 40)
+        WHEN bill_tokens_overflow(pq, pricing_factor)
+            THEN 'PricingQuantity is out of range: ' || left(pq_raw, 40) || ' (beyond 9.2e18 tokens)'
+        WHEN bill_tokens_overflow(cq, consumed_factor)
+            THEN 'ConsumedQuantity is out of range: ' || left(cq_raw, 40) || ' (beyond 9.2e18 tokens)'
     END AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM typed;

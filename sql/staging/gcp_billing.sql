@@ -176,7 +176,7 @@ SELECT
     is_ai,
     model,
     token_type,
-    CAST(coalesce(pricing_amount * pricing_factor, usage_amount * usage_factor) AS DECIMAL(38,6)) AS quantity_tokens,
+    coalesce(bill_tokens(pricing_amount, pricing_factor), bill_tokens(usage_amount, usage_factor)) AS quantity_tokens,
     CAST(pricing_amount AS DECIMAL(38,9)) AS pricing_quantity,
     pricing_unit,
     CAST(usage_amount AS DECIMAL(38,9)) AS consumed_quantity,
@@ -206,6 +206,11 @@ SELECT
             THEN 'usage.amount_in_pricing_units is not a number: ' || left(pricing_amount_raw, 40)
         WHEN usage_amount_raw IS NOT NULL AND usage_amount IS NULL
             THEN 'usage.amount is not a number: ' || left(usage_amount_raw, 40)
+        WHEN bill_tokens_overflow(pricing_amount, pricing_factor)
+            THEN 'usage.amount_in_pricing_units is out of range: ' || left(pricing_amount_raw, 40)
+                 || ' (beyond 9.2e18 tokens)'
+        WHEN pricing_amount IS NULL AND bill_tokens_overflow(usage_amount, usage_factor)
+            THEN 'usage.amount is out of range: ' || left(usage_amount_raw, 40) || ' (beyond 9.2e18 tokens)'
         WHEN usage_start_raw IS NULL THEN 'missing usage_start_time'
         WHEN charge_period_start IS NULL THEN 'usage_start_time is not a date/time: ' || left(usage_start_raw, 40)
         WHEN usage_end_raw IS NOT NULL AND charge_period_end IS NULL

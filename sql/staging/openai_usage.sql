@@ -89,6 +89,16 @@ typed AS (
            parse_tokens(out_raw) AS out_t,
            coalesce(parse_tokens(audio_out_raw), 0) AS audio_out_t,
            coalesce(parse_tokens(reasoning_raw), 0) AS reasoning_t,
+           coalesce(count_problem('usage.' || in_name, in_raw), count_problem('usage cached_tokens', cached_raw),
+                    count_problem('usage input_tokens_details.cache_write_tokens', cache_write_raw),
+                    count_problem('usage ' || in_name || '_details.audio_tokens', audio_in_raw),
+                    count_problem('usage ' || in_name || '_details.image_tokens', image_in_raw),
+                    count_problem('usage.' || out_name, out_raw),
+                    count_problem('usage ' || out_name || '_details.audio_tokens', audio_out_raw),
+                    count_problem('usage reasoning_tokens', reasoning_raw),
+                    count_problem('usage.total_tokens', u.total_tokens),
+                    count_problem('tool_usage.web_search.num_requests', tool_use.web_search.num_requests))
+               AS count_problem,
            coalesce(meta_batch, false) OR envelope_json IS NOT NULL
                OR coalesce(lower(coalesce(resp.service_tier, req.service_tier)) = 'batch', false) AS batch_n,
            coalesce(try_cast(e_outer.http_status AS INTEGER), try_cast(e_outer.status_code AS INTEGER),
@@ -229,12 +239,8 @@ SELECT
             WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usage object, so its tokens are unknown'
             WHEN NOT is_error AND in_raw IS NULL AND out_raw IS NULL
                 THEN 'usage has no token counts (expected prompt_tokens / completion_tokens or input_tokens / output_tokens)'
-            WHEN is_bad_token_count(in_raw) THEN 'usage.' || in_name || ' is not a number'
-            WHEN is_bad_token_count(cached_raw) THEN 'usage cached_tokens is not a number'
-            WHEN is_bad_token_count(audio_in_raw) THEN 'usage ' || in_name || '_details.audio_tokens is not a number'
-            WHEN is_bad_token_count(out_raw) THEN 'usage.' || out_name || ' is not a number'
-            WHEN is_bad_token_count(audio_out_raw) THEN 'usage ' || out_name || '_details.audio_tokens is not a number'
-            WHEN is_bad_token_count(reasoning_raw) THEN 'usage reasoning_tokens is not a number'
+            -- text, NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+            WHEN count_problem IS NOT NULL THEN count_problem
             WHEN cached_t > 0 AND coalesce(in_t, 0) >= 0 AND cached_t > coalesce(in_t, 0)
                 THEN 'cached_tokens exceed usage.' || in_name || ', which must include them'
             WHEN cached_t + cache_write_t + audio_in_t + image_in_t > coalesce(in_t, 0) AND coalesce(in_t, 0) > 0
