@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from costlens.config import ColumnMapping
 from test_fuzz_adapters import BLOCK_MAP, CLAUDE, GENERIC_CSV_MAP, Loaded, check_invariants, fixture_bytes, \
     write_file
 
@@ -366,3 +366,29 @@ def test_token_quantity_beyond_bigint_rejects_the_line_not_the_file(relative, ad
     assert out_of_range and all(_names_field(reason, column) for reason in out_of_range), got.quarantine
     biggest = num_con.execute("SELECT max(abs(quantity_tokens)) FROM billing_lines").fetchone()[0]
     assert biggest is None or biggest < 9.2e18
+
+
+GENERIC_MAP = ColumnMapping(
+    columns={"ts": "when", "model": "model", "input_tokens": "tokens_in", "output_tokens": "tokens_out"},
+    constants={"provider": "openai"})
+
+
+@pytest.mark.parametrize("container", ["parquet", "jsonl"])
+def test_generic_parquet_and_jsonl_reject_non_finite_counts_by_column(container, num_con, tmp_path):
+    """Float columns (Parquet DOUBLE, JSON numbers) carry NaN, ±Infinity and values beyond BIGINT as numbers."""
+    values = [10.0, float("nan"), float("inf"), float("-inf"), 1e19, 1e300, -5.0, 12.0]
+    path = tmp_path / f"calls.{container}"
+    if container == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"when": ["2026-10-01T00:00:00Z"] * len(values), "model": ["gpt-4o"] * len(values),
+                                 "tokens_in": values, "tokens_out": [1.0] * len(values)}), path)
+    else:
+        path.write_text("".join(json.dumps({"when": "2026-10-01T00:00:00Z", "model": "gpt-4o", "tokens_in": v,
+                                            "tokens_out": 1}) + "\n" for v in values))
+    got = Loaded(num_con, path, "generic", GENERIC_MAP)
+    assert got.file.status == "ingested", got.file.message
+    check_invariants(got, path, container)
+    assert (got.file.rows_loaded, got.file.rows_quarantined) == (2, 6), got.quarantine
+    assert all("tokens_in" in reason for _, _, reason in got.quarantine), got.quarantine
