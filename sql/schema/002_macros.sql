@@ -152,6 +152,12 @@ CREATE OR REPLACE MACRO number_problem(label, x, parsed) AS (
 -- Why an amount of money cannot be loaded, naming the field; NULL when it can or is absent.
 CREATE OR REPLACE MACRO money_problem(label, x) AS (number_problem(label, x, parse_money(x)));
 
+-- Whether a JSON text has more than `n` opening brackets (a cheap test: only such a text can nest deeper than
+-- n levels; costlens/ingest/readers.py measures the depth of those).
+CREATE OR REPLACE MACRO json_brackets_over(x, n) AS (
+    strlen(CAST(x AS VARCHAR)) - strlen(replace(replace(CAST(x AS VARCHAR), '{', ''), '[', '')) > n
+);
+
 -- One row of a staged `charges` list (see call_charges): a billed quantity beyond the token columns.
 CREATE OR REPLACE MACRO charge(kind, quantity, unit, detail, source_field, counted := true) AS (
     {'kind': kind, 'quantity': CAST(quantity AS DECIMAL(38, 6)), 'unit': unit, 'detail': CAST(detail AS VARCHAR),
