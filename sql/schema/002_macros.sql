@@ -1,12 +1,16 @@
 -- Shared conversions used by every staging file, so no adapter re-invents them.
 
--- Any timestamp a producer writes → UTC TIMESTAMP: ISO 8601 with Z / offset / none (taken as UTC),
--- or epoch seconds / milliseconds / microseconds / nanoseconds (by magnitude), as text or number.
-CREATE OR REPLACE MACRO parse_ts(x) AS (
+-- Any time a producer writes → UTC TIMESTAMP, or NULL when it has none of these shapes: ISO 8601 (a date, or a
+-- date-time with T or a space, seconds and fractions optional, zone Z / ±hh / ±hhmm / ±hh:mm / none = UTC, or a
+-- zone name such as " UTC"); US month/day/year as spreadsheets and bills write it (M/D/YY = 20YY, or 19YY from 69; M/D/YYYY; an
+-- optional H:MM[:SS] [AM|PM]); epoch seconds / milliseconds / microseconds / nanoseconds (by magnitude), as text
+-- or number. Nothing else is guessed: DuckDB's own cast reads "4/1/25" as the year 4.
+CREATE OR REPLACE MACRO read_ts(x) AS (
     -- Speed: the common form, ISO 8601 in UTC ('…Z'), is a plain TIMESTAMP cast (the same value as the
     -- TIMESTAMPTZ path below, at a third of the cost); coalesce evaluates the general path only for the rest.
     coalesce(
-        CASE WHEN ends_with(CAST(x AS VARCHAR), 'Z') THEN try_cast(CAST(x AS VARCHAR) AS TIMESTAMP) END,
+        CASE WHEN ends_with(CAST(x AS VARCHAR), 'Z') AND CAST(x AS VARCHAR)[5] = '-'
+             THEN try_cast(CAST(x AS VARCHAR) AS TIMESTAMP) END,
         CASE
             WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' OR upper(trim(CAST(x AS VARCHAR))) = 'NULL' THEN NULL
             -- text with a '-' is never epoch time: skip the regular expression
@@ -20,8 +24,37 @@ CREATE OR REPLACE MACRO parse_ts(x) AS (
                         THEN make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000) AS BIGINT))
                     ELSE make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000000) AS BIGINT))
                 END
-            ELSE CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
+            WHEN regexp_full_match(trim(CAST(x AS VARCHAR)),
+                                   '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?'
+                                   || '(Z|[+-][0-9]{2}(:?[0-9]{2})?| ?[A-Za-z][A-Za-z_]*(/[A-Za-z_]+)*)?')
+                THEN CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
+            WHEN regexp_full_match(trim(CAST(x AS VARCHAR)),
+                                   '[0-9]{1,2}/[0-9]{1,2}/([0-9]{2}|[0-9]{4})( [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?( ?[AaPp][Mm])?)?')
+                -- %y before %Y: "4/1/25" is 2025, never the year 25 (a four-digit year does not fit %y)
+                THEN try_strptime(regexp_replace(trim(CAST(x AS VARCHAR)), ' ?([AaPp][Mm])$', ' \1'),
+                                  ['%m/%d/%y', '%m/%d/%Y', '%m/%d/%y %H:%M', '%m/%d/%Y %H:%M', '%m/%d/%y %H:%M:%S',
+                                   '%m/%d/%Y %H:%M:%S', '%m/%d/%y %I:%M %p', '%m/%d/%Y %I:%M %p',
+                                   '%m/%d/%y %I:%M:%S %p', '%m/%d/%Y %I:%M:%S %p'])
         END)
+);
+
+-- The times a record may carry: from 2000-01-01 to a year after today. Anything outside is a damaged value
+-- (a year 4 from "4/1/25", an epoch 0, 9999-12-31), which would stretch every report's period: rejected.
+CREATE OR REPLACE MACRO ts_window_end() AS (CAST(current_date + INTERVAL 1 YEAR AS TIMESTAMP) + INTERVAL 1 DAY);
+CREATE OR REPLACE MACRO ts_in_window(t) AS (
+    CASE WHEN t >= TIMESTAMP '2000-01-01' AND t < ts_window_end() THEN t END
+);
+
+-- A time as read_ts reads it, inside the window; NULL otherwise (ts_problem says why).
+CREATE OR REPLACE MACRO parse_ts(x) AS (ts_in_window(read_ts(x)));
+
+-- Why a time that reads is not loaded, naming the field and the value: it is outside the window. NULL when it
+-- is inside, absent or no time at all (each staging says so in its own words).
+CREATE OR REPLACE MACRO ts_window_problem(label, x) AS (
+    CASE WHEN read_ts(x) IS NOT NULL AND parse_ts(x) IS NULL
+         THEN label || ' is outside 2000-01-01 … ' || strftime(ts_window_end() - INTERVAL 1 DAY, '%Y-%m-%d') || ': '
+              || left(trim(CAST(x AS VARCHAR)), 40)
+    END
 );
 
 -- Token counts: tolerate "10.0" (OpenAI CSV exports) but not "ten"; NULL stays NULL.

@@ -96,6 +96,9 @@ checked AS (
                WHEN shape = 'invalid' OR issue IS NOT NULL THEN lp || coalesce(issue, 'not an Anthropic usage or cost row')
                WHEN shape = 'empty' THEN NULL
                WHEN nullif_blank(start_raw) IS NULL THEN lp || 'missing ' || start_name
+               -- a time outside 2000-01-01 … a year from now is damage, never a period
+               WHEN ts_window_problem(start_name, start_raw) IS NOT NULL THEN lp || ts_window_problem(start_name, start_raw)
+               WHEN ts_window_problem('ending_at', end_raw) IS NOT NULL THEN lp || ts_window_problem('ending_at', end_raw)
                WHEN period_start IS NULL THEN lp || start_name || ' is not a date/time: ' || left(start_raw, 40)
                WHEN nullif_blank(end_raw) IS NOT NULL AND period_end IS NULL
                    THEN lp || 'ending_at is not a date/time: ' || left(end_raw, 40)

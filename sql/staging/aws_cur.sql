@@ -250,6 +250,11 @@ SELECT
             THEN 'line_item_usage_amount is out of range: ' || left(usage_amount_raw, 40)
                  || ' (beyond 9.2e18 tokens)'
         WHEN usage_start_raw IS NULL THEN 'missing line_item_usage_start_date'
+        -- a date outside 2000-01-01 … a year from now is damage, never a period
+        WHEN coalesce(ts_window_problem('line_item_usage_start_date', usage_start_raw),
+                      ts_window_problem('line_item_usage_end_date', usage_end_raw)) IS NOT NULL
+            THEN coalesce(ts_window_problem('line_item_usage_start_date', usage_start_raw),
+                          ts_window_problem('line_item_usage_end_date', usage_end_raw))
         WHEN charge_period_start IS NULL THEN 'line_item_usage_start_date is not a date/time: ' || left(usage_start_raw, 40)
         WHEN usage_end_raw IS NOT NULL AND charge_period_end IS NULL
             THEN 'line_item_usage_end_date is not a date/time: ' || left(usage_end_raw, 40)

@@ -206,6 +206,12 @@ SELECT
              OR bill_product_overflow(unit_price, quantity)
             THEN 'Quantity is out of range: ' || left(quantity_raw, 40) || ' at its unit price is beyond $100M'
         WHEN date_raw IS NULL THEN 'missing Date'
+        -- a date outside 2000-01-01 … a year from now is damage, never a period
+        WHEN coalesce(ts_window_problem('Date', date_raw), ts_window_problem('BillingPeriodStartDate', period_start_raw),
+                      ts_window_problem('BillingPeriodEndDate', period_end_raw)) IS NOT NULL
+            THEN coalesce(ts_window_problem('Date', date_raw),
+                          ts_window_problem('BillingPeriodStartDate', period_start_raw),
+                          ts_window_problem('BillingPeriodEndDate', period_end_raw))
         WHEN usage_day IS NULL THEN 'Date is not a date: ' || left(date_raw, 40)
         WHEN period_start_raw IS NOT NULL AND billing_period_start IS NULL
             THEN 'BillingPeriodStartDate is not a date: ' || left(period_start_raw, 40)

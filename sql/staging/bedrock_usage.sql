@@ -105,6 +105,13 @@ SELECT
     CASE
         WHEN doc IS NULL THEN 'not valid JSON'
         WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('line time', line_ts_raw) IS NOT NULL
+            THEN ts_window_problem(CASE WHEN t.timestamp IS NOT NULL THEN 'timestamp'
+                                        WHEN t.ts IS NOT NULL THEN 'ts' WHEN t.time IS NOT NULL THEN 'time'
+                                        WHEN t.start_time IS NOT NULL THEN 'start_time'
+                                        WHEN t.started_at IS NOT NULL THEN 'started_at'
+                                        ELSE 'created_at' END, line_ts_raw)
         WHEN NOT is_error AND resp IS NULL
             THEN 'no Bedrock Converse response (expected {output, usage, stopReason}, or a wrapper with "response" or "error")'
         WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usage object, so its tokens are unknown'

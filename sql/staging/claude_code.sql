@@ -162,6 +162,8 @@ SELECT
         WHEN NOT is_assistant THEN NULL
         WHEN NOT is_error AND model_raw = '<synthetic>' THEN NULL
         WHEN is_error AND model_n IS NULL THEN NULL
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('timestamp', t.timestamp) IS NOT NULL THEN ts_window_problem('timestamp', t.timestamp)
         WHEN NOT is_error AND u IS NULL THEN 'assistant line has no message.usage, so its tokens are unknown'
         WHEN NOT is_error AND in_t IS NULL AND out_t IS NULL AND count_problem IS NULL
             THEN 'message.usage has no token counts (expected input_tokens / output_tokens)'

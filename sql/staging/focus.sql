@@ -2,7 +2,8 @@
 -- all text; built by costlens/ingest/focus.py from the positional reader columns).
 --
 -- * Nulls: real exports write the literal NULL (and OCI writes empty strings): both become SQL NULL.
--- * Money: text → DECIMAL(38,18) directly (never through DOUBLE), so sums are exact.
+-- * Money: text → DECIMAL(38,18) directly (never through DOUBLE), so sums are exact; a dollar sign, thousands
+--   separators beside a decimal point and blanks are read too (parse_money).
 -- * is_ai: ServiceCategory "AI and Machine Learning" AND (ServiceSubcategory "Generative AI" OR the SKU /
 --   meter / description / unit text shows LLM tokens), and NOT a FOCUS SaaS virtual currency named "tokens"
 --   (PricingCurrency that is not an ISO 4217 code). Non-AI lines are kept with is_ai = false.
@@ -134,10 +135,11 @@ FROM ai;
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH typed AS (
     SELECT r.*,
-        try_cast(trim(r.billed_raw) AS DECIMAL(38,18)) AS billed_cost,
-        try_cast(trim(r.effective_raw) AS DECIMAL(38,18)) AS effective_cost,
-        try_cast(trim(r.list_raw) AS DECIMAL(38,18)) AS list_cost,
-        try_cast(trim(r.contracted_raw) AS DECIMAL(38,18)) AS contracted_cost,
+        -- exact decimals, also as spreadsheets write them ("$10,100.00 " in FOCUS_Spec's own examples)
+        parse_money(r.billed_raw) AS billed_cost,
+        parse_money(r.effective_raw) AS effective_cost,
+        parse_money(r.list_raw) AS list_cost,
+        parse_money(r.contracted_raw) AS contracted_cost,
         try_cast(trim(r.pq_raw) AS DECIMAL(38,12)) AS pq,
         try_cast(trim(r.cq_raw) AS DECIMAL(38,12)) AS cq,
         cps.ts AS charge_period_start,
@@ -209,6 +211,12 @@ SELECT
         WHEN list_raw IS NOT NULL AND list_cost IS NULL THEN 'ListCost is not a number: ' || left(list_raw, 40)
         WHEN contracted_raw IS NOT NULL AND contracted_cost IS NULL
             THEN 'ContractedCost is not a number: ' || left(contracted_raw, 40)
+        -- a date outside 2000-01-01 … a year from now (the year 4 DuckDB read in "4/1/25") is damage
+        WHEN coalesce(ts_window_problem('ChargePeriodStart', cps_raw), ts_window_problem('ChargePeriodEnd', cpe_raw),
+                      ts_window_problem('BillingPeriodStart', bps_raw), ts_window_problem('BillingPeriodEnd', bpe_raw))
+             IS NOT NULL
+            THEN coalesce(ts_window_problem('ChargePeriodStart', cps_raw), ts_window_problem('ChargePeriodEnd', cpe_raw),
+                          ts_window_problem('BillingPeriodStart', bps_raw), ts_window_problem('BillingPeriodEnd', bpe_raw))
         WHEN cps_raw IS NOT NULL AND charge_period_start IS NULL
             THEN 'ChargePeriodStart is not a date/time: ' || left(cps_raw, 40)
         WHEN cpe_raw IS NOT NULL AND charge_period_end IS NULL

@@ -143,7 +143,8 @@ WITH typed AS (
         gcp_credits_bad(r.credits_raw) AS credits_bad,
         bill_qty(r.usage_amount_raw) AS usage_amount,
         bill_qty(r.pricing_amount_raw) AS pricing_amount,
-        try_strptime(trim(r.invoice_month) || '01', '%Y%m%d') AS invoice_start,
+        ts_in_window(try_strptime(trim(r.invoice_month) || '01', '%Y%m%d')) AS invoice_start,
+        try_strptime(trim(r.invoice_month) || '01', '%Y%m%d') IS NOT NULL AS invoice_month_read,
         us.ts AS charge_period_start, ue.ts AS charge_period_end,
         k.is_ai, k.model, k.token_type, k.service_tier, k.is_batch, k.context_window, k.pricing_factor,
         k.usage_factor, k.charge_category, k.service_category, k.service_subcategory,
@@ -212,9 +213,17 @@ SELECT
         WHEN pricing_amount IS NULL AND bill_tokens_overflow(usage_amount, usage_factor)
             THEN 'usage.amount is out of range: ' || left(usage_amount_raw, 40) || ' (beyond 9.2e18 tokens)'
         WHEN usage_start_raw IS NULL THEN 'missing usage_start_time'
+        -- a date outside 2000-01-01 … a year from now is damage, never a period
+        WHEN coalesce(ts_window_problem('usage_start_time', usage_start_raw),
+                      ts_window_problem('usage_end_time', usage_end_raw)) IS NOT NULL
+            THEN coalesce(ts_window_problem('usage_start_time', usage_start_raw),
+                          ts_window_problem('usage_end_time', usage_end_raw))
         WHEN charge_period_start IS NULL THEN 'usage_start_time is not a date/time: ' || left(usage_start_raw, 40)
         WHEN usage_end_raw IS NOT NULL AND charge_period_end IS NULL
             THEN 'usage_end_time is not a date/time: ' || left(usage_end_raw, 40)
+        WHEN invoice_month IS NOT NULL AND invoice_start IS NULL AND invoice_month_read
+            THEN 'invoice.month is outside 2000-01-01 … ' || strftime(ts_window_end() - INTERVAL 1 DAY, '%Y-%m-%d')
+                 || ': ' || left(invoice_month, 40)
         WHEN invoice_month IS NOT NULL AND invoice_start IS NULL
             THEN 'invoice.month is not YYYYMM: ' || left(invoice_month, 40)
     END AS reject_reason,

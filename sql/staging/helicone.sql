@@ -60,7 +60,7 @@ CREATE OR REPLACE TEMP MACRO helicone_parse(x, spec) AS (
 
 -- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers)
 CREATE OR REPLACE TEMP MACRO helicone_ts(x) AS (
-    coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, parse_ts(x))
+    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
 );
 
 CREATE OR REPLACE TEMP MACRO helicone_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
@@ -120,7 +120,8 @@ SELECT source_row, doc_problem, source_sha256, request_id, response_id, request_
        request_model, response_model, model, provider, response_status, delay_ms, total_tokens, prompt_tokens,
        prompt_cache_write_tokens, prompt_cache_read_tokens, completion_tokens, cost_usd, feedback_rating,
        request_properties, scores,
-       helicone_ts(request_created_at) AS created_ts, response_created_at,
+       helicone_ts(request_created_at) AS created_ts, request_created_at AS request_created_at_raw,
+       response_created_at,
        req.model AS body_model,
        coalesce(req.max_tokens, req.max_completion_tokens, req.max_output_tokens) AS max_tokens_raw,
        coalesce(resp.service_tier, req.service_tier) AS tier_raw,
@@ -321,6 +322,11 @@ SELECT
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem
         WHEN props_bad THEN 'request_properties is not a JSON object: ' || helicone_quote(request_properties)
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN created_ts IS NULL AND ts_window_problem('request_created_at', request_created_at_raw) IS NOT NULL
+            THEN ts_window_problem('request_created_at', request_created_at_raw)
+        WHEN ts_n IS NULL AND ts_window_problem('response_created_at', response_created_at) IS NOT NULL
+            THEN ts_window_problem('response_created_at', response_created_at)
         WHEN NOT helicone_blank(cost_s) AND cost_d IS NULL THEN 'costUSD is not a number: ' || helicone_quote(cost_usd)
         WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || helicone_quote(prompt_tokens)
         WHEN is_bad_number(completion_tokens)

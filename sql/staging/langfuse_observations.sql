@@ -261,6 +261,8 @@ checked AS (
                                  money_problem('totalCost', o.totalCost))
                WHEN has_prompt AND in_t < 0
                    THEN 'usageDetails cache tokens exceed the prompt count, which must include them'
+               -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+               WHEN ts_window_problem('startTime', o.startTime) IS NOT NULL THEN ts_window_problem('startTime', o.startTime)
                WHEN nullif_blank(o.startTime) IS NOT NULL AND parse_ts(o.startTime) IS NULL
                    THEN 'startTime is not a timestamp: ''' || left(o.startTime, 40) || ''''
            END AS reject_n,

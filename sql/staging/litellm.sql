@@ -48,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO litellm_quote(x) AS ('''' || left(CAST(x AS VARCHAR
 -- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers):
 -- same results, a fraction of the cost on millions of rows.
 CREATE OR REPLACE TEMP MACRO litellm_ts(x) AS (
-    coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, parse_ts(x))
+    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
 );
 
 CREATE OR REPLACE TEMP MACRO litellm_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
@@ -424,6 +424,9 @@ SELECT
             THEN 'metadata is not valid JSON, so its cache usage (additional_usage_values) cannot be read: '
                  || litellm_quote(metadata_head)
         WHEN NOT is_error_log AND litellm_blank(call_type) THEN 'no call_type (not a LiteLLM_SpendLogs row)'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN start_ts IS NULL AND ts_window_problem('startTime', start_time) IS NOT NULL
+            THEN ts_window_problem('startTime', start_time)
         WHEN NOT is_error_log AND NOT litellm_blank(spend_s) AND spend_d IS NULL
             THEN 'spend is not a number: ' || litellm_quote(spend)
         WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || litellm_quote(prompt_tokens)

@@ -89,6 +89,11 @@ checked AS (
                WHEN shape = 'invalid' OR issue IS NOT NULL THEN lp || coalesce(issue, 'not an OpenAI usage or cost row')
                WHEN no_activity THEN NULL
                WHEN start_text IS NULL THEN lp || 'missing start_time'
+               -- a time outside 2000-01-01 … a year from now is damage, never a period
+               WHEN period_start IS NULL AND ts_window_problem('start_time', start_text) IS NOT NULL
+                   THEN lp || ts_window_problem('start_time', start_text)
+               WHEN end_text IS NOT NULL AND period_end IS NULL AND ts_window_problem('end_time', end_text) IS NOT NULL
+                   THEN lp || ts_window_problem('end_time', end_text)
                WHEN period_start IS NULL THEN lp || 'start_time is not a date/time: ' || left(start_text, 40)
                WHEN end_text IS NOT NULL AND period_end IS NULL
                    THEN lp || 'end_time is not a date/time: ' || left(end_text, 40)

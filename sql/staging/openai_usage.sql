@@ -62,6 +62,8 @@ raw AS (
            coalesce(parse_ts(coalesce(t.timestamp, t.ts, t.time, t.start_time, t.started_at,
                                       CASE WHEN is_wrapper THEN t.created_at END)),
                     parse_ts(resp.created), parse_ts(resp.created_at)) AS ts_n,
+           coalesce(t.timestamp, t.ts, t.time, t.start_time, t.started_at, CASE WHEN is_wrapper THEN t.created_at END,
+                    resp.created, resp.created_at) AS ts_raw_n,
            -- error code, then type: "context_length_exceeded" says more than "invalid_request_error"
            coalesce(
                CASE WHEN try_cast(e_outer.error.code AS INTEGER) IS NULL THEN nullif_blank(e_outer.error.code) END,
@@ -234,6 +236,15 @@ SELECT
         CASE
             WHEN doc IS NULL THEN 'not valid JSON'
             WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
+            -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+            WHEN ts_window_problem('line time', ts_raw_n) IS NOT NULL
+                THEN ts_window_problem(CASE WHEN t.timestamp IS NOT NULL THEN 'timestamp'
+                                            WHEN t.ts IS NOT NULL THEN 'ts' WHEN t.time IS NOT NULL THEN 'time'
+                                            WHEN t.start_time IS NOT NULL THEN 'start_time'
+                                            WHEN t.started_at IS NOT NULL THEN 'started_at'
+                                            WHEN is_wrapper AND t.created_at IS NOT NULL THEN 'created_at'
+                                            WHEN resp.created IS NOT NULL THEN 'response created'
+                                            ELSE 'response created_at' END, ts_raw_n)
             WHEN NOT is_error AND resp IS NULL
                 THEN 'no OpenAI response (expected a chat.completion / response object, or a wrapper with "response" or "error")'
             WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usage object, so its tokens are unknown'

@@ -406,6 +406,9 @@ SELECT
     coalesce(reject_reason, CASE
         WHEN not_a_call IS NOT NULL THEN NULL
         WHEN span_id IS NULL THEN 'span has no spanId'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('the span start time', start_raw) IS NOT NULL
+            THEN ts_window_problem('the span start time', start_raw)
         -- text, NaN, Infinity, 1e19 or a negative count is rejected with the attribute's name, never read as 0
         WHEN count_problem IS NOT NULL THEN count_problem
         WHEN cw1_t > cw_t THEN '1h cache writes exceed the cache writes'
