@@ -61,37 +61,41 @@ too_long AS (
     FROM sized WHERE bytes > {max_bytes} AND {size_applies}
 ),
 candidates AS (
-    SELECT source_row,
+    -- `doc_no` tells records apart (a batch of files repeats row numbers)
+    SELECT source_row, row_number() OVER () AS doc_no,
            string_split(regexp_replace(regexp_replace(text, '"(?:[^"\\]|\\.)*"', '', 'g'), '[^\[\]{{}}]', '',
                                        'g'), '') AS brackets
     FROM sized
-    WHERE source_row NOT IN (SELECT source_row FROM too_long)
-      AND strlen(text) - strlen(replace(replace(text, '{{', ''), '[', '')) > {max_depth}
+    WHERE bytes <= {max_bytes} AND strlen(text) - strlen(replace(replace(text, '{{', ''), '[', '')) > {max_depth}
 ),
 levels AS (
-    SELECT source_row, sum(CASE WHEN c IN ('{{', '[') THEN 1 ELSE -1 END)
-               OVER (PARTITION BY source_row ORDER BY i ROWS UNBOUNDED PRECEDING) AS level
-    FROM (SELECT source_row, unnest(brackets) AS c, generate_subscripts(brackets, 1) AS i FROM candidates)
+    SELECT source_row, doc_no, sum(CASE WHEN c IN ('{{', '[') THEN 1 ELSE -1 END)
+               OVER (PARTITION BY doc_no ORDER BY i ROWS UNBOUNDED PRECEDING) AS level
+    FROM (SELECT source_row, doc_no, unnest(brackets) AS c, generate_subscripts(brackets, 1) AS i FROM candidates)
 ),
 too_deep AS (
     SELECT source_row, 'nested deeper than {max_depth} levels: not read' AS reason
-    FROM levels GROUP BY source_row HAVING max(level) > {max_depth}
+    FROM levels GROUP BY source_row, doc_no HAVING max(level) > {max_depth}
 )
 SELECT * FROM too_long UNION ALL SELECT * FROM too_deep ORDER BY source_row
 """
 
 
-def _reject_unreadable_records(con: "duckdb.DuckDBPyConnection", table: str, whole_document_allowed: bool) -> None:
+def _reject_unreadable_records(con: "duckdb.DuckDBPyConnection", table: str, whole_document_allowed: bool,
+                               remove: bool = True) -> int:
     """Move the records no staging may read (longer than MAX_RECORD_BYTES, nested deeper than MAX_JSON_DEPTH)
-    from `table` to `reader_rejects`, so one such line costs its own row, not the file (DuckDB's JSON functions
-    ran out of memory on a 50 MB line). A file that is one JSON document (`whole_document_allowed` and a single
-    row) may be larger: a page of many records is read as it always was."""
+    from `table` to `reader_rejects` (`remove` False: only list them), so one such line costs its own row, not
+    the file (DuckDB's JSON functions ran out of memory on a 50 MB line). A file that is one JSON document
+    (`whole_document_allowed` and a single row) may be larger: a page of many records is read as it always was.
+    Returns how many there are."""
     size_applies = "true" if not whole_document_allowed else f"(SELECT count(*) FROM {table}) > 1"
     con.execute(_UNREADABLE_RECORDS_SQL.format(table=table, max_bytes=MAX_RECORD_BYTES,
                                                max_mb=MAX_RECORD_BYTES // (1024 * 1024), max_depth=MAX_JSON_DEPTH,
                                                size_applies=size_applies))
-    if con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]:
+    rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+    if rejected and remove:
         con.execute(f"DELETE FROM {table} WHERE source_row IN (SELECT source_row FROM reader_rejects)")
+    return rejected
 
 
 def no_reader_rejects(con: "duckdb.DuckDBPyConnection") -> None:
@@ -120,8 +124,7 @@ def load_json_batch(con: "duckdb.DuckDBPyConnection", srcs: "list[Source]") -> N
              USING (source_file)""")
     # A record too long or too deep to read belongs to one file's reader_rejects, which a batch cannot keep:
     # give the batch up, so the runner loads its files one by one (load_json_records quarantines the record).
-    _reject_unreadable_records(con, "raw_json", whole_document_allowed=False)
-    if con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]:
+    if _reject_unreadable_records(con, "raw_json", whole_document_allowed=False, remove=False):
         raise FastReadFailed("a record too long or nested too deep for a batch read")
     no_reader_rejects(con)
 
@@ -373,7 +376,7 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE csv_physical AS
                 SELECT line_no, try(decode(raw)) AS text, octet_length(raw) AS bytes, q % 2 = 1 AS odd,
-                       count(*) FILTER (WHERE q % 2 = 1) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS odd_upto
+                       sum(q % 2) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS odd_upto
                 FROM (SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw, unnest(quotes) AS q
                       FROM csv_file_lines)""")
     finally:
@@ -402,7 +405,7 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
             ),
             valid AS (SELECT * FROM joined WHERE regexp_full_match(body || ?, '(?:{field})+')),
             runs AS (SELECT *, k - row_number() OVER (ORDER BY k) AS run FROM valid)
-            SELECT first_line, last_line, body
+            SELECT k, first_line, body
             FROM (SELECT *, row_number() OVER (PARTITION BY run ORDER BY k) AS nth FROM runs)
             WHERE nth % 2 = 1""",
         [src.csv_delimiter],
@@ -412,8 +415,10 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
             WITH records AS (
                 SELECT first_line, body AS text, true AS spans, NULL::BIGINT AS bytes FROM csv_spans
                 UNION ALL
-                SELECT p.line_no, p.text, false, p.bytes FROM csv_physical p
-                WHERE NOT EXISTS (SELECT 1 FROM csv_spans s WHERE p.line_no BETWEEN s.first_line AND s.last_line)
+                -- every other line is a record of its own (a line of span k: between its odd lines, or its closing one)
+                SELECT line_no, text, false, bytes FROM csv_physical
+                WHERE odd_upto NOT IN (SELECT k FROM csv_spans)
+                  AND NOT (odd AND odd_upto - 1 IN (SELECT k FROM csv_spans))
             ),
             numbered AS (
                 -- the header is record 1 (the record holding line 1); blank lines are no record
