@@ -70,7 +70,7 @@ def test_negative_tokens_quarantined(tmp_path):
     db = str(tmp_path / "db.duckdb")
     proc = run("ingest", str(file), "--db", db)
     assert proc.returncode == 0
-    assert "negative token count" in run("quarantine", "--db", db).stdout
+    assert "usage.prompt_tokens is negative: -5" in run("quarantine", "--db", db).stdout  # named (issue 14)
 
 
 def test_csv_missing_mapped_column_is_one_line_error(tmp_path):

@@ -403,10 +403,11 @@ def test_damaged_csv_keeps_each_files_lineage(tmp_path, fuzz_con):
     by_name = {Path(f.path).name: f for f in result.files}
     assert {n: (f.status, f.rows_read, f.rows_loaded) for n, f in by_name.items()} == {
         "a_good.csv": ("ingested", 1, 1), "b_damaged.csv": ("ingested", 3, 2), "c_good.csv": ("ingested", 1, 1)}
+    # rows are numbered by CSV record (the CR-only line 3 is blank: no row); the reason names the line
     assert fuzz_con.execute("SELECT source_file, source_row, reason FROM quarantine").fetchall() == [
-        (str(damaged), 4, "malformed CSV row: line 4: 2 fields, header has 5")]
+        (str(damaged), 3, "malformed CSV row: line 4: 2 fields, header has 5")]
     files = dict(fuzz_con.execute("SELECT source_file, count(*) FROM calls GROUP BY source_file").fetchall())
     assert files == {str(good_before): 1, str(damaged): 2, str(good_after): 1}
     assert fuzz_con.execute("SELECT count(DISTINCT run_id) FROM calls").fetchone()[0] == 1
     assert fuzz_con.execute("SELECT source_row FROM calls WHERE source_file = ? ORDER BY source_row",
-                            [str(damaged)]).fetchall() == [(2,), (5,)]
+                            [str(damaged)]).fetchall() == [(2,), (4,)]

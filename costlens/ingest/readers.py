@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from costlens.errors import InputError
-from costlens.ingest.sources import Source
+from costlens.ingest.sources import MAX_JSON_DEPTH, MAX_RECORD_BYTES, Source
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,7 +43,59 @@ def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
         # DuckDB reads a UTF-8 byte-order mark as part of line 1 and rejects it: parse that one line without it
         con.execute(f"UPDATE {table} SET doc = CASE WHEN json_valid(?) THEN CAST(? AS JSON) END "
                     "WHERE source_row = 1 AND doc IS NULL", [first_line, first_line])
-    no_reader_rejects(con)
+    _reject_unreadable_records(con, table, whole_document_allowed=fmt == "auto")
+
+
+# Records the readers turn away, each with its row and reason (sources.py: MAX_RECORD_BYTES, MAX_JSON_DEPTH).
+# The depth is measured only on texts with more opening brackets than the limit (one strlen and two replaces
+# per record otherwise): strings are removed, then a running sum over the brackets that remain.
+_UNREADABLE_RECORDS_SQL = r"""
+CREATE OR REPLACE TEMP TABLE reader_rejects AS
+WITH sized AS (
+    SELECT source_row, CAST(doc AS VARCHAR) AS text, strlen(CAST(doc AS VARCHAR)) AS bytes
+    FROM {table} WHERE doc IS NOT NULL
+),
+too_long AS (
+    SELECT source_row, 'record of ' || round(bytes / 1048576, 1) || ' MB is longer than the '
+               || {max_mb} || ' MB a record may be: not read' AS reason
+    FROM sized WHERE bytes > {max_bytes} AND {size_applies}
+),
+candidates AS (
+    -- `doc_no` tells records apart (a batch of files repeats row numbers)
+    SELECT source_row, row_number() OVER () AS doc_no,
+           string_split(regexp_replace(regexp_replace(text, '"(?:[^"\\]|\\.)*"', '', 'g'), '[^\[\]{{}}]', '',
+                                       'g'), '') AS brackets
+    FROM sized
+    WHERE bytes <= {max_bytes} AND strlen(text) - strlen(replace(replace(text, '{{', ''), '[', '')) > {max_depth}
+),
+levels AS (
+    SELECT source_row, doc_no, sum(CASE WHEN c IN ('{{', '[') THEN 1 ELSE -1 END)
+               OVER (PARTITION BY doc_no ORDER BY i ROWS UNBOUNDED PRECEDING) AS level
+    FROM (SELECT source_row, doc_no, unnest(brackets) AS c, generate_subscripts(brackets, 1) AS i FROM candidates)
+),
+too_deep AS (
+    SELECT source_row, 'nested deeper than {max_depth} levels: not read' AS reason
+    FROM levels GROUP BY source_row, doc_no HAVING max(level) > {max_depth}
+)
+SELECT * FROM too_long UNION ALL SELECT * FROM too_deep ORDER BY source_row
+"""
+
+
+def _reject_unreadable_records(con: "duckdb.DuckDBPyConnection", table: str, whole_document_allowed: bool,
+                               remove: bool = True) -> int:
+    """Move the records no staging may read (longer than MAX_RECORD_BYTES, nested deeper than MAX_JSON_DEPTH)
+    from `table` to `reader_rejects` (`remove` False: only list them), so one such line costs its own row, not
+    the file (DuckDB's JSON functions ran out of memory on a 50 MB line). A file that is one JSON document
+    (`whole_document_allowed` and a single row) may be larger: a page of many records is read as it always was.
+    Returns how many there are."""
+    size_applies = "true" if not whole_document_allowed else f"(SELECT count(*) FROM {table}) > 1"
+    con.execute(_UNREADABLE_RECORDS_SQL.format(table=table, max_bytes=MAX_RECORD_BYTES,
+                                               max_mb=MAX_RECORD_BYTES // (1024 * 1024), max_depth=MAX_JSON_DEPTH,
+                                               size_applies=size_applies))
+    rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+    if rejected and remove:
+        con.execute(f"DELETE FROM {table} WHERE source_row IN (SELECT source_row FROM reader_rejects)")
+    return rejected
 
 
 def no_reader_rejects(con: "duckdb.DuckDBPyConnection") -> None:
@@ -70,6 +122,10 @@ def load_json_batch(con: "duckdb.DuckDBPyConnection", srcs: "list[Source]") -> N
            FROM raw_json_read r
            JOIN (SELECT source_file, min(rowid) AS first_row FROM raw_json_read GROUP BY source_file) f
              USING (source_file)""")
+    # A record too long or too deep to read belongs to one file's reader_rejects, which a batch cannot keep:
+    # give the batch up, so the runner loads its files one by one (load_json_records quarantines the record).
+    if _reject_unreadable_records(con, "raw_json", whole_document_allowed=False, remove=False):
+        raise FastReadFailed("a record too long or nested too deep for a batch read")
     no_reader_rejects(con)
 
 
@@ -90,9 +146,11 @@ def typed_json_rows(src: Source, columns: dict) -> str | None:
     gives. Whoever runs the SQL turns a duckdb.Error into FastReadFailed."""
     if src.container != "jsonl" or _bom_first_line(src) is not None:
         return None
+    # DuckDB's buffers hold twice the maximum object size: a line longer than MAX_RECORD_BYTES (or nested deeper
+    # than MAX_JSON_DEPTH, DuckDB's own limit here) fails the typed read, and the careful reader quarantines it.
     return (f"read_json({sql_string(str(src.path))}, format = 'newline_delimited', "
             f"columns = {json_columns_literal(columns)}, "
-            f"compression = {sql_string(src.duckdb_compression)}, maximum_object_size = {MAX_JSON_OBJECT_BYTES})")
+            f"compression = {sql_string(src.duckdb_compression)}, maximum_object_size = {MAX_RECORD_BYTES // 2})")
 
 
 def json_columns_literal(columns: dict) -> str:
@@ -141,8 +199,12 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
     input text becomes SQL. One pass with DuckDB's reject store: a failed read would abort the ingest
     transaction, so malformed rows must never raise.
 
+    Rows are numbered by their CSV record (RFC 4180): the header is row 1, each record after it the next
+    number, a record whose quoted fields hold line breaks is one row, blank lines are no row.
+
     A damaged file (DuckDB's parser stops on a stray carriage return or mixed line endings, or an
-    unterminated quote made it swallow the rows after it) is read again line by line, see _load_csv_lines.
+    unterminated quote made it swallow the rows after it) is read again record by record, see
+    _load_csv_lines; so is a file with a malformed row and blank lines, whose rows DuckDB numbers otherwise.
     Well-formed files take only the one read (plus two catalog-sized queries, see _save_ingest_context)."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.header))) + "}"
     for name in (table, f"{table}_read", "reader_rejects", "csv_rejects", "csv_reject_scans"):
@@ -153,7 +215,7 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
             f"""CREATE TEMP TABLE {table}_read AS
                 SELECT *
                 FROM read_csv(?, header = true, columns = {columns}, delim = ?, quote = '"', escape = '"',
-                              auto_detect = false, compression = ?, max_line_size = {MAX_JSON_OBJECT_BYTES},
+                              auto_detect = false, compression = ?, max_line_size = {MAX_RECORD_BYTES},
                               encoding = 'utf-8', ignore_errors = true, store_rejects = true,
                               rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')""",
             [str(src.path), src.csv_delimiter, src.duckdb_compression],
@@ -168,23 +230,29 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
     rejected_lines, unterminated = con.execute(
         "SELECT count(DISTINCT line), count(*) FILTER (WHERE error_type = 'UNQUOTED VALUE') FROM csv_rejects"
     ).fetchall()[0]
-    if unterminated:
-        # An unterminated quote runs on into the next lines, which are then neither read nor rejected.
+    if unterminated or (rejected_lines and _has_blank_line(src)):
+        # An unterminated quote runs on into the next lines, which are then neither read nor rejected. And
+        # DuckDB counts blank lines in a rejected row's number, never in a good row's: the records reader
+        # numbers both the same way.
         _load_csv_lines(con, src, table)
         return
     con.execute(
-        """CREATE TEMP TABLE reader_rejects AS
-           SELECT line AS source_row, 'malformed CSV row: ' || min(error_message) AS reason
-           FROM csv_rejects GROUP BY line ORDER BY line"""
+        f"""CREATE TEMP TABLE reader_rejects AS
+            SELECT line AS source_row, 'malformed CSV row: ' || CASE
+                       WHEN bool_or(error_type = 'LINE SIZE OVER MAXIMUM')
+                           THEN 'record longer than the {MAX_RECORD_BYTES // (1024 * 1024)} MB a record may be: not read'
+                       ELSE min(error_message) END AS reason
+            FROM csv_rejects GROUP BY line ORDER BY line"""
     )
     if not rejected_lines:
-        # The rows are read in file order, one per line after the header: a row's position is its line
+        # The rows are read in file order, one per record after the header: a row's position is its record
         # number (no window over the whole file). Row ids of a table made inside a transaction start at a
         # large offset, hence the first one is subtracted.
         first = con.execute(f"SELECT min(rowid) FROM {table}_read").fetchone()[0] or 0
         con.execute(f"CREATE TEMP VIEW {table} AS SELECT *, rowid - {int(first)} + 2 AS source_row FROM {table}_read")
     else:
-        # Good rows keep file order; number them by the line numbers not taken by rejected rows.
+        # Good rows keep file order; number them by the record numbers not taken by rejected rows (DuckDB
+        # numbers a rejected row by its record; no blank line precedes it, see above).
         con.execute(
             f"""CREATE TEMP TABLE {table} AS
                 WITH good AS (SELECT *, row_number() OVER () AS k FROM {table}_read),
@@ -242,24 +310,52 @@ def _restart_aborted_transaction(con: "duckdb.DuckDBPyConnection", saved: dict[s
 _DELIMITER_PATTERNS = {",": ",", ";": ";", "\t": "\\t", "|": "\\|"}
 
 
-def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -> None:
-    """The damaged-file reader: every physical line (split on LF only) is one row, split into fields in SQL.
+def _has_blank_line(src: Source) -> bool:
+    """Whether a blank line (empty, or carriage returns only) comes before the file's last content. One pass
+    over the bytes in 1 MiB blocks, nothing kept (a blank line inside a quoted field counts too: the records
+    reader then numbers the rows, which costs time, never a wrong number)."""
+    import gzip
+    import re
+    import zlib
 
-    Each line after the header is loaded, rejected with its line number and reason (not UTF-8, unterminated
-    or misplaced quote, stray carriage return, wrong number of fields), or skipped when blank (CR-only
-    lines included; DuckDB skips blank lines too). Fields follow DuckDB's reading of a well-formed line:
-    "" inside quotes is a quote, spaces around a quoted field are dropped, an empty field is NULL.
-    Trade-off: a quoted field spanning lines (legal CSV, rare in usage and billing exports) is rejected
-    here as two broken lines; that is the price of never letting one damaged line swallow its neighbours,
-    and it is only paid by files that are already damaged. The file is held in memory (Arrow splits it);
-    well-formed files never come here."""
+    blank = re.compile(rb"\n\r*\n\r*[^\r\n]")
+    try:
+        opener = gzip.open if src.compression == "gzip" else open
+        with opener(src.path, "rb") as handle:
+            tail = b""
+            while block := handle.read(1 << 20):
+                if blank.search(tail + block):
+                    return True
+                tail = block[-64:]
+    except (OSError, EOFError, zlib.error):
+        return True  # the records reader reports the damage
+    return False
+
+
+def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -> None:
+    """The damaged-file reader: the file's physical lines (split on LF) joined into CSV records, each split into
+    fields in SQL. RFC 4180: a quoted field may hold line breaks (and "" is a quote), so a line with an odd
+    number of quotes opens a record that the next such line closes. The pair is one record when the lines from
+    one to the other are well-formed CSV (every quote where RFC 4180 allows it), as DuckDB would read them; else
+    the opening line is damaged (an unterminated or misplaced quote) and stands alone, so one damaged line never
+    swallows its neighbours. Of consecutive valid pairs sharing a line, the first is taken, then every second
+    (the closing line of one is the opening line of the next only if the first is not taken).
+
+    Each record after the header is loaded, rejected with its row, first line and reason (not UTF-8,
+    unterminated or misplaced quote, stray carriage return, wrong number of fields, longer than
+    MAX_RECORD_BYTES), or skipped when blank (CR-only lines included; DuckDB skips blank lines too). Rows are
+    numbered by record, as DuckDB's reader numbers them: the header is 1, blank lines are no row. Fields follow
+    DuckDB's reading of a well-formed record: "" inside quotes is a quote, spaces around a quoted field are
+    dropped, an empty field is NULL. The file is held in memory (Arrow splits it); well-formed files never come
+    here."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     delimiter = _DELIMITER_PATTERNS[src.csv_delimiter]
-    # One field and the delimiter after it, matched against `line || delimiter`: every match is non-empty,
-    # and a field is only what the delimiter (or the end of the line) closes. Group 1 = quoted, 2 = unquoted.
-    field = f'(?: *"((?:[^"]|"")*)" *|([^{delimiter}"\\r][^{delimiter}\\r]*))?{delimiter}'
+    # One field and the delimiter after it, matched against `record || delimiter`: every match is non-empty,
+    # and a field is only what the delimiter (or the end of the record) closes. Group 1 = quoted (may hold line
+    # breaks), 2 = unquoted (may not).
+    field = f'(?: *"((?:[^"]|"")*)" *|([^{delimiter}"\\r\\n][^{delimiter}\\r\\n]*))?{delimiter}'
     try:
         compression = "gzip" if src.compression == "gzip" else None
         with pa.input_stream(str(src.path), compression=compression) as stream:
@@ -267,64 +363,117 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
         offsets = pa.array([0, data.size], pa.int64()).buffers()[1]
         whole_file = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, data])
         lines = pc.split_pattern(whole_file, pattern=b"\n")  # one list of every line, split by Arrow
+        # each line's quote count, beside it (a list of the same length): its parity says whether the line
+        # leaves a quoted field open
+        quotes = pa.LargeListArray.from_arrays(pa.array([0, len(lines.values)], pa.int64()),
+                                               pc.count_substring(lines.values, pattern=b'"'))
     except (OSError, EOFError, MemoryError, pa.ArrowException) as exc:
         raise _read_error(src, exc) from None
     del data, whole_file
     width = len(src.header)
-    con.register("csv_file_lines", pa.table({"lines": lines}))
+    con.register("csv_file_lines", pa.table({"lines": lines, "quotes": quotes}))
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE csv_lines AS
-                WITH unnested AS (
-                    SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw FROM csv_file_lines),
-                numbered AS (SELECT line_no, try(decode(raw)) AS text FROM unnested),
-                checked AS (
-                    SELECT line_no, text IS NULL AS not_utf8, body, has_quote,
-                           text IS NOT NULL AND CASE WHEN has_quote
-                               THEN regexp_full_match(body || ?, '(?:{field})+')
-                               ELSE NOT contains(body, chr(13)) END AS well_formed
-                    FROM (SELECT *, rtrim(text, chr(13)) AS body, contains(text, '"') AS has_quote FROM numbered)
-                    WHERE line_no > 1 AND (text IS NULL OR replace(text, chr(13), '') <> '')),
-                split AS (
-                    SELECT *,
-                           CASE WHEN well_formed AND has_quote THEN regexp_extract_all(body || ?, '{field}', 1) END
-                               AS quoted,
-                           CASE WHEN well_formed AND has_quote THEN regexp_extract_all(body || ?, '{field}', 2) END
-                               AS unquoted
-                    FROM checked)
-                -- most lines hold no quote at all: a plain split gives the same fields, many times faster
-                SELECT line_no, not_utf8, well_formed, body,
-                       CASE WHEN NOT well_formed THEN NULL
-                            WHEN NOT has_quote THEN list_transform(string_split(body, ?), lambda v: nullif(v, ''))
-                            ELSE list_transform(quoted, lambda q, i: nullif(coalesce(replace(q, '""', '"'),
-                                                                                     unquoted[i]), ''))
-                       END AS fields
-                FROM split""",
-            [src.csv_delimiter] * 4,
-        )
+            f"""CREATE OR REPLACE TEMP TABLE csv_physical AS
+                SELECT line_no, try(decode(raw)) AS text, octet_length(raw) AS bytes, q % 2 = 1 AS odd,
+                       sum(q % 2) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS odd_upto
+                FROM (SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw, unnest(quotes) AS q
+                      FROM csv_file_lines)""")
     finally:
         con.unregister("csv_file_lines")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE csv_spans AS
+            -- candidate k: from the k-th odd line to the next one (the last odd line closes nothing)
+            WITH members AS (
+                SELECT odd_upto AS k, line_no, text, bytes FROM csv_physical WHERE odd_upto >= 1
+                UNION ALL
+                SELECT odd_upto - 1 AS k, line_no, text, bytes FROM csv_physical WHERE odd AND odd_upto >= 2
+            ),
+            sized AS (
+                SELECT k, min(line_no) AS first_line, max(line_no) AS last_line, sum(bytes) AS bytes,
+                       bool_and(text IS NOT NULL) AS utf8
+                FROM members GROUP BY k
+                HAVING k < (SELECT count(*) FROM csv_physical WHERE odd) AND count(*) > 1
+            ),
+            joined AS (
+                -- only spans that can be a record are joined (a damaged quote can reach far)
+                SELECT s.k, s.first_line, s.last_line,
+                       rtrim(string_agg(m.text, chr(10) ORDER BY m.line_no), chr(13)) AS body
+                FROM sized s JOIN members m USING (k)
+                WHERE s.utf8 AND s.bytes <= {MAX_RECORD_BYTES}
+                GROUP BY ALL
+            ),
+            valid AS (SELECT * FROM joined WHERE regexp_full_match(body || ?, '(?:{field})+')),
+            runs AS (SELECT *, k - row_number() OVER (ORDER BY k) AS run FROM valid)
+            SELECT k, first_line, body
+            FROM (SELECT *, row_number() OVER (PARTITION BY run ORDER BY k) AS nth FROM runs)
+            WHERE nth % 2 = 1""",
+        [src.csv_delimiter],
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE csv_lines AS
+            WITH records AS (
+                SELECT first_line, body AS text, true AS spans, NULL::BIGINT AS bytes FROM csv_spans
+                UNION ALL
+                -- every other line is a record of its own (a line of span k: between its odd lines, or its closing one)
+                SELECT line_no, text, false, bytes FROM csv_physical
+                WHERE odd_upto NOT IN (SELECT k FROM csv_spans)
+                  AND NOT (odd AND odd_upto - 1 IN (SELECT k FROM csv_spans))
+            ),
+            numbered AS (
+                -- the header is record 1 (the record holding line 1); blank lines are no record
+                SELECT *, row_number() OVER (ORDER BY first_line) AS record_no
+                FROM records
+                WHERE first_line = 1 OR text IS NULL OR replace(text, chr(13), '') <> ''
+            ),
+            checked AS (
+                SELECT record_no, first_line, text IS NULL AS not_utf8, coalesce(bytes, 0) > {MAX_RECORD_BYTES} AS too_long,
+                       body, has_quote,
+                       text IS NOT NULL AND coalesce(bytes, 0) <= {MAX_RECORD_BYTES} AND CASE WHEN has_quote
+                           THEN regexp_full_match(body || ?, '(?:{field})+')
+                           ELSE NOT contains(body, chr(13)) END AS well_formed
+                FROM (SELECT *, CASE WHEN spans THEN text ELSE rtrim(text, chr(13)) END AS body,
+                             contains(text, '"') AS has_quote FROM numbered)
+                WHERE first_line > 1),
+            split AS (
+                SELECT *,
+                       CASE WHEN well_formed AND has_quote THEN regexp_extract_all(body || ?, '{field}', 1) END
+                           AS quoted,
+                       CASE WHEN well_formed AND has_quote THEN regexp_extract_all(body || ?, '{field}', 2) END
+                           AS unquoted
+                FROM checked)
+            -- most records hold no quote at all: a plain split gives the same fields, many times faster
+            SELECT record_no, first_line, not_utf8, too_long, well_formed, body,
+                   CASE WHEN NOT well_formed THEN NULL
+                        WHEN NOT has_quote THEN list_transform(string_split(body, ?), lambda v: nullif(v, ''))
+                        ELSE list_transform(quoted, lambda q, i: nullif(coalesce(replace(q, '""', '"'),
+                                                                                 unquoted[i]), ''))
+                   END AS fields
+            FROM split""",
+        [src.csv_delimiter] * 4,
+    )
     select = ", ".join(f"fields[{i + 1}] AS c{i}" for i in range(width))
     drop_relation(con, table)
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
-            SELECT {select}, line_no AS source_row FROM csv_lines
-            WHERE well_formed AND len(fields) = {width} ORDER BY line_no"""
+            SELECT {select}, record_no AS source_row FROM csv_lines
+            WHERE well_formed AND len(fields) = {width} ORDER BY record_no"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE reader_rejects AS
-            SELECT line_no AS source_row, 'malformed CSV row: line ' || line_no || ': ' || CASE
+            SELECT record_no AS source_row, 'malformed CSV row: line ' || first_line || ': ' || CASE
                        WHEN not_utf8 THEN 'not UTF-8 text'
+                       WHEN too_long THEN 'longer than the {MAX_RECORD_BYTES // (1024 * 1024)} MB a record may be: not read'
                        WHEN NOT well_formed AND (length(body) - length(replace(body, '"', ''))) % 2 = 1
                            THEN 'unterminated quote'
                        WHEN NOT well_formed AND contains(body, chr(13)) THEN 'stray carriage return'
                        WHEN NOT well_formed THEN 'misplaced quote'
                        ELSE len(fields) || CASE WHEN len(fields) = 1 THEN ' field' ELSE ' fields' END
                             || ', header has {width}' END AS reason
-            FROM csv_lines WHERE NOT well_formed OR len(fields) <> {width} ORDER BY line_no"""
+            FROM csv_lines WHERE NOT well_formed OR len(fields) <> {width} ORDER BY record_no"""
     )
-    con.execute("DROP TABLE IF EXISTS csv_lines; DROP TABLE IF EXISTS csv_rejects; "
-                "DROP TABLE IF EXISTS csv_reject_scans")
+    con.execute("DROP TABLE IF EXISTS csv_physical; DROP TABLE IF EXISTS csv_spans; DROP TABLE IF EXISTS csv_lines; "
+                "DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
 
 
 def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:

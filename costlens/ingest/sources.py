@@ -17,6 +17,14 @@ from costlens.errors import InputError, UsageError
 Container = Literal["jsonl", "json", "csv", "parquet", "empty", "unknown"]
 SNIFF_BYTES = 256 * 1024
 SNIFF_RECORDS = 50
+# A record (JSON line, CSV record) longer than this is quarantined by the readers, never read: DuckDB's JSON
+# functions need several times a document's size in memory, and a 50 MB line ran the ingest out of it.
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+# A JSON record nested deeper than this is quarantined by the readers (and never parsed by Python's json,
+# which raises RecursionError near 1,000 levels). DuckDB's typed JSON reader stops at the same depth.
+MAX_JSON_DEPTH = 128
+# How far sniffing reads past JSON lines too long for the sniff window to find records to recognise.
+SNIFF_SKIP_BYTES = 2 * MAX_RECORD_BYTES
 _SKIP_NAMES = {".DS_Store"}
 # Documentation that travels with exports (a LICENSE beside public logs, a README in a drop folder).
 _SKIP_STEMS = ("license", "licence", "readme", "copying", "notice", "changelog", "manifest")
@@ -116,6 +124,32 @@ def _read_head(source: Source) -> bytes:
         ) from None
 
 
+class _TooDeep(ValueError):
+    """A JSON text nested deeper than MAX_JSON_DEPTH: not parsed (the readers quarantine its record)."""
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON text nests objects / arrays more than `limit` levels deep (brackets inside strings do
+    not count). Cheap for ordinary records: only a text with more than `limit` opening brackets is scanned."""
+    if text.count("{") + text.count("[") <= limit:
+        return False
+    import re
+    from itertools import accumulate
+
+    brackets = re.sub(r'[^\[\]{}]', "", re.sub(r'"(?:[^"\\]|\\.)*"', "", text))
+    return max(accumulate(1 if ch in "[{" else -1 for ch in brackets), default=0) > limit
+
+
+def _loads(text: str):
+    """json.loads for sniffing: ValueError for invalid JSON and for a text nested too deeply to parse."""
+    if json_too_deep(text):
+        raise _TooDeep(text[:40])
+    try:
+        return json.loads(text)
+    except RecursionError:  # deeper than the interpreter allows, yet within the limit above: the same verdict
+        raise _TooDeep(text[:40]) from None
+
+
 def _sniff_text(source: Source, head: bytes) -> None:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()
@@ -127,10 +161,15 @@ def _sniff_text(source: Source, head: bytes) -> None:
         # A complete file may end mid-line in the sniff window: drop a possibly partial last line.
         if len(head) >= SNIFF_BYTES and len(lines) > 1:
             lines = lines[:-1]
+        if len(head) >= SNIFF_BYTES and head.count(b"\n") < SNIFF_RECORDS:
+            # lines longer than the window (a logged image, a huge prompt): sniff the short lines after them
+            lines = _short_lines(source) or lines
         parsed = []
         for line in lines[:SNIFF_RECORDS]:
             try:
-                parsed.append(json.loads(line))
+                parsed.append(_loads(line))
+            except _TooDeep:
+                continue  # one record the reader will quarantine: the others still say what the file is
             except ValueError:
                 parsed = []
                 break
@@ -139,7 +178,7 @@ def _sniff_text(source: Source, head: bytes) -> None:
             source.records = parsed
             return
         try:
-            document = json.loads(text) if len(head) < SNIFF_BYTES else None
+            document = _loads(text) if len(head) < SNIFF_BYTES else None
         except ValueError:
             document = None
         source.container = "json"
@@ -152,7 +191,7 @@ def _sniff_text(source: Source, head: bytes) -> None:
             ok = []
             for line in lines[:SNIFF_RECORDS]:
                 try:
-                    value = json.loads(line)
+                    value = _loads(line)
                 except ValueError:
                     continue
                 if isinstance(value, dict):
@@ -171,8 +210,43 @@ def _sniff_text(source: Source, head: bytes) -> None:
 
     source.container = "csv"
     source.csv_delimiter = delimiter
-    reader = csv.reader(io.StringIO(first_line), delimiter=delimiter)
-    source.header = [h.strip() for h in next(reader, [])]
+    # the header is the first record: a quoted name may hold a line break (RFC 4180), which an odd number of
+    # quotes on the first line shows; a damaged quote is read as the first line alone
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    if first_line.count('"') % 2:
+        try:
+            record = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), [])
+        except csv.Error:
+            record = []
+        if record and sum(name.count("\n") for name in record) <= 10:
+            header = record
+    source.header = [h.strip() for h in header]
+
+
+def _short_lines(source: Source) -> list[str]:
+    """Up to SNIFF_RECORDS non-blank lines of at most SNIFF_BYTES each, skipping longer ones, read from the start
+    of the file but never more than SNIFF_SKIP_BYTES in all. Empty if the file cannot be read (the reader says)."""
+    found: list[str] = []
+    budget = SNIFF_SKIP_BYTES
+    try:
+        opener = gzip.open if source.compression == "gzip" else open
+        with opener(source.path, "rb") as handle:
+            while len(found) < SNIFF_RECORDS and budget > 0:
+                line = handle.readline(SNIFF_BYTES)
+                if not line:
+                    break
+                budget -= len(line)
+                if not line.endswith(b"\n") and len(line) >= SNIFF_BYTES:
+                    while line and not line.endswith(b"\n") and budget > 0:  # the rest of a long line
+                        line = handle.readline(SNIFF_BYTES)
+                        budget -= len(line)
+                    continue
+                decoded = line.decode("utf-8", errors="replace").lstrip("\ufeff")
+                if decoded.strip():
+                    found.append(decoded.rstrip("\r\n"))
+    except (OSError, EOFError, zlib.error):
+        return []
+    return found
 
 
 def _parquet_columns(path: Path) -> list[str]:

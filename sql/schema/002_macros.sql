@@ -1,12 +1,16 @@
 -- Shared conversions used by every staging file, so no adapter re-invents them.
 
--- Any timestamp a producer writes → UTC TIMESTAMP: ISO 8601 with Z / offset / none (taken as UTC),
--- or epoch seconds / milliseconds / microseconds / nanoseconds (by magnitude), as text or number.
-CREATE OR REPLACE MACRO parse_ts(x) AS (
+-- Any time a producer writes → UTC TIMESTAMP, or NULL when it has none of these shapes: ISO 8601 (a date, or a
+-- date-time with T or a space, seconds and fractions optional, zone Z / ±hh / ±hhmm / ±hh:mm / none = UTC, or a
+-- zone name such as " UTC"); US month/day/year as spreadsheets and bills write it (M/D/YY = 20YY, or 19YY from 69; M/D/YYYY; an
+-- optional H:MM[:SS] [AM|PM]); epoch seconds / milliseconds / microseconds / nanoseconds (by magnitude), as text
+-- or number. Nothing else is guessed: DuckDB's own cast reads "4/1/25" as the year 4.
+CREATE OR REPLACE MACRO read_ts(x) AS (
     -- Speed: the common form, ISO 8601 in UTC ('…Z'), is a plain TIMESTAMP cast (the same value as the
     -- TIMESTAMPTZ path below, at a third of the cost); coalesce evaluates the general path only for the rest.
     coalesce(
-        CASE WHEN ends_with(CAST(x AS VARCHAR), 'Z') THEN try_cast(CAST(x AS VARCHAR) AS TIMESTAMP) END,
+        CASE WHEN ends_with(CAST(x AS VARCHAR), 'Z') AND CAST(x AS VARCHAR)[5] = '-'
+             THEN try_cast(CAST(x AS VARCHAR) AS TIMESTAMP) END,
         CASE
             WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' OR upper(trim(CAST(x AS VARCHAR))) = 'NULL' THEN NULL
             -- text with a '-' is never epoch time: skip the regular expression
@@ -20,8 +24,37 @@ CREATE OR REPLACE MACRO parse_ts(x) AS (
                         THEN make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000) AS BIGINT))
                     ELSE make_timestamp(CAST(round(CAST(trim(CAST(x AS VARCHAR)) AS DOUBLE) * 1000000) AS BIGINT))
                 END
-            ELSE CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
+            WHEN regexp_full_match(trim(CAST(x AS VARCHAR)),
+                                   '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?'
+                                   || '(Z|[+-][0-9]{2}(:?[0-9]{2})?| ?[A-Za-z][A-Za-z_]*(/[A-Za-z_]+)*)?')
+                THEN CAST(try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)
+            WHEN regexp_full_match(trim(CAST(x AS VARCHAR)),
+                                   '[0-9]{1,2}/[0-9]{1,2}/([0-9]{2}|[0-9]{4})( [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?( ?[AaPp][Mm])?)?')
+                -- %y before %Y: "4/1/25" is 2025, never the year 25 (a four-digit year does not fit %y)
+                THEN try_strptime(regexp_replace(trim(CAST(x AS VARCHAR)), ' ?([AaPp][Mm])$', ' \1'),
+                                  ['%m/%d/%y', '%m/%d/%Y', '%m/%d/%y %H:%M', '%m/%d/%Y %H:%M', '%m/%d/%y %H:%M:%S',
+                                   '%m/%d/%Y %H:%M:%S', '%m/%d/%y %I:%M %p', '%m/%d/%Y %I:%M %p',
+                                   '%m/%d/%y %I:%M:%S %p', '%m/%d/%Y %I:%M:%S %p'])
         END)
+);
+
+-- The times a record may carry: from 2000-01-01 to a year after today. Anything outside is a damaged value
+-- (a year 4 from "4/1/25", an epoch 0, 9999-12-31), which would stretch every report's period: rejected.
+CREATE OR REPLACE MACRO ts_window_end() AS (CAST(current_date + INTERVAL 1 YEAR AS TIMESTAMP) + INTERVAL 1 DAY);
+CREATE OR REPLACE MACRO ts_in_window(t) AS (
+    CASE WHEN t >= TIMESTAMP '2000-01-01' AND t < ts_window_end() THEN t END
+);
+
+-- A time as read_ts reads it, inside the window; NULL otherwise (ts_problem says why).
+CREATE OR REPLACE MACRO parse_ts(x) AS (ts_in_window(read_ts(x)));
+
+-- Why a time that reads is not loaded, naming the field and the value: it is outside the window. NULL when it
+-- is inside, absent or no time at all (each staging says so in its own words).
+CREATE OR REPLACE MACRO ts_window_problem(label, x) AS (
+    CASE WHEN read_ts(x) IS NOT NULL AND parse_ts(x) IS NULL
+         THEN label || ' is outside 2000-01-01 … ' || strftime(ts_window_end() - INTERVAL 1 DAY, '%Y-%m-%d') || ': '
+              || left(trim(CAST(x AS VARCHAR)), 40)
+    END
 );
 
 -- Token counts: tolerate "10.0" (OpenAI CSV exports) but not "ten"; NULL stays NULL.
@@ -104,6 +137,58 @@ CREATE OR REPLACE MACRO otlp_attr(attrs, k) AS (
 -- beyond BIGINT such as 1e19): the row is rejected instead of loading 0.
 CREATE OR REPLACE MACRO is_bad_token_count(x) AS (
     x IS NOT NULL AND trim(CAST(x AS VARCHAR)) NOT IN ('', 'NULL', 'null') AND parse_tokens(x) IS NULL
+);
+
+-- Why a count (tokens, requests) cannot be loaded, naming the field (`label`); NULL when it can or is absent.
+-- Text, NaN / Infinity, a value beyond BIGINT (1e19, 1e300) and a negative count are each rejected, never
+-- read as 0. Text keeps the short reason older staging wrote ("… is not a number").
+CREATE OR REPLACE MACRO count_problem(label, x) AS (
+    CASE
+        WHEN x IS NULL THEN NULL
+        -- Speed: a plain non-negative integer (nearly every value) is one cast
+        WHEN try_cast(CAST(x AS VARCHAR) AS BIGINT) >= 0 THEN NULL
+        WHEN trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
+        WHEN try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE) IS NULL THEN label || ' is not a number'
+        WHEN NOT isfinite(try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE))
+            THEN label || ' is not a finite number: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        WHEN parse_tokens(x) IS NULL THEN label || ' is out of range: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        WHEN parse_tokens(x) < 0 THEN label || ' is negative: ' || left(trim(CAST(x AS VARCHAR)), 40)
+    END
+);
+
+-- Money text → an exact DECIMAL(38,18) (never through DOUBLE): plain or scientific notation, or as a
+-- spreadsheet writes it ("$10,100.00 ": a dollar sign, thousands separators, blanks; FOCUS_Spec's own
+-- examples do). NaN, Infinity and amounts beyond the type give NULL, so the row can be rejected.
+CREATE OR REPLACE MACRO parse_money(x) AS (
+    coalesce(
+        try_cast(CAST(x AS VARCHAR) AS DECIMAL(38,18)),
+        -- thousands separators only beside a dollar sign or a decimal point: "1,234" alone may be a decimal comma
+        CASE WHEN regexp_full_match(CAST(x AS VARCHAR),
+                                    '\s*-?\s*\$\s*-?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\.[0-9]*)?\s*|\s*-?[0-9]{1,3}(,[0-9]{3})+\.[0-9]+\s*')
+             THEN try_cast(replace(replace(replace(CAST(x AS VARCHAR), '$', ''), ',', ''), ' ', '') AS DECIMAL(38,18))
+        END)
+);
+
+-- Why a number (`x`, as text) cannot be loaded, given its `parsed` value (NULL = unreadable): text, NaN /
+-- Infinity, or a value its column cannot hold; NULL when it is absent or was read.
+CREATE OR REPLACE MACRO number_problem(label, x, parsed) AS (
+    CASE
+        WHEN x IS NULL OR parsed IS NOT NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
+        WHEN try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE) IS NULL
+            THEN label || ' is not a number: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        WHEN NOT isfinite(try_cast(trim(CAST(x AS VARCHAR)) AS DOUBLE))
+            THEN label || ' is not a finite number: ' || left(trim(CAST(x AS VARCHAR)), 40)
+        ELSE label || ' is out of range: ' || left(trim(CAST(x AS VARCHAR)), 40)
+    END
+);
+
+-- Why an amount of money cannot be loaded, naming the field; NULL when it can or is absent.
+CREATE OR REPLACE MACRO money_problem(label, x) AS (number_problem(label, x, parse_money(x)));
+
+-- Whether a JSON text has more than `n` opening brackets (a cheap test: only such a text can nest deeper than
+-- n levels; costlens/ingest/readers.py measures the depth of those).
+CREATE OR REPLACE MACRO json_brackets_over(x, n) AS (
+    strlen(CAST(x AS VARCHAR)) - strlen(replace(replace(CAST(x AS VARCHAR), '{', ''), '[', '')) > n
 );
 
 -- One row of a staged `charges` list (see call_charges): a billed quantity beyond the token columns.

@@ -72,7 +72,21 @@ WITH src AS (
                AS region_n,
            CASE WHEN nullif_blank(s.speed) IS NOT NULL THEN MAP {'anthropic.speed': trim(s.speed)} END AS tags_n,
            coalesce(nullif_blank(s.workspace_id), nullif_blank(s.workspace_name)) AS workspace_n,
-           coalesce(nullif_blank(s.api_key_id), nullif_blank(s.api_key_name)) AS api_key_n
+           coalesce(nullif_blank(s.api_key_id), nullif_blank(s.api_key_name)) AS api_key_n,
+           CASE WHEN s.shape = 'usage' THEN CASE WHEN s.origin = 'csv'
+               THEN coalesce(count_problem('usage_input_tokens_no_cache', s.uncached_raw),
+                             count_problem('usage_input_tokens_cache_read', s.cache_read_raw),
+                             count_problem('usage_input_tokens_cache_write_5m', s.cw5_raw),
+                             count_problem('usage_input_tokens_cache_write_1h', s.cw1_raw),
+                             count_problem('usage_output_tokens', s.output_raw),
+                             count_problem('web_search_count', s.web_search_raw))
+               ELSE coalesce(count_problem('uncached_input_tokens', s.uncached_raw),
+                             count_problem('cache_read_input_tokens', s.cache_read_raw),
+                             count_problem('cache_creation.ephemeral_5m_input_tokens', s.cw5_raw),
+                             count_problem('cache_creation.ephemeral_1h_input_tokens', s.cw1_raw),
+                             count_problem('output_tokens', s.output_raw),
+                             count_problem('server_tool_use.web_search_requests', s.web_search_raw)) END
+           END AS count_problem
     FROM anthropic_billing_src s
     LEFT JOIN ant_models m ON m.raw = s.model
 ),
@@ -82,6 +96,9 @@ checked AS (
                WHEN shape = 'invalid' OR issue IS NOT NULL THEN lp || coalesce(issue, 'not an Anthropic usage or cost row')
                WHEN shape = 'empty' THEN NULL
                WHEN nullif_blank(start_raw) IS NULL THEN lp || 'missing ' || start_name
+               -- a time outside 2000-01-01 … a year from now is damage, never a period
+               WHEN ts_window_problem(start_name, start_raw) IS NOT NULL THEN lp || ts_window_problem(start_name, start_raw)
+               WHEN ts_window_problem('ending_at', end_raw) IS NOT NULL THEN lp || ts_window_problem('ending_at', end_raw)
                WHEN period_start IS NULL THEN lp || start_name || ' is not a date/time: ' || left(start_raw, 40)
                WHEN nullif_blank(end_raw) IS NOT NULL AND period_end IS NULL
                    THEN lp || 'ending_at is not a date/time: ' || left(end_raw, 40)
@@ -97,6 +114,8 @@ checked AS (
                    THEN lp || 'output tokens is not a number: ' || left(output_raw, 40)
                WHEN shape = 'usage' AND is_bad_number(web_search_raw)
                    THEN lp || 'web search count is not a number: ' || left(web_search_raw, 40)
+               -- NaN, Infinity, 1e19 or a negative count is rejected by its field's name, never read as 0
+               WHEN shape = 'usage' AND count_problem IS NOT NULL THEN lp || count_problem
                WHEN shape = 'cost' AND origin = 'api' AND nullif_blank(amount_cents_raw) IS NULL
                    THEN lp || 'cost result without an amount'
                WHEN shape = 'cost' AND origin = 'api' AND try_cast(trim(amount_cents_raw) AS DECIMAL(38,16)) IS NULL

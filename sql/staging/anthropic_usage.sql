@@ -108,9 +108,28 @@ typed AS (
            list_sum(list_transform(billed, lambda p: coalesce(parse_tokens(p.cw1), 0))) AS cw1_t,
            CASE WHEN uu.output_tokens IS NOT NULL OR by_iteration
                 THEN list_sum(list_transform(billed, lambda p: coalesce(parse_tokens(p.output), 0))) END AS out_t,
-           list_bool_or(list_transform(billed, lambda p: is_bad_token_count(p.input) OR is_bad_token_count(p.output)
-               OR is_bad_token_count(p.cache_read) OR is_bad_token_count(p.cache_creation)
-               OR is_bad_token_count(p.cw5) OR is_bad_token_count(p.cw1))) AS bad_iteration,
+           coalesce(
+               CASE WHEN by_iteration THEN list_filter(list_transform(billed, lambda p: coalesce(
+                        count_problem('a usage.iterations[] input_tokens', p.input),
+                        count_problem('a usage.iterations[] output_tokens', p.output),
+                        count_problem('a usage.iterations[] cache_read_input_tokens', p.cache_read),
+                        count_problem('a usage.iterations[] cache_creation_input_tokens', p.cache_creation),
+                        count_problem('a usage.iterations[] ephemeral_5m_input_tokens', p.cw5),
+                        count_problem('a usage.iterations[] ephemeral_1h_input_tokens', p.cw1))),
+                        lambda problem: problem IS NOT NULL)[1]
+                    ELSE coalesce(count_problem('usage.input_tokens', uu.input_tokens),
+                                  count_problem('usage.cache_read_input_tokens', uu.cache_read_input_tokens),
+                                  count_problem('usage.cache_creation_input_tokens', uu.cache_creation_input_tokens),
+                                  count_problem('usage.cache_creation.ephemeral_5m_input_tokens',
+                                                uu.cache_creation.ephemeral_5m_input_tokens),
+                                  count_problem('usage.cache_creation.ephemeral_1h_input_tokens',
+                                                uu.cache_creation.ephemeral_1h_input_tokens),
+                                  count_problem('usage.output_tokens', uu.output_tokens)) END,
+               count_problem('usage.server_tool_use.web_search_requests', uu.server_tool_use.web_search_requests),
+               count_problem('usage.server_tool_use.web_fetch_requests', uu.server_tool_use.web_fetch_requests),
+               count_problem('usage.server_tool_use.code_execution_requests', uu.server_tool_use.code_execution_requests),
+               count_problem('usage.server_tool_use.tool_search_requests', uu.server_tool_use.tool_search_requests))
+               AS count_problem,
            coalesce(meta_batch, false) OR is_batch_line OR coalesce(lower(uu.service_tier) = 'batch', false) AS batch_n,
            coalesce(try_cast(e_outer.http_status AS INTEGER), try_cast(e_outer.status_code AS INTEGER),
                     try_cast(e_outer.status AS INTEGER), try_cast(e_outer.error.http_status AS INTEGER),
@@ -225,6 +244,13 @@ SELECT
         CASE
             WHEN doc IS NULL THEN 'not valid JSON'
             WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
+            -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+            WHEN ts_window_problem('line time', line_ts_raw) IS NOT NULL
+                THEN ts_window_problem(CASE WHEN t.timestamp IS NOT NULL THEN 'timestamp'
+                                            WHEN t.ts IS NOT NULL THEN 'ts' WHEN t.time IS NOT NULL THEN 'time'
+                                            WHEN t.start_time IS NOT NULL THEN 'start_time'
+                                            WHEN t.started_at IS NOT NULL THEN 'started_at'
+                                            ELSE 'created_at' END, line_ts_raw)
             WHEN t.sessionId IS NOT NULL AND t.type IN ('user', 'assistant', 'system', 'summary', 'progress')
                 THEN 'a Claude Code session-log line, not an app-logged Anthropic response'
             WHEN NOT is_error AND resp IS NULL
@@ -232,19 +258,8 @@ SELECT
             WHEN NOT is_error AND usage_json IS NULL THEN 'message has no usage object, so its tokens are unknown'
             WHEN NOT is_error AND uu.input_tokens IS NULL AND uu.output_tokens IS NULL AND NOT by_iteration
                 THEN 'usage has no token counts (expected input_tokens / output_tokens)'
-            WHEN is_bad_token_count(uu.input_tokens) AND NOT by_iteration THEN 'usage.input_tokens is not a number'
-            WHEN is_bad_token_count(uu.cache_read_input_tokens) AND NOT by_iteration
-                THEN 'usage.cache_read_input_tokens is not a number'
-            WHEN is_bad_token_count(uu.cache_creation_input_tokens) AND NOT by_iteration
-                THEN 'usage.cache_creation_input_tokens is not a number'
-            WHEN is_bad_token_count(uu.cache_creation.ephemeral_5m_input_tokens) AND NOT by_iteration
-                THEN 'usage.cache_creation.ephemeral_5m_input_tokens is not a number'
-            WHEN is_bad_token_count(uu.cache_creation.ephemeral_1h_input_tokens) AND NOT by_iteration
-                THEN 'usage.cache_creation.ephemeral_1h_input_tokens is not a number'
-            WHEN is_bad_token_count(uu.output_tokens) AND NOT by_iteration THEN 'usage.output_tokens is not a number'
-            WHEN by_iteration AND bad_iteration THEN 'a usage.iterations[] token count is not a number'
-            WHEN is_bad_token_count(uu.server_tool_use.web_search_requests)
-                THEN 'usage.server_tool_use.web_search_requests is not a number'
+            -- text, NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+            WHEN count_problem IS NOT NULL THEN count_problem
             WHEN is_error AND model_n IS NULL
                 THEN 'failed call names no model (log request.model with the error)'
         END

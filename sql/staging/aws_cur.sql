@@ -218,11 +218,11 @@ SELECT
     is_ai,
     CASE WHEN is_ai THEN model END AS model,
     token_type,
-    CAST(usage_amount * token_factor AS DECIMAL(38,6)) AS quantity_tokens,
+    bill_tokens(usage_amount, token_factor) AS quantity_tokens,
     CAST(usage_amount AS DECIMAL(38,9)) AS pricing_quantity,
     pricing_unit,
-    CAST(usage_amount * token_factor AS DECIMAL(38,9)) AS consumed_quantity,
-    CASE WHEN usage_amount * token_factor IS NOT NULL THEN 'Tokens' END AS consumed_unit,
+    CAST(bill_tokens(usage_amount, token_factor) AS DECIMAL(38,9)) AS consumed_quantity,
+    CASE WHEN bill_tokens(usage_amount, token_factor) IS NOT NULL THEN 'Tokens' END AS consumed_unit,
     unblended_cost AS billed_cost,
     coalesce(net_cost, unblended_cost) AS effective_cost,
     public_cost AS list_cost,
@@ -247,7 +247,15 @@ SELECT
             THEN 'pricing_public_on_demand_cost is not a number: ' || left(public_raw, 40)
         WHEN usage_amount_raw IS NOT NULL AND usage_amount IS NULL
             THEN 'line_item_usage_amount is not a number: ' || left(usage_amount_raw, 40)
+        WHEN bill_tokens_overflow(usage_amount, token_factor)
+            THEN 'line_item_usage_amount is out of range: ' || left(usage_amount_raw, 40)
+                 || ' (beyond 9.2e18 tokens)'
         WHEN usage_start_raw IS NULL THEN 'missing line_item_usage_start_date'
+        -- a date outside 2000-01-01 … a year from now is damage, never a period
+        WHEN coalesce(ts_window_problem('line_item_usage_start_date', usage_start_raw),
+                      ts_window_problem('line_item_usage_end_date', usage_end_raw)) IS NOT NULL
+            THEN coalesce(ts_window_problem('line_item_usage_start_date', usage_start_raw),
+                          ts_window_problem('line_item_usage_end_date', usage_end_raw))
         WHEN charge_period_start IS NULL THEN 'line_item_usage_start_date is not a date/time: ' || left(usage_start_raw, 40)
         WHEN usage_end_raw IS NOT NULL AND charge_period_end IS NULL
             THEN 'line_item_usage_end_date is not a date/time: ' || left(usage_end_raw, 40)

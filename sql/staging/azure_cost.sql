@@ -172,15 +172,16 @@ SELECT
     is_ai,
     model,
     token_type,
-    CAST(quantity * token_factor AS DECIMAL(38,6)) AS quantity_tokens,
+    bill_tokens(quantity, token_factor) AS quantity_tokens,
     CAST(quantity AS DECIMAL(38,9)) AS pricing_quantity,
     unit_of_measure AS pricing_unit,
-    CAST(quantity * token_factor AS DECIMAL(38,9)) AS consumed_quantity,
-    CASE WHEN quantity * token_factor IS NOT NULL THEN 'Tokens' END AS consumed_unit,
+    CAST(bill_tokens(quantity, token_factor) AS DECIMAL(38,9)) AS consumed_quantity,
+    CASE WHEN bill_tokens(quantity, token_factor) IS NOT NULL THEN 'Tokens' END AS consumed_unit,
     cost AS billed_cost,
     cost AS effective_cost,
-    coalesce(payg_cost, payg_price * quantity) AS list_cost,
-    unit_price * quantity AS contracted_cost,
+    coalesce(payg_cost, CASE WHEN NOT bill_product_overflow(payg_price, quantity) THEN payg_price * quantity END)
+        AS list_cost,
+    CASE WHEN NOT bill_product_overflow(unit_price, quantity) THEN unit_price * quantity END AS contracted_cost,
     currency,
     billing_account AS billing_account_id,
     subscription_id AS sub_account_id,
@@ -200,7 +201,18 @@ SELECT
         WHEN payg_price_raw IS NOT NULL AND payg_price IS NULL THEN 'PayGPrice is not a number: ' || left(payg_price_raw, 40)
         WHEN payg_cost_raw IS NOT NULL AND payg_cost IS NULL
             THEN 'paygCostInBillingCurrency is not a number: ' || left(payg_cost_raw, 40)
+        WHEN bill_tokens_overflow(quantity, token_factor)
+            THEN 'Quantity is out of range: ' || left(quantity_raw, 40) || ' (beyond 9.2e18 tokens)'
+        WHEN (payg_cost IS NULL AND bill_product_overflow(payg_price, quantity))
+             OR bill_product_overflow(unit_price, quantity)
+            THEN 'Quantity is out of range: ' || left(quantity_raw, 40) || ' at its unit price is beyond $100M'
         WHEN date_raw IS NULL THEN 'missing Date'
+        -- a date outside 2000-01-01 … a year from now is damage, never a period
+        WHEN coalesce(ts_window_problem('Date', date_raw), ts_window_problem('BillingPeriodStartDate', period_start_raw),
+                      ts_window_problem('BillingPeriodEndDate', period_end_raw)) IS NOT NULL
+            THEN coalesce(ts_window_problem('Date', date_raw),
+                          ts_window_problem('BillingPeriodStartDate', period_start_raw),
+                          ts_window_problem('BillingPeriodEndDate', period_end_raw))
         WHEN usage_day IS NULL THEN 'Date is not a date: ' || left(date_raw, 40)
         WHEN period_start_raw IS NOT NULL AND billing_period_start IS NULL
             THEN 'BillingPeriodStartDate is not a date: ' || left(period_start_raw, 40)

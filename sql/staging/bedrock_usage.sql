@@ -108,13 +108,28 @@ SELECT
     CASE
         WHEN doc IS NULL THEN 'not valid JSON'
         WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('line time', line_ts_raw) IS NOT NULL
+            THEN ts_window_problem(CASE WHEN t.timestamp IS NOT NULL THEN 'timestamp'
+                                        WHEN t.ts IS NOT NULL THEN 'ts' WHEN t.time IS NOT NULL THEN 'time'
+                                        WHEN t.start_time IS NOT NULL THEN 'start_time'
+                                        WHEN t.started_at IS NOT NULL THEN 'started_at'
+                                        ELSE 'created_at' END, line_ts_raw)
         WHEN NOT is_error AND resp IS NULL
             THEN 'no Bedrock Converse response (expected {output, usage, stopReason}, or a wrapper with "response" or "error")'
         WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usage object, so its tokens are unknown'
-        WHEN is_bad_token_count(u.inputTokens) THEN 'usage.inputTokens is not a number'
-        WHEN is_bad_token_count(u.outputTokens) THEN 'usage.outputTokens is not a number'
-        WHEN is_bad_token_count(u.cacheReadInputTokens) THEN 'usage.cacheReadInputTokens is not a number'
-        WHEN is_bad_token_count(u.cacheWriteInputTokens) THEN 'usage.cacheWriteInputTokens is not a number'
+        -- text, NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN coalesce(count_problem('usage.inputTokens', u.inputTokens), count_problem('usage.outputTokens', u.outputTokens),
+                      count_problem('usage.cacheReadInputTokens', u.cacheReadInputTokens),
+                      count_problem('usage.cacheReadInputTokenCount', u.cacheReadInputTokenCount),
+                      count_problem('usage.cacheWriteInputTokens', u.cacheWriteInputTokens),
+                      count_problem('usage.cacheWriteInputTokenCount', u.cacheWriteInputTokenCount)) IS NOT NULL
+            THEN coalesce(count_problem('usage.inputTokens', u.inputTokens),
+                          count_problem('usage.outputTokens', u.outputTokens),
+                          count_problem('usage.cacheReadInputTokens', u.cacheReadInputTokens),
+                          count_problem('usage.cacheReadInputTokenCount', u.cacheReadInputTokenCount),
+                          count_problem('usage.cacheWriteInputTokens', u.cacheWriteInputTokens),
+                          count_problem('usage.cacheWriteInputTokenCount', u.cacheWriteInputTokenCount))
         -- no model: the load check rejects the row unless --set model=… gives one
     END AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason

@@ -16,23 +16,29 @@ CREATE OR REPLACE TEMP MACRO billing_null(x) AS (
 );
 
 -- Money and quantities: text straight to DECIMAL (never through DOUBLE), so sums are exact. Scientific
--- notation ("1.5E-7", as Parquet doubles print) is accepted. NULL when blank; NULL (→ reject) when not a number.
-CREATE OR REPLACE TEMP MACRO bill_money(x) AS (try_cast(trim(billing_null(x)) AS DECIMAL(38,18)));
+-- notation ("1.5E-7", as Parquet doubles print) is accepted, and money as spreadsheets write it ("$1,234.50",
+-- see parse_money). NULL when blank; NULL (→ reject) when not a finite number.
+CREATE OR REPLACE TEMP MACRO bill_money(x) AS (parse_money(trim(billing_null(x))));
 CREATE OR REPLACE TEMP MACRO bill_qty(x) AS (try_cast(trim(billing_null(x)) AS DECIMAL(38,12)));
 
--- Bill dates: ISO 8601 (with Z / offset / none = UTC), BigQuery's "2025-01-15 00:00:00 UTC", and the US
--- "MM/DD/YYYY" (optionally with a time) that Azure cost exports write.
-CREATE OR REPLACE TEMP MACRO bill_ts(x) AS (
-    CASE
-        WHEN billing_null(x) IS NULL THEN NULL
-        WHEN regexp_full_match(trim(x), '[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}')
-            THEN try_strptime(trim(x), '%m/%d/%Y')
-        WHEN regexp_full_match(trim(x), '[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?( ?[AaPp][Mm])?')
-            THEN coalesce(try_strptime(trim(x), '%m/%d/%Y %H:%M:%S'), try_strptime(trim(x), '%m/%d/%Y %H:%M'),
-                          try_strptime(trim(x), '%m/%d/%Y %I:%M:%S %p'), try_strptime(trim(x), '%m/%d/%Y %I:%M %p'))
-        ELSE parse_ts(regexp_replace(trim(x), '\s+UTC$', '+00:00'))
-    END
+-- Tokens of a line: quantity × tokens per unit, exact. A product beyond BIGINT (a damaged or hostile quantity
+-- such as 1e19) would overflow the DECIMAL arithmetic and fail the whole file: bill_tokens is NULL then and
+-- bill_tokens_overflow says so, so that line alone is rejected. Likewise a price × quantity beyond $100M
+-- (bill_product_overflow): no real bill line is that large, and its DECIMAL(38,30) product would overflow.
+CREATE OR REPLACE TEMP MACRO bill_tokens_overflow(q, factor) AS (
+    coalesce(abs(CAST(q AS DOUBLE) * CAST(factor AS DOUBLE)) >= 9.2e18, false)
 );
+CREATE OR REPLACE TEMP MACRO bill_tokens(q, factor) AS (
+    CASE WHEN NOT bill_tokens_overflow(q, factor) THEN CAST(q * factor AS DECIMAL(38,6)) END
+);
+CREATE OR REPLACE TEMP MACRO bill_product_overflow(a, b) AS (
+    coalesce(abs(CAST(a AS DOUBLE) * CAST(b AS DOUBLE)) >= 1e8, false)
+);
+
+-- Bill dates: parse_ts (sql/schema/002_macros.sql) reads every form bills write — ISO 8601 (with Z / offset /
+-- none = UTC), BigQuery's "2025-01-15 00:00:00 UTC", the US "M/D/YYYY" (optionally with a time) of Azure cost
+-- exports and the "M/D/YY" of FOCUS_Spec's examples — inside its window of sane dates; ts_problem says why not.
+CREATE OR REPLACE TEMP MACRO bill_ts(x) AS (parse_ts(billing_null(x)));
 
 -- Tags as a JSON object → MAP. Azure sometimes drops the outer braces (`"team": "ai", "env": "prod"`); values
 -- that are not strings keep their JSON text. Anything else → NULL (not a reject).

@@ -35,8 +35,9 @@ SELECT
     b.source_row,
     CAST(NULL AS VARCHAR) AS call_id,
     b.record_text AS identity_content,  -- a request is identified by its line (the runner numbers identical ones)
-    -- try(): an offset beyond the timestamp range (1e30 ms) leaves ts NULL, so the row is quarantined
-    try(st.start_ts + to_milliseconds(try_cast(b.ts_raw AS DOUBLE))) AS ts,
+    -- try(): an offset beyond the timestamp range (1e30 ms) leaves ts NULL, so the row is quarantined; so does
+    -- a time outside 2000-01-01 … a year from now (no --set ts: the trace starts at 1970-01-01)
+    ts_in_window(try(st.start_ts + to_milliseconds(try_cast(b.ts_raw AS DOUBLE)))) AS ts,
     st.provider AS provider,
     st.model AS model,
     st.feature AS feature,
@@ -50,8 +51,15 @@ SELECT
     CASE
         WHEN b.not_json THEN 'not valid JSON'
         WHEN try_cast(b.ts_raw AS DOUBLE) IS NULL THEN 'timestamp is not a number of milliseconds'
+        WHEN ts_in_window(try(st.start_ts + to_milliseconds(try_cast(b.ts_raw AS DOUBLE)))) IS NULL
+            THEN 'timestamp ' || left(b.ts_raw, 40) || ' ms after the trace start ' || strftime(st.start_ts, '%Y-%m-%d')
+                 || ' is outside 2000-01-01 … ' || strftime(ts_window_end() - INTERVAL 1 DAY, '%Y-%m-%d')
+                 || ' (give the trace''s start with --set ts=START)'
+        WHEN b.in_raw IS NULL THEN 'input_length is missing or not a number'
+        -- NaN, Infinity, 1e19 or a negative length is rejected by name, never read as 0
+        WHEN count_problem('input_length', b.in_raw) IS NOT NULL THEN count_problem('input_length', b.in_raw)
         WHEN parse_tokens(b.in_raw) IS NULL THEN 'input_length is missing or not a number'
-        WHEN b.out_raw IS NOT NULL AND parse_tokens(b.out_raw) IS NULL THEN 'output_length is not a number'
+        WHEN count_problem('output_length', b.out_raw) IS NOT NULL THEN count_problem('output_length', b.out_raw)
         WHEN b.blocks IS NULL THEN 'hash_ids is not a list of integers'
     END AS reject_reason
 FROM block_requests b

@@ -94,6 +94,16 @@ typed AS (
                 ELSE coalesce(parse_tokens(u.cache_creation_input_tokens), 0) END AS cw5_t,
            coalesce(parse_tokens(u.cache_creation.ephemeral_1h_input_tokens), 0) AS cw1_t,
            parse_tokens(u.output_tokens) AS out_t,
+           coalesce(count_problem('message.usage.input_tokens', u.input_tokens),
+                    count_problem('message.usage.cache_read_input_tokens', u.cache_read_input_tokens),
+                    count_problem('message.usage.cache_creation_input_tokens', u.cache_creation_input_tokens),
+                    count_problem('message.usage.cache_creation.ephemeral_5m_input_tokens',
+                                  u.cache_creation.ephemeral_5m_input_tokens),
+                    count_problem('message.usage.cache_creation.ephemeral_1h_input_tokens',
+                                  u.cache_creation.ephemeral_1h_input_tokens),
+                    count_problem('message.usage.output_tokens', u.output_tokens),
+                    count_problem('message.usage.server_tool_use.web_search_requests',
+                                  u.server_tool_use.web_search_requests)) AS count_problem,
            CASE json_type(t.error)
                WHEN 'VARCHAR' THEN nullif_blank(t.error->>'$')
                WHEN 'OBJECT' THEN coalesce(nullif_blank(t.error->>'$.error.type'), nullif_blank(t.error->>'$.type'),
@@ -153,20 +163,14 @@ SELECT
         WHEN NOT is_assistant THEN NULL
         WHEN NOT is_error AND model_raw = '<synthetic>' THEN NULL
         WHEN is_error AND model_n IS NULL THEN NULL
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('timestamp', t.timestamp) IS NOT NULL THEN ts_window_problem('timestamp', t.timestamp)
         WHEN NOT is_error AND u IS NULL THEN 'assistant line has no message.usage, so its tokens are unknown'
-        WHEN NOT is_error AND in_t IS NULL AND out_t IS NULL AND NOT is_bad_number(u.input_tokens)
-             AND NOT is_bad_number(u.output_tokens)
+        WHEN NOT is_error AND in_t IS NULL AND out_t IS NULL AND count_problem IS NULL
             THEN 'message.usage has no token counts (expected input_tokens / output_tokens)'
-        WHEN is_bad_number(u.input_tokens) THEN 'message.usage.input_tokens is not a number'
-        WHEN is_bad_number(u.cache_read_input_tokens) THEN 'message.usage.cache_read_input_tokens is not a number'
-        WHEN is_bad_number(u.cache_creation_input_tokens)
-            THEN 'message.usage.cache_creation_input_tokens is not a number'
-        WHEN is_bad_number(u.cache_creation.ephemeral_5m_input_tokens)
-            THEN 'message.usage.cache_creation.ephemeral_5m_input_tokens is not a number'
-        WHEN is_bad_number(u.cache_creation.ephemeral_1h_input_tokens)
-            THEN 'message.usage.cache_creation.ephemeral_1h_input_tokens is not a number'
-        WHEN is_bad_number(u.output_tokens) THEN 'message.usage.output_tokens is not a number'
-        WHEN is_bad_number(t.costUSD) THEN 'costUSD is not a number'
+        -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN count_problem IS NOT NULL THEN count_problem
+        WHEN money_problem('costUSD', t.costUSD) IS NOT NULL THEN 'costUSD is not a number'
     END AS reject_reason,
     CASE
         WHEN doc IS NULL OR json_type(doc) <> 'OBJECT' THEN NULL

@@ -2,7 +2,8 @@
 -- all text; built by costlens/ingest/focus.py from the positional reader columns).
 --
 -- * Nulls: real exports write the literal NULL (and OCI writes empty strings): both become SQL NULL.
--- * Money: text → DECIMAL(38,18) directly (never through DOUBLE), so sums are exact.
+-- * Money: text → DECIMAL(38,18) directly (never through DOUBLE), so sums are exact; a dollar sign, thousands
+--   separators beside a decimal point and blanks are read too (parse_money).
 -- * is_ai: ServiceCategory "AI and Machine Learning" AND (ServiceSubcategory "Generative AI" OR the SKU /
 --   meter / description / unit text shows LLM tokens), and NOT a FOCUS SaaS virtual currency named "tokens"
 --   (PricingCurrency that is not an ISO 4217 code). Non-AI lines are kept with is_ai = false.
@@ -136,10 +137,11 @@ FROM ai;
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH typed AS (
     SELECT r.*,
-        try_cast(trim(r.billed_raw) AS DECIMAL(38,18)) AS billed_cost,
-        try_cast(trim(r.effective_raw) AS DECIMAL(38,18)) AS effective_cost,
-        try_cast(trim(r.list_raw) AS DECIMAL(38,18)) AS list_cost,
-        try_cast(trim(r.contracted_raw) AS DECIMAL(38,18)) AS contracted_cost,
+        -- exact decimals, also as spreadsheets write them ("$10,100.00 " in FOCUS_Spec's own examples)
+        parse_money(r.billed_raw) AS billed_cost,
+        parse_money(r.effective_raw) AS effective_cost,
+        parse_money(r.list_raw) AS list_cost,
+        parse_money(r.contracted_raw) AS contracted_cost,
         try_cast(trim(r.pq_raw) AS DECIMAL(38,12)) AS pq,
         try_cast(trim(r.cq_raw) AS DECIMAL(38,12)) AS cq,
         cps.ts AS charge_period_start,
@@ -187,8 +189,8 @@ SELECT
     is_ai,
     model,
     token_type,
-    CAST(CASE WHEN consumed_first THEN coalesce(cq * consumed_factor, pq * pricing_factor)
-              ELSE coalesce(pq * pricing_factor, cq * consumed_factor) END AS DECIMAL(38,6)) AS quantity_tokens,
+    CASE WHEN consumed_first THEN coalesce(bill_tokens(cq, consumed_factor), bill_tokens(pq, pricing_factor))
+         ELSE coalesce(bill_tokens(pq, pricing_factor), bill_tokens(cq, consumed_factor)) END AS quantity_tokens,
     CAST(pq AS DECIMAL(38,9)) AS pricing_quantity,
     pricing_unit,
     CAST(cq AS DECIMAL(38,9)) AS consumed_quantity,
@@ -211,6 +213,12 @@ SELECT
         WHEN list_raw IS NOT NULL AND list_cost IS NULL THEN 'ListCost is not a number: ' || left(list_raw, 40)
         WHEN contracted_raw IS NOT NULL AND contracted_cost IS NULL
             THEN 'ContractedCost is not a number: ' || left(contracted_raw, 40)
+        -- a date outside 2000-01-01 … a year from now (the year 4 DuckDB read in "4/1/25") is damage
+        WHEN coalesce(ts_window_problem('ChargePeriodStart', cps_raw), ts_window_problem('ChargePeriodEnd', cpe_raw),
+                      ts_window_problem('BillingPeriodStart', bps_raw), ts_window_problem('BillingPeriodEnd', bpe_raw))
+             IS NOT NULL
+            THEN coalesce(ts_window_problem('ChargePeriodStart', cps_raw), ts_window_problem('ChargePeriodEnd', cpe_raw),
+                          ts_window_problem('BillingPeriodStart', bps_raw), ts_window_problem('BillingPeriodEnd', bpe_raw))
         WHEN cps_raw IS NOT NULL AND charge_period_start IS NULL
             THEN 'ChargePeriodStart is not a date/time: ' || left(cps_raw, 40)
         WHEN cpe_raw IS NOT NULL AND charge_period_end IS NULL
@@ -221,6 +229,10 @@ SELECT
             THEN 'BillingPeriodEnd is not a date/time: ' || left(bpe_raw, 40)
         WHEN pq_raw IS NOT NULL AND pq IS NULL THEN 'PricingQuantity is not a number: ' || left(pq_raw, 40)
         WHEN cq_raw IS NOT NULL AND cq IS NULL THEN 'ConsumedQuantity is not a number: ' || left(cq_raw, 40)
+        WHEN bill_tokens_overflow(pq, pricing_factor)
+            THEN 'PricingQuantity is out of range: ' || left(pq_raw, 40) || ' (beyond 9.2e18 tokens)'
+        WHEN bill_tokens_overflow(cq, consumed_factor)
+            THEN 'ConsumedQuantity is out of range: ' || left(cq_raw, 40) || ' (beyond 9.2e18 tokens)'
     END AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM typed;

@@ -144,7 +144,8 @@ WITH typed AS (
         gcp_credits_bad(r.credits_raw) AS credits_bad,
         bill_qty(r.usage_amount_raw) AS usage_amount,
         bill_qty(r.pricing_amount_raw) AS pricing_amount,
-        try_strptime(trim(r.invoice_month) || '01', '%Y%m%d') AS invoice_start,
+        ts_in_window(try_strptime(trim(r.invoice_month) || '01', '%Y%m%d')) AS invoice_start,
+        try_strptime(trim(r.invoice_month) || '01', '%Y%m%d') IS NOT NULL AS invoice_month_read,
         us.ts AS charge_period_start, ue.ts AS charge_period_end,
         k.is_ai, k.model, k.token_type, k.service_tier, k.is_batch, k.context_window, k.pricing_factor,
         k.usage_factor, k.charge_category, k.service_category, k.service_subcategory,
@@ -177,7 +178,7 @@ SELECT
     is_ai,
     model,
     token_type,
-    CAST(coalesce(pricing_amount * pricing_factor, usage_amount * usage_factor) AS DECIMAL(38,6)) AS quantity_tokens,
+    coalesce(bill_tokens(pricing_amount, pricing_factor), bill_tokens(usage_amount, usage_factor)) AS quantity_tokens,
     CAST(pricing_amount AS DECIMAL(38,9)) AS pricing_quantity,
     pricing_unit,
     CAST(usage_amount AS DECIMAL(38,9)) AS consumed_quantity,
@@ -207,10 +208,23 @@ SELECT
             THEN 'usage.amount_in_pricing_units is not a number: ' || left(pricing_amount_raw, 40)
         WHEN usage_amount_raw IS NOT NULL AND usage_amount IS NULL
             THEN 'usage.amount is not a number: ' || left(usage_amount_raw, 40)
+        WHEN bill_tokens_overflow(pricing_amount, pricing_factor)
+            THEN 'usage.amount_in_pricing_units is out of range: ' || left(pricing_amount_raw, 40)
+                 || ' (beyond 9.2e18 tokens)'
+        WHEN pricing_amount IS NULL AND bill_tokens_overflow(usage_amount, usage_factor)
+            THEN 'usage.amount is out of range: ' || left(usage_amount_raw, 40) || ' (beyond 9.2e18 tokens)'
         WHEN usage_start_raw IS NULL THEN 'missing usage_start_time'
+        -- a date outside 2000-01-01 … a year from now is damage, never a period
+        WHEN coalesce(ts_window_problem('usage_start_time', usage_start_raw),
+                      ts_window_problem('usage_end_time', usage_end_raw)) IS NOT NULL
+            THEN coalesce(ts_window_problem('usage_start_time', usage_start_raw),
+                          ts_window_problem('usage_end_time', usage_end_raw))
         WHEN charge_period_start IS NULL THEN 'usage_start_time is not a date/time: ' || left(usage_start_raw, 40)
         WHEN usage_end_raw IS NOT NULL AND charge_period_end IS NULL
             THEN 'usage_end_time is not a date/time: ' || left(usage_end_raw, 40)
+        WHEN invoice_month IS NOT NULL AND invoice_start IS NULL AND invoice_month_read
+            THEN 'invoice.month is outside 2000-01-01 … ' || strftime(ts_window_end() - INTERVAL 1 DAY, '%Y-%m-%d')
+                 || ': ' || left(invoice_month, 40)
         WHEN invoice_month IS NOT NULL AND invoice_start IS NULL
             THEN 'invoice.month is not YYYYMM: ' || left(invoice_month, 40)
     END AS reject_reason,

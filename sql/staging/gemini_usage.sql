@@ -134,14 +134,27 @@ SELECT
     CASE
         WHEN doc IS NULL THEN 'not valid JSON'
         WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('line time', line_ts_raw) IS NOT NULL
+            THEN ts_window_problem(CASE WHEN t.timestamp IS NOT NULL THEN 'timestamp'
+                                        WHEN t.ts IS NOT NULL THEN 'ts' WHEN t.time IS NOT NULL THEN 'time'
+                                        WHEN t.start_time IS NOT NULL THEN 'start_time'
+                                        WHEN t.started_at IS NOT NULL THEN 'started_at'
+                                        WHEN t.created_at IS NOT NULL THEN 'created_at' ELSE 'createTime' END, line_ts_raw)
         WHEN NOT is_error AND resp IS NULL
             THEN 'no Gemini response (expected a generateContent response with usageMetadata, or a wrapper with "response" or "error")'
         WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usageMetadata, so its tokens are unknown'
-        WHEN is_bad_token_count(u.promptTokenCount) THEN 'usageMetadata.promptTokenCount is not a number'
-        WHEN is_bad_token_count(u.candidatesTokenCount) THEN 'usageMetadata.candidatesTokenCount is not a number'
-        WHEN is_bad_token_count(u.thoughtsTokenCount) THEN 'usageMetadata.thoughtsTokenCount is not a number'
-        WHEN is_bad_token_count(u.cachedContentTokenCount) THEN 'usageMetadata.cachedContentTokenCount is not a number'
-        WHEN is_bad_token_count(u.toolUsePromptTokenCount) THEN 'usageMetadata.toolUsePromptTokenCount is not a number'
+        -- text, NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN coalesce(count_problem('usageMetadata.promptTokenCount', u.promptTokenCount),
+                      count_problem('usageMetadata.candidatesTokenCount', u.candidatesTokenCount),
+                      count_problem('usageMetadata.thoughtsTokenCount', u.thoughtsTokenCount),
+                      count_problem('usageMetadata.cachedContentTokenCount', u.cachedContentTokenCount),
+                      count_problem('usageMetadata.toolUsePromptTokenCount', u.toolUsePromptTokenCount)) IS NOT NULL
+            THEN coalesce(count_problem('usageMetadata.promptTokenCount', u.promptTokenCount),
+                          count_problem('usageMetadata.candidatesTokenCount', u.candidatesTokenCount),
+                          count_problem('usageMetadata.thoughtsTokenCount', u.thoughtsTokenCount),
+                          count_problem('usageMetadata.cachedContentTokenCount', u.cachedContentTokenCount),
+                          count_problem('usageMetadata.toolUsePromptTokenCount', u.toolUsePromptTokenCount))
         WHEN cached_t > coalesce(prompt_t, 0) AND NOT is_error
             THEN 'cachedContentTokenCount exceeds promptTokenCount, which must include it'
         WHEN is_error AND model_n IS NULL THEN 'failed call names no model (log request.model with the error)'

@@ -12,7 +12,7 @@
 -- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers):
 -- same results, a fraction of the cost on millions of rows.
 CREATE OR REPLACE TEMP MACRO generic_ts(x) AS (
-    coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, parse_ts(x))
+    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
 );
 
 CREATE OR REPLACE TEMP MACRO generic_count(x) AS (
@@ -120,7 +120,11 @@ SELECT
     cost_p AS reported_cost_usd,
     coalesce(doc_problem, CASE
         WHEN ts IS NULL THEN label_ts || ' is empty'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_p IS NULL AND ts_window_problem(label_ts, ts) IS NOT NULL THEN ts_window_problem(label_ts, ts)
         WHEN ts_p IS NULL THEN label_ts || ' is not a timestamp (ISO 8601 or epoch time): ' || generic_quote(ts)
+        WHEN end_ts IS NOT NULL AND end_ts_p IS NULL AND ts_window_problem(label_end_ts, end_ts) IS NOT NULL
+            THEN ts_window_problem(label_end_ts, end_ts)
         WHEN end_ts IS NOT NULL AND end_ts_p IS NULL
             THEN label_end_ts || ' is not a timestamp (ISO 8601 or epoch time): ' || generic_quote(end_ts)
         WHEN model IS NULL THEN label_model || ' is empty'

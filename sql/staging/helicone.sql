@@ -60,7 +60,7 @@ CREATE OR REPLACE TEMP MACRO helicone_parse(x, spec) AS (
 
 -- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers)
 CREATE OR REPLACE TEMP MACRO helicone_ts(x) AS (
-    coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, parse_ts(x))
+    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
 );
 
 CREATE OR REPLACE TEMP MACRO helicone_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
@@ -122,7 +122,8 @@ SELECT source_row, doc_problem, source_sha256, record_text, request_id, response
        request_model, response_model, model, provider, response_status, delay_ms, total_tokens, prompt_tokens,
        prompt_cache_write_tokens, prompt_cache_read_tokens, completion_tokens, cost_usd, feedback_rating,
        request_properties, scores,
-       helicone_ts(request_created_at) AS created_ts, response_created_at,
+       helicone_ts(request_created_at) AS created_ts, request_created_at AS request_created_at_raw,
+       response_created_at,
        req.model AS body_model,
        coalesce(req.max_tokens, req.max_completion_tokens, req.max_output_tokens) AS max_tokens_raw,
        coalesce(resp.service_tier, req.service_tier) AS tier_raw,
@@ -242,6 +243,11 @@ WITH typed AS (
            coalesce(helicone_count(p.prompt_cache_write_tokens), 0) AS cw_t,
            helicone_count(p.completion_tokens) AS completion_t,
            helicone_count(p.total_tokens) AS total_t,
+           -- total_tokens decides the cache convention of a row (see above): it is checked like the others
+           coalesce(count_problem('prompt_tokens', p.prompt_tokens), count_problem('completion_tokens', p.completion_tokens),
+                    count_problem('prompt_cache_read_tokens', p.prompt_cache_read_tokens),
+                    count_problem('prompt_cache_write_tokens', p.prompt_cache_write_tokens),
+                    count_problem('total_tokens', p.total_tokens)) AS count_problem,
            try_cast(try_cast(trim(p.response_status) AS DOUBLE) AS INTEGER) AS status_i,
            trim(p.cost_usd) AS cost_s,
            try_cast(trim(p.cost_usd) AS DECIMAL(38,18)) AS cost_d,
@@ -320,6 +326,11 @@ SELECT
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem
         WHEN props_bad THEN 'request_properties is not a JSON object: ' || helicone_quote(request_properties)
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN created_ts IS NULL AND ts_window_problem('request_created_at', request_created_at_raw) IS NOT NULL
+            THEN ts_window_problem('request_created_at', request_created_at_raw)
+        WHEN ts_n IS NULL AND ts_window_problem('response_created_at', response_created_at) IS NOT NULL
+            THEN ts_window_problem('response_created_at', response_created_at)
         WHEN NOT helicone_blank(cost_s) AND cost_d IS NULL THEN 'costUSD is not a number: ' || helicone_quote(cost_usd)
         WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || helicone_quote(prompt_tokens)
         WHEN is_bad_number(completion_tokens)
@@ -328,10 +339,12 @@ SELECT
             THEN 'prompt_cache_read_tokens is not a number: ' || helicone_quote(prompt_cache_read_tokens)
         WHEN is_bad_number(prompt_cache_write_tokens)
             THEN 'prompt_cache_write_tokens is not a number: ' || helicone_quote(prompt_cache_write_tokens)
+        -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN count_problem IS NOT NULL THEN count_problem
         WHEN NOT helicone_blank(response_status) AND status_i IS NULL
             THEN 'response_status is not an HTTP status: ' || helicone_quote(response_status)
     END AS reject_reason,
     CASE WHEN doc_problem IS NULL AND helicone_blank(response_status) AND prompt_t IS NULL AND completion_t IS NULL
-              AND NOT is_bad_number(prompt_tokens) AND NOT is_bad_number(completion_tokens)
+              AND NOT is_bad_number(prompt_tokens) AND NOT is_bad_number(completion_tokens) AND count_problem IS NULL
          THEN 'no response recorded (the request was still pending when exported)' END AS skip_reason
 FROM helicone_typed;

@@ -162,9 +162,10 @@ sums AS (
            langfuse_usage_has(ud, 'completion') AS has_completion,
            coalesce(len(list_filter(ud, lambda e: langfuse_usage_kind(e.key) NOT IN ('total', 'other'))) > 0, false)
                AS has_details,
-           list_filter(ud, lambda e: is_bad_number(e.value) OR try_cast(e.value AS DOUBLE) < 0)[1].key AS bad_usage_key,
+           -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+           list_filter(ud, lambda e: count_problem('', e.value) IS NOT NULL)[1] AS bad_usage,
            list_filter(ud, lambda e: langfuse_usage_kind(e.key) = 'other') AS usage_other,
-           list_filter(cd, lambda e: is_bad_number(e.value))[1].key AS bad_cost_key,
+           list_filter(cd, lambda e: money_problem('', e.value) IS NOT NULL)[1] AS bad_cost,
            try_cast(list_filter(cd, lambda e: lower(e.key) = 'total')[1].value AS DECIMAL(38,18)) AS cost_total,
            list_sum(list_transform(list_filter(cd, lambda e: lower(e.key) <> 'total'),
                                    lambda e: try_cast(e.value AS DECIMAL(38,18)))) AS cost_parts
@@ -234,12 +235,34 @@ checked AS (
                    THEN 'a Langfuse ' || rtrim(kind, 's') || ' record, not an observation (ingest each export kind as its own file)'
                WHEN nullif_blank(o.id) IS NULL THEN 'observation has no id'
                WHEN obs_type NOT IN ('GENERATION', 'EMBEDDING') THEN NULL
-               WHEN bad_usage_key IS NOT NULL THEN 'usageDetails.' || bad_usage_key || ' is not a token count'
-               WHEN bad_cost_key IS NOT NULL THEN 'costDetails.' || bad_cost_key || ' is not a number'
+               WHEN bad_usage.key IS NOT NULL AND is_bad_number(bad_usage.value)
+                   THEN 'usageDetails.' || bad_usage.key || ' is not a token count'
+               WHEN bad_usage.key IS NOT NULL THEN count_problem('usageDetails.' || bad_usage.key, bad_usage.value)
+               WHEN bad_cost.key IS NOT NULL AND is_bad_number(bad_cost.value)
+                   THEN 'costDetails.' || bad_cost.key || ' is not a number'
+               WHEN bad_cost.key IS NOT NULL THEN money_problem('costDetails.' || bad_cost.key, bad_cost.value)
                WHEN is_bad_number(legacy_in_raw) THEN 'usage.input is not a number'
                WHEN is_bad_number(legacy_out_raw) THEN 'usage.output is not a number'
+               WHEN count_problem('legacy', legacy_in_raw) IS NOT NULL
+                   THEN count_problem(CASE WHEN lu.input IS NOT NULL THEN 'usage.input'
+                                           WHEN o.inputUsage IS NOT NULL THEN 'inputUsage' ELSE 'promptTokens' END,
+                                      legacy_in_raw)
+               WHEN count_problem('legacy', legacy_out_raw) IS NOT NULL
+                   THEN count_problem(CASE WHEN lu.output IS NOT NULL THEN 'usage.output'
+                                           WHEN o.outputUsage IS NOT NULL THEN 'outputUsage' ELSE 'completionTokens' END,
+                                      legacy_out_raw)
+               -- the legacy costs are read when costDetails has none: NaN there is not "no cost"
+               WHEN coalesce(cost_total, cost_parts) IS NULL
+                    AND coalesce(money_problem('usage.totalCost', lu.totalCost),
+                                 money_problem('calculatedTotalCost', o.calculatedTotalCost),
+                                 money_problem('totalCost', o.totalCost)) IS NOT NULL
+                   THEN coalesce(money_problem('usage.totalCost', lu.totalCost),
+                                 money_problem('calculatedTotalCost', o.calculatedTotalCost),
+                                 money_problem('totalCost', o.totalCost))
                WHEN has_prompt AND in_t < 0
                    THEN 'usageDetails cache tokens exceed the prompt count, which must include them'
+               -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+               WHEN ts_window_problem('startTime', o.startTime) IS NOT NULL THEN ts_window_problem('startTime', o.startTime)
                WHEN nullif_blank(o.startTime) IS NOT NULL AND parse_ts(o.startTime) IS NULL
                    THEN 'startTime is not a timestamp: ''' || left(o.startTime, 40) || ''''
            END AS reject_n,

@@ -72,6 +72,7 @@ SELECT
         WHEN kind IS NULL THEN 'not a Langfuse trace (expected id, timestamp and trace fields such as sessionId, userId, tags)'
         WHEN kind <> 'traces'
             THEN 'a Langfuse ' || rtrim(kind, 's') || ' record, not a trace (ingest each export kind as its own file)'
+        WHEN ts_window_problem('timestamp', t.timestamp) IS NOT NULL THEN ts_window_problem('timestamp', t.timestamp)
         WHEN nullif_blank(t.timestamp) IS NOT NULL AND parse_ts(t.timestamp) IS NULL
             THEN 'timestamp is not a timestamp: ''' || left(t.timestamp, 40) || ''''
     END AS reject_reason

@@ -48,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO litellm_quote(x) AS ('''' || left(CAST(x AS VARCHAR
 -- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers):
 -- same results, a fraction of the cost on millions of rows.
 CREATE OR REPLACE TEMP MACRO litellm_ts(x) AS (
-    coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, parse_ts(x))
+    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
 );
 
 CREATE OR REPLACE TEMP MACRO litellm_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
@@ -324,6 +324,16 @@ WITH typed AS (
                     litellm_count(cache_write_raw[3]), 0) AS cw_t,
            coalesce(litellm_count(cache_write_1h_raw), 0) AS cw1h_t,
            coalesce(litellm_count(reasoning_raw), 0) AS reasoning_t,
+           coalesce(count_problem('prompt_tokens', prompt_tokens), count_problem('completion_tokens', completion_tokens),
+                    count_problem('metadata cache_read_input_tokens', cache_read_raw[1]),
+                    count_problem('metadata cached_tokens', cache_read_raw[2]),
+                    count_problem('metadata usage_object.cache_read_input_tokens', cache_read_raw[3]),
+                    count_problem('metadata usage_object cached_tokens', cache_read_raw[4]),
+                    count_problem('metadata cache_creation_input_tokens', cache_write_raw[1]),
+                    count_problem('metadata cache_creation_tokens', cache_write_raw[2]),
+                    count_problem('metadata usage_object.cache_creation_input_tokens', cache_write_raw[3]),
+                    count_problem('metadata ephemeral_1h_input_tokens', cache_write_1h_raw),
+                    count_problem('metadata reasoning_tokens', reasoning_raw)) AS count_problem,
            trim(spend) AS spend_s,
            try_cast(trim(spend) AS DECIMAL(38,18)) AS spend_d,
            litellm_ts(start_time) AS start_ts,
@@ -417,11 +427,16 @@ SELECT
             THEN 'metadata is not valid JSON, so its cache usage (additional_usage_values) cannot be read: '
                  || litellm_quote(metadata_head)
         WHEN NOT is_error_log AND litellm_blank(call_type) THEN 'no call_type (not a LiteLLM_SpendLogs row)'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN start_ts IS NULL AND ts_window_problem('startTime', start_time) IS NOT NULL
+            THEN ts_window_problem('startTime', start_time)
         WHEN NOT is_error_log AND NOT litellm_blank(spend_s) AND spend_d IS NULL
             THEN 'spend is not a number: ' || litellm_quote(spend)
         WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || litellm_quote(prompt_tokens)
         WHEN is_bad_number(completion_tokens)
             THEN 'completion_tokens is not a number: ' || litellm_quote(completion_tokens)
+        -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+        WHEN count_problem IS NOT NULL THEN count_problem
         WHEN NOT is_error_log AND prompt_t IS NOT NULL AND cr_t > prompt_t
             THEN 'cache read tokens (' || cr_t || ') exceed prompt_tokens (' || prompt_t
                  || '), which must include them'

@@ -89,6 +89,11 @@ checked AS (
                WHEN shape = 'invalid' OR issue IS NOT NULL THEN lp || coalesce(issue, 'not an OpenAI usage or cost row')
                WHEN no_activity THEN NULL
                WHEN start_text IS NULL THEN lp || 'missing start_time'
+               -- a time outside 2000-01-01 … a year from now is damage, never a period
+               WHEN period_start IS NULL AND ts_window_problem('start_time', start_text) IS NOT NULL
+                   THEN lp || ts_window_problem('start_time', start_text)
+               WHEN end_text IS NOT NULL AND period_end IS NULL AND ts_window_problem('end_time', end_text) IS NOT NULL
+                   THEN lp || ts_window_problem('end_time', end_text)
                WHEN period_start IS NULL THEN lp || 'start_time is not a date/time: ' || left(start_text, 40)
                WHEN end_text IS NOT NULL AND period_end IS NULL
                    THEN lp || 'end_time is not a date/time: ' || left(end_text, 40)
@@ -100,10 +105,33 @@ checked AS (
                WHEN shape = 'usage' AND is_bad_number(audio_in_raw) THEN lp || 'input_audio_tokens is not a number: ' || left(audio_in_raw, 40)
                WHEN shape = 'usage' AND is_bad_number(audio_out_raw) THEN lp || 'output_audio_tokens is not a number: ' || left(audio_out_raw, 40)
                WHEN shape = 'usage' AND is_bad_number(requests_raw) THEN lp || 'num_model_requests is not a number: ' || left(requests_raw, 40)
+               -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+               WHEN shape = 'usage' AND coalesce(
+                        count_problem('input_tokens', input_raw), count_problem('input_cached_tokens', cached_raw),
+                        count_problem('input_uncached_tokens', uncached_raw),
+                        count_problem('input_cache_write_tokens', cache_write_raw),
+                        count_problem('output_tokens', output_raw), count_problem('input_audio_tokens', audio_in_raw),
+                        count_problem('input_cached_audio_tokens', cached_audio_raw),
+                        count_problem('output_audio_tokens', audio_out_raw),
+                        count_problem('num_model_requests', requests_raw)) IS NOT NULL
+                   THEN lp || coalesce(
+                        count_problem('input_tokens', input_raw), count_problem('input_cached_tokens', cached_raw),
+                        count_problem('input_uncached_tokens', uncached_raw),
+                        count_problem('input_cache_write_tokens', cache_write_raw),
+                        count_problem('output_tokens', output_raw), count_problem('input_audio_tokens', audio_in_raw),
+                        count_problem('input_cached_audio_tokens', cached_audio_raw),
+                        count_problem('output_audio_tokens', audio_out_raw),
+                        count_problem('num_model_requests', requests_raw))
                WHEN shape = 'cost' AND nullif_blank(amount_raw) IS NULL THEN lp || 'cost row without an amount'
                WHEN shape = 'cost' AND try_cast(trim(amount_raw) AS DECIMAL(38,18)) IS NULL
-                   THEN lp || 'amount is not a number: ' || left(amount_raw, 40)
+                   THEN lp || number_problem('amount', amount_raw, NULL)
                WHEN shape = 'cost' AND is_bad_number(quantity_raw) THEN lp || 'quantity is not a number: ' || left(quantity_raw, 40)
+               WHEN shape = 'cost'
+                    AND number_problem('quantity', quantity_raw, try_cast(trim(quantity_raw) AS DECIMAL(38,12))) IS NOT NULL
+                   THEN lp || number_problem('quantity', quantity_raw, try_cast(trim(quantity_raw) AS DECIMAL(38,12)))
+               -- tokens beyond what a count can hold (1e19): a damaged or hostile quantity
+               WHEN shape = 'cost' AND abs(try_cast(trim(quantity_raw) AS DOUBLE)) >= 9.2e18
+                   THEN lp || 'quantity is out of range: ' || left(trim(quantity_raw), 40) || ' (beyond 9.2e18 tokens)'
            END AS problem
     FROM src
 ),

@@ -62,6 +62,8 @@ raw AS (
            coalesce(parse_ts(coalesce(t.timestamp, t.ts, t.time, t.start_time, t.started_at,
                                       CASE WHEN is_wrapper THEN t.created_at END)),
                     parse_ts(resp.created), parse_ts(resp.created_at)) AS ts_n,
+           coalesce(t.timestamp, t.ts, t.time, t.start_time, t.started_at, CASE WHEN is_wrapper THEN t.created_at END,
+                    resp.created, resp.created_at) AS ts_raw_n,
            -- error code, then type: "context_length_exceeded" says more than "invalid_request_error"
            coalesce(
                CASE WHEN try_cast(e_outer.error.code AS INTEGER) IS NULL THEN nullif_blank(e_outer.error.code) END,
@@ -89,6 +91,16 @@ typed AS (
            parse_tokens(out_raw) AS out_t,
            coalesce(parse_tokens(audio_out_raw), 0) AS audio_out_t,
            coalesce(parse_tokens(reasoning_raw), 0) AS reasoning_t,
+           coalesce(count_problem('usage.' || in_name, in_raw), count_problem('usage cached_tokens', cached_raw),
+                    count_problem('usage input_tokens_details.cache_write_tokens', cache_write_raw),
+                    count_problem('usage ' || in_name || '_details.audio_tokens', audio_in_raw),
+                    count_problem('usage ' || in_name || '_details.image_tokens', image_in_raw),
+                    count_problem('usage.' || out_name, out_raw),
+                    count_problem('usage ' || out_name || '_details.audio_tokens', audio_out_raw),
+                    count_problem('usage reasoning_tokens', reasoning_raw),
+                    count_problem('usage.total_tokens', u.total_tokens),
+                    count_problem('tool_usage.web_search.num_requests', tool_use.web_search.num_requests))
+               AS count_problem,
            coalesce(meta_batch, false) OR envelope_json IS NOT NULL
                OR coalesce(lower(coalesce(resp.service_tier, req.service_tier)) = 'batch', false) AS batch_n,
            coalesce(try_cast(e_outer.http_status AS INTEGER), try_cast(e_outer.status_code AS INTEGER),
@@ -227,17 +239,22 @@ SELECT
         CASE
             WHEN doc IS NULL THEN 'not valid JSON'
             WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object'
+            -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+            WHEN ts_window_problem('line time', ts_raw_n) IS NOT NULL
+                THEN ts_window_problem(CASE WHEN t.timestamp IS NOT NULL THEN 'timestamp'
+                                            WHEN t.ts IS NOT NULL THEN 'ts' WHEN t.time IS NOT NULL THEN 'time'
+                                            WHEN t.start_time IS NOT NULL THEN 'start_time'
+                                            WHEN t.started_at IS NOT NULL THEN 'started_at'
+                                            WHEN is_wrapper AND t.created_at IS NOT NULL THEN 'created_at'
+                                            WHEN resp.created IS NOT NULL THEN 'response created'
+                                            ELSE 'response created_at' END, ts_raw_n)
             WHEN NOT is_error AND resp IS NULL
                 THEN 'no OpenAI response (expected a chat.completion / response object, or a wrapper with "response" or "error")'
             WHEN NOT is_error AND usage_json IS NULL THEN 'response has no usage object, so its tokens are unknown'
             WHEN NOT is_error AND in_raw IS NULL AND out_raw IS NULL
                 THEN 'usage has no token counts (expected prompt_tokens / completion_tokens or input_tokens / output_tokens)'
-            WHEN is_bad_token_count(in_raw) THEN 'usage.' || in_name || ' is not a number'
-            WHEN is_bad_token_count(cached_raw) THEN 'usage cached_tokens is not a number'
-            WHEN is_bad_token_count(audio_in_raw) THEN 'usage ' || in_name || '_details.audio_tokens is not a number'
-            WHEN is_bad_token_count(out_raw) THEN 'usage.' || out_name || ' is not a number'
-            WHEN is_bad_token_count(audio_out_raw) THEN 'usage ' || out_name || '_details.audio_tokens is not a number'
-            WHEN is_bad_token_count(reasoning_raw) THEN 'usage reasoning_tokens is not a number'
+            -- text, NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
+            WHEN count_problem IS NOT NULL THEN count_problem
             WHEN cached_t > 0 AND coalesce(in_t, 0) >= 0 AND cached_t > coalesce(in_t, 0)
                 THEN 'cached_tokens exceed usage.' || in_name || ', which must include them'
             WHEN cached_t + cache_write_t + audio_in_t + image_in_t > coalesce(in_t, 0) AND coalesce(in_t, 0) > 0

@@ -135,6 +135,58 @@ SELECT *,
     coalesce(parse_tokens(rs_raw), 0) AS rs_t,
     coalesce(parse_tokens(web_raw), 0) AS web_t,
     in_raw IS NOT NULL OR out_raw IS NOT NULL AS has_usage,
+    coalesce(
+        count_problem(CASE WHEN a."gen_ai.usage.input_tokens" IS NOT NULL THEN 'gen_ai.usage.input_tokens'
+                           WHEN a."gen_ai.usage.prompt_tokens" IS NOT NULL THEN 'gen_ai.usage.prompt_tokens'
+                           WHEN a."llm.token_count.prompt" IS NOT NULL THEN 'llm.token_count.prompt'
+                           ELSE 'llm.usage.prompt_tokens' END, in_raw),
+        count_problem(CASE WHEN a."gen_ai.usage.output_tokens" IS NOT NULL THEN 'gen_ai.usage.output_tokens'
+                           WHEN a."gen_ai.usage.completion_tokens" IS NOT NULL THEN 'gen_ai.usage.completion_tokens'
+                           WHEN a."llm.token_count.completion" IS NOT NULL THEN 'llm.token_count.completion'
+                           ELSE 'llm.usage.completion_tokens' END, out_raw),
+        count_problem(CASE WHEN a."gen_ai.usage.cache_read.input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.cache_read.input_tokens'
+                           WHEN a."gen_ai.usage.cache_read_input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.cache_read_input_tokens'
+                           WHEN a."llm.token_count.prompt_details.cache_read" IS NOT NULL
+                                THEN 'llm.token_count.prompt_details.cache_read'
+                           WHEN a."gen_ai.usage.details.cache_read_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.details.cache_read_tokens'
+                           WHEN a."gen_ai.usage.details.cache_read_input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.details.cache_read_input_tokens'
+                           ELSE 'gen_ai.usage.cached_tokens' END, cr_raw),
+        count_problem(CASE WHEN a."gen_ai.usage.cache_write.input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.cache_write.input_tokens'
+                           WHEN a."gen_ai.usage.cache_creation.input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.cache_creation.input_tokens'
+                           WHEN a."gen_ai.usage.cache_creation_input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.cache_creation_input_tokens'
+                           WHEN a."llm.token_count.prompt_details.cache_write" IS NOT NULL
+                                THEN 'llm.token_count.prompt_details.cache_write'
+                           WHEN a."gen_ai.usage.details.cache_write_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.details.cache_write_tokens'
+                           ELSE 'gen_ai.usage.details.cache_creation_input_tokens' END, cw_raw),
+        count_problem(CASE WHEN a."anthropic.usage.cache_creation.ephemeral_1h_input_tokens" IS NOT NULL
+                                THEN 'anthropic.usage.cache_creation.ephemeral_1h_input_tokens'
+                           WHEN a."gen_ai.usage.details.ephemeral_1h_input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.details.ephemeral_1h_input_tokens'
+                           WHEN a."gen_ai.usage.cache_creation.ephemeral_1h_input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.cache_creation.ephemeral_1h_input_tokens'
+                           WHEN a."costlens.cache_creation_1h.input_tokens" IS NOT NULL
+                                THEN 'costlens.cache_creation_1h.input_tokens'
+                           ELSE 'gen_ai.usage.raw cache_creation.ephemeral_1h_input_tokens' END, cw1_raw),
+        count_problem(CASE WHEN a."anthropic.usage.cache_creation.ephemeral_5m_input_tokens" IS NOT NULL
+                                THEN 'anthropic.usage.cache_creation.ephemeral_5m_input_tokens'
+                           WHEN a."gen_ai.usage.details.ephemeral_5m_input_tokens" IS NOT NULL
+                                THEN 'gen_ai.usage.details.ephemeral_5m_input_tokens'
+                           ELSE 'gen_ai.usage.raw cache_creation.ephemeral_5m_input_tokens' END, cw5_raw),
+        count_problem('the reasoning token count (' || CASE
+                           WHEN a."gen_ai.usage.reasoning.output_tokens" IS NOT NULL THEN 'gen_ai.usage.reasoning.output_tokens'
+                           WHEN a."gen_ai.usage.reasoning_tokens" IS NOT NULL THEN 'gen_ai.usage.reasoning_tokens'
+                           WHEN a."llm.token_count.completion_details.reasoning" IS NOT NULL
+                                THEN 'llm.token_count.completion_details.reasoning'
+                           ELSE 'gen_ai.usage.details reasoning' END || ')', rs_raw),
+        count_problem('web search requests', web_raw)) AS count_problem,
     status_code = 'ERROR' OR nullif_blank(a."error.type") IS NOT NULL AS is_error,
     -- how much of a request a span tells: the ranking among spans of one request
     CAST(in_raw IS NOT NULL AS INTEGER) + CAST(out_raw IS NOT NULL AS INTEGER) + CAST(cr_raw IS NOT NULL AS INTEGER)
@@ -354,10 +406,11 @@ SELECT
     coalesce(reject_reason, CASE
         WHEN not_a_call IS NOT NULL THEN NULL
         WHEN span_id IS NULL THEN 'span has no spanId'
-        WHEN in_raw IS NOT NULL AND in_t IS NULL THEN 'the input token count is not a number: ' || left(in_raw, 40)
-        WHEN out_raw IS NOT NULL AND out_t IS NULL THEN 'the output token count is not a number: ' || left(out_raw, 40)
-        WHEN is_bad_token_count(cr_raw) THEN 'the cache read token count is not a number'
-        WHEN is_bad_token_count(cw_raw) THEN 'the cache write token count is not a number'
+        -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
+        WHEN ts_window_problem('the span start time', start_raw) IS NOT NULL
+            THEN ts_window_problem('the span start time', start_raw)
+        -- text, NaN, Infinity, 1e19 or a negative count is rejected with the attribute's name, never read as 0
+        WHEN count_problem IS NOT NULL THEN count_problem
         WHEN cw1_t > cw_t THEN '1h cache writes exceed the cache writes'
         WHEN NOT input_exclusive AND in_t < cr_t + cw_t
             THEN 'cache tokens exceed the input tokens, which must include them'

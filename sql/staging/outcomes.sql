@@ -64,6 +64,9 @@ SELECT
             THEN label_rework_cost_usd || ' is not a number: ' || outcome_quote(rework_cost_raw)
         WHEN delay_raw IS NOT NULL AND delay_minutes IS NULL
             THEN label_delay_minutes || ' is not a number: ' || outcome_quote(delay_raw)
+        -- NaN / Infinity minutes would make the rework and delay cost NaN / infinite
+        WHEN NOT isfinite(rework_minutes) THEN label_rework_minutes || ' is not a finite number: ' || outcome_quote(rework_raw)
+        WHEN NOT isfinite(delay_minutes) THEN label_delay_minutes || ' is not a finite number: ' || outcome_quote(delay_raw)
         WHEN quality_score IS NOT NULL AND (quality_score < 0 OR quality_score > 1 OR isnan(quality_score))
             THEN label_quality_score || ' must be between 0 and 1: ' || outcome_quote(quality_raw)
     END) AS reject_reason,
