@@ -122,12 +122,10 @@ def _d(value: Any) -> Decimal:
 
 
 def usd(value: Decimal | float | None) -> str:
-    """$1,234.56 — negative as −$1.00 (display only)."""
-    if value is None:
-        return "—"
-    number = Decimal(value)
-    sign = "−" if number < 0 else ""
-    return f"{sign}${abs(number):,.2f}"
+    """$1,234.56 — negative as −$1.00 (display only; costlens.money.usd, half up to the cent)."""
+    from costlens.money import usd as money_usd
+
+    return money_usd(value)
 
 
 def _day_span(first, last) -> str:

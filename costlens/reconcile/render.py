@@ -80,7 +80,10 @@ def markdown_section(result: Reconciliation, heading: str = "##", *, compact: bo
 
 
 def _rate(value: Decimal | None) -> str:
-    return "—" if value is None else f"${float(value):,.4f}"
+    """A price per Mtok: a unit cost (costlens.money.unit_usd)."""
+    from costlens.money import unit_usd
+
+    return unit_usd(value)
 
 
 def render_markdown(result: Reconciliation) -> str:
