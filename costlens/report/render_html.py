@@ -365,6 +365,16 @@ def _coverage(report: "Report") -> dict[str, Any]:
     }
 
 
+def _recon_cents(report: "Report") -> dict[str, Any]:
+    """The reconciliation tables' cents (costlens.reconcile.build), so they foot as in the terminal."""
+    recon = report.reconciliation
+    if not getattr(recon, "has_ai_bill", False):
+        return {"recon_cents": {}, "recon_steps": {}}
+    from costlens.reconcile.build import shown_bridge, shown_causes
+
+    return {"recon_cents": shown_causes(recon), "recon_steps": shown_bridge(recon)}
+
+
 def _unattributed(report: "Report") -> str:
     """The unattributed spend as the feature tables show it (the "(unattributed)" row's cents)."""
     from costlens.showback import UNATTRIBUTED
@@ -392,6 +402,7 @@ def build_view(report: "Report", config: "Config | None" = None) -> dict[str, An
         "levers": _levers(report),
         "coverage": _coverage(report),
         "reconciliation": report.reconciliation or {},
+        **_recon_cents(report),
         "thresholds": _thresholds(report),
         "maturity": report.maturity or {},
         "change_method": (report.change or {}).get("method") or CHANGE_METHOD,
