@@ -411,14 +411,16 @@ def build_view(report: "Report", config: "Config | None" = None) -> dict[str, An
         "ue_cost_columns": UE_COST_COLUMNS,
         "ue_value_columns": UE_VALUE_COLUMNS,
         "ue_model_columns": UE_COST_COLUMNS[:6],
-        "ue_features": _lead_features(report),
+        "ue_features": _lead(report.unit_economics, report),
+        "ue_models": _lead(report.by_model, report),
+        "ue_teams": _lead(report.by_team, report),
         "levers_total": {name: lever_total(report.lever_summary or {}, name)
                          for name in ("total_monthly_savings_usd", "total_savings_low_usd", "total_savings_high_usd")},
     }
 
 
-def _lead_features(report: "Report") -> dict[str, Any]:
-    head, others = lead_rows(report.unit_economics)
+def _lead(rows: list[Any], report: "Report") -> dict[str, Any]:
+    head, others = lead_rows(rows)
     return {"rows": head + ([others] if others is not None else []), "cut": others is not None,
             "others": others, "total": report.total_row}
 

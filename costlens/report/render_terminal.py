@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from costlens import money
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
-from costlens.report.lead import lead_budgets, lead_rows, shown_forecast, shown_spend
+from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows, shown_forecast, shown_spend
 from costlens.report.model import Report, UnitEconomics
 
 if TYPE_CHECKING:
@@ -190,10 +190,11 @@ def render_terminal(report: Report, console: "Console", *, wide: bool = False) -
                 lead=True)
     _ue_section(view, "Value and efficiency by feature", "Feature", features, _VALUE_COLUMNS, None, total,
                 lead=True)
-    _ue_section(view, "Cost by model", "Model", report.by_model, _COST_COLUMNS[:6], _COMPACT_GROUP_COLUMNS, total)
+    _ue_section(view, "Cost by model", "Model", report.by_model, _COST_COLUMNS[:6], _COMPACT_GROUP_COLUMNS, total,
+                lead=True)
     if len(report.by_team) > 1:
         _ue_section(view, "Cost by team (as logged)", "Team", report.by_team, _COST_COLUMNS[:6],
-                    _COMPACT_GROUP_COLUMNS, total)
+                    _COMPACT_GROUP_COLUMNS, total, lead=True)
     render_budgets(report, view)
     render_change(report, view)
     _reported_vs_computed(report, console)
@@ -208,7 +209,7 @@ def render_terminal(report: Report, console: "Console", *, wide: bool = False) -
     if "wide" in view.hints:
         notes.append("compact view: `costlens report --wide` shows every column")
     if "full" in view.hints:
-        notes.append(f"the tables name the top features by spend; {FULL_TABLES_HINT}")
+        notes.append(f"the tables name the first {TOP_ROWS} by spend and sum the rest in one row; {FULL_TABLES_HINT}")
     for line in notes:
         console.print(Text(line, style="dim"))
 
