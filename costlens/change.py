@@ -338,7 +338,7 @@ def change_view(change: dict[str, Any] | None) -> dict[str, Any] | None:
         block, unit = change["per_day"], " per day"
         cents = rounded_effects(block)
         change_pct = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
-        lines.append(f"so spend is compared per day with data: {usd(block['previous_cost_usd'])}/day over "
+        lines.append(f"spend per day with data: {usd(block['previous_cost_usd'])}/day over "
                      f"{block['previous_days_with_data']} days → {usd(block['current_cost_usd'])}/day over "
                      f"{block['current_days_with_data']} days ({signed_usd(cents['delta_usd'])}/day{change_pct}); "
                      f"in total {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))}")

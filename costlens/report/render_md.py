@@ -99,7 +99,7 @@ def _levers(report: Report) -> list[str]:
 def _budgets(report: Report) -> list[str]:
     flagged = [b for b in report.budgets if b.get("status") in ("hard_limit", "over", "warning")
                or b.get("slo_status") == "breached"]
-    if not report.budgets:
+    if not any(b.get("status") != "no_budget" for b in report.budgets):
         return ["No budgets in costlens.toml — `costlens init` writes a starter config with suggested budgets."]
     if not flagged:
         return [f"All {sum(1 for b in report.budgets if b.get('status') != 'no_budget')} budgets are within "
