@@ -28,6 +28,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.money import round_cents
+from costlens.money import usd as _usd
+
 if TYPE_CHECKING:
     from costlens.config import Config, FeatureConfig
     from costlens.report.model import Period, Report, UnitEconomics
@@ -82,10 +85,12 @@ def _latest_day(report: "Report") -> date | None:
 
 
 def budget_row(feature: str, settings: "FeatureConfig | None", ue: "UnitEconomics | None", *,
-               share: Decimal, period_days: int | None) -> dict[str, Any]:
+               share: Decimal, period_days: int | None, shown_spend: Decimal | None = None) -> dict[str, Any]:
     """One budgets[] entry. `share` = elapsed share of the period; `period_days` = the period's length when it
-    is not a calendar month (None for a month): monthly amounts are then prorated × days / 30.44."""
+    is not a calendar month (None for a month): monthly amounts are then prorated × days / 30.44.
+    `shown_spend` is the feature's spend as every table shows it (the report's cents); the reason quotes it."""
     spend = Decimal(ue.cost_usd) if ue is not None else Decimal(0)
+    spend_shown = round_cents(spend) if shown_spend is None else shown_spend
     monthly = _money(getattr(settings, "monthly_budget_usd", None))
     hard_monthly = _money(getattr(settings, "hard_limit_usd", None))
     soft = float(getattr(settings, "soft_alert_pct", 80.0) if settings is not None else 80.0)
@@ -95,25 +100,26 @@ def budget_row(feature: str, settings: "FeatureConfig | None", ue: "UnitEconomic
         budget = None if monthly is None else monthly * period_days / DAYS_PER_MONTH
         hard = None if hard_monthly is None else hard_monthly * period_days / DAYS_PER_MONTH
     forecast = spend if share >= 1 else (spend / share).quantize(Q6)
+    forecast_shown = spend_shown if share >= 1 else round_cents(forecast)  # a closed month: its spend, as shown
     used = float(spend / budget * 100) if budget else None
     forecast_used = float(forecast / budget * 100) if budget else None
 
     if budget is None and hard is None:
         status, why = "no_budget", "no monthly budget or hard limit set"
     elif hard is not None and spend >= hard:
-        status, why = "hard_limit", f"spend {_usd(spend)} reached the hard limit {_usd(hard)}"
+        status, why = "hard_limit", f"spend {_usd(spend_shown)} reached the hard limit {_usd(hard)}"
     elif budget is not None and spend > budget:
-        status, why = "over", f"spend {_usd(spend)} is over the budget {_usd(budget)} ({used:.1f}%)"
+        status, why = "over", f"spend {_usd(spend_shown)} is over the budget {_usd(budget)} ({used:.1f}%)"
     elif budget is not None and used is not None and used >= soft:
         status, why = "warning", f"{used:.1f}% of the budget {_usd(budget)} used (soft alert at {soft:g}%)"
     elif budget is not None and forecast > budget:
-        status, why = "warning", f"forecast {_usd(forecast)} exceeds the budget {_usd(budget)}"
+        status, why = "warning", f"forecast {_usd(forecast_shown)} exceeds the budget {_usd(budget)}"
     elif hard is not None and forecast >= hard:
-        status, why = "warning", f"forecast {_usd(forecast)} reaches the hard limit {_usd(hard)}"
+        status, why = "warning", f"forecast {_usd(forecast_shown)} reaches the hard limit {_usd(hard)}"
     else:
         status = "ok"
         why = f"{used:.1f}% of the budget {_usd(budget)} used" if used is not None else \
-            f"spend {_usd(spend)} below the hard limit {_usd(hard)}"
+            f"spend {_usd(spend_shown)} below the hard limit {_usd(hard)}"
 
     cpao = ue.cost_per_accepted_outcome_usd if ue is not None else None
     if slo is None:
@@ -131,6 +137,8 @@ def budget_row(feature: str, settings: "FeatureConfig | None", ue: "UnitEconomic
         "monthly_budget_usd": monthly,
         "spend_usd": spend,
         "forecast_month_end_usd": forecast,
+        "shown_spend_usd": spend_shown,
+        "shown_forecast_usd": forecast_shown,
         "used_pct": used,
         "forecast_used_pct": forecast_used,
         "soft_alert_pct": soft,
@@ -148,10 +156,6 @@ def budget_row(feature: str, settings: "FeatureConfig | None", ue: "UnitEconomic
     }
 
 
-def _usd(value: Decimal | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
-
-
 def compute_budgets(con: Any, config: "Config", report: "Report", *, as_of: datetime | None = None) -> list[dict]:
     """budgets[] for the report (see the module docstring). `con` is not needed: everything comes from the
     report and the config; it is accepted for a uniform signature. Ordered by spend, then name."""
@@ -159,7 +163,11 @@ def compute_budgets(con: Any, config: "Config", report: "Report", *, as_of: date
     seen = {row.key: row for row in report.unit_economics}
     share = elapsed_share(report.period, as_of if as_of is not None else report.generated_at, _latest_day(report))
     days = None if is_calendar_month(report.period) else (report.period.end - report.period.start).days
+    from costlens.showback import feature_figures
+
+    shown = dict(zip(seen, feature_figures(report)[0]))
     names = list(features) + [name for name in seen if name not in features]
-    rows = [budget_row(name, features.get(name), seen.get(name), share=share, period_days=days) for name in names]
+    rows = [budget_row(name, features.get(name), seen.get(name), share=share, period_days=days,
+                       shown_spend=shown.get(name)) for name in names]
     rows.sort(key=lambda r: (-r["spend_usd"], r["feature"]))
     return rows

@@ -86,8 +86,14 @@ class PeriodUsage:
         return sum((c for key, c in self.cost.items() if key[3] == kind), Decimal(0))
 
 
-def decompose(previous: PeriodUsage, current: PeriodUsage) -> dict[str, Any]:
-    """The split of current − previous cost (module docstring). Pure: usable without a database."""
+def decompose(previous: PeriodUsage, current: PeriodUsage,
+              days_with_data: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The split of current − previous cost (module docstring). Pure: usable without a database.
+
+    With `days_with_data` (previous, current), also `per_day`: the same split of the change in spend per day
+    with data, for periods the logs cover only in part (10 days of September against 14 of October). Every
+    counterfactual is divided by the current period's days and the previous spend by the previous period's,
+    so volume becomes Δ(tasks per day) × previous cost per task and the four parts still add up exactly."""
     with localcontext() as ctx:
         ctx.prec = 60
         c0, c1 = previous.total_cost, current.total_cost
@@ -164,6 +170,20 @@ def decompose(previous: PeriodUsage, current: PeriodUsage) -> dict[str, Any]:
                 key=lambda r: (-abs(r["mix_usd"] + r["price_usd"]), r["provider"], r["model"], r["variant"])),
             "method": METHOD,
         }
+        if days_with_data is not None and all(days_with_data):
+            d0, d1 = days_with_data
+            prev_day, cur_day = (c0 / d0).quantize(Q18), (c1 / d1).quantize(Q18)
+            a_day, b_day, d_day = ((x / d1).quantize(Q18) for x in (a, b, d))
+            result["per_day"] = {
+                "previous_days_with_data": d0, "current_days_with_data": d1,
+                "previous_cost_usd": prev_day, "current_cost_usd": cur_day, "delta_usd": cur_day - prev_day,
+                "delta_pct": float((cur_day - prev_day) / prev_day * 100) if prev_day else None,
+                "volume_usd": a_day - prev_day, "efficiency_usd": b_day - a_day, "mix_usd": d_day - b_day,
+                "price_usd": cur_day - d_day,
+                "previous_tasks_per_day": n0 / d0, "current_tasks_per_day": n1 / d1,
+            }
+            day = result["per_day"]
+            assert day["volume_usd"] + day["efficiency_usd"] + day["mix_usd"] + day["price_usd"] == day["delta_usd"]
     assert result["volume_usd"] + result["efficiency_usd"] + result["mix_usd"] + result["price_usd"] \
         == result["delta_usd"]
     return result
@@ -251,39 +271,92 @@ def cost_per_accepted_outcome_trend(cur: "duckdb.DuckDBPyConnection", config: "C
 
 def decompose_change(con: "duckdb.DuckDBPyConnection", config: "Config", report: "Report") -> dict[str, Any]:
     """report.change: the split vs the previous period and the cost-per-accepted-outcome trend; {} when the
-    previous period has no calls. Works on a cursor, so the report's current-period tables stay as they are."""
+    previous period has no calls. Works on a cursor, so the report's current-period tables stay as they are.
+    When the logs cover only part of either period, `basis` is "per_day": the report compares spend per day
+    with data (`per_day`) and `notes` say which period is partial."""
     from costlens.levers.diagnose import previous_period
+    from costlens.report.period import data_span, days_with_data, partial_note
 
     prev = previous_period(report.period)
     has_previous = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?",
                                [prev.start.isoformat(), prev.end.isoformat()]).fetchone()[0]
     if not has_previous:
         return {}
+    spans = (data_span(con, prev), data_span(con, report.period))
+    days = tuple(days_with_data(span) for span in spans)
+    notes = [note for note in (partial_note(prev, spans[0]), partial_note(report.period, spans[1])) if note]
     cur = con.cursor()
     try:
         previous = period_usage(cur, config, prev, report.cost_mode)
         current = period_usage(cur, config, report.period, report.cost_mode)
         result = {"previous_period": {"start": prev.start.isoformat(), "end": prev.end.isoformat()},
-                  **decompose(previous, current)}
+                  **decompose(previous, current, days if notes else None)}
         result["cost_per_accepted_outcome_trend"] = cost_per_accepted_outcome_trend(
             cur, config, report.period, report.cost_mode)
     finally:
         cur.close()
+    result.update(previous_days=prev.days, previous_days_with_data=days[0], current_days=report.period.days,
+                  current_days_with_data=days[1], basis="per_day" if "per_day" in result else "total", notes=notes)
     return result
 
 
 def rounded_effects(change: dict[str, Any]) -> dict[str, Decimal]:
-    """The four effects and the delta to the cent, the effects adding up exactly to the rounded delta (for
-    display; largest-remainder rounding)."""
-    from costlens.showback import allocate_cents, round_cents
+    """The four effects and the delta to the cent, for display: the delta is the shown current spend minus the
+    shown previous spend (so "$0.07 → $0.42 (+$0.35)" reads right), and the effects add up exactly to it
+    (largest remainder)."""
+    from costlens.money import allocate_cents, round_cents, to_decimal
 
     if not change:
         return {}
 
     def money(value: Any) -> Decimal:
-        return Decimal(str(value)) if isinstance(value, float) else Decimal(value or 0)
+        return to_decimal(value) or Decimal(0)
 
-    parts = allocate_cents([money(change.get(name)) for name in EFFECTS], money(change.get("delta_usd")))
+    delta = round_cents(money(change.get("current_cost_usd"))) - round_cents(money(change.get("previous_cost_usd"))) \
+        if change.get("current_cost_usd") is not None and change.get("previous_cost_usd") is not None \
+        else round_cents(money(change.get("delta_usd")))
+    parts = allocate_cents([money(change.get(name)) for name in EFFECTS], delta)
     out = dict(zip(EFFECTS, parts))
-    out["delta_usd"] = round_cents(money(change.get("delta_usd")))
+    out["delta_usd"] = delta
     return out
+
+
+def change_view(change: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What every renderer shows of report.change: the comparison lines, the unit ("" or " per day") and the
+    four parts and the total as signed text in cents that add up; None when there is no earlier period."""
+    from costlens.money import signed_usd, unit_usd, usd
+
+    if not change:
+        return None
+    prev = change.get("previous_period") or {}
+    start, end = prev.get("start"), prev.get("end")
+    try:
+        label = (f"{start} → {(date.fromisoformat(end) - timedelta(days=1)).isoformat()}"
+                 if start and end else "the previous period")
+    except (TypeError, ValueError):  # a change read back from elsewhere with an unusual end: show it as given
+        label = f"{start} → {end} (end exclusive)"
+    lines = list(change.get("notes") or [])
+    if change.get("basis") == "per_day" and change.get("per_day"):
+        block, unit = change["per_day"], " per day"
+        cents = rounded_effects(block)
+        change_pct = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
+        lines.append(f"spend per day with data: {usd(block['previous_cost_usd'])}/day over "
+                     f"{block['previous_days_with_data']} days → {usd(block['current_cost_usd'])}/day over "
+                     f"{block['current_days_with_data']} days ({signed_usd(cents['delta_usd'])}/day{change_pct}); "
+                     f"in total {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))}")
+        lines.append(f"tasks per day {block['previous_tasks_per_day']:,.1f} → {block['current_tasks_per_day']:,.1f}; "
+                     f"cost per task {unit_usd(change.get('previous_cost_per_task_usd'))} → "
+                     f"{unit_usd(change.get('current_cost_per_task_usd'))}")
+    else:
+        block, unit = change, ""
+        cents = rounded_effects(block)
+        change_pct = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
+        lines.append(f"spend {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))} "
+                     f"({signed_usd(cents['delta_usd'])}{change_pct})")
+        if change.get("previous_tasks") is not None and change.get("current_tasks") is not None:
+            lines.append(f"tasks {change['previous_tasks']:,} → {change['current_tasks']:,}; cost per task "
+                         f"{unit_usd(change.get('previous_cost_per_task_usd'))} → "
+                         f"{unit_usd(change.get('current_cost_per_task_usd'))}")
+    return {"previous_label": label, "lines": lines, "unit": unit, "basis": change.get("basis", "total"),
+            "parts": {key: signed_usd(cents[key]) for key in EFFECTS}, "cents": cents,
+            "delta": signed_usd(cents["delta_usd"])}

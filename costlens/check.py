@@ -112,10 +112,10 @@ def _clean(text: Any) -> str:
 
 
 def _usd(value: Any) -> str:
-    if value is None:
-        return "—"
-    number = float(value)
-    return f"${number:,.4f}" if abs(number) < 1 else f"${number:,.2f}"
+    """A cost per accepted outcome in a rule's detail, as every output shows unit costs (costlens.money)."""
+    from costlens.money import unit_usd
+
+    return unit_usd(value)
 
 
 # ----------------------------------------------------------------------------------------------- baseline

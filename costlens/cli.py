@@ -432,6 +432,7 @@ def report(
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
     prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
     reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Terminal view: every column of every table, however narrow the terminal (default: key columns below 120 columns).")] = False,
 ) -> None:
     """Unit economics per feature, model and team for a period."""
 
@@ -467,12 +468,12 @@ def report(
             from costlens.report.render_terminal import render_terminal
 
             if out is None:
-                render_terminal(result, Console(highlight=False))
+                render_terminal(result, Console(highlight=False), wide=wide)
                 return
 
             def write(tmp: Path) -> None:
                 with tmp.open("w", encoding="utf-8") as handle:
-                    render_terminal(result, Console(file=handle, width=200, highlight=False))
+                    render_terminal(result, Console(file=handle, width=200, highlight=False), wide=wide)
 
             from costlens.outputs import write_outputs
 

@@ -72,8 +72,16 @@ def _number(value: Decimal) -> str:
 
 
 def _usd(value: Decimal | float) -> str:
-    number = Decimal(str(value))
-    return f"${number:,.4f}" if abs(number) < 1 else f"${number:,.2f}"
+    """A month's spend in a comment, as every output shows amounts (costlens.money)."""
+    from costlens.money import usd
+
+    return usd(value)
+
+
+def _unit_usd(value: Decimal | float) -> str:
+    from costlens.money import unit_usd
+
+    return unit_usd(value)
 
 
 def suggested_budget(spend: Decimal | float) -> Decimal:
@@ -188,7 +196,7 @@ def _feature_block(f: dict[str, Any], month: date, economics_set: bool) -> list[
         slo = nice_round_up(Decimal(str(cpao)) * BUDGET_HEADROOM)
         basis = "" if economics_set else ", inference only until [economics] is set"
         lines.append(_line(f"# cost_slo_per_accepted_outcome_usd = {_number(slo)}",
-                           f"now {_usd(cpao)} per accepted outcome{basis}"))
+                           f"now {_unit_usd(cpao)} per accepted outcome{basis}"))
     else:
         lines.append(_line("# cost_slo_per_accepted_outcome_usd = 0.10", "no accepted outcomes logged yet"))
     if f.get("batch_calls"):

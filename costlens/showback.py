@@ -9,78 +9,71 @@ Rows that cannot be assigned stay visible as their own row, never folded into so
   `(unattributed)`      spend of calls with no feature at all;
   `(no owner)` / `(no team)` / `(no cost center)`   features without that setting in costlens.toml.
 
-Each row's `cost_usd` is rounded to the cent so that the rows add up EXACTLY to `total_usd` (the period total
-rounded to the cent): every row is rounded down and the left-over cents go to the rows with the largest
-remainders (largest-remainder method). `cost_exact_usd` keeps the exact figure; `share` is exact / total.
+Each row's `cost_usd` is in cents and the rows add up EXACTLY to `total_usd` (the period total rounded half up
+to the cent): a feature's cents are the report's largest-remainder cents (costlens.money.allocate_cents), the
+same figure every other table shows for it; an owner's, team's or cost center's are the sum of its features'
+cents (so a group that is one feature shows that feature's number). `shown_share_pct` is the share in percent
+to one decimal, adding up to 100.0 the same way. `cost_exact_usd` keeps the exact figure; `share` is exact /
+total.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from costlens.money import CENT, allocate_cents, round_cents  # noqa: F401 (re-exported: callers import them here)
 
 if TYPE_CHECKING:
     from costlens.config import Config
     from costlens.report.model import Report
 
-CENT = Decimal("0.01")
 UNATTRIBUTED = "(unattributed)"
 _MISSING = {"owner": "(no owner)", "team": "(no team)", "cost_center": "(no cost center)"}
 
 
-def round_cents(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def allocate_cents(values: list[Decimal], total: Decimal | None = None) -> list[Decimal]:
-    """Round each value to the cent so the rounded values add up exactly to the rounded total.
-
-    `total` defaults to the exact sum of `values` (pass it when the parts are meant to add up to a figure
-    computed elsewhere). Works for negative values too (floors, then hands out the left-over cents)."""
-    exact = [Decimal(v) for v in values]
-    if not exact:
-        return []
-    target = round_cents(sum(exact, Decimal(0)) if total is None else Decimal(total))
-    floors = [v.quantize(CENT, rounding=ROUND_FLOOR) for v in exact]
-    left = int(((target - sum(floors, Decimal(0))) / CENT).to_integral_value())
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    out = list(floors)
-    if left >= 0:
-        for step in range(left):
-            out[order[step % len(order)]] += CENT
-    else:  # only when an explicit total is below the parts: take cents from the smallest remainders
-        for step in range(-left):
-            out[order[::-1][step % len(order)]] -= CENT
-    return out
-
-
 def _rows(groups: dict[str, dict[str, Any]], total_exact: Decimal) -> list[dict[str, Any]]:
     keys = sorted(groups, key=lambda k: (-groups[k]["exact"], k))
-    cents = allocate_cents([groups[k]["exact"] for k in keys], total_exact) if keys else []
     return [
         {
             "key": key,
-            "cost_usd": cent,
+            "cost_usd": groups[key]["cents"],
             "share": float(groups[key]["exact"] / total_exact) if total_exact else None,
+            "shown_share_pct": groups[key]["tenths"],
             "cost_exact_usd": groups[key]["exact"],
             "features": sorted(groups[key]["features"]),
         }
-        for key, cent in zip(keys, cents)
+        for key in keys
     ]
+
+
+def feature_figures(report: "Report") -> tuple[list[Decimal], list[Decimal | None]]:
+    """Each feature's shown cents and share tenths: the report's own (report.build computes them once), or, for
+    a report built without them, the same largest-remainder allocation."""
+    from costlens.money import allocate_tenths
+
+    rows = report.unit_economics
+    if rows and all(r.shown_cost_usd is not None for r in rows):
+        return [r.shown_cost_usd for r in rows], [r.shown_share_pct for r in rows]
+    total = report.totals.cost_usd or Decimal(0)
+    return allocate_cents([r.cost_usd or Decimal(0) for r in rows], total), \
+        allocate_tenths([r.cost_usd or Decimal(0) for r in rows], total)
 
 
 def compute_showback(con: Any, config: "Config", report: "Report") -> dict[str, Any]:
     """{total_usd, total_exact_usd, by_feature, by_owner, by_team, by_cost_center}: each a list of
-    {key, cost_usd (to the cent, rows add up to total_usd), share, cost_exact_usd, features}.
+    {key, cost_usd (to the cent, rows add up to total_usd), share, shown_share_pct, cost_exact_usd, features}.
+    A feature's cents are the report's (the same number in every table); an owner's, team's or cost center's
+    are the sum of its features' cents, so every cut adds up to the same total and agrees with the features.
     `con` is not needed (the report holds the per-feature spend); it is accepted for a uniform signature."""
     features = config.features if config is not None else {}
     total_exact = Decimal(report.totals.cost_usd or 0)
     out: dict[str, Any] = {"total_usd": round_cents(total_exact), "total_exact_usd": total_exact}
     by_feature: dict[str, dict[str, Any]] = {}
     dims: dict[str, dict[str, dict[str, Any]]] = {"owner": {}, "team": {}, "cost_center": {}}
-    for row in report.unit_economics:
+    for row, cents, tenths in zip(report.unit_economics, *feature_figures(report)):
         cost = Decimal(row.cost_usd or 0)
-        by_feature[row.key] = {"exact": cost, "features": {row.key}}
+        by_feature[row.key] = {"exact": cost, "cents": cents, "tenths": tenths, "features": {row.key}}
         settings = features.get(row.key)
         for dim, groups in dims.items():
             if row.key == UNATTRIBUTED:
@@ -88,8 +81,12 @@ def compute_showback(con: Any, config: "Config", report: "Report") -> dict[str, 
             else:
                 value = getattr(settings, dim, None) if settings is not None else None
                 key = value.strip() if isinstance(value, str) and value.strip() else _MISSING[dim]
-            group = groups.setdefault(key, {"exact": Decimal(0), "features": set()})
+            group = groups.setdefault(key, {"exact": Decimal(0), "cents": Decimal(0), "tenths": None,
+                                            "features": set()})
             group["exact"] += cost
+            group["cents"] += cents
+            if tenths is not None:
+                group["tenths"] = (group["tenths"] or Decimal(0)) + tenths
             group["features"].add(row.key)
     out["by_feature"] = _rows(by_feature, total_exact)
     for dim, groups in dims.items():

@@ -145,7 +145,9 @@ def test_previous_period():
 
 
 def test_diagnose_periods_from_the_database(con):
-    """September: 2 calls at $1; October: 4 calls, one a failed $1 attempt — spend ×2, per call flat."""
+    """September: 2 calls at $1; October: 4 calls, one a failed $1 attempt — spend ×2, per call flat. The
+    database's first call is on 3 September, so September has data for 28 of its 30 days and is compared on
+    its daily rate ($2 / 28 days); October is closed and covered whole ($4 / 31 days)."""
     from costlens.config import Config
     from costlens.report.build import prepare_priced_calls
 
@@ -163,8 +165,13 @@ def test_diagnose_periods_from_the_database(con):
     prepare_priced_calls(con, config)
     d = diagnose_periods(con, config, Period(date(2026, 10, 1), date(2026, 11, 1)))
     assert d.has_previous and d.cost_per_call_trend == "flat"
-    assert d.previous_monthly_spend_usd == D(2) * D("30.44") / 30
+    assert d.previous_monthly_spend_usd == D(2) * D("30.44") / 28
     assert d.monthly_spend_usd == D(4) * D("30.44") / 31
+    assert d.partial_notes == ["September 2026 has data for 28 of 30 days (2026-09-03 to 2026-09-30)"]
+    assert (d.previous_spend_per_day_usd, d.spend_per_day_usd) == (D(2) / 28, D(4) / 31)
+    # $0.0714… → $0.1290… a day: +80.6% (4/31 ÷ 2/28 = 56/31)
+    assert ("September 2026 has data for 28 of 30 days (2026-09-03 to 2026-09-30), so spend is compared per day "
+            "with data: it grew from $0.07 to $0.13 a day (+80.6%).") in d.statement
     assert d.retry_share_of_spend == pytest.approx(0.25) and d.retry_cost_estimated is False
     assert d.retry_driven is True
     # the current period's tables are left in place

@@ -57,7 +57,9 @@ def test_writes_budgets_from_last_month_and_loads_back(econ_db, tmp_path):
     assert loaded.features["alpha"].monthly_budget_usd == pytest.approx(0.026)
     assert loaded.features["beta"].monthly_budget_usd == pytest.approx(0.0044)
     assert loaded.features["alpha"].soft_alert_pct == 80
-    assert "2026-10 spend $0.0214 × 1.2, rounded up" in text
+    # the comment shows the spend as every output shows an amount: to the cent, half up ($0.0214 → $0.02)
+    assert "2026-10 spend $0.02 × 1.2, rounded up" in text
+    assert "2026-10 spend $0.00 × 1.2, rounded up" in text  # beta's $0.0036
     for setting in ("owner", "team", "cost_center", "criticality", "hard_limit_usd",
                     "cost_slo_per_accepted_outcome_usd", "interactive", "step_budget"):
         assert f"# {setting} = " in text or f"\n{setting} = " in text, setting

@@ -2,10 +2,15 @@
 
 Hand-computed fixture: f1 $1.005 (owner A, team T1, cost center C1), f2 $2.005 (owner A, team T2, no cost
 center), f3 $3.005 (no config), (unattributed) $0.001. Total $6.016 → $6.02.
-  by owner: A 3.010, (no owner) 3.005, (unattributed) 0.001 → floors 3.01 + 3.00 + 0.00 = 6.01; the left-over cent
-            goes to the largest remainder, (no owner) → 3.01, 3.01, 0.00 = 6.02
-  by team:  (no team) 3.005, T2 2.005, T1 1.005, (unattributed) 0.001 → floors 6.00; two cents to the largest
-            remainders (ties in table order) → 3.01, 2.01, 1.00, 0.00 = 6.02
+  by feature (table order f3, f2, f1, (unattributed)): floors 3.00 + 2.00 + 1.00 + 0.00 = 6.00; two cents to the
+            largest remainders (.005, .005, .005, .001; ties in table order) → f3 3.01, f2 2.01, f1 1.00, 0.00
+  a group is the sum of its features' cents, so it shows the same number as the features it holds:
+  by owner: A = f1 + f2 = 1.00 + 2.01 = 3.01, (no owner) = f3 = 3.01, (unattributed) 0.00 → 6.02
+  by team:  (no team) = f3 = 3.01, T2 = f2 = 2.01, T1 = f1 = 1.00, (unattributed) 0.00 → 6.02
+  by cost center: (no cost center) = f2 + f3 = 5.02, C1 = f1 = 1.00 (its own exact 1.005 would round to 1.01,
+            but C1 is f1's spend and must read as f1's figure), (unattributed) 0.00 → 6.02
+  shares (percent to a tenth): f3 49.950…, f2 33.327…, f1 16.705…, (unattributed) 0.016… → floors 49.9 + 33.3 +
+            16.7 + 0.0 = 99.9; the tenth goes to the largest remainder (f3) → 50.0, 33.3, 16.7, 0.0
 """
 
 from __future__ import annotations
@@ -37,14 +42,20 @@ def test_by_hand():
                                     ("(unattributed)", Decimal("0.00"))]
     assert rows(sb["by_team"]) == [("(no team)", Decimal("3.01")), ("T2", Decimal("2.01")), ("T1", Decimal("1.00")),
                                    ("(unattributed)", Decimal("0.00"))]
-    assert rows(sb["by_cost_center"]) == [("(no cost center)", Decimal("5.01")), ("C1", Decimal("1.01")),
+    assert rows(sb["by_cost_center"]) == [("(no cost center)", Decimal("5.02")), ("C1", Decimal("1.00")),
                                           ("(unattributed)", Decimal("0.00"))]
+    assert rows(sb["by_feature"]) == [("f3", Decimal("3.01")), ("f2", Decimal("2.01")), ("f1", Decimal("1.00")),
+                                      ("(unattributed)", Decimal("0.00"))]
+    assert [r["shown_share_pct"] for r in sb["by_feature"]] == [Decimal("50.0"), Decimal("33.3"), Decimal("16.7"),
+                                                                Decimal("0.0")]
+    assert [r["shown_share_pct"] for r in sb["by_cost_center"]] == [Decimal("83.3"), Decimal("16.7"), Decimal("0.0")]
     owner_a = sb["by_owner"][0]
     assert owner_a["features"] == ["f1", "f2"] and owner_a["cost_exact_usd"] == Decimal("3.010")
     assert owner_a["share"] == float(Decimal("3.010") / Decimal("6.016"))
     for section in ("by_feature", "by_owner", "by_team", "by_cost_center"):
         assert sum(r["cost_usd"] for r in sb[section]) == sb["total_usd"], section
         assert sum(r["cost_exact_usd"] for r in sb[section]) == sb["total_exact_usd"], section
+        assert sum(r["shown_share_pct"] for r in sb[section]) == Decimal("100.0"), section
 
 
 def test_empty_period():

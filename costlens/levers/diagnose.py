@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens.levers.model import Diagnosis
+from costlens.money import listing
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,8 +33,9 @@ _ZERO = Decimal(0)
 class PeriodSnapshot:
     totals: "Totals"
     features: list["UnitEconomics"]
-    days: float | None = None
+    days: float | None = None  # days with data (the period's length when the logs cover all of it)
     retry_cost_usd: dict[str, Decimal] | None = None  # cost of failed attempts per feature
+    partial_note: str | None = None  # "September 2026 has data for 10 of 30 days (…)" when they do not
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,14 @@ def snapshot(value: Any, retry_cost_usd: dict[str, Decimal] | None = None) -> Pe
     if hasattr(value, "totals") and hasattr(value, "unit_economics"):
         period = getattr(value, "period", None)
         days = (period.end - period.start).days if period is not None else None
-        return PeriodSnapshot(value.totals, list(value.unit_economics), days, retry_cost_usd)
+        covered = getattr(getattr(value, "coverage", None), "days_with_data", 0)
+        note = None
+        if period is not None and covered:
+            from costlens.report.period import coverage_note
+
+            note = coverage_note(period, value.coverage)
+            days = covered
+        return PeriodSnapshot(value.totals, list(value.unit_economics), days, retry_cost_usd, note)
     if isinstance(value, dict):
         return PeriodSnapshot(value["totals"], list(value.get("features") or value.get("unit_economics") or []),
                               value.get("days"), value.get("retry_cost_usd", retry_cost_usd))
@@ -200,15 +209,27 @@ def diagnose(current: Any, previous: Any | None = None, *,
         start_with=start_with,
         statement="",
     )
+    notes = [s.partial_note for s in (prev, cur) if s is not None and s.partial_note]
+    if notes and prev is not None and cur.days and prev.days:
+        diagnosis.partial_notes = notes
+        diagnosis.spend_per_day_usd = Decimal(cur.totals.cost_usd or 0) / Decimal(str(cur.days))
+        diagnosis.previous_spend_per_day_usd = Decimal(prev.totals.cost_usd or 0) / Decimal(str(prev.days))
     diagnosis.statement = _statement(diagnosis, t)
     return diagnosis
 
 
 def _money(value: float | Decimal | None) -> str:
-    if value is None:
-        return "n/a"
-    number = float(value)
-    return f"${number:,.4f}" if abs(number) < 1 else f"${number:,.2f}"
+    """An amount (spend, its change) as every output shows it: to the cent (costlens.money)."""
+    from costlens.money import usd
+
+    return usd(value)
+
+
+def _unit(value: float | Decimal | None) -> str:
+    """A unit cost (per call, per accepted outcome): four places below $1 (costlens.money)."""
+    from costlens.money import unit_usd
+
+    return unit_usd(value)
 
 
 def _change(pct: float | None) -> str:
@@ -222,14 +243,14 @@ def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
                      "cost per accepted outcome is rising.")
     else:
         call = f"cost per call is {d.cost_per_call_trend}{_change(d.cost_per_call_change_pct)}, " \
-               f"{_money(d.previous_cost_per_call_usd)} → {_money(d.cost_per_call_usd)}"
+               f"{_unit(d.previous_cost_per_call_usd)} → {_unit(d.cost_per_call_usd)}"
         if d.cost_per_accepted_outcome_trend == "unknown":
             outcome = "cost per accepted outcome is unknown (no outcomes in one of the periods)"
         else:
             outcome = (f"cost per accepted outcome is {d.cost_per_accepted_outcome_trend}"
                        f"{_change(d.cost_per_accepted_outcome_change_pct)}, "
-                       f"{_money(d.previous_cost_per_accepted_outcome_usd)} → "
-                       f"{_money(d.cost_per_accepted_outcome_usd)}")
+                       f"{_unit(d.previous_cost_per_accepted_outcome_usd)} → "
+                       f"{_unit(d.cost_per_accepted_outcome_usd)}")
         verdict = {
             "both": "Both are rising: start with context and routing.",
             "cost_per_call": "Only the price of a call is rising: start with routing, caching and context.",
@@ -239,12 +260,22 @@ def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
             "unknown": "",
         }[d.rising]
         parts.append(f"Compared with the previous period, {call}; {outcome}. {verdict}".strip())
-        if d.spend_change_usd is not None:
+        if d.spend_change_usd is not None and d.partial_notes and d.spend_per_day_usd is not None \
+                and d.previous_spend_per_day_usd is not None:
+            # Totals of periods the logs cover in part would compare 10 days with 14: compare daily rates.
+            per_day = d.spend_per_day_usd - d.previous_spend_per_day_usd
+            direction = "grew" if per_day > 0 else "fell" if per_day < 0 else "did not change"
+            change = (f" ({float(per_day / d.previous_spend_per_day_usd * 100):+.1f}%)"
+                      if d.previous_spend_per_day_usd > 0 else "")
+            parts.append(f"{'; '.join(d.partial_notes)}, so spend is compared per day with data: it {direction} "
+                         f"from {_money(d.previous_spend_per_day_usd)} to {_money(d.spend_per_day_usd)} a day"
+                         f"{change}.")
+        elif d.spend_change_usd is not None:
             direction = "grew" if d.spend_change_usd > 0 else "fell" if d.spend_change_usd < 0 else "did not change"
             amount = _money(abs(d.spend_change_usd))
             parts.append(f"Monthly spend {direction} by {amount}{_change(d.spend_change_pct)}.")
         if d.growth_scope == "few":
-            names = ", ".join(x["feature"] for x in d.growth_drivers)
+            names = listing([x["feature"] for x in d.growth_drivers])
             verb = "carries" if len(d.growth_drivers) == 1 else "carry"
             parts.append(f"The growth is concentrated: {names} {verb} {d.growth_concentration:.0%} of it, so optimise "
                          f"selectively there.")
@@ -254,7 +285,7 @@ def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
             parts.append("The growth is spread across the features, so look for a common cause (prices, model mix, "
                          "context size).")
     if d.spend_leaders and (not d.has_previous or d.growth_scope in ("none", "unknown")):
-        names = ", ".join(x["feature"] for x in d.spend_leaders[:5])
+        names = listing([x["feature"] for x in d.spend_leaders])
         share = sum(float(x["share_of_spend"] or 0) for x in d.spend_leaders)
         parts.append(f"{names} hold{'s' if len(d.spend_leaders) == 1 else ''} {share:.0%} of spend.")
     if d.retry_share_of_spend is not None:
@@ -293,13 +324,17 @@ def previous_period(period: "Period") -> "Period":
 
 
 def snapshot_from_db(con: "duckdb.DuckDBPyConnection", period: "Period") -> PeriodSnapshot:
-    """The snapshot of the period whose metrics tables are materialised now (compute_period_metrics)."""
+    """The snapshot of the period whose metrics tables are materialised now (compute_period_metrics). Its days
+    are the days with data, so a period the logs cover in part is compared on its daily rate."""
     from costlens.report.build import dimension_rows, totals_from_row
+    from costlens.report.period import data_span, days_with_data, partial_note
 
     total = dimension_rows(con, "total", "key")
     features = dimension_rows(con, "feature", "cost_usd DESC, key")
-    return PeriodSnapshot(totals_from_row(total[0] if total else None), features, (period.end - period.start).days,
-                          retry_costs(con))
+    span = data_span(con, period)
+    return PeriodSnapshot(totals_from_row(total[0] if total else None), features,
+                          days_with_data(span) or (period.end - period.start).days, retry_costs(con),
+                          partial_note(period, span))
 
 
 def diagnose_periods(con: "duckdb.DuckDBPyConnection", config: Any, period: "Period",

@@ -82,6 +82,11 @@ class Diagnosis:
     retry_cost_estimated: bool  # True when failed-attempt cost came from retry_rate × cost, not the calls
     start_with: list[str]  # levers / actions the tree says to start with, in order
     statement: str
+    # periods the logs cover only in part ("September 2026 has data for 10 of 30 days …"): spend is then
+    # compared per day with data, and the monthly figures above are those daily rates × 30.44
+    partial_notes: list[str] = field(default_factory=list)
+    spend_per_day_usd: Decimal | None = None
+    previous_spend_per_day_usd: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

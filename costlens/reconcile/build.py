@@ -122,12 +122,33 @@ def _d(value: Any) -> Decimal:
 
 
 def usd(value: Decimal | float | None) -> str:
-    """$1,234.56 — negative as −$1.00 (display only)."""
-    if value is None:
-        return "—"
-    number = Decimal(value)
-    sign = "−" if number < 0 else ""
-    return f"{sign}${abs(number):,.2f}"
+    """$1,234.56 — negative as −$1.00 (display only; costlens.money.usd, half up to the cent)."""
+    from costlens.money import usd as money_usd
+
+    return money_usd(value)
+
+
+def shown_causes(result: Reconciliation) -> dict[str, Decimal]:
+    """The bill by cause in cents as every view shows it: "explained" and each cause, adding up to the billed AI
+    total (largest remainder), so the causes table and the verdict's gap foot."""
+    from costlens.money import allocate_cents
+
+    keys = ["explained"] + [c.cause for c in result.causes]
+    values = [result.explained_usd] + [c.amount_usd for c in result.causes]
+    return dict(zip(keys, allocate_cents(values, result.ai_billed_usd)))
+
+
+def shown_bridge(result: Reconciliation) -> dict[str, Decimal]:
+    """The list-price → billed steps in cents: the list cost to the cent, the billed cost as the causes show it,
+    and the steps between rounded to add up from the one to the other."""
+    from costlens.money import allocate_cents, round_cents
+
+    steps = [s for s in result.price_bridge if s.step not in ("logged_list_cost", "explained")]
+    start = round_cents(sum((s.amount_usd for s in result.price_bridge if s.step == "logged_list_cost"), ZERO))
+    end = shown_causes(result)["explained"]
+    out = {"logged_list_cost": start, "explained": end}
+    out.update(zip((s.step for s in steps), allocate_cents([s.amount_usd for s in steps], end - start)))
+    return out
 
 
 def _day_span(first, last) -> str:
@@ -395,20 +416,21 @@ def _verdict(result: Reconciliation) -> None:
     result.within_tolerance = abs(result.unexplained_usd) <= allowed
     result.status = RECONCILED if result.within_tolerance else OUTSIDE_TOLERANCE
     tolerance = f"{result.tolerance_pct:g} %" + (f" / {usd(result.tolerance_usd)}" if result.tolerance_usd else "")
-    parts = [f"{c.label} {usd(c.amount_usd)}" + (f" ({c.short})" if c.short else "") for c in result.causes
+    cents = shown_causes(result)
+    parts = [f"{c.label} {usd(cents[c.cause])}" + (f" ({c.short})" if c.short else "") for c in result.causes
              if c.cause not in ("rounding", "residual", "unexplained") and c.amount_usd]
     small = sum((c.amount_usd for c in result.causes if c.cause in ("rounding", "residual")), ZERO)
     if small:
-        parts.append(f"rounding {usd(small)}")
+        parts.append(f"rounding {usd(sum((cents[c.cause] for c in result.causes if c.cause in ('rounding', 'residual')), ZERO))}")
     coverage = f"{result.coverage_pct:.1f} %" if result.coverage_pct is not None else "—"
     head = (f"reconciled within {tolerance}" if result.within_tolerance
             else f"NOT reconciled within {tolerance}: {usd(result.unexplained_usd)} of the gap has no identified cause")
     text = (f"{head}: {coverage} of {usd(result.ai_billed_usd)} billed AI spend is explained by logged calls; "
-            f"the gap is {usd(result.gap_usd)}")
+            f"the gap is {usd(sum((cents[c.cause] for c in result.causes), ZERO))}")
     if parts:
         text += ": " + ", ".join(parts)
-    bridge = {s.step: s.amount_usd for s in result.price_bridge}
-    text += (f". Logged calls at list {usd(bridge['logged_list_cost'])} were billed {usd(result.explained_usd)}"
+    bridge = {s.step: ZERO for s in result.price_bridge} | shown_bridge(result)
+    text += (f". Logged calls at list {usd(bridge['logged_list_cost'])} were billed {usd(bridge['explained'])}"
              f" (discounts {usd(bridge['negotiated_discount'])}, list-price differences "
              f"{usd(bridge['list_price_mismatch'] + bridge['tier_mismatch'])}, "
              f"not on the bill {usd(bridge['logged_not_billed'])})")

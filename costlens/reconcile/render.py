@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from costlens.reconcile.build import usd
+from costlens.reconcile.build import shown_bridge, shown_causes, usd
 from costlens.reconcile.model import Reconciliation
 
 if TYPE_CHECKING:
@@ -47,13 +47,14 @@ def markdown_section(result: Reconciliation, heading: str = "##", *, compact: bo
               f"calls. Tolerance for spend with no identified cause: {result.tolerance_pct:g} % "
               f"({usd(result.allowed_unexplained_usd)}).", ""]
     lines += [f"{heading}# Gap causes", ""]
-    rows = [["explained by logged calls", usd(result.explained_usd), _pct(result.explained_usd, result.ai_billed_usd), ""]]
-    rows += [[c.label, usd(c.amount_usd), _pct(c.amount_usd, result.ai_billed_usd), c.detail]
+    cents, steps = shown_causes(result), shown_bridge(result)
+    rows = [["explained by logged calls", usd(cents["explained"]), _pct(result.explained_usd, result.ai_billed_usd), ""]]
+    rows += [[c.label, usd(cents[c.cause]), _pct(c.amount_usd, result.ai_billed_usd), c.detail]
              for c in result.causes if c.amount_usd or c.cause in ("unlogged_traffic", "billed_failed_requests")]
     rows.append(["**billed AI total**", usd(result.ai_billed_usd), "100.0 %", ""])
     lines += _md_table(["cause", "USD", "share of bill", "detail"], rows, {1, 2}) + [""]
     lines += [f"{heading}# From list price to billed (logged calls)", ""]
-    lines += _md_table(["step", "USD", "detail"], [[s.label, usd(s.amount_usd), s.detail]
+    lines += _md_table(["step", "USD", "detail"], [[s.label, usd(steps[s.step]), s.detail]
                                                    for s in result.price_bridge if s.amount_usd or s.step in
                                                    ("logged_list_cost", "explained", "negotiated_discount")], {1}) + [""]
     if compact:
@@ -80,7 +81,10 @@ def markdown_section(result: Reconciliation, heading: str = "##", *, compact: bo
 
 
 def _rate(value: Decimal | None) -> str:
-    return "—" if value is None else f"${float(value):,.4f}"
+    """A price per Mtok: a unit cost (costlens.money.unit_usd)."""
+    from costlens.money import unit_usd
+
+    return unit_usd(value)
 
 
 def render_markdown(result: Reconciliation) -> str:
@@ -99,11 +103,12 @@ def render_terminal(result: Reconciliation, console: "Console", *, detail: bool 
     causes = Table(title="Billed AI spend, by cause", title_justify="left", header_style="bold", pad_edge=False)
     for name, justify in (("Cause", "left"), ("USD", "right"), ("Share", "right"), ("Detail", "left")):
         causes.add_column(name, justify=justify, overflow="fold")
-    causes.add_row("explained by logged calls", usd(result.explained_usd),
+    cents, steps = shown_causes(result), shown_bridge(result)
+    causes.add_row("explained by logged calls", usd(cents["explained"]),
                    _pct(result.explained_usd, result.ai_billed_usd), "")
     for cause in result.causes:
         if cause.amount_usd or cause.cause in ("unlogged_traffic", "billed_failed_requests"):
-            causes.add_row(Text(cause.label), usd(cause.amount_usd), _pct(cause.amount_usd, result.ai_billed_usd),
+            causes.add_row(Text(cause.label), usd(cents[cause.cause]), _pct(cause.amount_usd, result.ai_billed_usd),
                            Text(cause.detail))
     causes.add_row(Text("billed AI total", style="bold"), usd(result.ai_billed_usd), "100.0 %", "")
     console.print(causes)
@@ -113,7 +118,7 @@ def render_terminal(result: Reconciliation, console: "Console", *, detail: bool 
         bridge.add_column(name, justify=justify, overflow="fold")
     for step in result.price_bridge:
         if step.amount_usd or step.step in ("logged_list_cost", "explained", "negotiated_discount"):
-            bridge.add_row(Text(step.label), usd(step.amount_usd), Text(step.detail))
+            bridge.add_row(Text(step.label), usd(steps[step.step]), Text(step.detail))
     console.print(bridge)
     if not detail:
         return

@@ -176,6 +176,10 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     total = total_rows[0] if total_rows else None
     totals = totals_from_row(total)
     coverage = _coverage(con, total)
+    from costlens.report.period import data_span, days_with_data
+
+    coverage.data_start, coverage.data_end = data_span(con, period)
+    coverage.days_with_data = days_with_data((coverage.data_start, coverage.data_end))
     report = Report(
         generated_at=datetime.now(timezone.utc).replace(microsecond=0),
         period=period,
@@ -189,6 +193,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         coverage=coverage,
         cost_mode=cost_mode,
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
+        total_row=total,
     )
     if reconciliation is None:
         reconciliation = reconcile(con, config, period, period_calls_ready=True)
@@ -199,7 +204,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
                    sum(cost_usd) AS cost_usd
             FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""")
     report.reconciliation = reconciliation
-    _shown_cents(report)
+    _shown_cents(con, report)
     _finance_sections(con, config, report, analyse, diagnosis)
     report.empty_period = _empty_hint(con, report)
     report.warnings = _warnings(report, report.empty_period)
@@ -215,14 +220,71 @@ def _empty_hint(con, report: Report) -> str | None:
     return empty_period_hint(con, report.period)
 
 
-def _shown_cents(report: Report) -> None:
-    """Cents for the tables: each breakdown's rows add up to the shown total (largest remainder), instead of each
-    row rounded on its own drifting a cent or two from it."""
-    from costlens.showback import allocate_cents
+def _shown_cents(con: "duckdb.DuckDBPyConnection", report: Report) -> None:
+    """The cents and the tenth-of-a-percent shares every table shows, computed once here and reused by every
+    renderer (costlens.money states the policy).
 
-    for rows in (report.unit_economics, report.by_model, report.by_team, report.by_day, report.by_month):
-        for row, cents in zip(rows, allocate_cents([row.cost_usd or Decimal(0) for row in rows], report.totals.cost_usd)):
-            row.shown_cost_usd = cents
+    Features come first: largest remainder over the features, so they add up to the total shown. Models and
+    the logged teams are other cuts of the same calls; their figures are the sums of their (feature, model) and
+    (feature, team) cells, each feature's cells rounded to add up to that feature's figure. So a model or team
+    that is one feature's traffic shows that feature's number, and every table foots to the same total.
+    Days and months are cut on their own (they are never shown beside a feature)."""
+    from costlens.money import allocate_cents, allocate_tenths
+
+    total = report.totals.cost_usd
+    if report.total_row is not None:
+        report.total_row.shown_cost_usd = allocate_cents([total])[0]
+        report.total_row.shown_share_pct = Decimal("100.0") if total else None
+    features = report.unit_economics
+    for row, cents, tenths in zip(features, allocate_cents([r.cost_usd for r in features], total),
+                                  allocate_tenths([r.cost_usd for r in features], total)):
+        row.shown_cost_usd, row.shown_share_pct = cents, tenths
+    by_feature = {row.key: row for row in features}
+    for rows, column in ((report.by_model, "model"), (report.by_team, "team_key")):
+        cells = con.execute(f"SELECT feature_key, {column}, coalesce(sum(cost_usd), 0) FROM period_calls "
+                            f"GROUP BY ALL ORDER BY 1, 3 DESC, 2").fetchall()
+        if not _split_down(rows, by_feature, cells, total):  # the cells do not add up (cannot happen): cut alone
+            for row, cents, tenths in zip(rows, allocate_cents([r.cost_usd for r in rows], total),
+                                          allocate_tenths([r.cost_usd for r in rows], total)):
+                row.shown_cost_usd, row.shown_share_pct = cents, tenths
+    for rows in (report.by_day, report.by_month):
+        for row, cents, tenths in zip(rows, allocate_cents([r.cost_usd for r in rows], total),
+                                      allocate_tenths([r.cost_usd for r in rows], total)):
+            row.shown_cost_usd, row.shown_share_pct = cents, tenths
+
+
+def _split_down(rows: list[UnitEconomics], features: dict[str, UnitEconomics], cells: list[tuple],
+                total: Decimal) -> bool:
+    """rows' shown cents and shares as sums of (feature, key, exact cost) cells, each feature's cells rounded
+    to add up to that feature's shown figures; False when the cells do not match the rows' exact costs."""
+    from costlens.money import TENTH, allocate, allocate_cents
+
+    by_parent: dict[str, list[tuple[str, Decimal]]] = {}
+    for feature, key, cost in cells:
+        by_parent.setdefault(str(feature), []).append((str(key), Decimal(cost)))
+    exact: dict[str, Decimal] = {}
+    cents: dict[str, Decimal] = {}
+    tenths: dict[str, Decimal] = {}
+    for feature, parts in by_parent.items():
+        parent = features.get(feature)
+        if parent is None or parent.shown_cost_usd is None:
+            return False
+        values = [cost for _, cost in parts]
+        shares = [cost * 100 / total for cost in values] if total else None
+        split_cents = allocate_cents(values, parent.shown_cost_usd)
+        split_tenths = allocate(shares, parent.shown_share_pct, TENTH) if shares and parent.shown_share_pct \
+            is not None else [None] * len(parts)
+        for (key, cost), cent, tenth in zip(parts, split_cents, split_tenths):
+            exact[key] = exact.get(key, Decimal(0)) + cost
+            cents[key] = cents.get(key, Decimal(0)) + cent
+            if tenth is not None:
+                tenths[key] = tenths.get(key, Decimal(0)) + tenth
+    if {row.key for row in rows} != set(exact) or any(exact[row.key] != row.cost_usd for row in rows):
+        return False
+    for row in rows:
+        row.shown_cost_usd = cents[row.key]
+        row.shown_share_pct = tenths.get(row.key)
+    return True
 
 
 def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, analyse: bool,
@@ -257,9 +319,19 @@ def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report,
     )
     report.leaks = [finding.as_dict() for finding in findings]
     report.levers = [lever.to_dict() for lever in plan.levers]
+    from costlens.money import round_cents
+
+    # Each lever's figures to the cent on their own (the range's high end is often the estimate itself, and must
+    # read the same); the totals shown beside them are the sums of the shown rows, so the table adds up.
+    for lever in report.levers:
+        lever["shown_monthly_savings_usd"] = round_cents(lever["est_monthly_savings_usd"])
     summary = plan.to_dict()
     summary.pop("levers", None)
     summary.pop("diagnosis", None)
+    for name, key in (("shown_total_monthly_savings_usd", "est_monthly_savings_usd"),
+                      ("shown_total_savings_low_usd", "savings_low_usd"),
+                      ("shown_total_savings_high_usd", "savings_high_usd")):
+        summary[name] = sum((round_cents(lever[key]) for lever in report.levers), Decimal(0))
     report.lever_summary = summary
     report.diagnosis = diagnosis.to_dict() if diagnosis is not None else {}
 
@@ -327,6 +399,8 @@ def _price_book_info(con: "duckdb.DuckDBPyConnection") -> PriceBookInfo:
 
 
 def _warnings(report: Report, empty_hint: str | None = None) -> list[str]:
+    from costlens.money import usd
+
     notes: list[str] = []
     if report.totals.calls == 0:
         notes.append(empty_hint or f"no calls in {report.period.describe()}")
@@ -336,7 +410,7 @@ def _warnings(report: Report, empty_hint: str | None = None) -> list[str]:
             f"add a price under [[prices.overrides]] in costlens.toml"
         )
     for usage in report.coverage.unpriced_usage:
-        estimate = f" (about ${usage.est_cost_usd:,.2f})" if usage.est_cost_usd else ""
+        estimate = f" (about {usd(usage.est_cost_usd)})" if usage.est_cost_usd else ""
         notes.append(f"not in the cost: {usage.field} × {usage.quantity.normalize():,f} over {usage.calls} calls"
                      f"{estimate} from {usage.producer or '?'} — {usage.reason}")
     for fallback in report.coverage.variant_fallbacks:

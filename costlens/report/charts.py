@@ -70,16 +70,35 @@ def label(value: object, limit: int = _MAX_LABEL) -> str:
 
 
 def money_axis(value: float, _pos: object = None) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1_000_000:
-        return f"${value / 1_000_000:,.1f}M"
-    if magnitude >= 10_000:
-        return f"${value / 1_000:,.0f}k"
-    if magnitude >= 100 or value == 0:
-        return f"${value:,.0f}"
-    if magnitude >= 1:
-        return f"${value:,.2f}".rstrip("0").rstrip(".")
-    return f"${value:.3g}"
+    """An axis tick: a point on the scale, compact (costlens.money.axis_usd)."""
+    from costlens.money import axis_usd
+
+    return axis_usd(value)
+
+
+def _figure_usd(value: float) -> str:
+    """A figure written on a bar: the amount as the tables show it (costlens.money.usd, cents)."""
+    from costlens.money import usd
+
+    return usd(value)
+
+
+def _signed_usd(value: float) -> str:
+    from costlens.money import signed_usd
+
+    return signed_usd(value)
+
+
+def _lead(rows: list[tuple[str, float]], limit: int) -> list[tuple[str, float]]:
+    """The first `limit` rows and one "N others" bar for the rest, as the tables cut them (report.lead)."""
+    if len(rows) <= limit + 1:
+        return rows
+    from decimal import Decimal
+
+    from costlens.report.lead import others_label
+
+    rest = sum((Decimal(repr(v)) for _, v in rows[limit:]), Decimal(0))  # exact sum of the shown cents
+    return rows[:limit] + [(others_label(len(rows) - limit), float(rest))]
 
 
 def _figure(width: float, height: float):
@@ -207,8 +226,7 @@ def spend_by_key(rows: Sequence[tuple[str, float]], title: str, name: str, limit
     rows = sorted(((label(k), float(v)) for k, v in rows), key=lambda r: -r[1])
     if not rows or all(v == 0 for _, v in rows):
         return None
-    if len(rows) > limit:
-        rows = rows[: limit - 1] + [(f"{len(rows) - limit + 1} others", sum(v for _, v in rows[limit - 1:]))]
+    rows = _lead(rows, limit)
 
     def build():
         fig = _figure(9.0, 0.9 + 0.32 * len(rows))
@@ -219,7 +237,7 @@ def spend_by_key(rows: Sequence[tuple[str, float]], title: str, name: str, limit
         ax.set_yticks(range(len(rows)), names)
         ax.xaxis.set_major_formatter(_money_formatter())
         ax.grid(axis="y", visible=False)
-        ax.bar_label(bars, labels=[money_axis(v) for v in values], padding=3, fontsize=8, color=PALETTE["text"])
+        ax.bar_label(bars, labels=[_figure_usd(v) for v in values], padding=3, fontsize=8, color=PALETTE["text"])
         ax.set_xlim(0, max(values) * 1.15)
         ax.set_title(title, loc="left")
         return fig
@@ -233,8 +251,7 @@ def pareto(rows: Sequence[tuple[str, float]], limit: int = 15) -> Markup | None:
     total = sum(v for _, v in rows)
     if not rows or total <= 0:
         return None
-    if len(rows) > limit:
-        rows = rows[: limit - 1] + [(f"{len(rows) - limit + 1} others", sum(v for _, v in rows[limit - 1:]))]
+    rows = _lead(rows, limit)
 
     def build():
         from matplotlib.ticker import PercentFormatter
@@ -278,18 +295,18 @@ def waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_
         names = [start_label] + [k for k, _ in steps] + [label(end_label, 24)]
         running = start_value
         ax.bar(0, start_value, color=PALETTE["primary"], width=0.6)
-        texts = [money_axis(start_value)]
+        texts = [_figure_usd(start_value)]
         for i, (_, delta) in enumerate(steps, start=1):
             bottom = running if delta >= 0 else running + delta
             ax.bar(i, abs(delta), bottom=bottom, width=0.6,
                    color=PALETTE["bad"] if delta > 0 else PALETTE["good"])
             ax.plot([i - 1 + 0.3, i - 0.3], [running, running], color=PALETTE["muted"], linewidth=0.8)
             running += delta
-            texts.append(("+" if delta > 0 else "−" if delta < 0 else "") + money_axis(abs(delta)))
+            texts.append(_signed_usd(delta))
         end_index = len(steps) + 1
         ax.plot([end_index - 1 + 0.3, end_index - 0.3], [running, running], color=PALETTE["muted"], linewidth=0.8)
         ax.bar(end_index, running, color=PALETTE["primary"], width=0.6)
-        texts.append(money_axis(running))
+        texts.append(_figure_usd(_end_value(start_value, steps)))
         heights = [start_value]
         level = start_value
         for _, delta in steps:
@@ -308,6 +325,13 @@ def waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_
         return fig
 
     return _draw(build, name, f"Waterfall chart: {title}")
+
+
+def _end_value(start: float, steps: Sequence[tuple[str, float]]) -> float:
+    """The bridge's end in exact cents: the start and steps are shown cents, so their sum is what reads right."""
+    from decimal import Decimal
+
+    return float(Decimal(repr(start)) + sum((Decimal(repr(v)) for _, v in steps), Decimal(0)))
 
 
 def cost_value_matrix(points: Sequence[tuple[str, float, float]], value_label: str) -> Markup | None:

@@ -106,6 +106,8 @@ class UnitEconomics:
     tool_cost_usd: Decimal = Decimal(0)  # the part of cost_usd that is server-side tools, images and fees
     # cost_usd in cents for tables, largest-remainder within its table so shown rows add up to the shown total
     shown_cost_usd: Decimal | None = None
+    # spend_share in percent to one decimal, largest-remainder within its table so shown shares add up to 100.0
+    shown_share_pct: Decimal | None = None
 
 
 @dataclass
@@ -167,6 +169,11 @@ class Coverage:
     calls_timed_by_file: int = 0
     unpriced_usage: list[UnpricedUsage] = field(default_factory=list)
     variant_fallbacks: list[VariantFallback] = field(default_factory=list)
+    # the part of the period the logs cover (costlens.report.period.data_span): a period whose data starts
+    # late or ends early is compared on spend per day with data, and the report says so
+    data_start: date | None = None
+    data_end: date | None = None  # exclusive
+    days_with_data: int = 0
 
 
 @dataclass
@@ -194,6 +201,7 @@ class Report:
     reconciliation: Reconciliation = field(default_factory=Reconciliation)  # bill vs logs (JSON key kept)
     warnings: list[str] = field(default_factory=list)
     empty_period: str | None = None  # why the period shows nothing: the months that do hold calls (also a warning)
+    total_row: UnitEconomics | None = None  # the worksheet over all calls: the tables' total lines (not in JSON)
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

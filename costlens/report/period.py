@@ -191,3 +191,54 @@ def _parse_date(text: str, option: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a date", fix="use YYYY-MM-DD") from None
+
+
+# ------------------------------------------------------------------------------------------ partial periods
+
+
+def data_span(con: "duckdb.DuckDBPyConnection", period: Period,
+              today: date | None = None) -> tuple[date | None, date | None]:
+    """The part of `period` the logs cover, [data start, data end). Only what is certain counts as missing:
+    the days before the first call in the database (logging had not begun), and, while the period is still
+    running, the days after the latest call. A closed period whose calls stop early is taken as covered (the
+    traffic may simply have stopped), and a quiet day inside the span is a day without traffic, not a gap.
+    (None, None) when the database has no call in or before the period."""
+    today = today or datetime.now(timezone.utc).date()
+    first, last = con.execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM calls").fetchone()
+    if first is None:
+        return None, None
+    start = max(period.start, first)
+    end = period.end
+    if today < period.end and last < period.end:  # the period is still running: covered up to the latest call
+        end = max(last + timedelta(days=1), period.start)
+    return (start, end) if start < end else (None, None)
+
+
+def days_with_data(span: tuple[date | None, date | None]) -> int:
+    start, end = span
+    return (end - start).days if start is not None and end is not None else 0
+
+
+def period_name(period: Period) -> str:
+    """`September 2026` for a calendar month, else how the period is described."""
+    start, end = period.start, period.end
+    if start.day == 1 and end.day == 1 and (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1:
+        return start.strftime("%B %Y")
+    return period.describe()
+
+
+def partial_note(period: Period, span: tuple[date | None, date | None]) -> str | None:
+    """`September 2026 has data for 10 of 30 days (2026-09-21 to 2026-09-30)` when the logs cover only part of
+    the period; None when they cover all of it (or none: an empty period says so elsewhere)."""
+    start, end = span
+    covered = days_with_data(span)
+    if not covered or covered >= period.days:
+        return None
+    last = end - timedelta(days=1)
+    return (f"{period_name(period)} has data for {covered} of {period.days} days "
+            f"({start.isoformat()} to {last.isoformat()})")
+
+
+def coverage_note(period: Period, coverage) -> str | None:
+    """The report period's partial-data note, from report.coverage (data_start / data_end)."""
+    return partial_note(period, (getattr(coverage, "data_start", None), getattr(coverage, "data_end", None)))

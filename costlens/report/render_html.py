@@ -18,8 +18,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.money import listing, pct, pct_shown, signed_usd, unit_usd, usd, usd_range
 from costlens.report import charts
-from costlens.report.render_terminal import num, pct, usd
+from costlens.report.lead import lead_budgets, lead_groups, lead_rows, shown_forecast, shown_spend
+from costlens.report.render_terminal import CHANGE_PARTS as _PARTS
+from costlens.report.render_terminal import lever_savings, lever_total, num, share, spend
 
 if TYPE_CHECKING:
     from costlens.config import Config
@@ -36,35 +39,13 @@ SECTIONS = [
     ("reconciliation", "Reconciliation and data coverage"),
     ("methodology", "Methodology and assumptions"),
     ("maturity", "Maturity assessment"),
+    ("appendix", "Appendix: full tables"),
 ]
 
-CHANGE_PARTS = [  # in the order of the decomposition's chain (costlens.change)
-    ("volume_usd", "Volume", "more or fewer tasks at the previous cost per task"),
-    ("efficiency_usd", "Efficiency", "tokens and calls per task, at the previous model mix and prices"),
-    ("mix_usd", "Model mix", "the shift between models and variants, at previous prices"),
-    ("price_usd", "Price", "price changes, at the current usage"),
-]
+CHANGE_PARTS = _PARTS
 CHANGE_METHOD = ("volume = change in tasks × previous cost per task; efficiency = tokens and calls per task at the "
                  "previous mix and prices; model mix = the shift between models at previous prices; price = price "
                  "changes at the current usage. The four add up to the total change exactly.")
-CENT = Decimal("0.01")
-
-
-def cents_adding_up(values: list[Any], total: Any) -> list[Decimal]:
-    """Each value rounded to the cent so that the rounded values add up to the rounded total (largest
-    remainder), so a displayed split never misses its displayed total by a cent."""
-    from decimal import ROUND_FLOOR, ROUND_HALF_UP
-
-    exact = [Decimal(str(v or 0)) for v in values]
-    target = Decimal(str(total or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
-    floors = [v.quantize(CENT, rounding=ROUND_FLOOR) for v in exact]
-    left = int((target - sum(floors, Decimal(0))) / CENT)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    out = list(floors)
-    for step in range(abs(left)):
-        index = order[step % len(order)] if left > 0 else order[::-1][step % len(order)]
-        out[index] += CENT if left > 0 else -CENT
-    return out
 
 
 # ---------------------------------------------------------------- formatting (shared with the template)
@@ -78,22 +59,6 @@ def raw(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
     return str(value)
-
-
-def signed_usd(value: Any) -> str:
-    if value is None:
-        return "—"
-    number = float(value)
-    if number == 0:
-        return usd(0)
-    return ("+" if number > 0 else "−") + usd(abs(number))
-
-
-def usd_range(low: Any, high: Any) -> str:
-    """`$291–$523`, or — when the range is not known."""
-    if low is None and high is None:
-        return "—"
-    return f"{usd(low, 0)}–{usd(high, 0)}"
 
 
 def _to_float(value: Any) -> float | None:
@@ -125,7 +90,8 @@ def fmt_value(value: Any, key: str = "") -> str:
         if not math.isfinite(number):
             return "—"
         if key.endswith("_usd") or key.endswith("cost") or key in ("usd", "cost"):
-            return usd(value, 4 if 0 < abs(number) < 1 else 2)
+            # a cost per something is a unit cost; any other money is an amount (costlens.money)
+            return unit_usd(value) if "per_" in key or key.endswith("_mtok_usd") else usd(value)
         if key.endswith("_pct"):
             return f"{number:.1f}%"
         if any(word in key for word in ("share", "rate", "acceptance", "fraction")) and abs(number) <= 1.5:
@@ -179,26 +145,39 @@ def _feature_meta(report: "Report", config: "Config | None") -> dict[str, dict[s
 
 
 def _summary(report: "Report") -> dict[str, Any]:
+    from costlens.change import change_view
+    from costlens.money import to_decimal
+
     change = report.change or {}
+    shown = change_view(change)
     parts = []
-    if change:
-        try:
-            shown = cents_adding_up([change.get(key) for key, _, _ in CHANGE_PARTS], change.get("delta_usd"))
-        except (ArithmeticError, ValueError, TypeError):
-            shown = [change.get(key) for key, _, _ in CHANGE_PARTS]
-        for (key, name, meaning), display in zip(CHANGE_PARTS, shown):
-            parts.append({"key": key, "name": name, "meaning": meaning, "value": change.get(key), "shown": display})
-    by_model = [r for r in (change.get("by_model") or []) if isinstance(r, dict)][:10]
+    if shown is not None:
+        block = change["per_day"] if shown["basis"] == "per_day" else change
+        for key, name, meaning in CHANGE_PARTS:
+            parts.append({"key": key, "name": name, "meaning": meaning, "value": block.get(key),
+                          "shown": shown["parts"][key], "cents": shown["cents"][key]})
+    by_model = [dict(r) for r in (change.get("by_model") or []) if isinstance(r, dict)][:10]
+    models = {(m.provider or "", m.key): m for m in report.by_model}
+    for row in by_model:  # a model's current spend reads as in the by-model table when it is the same money
+        match = models.get((row.get("provider") or "", row.get("model")))
+        if match is not None and to_decimal(row.get("current_cost_usd")) == match.cost_usd:
+            row["current_shown_usd"] = match.shown_cost_usd
     trend = [p for p in (change.get("cost_per_accepted_outcome_trend") or []) if isinstance(p, dict)]
     bridge = None
-    if change and change.get("previous_cost_usd") is not None:
-        steps = [(p["name"], _to_float(p["value"]) or 0.0) for p in parts]
-        bridge = charts.waterfall(("previous period", _to_float(change.get("previous_cost_usd")) or 0.0), steps,
-                                  "this period", "Spend change: previous period to this one", "bridge")
+    if shown is not None:
+        block = change["per_day"] if shown["basis"] == "per_day" else change
+        start = to_decimal(block.get("previous_cost_usd")) or 0
+        from costlens.money import round_cents
+
+        steps = [(p["name"], float(p["cents"])) for p in parts]
+        unit = " per day" if shown["basis"] == "per_day" else ""
+        bridge = charts.waterfall((f"previous period{unit}", float(round_cents(start))), steps, f"this period{unit}",
+                                  f"Spend{unit} change: previous period to this one", "bridge")
     levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)[:3]
     previous = change.get("previous_period") or {}
     return {
         "change": change,
+        "change_view": shown,
         "change_by_model": by_model,
         "previous_period": previous if isinstance(previous, dict) else {},
         "parts": parts,
@@ -209,27 +188,41 @@ def _summary(report: "Report") -> dict[str, Any]:
         "bridge_chart": bridge,
         "top_levers": levers,
         "statement": (report.diagnosis or {}).get("statement"),
+        "period_note": _period_note(report),
         "day_chart": charts.spend_over_time([(u.key, float(u.cost_usd)) for u in report.by_day]),
     }
 
 
+def _period_note(report: "Report") -> str | None:
+    from costlens.report.period import coverage_note
+
+    return coverage_note(report.period, report.coverage)
+
+
 def _showback(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    features = []
-    for ue in report.unit_economics:
+    def feature_row(ue) -> dict[str, Any]:
         info = meta.get(ue.key, {})
-        features.append({"key": ue.key, "owner": info.get("owner"), "team": info.get("team"),
-                         "cost_center": info.get("cost_center"), "cost_usd": ue.cost_usd, "share": ue.spend_share})
+        return {"key": ue.key, "owner": info.get("owner"), "team": info.get("team"),
+                "cost_center": info.get("cost_center"), "cost_usd": ue.cost_usd, "spend": spend(ue),
+                "share": share(ue)}
+
+    head, others = lead_rows(report.unit_economics)
+    features = [feature_row(ue) for ue in head]
+    if others is not None:
+        features.append({**feature_row(others), "others": True})
     groups = []
     showback = report.showback or {}
     for key, title in (("by_owner", "By owner"), ("by_team", "By team"), ("by_cost_center", "By cost center")):
         rows = [r for r in (showback.get(key) or []) if isinstance(r, dict)]
+        shown_rows, rest = lead_groups(rows)
         total = sum((Decimal(str(r.get("cost_usd") or 0)) for r in rows), Decimal(0))
-        if showback.get("total_usd") is not None:
-            total = showback["total_usd"]
-        groups.append({"key": key, "title": title, "rows": rows, "total": total})
-    pairs = [(ue.key, float(ue.cost_usd)) for ue in report.unit_economics]
+        groups.append({"key": key, "title": title, "rows": shown_rows + ([rest] if rest else []), "all_rows": rows,
+                       "total": total, "cut": rest is not None})
+    pairs = [(ue.key, float(ue.cost_usd if ue.shown_cost_usd is None else ue.shown_cost_usd))
+             for ue in report.unit_economics]
     return {
         "features": features,
+        "cut": others is not None,
         "groups": groups,
         "has_groups": any(g["rows"] for g in groups),
         "feature_chart": charts.spend_by_key(pairs, "Spend by feature", "byfeature"),
@@ -237,14 +230,23 @@ def _showback(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, An
     }
 
 
-def _budgets(report: "Report") -> list[dict[str, Any]]:
-    rows = []
-    for row in report.budgets or []:
-        if not isinstance(row, dict):
-            continue
-        rows.append({**row, "status_class": _status_class(row.get("status")),
-                     "slo_class": _status_class(row.get("slo_status"))})
-    return rows
+def _budget_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "spend": usd(shown_spend(row)), "forecast": usd(shown_forecast(row)),
+            "status_class": _status_class(row.get("status")), "slo_class": _status_class(row.get("slo_status"))}
+
+
+def _budgets(report: "Report") -> dict[str, Any]:
+    """The budgets to name (breached and warned first, then the largest; lead.lead_budgets), a row for the
+    rest, the total, and every row for the appendix."""
+    rows = [row for row in (report.budgets or []) if isinstance(row, dict)]
+    head, others = lead_budgets(rows)
+    budgets = [r.get("monthly_budget_usd") for r in rows if r.get("monthly_budget_usd") is not None]
+    return {
+        "rows": [_budget_row(r) for r in head], "others": others, "all_rows": [_budget_row(r) for r in rows],
+        "total_budget": sum((Decimal(str(b)) for b in budgets), Decimal(0)) if budgets else None,
+        "total_spend": sum((shown_spend(r) for r in rows), Decimal(0)),
+        "total_forecast": sum((shown_forecast(r) for r in rows), Decimal(0)),
+    }
 
 
 def _cost_value(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -254,7 +256,7 @@ def _cost_value(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, 
     for ue in report.unit_economics:
         per_outcome = meta.get(ue.key, {}).get("value_per_accepted_outcome_usd")
         value = ue.accepted_tasks * per_outcome if per_outcome is not None else None
-        rows.append({"key": ue.key, "cost_usd": ue.cost_usd, "accepted": ue.accepted_tasks,
+        rows.append({"key": ue.key, "cost_usd": ue.cost_usd, "spend": spend(ue), "accepted": ue.accepted_tasks,
                      "tasks_with_outcome": ue.tasks_with_outcome, "cpao": ue.cost_per_accepted_outcome_usd,
                      "value_per_outcome": per_outcome, "value_usd": value,
                      "roi": (value / float(ue.cost_usd)) if value is not None and ue.cost_usd else None})
@@ -272,8 +274,19 @@ def _cost_value(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, 
                 (high_cost, high_value)]
     label = "value of accepted outcomes ($)" if use_value else "accepted outcomes"
     chart = charts.cost_value_matrix([(r["key"], float(r["cost_usd"]), float(r[measure])) for r in plotted], label)
-    return {"rows": rows, "use_value": use_value, "measure_label": label, "chart": chart,
-            "has_outcomes": any(r["tasks_with_outcome"] for r in rows)}
+    head, others = lead_rows(report.unit_economics)
+    shown = rows[:len(head)]
+    if others is not None:  # the tail as one row: its summed spend, outcomes and value
+        tail = rows[len(head):]
+        values = [r["value_usd"] for r in tail if r["value_usd"] is not None]
+        value = sum(values) if values else None
+        shown.append({"key": others.key, "others": True, "cost_usd": others.cost_usd, "spend": spend(others),
+                      "accepted": sum(r["accepted"] for r in tail),
+                      "tasks_with_outcome": sum(r["tasks_with_outcome"] for r in tail), "cpao": None,
+                      "value_per_outcome": None, "value_usd": value,
+                      "roi": value / float(others.cost_usd) if value is not None and others.cost_usd else None})
+    return {"rows": shown, "all_rows": rows, "cut": others is not None, "use_value": use_value,
+            "measure_label": label, "chart": chart, "has_outcomes": any(r["tasks_with_outcome"] for r in rows)}
 
 
 _EVIDENCE_SKIP = {"thresholds", "example_call_ids"}
@@ -298,12 +311,14 @@ def _leaks(report: "Report") -> list[dict[str, Any]]:
 def _levers(report: "Report") -> dict[str, Any]:
     levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)
     summary = report.lever_summary or {}
-    start = _to_float(summary.get("monthly_spend_usd"))
-    if start is None:
-        start = float(report.totals.cost_usd)
+    from costlens.money import round_cents
+
+    # the bars carry the figures as shown (cents), so the spend left reads as start − the savings shown
+    start = float(round_cents(summary.get("monthly_spend_usd") if summary.get("monthly_spend_usd") is not None
+                              else report.totals.cost_usd))
     chart = charts.waterfall(
         ("spend per month", start),
-        [(humanize(lv.get("lever")), -(_to_float(lv.get("est_monthly_savings_usd")) or 0.0)) for lv in levers],
+        [(humanize(lv.get("lever")), -(_to_float(lever_savings(lv)) or 0.0)) for lv in levers],
         "after levers", "Monthly spend after the ranked levers (applied in sequence)", "leverfall")
     return {"levers": levers, "summary": summary, "chart": chart,
             "excluded": [e for e in (summary.get("excluded") or []) if isinstance(e, dict)],
@@ -337,7 +352,7 @@ def _coverage(report: "Report") -> dict[str, Any]:
              raw(coverage.quarantined_rows)),
             ("Skipped input rows (valid, not applicable)", "skipped_rows", num(coverage.skipped_rows),
              raw(coverage.skipped_rows)),
-            ("Unattributed spend (no feature)", "unattributed_cost_usd", usd(coverage.unattributed_cost_usd),
+            ("Unattributed spend (no feature)", "unattributed_cost_usd", _unattributed(report),
              raw(coverage.unattributed_cost_usd)),
             ("Calls without a task id", "calls_without_task", num(coverage.calls_without_task),
              raw(coverage.calls_without_task)),
@@ -348,6 +363,26 @@ def _coverage(report: "Report") -> dict[str, Any]:
              raw(coverage.ai_billed_cost_usd)),
         ],
     }
+
+
+def _recon_cents(report: "Report") -> dict[str, Any]:
+    """The reconciliation tables' cents (costlens.reconcile.build), so they foot as in the terminal."""
+    recon = report.reconciliation
+    if not getattr(recon, "has_ai_bill", False):
+        return {"recon_cents": {}, "recon_steps": {}}
+    from costlens.reconcile.build import shown_bridge, shown_causes
+
+    return {"recon_cents": shown_causes(recon), "recon_steps": shown_bridge(recon)}
+
+
+def _unattributed(report: "Report") -> str:
+    """The unattributed spend as the feature tables show it (the "(unattributed)" row's cents)."""
+    from costlens.showback import UNATTRIBUTED
+
+    for ue in report.unit_economics:
+        if ue.key == UNATTRIBUTED and ue.cost_usd == report.coverage.unattributed_cost_usd:
+            return spend(ue)
+    return usd(report.coverage.unattributed_cost_usd)
 
 
 def build_view(report: "Report", config: "Config | None" = None) -> dict[str, Any]:
@@ -367,6 +402,7 @@ def build_view(report: "Report", config: "Config | None" = None) -> dict[str, An
         "levers": _levers(report),
         "coverage": _coverage(report),
         "reconciliation": report.reconciliation or {},
+        **_recon_cents(report),
         "thresholds": _thresholds(report),
         "maturity": report.maturity or {},
         "change_method": (report.change or {}).get("method") or CHANGE_METHOD,
@@ -375,7 +411,18 @@ def build_view(report: "Report", config: "Config | None" = None) -> dict[str, An
         "ue_cost_columns": UE_COST_COLUMNS,
         "ue_value_columns": UE_VALUE_COLUMNS,
         "ue_model_columns": UE_COST_COLUMNS[:6],
+        "ue_features": _lead(report.unit_economics, report),
+        "ue_models": _lead(report.by_model, report),
+        "ue_teams": _lead(report.by_team, report),
+        "levers_total": {name: lever_total(report.lever_summary or {}, name)
+                         for name in ("total_monthly_savings_usd", "total_savings_low_usd", "total_savings_high_usd")},
     }
+
+
+def _lead(rows: list[Any], report: "Report") -> dict[str, Any]:
+    head, others = lead_rows(rows)
+    return {"rows": head + ([others] if others is not None else []), "cut": others is not None,
+            "others": others, "total": report.total_row}
 
 
 def _column(title: str, getter, css: str = "num"):
@@ -383,17 +430,17 @@ def _column(title: str, getter, css: str = "num"):
 
 
 UE_COST_COLUMNS = [
-    _column("Spend", lambda r: usd(r.cost_usd if r.shown_cost_usd is None else r.shown_cost_usd)), _column("Share", lambda r: pct(r.spend_share)),
+    _column("Spend", spend), _column("Share", share),
     _column("Calls", lambda r: num(r.calls)), _column("Tasks", lambda r: num(r.tasks)),
-    _column("$/call", lambda r: usd(r.cost_per_call_usd, 4)), _column("Calls/task", lambda r: num(r.calls_per_task, 1)),
-    _column("$/task", lambda r: usd(r.cost_per_task_usd, 4)),
-    _column("p95 $/task", lambda r: usd(r.p95_cost_per_task_usd, 4)),
+    _column("$/call", lambda r: unit_usd(r.cost_per_call_usd)), _column("Calls/task", lambda r: num(r.calls_per_task, 1)),
+    _column("$/task", lambda r: unit_usd(r.cost_per_task_usd)),
+    _column("p95 $/task", lambda r: unit_usd(r.p95_cost_per_task_usd)),
     _column("Unpriced calls", lambda r: num(r.unpriced_calls)),
 ]
 UE_VALUE_COLUMNS = [
     _column("Accepted", lambda r: pct(r.acceptance_rate)),
-    _column("QA $/task", lambda r: usd(r.quality_adjusted_cost_per_task_usd, 4)),
-    _column("$/accepted outcome", lambda r: usd(r.cost_per_accepted_outcome_usd, 4)),
+    _column("QA $/task", lambda r: unit_usd(r.quality_adjusted_cost_per_task_usd)),
+    _column("$/accepted outcome", lambda r: unit_usd(r.cost_per_accepted_outcome_usd)),
     _column("Retry", lambda r: pct(r.retry_rate)), _column("Avg input tok.", lambda r: num(r.avg_input_tokens)),
     _column("Premium $", lambda r: pct(r.premium_spend_share)), _column("Cache hit", lambda r: pct(r.cache_hit_rate)),
     _column("Review", lambda r: pct(r.human_review_rate)), _column("p95 ms", lambda r: num(r.p95_latency_ms)),
@@ -420,11 +467,11 @@ def _environment():
 
         return wrapper
 
-    formatters = {"usd": usd, "pct": pct, "num": num, "raw": raw, "signed_usd": signed_usd, "fmt": fmt_value,
-                  "humanize": humanize}
+    formatters = {"usd": usd, "unit_usd": unit_usd, "pct": pct, "pct_shown": pct_shown, "num": num, "raw": raw,
+                  "signed_usd": signed_usd, "fmt": fmt_value, "humanize": humanize}
     formatters = {name: defined(function) for name, function in formatters.items()}
     env.filters.update(formatters, status_class=_status_class)
-    env.globals.update(formatters, columns_of=_columns_of,
+    env.globals.update(formatters, columns_of=_columns_of, features_text=lambda names: listing(list(names), 5),
                        usd_range=lambda low, high: usd_range(*(None if isinstance(v, Undefined) else v
                                                                 for v in (low, high))))
     return env

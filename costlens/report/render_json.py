@@ -30,6 +30,7 @@ _EXTRA_UE = [
     "spend_share", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "rework_cost_usd", "delay_cost_usd",
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reported_cost_usd",
     "computed_cost_of_reported_usd", "tool_cost_usd",
+    "shown_cost_usd", "shown_share_pct",  # cost_usd in cents and the share to a tenth, as every table shows them
 ]
 
 

@@ -1,8 +1,8 @@
 """A compact Markdown summary of a Report, fit for a GitHub job summary ($GITHUB_STEP_SUMMARY) or a PR comment.
 
 Headline totals, the change vs the previous period split into volume / price / mix / efficiency, the top three
-levers, budgets breached, the top features and the warnings. Figures use the terminal renderer's formatting, so
-every output shows the same numbers.
+levers, budgets breached, the top features and the warnings. Figures use costlens.money and the report's shown
+cents, so every output shows the same numbers and every table with a total adds up to it.
 
 Every value that comes from the logs or the config (feature, model, owner, warning text, …) goes through `md()`:
 Markdown and HTML metacharacters are neutralised, so `<script>alert(1)</script>` or `"><img src=x onerror=…>`
@@ -15,8 +15,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from costlens.money import pct, unit_usd, usd
+from costlens.report.lead import TOP_ROWS, lead_rows, others_label, shown_forecast, shown_spend
 from costlens.report.model import Report
-from costlens.report.render_terminal import num, pct, usd
+from costlens.report.render_terminal import lever_savings, lever_total, num, share, spend
 
 _ESCAPES = {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -38,14 +40,6 @@ def md(value: Any, limit: int | None = MAX_CELL) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
-def signed_usd(value: Decimal | float | None) -> str:
-    if value is None:
-        return "—"
-    number = Decimal(value)
-    sign = "+" if number > 0 else "−" if number < 0 else "±"
-    return f"{sign}${abs(number):,.2f}"
-
-
 def _table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
     rule = {"l": ":---", "r": "---:", "c": ":---:"}
     return ["| " + " | ".join(headers) + " |", "|" + "|".join(rule[a] for a in aligns) + "|"] + \
@@ -57,28 +51,31 @@ def _last_day(end: date) -> date:
 
 
 def _change(report: Report) -> list[str]:
-    change = report.change or {}
-    if not change:
-        return ["No earlier period in the database to compare with."]
-    from costlens.change import rounded_effects
+    from costlens.change import change_view
 
-    cents = rounded_effects(change)
-    prev = change.get("previous_period") or {}
-    start, end = prev.get("start"), prev.get("end")
-    label = f"{start} → {_last_day(date.fromisoformat(end))}" if start and end else "the previous period"
-    pct_text = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
-    lines = [
-        f"**Change vs {md(label)}:** {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))} "
-        f"({signed_usd(cents['delta_usd'])}{pct_text})",
-        "",
-        *_table(["Volume", "Efficiency", "Model mix", "Price"], "rrrr",
-                [[signed_usd(cents["volume_usd"]), signed_usd(cents["efficiency_usd"]), signed_usd(cents["mix_usd"]),
-                  signed_usd(cents["price_usd"])]]),
-    ]
+    change = report.change or {}
+    shown = change_view(change)
+    if shown is None:
+        return ["No earlier period in the database to compare with."]
+    if shown["basis"] == "per_day":
+        block = change["per_day"]
+        pct_text = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
+        head = (f"**Change vs {md(shown['previous_label'])}, per day with data:** "
+                f"{usd(block.get('previous_cost_usd'))}/day → {usd(block.get('current_cost_usd'))}/day "
+                f"({shown['delta']}/day{pct_text})")
+        lines = [head, ""] + [f"- {md(note, 300)}" for note in change.get("notes") or []] + [""]
+        header = ["Volume / day", "Efficiency / day", "Model mix / day", "Price / day"]
+    else:
+        pct_text = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
+        lines = [f"**Change vs {md(shown['previous_label'])}:** {usd(change.get('previous_cost_usd'))} → "
+                 f"{usd(change.get('current_cost_usd'))} ({shown['delta']}{pct_text})", ""]
+        header = ["Volume", "Efficiency", "Model mix", "Price"]
+    lines += _table(header, "rrrr", [[shown["parts"][k] for k in ("volume_usd", "efficiency_usd", "mix_usd",
+                                                                    "price_usd")]])
     trend = [t for t in change.get("cost_per_accepted_outcome_trend") or [] if t.get("month")]
     if trend:
         lines += ["", "Cost per accepted outcome by month: " + " · ".join(
-            f"{md(t['month'])} {usd(t.get('value'), 4)}" for t in trend)]
+            f"{md(t['month'])} {unit_usd(t.get('value'))}" for t in trend)]
     return lines
 
 
@@ -86,8 +83,8 @@ def _levers(report: Report) -> list[str]:
     levers = report.levers[:TOP_LEVERS]
     if not levers:
         return ["Nothing worth doing found in this period."]
-    rows = [[str(lever.get("rank", "")), md(lever.get("lever")), usd(lever.get("est_monthly_savings_usd")),
-             f"{usd(lever.get('savings_low_usd'), 0)}–{usd(lever.get('savings_high_usd'), 0)}",
+    rows = [[str(lever.get("rank", "")), md(lever.get("lever")), usd(lever_savings(lever)),
+             f"{usd(lever.get('savings_low_usd'))}–{usd(lever.get('savings_high_usd'))}",
              md(lever.get("effort")), md(lever.get("quality_risk")), md(lever.get("first_action"), 160)]
             for lever in levers]
     summary = report.lever_summary or {}
@@ -95,14 +92,14 @@ def _levers(report: Report) -> list[str]:
                    "rlrrlll", rows)
     if summary.get("total_monthly_savings_usd") is not None:
         lines += ["", f"All {len(report.levers)} levers together, without double counting: "
-                      f"{usd(summary.get('total_monthly_savings_usd'))} per month."]
+                      f"{usd(lever_total(summary, 'total_monthly_savings_usd'))} per month."]
     return lines
 
 
 def _budgets(report: Report) -> list[str]:
     flagged = [b for b in report.budgets if b.get("status") in ("hard_limit", "over", "warning")
                or b.get("slo_status") == "breached"]
-    if not report.budgets:
+    if not any(b.get("status") != "no_budget" for b in report.budgets):
         return ["No budgets in costlens.toml — `costlens init` writes a starter config with suggested budgets."]
     if not flagged:
         return [f"All {sum(1 for b in report.budgets if b.get('status') != 'no_budget')} budgets are within "
@@ -111,28 +108,41 @@ def _budgets(report: Report) -> list[str]:
     flagged.sort(key=lambda b: (order.get(b.get("status"), 3), -Decimal(b.get("spend_usd") or 0)))
     status_text = {"hard_limit": "**hard limit**", "over": "**over budget**", "warning": "warning", "ok": "ok"}
     rows = []
-    for b in flagged:
+    rest = len(flagged) - TOP_ROWS if len(flagged) > TOP_ROWS + 1 else 0
+    for b in flagged[:len(flagged) - rest]:
         status = status_text.get(b.get("status"), md(b.get("status")))
         if b.get("slo_status") == "breached":
             status += " · cost SLO breached"
-        rows.append([md(b.get("feature")), md(b.get("owner") or "—"), status, usd(b.get("spend_usd")),
+        rows.append([md(b.get("feature")), md(b.get("owner") or "—"), status, usd(shown_spend(b)),
                      usd(b.get("monthly_budget_usd")),
                      "—" if b.get("used_pct") is None else f"{b['used_pct']:.0f}%",
-                     usd(b.get("forecast_month_end_usd"))])
-    return _table(["Feature", "Owner", "Status", "Spend", "Budget", "Used", "Forecast"], "lllrrrr", rows)
+                     usd(shown_forecast(b))])
+    lines = _table(["Feature", "Owner", "Status", "Spend", "Budget", "Used", "Forecast"], "lllrrrr", rows)
+    if rest:
+        lines += ["", f"… and {rest} more budgets breached or warned: every budget is in the full report."]
+    return lines
 
 
 def _features(report: Report) -> list[str]:
-    rows = [[md(r.key), usd(r.cost_usd), pct(r.spend_share), num(r.calls), usd(r.cost_per_task_usd, 4),
-             usd(r.cost_per_accepted_outcome_usd, 4), pct(r.acceptance_rate)]
-            for r in report.unit_economics[:TOP_FEATURES]]
+    head, others = lead_rows(report.unit_economics, TOP_FEATURES)
+
+    def cells(r) -> list[str]:
+        return [md(r.key), spend(r), share(r), num(r.calls), unit_usd(r.cost_per_task_usd),
+                unit_usd(r.cost_per_accepted_outcome_usd), pct(r.acceptance_rate)]
+
+    rows = [cells(r) for r in head]
     if not rows:
         return ["No calls in this period."]
+    if others is not None:
+        rows.append(cells(others))
+    total = report.total_row
+    if total is not None:
+        rows.append(["**Total**"] + [f"**{c}**" if c != "—" else c for c in cells(total)[1:]])
     lines = _table(["Feature", "Spend", "Share", "Calls", "Cost / task", "Cost / accepted outcome", "Accepted"],
                    "lrrrrrr", rows)
-    rest = len(report.unit_economics) - TOP_FEATURES
-    if rest > 0:
-        lines += ["", f"… and {rest} more feature{'s' if rest > 1 else ''} in the full report."]
+    if others is not None:
+        lines += ["", f"{others_label(len(report.unit_economics) - len(head))} in one row: every feature is in "
+                      "the full report."]
     return lines
 
 
@@ -140,13 +150,17 @@ def render_markdown(report: Report) -> str:
     t = report.totals
     period = f"{report.period.start} → {_last_day(report.period.end)}"
     coverage = "—" if t.priced_coverage_pct is None else f"{t.priced_coverage_pct:.1f}%"
+    from costlens.report.period import coverage_note
+
+    note = coverage_note(report.period, report.coverage)
     out = [
         f"## costlens · {period}",
         "",
+        *([f"> {md(note, 300)}: spend is compared per day with data.", ""] if note else []),
         *_table(["Spend", "Calls", "Tasks", "Cost / call", "Cost / task", "Cost / accepted outcome", "Priced"],
                 "rrrrrrr",
-                [[usd(t.cost_usd), num(t.calls), num(t.tasks), usd(t.cost_per_call_usd, 4),
-                  usd(t.cost_per_task_usd, 4), usd(t.cost_per_accepted_outcome_usd, 4), coverage]]),
+                [[usd(t.cost_usd), num(t.calls), num(t.tasks), unit_usd(t.cost_per_call_usd),
+                  unit_usd(t.cost_per_task_usd), unit_usd(t.cost_per_accepted_outcome_usd), coverage]]),
         "",
         *_change(report),
         "",

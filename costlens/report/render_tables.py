@@ -50,14 +50,14 @@ LEAK_COLUMNS = [
 ]
 LEVER_COLUMNS = [
     ("rank", INT), ("lever", TEXT), ("est_monthly_savings_usd", MONEY), ("savings_low_usd", MONEY),
-    ("savings_high_usd", MONEY), ("share_of_spend", FLOAT), ("effort", TEXT), ("quality_risk", TEXT),
-    ("features", TEXT), ("first_action", TEXT), ("quality_reason", TEXT), ("savings_per_effort_day_usd", MONEY),
+    ("savings_high_usd", MONEY), ("shown_monthly_savings_usd", MONEY), ("share_of_spend", FLOAT), ("effort", TEXT),
+    ("quality_risk", TEXT), ("features", TEXT), ("first_action", TEXT), ("quality_reason", TEXT), ("savings_per_effort_day_usd", MONEY),
     ("findings", INT), ("evidence", TEXT),
 ]
 BUDGET_COLUMNS = [
     ("feature", TEXT), ("owner", TEXT), ("team", TEXT), ("cost_center", TEXT), ("criticality", TEXT),
-    ("monthly_budget_usd", MONEY), ("spend_usd", MONEY), ("forecast_month_end_usd", MONEY), ("used_pct", FLOAT),
-    ("soft_alert_pct", FLOAT), ("hard_limit_usd", MONEY), ("status", TEXT), ("reason", TEXT),
+    ("monthly_budget_usd", MONEY), ("spend_usd", MONEY), ("shown_spend_usd", MONEY), ("forecast_month_end_usd", MONEY),
+    ("shown_forecast_usd", MONEY), ("used_pct", FLOAT), ("soft_alert_pct", FLOAT), ("hard_limit_usd", MONEY), ("status", TEXT), ("reason", TEXT),
     ("cost_slo_per_accepted_outcome_usd", MONEY), ("cost_per_accepted_outcome_usd", FLOAT), ("slo_status", TEXT),
 ]
 

@@ -1,111 +1,331 @@
-"""The rich terminal view of a Report."""
+"""The rich terminal view of a Report.
+
+Below COMPACT_BELOW columns (a laptop terminal, a CI log) the tables keep their key columns only — spend,
+share, calls, cost per task and per accepted outcome — and say that `--wide` shows the rest; `--wide` prints
+every column whatever the width (lines then run past the terminal: pipe into `less -S`). A table that is
+wider than the terminal is shown compact too, so no table is ever split or squeezed. Money follows
+costlens.money: amounts in the report's shown cents (tables add up to their total rows), unit costs to four
+places below $1. Colour marks severity and budget status only; rich leaves it out when NO_COLOR is set or
+the output is not a terminal.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from costlens import money
+from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
+from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows, shown_forecast, shown_spend
 from costlens.report.model import Report, UnitEconomics
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+COMPACT_BELOW = 120  # columns
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
+STATUS_STYLE = {"hard_limit": "bold red", "over": "bold red", "warning": "yellow", "ok": "green", "no_budget": "dim",
+                "breached": "bold red", "met": "green", "no_slo": "dim", "unknown": "dim"}
+STATUS_TEXT = {"hard_limit": "hard limit", "over": "over budget", "warning": "warning", "ok": "ok",
+               "no_budget": "no budget", "breached": "breached", "no_slo": "no SLO", "unknown": "unknown"}
+FULL_TABLES_HINT = "full tables: --format csv --out DIR, or the HTML report's appendix"
 
-def usd(value: Decimal | float | None, places: int = 2) -> str:
-    if value is None:
-        return "—"
-    number = float(value)
-    if 0 < abs(number) < 0.01 and places == 2:
-        return f"${number:.4f}"
-    return f"${number:,.{places}f}"
 
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+def usd(value: Any, places: int = 2) -> str:
+    """costlens.money.usd for an amount; `places=4` (how callers of this module asked for a unit cost) gives
+    costlens.money.unit_usd. Other views import the formatters from here."""
+    return money.usd(value) if places == 2 else money.unit_usd(value)
 
 
 def num(value: float | int | None, places: int = 0) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"
+    return MISSING if value is None else f"{value:,.{places}f}"
+
+
+def spend(row: UnitEconomics) -> str:
+    """A row's spend as every table shows it: its cents from report.build (usd of the exact value otherwise)."""
+    return usd(row.cost_usd if row.shown_cost_usd is None else row.shown_cost_usd)
+
+
+def share(row: UnitEconomics) -> str:
+    return pct_shown(row.shown_share_pct) if row.shown_share_pct is not None else pct(row.spend_share)
 
 
 _COST_COLUMNS = [
-    ("Spend", lambda r: usd(r.cost_usd if r.shown_cost_usd is None else r.shown_cost_usd)), ("Share", lambda r: pct(r.spend_share)), ("Calls", lambda r: num(r.calls)),
-    ("Tasks", lambda r: num(r.tasks)), ("$/call", lambda r: usd(r.cost_per_call_usd, 4)),
-    ("Calls/task", lambda r: num(r.calls_per_task, 1)), ("$/task", lambda r: usd(r.cost_per_task_usd, 4)),
-    ("p95 $/task", lambda r: usd(r.p95_cost_per_task_usd, 4)),
+    ("Spend", spend), ("Share", share), ("Calls", lambda r: num(r.calls)),
+    ("Tasks", lambda r: num(r.tasks)), ("$/call", lambda r: unit_usd(r.cost_per_call_usd)),
+    ("Calls/task", lambda r: num(r.calls_per_task, 1)), ("$/task", lambda r: unit_usd(r.cost_per_task_usd)),
+    ("p95 $/task", lambda r: unit_usd(r.p95_cost_per_task_usd)),
 ]
 _VALUE_COLUMNS = [
-    ("Accepted", lambda r: pct(r.acceptance_rate)), ("QA $/task", lambda r: usd(r.quality_adjusted_cost_per_task_usd, 4)),
-    ("$/accepted", lambda r: usd(r.cost_per_accepted_outcome_usd, 4)), ("Retry", lambda r: pct(r.retry_rate)),
+    ("Accepted", lambda r: pct(r.acceptance_rate)), ("QA $/task", lambda r: unit_usd(r.quality_adjusted_cost_per_task_usd)),
+    ("$/accepted", lambda r: unit_usd(r.cost_per_accepted_outcome_usd)), ("Retry", lambda r: pct(r.retry_rate)),
     ("Avg input", lambda r: num(r.avg_input_tokens)), ("Premium $", lambda r: pct(r.premium_spend_share)),
     ("Cache hit", lambda r: pct(r.cache_hit_rate)), ("Review", lambda r: pct(r.human_review_rate)),
     ("p95 ms", lambda r: num(r.p95_latency_ms)),
 ]
+_COMPACT_FEATURE_COLUMNS = [_COST_COLUMNS[0], _COST_COLUMNS[1], _COST_COLUMNS[2], _COST_COLUMNS[6],
+                            _VALUE_COLUMNS[2]]
+_COMPACT_GROUP_COLUMNS = [_COST_COLUMNS[0], _COST_COLUMNS[1], _COST_COLUMNS[2], _COST_COLUMNS[4]]
 
 
-def _ue_tables(title: str, key_title: str, rows: list[UnitEconomics], columns, width: int):
-    """One table per slice of columns that fits the console, so the key column never collapses."""
+class View:
+    """How this rendering lays out: the console, compact or full, and whether `--wide` was asked for."""
+
+    def __init__(self, console: "Console", wide: bool):
+        self.console = console
+        self.wide = wide
+        self.compact = not wide and console.width < COMPACT_BELOW
+        self.hints: set[str] = set()
+
+    def fits(self, table: Any) -> bool:
+        from rich.measure import Measurement
+
+        return Measurement.get(self.console, self.console.options, table).maximum <= self.console.width
+
+    def print_table(self, table: Any) -> None:
+        """A table at its natural width under --wide (wider than the terminal if it must be)."""
+        console = self.console
+        if not self.wide:
+            console.print(table)
+            return
+        from rich.measure import Measurement
+
+        needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        if needed <= console.width:
+            console.print(table)
+            return
+        saved = console.width
+        console.width = needed
+        try:
+            console.print(table)
+        finally:
+            console.width = saved
+
+
+def _heading(console: "Console", text: str) -> None:
+    from rich.text import Text
+
+    console.print(Text(text, style="bold"))
+
+
+def bullets(console: "Console", items: list[Any], *, marker: str = "•", indent: int = 2) -> None:
+    """A list whose wrapped lines stay indented under their bullet (a two-column grid, not a prefixed string)."""
     from rich.table import Table
     from rich.text import Text
 
-    key_width = min(32, max([len(key_title)] + [len(r.key) for r in rows])) + 2
-    per_table = max(3, (width - key_width) // 12)
-    slices = [columns[i:i + per_table] for i in range(0, len(columns), per_table)]
-    for index, chunk in enumerate(slices):
-        caption = title if len(slices) == 1 else f"{title} ({index + 1}/{len(slices)})"
-        table = Table(title=caption, title_justify="left", header_style="bold", pad_edge=False)
-        table.add_column(key_title, justify="left", overflow="fold", min_width=key_width - 2)
-        for name, _ in chunk:
-            table.add_column(name, justify="right", no_wrap=True)
-        for row in rows:
-            label = row.key + (f" ({row.unpriced_calls:,} unpriced)" if row.unpriced_calls else "")
-            table.add_row(Text(label), *(render(row) for _, render in chunk))
-        yield table
+    if not items:
+        return
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, justify="right", width=max(len(marker), 2) + indent - 1)
+    grid.add_column(ratio=1, overflow="fold")
+    for index, item in enumerate(items, start=1):
+        mark = f"{index}." if marker == "1." else marker
+        grid.add_row(mark, item if isinstance(item, Text) else Text(str(item)))
+    console.print(grid)
 
 
-def render_terminal(report: Report, console: "Console") -> None:
+def _ue_table(title: str, key_title: str, rows: list[UnitEconomics], columns, total: UnitEconomics | None,
+              total_label: str = "Total"):
+    from rich.table import Table
+    from rich.text import Text
+
+    key_width = min(32, max([len(key_title), len(total_label)] + [len(r.key) for r in rows]))
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False,
+                  show_footer=total is not None, footer_style="bold")
+    table.add_column(key_title, justify="left", overflow="fold", min_width=min(key_width, 18),
+                     footer=total_label if total is not None else "")
+    for name, render in columns:
+        table.add_column(name, justify="right", no_wrap=True, footer=render(total) if total is not None else "")
+    for row in rows:
+        label = row.key + (f" ({row.unpriced_calls:,} unpriced)" if row.unpriced_calls else "")
+        table.add_row(Text(label), *(render(row) for _, render in columns))
+    return table
+
+
+def _ue_section(view: View, title: str, key_title: str, rows: list[UnitEconomics], full_columns,
+                compact_columns, total: UnitEconomics | None, *, lead: bool = False) -> None:
+    """One worksheet table: full, or compact when the terminal is narrow or the full table would not fit."""
+    shown, others = lead_rows(rows) if lead else (rows, None)
+    body = shown + ([others] if others is not None else [])
+    table = _ue_table(title, key_title, body, full_columns, total)
+    if view.compact or (not view.wide and not view.fits(table)):
+        if compact_columns is None:
+            view.hints.add("wide")
+            return
+        table = _ue_table(title, key_title, body, compact_columns, total)
+        view.hints.add("wide")
+    view.print_table(table)
+    if others is not None:
+        view.hints.add("full")
+
+
+def render_terminal(report: Report, console: "Console", *, wide: bool = False) -> None:
     from rich.panel import Panel
+    from rich.text import Text
 
+    view = View(console, wide)
     t = report.totals
-    summary = (
-        f"[bold]{usd(t.cost_usd)}[/] across {t.calls:,} calls and {t.tasks:,} tasks   "
-        f"priced coverage {('—' if t.priced_coverage_pct is None else f'{t.priced_coverage_pct:.1f}%')}"
-        f" ({t.unpriced_calls:,} unpriced calls)\n"
-        f"cost per call {usd(t.cost_per_call_usd, 4)} · per task {usd(t.cost_per_task_usd, 4)} · "
-        f"quality-adjusted per task {usd(t.quality_adjusted_cost_per_task_usd, 4)} · "
-        f"per accepted outcome {usd(t.cost_per_accepted_outcome_usd, 4)} "
+    coverage = MISSING if t.priced_coverage_pct is None else f"{t.priced_coverage_pct:.1f}%"
+    summary = Text.assemble(
+        (usd(t.cost_usd), "bold"),
+        f" across {t.calls:,} calls and {t.tasks:,} tasks · priced coverage {coverage} "
+        f"({t.unpriced_calls:,} unpriced calls)\n"
+        f"cost per call {unit_usd(t.cost_per_call_usd)} · per task {unit_usd(t.cost_per_task_usd)} · "
+        f"quality-adjusted per task {unit_usd(t.quality_adjusted_cost_per_task_usd)} · "
+        f"per accepted outcome {unit_usd(t.cost_per_accepted_outcome_usd)} "
         f"({t.accepted_tasks:,} accepted of {t.tasks_with_outcome:,} tasks with an outcome)\n"
         f"prices: {report.price_book.source} {report.price_book.version}"
         + (" · re-costed at billed rates where a bill covers the model (--prices billed)"
-           if getattr(report.reconciliation, "prices", "list") == "billed" else "")
+           if getattr(report.reconciliation, "prices", "list") == "billed" else ""),
     )
-    last_day = report.period.end.toordinal() - 1
-    from datetime import date
-
-    console.print(Panel(summary, title=f"costlens · {report.period.start} → {date.fromordinal(last_day)}",
+    note = period_note(report)
+    if note:
+        summary.append(f"\n{note}", style="yellow")
+    console.print(Panel(summary, title=f"costlens · {report.period.start} → {report.period.last_day}",
                         title_align="left"))
     if report.totals.calls == 0:
-        for note in report.warnings:
-            console.print(f"  • {note}", markup=False, highlight=False)
+        bullets(console, [Text(n) for n in report.warnings])
         return
-    sections = [("Cost by feature", "Feature", report.unit_economics, _COST_COLUMNS),
-                ("Value and efficiency by feature", "Feature", report.unit_economics, _VALUE_COLUMNS),
-                ("Cost by model", "Model", report.by_model, _COST_COLUMNS[:6])]
+    features, total = report.unit_economics, report.total_row
+    _ue_section(view, "Cost by feature", "Feature", features, _COST_COLUMNS, _COMPACT_FEATURE_COLUMNS, total,
+                lead=True)
+    _ue_section(view, "Value and efficiency by feature", "Feature", features, _VALUE_COLUMNS, None, total,
+                lead=True)
+    _ue_section(view, "Cost by model", "Model", report.by_model, _COST_COLUMNS[:6], _COMPACT_GROUP_COLUMNS, total,
+                lead=True)
     if len(report.by_team) > 1:
-        sections.append(("Cost by team", "Team", report.by_team, _COST_COLUMNS[:6]))
-    for title, key_title, rows, columns in sections:
-        for table in _ue_tables(title, key_title, rows, columns, console.width):
-            console.print(table)
+        _ue_section(view, "Cost by team (as logged)", "Team", report.by_team, _COST_COLUMNS[:6],
+                    _COMPACT_GROUP_COLUMNS, total, lead=True)
+    render_budgets(report, view)
+    render_change(report, view)
     _reported_vs_computed(report, console)
     render_diagnosis(report, console)
-    render_leaks(report, console)
-    render_levers(report, console)
+    render_leaks(report, console, wide=wide)
+    render_levers(report, console, wide=wide)
     render_reconciliation(report, console)
     if report.warnings:
-        console.print("[bold yellow]Warnings[/]")
-        for note in report.warnings:
-            console.print(f"  • {note}", markup=False, highlight=False)
+        console.print(Text("Warnings", style="bold yellow"))
+        bullets(console, [Text(n) for n in report.warnings])
+    notes = []
+    if "wide" in view.hints:
+        notes.append("compact view: `costlens report --wide` shows every column")
+    if "full" in view.hints:
+        notes.append(f"the tables name the first {TOP_ROWS} by spend and sum the rest in one row; {FULL_TABLES_HINT}")
+    for line in notes:
+        console.print(Text(line, style="dim"))
 
+
+def period_note(report: Report) -> str | None:
+    """`2026-10 has data for 14 of 31 days (…)` when the data covers only part of the period."""
+    from costlens.report.period import coverage_note
+
+    return coverage_note(report.period, report.coverage)
+
+
+# ---------------------------------------------------------------------------------------------- budgets
+
+def _status(status: str | None) -> Any:
+    from rich.text import Text
+
+    return Text(STATUS_TEXT.get(status or "", status or MISSING), style=STATUS_STYLE.get(status or "", ""))
+
+
+def render_budgets(report: Report, view: View) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = view.console
+    budgets = [b for b in report.budgets if isinstance(b, dict)]
+    if not any(b.get("status") != "no_budget" or b.get("slo_status") not in ("no_slo", None) for b in budgets):
+        console.print(Text.assemble(("Budgets", "bold"), ": none set — `costlens init` writes a starter "
+                                    "costlens.toml with suggested budgets"))
+        return
+    rows, others = lead_budgets(budgets)
+    full = not view.compact
+    table = Table(title="Budgets" + (" and month-end forecast" if full else ""), title_justify="left",
+                  header_style="bold", pad_edge=False, show_footer=True, footer_style="bold")
+    columns = [("Feature", "left"), ("Budget", "right"), ("Spend", "right"), ("Used", "right")]
+    if full:
+        columns += [("Forecast", "right"), ("Hard limit", "right")]
+    columns += [("Status", "left")]
+    if full:
+        columns += [("SLO $/accepted", "right"), ("Actual", "right"), ("SLO", "left")]
+    footers = {"Feature": "Total", "Budget": usd(_sum(b.get("monthly_budget_usd") for b in budgets)),
+               "Spend": usd(sum((shown_spend(b) for b in budgets), 0)),
+               "Forecast": usd(sum((shown_forecast(b) for b in budgets), 0))}
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=name not in ("Feature",), overflow="fold",
+                         footer=footers.get(name, ""))
+    for b in rows:
+        cells = [Text(str(b.get("feature"))), usd(b.get("monthly_budget_usd")), usd(shown_spend(b)),
+                 MISSING if b.get("used_pct") is None else f"{b['used_pct']:.0f}%"]
+        if full:
+            cells += [usd(shown_forecast(b)), usd(b.get("hard_limit_usd"))]
+        cells.append(_status(b.get("status")))
+        if full:
+            cells += [unit_usd(b.get("cost_slo_per_accepted_outcome_usd")),
+                      unit_usd(b.get("cost_per_accepted_outcome_usd")), _status(b.get("slo_status"))]
+        table.add_row(*cells)
+    if others is not None:
+        cells = [Text(others.feature), usd(others.monthly_budget_usd), usd(others.shown_spend_usd), ""]
+        if full:
+            cells += [usd(others.shown_forecast_usd), ""]
+        cells.append(Text(others.status_text(), style="dim"))
+        if full:
+            cells += ["", "", ""]
+        table.add_row(*cells)
+        view.hints.add("full")
+    view.print_table(table)
+    if view.compact:
+        view.hints.add("wide")
+        breached = [b for b in rows if b.get("slo_status") == "breached"]
+        bullets(console, [Text.assemble((str(b.get("feature")), "bold"), " breaches its cost SLO: ",
+                                        (unit_usd(b.get("cost_per_accepted_outcome_usd")), "bold red"),
+                                        f" per accepted outcome against {unit_usd(b.get('cost_slo_per_accepted_outcome_usd'))}")
+                          for b in breached])
+
+
+def _sum(values) -> Any:
+    from costlens.money import to_decimal
+
+    numbers = [to_decimal(v) for v in values if v is not None]
+    return sum(numbers, to_decimal(0)) if numbers else None
+
+
+# ---------------------------------------------------------------------------------------------- change
+
+CHANGE_PARTS = [  # in the order of the decomposition's chain (costlens.change)
+    ("volume_usd", "Volume", "more or fewer tasks at the previous cost per task"),
+    ("efficiency_usd", "Efficiency", "tokens and calls per task, at the previous model mix and prices"),
+    ("mix_usd", "Model mix", "the shift between models and variants, at previous prices"),
+    ("price_usd", "Price", "price changes, at the current usage"),
+]
+
+
+def render_change(report: Report, view: View) -> None:
+    """The change against the previous period, split into volume / efficiency / model mix / price."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from costlens.change import change_view
+
+    console = view.console
+    shown = change_view(report.change)
+    if shown is None:
+        console.print(Text.assemble(("Change vs the previous period", "bold"),
+                                    ": no earlier period with data to compare"))
+        return
+    console.print(Text(f"Change vs {shown['previous_label']}", style="bold"))
+    bullets(console, [Text(line) for line in shown["lines"]])
+    table = Table(header_style="bold", pad_edge=False, show_footer=True, footer_style="bold")
+    table.add_column("Driver", footer=f"Total change{shown['unit']}")
+    table.add_column("Change" + shown["unit"], justify="right", no_wrap=True, footer=shown["delta"])
+    table.add_column("What it measures", overflow="fold", ratio=1 if view.compact else None)
+    for key, name, meaning in CHANGE_PARTS:
+        table.add_row(name, shown["parts"][key], meaning)
+    view.print_table(table)
+
+
+# ---------------------------------------------------------------------------------------------- the rest
 
 def _reported_vs_computed(report: Report, console: "Console") -> None:
     """Where a producer reported a cost, show it beside ours: the difference is often a stale price table."""
@@ -119,9 +339,9 @@ def _reported_vs_computed(report: Report, console: "Console") -> None:
     for name in ("Producer", "Model", "Calls", "Reported", "Computed", "Difference", "Diff %"):
         table.add_column(name, justify="left" if name in ("Producer", "Model") else "right")
     for c in report.reported_vs_computed:
-        share = float(c.difference_usd / c.computed_cost_usd) if c.computed_cost_usd and c.difference_usd is not None else None
-        table.add_row(Text(c.producer), Text(c.model), num(c.calls), usd(c.reported_cost_usd, 4),
-                      usd(c.computed_cost_usd, 4), usd(c.difference_usd, 4), pct(share))
+        ratio = float(c.difference_usd / c.computed_cost_usd) if c.computed_cost_usd and c.difference_usd is not None else None
+        table.add_row(Text(c.producer), Text(c.model), num(c.calls), usd(c.reported_cost_usd),
+                      usd(c.computed_cost_usd), usd(c.difference_usd), pct(ratio))
     console.print(table)
 
 
@@ -130,61 +350,90 @@ def render_diagnosis(report: Report, console: "Console") -> None:
 
     statement = report.diagnosis.get("statement") if report.diagnosis else None
     if statement:
-        console.print("[bold]Diagnosis[/]")
-        console.print(Text("  " + statement))
+        from rich.padding import Padding
+
+        console.print(Text("Diagnosis", style="bold"))
+        console.print(Padding(Text(statement), (0, 0, 0, 2)))
 
 
-def render_levers(report: Report, console: "Console") -> None:
+def lever_savings(lever: dict[str, Any]) -> Any:
+    """A lever's monthly savings as shown: its cents adding up to the levers' total (report.build)."""
+    shown = lever.get("shown_monthly_savings_usd")
+    return lever.get("est_monthly_savings_usd") if shown is None else shown
+
+
+def lever_total(summary: dict[str, Any], name: str) -> Any:
+    """A levers total as shown: the sum of the shown rows (report.build), so the levers table adds up."""
+    shown = summary.get(f"shown_{name}")
+    return summary.get(name) if shown is None else shown
+
+
+def render_levers(report: Report, console: "Console", *, wide: bool = False) -> None:
     """Ranked levers: savings per effort, applied in sequence so they never overlap."""
     from rich.table import Table
     from rich.text import Text
 
     if not report.levers:
-        console.print("[bold]Levers[/]: nothing worth doing found in this period")
+        console.print(Text.assemble(("Levers", "bold"), ": nothing worth doing found in this period"))
         return
     summary = report.lever_summary
-    title = (f"Levers, ranked by savings per effort — together {usd(summary.get('total_monthly_savings_usd'))}/month "
-             f"({usd(summary.get('total_savings_low_usd'))}–{usd(summary.get('total_savings_high_usd'))}) of "
+    title = (f"Levers, ranked by savings per effort — together {usd(lever_total(summary, 'total_monthly_savings_usd'))}"
+             f"/month ({usd_range(lever_total(summary, 'total_savings_low_usd'), lever_total(summary, 'total_savings_high_usd'))}) of "
              f"{usd(summary.get('monthly_spend_usd'))}/month, without double counting")
-    if console.width < 110:  # narrow terminals and CI logs: a list reads better than a squeezed table
+    if console.width < COMPACT_BELOW and not wide:  # narrow terminals and CI logs: a list reads better
         console.print(Text(title, style="bold"))
+        items = []
         for lever in report.levers:
-            console.print(Text(
-                f"{lever['rank']}. {lever['lever']} — {usd(lever['est_monthly_savings_usd'])}/month "
-                f"({usd(lever['savings_low_usd'], 0)}–{usd(lever['savings_high_usd'], 0)}), effort "
-                f"{lever['effort']}, quality risk {lever['quality_risk']}"))
-            console.print(Text(f"   first action: {lever.get('first_action') or ''}"))
+            item = Text.assemble((str(lever["lever"]), "bold"), f" — {usd(lever_savings(lever))}/month "
+                                 f"({usd_range(lever['savings_low_usd'], lever['savings_high_usd'])}), effort "
+                                 f"{lever['effort']}, quality risk ",
+                                 (str(lever["quality_risk"]), SEVERITY_STYLE.get(str(lever["quality_risk"]), "")))
+            if lever.get("first_action"):
+                item.append(f"\nfirst action: {lever['first_action']}")
+            items.append(item)
+        bullets(console, items, marker="1.")
         return
-    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False, show_lines=True)
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False, show_lines=True,
+                  show_footer=True, footer_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("Lever", no_wrap=True)
-    table.add_column("$/month", justify="right", no_wrap=True)
-    table.add_column("Range", justify="right", no_wrap=True)
+    table.add_column("Lever", no_wrap=True, footer="Total")
+    table.add_column("$/month", justify="right", no_wrap=True,
+                     footer=usd(lever_total(summary, "total_monthly_savings_usd")))
+    table.add_column("Range", justify="right", no_wrap=True,
+                     footer=usd_range(lever_total(summary, "total_savings_low_usd"),
+                                      lever_total(summary, "total_savings_high_usd")))
     table.add_column("Effort", no_wrap=True)
     table.add_column("Risk", no_wrap=True)
     table.add_column("First action", overflow="fold", ratio=1)
     for lever in report.levers:
-        table.add_row(str(lever["rank"]), lever["lever"], usd(lever["est_monthly_savings_usd"]),
-                      f"{usd(lever['savings_low_usd'], 0)}–{usd(lever['savings_high_usd'], 0)}", lever["effort"],
-                      lever["quality_risk"], Text(lever.get("first_action") or ""))
+        table.add_row(str(lever["rank"]), lever["lever"], usd(lever_savings(lever)),
+                      usd_range(lever["savings_low_usd"], lever["savings_high_usd"]), lever["effort"],
+                      Text(str(lever["quality_risk"]), style=SEVERITY_STYLE.get(str(lever["quality_risk"]), "")),
+                      Text(lever.get("first_action") or ""))
     console.print(table)
 
 
-def render_leaks(report: Report, console: "Console", *, min_severity: str = "low") -> None:
+def render_leaks(report: Report, console: "Console", *, min_severity: str = "low", wide: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
     order = {"low": 0, "medium": 1, "high": 2}
     leaks = [f for f in report.leaks if order.get(f["severity"], 0) >= order[min_severity]]
     if not leaks:
-        console.print("[bold]Leaks[/]: none found")
+        console.print(Text.assemble(("Leaks", "bold"), ": none found"))
         return
-    if console.width < 110:
+    if console.width < COMPACT_BELOW and not wide:
         console.print(Text("Leaks (waste observed in the period)", style="bold"))
+        items = []
         for finding in leaks:
-            console.print(Text(f"• {finding['kind']} in {finding['feature']} ({finding['severity']}): "
-                               f"{usd(finding['wasted_usd'])} wasted, ≈ {usd(finding['est_monthly_savings_usd'])}/month"))
-            console.print(Text(f"  {finding.get('explanation') or ''}"))
+            item = Text.assemble((f"{finding['kind']}", "bold"), f" in {finding['feature']} (",
+                                 (str(finding["severity"]), SEVERITY_STYLE.get(str(finding["severity"]), "")),
+                                 f"): {usd(finding['wasted_usd'])} wasted, "
+                                 f"≈ {usd(finding['est_monthly_savings_usd'])}/month")
+            if finding.get("explanation"):
+                item.append(f"\n{finding['explanation']}")
+            items.append(item)
+        bullets(console, items)
         return
     table = Table(title="Leaks (waste observed in the period)", title_justify="left", header_style="bold",
                   pad_edge=False, show_lines=True)
@@ -193,7 +442,8 @@ def render_leaks(report: Report, console: "Console", *, min_severity: str = "low
         table.add_column(name, justify=justify, no_wrap=name not in ("What we saw", "Feature"),
                          overflow="fold", ratio=1 if name == "What we saw" else None)
     for finding in leaks:
-        table.add_row(finding["kind"], Text(finding["feature"] or ""), finding["severity"],
+        table.add_row(finding["kind"], Text(finding["feature"] or ""),
+                      Text(str(finding["severity"]), style=SEVERITY_STYLE.get(str(finding["severity"]), "")),
                       usd(finding["wasted_usd"]), usd(finding["est_monthly_savings_usd"]),
                       Text(finding.get("explanation") or ""))
     console.print(table)

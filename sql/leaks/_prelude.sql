@@ -58,6 +58,12 @@ CREATE OR REPLACE TEMP MACRO leak_scale(usd, factor) AS (
     CAST(CAST(usd AS DECIMAL(38, 18)) * CAST(factor AS DECIMAL(18, 10)) AS DECIMAL(38, 18))
 );
 
+-- A money amount in an explanation, written as every costlens output writes it (costlens.money.usd): to the
+-- cent, half up (round() of a DECIMAL rounds half away from zero), thousands separated: $1,249.40.
+CREATE OR REPLACE TEMP MACRO leak_usd(usd) AS (
+    '$' || format('{:,.2f}', round(CAST(usd AS DECIMAL(38, 18)), 2))
+);
+
 -- A finding's example calls: the 5 largest by `usd` (NULLs last), ties by call id — the same as
 -- list(id ORDER BY usd DESC NULLS LAST, id)[1:5], without sorting every affected call of the group.
 CREATE OR REPLACE TEMP MACRO leak_examples(id, usd) AS (

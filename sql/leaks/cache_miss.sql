@@ -191,9 +191,9 @@ SELECT
         'example_call_ids', f.example_call_ids
     ) AS evidence,
     format('{} calls resent a {}-token prefix within {} s of the previous one without a cache read; prompt caching '
-           || 'saves ${} net of ${} write premiums', f.missed, f.avg_prefix_tokens,
-           CAST(leak_th('cache_miss.prompt_cache_ttl_s') AS BIGINT), round(CAST(f.wasted_usd AS DOUBLE), 2),
-           round(CAST(f.write_premium_usd AS DOUBLE), 2)) AS explanation,
+           || 'saves {} net of {} write premiums', f.missed, f.avg_prefix_tokens,
+           CAST(leak_th('cache_miss.prompt_cache_ttl_s') AS BIGINT), leak_usd(f.wasted_usd),
+           leak_usd(f.write_premium_usd)) AS explanation,
     'prompt_caching' AS lever,
     leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.prompt_savings_low_factor')) AS savings_low_usd,
     leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.prompt_savings_high_factor')) AS savings_high_usd,

@@ -209,15 +209,15 @@ SELECT
     CASE ch.basis
         WHEN 'cheaper_model_same_feature' THEN format(
             '{} already serves this feature at {}% acceptance vs {}% for {}, shown not worse (lower bound {} pts '
-            || '> -{} pts); its prices on the {} calls of {} would have saved ${}',
+            || '> -{} pts); its prices on the {} calls of {} would have saved {}',
             ch.alt_model, round(100 * ch.alt_acceptance, 1), round(100 * ch.premium_acceptance, 1), f.model,
             round(100 * ch.diff_lower_bound, 1), round(100 * leak_th('premium_overuse.noninferiority_margin'), 1),
-            f.calls_affected, f.model, round(CAST(f.wasted_usd AS DOUBLE), 2))
+            f.calls_affected, f.model, leak_usd(f.wasted_usd))
         ELSE format(
-            '{} (premium) does short work here (p95 output {} tokens) on {} calls; {} would cost {}% less (${})',
+            '{} (premium) does short work here (p95 output {} tokens) on {} calls; {} would cost {}% less ({})',
             f.model, CAST(round(s.p95_output_tokens) AS BIGINT), f.calls_affected, ch.alt_model,
             CAST(round(100 * CAST(f.wasted_usd AS DOUBLE) / nullif(CAST(f.computed_cost_usd AS DOUBLE), 0)) AS BIGINT),
-            round(CAST(f.wasted_usd AS DOUBLE), 2))
+            leak_usd(f.wasted_usd))
     END AS explanation,
     'model_routing' AS lever,
     leak_scale(leak_monthly(f.wasted_usd), leak_th('premium_overuse.savings_low_factor')) AS savings_low_usd,
