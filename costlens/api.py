@@ -238,6 +238,14 @@ def check(*, db: str | None = None, config: Config | None = None, period: str | 
         con.close()
 
 
+def diff(before: str, after: str):
+    """Two saved JSON reports compared: spend, cost per task and per accepted outcome, in total, per feature and
+    per model, with the change split into volume / efficiency / mix / price (costlens.diff). No database."""
+    from costlens.diff import diff_files
+
+    return diff_files(before, after)
+
+
 def init(*, db: str | None = None, out: str = "costlens.toml", force: bool = False, config: Config | None = None):
     """Write a commented starter costlens.toml from the features found in the database."""
     from costlens import db as database

@@ -651,6 +651,43 @@ def check(
     raise typer.Exit(_guard(run))
 
 
+DIFF_FORMATS = ("terminal", "json", "md")
+
+
+@app.command()
+def diff(
+    before: Annotated[Path, typer.Argument(metavar="BEFORE.json", help="A report saved by `costlens report --format json --out FILE`.")],
+    after: Annotated[Path, typer.Argument(metavar="AFTER.json", help="A later report saved the same way.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md (a PR comment or job summary).")] = "terminal",
+) -> None:
+    """What changed between two saved reports: spend, cost per task and per accepted outcome, per feature and
+    model, the change split into volume / efficiency / mix / price."""
+
+    def run() -> None:
+        from costlens import api
+        from costlens.errors import UsageError
+
+        if fmt not in DIFF_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(DIFF_FORMATS)}")
+        result = api.diff(str(before), str(after))
+        if fmt == "json":
+            from costlens.report.render_json import dumps
+
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
+        elif fmt == "md":
+            from costlens.diff import render_markdown
+
+            sys.stdout.write(render_markdown(result))
+        else:
+            from rich.console import Console
+
+            from costlens.diff import render_terminal
+
+            render_terminal(result, Console(highlight=False))
+
+    _guard(run)
+
+
 @app.command()
 def init(
     db: DbOption = None,
