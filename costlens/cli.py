@@ -559,16 +559,20 @@ def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOptio
 @app.command()
 def whatif(
     change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
-                                               '"cache feature=X", "cap-output feature=X max=500"; join several with ";".')],
+                                               '"cache feature=X", "cap-output feature=X max=500", '
+                                               '"prompt feature=X file=prompts/x.txt"; join several with ";".')],
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
     since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-    fmt: FormatOption = "terminal",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md (a pull request's job summary).")] = "terminal",
 ) -> None:
     """Re-price the period's traffic under a change and show before / after and the quality risk."""
 
     def run() -> None:
         from costlens import api
+        from costlens.errors import UsageError
 
+        if fmt not in ("terminal", "json", "md"):
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use one of: terminal, json, md")
         result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until,
                             to=to, last=last)
         _say_empty_period(result)
@@ -576,6 +580,11 @@ def whatif(
             from costlens.report.render_json import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
+            return
+        if fmt == "md":  # a pull request's job summary
+            from costlens.whatif import render_markdown
+
+            sys.stdout.write(render_markdown(result))
             return
         from rich.console import Console
         from rich.table import Table
