@@ -380,9 +380,12 @@ def _change_table(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, se
 
 def _prompt_estimate(con: "duckdb.DuckDBPyConnection", change: Change) -> dict[str, Any]:
     """The prompt the feature's calls carry today (sql/whatif/prompt.sql): logged system prompts where present,
-    else the feature's smallest input per call with any input (a call that logged no usage says nothing)."""
+    else the feature's smallest input per call with any input. Calls that logged no input sent no prompt to
+    change (a failed request billed nothing) and are not counted."""
     calls, logged, logged_median, smallest, median = con.execute("""
-        SELECT count(*), count(*) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
+        SELECT count(*) FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens
+                                      + cache_write_1h_tokens > 0),
+               count(*) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
                median(prefix_tokens) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
                min(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)
                    FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > 0),

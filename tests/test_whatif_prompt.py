@@ -131,14 +131,15 @@ def test_cli_markdown_for_a_pull_request(october):
 
 def test_the_difference_goes_where_the_prompt_sits(con):
     """prompt.sql on hand-made calls: the logged prompt is used where present; a cached prompt stays cached; a
-    shorter prompt never takes a count below zero; other features are untouched."""
+    shorter prompt never takes a count below zero; other features and calls that logged no input are untouched."""
     con.execute("""CREATE TEMP TABLE whatif_calls AS SELECT * FROM (VALUES
         (1, 'f', TRUE, 5000, 0,    0,    0, NULL, FALSE, CAST(NULL AS INTEGER)),   -- no cache, no logged prompt
         (2, 'f', TRUE, 1000, 3000, 0,    0, NULL, FALSE, NULL),   -- cache read covers the 2,500-token estimate
         (3, 'f', TRUE, 800,  0,    4000, 0, NULL, FALSE, NULL),   -- cache write covers it
         (4, 'f', TRUE, 900,  0,    0,    0, 300,  FALSE, NULL),   -- logged prompt: 300 tokens
         (5, 'g', TRUE, 5000, 0,    0,    0, NULL, FALSE, NULL),   -- another feature
-        (6, 'f', FALSE, 5000, 0,   0,    0, NULL, FALSE, NULL)    -- unpriced: no before, left alone
+        (6, 'f', FALSE, 5000, 0,   0,    0, NULL, FALSE, NULL),   -- unpriced: no before, left alone
+        (7, 'f', TRUE, 0,    0,    0,    0, NULL, FALSE, NULL)    -- logged no input: sent no prompt
     ) AS t(wid, feature, priced, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
            prefix_tokens, affected, last_change)""")
     con.execute("CREATE TEMP TABLE whatif_change AS SELECT 1 AS seq, 'f' AS feature, "
@@ -155,8 +156,11 @@ def test_the_difference_goes_where_the_prompt_sits(con):
         (4, 700, 0, 0, True),       # 900 − 300 + 100
         (5, 5000, 0, 0, False),
         (6, 5000, 0, 0, False),
+        (7, 0, 0, 0, False),
     ]
     con.execute("UPDATE whatif_calls SET affected = FALSE, input_tokens = 1000, cache_read_tokens = 0, "
                 "cache_write_5m_tokens = 0, prefix_tokens = NULL")
     con.execute(load_sql("whatif/prompt.sql"))
     assert con.execute("SELECT min(input_tokens) FROM whatif_calls WHERE feature = 'f' AND priced").fetchone() == (0,)
+    # every priced call of f now has 1,000 input tokens (7 too): 1, 2, 3, 4 and 7 change, g and the unpriced do not
+    assert con.execute("SELECT count(*) FROM whatif_calls WHERE affected").fetchone() == (5,)

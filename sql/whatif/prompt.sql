@@ -31,6 +31,8 @@ FROM (
         FROM whatif_calls AS w
         CROSS JOIN whatif_change AS c
         WHERE w.priced AND w.feature = c.feature
+          -- a call that logged no input (a failed request billed nothing) sent no prompt to change
+          AND w.input_tokens + w.cache_read_tokens + w.cache_write_5m_tokens + w.cache_write_1h_tokens > 0
     )
     SELECT
         wid,
