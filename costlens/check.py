@@ -202,16 +202,7 @@ def _usd(value: Any) -> str:
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
     """A saved JSON report, validated; InputError (one line, exit 3) when it is not one."""
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(str(file), "baseline file not found", fix=BASELINE_FIX)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(file), f"cannot be read ({exc})", fix=BASELINE_FIX) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(file), f"is not JSON ({exc.msg} at line {exc.lineno})", fix=BASELINE_FIX) from None
-    return validate_baseline(data, str(file))
+    return validate_baseline(_read_json(Path(path), BASELINE_FIX, "baseline file"), str(path))
 
 
 def validate_baseline(data: Any, where: str = "baseline") -> dict[str, Any]:
@@ -260,9 +251,9 @@ def load_report(path: str | Path) -> Any:
         coverage=SimpleNamespace(unpriced_models=unpriced), reconciliation=data.get("reconciliation") or {})
 
 
-def _read_json(file: Path, fix: str) -> Any:
+def _read_json(file: Path, fix: str, what: str = "file") -> Any:
     if not file.is_file():
-        raise InputError(str(file), "file not found", fix=fix)
+        raise InputError(str(file), f"{what} not found", fix=fix)
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
