@@ -197,10 +197,13 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
 
 def check(*, db: str | None = None, config: Config | None = None, period: str | None = None,
           since: str | None = None, until: str | None = None, baseline: str = "previous", thresholds=None,
-          cost_mode: str = "computed", to: str | None = None, last: str | None = None):
-    """The CI gate: this period against the previous one, a saved JSON report, or nothing (`none`)."""
+          cost_mode: str = "computed", to: str | None = None, last: str | None = None,
+          report_file: str | None = None):
+    """The CI gate: this period against the previous one, a saved JSON report, or nothing (`none`). With
+    `report_file` (a saved JSON report) the gate judges that report as written, without building it again; the
+    database is opened only for `baseline="previous"`."""
     from costlens import db as database
-    from costlens.check import CheckThresholds, load_baseline, run_check
+    from costlens.check import CheckThresholds, load_baseline, load_report, run_check
     from costlens.levers.diagnose import previous_period
     from costlens.report.build import build_report
 
@@ -209,6 +212,20 @@ def check(*, db: str | None = None, config: Config | None = None, period: str | 
     choice = (baseline or "none").strip()
     use_previous = choice.lower() == "previous"
     base = None if use_previous or choice.lower() == "none" else load_baseline(choice)  # bad file: exit 3 first
+    found = config.path is not None
+    if report_file is not None:
+        if period or since or until or to or last:
+            raise UsageError("--report judges the period of the saved report; period options do not apply",
+                             fix="drop --period / --since / --to / --until / --last, or drop --report")
+        current = load_report(report_file)
+        if use_previous:
+            con = database.connect(db, must_exist=True)
+            try:
+                base = build_report(con, config, previous_period(current.period), cost_mode=cost_mode,
+                                    analyse=False)
+            finally:
+                con.close()
+        return run_check(current, base, config, thresholds, config_found=found)
     options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
@@ -216,11 +233,19 @@ def check(*, db: str | None = None, config: Config | None = None, period: str | 
         if use_previous:
             base = build_report(con, config, previous_period(chosen), cost_mode=cost_mode, analyse=False)
         current = build_report(con, config, chosen, cost_mode=cost_mode, analyse=False, reprice=not use_previous)
-        result = run_check(current, base, config, thresholds)
+        result = run_check(current, base, config, thresholds, config_found=found)
         result.empty_period = _empty_period(con, chosen)
         return result
     finally:
         con.close()
+
+
+def diff(before: str, after: str):
+    """Two saved JSON reports compared: spend, cost per task and per accepted outcome, in total, per feature and
+    per model, with the change split into volume / efficiency / mix / price (costlens.diff). No database."""
+    from costlens.diff import diff_files
+
+    return diff_files(before, after)
 
 
 def init(*, db: str | None = None, out: str = "costlens.toml", force: bool = False, config: Config | None = None):

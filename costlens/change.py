@@ -230,10 +230,11 @@ def period_usage(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Pe
     _materialise(cur, config, period, cost_mode, (), _CHANGE_COLUMNS)
     usage = PeriodUsage()
     usage.tasks, usage.calls = cur.execute("SELECT count(DISTINCT task_key), count(*) FROM period_calls").fetchone()
-    for provider, model, variant, kind, quantity, cost in cur.execute(load_sql("metrics/change_usage.sql")).fetchall():
+    rows = cur.execute(load_sql("metrics/change_usage.sql")).fetchall()
+    for _feature, provider, model, variant, kind, quantity, cost in rows:  # the period's split is over all features
         key = (provider, model, variant, kind)
-        usage.quantity[key] = int(quantity)
-        usage.cost[key] = Decimal(cost)
+        usage.quantity[key] = usage.quantity.get(key, 0) + int(quantity)
+        usage.cost[key] = usage.cost.get(key, Decimal(0)) + Decimal(cost)
     return usage
 
 

@@ -566,16 +566,20 @@ def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOptio
 @app.command()
 def whatif(
     change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
-                                               '"cache feature=X", "cap-output feature=X max=500"; join several with ";".')],
+                                               '"cache feature=X", "cap-output feature=X max=500", '
+                                               '"prompt feature=X file=prompts/x.txt"; join several with ";".')],
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
     since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-    fmt: FormatOption = "terminal",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md (a pull request's job summary).")] = "terminal",
 ) -> None:
     """Re-price the period's traffic under a change and show before / after and the quality risk."""
 
     def run() -> None:
         from costlens import api
+        from costlens.errors import UsageError
 
+        if fmt not in ("terminal", "json", "md"):
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use one of: terminal, json, md")
         result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until,
                             to=to, last=last)
         _say_empty_period(result)
@@ -583,6 +587,11 @@ def whatif(
             from costlens.report.render_json import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
+            return
+        if fmt == "md":  # a pull request's job summary
+            from costlens.whatif import render_markdown
+
+            sys.stdout.write(render_markdown(result))
             return
         from rich.console import Console
         from rich.table import Table
@@ -609,6 +618,9 @@ def whatif(
     _guard(run)
 
 
+CHECK_FORMATS = ("terminal", "json", "md", "github")
+
+
 @app.command()
 def check(
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
@@ -616,34 +628,80 @@ def check(
     baseline: Annotated[str, typer.Option("--baseline", help="previous (the period before), none, or a JSON report saved by `costlens report --format json --out FILE`.")] = "previous",
     max_cpao_regression_pct: Annotated[float, typer.Option("--max-cpao-regression-pct", help="Fail when cost per accepted outcome rises more than this % vs the baseline.")] = 10.0,
     min_priced_coverage_pct: Annotated[float, typer.Option("--min-priced-coverage-pct", help="Fail when fewer calls than this % are priced.")] = 95.0,
-    fail_on_warning: Annotated[bool, typer.Option("--fail-on-warning", help="Also fail on soft budget alerts and month-end forecasts over budget.")] = False,
-    min_accepted_outcomes: Annotated[int, typer.Option("--min-accepted-outcomes", help="Per-feature regressions need this many accepted outcomes in both periods.")] = 10,
-    ignore_slo: Annotated[bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", "--fail-on-warning", help="Turn every WARN into a FAIL (soft budget alerts, forecasts over budget, budgets without calls, no config file, reconciliation outside tolerance).")] = False,
+    min_accepted_outcomes: Annotated[int, typer.Option("--min-accepted-outcomes", help="Per-feature regressions need this many accepted outcomes in both periods (SKIP otherwise).")] = 10,
+    ignore_slo: Annotated[bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome (a breach is a SKIP).")] = False,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed or reported.")] = "computed",
-    fmt: FormatOption = "terminal",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json, md (a GitHub job summary) or github (::error:: / ::warning:: annotations).")] = "terminal",
+    report_file: Annotated[Optional[Path], typer.Option("--report", metavar="FILE", help="Judge a JSON report saved by `costlens report --format json --out FILE` instead of building the report again.")] = None,
 ) -> None:
-    """The CI gate: exit 4 on a budget breach, a cost-per-accepted-outcome regression or low priced coverage."""
+    """The CI gate: every rule PASS / WARN / FAIL / SKIP and a summary line; exit 4 on any FAIL."""
 
     def run() -> int:
         from costlens import api
         from costlens.check import CheckThresholds
+        from costlens.errors import UsageError
 
+        if fmt not in CHECK_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(CHECK_FORMATS)}")
         thresholds = CheckThresholds(max_cpao_regression_pct=max_cpao_regression_pct,
                                      min_priced_coverage_pct=min_priced_coverage_pct,
                                      min_accepted_outcomes=min_accepted_outcomes,
-                                     fail_on_warning=fail_on_warning, fail_on_slo=not ignore_slo).validate()
+                                     strict=strict, fail_on_slo=not ignore_slo).validate()
         result = api.check(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
-                           last=last, baseline=baseline, thresholds=thresholds, cost_mode=cost_mode)
+                           last=last, baseline=baseline, thresholds=thresholds, cost_mode=cost_mode,
+                           report_file=None if report_file is None else str(report_file))
         _say_empty_period(result)
         if fmt == "json":
             from costlens.report.render_json import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
+        elif fmt == "md":
+            sys.stdout.write(result.render_markdown())
+        elif fmt == "github":
+            print(result.render_github())
         else:
             print(result.render_text())
         return result.exit_code
 
     raise typer.Exit(_guard(run))
+
+
+DIFF_FORMATS = ("terminal", "json", "md")
+
+
+@app.command()
+def diff(
+    before: Annotated[Path, typer.Argument(metavar="BEFORE.json", help="A report saved by `costlens report --format json --out FILE`.")],
+    after: Annotated[Path, typer.Argument(metavar="AFTER.json", help="A later report saved the same way.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md (a PR comment or job summary).")] = "terminal",
+) -> None:
+    """What changed between two saved reports: spend, cost per task and per accepted outcome, per feature and
+    model, the change split into volume / efficiency / mix / price."""
+
+    def run() -> None:
+        from costlens import api
+        from costlens.errors import UsageError
+
+        if fmt not in DIFF_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(DIFF_FORMATS)}")
+        result = api.diff(str(before), str(after))
+        if fmt == "json":
+            from costlens.report.render_json import dumps
+
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
+        elif fmt == "md":
+            from costlens.diff import render_markdown
+
+            sys.stdout.write(render_markdown(result))
+        else:
+            from rich.console import Console
+
+            from costlens.diff import render_terminal
+
+            render_terminal(result, Console(highlight=False))
+
+    _guard(run)
 
 
 @app.command()

@@ -4,6 +4,8 @@
     batch feature=F                                       price F's synchronous calls at batch prices
     cache feature=F [share=0.5] [min_tokens=1024] [ttl=300]   turn on prompt caching
     cap-output feature=F max=N                            cut output above N tokens
+    prompt feature=F file=PATH                            replace F's prompt with the text of PATH (tokens counted
+                                                          offline with the bundled o200k_base encoding)
 
 `feature=*` (or no feature) means every feature; several changes join with ';' and apply in order.
 The period's tables must exist (costlens.report.build.compute_period_metrics). Every change is SQL in
@@ -38,21 +40,25 @@ _VERBS = {
     "cache": "prompt_cache", "caching": "prompt_cache", "prompt-cache": "prompt_cache",
     "prompt_cache": "prompt_cache", "prompt-caching": "prompt_cache", "prompt_caching": "prompt_cache",
     "cap": "cap_output", "cap-output": "cap_output", "cap_output": "cap_output", "max-output": "cap_output",
+    "prompt": "prompt", "system-prompt": "prompt",
 }
 _KEYS = {
     "route": ("feature", "to", "provider", "from"),
     "batch": ("feature",),
     "prompt_cache": ("feature", "share", "min_tokens", "ttl"),
     "cap_output": ("feature", "max"),
+    "prompt": ("feature", "file"),
 }
-_ALIASES = {"max_tokens": "max", "max_output": "max", "max_output_tokens": "max", "tokens": "max",
+_ALIASES = {"path": "file", "max_tokens": "max", "max_output": "max", "max_output_tokens": "max", "tokens": "max",
             "model": "to", "from_model": "from", "ttl_s": "ttl", "min_cacheable_tokens": "min_tokens"}
 _USAGE = {
     "route": "route feature=F to=MODEL [provider=P] [from=MODEL]",
     "batch": "batch feature=F",
     "prompt_cache": "cache feature=F [share=0.5] [min_tokens=1024] [ttl=300]",
     "cap_output": "cap-output feature=F max=N",
+    "prompt": "prompt feature=F file=PATH",
 }
+PROMPT_ENCODING = "o200k_base"  # the bundled encoding (costlens/fingerprint/tokenizer.py); no network
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -60,7 +66,7 @@ _USAGE = {
 
 @dataclass
 class Change:
-    kind: str  # route | batch | prompt_cache | cap_output
+    kind: str  # route | batch | prompt_cache | cap_output | prompt
     text: str
     feature: str | None = None  # None = every feature
     target_model: str | None = None
@@ -70,6 +76,9 @@ class Change:
     cacheable_share: float | None = None
     min_cacheable_tokens: int | None = None
     ttl_s: int | None = None
+    prompt_file: str | None = None
+    new_prompt_tokens: int | None = None
+    old_prompt_tokens: int | None = None  # set when applied: the feature's smallest input per call
 
 
 def _fail(text: str, message: str, fix: str = EXAMPLE) -> UsageError:
@@ -98,7 +107,7 @@ def parse_change(text: str) -> Change:
     verb = words[0].lower()
     kind = _VERBS.get(verb)
     if kind is None:
-        raise _fail(source, f"unknown change {words[0]!r}", "use route, batch, cache or cap-output — " + EXAMPLE)
+        raise _fail(source, f"unknown change {words[0]!r}", "use route, batch, cache, cap-output or prompt — " + EXAMPLE)
     values: dict[str, str] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
@@ -136,7 +145,34 @@ def parse_change(text: str) -> Change:
             change.min_cacheable_tokens = _int(source, "min_tokens", values["min_tokens"], low=0)
         if "ttl" in values:
             change.ttl_s = _int(source, "ttl", values["ttl"].rstrip("s"), low=1)
+    elif kind == "prompt":
+        if change.feature is None or "file" not in values:
+            raise _fail(source, "prompt needs feature=F (one feature) and file=PATH",
+                        f"write {_USAGE[kind]}, e.g. prompt feature=support-bot file=prompts/support.txt")
+        change.prompt_file = values["file"]
+        change.new_prompt_tokens = prompt_tokens(values["file"])
     return change
+
+
+def prompt_tokens(path: str) -> int:
+    """Tokens of a prompt file's text as written (template placeholders count as their own text), with the
+    bundled o200k_base encoding: offline, the same count the ingest uses for logged prompts."""
+    from pathlib import Path
+
+    from costlens.errors import InputError
+    from costlens.fingerprint.tokenizer import count_tokens
+
+    file = Path(path)
+    fix = "give the prompt file's path relative to where costlens runs, e.g. file=prompts/support.txt"
+    if not file.is_file():
+        raise InputError(str(file), "prompt file not found", fix=fix)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(str(file), "the prompt file is not UTF-8 text", fix="save it as UTF-8") from None
+    except OSError as exc:
+        raise InputError(str(file), f"cannot be read ({exc.strerror or exc})", fix=fix) from None
+    return int(count_tokens([text], PROMPT_ENCODING)[0])
 
 
 def parse_changes(text: str) -> list[Change]:
@@ -331,13 +367,37 @@ def _change_table(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, se
         "CAST(? AS VARCHAR) AS feature, "
         "CAST(? AS VARCHAR) AS target_provider, CAST(? AS VARCHAR) AS target_model, CAST(? AS VARCHAR) AS from_model, "
         "CAST(? AS BIGINT) AS max_output_tokens, CAST(? AS DOUBLE) AS cacheable_share, "
-        "CAST(? AS BIGINT) AS min_cacheable_tokens, CAST(? AS BIGINT) AS ttl_s",
+        "CAST(? AS BIGINT) AS min_cacheable_tokens, CAST(? AS BIGINT) AS ttl_s, "
+        "CAST(? AS BIGINT) AS new_prompt_tokens, CAST(? AS BIGINT) AS old_prompt_tokens",
         [seq, change.feature, change.target_provider, change.target_model, change.from_model,
          change.max_output_tokens,
          change.cacheable_share if change.cacheable_share is not None else settings.cacheable_share,
          change.min_cacheable_tokens if change.min_cacheable_tokens is not None else settings.min_cacheable_tokens,
-         change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s],
+         change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s,
+         change.new_prompt_tokens, change.old_prompt_tokens],
     )
+
+
+def _prompt_estimate(con: "duckdb.DuckDBPyConnection", change: Change) -> dict[str, Any]:
+    """The prompt the feature's calls carry today (sql/whatif/prompt.sql): logged system prompts where present,
+    else the feature's smallest input per call with any input. Calls that logged no input sent no prompt to
+    change (a failed request billed nothing) and are not counted."""
+    calls, logged, logged_median, smallest, median = con.execute("""
+        SELECT count(*) FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens
+                                      + cache_write_1h_tokens > 0),
+               count(*) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
+               median(prefix_tokens) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
+               min(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)
+                   FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > 0),
+               median(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)
+                   FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > 0)
+        FROM whatif_calls WHERE priced AND feature = ?""", [change.feature]).fetchone()
+    change.old_prompt_tokens = int(smallest or 0)
+    return {"prompt_file": change.prompt_file, "new_prompt_tokens": change.new_prompt_tokens,
+            "encoding": PROMPT_ENCODING, "calls_in_scope": int(calls), "calls_with_logged_prompt": int(logged),
+            "logged_prompt_median_tokens": None if logged_median is None else float(logged_median),
+            "old_prompt_tokens_estimate": change.old_prompt_tokens,
+            "input_tokens_median": None if median is None else float(median)}
 
 
 def _apply(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, settings: WhatIfSettings) -> int:
@@ -377,6 +437,7 @@ def whatif(con: "duckdb.DuckDBPyConnection", config: Any, change: str | Change |
                 notes.append(f"{c.target_model} is {in_data} in the data: the route is priced and judged as {in_data}")
                 c.target_model = in_data
             c.target_provider = _target_provider(con, c)
+        prompt_detail = _prompt_estimate(con, c) if c.kind == "prompt" else None
         affected = _apply(con, seq, c, settings)
         outcomes.append(ChangeOutcome(change=c.text, kind=c.kind, calls_affected=affected, quality_risk="low",
                                       quality_reason=""))
@@ -385,6 +446,8 @@ def whatif(con: "duckdb.DuckDBPyConnection", config: Any, change: str | Change |
                 "SELECT DISTINCT last_from_model FROM whatif_calls WHERE last_change = ? ORDER BY 1", [seq]).fetchall()]
             outcomes[-1].detail = {"target_provider": c.target_provider, "target_model": c.target_model,
                                    "from_models": sources}
+        if prompt_detail is not None:
+            outcomes[-1].detail = prompt_detail
 
     _ensure_prices(con, config, notes)
     con.execute(load_sql("whatif/price.sql"))
@@ -404,7 +467,7 @@ def whatif(con: "duckdb.DuckDBPyConnection", config: Any, change: str | Change |
 
     for seq, (c, outcome) in enumerate(zip(changes, outcomes), start=1):
         _assess(con, seq, c, outcome, settings)
-    _assumptions(changes, rows, settings, notes)
+    _assumptions(changes, outcomes, rows, settings, notes)
     worst = max(outcomes, key=lambda o: RISKS.index(o.quality_risk))
     reason = worst.quality_reason if len(outcomes) == 1 else "; ".join(
         f"{o.change}: {o.quality_risk} — {o.quality_reason}" for o in outcomes)
@@ -476,6 +539,7 @@ _NOTHING = {
     "prompt_cache": "no eligible call: every call in scope already uses the cache, or its cacheable part is "
                     "under the minimum cacheable length",
     "cap_output": "no call in scope wrote more than the cap",
+    "prompt": "no call changed: the new prompt has as many tokens as the one the calls carry today",
 }
 
 
@@ -507,6 +571,10 @@ def _assess(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome:
     elif change.kind == "prompt_cache":
         outcome.quality_risk = "low"
         outcome.quality_reason = "caching a byte-identical prefix does not change outputs"
+    elif change.kind == "prompt":
+        outcome.quality_risk = "medium"
+        outcome.quality_reason = ("a new prompt changes the answers, and their length: evaluate it on a sample "
+                                  "before it ships (output tokens are assumed unchanged here)")
     elif change.kind == "cap_output":
         in_scope = int(con.execute(
             "SELECT count(*) FROM whatif_calls WHERE priced AND ($f IS NULL OR feature = $f)",
@@ -599,9 +667,29 @@ def _assess_route(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, ou
         outcome.quality_reason = f"{compared}: {verdict}; cannot rule out a loss beyond the margin ({bound})"
 
 
-def _assumptions(changes: list[Change], rows: list[dict[str, Any]], settings: WhatIfSettings,
-                 notes: list[str]) -> None:
+def _assumptions(changes: list[Change], outcomes: list[ChangeOutcome], rows: list[dict[str, Any]],
+                 settings: WhatIfSettings, notes: list[str]) -> None:
     kinds = {c.kind for c in changes}
+    for change, outcome in zip(changes, outcomes):
+        if change.kind != "prompt":
+            continue
+        d = outcome.detail
+        estimated = d["calls_in_scope"] - d["calls_with_logged_prompt"]
+        note = (f"prompt {change.feature}: the new prompt ({change.prompt_file}) is {d['new_prompt_tokens']:,} "
+                f"tokens ({PROMPT_ENCODING}; other model families' tokenizers count somewhat differently); it "
+                f"replaces the prompt the calls carry today")
+        if d["calls_with_logged_prompt"]:
+            note += f": the logged system prompt on {d['calls_with_logged_prompt']:,} calls"
+            note += "," if estimated else ""
+        if estimated:
+            median = d["input_tokens_median"]
+            note += (f"{' and' if d['calls_with_logged_prompt'] else ':'} ASSUMPTION on {estimated:,} calls with no "
+                     f"logged prompt: the system prompt is the part of the input that changes, estimated as the "
+                     f"feature's smallest input per call, {d['old_prompt_tokens_estimate']:,} tokens (every call "
+                     f"carries it, so it is at most that; the median input is "
+                     f"{'—' if median is None else f'{median:,.0f}'} tokens)")
+        notes.append(note + "; the difference goes where the prompt sits (cache reads of calls that read it "
+                            "from the cache, else cache writes, else uncached input); output tokens unchanged")
     if "route" in kinds:
         notes.append("routed calls keep their token counts (same prompts and answer lengths; tokenizers differ "
                      "slightly between model families)")
@@ -627,3 +715,41 @@ def _assumptions(changes: list[Change], rows: list[dict[str, Any]], settings: Wh
     unpriced = sum(int(r["unpriced_calls"]) for r in rows)
     if unpriced:
         notes.append(f"{unpriced} unpriced calls are left out of before and after")
+
+
+# -------------------------------------------------------------------------------------------- rendering
+
+
+def _money(value: Any, places: int = 2) -> str:
+    """Dollars for display (the one place this module formats money)."""
+    from decimal import ROUND_HALF_UP
+
+    if value is None:
+        return "—"
+    return f"${Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+
+
+def render_markdown(result: WhatIfResult) -> str:
+    """A pull request's job summary or comment: what the change would have cost over the period's traffic.
+    Names from the logs and the change text go through render_md.md (inert Markdown)."""
+    from costlens.report.render_md import md
+
+    delta = result.after_usd - result.before_usd  # + = the change costs more
+    monthly = -result.est_monthly_savings_usd
+    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
+    msign = "+" if monthly > 0 else "−" if monthly < 0 else "±"
+    pct = "" if result.savings_pct is None else f" ({-result.savings_pct:+.1f}%)"
+    lines = [f"## costlens what-if · {md(result.change, limit=300)}", "",
+             f"Over {result.period_start} → {result.period_end} (end exclusive): {_money(result.before_usd)} → "
+             f"{_money(result.after_usd)}, **{sign}{_money(abs(delta))}**{pct}, ≈ {msign}{_money(abs(monthly))} a month; "
+             f"{result.calls_affected:,} of {result.calls:,} calls affected.", "",
+             "| Feature | Before | After | Change |", "|:---|---:|---:|---:|"]
+    for row in result.by_feature:
+        if row.calls_affected == 0:
+            continue
+        change = row.after_usd - row.before_usd
+        lines.append(f"| {md(row.feature)} | {_money(row.before_usd, 4)} | {_money(row.after_usd, 4)} | "
+                     f"{'+' if change > 0 else '−' if change < 0 else '±'}{_money(abs(change), 4)} |")
+    lines += ["", f"Quality risk: **{result.quality_risk}** — {md(result.quality_reason, limit=600)}", ""]
+    lines += [f"- {md(note, limit=800)}" for note in result.assumptions]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1168,7 +1168,7 @@ owner = "dev.patel@northwind.example"
 team = "platform-eng"
 cost_center = "CC-300-ENG"
 criticality = "important"
-monthly_budget_usd = 450          # over budget this month
+monthly_budget_usd = 600          # past the 80 % soft alert this month (a WARN, not a breach)
 interactive = true
 step_budget = {AGENT_STEP_BUDGET}
 

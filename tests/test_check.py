@@ -33,17 +33,25 @@ def rules(result):
     return {r.name: r for r in result.rules}
 
 
+def statuses(result):
+    return {r.name: r.status for r in result.rules}
+
+
 def test_all_pass():
     result = run_check(report(), report(), CONFIG)
     assert result.passed and result.exit_code == EXIT_OK == 0
+    assert statuses(result) == {
+        "budget[a]": "PASS", "budget[b]": "PASS", "cost_slo[a]": "PASS", "cpao_regression[total]": "PASS",
+        "cpao_regression[a]": "PASS", "cpao_regression[b]": "PASS", "priced_coverage": "PASS",
+        "reconciliation": "SKIP"}  # make_report has no bill: not compared
     names = rules(result)
-    assert set(names) == {"budget[a]", "budget[b]", "cost_slo[a]", "cpao_regression[total]", "cpao_regression[a]",
-                          "cpao_regression[b]", "priced_coverage"}
     assert names["budget[a]"].detail == "ok: 50.0% of the budget $100.00 used"
     assert names["cpao_regression[total]"].detail.startswith("cost per accepted outcome $1.00 → $1.00 (+0.0%")
+    assert names["reconciliation"].detail.startswith("not compared: no billing export was ingested")
     text = result.render_text()
     assert text.splitlines()[0].startswith("costlens check · 2026-10-01 → 2026-11-01 (end exclusive) vs baseline")
-    assert text.splitlines()[-1] == "passed: all 7 rules passed → exit 0"
+    assert text.splitlines()[-1] == "PASS=7 WARN=0 FAIL=0 SKIP=1 → exit 0"
+    assert text.splitlines()[-2].startswith("PASS ") and text.splitlines()[1].startswith("SKIP reconciliation")
 
 
 def test_budget_breach_fails():
@@ -53,21 +61,77 @@ def test_budget_breach_fails():
     assert failed == ["budget[b]"]
     assert "FAIL budget[b]: over: spend $12.00 is over the budget $10.00 (120.0%)" in result.render_text()
     assert result.render_text().splitlines()[1].startswith("FAIL")  # failures first
-    assert result.render_text().splitlines()[-1] == "FAILED: 1 of 5 rules failed → exit 4"
+    # budget a, cost_slo a, coverage pass; no baseline and no bill are SKIP
+    assert result.summary == {"PASS": 3, "WARN": 0, "FAIL": 1, "SKIP": 2}
+    assert result.render_text().splitlines()[-1] == "PASS=3 WARN=0 FAIL=1 SKIP=2 → exit 4"
 
 
-def test_warning_fails_only_when_asked():
-    warm = report(b_cost="9")
-    assert run_check(warm, None, CONFIG).passed
-    strict = run_check(warm, None, CONFIG, CheckThresholds(fail_on_warning=True))
-    assert [r.name for r in strict.failed] == ["budget[b]"]
+def test_hard_limit_fails():
+    config = Config.model_validate({"features": {"a": {"hard_limit_usd": 40}}})
+    result = run_check(report(a_cost="40"), None, config)
+    assert statuses(result)["budget[a]"] == "FAIL"
+    assert rules(result)["budget[a]"].detail == "hard_limit: spend $40.00 reached the hard limit $40.00"
+
+
+def test_soft_alert_warns_and_strict_fails():
+    warm = report(b_cost="9")  # 90% of $10: past the 80% soft alert, within budget
+    result = run_check(warm, None, CONFIG)
+    assert result.passed and result.exit_code == 0
+    assert statuses(result)["budget[b]"] == "WARN"
+    assert rules(result)["budget[b]"].detail == "warning: 90.0% of the budget $10.00 used (soft alert at 80%)"
+    assert result.summary == {"PASS": 3, "WARN": 1, "FAIL": 0, "SKIP": 2}
+    strict = run_check(warm, None, CONFIG, CheckThresholds(strict=True))
+    assert [r.name for r in strict.failed] == ["budget[b]"] and strict.exit_code == 4
+    assert rules(strict)["budget[b]"].detail.endswith("(a warning: failed under --strict)")
+    assert strict.summary == {"PASS": 3, "WARN": 0, "FAIL": 1, "SKIP": 2}
+
+
+def test_forecast_over_budget_warns():
+    """Half the month gone, $60 of $100 spent: forecast $120 is over the budget → WARN, not FAIL."""
+    from datetime import datetime, timezone
+
+    r = report(a_cost="60")
+    r.generated_at = datetime(2026, 10, 16, 12, tzinfo=timezone.utc)  # 15.5 of 31 days elapsed
+    result = run_check(r, None, CONFIG)
+    rule = rules(result)["budget[a]"]
+    assert rule.status == "WARN" and rule.detail == "warning: forecast $120.00 exceeds the budget $100.00"
+
+
+def test_budget_without_calls_warns_with_did_you_mean():
+    config = Config.model_validate({"features": {"a": {"monthly_budget_usd": 100}, "b": {"monthly_budget_usd": 10},
+                                                 "bb": {"monthly_budget_usd": 10},
+                                                 "support-bott": {"monthly_budget_usd": 5},
+                                                 "zzz": {"monthly_budget_usd": 5}}})
+    r = make_report([ue("a", "50", calls=100, tasks=50), ue("b", "5", calls=10, tasks=10),
+                     ue("support-bot", "1", calls=3, tasks=3)])
+    result = run_check(r, None, config)
+    assert result.passed  # a warning, not a breach
+    got = rules(result)
+    assert got["budget[support-bott]"].status == "WARN"
+    assert got["budget[support-bott]"].detail == ("budgeted but no calls in the period: the budget checks nothing — "
+                                                  "did you mean 'support-bot'?")
+    assert got["budget[bb]"].detail.endswith("did you mean 'b'?")
+    assert got["budget[zzz]"].detail.endswith("features with calls: a, b, support-bot")
+    assert run_check(r, None, config, CheckThresholds(strict=True)).exit_code == 4
+
+
+def test_missing_config_warns():
+    result = run_check(report(), None, Config(), config_found=False)
+    rule = rules(result)["config"]
+    assert rule.status == "WARN" and rule.detail.startswith("no config file found (no ./costlens.toml")
+    assert "costlens.toml" not in [r.name for r in run_check(report(), None, Config()).rules]
+    assert run_check(report(), None, Config(), CheckThresholds(strict=True), config_found=False).exit_code == 4
 
 
 def test_cost_slo_breach():
     result = run_check(report(a_cpao=2.5), None, CONFIG)
     assert [r.name for r in result.failed] == ["cost_slo[a]"]
     assert "cost per accepted outcome $2.50 is above the SLO $2.00" in rules(result)["cost_slo[a]"].detail
-    assert run_check(report(a_cpao=2.5), None, CONFIG, CheckThresholds(fail_on_slo=False)).passed
+    ignored = run_check(report(a_cpao=2.5), None, CONFIG, CheckThresholds(fail_on_slo=False))
+    assert ignored.passed and statuses(ignored)["cost_slo[a]"] == "SKIP"
+    assert rules(ignored)["cost_slo[a]"].detail.endswith("(not enforced: --ignore-slo)")
+    unknown = run_check(report(a_cpao=None), None, CONFIG)
+    assert statuses(unknown)["cost_slo[a]"] == "SKIP"
 
 
 def test_cpao_regression_over_threshold():
@@ -84,16 +148,28 @@ def test_cpao_regression_over_threshold():
 
 def test_per_feature_regression_needs_enough_outcomes():
     result = run_check(report(a_cpao=5.0, accepted=3), report(accepted=3), Config())
-    assert "cpao_regression[a]" not in rules(result)  # 3 accepted outcomes: too few to judge
-    assert rules(result)["cpao_regression[total]"].passed
+    rule = rules(result)["cpao_regression[a]"]  # 3 accepted outcomes: too few to judge
+    assert rule.status == "SKIP"
+    assert rule.detail == ("not compared: too few accepted outcomes (3 in the baseline, 3 now; need 10 on both "
+                           "sides, --min-accepted-outcomes)")
+    assert rules(result)["cpao_regression[total]"].status == "PASS"
 
 
-def test_unknown_cpao_passes_with_reason():
+def test_feature_not_in_baseline_is_skip():
+    base = make_report([ue("a", "50", calls=100, tasks=50, accepted_tasks=20, cost_per_accepted_outcome_usd=1.0)],
+                       cpao=1.0)
+    result = run_check(report(), base, Config())
+    assert rules(result)["cpao_regression[b]"].status == "SKIP"
+    assert rules(result)["cpao_regression[b]"].detail == "not compared: the feature is not in the baseline"
+
+
+def test_unknown_cpao_is_skip_with_reason():
     result = run_check(report(total_cpao=None), report(), CONFIG)
-    assert rules(result)["cpao_regression[total]"].passed
+    assert statuses(result)["cpao_regression[total]"] == "SKIP"
     assert "no accepted outcome in this period" in rules(result)["cpao_regression[total]"].detail
     result = run_check(report(), None, CONFIG)
     assert rules(result)["cpao_regression[total]"].detail == "not compared: no baseline"
+    assert statuses(result)["cpao_regression[total]"] == "SKIP"
     result = run_check(report(), make_report([]), CONFIG)
     assert rules(result)["cpao_regression[total]"].detail == ("not compared: the baseline 2026-10-01 → 2026-11-01 "
                                                               "has no calls")
@@ -104,8 +180,23 @@ def test_priced_coverage():
     r.totals.priced_coverage_pct = 80.0
     result = run_check(r, None, CONFIG)
     rule = rules(result)["priced_coverage"]
-    assert not rule.passed and "80.0% of 110 calls priced (below 95%)" in rule.detail and "mystery (20)" in rule.detail
+    assert rule.status == "FAIL" and "80.0% of 110 calls priced (below 95%)" in rule.detail
+    assert "mystery (20)" in rule.detail
     assert run_check(r, None, CONFIG, CheckThresholds(min_priced_coverage_pct=80)).passed
+
+
+@pytest.mark.parametrize("status, verdict", [("reconciled", "PASS"), ("outside_tolerance", "WARN"),
+                                             ("not_compared", "SKIP"), ("no_bill", "SKIP"), ("no_ai_spend", "SKIP")])
+def test_reconciliation_rule(status, verdict):
+    from costlens.reconcile.model import Reconciliation
+
+    r = report()
+    r.reconciliation = Reconciliation(status=status, verdict="the verdict")
+    rule = rules(run_check(r, None, CONFIG))["reconciliation"]
+    assert rule.status == verdict
+    if verdict == "SKIP":
+        assert rule.detail == "not compared: the verdict"
+    assert run_check(r, None, CONFIG, CheckThresholds(strict=True)).passed == (verdict != "WARN")
 
 
 def test_no_calls_fails():
@@ -126,6 +217,63 @@ def test_budgets_from_report_are_used():
     result = run_check(r, None, CONFIG)
     assert [x.name for x in result.failed] == ["budget[z]"]
     assert "hard_limit: spend $9.00 reached the hard limit $8.00" in result.render_text()
+
+
+def test_json_carries_statuses_and_counts():
+    data = json.loads(render_json_text(run_check(report(b_cost="9"), None, CONFIG)))
+    assert data["summary"] == {"PASS": 3, "WARN": 1, "FAIL": 0, "SKIP": 2}
+    assert data["passed"] is True and data["exit_code"] == 0
+    by_name = {r["name"]: r for r in data["rules"]}
+    assert by_name["budget[b]"]["status"] == "WARN" and by_name["budget[b]"]["passed"] is True
+    assert by_name["cpao_regression[total]"]["status"] == "SKIP"
+    assert data["thresholds"]["strict"] is False
+
+
+def render_json_text(result):
+    from costlens.report.render_json import dumps
+
+    return dumps(result.to_dict())
+
+
+def test_markdown_summary():
+    result = run_check(report(b_cost="12", a_cost="85"), None, CONFIG)
+    text = result.render_markdown()
+    lines = text.splitlines()
+    assert lines[0] == "## costlens check · 2026-10-01 → 2026-10-31 · failed"
+    assert lines[2] == "**PASS=2 WARN=1 FAIL=1 SKIP=2** → exit 4 · baseline: none"
+    assert lines[4:6] == ["| status | rule | detail |", "|:---|:---|:---|"]
+    assert lines[6] == "| FAIL | budget\\[b\\] | over: spend $12.00 is over the budget $10.00 (120.0%) |"
+    assert lines[7].startswith("| WARN | budget\\[a\\] | warning: 85.0% of the budget $100.00 used")
+    assert len(lines) == 6 + 6
+    ok = run_check(report(), None, CONFIG).render_markdown()
+    assert ok.splitlines()[0].endswith("· passed")
+    assert run_check(report(b_cost="9"), None, CONFIG).render_markdown().splitlines()[0].endswith(
+        "· passed with warnings")
+
+
+def test_github_annotations():
+    result = run_check(report(b_cost="12", a_cost="85"), None, CONFIG)
+    lines = result.render_github().splitlines()
+    assert lines == [
+        "::error title=costlens budget[b]::FAIL budget[b]: over: spend $12.00 is over the budget $10.00 (120.0%25)",
+        "::warning title=costlens budget[a]::WARN budget[a]: warning: 85.0%25 of the budget $100.00 used "
+        "(soft alert at 80%25)",
+        "::notice title=costlens check::PASS=2 WARN=1 FAIL=1 SKIP=2 → exit 4",
+    ]
+
+
+def test_hostile_names_cannot_forge_annotations_or_markdown():
+    name = "x::error::forged,\nFAKE | <b>y</b>"
+    r = make_report([ue(name, "5", calls=1)])
+    config = Config.model_validate({"features": {name: {"monthly_budget_usd": 2}}})
+    result = run_check(r, None, config)
+    gh = result.render_github().splitlines()
+    assert len(gh) == 2 and gh[0].startswith("::error title=costlens budget[x%3A%3Aerror%3A%3Aforged%2C%0AFAKE")
+    assert all(line.startswith(("::error ", "::notice ")) for line in gh)
+    md_lines = result.render_markdown().splitlines()
+    row = next(line for line in md_lines if line.startswith("| FAIL"))
+    assert "<b>" not in row and "\\|" in row and row.count(" | ") == 2  # the pipe is escaped: still 3 cells
+    assert not any(line.startswith("FAKE") for line in md_lines)
 
 
 def test_saved_json_baseline(tmp_path):
@@ -175,7 +323,7 @@ def test_bad_thresholds_are_usage_errors(thresholds):
     assert err.value.exit_code == EXIT_USAGE == 2
 
 
-def test_hostile_names_cannot_break_the_output():
+def test_hostile_names_cannot_break_the_text_output():
     r = make_report([ue("x\x1b[31m\nFAKE PASS", "1", calls=1)])
     text = run_check(r, None, Config.model_validate({"features": {"x\x1b[31m\nFAKE PASS": {"monthly_budget_usd": 2}}})
                      ).render_text()

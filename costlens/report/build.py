@@ -195,6 +195,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
         total_row=total,
     )
+    report.usage_by_kind = _rows(con, load_sql("metrics/change_usage.sql"))
     if reconciliation is None:
         reconciliation = reconcile(con, config, period, period_calls_ready=True)
     else:

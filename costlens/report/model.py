@@ -198,6 +198,9 @@ class Report:
     showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
     maturity: dict[str, Any] = field(default_factory=dict)  # the organisation's cost practice, from the data
     budgets: list[dict[str, Any]] = field(default_factory=list)
+    # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):
+    # what `costlens diff` needs to split the change between two saved reports
+    usage_by_kind: list[dict[str, Any]] = field(default_factory=list)
     reconciliation: Reconciliation = field(default_factory=Reconciliation)  # bill vs logs (JSON key kept)
     warnings: list[str] = field(default_factory=list)
     empty_period: str | None = None  # why the period shows nothing: the months that do hold calls (also a warning)

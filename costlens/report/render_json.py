@@ -71,6 +71,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "maturity": report.maturity,
         "diagnosis": report.diagnosis,
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],
+        "usage_by_kind": report.usage_by_kind,
     }
 
 

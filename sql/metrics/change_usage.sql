@@ -1,5 +1,6 @@
--- Usage and cost of the period's priced calls per (provider, model, variant) and cost kind: the inputs of the
--- volume / efficiency / mix / price split of the change in spend (costlens/change.py).
+-- Usage and cost of the period's priced calls per (feature, provider, model, variant) and cost kind: the inputs of
+-- the volume / efficiency / mix / price split of the change in spend (costlens/change.py sums over features; the
+-- report keeps the rows as `usage_by_kind`, so `costlens diff` can split the change between two saved reports).
 -- Kinds and their quantities:
 --   input        uncached input tokens            cache_read   cache read tokens
 --   cache_write  cache write tokens (5m + 1h)      output       output tokens (reasoning included)
@@ -7,9 +8,10 @@
 --                below the price-book cost (so Σ cost over kinds = Σ period_calls.cost_usd, exactly)
 -- A kind's tokens count only where the price book priced that kind, so quantity × average price = cost.
 -- Money stays DECIMAL(38,18). Unpriced calls (cost_usd NULL) are left out: they are listed elsewhere, never $0.
--- Input: period_calls (materialised for the window). Output: one row per (provider, model, variant, kind).
+-- Input: period_calls (materialised for the window). Output: one row per (feature, provider, model, variant, kind).
 WITH priced AS (
     SELECT
+        feature_key AS feature,
         coalesce(provider, '') AS provider,
         model,
         variant,
@@ -28,28 +30,28 @@ WITH priced AS (
     WHERE cost_usd IS NOT NULL
 ),
 per_key AS (
-    SELECT provider, model, variant,
+    SELECT feature, provider, model, variant,
            sum(input_q) AS input_q, sum(cache_read_q) AS cache_read_q, sum(cache_write_q) AS cache_write_q,
            sum(output_q) AS output_q, count(*) AS call_q,
            sum(input_c) AS input_c, sum(cache_read_c) AS cache_read_c, sum(cache_write_c) AS cache_write_c,
            sum(output_c) AS output_c, sum(call_c) AS call_c
     FROM priced
-    GROUP BY provider, model, variant
+    GROUP BY feature, provider, model, variant
 ),
 kinds AS (
-    SELECT provider, model, variant, 'input' AS kind, input_q AS quantity, input_c AS cost_usd FROM per_key
+    SELECT feature, provider, model, variant, 'input' AS kind, input_q AS quantity, input_c AS cost_usd FROM per_key
     UNION ALL
-    SELECT provider, model, variant, 'cache_read', cache_read_q, cache_read_c FROM per_key
+    SELECT feature, provider, model, variant, 'cache_read', cache_read_q, cache_read_c FROM per_key
     UNION ALL
-    SELECT provider, model, variant, 'cache_write', cache_write_q, cache_write_c FROM per_key
+    SELECT feature, provider, model, variant, 'cache_write', cache_write_q, cache_write_c FROM per_key
     UNION ALL
-    SELECT provider, model, variant, 'output', output_q, output_c FROM per_key
+    SELECT feature, provider, model, variant, 'output', output_q, output_c FROM per_key
     UNION ALL
-    SELECT provider, model, variant, 'call', call_q, call_c FROM per_key
+    SELECT feature, provider, model, variant, 'call', call_q, call_c FROM per_key
 )
-SELECT k.provider, k.model, k.variant, k.kind,
+SELECT k.feature, k.provider, k.model, k.variant, k.kind,
        CAST(k.quantity AS HUGEINT) AS quantity,
        CAST(k.cost_usd AS DECIMAL(38, 18)) AS cost_usd
 FROM kinds k
 WHERE k.quantity <> 0 OR k.cost_usd <> 0
-ORDER BY k.provider, k.model, k.variant, k.kind;
+ORDER BY k.feature, k.provider, k.model, k.variant, k.kind;
