@@ -60,6 +60,11 @@ def outputs(tmp_path_factory):
     db = str(work / "sample.duckdb")
     cli("ingest", str(SAMPLE_LOGS), "--db", db, "--config", CONFIG)
     base = ("report", "--db", db, "--config", CONFIG, "--period", "2026-10")
+    # the sample config with coding-agent's budget below its $524.79: every budget status has its colour
+    tight = work / "tight.toml"
+    tight.write_text(Path(CONFIG).read_text(encoding="utf-8").replace("monthly_budget_usd = 600 ", "monthly_budget_usd = 450 "),
+                     encoding="utf-8")
+    over = ("report", "--db", db, "--config", str(tight), "--period", "2026-10")
     html = work / "report.html"
     cli(*base, "--format", "html", "--out", str(html))
     cli(*base, "--format", "csv", "--out", str(work / "csv"))
@@ -75,8 +80,8 @@ def outputs(tmp_path_factory):
         "t80": cli(*base, env={"COLUMNS": "80"}).stdout,
         "t200": cli(*base, env={"COLUMNS": "200"}).stdout,
         "wide80": cli(*base, "--wide", env={"COLUMNS": "80"}).stdout,
-        "colour": cli(*base, env={"COLUMNS": "200", "FORCE_COLOR": "1"}).stdout,
-        "no_colour": cli(*base, env={"COLUMNS": "200", "FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout,
+        "colour": cli(*over, env={"COLUMNS": "200", "FORCE_COLOR": "1"}).stdout,
+        "no_colour": cli(*over, env={"COLUMNS": "200", "FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout,
     }
 
 
