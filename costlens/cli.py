@@ -796,7 +796,7 @@ def quarantine(
 
 @app.command()
 def demo(
-    sample_dir: Annotated[Path, typer.Argument(help="The sample logs folder.")] = Path("sample_logs"),
+    sample_dir: Annotated[Optional[Path], typer.Argument(metavar="[FOLDER]", help="The sample logs folder (default: the sample month installed with costlens).")] = None,
     db: Annotated[str, typer.Option("--db", help="Database to (re)create for the demo.")] = "costlens-demo.duckdb",
 ) -> None:
     """Ingest the bundled sample month into a fresh database and print its report."""
@@ -809,8 +809,13 @@ def demo(
         from costlens.errors import UsageError
         from costlens.report.render_terminal import render_terminal
 
+        nonlocal sample_dir
+        if sample_dir is None:
+            from costlens.sqlfiles import shipped
+
+            sample_dir = shipped("sample_logs")
         if not sample_dir.is_dir():
-            raise UsageError(f"{sample_dir} is not a folder", fix="run from the project root or pass the sample_logs path")
+            raise UsageError(f"{sample_dir} is not a folder", fix="pass the folder of the logs to demo, or omit it for the sample month")
         from costlens.db import looks_like_duckdb
         from costlens.ingest.sources import expand_paths
         from costlens.outputs import Protected
