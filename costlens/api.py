@@ -228,7 +228,9 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
             what, fix = empty_period_parts(con, chosen)
             raise UsageError(f"nothing to replay: {what}", fix=fix)
         compute_period_metrics(con, config, chosen)
-        return run_whatif(con, config, changes)
+        result = run_whatif(con, config, changes)
+        result.period = chosen.to_dict()
+        return result
     finally:
         con.close()
 
@@ -351,6 +353,7 @@ def reconcile(*, db: str | None = None, config: Config | None = None, period: st
         chosen = options.resolve(con) if options.given() else default_period(con)
         result = run_reconcile(con, config, chosen)
         result.empty_period = _empty_period(con, chosen)
+        result.period = chosen.to_dict()
         return result
     finally:
         con.close()
