@@ -9,6 +9,8 @@ from costlens.config import ColumnMapping, Config, load_config
 from costlens.errors import UsageError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from costlens.ingest.runner import IngestResult, ProgressHook
     from costlens.report.model import Report
 
@@ -72,6 +74,42 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
     try:
         chosen = options.resolve(con)
         return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
+    finally:
+        con.close()
+
+
+def report_frames(report: "Report") -> dict[str, "pl.DataFrame"]:
+    """The report's tables as polars DataFrames: the same tables, columns and types as `report --format
+    parquet` (money as Decimal(38, 18), exact), built as Arrow tables that polars takes without a copy."""
+    import polars as pl
+
+    from costlens.report.render_tables import arrow_table, report_tables
+
+    return {name: pl.from_arrow(arrow_table(columns, rows))  # type: ignore[misc]
+            for name, (columns, rows) in report_tables(report).items()}
+
+
+def calls(*, db: str | None = None, config: Config | None = None, period: str | None = None,
+          since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
+          cost_mode: str = "computed") -> "pl.DataFrame":
+    """The period's calls as the report prices and attributes them (one row per call: feature, team, model,
+    tokens by kind, cost_usd exact), as a polars DataFrame straight from DuckDB's Arrow result. Their cost_usd
+    adds up to the report's total for the same period and options."""
+    from costlens import db as database
+    from costlens.pricing.freeze import freeze_closed_months
+    from costlens.reconcile.calibrate import use_list_prices
+    from costlens.report.build import compute_period_metrics, prepare_priced_calls
+
+    config = config or load_config()
+    options = _period_options(period, since, until, to, last)
+    con = database.connect(db, must_exist=True)
+    try:
+        chosen = options.resolve(con)
+        use_list_prices(con)
+        prepare_priced_calls(con, config)
+        freeze_closed_months(con, chosen)  # closed months keep the prices their first report used
+        compute_period_metrics(con, config, chosen, cost_mode)
+        return con.sql("SELECT * FROM period_calls ORDER BY ts, call_id").pl()
     finally:
         con.close()
 
@@ -190,7 +228,9 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
             what, fix = empty_period_parts(con, chosen)
             raise UsageError(f"nothing to replay: {what}", fix=fix)
         compute_period_metrics(con, config, chosen)
-        return run_whatif(con, config, changes)
+        result = run_whatif(con, config, changes)
+        result.period = chosen.to_dict()
+        return result
     finally:
         con.close()
 
@@ -313,6 +353,7 @@ def reconcile(*, db: str | None = None, config: Config | None = None, period: st
         chosen = options.resolve(con) if options.given() else default_period(con)
         result = run_reconcile(con, config, chosen)
         result.empty_period = _empty_period(con, chosen)
+        result.period = chosen.to_dict()
         return result
     finally:
         con.close()

@@ -39,6 +39,7 @@ class _RunState:
 
     interrupted = False  # SIGINT arrived (set by the handler, so it survives any exception that hides it)
     reported = False  # "costlens: interrupted" was printed
+    quiet = False  # -q/--quiet: no progress and no informational lines on stderr (warnings and errors stay)
 
 
 _state = _RunState()
@@ -167,6 +168,8 @@ class _CostlensGroup(TyperGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         usage_error = _click_usage_error()
         restore = _install_sigint_handler()
+        _state.quiet = False
+        no_color = os.environ.get("NO_COLOR")  # --no-color sets it for this invocation only
         try:
             try:
                 result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
@@ -205,6 +208,10 @@ class _CostlensGroup(TyperGroup):
             code = EXIT_INTERRUPTED
         finally:
             restore()
+            if no_color is None:
+                os.environ.pop("NO_COLOR", None)
+            else:
+                os.environ["NO_COLOR"] = no_color
         if standalone_mode:
             sys.exit(code)
         return code
@@ -225,15 +232,58 @@ app = typer.Typer(
     help="Unit economics for LLM usage: ingest request logs and bills, price every call, report cost per "
     "call, task and accepted outcome. Offline.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
+    context_settings={"help_option_names": ["-h", "--help"]},  # -h on every command too (inherited)
     pretty_exceptions_enable=False,
     epilog="Exit codes: 0 ok · 1 internal error · 2 usage or config · 3 input file unreadable or not understood · "
     "4 CI threshold breached · 5 database missing, busy, newer, damaged, read-only or disk full · "
     "130 interrupted · 141 stdout closed.",
 )
 
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
+def _set_no_color(value: bool) -> bool:
+    if value:
+        os.environ["NO_COLOR"] = "1"  # rich and costlens's own colours both honour it (restored on the way out)
+    return value
+
+
+def _set_quiet(value: bool) -> bool:
+    if value:
+        _state.quiet = True
+    return value
+
+
+# The options every command takes (README "Options"): output chatter, colour and the JSON shortcut
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", callback=_set_quiet, rich_help_panel="Output", help="No progress and no informational lines on stderr; warnings and errors still print.")]
+NoColorOption = Annotated[bool, typer.Option("--no-color", callback=_set_no_color, rich_help_panel="Output", help="No colour (as NO_COLOR=1).")]
+JsonOption = Annotated[bool, typer.Option("--json", "-j", rich_help_panel="Output", help="Same as --format json.")]
+
+
+def _format(fmt: str | None, as_json: bool, default: str = "terminal") -> str:
+    """--format, or json with -j/--json (both, disagreeing: a usage error)."""
+    if not as_json:
+        return fmt or default
+    if fmt not in (None, default, "json"):
+        from costlens.errors import UsageError
+
+        raise UsageError(f"-j/--json and --format {fmt} ask for two formats", fix="pass one of them")
+    return "json"
+
+
+def _note(message: str) -> None:
+    """An informational line on stderr (what was written where): -q/--quiet leaves it out."""
+    if not _state.quiet:
+        print(message, file=sys.stderr)
+
+
+def _examples(*lines: str) -> str:
+    """A command's help epilog: runnable examples, one per paragraph."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)
+
+
+LOAD, ANALYSE, FINANCE = "Load data", "Analyse", "Finance and CI"
+
+DbOption = Annotated[Optional[str], typer.Option("--db", metavar="FILE", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
 # The period options, the same in every command that reads a period (costlens/report/period.py)
 PeriodOption = Annotated[Optional[str], typer.Option("--period", "-p", metavar="PERIOD", help="YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year (default: $COSTLENS_PERIOD, else the latest month with calls).")]
 SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="First day, YYYY-MM-DD (default: the first day with calls).")]
@@ -320,18 +370,24 @@ def main_options(
     """costlens — where the LLM money goes, per feature, and what to do about it."""
 
 
-@app.command()
+@app.command(rich_help_panel=LOAD, epilog=_examples(
+    "costlens ingest logs/ billing/focus-2026-10.csv outcomes.csv",
+    "costlens ingest exports/requests.csv --map input_tokens=ContextTokens --set provider=openai --set model=gpt-4o",
+    "costlens ingest logs/ --replace -c costlens.toml      # after fixing a mapping",
+    "costlens ingest logs/ -q -j > run.json"))
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (.gz read transparently).")],
     db: DbOption = None,
     config: ConfigOption = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="Force an input format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.")] = None,
     maps: Annotated[Optional[list[str]], typer.Option("--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens).")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4).")] = None,
     input_excludes_cached: Annotated[bool, typer.Option("--input-excludes-cached", help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).")] = False,
     keep_content: Annotated[bool, typer.Option("--keep-content", help="Store prompt/response text (off by default).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the totals line.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Load files already ingested again, in place of their earlier rows (after fixing a mapping or the config); one transaction per file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", callback=_set_quiet, rich_help_panel="Output", help="Print only the totals line, and no progress.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", "-j", rich_help_panel="Output", help="Print the run as JSON: each file's status and row counts (the --format option of ingest names the input format).")] = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Load request logs, outcomes and billing exports into the database (re-ingesting a file adds nothing)."""
 
@@ -367,11 +423,31 @@ def ingest(
 
             result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
                                 on_file_done=on_file_done, replace=replace)
-        _print_ingest(result, quiet)
+        if as_json:
+            _print_ingest_json(result)
+        else:
+            _print_ingest(result, quiet)
         return EXIT_INPUT if result.failed else 0
 
     code = _guard(run)
     raise typer.Exit(code)
+
+
+def _print_ingest_json(result) -> None:
+    """`ingest --json`: the run, file by file; warnings and errors still go to stderr as one-liners."""
+    import dataclasses
+
+    from costlens.report.render_json import dumps
+
+    files = [dataclasses.asdict(f) for f in result.files]
+    totals = {name: result.total(name) for name in ("rows_read", "rows_loaded", "rows_duplicate",
+                                                    "rows_quarantined", "rows_skipped")}
+    sys.stdout.write(dumps({"run_id": result.run_id, "files": files, "totals": totals}) + "\n")
+    for f in result.files:
+        if f.warning:
+            print(f"costlens: warning: {f.warning}", file=sys.stderr)
+    for f in result.failed:
+        print(f"costlens: error: {f.message}", file=sys.stderr)
 
 
 def _print_ingest(result, quiet: bool) -> None:
@@ -418,7 +494,12 @@ def _print_ingest(result, quiet: bool) -> None:
 REPORT_FORMATS = ("terminal", "json", "html", "md", "csv", "parquet")
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSE, epilog=_examples(
+    "costlens report -p 2026-10",
+    "costlens report -p last-month -j > report.json",
+    "costlens report -p 2026-Q4 -f html -o reports/2026-q4.html",
+    "costlens report --last 7d --wide | less -S",
+    "costlens report -f csv -o exports/      # one CSV per table"))
 def report(
     db: DbOption = None,
     config: ConfigOption = None,
@@ -427,18 +508,21 @@ def report(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json, html, md, csv or parquet.")] = "terminal",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file (html: required; csv/parquet: a folder) instead of stdout.")] = None,
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, html, md, csv or parquet.")] = "terminal",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", help="Write to this file (html: required; csv/parquet: a folder), its folder created, instead of stdout.")] = None,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
     prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
     reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
     wide: Annotated[bool, typer.Option("--wide", help="Terminal view: every column of every table, however narrow the terminal (default: key columns below 120 columns).")] = False,
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Unit economics per feature, model and team for a period."""
 
     def run() -> None:
         from costlens import api
         from costlens.errors import UsageError
+
+        fmt = _format(fmt_option, as_json)
 
         if fmt not in REPORT_FORMATS:
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(REPORT_FORMATS)}")
@@ -460,7 +544,7 @@ def report(
             from costlens.report.render_tables import export_tables
 
             for path in export_tables(result, out, fmt, protected=protected):
-                print(f"wrote {path}", file=sys.stderr)
+                _note(f"wrote {path}")
             return
         if fmt == "terminal":
             from rich.console import Console
@@ -478,7 +562,7 @@ def report(
             from costlens.outputs import write_outputs
 
             write_outputs({out: write})
-            print(f"report written to {out}", file=sys.stderr)
+            _note(f"report written to {out}")
             return
         if fmt == "html":
             from costlens.report.render_html import render_html
@@ -498,7 +582,7 @@ def report(
         from costlens.outputs import write_text
 
         write_text(out, text)
-        print(f"{'HTML report' if fmt == 'html' else 'report'} written to {out}", file=sys.stderr)
+        _note(f"{'HTML report' if fmt == 'html' else 'report'} written to {out}")
 
     _guard(run)
 
@@ -507,7 +591,7 @@ _REPORT_EXAMPLES = {"html": "costlens-report.html", "md": "costlens-report.md", 
                     "csv": "exports/", "parquet": "exports/", "terminal": "costlens-report.txt"}
 
 
-FormatOption = Annotated[str, typer.Option("--format", "-f", help="terminal or json.")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")]
 
 
 def _say_empty_period(result: Any) -> None:
@@ -547,34 +631,41 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
         render_terminal.render_levers(result, console)
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSE, epilog=_examples("costlens leaks -p 2026-10", "costlens leaks -j | jq '.leaks[0]'"))
 def leaks(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
           since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-          fmt: FormatOption = "terminal") -> None:
+          fmt: FormatOption = "terminal", as_json: JsonOption = False, quiet: QuietOption = False,
+          no_color: NoColorOption = False) -> None:
     """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "leaks"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "leaks"))
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSE, epilog=_examples("costlens levers -p last-month", "costlens levers -j > levers.json"))
 def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
            since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-           fmt: FormatOption = "terminal") -> None:
+           fmt: FormatOption = "terminal", as_json: JsonOption = False, quiet: QuietOption = False,
+           no_color: NoColorOption = False) -> None:
     """What to do first: levers ranked by savings per effort, savings never double counted."""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "levers"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "levers"))
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSE, epilog=_examples(
+    'costlens whatif "route feature=support-bot to=claude-haiku-4-5"',
+    'costlens whatif "batch feature=doc-extractor; cache feature=support-bot" -p last-month',
+    'costlens whatif "prompt feature=support-bot file=prompts/support.txt" -f md >> "$GITHUB_STEP_SUMMARY"'))
 def whatif(
     change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
                                                '"cache feature=X", "cap-output feature=X max=500", '
                                                '"prompt feature=X file=prompts/x.txt"; join several with ";".')],
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
     since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md (a pull request's job summary).")] = "terminal",
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md (a pull request's job summary).")] = "terminal",
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Re-price the period's traffic under a change and show before / after and the quality risk."""
 
     def run() -> None:
+        fmt = _format(fmt_option, as_json)
         from costlens import api
         from costlens.errors import UsageError
 
@@ -621,7 +712,10 @@ def whatif(
 CHECK_FORMATS = ("terminal", "json", "md", "github")
 
 
-@app.command()
+@app.command(rich_help_panel=FINANCE, epilog=_examples(
+    "costlens check -p last-month --strict",
+    "costlens report -p last-month -j -o report.json && costlens check --report report.json -f github",
+    "costlens check --baseline september.json -f md >> \"$GITHUB_STEP_SUMMARY\""))
 def check(
     db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
     since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
@@ -632,12 +726,14 @@ def check(
     min_accepted_outcomes: Annotated[int, typer.Option("--min-accepted-outcomes", help="Per-feature regressions need this many accepted outcomes in both periods (SKIP otherwise).")] = 10,
     ignore_slo: Annotated[bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome (a breach is a SKIP).")] = False,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed or reported.")] = "computed",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json, md (a GitHub job summary) or github (::error:: / ::warning:: annotations).")] = "terminal",
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md (a GitHub job summary) or github (::error:: / ::warning:: annotations).")] = "terminal",
     report_file: Annotated[Optional[Path], typer.Option("--report", metavar="FILE", help="Judge a JSON report saved by `costlens report --format json --out FILE` instead of building the report again.")] = None,
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """The CI gate: every rule PASS / WARN / FAIL / SKIP and a summary line; exit 4 on any FAIL."""
 
     def run() -> int:
+        fmt = _format(fmt_option, as_json)
         from costlens import api
         from costlens.check import CheckThresholds
         from costlens.errors import UsageError
@@ -670,16 +766,19 @@ def check(
 DIFF_FORMATS = ("terminal", "json", "md")
 
 
-@app.command()
+@app.command(rich_help_panel=FINANCE, epilog=_examples(
+    "costlens diff september.json october.json",
+    "costlens diff before.json after.json -f md >> \"$GITHUB_STEP_SUMMARY\""))
 def diff(
     before: Annotated[Path, typer.Argument(metavar="BEFORE.json", help="A report saved by `costlens report --format json --out FILE`.")],
     after: Annotated[Path, typer.Argument(metavar="AFTER.json", help="A later report saved the same way.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md (a PR comment or job summary).")] = "terminal",
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md (a PR comment or job summary).")] = "terminal",
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
-    """What changed between two saved reports: spend, cost per task and per accepted outcome, per feature and
-    model, the change split into volume / efficiency / mix / price."""
+    """What changed between two saved JSON reports, per feature and model, split into volume / efficiency / mix / price."""
 
     def run() -> None:
+        fmt = _format(fmt_option, as_json)
         from costlens import api
         from costlens.errors import UsageError
 
@@ -704,12 +803,13 @@ def diff(
     _guard(run)
 
 
-@app.command()
+@app.command(rich_help_panel=LOAD, epilog=_examples("costlens init", "costlens init -o config/costlens.toml --force"))
 def init(
     db: DbOption = None,
     config: ConfigOption = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Config file to write.")] = Path("costlens.toml"),
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Config file to write (its folder created).")] = Path("costlens.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Write a commented starter costlens.toml from the features found in the database."""
 
@@ -722,12 +822,13 @@ def init(
         # the database, a --config it reads, or an ingested file
         protected_files(db, config=cfg, guess_config=False).check([out], example="costlens.toml")
         path = api.init(db=db, out=str(out), force=force, config=cfg)
-        print(f"wrote {path} — edit owners, budgets and SLOs, then run `costlens report`")
+        _note(f"wrote {path} — edit owners, budgets and SLOs, then run `costlens report`")
 
     _guard(run)
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSE, epilog=_examples(
+    "costlens prices", "costlens prices claude-sonnet-4-5 --provider anthropic --at 2026-10-15", "costlens prices -j"))
 def prices(
     model: Annotated[Optional[str], typer.Argument(help="Explain how this model resolves.")] = None,
     provider: Annotated[Optional[str], typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")] = None,
@@ -735,11 +836,13 @@ def prices(
     at: Annotated[Optional[str], typer.Option("--at", help="Price at this date/time (default: now).")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal or json.")] = "terminal",
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = "terminal",
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """The price book used for the calls in the database, unpriced models, and how a model resolves."""
 
     def run() -> None:
+        fmt = _format(fmt_option, as_json)
         from costlens import api
 
         view = api.prices(db=db, config=_load_config(config), model=model, provider=provider, variant=variant, at=at)
@@ -759,7 +862,8 @@ def prices(
     _guard(run)
 
 
-@app.command()
+@app.command(rich_help_panel=LOAD, epilog=_examples(
+    "costlens quarantine --run 3", "costlens quarantine --only rejected -o rejected.csv", "costlens quarantine -j --limit 0"))
 def quarantine(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many rows (0 = all).")] = 50,
@@ -767,10 +871,17 @@ def quarantine(
     run_id: Annotated[Optional[int], typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")] = None,
     file: Annotated[Optional[str], typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")] = None,
     disposition: Annotated[Optional[str], typer.Option("--only", help="rejected (bad data), skipped (not a model call) or duplicate (another row of a call or bill line already loaded, with which).")] = None,
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = "terminal",
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Rows that were read but not loaded, with file, row and reason."""
 
     def run() -> None:
+        fmt = _format(fmt_option, as_json)
+        if fmt not in ("terminal", "json"):
+            from costlens.errors import UsageError
+
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json (--out FILE.csv to save rows)")
         from costlens import api
 
         if export:
@@ -780,24 +891,30 @@ def quarantine(
             protected_files(db).check([export], option="--export", example="rejected.csv")
             rows = api.quarantine(db=db, run_id=run_id, file=file, disposition=disposition)
             kind = export_rows(rows, export, QUARANTINE_COLUMNS)
-            print(f"{len(rows)} rows written to {export} ({kind})", file=sys.stderr)
+            _note(f"{len(rows)} rows written to {export} ({kind})")
             return
         rows = api.quarantine(db=db, run_id=run_id, file=file, disposition=disposition, limit=(limit + 1) if limit else None)
         shown = rows[:limit] if limit else rows
+        if fmt == "json":
+            from costlens.report.render_json import dumps
+
+            sys.stdout.write(dumps({"rows": shown, "more": len(rows) > len(shown)}, default=str) + "\n")
+            return
         for row in shown:
             print(f"{row['source_file']}:{row['source_row']}: {row['disposition']}: {row['reason']}")
         if not rows:
             print("no quarantined rows")
         elif len(rows) > len(shown):
-            print(f"(first {len(shown)} rows shown: --limit 0 for all, --export FILE.csv to save them)", file=sys.stderr)
+            _note(f"(first {len(shown)} rows shown: --limit 0 for all, --export FILE.csv to save them)")
 
     _guard(run)
 
 
-@app.command()
+@app.command(rich_help_panel=LOAD, epilog=_examples("costlens demo", "costlens demo my_logs/ --db try.duckdb"))
 def demo(
-    sample_dir: Annotated[Path, typer.Argument(help="The sample logs folder.")] = Path("sample_logs"),
-    db: Annotated[str, typer.Option("--db", help="Database to (re)create for the demo.")] = "costlens-demo.duckdb",
+    sample_dir: Annotated[Optional[Path], typer.Argument(metavar="[FOLDER]", help="The sample logs folder (default: the sample month installed with costlens).")] = None,
+    db: Annotated[str, typer.Option("--db", metavar="FILE", help="Database to (re)create for the demo.")] = "costlens-demo.duckdb",
+    quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Ingest the bundled sample month into a fresh database and print its report."""
 
@@ -809,8 +926,13 @@ def demo(
         from costlens.errors import UsageError
         from costlens.report.render_terminal import render_terminal
 
+        nonlocal sample_dir
+        if sample_dir is None:
+            from costlens.sqlfiles import shipped
+
+            sample_dir = shipped("sample_logs")
         if not sample_dir.is_dir():
-            raise UsageError(f"{sample_dir} is not a folder", fix="run from the project root or pass the sample_logs path")
+            raise UsageError(f"{sample_dir} is not a folder", fix="pass the folder of the logs to demo, or omit it for the sample month")
         from costlens.db import looks_like_duckdb
         from costlens.ingest.sources import expand_paths
         from costlens.outputs import Protected
@@ -839,16 +961,17 @@ RUN_COLUMNS = ("run_id", "status", "started_at", "finished_at", "costlens_versio
                "rows_skipped", "balanced")
 
 
-@app.command()
+@app.command(rich_help_panel=LOAD, epilog=_examples("costlens runs --limit 5", "costlens runs -j", "costlens runs -f csv > runs.csv"))
 def runs(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many runs, newest first (0 = all).")] = 0,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or csv.")] = "terminal",
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or csv.")] = "terminal",
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
-    """Ingest runs: files seen / ingested / unchanged / failed, and rows read = loaded + duplicate +
-    quarantined + skipped."""
+    """Ingest runs: files seen, ingested, unchanged and failed; rows read = loaded + duplicate + quarantined + skipped."""
 
     def run() -> None:
+        fmt = _format(fmt_option, as_json)
         from costlens import api
         from costlens.errors import UsageError
 
@@ -904,12 +1027,13 @@ def runs(
 
 
 export_app = typer.Typer(help="Export the period's costs in other tools' formats.", no_args_is_help=True)
-app.add_typer(export_app, name="export")
+app.add_typer(export_app, name="export", rich_help_panel=FINANCE)
 
 
-@export_app.command("focus")
+@export_app.command("focus", epilog=_examples("costlens export focus -p 2026-10 -o costs.focus.csv",
+                                              "costlens export focus -p 2026-Q4 --with-allocation -o exports/q4.parquet"))
 def export_focus(
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .csv or .parquet.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="File to write: .csv or .parquet (its folder created).")],
     db: DbOption = None,
     config: ConfigOption = None,
     period: PeriodOption = None,
@@ -917,8 +1041,9 @@ def export_focus(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or parquet (default: from the --out suffix).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="csv or parquet (default: from the --out suffix).")] = None,
     with_allocation: Annotated[bool, typer.Option("--with-allocation", help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.")] = False,
+    quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """The period's priced spend per feature as a FOCUS 1.2 dataset, for FinOps platforms (it adds up to the report's total)."""
 
@@ -941,8 +1066,8 @@ def export_focus(
                       "(--with-allocation adds it)")
         else:
             beside = ""
-        print(f"wrote {result.rows:,} FOCUS {result.focus_version} rows to {result.path} "
-              f"(${result.billed_cost_usd:,.2f} billed{beside})", file=sys.stderr)
+        _note(f"wrote {result.rows:,} FOCUS {result.focus_version} rows to {result.path} "
+              f"(${result.billed_cost_usd:,.2f} billed{beside})")
 
     _guard(run)
 
@@ -950,7 +1075,8 @@ def export_focus(
 RECONCILE_FORMATS = ("terminal", "json", "md")
 
 
-@app.command()
+@app.command(rich_help_panel=FINANCE, epilog=_examples(
+    "costlens reconcile -p 2026-10", "costlens reconcile -p last-month -j --fail-outside-tolerance"))
 def reconcile(
     db: DbOption = None,
     config: ConfigOption = None,
@@ -959,12 +1085,14 @@ def reconcile(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal, json or md.")] = "terminal",
+    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md.")] = "terminal",
     fail_outside_tolerance: Annotated[bool, typer.Option("--fail-outside-tolerance", help="Exit 4 when spend with no identified cause exceeds the tolerance (reconcile section of costlens.toml).")] = False,
+    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Logged calls against the billing exports: coverage, the gap's causes, allocation, billed rates."""
 
     def run() -> None:
+        fmt = _format(fmt_option, as_json)
         from costlens import api
         from costlens.errors import EXIT_THRESHOLD, UsageError
 

@@ -9,10 +9,16 @@ from pathlib import Path
 
 @cache
 def sql_root() -> Path:
-    packaged = resources.files("costlens") / "sql"
+    return shipped("sql")
+
+
+def shipped(folder: str) -> Path:
+    """A top-level folder of the project that the wheel ships inside the package (sql, sample_logs): the
+    installed copy, else the checkout's."""
+    packaged = resources.files("costlens") / folder
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "sql"
+    return Path(__file__).resolve().parent.parent / folder
 
 
 @cache

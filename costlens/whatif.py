@@ -226,6 +226,9 @@ class WhatIfResult:
     quality_risk: str
     quality_reason: str
     assumptions: list[str] = field(default_factory=list)
+    # the period in the one shape every JSON output uses (Period.to_dict); period_start / _end / _days stay for
+    # readers of schema_version "1"
+    period: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -156,6 +156,9 @@ class Reconciliation:
     bill_sources: list[dict[str, Any]] = field(default_factory=list)
 
     empty_period: str | None = None  # why the period has no calls: the months that do hold calls
+    # `costlens reconcile`'s period (Period.to_dict), written at the top level of its JSON. A class attribute,
+    # not a field: the report's JSON, which embeds this object, states its period once, at its own top level.
+    period = None
     @property
     def has_ai_bill(self) -> bool:
         return self.status in (RECONCILED, OUTSIDE_TOLERANCE)

@@ -18,7 +18,8 @@ def render_json(result: Reconciliation) -> str:
     """Money as JSON numbers with every digit of the exact Decimal (see costlens.report.render_json.dumps)."""
     from costlens.report.render_json import dumps
 
-    return dumps({"reconciliation": result.to_dict()})
+    data = {"reconciliation": result.to_dict()}
+    return dumps({"period": result.period, **data} if result.period else data)
 
 
 def _pct(part: Decimal, whole: Decimal) -> str:

@@ -26,6 +26,8 @@ from costlens.errors import UsageError
 from costlens.report.model import Report, UnitEconomics
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from costlens.outputs import Protected
 
 FORMATS = ("csv", "parquet")
@@ -180,14 +182,20 @@ def write_csv(path: Path, columns: list[tuple[str, str]], rows: list[dict[str, A
             writer.writerow([csv_cell(row.get(name), kind) for name, kind in columns])
 
 
-def write_parquet(path: Path, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+def arrow_table(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> "pa.Table":
+    """One report table as Arrow, typed by its columns' kinds (the Parquet export and api.report_frames)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = pa.schema([(name, _arrow_type(kind)) for name, kind in columns])
     arrays = [pa.array([_arrow_value(row.get(name), kind) for row in rows], type=_arrow_type(kind))
               for name, kind in columns]
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_parquet(path: Path, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(arrow_table(columns, rows), path)
 
 
 def export_tables(report: Report, out_dir_or_file: str | Path, fmt: str = "csv", *,
