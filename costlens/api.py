@@ -10,6 +10,7 @@ from costlens.errors import UsageError
 
 if TYPE_CHECKING:
     from costlens.ingest.runner import IngestResult, ProgressHook
+    from costlens.progress import ProgressCallback
     from costlens.report.model import Report
 
 
@@ -39,7 +40,10 @@ def parse_mapping(maps: list[str] | None, sets: list[str] | None,
 
 def ingest(paths: list[str], *, db: str | None = None, config: Config | None = None, fmt: str | None = None,
            mapping: ColumnMapping | None = None, keep_content: bool = False,
-           on_file_done: "ProgressHook | None" = None) -> "IngestResult":
+           on_file_done: "ProgressHook | None" = None,
+           on_progress: "ProgressCallback | None" = None) -> "IngestResult":
+    """Load files into the database. `on_file_done(path, size)` hears each file when it is done;
+    `on_progress(ProgressEvent)` hears where the run is inside each file, in bytes (costlens.progress)."""
     from costlens import db as database
     from costlens.ingest.runner import ingest_paths
 
@@ -47,9 +51,14 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
     con = database.connect(db)
     try:
         result = ingest_paths(con, paths, config, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                              on_file_done=on_file_done)
+                              on_file_done=on_file_done, on_progress=on_progress)
         if any(f.status == "ingested" for f in result.files):
             from costlens.report.build import prepare_priced_calls
+
+            if on_progress:
+                from costlens.progress import ProgressEvent
+
+                on_progress(ProgressEvent("price book", "pricing", 0, 0))
 
             prepare_priced_calls(con, config)
         return result
@@ -60,16 +69,27 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
            since: str | None = None, until: str | None = None, cost_mode: str = "computed",
            prices: str = "list", refreeze: bool = False, to: str | None = None,
-           last: str | None = None) -> "Report":
+           last: str | None = None, on_progress: "ProgressCallback | None" = None) -> "Report":
+    """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
+    and how far DuckDB is inside each."""
     from costlens import db as database
-    from costlens.report.build import build_report
+    from costlens.report.build import REPORT_STEPS, build_report
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con)
-        return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
+        if on_progress is None:
+            return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
+        from costlens.progress import QueryPoller, StepProgress
+
+        steps = StepProgress(on_progress, "report", REPORT_STEPS)
+        with QueryPoller(con, steps.query):
+            result = build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
+                                  progress=steps)
+        steps.finish()
+        return result
     finally:
         con.close()
 

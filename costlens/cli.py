@@ -249,6 +249,48 @@ def _stderr():
     return Console(stderr=True, highlight=False)
 
 
+class _StepDisplay:
+    """A report's steps as a bar on stderr, drawn only for a person watching (costlens.progress.show_progress)
+    and gone when it ends; the command's own output follows it. One step more than the library reports:
+    rendering, which the command does itself."""
+
+    def __init__(self, name: str) -> None:
+        from costlens.progress import show_progress
+
+        self.shown = show_progress()
+        self._name = name
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "_StepDisplay":
+        if self.shown:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn(f"[bold]{self._name}"), BarColumn(), TextColumn("{task.description}"),
+                                 TimeElapsedColumn(), console=_stderr(), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("", total=None)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    @property
+    def on_progress(self) -> Any:
+        return self._update if self.shown else None
+
+    def _update(self, event: Any) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=event.done, total=event.total + 1, description=event.step)
+
+    def rendering(self) -> None:
+        if self._bar is not None:
+            total = self._bar.tasks[0].total or 1
+            self._bar.update(self._task, completed=total - 1, description="rendering")
+
+
 def _guard(action: Callable[[], T]) -> T:
     """Run a command body: CostlensError → one line on stderr + its exit code; an interrupt → 130 (even when
     it surfaced as another exception, or was swallowed); a closed stdout → 141, quietly; anything else → one
@@ -349,23 +391,32 @@ def ingest(
         inputs.add(config_path_in_use(cfg), "the config file in use")
         inputs.check([db or default_db_path()], option="--db", example="costlens.duckdb")
         total_bytes = sum(p.stat().st_size for p in files)
-        console = _stderr()
+        from costlens.progress import show_progress
+
+        shown = show_progress(quiet)
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                      TextColumn("{task.description}"), console=console, transient=True,
-                      disable=quiet or not console.is_terminal) as progress:
+                      TextColumn("{task.description}"), console=_stderr(), transient=True,
+                      disable=not shown) as progress:
             task = progress.add_task("", total=total_bytes or 1)
+            position: dict[str, float] = {}  # bytes behind in each file (the events come in order, one lock)
+            behind = [0.0]
+
+            def on_progress(event) -> None:
+                if event.total:
+                    behind[0] += event.done - position.get(event.subject, 0.0)
+                    position[event.subject] = event.done
+                progress.update(task, completed=behind[0], description=f"{Path(event.subject).name} · {event.step}")
 
             def on_file_done(name: str, size: int) -> None:
                 if _state.interrupted:
                     # Ctrl-C reached DuckDB inside an input reader, which reported the file as unreadable
                     # ("Query interrupted") and let the run go on: stop it here, after that file's rollback
                     raise KeyboardInterrupt
-                progress.update(task, advance=size, description=Path(name).name)
 
             result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                                on_file_done=on_file_done)
+                                on_file_done=on_file_done, on_progress=on_progress if shown else None)
         _print_ingest(result, quiet)
         return EXIT_INPUT if result.failed else 0
 
@@ -446,51 +497,62 @@ def report(
             protected = protected_files(db, config=cfg)
             targets = list(table_targets(out, fmt).values()) if fmt in ("csv", "parquet") else [out]
             protected.check(targets, example=_REPORT_EXAMPLES[fmt])
-        result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
-                            cost_mode=cost_mode, prices=prices, refreeze=reprice)
+        written: list[Path] = []
+        text = None
+        with _StepDisplay("report") as steps:  # gone before anything is printed
+            result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
+                                cost_mode=cost_mode, prices=prices, refreeze=reprice, on_progress=steps.on_progress)
+            steps.rendering()
+            if fmt in ("csv", "parquet"):
+                from costlens.report.render_tables import export_tables
+
+                written = export_tables(result, out, fmt, protected=protected)
+            elif fmt == "terminal" and out is not None:
+                from rich.console import Console
+
+                from costlens.report.render_terminal import render_terminal
+
+                def write(tmp: Path) -> None:
+                    with tmp.open("w", encoding="utf-8") as handle:
+                        render_terminal(result, Console(file=handle, width=200, highlight=False))
+
+                from costlens.outputs import write_outputs
+
+                write_outputs({out: write})
+            elif fmt == "html":
+                from costlens.report.render_html import render_html
+
+                text = render_html(result, cfg)
+            elif fmt == "md":
+                from costlens.report.render_md import render_markdown
+
+                text = render_markdown(result)
+            elif fmt == "json":
+                from costlens.report.render_json import render_json
+
+                text = render_json(result) + "\n"
+            if text is not None and out is not None:
+                from costlens.outputs import write_text
+
+                write_text(out, text)
         _say_empty_period(result)
         if fmt in ("csv", "parquet"):
-            from costlens.report.render_tables import export_tables
-
-            for path in export_tables(result, out, fmt, protected=protected):
+            for path in written:
                 print(f"wrote {path}", file=sys.stderr)
             return
         if fmt == "terminal":
-            from rich.console import Console
-
-            from costlens.report.render_terminal import render_terminal
-
             if out is None:
+                from rich.console import Console
+
+                from costlens.report.render_terminal import render_terminal
+
                 render_terminal(result, Console(highlight=False))
-                return
-
-            def write(tmp: Path) -> None:
-                with tmp.open("w", encoding="utf-8") as handle:
-                    render_terminal(result, Console(file=handle, width=200, highlight=False))
-
-            from costlens.outputs import write_outputs
-
-            write_outputs({out: write})
-            print(f"report written to {out}", file=sys.stderr)
+            else:
+                print(f"report written to {out}", file=sys.stderr)
             return
-        if fmt == "html":
-            from costlens.report.render_html import render_html
-
-            text = render_html(result, cfg)
-        elif fmt == "md":
-            from costlens.report.render_md import render_markdown
-
-            text = render_markdown(result)
-        else:
-            from costlens.report.render_json import render_json
-
-            text = render_json(result) + "\n"
         if out is None:
             sys.stdout.write(text)
             return
-        from costlens.outputs import write_text
-
-        write_text(out, text)
         print(f"{'HTML report' if fmt == 'html' else 'report'} written to {out}", file=sys.stderr)
 
     _guard(run)
@@ -517,7 +579,9 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
 
     if fmt not in ("terminal", "json"):
         raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
-    result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to, last=last)
+    with _StepDisplay(section) as steps:
+        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
+                            last=last, on_progress=steps.on_progress)
     _say_empty_period(result)
     if fmt == "json":
         from costlens.report.render_json import dumps, report_to_dict

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
+    from costlens.progress import StepProgress
 
 _UE_FIELDS = [f for f in UnitEconomics.__dataclass_fields__]
 
@@ -138,13 +139,22 @@ def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str)
     return [_ue(r) for r in rows]
 
 
+# The steps of a report, in order, as a progress display names them (`progress` of build_report).
+REPORT_STEPS = ("pricing", "metrics", "reconciling", "budgets", "leaks", "levers", "trends")
+
+
+def _step(progress: "StepProgress | None", name: str) -> None:
+    if progress is not None:
+        progress.step(name)
+
+
 def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
                  *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True,
-                 prices: str = "list", refreeze: bool = False) -> Report:
+                 prices: str = "list", refreeze: bool = False, progress: "StepProgress | None" = None) -> Report:
     """The period's Report. With `analyse`, also the leaks, the ranked levers and the diagnosis against the
     previous period (which costs a second pass of the metrics over that period). `prices` "billed" re-costs
     the calls at the rates the bill shows (costlens.reconcile.calibrate), list prices where no bill covers
-    the model."""
+    the model. `progress` hears each of REPORT_STEPS as it starts."""
     from costlens.errors import UsageError
     from costlens.reconcile.build import reconcile
     from costlens.reconcile.calibrate import PRICE_BASES, use_billed_prices, use_list_prices
@@ -153,6 +163,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         raise UsageError(f"cost mode {cost_mode!r} is not known", fix=f"use one of: {', '.join(COST_MODES)}")
     if prices not in PRICE_BASES:
         raise UsageError(f"--prices {prices!r} is not known", fix=f"use one of: {', '.join(PRICE_BASES)}")
+    _step(progress, "pricing")
     use_list_prices(con)
     prepare_priced_calls(con, config, rebuild=reprice)
     if reprice:  # closed months of the period keep the prices of their first report (--reprice: re-snapshot)
@@ -164,6 +175,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         reconciliation = reconcile(con, config, period, prepare_prices=False)
         use_billed_prices(con)
     diagnosis = None
+    _step(progress, "metrics")
     if analyse:
         from costlens.levers.diagnose import diagnose_periods
 
@@ -189,6 +201,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         cost_mode=cost_mode,
         reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
     )
+    _step(progress, "reconciling")
     if reconciliation is None:
         reconciliation = reconcile(con, config, period, period_calls_ready=True)
     else:
@@ -199,7 +212,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
             FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""")
     report.reconciliation = reconciliation
     _shown_cents(report)
-    _finance_sections(con, config, report, analyse, diagnosis)
+    _finance_sections(con, config, report, analyse, diagnosis, progress)
     report.empty_period = _empty_hint(con, report)
     report.warnings = _warnings(report, report.empty_period)
     return report
@@ -225,12 +238,13 @@ def _shown_cents(report: Report) -> None:
 
 
 def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, analyse: bool,
-                      diagnosis) -> None:
+                      diagnosis, progress: "StepProgress | None" = None) -> None:
     """Budgets and showback always; with `analyse`, the leaks and levers, then maturity (it reads the leaks)
     and the change against the previous period (last: it works on its own cursor)."""
     from costlens.budgets import compute_budgets
     from costlens.showback import compute_showback
 
+    _step(progress, "budgets")
     report.budgets = compute_budgets(con, config, report)
     report.showback = compute_showback(con, config, report)
     if not analyse:
@@ -238,17 +252,21 @@ def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report
     from costlens.change import decompose_change
     from costlens.maturity import assess_maturity
 
-    _analyse(con, config, report, diagnosis)
+    _analyse(con, config, report, diagnosis, progress)
+    _step(progress, "trends")
     report.maturity = assess_maturity(con, config, report)
     report.change = decompose_change(con, config, report)
 
-def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis) -> None:
+def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis,
+             progress: "StepProgress | None" = None) -> None:
     """Leaks (sql/leaks), then levers applied in sequence on what is left, so savings never overlap."""
     from costlens.leaks.detect import run_detectors
     from costlens.levers import rank_levers
     from costlens.levers.breakeven import feature_model_usage
 
+    _step(progress, "leaks")
     findings = run_detectors(con, config)
+    _step(progress, "levers")
     plan = rank_levers(
         findings, report.totals.cost_usd, {u.key: u.cost_usd for u in report.unit_economics}, config,
         float((report.period.end - report.period.start).days),
