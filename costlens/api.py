@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,25 +70,29 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
            since: str | None = None, until: str | None = None, cost_mode: str = "computed",
            prices: str = "list", refreeze: bool = False, to: str | None = None,
-           last: str | None = None, on_progress: "ProgressCallback | None" = None) -> "Report":
+           last: str | None = None, on_progress: "ProgressCallback | None" = None,
+           feature: "str | Sequence[str] | None" = None, team: "str | Sequence[str] | None" = None) -> "Report":
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
-    and how far DuckDB is inside each."""
+    and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls."""
     from costlens import db as database
-    from costlens.report.build import REPORT_STEPS, build_report
+    from costlens.report.build import REPORT_STEPS, build_report, check_call_filter
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
+    call_filter = _call_filter(feature, team)
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con)
+        check_call_filter(con, config, call_filter)
         if on_progress is None:
-            return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
+            return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
+                                call_filter=call_filter)
         from costlens.progress import QueryPoller, StepProgress
 
         steps = StepProgress(on_progress, "report", REPORT_STEPS)
         with QueryPoller(con, steps.query):
             result = build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
-                                  progress=steps)
+                                  progress=steps, call_filter=call_filter)
         steps.finish()
         return result
     finally:
@@ -148,6 +153,23 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
     options = PeriodOptions(period=period, since=since, until=until, to=to, last=last)
     options.check()
     return options
+
+
+def _call_filter(feature: "str | Sequence[str] | None", team: "str | Sequence[str] | None"):
+    """--feature / --team as a CallFilter; a blank name is a usage error (it would match nothing, silently)."""
+    from costlens.report.build import CallFilter
+
+    def names(value: "str | Sequence[str] | None", option: str) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else list(value or [])
+        out: list[str] = []
+        for item in items:
+            if not isinstance(item, str) or not item.strip():
+                raise UsageError(f"{option} {item!r} is not a name", fix=f"e.g. {option} support-bot")
+            if item.strip() not in out:
+                out.append(item.strip())
+        return tuple(out)
+
+    return CallFilter(names(feature, "--feature"), names(team, "--team"))
 
 
 def _empty_period(con, chosen) -> str | None:

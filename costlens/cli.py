@@ -240,6 +240,8 @@ SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", h
 ToOption = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")]
 UntilOption = Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")]
 LastOption = Annotated[Optional[str], typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m).")]
+FeatureOption = Annotated[Optional[list[str]], typer.Option("--feature", metavar="NAME", help="Only the calls of this feature (repeatable; \"(unattributed)\" for calls with none).")]
+TeamOption = Annotated[Optional[list[str]], typer.Option("--team", metavar="NAME", help="Only the calls of this team (repeatable; \"(no team)\" for calls with none).")]
 T = TypeVar("T")
 
 
@@ -477,6 +479,8 @@ def report(
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
     prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
     reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
+    feature: FeatureOption = None,
+    team: TeamOption = None,
 ) -> None:
     """Unit economics per feature, model and team for a period."""
 
@@ -501,7 +505,8 @@ def report(
         text = None
         with _StepDisplay("report") as steps:  # gone before anything is printed
             result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
-                                cost_mode=cost_mode, prices=prices, refreeze=reprice, on_progress=steps.on_progress)
+                                cost_mode=cost_mode, prices=prices, refreeze=reprice, on_progress=steps.on_progress,
+                                feature=feature, team=team)
             steps.rendering()
             if fmt in ("csv", "parquet"):
                 from costlens.report.render_tables import export_tables
@@ -572,7 +577,7 @@ def _say_empty_period(result: Any) -> None:
         print(f"costlens: warning: {notice}", file=sys.stderr)
 
 
-def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> None:
+def _analysis(db, config, period, since, until, to, last, fmt, section: str, feature=None, team=None) -> None:
     """Shared body of `leaks` and `levers`: the report's analysis, one section of it."""
     from costlens import api
     from costlens.errors import UsageError
@@ -581,13 +586,13 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
         raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
     with _StepDisplay(section) as steps:
         result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
-                            last=last, on_progress=steps.on_progress)
+                            last=last, on_progress=steps.on_progress, feature=feature, team=team)
     _say_empty_period(result)
     if fmt == "json":
         from costlens.report.render_json import dumps, report_to_dict
 
         data = report_to_dict(result)
-        payload = {"period": data["period"], section: data[section]}
+        payload = {"period": data["period"], "filters": data["filters"], section: data[section]}
         if section == "levers":
             payload.update(lever_summary=data["lever_summary"], diagnosis=data["diagnosis"])
         sys.stdout.write(dumps(payload) + "\n")
@@ -597,6 +602,12 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
     from costlens.report import render_terminal
 
     console = Console(highlight=False)
+    if result.filters:
+        from rich.text import Text
+
+        from costlens.report.build import CallFilter
+
+        console.print(Text(f"only the calls of {CallFilter.from_dict(result.filters).describe()}", style="dim"))
     if section == "leaks":
         render_terminal.render_leaks(result, console)
     else:
@@ -607,17 +618,17 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
 @app.command()
 def leaks(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
           since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-          fmt: FormatOption = "terminal") -> None:
+          fmt: FormatOption = "terminal", feature: FeatureOption = None, team: TeamOption = None) -> None:
     """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "leaks"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "leaks", feature, team))
 
 
 @app.command()
 def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
            since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-           fmt: FormatOption = "terminal") -> None:
+           fmt: FormatOption = "terminal", feature: FeatureOption = None, team: TeamOption = None) -> None:
     """What to do first: levers ranked by savings per effort, savings never double counted."""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "levers"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, fmt, "levers", feature, team))
 
 
 @app.command()

@@ -182,6 +182,7 @@ class Report:
     reconciliation: Reconciliation = field(default_factory=Reconciliation)  # bill vs logs (JSON key kept)
     warnings: list[str] = field(default_factory=list)
     empty_period: str | None = None  # why the period shows nothing: the months that do hold calls (also a warning)
+    filters: dict[str, list[str]] = field(default_factory=dict)  # --feature / --team: {features, teams}; {} = all
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

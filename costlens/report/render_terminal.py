@@ -79,6 +79,13 @@ def render_terminal(report: Report, console: "Console") -> None:
         + (" · re-costed at billed rates where a bill covers the model (--prices billed)"
            if getattr(report.reconciliation, "prices", "list") == "billed" else "")
     )
+    if report.filters:
+        from rich.markup import escape
+
+        from costlens.report.build import CallFilter
+
+        summary += (f"\n[bold]only the calls of {escape(CallFilter.from_dict(report.filters).describe())}[/] "
+                    "(--feature / --team): not reconciled with the bill")
     last_day = report.period.end.toordinal() - 1
     from datetime import date
 

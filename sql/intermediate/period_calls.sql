@@ -6,8 +6,9 @@
 -- Without the columns no metric, leak, lever, what-if or export reads: the lineage columns
 -- (source_file, source_row, …), the tags map and trace_id stay in `calls` — at ~10M calls a
 -- full-width copy is several GB and spills to disk. `ts_from_file` keeps the one tag the report reads.
+-- `call_filter` (--feature / --team; NULL lists keep every call) filters on the same feature and team keys.
 -- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
--- feature_config(feature, team, ...), model_tiers(provider, model, tier).
+-- feature_config(feature, team, ...), model_tiers(provider, model, tier), call_filter(features, teams).
 CREATE OR REPLACE TEMP TABLE period_calls AS
 SELECT
     p.* EXCLUDE (source_file, source_sha256, source_row, run_id, request_model, operation, trace_id, tags)
@@ -36,4 +37,10 @@ CROSS JOIN report_options o
 LEFT JOIN trace_context tc ON tc.trace_id = p.trace_id
 LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), ''), tc.feature)
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
-WHERE p.ts >= r.start_ts AND p.ts < r.end_ts;
+WHERE p.ts >= r.start_ts AND p.ts < r.end_ts
+  AND ((SELECT features FROM call_filter) IS NULL
+       OR list_contains((SELECT features FROM call_filter),
+                        coalesce(nullif(trim(p.feature), ''), nullif(trim(tc.feature), ''), '(unattributed)')))
+  AND ((SELECT teams FROM call_filter) IS NULL
+       OR list_contains((SELECT teams FROM call_filter),
+                        coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)')));
