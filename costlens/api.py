@@ -99,6 +99,27 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
         con.close()
 
 
+def daily(*, db: str | None = None, config: Config | None = None, period: str | None = None,
+          since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
+          feature: "str | Sequence[str] | None" = None, team: "str | Sequence[str] | None" = None):
+    """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
+    (costlens.report.daily.Daily); `feature` / `team` keep only those calls."""
+    from costlens import db as database
+    from costlens.report.build import check_call_filter
+    from costlens.report.daily import build_daily
+
+    config = config or load_config()
+    options = _period_options(period, since, until, to, last)
+    call_filter = _call_filter(feature, team)
+    con = database.connect(db, must_exist=True)
+    try:
+        chosen = options.resolve(con)
+        check_call_filter(con, config, call_filter)
+        return build_daily(con, config, chosen, call_filter)
+    finally:
+        con.close()
+
+
 @dataclass
 class PricesView:
     keys: list[dict[str, Any]]

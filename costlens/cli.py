@@ -632,6 +632,38 @@ def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOptio
 
 
 @app.command()
+def daily(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
+          since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
+          feature: FeatureOption = None, team: TeamOption = None, fmt: FormatOption = "terminal") -> None:
+    """Spend day by day: calls, tokens and cost per model each day, and the period's total."""
+
+    def run() -> None:
+        from costlens import api
+        from costlens.errors import UsageError
+
+        if fmt not in ("terminal", "json"):
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
+        result = api.daily(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
+                           last=last, feature=feature, team=team)
+        _say_empty_period(result)
+        if fmt == "json":
+            from costlens.report.render_json import dumps
+
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
+            return
+        from rich.console import Console
+
+        from costlens.report.render_daily import render_daily
+
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=160)  # a pipe or file: keep every column readable
+        render_daily(result, console)
+
+    _guard(run)
+
+
+@app.command()
 def whatif(
     change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
                                                '"cache feature=X", "cap-output feature=X max=500"; join several with ";".')],
