@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from costlens.ingest.runner import IngestResult, ProgressHook
+    from costlens.progress import ProgressCallback
     from costlens.report.model import Report
 
 
@@ -41,9 +43,11 @@ def parse_mapping(maps: list[str] | None, sets: list[str] | None,
 
 def ingest(paths: list[str], *, db: str | None = None, config: Config | None = None, fmt: str | None = None,
            mapping: ColumnMapping | None = None, keep_content: bool = False,
-           on_file_done: "ProgressHook | None" = None, replace: bool = False) -> "IngestResult":
+           on_file_done: "ProgressHook | None" = None, replace: bool = False,
+           on_progress: "ProgressCallback | None" = None) -> "IngestResult":
     """Load files into the database; `replace` loads files already ingested again, in place of their earlier rows
-    (after a mapping or config fix)."""
+    (after a mapping or config fix). `on_file_done(path, size)` hears each file when it is done;
+    `on_progress(ProgressEvent)` hears where the run is inside each file, in bytes (costlens.progress)."""
     from costlens import db as database
     from costlens.ingest.runner import ingest_paths
 
@@ -51,9 +55,14 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
     con = database.connect(db)
     try:
         result = ingest_paths(con, paths, config, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                              on_file_done=on_file_done, replace=replace)
+                              on_file_done=on_file_done, replace=replace, on_progress=on_progress)
         if any(f.status == "ingested" for f in result.files):
             from costlens.report.build import prepare_priced_calls
+
+            if on_progress:
+                from costlens.progress import ProgressEvent
+
+                on_progress(ProgressEvent("price book", "pricing", 0, 0))
 
             prepare_priced_calls(con, config)
         return result
@@ -64,16 +73,52 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
            since: str | None = None, until: str | None = None, cost_mode: str = "computed",
            prices: str = "list", refreeze: bool = False, to: str | None = None,
-           last: str | None = None) -> "Report":
+           last: str | None = None, on_progress: "ProgressCallback | None" = None,
+           feature: "str | Sequence[str] | None" = None, team: "str | Sequence[str] | None" = None) -> "Report":
+    """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
+    and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls."""
     from costlens import db as database
-    from costlens.report.build import build_report
+    from costlens.report.build import REPORT_STEPS, build_report, check_call_filter
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
+    call_filter = _call_filter(feature, team)
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con)
-        return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze)
+        check_call_filter(con, config, call_filter)
+        if on_progress is None:
+            return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
+                                call_filter=call_filter)
+        from costlens.progress import QueryPoller, StepProgress
+
+        steps = StepProgress(on_progress, "report", REPORT_STEPS)
+        with QueryPoller(con, steps.query):
+            result = build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
+                                  progress=steps, call_filter=call_filter)
+        steps.finish()
+        return result
+    finally:
+        con.close()
+
+
+def daily(*, db: str | None = None, config: Config | None = None, period: str | None = None,
+          since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
+          feature: "str | Sequence[str] | None" = None, team: "str | Sequence[str] | None" = None):
+    """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
+    (costlens.report.daily.Daily); `feature` / `team` keep only those calls."""
+    from costlens import db as database
+    from costlens.report.build import check_call_filter
+    from costlens.report.daily import build_daily
+
+    config = config or load_config()
+    options = _period_options(period, since, until, to, last)
+    call_filter = _call_filter(feature, team)
+    con = database.connect(db, must_exist=True)
+    try:
+        chosen = options.resolve(con)
+        check_call_filter(con, config, call_filter)
+        return build_daily(con, config, chosen, call_filter)
     finally:
         con.close()
 
@@ -168,6 +213,23 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
     options = PeriodOptions(period=period, since=since, until=until, to=to, last=last)
     options.check()
     return options
+
+
+def _call_filter(feature: "str | Sequence[str] | None", team: "str | Sequence[str] | None"):
+    """--feature / --team as a CallFilter; a blank name is a usage error (it would match nothing, silently)."""
+    from costlens.report.build import CallFilter
+
+    def names(value: "str | Sequence[str] | None", option: str) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else list(value or [])
+        out: list[str] = []
+        for item in items:
+            if not isinstance(item, str) or not item.strip():
+                raise UsageError(f"{option} {item!r} is not a name", fix=f"e.g. {option} support-bot")
+            if item.strip() not in out:
+                out.append(item.strip())
+        return tuple(out)
+
+    return CallFilter(names(feature, "--feature"), names(team, "--team"))
 
 
 def _empty_period(con, chosen) -> str | None:

@@ -288,6 +288,9 @@ def decompose_change(con: "duckdb.DuckDBPyConnection", config: "Config", report:
     notes = [note for note in (partial_note(prev, spans[0]), partial_note(report.period, spans[1])) if note]
     cur = con.cursor()
     try:
+        from costlens.report.build import copy_call_filter
+
+        copy_call_filter(con, cur)  # the report's --feature / --team, on the cursor too
         previous = period_usage(cur, config, prev, report.cost_mode)
         current = period_usage(cur, config, report.period, report.cost_mode)
         result = {"previous_period": {"start": prev.start.isoformat(), "end": prev.end.isoformat()},

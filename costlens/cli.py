@@ -290,6 +290,8 @@ SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", h
 ToOption = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")]
 UntilOption = Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")]
 LastOption = Annotated[Optional[str], typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m).")]
+FeatureOption = Annotated[Optional[list[str]], typer.Option("--feature", metavar="NAME", help="Only the calls of this feature (repeatable; \"(unattributed)\" for calls with none).")]
+TeamOption = Annotated[Optional[list[str]], typer.Option("--team", metavar="NAME", help="Only the calls of this team (repeatable; \"(no team)\" for calls with none).")]
 T = TypeVar("T")
 
 
@@ -297,6 +299,48 @@ def _stderr():
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
+
+
+class _StepDisplay:
+    """A report's steps as a bar on stderr, drawn only for a person watching (costlens.progress.show_progress)
+    and gone when it ends; the command's own output follows it. One step more than the library reports:
+    rendering, which the command does itself."""
+
+    def __init__(self, name: str) -> None:
+        from costlens.progress import show_progress
+
+        self.shown = show_progress(_state.quiet)
+        self._name = name
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "_StepDisplay":
+        if self.shown:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn(f"[bold]{self._name}"), BarColumn(), TextColumn("{task.description}"),
+                                 TimeElapsedColumn(), console=_stderr(), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("", total=None)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    @property
+    def on_progress(self) -> Any:
+        return self._update if self.shown else None
+
+    def _update(self, event: Any) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=event.done, total=event.total + 1, description=event.step)
+
+    def rendering(self) -> None:
+        if self._bar is not None:
+            total = self._bar.tasks[0].total or 1
+            self._bar.update(self._task, completed=total - 1, description="rendering")
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -406,23 +450,33 @@ def ingest(
         inputs.add(config_path_in_use(cfg), "the config file in use")
         inputs.check([db or default_db_path()], option="--db", example="costlens.duckdb")
         total_bytes = sum(p.stat().st_size for p in files)
-        console = _stderr()
+        from costlens.progress import show_progress
+
+        shown = show_progress(quiet)
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                      TextColumn("{task.description}"), console=console, transient=True,
-                      disable=quiet or not console.is_terminal) as progress:
+                      TextColumn("{task.description}"), console=_stderr(), transient=True,
+                      disable=not shown) as progress:
             task = progress.add_task("", total=total_bytes or 1)
+            position: dict[str, float] = {}  # bytes behind in each file (the events come in order, one lock)
+            behind = [0.0]
+
+            def on_progress(event) -> None:
+                if event.total:
+                    behind[0] += event.done - position.get(event.subject, 0.0)
+                    position[event.subject] = event.done
+                progress.update(task, completed=behind[0], description=f"{Path(event.subject).name} · {event.step}")
 
             def on_file_done(name: str, size: int) -> None:
                 if _state.interrupted:
                     # Ctrl-C reached DuckDB inside an input reader, which reported the file as unreadable
                     # ("Query interrupted") and let the run go on: stop it here, after that file's rollback
                     raise KeyboardInterrupt
-                progress.update(task, advance=size, description=Path(name).name)
 
             result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                                on_file_done=on_file_done, replace=replace)
+                                on_file_done=on_file_done, replace=replace,
+                                on_progress=on_progress if shown else None)
         if as_json:
             _print_ingest_json(result)
         else:
@@ -514,6 +568,8 @@ def report(
     prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
     reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
     wide: Annotated[bool, typer.Option("--wide", help="Terminal view: every column of every table, however narrow the terminal (default: key columns below 120 columns).")] = False,
+    feature: FeatureOption = None,
+    team: TeamOption = None,
     as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """Unit economics per feature, model and team for a period."""
@@ -537,51 +593,63 @@ def report(
             protected = protected_files(db, config=cfg)
             targets = list(table_targets(out, fmt).values()) if fmt in ("csv", "parquet") else [out]
             protected.check(targets, example=_REPORT_EXAMPLES[fmt])
-        result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
-                            cost_mode=cost_mode, prices=prices, refreeze=reprice)
+        written: list[Path] = []
+        text = None
+        with _StepDisplay("report") as steps:  # gone before anything is printed
+            result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
+                                cost_mode=cost_mode, prices=prices, refreeze=reprice, on_progress=steps.on_progress,
+                                feature=feature, team=team)
+            steps.rendering()
+            if fmt in ("csv", "parquet"):
+                from costlens.report.render_tables import export_tables
+
+                written = export_tables(result, out, fmt, protected=protected)
+            elif fmt == "terminal" and out is not None:
+                from rich.console import Console
+
+                from costlens.report.render_terminal import render_terminal
+
+                def write(tmp: Path) -> None:
+                    with tmp.open("w", encoding="utf-8") as handle:
+                        render_terminal(result, Console(file=handle, width=200, highlight=False), wide=wide)
+
+                from costlens.outputs import write_outputs
+
+                write_outputs({out: write})
+            elif fmt == "html":
+                from costlens.report.render_html import render_html
+
+                text = render_html(result, cfg)
+            elif fmt == "md":
+                from costlens.report.render_md import render_markdown
+
+                text = render_markdown(result)
+            elif fmt == "json":
+                from costlens.report.render_json import render_json
+
+                text = render_json(result) + "\n"
+            if text is not None and out is not None:
+                from costlens.outputs import write_text
+
+                write_text(out, text)
         _say_empty_period(result)
         if fmt in ("csv", "parquet"):
-            from costlens.report.render_tables import export_tables
-
-            for path in export_tables(result, out, fmt, protected=protected):
+            for path in written:
                 _note(f"wrote {path}")
             return
         if fmt == "terminal":
-            from rich.console import Console
-
-            from costlens.report.render_terminal import render_terminal
-
             if out is None:
+                from rich.console import Console
+
+                from costlens.report.render_terminal import render_terminal
+
                 render_terminal(result, Console(highlight=False), wide=wide)
-                return
-
-            def write(tmp: Path) -> None:
-                with tmp.open("w", encoding="utf-8") as handle:
-                    render_terminal(result, Console(file=handle, width=200, highlight=False), wide=wide)
-
-            from costlens.outputs import write_outputs
-
-            write_outputs({out: write})
-            _note(f"report written to {out}")
+            else:
+                _note(f"report written to {out}")
             return
-        if fmt == "html":
-            from costlens.report.render_html import render_html
-
-            text = render_html(result, cfg)
-        elif fmt == "md":
-            from costlens.report.render_md import render_markdown
-
-            text = render_markdown(result)
-        else:
-            from costlens.report.render_json import render_json
-
-            text = render_json(result) + "\n"
         if out is None:
             sys.stdout.write(text)
             return
-        from costlens.outputs import write_text
-
-        write_text(out, text)
         _note(f"{'HTML report' if fmt == 'html' else 'report'} written to {out}")
 
     _guard(run)
@@ -601,20 +669,22 @@ def _say_empty_period(result: Any) -> None:
         print(f"costlens: warning: {notice}", file=sys.stderr)
 
 
-def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> None:
+def _analysis(db, config, period, since, until, to, last, fmt, section: str, feature=None, team=None) -> None:
     """Shared body of `leaks` and `levers`: the report's analysis, one section of it."""
     from costlens import api
     from costlens.errors import UsageError
 
     if fmt not in ("terminal", "json"):
         raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
-    result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to, last=last)
+    with _StepDisplay(section) as steps:
+        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
+                            last=last, on_progress=steps.on_progress, feature=feature, team=team)
     _say_empty_period(result)
     if fmt == "json":
         from costlens.report.render_json import dumps, report_to_dict
 
         data = report_to_dict(result)
-        payload = {"period": data["period"], section: data[section]}
+        payload = {"period": data["period"], "filters": data["filters"], section: data[section]}
         if section == "levers":
             payload.update(lever_summary=data["lever_summary"], diagnosis=data["diagnosis"])
         sys.stdout.write(dumps(payload) + "\n")
@@ -624,6 +694,12 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
     from costlens.report import render_terminal
 
     console = Console(highlight=False)
+    if result.filters:
+        from rich.text import Text
+
+        from costlens.report.build import CallFilter
+
+        console.print(Text(f"only the calls of {CallFilter.from_dict(result.filters).describe()}", style="dim"))
     if section == "leaks":
         render_terminal.render_leaks(result, console)
     else:
@@ -634,19 +710,54 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str) -> 
 @app.command(rich_help_panel=ANALYSE, epilog=_examples("costlens leaks -p 2026-10", "costlens leaks -j | jq '.leaks[0]'"))
 def leaks(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
           since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-          fmt: FormatOption = "terminal", as_json: JsonOption = False, quiet: QuietOption = False,
-          no_color: NoColorOption = False) -> None:
+          fmt: FormatOption = "terminal", feature: FeatureOption = None, team: TeamOption = None,
+          as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False) -> None:
     """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "leaks"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "leaks", feature, team))
 
 
 @app.command(rich_help_panel=ANALYSE, epilog=_examples("costlens levers -p last-month", "costlens levers -j > levers.json"))
 def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
            since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-           fmt: FormatOption = "terminal", as_json: JsonOption = False, quiet: QuietOption = False,
-           no_color: NoColorOption = False) -> None:
+           fmt: FormatOption = "terminal", feature: FeatureOption = None, team: TeamOption = None,
+           as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False) -> None:
     """What to do first: levers ranked by savings per effort, savings never double counted."""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "levers"))
+    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "levers", feature, team))
+
+
+@app.command(rich_help_panel=ANALYSE, epilog=_examples(
+    "costlens daily -p 2026-10", "costlens daily --last 7d --feature support-bot", "costlens daily -j > daily.json"))
+def daily(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
+          since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
+          feature: FeatureOption = None, team: TeamOption = None, fmt_option: FormatOption = "terminal",
+          as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False) -> None:
+    """Spend day by day: calls, tokens and cost per model each day, and the period's total."""
+
+    def run() -> None:
+        fmt = _format(fmt_option, as_json)
+        from costlens import api
+        from costlens.errors import UsageError
+
+        if fmt not in ("terminal", "json"):
+            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
+        result = api.daily(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
+                           last=last, feature=feature, team=team)
+        _say_empty_period(result)
+        if fmt == "json":
+            from costlens.report.render_json import dumps
+
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
+            return
+        from rich.console import Console
+
+        from costlens.report.render_daily import render_daily
+
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=160)  # a pipe or file: keep every column readable
+        render_daily(result, console)
+
+    _guard(run)
 
 
 @app.command(rich_help_panel=ANALYSE, epilog=_examples(

@@ -14,7 +14,8 @@ from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables, 
 from test_budgets import make_report, ue
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "  =HYPERLINK(\"x\")"]
-TABLES = ["unit_economics", "by_model", "leaks", "levers", "budgets"]
+TABLES = ["unit_economics", "by_model", "by_team", "by_day", "leaks", "levers", "budgets", "showback",
+          "showback_invoice"]
 
 
 def hostile_report():

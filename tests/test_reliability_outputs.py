@@ -135,15 +135,16 @@ def test_ingest_and_demo_never_turn_an_input_or_the_config_into_their_database(w
     assert digest(config) == before
 
 
+EXPORT_TABLES = ("budgets", "by_day", "by_model", "by_team", "leaks", "levers", "showback", "showback_invoice",
+                 "unit_economics")
 WRITERS = [
     (["report", "--format", "json", "--out", "new/a/report.json"], ["new/a/report.json"]),
     (["report", "--format", "md", "--out", "new/b/report.md"], ["new/b/report.md"]),
     (["report", "--format", "html", "--out", "new/c/report.html"], ["new/c/report.html"]),
     (["report", "--format", "terminal", "--out", "new/d/report.txt"], ["new/d/report.txt"]),
-    (["report", "--format", "csv", "--out", "new/e/"], [f"new/e/{t}.csv" for t in
-                                                          ("budgets", "by_model", "leaks", "levers", "unit_economics")]),
+    (["report", "--format", "csv", "--out", "new/e/"], [f"new/e/{t}.csv" for t in EXPORT_TABLES]),
     (["report", "--format", "parquet", "--out", "new/f/tables.parquet"],
-     [f"new/f/tables.{t}.parquet" for t in ("budgets", "by_model", "leaks", "levers", "unit_economics")]),
+     [f"new/f/tables.{t}.parquet" for t in EXPORT_TABLES]),
     (["export", "focus", "--out", "new/g/costs.focus.csv"], ["new/g/costs.focus.csv"]),
     (["quarantine", "--export", "new/h/rows.jsonl"], ["new/h/rows.jsonl"]),
     (["init", "--out", "new/i/costlens.toml"], ["new/i/costlens.toml"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from costlens.ingest.base import Adapter, IngestContext
 from costlens.ingest.readers import FastReadFailed
 from costlens.ingest.registry import all_adapters, get_adapter
 from costlens.ingest.sources import Source, expand_paths, open_source
+from costlens.progress import FileProgress, ProgressCallback, QueryPoller, Track
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class IngestResult:
         return [f for f in self.files if f.status == "failed"]
 
 
-ProgressHook = Callable[[str, int], None]  # (file name, bytes done) after each file
+ProgressHook = Callable[[str, int], None]  # (file name, its size) after each file
 
 
 def ingest_paths(
@@ -65,43 +67,56 @@ def ingest_paths(
     keep_content: bool = False,
     on_file_done: ProgressHook | None = None,
     replace: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestResult:
-    """Load the files; with `replace`, files already ingested are loaded again (their earlier rows forgotten in
-    the same transaction), so a fixed mapping or config takes effect."""
+    """Ingest the files `patterns` name; with `replace`, files already ingested are loaded again (their earlier
+    rows forgotten in the same transaction), so a fixed mapping or config takes effect. `on_file_done` hears
+    each file when it is done; `on_progress` hears where the run is inside the file it loads, in bytes of that
+    file (costlens.progress)."""
     paths = expand_paths(patterns)
     forced = get_adapter(fmt) if fmt else None
     run_id = _start_run(con)
     result = IngestResult(run_id=run_id)
     batch: list[_Pending] = []
     manifest = _Manifest.read(con)
+    progress = FileProgress(on_progress) if on_progress else None
 
     def done(file_result: FileResult) -> None:
         result.files.append(file_result)
         manifest.add(file_result)
-        if on_file_done:
+        if on_file_done or progress:
             path = Path(file_result.path)
-            on_file_done(file_result.path, path.stat().st_size if path.exists() else 0)
+            size = path.stat().st_size if path.exists() else 0
+            if progress:
+                progress.finish(file_result.path, size)
+            if on_file_done:
+                on_file_done(file_result.path, size)
 
     def flush() -> None:
         for file_result in _load_batch(con, batch, run_id):
             done(file_result)
         batch.clear()
 
-    for path in paths:
-        ctx = IngestContext(
-            config=config,
-            mapping=mapping or _config_mapping(config, path),
-            keep_content=keep_content or config.ingest.keep_content,
-        )
-        prepared = _prepare_file(path, forced, ctx, manifest, {p.src.sha256 for p in batch}, replace=replace)
-        if isinstance(prepared, _Pending) and prepared.batchable:
-            batch.append(prepared)
-            if len(batch) >= BATCH_MAX_FILES or sum(p.src.size for p in batch) >= BATCH_MAX_BYTES:
-                flush()
-            continue
-        flush()  # results stay in path order
-        done(_load_one(con, prepared, run_id) if isinstance(prepared, _Pending) else prepared)
-    flush()
+    with QueryPoller(con, progress.query) if progress else nullcontext():
+        for path in paths:
+            ctx = IngestContext(
+                config=config,
+                mapping=mapping or _config_mapping(config, path),
+                keep_content=keep_content or config.ingest.keep_content,
+            )
+            track = progress.begin(str(path), _size(path)) if progress else None
+            prepared = _prepare_file(path, forced, ctx, manifest, {p.src.sha256 for p in batch}, progress, track,
+                                     replace=replace)
+            if isinstance(prepared, _Pending) and prepared.batchable:
+                if progress:
+                    progress.current = None  # loaded later, with its batch: DuckDB's progress is the batch's
+                batch.append(prepared)
+                if len(batch) >= BATCH_MAX_FILES or sum(p.src.size for p in batch) >= BATCH_MAX_BYTES:
+                    flush()
+                continue
+            flush()  # results stay in path order
+            done(_load_one(con, prepared, run_id) if isinstance(prepared, _Pending) else prepared)
+        flush()
     _finish_run(con, result)
     return result
 
@@ -134,6 +149,13 @@ def _config_beside(path: Path, config: "Config") -> str | None:
     return None
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # open_source says why, in one line
+
+
 @dataclass
 class _Pending:
     """A file ready to load: sniffed, hashed, not in the manifest, its adapter chosen."""
@@ -142,6 +164,13 @@ class _Pending:
     ctx: IngestContext
     result: FileResult
     replace: bool = False  # an earlier load of this delivery is forgotten in the transaction that loads it
+    # in-file progress (a file loaded on its own; a batch's files only report when done)
+    progress: FileProgress | None = None
+    track: Track | None = None
+
+    def step(self, name: str) -> None:
+        if self.progress is not None:
+            self.progress.step(self.track, name)
 
     @property
     def batchable(self) -> bool:
@@ -212,7 +241,7 @@ class _Manifest:
 
 def _prepare_file(
     path: Path, forced: Adapter | None, ctx: IngestContext, manifest: _Manifest, batch_hashes: set[str],
-    *, replace: bool = False,
+    progress: FileProgress | None = None, track: Track | None = None, *, replace: bool = False,
 ) -> "_Pending | FileResult":
     """A file to load, or its final result (unchanged, or failed with a one-line message). With `replace`, a
     delivery already loaded is loaded again in place of its earlier rows."""
@@ -230,7 +259,7 @@ def _prepare_file(
         if known and not replace:
             result.status, result.format = "unchanged", known
             return result
-        src = open_source(path)
+        src = open_source(path, (lambda n: progress.hashed(track, n)) if progress and track else None)
         seen = manifest.by_hash.get(src.sha256)
         # the same bill or outcomes again, delivered after what replaced part of it: the latest delivery wins,
         # so it is loaded again in place of its earlier rows
@@ -242,7 +271,7 @@ def _prepare_file(
         adapter = (forced or choose_adapter(src, ctx)).for_source(src, ctx)
         result.format, result.target = adapter.name, adapter.target
         manifest.loading[str(path)] = (adapter.name, src.size, src.mtime_ns, src.ctime_ns, src.sha256)
-        return _Pending(src, adapter, ctx, result, replace=bool(seen))
+        return _Pending(src, adapter, ctx, result, replace=bool(seen), progress=progress, track=track)
     except CostlensError as exc:
         result.message = exc.one_line()
     return result
@@ -251,7 +280,7 @@ def _prepare_file(
 def _load_one(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) -> FileResult:
     result = pending.result
     try:
-        _load_atomically(con, pending.adapter, pending.src, pending.ctx, run_id, result, pending.replace)
+        _load_atomically(con, pending, run_id)
         result.status, result.target = "ingested", pending.adapter.target  # a per-file adapter may settle it
     except DatabaseError:
         raise  # the database cannot take writes (full disk): stop the run, the files are not at fault
@@ -284,17 +313,13 @@ def _load_batch(con: "duckdb.DuckDBPyConnection", batch: list[_Pending], run_id:
     return [pending.result for pending in batch]
 
 
-def _load_atomically(
-    con: "duckdb.DuckDBPyConnection", adapter: Adapter, src: Source, ctx: IngestContext, run_id: int,
-    result: FileResult, replace: bool = False,
-) -> None:
+def _load_atomically(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) -> None:
     """Load one file in one transaction. A fast typed read that gives up on the file (a bad line) costs one
     rolled-back attempt; the file is then staged again by the careful line-by-line readers."""
-    pending = _Pending(src, adapter, ctx, result, replace=replace)
     try:
         _load_files_in_transaction(con, [pending], run_id)
     except FastReadFailed:
-        ctx.careful = True
+        pending.ctx.careful = True
         _load_files_in_transaction(con, [pending], run_id)
 
 
@@ -306,8 +331,10 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
     first = files[0]
     adapter, ctx = first.adapter, first.ctx
     display = first.src.display if len(files) == 1 else f"{first.src.display} (and {len(files) - 1} more files)"
+    enter_step = first.step if len(files) == 1 else (lambda name: None)  # a batch's files report when done
     con.execute("BEGIN TRANSACTION")
     try:
+        enter_step("reading")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ingest_ctx AS SELECT ? AS source_format, ? AS source_file, "
             "? AS source_sha256, CAST(? AS BIGINT) AS run_id, CAST(? AS BIGINT) AS mtime_ns",
@@ -331,6 +358,7 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
         else:
             adapter.stage_batch(con, [p.src for p in files], ctx)
         computed = _fingerprint_staged(con, ctx.keep_content)
+        enter_step("checking")
         # `--set field=value` (or a config mapping's constants) fills what any producer's rows leave empty,
         # e.g. the model of bare Bedrock Converse responses, or a feature for a whole file
         fallbacks = ctx.mapping.constants if ctx.mapping is not None and adapter.target == "calls" else {}
@@ -339,6 +367,7 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
             con.execute(load_sql(step))
         if adapter.target == "calls":  # (needs the duplicate_reason column, which the conform step always adds)
             con.execute(load_sql("load/calls_known.sql"))
+        enter_step("inserting")
         # the insert's own row count: no copy of the new rows is kept just to count them
         loaded = con.execute(load_sql(f"load/{adapter.target}_insert.sql")).fetchone()[0]
         if adapter.target == "billing_lines":

@@ -10,7 +10,7 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from costlens.errors import InputError, UsageError
 
@@ -82,8 +82,9 @@ def expand_paths(patterns: list[str]) -> list[Path]:
     return list(unique.values())
 
 
-def open_source(path: Path) -> Source:
-    """Stat, hash and sniff one file. Raises InputError with a one-line reason."""
+def open_source(path: Path, on_hashed: Callable[[int], None] | None = None) -> Source:
+    """Stat, hash and sniff one file. Raises InputError with a one-line reason. `on_hashed` hears the bytes
+    hashed so far (a progress display)."""
     try:
         stat = path.stat()
         with path.open("rb") as handle:
@@ -91,7 +92,7 @@ def open_source(path: Path) -> Source:
     except OSError as exc:
         raise InputError(str(path), f"cannot be read ({exc.strerror or exc})", fix="check permissions") from None
     source = Source(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns, ctime_ns=stat.st_ctime_ns)
-    source.sha256 = file_sha256(path)
+    source.sha256 = file_sha256(path, on_hashed)
     if magic[:2] == b"\x1f\x8b":
         source.compression = "gzip"
     if magic == b"PAR1":
@@ -103,11 +104,15 @@ def open_source(path: Path) -> Source:
     return source
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, on_hashed: Callable[[int], None] | None = None) -> str:
     digest = hashlib.sha256()
+    done = 0
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+            if on_hashed is not None:
+                done += len(block)
+                on_hashed(done)
     return digest.hexdigest()
 
 

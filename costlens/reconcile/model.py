@@ -17,6 +17,7 @@ NO_AI_SPEND = "no_ai_spend"
 RECONCILED = "reconciled"
 OUTSIDE_TOLERANCE = "outside_tolerance"
 NOT_COMPARED = "not_compared"  # the bill is in a currency with no rate to USD
+FILTERED = "filtered"  # a report of some features or teams only (--feature / --team): not compared with the bill
 
 
 @dataclass

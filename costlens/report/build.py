@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,96 @@ if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
+    from costlens.progress import StepProgress
 
 _UE_FIELDS = [f for f in UnitEconomics.__dataclass_fields__]
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Only the calls of these features and teams (`--feature`, `--team`), by the keys the report groups by:
+    the feature a call carries or inherits from its trace, else "(unattributed)"; its team, else its feature's
+    team in costlens.toml, else "(no team)". Several names of one kind: any of them; both kinds: both hold."""
+
+    features: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.features or self.teams)
+
+    def describe(self) -> str:
+        parts = []
+        for kind, names in (("feature", self.features), ("team", self.teams)):
+            if names:
+                parts.append(f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}")
+        return " and ".join(parts)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"features": list(self.features), "teams": list(self.teams)} if self else {}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[str]] | None) -> "CallFilter":
+        data = data or {}
+        return cls(tuple(data.get("features") or ()), tuple(data.get("teams") or ()))
+
+
+def set_call_filter(con: "duckdb.DuckDBPyConnection", call_filter: CallFilter | None) -> None:
+    """The `call_filter` table sql/intermediate/period_calls.sql reads (NULL lists: every call). The names are
+    bound as parameters, never pasted into SQL. It stays for the connection's later periods (the previous
+    period of the diagnosis is filtered alike)."""
+    chosen = call_filter or CallFilter()
+    con.execute("CREATE OR REPLACE TEMP TABLE call_filter AS SELECT CAST(? AS VARCHAR[]) AS features, "
+                "CAST(? AS VARCHAR[]) AS teams", [list(chosen.features) or None, list(chosen.teams) or None])
+
+
+def copy_call_filter(source: "duckdb.DuckDBPyConnection", target: "duckdb.DuckDBPyConnection") -> None:
+    """The filter of `source` on another connection (a cursor: temp tables are per connection)."""
+    rows = source.execute("SELECT features, teams FROM call_filter").fetchall() if _has_call_filter(source) else []
+    row = rows[0] if rows else None
+    set_call_filter(target, CallFilter(tuple(row[0] or ()), tuple(row[1] or ())) if row else None)
+
+
+UNATTRIBUTED_KEY, NO_TEAM_KEY = "(unattributed)", "(no team)"
+
+
+def check_call_filter(con: "duckdb.DuckDBPyConnection", config: "Config", call_filter: CallFilter | None) -> None:
+    """A --feature / --team name that no call of the database carries (at any date) and costlens.toml does not
+    name is a typo, not an empty report: a usage error naming the closest known name. A known name with no
+    call in the period is not an error; the report says so on stderr (filter_hint)."""
+    if not call_filter:
+        return
+    import difflib
+
+    from costlens.errors import UsageError
+
+    features, teams = con.execute("""
+        SELECT list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''), ?)),
+               list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team)) FILTER (
+                   WHERE coalesce(nullif(trim(c.team), ''), tc.team) IS NOT NULL)
+        FROM calls c LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id""", [UNATTRIBUTED_KEY]).fetchone()
+    known = {  # the names listed; "(unattributed)" / "(no team)" are accepted even when no call has them
+        "--feature": set(features or ()) | set(config.features),
+        "--team": set(teams or ()) | {f.team for f in config.features.values() if f.team},
+    }
+    sentinel = {"--feature": UNATTRIBUTED_KEY, "--team": NO_TEAM_KEY}
+    for option, names in (("--feature", call_filter.features), ("--team", call_filter.teams)):
+        choices = sorted(known[option])
+        for name in names:
+            if name in known[option] or name == sentinel[option]:
+                continue
+            kind = option.lstrip("-")
+            same_case = [c for c in choices if c.casefold() == name.casefold()]
+            close = same_case or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+            listed = ", ".join(choices[:12]) + (f", … ({len(choices)} in all)" if len(choices) > 12 else "")
+            fix = f"did you mean {option} {close[0]}? " if close else ""
+            raise UsageError(f"{option} {name!r}: no call in the database has that {kind}",
+                             fix=f"{fix}{kind}s known: {listed}")
+
+
+def _has_call_filter(con: "duckdb.DuckDBPyConnection") -> bool:
+    # fetchall: a result left unfinished blocks DuckDB's register() that follows in _config_tables
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'call_filter'")
+                .fetchall()[0][0])
 
 
 def prepare_priced_calls(con: "duckdb.DuckDBPyConnection", config: "Config", *, rebuild: bool = True) -> None:
@@ -45,6 +134,8 @@ def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: P
         "CREATE OR REPLACE TEMP TABLE report_period AS SELECT CAST(? AS TIMESTAMP) AS start_ts, CAST(? AS TIMESTAMP) AS end_ts",
         [period.start.isoformat(), period.end.isoformat()],
     )
+    if not _has_call_filter(con):  # every call, unless build_report set a filter on this connection
+        set_call_filter(con, None)
     features = pa.table({
         "feature": pa.array(list(config.features), pa.string()),
         "team": pa.array([f.team for f in config.features.values()], pa.string()),
@@ -139,13 +230,24 @@ def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str)
     return [_ue(r) for r in rows]
 
 
+# The steps of a report, in order, as a progress display names them (`progress` of build_report).
+REPORT_STEPS = ("pricing", "metrics", "reconciling", "budgets", "leaks", "levers", "trends")
+
+
+def _step(progress: "StepProgress | None", name: str) -> None:
+    if progress is not None:
+        progress.step(name)
+
+
 def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
                  *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True,
-                 prices: str = "list", refreeze: bool = False) -> Report:
+                 prices: str = "list", refreeze: bool = False, progress: "StepProgress | None" = None,
+                 call_filter: CallFilter | None = None) -> Report:
     """The period's Report. With `analyse`, also the leaks, the ranked levers and the diagnosis against the
     previous period (which costs a second pass of the metrics over that period). `prices` "billed" re-costs
     the calls at the rates the bill shows (costlens.reconcile.calibrate), list prices where no bill covers
-    the model."""
+    the model. `progress` hears each of REPORT_STEPS as it starts. `call_filter` keeps the calls of some
+    features or teams only; the reconciliation with the bill (which covers every call) is then left out."""
     from costlens.errors import UsageError
     from costlens.reconcile.build import reconcile
     from costlens.reconcile.calibrate import PRICE_BASES, use_billed_prices, use_list_prices
@@ -154,6 +256,9 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         raise UsageError(f"cost mode {cost_mode!r} is not known", fix=f"use one of: {', '.join(COST_MODES)}")
     if prices not in PRICE_BASES:
         raise UsageError(f"--prices {prices!r} is not known", fix=f"use one of: {', '.join(PRICE_BASES)}")
+    _step(progress, "pricing")
+    call_filter = call_filter or CallFilter()
+    set_call_filter(con, None if prices == "billed" else call_filter)  # billed rates come from the whole bill
     use_list_prices(con)
     prepare_priced_calls(con, config, rebuild=reprice)
     if reprice:  # closed months of the period keep the prices of their first report (--reprice: re-snapshot)
@@ -164,7 +269,9 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     if prices == "billed":  # reconcile at list prices first: the calibration comes from it
         reconciliation = reconcile(con, config, period, prepare_prices=False)
         use_billed_prices(con)
+        set_call_filter(con, call_filter)
     diagnosis = None
+    _step(progress, "metrics")
     if analyse:
         from costlens.levers.diagnose import diagnose_periods
 
@@ -196,29 +303,77 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
         total_row=total,
     )
     report.usage_by_kind = _rows(con, load_sql("metrics/change_usage.sql"))
-    if reconciliation is None:
+    _step(progress, "reconciling")
+    if call_filter:
+        billed = reconciliation is not None
+        reconciliation = _not_reconciled(call_filter)
+        if billed:
+            reconciliation.prices = "billed"
+            reconciliation.price_basis = _price_basis(con)
+    elif reconciliation is None:
         reconciliation = reconcile(con, config, period, period_calls_ready=True)
     else:
         reconciliation.prices = "billed"
-        reconciliation.price_basis = _rows(con, """
-            SELECT coalesce(provider, '') AS provider, model, price_basis AS basis, count(*) AS calls,
-                   sum(cost_usd) AS cost_usd
-            FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""")
+        reconciliation.price_basis = _price_basis(con)
     report.reconciliation = reconciliation
+    report.filters = call_filter.to_dict()
     _shown_cents(con, report)
-    _finance_sections(con, config, report, analyse, diagnosis)
-    report.empty_period = _empty_hint(con, report)
+    _finance_sections(con, config, report, analyse, diagnosis, progress)
+    if call_filter:  # budgets of the features shown only
+        shown = {row.key for row in report.unit_economics}
+        report.budgets = [row for row in report.budgets if row["feature"] in shown]
+    report.empty_period = _empty_hint(con, report, call_filter)
     report.warnings = _warnings(report, report.empty_period)
+    if call_filter:
+        report.warnings.insert(0, f"only the calls of {call_filter.describe()}: totals, breakdowns, budgets, leaks "
+                                  "and levers cover those calls alone; the reconciliation with the bill is left out "
+                                  "(`costlens reconcile` compares the whole period)")
     return report
 
 
-def _empty_hint(con, report: Report) -> str | None:
-    """For a period without calls: which months do hold data, so the next command is obvious."""
+def _price_basis(con: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
+    return _rows(con, """
+        SELECT coalesce(provider, '') AS provider, model, price_basis AS basis, count(*) AS calls,
+               sum(cost_usd) AS cost_usd
+        FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""")
+
+
+def _not_reconciled(call_filter: CallFilter):
+    from costlens.reconcile.model import FILTERED, Reconciliation
+
+    return Reconciliation(status=FILTERED, verdict=f"not reconciled: the report keeps only the calls of "
+                          f"{call_filter.describe()}, the bill covers every call — run `costlens reconcile`")
+
+
+def _empty_hint(con, report: Report, call_filter: CallFilter | None = None) -> str | None:
+    """For a period without calls: which months do hold data, so the next command is obvious. With a filter
+    and calls in the period: which features and teams have calls."""
     if report.totals.calls:
         return None
     from costlens.report.period import empty_period_hint
 
+    if call_filter:
+        hint = filter_hint(con, report.period, call_filter)
+        if hint:
+            return hint
     return empty_period_hint(con, report.period)
+
+
+def filter_hint(con: "duckdb.DuckDBPyConnection", period: Period, call_filter: CallFilter) -> str | None:
+    """Why a filter kept no call of a period that has calls: the features and teams that do have calls then
+    (the same keys as sql/intermediate/period_calls.sql). None when the period has no call at all."""
+    features, teams = con.execute("""
+        SELECT list_sort(list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''),
+                                                '(unattributed)'))),
+               list_sort(list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team, fc.team, '(no team)')))
+        FROM calls c
+        LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id
+        LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(c.feature), ''), tc.feature)
+        WHERE c.ts >= ? AND c.ts < ?""", [period.start, period.end]).fetchone()
+    if not features:
+        return None
+    return (f"no calls of {call_filter.describe()} in {period.describe()}; calls there belong to features "
+            f"{', '.join(features)} and teams {', '.join(teams)} — check the --feature / --team names")
 
 
 def _shown_cents(con: "duckdb.DuckDBPyConnection", report: Report) -> None:
@@ -289,12 +444,13 @@ def _split_down(rows: list[UnitEconomics], features: dict[str, UnitEconomics], c
 
 
 def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, analyse: bool,
-                      diagnosis) -> None:
+                      diagnosis, progress: "StepProgress | None" = None) -> None:
     """Budgets and showback always; with `analyse`, the leaks and levers, then maturity (it reads the leaks)
     and the change against the previous period (last: it works on its own cursor)."""
     from costlens.budgets import compute_budgets
     from costlens.showback import compute_showback
 
+    _step(progress, "budgets")
     report.budgets = compute_budgets(con, config, report)
     report.showback = compute_showback(con, config, report)
     if not analyse:
@@ -302,17 +458,21 @@ def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report
     from costlens.change import decompose_change
     from costlens.maturity import assess_maturity
 
-    _analyse(con, config, report, diagnosis)
+    _analyse(con, config, report, diagnosis, progress)
+    _step(progress, "trends")
     report.maturity = assess_maturity(con, config, report)
     report.change = decompose_change(con, config, report)
 
-def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis) -> None:
+def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis,
+             progress: "StepProgress | None" = None) -> None:
     """Leaks (sql/leaks), then levers applied in sequence on what is left, so savings never overlap."""
     from costlens.leaks.detect import run_detectors
     from costlens.levers import rank_levers
     from costlens.levers.breakeven import feature_model_usage
 
+    _step(progress, "leaks")
     findings = run_detectors(con, config)
+    _step(progress, "levers")
     plan = rank_levers(
         findings, report.totals.cost_usd, {u.key: u.cost_usd for u in report.unit_economics}, config,
         float((report.period.end - report.period.start).days),

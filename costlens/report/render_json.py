@@ -50,6 +50,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "schema_version": report.schema_version,
         "generated_at": report.generated_at.isoformat().replace("+00:00", "Z"),
         "period": report.period.to_dict(),
+        "filters": report.filters,
         "price_book": {"source": report.price_book.source, "version": report.price_book.version},
         "totals": totals,
         "unit_economics": [_row(ue, "feature") for ue in report.unit_economics],

@@ -1,4 +1,6 @@
-"""CSV / Parquet exports of the report's tables: unit_economics (per feature), by_model, leaks, levers, budgets.
+"""CSV / Parquet exports of the report's tables: unit_economics (per feature), by_model, by_team, by_day, leaks,
+levers, budgets, showback (spend by feature, owner, team and cost center, in cents that add up to the total)
+and showback_invoice (the bill's AI spend by the same keys, owned + allocated; empty without a bill).
 
 `export_tables(report, out, fmt)` writes one file per table and returns their paths:
 - `out` is a folder (existing, or a path without a .csv / .parquet suffix): `<out>/<table>.<fmt>`;
@@ -9,7 +11,8 @@ CSV is safe to open in a spreadsheet: a text cell that starts with `=`, `+`, `-`
 (also after leading spaces) gets a leading `'`, so `=cmd|' /C calc'!A0` stays text (OWASP "CSV injection").
 Numbers stay numbers: money is written as its exact decimal (`0.025`, never `2.5E-2`), ratios as floats, and
 neither is ever prefixed. Lists are joined with "; ", dicts (evidence) are JSON — then neutralised like any text.
-Parquet keeps types: money as decimal128(38, 18) (exact), counts int64, ratios float64, text as strings.
+Parquet keeps types: money as decimal128(38, 18) (exact), counts int64, ratios float64, days as dates, text as
+strings.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ FORMATS = ("csv", "parquet")
 Q18 = Decimal("1E-18")
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
-MONEY, INT, FLOAT, TEXT, BOOL = "money", "int", "float", "text", "bool"
+MONEY, INT, FLOAT, TEXT, BOOL, DATE = "money", "int", "float", "text", "bool", "date"
 
 
 def _kind(annotation: str) -> str:
@@ -62,6 +65,17 @@ BUDGET_COLUMNS = [
     ("shown_forecast_usd", MONEY), ("used_pct", FLOAT), ("soft_alert_pct", FLOAT), ("hard_limit_usd", MONEY), ("status", TEXT), ("reason", TEXT),
     ("cost_slo_per_accepted_outcome_usd", MONEY), ("cost_per_accepted_outcome_usd", FLOAT), ("slo_status", TEXT),
 ]
+# One row per (dimension, key): cost_usd in cents (a dimension's rows add up to the rounded total),
+# cost_exact_usd exact; allocated_usd is the row's share of billed spend no feature owns (with a bill).
+SHOWBACK_COLUMNS = [
+    ("dimension", TEXT), ("key", TEXT), ("cost_usd", MONEY), ("cost_exact_usd", MONEY), ("share", FLOAT),
+    ("allocated_usd", MONEY), ("features", TEXT),
+]
+SHOWBACK_INVOICE_COLUMNS = [
+    ("dimension", TEXT), ("key", TEXT), ("owned_usd", MONEY), ("allocated_usd", MONEY), ("cost_usd", MONEY),
+    ("features", TEXT),
+]
+SHOWBACK_DIMENSIONS = ("feature", "owner", "team", "cost_center")
 
 
 def _json(value: Any) -> str:
@@ -78,6 +92,11 @@ def _ue_rows(rows: list[UnitEconomics], key_name: str) -> list[dict[str, Any]]:
         row.update({name: getattr(ue, name) for name, _ in _UE_COLUMNS})
         out.append(row)
     return out
+
+
+def _showback_rows(showback: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"dimension": dimension, **row} for dimension in SHOWBACK_DIMENSIONS
+            for row in showback.get(f"by_{dimension}") or []]
 
 
 def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list[dict[str, Any]]]]:
@@ -98,9 +117,13 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
     return {
         "unit_economics": ([("feature", TEXT)] + _UE_COLUMNS, _ue_rows(report.unit_economics, "feature")),
         "by_model": ([("model", TEXT), ("provider", TEXT)] + _UE_COLUMNS, _ue_rows(report.by_model, "model")),
+        "by_team": ([("team", TEXT)] + _UE_COLUMNS, _ue_rows(report.by_team, "team")),
+        "by_day": ([("day", DATE)] + _UE_COLUMNS, _ue_rows(report.by_day, "day")),
         "leaks": (LEAK_COLUMNS, leaks),
         "levers": (LEVER_COLUMNS, levers),
         "budgets": (BUDGET_COLUMNS, list(report.budgets)),
+        "showback": (SHOWBACK_COLUMNS, _showback_rows(report.showback or {})),
+        "showback_invoice": (SHOWBACK_INVOICE_COLUMNS, _showback_rows((report.showback or {}).get("invoice") or {})),
     }
 
 
@@ -137,7 +160,7 @@ def _arrow_type(kind: str):
     import pyarrow as pa
 
     return {MONEY: pa.decimal128(38, 18), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(),
-            TEXT: pa.string()}[kind]
+            TEXT: pa.string(), DATE: pa.date32()}[kind]
 
 
 def _arrow_value(value: Any, kind: str) -> Any:
@@ -153,6 +176,10 @@ def _arrow_value(value: Any, kind: str) -> Any:
         return number if math.isfinite(number) else None
     if kind == BOOL:
         return bool(value)
+    if kind == DATE:
+        from datetime import date
+
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
     if isinstance(value, (list, tuple)):
         return "; ".join(str(x) for x in value)
     if isinstance(value, dict):
@@ -160,7 +187,8 @@ def _arrow_value(value: Any, kind: str) -> Any:
     return str(value)
 
 
-TABLES = ("unit_economics", "by_model", "leaks", "levers", "budgets")
+TABLES = ("unit_economics", "by_model", "by_team", "by_day", "leaks", "levers", "budgets", "showback",
+          "showback_invoice")
 
 
 def table_targets(out: str | Path, fmt: str, names: list[str] | tuple[str, ...] = TABLES) -> dict[str, Path]:

@@ -177,6 +177,11 @@ def render_terminal(report: Report, console: "Console", *, wide: bool = False) -
         + (" · re-costed at billed rates where a bill covers the model (--prices billed)"
            if getattr(report.reconciliation, "prices", "list") == "billed" else ""),
     )
+    if report.filters:
+        from costlens.report.build import CallFilter
+
+        summary.append(f"\nonly the calls of {CallFilter.from_dict(report.filters).describe()}", style="bold")
+        summary.append(" (--feature / --team): not reconciled with the bill")
     note = period_note(report)
     if note:
         summary.append(f"\n{note}", style="yellow")

@@ -6,8 +6,10 @@
 -- Without the columns no metric, leak, lever, what-if or export reads: the lineage columns
 -- (source_file, source_row, …), the tags map and trace_id stay in `calls` — at ~10M calls a
 -- full-width copy is several GB and spills to disk. `ts_from_file` keeps the one tag the report reads.
+-- `call_filter` (--feature / --team; NULL lists keep every call) filters on the same feature and team keys.
 -- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
--- feature_config(feature, team, ...), model_tiers(provider, model, tier). Outputs: model_aliases, period_calls.
+-- feature_config(feature, team, ...), model_tiers(provider, model, tier),
+-- call_filter(features, teams). Outputs: model_aliases, period_calls.
 -- An undated model name (`gpt-4o-mini`, what a failed call logs: the model it asked for) is folded into the one
 -- dated id of it the period's calls show the provider answering with (`gpt-4o-mini-2024-07-18`): one model, one
 -- row, and the what-if judges a route to either name on the same outcomes. Two dated ids of one alias: no fold.
@@ -52,4 +54,10 @@ LEFT JOIN trace_context tc ON tc.trace_id = p.trace_id
 LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), ''), tc.feature)
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
 LEFT JOIN model_aliases ma ON ma.provider = coalesce(p.provider, '') AND ma.alias = p.model
-WHERE p.ts >= r.start_ts AND p.ts < r.end_ts;
+WHERE p.ts >= r.start_ts AND p.ts < r.end_ts
+  AND ((SELECT features FROM call_filter) IS NULL
+       OR list_contains((SELECT features FROM call_filter),
+                        coalesce(nullif(trim(p.feature), ''), nullif(trim(tc.feature), ''), '(unattributed)')))
+  AND ((SELECT teams FROM call_filter) IS NULL
+       OR list_contains((SELECT teams FROM call_filter),
+                        coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)')));
