@@ -1,8 +1,8 @@
 """Ingest runs and quarantined rows: the accounting a user checks after `costlens ingest`.
 
-Every run stores rows read = loaded + duplicate + quarantined + skipped (DESIGN §8). "Quarantined" rows are
-rejected as bad data; "skipped" rows are valid but not applicable (a tool span, a non-call log line). Both
-kinds are kept in the `quarantine` table with file, row and reason (disposition rejected | skipped), so
+Every run stores rows read = loaded + duplicate + quarantined + skipped (docs/definitions.md#row-accounting).
+"Quarantined" rows are rejected as bad data; "skipped" rows are valid but not applicable (a tool span, a non-call
+log line). Both kinds are kept in the `quarantine` table with file, row and reason (disposition rejected | skipped), so
 `costlens quarantine` lists every row that was read and not loaded.
 """
 

@@ -11,10 +11,11 @@
 and returns a `LeakDataset` with the planted truth: for each leak its kind, feature, sub-kind and wasted_usd,
 priced here with genai_prices.calc_price (not with costlens). Where the leak is tokens added on top of clean
 calls (oversized input, resent history, verbose output) the truth is those planted tokens × price, so the
-detector's estimate from the feature's typical size is really tested; elsewhere it is the DESIGN §4 rule
-applied to the planted calls (the premium calls at the cheaper model's prices, the batch price, the repeats,
-the calls past the step budget, …). Fingerprints: OTel spans carry the app's own hashes as attributes; app logs carry the
-(placeholder) message text, which the OpenAI / Anthropic staging hashes itself — same prompt, same hash.
+detector's estimate from the feature's typical size is really tested; elsewhere it is the rule of
+docs/definitions.md#leaks applied to the planted calls (the premium calls at the cheaper model's prices, the batch
+price, the repeats, the calls past the step budget, …). Fingerprints: OTel spans carry the app's own hashes as
+attributes; app logs carry the (placeholder) message text, which the OpenAI / Anthropic staging hashes itself —
+same prompt, same hash.
 
 Features (one leak each, none in the control):
   support-chat        otel       gpt-4.1-mini       context_bloat / growing_history (conversations resend history)

@@ -1,4 +1,5 @@
-"""Closed months stay frozen across price-book updates; `--reprice` re-prices them (DESIGN §2)."""
+"""Closed months stay frozen across price-book updates; `--reprice` re-prices them
+(docs/definitions.md#closed-months)."""
 
 from __future__ import annotations
 

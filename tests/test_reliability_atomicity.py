@@ -1,4 +1,4 @@
-"""Idempotency, atomicity and concurrency of ingest (DESIGN §8), tested the hard way.
+"""Idempotency, atomicity and concurrency of ingest (docs/definitions.md#row-accounting), tested the hard way.
 
 1. Hypothesis draws random plans over a pool of real fixture files of several formats — which files, how
    often, in what order, batched into how many ingest invocations, including a producer-id file split into

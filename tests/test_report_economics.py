@@ -1,4 +1,5 @@
-"""Every DESIGN §6 `totals` and `unit_economics` field against values computed by hand.
+"""Every `totals` and `unit_economics` field (docs/json-contract.md#totals, docs/json-contract.md#worksheet-rows)
+against values computed by hand.
 
 Fixture (tests/fixtures/economics): 9 flat OTel spans over two features, prices set by config overrides
 (acme-large $10 in / $30 out / $1 cache read per Mtok; acme-small $1 / $2 / $0.1), one unpriced model,

@@ -1,4 +1,5 @@
-"""One table proving that every producer's token counts land in the ONE canonical convention (DESIGN §2):
+"""One table proving that every producer's token counts land in the ONE canonical convention
+(docs/definitions.md#token-convention):
 input = uncached input only; cache reads; 5-minute and 1-hour cache writes; output including reasoning;
 reasoning as an informational subset. Each case is one raw record, ingested through the real runner."""
 

@@ -1,4 +1,5 @@
-"""Leak detection (DESIGN §4): one SQL detector per kind in sql/leaks/, run over the report period's tables."""
+"""Leak detection (docs/definitions.md#leaks): one SQL detector per kind in sql/leaks/, run over the report
+period's tables."""
 
 from costlens.leaks.detect import DEFAULT_THRESHOLDS, resolve_thresholds, run_detectors
 from costlens.leaks.model import KINDS, Finding

@@ -1,4 +1,4 @@
-"""Run the leak detectors of sql/leaks/ over the report period (DESIGN §4).
+"""Run the leak detectors of sql/leaks/ over the report period (docs/definitions.md#leaks).
 
 Call after `compute_period_metrics` (period_calls, task_costs, price_book, model_tiers, feature_config and
 report_period exist). Python only prepares small inputs, each resolved once:

@@ -1,4 +1,4 @@
-"""A leak finding (DESIGN §4): where money is wasted, how much, how sure, and which lever fixes it."""
+"""A leak finding (docs/definitions.md#leaks): where money is wasted, how much, how sure, and which lever fixes it."""
 
 from __future__ import annotations
 
@@ -83,5 +83,6 @@ class Finding:
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
-        """The DESIGN §6 `leaks[]` entry (Decimals kept; the JSON renderer turns them into numbers)."""
+        """The `leaks[]` entry of docs/json-contract.md#leak-findings (Decimals kept; the JSON renderer turns them
+        into numbers)."""
         return asdict(self)

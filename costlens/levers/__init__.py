@@ -1,5 +1,5 @@
-"""Levers (DESIGN §5): ranked, non-overlapping savings from the leak findings; the decision-tree diagnosis;
-self-hosting / distillation break-even. What-if re-pricing lives in costlens.whatif."""
+"""Levers (docs/definitions.md#levers): ranked, non-overlapping savings from the leak findings; the decision-tree
+diagnosis; self-hosting / distillation break-even. What-if re-pricing lives in costlens.whatif."""
 
 from costlens.levers.diagnose import PeriodSnapshot, diagnose
 from costlens.levers.model import Diagnosis, Lever, LeverPlan

@@ -1,4 +1,4 @@
-"""Break-even of the two heavy levers: self-hosting and distillation (DESIGN §5).
+"""Break-even of the two heavy levers: self-hosting and distillation (docs/definitions.md#break-even).
 
 They are recommended only when the feature's monthly API spend on the model being replaced is past the
 break-even, with every cost configurable under `[levers.breakeven]` (costlens/levers/settings.py).

@@ -1,4 +1,4 @@
-"""The decision tree (DESIGN §5, seed 000): when cost rises, which way does it point?
+"""The decision tree (docs/definitions.md#diagnosis, seed 000): when cost rises, which way does it point?
 
 1. Is cost per call rising, or cost per accepted outcome, or both?  both → start with context and routing;
    only per accepted outcome → improve quality and reduce rework first; only per call → routing, caching, context.

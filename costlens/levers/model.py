@@ -1,4 +1,5 @@
-"""Typed results of the levers module: Lever, LeverPlan, Diagnosis (DESIGN §5), and the Finding fields it reads.
+"""Typed results of the levers module: Lever, LeverPlan, Diagnosis (docs/definitions.md#levers), and the Finding
+fields it reads.
 
 Money is Decimal (exact); shares and rates are float. `to_dict()` gives JSON-ready values for the report.
 """

@@ -1,4 +1,4 @@
-"""Rank the levers (DESIGN §5) from the leak findings, with savings that never overlap.
+"""Rank the levers (docs/definitions.md#savings-per-effort) from the leak findings, with savings that never overlap.
 
 How savings are sequenced, per feature (money is monthly: the period's figures × 30.44 / period days):
 - each lever L in feature F has a fraction p(L, F) of F's ORIGINAL monthly spend it saves: its findings'
@@ -9,8 +9,9 @@ How savings are sequenced, per feature (money is monthly: the period's figures �
   remaining(F) −= savings(L, F). So routing first lowers the cost later levers act on, each feature's savings
   are ≤ its spend, and Σ savings ≤ total spend, always (rounded down to 1e-12 USD so rounding cannot break it);
 - the order is greedy by savings per effort day: at each step the lever with the most savings on the
-  remaining cost per effort day goes next (ties: lower quality risk, then the DESIGN order). The sequence of
-  savings per effort day is therefore non-increasing: rank order IS the application order.
+  remaining cost per effort day goes next (ties: lower quality risk, then the order of LEVERS:
+  docs/definitions.md#levers). The sequence of savings per effort day is therefore non-increasing: rank order IS
+  the application order.
 Ranges: low = p_low × remaining before the lever; high = p_high × remaining before it, with the extra above the
 estimate scaled down per feature so all levers at their high end together still never exceed the spend.
 Self-hosting and distillation come from `extra["usage"]` (costlens.levers.breakeven.feature_model_usage) and

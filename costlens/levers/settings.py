@@ -45,7 +45,7 @@ LEVERS = (
 EFFORTS = ("days", "weeks", "months")
 RISKS = ("low", "medium", "high")
 
-# DESIGN §5: how long a lever takes to put in place, and what it risks for quality.
+# docs/definitions.md#levers: how long a lever takes to put in place, and what it risks for quality.
 DEFAULT_EFFORT: dict[str, str] = {
     "model_routing": "days",
     "prompt_caching": "days",

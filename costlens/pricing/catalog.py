@@ -1,4 +1,4 @@
-"""Resolve the bundled genai-prices catalog into the `price_book` table (DESIGN §2).
+"""Resolve the bundled genai-prices catalog into the `price_book` table (docs/definitions.md#price-book).
 
 Each DISTINCT (provider, model, variant) of `calls` is resolved ONCE here, into rows that are constant over
 a validity window × time-of-day window × input-size tier; `sql/intermediate/priced_calls.sql` then prices

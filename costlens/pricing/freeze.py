@@ -1,7 +1,8 @@
-"""Closed months stay frozen (DESIGN §2): once a report has covered a month that has ended, the price_book
-rows that priced that month's calls are copied into `price_book_frozen`, and the priced_calls view prices
-that month's calls from the copy from then on. A later genai-prices release or a new price override
-therefore moves only open months; `costlens report --reprice` takes a new snapshot of the months it covers.
+"""Closed months stay frozen (docs/definitions.md#closed-months): once a report has covered a month that has
+ended, the price_book rows that priced that month's calls are copied into `price_book_frozen`, and the
+priced_calls view prices that month's calls from the copy from then on. A later genai-prices release or a new
+price override therefore moves only open months; `costlens report --reprice` takes a new snapshot of the months
+it covers.
 
 A call of a frozen month whose (provider, model, variant) is not in the snapshot (ingested after the freeze,
 with a model the month had not seen) is priced from the live price book.

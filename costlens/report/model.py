@@ -1,6 +1,6 @@
 """One typed Report model feeds every renderer, so terminal, JSON, Markdown and HTML never disagree.
 
-Money is Decimal (exact sums from DuckDB DECIMAL); ratios are float. JSON field names follow DESIGN §6.
+Money is Decimal (exact sums from DuckDB DECIMAL); ratios are float. JSON field names: docs/json-contract.md#report.
 """
 
 from __future__ import annotations

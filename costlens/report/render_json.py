@@ -1,4 +1,4 @@
-"""The JSON contract of DESIGN §6 (schema_version "1"): stable keys for CI consumers.
+"""The JSON contract of docs/json-contract.md#report (schema_version "1"): stable keys for CI consumers.
 
 Money is a JSON number in USD written with every digit of its exact Decimal (`dumps`): 4550000000000.025737
 stays 4550000000000.025737, never the nearest binary float (4550000000000.025). The type is unchanged (a

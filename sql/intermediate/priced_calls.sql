@@ -1,4 +1,4 @@
--- priced_calls: one row per call with its exact cost (DESIGN §2).
+-- priced_calls: one row per call with its exact cost (docs/definitions.md#cost-of-a-call).
 -- Grain: calls. Joins the price_book row of the call's (provider, model, variant) whose validity window,
 -- time-of-day window and input-size tier contain the call; price_book is built so that at most one does.
 -- A call without a row (unknown model, no token price) has priced = false and NULL costs, never 0.

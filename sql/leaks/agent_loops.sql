@@ -1,4 +1,4 @@
--- agent_loops (DESIGN §4): tasks that take far more calls than the feature's norm.
+-- agent_loops (docs/definitions.md#agent_loops): tasks that take far more calls than the feature's norm.
 -- Budget per feature: its configured step_budget ([features.<name>] step_budget, basis 'step_budget'), else
 -- max(ceil(k_p50 × p50 calls per task), min_budget_calls) (basis 'feature_norm', needs >= min_tasks tasks).
 -- A task belongs to the feature of its first call. Waste = cost of each over-budget task's calls past the

@@ -1,5 +1,5 @@
--- batchable (DESIGN §4): traffic of a non-interactive feature paid at synchronous prices where the provider
--- offers a batch API (costlens.leaks.detect.BATCH_PROVIDERS).
+-- batchable (docs/definitions.md#batchable): traffic of a non-interactive feature paid at synchronous prices
+-- where the provider offers a batch API (costlens.leaks.detect.BATCH_PROVIDERS).
 -- Non-interactive: `interactive = false` in [features.<name>] (basis 'config'), or — when the config does not
 -- say — clear signs in the traffic (basis 'traffic_pattern'): >= nightly_share of its calls in the nightly
 -- window [nightly_start_hour, nightly_end_hour) UTC AND >= anonymous_share of them with no user_id and no

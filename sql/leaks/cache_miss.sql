@@ -1,4 +1,5 @@
--- cache_miss (DESIGN §4), two sub-kinds (evidence.sub_kind), one finding per feature (and model) each:
+-- cache_miss (docs/definitions.md#cache_miss), two sub-kinds (evidence.sub_kind), one finding per feature (and
+-- model) each:
 --   response_cache: the same full prompt (prompt_hash) answered again within response_ttl_s of its previous
 --       answer, in another task (repeats inside one task are retries). Waste = the repeats' cost.
 --       Needs >= response_min_repeats repeats.

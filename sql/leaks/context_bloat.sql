@@ -1,4 +1,4 @@
--- context_bloat (DESIGN §4): context far above the feature's own typical size. Two sub-kinds:
+-- context_bloat (docs/definitions.md#context_bloat): context far above the feature's own typical size. Two sub-kinds:
 --   growing_history: a conversation (session_id) whose context grows on >= growth_min_turns turns in a row and
 --       ends >= growth_min_ratio times where the run began — the whole history is resent each turn;
 --       every turn of such a run above the typical size counts;

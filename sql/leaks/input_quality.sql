@@ -1,6 +1,7 @@
--- input_quality (DESIGN §4): failures caused by the request itself — invalid or over-long input (HTTP 400 /
--- 413 / 422, context length exceeded, invalid request / argument; not 429, 408 or 5xx) — and the failed
--- retries of the same prompt in the same task (leak_calls.bad_input_chain, sql/leaks/_prelude.sql).
+-- input_quality (docs/definitions.md#input_quality): failures caused by the request itself — invalid or
+-- over-long input (HTTP 400 / 413 / 422, context length exceeded, invalid request / argument; not 429, 408 or
+-- 5xx) — and the failed retries of the same prompt in the same task (leak_calls.bad_input_chain,
+-- sql/leaks/_prelude.sql).
 -- Waste = cost of those calls (a failure the provider did not bill costs nothing but is still counted).
 -- Lever: context_discipline when most are context-length failures, else stability_guardrails (validate input).
 -- Inputs: leak_calls, leak_feature_totals, leak_thresholds.

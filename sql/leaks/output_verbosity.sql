@@ -1,4 +1,5 @@
--- output_verbosity (DESIGN §4): answers far longer than the feature's typical length, with no output cap.
+-- output_verbosity (docs/definitions.md#output_verbosity): answers far longer than the feature's typical
+-- length, with no output cap.
 -- Typical length = p50 output tokens of the feature's ok calls (>= min_feature_calls of them).
 -- A call is verbose when it has no max_tokens, and output > k_p50 × typical and > min_tokens.
 -- Waste = output tokens above the typical length × that call's own output price (its output cost × excess

@@ -1,5 +1,5 @@
--- premium_overuse (DESIGN §4): a premium-tier model doing work a cheaper model does as well. Per feature and
--- premium model (>= min_calls calls), the first basis that holds:
+-- premium_overuse (docs/definitions.md#premium_overuse): a premium-tier model doing work a cheaper model does
+-- as well. Per feature and premium model (>= min_calls calls), the first basis that holds:
 --   cheaper_model_same_feature: a cheaper model (lower blended $/Mtok) already serves the same feature and is
 --       shown NOT WORSE on acceptance: non-inferiority test on the difference of acceptance rates
 --       (cheaper − premium), both with >= min_outcomes tasks with an outcome. The one-sided lower bound of

@@ -1,4 +1,4 @@
--- retries (DESIGN §4): attempts that produced nothing used.
+-- retries (docs/definitions.md#retries): attempts that produced nothing used.
 --   failed attempts: calls with status 'error' (timeouts, 5xx, rate limits, …) — a failure the provider billed
 --       (tokens logged) costs money; unbilled ones (e.g. 429s) are counted but cost nothing;
 --   same-prompt repeats: an ok call followed, in the same task, by another call with the same prompt_hash —

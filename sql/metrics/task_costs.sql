@@ -1,4 +1,4 @@
--- One row per task of the period: its calls, cost and outcome (DESIGN §3).
+-- One row per task of the period: its calls, cost and outcome (docs/definitions.md#task).
 -- Rework is priced at the configured loaded hourly rate unless the outcome gives its cost.
 -- Inputs: period_calls, outcomes, economics(loaded_hourly_rate_usd, delay_cost_per_minute_usd).
 CREATE OR REPLACE TEMP TABLE task_costs AS

@@ -1,5 +1,5 @@
--- The unit-economics worksheet (DESIGN §3) for every grouping: feature, model, team, day, month and the
--- period total. Sums stay exact DECIMAL; ratios are DOUBLE.
+-- The unit-economics worksheet (docs/definitions.md#unit-economics) for every grouping: feature, model, team,
+-- day, month and the period total. Sums stay exact DECIMAL; ratios are DOUBLE.
 -- Conventions (README "Definitions"):
 --   cost per call           = priced cost / priced calls (unpriced calls are counted and listed, not $0)
 --   cost per task           = priced cost / tasks; p50 / p95 over each task's cost within the group

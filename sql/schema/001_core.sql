@@ -1,4 +1,5 @@
--- Canonical tables (DESIGN §2). One convention for tokens: additive, never overlapping.
+-- Canonical tables (docs/architecture.md#canonical-tables). One convention for tokens: additive, never
+-- overlapping (docs/definitions.md#token-convention).
 -- Timestamps are UTC (TIMESTAMP without zone, documented as UTC). Money is DECIMAL(38,18).
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -221,9 +222,9 @@ CREATE TABLE IF NOT EXISTS unpriced_models (
     reason   VARCHAR NOT NULL
 );
 
--- Closed months frozen at the prices they were first reported with (DESIGN §2): a snapshot of the
--- price_book rows that priced each closed month's calls. Calls of a frozen month are priced from here, so a
--- later price-book update does not move them; `costlens report --reprice` takes a new snapshot.
+-- Closed months frozen at the prices they were first reported with (docs/definitions.md#closed-months): a
+-- snapshot of the price_book rows that priced each closed month's calls. Calls of a frozen month are priced
+-- from here, so a later price-book update does not move them; `costlens report --reprice` takes a new snapshot.
 CREATE TABLE IF NOT EXISTS price_book_frozen (
     month                 DATE NOT NULL,            -- first day of the closed month (UTC)
     provider              VARCHAR NOT NULL,

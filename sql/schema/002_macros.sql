@@ -89,7 +89,7 @@ CREATE OR REPLACE MACRO nullif_blank(x) AS (
     CASE WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL') THEN NULL ELSE CAST(x AS VARCHAR) END
 );
 
--- Provider names as producers write them → the canonical names of DESIGN §2.
+-- Provider names as producers write them → the canonical names of docs/definitions.md#providers.
 CREATE OR REPLACE MACRO normalize_provider(x) AS (
     CASE
         -- Speed: the two canonical names most calls carry skip the lists below
