@@ -25,11 +25,11 @@ import hashlib
 import json
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REALDATA = Path("/work/shared/realdata/claude-code-logs")
-MONTH_START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
 TOKEN = re.compile(
     r"(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
     r"|(?P<msg>msg_[A-Za-z0-9]{20,40})"

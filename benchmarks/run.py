@@ -21,7 +21,7 @@ import sys
 import textwrap
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -668,7 +668,7 @@ def load_average() -> str:
 def run_suite(calls: int, work: str | Path, seed: int = 7, quick: bool = False, results: str | Path | None = None,
               only: set[str] | None = None, claude_mb: float = 1000, install_ccusage: bool = True,
               t9_timeout: float = 3600, resume: bool = False) -> Run:
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     run = Run(calls=calls, seed=seed, work=Path(work).resolve(), quick=quick)
     (run.work / "run").mkdir(parents=True, exist_ok=True)
@@ -708,7 +708,7 @@ def run_suite(calls: int, work: str | Path, seed: int = 7, quick: bool = False, 
     def step(prefix: str, name: str, fn, *args):
         if not wanted(prefix):
             return None
-        print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {name}", file=sys.stderr, flush=True)
+        print(f"[{datetime.now(UTC):%H:%M:%S}] {name}", file=sys.stderr, flush=True)
         try:
             result = fn(*args)
             if isinstance(result, list):

@@ -31,7 +31,7 @@ class LoggingConnection:
     def __init__(self, con: Any, log: list, blob_dir: Path):
         self._con, self._log, self._blob_dir = con, log, blob_dir
 
-    def execute(self, query: str, parameters: Any = None, *args: Any, **kwargs: Any) -> "LoggingConnection":
+    def execute(self, query: str, parameters: Any = None, *args: Any, **kwargs: Any) -> LoggingConnection:
         self._log.append(("sql", str(query), _plain(parameters)))
         if parameters is None:
             self._con.execute(query, *args, **kwargs)
@@ -45,7 +45,7 @@ class LoggingConnection:
 
     query = sql
 
-    def register(self, name: str, data: Any) -> "LoggingConnection":
+    def register(self, name: str, data: Any) -> LoggingConnection:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -56,27 +56,27 @@ class LoggingConnection:
         self._con.register(name, data)
         return self
 
-    def unregister(self, name: str) -> "LoggingConnection":
+    def unregister(self, name: str) -> LoggingConnection:
         self._log.append(("unregister", name, None))
         self._con.unregister(name)
         return self
 
-    def begin(self) -> "LoggingConnection":
+    def begin(self) -> LoggingConnection:
         self._log.append(("sql", "BEGIN TRANSACTION", None))
         self._con.begin()
         return self
 
-    def commit(self) -> "LoggingConnection":
+    def commit(self) -> LoggingConnection:
         self._log.append(("sql", "COMMIT", None))
         self._con.commit()
         return self
 
-    def rollback(self) -> "LoggingConnection":
+    def rollback(self) -> LoggingConnection:
         self._log.append(("sql", "ROLLBACK", None))
         self._con.rollback()
         return self
 
-    def cursor(self) -> "LoggingConnection":
+    def cursor(self) -> LoggingConnection:
         self._log.append(("unreplayed", "cursor()", None))
         return LoggingConnection(self._con.cursor(), self._log, self._blob_dir)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from costlens.config import ColumnMapping, Config, load_config
@@ -43,8 +44,8 @@ def parse_mapping(maps: list[str] | None, sets: list[str] | None,
 
 def ingest(paths: list[str], *, db: str | None = None, config: Config | None = None, fmt: str | None = None,
            mapping: ColumnMapping | None = None, keep_content: bool = False,
-           on_file_done: "ProgressHook | None" = None, replace: bool = False,
-           on_progress: "ProgressCallback | None" = None) -> "IngestResult":
+           on_file_done: ProgressHook | None = None, replace: bool = False,
+           on_progress: ProgressCallback | None = None) -> IngestResult:
     """Load files into the database; `replace` loads files already ingested again, in place of their earlier rows
     (after a mapping or config fix). `on_file_done(path, size)` hears each file when it is done;
     `on_progress(ProgressEvent)` hears where the run is inside each file, in bytes (costlens.progress)."""
@@ -73,8 +74,8 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
 def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
            since: str | None = None, until: str | None = None, cost_mode: str = "computed",
            prices: str = "list", refreeze: bool = False, to: str | None = None,
-           last: str | None = None, on_progress: "ProgressCallback | None" = None,
-           feature: "str | Sequence[str] | None" = None, team: "str | Sequence[str] | None" = None) -> "Report":
+           last: str | None = None, on_progress: ProgressCallback | None = None,
+           feature: str | Sequence[str] | None = None, team: str | Sequence[str] | None = None) -> Report:
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
     and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls."""
     from costlens import db as database
@@ -104,7 +105,7 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
 
 def daily(*, db: str | None = None, config: Config | None = None, period: str | None = None,
           since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
-          feature: "str | Sequence[str] | None" = None, team: "str | Sequence[str] | None" = None):
+          feature: str | Sequence[str] | None = None, team: str | Sequence[str] | None = None):
     """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
     (costlens.report.daily.Daily); `feature` / `team` keep only those calls."""
     from costlens import db as database
@@ -123,7 +124,7 @@ def daily(*, db: str | None = None, config: Config | None = None, period: str | 
         con.close()
 
 
-def report_frames(report: "Report") -> dict[str, "pl.DataFrame"]:
+def report_frames(report: Report) -> dict[str, pl.DataFrame]:
     """The report's tables as polars DataFrames: the same tables, columns and types as `report --format
     parquet` (money as Decimal(38, 18), exact), built as Arrow tables that polars takes without a copy."""
     import polars as pl
@@ -136,7 +137,7 @@ def report_frames(report: "Report") -> dict[str, "pl.DataFrame"]:
 
 def calls(*, db: str | None = None, config: Config | None = None, period: str | None = None,
           since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
-          cost_mode: str = "computed") -> "pl.DataFrame":
+          cost_mode: str = "computed") -> pl.DataFrame:
     """The period's calls as the report prices and attributes them (one row per call: feature, team, model,
     tokens by kind, cost_usd exact), as a polars DataFrame straight from DuckDB's Arrow result. Their cost_usd
     adds up to the report's total for the same period and options."""
@@ -170,7 +171,7 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
            provider: str | None = None, variant: str = "standard", at: str | None = None) -> PricesView:
     """The price book as resolved for the calls in the database, unpriced keys, and optionally how one
     model resolves (works without a database too)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from costlens import db as database
     from costlens.pricing.catalog import explain
@@ -179,7 +180,7 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
     config = config or load_config()
     explanation = None
     if model:
-        when = datetime.now(timezone.utc) if not at else _parse_at(at)
+        when = datetime.now(UTC) if not at else _parse_at(at)
         explanation = explain(provider, model, variant, when, prices_config=config.prices or None,
                               aliases=config.models.aliases)
     con = database.connect(db)
@@ -215,11 +216,11 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
     return options
 
 
-def _call_filter(feature: "str | Sequence[str] | None", team: "str | Sequence[str] | None"):
+def _call_filter(feature: str | Sequence[str] | None, team: str | Sequence[str] | None):
     """--feature / --team as a CallFilter; a blank name is a usage error (it would match nothing, silently)."""
     from costlens.report.build import CallFilter
 
-    def names(value: "str | Sequence[str] | None", option: str) -> tuple[str, ...]:
+    def names(value: str | Sequence[str] | None, option: str) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else list(value or [])
         out: list[str] = []
         for item in items:
@@ -241,13 +242,13 @@ def _empty_period(con, chosen) -> str | None:
 
 
 def _parse_at(text: str):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--at {text!r} is not a date or time", fix="use YYYY-MM-DD or an ISO 8601 time") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _dicts(con, sql: str) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ are prorated to the period's length (× days / 30.44) and `period_budget_usd` sa
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -42,22 +42,22 @@ SLO_STATUSES = ("ok", "breached", "no_slo", "unknown")
 BREACHED = ("over", "hard_limit")
 
 
-def is_calendar_month(period: "Period") -> bool:
+def is_calendar_month(period: Period) -> bool:
     start, end = period.start, period.end
     return start.day == 1 and end.day == 1 and (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1
 
 
 def _dt(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def elapsed_share(period: "Period", as_of: datetime | None, latest_day: date | None = None) -> Decimal:
+def elapsed_share(period: Period, as_of: datetime | None, latest_day: date | None = None) -> Decimal:
     """Share of the period elapsed at `as_of` (1 for a closed period). Exact Decimal in (0, 1]."""
     start, end = _dt(period.start), _dt(period.end)
     if as_of is None:
-        as_of = datetime.now(timezone.utc)
+        as_of = datetime.now(UTC)
     if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=timezone.utc)
+        as_of = as_of.replace(tzinfo=UTC)
     if as_of >= end:
         return Decimal(1)
     point = as_of
@@ -74,7 +74,7 @@ def _money(value: float | int | Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _latest_day(report: "Report") -> date | None:
+def _latest_day(report: Report) -> date | None:
     days = [r.key for r in report.by_day if r.calls]
     if not days:
         return None
@@ -84,7 +84,7 @@ def _latest_day(report: "Report") -> date | None:
         return None
 
 
-def budget_row(feature: str, settings: "FeatureConfig | None", ue: "UnitEconomics | None", *,
+def budget_row(feature: str, settings: FeatureConfig | None, ue: UnitEconomics | None, *,
                share: Decimal, period_days: int | None, shown_spend: Decimal | None = None) -> dict[str, Any]:
     """One budgets[] entry. `share` = elapsed share of the period; `period_days` = the period's length when it
     is not a calendar month (None for a month): monthly amounts are then prorated × days / 30.44.
@@ -156,7 +156,7 @@ def budget_row(feature: str, settings: "FeatureConfig | None", ue: "UnitEconomic
     }
 
 
-def compute_budgets(con: Any, config: "Config", report: "Report", *, as_of: datetime | None = None) -> list[dict]:
+def compute_budgets(con: Any, config: Config, report: Report, *, as_of: datetime | None = None) -> list[dict]:
     """budgets[] for the report (see the module docstring). `con` is not needed: everything comes from the
     report and the config; it is accepted for a uniform signature. Ordered by spend, then name."""
     features = dict(config.features) if config is not None else {}

@@ -199,7 +199,7 @@ _CHANGE_COLUMNS = (
 )
 
 
-def _materialise(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", cost_mode: str,
+def _materialise(cur: duckdb.DuckDBPyConnection, config: Config, period: Period, cost_mode: str,
                  steps: tuple[str, ...], columns: tuple[str, ...] | None = None) -> None:
     """The period tables on a SEPARATE connection (cursor): temp tables are per connection, so the report's
     current-period tables on the main connection are left untouched."""
@@ -225,7 +225,7 @@ def _materialise(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Pe
         cur.execute(load_sql(step))
 
 
-def period_usage(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
+def period_usage(cur: duckdb.DuckDBPyConnection, config: Config, period: Period,
                  cost_mode: str = "computed") -> PeriodUsage:
     _materialise(cur, config, period, cost_mode, (), _CHANGE_COLUMNS)
     usage = PeriodUsage()
@@ -247,7 +247,7 @@ def _months_back(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def cost_per_accepted_outcome_trend(cur: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
+def cost_per_accepted_outcome_trend(cur: duckdb.DuckDBPyConnection, config: Config, period: Period,
                                     cost_mode: str = "computed", months: int = TREND_MONTHS) -> list[dict[str, Any]]:
     """[{month, value, accepted_tasks, cost_usd, tasks}] for the calendar months (≤ `months`) ending with the
     period's last month that have calls; value None where no task was accepted."""
@@ -270,7 +270,7 @@ def cost_per_accepted_outcome_trend(cur: "duckdb.DuckDBPyConnection", config: "C
     return out
 
 
-def decompose_change(con: "duckdb.DuckDBPyConnection", config: "Config", report: "Report") -> dict[str, Any]:
+def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Report) -> dict[str, Any]:
     """report.change: the split vs the previous period and the cost-per-accepted-outcome trend; {} when the
     previous period has no calls. Works on a cursor, so the report's current-period tables stay as they are.
     When the logs cover only part of either period, `basis` is "per_day": the report compares spend per day

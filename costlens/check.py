@@ -64,7 +64,7 @@ class CheckThresholds:
     strict: bool = False  # every WARN fails too (--strict, alias --fail-on-warning)
     fail_on_slo: bool = True
 
-    def validate(self) -> "CheckThresholds":
+    def validate(self) -> CheckThresholds:
         if not self.max_cpao_regression_pct >= 0:
             raise UsageError(f"--max-cpao-regression-pct {self.max_cpao_regression_pct} must be 0 or more",
                              fix="e.g. --max-cpao-regression-pct 10")
@@ -271,7 +271,7 @@ class _View:
     calls: int | None = None
 
 
-def _view(value: "Report | dict[str, Any] | None") -> _View | None:
+def _view(value: Report | dict[str, Any] | None) -> _View | None:
     if value is None:
         return None
     if isinstance(value, dict):
@@ -316,7 +316,7 @@ def _did_you_mean(feature: str, with_calls: list[str]) -> str:
     return f"features with calls: {shown}" if with_calls else "the period has no calls at all"
 
 
-def _budget_rules(report: "Report", config: "Config", t: CheckThresholds) -> list[CheckRule]:
+def _budget_rules(report: Report, config: Config, t: CheckThresholds) -> list[CheckRule]:
     budgets = report.budgets
     if not budgets and config is not None and config.features:
         from costlens.budgets import compute_budgets
@@ -374,7 +374,7 @@ def _regression(name: str, feature: str | None, current: float | None, base: flo
     return CheckRule(name, PASS if within else FAIL, detail, "cpao_regression", feature, change, limit)
 
 
-def _regression_rules(report: "Report", base: _View | None, t: CheckThresholds) -> list[CheckRule]:
+def _regression_rules(report: Report, base: _View | None, t: CheckThresholds) -> list[CheckRule]:
     current = report.totals.cost_per_accepted_outcome_usd
     limit = t.max_cpao_regression_pct
     if base is None:
@@ -403,7 +403,7 @@ def _regression_rules(report: "Report", base: _View | None, t: CheckThresholds) 
     return rules
 
 
-def _coverage_rule(report: "Report", t: CheckThresholds) -> CheckRule:
+def _coverage_rule(report: Report, t: CheckThresholds) -> CheckRule:
     coverage = report.totals.priced_coverage_pct
     if coverage is None or report.totals.calls == 0:
         return CheckRule("priced_coverage", FAIL, "no calls in the period: nothing was checked (is the period "
@@ -423,7 +423,7 @@ _RECONCILIATION = {"reconciled": PASS, "outside_tolerance": WARN, "not_compared"
                    "no_ai_spend": SKIP}
 
 
-def _reconciliation_rule(report: "Report") -> CheckRule | None:
+def _reconciliation_rule(report: Report) -> CheckRule | None:
     rec = report.reconciliation
     status = getattr(rec, "status", None) if not isinstance(rec, dict) else rec.get("status")
     if status not in _RECONCILIATION:
@@ -442,7 +442,7 @@ def _strict(rules: list[CheckRule]) -> None:
             rule.detail += " (a warning: failed under --strict)"
 
 
-def run_check(report: "Report", baseline: "Report | dict[str, Any] | None", config: "Config",
+def run_check(report: Report, baseline: Report | dict[str, Any] | None, config: Config,
               thresholds: CheckThresholds | None = None, *, config_found: bool = True) -> CheckResult:
     """Evaluate every rule for `report` against `baseline` (module docstring). `config_found` False adds the
     `config` warning (api.check passes whether a config file was read)."""

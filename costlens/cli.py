@@ -20,8 +20,9 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -282,16 +283,16 @@ def _examples(*lines: str) -> str:
 
 LOAD, ANALYSE, FINANCE = "Load data", "Analyse", "Finance and CI"
 
-DbOption = Annotated[Optional[str], typer.Option("--db", metavar="FILE", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
+DbOption = Annotated[str | None, typer.Option("--db", metavar="FILE", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
 # The period options, the same in every command that reads a period (costlens/report/period.py)
-PeriodOption = Annotated[Optional[str], typer.Option("--period", "-p", metavar="PERIOD", help="YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year (default: $COSTLENS_PERIOD, else the latest month with calls).")]
-SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="First day, YYYY-MM-DD (default: the first day with calls).")]
-ToOption = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")]
-UntilOption = Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")]
-LastOption = Annotated[Optional[str], typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m).")]
-FeatureOption = Annotated[Optional[list[str]], typer.Option("--feature", metavar="NAME", help="Only the calls of this feature (repeatable; \"(unattributed)\" for calls with none).")]
-TeamOption = Annotated[Optional[list[str]], typer.Option("--team", metavar="NAME", help="Only the calls of this team (repeatable; \"(no team)\" for calls with none).")]
+PeriodOption = Annotated[str | None, typer.Option("--period", "-p", metavar="PERIOD", help="YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year (default: $COSTLENS_PERIOD, else the latest month with calls).")]
+SinceOption = Annotated[str | None, typer.Option("--since", metavar="DATE", help="First day, YYYY-MM-DD (default: the first day with calls).")]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")]
+UntilOption = Annotated[str | None, typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")]
+LastOption = Annotated[str | None, typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m).")]
+FeatureOption = Annotated[list[str] | None, typer.Option("--feature", metavar="NAME", help="Only the calls of this feature (repeatable; \"(unattributed)\" for calls with none).")]
+TeamOption = Annotated[list[str] | None, typer.Option("--team", metavar="NAME", help="Only the calls of this team (repeatable; \"(no team)\" for calls with none).")]
 T = TypeVar("T")
 
 
@@ -314,7 +315,7 @@ class _StepDisplay:
         self._bar: Any = None
         self._task: Any = None
 
-    def __enter__(self) -> "_StepDisplay":
+    def __enter__(self) -> _StepDisplay:
         if self.shown:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -423,9 +424,9 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (.gz read transparently).")],
     db: DbOption = None,
     config: ConfigOption = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="Force an input format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.")] = None,
-    maps: Annotated[Optional[list[str]], typer.Option("--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens).")] = None,
-    sets: Annotated[Optional[list[str]], typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="Force an input format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.")] = None,
+    maps: Annotated[list[str] | None, typer.Option("--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens).")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4).")] = None,
     input_excludes_cached: Annotated[bool, typer.Option("--input-excludes-cached", help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).")] = False,
     keep_content: Annotated[bool, typer.Option("--keep-content", help="Store prompt/response text (off by default).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Load files already ingested again, in place of their earlier rows (after fixing a mapping or the config); one transaction per file.")] = False,
@@ -563,7 +564,7 @@ def report(
     until: UntilOption = None,
     last: LastOption = None,
     fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, html, md, csv or parquet.")] = "terminal",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", help="Write to this file (html: required; csv/parquet: a folder), its folder created, instead of stdout.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH", help="Write to this file (html: required; csv/parquet: a folder), its folder created, instead of stdout.")] = None,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
     prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
     reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
@@ -838,7 +839,7 @@ def check(
     ignore_slo: Annotated[bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome (a breach is a SKIP).")] = False,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed or reported.")] = "computed",
     fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md (a GitHub job summary) or github (::error:: / ::warning:: annotations).")] = "terminal",
-    report_file: Annotated[Optional[Path], typer.Option("--report", metavar="FILE", help="Judge a JSON report saved by `costlens report --format json --out FILE` instead of building the report again.")] = None,
+    report_file: Annotated[Path | None, typer.Option("--report", metavar="FILE", help="Judge a JSON report saved by `costlens report --format json --out FILE` instead of building the report again.")] = None,
     as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
     """The CI gate: every rule PASS / WARN / FAIL / SKIP and a summary line; exit 4 on any FAIL."""
@@ -941,10 +942,10 @@ def init(
 @app.command(rich_help_panel=ANALYSE, epilog=_examples(
     "costlens prices", "costlens prices claude-sonnet-4-5 --provider anthropic --at 2026-10-15", "costlens prices -j"))
 def prices(
-    model: Annotated[Optional[str], typer.Argument(help="Explain how this model resolves.")] = None,
-    provider: Annotated[Optional[str], typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")] = None,
+    model: Annotated[str | None, typer.Argument(help="Explain how this model resolves.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")] = None,
     variant: Annotated[str, typer.Option("--variant", help="standard, batch, priority or flex.")] = "standard",
-    at: Annotated[Optional[str], typer.Option("--at", help="Price at this date/time (default: now).")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Price at this date/time (default: now).")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = "terminal",
@@ -978,10 +979,10 @@ def prices(
 def quarantine(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many rows (0 = all).")] = 50,
-    export: Annotated[Optional[Path], typer.Option("--export", "--out", "-o", help="Write all matching rows to this file: .csv (formula-safe) or .jsonl.")] = None,
-    run_id: Annotated[Optional[int], typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")] = None,
-    file: Annotated[Optional[str], typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")] = None,
-    disposition: Annotated[Optional[str], typer.Option("--only", help="rejected (bad data), skipped (not a model call) or duplicate (another row of a call or bill line already loaded, with which).")] = None,
+    export: Annotated[Path | None, typer.Option("--export", "--out", "-o", help="Write all matching rows to this file: .csv (formula-safe) or .jsonl.")] = None,
+    run_id: Annotated[int | None, typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")] = None,
+    disposition: Annotated[str | None, typer.Option("--only", help="rejected (bad data), skipped (not a model call) or duplicate (another row of a call or bill line already loaded, with which).")] = None,
     fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = "terminal",
     as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
@@ -1023,7 +1024,7 @@ def quarantine(
 
 @app.command(rich_help_panel=LOAD, epilog=_examples("costlens demo", "costlens demo my_logs/ --db try.duckdb"))
 def demo(
-    sample_dir: Annotated[Optional[Path], typer.Argument(metavar="[FOLDER]", help="The sample logs folder (default: the sample month installed with costlens).")] = None,
+    sample_dir: Annotated[Path | None, typer.Argument(metavar="[FOLDER]", help="The sample logs folder (default: the sample month installed with costlens).")] = None,
     db: Annotated[str, typer.Option("--db", metavar="FILE", help="Database to (re)create for the demo.")] = "costlens-demo.duckdb",
     quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:
@@ -1152,7 +1153,7 @@ def export_focus(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="csv or parquet (default: from the --out suffix).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="csv or parquet (default: from the --out suffix).")] = None,
     with_allocation: Annotated[bool, typer.Option("--with-allocation", help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.")] = False,
     quiet: QuietOption = False, no_color: NoColorOption = False,
 ) -> None:

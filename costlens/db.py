@@ -57,7 +57,7 @@ def check_environment() -> None:
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-            must_exist: bool = False) -> "duckdb.DuckDBPyConnection":
+            must_exist: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and if needed create) the database; fail with one line if it is locked, corrupt or too new.
     Commands that only read facts pass must_exist, so a mistyped --db is an error, not an empty report."""
     import duckdb
@@ -265,7 +265,7 @@ def temp_directory(db_path: str) -> str:
     return str(Path(db_path).parent / ".costlens_tmp") if db_path != ":memory:" else tempfile.gettempdir()
 
 
-def _configure(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
+def _configure(con: duckdb.DuckDBPyConnection, db_path: str) -> None:
     # Bounded memory and a spill directory, so large inputs spill to disk instead of failing.
     con.execute(f"SET memory_limit = '{memory_limit()}'")
     con.execute("SET temp_directory = ?", [temp_directory(db_path)])
@@ -289,7 +289,7 @@ def _vetted_size(value: str) -> str:
     return cleaned
 
 
-def ensure_schema(con: "duckdb.DuckDBPyConnection", db_path: str = "") -> None:
+def ensure_schema(con: duckdb.DuckDBPyConnection, db_path: str = "") -> None:
     # Check first: a newer database must not be touched, not even by CREATE … IF NOT EXISTS.
     check_schema_version(con, db_path)
     for name in sql_files("schema"):
@@ -298,7 +298,7 @@ def ensure_schema(con: "duckdb.DuckDBPyConnection", db_path: str = "") -> None:
     con.execute("INSERT OR IGNORE INTO meta VALUES ('costlens_version', ?)", [__version__])
 
 
-def check_schema_version(con: "duckdb.DuckDBPyConnection", db_path: str) -> None:
+def check_schema_version(con: duckdb.DuckDBPyConnection, db_path: str) -> None:
     import duckdb
 
     try:
@@ -322,7 +322,7 @@ def check_schema_version(con: "duckdb.DuckDBPyConnection", db_path: str) -> None
         )
 
 
-def _last_run_version(con: "duckdb.DuckDBPyConnection") -> str | None:
+def _last_run_version(con: duckdb.DuckDBPyConnection) -> str | None:
     try:
         row = con.execute("SELECT costlens_version FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
     except Exception:

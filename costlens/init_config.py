@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,14 +103,14 @@ def _next_month(start: date) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def budget_month(con: "duckdb.DuckDBPyConnection", today: date | None = None) -> date | None:
+def budget_month(con: duckdb.DuckDBPyConnection, today: date | None = None) -> date | None:
     """The month whose spend the budgets are based on: the latest month with calls, or the one before it when
     the latest is the month still running (and the one before has calls)."""
     latest = con.execute("SELECT CAST(max(ts) AS DATE) FROM calls").fetchone()[0]
     if latest is None:
         return None
     month = _month_start(latest)
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     if month == _month_start(today):
         before = _previous_month(month)
         has = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?",
@@ -120,7 +120,7 @@ def budget_month(con: "duckdb.DuckDBPyConnection", today: date | None = None) ->
     return month
 
 
-def starter_data(con: "duckdb.DuckDBPyConnection", config: "Config", today: date | None = None) -> dict[str, Any]:
+def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | None = None) -> dict[str, Any]:
     """Features (with team, models, size, last month's spend and cost per accepted outcome), model tiers and
     unpriced models found in the database."""
     from costlens.change import _materialise
@@ -231,7 +231,7 @@ def _leak_lines() -> list[str]:
 
 def render_starter_config(data: dict[str, Any], source: str | None = None,
                           today: date | None = None) -> str:
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     month: date | None = data.get("month")
     features = [f for f in data.get("features", []) if f["feature"] != "(unattributed)"]
     unattributed = next((f for f in data.get("features", []) if f["feature"] == "(unattributed)"), None)
@@ -351,7 +351,7 @@ def render_starter_config(data: dict[str, Any], source: str | None = None,
     return "\n".join(out)
 
 
-def write_starter_config(con: "duckdb.DuckDBPyConnection", path: str | Path, *, config: "Config | None" = None,
+def write_starter_config(con: duckdb.DuckDBPyConnection, path: str | Path, *, config: Config | None = None,
                          force: bool = False, source: str | None = None, today: date | None = None) -> Path:
     """Write the starter costlens.toml to `path`; refuse to overwrite an existing file unless `force`.
     `config` (optional) supplies price overrides so spend is priced as the user's config would price it."""

@@ -34,7 +34,7 @@ OUTCOMES_MIN = 0.50
 SLO_MIN = 0.50
 
 
-def _share_of_spend(report: "Report", predicate) -> float | None:
+def _share_of_spend(report: Report, predicate) -> float | None:
     total = Decimal(report.totals.cost_usd or 0)
     if total <= 0:
         return None
@@ -46,7 +46,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _batch_calls(con: "duckdb.DuckDBPyConnection | None") -> int | None:
+def _batch_calls(con: duckdb.DuckDBPyConnection | None) -> int | None:
     if con is None:
         return None
     try:
@@ -55,7 +55,7 @@ def _batch_calls(con: "duckdb.DuckDBPyConnection | None") -> int | None:
         return None
 
 
-def assess_maturity(con: "duckdb.DuckDBPyConnection | None", config: "Config", report: "Report") -> dict[str, Any]:
+def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, report: Report) -> dict[str, Any]:
     """{level, label, checks: [{name, met, detail, level}], next_steps: [...]} (module docstring); {} for a period
     without calls (nothing to judge)."""
     if report.totals.calls == 0:

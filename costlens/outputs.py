@@ -15,8 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from costlens.errors import EXIT_DATABASE, OutputError, UsageError
 
@@ -95,7 +96,7 @@ class Protected:
                                      "config or a file it ingested)")
 
 
-def config_path_in_use(config: "Config | None" = None, explicit: str | os.PathLike[str] | None = None) -> str | None:
+def config_path_in_use(config: Config | None = None, explicit: str | os.PathLike[str] | None = None) -> str | None:
     """The config file a command reads: the loaded config's file, an explicit --config, else what load_config
     would pick (./costlens.toml, else ./pyproject.toml when it has [tool.costlens])."""
     if config is not None and config.path:
@@ -114,7 +115,7 @@ def config_path_in_use(config: "Config | None" = None, explicit: str | os.PathLi
     return None
 
 
-def manifest_files(con: "duckdb.DuckDBPyConnection") -> list[str]:
+def manifest_files(con: duckdb.DuckDBPyConnection) -> list[str]:
     import duckdb
 
     try:
@@ -123,9 +124,9 @@ def manifest_files(con: "duckdb.DuckDBPyConnection") -> list[str]:
         return []
 
 
-def protected_files(db: str | None, *, config: "Config | None" = None,
+def protected_files(db: str | None, *, config: Config | None = None,
                     config_file: str | os.PathLike[str] | None = None, guess_config: bool = True,
-                    con: "duckdb.DuckDBPyConnection | None" = None) -> Protected:
+                    con: duckdb.DuckDBPyConnection | None = None) -> Protected:
     """The database, its WAL, the config in use and the ingested files. Without a loaded `config` or an
     explicit `config_file`, the config load_config would pick is protected (unless `guess_config` is False:
     `init` writes that file). Without `con`, the database is opened read-only for its manifest when it exists

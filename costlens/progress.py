@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
@@ -175,7 +176,7 @@ class QueryPoller:
     DuckDB tracks progress only with its progress bar on: it is switched on for the duration with its
     printing off (it would print to stdout), and off again after."""
 
-    def __init__(self, con: "duckdb.DuckDBPyConnection", on_fraction: Callable[[float | None], None],
+    def __init__(self, con: duckdb.DuckDBPyConnection, on_fraction: Callable[[float | None], None],
                  interval: float = 0.1):
         self._con = con
         self._on_fraction = on_fraction
@@ -183,7 +184,7 @@ class QueryPoller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "QueryPoller":
+    def __enter__(self) -> QueryPoller:
         self._con.execute("SET enable_progress_bar_print = false")
         self._con.execute("SET enable_progress_bar = true")
         self._thread = threading.Thread(target=self._run, name="costlens-progress", daemon=True)

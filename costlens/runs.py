@@ -80,7 +80,7 @@ ORDER BY r.run_id DESC
 """
 
 
-def list_runs(con: "duckdb.DuckDBPyConnection", *, run_id: int | None = None,
+def list_runs(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None,
               limit: int | None = None) -> list[RunSummary]:
     """Ingest runs, newest first, with their file and row counts."""
     where = "WHERE r.run_id = ?" if run_id is not None else ""
@@ -108,7 +108,7 @@ QUARANTINE_COLUMNS = ("source_file", "source_row", "disposition", "reason", "sou
                       "source_sha256")
 
 
-def quarantine_rows(con: "duckdb.DuckDBPyConnection", *, run_id: int | None = None, file: str | None = None,
+def quarantine_rows(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None, file: str | None = None,
                     disposition: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Rows read but not loaded, in file order. `file` is the stored path, or a file name or glob matched
     against the stored path and against its file name."""
@@ -139,9 +139,8 @@ def quarantine_rows(con: "duckdb.DuckDBPyConnection", *, run_id: int | None = No
 def export_rows(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...]) -> str:
     """Write rows as CSV (text cells neutralised against spreadsheet formulas) or JSON Lines, chosen by the
     file's suffix. Returns the format written."""
-    from costlens.report.render_tables import neutralise
-
     from costlens.outputs import write_outputs
+    from costlens.report.render_tables import neutralise
 
     out = Path(out)
     suffix = out.suffix.lower()

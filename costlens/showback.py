@@ -47,7 +47,7 @@ def _rows(groups: dict[str, dict[str, Any]], total_exact: Decimal) -> list[dict[
     ]
 
 
-def feature_figures(report: "Report") -> tuple[list[Decimal], list[Decimal | None]]:
+def feature_figures(report: Report) -> tuple[list[Decimal], list[Decimal | None]]:
     """Each feature's shown cents and share tenths: the report's own (report.build computes them once), or, for
     a report built without them, the same largest-remainder allocation."""
     from costlens.money import allocate_tenths
@@ -60,7 +60,7 @@ def feature_figures(report: "Report") -> tuple[list[Decimal], list[Decimal | Non
         allocate_tenths([r.cost_usd or Decimal(0) for r in rows], total)
 
 
-def compute_showback(con: Any, config: "Config", report: "Report") -> dict[str, Any]:
+def compute_showback(con: Any, config: Config, report: Report) -> dict[str, Any]:
     """{total_usd, total_exact_usd, by_feature, by_owner, by_team, by_cost_center}: each a list of
     {key, cost_usd (to the cent, rows add up to total_usd), share, shown_share_pct, cost_exact_usd, features}.
     A feature's cents are the report's (the same number in every table); an owner's, team's or cost center's
@@ -95,7 +95,7 @@ def compute_showback(con: Any, config: "Config", report: "Report") -> dict[str, 
     return out
 
 
-def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: "Report") -> None:
+def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: Report) -> None:
     """When a bill with AI spend exists: every row gets `allocated_usd` (its share, in cents, of the billed spend
     no feature owns: unlogged traffic, other AI charges, rounding), and `invoice` shows the bill's AI total by
     feature / owner / team / cost center as owned (billed cost of its logged calls) + allocated, adding up to

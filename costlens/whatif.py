@@ -237,13 +237,13 @@ class WhatIfResult:
 # ----------------------------------------------------------------------------------------------- engine
 
 
-def _rows(con: "duckdb.DuckDBPyConnection", sql: str, params: Any = None) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params) if params is not None else con.execute(sql)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def _require_period(con: "duckdb.DuckDBPyConnection") -> tuple[datetime, datetime]:
+def _require_period(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime]:
     import duckdb
 
     try:
@@ -264,7 +264,7 @@ def _catalog_canonical(provider_id: str) -> str:
     return next((k for k, v in CANONICAL_TO_CATALOG.items() if v == provider_id), provider_id)
 
 
-def _target_provider(con: "duckdb.DuckDBPyConnection", change: Change) -> str | None:
+def _target_provider(con: duckdb.DuckDBPyConnection, change: Change) -> str | None:
     """provider= as given; else the provider the price book knows the model under (preferring the one the
     feature already uses); else the catalog's provider for the model; else the feature's own provider."""
     if change.target_provider:
@@ -308,7 +308,7 @@ def _resolution_rows(resolution: Any, variant: str, applied: bool | None = None)
     return rows
 
 
-def _insert_price_rows(con: "duckdb.DuckDBPyConnection", rows: list[dict[str, Any]]) -> None:
+def _insert_price_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
 
     money = pa.decimal128(38, 18)
@@ -329,7 +329,7 @@ def _insert_price_rows(con: "duckdb.DuckDBPyConnection", rows: list[dict[str, An
         con.unregister("_whatif_new_prices")
 
 
-def _ensure_prices(con: "duckdb.DuckDBPyConnection", config: Any, notes: list[str]) -> None:
+def _ensure_prices(con: duckdb.DuckDBPyConnection, config: Any, notes: list[str]) -> None:
     """Add to whatif_price_book every key the changed calls need and price_book lacks (resolved once each)."""
     from costlens.pricing.catalog import resolve_key
     from costlens.pricing.config import parse_prices_config
@@ -364,7 +364,7 @@ def _ensure_prices(con: "duckdb.DuckDBPyConnection", config: Any, notes: list[st
                          fix="add a [[prices.overrides]] entry covering the whole period")
 
 
-def _change_table(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, settings: WhatIfSettings) -> None:
+def _change_table(con: duckdb.DuckDBPyConnection, seq: int, change: Change, settings: WhatIfSettings) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE whatif_change AS SELECT CAST(? AS INTEGER) AS seq, "
         "CAST(? AS VARCHAR) AS feature, "
@@ -381,7 +381,7 @@ def _change_table(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, se
     )
 
 
-def _prompt_estimate(con: "duckdb.DuckDBPyConnection", change: Change) -> dict[str, Any]:
+def _prompt_estimate(con: duckdb.DuckDBPyConnection, change: Change) -> dict[str, Any]:
     """The prompt the feature's calls carry today (sql/whatif/prompt.sql): logged system prompts where present,
     else the feature's smallest input per call with any input. Calls that logged no input sent no prompt to
     change (a failed request billed nothing) and are not counted."""
@@ -403,13 +403,13 @@ def _prompt_estimate(con: "duckdb.DuckDBPyConnection", change: Change) -> dict[s
             "input_tokens_median": None if median is None else float(median)}
 
 
-def _apply(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, settings: WhatIfSettings) -> int:
+def _apply(con: duckdb.DuckDBPyConnection, seq: int, change: Change, settings: WhatIfSettings) -> int:
     _change_table(con, seq, change, settings)
     con.execute(load_sql(f"whatif/{change.kind}.sql"))
     return int(con.execute("SELECT count(*) FROM whatif_calls WHERE last_change = ?", [seq]).fetchone()[0])
 
 
-def whatif(con: "duckdb.DuckDBPyConnection", config: Any, change: str | Change | list[Change], *,
+def whatif(con: duckdb.DuckDBPyConnection, config: Any, change: str | Change | list[Change], *,
            settings: WhatIfSettings | None = None) -> WhatIfResult:
     """Replay the current period's traffic under `change` and price it: before / after, per feature, risk."""
     start, end = _require_period(con)
@@ -546,7 +546,7 @@ _NOTHING = {
 }
 
 
-def _assess(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome: ChangeOutcome,
+def _assess(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outcome: ChangeOutcome,
             settings: WhatIfSettings) -> None:
     if outcome.calls_affected == 0:
         outcome.quality_risk, outcome.quality_reason = "low", _NOTHING[change.kind]
@@ -590,7 +590,7 @@ def _assess(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome:
                                   f"wrote more than {change.max_output_tokens} tokens and would be cut off")
 
 
-def _model_in_data(con: "duckdb.DuckDBPyConnection", model: str) -> str:
+def _model_in_data(con: duckdb.DuckDBPyConnection, model: str) -> str:
     """The name the period's calls know a route target by: itself, else its one dated version in the data (an
     alias such as gpt-4o-mini is judged on the outcomes of gpt-4o-mini-2024-07-18, as the report folds them)."""
     if con.execute("SELECT count(*) FROM period_calls WHERE model = ?", [model]).fetchone()[0]:
@@ -602,7 +602,7 @@ def _model_in_data(con: "duckdb.DuckDBPyConnection", model: str) -> str:
     return folded[0][0] if len(folded) == 1 else model
 
 
-def _assess_route(con: "duckdb.DuckDBPyConnection", seq: int, change: Change, outcome: ChangeOutcome) -> None:
+def _assess_route(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outcome: ChangeOutcome) -> None:
     """Risk from the target's observed acceptance in the feature vs the models it replaces: low when the
     target is no worse than NONINFERIORITY_MARGIN below (one-sided 95 % Newcombe bound), high when it is
     clearly worse beyond the margin, medium when the data cannot tell or there is none."""

@@ -28,7 +28,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 SEED = 20261031
 OUT_DIR = Path(__file__).resolve().parent
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 31
@@ -515,7 +515,7 @@ def gen_doc_extractor(rng: random.Random) -> tuple[list[Call], list[Task], dict]
         if roll < DOCX_CONTEXT_EXCEEDED_RATE:
             # A giant scanned statement: over the 128k window. The app retries half of them unchanged.
             prompt = rng.randint(130_000, 175_000)
-            for attempt in range(2 if rng.random() < 0.5 else 1):
+            for _attempt in range(2 if rng.random() < 0.5 else 1):
                 c = Call("doc-extractor", task_id, model, t, rng.randint(180, 900), ok=False,
                          error_type="context_length_exceeded", http_status=400, has_usage=False,
                          max_tokens=1_024, billed_unlogged_input=prompt, extra=dict(meta))

@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
-from conftest import FIXTURES, realdata
 from test_adapter_openai import COLUMNS, DEFAULTS, calls, lineage_hash, quarantine
 
 from costlens.config import Config
 from costlens.ingest.base import IngestContext
 from costlens.ingest.sources import open_source
+
+from conftest import FIXTURES, realdata
 
 APP_LOG = FIXTURES / "anthropic" / "app_log.jsonl"
 BATCH = FIXTURES / "anthropic" / "batch_results.jsonl"

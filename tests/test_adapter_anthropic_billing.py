@@ -14,6 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_adapter_openai_billing import (  # noqa: F401  (usage_check is a fixture used through `bill`)
+    bill,
+    quarantine,
+    stats,
+    usage_check,
+)
 
 from costlens.config import Config
 from costlens.ingest.base import IngestContext
@@ -21,9 +27,6 @@ from costlens.ingest.runner import choose_adapter
 from costlens.ingest.sources import Source, expand_paths, open_source
 
 from conftest import FIXTURES
-from test_adapter_openai_billing import (  # noqa: F401  (usage_check is a fixture used through `bill`)
-    bill, quarantine, stats, usage_check,
-)
 
 ANT = FIXTURES / "anthropic_billing"
 USAGE_PAGE = ANT / "usage_report_page.json"

@@ -182,7 +182,7 @@ def test_service_category_follows_microsoft_services_csv(loaded):
                     if r["ConsumedService"].lower() != "microsoft.eventgrid"}
     source = csv_rows(EA)
     got = of(con, EA, "service_category", "is_ai")
-    for row, (service_category, is_ai) in got.items():
+    for row, (service_category, _is_ai) in got.items():
         microsoft = category.get(source[row]["consumedservice"].lower())
         assert (service_category == "AI and Machine Learning") == (microsoft == "AI and Machine Learning"), row
     assert got[10] == ("AI and Machine Learning", False)

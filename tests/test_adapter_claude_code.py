@@ -4,17 +4,17 @@ checked call by call against genai-prices, quarantine, re-ingest and detection."
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, realdata
-
 from costlens.config import Config
 from costlens.ingest.base import IngestContext
 from costlens.ingest.sources import open_source
+
+from conftest import FIXTURES, realdata
 
 TREE = FIXTURES / "claude_code" / "projects"
 WEBSHOP = TREE / "-Users-dev-acme-webshop"
@@ -176,7 +176,7 @@ def test_priced_by_hand_and_by_genai_prices(con, ingest):
         expected = calc_price(
             Usage(input_tokens=inp + cr + cw5 + cw1, cache_read_tokens=cr, cache_write_tokens=cw5 + cw1,
                   cache_write_1h_tokens=cw1, output_tokens=out),
-            model, provider_id="anthropic", genai_request_timestamp=ts.replace(tzinfo=timezone.utc)).total_price
+            model, provider_id="anthropic", genai_request_timestamp=ts.replace(tzinfo=UTC)).total_price
         assert cost == pytest.approx(expected, rel=REL, abs=0), call_id
     # the legacy log's own estimate (costUSD) agrees with the computed cost
     reported = con.execute(
@@ -358,7 +358,7 @@ def test_real_logs_one_call_per_request_priced_like_genai_prices(con, ingest):
                 Usage(input_tokens=inp + cr + cw5 + cw1, cache_read_tokens=cr, cache_write_tokens=cw5 + cw1,
                       cache_write_1h_tokens=cw1, output_tokens=out),
                 model, provider_id="anthropic",
-                genai_request_timestamp=ts.replace(tzinfo=timezone.utc)).total_price
+                genai_request_timestamp=ts.replace(tzinfo=UTC)).total_price
             assert cost == pytest.approx(price, rel=REL, abs=0), (path.name, mid)
             file_total += cost
             expected_total += price

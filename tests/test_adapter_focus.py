@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from costlens.ingest.focus import SOURCE_COLUMNS
+
 from conftest import FIXTURES, REALDATA, realdata
 
 FOCUS = FIXTURES / "focus"

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import FIXTURES, PROJECT, realdata
 from costlens.config import ColumnMapping, Config, IngestConfig
+
+from conftest import FIXTURES, PROJECT, realdata
 
 GENERIC = FIXTURES / "generic"
 

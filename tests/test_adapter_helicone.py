@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -182,7 +182,7 @@ def test_costusd_confirms_the_token_convention(requests_csv):
     def price(provider, model, ts, inp, cr, cw, out):
         return calc_price(Usage(input_tokens=inp + cr + cw, cache_read_tokens=cr, cache_write_tokens=cw,
                                 output_tokens=out), model, provider_id=catalog[provider],
-                          genai_request_timestamp=ts.replace(tzinfo=timezone.utc)).total_price
+                          genai_request_timestamp=ts.replace(tzinfo=UTC)).total_price
 
     for call_id, provider, model, ts, inp, cr, cw, out, reported in rows:
         assert Decimal(price(provider, model, ts, inp, cr, cw, out)).quantize(Decimal("1e-12")) == (

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REALDATA
-
-from costlens.config import Config, OutcomeScoresConfig, OutcomesConfig
+from costlens.config import Config, OutcomesConfig, OutcomeScoresConfig
 from costlens.ingest.base import IngestContext
 from costlens.ingest.langfuse import ADAPTER, LangfuseAdapter, record_kind, sniff_kind
 from costlens.ingest.sources import open_source
+
+from conftest import FIXTURES, REALDATA
 
 LF = FIXTURES / "langfuse"
 OBS_PAGE = LF / "observations_page.json"

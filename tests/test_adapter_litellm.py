@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pytest
 
 from costlens.config import Config
 from costlens.ingest.base import IngestContext
-from costlens.ingest.sources import file_sha256, open_source
+from costlens.ingest.sources import open_source
 
 from conftest import FIXTURES
 
@@ -189,7 +189,7 @@ def test_csv_tokens_add_up_to_litellm_prompt_tokens(spend_csv):
     rows = con.execute(
         "SELECT source_row, input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens, "
         "cache_write_5m_tokens + cache_write_1h_tokens, output_tokens, status FROM calls").fetchall()
-    for row, all_input, writes, output, status in rows:
+    for row, all_input, writes, output, _status in rows:
         prompt = int(source[row]["prompt_tokens"])
         assert output == int(source[row]["completion_tokens"]), row
         if row == 13:
@@ -217,7 +217,7 @@ def test_litellm_spend_matches_genai_prices_for_the_canonical_tokens(spend_csv):
             Usage(input_tokens=inp + cr + cw5 + cw1h, cache_read_tokens=cr, cache_write_tokens=cw5 + cw1h,
                   cache_write_1h_tokens=cw1h, output_tokens=out),
             model, provider_id=catalog_provider[provider],
-            genai_request_timestamp=ts.replace(tzinfo=timezone.utc)).total_price
+            genai_request_timestamp=ts.replace(tzinfo=UTC)).total_price
         assert Decimal(price).quantize(Decimal("1e-12")) == reported.quantize(Decimal("1e-12")), call_id
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-
 from costlens.config import ColumnMapping, Config
 from costlens.report.model import Period
 

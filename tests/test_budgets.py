@@ -7,19 +7,20 @@ economics fixture (alpha $0.0214, beta $0.0036 priced, see tests/test_report_eco
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from conftest import FIXTURES
 from costlens.budgets import compute_budgets, elapsed_share
 from costlens.config import Config
 from costlens.report.build import totals_from_row
 from costlens.report.model import Coverage, Period, PriceBookInfo, Report, UnitEconomics
 
+from conftest import FIXTURES
+
 OCT = Period(date(2026, 10, 1), date(2026, 11, 1))
-AFTER = datetime(2026, 11, 5, tzinfo=timezone.utc)
+AFTER = datetime(2026, 11, 5, tzinfo=UTC)
 
 
 def ue(key: str, cost: str | Decimal = "0", **values) -> UnitEconomics:
@@ -81,7 +82,7 @@ def test_closed_month_statuses():
 
 def test_month_end_forecast_in_an_open_month():
     """Ten of 31 days elapsed: $31 spent forecasts $96.10 — over a $90 budget (warning), under $100 (ok)."""
-    as_of = datetime(2026, 10, 11, tzinfo=timezone.utc)
+    as_of = datetime(2026, 10, 11, tzinfo=UTC)
     report = make_report([ue("a", "31"), ue("b", "31"), ue("c", "31")], generated_at=as_of)
     config = cfg(a={"monthly_budget_usd": 90}, b={"monthly_budget_usd": 100},
                  c={"monthly_budget_usd": 200, "hard_limit_usd": 95})
@@ -96,8 +97,8 @@ def test_month_end_forecast_in_an_open_month():
 
 
 def test_clock_before_the_data_uses_the_latest_day():
-    assert elapsed_share(OCT, datetime(2026, 9, 1, tzinfo=timezone.utc), date(2026, 10, 15)) == Decimal(15) / 31
-    report = make_report([ue("a", "15")], generated_at=datetime(2026, 9, 1, tzinfo=timezone.utc),
+    assert elapsed_share(OCT, datetime(2026, 9, 1, tzinfo=UTC), date(2026, 10, 15)) == Decimal(15) / 31
+    report = make_report([ue("a", "15")], generated_at=datetime(2026, 9, 1, tzinfo=UTC),
                          days=["2026-10-01", "2026-10-15"])
     row = compute_budgets(None, cfg(a={"monthly_budget_usd": 40}), report)[0]
     assert row["forecast_month_end_usd"] == Decimal("31")

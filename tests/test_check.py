@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
+from test_budgets import make_report, ue
 
-from conftest import FIXTURES
 from costlens.check import CheckThresholds, load_baseline, run_check, validate_baseline
 from costlens.config import Config
 from costlens.errors import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, InputError, UsageError
 from costlens.report.model import Coverage, UnpricedModel
 from costlens.report.render_json import render_json
-from test_budgets import make_report, ue
+
+from conftest import FIXTURES
 
 CONFIG = Config.model_validate({"features": {
     "a": {"monthly_budget_usd": 100, "cost_slo_per_accepted_outcome_usd": 2.0},
@@ -88,10 +90,10 @@ def test_soft_alert_warns_and_strict_fails():
 
 def test_forecast_over_budget_warns():
     """Half the month gone, $60 of $100 spent: forecast $120 is over the budget → WARN, not FAIL."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     r = report(a_cost="60")
-    r.generated_at = datetime(2026, 10, 16, 12, tzinfo=timezone.utc)  # 15.5 of 31 days elapsed
+    r.generated_at = datetime(2026, 10, 16, 12, tzinfo=UTC)  # 15.5 of 31 days elapsed
     result = run_check(r, None, CONFIG)
     rule = rules(result)["budget[a]"]
     assert rule.status == "WARN" and rule.detail == "warning: forecast $120.00 exceeds the budget $100.00"

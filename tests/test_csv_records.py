@@ -11,10 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from test_fuzz_adapters import GENERIC_CSV_MAP, Loaded, check_invariants, write_file
 
 from costlens.config import ColumnMapping
 from costlens.ingest.sources import open_source
-from test_fuzz_adapters import GENERIC_CSV_MAP, Loaded, check_invariants, write_file
 
 from conftest import FIXTURES
 

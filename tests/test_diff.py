@@ -22,13 +22,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from test_change import config, two_months  # noqa: F401  (the fixture)
 
-from conftest import PROJECT
 from costlens.diff import diff_reports, load_report_json
 from costlens.report.build import build_report
 from costlens.report.model import Period
 from costlens.report.render_json import render_json
-from test_change import config, two_months  # noqa: F401  (the fixture)
+
+from conftest import PROJECT
 
 
 def costlens(*args: str) -> subprocess.CompletedProcess:

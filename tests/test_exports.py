@@ -8,10 +8,10 @@ import json
 from decimal import Decimal
 
 import pytest
+from test_budgets import make_report, ue
 
 from costlens.errors import UsageError
 from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables, neutralise
-from test_budgets import make_report, ue
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "  =HYPERLINK(\"x\")"]
 TABLES = ["unit_economics", "by_model", "by_team", "by_day", "leaks", "levers", "budgets", "showback",

@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import fuzzgen
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -23,11 +24,10 @@ from hypothesis import strategies as st
 from costlens import db
 from costlens.config import ColumnMapping, Config
 from costlens.errors import InputError
-from costlens.ingest.runner import choose_adapter, ingest_paths
 from costlens.ingest.base import IngestContext
+from costlens.ingest.runner import choose_adapter, ingest_paths
 from costlens.ingest.sources import open_source
 
-import fuzzgen
 from conftest import FIXTURES
 
 GENERIC_CSV_MAP = ColumnMapping(

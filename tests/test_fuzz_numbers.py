@@ -18,10 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from test_fuzz_adapters import BLOCK_MAP, CLAUDE, GENERIC_CSV_MAP, Loaded, check_invariants, fixture_bytes, write_file
 
 from costlens.config import ColumnMapping
-from test_fuzz_adapters import BLOCK_MAP, CLAUDE, GENERIC_CSV_MAP, Loaded, check_invariants, fixture_bytes, \
-    write_file
 
 BAD_COUNTS = ["NaN", "Infinity", "-Infinity", "1e19", "1e300", "-5"]
 BAD_MONEY = ["NaN", "Infinity", "-Infinity", "1e300"]

@@ -21,14 +21,13 @@ import struct
 import subprocess
 import sys
 import zlib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SAMPLE_LOGS
 from costlens import db
 from costlens.config import Config, FeatureConfig, load_config
 from costlens.report.build import build_report, totals_from_row
@@ -36,6 +35,8 @@ from costlens.report.model import Coverage, Period, PriceBookInfo, Report
 from costlens.report.render_html import SECTIONS, render_html
 from costlens.report.render_json import render_json
 from costlens.report.render_terminal import usd
+
+from conftest import FIXTURES, SAMPLE_LOGS
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 11, 1))
 SECTION_IDS = [sid for sid, _ in SECTIONS]
@@ -358,7 +359,7 @@ def test_change_section_and_its_charts(con, ingest):
 
 
 def test_empty_reports_render_every_section_with_no_data_lines(con):
-    bare = Report(generated_at=datetime(2026, 11, 1, tzinfo=timezone.utc), period=OCTOBER,
+    bare = Report(generated_at=datetime(2026, 11, 1, tzinfo=UTC), period=OCTOBER,
                   price_book=PriceBookInfo("genai-prices", "0"), totals=totals_from_row(None), unit_economics=[],
                   by_model=[], by_team=[], by_day=[], by_month=[], coverage=Coverage())
     built = build_report(con, Config(), OCTOBER)  # an empty database through the real builder

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_LOGS
 from costlens import api, db
 from costlens.config import Config
+
+from conftest import SAMPLE_LOGS
 
 BILL = SAMPLE_LOGS / "focus_billing_2026-10.csv"
 AI_BILLED = Decimal("279.2899422")  # Σ BilledCost of the sample bill's AI lines (by hand from the file)

@@ -8,7 +8,6 @@ import duckdb
 import pytest
 
 
-
 def _openai_line(i: int, prompt: int = 100) -> str:
     return json.dumps({"object": "chat.completion", "id": f"chatcmpl-{i}", "model": "gpt-4o-2024-08-06",
                        "created": 1759492800 + i, "usage": {"prompt_tokens": prompt, "completion_tokens": 20}})

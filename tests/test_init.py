@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import FIXTURES
 from costlens.config import ColumnMapping, Config, load_config
 from costlens.errors import UsageError
 from costlens.init_config import comment_text, nice_round_up, suggested_budget, toml_str, write_starter_config
+
+from conftest import FIXTURES
 
 TODAY = date(2026, 11, 23)
 ECON = FIXTURES / "economics"

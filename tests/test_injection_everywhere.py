@@ -17,9 +17,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 import fuzzgen
+import pytest
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -202,7 +201,7 @@ def test_terminal_shows_rich_markup_literally(hostile_run):
     assert "RICH" in report
     assert "[bold red]RICH" in report or "[bold red]RICH[/bold" in report.replace("\n", ""), \
         "Rich markup in a feature name was interpreted instead of shown"
-    for key, (argv, out, err) in outputs.items():
+    for _key, (_argv, out, _err) in outputs.items():
         assert "\x1b]" not in out  # no terminal escape sequences smuggled through (OSC links, titles)
 
 
@@ -212,6 +211,6 @@ def test_json_outputs_round_trip_the_hostile_values(hostile_run):
     data = json.loads(report)
     features = {row["feature"] for row in data["unit_economics"]}
     assert set(FEATURES) <= features
-    for key, (argv, out, _) in outputs.items():
+    for _key, (argv, out, _) in outputs.items():
         if "json" in argv:
             json.loads(out)  # nothing but JSON on stdout

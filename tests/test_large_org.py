@@ -15,9 +15,8 @@ import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 
-import pytest
-
 import largeorg
+import pytest
 from test_report_outputs import assert_foots, html_tables, money, terminal_tables
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import leakgen
 import pytest
 
-import leakgen
 from costlens import db
 from costlens.ingest.runner import ingest_paths
 from costlens.leaks import DEFAULT_THRESHOLDS, KINDS, run_detectors

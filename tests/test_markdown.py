@@ -7,10 +7,10 @@ import re
 from decimal import Decimal
 
 import pytest
+from test_budgets import make_report, ue
 
 from costlens.report.render_md import md, render_markdown
 from costlens.report.render_terminal import usd
-from test_budgets import make_report, ue
 
 HOSTILE = [
     "<script>alert(1)</script>",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from test_budgets import make_report, ue
+
 from costlens.config import Config
 from costlens.maturity import assess_maturity
 from costlens.report.model import Coverage
-from test_budgets import make_report, ue
 
 
 def checks(result):

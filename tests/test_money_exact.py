@@ -44,12 +44,13 @@ def dollars(text: str) -> Decimal:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     """sample_logs ingested once with its config; every output of its October report."""
+    from rich.console import Console
+
     from costlens.report.render_html import render_html
     from costlens.report.render_json import render_json
     from costlens.report.render_md import render_markdown as render_md
     from costlens.report.render_tables import export_tables
     from costlens.report.render_terminal import render_terminal
-    from rich.console import Console
 
     work = tmp_path_factory.mktemp("money")
     path = work / "sample.duckdb"

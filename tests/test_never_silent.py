@@ -11,9 +11,10 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import SAMPLE_LOGS
 from costlens import api
 from costlens.config import Config
+
+from conftest import SAMPLE_LOGS
 
 REALWORLD = Path(__file__).resolve().parent / "realworld"
 

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest
 
-from conftest import PROJECT, SAMPLE_LOGS
 from costlens import api
+
+from conftest import PROJECT, SAMPLE_LOGS
 
 SAMPLE_TOTAL = Decimal("824.41389225")  # the sample month with its config (README, tests/test_identity.py)
 SAMPLE_CALLS = 26_138

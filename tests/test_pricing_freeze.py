@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,7 +29,7 @@ def _span(span_id: str, when: datetime) -> str:
 @pytest.fixture
 def months(tmp_path):
     """A database with one call in last month (closed) and one in this month (open)."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     this_month = now.replace(day=1, hour=0, minute=0, second=0)
     last_month = (this_month - timedelta(days=1)).replace(day=15)
     open_call = max(this_month + timedelta(seconds=1), now - timedelta(minutes=1))

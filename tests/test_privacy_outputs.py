@@ -13,9 +13,9 @@ import io
 import json
 from pathlib import Path
 
+import fuzzgen
 import pytest
 
-import fuzzgen
 from conftest import FIXTURES
 
 SECRETS = ("sk-live-PLANTED-4f9a8b7c6d5e", "planted.person@example.com", "987-65-4329")

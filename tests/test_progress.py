@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PROJECT
 from costlens import api
 from costlens.config import Config
 from costlens.progress import QueryPoller, StepProgress
+
+from conftest import PROJECT
 
 CLI = [sys.executable, "-m", "costlens"]
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "COLUMNS": "120"}

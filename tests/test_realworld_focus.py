@@ -14,11 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_fuzz_adapters import reset
 
 from costlens import db
 from costlens.config import Config
 from costlens.ingest.runner import ingest_paths
-from test_fuzz_adapters import reset
 
 FOCUS = Path(__file__).resolve().parent / "realworld" / "focus"
 EXPECTED = json.loads((FOCUS / "expected.json").read_text())["files"]

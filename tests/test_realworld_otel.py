@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import CANNOT_SHARE_THE_ENVIRONMENT, load_otel_harness
 from costlens import api
 from costlens.config import Config
+
+from conftest import CANNOT_SHARE_THE_ENVIRONMENT, load_otel_harness
 
 _harness = load_otel_harness()
 SETUPS = _harness["setups"].SETUPS

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES
-
 from costlens import api, cli, db
 from costlens.config import Config
 from costlens.ingest.runner import ingest_paths
+
+from conftest import FIXTURES
 
 SUMMARY = re.compile(r"rows read ([\d,]+) = loaded ([\d,]+) \+ duplicate ([\d,]+) \+ quarantined ([\d,]+) "
                      r"\+ skipped ([\d,]+)")

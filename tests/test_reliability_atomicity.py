@@ -30,12 +30,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, PROJECT
-
 from costlens import db
 from costlens.config import ColumnMapping, Config, IngestConfig
 from costlens.ingest.runner import ingest_paths
 from costlens.runs import list_runs
+
+from conftest import FIXTURES, PROJECT
 
 CLI = [sys.executable, "-m", "costlens"]
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", "")}

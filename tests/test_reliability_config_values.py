@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT
-
 from costlens.errors import EXIT_USAGE
+
+from conftest import PROJECT
 
 CLI = [sys.executable, "-m", "costlens"]
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),

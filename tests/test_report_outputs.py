@@ -308,7 +308,7 @@ def test_models_teams_owners_and_totals_agree_across_outputs(outputs):
     html_text = " ".join(outputs["html"].split())
     for name in ("t80", "t200"):
         text = outputs[name]
-        assert f"$824.41 across 26,138 calls" in text
+        assert "$824.41 across 26,138 calls" in text
         tables = terminal_tables(text)
         for title, key in (("Cost by model", "by_model"), ("Cost by team (as logged)", "by_team")):
             shown = {row[0]: money(row[1]) for row in tables[title][1:-1]}

@@ -18,9 +18,9 @@ import io
 import json
 from pathlib import Path
 
+import fuzzgen
 import pytest
 
-import fuzzgen
 from conftest import FIXTURES
 
 REALWORLD = Path(__file__).resolve().parent / "realworld"

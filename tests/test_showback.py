@@ -19,10 +19,10 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_budgets import make_report, ue
 
 from costlens.config import Config
 from costlens.showback import allocate_cents, compute_showback
-from test_budgets import make_report, ue
 
 CONFIG = Config.model_validate({"features": {
     "f1": {"owner": "A", "team": "T1", "cost_center": "C1"},

@@ -16,13 +16,14 @@ from decimal import Decimal as D
 
 import pytest
 
-from conftest import FIXTURES
 from costlens import db
 from costlens.config import Config, load_config
 from costlens.errors import UsageError
 from costlens.report.build import compute_period_metrics, prepare_priced_calls
 from costlens.report.model import Period
 from costlens.whatif import difference_bounds, parse_change, parse_changes, two_proportion_p_value, whatif
+
+from conftest import FIXTURES
 
 ECON = FIXTURES / "economics"
 OCTOBER = Period(date(2026, 10, 1), date(2026, 11, 1))

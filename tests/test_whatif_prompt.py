@@ -21,11 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_change import COLUMNS, month_rows, write_calls
 
-from conftest import PROJECT
 from costlens.errors import InputError, UsageError
 from costlens.whatif import parse_change, parse_changes
-from test_change import COLUMNS, month_rows, write_calls
+
+from conftest import PROJECT
 
 CONFIG = """
 [[ingest.mappings]]

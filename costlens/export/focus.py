@@ -84,7 +84,7 @@ def export_format(out: Path, fmt: str | None) -> str:
     return chosen
 
 
-def ensure_allocation_relation(con: "duckdb.DuckDBPyConnection") -> None:
+def ensure_allocation_relation(con: duckdb.DuckDBPyConnection) -> None:
     """The allocation hook: `export_allocated` as reconciliation leaves it, else an empty one."""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'export_allocated' "
@@ -96,7 +96,7 @@ def ensure_allocation_relation(con: "duckdb.DuckDBPyConnection") -> None:
         "allocated_usd DECIMAL(38, 18))")
 
 
-def _feature_config(con: "duckdb.DuckDBPyConnection", config: "Config") -> None:
+def _feature_config(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     import pyarrow as pa
 
     features = config.features
@@ -130,7 +130,7 @@ def _projection(fmt: str) -> str:
     return ", ".join(parts)
 
 
-def build_focus_rows(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period",
+def build_focus_rows(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
                      include_allocation: bool = False) -> int:
     """Materialise TEMP TABLE focus_export for the period; returns the number of unpriced calls left out.
     Prices the calls first (price book resolved for the calls present, as the report does). The rows add up
@@ -160,7 +160,7 @@ def build_focus_rows(con: "duckdb.DuckDBPyConnection", config: "Config", period:
     return int(unpriced)
 
 
-def write_focus(con: "duckdb.DuckDBPyConnection", out: Path, fmt: str) -> int:
+def write_focus(con: duckdb.DuckDBPyConnection, out: Path, fmt: str) -> int:
     """Write focus_export to `out`; returns the number of rows written."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -179,7 +179,7 @@ def write_focus(con: "duckdb.DuckDBPyConnection", out: Path, fmt: str) -> int:
     return table.num_rows
 
 
-def export_focus(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", out: str | Path,
+def export_focus(con: duckdb.DuckDBPyConnection, config: Config, period: Period, out: str | Path,
                  fmt: str | None = None, include_allocation: bool = False) -> FocusExport:
     """Write the period's FOCUS 1.2 dataset to `out` (CSV or Parquet, from --format or the suffix): the
     report's total; the allocated billed spend is reported beside it (in the file with `include_allocation`)."""

@@ -36,7 +36,7 @@ def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
 
 
 @cache
-def get_encoding(name: str = DEFAULT_ENCODING) -> "tiktoken.Encoding":
+def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
     """A tiktoken Encoding built from the bundled ranks; never touches the network."""
     import tiktoken
     from tiktoken_ext import openai_public

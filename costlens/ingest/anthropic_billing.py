@@ -129,7 +129,7 @@ class AnthropicBillingAdapter(Adapter):
             return 30
         return 50 + round(40 * mine / len(records))
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):
             load_tabular(con, src)
             shape = csv_shape(src.header) or "usage"

@@ -70,14 +70,14 @@ class AwsCurAdapter(Adapter):
             return 85
         return 0
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         bill_source_view(con, src, "cur_src", SOURCE_COLUMNS)
         self.run_sql(con, "staging/billing_meters.sql")
         self.run_sql(con, "staging/aws_cur.sql")
 
 
 def bill_source_view(
-    con: "duckdb.DuckDBPyConnection", src: Source, view: str, fields: dict[str, tuple[str, ...]]
+    con: duckdb.DuckDBPyConnection, src: Source, view: str, fields: dict[str, tuple[str, ...]]
 ) -> None:
     """Temp table `view(source_row, <field> VARCHAR, …)` from a CSV or Parquet bill, plus `reader_rejects`.
 

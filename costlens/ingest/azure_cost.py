@@ -67,7 +67,7 @@ class AzureCostAdapter(Adapter):
             return 0
         return 90 if {"metername", "unitofmeasure", "quantity"} <= header else 75
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         bill_source_view(con, src, "azure_src", SOURCE_COLUMNS)
         self.run_sql(con, "staging/billing_meters.sql")
         self.run_sql(con, "staging/azure_cost.sql")

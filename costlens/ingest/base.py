@@ -24,8 +24,8 @@ Target = Literal["calls", "outcomes", "billing_lines", "trace_context"]
 
 @dataclass
 class IngestContext:
-    config: "Config"
-    mapping: "ColumnMapping | None" = None  # from --map / --set, or a config mapping matching the file
+    config: Config
+    mapping: ColumnMapping | None = None  # from --map / --set, or a config mapping matching the file
     keep_content: bool = False
     # Set by the runner when a typed bulk read gave up on the file (readers.FastReadFailed): stage it again
     # through the line-by-line readers, which quarantine each bad line instead of failing the read.
@@ -43,31 +43,31 @@ class Adapter:
     description: ClassVar[str]
     containers: ClassVar[tuple[str, ...]] = ("jsonl", "json")
 
-    def detect(self, src: "Source", ctx: IngestContext) -> int:
+    def detect(self, src: Source, ctx: IngestContext) -> int:
         """0 if the file is not this format; otherwise a confidence (higher wins)."""
         raise NotImplementedError
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: "Source", ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         raise NotImplementedError
 
     # Formats that come as trees of many small files set this and implement stage_batch: `staged` for
     # several files at once, each row naming its file in `source_file` / `source_sha256` (see runner).
     batch_files: ClassVar[bool] = False
 
-    def stage_batch(self, con: "duckdb.DuckDBPyConnection", srcs: "list[Source]", ctx: IngestContext) -> None:
+    def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
         raise NotImplementedError
 
-    def for_source(self, src: "Source", ctx: IngestContext) -> "Adapter":
+    def for_source(self, src: Source, ctx: IngestContext) -> Adapter:
         """The adapter that ingests this file: itself, or a per-file variant (one module reading several
         export kinds fixes the kind, and so the target table, from the file's content)."""
         return self
 
     @staticmethod
-    def run_sql(con: "duckdb.DuckDBPyConnection", relative: str, params: list[Any] | None = None) -> None:
+    def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: list[Any] | None = None) -> None:
         con.execute(load_sql(relative), params or [])
 
 
-def record_keys(src: "Source") -> set[str]:
+def record_keys(src: Source) -> set[str]:
     """Top-level keys seen in the sniffed records."""
     keys: set[str] = set()
     for record in src.records:

@@ -79,7 +79,7 @@ class FocusAdapter(Adapter):
             return 0
         return 95 if len(header & _MANDATORY_HINTS) >= 3 else 70
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         load_tabular(con, src)
         refs = {name: column_ref(src, *aliases) for name, aliases in SOURCE_COLUMNS.items()}
         tags_json = _parquet_tags_as_json(con, src)
@@ -93,7 +93,7 @@ class FocusAdapter(Adapter):
         self.run_sql(con, "staging/focus.sql")
 
 
-def _parquet_tags_as_json(con: "duckdb.DuckDBPyConnection", src: Source) -> bool:
+def _parquet_tags_as_json(con: duckdb.DuckDBPyConnection, src: Source) -> bool:
     """Parquet FOCUS exports may store Tags as a MAP or STRUCT: the generic reader casts it to text like
     `{k=v}`, which is not JSON. Re-read that one column as JSON text. True if `focus_parquet_tags` was made."""
     if src.container != "parquet":

@@ -90,7 +90,7 @@ class GcpBillingAdapter(Adapter):
                 return 90
         return 0
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):
             bill_source_view(con, src, "gcp_src", SOURCE_COLUMNS)
             con.execute("ALTER TABLE gcp_src ADD COLUMN invalid_json BOOLEAN DEFAULT false")

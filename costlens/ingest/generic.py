@@ -40,7 +40,7 @@ class Resolved:
         return field in self.columns or field in self.constants
 
 
-def resolve(src: Source, mapping: "ColumnMapping") -> Resolved:
+def resolve(src: Source, mapping: ColumnMapping) -> Resolved:
     """Match the mapping against the file; InputError naming the first mapped column that is missing."""
     out = Resolved()
     out.constants = {k: v for k, v in mapping.constants.items()}
@@ -70,7 +70,7 @@ def resolve(src: Source, mapping: "ColumnMapping") -> Resolved:
     return out
 
 
-def _mentions_mapped_column(src: Source, mapping: "ColumnMapping") -> bool:
+def _mentions_mapped_column(src: Source, mapping: ColumnMapping) -> bool:
     """True when at least one mapped source column is in the file."""
     if src.container in TABULAR:
         header = {h.lower() for h in src.header}
@@ -158,7 +158,7 @@ class GenericAdapter(Adapter):
             return 1
         return 100  # the user said how to read this file: that beats any guess
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if ctx.mapping is None:
             raise InputError(src.display, "the generic format needs a column mapping",
                              fix="pass --map canonical=COLUMN (and --set canonical=VALUE), or add [[ingest.mappings]]")

@@ -89,7 +89,7 @@ class HeliconeAdapter(Adapter):
         scores = [_score(set(r)) for r in records]
         return 90 if sum(s > 0 for s in scores) >= max(1, (len(records) + 1) // 2) else 0
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):
             load_tabular(con, src)
             projection = ", ".join(f"{column_ref(src, *names)} AS {field}" for field, names in FIELDS.items())

@@ -155,7 +155,7 @@ class LangfuseAdapter(Adapter):
     def target(self) -> Target:  # the target table of the file being ingested (its kind)
         return TARGETS[self.kind or "observations"]
 
-    def for_source(self, src: Source, ctx: IngestContext) -> "LangfuseAdapter":
+    def for_source(self, src: Source, ctx: IngestContext) -> LangfuseAdapter:
         """A per-file adapter with the file's kind fixed (for a runner that resolves adapters per file)."""
         kind, _ = sniff_kind(src)
         return LangfuseAdapter(kind)
@@ -163,7 +163,7 @@ class LangfuseAdapter(Adapter):
     def detect(self, src: Source, ctx: IngestContext) -> int:
         return sniff_kind(src)[1]
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         load_json_records(con, src)
         self.run_sql(con, "staging/langfuse_records.sql")
         kind = sniff_kind(src)[0] or self._kind_in_db(con)
@@ -179,7 +179,7 @@ class LangfuseAdapter(Adapter):
         self.run_sql(con, STAGING[kind])
 
     @staticmethod
-    def _kind_in_db(con: "duckdb.DuckDBPyConnection") -> Kind | None:
+    def _kind_in_db(con: duckdb.DuckDBPyConnection) -> Kind | None:
         """The most common record kind in the file (when sniffing saw no records: a large single page)."""
         row = con.execute(
             "SELECT kind, count(*) AS n FROM langfuse_records WHERE kind IS NOT NULL "
@@ -187,7 +187,7 @@ class LangfuseAdapter(Adapter):
         return row[0] if row else None
 
     @staticmethod
-    def _score_config(con: "duckdb.DuckDBPyConnection", ctx: IngestContext) -> None:
+    def _score_config(con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
         """langfuse_score_names(role, name) and langfuse_score_settings from [outcomes.scores], as data."""
         scores = ctx.config.outcomes.scores
         pairs = [(role, name.strip().lower()) for role, names in

@@ -108,7 +108,7 @@ class LiteLLMAdapter(Adapter):
         scores = [_score(set(r)) for r in records]
         return 95 if sum(s > 0 for s in scores) >= max(1, (len(records) + 1) // 2) else 0
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):
             load_tabular(con, src)
             projection = ", ".join(f"{column_ref(src, *names)} AS {field}" for field, names in FIELDS.items())
@@ -156,7 +156,7 @@ def json_projection(fields: dict[str, tuple[str, ...]], json_fields: set[str]) -
     return ", ".join(parts)
 
 
-def unwrap_pages(con: "duckdb.DuckDBPyConnection") -> None:
+def unwrap_pages(con: duckdb.DuckDBPyConnection) -> None:
     """API pages → one raw_json row per element of `data`, numbered in file order."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE raw_json AS

@@ -149,7 +149,7 @@ class OpenAIBillingAdapter(Adapter):
             return 40
         return 50 + round(40 * mine / len(records))
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):
             load_tabular(con, src)
             shape = csv_shape(src.header) or "usage"

@@ -124,7 +124,7 @@ PROVIDER_STAGING = {
 }
 
 
-def stage_provider_usage(con: "duckdb.DuckDBPyConnection", src: Source, primary: str) -> None:
+def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: str) -> None:
     """Load the file and build `staged`: every line parsed and classified once (staging/provider_lines.sql),
     then converted by its own provider's staging SQL; lines of unknown shape by the primary's, which says why
     they cannot be read."""

@@ -13,8 +13,13 @@ file then applies the conventions, inherits attribution from ancestor spans and 
 from __future__ import annotations
 
 from costlens.ingest.base import Adapter, IngestContext, record_keys
-from costlens.ingest.readers import (FastReadFailed, json_transform_spec, load_json_records, no_reader_rejects,
-                                     typed_json_rows)
+from costlens.ingest.readers import (
+    FastReadFailed,
+    json_transform_spec,
+    load_json_records,
+    no_reader_rejects,
+    typed_json_rows,
+)
 from costlens.ingest.sources import MAX_JSON_DEPTH, Source
 from costlens.sqlfiles import load_sql
 

@@ -68,7 +68,7 @@ class OutcomesAdapter(Adapter):
         # an exact "task_id" column is stronger evidence than "task" / "taskId"
         return 85 if found["task_id"] in ("task_id", "costlens.task_id") else 65
 
-    def stage(self, con: "duckdb.DuckDBPyConnection", src: Source, ctx: IngestContext) -> None:
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):
             load_tabular(con, src)
             found = _all_present({h.strip().lower() for h in src.header})
@@ -106,7 +106,7 @@ class OutcomesAdapter(Adapter):
         self.run_sql(con, "staging/outcomes.sql")
 
     @staticmethod
-    def _labels(con: "duckdb.DuckDBPyConnection", src: Source) -> None:
+    def _labels(con: duckdb.DuckDBPyConnection, src: Source) -> None:
         """outcomes_labels: how reject messages name each field (with the file's own column name)."""
         if src.container in ("csv", "parquet"):
             actual = {h.strip().lower(): h.strip() for h in src.header}

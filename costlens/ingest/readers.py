@@ -20,7 +20,7 @@ MAX_JSON_OBJECT_BYTES = 256 * 1024 * 1024
 BATCH_MAX_JSON_OBJECT_BYTES = 32 * 1024 * 1024
 
 
-def load_json_records(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_json") -> None:
+def load_json_records(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw_json") -> None:
     """`table(source_row BIGINT, doc JSON)`: one row per JSON line (doc NULL if the line is not valid JSON),
     or per element of a top-level array, or the single top-level object."""
     # Only a sniffed JSON document is read whole; anything else forced through a JSON adapter (JSON lines
@@ -81,7 +81,7 @@ SELECT * FROM too_long UNION ALL SELECT * FROM too_deep ORDER BY source_row
 """
 
 
-def _reject_unreadable_records(con: "duckdb.DuckDBPyConnection", table: str, whole_document_allowed: bool,
+def _reject_unreadable_records(con: duckdb.DuckDBPyConnection, table: str, whole_document_allowed: bool,
                                remove: bool = True) -> int:
     """Move the records no staging may read (longer than MAX_RECORD_BYTES, nested deeper than MAX_JSON_DEPTH)
     from `table` to `reader_rejects` (`remove` False: only list them), so one such line costs its own row, not
@@ -98,12 +98,12 @@ def _reject_unreadable_records(con: "duckdb.DuckDBPyConnection", table: str, who
     return rejected
 
 
-def no_reader_rejects(con: "duckdb.DuckDBPyConnection") -> None:
+def no_reader_rejects(con: duckdb.DuckDBPyConnection) -> None:
     """An empty `reader_rejects`: the reader itself turned no line away (bad lines reach staging as rows)."""
     con.execute("CREATE OR REPLACE TEMP TABLE reader_rejects (source_row BIGINT, reason VARCHAR)")
 
 
-def load_json_batch(con: "duckdb.DuckDBPyConnection", srcs: "list[Source]") -> None:
+def load_json_batch(con: duckdb.DuckDBPyConnection, srcs: list[Source]) -> None:
     """`raw_json(source_row, doc JSON, source_file)` for several JSON-lines files read by one statement,
     each row numbered by its (non-blank) line in its own file like load_json_records. DuckDB reads the
     files in list order and each file's lines in order, so a line's number is its position in its file."""
@@ -193,7 +193,7 @@ def _bom_first_line(src: Source) -> str | None:
         return None  # the read below reports the damaged file
 
 
-def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
+def load_csv_rows(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw_rows") -> None:
     """`table(source_row, c0 … cN VARCHAR)` in header order; rows with the wrong number of fields are
     left in `reader_rejects(source_row, reason)` (every reader creates it). Columns are positional so no
     input text becomes SQL. One pass with DuckDB's reject store: a failed read would abort the ingest
@@ -270,7 +270,7 @@ def load_csv_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "r
 _RUNNER_TABLES = ("ingest_ctx", "ingest_files")
 
 
-def _save_ingest_context(con: "duckdb.DuckDBPyConnection") -> dict[str, tuple[list, list]]:
+def _save_ingest_context(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[list, list]]:
     """The runner's `ingest_ctx` and `ingest_files` (columns and rows) that exist: a read that fails aborts the
     ingest transaction, and they are the only things in it before an adapter's read (the runner creates them,
     every tabular adapter reads its file first). A few catalog-sized queries; no file is touched."""
@@ -284,7 +284,7 @@ def _save_ingest_context(con: "duckdb.DuckDBPyConnection") -> dict[str, tuple[li
     return saved
 
 
-def _restart_aborted_transaction(con: "duckdb.DuckDBPyConnection", saved: dict[str, tuple[list, list]]) -> None:
+def _restart_aborted_transaction(con: duckdb.DuckDBPyConnection, saved: dict[str, tuple[list, list]]) -> None:
     """After DuckDB aborted the ingest transaction on a failed read: roll it back, begin a new one (the runner
     commits or rolls back as usual) and put the runner's tables back as they were."""
     import duckdb
@@ -332,7 +332,7 @@ def _has_blank_line(src: Source) -> bool:
     return False
 
 
-def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -> None:
+def _load_csv_lines(con: duckdb.DuckDBPyConnection, src: Source, table: str) -> None:
     """The damaged-file reader: the file's physical lines (split on LF) joined into CSV records, each split into
     fields in SQL. RFC 4180: a quoted field may hold line breaks (and "" is a quote), so a line with an odd
     number of quotes opens a record that the next such line closes. The pair is one record when the lines from
@@ -374,7 +374,7 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
     con.register("csv_file_lines", pa.table({"lines": lines, "quotes": quotes}))
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE csv_physical AS
+            """CREATE OR REPLACE TEMP TABLE csv_physical AS
                 SELECT line_no, try(decode(raw)) AS text, octet_length(raw) AS bytes, q % 2 = 1 AS odd,
                        sum(q % 2) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS odd_upto
                 FROM (SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw, unnest(quotes) AS q
@@ -476,7 +476,7 @@ def _load_csv_lines(con: "duckdb.DuckDBPyConnection", src: Source, table: str) -
                 "DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
 
 
-def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
+def load_parquet_rows(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw_rows") -> None:
     """`table(source_row, c0 … cN VARCHAR)` like load_csv_rows, from a Parquet file: a view, so the staging
     statement reads the columns it needs straight from the file (Parquet is columnar; nothing is copied).
     The file's metadata is read here, so a file that is not Parquet fails with its own message."""
@@ -493,7 +493,7 @@ def load_parquet_rows(con: "duckdb.DuckDBPyConnection", src: Source, table: str 
     no_reader_rejects(con)
 
 
-def drop_relation(con: "duckdb.DuckDBPyConnection", name: str) -> None:
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a temp table or view of ours by name, whichever it is (readers make either)."""
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
                        "AND table_catalog = 'temp'", [name]).fetchone()
@@ -501,7 +501,7 @@ def drop_relation(con: "duckdb.DuckDBPyConnection", name: str) -> None:
         con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {quote_ident(name)}")
 
 
-def load_tabular(con: "duckdb.DuckDBPyConnection", src: Source, table: str = "raw_rows") -> None:
+def load_tabular(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw_rows") -> None:
     if src.container == "parquet":
         load_parquet_rows(con, src, table)
     else:

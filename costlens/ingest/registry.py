@@ -35,7 +35,7 @@ ADAPTER_MODULES: dict[str, str] = {
 
 
 @cache
-def get_adapter(name: str) -> "Adapter":
+def get_adapter(name: str) -> Adapter:
     if name not in ADAPTER_MODULES:
         raise UsageError(
             f"unknown format {name!r}", fix=f"use one of: {', '.join(sorted(ADAPTER_MODULES))}"
@@ -43,5 +43,5 @@ def get_adapter(name: str) -> "Adapter":
     return import_module(ADAPTER_MODULES[name]).ADAPTER
 
 
-def all_adapters() -> list["Adapter"]:
+def all_adapters() -> list[Adapter]:
     return [get_adapter(name) for name in ADAPTER_MODULES]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from costlens import __version__
 from costlens.db import as_database_error
@@ -58,12 +59,12 @@ ProgressHook = Callable[[str, int], None]  # (file name, its size) after each fi
 
 
 def ingest_paths(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     patterns: list[str],
-    config: "Config",
+    config: Config,
     *,
     fmt: str | None = None,
-    mapping: "ColumnMapping | None" = None,
+    mapping: ColumnMapping | None = None,
     keep_content: bool = False,
     on_file_done: ProgressHook | None = None,
     replace: bool = False,
@@ -130,7 +131,7 @@ BATCH_MAX_BYTES = 256 * 1024 * 1024
 BATCH_MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
-def _config_beside(path: Path, config: "Config") -> str | None:
+def _config_beside(path: Path, config: Config) -> str | None:
     """A costlens.toml next to an unrecognised file (or in its parent folder) that is not the one in use: the
     likely fix is to pass it — say so, and whether one of its mappings matches this file."""
     from costlens.config import load_config
@@ -178,7 +179,7 @@ class _Pending:
                 and self.src.size <= BATCH_MAX_FILE_BYTES)
 
 
-def _config_mapping(config: "Config", path: Path) -> "ColumnMapping | None":
+def _config_mapping(config: Config, path: Path) -> ColumnMapping | None:
     for mapping in config.ingest.mappings:
         if mapping.match and fnmatch.fnmatch(path.name, mapping.match):
             return mapping
@@ -204,12 +205,12 @@ class _Manifest:
     by_hash: dict[str, str]
     # bills and outcomes (sha → mtime): the latest delivery of them wins, so a copy delivered later may matter
     snapshots: dict[str, int] = field(default_factory=dict)
-    con: "duckdb.DuckDBPyConnection | None" = None
+    con: duckdb.DuckDBPyConnection | None = None
     # path → (format, size, mtime, ctime, sha)
     loading: dict[str, tuple[str, int, int, int, str]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, con: "duckdb.DuckDBPyConnection") -> "_Manifest":
+    def read(cls, con: duckdb.DuckDBPyConnection) -> _Manifest:
         rows = con.execute("SELECT source_file, size_bytes, mtime_ns, ctime_ns, source_sha256, source_format "
                            "FROM ingested_files").fetchall()
         snapshots = dict(con.execute("SELECT source_sha256, mtime_ns FROM ingested_files "
@@ -242,7 +243,7 @@ class _Manifest:
 def _prepare_file(
     path: Path, forced: Adapter | None, ctx: IngestContext, manifest: _Manifest, batch_hashes: set[str],
     progress: FileProgress | None = None, track: Track | None = None, *, replace: bool = False,
-) -> "_Pending | FileResult":
+) -> _Pending | FileResult:
     """A file to load, or its final result (unchanged, or failed with a one-line message). With `replace`, a
     delivery already loaded is loaded again in place of its earlier rows."""
     result = FileResult(path=str(path), status="failed")
@@ -277,7 +278,7 @@ def _prepare_file(
     return result
 
 
-def _load_one(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) -> FileResult:
+def _load_one(con: duckdb.DuckDBPyConnection, pending: _Pending, run_id: int) -> FileResult:
     result = pending.result
     try:
         _load_atomically(con, pending, run_id)
@@ -289,7 +290,7 @@ def _load_one(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) 
     return result
 
 
-def _load_batch(con: "duckdb.DuckDBPyConnection", batch: list[_Pending], run_id: int) -> list[FileResult]:
+def _load_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run_id: int) -> list[FileResult]:
     """Load a batch of files of one adapter in one transaction; if anything fails, load them one by one."""
     if not batch:
         return []
@@ -313,7 +314,7 @@ def _load_batch(con: "duckdb.DuckDBPyConnection", batch: list[_Pending], run_id:
     return [pending.result for pending in batch]
 
 
-def _load_atomically(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id: int) -> None:
+def _load_atomically(con: duckdb.DuckDBPyConnection, pending: _Pending, run_id: int) -> None:
     """Load one file in one transaction. A fast typed read that gives up on the file (a bad line) costs one
     rolled-back attempt; the file is then staged again by the careful line-by-line readers."""
     try:
@@ -323,7 +324,7 @@ def _load_atomically(con: "duckdb.DuckDBPyConnection", pending: _Pending, run_id
         _load_files_in_transaction(con, [pending], run_id)
 
 
-def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pending], run_id: int) -> None:
+def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pending], run_id: int) -> None:
     """Stage → validate → quarantine → de-duplicate → insert, in one transaction: one file, or a batch of
     files of one adapter (then the adapter stages them together, each row naming its file)."""
     import duckdb
@@ -426,7 +427,7 @@ def _load_files_in_transaction(con: "duckdb.DuckDBPyConnection", files: list[_Pe
         raise
 
 
-def _no_calls_warning(con: "duckdb.DuckDBPyConnection", path: Path, run_id: int, counts: tuple) -> str:
+def _no_calls_warning(con: duckdb.DuckDBPyConnection, path: Path, run_id: int, counts: tuple) -> str:
     """Why a file of a call format gave no call: its most frequent quarantine reason."""
     top = con.execute(
         "SELECT reason, count(*) AS n FROM quarantine WHERE source_file = ? AND run_id = ? "
@@ -436,7 +437,7 @@ def _no_calls_warning(con: "duckdb.DuckDBPyConnection", path: Path, run_id: int,
             f"{why}; see `costlens quarantine --run {run_id}`")
 
 
-def _rollback(con: "duckdb.DuckDBPyConnection") -> None:
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back the file's transaction. A failed COMMIT has already ended it, and a fatal error invalidates
     the connection: then there is nothing to roll back, and the error that matters is the one in flight."""
     import duckdb
@@ -462,12 +463,12 @@ _EXTRA_COLUMNS = {
 _BILLING_EXTRA_COLUMNS = {"line_order": "BIGINT"}
 
 
-def _staged_columns(con: "duckdb.DuckDBPyConnection") -> set[str]:
+def _staged_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {name for (name,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'").fetchall()}
 
 
-def _fingerprint_staged(con: "duckdb.DuckDBPyConnection", keep_content: bool) -> dict[str, str]:
+def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> dict[str, str]:
     """Adapters that see prompt text stage it as `prompt_text` / `prefix_text`. Here it becomes
     prompt_hash / prefix_hash (SHA-256 in SQL) and prefix_tokens (tiktoken, each distinct prefix counted
     once, on both cores); the text itself is dropped unless the user opted in to keeping content.
@@ -503,7 +504,7 @@ def _fingerprint_staged(con: "duckdb.DuckDBPyConnection", keep_content: bool) ->
 _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
 
 
-def _conform_staged(con: "duckdb.DuckDBPyConnection", target: str, computed: dict[str, str] | None = None,
+def _conform_staged(con: duckdb.DuckDBPyConnection, target: str, computed: dict[str, str] | None = None,
                     rows_by_position: bool = False, fallbacks: dict[str, str] | None = None) -> None:
     """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
     reject_reason / skip_reason. A view with casts, materialised once by the check step: a value that
@@ -584,10 +585,10 @@ def _first_line(exc: Exception) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _start_run(con: "duckdb.DuckDBPyConnection") -> int:
+def _start_run(con: duckdb.DuckDBPyConnection) -> int:
     run_id = con.execute("SELECT nextval('ingest_run_seq')").fetchone()[0]
     con.execute(
         "INSERT INTO ingest_runs (run_id, started_at, costlens_version) VALUES (?, ?, ?)",
@@ -596,7 +597,7 @@ def _start_run(con: "duckdb.DuckDBPyConnection") -> int:
     return int(run_id)
 
 
-def _finish_run(con: "duckdb.DuckDBPyConnection", result: IngestResult) -> None:
+def _finish_run(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
     con.execute(
         """UPDATE ingest_runs SET finished_at = ?, files_seen = ?, files_ingested = ?, files_skipped = ?,
                rows_read = ?, rows_loaded = ?, rows_duplicate = ?, rows_quarantined = ?, rows_skipped = ?

@@ -193,7 +193,7 @@ def distillation(feature: str, provider: str | None, model: str, monthly_api_usd
                      task_class=task_class)
 
 
-def feature_model_usage(con: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
+def feature_model_usage(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Per (feature, provider, model) of the period: calls, tokens and priced cost — the break-even inputs.
 
     Reads `period_calls` (costlens.report.build.compute_period_metrics)."""

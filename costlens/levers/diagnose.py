@@ -31,8 +31,8 @@ _ZERO = Decimal(0)
 
 @dataclass
 class PeriodSnapshot:
-    totals: "Totals"
-    features: list["UnitEconomics"]
+    totals: Totals
+    features: list[UnitEconomics]
     days: float | None = None  # days with data (the period's length when the logs cover all of it)
     retry_cost_usd: dict[str, Decimal] | None = None  # cost of failed attempts per feature
     partial_note: str | None = None  # "September 2026 has data for 10 of 30 days (…)" when they do not
@@ -302,7 +302,7 @@ def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
 # ------------------------------------------------------------------------------------- from the database
 
 
-def retry_costs(con: "duckdb.DuckDBPyConnection") -> dict[str, Decimal]:
+def retry_costs(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
     """Cost of failed attempts per feature in the current `period_calls`."""
     rows = con.execute("""
         SELECT feature_key, coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0)
@@ -310,7 +310,7 @@ def retry_costs(con: "duckdb.DuckDBPyConnection") -> dict[str, Decimal]:
     return {str(k): Decimal(v) for k, v in rows}
 
 
-def previous_period(period: "Period") -> "Period":
+def previous_period(period: Period) -> Period:
     """The period just before: the previous calendar month for a calendar month, else the same length."""
     from costlens.report.model import Period
 
@@ -323,7 +323,7 @@ def previous_period(period: "Period") -> "Period":
     return Period(start - length, start)
 
 
-def snapshot_from_db(con: "duckdb.DuckDBPyConnection", period: "Period") -> PeriodSnapshot:
+def snapshot_from_db(con: duckdb.DuckDBPyConnection, period: Period) -> PeriodSnapshot:
     """The snapshot of the period whose metrics tables are materialised now (compute_period_metrics). Its days
     are the days with data, so a period the logs cover in part is compared on its daily rate."""
     from costlens.report.build import dimension_rows, totals_from_row
@@ -337,7 +337,7 @@ def snapshot_from_db(con: "duckdb.DuckDBPyConnection", period: "Period") -> Peri
                           partial_note(period, span))
 
 
-def diagnose_periods(con: "duckdb.DuckDBPyConnection", config: Any, period: "Period",
+def diagnose_periods(con: duckdb.DuckDBPyConnection, config: Any, period: Period,
                      cost_mode: str = "computed") -> Diagnosis:
     """Diagnose `period` against the one before it. Leaves the CURRENT period's tables materialised."""
     from costlens.report.build import compute_period_metrics

@@ -92,8 +92,13 @@ def _catalog_segments(provider: str, model: str, variant: str, kind: str, t_min:
     """Segments where the catalog prices `kind` through one of `keys` (its own keys, or its parents')."""
     from genai_prices.types import Usage
 
-    from costlens.pricing.catalog import (CATALOG_SOURCE, _date_boundaries, _validity_windows, find_catalog_model,
-                                          resolve_model_price)
+    from costlens.pricing.catalog import (
+        CATALOG_SOURCE,
+        _date_boundaries,
+        _validity_windows,
+        find_catalog_model,
+        resolve_model_price,
+    )
 
     spec = CHARGE_KINDS[kind]
     if not keys:
@@ -174,7 +179,7 @@ GROUP BY ALL ORDER BY ALL
 """
 
 
-def build_charge_price_book(con: "duckdb.DuckDBPyConnection", config: PricesConfig) -> int:
+def build_charge_price_book(con: duckdb.DuckDBPyConnection, config: PricesConfig) -> int:
     """Replace `charge_price_book` / `unpriced_charges` for the charges present; the number of keys."""
     import pyarrow as pa
 

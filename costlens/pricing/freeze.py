@@ -11,7 +11,7 @@ with a model the month had not seen) is priced from the live price book.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -85,14 +85,14 @@ JOIN charge_price_book pb
 """
 
 
-def freeze_closed_months(con: "duckdb.DuckDBPyConnection", period: "Period", *, refreeze: bool = False,
+def freeze_closed_months(con: duckdb.DuckDBPyConnection, period: Period, *, refreeze: bool = False,
                          now: datetime | None = None) -> None:
     """Snapshot the prices of every closed month of `period` not frozen yet (with `refreeze`, replace the
     snapshot of the months `period` covers, from the current price book). Call after the price book is built."""
     from costlens.pricing.catalog import CATALOG_SOURCE, install_macros
 
     install_macros(con)
-    now = (now or datetime.now(timezone.utc)).replace(tzinfo=None)
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
     start, end = period.start.isoformat(), period.end.isoformat()
     con.begin()
     try:
@@ -111,7 +111,7 @@ def freeze_closed_months(con: "duckdb.DuckDBPyConnection", period: "Period", *, 
         raise
 
 
-def frozen_months(con: "duckdb.DuckDBPyConnection") -> list[FrozenMonth]:
+def frozen_months(con: duckdb.DuckDBPyConnection) -> list[FrozenMonth]:
     rows = con.execute(
         """SELECT month, min(catalog_version), min(frozen_at),
                   count(DISTINCT (provider, model, variant))

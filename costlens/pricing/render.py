@@ -27,7 +27,7 @@ def per_mtok(value: Any) -> str:
     return f"${number:,.{places}f}"
 
 
-def render_prices(view: "PricesView", frozen: list[dict[str, Any]], console: "Console") -> None:
+def render_prices(view: PricesView, frozen: list[dict[str, Any]], console: Console) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -108,7 +108,7 @@ def _tokens(count: int) -> str:
     return f"{count:,}"
 
 
-def render_resolution(explanation: dict[str, Any], console: "Console") -> None:
+def render_resolution(explanation: dict[str, Any], console: Console) -> None:
     """One model's resolution as a labelled panel, in the order the price is decided."""
     from rich.table import Table
     from rich.text import Text

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _NO_COST_CENTER = "(no cost center)"
 
 
-def allocation_tables(con: "duckdb.DuckDBPyConnection", config: "Config", result: Reconciliation) -> None:
+def allocation_tables(con: duckdb.DuckDBPyConnection, config: Config, result: Reconciliation) -> None:
     """Fill result.allocation (by feature) and result.allocation_by_cost_center from the SQL tables."""
     from costlens.showback import allocate_cents
 
@@ -61,7 +61,7 @@ def allocation_tables(con: "duckdb.DuckDBPyConnection", config: "Config", result
     result.allocation_by_cost_center = sorted(centers.values(), key=lambda r: (-r.total_usd, r.key))
 
 
-def allocation_rows(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period") -> "duckdb.DuckDBPyRelation":
+def allocation_rows(con: duckdb.DuckDBPyConnection, config: Config, period: Period) -> duckdb.DuckDBPyRelation:
     """Allocated spend for the FOCUS export: reconcile the period (if the bill has AI spend), then leave TEMP
     TABLE `export_allocated` (charge_day DATE, provider VARCHAR, model VARCHAR, feature VARCHAR,
     allocated_usd DECIMAL(38,18)) — empty when there is nothing to allocate — and return it as a relation.

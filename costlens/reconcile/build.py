@@ -43,7 +43,7 @@ STEPS = (
 ZERO = Decimal(0)
 
 
-def default_period(con: "duckdb.DuckDBPyConnection") -> "Period":
+def default_period(con: duckdb.DuckDBPyConnection) -> Period:
     """The latest calendar month with calls; with no calls, the latest month on the bills."""
     from costlens.report.period import resolve_period
 
@@ -54,11 +54,11 @@ def default_period(con: "duckdb.DuckDBPyConnection") -> "Period":
     return resolve_period(con, None, None, None)
 
 
-def install_macros(con: "duckdb.DuckDBPyConnection") -> None:
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load_sql("reconcile/_macros.sql"))
 
 
-def _settings_tables(con: "duckdb.DuckDBPyConnection", config: "Config") -> None:
+def _settings_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     import pyarrow as pa
 
     settings = config.reconcile
@@ -81,7 +81,7 @@ def _settings_tables(con: "duckdb.DuckDBPyConnection", config: "Config") -> None
         con.unregister("_recon_rules_arrow")
 
 
-def materialise_period_calls(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", *,
+def materialise_period_calls(con: duckdb.DuckDBPyConnection, config: Config, period: Period, *,
                              prepare_prices: bool = True) -> None:
     """period_calls at list prices for the period (what the report's metrics start from)."""
     from costlens.reconcile.calibrate import use_list_prices
@@ -96,7 +96,7 @@ def materialise_period_calls(con: "duckdb.DuckDBPyConnection", config: "Config",
     con.execute(load_sql("intermediate/period_calls.sql"))
 
 
-def run_reconcile_sql(con: "duckdb.DuckDBPyConnection", config: "Config") -> None:
+def run_reconcile_sql(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """The reconciliation tables, from period_calls and report_period already in place."""
     install_macros(con)
     _settings_tables(con, config)
@@ -104,14 +104,14 @@ def run_reconcile_sql(con: "duckdb.DuckDBPyConnection", config: "Config") -> Non
         con.execute(load_sql(step))
 
 
-def _one(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None = None) -> dict[str, Any]:
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> dict[str, Any]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()  # fetch to the end: DuckDB keeps a half-read result open on the connection
     return dict(zip(names, rows[0])) if rows else {}
 
 
-def _all(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+def _all(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -161,7 +161,7 @@ def _day_span(first, last) -> str:
     return f"{first.strftime('%b %-d')}–{last.strftime('%b %-d')}"
 
 
-def reconcile(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Period", *,
+def reconcile(con: duckdb.DuckDBPyConnection, config: Config, period: Period, *,
               period_calls_ready: bool = False, prepare_prices: bool = True) -> Reconciliation:
     """Reconcile the period. With `period_calls_ready`, the caller has materialised period_calls and
     report_period for this period at list prices (the report does); else this does it (resolving the price
@@ -255,7 +255,7 @@ def reconcile(con: "duckdb.DuckDBPyConnection", config: "Config", period: "Perio
     return result
 
 
-def _rule_text(config: "Config") -> str:
+def _rule_text(config: Config) -> str:
     rule = config.reconcile.allocation
     text = "proportional to logged spend" if rule == "proportional" else f"all to feature {rule.feature}"
     if config.reconcile.scopes:
@@ -263,7 +263,7 @@ def _rule_text(config: "Config") -> str:
     return text
 
 
-def _fill_comparison(con: "duckdb.DuckDBPyConnection", result: Reconciliation) -> None:
+def _fill_comparison(con: duckdb.DuckDBPyConnection, result: Reconciliation) -> None:
     totals = _one(con, """
         SELECT sum(billed_usd) AS billed, sum(explained_usd) AS explained, sum(failed_usd) AS failed,
                sum(unlogged_usd) AS unlogged, sum(rounding_usd) AS rounding, sum(unexplained_usd) AS unexplained,
@@ -397,7 +397,7 @@ def _discount_text(discount: Decimal, explained: Decimal) -> str:
     return f"billed {float(explained / listed) * 100:.1f} % of the bill's list price for the logged tokens"
 
 
-def _fill_calibration(con: "duckdb.DuckDBPyConnection", result: Reconciliation) -> None:
+def _fill_calibration(con: duckdb.DuckDBPyConnection, result: Reconciliation) -> None:
     rows = _all(con, "SELECT * FROM calibrated_rates ORDER BY billed_usd DESC, provider_key, model_key, token_type")
     for r in rows:
         matched_list = r["matched_list_usd"]

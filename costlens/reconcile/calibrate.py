@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 PRICE_BASES = ("list", "billed")
 
 
-def use_billed_prices(con: "duckdb.DuckDBPyConnection") -> None:
+def use_billed_prices(con: duckdb.DuckDBPyConnection) -> None:
     """Shadow priced_calls with the calibrated view (needs calibrated_rates from a reconciliation)."""
     from costlens.reconcile.build import install_macros
 
@@ -37,6 +37,6 @@ def use_billed_prices(con: "duckdb.DuckDBPyConnection") -> None:
         "FROM main.priced_calls", f'FROM "{catalog}".main.priced_calls'))
 
 
-def use_list_prices(con: "duckdb.DuckDBPyConnection") -> None:
+def use_list_prices(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the shadow view, if any: priced_calls is main.priced_calls again."""
     con.execute("DROP VIEW IF EXISTS temp.main.priced_calls")

@@ -92,7 +92,7 @@ def render_markdown(result: Reconciliation) -> str:
     return "\n".join(markdown_section(result, "#")) + "\n"
 
 
-def render_terminal(result: Reconciliation, console: "Console", *, detail: bool = True) -> None:
+def render_terminal(result: Reconciliation, console: Console, *, detail: bool = True) -> None:
     from rich.table import Table
     from rich.text import Text
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -53,12 +53,12 @@ class CallFilter:
         return {"features": list(self.features), "teams": list(self.teams)} if self else {}
 
     @classmethod
-    def from_dict(cls, data: dict[str, list[str]] | None) -> "CallFilter":
+    def from_dict(cls, data: dict[str, list[str]] | None) -> CallFilter:
         data = data or {}
         return cls(tuple(data.get("features") or ()), tuple(data.get("teams") or ()))
 
 
-def set_call_filter(con: "duckdb.DuckDBPyConnection", call_filter: CallFilter | None) -> None:
+def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | None) -> None:
     """The `call_filter` table sql/intermediate/period_calls.sql reads (NULL lists: every call). The names are
     bound as parameters, never pasted into SQL. It stays for the connection's later periods (the previous
     period of the diagnosis is filtered alike)."""
@@ -67,7 +67,7 @@ def set_call_filter(con: "duckdb.DuckDBPyConnection", call_filter: CallFilter | 
                 "CAST(? AS VARCHAR[]) AS teams", [list(chosen.features) or None, list(chosen.teams) or None])
 
 
-def copy_call_filter(source: "duckdb.DuckDBPyConnection", target: "duckdb.DuckDBPyConnection") -> None:
+def copy_call_filter(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
     """The filter of `source` on another connection (a cursor: temp tables are per connection)."""
     rows = source.execute("SELECT features, teams FROM call_filter").fetchall() if _has_call_filter(source) else []
     row = rows[0] if rows else None
@@ -77,7 +77,7 @@ def copy_call_filter(source: "duckdb.DuckDBPyConnection", target: "duckdb.DuckDB
 UNATTRIBUTED_KEY, NO_TEAM_KEY = "(unattributed)", "(no team)"
 
 
-def check_call_filter(con: "duckdb.DuckDBPyConnection", config: "Config", call_filter: CallFilter | None) -> None:
+def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filter: CallFilter | None) -> None:
     """A --feature / --team name that no call of the database carries (at any date) and costlens.toml does not
     name is a typo, not an empty report: a usage error naming the closest known name. A known name with no
     call in the period is not an error; the report says so on stderr (filter_hint)."""
@@ -111,13 +111,13 @@ def check_call_filter(con: "duckdb.DuckDBPyConnection", config: "Config", call_f
                              fix=f"{fix}{kind}s known: {listed}")
 
 
-def _has_call_filter(con: "duckdb.DuckDBPyConnection") -> bool:
+def _has_call_filter(con: duckdb.DuckDBPyConnection) -> bool:
     # fetchall: a result left unfinished blocks DuckDB's register() that follows in _config_tables
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'call_filter'")
                 .fetchall()[0][0])
 
 
-def prepare_priced_calls(con: "duckdb.DuckDBPyConnection", config: "Config", *, rebuild: bool = True) -> None:
+def prepare_priced_calls(con: duckdb.DuckDBPyConnection, config: Config, *, rebuild: bool = True) -> None:
     """Resolve the price book for the calls present, and (re)create the priced_calls view."""
     from costlens.pricing.catalog import build_price_book, create_priced_calls_view, install_macros
 
@@ -127,7 +127,7 @@ def prepare_priced_calls(con: "duckdb.DuckDBPyConnection", config: "Config", *, 
     create_priced_calls_view(con)
 
 
-def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period) -> None:
+def _config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Period) -> None:
     import pyarrow as pa
 
     con.execute(
@@ -169,7 +169,7 @@ def _config_tables(con: "duckdb.DuckDBPyConnection", config: "Config", period: P
 COST_MODES = ("computed", "reported")
 
 
-def compute_period_metrics(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
+def compute_period_metrics(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
                            cost_mode: str = "computed") -> None:
     """Materialise period_calls, task_costs and unit_economics_all for the period."""
     _config_tables(con, config, period)
@@ -186,7 +186,7 @@ def compute_period_metrics(con: "duckdb.DuckDBPyConnection", config: "Config", p
         con.execute(f"SET preserve_insertion_order = {'true' if preserve else 'false'}")
 
 
-def execute_within_memory(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
+def execute_within_memory(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Run a metrics step; if it runs out of memory on every thread, run it again on one. Percentiles keep
     each group's values in memory (one set per thread), which can exceed the memory limit at ~10M calls
     where the rest of the work spills to disk."""
@@ -203,7 +203,7 @@ def execute_within_memory(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
             con.execute(f"SET threads = {threads}")
 
 
-def _rows(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -225,7 +225,7 @@ def _ue(row: dict[str, Any]) -> UnitEconomics:
     return UnitEconomics(**values)
 
 
-def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str) -> list[UnitEconomics]:
+def dimension_rows(con: duckdb.DuckDBPyConnection, dimension: str, order: str) -> list[UnitEconomics]:
     rows = _rows(con, f"SELECT * FROM unit_economics_all WHERE dimension = ? ORDER BY {order}", [dimension])
     return [_ue(r) for r in rows]
 
@@ -234,14 +234,14 @@ def dimension_rows(con: "duckdb.DuckDBPyConnection", dimension: str, order: str)
 REPORT_STEPS = ("pricing", "metrics", "reconciling", "budgets", "leaks", "levers", "trends")
 
 
-def _step(progress: "StepProgress | None", name: str) -> None:
+def _step(progress: StepProgress | None, name: str) -> None:
     if progress is not None:
         progress.step(name)
 
 
-def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
+def build_report(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
                  *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True,
-                 prices: str = "list", refreeze: bool = False, progress: "StepProgress | None" = None,
+                 prices: str = "list", refreeze: bool = False, progress: StepProgress | None = None,
                  call_filter: CallFilter | None = None) -> Report:
     """The period's Report. With `analyse`, also the leaks, the ranked levers and the diagnosis against the
     previous period (which costs a second pass of the metrics over that period). `prices` "billed" re-costs
@@ -288,7 +288,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     coverage.data_start, coverage.data_end = data_span(con, period)
     coverage.days_with_data = days_with_data((coverage.data_start, coverage.data_end))
     report = Report(
-        generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        generated_at=datetime.now(UTC).replace(microsecond=0),
         period=period,
         price_book=_price_book_info(con),
         totals=totals,
@@ -331,7 +331,7 @@ def build_report(con: "duckdb.DuckDBPyConnection", config: "Config", period: Per
     return report
 
 
-def _price_basis(con: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
+def _price_basis(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return _rows(con, """
         SELECT coalesce(provider, '') AS provider, model, price_basis AS basis, count(*) AS calls,
                sum(cost_usd) AS cost_usd
@@ -359,7 +359,7 @@ def _empty_hint(con, report: Report, call_filter: CallFilter | None = None) -> s
     return empty_period_hint(con, report.period)
 
 
-def filter_hint(con: "duckdb.DuckDBPyConnection", period: Period, call_filter: CallFilter) -> str | None:
+def filter_hint(con: duckdb.DuckDBPyConnection, period: Period, call_filter: CallFilter) -> str | None:
     """Why a filter kept no call of a period that has calls: the features and teams that do have calls then
     (the same keys as sql/intermediate/period_calls.sql). None when the period has no call at all."""
     features, teams = con.execute("""
@@ -376,7 +376,7 @@ def filter_hint(con: "duckdb.DuckDBPyConnection", period: Period, call_filter: C
             f"{', '.join(features)} and teams {', '.join(teams)} — check the --feature / --team names")
 
 
-def _shown_cents(con: "duckdb.DuckDBPyConnection", report: Report) -> None:
+def _shown_cents(con: duckdb.DuckDBPyConnection, report: Report) -> None:
     """The cents and the tenth-of-a-percent shares every table shows, computed once here and reused by every
     renderer (costlens.money states the policy).
 
@@ -443,8 +443,8 @@ def _split_down(rows: list[UnitEconomics], features: dict[str, UnitEconomics], c
     return True
 
 
-def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, analyse: bool,
-                      diagnosis, progress: "StepProgress | None" = None) -> None:
+def _finance_sections(con: duckdb.DuckDBPyConnection, config: Config, report: Report, analyse: bool,
+                      diagnosis, progress: StepProgress | None = None) -> None:
     """Budgets and showback always; with `analyse`, the leaks and levers, then maturity (it reads the leaks)
     and the change against the previous period (last: it works on its own cursor)."""
     from costlens.budgets import compute_budgets
@@ -463,8 +463,8 @@ def _finance_sections(con: "duckdb.DuckDBPyConnection", config: "Config", report
     report.maturity = assess_maturity(con, config, report)
     report.change = decompose_change(con, config, report)
 
-def _analyse(con: "duckdb.DuckDBPyConnection", config: "Config", report: Report, diagnosis,
-             progress: "StepProgress | None" = None) -> None:
+def _analyse(con: duckdb.DuckDBPyConnection, config: Config, report: Report, diagnosis,
+             progress: StepProgress | None = None) -> None:
     """Leaks (sql/leaks), then levers applied in sequence on what is left, so savings never overlap."""
     from costlens.leaks.detect import run_detectors
     from costlens.levers import rank_levers
@@ -518,7 +518,7 @@ def totals_from_row(total: UnitEconomics | None) -> Totals:
     )
 
 
-def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> Coverage:
+def _coverage(con: duckdb.DuckDBPyConnection, total: UnitEconomics | None) -> Coverage:
     unpriced = [
         UnpricedModel(provider=r["provider"], model=r["model"], variant=r["variant"], calls=int(r["calls"]),
                       reason=r["reason"])
@@ -547,7 +547,7 @@ def _coverage(con: "duckdb.DuckDBPyConnection", total: UnitEconomics | None) -> 
     )
 
 
-def _price_book_info(con: "duckdb.DuckDBPyConnection") -> PriceBookInfo:
+def _price_book_info(con: duckdb.DuckDBPyConnection) -> PriceBookInfo:
     from costlens.pricing.catalog import CATALOG_SOURCE
 
     keys, sources = con.execute(

@@ -189,8 +189,9 @@ def spend_over_time(days: Sequence[tuple[str, float]]) -> Markup | None:
         return None
 
     def build():
-        import matplotlib.dates as mdates
         from datetime import date, timedelta
+
+        import matplotlib.dates as mdates
 
         dates = [date.fromisoformat(d[:10]) for d, _ in days]
         values = [v for _, v in days]

@@ -76,8 +76,8 @@ class Daily:
                 "totals": self.totals.to_dict()}
 
 
-def build_daily(con: "duckdb.DuckDBPyConnection", config: "Config", period: Period,
-                call_filter: "CallFilter | None" = None) -> Daily:
+def build_daily(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
+                call_filter: CallFilter | None = None) -> Daily:
     from costlens.reconcile.build import materialise_period_calls
     from costlens.report.build import CallFilter, set_call_filter
     from costlens.showback import allocate_cents

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from costlens.errors import UsageError
@@ -97,13 +97,13 @@ def _days_in_month(first: date) -> int:
 
 
 def resolve_period(
-    con: "duckdb.DuckDBPyConnection | None", period: str | None, since: str | None, until: str | None,
+    con: duckdb.DuckDBPyConnection | None, period: str | None, since: str | None, until: str | None,
     today: date | None = None, *, to: str | None = None, last: str | None = None,
 ) -> Period:
     """The report period from the options (see the module docstring). `con` may be None to check the options
     before a database is opened; the defaults that need data (the latest month, a range's first day) then fall
     back to today's month."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     ranged = since or until or to
     chosen = [name for name, value in (("--period", period), ("--since/--to/--until", ranged), ("--last", last))
               if value]
@@ -154,23 +154,23 @@ class PeriodOptions:
         if self.given():
             self.resolve(None)
 
-    def resolve(self, con: "duckdb.DuckDBPyConnection | None") -> Period:
+    def resolve(self, con: duckdb.DuckDBPyConnection | None) -> Period:
         return resolve_period(con, self.period, self.since, self.until, to=self.to, last=self.last)
 
 
-def _first_day(con: "duckdb.DuckDBPyConnection | None") -> date | None:
+def _first_day(con: duckdb.DuckDBPyConnection | None) -> date | None:
     if con is None:
         return None
     return con.execute("SELECT CAST(min(ts) AS DATE) FROM calls").fetchone()[0]
 
 
-def months_with_data(con: "duckdb.DuckDBPyConnection") -> list[tuple[str, int]]:
+def months_with_data(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     """The months the database holds calls for, with their call counts (for the empty-period message)."""
     return [(m, int(n)) for m, n in con.execute(
         "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM calls GROUP BY 1 ORDER BY 1").fetchall()]
 
 
-def empty_period_parts(con: "duckdb.DuckDBPyConnection", period: Period) -> tuple[str, str]:
+def empty_period_parts(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[str, str]:
     """Why a period shows nothing, and the fix: which months hold data and how to pick one."""
     months = months_with_data(con)
     if not months:
@@ -181,7 +181,7 @@ def empty_period_parts(con: "duckdb.DuckDBPyConnection", period: Period) -> tupl
             f"pick one with --period {months[-1][0]} (or set COSTLENS_PERIOD)")
 
 
-def empty_period_hint(con: "duckdb.DuckDBPyConnection", period: Period) -> str:
+def empty_period_hint(con: duckdb.DuckDBPyConnection, period: Period) -> str:
     what, fix = empty_period_parts(con, period)
     return f"{what} — {fix}"
 
@@ -196,14 +196,14 @@ def _parse_date(text: str, option: str) -> date:
 # ------------------------------------------------------------------------------------------ partial periods
 
 
-def data_span(con: "duckdb.DuckDBPyConnection", period: Period,
+def data_span(con: duckdb.DuckDBPyConnection, period: Period,
               today: date | None = None) -> tuple[date | None, date | None]:
     """The part of `period` the logs cover, [data start, data end). Only what is certain counts as missing:
     the days before the first call in the database (logging had not begun), and, while the period is still
     running, the days after the latest call. A closed period whose calls stop early is taken as covered (the
     traffic may simply have stopped), and a quiet day inside the span is a day without traffic, not a gap.
     (None, None) when the database has no call in or before the period."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     first, last = con.execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM calls").fetchone()
     if first is None:
         return None, None

@@ -26,7 +26,7 @@ def _figures(row: DailyRow) -> list[str]:
             f"{row.cache_read_tokens:,}", f"{row.tokens:,}", cost]
 
 
-def render_daily(daily: Daily, console: "Console") -> None:
+def render_daily(daily: Daily, console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
 

@@ -119,13 +119,13 @@ def _status_class(status: Any) -> str:
 
 # ---------------------------------------------------------------- the view model
 
-def _feature_config(config: "Config | None") -> dict[str, Any]:
+def _feature_config(config: Config | None) -> dict[str, Any]:
     if config is None:
         return {}
     return dict(getattr(config, "features", {}) or {})
 
 
-def _feature_meta(report: "Report", config: "Config | None") -> dict[str, dict[str, Any]]:
+def _feature_meta(report: Report, config: Config | None) -> dict[str, dict[str, Any]]:
     """owner / team / cost center / value per feature: the budgets rows first, the config second."""
     meta: dict[str, dict[str, Any]] = {}
     for name, feature in _feature_config(config).items():
@@ -144,7 +144,7 @@ def _feature_meta(report: "Report", config: "Config | None") -> dict[str, dict[s
     return meta
 
 
-def _summary(report: "Report") -> dict[str, Any]:
+def _summary(report: Report) -> dict[str, Any]:
     from costlens.change import change_view
     from costlens.money import to_decimal
 
@@ -193,13 +193,13 @@ def _summary(report: "Report") -> dict[str, Any]:
     }
 
 
-def _period_note(report: "Report") -> str | None:
+def _period_note(report: Report) -> str | None:
     from costlens.report.period import coverage_note
 
     return coverage_note(report.period, report.coverage)
 
 
-def _showback(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
     def feature_row(ue) -> dict[str, Any]:
         info = meta.get(ue.key, {})
         return {"key": ue.key, "owner": info.get("owner"), "team": info.get("team"),
@@ -235,7 +235,7 @@ def _budget_row(row: dict[str, Any]) -> dict[str, Any]:
             "status_class": _status_class(row.get("status")), "slo_class": _status_class(row.get("slo_status"))}
 
 
-def _budgets(report: "Report") -> dict[str, Any]:
+def _budgets(report: Report) -> dict[str, Any]:
     """The budgets to name (breached and warned first, then the largest; lead.lead_budgets), a row for the
     rest, the total, and every row for the appendix."""
     rows = [row for row in (report.budgets or []) if isinstance(row, dict)]
@@ -249,7 +249,7 @@ def _budgets(report: "Report") -> dict[str, Any]:
     }
 
 
-def _cost_value(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _cost_value(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
     valued = {k for k, v in meta.items() if v.get("value_per_accepted_outcome_usd") is not None}
     use_value = any(ue.key in valued for ue in report.unit_economics)
     rows = []
@@ -292,7 +292,7 @@ def _cost_value(report: "Report", meta: dict[str, dict[str, Any]]) -> dict[str, 
 _EVIDENCE_SKIP = {"thresholds", "example_call_ids"}
 
 
-def _leaks(report: "Report") -> list[dict[str, Any]]:
+def _leaks(report: Report) -> list[dict[str, Any]]:
     out = []
     for leak in report.leaks:
         if not isinstance(leak, dict):
@@ -308,7 +308,7 @@ def _leaks(report: "Report") -> list[dict[str, Any]]:
     return sorted(out, key=lambda f: (order.get(str(f.get("severity")), 3), -(_to_float(f.get("wasted_usd")) or 0)))
 
 
-def _levers(report: "Report") -> dict[str, Any]:
+def _levers(report: Report) -> dict[str, Any]:
     levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)
     summary = report.lever_summary or {}
     from costlens.money import round_cents
@@ -325,7 +325,7 @@ def _levers(report: "Report") -> dict[str, Any]:
             "assumptions": [str(a) for a in (summary.get("assumptions") or [])]}
 
 
-def _thresholds(report: "Report") -> list[dict[str, Any]]:
+def _thresholds(report: Report) -> list[dict[str, Any]]:
     """Every detector threshold quoted in leak evidence, with the leak kinds that used it."""
     seen: dict[tuple[str, str], set[str]] = {}
     for leak in report.leaks:
@@ -339,7 +339,7 @@ def _thresholds(report: "Report") -> list[dict[str, Any]]:
             for (name, value), kinds in sorted(seen.items())]
 
 
-def _coverage(report: "Report") -> dict[str, Any]:
+def _coverage(report: Report) -> dict[str, Any]:
     coverage = report.coverage
     return {
         "unpriced": [asdict(m) for m in coverage.unpriced_models],
@@ -365,7 +365,7 @@ def _coverage(report: "Report") -> dict[str, Any]:
     }
 
 
-def _recon_cents(report: "Report") -> dict[str, Any]:
+def _recon_cents(report: Report) -> dict[str, Any]:
     """The reconciliation tables' cents (costlens.reconcile.build), so they foot as in the terminal."""
     recon = report.reconciliation
     if not getattr(recon, "has_ai_bill", False):
@@ -375,7 +375,7 @@ def _recon_cents(report: "Report") -> dict[str, Any]:
     return {"recon_cents": shown_causes(recon), "recon_steps": shown_bridge(recon)}
 
 
-def _unattributed(report: "Report") -> str:
+def _unattributed(report: Report) -> str:
     """The unattributed spend as the feature tables show it (the "(unattributed)" row's cents)."""
     from costlens.showback import UNATTRIBUTED
 
@@ -385,7 +385,7 @@ def _unattributed(report: "Report") -> str:
     return usd(report.coverage.unattributed_cost_usd)
 
 
-def build_view(report: "Report", config: "Config | None" = None) -> dict[str, Any]:
+def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
     meta = _feature_meta(report, config)
     last_day = date.fromordinal(report.period.end.toordinal() - 1)
     economics = getattr(config, "economics", None)
@@ -419,7 +419,7 @@ def build_view(report: "Report", config: "Config | None" = None) -> dict[str, An
     }
 
 
-def _lead(rows: list[Any], report: "Report") -> dict[str, Any]:
+def _lead(rows: list[Any], report: Report) -> dict[str, Any]:
     head, others = lead_rows(rows)
     return {"rows": head + ([others] if others is not None else []), "cut": others is not None,
             "others": others, "total": report.total_row}
@@ -480,7 +480,7 @@ def _environment():
 _ENV = None
 
 
-def render_html(report: "Report", config: "Config | None" = None) -> str:
+def render_html(report: Report, config: Config | None = None) -> str:
     global _ENV
     if _ENV is None:
         _ENV = _environment()

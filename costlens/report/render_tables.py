@@ -210,7 +210,7 @@ def write_csv(path: Path, columns: list[tuple[str, str]], rows: list[dict[str, A
             writer.writerow([csv_cell(row.get(name), kind) for name, kind in columns])
 
 
-def arrow_table(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> "pa.Table":
+def arrow_table(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> pa.Table:
     """One report table as Arrow, typed by its columns' kinds (the Parquet export and api.report_frames)."""
     import pyarrow as pa
 
@@ -227,7 +227,7 @@ def write_parquet(path: Path, columns: list[tuple[str, str]], rows: list[dict[st
 
 
 def export_tables(report: Report, out_dir_or_file: str | Path, fmt: str = "csv", *,
-                  protected: "Protected | None" = None) -> list[Path]:
+                  protected: Protected | None = None) -> list[Path]:
     """Write the report's tables as CSV or Parquet (module docstring); returns the paths written. Every file
     is written whole or not at all (all of them, or none: costlens.outputs.write_outputs); `protected` (the
     database, config and inputs) refuses targets that would replace one of them."""

@@ -70,7 +70,7 @@ _COMPACT_GROUP_COLUMNS = [_COST_COLUMNS[0], _COST_COLUMNS[1], _COST_COLUMNS[2], 
 class View:
     """How this rendering lays out: the console, compact or full, and whether `--wide` was asked for."""
 
-    def __init__(self, console: "Console", wide: bool):
+    def __init__(self, console: Console, wide: bool):
         self.console = console
         self.wide = wide
         self.compact = not wide and console.width < COMPACT_BELOW
@@ -101,13 +101,13 @@ class View:
             console.width = saved
 
 
-def _heading(console: "Console", text: str) -> None:
+def _heading(console: Console, text: str) -> None:
     from rich.text import Text
 
     console.print(Text(text, style="bold"))
 
 
-def bullets(console: "Console", items: list[Any], *, marker: str = "•", indent: int = 2) -> None:
+def bullets(console: Console, items: list[Any], *, marker: str = "•", indent: int = 2) -> None:
     """A list whose wrapped lines stay indented under their bullet (a two-column grid, not a prefixed string)."""
     from rich.table import Table
     from rich.text import Text
@@ -158,7 +158,7 @@ def _ue_section(view: View, title: str, key_title: str, rows: list[UnitEconomics
         view.hints.add("full")
 
 
-def render_terminal(report: Report, console: "Console", *, wide: bool = False) -> None:
+def render_terminal(report: Report, console: Console, *, wide: bool = False) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
@@ -332,7 +332,7 @@ def render_change(report: Report, view: View) -> None:
 
 # ---------------------------------------------------------------------------------------------- the rest
 
-def _reported_vs_computed(report: Report, console: "Console") -> None:
+def _reported_vs_computed(report: Report, console: Console) -> None:
     """Where a producer reported a cost, show it beside ours: the difference is often a stale price table."""
     from rich.table import Table
     from rich.text import Text
@@ -350,7 +350,7 @@ def _reported_vs_computed(report: Report, console: "Console") -> None:
     console.print(table)
 
 
-def render_diagnosis(report: Report, console: "Console") -> None:
+def render_diagnosis(report: Report, console: Console) -> None:
     from rich.text import Text
 
     statement = report.diagnosis.get("statement") if report.diagnosis else None
@@ -373,7 +373,7 @@ def lever_total(summary: dict[str, Any], name: str) -> Any:
     return summary.get(name) if shown is None else shown
 
 
-def render_levers(report: Report, console: "Console", *, wide: bool = False) -> None:
+def render_levers(report: Report, console: Console, *, wide: bool = False) -> None:
     """Ranked levers: savings per effort, applied in sequence so they never overlap."""
     from rich.table import Table
     from rich.text import Text
@@ -418,7 +418,7 @@ def render_levers(report: Report, console: "Console", *, wide: bool = False) -> 
     console.print(table)
 
 
-def render_leaks(report: Report, console: "Console", *, min_severity: str = "low", wide: bool = False) -> None:
+def render_leaks(report: Report, console: Console, *, min_severity: str = "low", wide: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -454,7 +454,7 @@ def render_leaks(report: Report, console: "Console", *, min_severity: str = "low
     console.print(table)
 
 
-def render_reconciliation(report: Report, console: "Console") -> None:
+def render_reconciliation(report: Report, console: Console) -> None:
     """Verdict, causes and the list → billed bridge, when a bill was ingested for the period."""
     recon = report.reconciliation
     if not hasattr(recon, "verdict") or not recon:

@@ -30,8 +30,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -468,7 +467,7 @@ def compute(setup: str, outdir: Path) -> dict[str, Any]:
     calls = SCENARIOS[SETUPS[setup].api]
     layers = SETUP_LAYERS[setup]
     primary = layers[0]
-    at = datetime.fromtimestamp(run["started_unix"], tz=timezone.utc)
+    at = datetime.fromtimestamp(run["started_unix"], tz=UTC)
     matched: dict[str, list[tuple[Span, Span | None]]] = {}
     problems: list[str] = []
     for name in layers:

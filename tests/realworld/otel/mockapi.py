@@ -77,7 +77,7 @@ class MockAPI:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
-    def start(self) -> "MockAPI":
+    def start(self) -> MockAPI:
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -114,7 +114,7 @@ class MockAPI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "MockAPI":
+    def __enter__(self) -> MockAPI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

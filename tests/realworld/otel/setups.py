@@ -456,8 +456,12 @@ def _pydantic_ai_caller(ctx: Context, api: str) -> Callable[[Call], None]:
                 s["anthropic_effort"] = "high"
             return AnthropicModelSettings(**s)
     else:
-        from pydantic_ai.models.openai import (OpenAIChatModel, OpenAIChatModelSettings, OpenAIResponsesModel,
-                                               OpenAIResponsesModelSettings)
+        from pydantic_ai.models.openai import (
+            OpenAIChatModel,
+            OpenAIChatModelSettings,
+            OpenAIResponsesModel,
+            OpenAIResponsesModelSettings,
+        )
         from pydantic_ai.providers.openai import OpenAIProvider
 
         provider = OpenAIProvider(openai_client=ctx.openai(async_=True))
