@@ -48,15 +48,16 @@ class Template:
         self.tokens: list[tuple[str, str]] = []
         last = 0
         for match in TOKEN.finditer(text):
-            self.pieces.append(text[last:match.start()])
+            self.pieces.append(text[last : match.start()])
             self.tokens.append((match.lastgroup or "", match.group()))
             last = match.end()
         self.pieces.append(text[last:])
         stamps = [_parse_ts(v) for kind, v in self.tokens if kind == "ts"]
         self.start = min(stamps)
         self.span = max(stamps) - self.start
-        self.session_id = next((json.loads(line).get("sessionId") for line in text.splitlines()
-                                if json.loads(line).get("sessionId")), None)
+        self.session_id = next(
+            (json.loads(line).get("sessionId") for line in text.splitlines() if json.loads(line).get("sessionId")), None
+        )
 
     def render(self, copy: int, start: datetime, session: str | None = None) -> tuple[str, str]:
         """(new session id, text) of copy number `copy`, starting at `start`; `session` continues a session
@@ -89,7 +90,7 @@ def _replace(kind: str, value: str, copy: int, shift: timedelta) -> str:
     if kind in ("msg", "req"):
         prefix, rest = value.split("_", 1)
         alphabet = base64.b32encode(_digest(value, copy) + _digest(value, copy + 1)).decode().rstrip("=")
-        return f"{prefix}_{(rest[:2] + alphabet)[:len(rest)]}"
+        return f"{prefix}_{(rest[:2] + alphabet)[: len(rest)]}"
     moved = _parse_ts(value) + shift
     fraction = value.rsplit(".", 1)[1][:-1] if "." in value else ""
     text = moved.strftime("%Y-%m-%dT%H:%M:%S")
@@ -98,8 +99,14 @@ def _replace(kind: str, value: str, copy: int, shift: timedelta) -> str:
     return text + "Z"
 
 
-def build_tree(out: str | Path, mb: float = 1000, small_files: int = 5, copies_per_file: int = 20,
-               source: Path = REALDATA, quiet: bool = False) -> dict:
+def build_tree(
+    out: str | Path,
+    mb: float = 1000,
+    small_files: int = 5,
+    copies_per_file: int = 20,
+    source: Path = REALDATA,
+    quiet: bool = False,
+) -> dict:
     """Write the tree (skipped when <out>/tree.json says it was already built with these settings)."""
     out_dir = Path(out)
     manifest_path = out_dir / "tree.json"
@@ -138,8 +145,14 @@ def build_tree(out: str | Path, mb: float = 1000, small_files: int = 5, copies_p
                 written += len(text.encode())
                 files += 1
         bundle += 1
-    manifest = {"settings": settings, "root": str(out_dir / "claude"), "files": files, "bytes": written,
-                "session_copies": copy, "bundles": bundle}
+    manifest = {
+        "settings": settings,
+        "root": str(out_dir / "claude"),
+        "files": files,
+        "bytes": written,
+        "session_copies": copy,
+        "bundles": bundle,
+    }
     manifest_path.write_text(json.dumps(manifest, indent=2))
     if not quiet:
         print(f"{files} files, {written / 1e6:,.0f} MB in {out_dir / 'claude'}", file=sys.stderr)
@@ -150,10 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.claude_tree", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--mb", type=float, default=1000)
-    parser.add_argument("--small-files", type=int, default=5,
-                        help="files of each small template per file of the image-heavy one (default 5)")
-    parser.add_argument("--copies-per-file", type=int, default=20,
-                        help="template copies continued in one session file (default 20)")
+    parser.add_argument(
+        "--small-files",
+        type=int,
+        default=5,
+        help="files of each small template per file of the image-heavy one (default 5)",
+    )
+    parser.add_argument(
+        "--copies-per-file", type=int, default=20, help="template copies continued in one session file (default 20)"
+    )
     parser.add_argument("--source", type=Path, default=REALDATA)
     args = parser.parse_args(argv)
     print(json.dumps(build_tree(args.out, args.mb, args.small_files, args.copies_per_file, args.source), indent=2))

@@ -56,34 +56,264 @@ MONTH_SECONDS = 30 * 86400
 # err_permille, cache_read_pct, cache_write_first, bloat_permille, verbose_permille, weight (‰ of blocks),
 # prefix_sentences, prompt_pool, accept_permille
 FEATURES = [
-    (0, "support-bot", "sb", "customer-experience", "support-api", "anthropic", "claude-sonnet-4-5",
-     "claude-sonnet-4-5-20250929", None, None, 0, 6, 0, 6, 3000, 1200, 250, 1024, 10, 60, True, 30, 0, 220, 12, 20000, 880),
-    (1, "ticket-classifier", "tc", "customer-experience", "ticket-router", "openai", "gpt-4.1-nano",
-     "gpt-4.1-nano-2025-04-14", None, None, 0, 1, 0, 1, 1500, 0, 8, 16, 5, 0, False, 0, 0, 200, 6, 20000, 950),
-    (2, "doc-extractor", "dx", "finance-ops", "doc-pipeline", "openai", "gpt-4o", "gpt-4o-2024-08-06", None, None,
-     0, 2, 0, 2, 5000, 0, 400, 1024, 10, 25, False, 30, 0, 130, 10, 20000, 900),
-    (3, "search-summarizer", "ss", "growth", "search-api", "openai", "gpt-4.1-mini", "gpt-4.1-mini-2025-04-14",
-     None, None, 0, 1, 0, 1, 4000, 0, 300, None, 8, 0, False, 0, 50, 120, 8, 20000, 860),
-    (4, "coding-agent", "ca", "platform-eng", "dev-agent", "anthropic", "claude-sonnet-4-5",
-     "claude-sonnet-4-5-20250929", None, None, 0, 8, 60, 64, 12000, 400, 600, 8192, 15, 80, True, 0, 0, 110, 40, 20000, 780),
-    (5, "email-triage", "et", "operations", "mail-router", "openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18",
-     "gpt-4o", "gpt-4o-2024-08-06", 400, 1, 0, 1, 900, 0, 20, 50, 5, 0, False, 0, 0, 90, 6, 200, 930),
-    (6, "report-writer", "rw", "analytics", "report-svc", "openai", "gpt-4.1", "gpt-4.1-2025-04-14", None, None,
-     0, 3, 0, 3, 6000, 0, 900, 2048, 120, 0, False, 0, 0, 60, 160, 20000, 700),
-    (7, "translation", "tr", "localization", "l10n-api", "anthropic", "claude-haiku-4-5", "claude-haiku-4-5-20251001",
-     None, None, 0, 1, 0, 1, 800, 0, 700, 2000, 5, 0, False, 0, 0, 70, 6, 20000, 940),
+    (
+        0,
+        "support-bot",
+        "sb",
+        "customer-experience",
+        "support-api",
+        "anthropic",
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-5-20250929",
+        None,
+        None,
+        0,
+        6,
+        0,
+        6,
+        3000,
+        1200,
+        250,
+        1024,
+        10,
+        60,
+        True,
+        30,
+        0,
+        220,
+        12,
+        20000,
+        880,
+    ),
+    (
+        1,
+        "ticket-classifier",
+        "tc",
+        "customer-experience",
+        "ticket-router",
+        "openai",
+        "gpt-4.1-nano",
+        "gpt-4.1-nano-2025-04-14",
+        None,
+        None,
+        0,
+        1,
+        0,
+        1,
+        1500,
+        0,
+        8,
+        16,
+        5,
+        0,
+        False,
+        0,
+        0,
+        200,
+        6,
+        20000,
+        950,
+    ),
+    (
+        2,
+        "doc-extractor",
+        "dx",
+        "finance-ops",
+        "doc-pipeline",
+        "openai",
+        "gpt-4o",
+        "gpt-4o-2024-08-06",
+        None,
+        None,
+        0,
+        2,
+        0,
+        2,
+        5000,
+        0,
+        400,
+        1024,
+        10,
+        25,
+        False,
+        30,
+        0,
+        130,
+        10,
+        20000,
+        900,
+    ),
+    (
+        3,
+        "search-summarizer",
+        "ss",
+        "growth",
+        "search-api",
+        "openai",
+        "gpt-4.1-mini",
+        "gpt-4.1-mini-2025-04-14",
+        None,
+        None,
+        0,
+        1,
+        0,
+        1,
+        4000,
+        0,
+        300,
+        None,
+        8,
+        0,
+        False,
+        0,
+        50,
+        120,
+        8,
+        20000,
+        860,
+    ),
+    (
+        4,
+        "coding-agent",
+        "ca",
+        "platform-eng",
+        "dev-agent",
+        "anthropic",
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-5-20250929",
+        None,
+        None,
+        0,
+        8,
+        60,
+        64,
+        12000,
+        400,
+        600,
+        8192,
+        15,
+        80,
+        True,
+        0,
+        0,
+        110,
+        40,
+        20000,
+        780,
+    ),
+    (
+        5,
+        "email-triage",
+        "et",
+        "operations",
+        "mail-router",
+        "openai",
+        "gpt-4o-mini",
+        "gpt-4o-mini-2024-07-18",
+        "gpt-4o",
+        "gpt-4o-2024-08-06",
+        400,
+        1,
+        0,
+        1,
+        900,
+        0,
+        20,
+        50,
+        5,
+        0,
+        False,
+        0,
+        0,
+        90,
+        6,
+        200,
+        930,
+    ),
+    (
+        6,
+        "report-writer",
+        "rw",
+        "analytics",
+        "report-svc",
+        "openai",
+        "gpt-4.1",
+        "gpt-4.1-2025-04-14",
+        None,
+        None,
+        0,
+        3,
+        0,
+        3,
+        6000,
+        0,
+        900,
+        2048,
+        120,
+        0,
+        False,
+        0,
+        0,
+        60,
+        160,
+        20000,
+        700,
+    ),
+    (
+        7,
+        "translation",
+        "tr",
+        "localization",
+        "l10n-api",
+        "anthropic",
+        "claude-haiku-4-5",
+        "claude-haiku-4-5-20251001",
+        None,
+        None,
+        0,
+        1,
+        0,
+        1,
+        800,
+        0,
+        700,
+        2000,
+        5,
+        0,
+        False,
+        0,
+        0,
+        70,
+        6,
+        20000,
+        940,
+    ),
 ]
-FEATURE_COLUMNS = ("fid, feature, code, team, service, provider, model, response_model, alt_model, "
-                   "alt_response_model, alt_permille, task_size, loop_permille, loop_size, in_base, in_growth, "
-                   "out_base, max_tokens, err_permille, cache_read_pct, cache_write_first, bloat_permille, "
-                   "verbose_permille, weight, prefix_sentences, prompt_pool, accept_permille")
+FEATURE_COLUMNS = (
+    "fid, feature, code, team, service, provider, model, response_model, alt_model, "
+    "alt_response_model, alt_permille, task_size, loop_permille, loop_size, in_base, in_growth, "
+    "out_base, max_tokens, err_permille, cache_read_pct, cache_write_first, bloat_permille, "
+    "verbose_permille, weight, prefix_sentences, prompt_pool, accept_permille"
+)
 
 CSV_MAPPING = {
-    "ts": "event_time", "call_id": "request_id", "provider": "vendor", "model": "llm_model",
-    "feature": "feature_name", "task_id": "task_ref", "team": "team_name", "customer": "customer_ref",
-    "input_tokens": "tokens_in", "cache_read_tokens": "tokens_cached", "cache_write_5m_tokens": "tokens_cache_write",
-    "output_tokens": "tokens_out", "latency_ms": "duration_ms", "max_tokens": "max_out",
-    "status": "outcome_status", "error_type": "error_kind", "http_status": "http_code",
+    "ts": "event_time",
+    "call_id": "request_id",
+    "provider": "vendor",
+    "model": "llm_model",
+    "feature": "feature_name",
+    "task_id": "task_ref",
+    "team": "team_name",
+    "customer": "customer_ref",
+    "input_tokens": "tokens_in",
+    "cache_read_tokens": "tokens_cached",
+    "cache_write_5m_tokens": "tokens_cache_write",
+    "output_tokens": "tokens_out",
+    "latency_ms": "duration_ms",
+    "max_tokens": "max_out",
+    "status": "outcome_status",
+    "error_type": "error_kind",
+    "http_status": "http_code",
 }
 PLANTED_LEAKS = {
     "context_bloat": ["support-bot", "doc-extractor"],
@@ -125,8 +355,10 @@ def setup(con, calls: int, seed: int, text_permille: int) -> None:
     """Create the `features` table and the `bench_calls` view (one row per call, computed on the fly)."""
     con.execute(f"CREATE OR REPLACE TABLE features AS SELECT * FROM (VALUES {_feature_values()}) f({FEATURE_COLUMNS})")
     # A sentence of ordinary words: prefix texts repeat it with a revision number, so tokenising is realistic.
-    sentence = ("Follow the house style: cite each source, keep numbers exact, answer in the language of the customer, "
-                "never reveal internal notes, and flag uncertainty plainly. ")
+    sentence = (
+        "Follow the house style: cite each source, keep numbers exact, answer in the language of the customer, "
+        "never reveal internal notes, and flag uncertainty plainly. "
+    )
     con.execute(f"""
 CREATE OR REPLACE VIEW bench_calls AS
 WITH r AS (
@@ -211,7 +443,7 @@ def otel_lines_sql() -> str:
     return f"""
 SELECT concat(
   '{{"trace_id":"', trace_id, '","span_id":"', span_id, '","name":"chat ', request_model,
-  '","kind":"CLIENT","start_time":"', {_ts_text('ts')}, '","end_time":"', {_ts_text('end_ts')},
+  '","kind":"CLIENT","start_time":"', {_ts_text("ts")}, '","end_time":"', {_ts_text("end_ts")},
   '","status":"', CASE WHEN failed THEN 'ERROR' ELSE 'OK' END,
   '","attributes":{{"gen_ai.operation.name":"chat","gen_ai.provider.name":"', provider,
   '","gen_ai.request.model":"', request_model, '","gen_ai.response.model":"', response_model,
@@ -245,7 +477,7 @@ def openai_lines_sql() -> str:
         '}}')"""
     return f"""
 SELECT concat(
-  '{{"timestamp":"', {_ts_text('ts')}, '","latency_ms":', latency_ms,
+  '{{"timestamp":"', {_ts_text("ts")}, '","latency_ms":', latency_ms,
   ',"metadata":{{"feature":"', feature, '","task_id":"', task_id, '","team":"', team, '","customer":"', customer,
   '","environment":"production"}},"request":{{"model":"', request_model, '"',
   CASE WHEN max_tokens IS NOT NULL THEN ',"max_tokens":' || max_tokens END,
@@ -303,8 +535,15 @@ def _raw_lines_copy(con, select_sql: str, path: Path) -> None:
     con.execute(f"COPY ({select_sql}) TO '{path}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')")
 
 
-def generate(out: str | os.PathLike[str], calls: int, seed: int = 7, formats: tuple[str, ...] = DEFAULT_FORMATS,
-             text_permille: int = 10, threads: int | None = None, quiet: bool = False) -> dict:
+def generate(
+    out: str | os.PathLike[str],
+    calls: int,
+    seed: int = 7,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    text_permille: int = 10,
+    threads: int | None = None,
+    quiet: bool = False,
+) -> dict:
     """Write the formats asked for under `out`; return the manifest (also written to out/manifest.json).
     Files already present with the same seed and N (per the manifest) are kept, so a rerun resumes."""
     import duckdb
@@ -327,13 +566,20 @@ def generate(out: str | os.PathLike[str], calls: int, seed: int = 7, formats: tu
     targets = {
         "otel": (out_dir / "otel" / "calls.jsonl", lambda p: _raw_lines_copy(con, otel_lines_sql(), p)),
         "openai": (out_dir / "openai" / "calls.jsonl", lambda p: _raw_lines_copy(con, openai_lines_sql(), p)),
-        "csv": (out_dir / "csv" / "bench_warehouse.csv",
-                lambda p: con.execute(f"COPY ({warehouse_sql(True)}) TO '{p}' (FORMAT csv, HEADER true)")),
-        "parquet": (out_dir / "parquet" / "bench_warehouse.parquet",
-                    lambda p: con.execute(f"COPY ({warehouse_sql(False)}) TO '{p}' "
-                                          "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")),
-        "outcomes": (out_dir / "outcomes" / "outcomes.csv",
-                     lambda p: con.execute(f"COPY ({outcomes_sql()}) TO '{p}' (FORMAT csv, HEADER true)")),
+        "csv": (
+            out_dir / "csv" / "bench_warehouse.csv",
+            lambda p: con.execute(f"COPY ({warehouse_sql(True)}) TO '{p}' (FORMAT csv, HEADER true)"),
+        ),
+        "parquet": (
+            out_dir / "parquet" / "bench_warehouse.parquet",
+            lambda p: con.execute(
+                f"COPY ({warehouse_sql(False)}) TO '{p}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+            ),
+        ),
+        "outcomes": (
+            out_dir / "outcomes" / "outcomes.csv",
+            lambda p: con.execute(f"COPY ({outcomes_sql()}) TO '{p}' (FORMAT csv, HEADER true)"),
+        ),
     }
     for fmt in formats:
         if fmt not in targets:
@@ -346,14 +592,23 @@ def generate(out: str | os.PathLike[str], calls: int, seed: int = 7, formats: tu
         started = time.perf_counter()
         write(tmp)
         os.replace(tmp, path)
-        rows = calls if fmt != "outcomes" else con.execute(
-            "SELECT count(*) FROM bench_calls WHERE has_outcome").fetchone()[0]
-        manifest["files"][fmt] = {"path": str(path), "rows": int(rows), "bytes": path.stat().st_size,
-                                  "seconds": round(time.perf_counter() - started, 2)}
+        rows = (
+            calls
+            if fmt != "outcomes"
+            else con.execute("SELECT count(*) FROM bench_calls WHERE has_outcome").fetchone()[0]
+        )
+        manifest["files"][fmt] = {
+            "path": str(path),
+            "rows": int(rows),
+            "bytes": path.stat().st_size,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
         manifest_path.write_text(json.dumps(manifest, indent=2))
         if not quiet:
-            print(f"{fmt:9s} {path} {path.stat().st_size / 1e6:,.1f} MB in {time.perf_counter() - started:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"{fmt:9s} {path} {path.stat().st_size / 1e6:,.1f} MB in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
     (out_dir / "costlens.toml").write_text(bench_config_toml())
     manifest["config"] = str(out_dir / "costlens.toml")
     manifest["planted_leaks"] = PLANTED_LEAKS
@@ -366,11 +621,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=10_000_000, help="calls per format (default 10M)")
     parser.add_argument("--out", required=True, help="output directory (outside the repository)")
-    parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
-                        help=f"comma-separated subset of {','.join(ALL_FORMATS)}")
+    parser.add_argument(
+        "--formats", default=",".join(DEFAULT_FORMATS), help=f"comma-separated subset of {','.join(ALL_FORMATS)}"
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--text-permille", type=int, default=10,
-                        help="rows per thousand that carry prompt text (default 10 = 1 %%)")
+    parser.add_argument(
+        "--text-permille", type=int, default=10, help="rows per thousand that carry prompt text (default 10 = 1 %%)"
+    )
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())

@@ -92,8 +92,14 @@ class Proc:
     max_rss_bytes: int
 
 
-def run_proc(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None, timeout: float | None = None,
-             stdout_path: Path | None = None) -> Proc:
+def run_proc(
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    stdout_path: Path | None = None,
+) -> Proc:
     """Run a command; wall time and the peak RSS of the child (os.wait4 rusage, this child only)."""
     import tempfile
 
@@ -152,8 +158,10 @@ def duckdb_settings_sql(db_path: Path) -> str:
 
     memory = memory_limit()  # the limit costlens itself runs with
     spill = os.environ.get("COSTLENS_TEMP_DIR") or str(db_path.parent / ".costlens_tmp")
-    return (f"SET memory_limit = '{memory}'; SET temp_directory = '{spill}'; "
-            "SET preserve_insertion_order = true; SET TimeZone = 'UTC'; SET enable_progress_bar = false;")
+    return (
+        f"SET memory_limit = '{memory}'; SET temp_directory = '{spill}'; "
+        "SET preserve_insertion_order = true; SET TimeZone = 'UTC'; SET enable_progress_bar = false;"
+    )
 
 
 def duckdb_timed(db_path: Path, statements: list[str], repeat: int = 1, fresh: bool = True) -> float:
@@ -193,28 +201,34 @@ def sql_str(value: object) -> str:
 # ---------------------------------------------------------------------------------------------- inputs
 
 OTEL_COLUMNS = {
-    "trace_id": "VARCHAR", "span_id": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
-    "start_time": "TIMESTAMP", "end_time": "TIMESTAMP", "status": "VARCHAR",
+    "trace_id": "VARCHAR",
+    "span_id": "VARCHAR",
+    "name": "VARCHAR",
+    "kind": "VARCHAR",
+    "start_time": "TIMESTAMP",
+    "end_time": "TIMESTAMP",
+    "status": "VARCHAR",
     "attributes": 'STRUCT("gen_ai.operation.name" VARCHAR, "gen_ai.provider.name" VARCHAR, '
-                  '"gen_ai.request.model" VARCHAR, "gen_ai.response.model" VARCHAR, "gen_ai.response.id" VARCHAR, '
-                  '"gen_ai.usage.input_tokens" BIGINT, "gen_ai.usage.output_tokens" BIGINT, '
-                  '"gen_ai.usage.cache_read.input_tokens" BIGINT, "gen_ai.usage.cache_creation.input_tokens" BIGINT, '
-                  '"gen_ai.request.max_tokens" BIGINT, "error.type" VARCHAR, "http.response.status_code" INTEGER, '
-                  '"gen_ai.response.finish_reasons" VARCHAR[], "gen_ai.conversation.id" VARCHAR, '
-                  '"gen_ai.system_instructions" VARCHAR, "gen_ai.input.messages" VARCHAR, '
-                  '"costlens.feature" VARCHAR, "costlens.task_id" VARCHAR, "costlens.team" VARCHAR, '
-                  '"costlens.customer" VARCHAR)',
+    '"gen_ai.request.model" VARCHAR, "gen_ai.response.model" VARCHAR, "gen_ai.response.id" VARCHAR, '
+    '"gen_ai.usage.input_tokens" BIGINT, "gen_ai.usage.output_tokens" BIGINT, '
+    '"gen_ai.usage.cache_read.input_tokens" BIGINT, "gen_ai.usage.cache_creation.input_tokens" BIGINT, '
+    '"gen_ai.request.max_tokens" BIGINT, "error.type" VARCHAR, "http.response.status_code" INTEGER, '
+    '"gen_ai.response.finish_reasons" VARCHAR[], "gen_ai.conversation.id" VARCHAR, '
+    '"gen_ai.system_instructions" VARCHAR, "gen_ai.input.messages" VARCHAR, '
+    '"costlens.feature" VARCHAR, "costlens.task_id" VARCHAR, "costlens.team" VARCHAR, '
+    '"costlens.customer" VARCHAR)',
     "resource": 'STRUCT("service.name" VARCHAR, "deployment.environment.name" VARCHAR)',
 }
 OPENAI_COLUMNS = {
-    "timestamp": "TIMESTAMP", "latency_ms": "BIGINT",
+    "timestamp": "TIMESTAMP",
+    "latency_ms": "BIGINT",
     "metadata": "STRUCT(feature VARCHAR, task_id VARCHAR, team VARCHAR, customer VARCHAR, environment VARCHAR)",
     "request": "STRUCT(model VARCHAR, max_tokens BIGINT, messages JSON)",
     "response": "STRUCT(id VARCHAR, object VARCHAR, created BIGINT, model VARCHAR, type VARCHAR, "
-                "stop_reason VARCHAR, usage STRUCT(prompt_tokens BIGINT, completion_tokens BIGINT, "
-                "total_tokens BIGINT, prompt_tokens_details STRUCT(cached_tokens BIGINT), "
-                "completion_tokens_details STRUCT(reasoning_tokens BIGINT), input_tokens BIGINT, "
-                "output_tokens BIGINT, cache_read_input_tokens BIGINT, cache_creation_input_tokens BIGINT))",
+    "stop_reason VARCHAR, usage STRUCT(prompt_tokens BIGINT, completion_tokens BIGINT, "
+    "total_tokens BIGINT, prompt_tokens_details STRUCT(cached_tokens BIGINT), "
+    "completion_tokens_details STRUCT(reasoning_tokens BIGINT), input_tokens BIGINT, "
+    "output_tokens BIGINT, cache_read_input_tokens BIGINT, cache_creation_input_tokens BIGINT))",
     "error": "STRUCT(type VARCHAR, http_status INTEGER)",
 }
 
@@ -258,13 +272,17 @@ def costlens_ingest(run: Run, db: Path, paths: list[str], config: Path | None, t
 def fig_t7(run: Run) -> list[Figure]:
     out = []
     for flag in ("--help", "--version"):
-        f = Figure(f"T7 {flag}", f"`costlens {flag}` wall time (median of {2 if run.quick else 5})", "≤ 0.5 s", limit=0.5)
-        times = [checked(run_proc([*costlens_cmd(), flag]), f"costlens {flag}").seconds
-                 for _ in range(2 if run.quick else 5)]
+        f = Figure(
+            f"T7 {flag}", f"`costlens {flag}` wall time (median of {2 if run.quick else 5})", "≤ 0.5 s", limit=0.5
+        )
+        times = [
+            checked(run_proc([*costlens_cmd(), flag]), f"costlens {flag}").seconds for _ in range(2 if run.quick else 5)
+        ]
         f.costlens_s = statistics.median(times)
         f.judge(f.costlens_s)
-        f.note = "includes Python start-up; " + ("entry-point script" if len(costlens_cmd()) == 1
-                                                  else "`python -m costlens` (no installed script)")
+        f.note = "includes Python start-up; " + (
+            "entry-point script" if len(costlens_cmd()) == 1 else "`python -m costlens` (no installed script)"
+        )
         out.append(f)
     return out
 
@@ -278,7 +296,8 @@ def fig_t6(run: Run) -> list[Figure]:
         rng = random.Random(7)
         words = ("the customer asked about invoice totals refund policy shipping delay cite each source keep "
                  "numbers exact answer in the language of the user never reveal internal notes flag uncertainty "
-                 "réponse données naïve 数据 🙂 2026-10-01 {{'json': true}} <tag> 12345 0.75 SELECT * FROM calls").split()
+                 "réponse données naïve 数据 🙂 2026-10-01 {{'json': true}} <tag> 12345 0.75 "
+                 "SELECT * FROM calls").split()
         distinct = [" ".join(rng.choice(words) for _ in range(rng.randint(40, 1200))) + f" #{{i}}"
                     for i in range({texts})]
         with_repeats = distinct * 3
@@ -286,7 +305,8 @@ def fig_t6(run: Run) -> list[Figure]:
         enc.encode_ordinary("warm up")
         single, threaded, repeated = [], [], []
         for _ in range(3):
-            t = time.perf_counter(); a = [len(enc.encode_ordinary(x)) for x in distinct]; single.append(time.perf_counter() - t)
+            t = time.perf_counter(); a = [len(enc.encode_ordinary(x)) for x in distinct]
+            single.append(time.perf_counter() - t)
             t = time.perf_counter(); b = count_tokens(distinct, threads=2); threaded.append(time.perf_counter() - t)
             t = time.perf_counter(); c = count_tokens(with_repeats, threads=2); repeated.append(time.perf_counter() - t)
         assert a == b, "threaded counts differ"
@@ -296,13 +316,21 @@ def fig_t6(run: Run) -> list[Figure]:
                           "repeated": statistics.median(repeated), "texts": len(distinct),
                           "mb": sum(map(len, distinct)) / 1e6, "tokens": sum(a)}}))
     """)
-    f = Figure("T6", "token counting: single-thread tiktoken `encode_ordinary` loop ÷ costlens `count_tokens` "
-                     "(2 threads) on the same distinct texts", "≥ 1.8 ×", limit=1.8, higher_is_better=True)
+    f = Figure(
+        "T6",
+        "token counting: single-thread tiktoken `encode_ordinary` loop ÷ costlens `count_tokens` "
+        "(2 threads) on the same distinct texts",
+        "≥ 1.8 ×",
+        limit=1.8,
+        higher_is_better=True,
+    )
     f.baseline_s, f.costlens_s = result["single"], result["threaded"]
     f.ratio = f.baseline_s / f.costlens_s
     f.judge(f.ratio)
-    f.note = (f"{result['texts']:,} distinct texts, {result['mb']:.1f} MB, {result['tokens']:,} tokens; the same "
-              f"texts each given 3 times took {result['repeated']:.2f} s (each distinct text encoded once)")
+    f.note = (
+        f"{result['texts']:,} distinct texts, {result['mb']:.1f} MB, {result['tokens']:,} tokens; the same "
+        f"texts each given 3 times took {result['repeated']:.2f} s (each distinct text encoded once)"
+    )
     run.facts["tokenizer"] = result
     return [f]
 
@@ -335,25 +363,39 @@ def fig_t1_t2(run: Run, manifest: dict, formats: tuple[str, ...]) -> dict:
             run.facts.setdefault("ingest_rss", {})[fmt] = proc.max_rss_bytes
             dbs[fmt] = (db, proc)
             if reader == "read_json":
-                ctas = (f"CREATE TABLE bench AS SELECT * FROM read_json({sql_str(path)}, format = 'newline_delimited', "
-                        f"columns = {columns_literal(columns)})")
+                ctas = (
+                    f"CREATE TABLE bench AS SELECT * FROM read_json({sql_str(path)}, format = 'newline_delimited', "
+                    f"columns = {columns_literal(columns)})"
+                )
                 limit, target = 1.5, "≤ 1.5 × CTAS read_json(columns=…); ≤ 3 × raw line scan"
             else:
                 ctas = f"CREATE TABLE bench AS SELECT * FROM {reader}({sql_str(path)})"
                 limit, target = 1.3, f"≤ 1.3 × CTAS {reader}"
             baseline = duckdb_timed(rundir / "baseline.duckdb", [ctas])
-            f = Figure(fid, f"`costlens ingest` of the {fmt} file ({manifest['files'][fmt]['rows']:,} calls, "
-                            f"{manifest['files'][fmt]['bytes'] / 1e6:,.0f} MB) ÷ DuckDB CTAS {reader} into a fresh "
-                            "database", target, costlens_s=proc.seconds, baseline_s=baseline, limit=limit)
+            f = Figure(
+                fid,
+                f"`costlens ingest` of the {fmt} file ({manifest['files'][fmt]['rows']:,} calls, "
+                f"{manifest['files'][fmt]['bytes'] / 1e6:,.0f} MB) ÷ DuckDB CTAS {reader} into a fresh "
+                "database",
+                target,
+                costlens_s=proc.seconds,
+                baseline_s=baseline,
+                limit=limit,
+            )
             f.ratio = f.costlens_s / f.baseline_s
             f.judge(f.ratio)
             f.note = f"peak RSS {proc.max_rss_bytes / 1e9:.2f} GB"
             figures.append(f)
         if reader == "read_json" and not run.kept(f"{fid} scan"):
-            scan = duckdb_timed(rundir / "scan.duckdb",
-                                [f"SELECT count(*) FROM read_ndjson_objects({sql_str(path)})"])
-            g = Figure(f"{fid} scan", "the same ingest ÷ a raw line scan (`read_ndjson_objects` count)",
-                       "≤ 3 ×", costlens_s=proc.seconds, baseline_s=scan, limit=3.0)
+            scan = duckdb_timed(rundir / "scan.duckdb", [f"SELECT count(*) FROM read_ndjson_objects({sql_str(path)})"])
+            g = Figure(
+                f"{fid} scan",
+                "the same ingest ÷ a raw line scan (`read_ndjson_objects` count)",
+                "≤ 3 ×",
+                costlens_s=proc.seconds,
+                baseline_s=scan,
+                limit=3.0,
+            )
             g.ratio = g.costlens_s / g.baseline_s
             g.judge(g.ratio)
             figures.append(g)
@@ -382,13 +424,21 @@ def fig_report(run: Run, manifest: dict, dbs: dict) -> None:
     if "outcomes" in manifest["files"]:
         outcomes = manifest["files"]["outcomes"]["path"]
         costlens_ingest(run, db, [outcomes], config)
-        run.accounting["outcomes"] = {**file_accounting(db, outcomes), "generated": manifest["files"]["outcomes"]["rows"]}
+        run.accounting["outcomes"] = {
+            **file_accounting(db, outcomes),
+            "generated": manifest["files"]["outcomes"]["rows"],
+        }
         data_paths.append(outcomes)
 
     # T8: the same inputs again — every file unchanged
     again = costlens_ingest(run, db, data_paths, config)
-    f = Figure("T8", f"re-running `costlens ingest` on the unchanged inputs ({len(data_paths)} files)", "≤ 1 s",
-               costlens_s=again.seconds, limit=1.0)
+    f = Figure(
+        "T8",
+        f"re-running `costlens ingest` on the unchanged inputs ({len(data_paths)} files)",
+        "≤ 1 s",
+        costlens_s=again.seconds,
+        limit=1.0,
+    )
     f.judge(f.costlens_s)
     f.note = "wall time of the whole command, Python start-up included"
     figures.append(f)
@@ -409,23 +459,34 @@ def fig_report(run: Run, manifest: dict, dbs: dict) -> None:
             t = time.perf_counter(); con.execute(bare_sql).fetchall(); bare.append(time.perf_counter() - t)
             t = time.perf_counter()
             prepare_priced_calls(con, config)
-            row = con.execute("SELECT sum(cost_usd), count(*) FILTER (WHERE priced), count(*) FROM priced_calls").fetchone()
+            row = con.execute("SELECT sum(cost_usd), count(*) FILTER (WHERE priced), count(*) "
+                              "FROM priced_calls").fetchone()
             pricing.append(time.perf_counter() - t)
         print(json.dumps({{"bare": statistics.median(bare), "pricing": statistics.median(pricing),
                           "cost": str(row[0]), "priced": row[1], "calls": row[2]}}))
     """)
-    f = Figure("T3", "pricing all calls (`prepare_priced_calls` + Σ cost over `priced_calls`) ÷ a bare sum() of "
-                     "the token columns", "≤ 2 ×", costlens_s=priced["pricing"], baseline_s=priced["bare"], limit=2.0)
+    f = Figure(
+        "T3",
+        "pricing all calls (`prepare_priced_calls` + Σ cost over `priced_calls`) ÷ a bare sum() of the token columns",
+        "≤ 2 ×",
+        costlens_s=priced["pricing"],
+        baseline_s=priced["bare"],
+        limit=2.0,
+    )
     f.ratio = f.costlens_s / f.baseline_s
     f.judge(f.ratio)
-    f.note = f"{priced['priced']:,} of {priced['calls']:,} calls priced, Σ cost ${float(priced['cost']):,.2f}; median of 3"
+    f.note = (
+        f"{priced['priced']:,} of {priced['calls']:,} calls priced, Σ cost ${float(priced['cost']):,.2f}; median of 3"
+    )
     run.facts["priced"] = priced
     figures.append(f)
 
     # T4: the report, vs the same SQL replayed with no costlens around it
     report_json = run.work / "run" / "report.json"
-    report = run_proc([*costlens_cmd(), "report", "--db", str(db), "--config", str(config),
-                       "--period", PERIOD, "--format", "json"], stdout_path=report_json)
+    report = run_proc(
+        [*costlens_cmd(), "report", "--db", str(db), "--config", str(config), "--period", PERIOD, "--format", "json"],
+        stdout_path=report_json,
+    )
     settings = python_snippet(f"""
         import json
         from costlens import db as database
@@ -436,41 +497,87 @@ def fig_report(run: Run, manifest: dict, dbs: dict) -> None:
 
     def memory_figures() -> None:
         for what, proc in (("ingest", ingest_proc), ("report", report)):
-            f = Figure(f"T5 {what}", f"peak RSS of `costlens {what}` ({fmt} database)", "≤ 2.5 GB",
-                       costlens_s=None, limit=2.5)
+            f = Figure(
+                f"T5 {what}", f"peak RSS of `costlens {what}` ({fmt} database)", "≤ 2.5 GB", costlens_s=None, limit=2.5
+            )
             f.ratio = proc.max_rss_bytes / 1e9
             f.judge(f.ratio)
-            f.note = (f"GB, not seconds; DuckDB memory_limit {settings['memory_limit']}, spills to "
-                      f"{settings['temp_directory']}" + ("; the report FAILED" if proc.rc else ""))
+            f.note = (
+                f"GB, not seconds; DuckDB memory_limit {settings['memory_limit']}, spills to "
+                f"{settings['temp_directory']}" + ("; the report FAILED" if proc.rc else "")
+            )
             figures.append(f)
 
     if report.rc != 0:
         error = (report.stderr.strip().splitlines() or ["?"])[-1][:400]
-        for fid, name in (("T4", "`costlens report --format json` at this N"),
-                          ("T4 abs", "`costlens report` absolute wall time at this N")):
-            figures.append(Figure(fid, name, "≤ 1.5 ×; ≤ 20 s" if fid == "T4" else "≤ 20 s", costlens_s=report.seconds,
-                                  status="miss", note=f"the report FAILED after {report.seconds:,.0f} s "
-                                                      f"(exit {report.rc}): {error}"))
+        for fid, name in (
+            ("T4", "`costlens report --format json` at this N"),
+            ("T4 abs", "`costlens report` absolute wall time at this N"),
+        ):
+            figures.append(
+                Figure(
+                    fid,
+                    name,
+                    "≤ 1.5 ×; ≤ 20 s" if fid == "T4" else "≤ 20 s",
+                    costlens_s=report.seconds,
+                    status="miss",
+                    note=f"the report FAILED after {report.seconds:,.0f} s (exit {report.rc}): {error}",
+                )
+            )
         memory_figures()
         return
     summary = read_report_json(run, report_json)
-    run.facts["report"] = {"calls": summary["totals"]["calls"], "cost_usd": summary["totals"]["cost_usd"],
-                           "leaks": sorted({(l["kind"], l["feature"]) for l in summary.get("leaks", [])
-                                            if l.get("severity") != "low"}),
-                           "levers": [l["lever"] for l in summary.get("levers", [])]}
+    run.facts["report"] = {
+        "calls": summary["totals"]["calls"],
+        "cost_usd": summary["totals"]["cost_usd"],
+        "leaks": sorted({(k["kind"], k["feature"]) for k in summary.get("leaks", []) if k.get("severity") != "low"}),
+        "levers": [v["lever"] for v in summary.get("levers", [])],
+    }
     log = run.work / "run" / "report_sql.pkl"
-    checked(run_proc([sys.executable, "-m", "benchmarks.sqlcapture", "capture", "--db", str(db), "--config",
-                      str(config), "--period", PERIOD, "--log", str(log)], cwd=REPO), "capture report SQL")
-    replayed = last_json(checked(run_proc([sys.executable, "-m", "benchmarks.sqlcapture", "replay", "--db", str(db),
-                                           "--log", str(log)], cwd=REPO), "replay report SQL").stdout)
-    f = Figure("T4", f"`costlens report --format json` wall time ÷ its own SQL replayed in DuckDB "
-                     f"({replayed['statements']} statements, a bare loop)", "≤ 1.5 ×; ≤ 20 s",
-               costlens_s=report.seconds, baseline_s=replayed["seconds"], limit=1.5)
+    checked(
+        run_proc(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.sqlcapture",
+                "capture",
+                "--db",
+                str(db),
+                "--config",
+                str(config),
+                "--period",
+                PERIOD,
+                "--log",
+                str(log),
+            ],
+            cwd=REPO,
+        ),
+        "capture report SQL",
+    )
+    replayed = last_json(
+        checked(
+            run_proc(
+                [sys.executable, "-m", "benchmarks.sqlcapture", "replay", "--db", str(db), "--log", str(log)], cwd=REPO
+            ),
+            "replay report SQL",
+        ).stdout
+    )
+    f = Figure(
+        "T4",
+        f"`costlens report --format json` wall time ÷ its own SQL replayed in DuckDB "
+        f"({replayed['statements']} statements, a bare loop)",
+        "≤ 1.5 ×; ≤ 20 s",
+        costlens_s=report.seconds,
+        baseline_s=replayed["seconds"],
+        limit=1.5,
+    )
     f.ratio = f.costlens_s / f.baseline_s
     f.judge(f.ratio)
     f.note = f"{summary['totals']['calls']:,} calls in the period; peak RSS {report.max_rss_bytes / 1e9:.2f} GB"
     figures.append(f)
-    g = Figure("T4 abs", "`costlens report` absolute wall time at this N", "≤ 20 s", costlens_s=report.seconds, limit=20.0)
+    g = Figure(
+        "T4 abs", "`costlens report` absolute wall time at this N", "≤ 20 s", costlens_s=report.seconds, limit=20.0
+    )
     g.judge(g.costlens_s)
     if run.calls < 10_000_000:
         g.note = f"the limit is for 10M calls; this run has {run.calls:,}"
@@ -480,14 +587,22 @@ def fig_report(run: Run, manifest: dict, dbs: dict) -> None:
 
 
 def find_ccusage(run: Run, install: bool) -> str | None:
-    candidates = [os.environ.get("CCUSAGE_BIN"), str(run.work / "ccusage" / "node_modules" / ".bin" / "ccusage"),
-                  "/tmp/ccusage/node_modules/.bin/ccusage", shutil.which("ccusage")]
+    candidates = [
+        os.environ.get("CCUSAGE_BIN"),
+        str(run.work / "ccusage" / "node_modules" / ".bin" / "ccusage"),
+        "/tmp/ccusage/node_modules/.bin/ccusage",
+        shutil.which("ccusage"),
+    ]
     for c in candidates:
         if c and Path(c).exists():
             return c
     if install and shutil.which("npm"):
-        subprocess.run(["npm", "install", "--prefix", str(run.work / "ccusage"), f"ccusage@{CCUSAGE_VERSION}"],
-                       check=False, capture_output=True, timeout=600)
+        subprocess.run(
+            ["npm", "install", "--prefix", str(run.work / "ccusage"), f"ccusage@{CCUSAGE_VERSION}"],
+            check=False,
+            capture_output=True,
+            timeout=600,
+        )
         c = run.work / "ccusage" / "node_modules" / ".bin" / "ccusage"
         if c.exists():
             return str(c)
@@ -497,15 +612,21 @@ def find_ccusage(run: Run, install: bool) -> str | None:
 def fig_t9(run: Run, mb: float, install: bool, timeout: float) -> list[Figure]:
     from benchmarks.claude_tree import build_tree
 
-    f = Figure("T9", f"Claude Code logs (~{mb:,.0f} MB): `costlens ingest` + `costlens report` ÷ `ccusage daily` "
-                     "wall time, totals within 1 %", "≤ 1.5 ×; totals within 1 %", limit=1.5)
+    f = Figure(
+        "T9",
+        f"Claude Code logs (~{mb:,.0f} MB): `costlens ingest` + `costlens report` ÷ `ccusage daily` "
+        "wall time, totals within 1 %",
+        "≤ 1.5 ×; totals within 1 %",
+        limit=1.5,
+    )
     ccusage = find_ccusage(run, install)
     if not ccusage:
         f.note = "skipped: ccusage is not installed and npm is unavailable"
         return [f]
     copies = 2 if run.quick else 20  # template copies per session file (smoke runs want a tiny tree)
-    tree = build_tree(run.work / (f"claude-{mb:g}mb" + ("-quick" if run.quick else "")), mb=mb,
-                      copies_per_file=copies, quiet=True)
+    tree = build_tree(
+        run.work / (f"claude-{mb:g}mb" + ("-quick" if run.quick else "")), mb=mb, copies_per_file=copies, quiet=True
+    )
     home = run.work / "cchome"
     home.mkdir(parents=True, exist_ok=True)
     env = child_env({"HOME": str(home), "CLAUDE_CONFIG_DIR": tree["root"], "TZ": "UTC"})
@@ -522,18 +643,28 @@ def fig_t9(run: Run, mb: float, install: bool, timeout: float) -> list[Figure]:
         f.status = "miss" if ing.rc == -9 else "error"
         f.costlens_s = ing.seconds
         f.baseline_s = statistics.median(cc_times)
-        f.note = (f"costlens ingest stopped after {timeout:,.0f} s (time limit)" if ing.rc == -9
-                  else f"costlens ingest failed: {ing.stderr.strip().splitlines()[-1:]}")
+        f.note = (
+            f"costlens ingest stopped after {timeout:,.0f} s (time limit)"
+            if ing.rc == -9
+            else f"costlens ingest failed: {ing.stderr.strip().splitlines()[-1:]}"
+        )
         return [f]
     rep_json = run.work / "run" / "claude_report.json"
-    rep = checked(run_proc([*costlens_cmd(), "report", "--db", str(db), "--period", PERIOD, "--format", "json"],
-                           stdout_path=rep_json, cwd=run.work), "costlens report (claude)")
+    rep = checked(
+        run_proc(
+            [*costlens_cmd(), "report", "--db", str(db), "--period", PERIOD, "--format", "json"],
+            stdout_path=rep_json,
+            cwd=run.work,
+        ),
+        "costlens report (claude)",
+    )
     ours = read_report_json(run, rep_json)
     ours_by_day = {d["day"]: float(d["cost_usd"]) for d in ours.get("by_day", [])}
     theirs_by_day = {d["period"]: float(d["totalCost"]) for d in cc_out.get("daily", [])}
     ours_total, theirs_total = sum(ours_by_day.values()), float(cc_out["totals"]["totalCost"])
-    worst_day = max((abs(ours_by_day.get(day, 0.0) - cost) / cost for day, cost in theirs_by_day.items() if cost),
-                    default=0.0)
+    worst_day = max(
+        (abs(ours_by_day.get(day, 0.0) - cost) / cost for day, cost in theirs_by_day.items() if cost), default=0.0
+    )
     total_diff = abs(ours_total - theirs_total) / theirs_total if theirs_total else 0.0
     f.costlens_s = ing.seconds + rep.seconds
     f.baseline_s = statistics.median(cc_times)
@@ -541,14 +672,24 @@ def fig_t9(run: Run, mb: float, install: bool, timeout: float) -> list[Figure]:
     f.judge(f.ratio)
     if total_diff > 0.01 or worst_day > 0.01:
         f.status = "miss"
-    f.note = (f"ingest {ing.seconds:.1f} s + report {rep.seconds:.1f} s; ccusage {version} median of {len(cc_times)}; "
-              f"{tree['files']:,} files, {tree['bytes'] / 1e6:,.0f} MB; totals ${ours_total:,.2f} vs "
-              f"${theirs_total:,.2f} ({total_diff:.4%}), worst day {worst_day:.4%}, days {len(ours_by_day)} vs "
-              f"{len(theirs_by_day)}; daily totals from the report's by_day (UTC days), ccusage --timezone UTC")
-    run.facts["t9"] = {"ccusage": version, "ours_total": ours_total, "theirs_total": theirs_total,
-                       "total_diff": total_diff, "worst_day_diff": worst_day, "tree": tree,
-                       "ingest_seconds": ing.seconds, "report_seconds": rep.seconds, "ccusage_seconds": cc_times,
-                       "ingest_max_rss_gb": ing.max_rss_bytes / 1e9}
+    f.note = (
+        f"ingest {ing.seconds:.1f} s + report {rep.seconds:.1f} s; ccusage {version} median of {len(cc_times)}; "
+        f"{tree['files']:,} files, {tree['bytes'] / 1e6:,.0f} MB; totals ${ours_total:,.2f} vs "
+        f"${theirs_total:,.2f} ({total_diff:.4%}), worst day {worst_day:.4%}, days {len(ours_by_day)} vs "
+        f"{len(theirs_by_day)}; daily totals from the report's by_day (UTC days), ccusage --timezone UTC"
+    )
+    run.facts["t9"] = {
+        "ccusage": version,
+        "ours_total": ours_total,
+        "theirs_total": theirs_total,
+        "total_diff": total_diff,
+        "worst_day_diff": worst_day,
+        "tree": tree,
+        "ingest_seconds": ing.seconds,
+        "report_seconds": rep.seconds,
+        "ccusage_seconds": cc_times,
+        "ingest_max_rss_gb": ing.max_rss_bytes / 1e9,
+    }
     return [f]
 
 
@@ -583,8 +724,13 @@ def machine_facts() -> dict:
     node = shutil.which("node")
     if node:
         versions["node"] = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_gb, 1), "os": platform.platform(),
-            "versions": versions}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "os": platform.platform(),
+        "versions": versions,
+    }
 
 
 def fmt_s(value: float | None) -> str:
@@ -606,8 +752,11 @@ def render(run: Run, started: datetime, seconds: float) -> str:
         "",
         f"Written by `python -m benchmarks.run --calls {run.calls} --seed {run.seed}{' --quick' if run.quick else ''}` "
         f"on {started:%Y-%m-%d %H:%M} UTC; the whole run took {seconds / 60:,.1f} min. "
-        + ("Every figure below was measured in this run and the interrupted run it resumed (see Run). "
-         if run.facts.get("resumed_from") else "Every figure below was measured in this one run. ")
+        + (
+            "Every figure below was measured in this run and the interrupted run it resumed (see Run). "
+            if run.facts.get("resumed_from")
+            else "Every figure below was measured in this one run. "
+        )
         + "Ratios are the targets; times are for information.",
         "",
         "| # | figure | costlens | baseline | ratio | target | result |",
@@ -619,8 +768,10 @@ def render(run: Run, started: datetime, seconds: float) -> str:
             lines.append(f"| {f.id} | {f.name} | {value} | — | — | {f.target} | {mark[f.status]} |")
             continue
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f} ×"
-        lines.append(f"| {f.id} | {f.name} | {fmt_s(f.costlens_s)} | {fmt_s(f.baseline_s)} | {ratio} | "
-                     f"{f.target} | {mark[f.status]} |")
+        lines.append(
+            f"| {f.id} | {f.name} | {fmt_s(f.costlens_s)} | {fmt_s(f.baseline_s)} | {ratio} | "
+            f"{f.target} | {mark[f.status]} |"
+        )
     lines += ["", "Notes per figure:", ""]
     lines += [f"- **{f.id}**: {f.note}" for f in run.figures if f.note]
     m = run.facts.get("machine", {})
@@ -640,18 +791,27 @@ def render(run: Run, started: datetime, seconds: float) -> str:
     if run.accounting:
         lines += ["- every generated row accounted for (rows read = loaded + duplicate + quarantined + skipped):"]
         for fmt, a in run.accounting.items():
-            ok = a.get("read") == a.get("generated") == (a.get("loaded", 0) + a.get("duplicate", 0)
-                                                        + a.get("quarantined", 0) + a.get("skipped", 0))
-            lines.append(f"  - {fmt}: generated {a.get('generated'):,}, read {a.get('read'):,} = loaded "
-                         f"{a.get('loaded'):,} + duplicate {a.get('duplicate'):,} + quarantined "
-                         f"{a.get('quarantined'):,} + skipped {a.get('skipped'):,} — {'ok' if ok else 'MISMATCH'}")
+            ok = (
+                a.get("read")
+                == a.get("generated")
+                == (a.get("loaded", 0) + a.get("duplicate", 0) + a.get("quarantined", 0) + a.get("skipped", 0))
+            )
+            lines.append(
+                f"  - {fmt}: generated {a.get('generated'):,}, read {a.get('read'):,} = loaded "
+                f"{a.get('loaded'):,} + duplicate {a.get('duplicate'):,} + quarantined "
+                f"{a.get('quarantined'):,} + skipped {a.get('skipped'):,} — {'ok' if ok else 'MISMATCH'}"
+            )
     rep = run.facts.get("report")
     if rep:
-        lines.append(f"- report: {rep['calls']:,} calls, ${rep['cost_usd']:,.2f}; leaks above low severity: "
-                     + ", ".join(f"{k} ({feat})" for k, feat in rep["leaks"]))
+        lines.append(
+            f"- report: {rep['calls']:,} calls, ${rep['cost_usd']:,.2f}; leaks above low severity: "
+            + ", ".join(f"{k} ({feat})" for k, feat in rep["leaks"])
+        )
     if run.facts.get("resumed_from"):
-        lines.append(f"- resumed (`--resume`): figures already measured by the interrupted run started "
-                     f"{run.facts['resumed_from']} were kept; the rest were measured by this run")
+        lines.append(
+            f"- resumed (`--resume`): figures already measured by the interrupted run started "
+            f"{run.facts['resumed_from']} were kept; the rest were measured by this run"
+        )
     for noise in run.facts.get("stdout_noise", []):
         lines.append(f"- stray output before the JSON on `costlens report` stdout: {noise}")
     lines += ["", "How each figure is measured: benchmarks/README.md.", ""]
@@ -665,9 +825,18 @@ def load_average() -> str:
         return "?"
 
 
-def run_suite(calls: int, work: str | Path, seed: int = 7, quick: bool = False, results: str | Path | None = None,
-              only: set[str] | None = None, claude_mb: float = 1000, install_ccusage: bool = True,
-              t9_timeout: float = 3600, resume: bool = False) -> Run:
+def run_suite(
+    calls: int,
+    work: str | Path,
+    seed: int = 7,
+    quick: bool = False,
+    results: str | Path | None = None,
+    only: set[str] | None = None,
+    claude_mb: float = 1000,
+    install_ccusage: bool = True,
+    t9_timeout: float = 3600,
+    resume: bool = False,
+) -> Run:
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     run = Run(calls=calls, seed=seed, work=Path(work).resolve(), quick=quick)
@@ -700,9 +869,13 @@ def run_suite(calls: int, work: str | Path, seed: int = 7, quick: bool = False, 
         if not final:
             text = text.replace("# costlens benchmark results", "# costlens benchmark results (run in progress)", 1)
         results_path.write_text(text)
-        (run.work / "results.json").write_text(json.dumps(
-            {"figures": [asdict(f) for f in run.figures], "facts": run.facts, "accounting": run.accounting},
-            indent=2, default=str))
+        (run.work / "results.json").write_text(
+            json.dumps(
+                {"figures": [asdict(f) for f in run.figures], "facts": run.facts, "accounting": run.accounting},
+                indent=2,
+                default=str,
+            )
+        )
         return text
 
     def step(prefix: str, name: str, fn, *args):
@@ -732,8 +905,9 @@ def run_suite(calls: int, work: str | Path, seed: int = 7, quick: bool = False, 
         dbs = step("T1", "T1 ingest of the OTel JSONL vs DuckDB", fig_t1_t2, run, manifest, ("otel",)) or {}
         if dbs and not run.kept("T4"):
             step("T4", "T8/T3/T4/T5 re-ingest, pricing, report, memory", fig_report, run, manifest, dbs)
-        step("T1", "T1/T2 ingest of the other formats vs DuckDB", fig_t1_t2, run, manifest,
-             ("openai", "csv", "parquet"))
+        step(
+            "T1", "T1/T2 ingest of the other formats vs DuckDB", fig_t1_t2, run, manifest, ("openai", "csv", "parquet")
+        )
     if not run.kept("T9"):
         step("T9", "T9 ccusage comparison", fig_t9, run, claude_mb, install_ccusage, t9_timeout)
     print(write_results(final=True))
@@ -747,19 +921,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--results", default=None, help=f"where to write the Markdown (default {DEFAULT_RESULTS})")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and texts (smoke runs)")
-    parser.add_argument("--only", default=None, help="comma-separated figure groups to run: T1,T3,T4,T6,T7,T9 "
-                        "(T1 covers T1/T2; T4 covers T3/T4/T5/T8) — for debugging; RESULTS then lacks the rest")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated figure groups to run: T1,T3,T4,T6,T7,T9 "
+        "(T1 covers T1/T2; T4 covers T3/T4/T5/T8) — for debugging; RESULTS then lacks the rest",
+    )
     parser.add_argument("--claude-mb", type=float, default=1000, help="size of the Claude Code tree for T9")
     parser.add_argument("--no-install-ccusage", action="store_true", help="do not npm-install ccusage if missing")
     parser.add_argument("--t9-timeout", type=float, default=3600, help="seconds before T9's costlens ingest is stopped")
-    parser.add_argument("--resume", action="store_true", help="keep the figures an interrupted run of the same "
-                        "data already measured (from <work>/results.json) and measure only the rest")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the figures an interrupted run of the same "
+        "data already measured (from <work>/results.json) and measure only the rest",
+    )
     args = parser.parse_args(argv)
     only = {x.strip() for x in args.only.split(",")} if args.only else None
     if only and "T4" in only:
         only.add("T1")  # the report figures need the ingested database
-    run_suite(args.calls, args.work, args.seed, args.quick, args.results, only, args.claude_mb,
-              not args.no_install_ccusage, args.t9_timeout, args.resume)
+    run_suite(
+        args.calls,
+        args.work,
+        args.seed,
+        args.quick,
+        args.results,
+        only,
+        args.claude_mb,
+        not args.no_install_ccusage,
+        args.t9_timeout,
+        args.resume,
+    )
     return 0
 
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from costlens.report.model import Report
 
 
-def parse_mapping(maps: list[str] | None, sets: list[str] | None,
-                  input_includes_cached: bool = True) -> ColumnMapping | None:
+def parse_mapping(
+    maps: list[str] | None, sets: list[str] | None, input_includes_cached: bool = True
+) -> ColumnMapping | None:
     """--map canonical=source and --set canonical=value → a ColumnMapping (None when neither is given)."""
     if not maps and not sets:
         return None
@@ -29,23 +30,37 @@ def parse_mapping(maps: list[str] | None, sets: list[str] | None,
         for item in items or []:
             key, sep, value = item.partition("=")
             if not sep or not key.strip() or not value.strip():
-                raise UsageError(f"{option} {item!r} is not canonical=value", fix=f"e.g. {option} input_tokens=ContextTokens")
+                raise UsageError(
+                    f"{option} {item!r} is not canonical=value", fix=f"e.g. {option} input_tokens=ContextTokens"
+                )
             out[key.strip()] = value.strip()
         return out
 
     try:
-        return ColumnMapping(name="command line", columns=pairs(maps, "--map"), constants=pairs(sets, "--set"),
-                             input_tokens_include_cached=input_includes_cached)
+        return ColumnMapping(
+            name="command line",
+            columns=pairs(maps, "--map"),
+            constants=pairs(sets, "--set"),
+            input_tokens_include_cached=input_includes_cached,
+        )
     except Exception as exc:  # pydantic ValidationError: report its first message in one line
         errors = getattr(exc, "errors", None)
         message = errors()[0]["msg"] if callable(errors) else str(exc)
         raise UsageError(f"column mapping: {message}") from None
 
 
-def ingest(paths: list[str], *, db: str | None = None, config: Config | None = None, fmt: str | None = None,
-           mapping: ColumnMapping | None = None, keep_content: bool = False,
-           on_file_done: ProgressHook | None = None, replace: bool = False,
-           on_progress: ProgressCallback | None = None) -> IngestResult:
+def ingest(
+    paths: list[str],
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    fmt: str | None = None,
+    mapping: ColumnMapping | None = None,
+    keep_content: bool = False,
+    on_file_done: ProgressHook | None = None,
+    replace: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> IngestResult:
     """Load files into the database; `replace` loads files already ingested again, in place of their earlier rows
     (after a mapping or config fix). `on_file_done(path, size)` hears each file when it is done;
     `on_progress(ProgressEvent)` hears where the run is inside each file, in bytes (costlens.progress)."""
@@ -55,8 +70,17 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
     config = config or load_config()
     con = database.connect(db)
     try:
-        result = ingest_paths(con, paths, config, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                              on_file_done=on_file_done, replace=replace, on_progress=on_progress)
+        result = ingest_paths(
+            con,
+            paths,
+            config,
+            fmt=fmt,
+            mapping=mapping,
+            keep_content=keep_content,
+            on_file_done=on_file_done,
+            replace=replace,
+            on_progress=on_progress,
+        )
         if any(f.status == "ingested" for f in result.files):
             from costlens.report.build import prepare_priced_calls
 
@@ -71,11 +95,22 @@ def ingest(paths: list[str], *, db: str | None = None, config: Config | None = N
         con.close()
 
 
-def report(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-           since: str | None = None, until: str | None = None, cost_mode: str = "computed",
-           prices: str = "list", refreeze: bool = False, to: str | None = None,
-           last: str | None = None, on_progress: ProgressCallback | None = None,
-           feature: str | Sequence[str] | None = None, team: str | Sequence[str] | None = None) -> Report:
+def report(
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    cost_mode: str = "computed",
+    prices: str = "list",
+    refreeze: bool = False,
+    to: str | None = None,
+    last: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    feature: str | Sequence[str] | None = None,
+    team: str | Sequence[str] | None = None,
+) -> Report:
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
     and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls."""
     from costlens import db as database
@@ -89,23 +124,41 @@ def report(*, db: str | None = None, config: Config | None = None, period: str |
         chosen = options.resolve(con)
         check_call_filter(con, config, call_filter)
         if on_progress is None:
-            return build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
-                                call_filter=call_filter)
+            return build_report(
+                con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze, call_filter=call_filter
+            )
         from costlens.progress import QueryPoller, StepProgress
 
         steps = StepProgress(on_progress, "report", REPORT_STEPS)
         with QueryPoller(con, steps.query):
-            result = build_report(con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze,
-                                  progress=steps, call_filter=call_filter)
+            result = build_report(
+                con,
+                config,
+                chosen,
+                cost_mode=cost_mode,
+                prices=prices,
+                refreeze=refreeze,
+                progress=steps,
+                call_filter=call_filter,
+            )
         steps.finish()
         return result
     finally:
         con.close()
 
 
-def daily(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-          since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
-          feature: str | Sequence[str] | None = None, team: str | Sequence[str] | None = None):
+def daily(
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    to: str | None = None,
+    last: str | None = None,
+    feature: str | Sequence[str] | None = None,
+    team: str | Sequence[str] | None = None,
+):
     """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
     (costlens.report.daily.Daily); `feature` / `team` keep only those calls."""
     from costlens import db as database
@@ -131,13 +184,23 @@ def report_frames(report: Report) -> dict[str, pl.DataFrame]:
 
     from costlens.report.render_tables import arrow_table, report_tables
 
-    return {name: pl.from_arrow(arrow_table(columns, rows))  # type: ignore[misc]
-            for name, (columns, rows) in report_tables(report).items()}
+    return {
+        name: pl.from_arrow(arrow_table(columns, rows))  # type: ignore[misc]
+        for name, (columns, rows) in report_tables(report).items()
+    }
 
 
-def calls(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-          since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None,
-          cost_mode: str = "computed") -> pl.DataFrame:
+def calls(
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    to: str | None = None,
+    last: str | None = None,
+    cost_mode: str = "computed",
+) -> pl.DataFrame:
     """The period's calls as the report prices and attributes them (one row per call: feature, team, model,
     tokens by kind, cost_usd exact), as a polars DataFrame straight from DuckDB's Arrow result. Their cost_usd
     adds up to the report's total for the same period and options."""
@@ -167,8 +230,15 @@ class PricesView:
     explanation: dict[str, Any] | None
 
 
-def prices(*, db: str | None = None, config: Config | None = None, model: str | None = None,
-           provider: str | None = None, variant: str = "standard", at: str | None = None) -> PricesView:
+def prices(
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+    variant: str = "standard",
+    at: str | None = None,
+) -> PricesView:
     """The price book as resolved for the calls in the database, unpriced keys, and optionally how one
     model resolves (works without a database too)."""
     from datetime import datetime
@@ -181,12 +251,15 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
     explanation = None
     if model:
         when = datetime.now(UTC) if not at else _parse_at(at)
-        explanation = explain(provider, model, variant, when, prices_config=config.prices or None,
-                              aliases=config.models.aliases)
+        explanation = explain(
+            provider, model, variant, when, prices_config=config.prices or None, aliases=config.models.aliases
+        )
     con = database.connect(db)
     try:
         prepare_priced_calls(con, config)
-        keys = _dicts(con, """
+        keys = _dicts(
+            con,
+            """
             SELECT p.provider, p.model, p.variant, p.catalog_provider, p.catalog_model, p.variant_applied,
                    count(*) AS windows, min(p.input_mtok) AS input_mtok, min(p.output_mtok) AS output_mtok,
                    min(p.cache_read_mtok) AS cache_read_mtok, max(p.tier_above_tokens) AS top_tier_above_tokens,
@@ -194,20 +267,23 @@ def prices(*, db: str | None = None, config: Config | None = None, model: str | 
                    (SELECT count(*) FROM calls c WHERE coalesce(c.provider, '') = p.provider AND c.model = p.model
                         AND pricing_variant(c.service_tier, c.is_batch) = p.variant)
                        AS calls
-            FROM price_book p GROUP BY ALL ORDER BY calls DESC, p.provider, p.model, p.variant""")
-        unpriced = _dicts(con, """
+            FROM price_book p GROUP BY ALL ORDER BY calls DESC, p.provider, p.model, p.variant""",
+        )
+        unpriced = _dicts(
+            con,
+            """
             SELECT u.provider, u.model, u.variant, u.reason,
                    (SELECT count(*) FROM calls c WHERE coalesce(c.provider, '') = u.provider AND c.model = u.model
                         AND pricing_variant(c.service_tier, c.is_batch) = u.variant)
                        AS calls
-            FROM unpriced_models u ORDER BY calls DESC""")
+            FROM unpriced_models u ORDER BY calls DESC""",
+        )
         return PricesView(keys=keys, unpriced=unpriced, explanation=explanation)
     finally:
         con.close()
 
 
-def _period_options(period: str | None, since: str | None, until: str | None, to: str | None,
-                    last: str | None):
+def _period_options(period: str | None, since: str | None, until: str | None, to: str | None, last: str | None):
     """The period options, checked before any database is opened so a typo is a usage error."""
     from costlens.report.period import PeriodOptions
 
@@ -257,8 +333,14 @@ def _dicts(con, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def quarantine(*, db: str | None = None, limit: int | None = None, run_id: int | None = None,
-               file: str | None = None, disposition: str | None = None) -> list[dict[str, Any]]:
+def quarantine(
+    *,
+    db: str | None = None,
+    limit: int | None = None,
+    run_id: int | None = None,
+    file: str | None = None,
+    disposition: str | None = None,
+) -> list[dict[str, Any]]:
     """Rows read but not loaded (rejected or skipped), with file, row and reason; optionally one run / file."""
     from costlens import db as database
     from costlens.runs import quarantine_rows
@@ -270,8 +352,17 @@ def quarantine(*, db: str | None = None, limit: int | None = None, run_id: int |
         con.close()
 
 
-def whatif(change: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
-           since: str | None = None, until: str | None = None, to: str | None = None, last: str | None = None):
+def whatif(
+    change: str,
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    to: str | None = None,
+    last: str | None = None,
+):
     """Replay the period's traffic under a change (route / batch / cache / cap-output) and price it."""
     from costlens import db as database
     from costlens.report.build import compute_period_metrics, prepare_priced_calls
@@ -298,10 +389,20 @@ def whatif(change: str, *, db: str | None = None, config: Config | None = None, 
         con.close()
 
 
-def check(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-          since: str | None = None, until: str | None = None, baseline: str = "previous", thresholds=None,
-          cost_mode: str = "computed", to: str | None = None, last: str | None = None,
-          report_file: str | None = None):
+def check(
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    baseline: str = "previous",
+    thresholds=None,
+    cost_mode: str = "computed",
+    to: str | None = None,
+    last: str | None = None,
+    report_file: str | None = None,
+):
     """The CI gate: this period against the previous one, a saved JSON report, or nothing (`none`). With
     `report_file` (a saved JSON report) the gate judges that report as written, without building it again; the
     database is opened only for `baseline="previous"`."""
@@ -318,14 +419,15 @@ def check(*, db: str | None = None, config: Config | None = None, period: str | 
     found = config.path is not None
     if report_file is not None:
         if period or since or until or to or last:
-            raise UsageError("--report judges the period of the saved report; period options do not apply",
-                             fix="drop --period / --since / --to / --until / --last, or drop --report")
+            raise UsageError(
+                "--report judges the period of the saved report; period options do not apply",
+                fix="drop --period / --since / --to / --until / --last, or drop --report",
+            )
         current = load_report(report_file)
         if use_previous:
             con = database.connect(db, must_exist=True)
             try:
-                base = build_report(con, config, previous_period(current.period), cost_mode=cost_mode,
-                                    analyse=False)
+                base = build_report(con, config, previous_period(current.period), cost_mode=cost_mode, analyse=False)
             finally:
                 con.close()
         return run_check(current, base, config, thresholds, config_found=found)
@@ -358,8 +460,7 @@ def init(*, db: str | None = None, out: str = "costlens.toml", force: bool = Fal
 
     con = database.connect(db, must_exist=True)
     try:
-        return write_starter_config(con, out, config=config, force=force,
-                                    source=str(db or database.default_db_path()))
+        return write_starter_config(con, out, config=config, force=force, source=str(db or database.default_db_path()))
     finally:
         con.close()
 
@@ -376,9 +477,19 @@ def runs(*, db: str | None = None, run_id: int | None = None, limit: int | None 
         con.close()
 
 
-def export_focus(out: str, *, db: str | None = None, config: Config | None = None, period: str | None = None,
-                 since: str | None = None, until: str | None = None, fmt: str | None = None,
-                 include_allocation: bool = False, to: str | None = None, last: str | None = None):
+def export_focus(
+    out: str,
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    fmt: str | None = None,
+    include_allocation: bool = False,
+    to: str | None = None,
+    last: str | None = None,
+):
     """Write the period's priced spend per feature as a FOCUS 1.2 dataset (CSV or Parquet): the report's total,
     plus (with include_allocation) the billed spend reconciliation allocates to features."""
     from pathlib import Path
@@ -400,9 +511,16 @@ def export_focus(out: str, *, db: str | None = None, config: Config | None = Non
         con.close()
 
 
-def reconcile(*, db: str | None = None, config: Config | None = None, period: str | None = None,
-              since: str | None = None, until: str | None = None, to: str | None = None,
-              last: str | None = None):
+def reconcile(
+    *,
+    db: str | None = None,
+    config: Config | None = None,
+    period: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    to: str | None = None,
+    last: str | None = None,
+):
     """The logged calls against the billing exports: coverage, the gap's causes, allocation, calibrated rates.
     Without period options: the latest month with calls, else the latest month on the bills."""
     from costlens import db as database
@@ -429,7 +547,14 @@ def frozen_months(*, db: str | None = None) -> list[dict[str, Any]]:
 
     con = database.connect(db)
     try:
-        return [{"month": f.month.strftime("%Y-%m"), "catalog_version": f.catalog_version,
-                 "frozen_at": f.frozen_at.isoformat(sep=" "), "keys": f.keys} for f in read_frozen(con)]
+        return [
+            {
+                "month": f.month.strftime("%Y-%m"),
+                "catalog_version": f.catalog_version,
+                "frozen_at": f.frozen_at.isoformat(sep=" "),
+                "keys": f.keys,
+            }
+            for f in read_frozen(con)
+        ]
     finally:
         con.close()

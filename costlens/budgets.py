@@ -84,8 +84,15 @@ def _latest_day(report: Report) -> date | None:
         return None
 
 
-def budget_row(feature: str, settings: FeatureConfig | None, ue: UnitEconomics | None, *,
-               share: Decimal, period_days: int | None, shown_spend: Decimal | None = None) -> dict[str, Any]:
+def budget_row(
+    feature: str,
+    settings: FeatureConfig | None,
+    ue: UnitEconomics | None,
+    *,
+    share: Decimal,
+    period_days: int | None,
+    shown_spend: Decimal | None = None,
+) -> dict[str, Any]:
     """One budgets[] entry. `share` = elapsed share of the period; `period_days` = the period's length when it
     is not a calendar month (None for a month): monthly amounts are then prorated × days / 30.44.
     `shown_spend` is the feature's spend as every table shows it (the report's cents); the reason quotes it."""
@@ -118,8 +125,11 @@ def budget_row(feature: str, settings: FeatureConfig | None, ue: UnitEconomics |
         status, why = "warning", f"forecast {_usd(forecast_shown)} reaches the hard limit {_usd(hard)}"
     else:
         status = "ok"
-        why = f"{used:.1f}% of the budget {_usd(budget)} used" if used is not None else \
-            f"spend {_usd(spend_shown)} below the hard limit {_usd(hard)}"
+        why = (
+            f"{used:.1f}% of the budget {_usd(budget)} used"
+            if used is not None
+            else f"spend {_usd(spend_shown)} below the hard limit {_usd(hard)}"
+        )
 
     cpao = ue.cost_per_accepted_outcome_usd if ue is not None else None
     if slo is None:
@@ -167,7 +177,9 @@ def compute_budgets(con: Any, config: Config, report: Report, *, as_of: datetime
 
     shown = dict(zip(seen, feature_figures(report)[0]))
     names = list(features) + [name for name in seen if name not in features]
-    rows = [budget_row(name, features.get(name), seen.get(name), share=share, period_days=days,
-                       shown_spend=shown.get(name)) for name in names]
+    rows = [
+        budget_row(name, features.get(name), seen.get(name), share=share, period_days=days, shown_spend=shown.get(name))
+        for name in names
+    ]
     rows.sort(key=lambda r: (-r["spend_usd"], r["feature"]))
     return rows

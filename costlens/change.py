@@ -86,8 +86,9 @@ class PeriodUsage:
         return sum((c for key, c in self.cost.items() if key[3] == kind), Decimal(0))
 
 
-def decompose(previous: PeriodUsage, current: PeriodUsage,
-              days_with_data: tuple[int, int] | None = None) -> dict[str, Any]:
+def decompose(
+    previous: PeriodUsage, current: PeriodUsage, days_with_data: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """The split of current − previous cost (module docstring). Pure: usable without a database.
 
     With `days_with_data` (previous, current), also `per_day`: the same split of the change in spend per day
@@ -130,16 +131,28 @@ def decompose(previous: PeriodUsage, current: PeriodUsage,
             per0 = t0 / n0 if n0 else None
             per1 = t1 / n1 if n1 else None
             effect = (t1 - (Decimal(t0) * n1 / n0 if n0 else Decimal(0))) * p0k
-            efficiency_by_kind.append({
-                "kind": kind, "previous_per_task": None if per0 is None else float(per0),
-                "current_per_task": None if per1 is None else float(per1), "effect_usd": effect.quantize(Q18)})
+            efficiency_by_kind.append(
+                {
+                    "kind": kind,
+                    "previous_per_task": None if per0 is None else float(per0),
+                    "current_per_task": None if per1 is None else float(per1),
+                    "effect_usd": effect.quantize(Q18),
+                }
+            )
         b = b.quantize(Q18)
 
         by_model: dict[tuple[str, str, str], dict[str, Decimal]] = {}
         for key in set(current.quantity) | set(current.cost) | set(previous.cost):
             model = key[:3]
-            entry = by_model.setdefault(model, {"mix_usd": Decimal(0), "price_usd": Decimal(0),
-                                                "previous_cost_usd": Decimal(0), "current_cost_usd": Decimal(0)})
+            entry = by_model.setdefault(
+                model,
+                {
+                    "mix_usd": Decimal(0),
+                    "price_usd": Decimal(0),
+                    "previous_cost_usd": Decimal(0),
+                    "current_cost_usd": Decimal(0),
+                },
+            )
             entry["previous_cost_usd"] += previous.cost.get(key, Decimal(0))
             entry["current_cost_usd"] += current.cost.get(key, Decimal(0))
             if key in d_parts:
@@ -164,10 +177,17 @@ def decompose(previous: PeriodUsage, current: PeriodUsage,
             "current_cost_per_task_usd": float(c1 / n1) if n1 else None,
             "efficiency_by_kind": efficiency_by_kind,
             "by_model": sorted(
-                ({"provider": m[0], "model": m[1], "variant": m[2],
-                  **{k: v.quantize(Q18) for k, v in values.items()}}
-                 for m, values in by_model.items()),
-                key=lambda r: (-abs(r["mix_usd"] + r["price_usd"]), r["provider"], r["model"], r["variant"])),
+                (
+                    {
+                        "provider": m[0],
+                        "model": m[1],
+                        "variant": m[2],
+                        **{k: v.quantize(Q18) for k, v in values.items()},
+                    }
+                    for m, values in by_model.items()
+                ),
+                key=lambda r: (-abs(r["mix_usd"] + r["price_usd"]), r["provider"], r["model"], r["variant"]),
+            ),
             "method": METHOD,
         }
         if days_with_data is not None and all(days_with_data):
@@ -175,17 +195,24 @@ def decompose(previous: PeriodUsage, current: PeriodUsage,
             prev_day, cur_day = (c0 / d0).quantize(Q18), (c1 / d1).quantize(Q18)
             a_day, b_day, d_day = ((x / d1).quantize(Q18) for x in (a, b, d))
             result["per_day"] = {
-                "previous_days_with_data": d0, "current_days_with_data": d1,
-                "previous_cost_usd": prev_day, "current_cost_usd": cur_day, "delta_usd": cur_day - prev_day,
+                "previous_days_with_data": d0,
+                "current_days_with_data": d1,
+                "previous_cost_usd": prev_day,
+                "current_cost_usd": cur_day,
+                "delta_usd": cur_day - prev_day,
                 "delta_pct": float((cur_day - prev_day) / prev_day * 100) if prev_day else None,
-                "volume_usd": a_day - prev_day, "efficiency_usd": b_day - a_day, "mix_usd": d_day - b_day,
+                "volume_usd": a_day - prev_day,
+                "efficiency_usd": b_day - a_day,
+                "mix_usd": d_day - b_day,
                 "price_usd": cur_day - d_day,
-                "previous_tasks_per_day": n0 / d0, "current_tasks_per_day": n1 / d1,
+                "previous_tasks_per_day": n0 / d0,
+                "current_tasks_per_day": n1 / d1,
             }
             day = result["per_day"]
             assert day["volume_usd"] + day["efficiency_usd"] + day["mix_usd"] + day["price_usd"] == day["delta_usd"]
-    assert result["volume_usd"] + result["efficiency_usd"] + result["mix_usd"] + result["price_usd"] \
-        == result["delta_usd"]
+    assert (
+        result["volume_usd"] + result["efficiency_usd"] + result["mix_usd"] + result["price_usd"] == result["delta_usd"]
+    )
     return result
 
 
@@ -193,14 +220,35 @@ def decompose(previous: PeriodUsage, current: PeriodUsage,
 
 
 _CHANGE_COLUMNS = (
-    "task_key", "feature_key", "ts", "month", "priced", "provider", "model", "variant", "input_tokens",
-    "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "input_cost_usd",
-    "cache_read_cost_usd", "cache_write_cost_usd", "output_cost_usd", "cost_usd",
+    "task_key",
+    "feature_key",
+    "ts",
+    "month",
+    "priced",
+    "provider",
+    "model",
+    "variant",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "input_cost_usd",
+    "cache_read_cost_usd",
+    "cache_write_cost_usd",
+    "output_cost_usd",
+    "cost_usd",
 )
 
 
-def _materialise(cur: duckdb.DuckDBPyConnection, config: Config, period: Period, cost_mode: str,
-                 steps: tuple[str, ...], columns: tuple[str, ...] | None = None) -> None:
+def _materialise(
+    cur: duckdb.DuckDBPyConnection,
+    config: Config,
+    period: Period,
+    cost_mode: str,
+    steps: tuple[str, ...],
+    columns: tuple[str, ...] | None = None,
+) -> None:
     """The period tables on a SEPARATE connection (cursor): temp tables are per connection, so the report's
     current-period tables on the main connection are left untouched."""
     from costlens.report.build import _config_tables
@@ -217,16 +265,19 @@ def _materialise(cur: duckdb.DuckDBPyConnection, config: Config, period: Period,
         body = view.strip().rstrip(";")
         at = body.index(head)
         # The statements before the table (the model aliases it joins) run as they are.
-        view = f"{body[:at]}{head} SELECT {', '.join(columns)} FROM ({body[at + len(head):]}) AS pc"
-    if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'").fetchone()[0]:
+        view = f"{body[:at]}{head} SELECT {', '.join(columns)} FROM ({body[at + len(head) :]}) AS pc"
+    if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'").fetchone()[
+        0
+    ]:
         cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
     cur.execute(view)
     for step in steps:
         cur.execute(load_sql(step))
 
 
-def period_usage(cur: duckdb.DuckDBPyConnection, config: Config, period: Period,
-                 cost_mode: str = "computed") -> PeriodUsage:
+def period_usage(
+    cur: duckdb.DuckDBPyConnection, config: Config, period: Period, cost_mode: str = "computed"
+) -> PeriodUsage:
     _materialise(cur, config, period, cost_mode, (), _CHANGE_COLUMNS)
     usage = PeriodUsage()
     usage.tasks, usage.calls = cur.execute("SELECT count(DISTINCT task_key), count(*) FROM period_calls").fetchone()
@@ -247,8 +298,13 @@ def _months_back(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def cost_per_accepted_outcome_trend(cur: duckdb.DuckDBPyConnection, config: Config, period: Period,
-                                    cost_mode: str = "computed", months: int = TREND_MONTHS) -> list[dict[str, Any]]:
+def cost_per_accepted_outcome_trend(
+    cur: duckdb.DuckDBPyConnection,
+    config: Config,
+    period: Period,
+    cost_mode: str = "computed",
+    months: int = TREND_MONTHS,
+) -> list[dict[str, Any]]:
     """[{month, value, accepted_tasks, cost_usd, tasks}] for the calendar months (≤ `months`) ending with the
     period's last month that have calls; value None where no task was accepted."""
     from costlens.report.model import Period
@@ -257,16 +313,20 @@ def cost_per_accepted_outcome_trend(cur: duckdb.DuckDBPyConnection, config: Conf
     window = Period(_months_back(last_month, months - 1), period.end)
     _materialise(cur, config, window, cost_mode, ("metrics/task_costs.sql",), _CHANGE_COLUMNS)
     out = []
-    for month, calls, tasks, cost, accepted, outcome_cost in cur.execute(load_sql("metrics/change_trend.sql")).fetchall():
+    for month, calls, tasks, cost, accepted, outcome_cost in cur.execute(
+        load_sql("metrics/change_trend.sql")
+    ).fetchall():
         accepted = int(accepted or 0)
-        out.append({
-            "month": month,
-            "value": float(Decimal(outcome_cost) / accepted) if accepted else None,
-            "accepted_tasks": accepted,
-            "cost_usd": Decimal(cost),
-            "tasks": int(tasks),
-            "calls": int(calls),
-        })
+        out.append(
+            {
+                "month": month,
+                "value": float(Decimal(outcome_cost) / accepted) if accepted else None,
+                "accepted_tasks": accepted,
+                "cost_usd": Decimal(cost),
+                "tasks": int(tasks),
+                "calls": int(calls),
+            }
+        )
     return out
 
 
@@ -279,8 +339,9 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
     from costlens.report.period import data_span, days_with_data, partial_note
 
     prev = previous_period(report.period)
-    has_previous = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?",
-                               [prev.start.isoformat(), prev.end.isoformat()]).fetchone()[0]
+    has_previous = con.execute(
+        "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [prev.start.isoformat(), prev.end.isoformat()]
+    ).fetchone()[0]
     if not has_previous:
         return {}
     spans = (data_span(con, prev), data_span(con, report.period))
@@ -293,14 +354,23 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
         copy_call_filter(con, cur)  # the report's --feature / --team, on the cursor too
         previous = period_usage(cur, config, prev, report.cost_mode)
         current = period_usage(cur, config, report.period, report.cost_mode)
-        result = {"previous_period": {"start": prev.start.isoformat(), "end": prev.end.isoformat()},
-                  **decompose(previous, current, days if notes else None)}
+        result = {
+            "previous_period": {"start": prev.start.isoformat(), "end": prev.end.isoformat()},
+            **decompose(previous, current, days if notes else None),
+        }
         result["cost_per_accepted_outcome_trend"] = cost_per_accepted_outcome_trend(
-            cur, config, report.period, report.cost_mode)
+            cur, config, report.period, report.cost_mode
+        )
     finally:
         cur.close()
-    result.update(previous_days=prev.days, previous_days_with_data=days[0], current_days=report.period.days,
-                  current_days_with_data=days[1], basis="per_day" if "per_day" in result else "total", notes=notes)
+    result.update(
+        previous_days=prev.days,
+        previous_days_with_data=days[0],
+        current_days=report.period.days,
+        current_days_with_data=days[1],
+        basis="per_day" if "per_day" in result else "total",
+        notes=notes,
+    )
     return result
 
 
@@ -316,9 +386,11 @@ def rounded_effects(change: dict[str, Any]) -> dict[str, Decimal]:
     def money(value: Any) -> Decimal:
         return to_decimal(value) or Decimal(0)
 
-    delta = round_cents(money(change.get("current_cost_usd"))) - round_cents(money(change.get("previous_cost_usd"))) \
-        if change.get("current_cost_usd") is not None and change.get("previous_cost_usd") is not None \
+    delta = (
+        round_cents(money(change.get("current_cost_usd"))) - round_cents(money(change.get("previous_cost_usd")))
+        if change.get("current_cost_usd") is not None and change.get("previous_cost_usd") is not None
         else round_cents(money(change.get("delta_usd")))
+    )
     parts = allocate_cents([money(change.get(name)) for name in EFFECTS], delta)
     out = dict(zip(EFFECTS, parts))
     out["delta_usd"] = delta
@@ -335,8 +407,11 @@ def change_view(change: dict[str, Any] | None) -> dict[str, Any] | None:
     prev = change.get("previous_period") or {}
     start, end = prev.get("start"), prev.get("end")
     try:
-        label = (f"{start} → {(date.fromisoformat(end) - timedelta(days=1)).isoformat()}"
-                 if start and end else "the previous period")
+        label = (
+            f"{start} → {(date.fromisoformat(end) - timedelta(days=1)).isoformat()}"
+            if start and end
+            else "the previous period"
+        )
     except (TypeError, ValueError):  # a change read back from elsewhere with an unusual end: show it as given
         label = f"{start} → {end} (end exclusive)"
     lines = list(change.get("notes") or [])
@@ -344,23 +419,37 @@ def change_view(change: dict[str, Any] | None) -> dict[str, Any] | None:
         block, unit = change["per_day"], " per day"
         cents = rounded_effects(block)
         change_pct = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
-        lines.append(f"spend per day with data: {usd(block['previous_cost_usd'])}/day over "
-                     f"{block['previous_days_with_data']} days → {usd(block['current_cost_usd'])}/day over "
-                     f"{block['current_days_with_data']} days ({signed_usd(cents['delta_usd'])}/day{change_pct}); "
-                     f"in total {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))}")
-        lines.append(f"tasks per day {block['previous_tasks_per_day']:,.1f} → {block['current_tasks_per_day']:,.1f}; "
-                     f"cost per task {unit_usd(change.get('previous_cost_per_task_usd'))} → "
-                     f"{unit_usd(change.get('current_cost_per_task_usd'))}")
+        lines.append(
+            f"spend per day with data: {usd(block['previous_cost_usd'])}/day over "
+            f"{block['previous_days_with_data']} days → {usd(block['current_cost_usd'])}/day over "
+            f"{block['current_days_with_data']} days ({signed_usd(cents['delta_usd'])}/day{change_pct}); "
+            f"in total {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))}"
+        )
+        lines.append(
+            f"tasks per day {block['previous_tasks_per_day']:,.1f} → {block['current_tasks_per_day']:,.1f}; "
+            f"cost per task {unit_usd(change.get('previous_cost_per_task_usd'))} → "
+            f"{unit_usd(change.get('current_cost_per_task_usd'))}"
+        )
     else:
         block, unit = change, ""
         cents = rounded_effects(block)
         change_pct = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
-        lines.append(f"spend {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))} "
-                     f"({signed_usd(cents['delta_usd'])}{change_pct})")
+        lines.append(
+            f"spend {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))} "
+            f"({signed_usd(cents['delta_usd'])}{change_pct})"
+        )
         if change.get("previous_tasks") is not None and change.get("current_tasks") is not None:
-            lines.append(f"tasks {change['previous_tasks']:,} → {change['current_tasks']:,}; cost per task "
-                         f"{unit_usd(change.get('previous_cost_per_task_usd'))} → "
-                         f"{unit_usd(change.get('current_cost_per_task_usd'))}")
-    return {"previous_label": label, "lines": lines, "unit": unit, "basis": change.get("basis", "total"),
-            "parts": {key: signed_usd(cents[key]) for key in EFFECTS}, "cents": cents,
-            "delta": signed_usd(cents["delta_usd"])}
+            lines.append(
+                f"tasks {change['previous_tasks']:,} → {change['current_tasks']:,}; cost per task "
+                f"{unit_usd(change.get('previous_cost_per_task_usd'))} → "
+                f"{unit_usd(change.get('current_cost_per_task_usd'))}"
+            )
+    return {
+        "previous_label": label,
+        "lines": lines,
+        "unit": unit,
+        "basis": change.get("basis", "total"),
+        "parts": {key: signed_usd(cents[key]) for key in EFFECTS},
+        "cents": cents,
+        "delta": signed_usd(cents["delta_usd"]),
+    }

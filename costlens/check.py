@@ -66,11 +66,15 @@ class CheckThresholds:
 
     def validate(self) -> CheckThresholds:
         if not self.max_cpao_regression_pct >= 0:
-            raise UsageError(f"--max-cpao-regression-pct {self.max_cpao_regression_pct} must be 0 or more",
-                             fix="e.g. --max-cpao-regression-pct 10")
+            raise UsageError(
+                f"--max-cpao-regression-pct {self.max_cpao_regression_pct} must be 0 or more",
+                fix="e.g. --max-cpao-regression-pct 10",
+            )
         if not 0 <= self.min_priced_coverage_pct <= 100:
-            raise UsageError(f"--min-priced-coverage-pct {self.min_priced_coverage_pct} must be within 0..100",
-                             fix="e.g. --min-priced-coverage-pct 95")
+            raise UsageError(
+                f"--min-priced-coverage-pct {self.min_priced_coverage_pct} must be within 0..100",
+                fix="e.g. --min-priced-coverage-pct 95",
+            )
         if self.min_accepted_outcomes < 0:
             raise UsageError("--min-accepted-outcomes must be 0 or more")
         return self
@@ -134,9 +138,15 @@ class CheckResult:
         return sorted(self.rules, key=lambda r: (_ORDER[r.status], r.kind, r.name))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "exit_code": self.exit_code, "summary": self.summary, "period": self.period,
-                "baseline": self.baseline, "thresholds": asdict(self.thresholds),
-                "rules": [r.to_dict() for r in self.rules]}
+        return {
+            "passed": self.passed,
+            "exit_code": self.exit_code,
+            "summary": self.summary,
+            "period": self.period,
+            "baseline": self.baseline,
+            "thresholds": asdict(self.thresholds),
+            "rules": [r.to_dict() for r in self.rules],
+        }
 
     def _footer(self) -> str:
         return f"{self.summary_line()} → exit {self.exit_code}"
@@ -157,10 +167,15 @@ class CheckResult:
 
         last = self.period.get("last_day") or self.period["end"]
         verdict = "failed" if self.failed else "passed with warnings" if self.warned else "passed"
-        lines = [f"## costlens check · {self.period['start']} → {last} · {verdict}", "",
-                 f"**{self.summary_line()}** → exit {self.exit_code} · baseline: "
-                 + (md(self.baseline) if self.baseline else "none"), "",
-                 "| status | rule | detail |", "|:---|:---|:---|"]
+        lines = [
+            f"## costlens check · {self.period['start']} → {last} · {verdict}",
+            "",
+            f"**{self.summary_line()}** → exit {self.exit_code} · baseline: "
+            + (md(self.baseline) if self.baseline else "none"),
+            "",
+            "| status | rule | detail |",
+            "|:---|:---|:---|",
+        ]
         lines += [f"| {rule.status} | {md(rule.name)} | {md(rule.detail, limit=400)} |" for rule in self.ordered()]
         return "\n".join(lines) + "\n"
 
@@ -172,8 +187,10 @@ class CheckResult:
         for rule in self.ordered():
             if rule.status in (FAIL, WARN):
                 level = "error" if rule.status == FAIL else "warning"
-                lines.append(f"::{level} title={_gh_property('costlens ' + rule.name)}::"
-                             f"{_gh_data(rule.status + ' ' + rule.name + ': ' + rule.detail)}")
+                lines.append(
+                    f"::{level} title={_gh_property('costlens ' + rule.name)}::"
+                    f"{_gh_data(rule.status + ' ' + rule.name + ': ' + rule.detail)}"
+                )
         lines.append(f"::notice title=costlens check::{_gh_data(self._footer())}")
         return "\n".join(lines)
 
@@ -209,8 +226,11 @@ def validate_baseline(data: Any, where: str = "baseline") -> dict[str, Any]:
     if not isinstance(data, dict) or "schema_version" not in data or not isinstance(data.get("totals"), dict):
         raise InputError(where, "is not a costlens JSON report (no schema_version / totals)", fix=BASELINE_FIX)
     if str(data["schema_version"]) != "1":
-        raise InputError(where, f"costlens report schema_version {data['schema_version']!r} is not supported",
-                         fix="save the baseline again with this costlens version")
+        raise InputError(
+            where,
+            f"costlens report schema_version {data['schema_version']!r} is not supported",
+            fix="save the baseline again with this costlens version",
+        )
     cpao = data["totals"].get("cost_per_accepted_outcome_usd")
     if cpao is not None and (isinstance(cpao, bool) or not isinstance(cpao, (int, float))):
         raise InputError(where, "totals.cost_per_accepted_outcome_usd is not a number", fix=BASELINE_FIX)
@@ -232,23 +252,40 @@ def load_report(path: str | Path) -> Any:
     fix = "pass a file written by `costlens report --format json --out FILE`"
     data = validate_baseline(_read_json(Path(path), fix), str(path))
     try:
-        period = Period(date.fromisoformat(data["period"]["start"]), date.fromisoformat(data["period"]["end"]),
-                        data["period"].get("label"))
+        period = Period(
+            date.fromisoformat(data["period"]["start"]),
+            date.fromisoformat(data["period"]["end"]),
+            data["period"].get("label"),
+        )
     except (KeyError, TypeError, ValueError):
         raise InputError(str(path), "has no period {start, end}", fix=fix) from None
     totals = data["totals"]
-    rows = [SimpleNamespace(key=str(r["feature"]), calls=int(r.get("calls") or 0),
-                            accepted_tasks=int(r.get("accepted_tasks") or 0),
-                            cost_per_accepted_outcome_usd=r.get("cost_per_accepted_outcome_usd"))
-            for r in data.get("unit_economics", [])]
-    unpriced = [SimpleNamespace(model=str(m.get("model")), calls=int(m.get("calls") or 0))
-                for m in (data.get("coverage") or {}).get("unpriced_models", [])]
+    rows = [
+        SimpleNamespace(
+            key=str(r["feature"]),
+            calls=int(r.get("calls") or 0),
+            accepted_tasks=int(r.get("accepted_tasks") or 0),
+            cost_per_accepted_outcome_usd=r.get("cost_per_accepted_outcome_usd"),
+        )
+        for r in data.get("unit_economics", [])
+    ]
+    unpriced = [
+        SimpleNamespace(model=str(m.get("model")), calls=int(m.get("calls") or 0))
+        for m in (data.get("coverage") or {}).get("unpriced_models", [])
+    ]
     return SimpleNamespace(
-        period=period, unit_economics=rows, budgets=list(data.get("budgets") or []),
-        totals=SimpleNamespace(calls=int(totals.get("calls") or 0), accepted_tasks=int(totals.get("accepted_tasks") or 0),
-                               cost_per_accepted_outcome_usd=totals.get("cost_per_accepted_outcome_usd"),
-                               priced_coverage_pct=totals.get("priced_coverage_pct")),
-        coverage=SimpleNamespace(unpriced_models=unpriced), reconciliation=data.get("reconciliation") or {})
+        period=period,
+        unit_economics=rows,
+        budgets=list(data.get("budgets") or []),
+        totals=SimpleNamespace(
+            calls=int(totals.get("calls") or 0),
+            accepted_tasks=int(totals.get("accepted_tasks") or 0),
+            cost_per_accepted_outcome_usd=totals.get("cost_per_accepted_outcome_usd"),
+            priced_coverage_pct=totals.get("priced_coverage_pct"),
+        ),
+        coverage=SimpleNamespace(unpriced_models=unpriced),
+        reconciliation=data.get("reconciliation") or {},
+    )
 
 
 def _read_json(file: Path, fix: str, what: str = "file") -> Any:
@@ -285,8 +322,13 @@ def _view(value: Report | dict[str, Any] | None) -> _View | None:
         totals = data["totals"]
         cpao = totals.get("cost_per_accepted_outcome_usd")
         calls = totals.get("calls")
-        return _View(label, None if cpao is None else float(cpao), int(totals.get("accepted_tasks") or 0), features,
-                     int(calls) if isinstance(calls, int) else None)
+        return _View(
+            label,
+            None if cpao is None else float(cpao),
+            int(totals.get("accepted_tasks") or 0),
+            features,
+            int(calls) if isinstance(calls, int) else None,
+        )
     period = value.period
     return _View(
         f"{period.start} → {period.end}",
@@ -301,9 +343,14 @@ def _view(value: Report | dict[str, Any] | None) -> _View | None:
 
 
 def _config_rule() -> CheckRule:
-    return CheckRule("config", WARN, "no config file found (no ./costlens.toml, no [tool.costlens] in "
-                     "./pyproject.toml): defaults only, no budget or cost SLO is checked — pass --config FILE, or "
-                     "write one with `costlens init`", "config")
+    return CheckRule(
+        "config",
+        WARN,
+        "no config file found (no ./costlens.toml, no [tool.costlens] in "
+        "./pyproject.toml): defaults only, no budget or cost SLO is checked — pass --config FILE, or "
+        "write one with `costlens init`",
+        "config",
+    )
 
 
 def _did_you_mean(feature: str, with_calls: list[str]) -> str:
@@ -331,13 +378,31 @@ def _budget_rules(report: Report, config: Config, t: CheckThresholds) -> list[Ch
         budget = None if b.get("monthly_budget_usd") is None else float(b["monthly_budget_usd"])
         if status != "no_budget" and b.get("configured") and feature not in with_calls:
             # a budget that watches nothing is most often a feature name that does not match the logs
-            rules.append(CheckRule(
-                f"budget[{feature}]", WARN, f"budgeted but no calls in the period: the budget checks nothing — "
-                f"{_did_you_mean(feature, with_calls)}", "budget", feature, spend, budget))
+            rules.append(
+                CheckRule(
+                    f"budget[{feature}]",
+                    WARN,
+                    f"budgeted but no calls in the period: the budget checks nothing — "
+                    f"{_did_you_mean(feature, with_calls)}",
+                    "budget",
+                    feature,
+                    spend,
+                    budget,
+                )
+            )
         elif status != "no_budget":
             verdict = FAIL if status in ("over", "hard_limit") else WARN if status == "warning" else PASS
-            rules.append(CheckRule(f"budget[{feature}]", verdict, f"{status}: {b.get('reason') or ''}".strip(),
-                                   "budget", feature, spend, budget))
+            rules.append(
+                CheckRule(
+                    f"budget[{feature}]",
+                    verdict,
+                    f"{status}: {b.get('reason') or ''}".strip(),
+                    "budget",
+                    feature,
+                    spend,
+                    budget,
+                )
+            )
         if b.get("slo_status") in ("ok", "breached", "unknown"):
             slo = b.get("cost_slo_per_accepted_outcome_usd")
             cpao = b.get("cost_per_accepted_outcome_usd")
@@ -346,31 +411,52 @@ def _budget_rules(report: Report, config: Config, t: CheckThresholds) -> list[Ch
                 detail = f"not compared: cost SLO {_usd(slo)} per accepted outcome, no accepted outcome in the period"
             else:
                 breached = b["slo_status"] == "breached"
-                detail = (f"cost per accepted outcome {_usd(cpao)} "
-                          f"{'is above' if breached else 'within'} the SLO {_usd(slo)}")
+                detail = (
+                    f"cost per accepted outcome {_usd(cpao)} {'is above' if breached else 'within'} the SLO {_usd(slo)}"
+                )
                 verdict = PASS
                 if breached:
                     verdict = FAIL if t.fail_on_slo else SKIP
                     detail += "" if t.fail_on_slo else " (not enforced: --ignore-slo)"
-            rules.append(CheckRule(f"cost_slo[{feature}]", verdict, detail, "cost_slo", feature, cpao,
-                                   None if slo is None else float(slo)))
+            rules.append(
+                CheckRule(
+                    f"cost_slo[{feature}]",
+                    verdict,
+                    detail,
+                    "cost_slo",
+                    feature,
+                    cpao,
+                    None if slo is None else float(slo),
+                )
+            )
     return rules
 
 
-def _regression(name: str, feature: str | None, current: float | None, base: float | None,
-                t: CheckThresholds) -> CheckRule:
+def _regression(
+    name: str, feature: str | None, current: float | None, base: float | None, t: CheckThresholds
+) -> CheckRule:
     limit = t.max_cpao_regression_pct
     if base is None or current is None:
         side = "the baseline" if base is None else "this period"
-        return CheckRule(name, SKIP, f"not compared: no accepted outcome in {side}", "cpao_regression", feature,
-                         current, limit)
+        return CheckRule(
+            name, SKIP, f"not compared: no accepted outcome in {side}", "cpao_regression", feature, current, limit
+        )
     if base == 0:
-        return CheckRule(name, SKIP, "not compared: baseline cost per accepted outcome is $0", "cpao_regression",
-                         feature, current, limit)
+        return CheckRule(
+            name,
+            SKIP,
+            "not compared: baseline cost per accepted outcome is $0",
+            "cpao_regression",
+            feature,
+            current,
+            limit,
+        )
     change = (current - base) / base * 100
     within = change <= limit
-    detail = (f"cost per accepted outcome {_usd(base)} → {_usd(current)} ({change:+.1f}%, "
-              f"{'within' if within else 'over'} the {limit:g}% limit)")
+    detail = (
+        f"cost per accepted outcome {_usd(base)} → {_usd(current)} ({change:+.1f}%, "
+        f"{'within' if within else 'over'} the {limit:g}% limit)"
+    )
     return CheckRule(name, PASS if within else FAIL, detail, "cpao_regression", feature, change, limit)
 
 
@@ -378,26 +464,56 @@ def _regression_rules(report: Report, base: _View | None, t: CheckThresholds) ->
     current = report.totals.cost_per_accepted_outcome_usd
     limit = t.max_cpao_regression_pct
     if base is None:
-        return [CheckRule("cpao_regression[total]", SKIP, "not compared: no baseline", "cpao_regression", None,
-                          current, limit)]
+        return [
+            CheckRule(
+                "cpao_regression[total]", SKIP, "not compared: no baseline", "cpao_regression", None, current, limit
+            )
+        ]
     if base.calls == 0:
-        return [CheckRule("cpao_regression[total]", SKIP, f"not compared: the baseline {base.label} has no calls",
-                          "cpao_regression", None, current, limit)]
+        return [
+            CheckRule(
+                "cpao_regression[total]",
+                SKIP,
+                f"not compared: the baseline {base.label} has no calls",
+                "cpao_regression",
+                None,
+                current,
+                limit,
+            )
+        ]
     rules = [_regression("cpao_regression[total]", None, current, base.cpao, t)]
     need = max(t.min_accepted_outcomes, 1)
     for row in report.unit_economics:
         name = f"cpao_regression[{row.key}]"
         before = base.features.get(row.key)
         if before is None:
-            rules.append(CheckRule(name, SKIP, "not compared: the feature is not in the baseline",
-                                   "cpao_regression", row.key, row.cost_per_accepted_outcome_usd, limit))
+            rules.append(
+                CheckRule(
+                    name,
+                    SKIP,
+                    "not compared: the feature is not in the baseline",
+                    "cpao_regression",
+                    row.key,
+                    row.cost_per_accepted_outcome_usd,
+                    limit,
+                )
+            )
             continue
         base_cpao, base_accepted = before
         if min(base_accepted, row.accepted_tasks) < need:
-            rules.append(CheckRule(name, SKIP, f"not compared: too few accepted outcomes ({base_accepted:,} in the "
-                                   f"baseline, {row.accepted_tasks:,} now; need {need:,} on both sides, "
-                                   "--min-accepted-outcomes)", "cpao_regression", row.key,
-                                   row.cost_per_accepted_outcome_usd, limit))
+            rules.append(
+                CheckRule(
+                    name,
+                    SKIP,
+                    f"not compared: too few accepted outcomes ({base_accepted:,} in the "
+                    f"baseline, {row.accepted_tasks:,} now; need {need:,} on both sides, "
+                    "--min-accepted-outcomes)",
+                    "cpao_regression",
+                    row.key,
+                    row.cost_per_accepted_outcome_usd,
+                    limit,
+                )
+            )
             continue
         rules.append(_regression(name, row.key, row.cost_per_accepted_outcome_usd, base_cpao, t))
     return rules
@@ -406,21 +522,41 @@ def _regression_rules(report: Report, base: _View | None, t: CheckThresholds) ->
 def _coverage_rule(report: Report, t: CheckThresholds) -> CheckRule:
     coverage = report.totals.priced_coverage_pct
     if coverage is None or report.totals.calls == 0:
-        return CheckRule("priced_coverage", FAIL, "no calls in the period: nothing was checked (is the period "
-                         "right, and did the ingest find the logs?)", "priced_coverage", None, None,
-                         t.min_priced_coverage_pct)
+        return CheckRule(
+            "priced_coverage",
+            FAIL,
+            "no calls in the period: nothing was checked (is the period right, and did the ingest find the logs?)",
+            "priced_coverage",
+            None,
+            None,
+            t.min_priced_coverage_pct,
+        )
     within = coverage >= t.min_priced_coverage_pct
     unpriced = ", ".join(f"{m.model} ({m.calls})" for m in report.coverage.unpriced_models[:5])
-    detail = (f"{coverage:.1f}% of {report.totals.calls:,} calls priced "
-              f"({'at or above' if within else 'below'} {t.min_priced_coverage_pct:g}%)")
+    detail = (
+        f"{coverage:.1f}% of {report.totals.calls:,} calls priced "
+        f"({'at or above' if within else 'below'} {t.min_priced_coverage_pct:g}%)"
+    )
     if not within and unpriced:
         detail += f"; unpriced: {unpriced} — add [[prices.overrides]]"
-    return CheckRule("priced_coverage", PASS if within else FAIL, detail, "priced_coverage", None, coverage,
-                     t.min_priced_coverage_pct)
+    return CheckRule(
+        "priced_coverage",
+        PASS if within else FAIL,
+        detail,
+        "priced_coverage",
+        None,
+        coverage,
+        t.min_priced_coverage_pct,
+    )
 
 
-_RECONCILIATION = {"reconciled": PASS, "outside_tolerance": WARN, "not_compared": SKIP, "no_bill": SKIP,
-                   "no_ai_spend": SKIP}
+_RECONCILIATION = {
+    "reconciled": PASS,
+    "outside_tolerance": WARN,
+    "not_compared": SKIP,
+    "no_bill": SKIP,
+    "no_ai_spend": SKIP,
+}
 
 
 def _reconciliation_rule(report: Report) -> CheckRule | None:
@@ -442,8 +578,14 @@ def _strict(rules: list[CheckRule]) -> None:
             rule.detail += " (a warning: failed under --strict)"
 
 
-def run_check(report: Report, baseline: Report | dict[str, Any] | None, config: Config,
-              thresholds: CheckThresholds | None = None, *, config_found: bool = True) -> CheckResult:
+def run_check(
+    report: Report,
+    baseline: Report | dict[str, Any] | None,
+    config: Config,
+    thresholds: CheckThresholds | None = None,
+    *,
+    config_found: bool = True,
+) -> CheckResult:
     """Evaluate every rule for `report` against `baseline` (module docstring). `config_found` False adds the
     `config` warning (api.check passes whether a config file was read)."""
     t = (thresholds or CheckThresholds()).validate()

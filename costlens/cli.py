@@ -89,8 +89,10 @@ def _report_interrupt() -> int:
     if not _state.reported:
         _state.reported = True
         try:
-            print("costlens: interrupted — files already committed stay whole; run the command again to finish",
-                  file=sys.stderr)
+            print(
+                "costlens: interrupted — files already committed stay whole; run the command again to finish",
+                file=sys.stderr,
+            )
         except (OSError, ValueError):
             pass
     return EXIT_INTERRUPTED
@@ -165,16 +167,23 @@ class _CostlensGroup(TyperGroup):
     """The top-level command: every way out of it is one of the exit codes README documents (module
     docstring), for `costlens …`, `python -m costlens …` and typer's CliRunner alike."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         usage_error = _click_usage_error()
         restore = _install_sigint_handler()
         _state.quiet = False
         no_color = os.environ.get("NO_COLOR")  # --no-color sets it for this invocation only
         try:
             try:
-                result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                      standalone_mode=False, **extra)
+                result = super().main(
+                    args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+                )
                 code = result if isinstance(result, int) else 0
             except usage_error as exc:
                 if type(exc).__name__ == "NoArgsIsHelpError":  # bare `costlens` / `costlens export`: the help
@@ -241,6 +250,7 @@ app = typer.Typer(
     "130 interrupted · 141 stdout closed.",
 )
 
+
 def _set_no_color(value: bool) -> bool:
     if value:
         os.environ["NO_COLOR"] = "1"  # rich and costlens's own colours both honour it (restored on the way out)
@@ -254,8 +264,20 @@ def _set_quiet(value: bool) -> bool:
 
 
 # The options every command takes (README "Options"): output chatter, colour and the JSON shortcut
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", callback=_set_quiet, rich_help_panel="Output", help="No progress and no informational lines on stderr; warnings and errors still print.")]
-NoColorOption = Annotated[bool, typer.Option("--no-color", callback=_set_no_color, rich_help_panel="Output", help="No colour (as NO_COLOR=1).")]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        callback=_set_quiet,
+        rich_help_panel="Output",
+        help="No progress and no informational lines on stderr; warnings and errors still print.",
+    ),
+]
+NoColorOption = Annotated[
+    bool,
+    typer.Option("--no-color", callback=_set_no_color, rich_help_panel="Output", help="No colour (as NO_COLOR=1)."),
+]
 JsonOption = Annotated[bool, typer.Option("--json", "-j", rich_help_panel="Output", help="Same as --format json.")]
 
 
@@ -283,16 +305,54 @@ def _examples(*lines: str) -> str:
 
 LOAD, ANALYSE, FINANCE = "Load data", "Analyse", "Finance and CI"
 
-DbOption = Annotated[str | None, typer.Option("--db", metavar="FILE", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")]
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", metavar="FILE", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).",
+    ),
+]
 # The period options, the same in every command that reads a period (costlens/report/period.py)
-PeriodOption = Annotated[str | None, typer.Option("--period", "-p", metavar="PERIOD", help="YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year (default: $COSTLENS_PERIOD, else the latest month with calls).")]
-SinceOption = Annotated[str | None, typer.Option("--since", metavar="DATE", help="First day, YYYY-MM-DD (default: the first day with calls).")]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        "-p",
+        metavar="PERIOD",
+        help="YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year (default: $COSTLENS_PERIOD, else the latest month with calls).",
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", metavar="DATE", help="First day, YYYY-MM-DD (default: the first day with calls)."),
+]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")]
-UntilOption = Annotated[str | None, typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")]
-LastOption = Annotated[str | None, typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m).")]
-FeatureOption = Annotated[list[str] | None, typer.Option("--feature", metavar="NAME", help="Only the calls of this feature (repeatable; \"(unattributed)\" for calls with none).")]
-TeamOption = Annotated[list[str] | None, typer.Option("--team", metavar="NAME", help="Only the calls of this team (repeatable; \"(no team)\" for calls with none).")]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", metavar="DATE", help="The day after the last day, exclusive (YYYY-MM-DD).")
+]
+LastOption = Annotated[
+    str | None,
+    typer.Option("--last", metavar="N{d|w|m}", help="The last N days, weeks or months up to today (e.g. 7d, 4w, 3m)."),
+]
+FeatureOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--feature",
+        metavar="NAME",
+        help='Only the calls of this feature (repeatable; "(unattributed)" for calls with none).',
+    ),
+]
+TeamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--team", metavar="NAME", help='Only the calls of this team (repeatable; "(no team)" for calls with none).'
+    ),
+]
 T = TypeVar("T")
 
 
@@ -319,8 +379,14 @@ class _StepDisplay:
         if self.shown:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(TextColumn(f"[bold]{self._name}"), BarColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), console=_stderr(), transient=True)
+            self._bar = Progress(
+                TextColumn(f"[bold]{self._name}"),
+                BarColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=_stderr(),
+                transient=True,
+            )
             self._bar.start()
             self._task = self._bar.add_task("", total=None)
         return self
@@ -390,8 +456,10 @@ def _exit_code_for(exc: BaseException) -> int:
         print(f"costlens: error: {storage.one_line()}", file=sys.stderr)
         return storage.exit_code
     detail = " ".join(str(exc).split())[:300]
-    print(f"costlens: internal error: {type(exc).__name__}: {detail} (set COSTLENS_DEBUG=1 for the traceback)",
-          file=sys.stderr)
+    print(
+        f"costlens: internal error: {type(exc).__name__}: {detail} (set COSTLENS_DEBUG=1 for the traceback)",
+        file=sys.stderr,
+    )
     return EXIT_INTERNAL
 
 
@@ -409,29 +477,81 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """costlens — where the LLM money goes, per feature, and what to do about it."""
 
 
-@app.command(rich_help_panel=LOAD, epilog=_examples(
-    "costlens ingest logs/ billing/focus-2026-10.csv outcomes.csv",
-    "costlens ingest exports/requests.csv --map input_tokens=ContextTokens --set provider=openai --set model=gpt-4o",
-    "costlens ingest logs/ --replace -c costlens.toml      # after fixing a mapping",
-    "costlens ingest logs/ -q -j > run.json"))
+@app.command(
+    rich_help_panel=LOAD,
+    epilog=_examples(
+        "costlens ingest logs/ billing/focus-2026-10.csv outcomes.csv",
+        "costlens ingest exports/requests.csv --map input_tokens=ContextTokens --set provider=openai --set model=gpt-4o",
+        "costlens ingest logs/ --replace -c costlens.toml      # after fixing a mapping",
+        "costlens ingest logs/ -q -j > run.json",
+    ),
+)
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (.gz read transparently).")],
     db: DbOption = None,
     config: ConfigOption = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="Force an input format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.")] = None,
-    maps: Annotated[list[str] | None, typer.Option("--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens).")] = None,
-    sets: Annotated[list[str] | None, typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4).")] = None,
-    input_excludes_cached: Annotated[bool, typer.Option("--input-excludes-cached", help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).")] = False,
-    keep_content: Annotated[bool, typer.Option("--keep-content", help="Store prompt/response text (off by default).")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Load files already ingested again, in place of their earlier rows (after fixing a mapping or the config); one transaction per file.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", callback=_set_quiet, rich_help_panel="Output", help="Print only the totals line, and no progress.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", "-j", rich_help_panel="Output", help="Print the run as JSON: each file's status and row counts (the --format option of ingest names the input format).")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Force an input format: otel, openai, anthropic, generic, outcomes, focus, litellm, helicone, langfuse, claude_code, openai_billing, anthropic_billing, aws_cur, azure_cost, gcp_billing.",
+        ),
+    ] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="Generic files: canonical=source column, repeatable (e.g. input_tokens=ContextTokens)."
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Generic files: canonical=constant, repeatable (e.g. model=gpt-4)."),
+    ] = None,
+    input_excludes_cached: Annotated[
+        bool,
+        typer.Option(
+            "--input-excludes-cached",
+            help="Generic files: the mapped input does NOT include cache tokens (Anthropic convention).",
+        ),
+    ] = False,
+    keep_content: Annotated[
+        bool, typer.Option("--keep-content", help="Store prompt/response text (off by default).")
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Load files already ingested again, in place of their earlier rows (after fixing a mapping or the config); one transaction per file.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            callback=_set_quiet,
+            rich_help_panel="Output",
+            help="Print only the totals line, and no progress.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            "-j",
+            rich_help_panel="Output",
+            help="Print the run as JSON: each file's status and row counts (the --format option of ingest names the input format).",
+        ),
+    ] = False,
     no_color: NoColorOption = False,
 ) -> None:
     """Load request logs, outcomes and billing exports into the database (re-ingesting a file adds nothing)."""
@@ -456,9 +576,16 @@ def ingest(
         shown = show_progress(quiet)
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-        with Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                      TextColumn("{task.description}"), console=_stderr(), transient=True,
-                      disable=not shown) as progress:
+        with Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=_stderr(),
+            transient=True,
+            disable=not shown,
+        ) as progress:
             task = progress.add_task("", total=total_bytes or 1)
             position: dict[str, float] = {}  # bytes behind in each file (the events come in order, one lock)
             behind = [0.0]
@@ -475,9 +602,17 @@ def ingest(
                     # ("Query interrupted") and let the run go on: stop it here, after that file's rollback
                     raise KeyboardInterrupt
 
-            result = api.ingest(paths, db=db, config=cfg, fmt=fmt, mapping=mapping, keep_content=keep_content,
-                                on_file_done=on_file_done, replace=replace,
-                                on_progress=on_progress if shown else None)
+            result = api.ingest(
+                paths,
+                db=db,
+                config=cfg,
+                fmt=fmt,
+                mapping=mapping,
+                keep_content=keep_content,
+                on_file_done=on_file_done,
+                replace=replace,
+                on_progress=on_progress if shown else None,
+            )
         if as_json:
             _print_ingest_json(result)
         else:
@@ -495,8 +630,10 @@ def _print_ingest_json(result) -> None:
     from costlens.report.render_json import dumps
 
     files = [dataclasses.asdict(f) for f in result.files]
-    totals = {name: result.total(name) for name in ("rows_read", "rows_loaded", "rows_duplicate",
-                                                    "rows_quarantined", "rows_skipped")}
+    totals = {
+        name: result.total(name)
+        for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined", "rows_skipped")
+    }
     sys.stdout.write(dumps({"run_id": result.run_id, "files": files, "totals": totals}) + "\n")
     for f in result.files:
         if f.warning:
@@ -520,14 +657,30 @@ def _print_ingest(result, quiet: bool) -> None:
         table.add_column("Status", overflow="fold")
         for f in result.files:
             # a failure's message follows the table as one `costlens: error:` line: the cell only says so
-            status = ("failed" if f.message else
-                      "reloaded" if f.replaced_rows is not None and f.status == "ingested" else f.status)
-            table.add_row(Text(Path(f.path).name), Text(f.format or "?"), f"{f.rows_read:,}", f"{f.rows_loaded:,}",
-                          f"{f.rows_duplicate:,}", f"{f.rows_quarantined:,}", f"{f.rows_skipped:,}", Text(status))
+            status = (
+                "failed"
+                if f.message
+                else "reloaded"
+                if f.replaced_rows is not None and f.status == "ingested"
+                else f.status
+            )
+            table.add_row(
+                Text(Path(f.path).name),
+                Text(f.format or "?"),
+                f"{f.rows_read:,}",
+                f"{f.rows_loaded:,}",
+                f"{f.rows_duplicate:,}",
+                f"{f.rows_quarantined:,}",
+                f"{f.rows_skipped:,}",
+                Text(status),
+            )
         console.print(table)
     reloaded = [f for f in result.files if f.replaced_rows is not None and f.status == "ingested"]
-    replaced = (f" ({len(reloaded)} reloaded in place of {sum(f.replaced_rows or 0 for f in reloaded):,} earlier rows)"
-                if reloaded else "")
+    replaced = (
+        f" ({len(reloaded)} reloaded in place of {sum(f.replaced_rows or 0 for f in reloaded):,} earlier rows)"
+        if reloaded
+        else ""
+    )
     console.print(
         f"{len(result.files)} files: {sum(f.status == 'ingested' for f in result.files)} ingested{replaced}, "
         f"{sum(f.status == 'unchanged' for f in result.files)} unchanged, {len(result.failed)} failed · "
@@ -537,8 +690,9 @@ def _print_ingest(result, quiet: bool) -> None:
         soft_wrap=True,  # one line, however narrow the terminal: CI logs grep it
     )
     if result.total("rows_quarantined") or result.total("rows_skipped"):
-        console.print(f"rows not loaded, with file, row and reason: costlens quarantine --run {result.run_id}",
-                      soft_wrap=True)
+        console.print(
+            f"rows not loaded, with file, row and reason: costlens quarantine --run {result.run_id}", soft_wrap=True
+        )
     for f in result.files:
         if f.warning:
             print(f"costlens: warning: {f.warning}", file=sys.stderr)
@@ -549,12 +703,16 @@ def _print_ingest(result, quiet: bool) -> None:
 REPORT_FORMATS = ("terminal", "json", "html", "md", "csv", "parquet")
 
 
-@app.command(rich_help_panel=ANALYSE, epilog=_examples(
-    "costlens report -p 2026-10",
-    "costlens report -p last-month -j > report.json",
-    "costlens report -p 2026-Q4 -f html -o reports/2026-q4.html",
-    "costlens report --last 7d --wide | less -S",
-    "costlens report -f csv -o exports/      # one CSV per table"))
+@app.command(
+    rich_help_panel=ANALYSE,
+    epilog=_examples(
+        "costlens report -p 2026-10",
+        "costlens report -p last-month -j > report.json",
+        "costlens report -p 2026-Q4 -f html -o reports/2026-q4.html",
+        "costlens report --last 7d --wide | less -S",
+        "costlens report -f csv -o exports/      # one CSV per table",
+    ),
+)
 def report(
     db: DbOption = None,
     config: ConfigOption = None,
@@ -563,15 +721,51 @@ def report(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, html, md, csv or parquet.")] = "terminal",
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH", help="Write to this file (html: required; csv/parquet: a folder), its folder created, instead of stdout.")] = None,
-    cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.")] = "computed",
-    prices: Annotated[str, typer.Option("--prices", help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).")] = "list",
-    reprice: Annotated[bool, typer.Option("--reprice", help="Re-price closed months of the period from the current price book (they stay frozen otherwise).")] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="Terminal view: every column of every table, however narrow the terminal (default: key columns below 120 columns).")] = False,
+    fmt_option: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, html, md, csv or parquet.")
+    ] = "terminal",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Write to this file (html: required; csv/parquet: a folder), its folder created, instead of stdout.",
+        ),
+    ] = None,
+    cost_mode: Annotated[
+        str,
+        typer.Option(
+            "--cost-mode",
+            help="computed: price every call from the price book; reported: use the producer's own cost where it gives one. Both are always compared in the report.",
+        ),
+    ] = "computed",
+    prices: Annotated[
+        str,
+        typer.Option(
+            "--prices",
+            help="list: price-book prices; billed: the effective rates the billing exports show (list prices where no bill covers the model).",
+        ),
+    ] = "list",
+    reprice: Annotated[
+        bool,
+        typer.Option(
+            "--reprice",
+            help="Re-price closed months of the period from the current price book (they stay frozen otherwise).",
+        ),
+    ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="Terminal view: every column of every table, however narrow the terminal (default: key columns below 120 columns).",
+        ),
+    ] = False,
     feature: FeatureOption = None,
     team: TeamOption = None,
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Unit economics per feature, model and team for a period."""
 
@@ -584,7 +778,9 @@ def report(
         if fmt not in REPORT_FORMATS:
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(REPORT_FORMATS)}")
         if fmt in ("html", "csv", "parquet") and out is None:
-            raise UsageError(f"--format {fmt} needs --out", fix="e.g. --out report.html, or --out exports/ for csv/parquet")
+            raise UsageError(
+                f"--format {fmt} needs --out", fix="e.g. --out report.html, or --out exports/ for csv/parquet"
+            )
         cfg = _load_config(config)
         protected = None
         if out is not None:  # checked before the report is built: a wrong --out fails fast, nothing is written
@@ -597,9 +793,21 @@ def report(
         written: list[Path] = []
         text = None
         with _StepDisplay("report") as steps:  # gone before anything is printed
-            result = api.report(db=db, config=cfg, period=period, since=since, until=until, to=to, last=last,
-                                cost_mode=cost_mode, prices=prices, refreeze=reprice, on_progress=steps.on_progress,
-                                feature=feature, team=team)
+            result = api.report(
+                db=db,
+                config=cfg,
+                period=period,
+                since=since,
+                until=until,
+                to=to,
+                last=last,
+                cost_mode=cost_mode,
+                prices=prices,
+                refreeze=reprice,
+                on_progress=steps.on_progress,
+                feature=feature,
+                team=team,
+            )
             steps.rendering()
             if fmt in ("csv", "parquet"):
                 from costlens.report.render_tables import export_tables
@@ -656,8 +864,14 @@ def report(
     _guard(run)
 
 
-_REPORT_EXAMPLES = {"html": "costlens-report.html", "md": "costlens-report.md", "json": "costlens-report.json",
-                    "csv": "exports/", "parquet": "exports/", "terminal": "costlens-report.txt"}
+_REPORT_EXAMPLES = {
+    "html": "costlens-report.html",
+    "md": "costlens-report.md",
+    "json": "costlens-report.json",
+    "csv": "exports/",
+    "parquet": "exports/",
+    "terminal": "costlens-report.txt",
+}
 
 
 FormatOption = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")]
@@ -678,8 +892,18 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str, fea
     if fmt not in ("terminal", "json"):
         raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
     with _StepDisplay(section) as steps:
-        result = api.report(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
-                            last=last, on_progress=steps.on_progress, feature=feature, team=team)
+        result = api.report(
+            db=db,
+            config=_load_config(config),
+            period=period,
+            since=since,
+            until=until,
+            to=to,
+            last=last,
+            on_progress=steps.on_progress,
+            feature=feature,
+            team=team,
+        )
     _say_empty_period(result)
     if fmt == "json":
         from costlens.report.render_json import dumps, report_to_dict
@@ -708,30 +932,73 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str, fea
         render_terminal.render_levers(result, console)
 
 
-@app.command(rich_help_panel=ANALYSE, epilog=_examples("costlens leaks -p 2026-10", "costlens leaks -j | jq '.leaks[0]'"))
-def leaks(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-          since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-          fmt: FormatOption = "terminal", feature: FeatureOption = None, team: TeamOption = None,
-          as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False) -> None:
+@app.command(
+    rich_help_panel=ANALYSE, epilog=_examples("costlens leaks -p 2026-10", "costlens leaks -j | jq '.leaks[0]'")
+)
+def leaks(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    fmt: FormatOption = "terminal",
+    feature: FeatureOption = None,
+    team: TeamOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
+) -> None:
     """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
     _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "leaks", feature, team))
 
 
-@app.command(rich_help_panel=ANALYSE, epilog=_examples("costlens levers -p last-month", "costlens levers -j > levers.json"))
-def levers(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-           since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-           fmt: FormatOption = "terminal", feature: FeatureOption = None, team: TeamOption = None,
-           as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False) -> None:
+@app.command(
+    rich_help_panel=ANALYSE, epilog=_examples("costlens levers -p last-month", "costlens levers -j > levers.json")
+)
+def levers(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    fmt: FormatOption = "terminal",
+    feature: FeatureOption = None,
+    team: TeamOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
+) -> None:
     """What to do first: levers ranked by savings per effort, savings never double counted."""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "levers", feature, team))
+    _guard(
+        lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "levers", feature, team)
+    )
 
 
-@app.command(rich_help_panel=ANALYSE, epilog=_examples(
-    "costlens daily -p 2026-10", "costlens daily --last 7d --feature support-bot", "costlens daily -j > daily.json"))
-def daily(db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-          since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-          feature: FeatureOption = None, team: TeamOption = None, fmt_option: FormatOption = "terminal",
-          as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False) -> None:
+@app.command(
+    rich_help_panel=ANALYSE,
+    epilog=_examples(
+        "costlens daily -p 2026-10", "costlens daily --last 7d --feature support-bot", "costlens daily -j > daily.json"
+    ),
+)
+def daily(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    feature: FeatureOption = None,
+    team: TeamOption = None,
+    fmt_option: FormatOption = "terminal",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
+) -> None:
     """Spend day by day: calls, tokens and cost per model each day, and the period's total."""
 
     def run() -> None:
@@ -741,8 +1008,17 @@ def daily(db: DbOption = None, config: ConfigOption = None, period: PeriodOption
 
         if fmt not in ("terminal", "json"):
             raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json")
-        result = api.daily(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
-                           last=last, feature=feature, team=team)
+        result = api.daily(
+            db=db,
+            config=_load_config(config),
+            period=period,
+            since=since,
+            until=until,
+            to=to,
+            last=last,
+            feature=feature,
+            team=team,
+        )
         _say_empty_period(result)
         if fmt == "json":
             from costlens.report.render_json import dumps
@@ -761,18 +1037,37 @@ def daily(db: DbOption = None, config: ConfigOption = None, period: PeriodOption
     _guard(run)
 
 
-@app.command(rich_help_panel=ANALYSE, epilog=_examples(
-    'costlens whatif "route feature=support-bot to=claude-haiku-4-5"',
-    'costlens whatif "batch feature=doc-extractor; cache feature=support-bot" -p last-month',
-    'costlens whatif "prompt feature=support-bot file=prompts/support.txt" -f md >> "$GITHUB_STEP_SUMMARY"'))
+@app.command(
+    rich_help_panel=ANALYSE,
+    epilog=_examples(
+        'costlens whatif "route feature=support-bot to=claude-haiku-4-5"',
+        'costlens whatif "batch feature=doc-extractor; cache feature=support-bot" -p last-month',
+        'costlens whatif "prompt feature=support-bot file=prompts/support.txt" -f md >> "$GITHUB_STEP_SUMMARY"',
+    ),
+)
 def whatif(
-    change: Annotated[str, typer.Argument(help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
-                                               '"cache feature=X", "cap-output feature=X max=500", '
-                                               '"prompt feature=X file=prompts/x.txt"; join several with ";".')],
-    db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-    since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md (a pull request's job summary).")] = "terminal",
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    change: Annotated[
+        str,
+        typer.Argument(
+            help='e.g. "route feature=support-bot to=claude-haiku-4-5", "batch feature=X", '
+            '"cache feature=X", "cap-output feature=X max=500", '
+            '"prompt feature=X file=prompts/x.txt"; join several with ";".'
+        ),
+    ],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    fmt_option: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md (a pull request's job summary)."),
+    ] = "terminal",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Re-price the period's traffic under a change and show before / after and the quality risk."""
 
@@ -783,8 +1078,9 @@ def whatif(
 
         if fmt not in ("terminal", "json", "md"):
             raise UsageError(f"--format {fmt!r} is not supported", fix="use one of: terminal, json, md")
-        result = api.whatif(change, db=db, config=_load_config(config), period=period, since=since, until=until,
-                            to=to, last=last)
+        result = api.whatif(
+            change, db=db, config=_load_config(config), period=period, since=since, until=until, to=to, last=last
+        )
         _say_empty_period(result)
         if fmt == "json":
             from costlens.report.render_json import dumps
@@ -804,10 +1100,12 @@ def whatif(
 
         console = Console(highlight=False)
         console.print(Text(f"what if: {result.change}  ({result.period_start} → {result.period_end})", style="bold"))
-        console.print(f"before {usd(result.before_usd)} → after {usd(result.after_usd)}: saves "
-                      f"{usd(result.savings_usd)} ({pct(None if result.savings_pct is None else result.savings_pct / 100)}), "
-                      f"≈ {usd(result.est_monthly_savings_usd)}/month; {num(result.calls_affected)} of "
-                      f"{num(result.calls)} calls affected")
+        console.print(
+            f"before {usd(result.before_usd)} → after {usd(result.after_usd)}: saves "
+            f"{usd(result.savings_usd)} ({pct(None if result.savings_pct is None else result.savings_pct / 100)}), "
+            f"≈ {usd(result.est_monthly_savings_usd)}/month; {num(result.calls_affected)} of "
+            f"{num(result.calls)} calls affected"
+        )
         table = Table(header_style="bold", pad_edge=False)
         for name in ("Feature", "Before", "After", "Saves"):
             table.add_column(name, justify="left" if name == "Feature" else "right")
@@ -824,23 +1122,78 @@ def whatif(
 CHECK_FORMATS = ("terminal", "json", "md", "github")
 
 
-@app.command(rich_help_panel=FINANCE, epilog=_examples(
-    "costlens check -p last-month --strict",
-    "costlens report -p last-month -j -o report.json && costlens check --report report.json -f github",
-    "costlens check --baseline september.json -f md >> \"$GITHUB_STEP_SUMMARY\""))
+@app.command(
+    rich_help_panel=FINANCE,
+    epilog=_examples(
+        "costlens check -p last-month --strict",
+        "costlens report -p last-month -j -o report.json && costlens check --report report.json -f github",
+        'costlens check --baseline september.json -f md >> "$GITHUB_STEP_SUMMARY"',
+    ),
+)
 def check(
-    db: DbOption = None, config: ConfigOption = None, period: PeriodOption = None,
-    since: SinceOption = None, to: ToOption = None, until: UntilOption = None, last: LastOption = None,
-    baseline: Annotated[str, typer.Option("--baseline", help="previous (the period before), none, or a JSON report saved by `costlens report --format json --out FILE`.")] = "previous",
-    max_cpao_regression_pct: Annotated[float, typer.Option("--max-cpao-regression-pct", help="Fail when cost per accepted outcome rises more than this % vs the baseline.")] = 10.0,
-    min_priced_coverage_pct: Annotated[float, typer.Option("--min-priced-coverage-pct", help="Fail when fewer calls than this % are priced.")] = 95.0,
-    strict: Annotated[bool, typer.Option("--strict", "--fail-on-warning", help="Turn every WARN into a FAIL (soft budget alerts, forecasts over budget, budgets without calls, no config file, reconciliation outside tolerance).")] = False,
-    min_accepted_outcomes: Annotated[int, typer.Option("--min-accepted-outcomes", help="Per-feature regressions need this many accepted outcomes in both periods (SKIP otherwise).")] = 10,
-    ignore_slo: Annotated[bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome (a breach is a SKIP).")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    period: PeriodOption = None,
+    since: SinceOption = None,
+    to: ToOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline",
+            help="previous (the period before), none, or a JSON report saved by `costlens report --format json --out FILE`.",
+        ),
+    ] = "previous",
+    max_cpao_regression_pct: Annotated[
+        float,
+        typer.Option(
+            "--max-cpao-regression-pct",
+            help="Fail when cost per accepted outcome rises more than this % vs the baseline.",
+        ),
+    ] = 10.0,
+    min_priced_coverage_pct: Annotated[
+        float, typer.Option("--min-priced-coverage-pct", help="Fail when fewer calls than this % are priced.")
+    ] = 95.0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            "--fail-on-warning",
+            help="Turn every WARN into a FAIL (soft budget alerts, forecasts over budget, budgets without calls, no config file, reconciliation outside tolerance).",
+        ),
+    ] = False,
+    min_accepted_outcomes: Annotated[
+        int,
+        typer.Option(
+            "--min-accepted-outcomes",
+            help="Per-feature regressions need this many accepted outcomes in both periods (SKIP otherwise).",
+        ),
+    ] = 10,
+    ignore_slo: Annotated[
+        bool, typer.Option("--ignore-slo", help="Do not fail on cost SLOs per accepted outcome (a breach is a SKIP).")
+    ] = False,
     cost_mode: Annotated[str, typer.Option("--cost-mode", help="computed or reported.")] = "computed",
-    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json, md (a GitHub job summary) or github (::error:: / ::warning:: annotations).")] = "terminal",
-    report_file: Annotated[Path | None, typer.Option("--report", metavar="FILE", help="Judge a JSON report saved by `costlens report --format json --out FILE` instead of building the report again.")] = None,
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    fmt_option: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="terminal, json, md (a GitHub job summary) or github (::error:: / ::warning:: annotations).",
+        ),
+    ] = "terminal",
+    report_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE",
+            help="Judge a JSON report saved by `costlens report --format json --out FILE` instead of building the report again.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """The CI gate: every rule PASS / WARN / FAIL / SKIP and a summary line; exit 4 on any FAIL."""
 
@@ -852,13 +1205,26 @@ def check(
 
         if fmt not in CHECK_FORMATS:
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(CHECK_FORMATS)}")
-        thresholds = CheckThresholds(max_cpao_regression_pct=max_cpao_regression_pct,
-                                     min_priced_coverage_pct=min_priced_coverage_pct,
-                                     min_accepted_outcomes=min_accepted_outcomes,
-                                     strict=strict, fail_on_slo=not ignore_slo).validate()
-        result = api.check(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
-                           last=last, baseline=baseline, thresholds=thresholds, cost_mode=cost_mode,
-                           report_file=None if report_file is None else str(report_file))
+        thresholds = CheckThresholds(
+            max_cpao_regression_pct=max_cpao_regression_pct,
+            min_priced_coverage_pct=min_priced_coverage_pct,
+            min_accepted_outcomes=min_accepted_outcomes,
+            strict=strict,
+            fail_on_slo=not ignore_slo,
+        ).validate()
+        result = api.check(
+            db=db,
+            config=_load_config(config),
+            period=period,
+            since=since,
+            until=until,
+            to=to,
+            last=last,
+            baseline=baseline,
+            thresholds=thresholds,
+            cost_mode=cost_mode,
+            report_file=None if report_file is None else str(report_file),
+        )
         _say_empty_period(result)
         if fmt == "json":
             from costlens.report.render_json import dumps
@@ -878,14 +1244,26 @@ def check(
 DIFF_FORMATS = ("terminal", "json", "md")
 
 
-@app.command(rich_help_panel=FINANCE, epilog=_examples(
-    "costlens diff september.json october.json",
-    "costlens diff before.json after.json -f md >> \"$GITHUB_STEP_SUMMARY\""))
+@app.command(
+    rich_help_panel=FINANCE,
+    epilog=_examples(
+        "costlens diff september.json october.json",
+        'costlens diff before.json after.json -f md >> "$GITHUB_STEP_SUMMARY"',
+    ),
+)
 def diff(
-    before: Annotated[Path, typer.Argument(metavar="BEFORE.json", help="A report saved by `costlens report --format json --out FILE`.")],
+    before: Annotated[
+        Path,
+        typer.Argument(metavar="BEFORE.json", help="A report saved by `costlens report --format json --out FILE`."),
+    ],
     after: Annotated[Path, typer.Argument(metavar="AFTER.json", help="A later report saved the same way.")],
-    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md (a PR comment or job summary).")] = "terminal",
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    fmt_option: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md (a PR comment or job summary)."),
+    ] = "terminal",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """What changed between two saved JSON reports, per feature and model, split into volume / efficiency / mix / price."""
 
@@ -919,9 +1297,12 @@ def diff(
 def init(
     db: DbOption = None,
     config: ConfigOption = None,
-    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Config file to write (its folder created).")] = Path("costlens.toml"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="FILE", help="Config file to write (its folder created).")
+    ] = Path("costlens.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    quiet: QuietOption = False, no_color: NoColorOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Write a commented starter costlens.toml from the features found in the database."""
 
@@ -939,17 +1320,27 @@ def init(
     _guard(run)
 
 
-@app.command(rich_help_panel=ANALYSE, epilog=_examples(
-    "costlens prices", "costlens prices claude-sonnet-4-5 --provider anthropic --at 2026-10-15", "costlens prices -j"))
+@app.command(
+    rich_help_panel=ANALYSE,
+    epilog=_examples(
+        "costlens prices",
+        "costlens prices claude-sonnet-4-5 --provider anthropic --at 2026-10-15",
+        "costlens prices -j",
+    ),
+)
 def prices(
     model: Annotated[str | None, typer.Argument(help="Explain how this model resolves.")] = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Provider for MODEL (openai, anthropic, …).")
+    ] = None,
     variant: Annotated[str, typer.Option("--variant", help="standard, batch, priority or flex.")] = "standard",
     at: Annotated[str | None, typer.Option("--at", help="Price at this date/time (default: now).")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = "terminal",
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """The price book used for the calls in the database, unpriced models, and how a model resolves."""
 
@@ -962,8 +1353,17 @@ def prices(
         if fmt == "json":
             from costlens.report.render_json import dumps
 
-            print(dumps({"keys": view.keys, "unpriced": view.unpriced, "explanation": view.explanation,
-                         "frozen_months": frozen}, default=str))
+            print(
+                dumps(
+                    {
+                        "keys": view.keys,
+                        "unpriced": view.unpriced,
+                        "explanation": view.explanation,
+                        "frozen_months": frozen,
+                    },
+                    default=str,
+                )
+            )
             return
         from rich.console import Console
 
@@ -974,17 +1374,40 @@ def prices(
     _guard(run)
 
 
-@app.command(rich_help_panel=LOAD, epilog=_examples(
-    "costlens quarantine --run 3", "costlens quarantine --only rejected -o rejected.csv", "costlens quarantine -j --limit 0"))
+@app.command(
+    rich_help_panel=LOAD,
+    epilog=_examples(
+        "costlens quarantine --run 3",
+        "costlens quarantine --only rejected -o rejected.csv",
+        "costlens quarantine -j --limit 0",
+    ),
+)
 def quarantine(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many rows (0 = all).")] = 50,
-    export: Annotated[Path | None, typer.Option("--export", "--out", "-o", help="Write all matching rows to this file: .csv (formula-safe) or .jsonl.")] = None,
-    run_id: Annotated[int | None, typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")] = None,
-    file: Annotated[str | None, typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")] = None,
-    disposition: Annotated[str | None, typer.Option("--only", help="rejected (bad data), skipped (not a model call) or duplicate (another row of a call or bill line already loaded, with which).")] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", "--out", "-o", help="Write all matching rows to this file: .csv (formula-safe) or .jsonl."
+        ),
+    ] = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Only rows from this ingest run (see `costlens runs`).")
+    ] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Only rows from this file (its path, file name or a glob).")
+    ] = None,
+    disposition: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            help="rejected (bad data), skipped (not a model call) or duplicate (another row of a call or bill line already loaded, with which).",
+        ),
+    ] = None,
     fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal or json.")] = "terminal",
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Rows that were read but not loaded, with file, row and reason."""
 
@@ -993,7 +1416,9 @@ def quarantine(
         if fmt not in ("terminal", "json"):
             from costlens.errors import UsageError
 
-            raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal or json (--out FILE.csv to save rows)")
+            raise UsageError(
+                f"--format {fmt!r} is not supported", fix="use terminal or json (--out FILE.csv to save rows)"
+            )
         from costlens import api
 
         if export:
@@ -1005,7 +1430,9 @@ def quarantine(
             kind = export_rows(rows, export, QUARANTINE_COLUMNS)
             _note(f"{len(rows)} rows written to {export} ({kind})")
             return
-        rows = api.quarantine(db=db, run_id=run_id, file=file, disposition=disposition, limit=(limit + 1) if limit else None)
+        rows = api.quarantine(
+            db=db, run_id=run_id, file=file, disposition=disposition, limit=(limit + 1) if limit else None
+        )
         shown = rows[:limit] if limit else rows
         if fmt == "json":
             from costlens.report.render_json import dumps
@@ -1024,9 +1451,17 @@ def quarantine(
 
 @app.command(rich_help_panel=LOAD, epilog=_examples("costlens demo", "costlens demo my_logs/ --db try.duckdb"))
 def demo(
-    sample_dir: Annotated[Path | None, typer.Argument(metavar="[FOLDER]", help="The sample logs folder (default: the sample month installed with costlens).")] = None,
-    db: Annotated[str, typer.Option("--db", metavar="FILE", help="Database to (re)create for the demo.")] = "costlens-demo.duckdb",
-    quiet: QuietOption = False, no_color: NoColorOption = False,
+    sample_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FOLDER]", help="The sample logs folder (default: the sample month installed with costlens)."
+        ),
+    ] = None,
+    db: Annotated[
+        str, typer.Option("--db", metavar="FILE", help="Database to (re)create for the demo.")
+    ] = "costlens-demo.duckdb",
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Ingest the bundled sample month into a fresh database and print its report."""
 
@@ -1044,7 +1479,10 @@ def demo(
 
             sample_dir = shipped("sample_logs")
         if not sample_dir.is_dir():
-            raise UsageError(f"{sample_dir} is not a folder", fix="pass the folder of the logs to demo, or omit it for the sample month")
+            raise UsageError(
+                f"{sample_dir} is not a folder",
+                fix="pass the folder of the logs to demo, or omit it for the sample month",
+            )
         from costlens.db import looks_like_duckdb
         from costlens.ingest.sources import expand_paths
         from costlens.outputs import Protected
@@ -1055,8 +1493,10 @@ def demo(
         protected.add(config_file, f"the demo config {config_file}")
         protected.check([db, db + ".wal"], option="--db", example="costlens-demo.duckdb")
         if Path(db).is_dir() or not looks_like_duckdb(Path(db)):
-            raise UsageError(f"--db {db} is not a DuckDB database, and the demo replaces its --db",
-                             fix="pass a new file name, e.g. --db costlens-demo.duckdb")
+            raise UsageError(
+                f"--db {db} is not a DuckDB database, and the demo replaces its --db",
+                fix="pass a new file name, e.g. --db costlens-demo.duckdb",
+            )
         for stale in (Path(db), Path(db + ".wal")):
             stale.unlink(missing_ok=True)
         cfg = load_config(config_file if config_file.is_file() else None)
@@ -1068,17 +1508,38 @@ def demo(
     _guard(run)
 
 
-RUN_COLUMNS = ("run_id", "status", "started_at", "finished_at", "costlens_version", "files_seen", "files_ingested",
-               "files_unchanged", "files_failed", "rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined",
-               "rows_skipped", "balanced")
+RUN_COLUMNS = (
+    "run_id",
+    "status",
+    "started_at",
+    "finished_at",
+    "costlens_version",
+    "files_seen",
+    "files_ingested",
+    "files_unchanged",
+    "files_failed",
+    "rows_read",
+    "rows_loaded",
+    "rows_duplicate",
+    "rows_quarantined",
+    "rows_skipped",
+    "balanced",
+)
 
 
-@app.command(rich_help_panel=LOAD, epilog=_examples("costlens runs --limit 5", "costlens runs -j", "costlens runs -f csv > runs.csv"))
+@app.command(
+    rich_help_panel=LOAD,
+    epilog=_examples("costlens runs --limit 5", "costlens runs -j", "costlens runs -f csv > runs.csv"),
+)
 def runs(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many runs, newest first (0 = all).")] = 0,
-    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or csv.")] = "terminal",
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    fmt_option: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or csv.")
+    ] = "terminal",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Ingest runs: files seen, ingested, unchanged and failed; rows read = loaded + duplicate + quarantined + skipped."""
 
@@ -1113,27 +1574,63 @@ def runs(
         if not found:
             console.print("no ingest runs yet — run `costlens ingest PATH…`")
             return
-        table = Table(header_style="bold", pad_edge=False, title="rows read = loaded + duplicate + quarantined + skipped",
-                      title_justify="left")
-        for name in ("Run", "Started (UTC)", "Finished", "Files", "Ingested", "Unchanged", "Failed",
-                     "Read", "Loaded", "Dup", "Quar", "Skip"):
+        table = Table(
+            header_style="bold",
+            pad_edge=False,
+            title="rows read = loaded + duplicate + quarantined + skipped",
+            title_justify="left",
+        )
+        for name in (
+            "Run",
+            "Started (UTC)",
+            "Finished",
+            "Files",
+            "Ingested",
+            "Unchanged",
+            "Failed",
+            "Read",
+            "Loaded",
+            "Dup",
+            "Quar",
+            "Skip",
+        ):
             table.add_column(name, justify="left" if name in ("Started (UTC)", "Finished") else "right", no_wrap=True)
         for r in found:
             finished = r.finished_at.strftime("%H:%M:%S") if r.finished_at else "interrupted"
-            table.add_row(str(r.run_id), r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "?", finished,
-                          *(f"{n:,}" for n in (r.files_seen, r.files_ingested, r.files_unchanged, r.files_failed,
-                                               r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_quarantined,
-                                               r.rows_skipped)))
+            table.add_row(
+                str(r.run_id),
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "?",
+                finished,
+                *(
+                    f"{n:,}"
+                    for n in (
+                        r.files_seen,
+                        r.files_ingested,
+                        r.files_unchanged,
+                        r.files_failed,
+                        r.rows_read,
+                        r.rows_loaded,
+                        r.rows_duplicate,
+                        r.rows_quarantined,
+                        r.rows_skipped,
+                    )
+                ),
+            )
         console.print(table)
         for r in found:
             for rep in r.replacements:
                 what = "bill lines" if rep["target"] == "billing_lines" else "task outcomes"
                 days = f", {rep['first_day']:%Y-%m-%d} to {rep['last_day']:%Y-%m-%d}" if rep["first_day"] else ""
-                console.print(f"run {r.run_id}: {Path(rep['source_file']).name} replaced {rep['rows_replaced']:,} "
-                              f"{what} of {Path(rep['replaced_file']).name}{days}", soft_wrap=True)
+                console.print(
+                    f"run {r.run_id}: {Path(rep['source_file']).name} replaced {rep['rows_replaced']:,} "
+                    f"{what} of {Path(rep['replaced_file']).name}{days}",
+                    soft_wrap=True,
+                )
         if any(r.status == "interrupted" for r in found):
-            console.print("interrupted: the process stopped mid-run; the files it committed are whole, the others "
-                          "are ingested whole by the next `costlens ingest`")
+            console.print(
+                "interrupted: the process stopped mid-run; the files it committed are whole, the others "
+                "are ingested whole by the next `costlens ingest`"
+            )
 
     _guard(run)
 
@@ -1142,10 +1639,17 @@ export_app = typer.Typer(help="Export the period's costs in other tools' formats
 app.add_typer(export_app, name="export", rich_help_panel=FINANCE)
 
 
-@export_app.command("focus", epilog=_examples("costlens export focus -p 2026-10 -o costs.focus.csv",
-                                              "costlens export focus -p 2026-Q4 --with-allocation -o exports/q4.parquet"))
+@export_app.command(
+    "focus",
+    epilog=_examples(
+        "costlens export focus -p 2026-10 -o costs.focus.csv",
+        "costlens export focus -p 2026-Q4 --with-allocation -o exports/q4.parquet",
+    ),
+)
 def export_focus(
-    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="File to write: .csv or .parquet (its folder created).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="FILE", help="File to write: .csv or .parquet (its folder created).")
+    ],
     db: DbOption = None,
     config: ConfigOption = None,
     period: PeriodOption = None,
@@ -1153,9 +1657,19 @@ def export_focus(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="csv or parquet (default: from the --out suffix).")] = None,
-    with_allocation: Annotated[bool, typer.Option("--with-allocation", help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.")] = False,
-    quiet: QuietOption = False, no_color: NoColorOption = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", metavar="FORMAT", help="csv or parquet (default: from the --out suffix)."),
+    ] = None,
+    with_allocation: Annotated[
+        bool,
+        typer.Option(
+            "--with-allocation",
+            help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.",
+        ),
+    ] = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """The period's priced spend per feature as a FOCUS 1.2 dataset, for FinOps platforms (it adds up to the report's total)."""
 
@@ -1165,21 +1679,42 @@ def export_focus(
 
         cfg = _load_config(config)
         protected_files(db, config=cfg).check([out], example="costs.focus.csv")
-        result = api.export_focus(str(out), db=db, config=cfg, period=period, since=since, until=until, to=to,
-                                  last=last, fmt=fmt, include_allocation=with_allocation)
+        result = api.export_focus(
+            str(out),
+            db=db,
+            config=cfg,
+            period=period,
+            since=since,
+            until=until,
+            to=to,
+            last=last,
+            fmt=fmt,
+            include_allocation=with_allocation,
+        )
         _say_empty_period(result)
         if result.unpriced_calls:
-            print(f"costlens: warning: {result.unpriced_calls:,} unpriced calls left out of the FOCUS export "
-                  "(FOCUS needs a cost on every row) — see `costlens prices`", file=sys.stderr)
+            print(
+                f"costlens: warning: {result.unpriced_calls:,} unpriced calls left out of the FOCUS export "
+                "(FOCUS needs a cost on every row) — see `costlens prices`",
+                file=sys.stderr,
+            )
         if result.allocation_included:
-            beside = f", of which ${result.allocated_cost_usd:,.2f} allocated billed spend" if result.allocated_cost_usd else ""
+            beside = (
+                f", of which ${result.allocated_cost_usd:,.2f} allocated billed spend"
+                if result.allocated_cost_usd
+                else ""
+            )
         elif result.allocated_cost_usd:
-            beside = (f"; ${result.allocated_cost_usd:,.2f} of billed spend no feature owns is not in the file "
-                      "(--with-allocation adds it)")
+            beside = (
+                f"; ${result.allocated_cost_usd:,.2f} of billed spend no feature owns is not in the file "
+                "(--with-allocation adds it)"
+            )
         else:
             beside = ""
-        _note(f"wrote {result.rows:,} FOCUS {result.focus_version} rows to {result.path} "
-              f"(${result.billed_cost_usd:,.2f} billed{beside})")
+        _note(
+            f"wrote {result.rows:,} FOCUS {result.focus_version} rows to {result.path} "
+            f"(${result.billed_cost_usd:,.2f} billed{beside})"
+        )
 
     _guard(run)
 
@@ -1187,8 +1722,10 @@ def export_focus(
 RECONCILE_FORMATS = ("terminal", "json", "md")
 
 
-@app.command(rich_help_panel=FINANCE, epilog=_examples(
-    "costlens reconcile -p 2026-10", "costlens reconcile -p last-month -j --fail-outside-tolerance"))
+@app.command(
+    rich_help_panel=FINANCE,
+    epilog=_examples("costlens reconcile -p 2026-10", "costlens reconcile -p last-month -j --fail-outside-tolerance"),
+)
 def reconcile(
     db: DbOption = None,
     config: ConfigOption = None,
@@ -1197,9 +1734,19 @@ def reconcile(
     to: ToOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    fmt_option: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md.")] = "terminal",
-    fail_outside_tolerance: Annotated[bool, typer.Option("--fail-outside-tolerance", help="Exit 4 when spend with no identified cause exceeds the tolerance (reconcile section of costlens.toml).")] = False,
-    as_json: JsonOption = False, quiet: QuietOption = False, no_color: NoColorOption = False,
+    fmt_option: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="terminal, json or md.")
+    ] = "terminal",
+    fail_outside_tolerance: Annotated[
+        bool,
+        typer.Option(
+            "--fail-outside-tolerance",
+            help="Exit 4 when spend with no identified cause exceeds the tolerance (reconcile section of costlens.toml).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
 ) -> None:
     """Logged calls against the billing exports: coverage, the gap's causes, allocation, billed rates."""
 
@@ -1210,8 +1757,9 @@ def reconcile(
 
         if fmt not in RECONCILE_FORMATS:
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(RECONCILE_FORMATS)}")
-        result = api.reconcile(db=db, config=_load_config(config), period=period, since=since, until=until, to=to,
-                               last=last)
+        result = api.reconcile(
+            db=db, config=_load_config(config), period=period, since=since, until=until, to=to, last=last
+        )
         _say_empty_period(result)
         from costlens.reconcile import render
 
@@ -1224,8 +1772,10 @@ def reconcile(
 
             render.render_terminal(result, Console(highlight=False))
         if fail_outside_tolerance and result.status == "outside_tolerance":
-            print(f"costlens: reconciliation outside tolerance: {render.usd(result.unexplained_usd)} unexplained",
-                  file=sys.stderr)
+            print(
+                f"costlens: reconciliation outside tolerance: {render.usd(result.unexplained_usd)} unexplained",
+                file=sys.stderr,
+            )
             raise typer.Exit(EXIT_THRESHOLD)
 
     _guard(run)

@@ -15,11 +15,37 @@ from pydantic_core import PydanticCustomError
 from costlens.errors import ConfigError
 
 CANONICAL_CALL_FIELDS = (
-    "call_id", "ts", "latency_ms", "provider", "model", "request_model", "operation", "service_tier",
-    "is_batch", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-    "cache_write_tokens", "output_tokens", "reasoning_tokens", "status", "error_type", "http_status",
-    "finish_reason", "max_tokens", "task_id", "session_id", "trace_id", "feature", "team", "customer",
-    "user_id", "environment", "reported_cost_usd", "end_ts",
+    "call_id",
+    "ts",
+    "latency_ms",
+    "provider",
+    "model",
+    "request_model",
+    "operation",
+    "service_tier",
+    "is_batch",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "status",
+    "error_type",
+    "http_status",
+    "finish_reason",
+    "max_tokens",
+    "task_id",
+    "session_id",
+    "trace_id",
+    "feature",
+    "team",
+    "customer",
+    "user_id",
+    "environment",
+    "reported_cost_usd",
+    "end_ts",
 )
 
 
@@ -33,24 +59,34 @@ def _bounded(kind: str, *, low: float, low_inclusive: bool, high: float | None =
     wanted = f"a number from {low:g} to {high:g}" if high is not None else f"a finite number {above}"
 
     def check(value: float) -> float:
-        ok = math.isfinite(value) and (value >= low if low_inclusive else value > low) and (
-            high is None or value <= high)
+        ok = (
+            math.isfinite(value)
+            and (value >= low if low_inclusive else value > low)
+            and (high is None or value <= high)
+        )
         if not ok:
-            raise PydanticCustomError("costlens_range", "{kind} must be {wanted}, not {value}",
-                                      {"kind": kind, "wanted": wanted, "value": value, "fix": fix})
+            raise PydanticCustomError(
+                "costlens_range",
+                "{kind} must be {wanted}, not {value}",
+                {"kind": kind, "wanted": wanted, "value": value, "fix": fix},
+            )
         return value
 
     return AfterValidator(check)
 
 
 # Budgets are positive amounts; rates may be 0 (not counted); percentages are 0–100. nan / inf never pass.
-Budget = Annotated[float, _bounded("a budget", low=0, low_inclusive=False,
-                                   fix="set an amount above 0 in USD, or remove the setting for none")]
-Rate = Annotated[float, _bounded("a rate", low=0, low_inclusive=True,
-                                 fix="set 0 or more in USD (0 leaves it out)")]
+Budget = Annotated[
+    float,
+    _bounded(
+        "a budget", low=0, low_inclusive=False, fix="set an amount above 0 in USD, or remove the setting for none"
+    ),
+]
+Rate = Annotated[float, _bounded("a rate", low=0, low_inclusive=True, fix="set 0 or more in USD (0 leaves it out)")]
 Amount = Annotated[float, _bounded("an amount", low=0, low_inclusive=True, fix="set 0 or more in USD")]
-Percent = Annotated[float, _bounded("a percentage", low=0, low_inclusive=True, high=100,
-                                    fix="set a percentage from 0 to 100")]
+Percent = Annotated[
+    float, _bounded("a percentage", low=0, low_inclusive=True, high=100, fix="set a percentage from 0 to 100")
+]
 
 
 class ColumnMapping(_Strict):
@@ -186,8 +222,9 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None and env:
         file = Path(env)
         if not file.is_file():
-            raise ConfigError(f"COSTLENS_CONFIG={env!r}: config file not found",
-                              fix="point it at a costlens.toml, or unset it")
+            raise ConfigError(
+                f"COSTLENS_CONFIG={env!r}: config file not found", fix="point it at a costlens.toml, or unset it"
+            )
         return _parse(file, _read_toml(file))
     if path is not None:
         file = Path(path)

@@ -44,7 +44,9 @@ def lock_wait_seconds() -> float:
     except ValueError:
         value = -1.0
     if not (math.isfinite(value) and value >= 0):  # also rejects nan and inf
-        raise ConfigError(f"COSTLENS_LOCK_WAIT={text!r} is not a number of seconds", fix="use e.g. 30, or 0 to fail at once")
+        raise ConfigError(
+            f"COSTLENS_LOCK_WAIT={text!r} is not a number of seconds", fix="use e.g. 30, or 0 to fail at once"
+        )
     return value
 
 
@@ -56,8 +58,9 @@ def check_environment() -> None:
     temp_directory(os.environ.get("COSTLENS_DB") or DEFAULT_DB)
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-            must_exist: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False, must_exist: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open (and if needed create) the database; fail with one line if it is locked, corrupt or too new.
     Commands that only read facts pass must_exist, so a mistyped --db is an error, not an empty report."""
     import duckdb
@@ -65,15 +68,15 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     db_path = str(path or default_db_path())
     check_environment()  # a bad COSTLENS_* value is a usage error, before the file is touched
     if (read_only or must_exist) and db_path != ":memory:" and not Path(db_path).exists():
-        raise DatabaseError(
-            f"database {db_path} does not exist", fix="run `costlens ingest PATH…` first, or pass --db"
-        )
+        raise DatabaseError(f"database {db_path} does not exist", fix="run `costlens ingest PATH…` first, or pass --db")
     if db_path != ":memory:" and Path(db_path).is_dir():
         raise DatabaseError(f"database {db_path} is a folder", fix="pass a file name, e.g. --db costlens.duckdb")
     if db_path != ":memory:" and not looks_like_duckdb(Path(db_path)):
         # DuckDB would open e.g. an existing CSV as an empty in-memory database and lose everything written
-        raise DatabaseError(f"{db_path} is not a DuckDB database",
-                            fix="pass the costlens database with --db (or remove that file to start afresh)")
+        raise DatabaseError(
+            f"{db_path} is not a DuckDB database",
+            fix="pass the costlens database with --db (or remove that file to start afresh)",
+        )
     deadline = time.monotonic() + lock_wait_seconds()
     while True:
         try:
@@ -96,8 +99,8 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
         con.close()
         if isinstance(exc, duckdb.Error):
             raise as_database_error(exc, db_path) or DatabaseError(
-                f"database {db_path} cannot be used: {_first_line(exc)}",
-                fix="check --db points at a costlens database") from None
+                f"database {db_path} cannot be used: {_first_line(exc)}", fix="check --db points at a costlens database"
+            ) from None
         raise
     return con
 
@@ -125,8 +128,10 @@ def _open_error(db_path: str, text: str, *, read_only: bool = False) -> Database
     if access:
         exists = Path(db_path).exists()
         how = "for reading" if read_only else "for writing" if exists else "(creating it)"
-        return DatabaseError(f"cannot open database {db_path} {how}: {access}",
-                             fix=_access_fix(access, exists=exists, read_only=read_only))
+        return DatabaseError(
+            f"cannot open database {db_path} {how}: {access}",
+            fix=_access_fix(access, exists=exists, read_only=read_only),
+        )
     if _is_lock_conflict(text):
         holder = re.search(r"PID (\d+)", text)
         who = f" (PID {holder.group(1)})" if holder else ""
@@ -140,20 +145,25 @@ def _open_error(db_path: str, text: str, *, read_only: bool = False) -> Database
             fix=f"{UPGRADE_HINT}, or use another --db",
         )
     if "corrupt" in lowered or "checksum" in lowered:
-        return DatabaseError(f"database {db_path} is damaged ({text})",
-                             fix="restore it from a backup, or ingest the input files again into a new --db")
+        return DatabaseError(
+            f"database {db_path} is damaged ({text})",
+            fix="restore it from a backup, or ingest the input files again into a new --db",
+        )
     if "not a valid duckdb database" in lowered or "invalid magic" in lowered or "not a duckdb" in lowered:
-        return DatabaseError(f"{db_path} is not a DuckDB database",
-                             fix="pass the costlens database with --db (or remove that file to start afresh)")
+        return DatabaseError(
+            f"{db_path} is not a DuckDB database",
+            fix="pass the costlens database with --db (or remove that file to start afresh)",
+        )
     storage = _storage_problem(lowered)
     if storage:
         return DatabaseError(f"cannot write database {db_path}: {storage}", fix=_STORAGE_FIX)
-    return DatabaseError(f"cannot open database {db_path}: {text}",
-                         fix="check --db points at a costlens database")
+    return DatabaseError(f"cannot open database {db_path}: {text}", fix="check --db points at a costlens database")
 
 
-_STORAGE_FIX = ("free space where the database and COSTLENS_TEMP_DIR live, then run the command again "
-                "(a file whose ingest did not finish is ingested whole next time)")
+_STORAGE_FIX = (
+    "free space where the database and COSTLENS_TEMP_DIR live, then run the command again "
+    "(a file whose ingest did not finish is ingested whole next time)"
+)
 
 
 def _access_problem(lowered: str) -> str | None:
@@ -171,10 +181,11 @@ def _access_fix(problem: str, *, exists: bool = True, read_only: bool = False) -
     if not exists:
         return "pass --db with a path in a folder you may write to"
     if "read-only" in problem:
-        return ("copy it to a writable disk and pass --db there (`costlens runs` and `costlens quarantine` "
-                "read it where it is)")
-    return ("ask for write access to the database and its folder, or copy it somewhere you may write and pass "
-            "--db there")
+        return (
+            "copy it to a writable disk and pass --db there (`costlens runs` and `costlens quarantine` "
+            "read it where it is)"
+        )
+    return "ask for write access to the database and its folder, or copy it somewhere you may write and pass --db there"
 
 
 def _storage_problem(lowered: str) -> str | None:
@@ -211,8 +222,12 @@ def as_database_error(exc: BaseException, db_path: str | None = None) -> Databas
                 fix = _access_fix(problem) if problem else None
                 if problem and named.group(1).endswith(".wal"):
                     problem += f" on its write-ahead log {Path(named.group(1)).name}"
-        elif isinstance(exc, OSError) and exc.errno == 28 and exc.filename is not None \
-                and str(exc.filename).startswith(where):
+        elif (
+            isinstance(exc, OSError)
+            and exc.errno == 28
+            and exc.filename is not None
+            and str(exc.filename).startswith(where)
+        ):
             problem = "no space left on device"  # the database or its WAL; an output names itself (OutputError)
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     if not problem:
@@ -231,8 +246,8 @@ DEFAULT_MEMORY_LIMIT = "1.8GB"
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(kb|mb|gb|tb|kib|mib|gib|tib|k|m|g|t)", re.IGNORECASE)
-_UNIT_BYTES = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
-_MIN_MEMORY_BYTES = 64 * 2 ** 20  # below this DuckDB fails at the first join
+_UNIT_BYTES = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_MIN_MEMORY_BYTES = 64 * 2**20  # below this DuckDB fails at the first join
 
 
 def memory_limit() -> str:
@@ -259,8 +274,10 @@ def temp_directory(db_path: str) -> str:
     chosen = os.environ.get("COSTLENS_TEMP_DIR", "").strip()
     if chosen:
         if Path(chosen).exists() and not Path(chosen).is_dir():
-            raise ConfigError(f"COSTLENS_TEMP_DIR={chosen!r} is a file, not a folder",
-                              fix="point it at a folder (it is created when missing), or unset it")
+            raise ConfigError(
+                f"COSTLENS_TEMP_DIR={chosen!r} is a file, not a folder",
+                fix="point it at a folder (it is created when missing), or unset it",
+            )
         return chosen
     return str(Path(db_path).parent / ".costlens_tmp") if db_path != ":memory:" else tempfile.gettempdir()
 
@@ -285,7 +302,9 @@ def _vetted_size(value: str) -> str:
     unit = match.group(2).lower()
     size = float(match.group(1)) * _UNIT_BYTES[unit if unit.endswith("ib") else unit[0]]
     if size < _MIN_MEMORY_BYTES:
-        raise ConfigError(f"COSTLENS_MEMORY_LIMIT={value!r} is too small for costlens", fix="use 64MB or more, e.g. 2GB")
+        raise ConfigError(
+            f"COSTLENS_MEMORY_LIMIT={value!r} is too small for costlens", fix="use 64MB or more, e.g. 2GB"
+        )
     return cleaned
 
 
@@ -311,8 +330,10 @@ def check_schema_version(con: duckdb.DuckDBPyConnection, db_path: str) -> None:
     try:
         version = int(text)
     except ValueError:
-        raise DatabaseError(f"database {db_path} has an unreadable schema_version {text!r}",
-                            fix="use another --db; this file was not written by costlens") from None
+        raise DatabaseError(
+            f"database {db_path} has an unreadable schema_version {text!r}",
+            fix="use another --db; this file was not written by costlens",
+        ) from None
     if version > SCHEMA_VERSION:
         writer = meta.get("costlens_version") or _last_run_version(con) or "a newer version"
         raise DatabaseError(

@@ -93,10 +93,16 @@ class DiffResult:
     def to_dict(self) -> dict[str, Any]:
         from costlens.change import METHOD
 
-        return {"before": self.before, "after": self.after, "total": self.total.to_dict("scope"),
-                "by_feature": [r.to_dict("feature") for r in self.by_feature],
-                "by_model": [r.to_dict("model") for r in self.by_model],
-                "split": self.split, "method": METHOD if self.split else None, "warnings": self.warnings}
+        return {
+            "before": self.before,
+            "after": self.after,
+            "total": self.total.to_dict("scope"),
+            "by_feature": [r.to_dict("feature") for r in self.by_feature],
+            "by_model": [r.to_dict("model") for r in self.by_model],
+            "split": self.split,
+            "method": METHOD if self.split else None,
+            "warnings": self.warnings,
+        }
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -150,12 +156,19 @@ def _row(key: str, before: dict | None, after: dict | None, usage_before, usage_
     c0, c1 = _dec(b.get("cost_usd")), _dec(a.get("cost_usd"))
     status = "new" if before is None else "gone" if after is None else "same" if c0 == c1 else "changed"
     row = DiffRow(
-        key=key, status=status, before_cost_usd=c0, after_cost_usd=c1, delta_usd=c1 - c0,
+        key=key,
+        status=status,
+        before_cost_usd=c0,
+        after_cost_usd=c1,
+        delta_usd=c1 - c0,
         delta_pct=float((c1 - c0) / c0 * 100) if c0 else None,
-        before_tasks=int(b.get("tasks") or 0), after_tasks=int(a.get("tasks") or 0),
-        before_cost_per_task_usd=b.get("cost_per_task_usd"), after_cost_per_task_usd=a.get("cost_per_task_usd"),
+        before_tasks=int(b.get("tasks") or 0),
+        after_tasks=int(a.get("tasks") or 0),
+        before_cost_per_task_usd=b.get("cost_per_task_usd"),
+        after_cost_per_task_usd=a.get("cost_per_task_usd"),
         before_cost_per_accepted_outcome_usd=b.get("cost_per_accepted_outcome_usd"),
-        after_cost_per_accepted_outcome_usd=a.get("cost_per_accepted_outcome_usd"))
+        after_cost_per_accepted_outcome_usd=a.get("cost_per_accepted_outcome_usd"),
+    )
     if usage_before is None or usage_after is None or status == "new":
         return row  # no split: not both reports carry usage, or no previous cost per task to value volume at
     split = decompose(usage_before, usage_after)
@@ -164,23 +177,30 @@ def _row(key: str, before: dict | None, after: dict | None, usage_before, usage_
     return row
 
 
-def diff_reports(before: dict[str, Any], after: dict[str, Any], before_name: str = "BEFORE",
-                 after_name: str = "AFTER") -> DiffResult:
+def diff_reports(
+    before: dict[str, Any], after: dict[str, Any], before_name: str = "BEFORE", after_name: str = "AFTER"
+) -> DiffResult:
     """The diff of two validated report dicts (module docstring)."""
     warnings: list[str] = []
     split = "usage_by_kind" in before and "usage_by_kind" in after
     if not split:
         old = [name for name, data in ((before_name, before), (after_name, after)) if "usage_by_kind" not in data]
-        warnings.append(f"{' and '.join(old)} has no usage_by_kind (saved by an older costlens): spend and ratios "
-                        "are compared, the change is not split into volume / efficiency / mix / price — save it "
-                        "again with this costlens")
+        warnings.append(
+            f"{' and '.join(old)} has no usage_by_kind (saved by an older costlens): spend and ratios "
+            "are compared, the change is not split into volume / efficiency / mix / price — save it "
+            "again with this costlens"
+        )
     if before.get("cost_mode", "computed") != after.get("cost_mode", "computed"):
-        warnings.append(f"cost modes differ ({before.get('cost_mode')} vs {after.get('cost_mode')}): part of the "
-                        "change is the cost mode, not the traffic")
+        warnings.append(
+            f"cost modes differ ({before.get('cost_mode')} vs {after.get('cost_mode')}): part of the "
+            "change is the cost mode, not the traffic"
+        )
     p0, p1 = before["period"], after["period"]
     if str(p0.get("start")) > str(p1.get("start")):
-        warnings.append(f"{before_name} ({p0.get('start')}) is later than {after_name} ({p1.get('start')}): "
-                        "the change runs backwards in time")
+        warnings.append(
+            f"{before_name} ({p0.get('start')}) is later than {after_name} ({p1.get('start')}): "
+            "the change runs backwards in time"
+        )
     if p0.get("days") and p1.get("days") and abs(int(p0["days"]) - int(p1["days"])) > 3:  # not two months
         warnings.append(f"the periods differ in length ({p0['days']} vs {p1['days']} days): volume includes that")
     rows0, rows1 = before.get("usage_by_kind") or [], after.get("usage_by_kind") or []
@@ -189,8 +209,13 @@ def diff_reports(before: dict[str, Any], after: dict[str, Any], before_name: str
         return _usage(rows, tasks, calls, keep) if split else None
 
     t0, t1 = before["totals"], after["totals"]
-    total = _row("total", t0, t1, usage(rows0, int(t0.get("tasks") or 0), int(t0.get("calls") or 0), lambda r: True),
-                 usage(rows1, int(t1.get("tasks") or 0), int(t1.get("calls") or 0), lambda r: True))
+    total = _row(
+        "total",
+        t0,
+        t1,
+        usage(rows0, int(t0.get("tasks") or 0), int(t0.get("calls") or 0), lambda r: True),
+        usage(rows1, int(t1.get("tasks") or 0), int(t1.get("calls") or 0), lambda r: True),
+    )
     total.status = "same" if total.delta_usd == 0 else "changed"
 
     def side_by_side(section: str, key_name: str, row_key) -> list[DiffRow]:
@@ -203,20 +228,36 @@ def diff_reports(before: dict[str, Any], after: dict[str, Any], before_name: str
             def keep(r, key=key):
                 return str(row_key(r)) == key
 
-            out.append(_row(key, b, a,
-                            usage(rows0, int((b or {}).get("tasks") or 0), int((b or {}).get("calls") or 0), keep),
-                            usage(rows1, int((a or {}).get("tasks") or 0), int((a or {}).get("calls") or 0), keep)))
+            out.append(
+                _row(
+                    key,
+                    b,
+                    a,
+                    usage(rows0, int((b or {}).get("tasks") or 0), int((b or {}).get("calls") or 0), keep),
+                    usage(rows1, int((a or {}).get("tasks") or 0), int((a or {}).get("calls") or 0), keep),
+                )
+            )
         return sorted(out, key=lambda r: (-abs(r.delta_usd), -r.after_cost_usd, r.key))
 
     return DiffResult(
-        before={"file": before_name, "period": p0, "cost_mode": before.get("cost_mode"),
-                "price_book": before.get("price_book")},
-        after={"file": after_name, "period": p1, "cost_mode": after.get("cost_mode"),
-               "price_book": after.get("price_book")},
+        before={
+            "file": before_name,
+            "period": p0,
+            "cost_mode": before.get("cost_mode"),
+            "price_book": before.get("price_book"),
+        },
+        after={
+            "file": after_name,
+            "period": p1,
+            "cost_mode": after.get("cost_mode"),
+            "price_book": after.get("price_book"),
+        },
         total=total,
         by_feature=side_by_side("unit_economics", "feature", lambda r: r["feature"]),
         by_model=side_by_side("by_model", "model", lambda r: r["model"]),
-        split=split, warnings=warnings)
+        split=split,
+        warnings=warnings,
+    )
 
 
 def diff_files(before: str | Path, after: str | Path) -> DiffResult:
@@ -243,23 +284,39 @@ def _cents(row: DiffRow) -> dict[str, Decimal] | None:
 def _cells(row: DiffRow) -> list[str]:
     pct = "" if row.delta_pct is None else f" ({row.delta_pct:+.1f}%)"
     cents = _cents(row)
-    effects = [signed_money(cents[name]) for name in EFFECT_NAMES] if cents else \
-        ["new" if row.status == "new" else "—"] + ["—"] * 3
-    return [money(row.before_cost_usd), money(row.after_cost_usd), signed_money(row.delta_usd) + pct,
-            f"{unit_money(row.before_cost_per_task_usd)} → {unit_money(row.after_cost_per_task_usd)}",
-            f"{unit_money(row.before_cost_per_accepted_outcome_usd)} → "
-            f"{unit_money(row.after_cost_per_accepted_outcome_usd)}", *effects]
+    effects = (
+        [signed_money(cents[name]) for name in EFFECT_NAMES]
+        if cents
+        else ["new" if row.status == "new" else "—"] + ["—"] * 3
+    )
+    return [
+        money(row.before_cost_usd),
+        money(row.after_cost_usd),
+        signed_money(row.delta_usd) + pct,
+        f"{unit_money(row.before_cost_per_task_usd)} → {unit_money(row.after_cost_per_task_usd)}",
+        f"{unit_money(row.before_cost_per_accepted_outcome_usd)} → "
+        f"{unit_money(row.after_cost_per_accepted_outcome_usd)}",
+        *effects,
+    ]
 
 
-HEADERS = ["Before", "After", "Change", "Cost / task", "Cost / accepted outcome", "Volume", "Efficiency", "Mix",
-           "Price"]
+HEADERS = [
+    "Before",
+    "After",
+    "Change",
+    "Cost / task",
+    "Cost / accepted outcome",
+    "Volume",
+    "Efficiency",
+    "Mix",
+    "Price",
+]
 
 
 def _headline(result: DiffResult) -> str:
     total = result.total
     pct = "" if total.delta_pct is None else f" ({total.delta_pct:+.1f}%)"
-    text = (f"spend {money(total.before_cost_usd)} → {money(total.after_cost_usd)}: "
-            f"{signed_money(total.delta_usd)}{pct}")
+    text = f"spend {money(total.before_cost_usd)} → {money(total.after_cost_usd)}: {signed_money(total.delta_usd)}{pct}"
     cents = _cents(total)
     if cents:
         text += " = " + ", ".join(f"{EFFECT_NAMES[name]} {signed_money(cents[name])}" for name in EFFECT_NAMES)
@@ -270,8 +327,12 @@ def render_markdown(result: DiffResult) -> str:
     """A PR comment or job summary. Names from the logs go through render_md.md (inert Markdown)."""
     from costlens.report.render_md import md
 
-    lines = [f"## costlens diff · {md(_period(result.before['period']))} → {md(_period(result.after['period']))}",
-             "", _headline(result), ""]
+    lines = [
+        f"## costlens diff · {md(_period(result.before['period']))} → {md(_period(result.after['period']))}",
+        "",
+        _headline(result),
+        "",
+    ]
     for title, rows in (("Feature", [result.total] + result.by_feature), ("Model", result.by_model)):
         lines.append("| " + " | ".join([title] + HEADERS) + " |")
         lines.append("|:---|" + "|".join(["---:"] * len(HEADERS)) + "|")
@@ -281,9 +342,11 @@ def render_markdown(result: DiffResult) -> str:
         lines.append("")
     lines += [f"> {md(w, limit=400)}" for w in result.warnings]
     if result.split:
-        lines.append("Volume = Δtasks × previous cost per task; efficiency = tokens and calls per task; mix = the "
-                     "shift between models at previous prices; price = price changes at current usage. The four add "
-                     "up to the change.")
+        lines.append(
+            "Volume = Δtasks × previous cost per task; efficiency = tokens and calls per task; mix = the "
+            "shift between models at previous prices; price = price changes at current usage. The four add "
+            "up to the change."
+        )
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -291,8 +354,13 @@ def render_terminal(result: DiffResult, console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console.print(Text(f"costlens diff: {_period(result.before['period'])} ({result.before['file']}) → "
-                       f"{_period(result.after['period'])} ({result.after['file']})", style="bold"))
+    console.print(
+        Text(
+            f"costlens diff: {_period(result.before['period'])} ({result.before['file']}) → "
+            f"{_period(result.after['period'])} ({result.after['file']})",
+            style="bold",
+        )
+    )
     console.print(Text(_headline(result)))
     for title, rows in (("Feature", [result.total] + result.by_feature), ("Model", result.by_model)):
         table = Table(header_style="bold", pad_edge=False)

@@ -53,8 +53,7 @@ def toml_key(text: str) -> str:
 
 def comment_text(text: Any) -> str:
     """Text safe inside a `# …` comment: no line breaks or other control characters."""
-    return "".join(" " if (ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\x85") else ch
-                   for ch in str(text))
+    return "".join(" " if (ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\x85") else ch for ch in str(text))
 
 
 def nice_round_up(value: Decimal | float) -> Decimal:
@@ -113,8 +112,9 @@ def budget_month(con: duckdb.DuckDBPyConnection, today: date | None = None) -> d
     today = today or datetime.now(UTC).date()
     if month == _month_start(today):
         before = _previous_month(month)
-        has = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?",
-                          [before.isoformat(), month.isoformat()]).fetchone()[0]
+        has = con.execute(
+            "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [before.isoformat(), month.isoformat()]
+        ).fetchone()[0]
         if has:
             return before
     return month
@@ -145,7 +145,8 @@ def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | N
             SELECT DISTINCT t.model, t.tier FROM model_tiers t
             JOIN (SELECT DISTINCT model FROM calls) c USING (model) ORDER BY t.model""").fetchall()
         unpriced = cur.execute(
-            "SELECT provider, model, variant FROM unpriced_models ORDER BY provider, model, variant").fetchall()
+            "SELECT provider, model, variant FROM unpriced_models ORDER BY provider, model, variant"
+        ).fetchall()
         calls = cur.execute("SELECT count(*) FROM calls").fetchone()[0]
     finally:
         cur.close()
@@ -153,8 +154,15 @@ def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | N
         row = monthly.get(feature["feature"])
         feature["month_cost_usd"] = Decimal(row.cost_usd) if row is not None else Decimal(0)
         feature["cost_per_accepted_outcome_usd"] = row.cost_per_accepted_outcome_usd if row is not None else None
-    return {"month": month, "features": features, "tiers": tiers, "unpriced": unpriced, "calls": int(calls),
-            "first": first, "last": last}
+    return {
+        "month": month,
+        "features": features,
+        "tiers": tiers,
+        "unpriced": unpriced,
+        "calls": int(calls),
+        "first": first,
+        "last": last,
+    }
 
 
 def _line(code: str, note: str = "") -> str:
@@ -169,20 +177,27 @@ def _feature_block(f: dict[str, Any], month: date, economics_set: bool) -> list[
     more = len(f.get("models") or []) - 4
     lines = [
         f"[features.{toml_key(name)}]",
-        comment_text(f"# {f['calls']:,} calls, {f['tasks']:,} tasks since {f['first_ts']:%Y-%m-%d}; models by spend: "
-                     f"{models}{f' (+{more} more)' if more > 0 else ''}; {month:%Y-%m} spend {_usd(spend)}"),
+        comment_text(
+            f"# {f['calls']:,} calls, {f['tasks']:,} tasks since {f['first_ts']:%Y-%m-%d}; models by spend: "
+            f"{models}{f' (+{more} more)' if more > 0 else ''}; {month:%Y-%m} spend {_usd(spend)}"
+        ),
         _line('# owner = "name@example.com"', "who answers for this spend (showback by owner)"),
     ]
     team = f.get("team")
-    lines.append(_line(f"team = {toml_str(team)}", "seen on its calls") if team
-                 else _line('# team = "platform"', "showback by team"))
+    lines.append(
+        _line(f"team = {toml_str(team)}", "seen on its calls")
+        if team
+        else _line('# team = "platform"', "showback by team")
+    )
     lines += [
         _line('# cost_center = "CC-000"', "showback by cost center (finance)"),
         _line('# criticality = "important"', "critical | important | mass"),
     ]
     if spend > 0:
         budget = suggested_budget(spend)
-        lines.append(_line(f"monthly_budget_usd = {_number(budget)}", f"{month:%Y-%m} spend {_usd(spend)} × 1.2, rounded up"))
+        lines.append(
+            _line(f"monthly_budget_usd = {_number(budget)}", f"{month:%Y-%m} spend {_usd(spend)} × 1.2, rounded up")
+        )
         hard = _number(budget * 2)
     else:
         lines.append(_line("# monthly_budget_usd = 10", f"no spend in {month:%Y-%m} to base it on"))
@@ -195,8 +210,12 @@ def _feature_block(f: dict[str, Any], month: date, economics_set: bool) -> list[
     if cpao:
         slo = nice_round_up(Decimal(str(cpao)) * BUDGET_HEADROOM)
         basis = "" if economics_set else ", inference only until [economics] is set"
-        lines.append(_line(f"# cost_slo_per_accepted_outcome_usd = {_number(slo)}",
-                           f"now {_unit_usd(cpao)} per accepted outcome{basis}"))
+        lines.append(
+            _line(
+                f"# cost_slo_per_accepted_outcome_usd = {_number(slo)}",
+                f"now {_unit_usd(cpao)} per accepted outcome{basis}",
+            )
+        )
     else:
         lines.append(_line("# cost_slo_per_accepted_outcome_usd = 0.10", "no accepted outcomes logged yet"))
     if f.get("batch_calls"):
@@ -206,8 +225,12 @@ def _feature_block(f: dict[str, Any], month: date, economics_set: bool) -> list[
     p95 = int(f.get("p95_calls_per_task") or 1)
     top = int(f.get("max_calls_per_task") or 1)
     if top > 1:
-        lines.append(_line(f"# step_budget = {max(2, math.ceil(p95 * 1.5))}",
-                           f"agents: most calls one task may take (p95 now {p95}, max {top})"))
+        lines.append(
+            _line(
+                f"# step_budget = {max(2, math.ceil(p95 * 1.5))}",
+                f"agents: most calls one task may take (p95 now {p95}, max {top})",
+            )
+        )
     else:
         lines.append(_line("# step_budget = 10", "agents: most calls one task may take (1 now)"))
     lines.append("")
@@ -229,8 +252,7 @@ def _leak_lines() -> list[str]:
     return lines
 
 
-def render_starter_config(data: dict[str, Any], source: str | None = None,
-                          today: date | None = None) -> str:
+def render_starter_config(data: dict[str, Any], source: str | None = None, today: date | None = None) -> str:
     today = today or datetime.now(UTC).date()
     month: date | None = data.get("month")
     features = [f for f in data.get("features", []) if f["feature"] != "(unattributed)"]
@@ -239,9 +261,12 @@ def render_starter_config(data: dict[str, Any], source: str | None = None,
         "# costlens.toml — starter configuration written by `costlens init` on " + today.isoformat(),
     ]
     if month is not None:
-        out.append(comment_text(
-            f"# from {source or 'the database'}: {data['calls']:,} calls {data['first']} … {data['last']}, "
-            f"{len(features)} features; budgets suggested from {month:%Y-%m}."))
+        out.append(
+            comment_text(
+                f"# from {source or 'the database'}: {data['calls']:,} calls {data['first']} … {data['last']}, "
+                f"{len(features)} features; budgets suggested from {month:%Y-%m}."
+            )
+        )
     else:
         out.append("# The database has no calls yet: ingest some logs and run `costlens init --force` again.")
     out += [
@@ -250,13 +275,15 @@ def render_starter_config(data: dict[str, Any], source: str | None = None,
         "",
         "# ── Economics ─────────────────────────────────────────────────────────────────────────────",
         "[economics]",
-        "loaded_hourly_rate_usd = 0        # fully loaded cost of an hour of human work: prices outcomes' rework_minutes",
+        "loaded_hourly_rate_usd = 0        # fully loaded cost of an hour of human work: "
+        "prices outcomes' rework_minutes",
         "delay_cost_per_minute_usd = 0     # what a minute of waiting costs: prices outcomes' delay_minutes",
         "",
         "# ── Features (use cases): ownership, budgets and cost SLOs ─────────────────────────────────",
         "# owner / team / cost_center        showback: who pays for what",
         "# criticality                       critical | important | mass",
-        "# monthly_budget_usd                the month's budget in USD (suggested: last month's spend × 1.2, rounded up)",
+        "# monthly_budget_usd                the month's budget in USD "
+        "(suggested: last month's spend × 1.2, rounded up)",
         "# soft_alert_pct                    status 'warning' once this % of the budget is used (default 80)",
         "# hard_limit_usd                    status 'hard_limit' once spend reaches it; `costlens check` fails",
         "# cost_slo_per_accepted_outcome_usd the most one accepted outcome may cost (inference + rework + delay)",
@@ -284,9 +311,13 @@ def render_starter_config(data: dict[str, Any], source: str | None = None,
     for feature in features:
         out += _feature_block(feature, month, economics_set)
     if unattributed is not None:
-        out += [comment_text(
-            f"# {unattributed['calls']:,} calls carry no feature (spend {_usd(unattributed['month_cost_usd'])} in "
-            f"{month:%Y-%m}): tag them (costlens.feature / feature attribute) so they get an owner."), ""]
+        out += [
+            comment_text(
+                f"# {unattributed['calls']:,} calls carry no feature (spend {_usd(unattributed['month_cost_usd'])} in "
+                f"{month:%Y-%m}): tag them (costlens.feature / feature attribute) so they get an owner."
+            ),
+            "",
+        ]
     out += [
         "# ── Model tiers: premium | balanced | economy (from price bands; override here) ────────────",
         "[models.tiers]",
@@ -351,8 +382,15 @@ def render_starter_config(data: dict[str, Any], source: str | None = None,
     return "\n".join(out)
 
 
-def write_starter_config(con: duckdb.DuckDBPyConnection, path: str | Path, *, config: Config | None = None,
-                         force: bool = False, source: str | None = None, today: date | None = None) -> Path:
+def write_starter_config(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    *,
+    config: Config | None = None,
+    force: bool = False,
+    source: str | None = None,
+    today: date | None = None,
+) -> Path:
     """Write the starter costlens.toml to `path`; refuse to overwrite an existing file unless `force`.
     `config` (optional) supplies price overrides so spend is priced as the user's config would price it."""
     from costlens.config import Config, load_config

@@ -69,34 +69,62 @@ def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, repor
 
     check("calls_logged", 1, t.calls > 0, f"{t.calls:,} calls in the period")
     coverage = t.priced_coverage_pct
-    check("spend_priced", 2, coverage is not None and coverage >= PRICED_MIN_PCT,
-          f"{'n/a' if coverage is None else f'{coverage:.1f}%'} of calls priced (needs ≥ {PRICED_MIN_PCT:g}%)")
+    check(
+        "spend_priced",
+        2,
+        coverage is not None and coverage >= PRICED_MIN_PCT,
+        f"{'n/a' if coverage is None else f'{coverage:.1f}%'} of calls priced (needs ≥ {PRICED_MIN_PCT:g}%)",
+    )
     total = Decimal(t.cost_usd or 0)
     attributed = float(1 - Decimal(report.coverage.unattributed_cost_usd) / total) if total > 0 else None
-    check("spend_attributed", 2, attributed is not None and attributed >= ATTRIBUTED_MIN,
-          f"{_pct(attributed)} of spend attributed to a feature (needs ≥ {ATTRIBUTED_MIN:.0%})")
+    check(
+        "spend_attributed",
+        2,
+        attributed is not None and attributed >= ATTRIBUTED_MIN,
+        f"{_pct(attributed)} of spend attributed to a feature (needs ≥ {ATTRIBUTED_MIN:.0%})",
+    )
 
     def configured(attr: str):
         return lambda key: key in features and getattr(features[key], attr, None) not in (None, "")
 
     owned = _share_of_spend(report, lambda k: configured("owner")(k) or configured("team")(k))
-    check("owners_assigned", 3, owned is not None and owned >= OWNED_MIN,
-          f"{_pct(owned)} of spend in features with an owner or team (needs ≥ {OWNED_MIN:.0%})")
+    check(
+        "owners_assigned",
+        3,
+        owned is not None and owned >= OWNED_MIN,
+        f"{_pct(owned)} of spend in features with an owner or team (needs ≥ {OWNED_MIN:.0%})",
+    )
     budgeted = _share_of_spend(report, lambda k: configured("monthly_budget_usd")(k) or configured("hard_limit_usd")(k))
-    check("budgets_set", 3, budgeted is not None and budgeted >= BUDGETED_MIN,
-          f"{_pct(budgeted)} of spend in features with a monthly budget (needs ≥ {BUDGETED_MIN:.0%})")
+    check(
+        "budgets_set",
+        3,
+        budgeted is not None and budgeted >= BUDGETED_MIN,
+        f"{_pct(budgeted)} of spend in features with a monthly budget (needs ≥ {BUDGETED_MIN:.0%})",
+    )
 
     outcome_share = t.tasks_with_outcome / t.tasks if t.tasks else None
-    check("outcomes_logged", 4, outcome_share is not None and outcome_share >= OUTCOMES_MIN,
-          f"{_pct(outcome_share)} of tasks have an outcome (needs ≥ {OUTCOMES_MIN:.0%})")
+    check(
+        "outcomes_logged",
+        4,
+        outcome_share is not None and outcome_share >= OUTCOMES_MIN,
+        f"{_pct(outcome_share)} of tasks have an outcome (needs ≥ {OUTCOMES_MIN:.0%})",
+    )
     slo = _share_of_spend(report, configured("cost_slo_per_accepted_outcome_usd"))
-    check("cost_slos_set", 4, slo is not None and slo >= SLO_MIN,
-          f"{_pct(slo)} of spend under a cost SLO per accepted outcome (needs ≥ {SLO_MIN:.0%})")
+    check(
+        "cost_slos_set",
+        4,
+        slo is not None and slo >= SLO_MIN,
+        f"{_pct(slo)} of spend under a cost SLO per accepted outcome (needs ≥ {SLO_MIN:.0%})",
+    )
 
     cache_read = sum(r.cache_read_tokens for r in report.unit_economics)
     context = sum(r.input_tokens + r.cache_read_tokens + r.cache_write_tokens for r in report.unit_economics)
-    check("prompt_caching_used", 5, cache_read > 0,
-          f"cache reads are {cache_read / context:.1%} of input tokens" if context else "no input tokens")
+    check(
+        "prompt_caching_used",
+        5,
+        cache_read > 0,
+        f"cache reads are {cache_read / context:.1%} of input tokens" if context else "no input tokens",
+    )
     batch = _batch_calls(con)
     batchable = [f for f in report.leaks if f.get("kind") == "batchable" and f.get("severity") in ("medium", "high")]
     if batchable:
@@ -107,15 +135,24 @@ def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, repor
     else:
         detail = "no batchable traffic found"
     check("batch_where_possible", 5, not batchable, detail)
-    check("bill_reconcilable", 5, report.coverage.billing_lines > 0,
-          f"{report.coverage.billing_lines:,} billing lines in the period" if report.coverage.billing_lines
-          else "no provider bill ingested: spend cannot be reconciled")
+    check(
+        "bill_reconcilable",
+        5,
+        report.coverage.billing_lines > 0,
+        f"{report.coverage.billing_lines:,} billing lines in the period"
+        if report.coverage.billing_lines
+        else "no provider bill ingested: spend cannot be reconciled",
+    )
     high = [f for f in report.leaks if f.get("severity") == "high"]
     check("no_high_severity_leaks", 5, not high, f"{len(high)} high-severity leaks open")
     prices = (config.prices if config is not None else None) or {}
     negotiated = bool(prices.get("overrides") or prices.get("discounts"))
-    check("negotiated_prices", None, negotiated,
-          "price overrides or discounts recorded" if negotiated else "list prices only (no overrides or discounts)")
+    check(
+        "negotiated_prices",
+        None,
+        negotiated,
+        "price overrides or discounts recorded" if negotiated else "list prices only (no overrides or discounts)",
+    )
 
     level = 1
     for candidate in (2, 3, 4, 5):

@@ -84,16 +84,17 @@ class Protected:
                     continue
         return None
 
-    def check(self, paths: Iterable[str | os.PathLike[str]], option: str = "--out",
-              example: str | None = None) -> None:
+    def check(self, paths: Iterable[str | os.PathLike[str]], option: str = "--out", example: str | None = None) -> None:
         """UsageError (exit 2) when any path resolves to a protected file."""
         for path in paths:
             what = self.what(path)
             if what is not None:
                 hint = f", e.g. {option} {example}" if example else ""
-                raise UsageError(f"{option} {os.fspath(path)} would overwrite {what}",
-                                 fix=f"write to another file{hint} (costlens never replaces its database, its "
-                                     "config or a file it ingested)")
+                raise UsageError(
+                    f"{option} {os.fspath(path)} would overwrite {what}",
+                    fix=f"write to another file{hint} (costlens never replaces its database, its "
+                    "config or a file it ingested)",
+                )
 
 
 def config_path_in_use(config: Config | None = None, explicit: str | os.PathLike[str] | None = None) -> str | None:
@@ -124,9 +125,14 @@ def manifest_files(con: duckdb.DuckDBPyConnection) -> list[str]:
         return []
 
 
-def protected_files(db: str | None, *, config: Config | None = None,
-                    config_file: str | os.PathLike[str] | None = None, guess_config: bool = True,
-                    con: duckdb.DuckDBPyConnection | None = None) -> Protected:
+def protected_files(
+    db: str | None,
+    *,
+    config: Config | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    guess_config: bool = True,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Protected:
     """The database, its WAL, the config in use and the ingested files. Without a loaded `config` or an
     explicit `config_file`, the config load_config would pick is protected (unless `guess_config` is False:
     `init` writes that file). Without `con`, the database is opened read-only for its manifest when it exists
@@ -176,15 +182,21 @@ def output_error(path: Path, exc: BaseException) -> OutputError:
     lowered = text.lower()
     if code in (errno.ENOSPC, _EDQUOT) or "no space left" in lowered or "quota exceeded" in lowered:
         why = "disk quota exceeded" if code == _EDQUOT or "quota" in lowered else "no space left on device"
-        return OutputError(f"cannot write {path}: {why}; nothing was written",
-                           fix="free space on that disk, or write to another disk with --out",
-                           exit_code=EXIT_DATABASE)
+        return OutputError(
+            f"cannot write {path}: {why}; nothing was written",
+            fix="free space on that disk, or write to another disk with --out",
+            exit_code=EXIT_DATABASE,
+        )
     if code in (errno.EACCES, errno.EPERM) or "permission denied" in lowered:
-        return OutputError(f"cannot write {path}: permission denied; nothing was written",
-                           fix="write to a folder you may write to, or fix its permissions")
+        return OutputError(
+            f"cannot write {path}: permission denied; nothing was written",
+            fix="write to a folder you may write to, or fix its permissions",
+        )
     if code == errno.EROFS or "read-only file system" in lowered:
-        return OutputError(f"cannot write {path}: read-only file system; nothing was written",
-                           fix="write to a writable disk with --out")
+        return OutputError(
+            f"cannot write {path}: read-only file system; nothing was written",
+            fix="write to a writable disk with --out",
+        )
     if code == errno.EISDIR:
         return OutputError(f"cannot write {path}: it is a folder", fix="give a file name")
     if code == errno.ENOTDIR:
@@ -206,8 +218,9 @@ def write_outputs(writers: Mapping[Path, Writer], *, validate: Callable[[Path], 
             destination = _destination(target)
             try:
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                handle, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".costlens-tmp",
-                                                dir=destination.parent)
+                handle, name = tempfile.mkstemp(
+                    prefix=f".{destination.name}.", suffix=".costlens-tmp", dir=destination.parent
+                )
                 os.close(handle)
             except OSError as exc:
                 raise output_error(target, exc) from None

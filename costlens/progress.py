@@ -38,8 +38,7 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 # Each step's slice of a file's bytes: roughly its share of the load time of a 1M-call OpenAI JSONL file
 # (390 MB: hashing 1 s, reading and staging 51 s, checks 9 s, insert and accounting 32 s).
-INGEST_STEPS = {"hashing": (0.0, 0.02), "reading": (0.02, 0.57), "checking": (0.57, 0.67),
-                "inserting": (0.67, 1.0)}
+INGEST_STEPS = {"hashing": (0.0, 0.02), "reading": (0.02, 0.57), "checking": (0.57, 0.67), "inserting": (0.67, 1.0)}
 # A statement whose progress falls this far below the last value seen is the step's next statement.
 _NEW_STATEMENT_DROP = 0.05
 
@@ -59,8 +58,15 @@ class Track:
     """The position of one subject (a file, a report) between 0 and `total`, moved by steps and by DuckDB's
     progress of the running statement; every change goes to the callback, in order, never backwards."""
 
-    def __init__(self, callback: ProgressCallback, subject: str, total: float, *, whole: bool = False,
-                 lock: threading.Lock | None = None):
+    def __init__(
+        self,
+        callback: ProgressCallback,
+        subject: str,
+        total: float,
+        *,
+        whole: bool = False,
+        lock: threading.Lock | None = None,
+    ):
         self._callback = callback
         self.subject = subject
         self.total = total
@@ -112,8 +118,9 @@ class Track:
             return
         self.position = position
         self._sent = (self.step_name, position)
-        self._callback(ProgressEvent(self.subject, self.step_name,
-                                     int(position) if self._whole else position, self.total))
+        self._callback(
+            ProgressEvent(self.subject, self.step_name, int(position) if self._whole else position, self.total)
+        )
 
 
 class FileProgress:
@@ -176,8 +183,9 @@ class QueryPoller:
     DuckDB tracks progress only with its progress bar on: it is switched on for the duration with its
     printing off (it would print to stdout), and off again after."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, on_fraction: Callable[[float | None], None],
-                 interval: float = 0.1):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, on_fraction: Callable[[float | None], None], interval: float = 0.1
+    ):
         self._con = con
         self._on_fraction = on_fraction
         self._interval = interval

@@ -80,8 +80,9 @@ ORDER BY r.run_id DESC
 """
 
 
-def list_runs(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None,
-              limit: int | None = None) -> list[RunSummary]:
+def list_runs(
+    con: duckdb.DuckDBPyConnection, *, run_id: int | None = None, limit: int | None = None
+) -> list[RunSummary]:
     """Ingest runs, newest first, with their file and row counts."""
     where = "WHERE r.run_id = ?" if run_id is not None else ""
     params: list[Any] = [run_id] if run_id is not None else []
@@ -90,11 +91,17 @@ def list_runs(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None,
         tail, params = "LIMIT ?", [*params, int(limit)]
     cursor = con.execute(_RUNS_SQL.format(where=where, limit=tail), params)
     names = [d[0] for d in cursor.description]
-    runs = [RunSummary(**{k: (int(v) if k.startswith(("files_", "rows_")) or k == "run_id" else v)
-                          for k, v in zip(names, row)}) for row in cursor.fetchall()]
+    runs = [
+        RunSummary(
+            **{k: (int(v) if k.startswith(("files_", "rows_")) or k == "run_id" else v) for k, v in zip(names, row)}
+        )
+        for row in cursor.fetchall()
+    ]
     by_run: dict[int, list[dict[str, Any]]] = {}
-    cursor = con.execute("SELECT run_id, target, source_file, replaced_file, scope, first_day, last_day, "
-                         "rows_replaced, amount FROM replacements ORDER BY run_id, target, source_file, replaced_file")
+    cursor = con.execute(
+        "SELECT run_id, target, source_file, replaced_file, scope, first_day, last_day, "
+        "rows_replaced, amount FROM replacements ORDER BY run_id, target, source_file, replaced_file"
+    )
     names = [d[0] for d in cursor.description]
     for row in cursor.fetchall():
         entry = dict(zip(names, row))
@@ -104,12 +111,17 @@ def list_runs(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None,
     return runs
 
 
-QUARANTINE_COLUMNS = ("source_file", "source_row", "disposition", "reason", "source_format", "run_id",
-                      "source_sha256")
+QUARANTINE_COLUMNS = ("source_file", "source_row", "disposition", "reason", "source_format", "run_id", "source_sha256")
 
 
-def quarantine_rows(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None, file: str | None = None,
-                    disposition: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def quarantine_rows(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: int | None = None,
+    file: str | None = None,
+    disposition: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     """Rows read but not loaded, in file order. `file` is the stored path, or a file name or glob matched
     against the stored path and against its file name."""
     conditions, params = [], []
@@ -121,13 +133,17 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, *, run_id: int | None = None
         params += [file, file, file]
     if disposition:
         if disposition not in ("rejected", "skipped", "duplicate"):
-            raise UsageError(f"disposition {disposition!r} is not rejected, skipped or duplicate",
-                             fix="use rejected, skipped or duplicate")
+            raise UsageError(
+                f"disposition {disposition!r} is not rejected, skipped or duplicate",
+                fix="use rejected, skipped or duplicate",
+            )
         conditions.append("disposition = ?")
         params.append(disposition)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = (f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM quarantine {where} "
-           "ORDER BY run_id, source_file, source_row, reason")
+    sql = (
+        f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM quarantine {where} "
+        "ORDER BY run_id, source_file, source_row, reason"
+    )
     if limit:
         sql += " LIMIT ?"
         params.append(int(limit))
@@ -145,8 +161,9 @@ def export_rows(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...])
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
-        raise UsageError(f"cannot export to {out}: unknown suffix {suffix or '(none)'}",
-                         fix="name the file .csv or .jsonl")
+        raise UsageError(
+            f"cannot export to {out}: unknown suffix {suffix or '(none)'}", fix="name the file .csv or .jsonl"
+        )
 
     def write(tmp: Path) -> None:  # whole or not at all: costlens.outputs.write_outputs
         with tmp.open("w", newline="", encoding="utf-8") as handle:
@@ -154,8 +171,12 @@ def export_rows(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...])
                 writer = csv.writer(handle)
                 writer.writerow(columns)
                 for row in rows:
-                    writer.writerow(["" if row.get(c) is None else
-                                     neutralise(row[c]) if isinstance(row[c], str) else row[c] for c in columns])
+                    writer.writerow(
+                        [
+                            "" if row.get(c) is None else neutralise(row[c]) if isinstance(row[c], str) else row[c]
+                            for c in columns
+                        ]
+                    )
                 return
             for row in rows:
                 handle.write(json.dumps({c: row.get(c) for c in columns}, default=str, ensure_ascii=False) + "\n")

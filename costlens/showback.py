@@ -56,8 +56,9 @@ def feature_figures(report: Report) -> tuple[list[Decimal], list[Decimal | None]
     if rows and all(r.shown_cost_usd is not None for r in rows):
         return [r.shown_cost_usd for r in rows], [r.shown_share_pct for r in rows]
     total = report.totals.cost_usd or Decimal(0)
-    return allocate_cents([r.cost_usd or Decimal(0) for r in rows], total), \
-        allocate_tenths([r.cost_usd or Decimal(0) for r in rows], total)
+    return allocate_cents([r.cost_usd or Decimal(0) for r in rows], total), allocate_tenths(
+        [r.cost_usd or Decimal(0) for r in rows], total
+    )
 
 
 def compute_showback(con: Any, config: Config, report: Report) -> dict[str, Any]:
@@ -81,8 +82,9 @@ def compute_showback(con: Any, config: Config, report: Report) -> dict[str, Any]
             else:
                 value = getattr(settings, dim, None) if settings is not None else None
                 key = value.strip() if isinstance(value, str) and value.strip() else _MISSING[dim]
-            group = groups.setdefault(key, {"exact": Decimal(0), "cents": Decimal(0), "tenths": None,
-                                            "features": set()})
+            group = groups.setdefault(
+                key, {"exact": Decimal(0), "cents": Decimal(0), "tenths": None, "features": set()}
+            )
             group["exact"] += cost
             group["cents"] += cents
             if tenths is not None:
@@ -106,10 +108,14 @@ def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: Report) 
     by_feature = {row.key: row for row in recon.allocation}
     for name in ("by_feature", "by_owner", "by_team", "by_cost_center"):
         for row in out[name]:
-            row["allocated_usd"] = sum((by_feature[f].allocated_usd for f in row["features"] if f in by_feature),
-                                       Decimal(0))
-    invoice: dict[str, Any] = {"total_usd": round_cents(recon.ai_billed_usd), "total_exact_usd": recon.ai_billed_usd,
-                               "allocation_rule": recon.allocation_rule}
+            row["allocated_usd"] = sum(
+                (by_feature[f].allocated_usd for f in row["features"] if f in by_feature), Decimal(0)
+            )
+    invoice: dict[str, Any] = {
+        "total_usd": round_cents(recon.ai_billed_usd),
+        "total_exact_usd": recon.ai_billed_usd,
+        "allocation_rule": recon.allocation_rule,
+    }
     for dim in ("feature", "owner", "team", "cost_center"):
         groups: dict[str, dict[str, Any]] = {}
         for row in recon.allocation:
@@ -120,8 +126,16 @@ def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: Report) 
             else:
                 value = getattr(features.get(row.key), dim, None)
                 key = value.strip() if isinstance(value, str) and value.strip() else _MISSING[dim]
-            group = groups.setdefault(key, {"key": key, "owned_usd": Decimal(0), "allocated_usd": Decimal(0),
-                                            "cost_usd": Decimal(0), "features": []})
+            group = groups.setdefault(
+                key,
+                {
+                    "key": key,
+                    "owned_usd": Decimal(0),
+                    "allocated_usd": Decimal(0),
+                    "cost_usd": Decimal(0),
+                    "features": [],
+                },
+            )
             group["owned_usd"] += row.owned_usd
             group["allocated_usd"] += row.allocated_usd
             group["cost_usd"] += row.total_usd

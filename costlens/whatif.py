@@ -37,10 +37,18 @@ EXAMPLE = "e.g. route feature=support-bot to=gpt-4.1-mini"
 _VERBS = {
     "route": "route",
     "batch": "batch",
-    "cache": "prompt_cache", "caching": "prompt_cache", "prompt-cache": "prompt_cache",
-    "prompt_cache": "prompt_cache", "prompt-caching": "prompt_cache", "prompt_caching": "prompt_cache",
-    "cap": "cap_output", "cap-output": "cap_output", "cap_output": "cap_output", "max-output": "cap_output",
-    "prompt": "prompt", "system-prompt": "prompt",
+    "cache": "prompt_cache",
+    "caching": "prompt_cache",
+    "prompt-cache": "prompt_cache",
+    "prompt_cache": "prompt_cache",
+    "prompt-caching": "prompt_cache",
+    "prompt_caching": "prompt_cache",
+    "cap": "cap_output",
+    "cap-output": "cap_output",
+    "cap_output": "cap_output",
+    "max-output": "cap_output",
+    "prompt": "prompt",
+    "system-prompt": "prompt",
 }
 _KEYS = {
     "route": ("feature", "to", "provider", "from"),
@@ -49,8 +57,17 @@ _KEYS = {
     "cap_output": ("feature", "max"),
     "prompt": ("feature", "file"),
 }
-_ALIASES = {"path": "file", "max_tokens": "max", "max_output": "max", "max_output_tokens": "max", "tokens": "max",
-            "model": "to", "from_model": "from", "ttl_s": "ttl", "min_cacheable_tokens": "min_tokens"}
+_ALIASES = {
+    "path": "file",
+    "max_tokens": "max",
+    "max_output": "max",
+    "max_output_tokens": "max",
+    "tokens": "max",
+    "model": "to",
+    "from_model": "from",
+    "ttl_s": "ttl",
+    "min_cacheable_tokens": "min_tokens",
+}
 _USAGE = {
     "route": "route feature=F to=MODEL [provider=P] [from=MODEL]",
     "batch": "batch feature=F",
@@ -107,7 +124,9 @@ def parse_change(text: str) -> Change:
     verb = words[0].lower()
     kind = _VERBS.get(verb)
     if kind is None:
-        raise _fail(source, f"unknown change {words[0]!r}", "use route, batch, cache, cap-output or prompt — " + EXAMPLE)
+        raise _fail(
+            source, f"unknown change {words[0]!r}", "use route, batch, cache, cap-output or prompt — " + EXAMPLE
+        )
     values: dict[str, str] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
@@ -147,8 +166,11 @@ def parse_change(text: str) -> Change:
             change.ttl_s = _int(source, "ttl", values["ttl"].rstrip("s"), low=1)
     elif kind == "prompt":
         if change.feature is None or "file" not in values:
-            raise _fail(source, "prompt needs feature=F (one feature) and file=PATH",
-                        f"write {_USAGE[kind]}, e.g. prompt feature=support-bot file=prompts/support.txt")
+            raise _fail(
+                source,
+                "prompt needs feature=F (one feature) and file=PATH",
+                f"write {_USAGE[kind]}, e.g. prompt feature=support-bot file=prompts/support.txt",
+            )
         change.prompt_file = values["file"]
         change.new_prompt_tokens = prompt_tokens(values["file"])
     return change
@@ -251,8 +273,10 @@ def _require_period(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime]
         con.execute("SELECT 1 FROM period_calls LIMIT 0")
         con.execute("SELECT 1 FROM task_costs LIMIT 0")
     except (duckdb.CatalogException, TypeError):
-        raise UsageError("what-if needs the period's priced calls",
-                         fix="run costlens.report.build.compute_period_metrics(con, config, period) first") from None
+        raise UsageError(
+            "what-if needs the period's priced calls",
+            fix="run costlens.report.build.compute_period_metrics(con, config, period) first",
+        ) from None
     return start, end
 
 
@@ -269,11 +293,20 @@ def _target_provider(con: duckdb.DuckDBPyConnection, change: Change) -> str | No
     feature already uses); else the catalog's provider for the model; else the feature's own provider."""
     if change.target_provider:
         return change.target_provider.strip().lower()
-    known = [r[0] for r in con.execute(
-        "SELECT DISTINCT provider FROM price_book WHERE model = ? ORDER BY provider", [change.target_model]).fetchall()]
-    used = [r[0] for r in con.execute(
-        "SELECT coalesce(provider, '') FROM whatif_calls WHERE ($f IS NULL OR feature = $f) GROUP BY 1 "
-        "ORDER BY count(*) DESC", {"f": change.feature}).fetchall()]
+    known = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT provider FROM price_book WHERE model = ? ORDER BY provider", [change.target_model]
+        ).fetchall()
+    ]
+    used = [
+        r[0]
+        for r in con.execute(
+            "SELECT coalesce(provider, '') FROM whatif_calls WHERE ($f IS NULL OR feature = $f) GROUP BY 1 "
+            "ORDER BY count(*) DESC",
+            {"f": change.feature},
+        ).fetchall()
+    ]
     for provider in used:
         if provider in known:
             return provider or None
@@ -295,16 +328,25 @@ def _resolution_rows(resolution: Any, variant: str, applied: bool | None = None)
     rows = []
     for s in resolution.segments:
         for tier in s.tiers:
-            rows.append({
-                "provider": resolution.provider or NO_PROVIDER, "model": resolution.model, "variant": variant,
-                "valid_from": s.valid_from, "valid_to": s.valid_to, "tod_from_s": s.tod_from_s,
-                "tod_to_s": s.tod_to_s, "tier_above_tokens": tier.above_tokens,
-                "tier_upto_tokens": tier.upto_tokens, **tier.prices.as_dict(),
-                "catalog_provider": match.provider.id if match else None,
-                "catalog_model": match.model.id if match else None,
-                "variant_applied": s.variant_applied if applied is None else applied,
-                "source": s.source, "discount_pct": s.discount_pct,
-            })
+            rows.append(
+                {
+                    "provider": resolution.provider or NO_PROVIDER,
+                    "model": resolution.model,
+                    "variant": variant,
+                    "valid_from": s.valid_from,
+                    "valid_to": s.valid_to,
+                    "tod_from_s": s.tod_from_s,
+                    "tod_to_s": s.tod_to_s,
+                    "tier_above_tokens": tier.above_tokens,
+                    "tier_upto_tokens": tier.upto_tokens,
+                    **tier.prices.as_dict(),
+                    "catalog_provider": match.provider.id if match else None,
+                    "catalog_model": match.model.id if match else None,
+                    "variant_applied": s.variant_applied if applied is None else applied,
+                    "source": s.source,
+                    "discount_pct": s.discount_pct,
+                }
+            )
     return rows
 
 
@@ -312,15 +354,36 @@ def _insert_price_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]
     import pyarrow as pa
 
     money = pa.decimal128(38, 18)
-    schema = pa.schema([
-        ("provider", pa.string()), ("model", pa.string()), ("variant", pa.string()),
-        ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")), ("tod_from_s", pa.int32()),
-        ("tod_to_s", pa.int32()), ("tier_above_tokens", pa.int64()), ("tier_upto_tokens", pa.int64()),
-        *((name, money) for name in ("input_mtok", "cache_read_mtok", "cache_write_5m_mtok", "cache_write_1h_mtok",
-                                     "output_mtok", "reasoning_mtok", "request_usd")),
-        ("catalog_provider", pa.string()), ("catalog_model", pa.string()), ("variant_applied", pa.bool_()),
-        ("source", pa.string()), ("discount_pct", pa.decimal128(9, 6)),
-    ])
+    schema = pa.schema(
+        [
+            ("provider", pa.string()),
+            ("model", pa.string()),
+            ("variant", pa.string()),
+            ("valid_from", pa.timestamp("us")),
+            ("valid_to", pa.timestamp("us")),
+            ("tod_from_s", pa.int32()),
+            ("tod_to_s", pa.int32()),
+            ("tier_above_tokens", pa.int64()),
+            ("tier_upto_tokens", pa.int64()),
+            *(
+                (name, money)
+                for name in (
+                    "input_mtok",
+                    "cache_read_mtok",
+                    "cache_write_5m_mtok",
+                    "cache_write_1h_mtok",
+                    "output_mtok",
+                    "reasoning_mtok",
+                    "request_usd",
+                )
+            ),
+            ("catalog_provider", pa.string()),
+            ("catalog_model", pa.string()),
+            ("variant_applied", pa.bool_()),
+            ("source", pa.string()),
+            ("discount_pct", pa.decimal128(9, 6)),
+        ]
+    )
     table = pa.Table.from_pylist(rows, schema=schema)
     con.register("_whatif_new_prices", table)
     try:
@@ -352,16 +415,19 @@ def _ensure_prices(con: duckdb.DuckDBPyConnection, config: Any, notes: list[str]
             raise UsageError(
                 f"cannot price {provider or '?'}/{model} ({variant}) for the what-if: {resolution.problem}",
                 fix=f'add a [[prices.overrides]] entry with provider = "{provider}", model = "{model}" '
-                    f"to costlens.toml",
+                f"to costlens.toml",
             )
-        con.execute("DELETE FROM whatif_price_book WHERE provider = ? AND model = ? AND variant = ?",
-                    [provider, model, variant])
+        con.execute(
+            "DELETE FROM whatif_price_book WHERE provider = ? AND model = ? AND variant = ?", [provider, model, variant]
+        )
         _insert_price_rows(con, rows)
     left = con.execute(load_sql("whatif/missing_prices.sql")).fetchall()
     if left:
         provider, model, variant = left[0][:3]
-        raise UsageError(f"no price for {provider or '?'}/{model} ({variant}) at some call times of the period",
-                         fix="add a [[prices.overrides]] entry covering the whole period")
+        raise UsageError(
+            f"no price for {provider or '?'}/{model} ({variant}) at some call times of the period",
+            fix="add a [[prices.overrides]] entry covering the whole period",
+        )
 
 
 def _change_table(con: duckdb.DuckDBPyConnection, seq: int, change: Change, settings: WhatIfSettings) -> None:
@@ -372,12 +438,19 @@ def _change_table(con: duckdb.DuckDBPyConnection, seq: int, change: Change, sett
         "CAST(? AS BIGINT) AS max_output_tokens, CAST(? AS DOUBLE) AS cacheable_share, "
         "CAST(? AS BIGINT) AS min_cacheable_tokens, CAST(? AS BIGINT) AS ttl_s, "
         "CAST(? AS BIGINT) AS new_prompt_tokens, CAST(? AS BIGINT) AS old_prompt_tokens",
-        [seq, change.feature, change.target_provider, change.target_model, change.from_model,
-         change.max_output_tokens,
-         change.cacheable_share if change.cacheable_share is not None else settings.cacheable_share,
-         change.min_cacheable_tokens if change.min_cacheable_tokens is not None else settings.min_cacheable_tokens,
-         change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s,
-         change.new_prompt_tokens, change.old_prompt_tokens],
+        [
+            seq,
+            change.feature,
+            change.target_provider,
+            change.target_model,
+            change.from_model,
+            change.max_output_tokens,
+            change.cacheable_share if change.cacheable_share is not None else settings.cacheable_share,
+            change.min_cacheable_tokens if change.min_cacheable_tokens is not None else settings.min_cacheable_tokens,
+            change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s,
+            change.new_prompt_tokens,
+            change.old_prompt_tokens,
+        ],
     )
 
 
@@ -385,7 +458,8 @@ def _prompt_estimate(con: duckdb.DuckDBPyConnection, change: Change) -> dict[str
     """The prompt the feature's calls carry today (sql/whatif/prompt.sql): logged system prompts where present,
     else the feature's smallest input per call with any input. Calls that logged no input sent no prompt to
     change (a failed request billed nothing) and are not counted."""
-    calls, logged, logged_median, smallest, median = con.execute("""
+    calls, logged, logged_median, smallest, median = con.execute(
+        """
         SELECT count(*) FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens
                                       + cache_write_1h_tokens > 0),
                count(*) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
@@ -394,13 +468,20 @@ def _prompt_estimate(con: duckdb.DuckDBPyConnection, change: Change) -> dict[str
                    FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > 0),
                median(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)
                    FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > 0)
-        FROM whatif_calls WHERE priced AND feature = ?""", [change.feature]).fetchone()
+        FROM whatif_calls WHERE priced AND feature = ?""",
+        [change.feature],
+    ).fetchone()
     change.old_prompt_tokens = int(smallest or 0)
-    return {"prompt_file": change.prompt_file, "new_prompt_tokens": change.new_prompt_tokens,
-            "encoding": PROMPT_ENCODING, "calls_in_scope": int(calls), "calls_with_logged_prompt": int(logged),
-            "logged_prompt_median_tokens": None if logged_median is None else float(logged_median),
-            "old_prompt_tokens_estimate": change.old_prompt_tokens,
-            "input_tokens_median": None if median is None else float(median)}
+    return {
+        "prompt_file": change.prompt_file,
+        "new_prompt_tokens": change.new_prompt_tokens,
+        "encoding": PROMPT_ENCODING,
+        "calls_in_scope": int(calls),
+        "calls_with_logged_prompt": int(logged),
+        "logged_prompt_median_tokens": None if logged_median is None else float(logged_median),
+        "old_prompt_tokens_estimate": change.old_prompt_tokens,
+        "input_tokens_median": None if median is None else float(median),
+    }
 
 
 def _apply(con: duckdb.DuckDBPyConnection, seq: int, change: Change, settings: WhatIfSettings) -> int:
@@ -409,22 +490,32 @@ def _apply(con: duckdb.DuckDBPyConnection, seq: int, change: Change, settings: W
     return int(con.execute("SELECT count(*) FROM whatif_calls WHERE last_change = ?", [seq]).fetchone()[0])
 
 
-def whatif(con: duckdb.DuckDBPyConnection, config: Any, change: str | Change | list[Change], *,
-           settings: WhatIfSettings | None = None) -> WhatIfResult:
+def whatif(
+    con: duckdb.DuckDBPyConnection,
+    config: Any,
+    change: str | Change | list[Change],
+    *,
+    settings: WhatIfSettings | None = None,
+) -> WhatIfResult:
     """Replay the current period's traffic under `change` and price it: before / after, per feature, risk."""
     start, end = _require_period(con)
-    changes = parse_changes(change) if isinstance(change, str) else (
-        [change] if isinstance(change, Change) else list(change))
+    changes = (
+        parse_changes(change) if isinstance(change, str) else ([change] if isinstance(change, Change) else list(change))
+    )
     settings = settings or whatif_settings(config)
     notes: list[str] = []
 
     con.execute(load_sql("whatif/base.sql"))
-    con.execute("CREATE OR REPLACE TEMP TABLE whatif_settings AS "
-                "SELECT CAST(? AS DECIMAL(9, 6)) AS assumed_batch_discount",
-                [settings.assumed_batch_discount_pct / 100])
-    features = [r[0] for r in con.execute(
-        "SELECT feature FROM whatif_calls GROUP BY feature ORDER BY sum(before_cost_usd) DESC NULLS LAST, feature"
-    ).fetchall()]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE whatif_settings AS SELECT CAST(? AS DECIMAL(9, 6)) AS assumed_batch_discount",
+        [settings.assumed_batch_discount_pct / 100],
+    )
+    features = [
+        r[0]
+        for r in con.execute(
+            "SELECT feature FROM whatif_calls GROUP BY feature ORDER BY sum(before_cost_usd) DESC NULLS LAST, feature"
+        ).fetchall()
+    ]
     if not features:
         raise UsageError("no calls in the report period to replay", fix="choose a period with calls (--period)")
 
@@ -432,8 +523,9 @@ def whatif(con: duckdb.DuckDBPyConnection, config: Any, change: str | Change | l
     for seq, c in enumerate(changes, start=1):
         if c.feature is not None and c.feature not in features:
             shown = ", ".join(features[:8]) + (" …" if len(features) > 8 else "")
-            raise UsageError(f"what-if {c.text!r}: feature {c.feature!r} has no calls in the period",
-                             fix=f"use one of: {shown}")
+            raise UsageError(
+                f"what-if {c.text!r}: feature {c.feature!r} has no calls in the period", fix=f"use one of: {shown}"
+            )
         if c.kind == "route":
             in_data = _model_in_data(con, c.target_model)
             if in_data != c.target_model:
@@ -442,13 +534,21 @@ def whatif(con: duckdb.DuckDBPyConnection, config: Any, change: str | Change | l
             c.target_provider = _target_provider(con, c)
         prompt_detail = _prompt_estimate(con, c) if c.kind == "prompt" else None
         affected = _apply(con, seq, c, settings)
-        outcomes.append(ChangeOutcome(change=c.text, kind=c.kind, calls_affected=affected, quality_risk="low",
-                                      quality_reason=""))
+        outcomes.append(
+            ChangeOutcome(change=c.text, kind=c.kind, calls_affected=affected, quality_risk="low", quality_reason="")
+        )
         if c.kind == "route":
-            sources = [r[0] for r in con.execute(
-                "SELECT DISTINCT last_from_model FROM whatif_calls WHERE last_change = ? ORDER BY 1", [seq]).fetchall()]
-            outcomes[-1].detail = {"target_provider": c.target_provider, "target_model": c.target_model,
-                                   "from_models": sources}
+            sources = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT last_from_model FROM whatif_calls WHERE last_change = ? ORDER BY 1", [seq]
+                ).fetchall()
+            ]
+            outcomes[-1].detail = {
+                "target_provider": c.target_provider,
+                "target_model": c.target_model,
+                "from_models": sources,
+            }
         if prompt_detail is not None:
             outcomes[-1].detail = prompt_detail
 
@@ -457,10 +557,15 @@ def whatif(con: duckdb.DuckDBPyConnection, config: Any, change: str | Change | l
     rows = _rows(con, load_sql("whatif/summary.sql"))
 
     by_feature = [
-        WhatIfFeature(feature=str(r["feature"]), calls=int(r["calls"]), calls_affected=int(r["calls_affected"]),
-                      before_usd=Decimal(r["before_usd"]), after_usd=Decimal(r["after_usd"]),
-                      savings_usd=Decimal(r["before_usd"]) - Decimal(r["after_usd"]),
-                      unpriced_calls=int(r["unpriced_calls"]))
+        WhatIfFeature(
+            feature=str(r["feature"]),
+            calls=int(r["calls"]),
+            calls_affected=int(r["calls_affected"]),
+            before_usd=Decimal(r["before_usd"]),
+            after_usd=Decimal(r["after_usd"]),
+            savings_usd=Decimal(r["before_usd"]) - Decimal(r["after_usd"]),
+            unpriced_calls=int(r["unpriced_calls"]),
+        )
         for r in rows
     ]
     before = sum((f.before_usd for f in by_feature), Decimal(0))
@@ -472,8 +577,11 @@ def whatif(con: duckdb.DuckDBPyConnection, config: Any, change: str | Change | l
         _assess(con, seq, c, outcome, settings)
     _assumptions(changes, outcomes, rows, settings, notes)
     worst = max(outcomes, key=lambda o: RISKS.index(o.quality_risk))
-    reason = worst.quality_reason if len(outcomes) == 1 else "; ".join(
-        f"{o.change}: {o.quality_risk} — {o.quality_reason}" for o in outcomes)
+    reason = (
+        worst.quality_reason
+        if len(outcomes) == 1
+        else "; ".join(f"{o.change}: {o.quality_risk} — {o.quality_reason}" for o in outcomes)
+    )
     return WhatIfResult(
         change="; ".join(c.text for c in changes),
         period_start=start.date().isoformat(),
@@ -540,34 +648,49 @@ _NOTHING = {
     "route": "no call to route: every call in scope is already on the target model",
     "batch": "no call to move: every call in scope is already batch",
     "prompt_cache": "no eligible call: every call in scope already uses the cache, or its cacheable part is "
-                    "under the minimum cacheable length",
+    "under the minimum cacheable length",
     "cap_output": "no call in scope wrote more than the cap",
     "prompt": "no call changed: the new prompt has as many tokens as the one the calls carry today",
 }
 
 
-def _assess(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outcome: ChangeOutcome,
-            settings: WhatIfSettings) -> None:
+def _assess(
+    con: duckdb.DuckDBPyConnection, seq: int, change: Change, outcome: ChangeOutcome, settings: WhatIfSettings
+) -> None:
     if outcome.calls_affected == 0:
         outcome.quality_risk, outcome.quality_reason = "low", _NOTHING[change.kind]
         return
     if change.kind == "route":
         _assess_route(con, seq, change, outcome)
     elif change.kind == "batch":
-        interactive = [r[0] for r in con.execute(
-            "SELECT DISTINCT w.feature FROM whatif_calls w JOIN feature_config f ON f.feature = w.feature "
-            "WHERE w.last_change = ? AND f.interactive ORDER BY 1", [seq]).fetchall()]
-        unknown = [r[0] for r in con.execute(
-            "SELECT DISTINCT w.feature FROM whatif_calls w LEFT JOIN feature_config f ON f.feature = w.feature "
-            "WHERE w.last_change = ? AND f.interactive IS NULL ORDER BY 1", [seq]).fetchall()]
+        interactive = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT w.feature FROM whatif_calls w JOIN feature_config f ON f.feature = w.feature "
+                "WHERE w.last_change = ? AND f.interactive ORDER BY 1",
+                [seq],
+            ).fetchall()
+        ]
+        unknown = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT w.feature FROM whatif_calls w LEFT JOIN feature_config f ON f.feature = w.feature "
+                "WHERE w.last_change = ? AND f.interactive IS NULL ORDER BY 1",
+                [seq],
+            ).fetchall()
+        ]
         if interactive:
             outcome.quality_risk = "high"
-            outcome.quality_reason = (f"{', '.join(interactive)} is configured interactive: batch answers arrive "
-                                      f"within 24 h, not while the user waits")
+            outcome.quality_reason = (
+                f"{', '.join(interactive)} is configured interactive: batch answers arrive "
+                f"within 24 h, not while the user waits"
+            )
         elif unknown:
             outcome.quality_risk = "medium"
-            outcome.quality_reason = (f"same model and prompts, but results arrive within 24 h; whether users wait "
-                                      f"for {', '.join(unknown)} is not configured (set interactive = false)")
+            outcome.quality_reason = (
+                f"same model and prompts, but results arrive within 24 h; whether users wait "
+                f"for {', '.join(unknown)} is not configured (set interactive = false)"
+            )
         else:
             outcome.quality_risk = "low"
             outcome.quality_reason = "same model and prompts; the feature is not interactive, results within 24 h"
@@ -576,18 +699,24 @@ def _assess(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outcome: C
         outcome.quality_reason = "caching a byte-identical prefix does not change outputs"
     elif change.kind == "prompt":
         outcome.quality_risk = "medium"
-        outcome.quality_reason = ("a new prompt changes the answers, and their length: evaluate it on a sample "
-                                  "before it ships (output tokens are assumed unchanged here)")
+        outcome.quality_reason = (
+            "a new prompt changes the answers, and their length: evaluate it on a sample "
+            "before it ships (output tokens are assumed unchanged here)"
+        )
     elif change.kind == "cap_output":
-        in_scope = int(con.execute(
-            "SELECT count(*) FROM whatif_calls WHERE priced AND ($f IS NULL OR feature = $f)",
-            {"f": change.feature}).fetchone()[0])
+        in_scope = int(
+            con.execute(
+                "SELECT count(*) FROM whatif_calls WHERE priced AND ($f IS NULL OR feature = $f)", {"f": change.feature}
+            ).fetchone()[0]
+        )
         share = outcome.calls_affected / in_scope if in_scope else 0.0
         outcome.detail = {"calls_in_scope": in_scope, "share_truncated": share}
         level = "high" if share > 0.2 else "medium" if share > 0.02 else "low"
         outcome.quality_risk = level
-        outcome.quality_reason = (f"{outcome.calls_affected} of {in_scope} calls ({share:.1%}) in {_scope(change)} "
-                                  f"wrote more than {change.max_output_tokens} tokens and would be cut off")
+        outcome.quality_reason = (
+            f"{outcome.calls_affected} of {in_scope} calls ({share:.1%}) in {_scope(change)} "
+            f"wrote more than {change.max_output_tokens} tokens and would be cut off"
+        )
 
 
 def _model_in_data(con: duckdb.DuckDBPyConnection, model: str) -> str:
@@ -613,43 +742,63 @@ def _assess_route(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outc
     where = f"in {change.feature}" if change.feature else "across features"
     if stats["target_tasks"] == 0:
         everywhere = _rows(con, load_sql("whatif/route_quality.sql"), {**params, "feature": None})[0]
-        stats = {**stats, "target_elsewhere_tasks": everywhere["target_tasks"],
-                 "target_elsewhere_accepted": everywhere["target_accepted"]}
+        stats = {
+            **stats,
+            "target_elsewhere_tasks": everywhere["target_tasks"],
+            "target_elsewhere_accepted": everywhere["target_accepted"],
+        }
     n1, a1, n2, a2 = stats["target_tasks"], stats["target_accepted"], stats["source_tasks"], stats["source_accepted"]
     affected_before, affected_after = con.execute(
         "SELECT sum(w.before_cost_usd), sum(p.after_cost_usd) FROM whatif_calls w JOIN whatif_priced p USING (wid) "
-        "WHERE w.last_change = ?", [seq]).fetchone()
+        "WHERE w.last_change = ?",
+        [seq],
+    ).fetchone()
     price_ratio = float(affected_after / affected_before) if affected_before else None
-    outcome.detail.update({
-        "target_tasks_with_outcome": n1, "target_acceptance_rate": a1 / n1 if n1 else None,
-        "source_tasks_with_outcome": n2, "source_acceptance_rate": a2 / n2 if n2 else None,
-        "cost_ratio": price_ratio,
-    })
+    outcome.detail.update(
+        {
+            "target_tasks_with_outcome": n1,
+            "target_acceptance_rate": a1 / n1 if n1 else None,
+            "source_tasks_with_outcome": n2,
+            "source_acceptance_rate": a2 / n2 if n2 else None,
+            "cost_ratio": price_ratio,
+        }
+    )
     src = ", ".join(sources) or "the current model"
     if n1 == 0:
         elsewhere = stats.get("target_elsewhere_tasks") or 0
         extra = ""
         if elsewhere:
-            extra = (f"; elsewhere it has {stats['target_elsewhere_accepted'] / elsewhere:.1%} acceptance on "
-                     f"{elsewhere} tasks")
+            extra = (
+                f"; elsewhere it has {stats['target_elsewhere_accepted'] / elsewhere:.1%} acceptance on "
+                f"{elsewhere} tasks"
+            )
         big_step = price_ratio is not None and price_ratio < 0.2
         outcome.quality_risk = "high" if big_step else "medium"
-        outcome.quality_reason = (f"{target} has no observed outcomes {where}{extra}"
-                                  + (f"; it costs {price_ratio:.0%} of {src} on these calls, a big step down"
-                                     if big_step else "")
-                                  + ": A/B test it on a sample before switching")
+        outcome.quality_reason = (
+            f"{target} has no observed outcomes {where}{extra}"
+            + (f"; it costs {price_ratio:.0%} of {src} on these calls, a big step down" if big_step else "")
+            + ": A/B test it on a sample before switching"
+        )
         return
     p1 = a1 / n1
     if n2 == 0:
         outcome.quality_risk = "medium"
-        outcome.quality_reason = (f"{target}: acceptance {p1:.1%} on {n1} tasks {where}; no outcomes for {src} "
-                                  f"to compare with")
+        outcome.quality_reason = (
+            f"{target}: acceptance {p1:.1%} on {n1} tasks {where}; no outcomes for {src} to compare with"
+        )
         return
     p2 = a2 / n2
     p_value = two_proportion_p_value(a1, n1, a2, n2)
     lower, upper = difference_bounds(a1, n1, a2, n2, Z_ONE_SIDED)
-    outcome.detail.update({"p_value": p_value, "difference": p1 - p2, "difference_lower_bound": lower,
-                           "difference_upper_bound": upper, "noninferiority_margin": NONINFERIORITY_MARGIN})
+    outcome.detail.update(
+        {
+            "p_value": p_value,
+            "difference": p1 - p2,
+            "difference_lower_bound": lower,
+            "difference_upper_bound": upper,
+            "noninferiority_margin": NONINFERIORITY_MARGIN,
+        }
+    )
     compared = f"acceptance {p1:.1%} (n={n1}) vs {p2:.1%} (n={n2}) on {src} {where}"
     if p_value < ALPHA:
         verdict = f"significantly {'higher' if p1 > p2 else 'lower'} (p={p_value:.3f})"
@@ -670,49 +819,69 @@ def _assess_route(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outc
         outcome.quality_reason = f"{compared}: {verdict}; cannot rule out a loss beyond the margin ({bound})"
 
 
-def _assumptions(changes: list[Change], outcomes: list[ChangeOutcome], rows: list[dict[str, Any]],
-                 settings: WhatIfSettings, notes: list[str]) -> None:
+def _assumptions(
+    changes: list[Change],
+    outcomes: list[ChangeOutcome],
+    rows: list[dict[str, Any]],
+    settings: WhatIfSettings,
+    notes: list[str],
+) -> None:
     kinds = {c.kind for c in changes}
     for change, outcome in zip(changes, outcomes):
         if change.kind != "prompt":
             continue
         d = outcome.detail
         estimated = d["calls_in_scope"] - d["calls_with_logged_prompt"]
-        note = (f"prompt {change.feature}: the new prompt ({change.prompt_file}) is {d['new_prompt_tokens']:,} "
-                f"tokens ({PROMPT_ENCODING}; other model families' tokenizers count somewhat differently); it "
-                f"replaces the prompt the calls carry today")
+        note = (
+            f"prompt {change.feature}: the new prompt ({change.prompt_file}) is {d['new_prompt_tokens']:,} "
+            f"tokens ({PROMPT_ENCODING}; other model families' tokenizers count somewhat differently); it "
+            f"replaces the prompt the calls carry today"
+        )
         if d["calls_with_logged_prompt"]:
             note += f": the logged system prompt on {d['calls_with_logged_prompt']:,} calls"
             note += "," if estimated else ""
         if estimated:
             median = d["input_tokens_median"]
-            note += (f"{' and' if d['calls_with_logged_prompt'] else ':'} ASSUMPTION on {estimated:,} calls with no "
-                     f"logged prompt: the system prompt is the part of the input that changes, estimated as the "
-                     f"feature's smallest input per call, {d['old_prompt_tokens_estimate']:,} tokens (every call "
-                     f"carries it, so it is at most that; the median input is "
-                     f"{'—' if median is None else f'{median:,.0f}'} tokens)")
-        notes.append(note + "; the difference goes where the prompt sits (cache reads of calls that read it "
-                            "from the cache, else cache writes, else uncached input); output tokens unchanged")
+            note += (
+                f"{' and' if d['calls_with_logged_prompt'] else ':'} ASSUMPTION on {estimated:,} calls with no "
+                f"logged prompt: the system prompt is the part of the input that changes, estimated as the "
+                f"feature's smallest input per call, {d['old_prompt_tokens_estimate']:,} tokens (every call "
+                f"carries it, so it is at most that; the median input is "
+                f"{'—' if median is None else f'{median:,.0f}'} tokens)"
+            )
+        notes.append(
+            note + "; the difference goes where the prompt sits (cache reads of calls that read it "
+            "from the cache, else cache writes, else uncached input); output tokens unchanged"
+        )
     if "route" in kinds:
-        notes.append("routed calls keep their token counts (same prompts and answer lengths; tokenizers differ "
-                     "slightly between model families)")
+        notes.append(
+            "routed calls keep their token counts (same prompts and answer lengths; tokenizers differ "
+            "slightly between model families)"
+        )
     batch_assumed = sum(int(r["batch_discount_assumed"]) for r in rows)
     if batch_assumed:
-        notes.append(f"{batch_assumed} calls: no batch price in the price book for their model, assumed "
-                     f"{settings.assumed_batch_discount_pct}% off (set whatif.assumed_batch_discount_pct, or add a "
-                     f'[[prices.overrides]] with variant = "batch")')
+        notes.append(
+            f"{batch_assumed} calls: no batch price in the price book for their model, assumed "
+            f"{settings.assumed_batch_discount_pct}% off (set whatif.assumed_batch_discount_pct, or add a "
+            f'[[prices.overrides]] with variant = "batch")'
+        )
     cache_assumed = sum(int(r["cache_assumed"]) for r in rows)
     if "prompt_cache" in kinds:
         change = next(c for c in changes if c.kind == "prompt_cache")
         ttl = change.ttl_s if change.ttl_s is not None else settings.cache_ttl_s
-        minimum = (change.min_cacheable_tokens if change.min_cacheable_tokens is not None
-                   else settings.min_cacheable_tokens)
-        notes.append(f"a call reads the cache when the same prefix was used within {ttl} s before it, else it "
-                     f"writes it; prefixes under {minimum} tokens are not cached")
+        minimum = (
+            change.min_cacheable_tokens if change.min_cacheable_tokens is not None else settings.min_cacheable_tokens
+        )
+        notes.append(
+            f"a call reads the cache when the same prefix was used within {ttl} s before it, else it "
+            f"writes it; prefixes under {minimum} tokens are not cached"
+        )
         if cache_assumed:
             share = change.cacheable_share if change.cacheable_share is not None else settings.cacheable_share
-            notes.append(f"ASSUMPTION: {cache_assumed} calls have no logged prefix; {share:.0%} of their input is "
-                         f"assumed to be a stable, cacheable prefix shared by the feature (whatif.cacheable_share)")
+            notes.append(
+                f"ASSUMPTION: {cache_assumed} calls have no logged prefix; {share:.0%} of their input is "
+                f"assumed to be a stable, cacheable prefix shared by the feature (whatif.cacheable_share)"
+            )
     if "cap_output" in kinds:
         notes.append("capped calls are priced at the cap; a cut answer may need a follow-up call, not counted here")
     unpriced = sum(int(r["unpriced_calls"]) for r in rows)
@@ -742,17 +911,24 @@ def render_markdown(result: WhatIfResult) -> str:
     sign = "+" if delta > 0 else "−" if delta < 0 else "±"
     msign = "+" if monthly > 0 else "−" if monthly < 0 else "±"
     pct = "" if result.savings_pct is None else f" ({-result.savings_pct:+.1f}%)"
-    lines = [f"## costlens what-if · {md(result.change, limit=300)}", "",
-             f"Over {result.period_start} → {result.period_end} (end exclusive): {_money(result.before_usd)} → "
-             f"{_money(result.after_usd)}, **{sign}{_money(abs(delta))}**{pct}, ≈ {msign}{_money(abs(monthly))} a month; "
-             f"{result.calls_affected:,} of {result.calls:,} calls affected.", "",
-             "| Feature | Before | After | Change |", "|:---|---:|---:|---:|"]
+    lines = [
+        f"## costlens what-if · {md(result.change, limit=300)}",
+        "",
+        f"Over {result.period_start} → {result.period_end} (end exclusive): {_money(result.before_usd)} → "
+        f"{_money(result.after_usd)}, **{sign}{_money(abs(delta))}**{pct}, ≈ {msign}{_money(abs(monthly))} a month; "
+        f"{result.calls_affected:,} of {result.calls:,} calls affected.",
+        "",
+        "| Feature | Before | After | Change |",
+        "|:---|---:|---:|---:|",
+    ]
     for row in result.by_feature:
         if row.calls_affected == 0:
             continue
         change = row.after_usd - row.before_usd
-        lines.append(f"| {md(row.feature)} | {_money(row.before_usd, 4)} | {_money(row.after_usd, 4)} | "
-                     f"{'+' if change > 0 else '−' if change < 0 else '±'}{_money(abs(change), 4)} |")
+        lines.append(
+            f"| {md(row.feature)} | {_money(row.before_usd, 4)} | {_money(row.after_usd, 4)} | "
+            f"{'+' if change > 0 else '−' if change < 0 else '±'}{_money(abs(change), 4)} |"
+        )
     lines += ["", f"Quality risk: **{result.quality_risk}** — {md(result.quality_reason, limit=600)}", ""]
     lines += [f"- {md(note, limit=800)}" for note in result.assumptions]
     return "\n".join(lines).rstrip("\n") + "\n"

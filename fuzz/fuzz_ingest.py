@@ -42,8 +42,9 @@ def one_input(data: bytes) -> None:
         path.write_bytes(data[1:])
         (result,) = ingest_paths(CON, [str(path)], Config(), fmt=fmt).files
         if result.status == "ingested":
-            assert result.rows_read == (result.rows_loaded + result.rows_duplicate + result.rows_quarantined
-                                        + result.rows_skipped), result
+            assert result.rows_read == (
+                result.rows_loaded + result.rows_duplicate + result.rows_quarantined + result.rows_skipped
+            ), result
         else:
             assert result.message and "\n" not in result.message, result
 

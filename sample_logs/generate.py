@@ -55,9 +55,17 @@ SONNET, HAIKU, OPUS = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001",
 GPT4O, GPT4O_MINI = "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18"
 GPT41, GPT41_NANO = "gpt-4.1-2025-04-14", "gpt-4.1-nano-2025-04-14"
 GPT5_MINI, GEMINI_FLASH = "gpt-5-mini-2025-08-07", "gemini-2.5-flash"
-REQUEST_ALIAS = {SONNET: "claude-sonnet-4-5", HAIKU: "claude-haiku-4-5", OPUS: "claude-opus-4-1",
-                 GPT4O: "gpt-4o", GPT4O_MINI: "gpt-4o-mini", GPT41: "gpt-4.1", GPT41_NANO: "gpt-4.1-nano",
-                 GPT5_MINI: "gpt-5-mini", GEMINI_FLASH: "gemini-2.5-flash"}
+REQUEST_ALIAS = {
+    SONNET: "claude-sonnet-4-5",
+    HAIKU: "claude-haiku-4-5",
+    OPUS: "claude-opus-4-1",
+    GPT4O: "gpt-4o",
+    GPT4O_MINI: "gpt-4o-mini",
+    GPT41: "gpt-4.1",
+    GPT41_NANO: "gpt-4.1-nano",
+    GPT5_MINI: "gpt-5-mini",
+    GEMINI_FLASH: "gemini-2.5-flash",
+}
 
 # List prices, USD per million tokens: input, output, cache read, cache write 5m, cache write 1h.
 # Used only for the README figures and the FOCUS bill; costlens has its own price book.
@@ -79,23 +87,119 @@ AZURE_DISCOUNT = D("0.9")  # Northwind's negotiated Azure OpenAI rate: 10 % off 
 
 # Fictional tenants of Northwind's products (Zipf-weighted: a few big customers dominate).
 CUSTOMERS = [
-    "cus-alderbank", "cus-brightwell", "cus-cobalt-health", "cus-dunmore", "cus-eastgate",
-    "cus-fernhill", "cus-greyline", "cus-harbor-foods", "cus-ironleaf", "cus-juniper-air",
-    "cus-kestrel", "cus-lumen-retail", "cus-marlow", "cus-northpeak", "cus-oakridge",
-    "cus-pinecrest", "cus-quarry-ins", "cus-redfern", "cus-saltmarsh", "cus-tidewater",
-    "cus-upland", "cus-vantage", "cus-westbrook", "cus-yardley", "cus-zephyr",
-    "cus-ashford", "cus-bellweather", "cus-copperline", "cus-driftwood", "cus-evergreen",
+    "cus-alderbank",
+    "cus-brightwell",
+    "cus-cobalt-health",
+    "cus-dunmore",
+    "cus-eastgate",
+    "cus-fernhill",
+    "cus-greyline",
+    "cus-harbor-foods",
+    "cus-ironleaf",
+    "cus-juniper-air",
+    "cus-kestrel",
+    "cus-lumen-retail",
+    "cus-marlow",
+    "cus-northpeak",
+    "cus-oakridge",
+    "cus-pinecrest",
+    "cus-quarry-ins",
+    "cus-redfern",
+    "cus-saltmarsh",
+    "cus-tidewater",
+    "cus-upland",
+    "cus-vantage",
+    "cus-westbrook",
+    "cus-yardley",
+    "cus-zephyr",
+    "cus-ashford",
+    "cus-bellweather",
+    "cus-copperline",
+    "cus-driftwood",
+    "cus-evergreen",
 ]
 CUSTOMER_WEIGHTS = [1 / (i + 1) ** 0.8 for i in range(len(CUSTOMERS))]
 
 # Seasonality. Hours are UTC: EU mornings from 07:00, EU afternoon + US morning peak 13–17,
 # US afternoons until ~23:00. Weekday weights Mon..Sun.
-HOURS_BUSINESS = [0.15, 0.10, 0.08, 0.07, 0.07, 0.10, 0.20, 0.45, 0.75, 0.90, 0.95, 1.00,
-                  1.00, 1.10, 1.25, 1.30, 1.25, 1.10, 0.95, 0.80, 0.65, 0.50, 0.35, 0.22]
-HOURS_CONSUMER = [0.40, 0.30, 0.25, 0.20, 0.20, 0.25, 0.35, 0.50, 0.65, 0.75, 0.80, 0.85,
-                  0.90, 0.90, 0.90, 0.95, 1.00, 1.05, 1.10, 1.15, 1.20, 1.10, 0.85, 0.60]
-HOURS_ENGINEERING = [0.05, 0.03, 0.02, 0.02, 0.02, 0.05, 0.15, 0.50, 0.90, 1.00, 1.00, 0.85,
-                     0.80, 1.10, 1.20, 1.20, 1.10, 0.90, 0.60, 0.40, 0.25, 0.15, 0.10, 0.07]
+HOURS_BUSINESS = [
+    0.15,
+    0.10,
+    0.08,
+    0.07,
+    0.07,
+    0.10,
+    0.20,
+    0.45,
+    0.75,
+    0.90,
+    0.95,
+    1.00,
+    1.00,
+    1.10,
+    1.25,
+    1.30,
+    1.25,
+    1.10,
+    0.95,
+    0.80,
+    0.65,
+    0.50,
+    0.35,
+    0.22,
+]
+HOURS_CONSUMER = [
+    0.40,
+    0.30,
+    0.25,
+    0.20,
+    0.20,
+    0.25,
+    0.35,
+    0.50,
+    0.65,
+    0.75,
+    0.80,
+    0.85,
+    0.90,
+    0.90,
+    0.90,
+    0.95,
+    1.00,
+    1.05,
+    1.10,
+    1.15,
+    1.20,
+    1.10,
+    0.85,
+    0.60,
+]
+HOURS_ENGINEERING = [
+    0.05,
+    0.03,
+    0.02,
+    0.02,
+    0.02,
+    0.05,
+    0.15,
+    0.50,
+    0.90,
+    1.00,
+    1.00,
+    0.85,
+    0.80,
+    1.10,
+    1.20,
+    1.20,
+    1.10,
+    0.90,
+    0.60,
+    0.40,
+    0.25,
+    0.15,
+    0.10,
+    0.07,
+]
 WEEK_BUSINESS = [1.00, 1.08, 1.06, 1.02, 0.90, 0.25, 0.20]
 WEEK_CONSUMER = [0.90, 0.95, 0.95, 0.95, 1.00, 1.15, 1.10]
 WEEK_ENGINEERING = [1.00, 1.10, 1.10, 1.05, 0.80, 0.08, 0.05]
@@ -123,10 +227,22 @@ AGENT_STEP_BUDGET = 60
 SUMMARIZER_VERBOSE_SHARE = 0.08
 UNLOGGED_GPT4O_SHARE = D("0.04")  # batch-reindex-dev: extra gpt-4o tokens no log contains
 
-ACCEPTANCE = {"support-bot": 0.78, "doc-extractor": 0.92, "ticket-classifier": 0.95,
-              "coding-agent": 0.60, "search-summarizer": 0.88, "marketing-copy": 0.70}
-HUMAN_REVIEW = {"support-bot": 0.08, "doc-extractor": 0.25, "ticket-classifier": 0.04,
-                "coding-agent": 0.90, "search-summarizer": 0.02, "marketing-copy": 0.85}
+ACCEPTANCE = {
+    "support-bot": 0.78,
+    "doc-extractor": 0.92,
+    "ticket-classifier": 0.95,
+    "coding-agent": 0.60,
+    "search-summarizer": 0.88,
+    "marketing-copy": 0.70,
+}
+HUMAN_REVIEW = {
+    "support-bot": 0.08,
+    "doc-extractor": 0.25,
+    "ticket-classifier": 0.04,
+    "coding-agent": 0.90,
+    "search-summarizer": 0.02,
+    "marketing-copy": 0.85,
+}
 OUTCOME_COVERAGE = 0.85
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -134,9 +250,11 @@ ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # ───────────────────────────── helpers ─────────────────────────────
 
+
 @dataclass
 class Call:
     """One model invocation, in the canonical (additive) token convention, before serialisation."""
+
     feature: str
     task_id: str
     model: str  # answered model
@@ -239,8 +357,13 @@ def dumps(obj) -> str:
 def call_cost(c: Call) -> Decimal:
     """List cost in USD of one call (standard, flex per its service tier)."""
     p_in, p_out, p_cr, p_w5, p_w1 = PRICES[c.model]
-    usd = (c.input_uncached * p_in + c.output * p_out + c.cache_read * p_cr
-           + c.cache_write_5m * p_w5 + c.cache_write_1h * p_w1) / D(1_000_000)
+    usd = (
+        c.input_uncached * p_in
+        + c.output * p_out
+        + c.cache_read * p_cr
+        + c.cache_write_5m * p_w5
+        + c.cache_write_1h * p_w1
+    ) / D(1_000_000)
     return usd * FLEX_FACTOR if c.service_tier == "flex" else usd
 
 
@@ -288,7 +411,7 @@ SUPPORT_ERRORS = [("timeout", 0.4), ("rate_limit_exceeded", 0.3), ("overloaded_e
 SUPPORT_ERROR_MESSAGES = {
     "timeout": "Request timed out after 20s (stream interrupted)",
     "rate_limit_exceeded": "Error code: 429 - rate_limit_error: This request would exceed the rate limit "
-                           "for your organization of 400,000 input tokens per minute",
+    "for your organization of 400,000 input tokens per minute",
     "overloaded_error": "Error code: 529 - overloaded_error: Overloaded",
 }
 
@@ -309,8 +432,10 @@ def gen_support_bot(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
     days = day_weights(WEEK_BUSINESS, growth=0.08)
     bloated = set(rng.sample(range(SUPPORT_CONVERSATIONS), round(SUPPORT_CONVERSATIONS * SUPPORT_BLOAT_SHARE)))
     turn_weights = [28, 24, 17, 12, 8, 5, 4, 2]  # short chats: 1..8 turns
-    n_turns_of = [rng.randint(10, 22) if i in bloated else rng.choices(range(1, 9), weights=turn_weights)[0]
-                  for i in range(SUPPORT_CONVERSATIONS)]
+    n_turns_of = [
+        rng.randint(10, 22) if i in bloated else rng.choices(range(1, 9), weights=turn_weights)[0]
+        for i in range(SUPPORT_CONVERSATIONS)
+    ]
     # Self-serve (short) chats are routed to Haiku until it serves ~15 % of turns; long chats stay on Sonnet.
     short = [i for i in range(SUPPORT_CONVERSATIONS) if i not in bloated]
     rng.shuffle(short)
@@ -346,11 +471,27 @@ def gen_support_bot(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
                 while True:
                     attempt += 1
                     failed = rng.random() < SUPPORT_FAIL_RATE
-                    c = Call("support-bot", task_id, model, t, 0, total_input=total_input,
-                             breakpoint=breakpoint, prefix=SUPPORT_PREFIX, max_tokens=2_048)
-                    c.extra = {"conv": conv_id, "customer": cust, "user": user, "trace": trace_id,
-                               "parent": http_span, "span": hexid(rng, 16), "retry": attempt > 1,
-                               "msg_id": "msg_01" + b62(rng, 22)}
+                    c = Call(
+                        "support-bot",
+                        task_id,
+                        model,
+                        t,
+                        0,
+                        total_input=total_input,
+                        breakpoint=breakpoint,
+                        prefix=SUPPORT_PREFIX,
+                        max_tokens=2_048,
+                    )
+                    c.extra = {
+                        "conv": conv_id,
+                        "customer": cust,
+                        "user": user,
+                        "trace": trace_id,
+                        "parent": http_span,
+                        "span": hexid(rng, 16),
+                        "retry": attempt > 1,
+                        "msg_id": "msg_01" + b62(rng, 22),
+                    }
                     if is_bloated:
                         c.tags.add("bloat")
                     if failed:
@@ -420,40 +561,64 @@ def otlp_attr(key: str, value) -> dict:
 
 def support_span(rng: random.Random, c: Call) -> dict:
     x = c.extra
-    attrs = [("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "anthropic"),
-             ("gen_ai.request.model", REQUEST_ALIAS[c.model]), ("gen_ai.request.max_tokens", c.max_tokens),
-             ("gen_ai.request.temperature", 0.3)]
+    attrs = [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.provider.name", "anthropic"),
+        ("gen_ai.request.model", REQUEST_ALIAS[c.model]),
+        ("gen_ai.request.max_tokens", c.max_tokens),
+        ("gen_ai.request.temperature", 0.3),
+    ]
     if c.has_usage:
-        attrs += [("gen_ai.response.model", c.model), ("gen_ai.response.id", x["msg_id"]),
-                  ("gen_ai.usage.input_tokens", c.total_input), ("gen_ai.usage.output_tokens", c.output),
-                  ("gen_ai.usage.cache_read.input_tokens", c.cache_read),
-                  ("gen_ai.usage.cache_creation.input_tokens", c.cache_write_5m + c.cache_write_1h)]
+        attrs += [
+            ("gen_ai.response.model", c.model),
+            ("gen_ai.response.id", x["msg_id"]),
+            ("gen_ai.usage.input_tokens", c.total_input),
+            ("gen_ai.usage.output_tokens", c.output),
+            ("gen_ai.usage.cache_read.input_tokens", c.cache_read),
+            ("gen_ai.usage.cache_creation.input_tokens", c.cache_write_5m + c.cache_write_1h),
+        ]
         if c.cache_write_1h:
             attrs.append(("costlens.cache_creation_1h.input_tokens", c.cache_write_1h))
     if c.finish_reason:
         attrs.append(("gen_ai.response.finish_reasons", [c.finish_reason]))
     if not c.ok:
         attrs.append(("error.type", c.error_type))
-    attrs += [("gen_ai.conversation.id", x["conv"]), ("costlens.feature", "support-bot"),
-              ("costlens.task_id", c.task_id), ("costlens.team", "customer-experience"),
-              ("costlens.customer", x["customer"]), ("user.id", x["user"])]
+    attrs += [
+        ("gen_ai.conversation.id", x["conv"]),
+        ("costlens.feature", "support-bot"),
+        ("costlens.task_id", c.task_id),
+        ("costlens.team", "customer-experience"),
+        ("costlens.customer", x["customer"]),
+        ("user.id", x["user"]),
+    ]
     if x["retry"]:
         attrs.append(("costlens.retry", True))
     start_ns = c.start_us * 1000 + rng.randrange(1000)
     end_ns = c.end_us * 1000 + rng.randrange(1000)
     status = {"code": 1} if c.ok else {"code": 2, "message": SUPPORT_ERROR_MESSAGES[c.error_type]}
-    return {"traceId": x["trace"], "spanId": x["span"], "parentSpanId": x["parent"],
-            "name": f"chat {REQUEST_ALIAS[c.model]}", "kind": 3,
-            "startTimeUnixNano": str(start_ns), "endTimeUnixNano": str(end_ns),
-            "attributes": [otlp_attr(k, v) for k, v in attrs], "status": status}
+    return {
+        "traceId": x["trace"],
+        "spanId": x["span"],
+        "parentSpanId": x["parent"],
+        "name": f"chat {REQUEST_ALIAS[c.model]}",
+        "kind": 3,
+        "startTimeUnixNano": str(start_ns),
+        "endTimeUnixNano": str(end_ns),
+        "attributes": [otlp_attr(k, v) for k, v in attrs],
+        "status": status,
+    }
 
 
 def write_support_otlp(rng: random.Random, calls: list[Call], path: Path) -> int:
     """The collector's file exporter writes one export request (a batch of 20–50 spans) per line."""
     spans = [support_span(rng, c) for c in sorted(calls, key=lambda c: (c.end_us, c.extra["span"]))]
-    resource = {"attributes": [otlp_attr("service.name", "support-api"),
-                               otlp_attr("service.version", "3.14.2"),
-                               otlp_attr("deployment.environment.name", "production")]}
+    resource = {
+        "attributes": [
+            otlp_attr("service.name", "support-api"),
+            otlp_attr("service.version", "3.14.2"),
+            otlp_attr("deployment.environment.name", "production"),
+        ]
+    }
     scope = {"name": "opentelemetry.instrumentation.anthropic", "version": "0.47.1"}
     lines, i = [], 0
     while i < len(spans):
@@ -461,10 +626,11 @@ def write_support_otlp(rng: random.Random, calls: list[Call], path: Path) -> int
         left = len(spans) - i
         if left - n < 20:  # never leave a short tail batch
             n = left if left <= 50 else left // 2
-        batch = spans[i:i + n]
+        batch = spans[i : i + n]
         i += n
-        lines.append(dumps({"resourceSpans": [{"resource": resource,
-                                               "scopeSpans": [{"scope": scope, "spans": batch}]}]}))
+        lines.append(
+            dumps({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": scope, "spans": batch}]}]})
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 
@@ -516,9 +682,20 @@ def gen_doc_extractor(rng: random.Random) -> tuple[list[Call], list[Task], dict]
             # A giant scanned statement: over the 128k window. The app retries half of them unchanged.
             prompt = rng.randint(130_000, 175_000)
             for _attempt in range(2 if rng.random() < 0.5 else 1):
-                c = Call("doc-extractor", task_id, model, t, rng.randint(180, 900), ok=False,
-                         error_type="context_length_exceeded", http_status=400, has_usage=False,
-                         max_tokens=1_024, billed_unlogged_input=prompt, extra=dict(meta))
+                c = Call(
+                    "doc-extractor",
+                    task_id,
+                    model,
+                    t,
+                    rng.randint(180, 900),
+                    ok=False,
+                    error_type="context_length_exceeded",
+                    http_status=400,
+                    has_usage=False,
+                    max_tokens=1_024,
+                    billed_unlogged_input=prompt,
+                    extra=dict(meta),
+                )
                 c.tags.update({"failed", "input_quality"})
                 calls.append(c)
                 t = c.end_us + rng.randint(1, 5) * US
@@ -526,17 +703,37 @@ def gen_doc_extractor(rng: random.Random) -> tuple[list[Call], list[Task], dict]
             continue
         prompt = min(30_000, max(3_000, DOCX_PREFIX + lognorm(rng, 7_500, 0.6, 1_500, 28_540)))
         if roll < DOCX_CONTEXT_EXCEEDED_RATE + DOCX_SERVER_ERROR_RATE:
-            c = Call("doc-extractor", task_id, model, t, rng.randint(4_000, 30_000), ok=False,
-                     error_type="server_error", http_status=500, has_usage=False, max_tokens=1_024,
-                     billed_unlogged_input=prompt, extra=dict(meta))
+            c = Call(
+                "doc-extractor",
+                task_id,
+                model,
+                t,
+                rng.randint(4_000, 30_000),
+                ok=False,
+                error_type="server_error",
+                http_status=500,
+                has_usage=False,
+                max_tokens=1_024,
+                billed_unlogged_input=prompt,
+                extra=dict(meta),
+            )
             c.tags.update({"failed"})
             calls.append(c)
             t = c.end_us + rng.randint(2, 10) * US
         n_ok = 2 if i in repeated else 1
         for k in range(n_ok):
             completion = lognorm(rng, 420, 0.4, 120, 1_024)
-            c = Call("doc-extractor", task_id, model, t, docx_latency(rng, model, prompt, completion),
-                     total_input=prompt, output=completion, max_tokens=1_024, extra=dict(meta))
+            c = Call(
+                "doc-extractor",
+                task_id,
+                model,
+                t,
+                docx_latency(rng, model, prompt, completion),
+                total_input=prompt,
+                output=completion,
+                max_tokens=1_024,
+                extra=dict(meta),
+            )
             c.finish_reason = "length" if completion >= 1_024 else "stop"
             if k == 1:  # the repeat runs seconds later, so nearly the whole prompt is a cache hit
                 c.cache_read = ((prompt - 1) // 128) * 128
@@ -553,8 +750,13 @@ def gen_doc_extractor(rng: random.Random) -> tuple[list[Call], list[Task], dict]
 
 
 def openai_wrapper(c: Call, metadata: dict, request: dict, response: dict | None, error: dict | None) -> dict:
-    line = {"timestamp": iso_ms(c.start_us), "latency_ms": c.latency_ms, "metadata": metadata,
-            "request": request, "response": response}
+    line = {
+        "timestamp": iso_ms(c.start_us),
+        "latency_ms": c.latency_ms,
+        "metadata": metadata,
+        "request": request,
+        "response": response,
+    }
     if error is not None:
         line["error"] = error
     return line
@@ -563,25 +765,50 @@ def openai_wrapper(c: Call, metadata: dict, request: dict, response: dict | None
 def write_doc_extractor(rng: random.Random, calls: list[Call], path: Path) -> int:
     lines = []
     for c in sorted(calls, key=lambda c: (c.start_us, c.task_id)):
-        metadata = {"feature": "doc-extractor", "task_id": c.task_id, "team": "finance-ops",
-                    "customer": c.extra["customer"], "environment": "production", "provider": "azure.openai"}
+        metadata = {
+            "feature": "doc-extractor",
+            "task_id": c.task_id,
+            "team": "finance-ops",
+            "customer": c.extra["customer"],
+            "environment": "production",
+            "provider": "azure.openai",
+        }
         request = {"model": REQUEST_ALIAS[c.model], "max_tokens": c.max_tokens}
         if c.ok:
             response = {
-                "id": "chatcmpl-" + b62(rng, 29), "object": "chat.completion", "created": c.start_us // US,
-                "model": c.model, "service_tier": "default", "system_fingerprint": "fp_" + hexid(rng, 10),
-                "choices": [{"index": 0, "finish_reason": c.finish_reason,
-                             "message": {"role": "assistant", "content": None}}],
-                "usage": {"prompt_tokens": c.total_input, "completion_tokens": c.output,
-                          "total_tokens": c.total_input + c.output,
-                          "prompt_tokens_details": {"cached_tokens": c.cache_read, "audio_tokens": 0},
-                          "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                                        "accepted_prediction_tokens": 0,
-                                                        "rejected_prediction_tokens": 0}}}
+                "id": "chatcmpl-" + b62(rng, 29),
+                "object": "chat.completion",
+                "created": c.start_us // US,
+                "model": c.model,
+                "service_tier": "default",
+                "system_fingerprint": "fp_" + hexid(rng, 10),
+                "choices": [
+                    {"index": 0, "finish_reason": c.finish_reason, "message": {"role": "assistant", "content": None}}
+                ],
+                "usage": {
+                    "prompt_tokens": c.total_input,
+                    "completion_tokens": c.output,
+                    "total_tokens": c.total_input + c.output,
+                    "prompt_tokens_details": {"cached_tokens": c.cache_read, "audio_tokens": 0},
+                    "completion_tokens_details": {
+                        "reasoning_tokens": 0,
+                        "audio_tokens": 0,
+                        "accepted_prediction_tokens": 0,
+                        "rejected_prediction_tokens": 0,
+                    },
+                },
+            }
             lines.append(openai_wrapper(c, metadata, request, response, None))
         elif c.error_type == "context_length_exceeded":
-            lines.append(openai_wrapper(c, metadata, request, None, {
-                "type": "invalid_request_error", "code": "context_length_exceeded", "http_status": 400}))
+            lines.append(
+                openai_wrapper(
+                    c,
+                    metadata,
+                    request,
+                    None,
+                    {"type": "invalid_request_error", "code": "context_length_exceeded", "http_status": 400},
+                )
+            )
         else:
             lines.append(openai_wrapper(c, metadata, request, None, {"type": "server_error", "http_status": 500}))
     payload = ("\n".join(dumps(x) for x in lines) + "\n").encode("utf-8")
@@ -594,8 +821,19 @@ def write_doc_extractor(rng: random.Random, calls: list[Call], path: Path) -> in
 # ───────────────────────────── 3. ticket-classifier (warehouse CSV) ─────────────────────────────
 
 CLASSIFIER_PREFIX = 1_150  # label taxonomy + instructions; 1,024 tokens cacheable
-CLASSIFIER_COLUMNS = ["event_time", "req_id", "llm_model", "vendor", "tokens_in", "tokens_out", "cached_in",
-                      "duration_ms", "ticket_id", "team_name", "outcome_status"]
+CLASSIFIER_COLUMNS = [
+    "event_time",
+    "req_id",
+    "llm_model",
+    "vendor",
+    "tokens_in",
+    "tokens_out",
+    "cached_in",
+    "duration_ms",
+    "ticket_id",
+    "team_name",
+    "outcome_status",
+]
 
 
 def gen_ticket_classifier(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
@@ -616,8 +854,16 @@ def gen_ticket_classifier(rng: random.Random) -> tuple[list[Call], list[Task], d
         while True:
             if rng.random() < 0.012:  # timeout or 5xx; the warehouse records no tokens for them
                 timeout = rng.random() < 0.5
-                c = Call("ticket-classifier", ticket, model, t, 30_000 if timeout else rng.randint(150, 700),
-                         ok=False, error_type="error", has_usage=False)
+                c = Call(
+                    "ticket-classifier",
+                    ticket,
+                    model,
+                    t,
+                    30_000 if timeout else rng.randint(150, 700),
+                    ok=False,
+                    error_type="error",
+                    has_usage=False,
+                )
                 c.extra = {"req": "req_" + hexid(rng, 12)}
                 c.tags.add("failed")
                 calls.append(c)
@@ -626,10 +872,22 @@ def gen_ticket_classifier(rng: random.Random) -> tuple[list[Call], list[Task], d
             warm = t - last_call.get(model, -FIVE_MIN_US * 2) <= FIVE_MIN_US and rng.random() < 0.85
             cached = 1_024 if warm else 0
             out = rng.randint(2, 12)
-            lat = int((rng.uniform(0.18, 0.35) + prompt / 30_000 + out / 150) * 1000) if model == GPT41_NANO \
+            lat = (
+                int((rng.uniform(0.18, 0.35) + prompt / 30_000 + out / 150) * 1000)
+                if model == GPT41_NANO
                 else int((rng.uniform(0.35, 0.8) + prompt / 15_000 + out / 80) * 1000)
-            c = Call("ticket-classifier", ticket, model, t, lat, total_input=prompt, cache_read=cached,
-                     input_uncached=prompt - cached, output=out)
+            )
+            c = Call(
+                "ticket-classifier",
+                ticket,
+                model,
+                t,
+                lat,
+                total_input=prompt,
+                cache_read=cached,
+                input_uncached=prompt - cached,
+                output=out,
+            )
             c.extra = {"req": "req_" + hexid(rng, 12)}
             if model == GPT41:
                 c.tags.add("premium")
@@ -646,8 +904,21 @@ def write_ticket_classifier(calls: list[Call], path: Path) -> int:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(CLASSIFIER_COLUMNS)
         for c in rows:
-            w.writerow([iso_ms(c.start_us), c.extra["req"], REQUEST_ALIAS[c.model], "openai", c.total_input, c.output,
-                        c.cache_read, c.latency_ms, c.task_id, "customer-experience", "ok" if c.ok else "error"])
+            w.writerow(
+                [
+                    iso_ms(c.start_us),
+                    c.extra["req"],
+                    REQUEST_ALIAS[c.model],
+                    "openai",
+                    c.total_input,
+                    c.output,
+                    c.cache_read,
+                    c.latency_ms,
+                    c.task_id,
+                    "customer-experience",
+                    "ok" if c.ok else "error",
+                ]
+            )
     return len(rows)
 
 
@@ -675,7 +946,7 @@ def gen_coding_agent(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
     tasks: list[Task] = []
     session_calls: list[Call] = []
     t = 0
-    for n, (s, k) in enumerate(plan):
+    for n, (_s, k) in enumerate(plan):
         if k == 0:
             fit_in_month(session_calls)
             calls.extend(session_calls)
@@ -696,8 +967,13 @@ def gen_coding_agent(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
             final = step == steps
             while True:
                 c = Call("coding-agent", task_id, model, t, 0, max_tokens=AGENT_MAX_TOKENS, prefix=AGENT_PREFIX)
-                c.extra = {"session": session_id, "user": user, "epoch": epoch, "step": step,
-                           "msg_id": "msg_01" + b62(rng, 22)}
+                c.extra = {
+                    "session": session_id,
+                    "user": user,
+                    "epoch": epoch,
+                    "step": step,
+                    "msg_id": "msg_01" + b62(rng, 22),
+                }
                 if rng.random() < 0.012:  # 529 overloaded: nothing processed, retried after back-off
                     c.ok, c.error_type, c.http_status, c.has_usage = False, "overloaded_error", 529, False
                     c.latency_ms = rng.randint(300, 1_500)
@@ -741,20 +1017,35 @@ def gen_coding_agent(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
 def write_coding_agent(calls: list[Call], path: Path) -> int:
     lines = []
     for c in sorted(calls, key=lambda c: (c.start_us, c.extra["msg_id"])):
-        metadata = {"feature": "coding-agent", "task_id": c.task_id, "session_id": c.extra["session"],
-                    "team": "platform-eng", "user_id": c.extra["user"]}
+        metadata = {
+            "feature": "coding-agent",
+            "task_id": c.task_id,
+            "session_id": c.extra["session"],
+            "team": "platform-eng",
+            "user_id": c.extra["user"],
+        }
         request = {"model": REQUEST_ALIAS[c.model], "max_tokens": c.max_tokens}
         line = {"timestamp": iso_ms(c.start_us), "latency_ms": c.latency_ms, "metadata": metadata, "request": request}
         if c.ok:
             line["response"] = {
-                "id": c.extra["msg_id"], "type": "message", "role": "assistant", "model": c.model,
-                "stop_reason": c.finish_reason, "stop_sequence": None,
-                "usage": {"input_tokens": c.input_uncached,  # Anthropic: EXCLUDES cache reads and writes
-                          "cache_creation_input_tokens": c.cache_write_5m + c.cache_write_1h,
-                          "cache_read_input_tokens": c.cache_read,
-                          "cache_creation": {"ephemeral_5m_input_tokens": c.cache_write_5m,
-                                             "ephemeral_1h_input_tokens": c.cache_write_1h},
-                          "output_tokens": c.output, "service_tier": "standard"}}
+                "id": c.extra["msg_id"],
+                "type": "message",
+                "role": "assistant",
+                "model": c.model,
+                "stop_reason": c.finish_reason,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": c.input_uncached,  # Anthropic: EXCLUDES cache reads and writes
+                    "cache_creation_input_tokens": c.cache_write_5m + c.cache_write_1h,
+                    "cache_read_input_tokens": c.cache_read,
+                    "cache_creation": {
+                        "ephemeral_5m_input_tokens": c.cache_write_5m,
+                        "ephemeral_1h_input_tokens": c.cache_write_1h,
+                    },
+                    "output_tokens": c.output,
+                    "service_tier": "standard",
+                },
+            }
         else:
             line["response"] = None
             line["error"] = {"type": "overloaded_error", "message": "Overloaded", "http_status": 529}
@@ -764,6 +1055,7 @@ def write_coding_agent(calls: list[Call], path: Path) -> int:
 
 
 # ───────────────────────────── 5. search-summarizer (flat OTel spans) ─────────────────────────────
+
 
 def gen_search_summarizer(rng: random.Random) -> tuple[list[Call], list[Task], dict]:
     """Summarises web search results for end users (consumer traffic: evenings and weekends).
@@ -803,31 +1095,48 @@ def gen_search_summarizer(rng: random.Random) -> tuple[list[Call], list[Task], d
         task_calls.append(c)
         fit_in_month(task_calls)
         calls.extend(task_calls)
-        tasks.append(Task("search-summarizer", task_id, ACCEPTANCE["search-summarizer"],
-                          {"verbose"} if q in verbose else set()))
+        tasks.append(
+            Task("search-summarizer", task_id, ACCEPTANCE["search-summarizer"], {"verbose"} if q in verbose else set())
+        )
     return calls, tasks, {}
 
 
 def write_search_summarizer(calls: list[Call], path: Path) -> int:
     lines = []
     for c in sorted(calls, key=lambda c: (c.end_us, c.extra["span"])):
-        a = {"gen_ai.operation.name": "generate_content", "gen_ai.provider.name": "gcp.gemini",
-             "gen_ai.request.model": GEMINI_FLASH}
+        a = {
+            "gen_ai.operation.name": "generate_content",
+            "gen_ai.provider.name": "gcp.gemini",
+            "gen_ai.request.model": GEMINI_FLASH,
+        }
         if c.max_tokens is not None:
             a["gen_ai.request.max_tokens"] = c.max_tokens
         if c.ok:
-            a.update({"gen_ai.response.model": GEMINI_FLASH, "gen_ai.response.id": c.extra["resp"],
-                      "gen_ai.response.finish_reasons": [c.finish_reason],
-                      "gen_ai.usage.input_tokens": c.total_input, "gen_ai.usage.output_tokens": c.output,
-                      "gen_ai.usage.reasoning.output_tokens": c.reasoning})
+            a.update(
+                {
+                    "gen_ai.response.model": GEMINI_FLASH,
+                    "gen_ai.response.id": c.extra["resp"],
+                    "gen_ai.response.finish_reasons": [c.finish_reason],
+                    "gen_ai.usage.input_tokens": c.total_input,
+                    "gen_ai.usage.output_tokens": c.output,
+                    "gen_ai.usage.reasoning.output_tokens": c.reasoning,
+                }
+            )
         else:
             a["error.type"] = c.error_type
         a.update({"costlens.feature": "search-summarizer", "costlens.task_id": c.task_id, "costlens.team": "growth"})
-        span = {"trace_id": c.extra["trace"], "span_id": c.extra["span"], "parent_span_id": c.extra["parent"],
-                "name": f"generate_content {GEMINI_FLASH}", "kind": "CLIENT",
-                "start_time": iso_us(c.start_us), "end_time": iso_us(c.end_us),
-                "status": "OK" if c.ok else "ERROR", "attributes": a,
-                "resource": {"service.name": "search-api", "deployment.environment.name": "production"}}
+        span = {
+            "trace_id": c.extra["trace"],
+            "span_id": c.extra["span"],
+            "parent_span_id": c.extra["parent"],
+            "name": f"generate_content {GEMINI_FLASH}",
+            "kind": "CLIENT",
+            "start_time": iso_us(c.start_us),
+            "end_time": iso_us(c.end_us),
+            "status": "OK" if c.ok else "ERROR",
+            "attributes": a,
+            "resource": {"service.name": "search-api", "deployment.environment.name": "production"},
+        }
         if not c.ok:
             span["status_message"] = "503 UNAVAILABLE. The model is overloaded. Please try again later."
         lines.append(dumps(span))
@@ -887,16 +1196,29 @@ def gen_marketing_copy(rng: random.Random) -> tuple[list[Call], list[Task], dict
 def write_marketing_copy(calls: list[Call], path: Path) -> int:
     lines = []
     for c in sorted(calls, key=lambda c: (c.start_us, c.extra["resp"])):
-        metadata = {"feature": "marketing-copy", "task_id": c.task_id, "team": "marketing",
-                    "environment": "production", "provider": "azure.openai"}
+        metadata = {
+            "feature": "marketing-copy",
+            "task_id": c.task_id,
+            "team": "marketing",
+            "environment": "production",
+            "provider": "azure.openai",
+        }
         request = {"model": REQUEST_ALIAS[c.model], "max_output_tokens": c.max_tokens, "service_tier": c.service_tier}
-        response = {"id": c.extra["resp"], "object": "response", "created_at": c.start_us // US,
-                    "status": "completed", "model": c.model, "service_tier": c.service_tier,
-                    "usage": {"input_tokens": c.total_input,  # INCLUDES cached_tokens
-                              "input_tokens_details": {"cached_tokens": c.cache_read},
-                              "output_tokens": c.output,
-                              "output_tokens_details": {"reasoning_tokens": c.reasoning},
-                              "total_tokens": c.total_input + c.output}}
+        response = {
+            "id": c.extra["resp"],
+            "object": "response",
+            "created_at": c.start_us // US,
+            "status": "completed",
+            "model": c.model,
+            "service_tier": c.service_tier,
+            "usage": {
+                "input_tokens": c.total_input,  # INCLUDES cached_tokens
+                "input_tokens_details": {"cached_tokens": c.cache_read},
+                "output_tokens": c.output,
+                "output_tokens_details": {"reasoning_tokens": c.reasoning},
+                "total_tokens": c.total_input + c.output,
+            },
+        }
         lines.append(dumps(openai_wrapper(c, metadata, request, response, None)))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
@@ -905,8 +1227,13 @@ def write_marketing_copy(calls: list[Call], path: Path) -> int:
 # ───────────────────────────── 7. outcomes ─────────────────────────────
 
 REWORK_MINUTES = {  # (share of rejected tasks with rework, low, high)
-    "support-bot": (0.6, 4, 20), "doc-extractor": (1.0, 3, 12), "ticket-classifier": (1.0, 1, 3),
-    "coding-agent": (0.7, 15, 120), "search-summarizer": (0.0, 0, 0), "marketing-copy": (1.0, 10, 40)}
+    "support-bot": (0.6, 4, 20),
+    "doc-extractor": (1.0, 3, 12),
+    "ticket-classifier": (1.0, 1, 3),
+    "coding-agent": (0.7, 15, 120),
+    "search-summarizer": (0.0, 0, 0),
+    "marketing-copy": (1.0, 10, 40),
+}
 DELAY_MINUTES = {"support-bot": (0.6, 20, 240), "doc-extractor": (1.0, 120, 600)}
 
 
@@ -928,9 +1255,18 @@ def gen_outcomes(rng: random.Random, tasks: list[Task]) -> list[dict]:
                 share, lo, hi = DELAY_MINUTES[task.feature]
                 if rng.random() < share:
                     delay = rng.randint(lo, hi)
-        rows.append({"task_id": task.task_id, "feature": task.feature, "accepted": accepted,
-                     "quality_score": round(quality, 2), "human_review": review,
-                     "rework_minutes": rework, "delay_minutes": delay, "flags": task.flags})
+        rows.append(
+            {
+                "task_id": task.task_id,
+                "feature": task.feature,
+                "accepted": accepted,
+                "quality_score": round(quality, 2),
+                "human_review": review,
+                "rework_minutes": rework,
+                "delay_minutes": delay,
+                "flags": task.flags,
+            }
+        )
     return rows
 
 
@@ -941,18 +1277,26 @@ def write_outcomes(rows: list[dict], csv_path: Path, parquet_path: Path) -> tupl
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["task_id", "accepted", "quality_score", "human_review", "rework_minutes", "delay_minutes"])
         for r in csv_rows:
-            w.writerow([r["task_id"], str(r["accepted"]).lower(), f"{r['quality_score']:.2f}",
-                        str(r["human_review"]).lower(),
-                        "" if r["rework_minutes"] is None else r["rework_minutes"],
-                        "" if r["delay_minutes"] is None else r["delay_minutes"]])
-    table = pa.table({
-        "task_id": pa.array([r["task_id"] for r in pq_rows], pa.string()),
-        "accepted": pa.array([r["accepted"] for r in pq_rows], pa.bool_()),
-        "quality_score": pa.array([r["quality_score"] for r in pq_rows], pa.float64()),
-        "human_review": pa.array([r["human_review"] for r in pq_rows], pa.bool_()),
-        "rework_minutes": pa.array([r["rework_minutes"] for r in pq_rows], pa.int32()),
-        "delay_minutes": pa.array([r["delay_minutes"] for r in pq_rows], pa.int32()),
-    })
+            w.writerow(
+                [
+                    r["task_id"],
+                    str(r["accepted"]).lower(),
+                    f"{r['quality_score']:.2f}",
+                    str(r["human_review"]).lower(),
+                    "" if r["rework_minutes"] is None else r["rework_minutes"],
+                    "" if r["delay_minutes"] is None else r["delay_minutes"],
+                ]
+            )
+    table = pa.table(
+        {
+            "task_id": pa.array([r["task_id"] for r in pq_rows], pa.string()),
+            "accepted": pa.array([r["accepted"] for r in pq_rows], pa.bool_()),
+            "quality_score": pa.array([r["quality_score"] for r in pq_rows], pa.float64()),
+            "human_review": pa.array([r["human_review"] for r in pq_rows], pa.bool_()),
+            "rework_minutes": pa.array([r["rework_minutes"] for r in pq_rows], pa.int32()),
+            "delay_minutes": pa.array([r["delay_minutes"] for r in pq_rows], pa.int32()),
+        }
+    )
     pq.write_table(table, parquet_path, compression="zstd", write_statistics=True)
     return len(csv_rows), len(pq_rows)
 
@@ -960,12 +1304,40 @@ def write_outcomes(rows: list[dict], csv_path: Path, parquet_path: Path) -> tupl
 # ───────────────────────────── 8. FOCUS 1.2 bill (Azure) ─────────────────────────────
 
 FOCUS_COLUMNS = [
-    "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodStart",
-    "BillingPeriodEnd", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargePeriodStart",
-    "ChargePeriodEnd", "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "EffectiveCost",
-    "InvoiceIssuerName", "ListCost", "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName",
-    "PublisherName", "RegionId", "ServiceCategory", "ServiceSubcategory", "ServiceName", "SkuId", "SkuMeter",
-    "SkuPriceId", "SubAccountId", "SubAccountName", "Tags", "x_UsageType"]
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "ServiceCategory",
+    "ServiceSubcategory",
+    "ServiceName",
+    "SkuId",
+    "SkuMeter",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
+    "x_UsageType",
+]
 
 # (model, tier, token type) -> (Azure meter name, pricing unit, block size, list price per block)
 AZURE_METERS = {
@@ -974,16 +1346,28 @@ AZURE_METERS = {
     (GPT4O, "default", "cache_read"): ("gpt 4o 0806 cached Inp glbl Tokens", "1K Tokens", 1_000, D("0.00125")),
     (GPT4O_MINI, "default", "input"): ("gpt 4o mini 0718 Inp glbl Tokens", "1K Tokens", 1_000, D("0.00015")),
     (GPT4O_MINI, "default", "output"): ("gpt 4o mini 0718 Outp glbl Tokens", "1K Tokens", 1_000, D("0.0006")),
-    (GPT4O_MINI, "default", "cache_read"): ("gpt 4o mini 0718 cached Inp glbl Tokens", "1K Tokens", 1_000,
-                                            D("0.000075")),
+    (GPT4O_MINI, "default", "cache_read"): (
+        "gpt 4o mini 0718 cached Inp glbl Tokens",
+        "1K Tokens",
+        1_000,
+        D("0.000075"),
+    ),
     (GPT5_MINI, "default", "input"): ("gpt 5 mini 0807 Inp glbl Tokens", "1M Tokens", 1_000_000, D("0.25")),
     (GPT5_MINI, "default", "output"): ("gpt 5 mini 0807 Outp glbl Tokens", "1M Tokens", 1_000_000, D("2.00")),
-    (GPT5_MINI, "default", "cache_read"): ("gpt 5 mini 0807 cached Inp glbl Tokens", "1M Tokens", 1_000_000,
-                                           D("0.025")),
+    (GPT5_MINI, "default", "cache_read"): (
+        "gpt 5 mini 0807 cached Inp glbl Tokens",
+        "1M Tokens",
+        1_000_000,
+        D("0.025"),
+    ),
     (GPT5_MINI, "flex", "input"): ("gpt 5 mini 0807 Inp glbl Flex Tokens", "1M Tokens", 1_000_000, D("0.125")),
     (GPT5_MINI, "flex", "output"): ("gpt 5 mini 0807 Outp glbl Flex Tokens", "1M Tokens", 1_000_000, D("1.00")),
-    (GPT5_MINI, "flex", "cache_read"): ("gpt 5 mini 0807 cached Inp glbl Flex Tokens", "1M Tokens", 1_000_000,
-                                        D("0.0125")),
+    (GPT5_MINI, "flex", "cache_read"): (
+        "gpt 5 mini 0807 cached Inp glbl Flex Tokens",
+        "1M Tokens",
+        1_000_000,
+        D("0.0125"),
+    ),
 }
 USAGE_TYPE = {"input": "Tokens-Input", "output": "Tokens-Output", "cache_read": "Tokens-CachedInput"}
 BILLING_ACCOUNT_ID = "/providers/Microsoft.Billing/billingAccounts/71829364"
@@ -1042,8 +1426,10 @@ def gen_focus_bill(rng: random.Random, calls: list[Call]) -> tuple[list[list[str
     # Unlogged: a dev re-index job ran on Oct 12–16 against gpt-4o with a key no app logs.
     gpt4o_in = sum(c.total_input for c in calls if c.model == GPT4O and c.has_usage)
     gpt4o_out = sum(c.output for c in calls if c.model == GPT4O and c.has_usage)
-    extra = {"input": int((gpt4o_in * UNLOGGED_GPT4O_SHARE).to_integral_value()),
-             "output": int((gpt4o_out * UNLOGGED_GPT4O_SHARE).to_integral_value())}
+    extra = {
+        "input": int((gpt4o_in * UNLOGGED_GPT4O_SHARE).to_integral_value()),
+        "output": int((gpt4o_out * UNLOGGED_GPT4O_SHARE).to_integral_value()),
+    }
     job_days = list(range(11, 16))
     for kind, total in extra.items():
         weights = [rng.uniform(0.5, 1.5) for _ in job_days]
@@ -1062,11 +1448,43 @@ def gen_focus_bill(rng: random.Random, calls: list[Call]) -> tuple[list[list[str
         sku, price_id = skus[meter]
         sub_id, region = SUBSCRIPTIONS[sub]
         tags = json.dumps(AZURE_RESOURCE_TAGS[res], sort_keys=True, separators=(",", ":"))
-        rows.append([dec(billed), BILLING_ACCOUNT_ID, "Northwind Labs", "USD", iso_day(0), iso_day(DAYS),
-                     "Usage", "", f"Azure OpenAI {meter}", iso_day(d), iso_day(d + 1), str(n), "Tokens",
-                     dec(billed), dec(billed), "Microsoft", dec(list_cost), "Standard", dec(qty), unit,
-                     "Microsoft", "Microsoft", region, "AI and Machine Learning", "Generative AI",
-                     "Azure OpenAI Service", sku, meter, price_id, sub_id, sub, tags, USAGE_TYPE[kind]])
+        rows.append(
+            [
+                dec(billed),
+                BILLING_ACCOUNT_ID,
+                "Northwind Labs",
+                "USD",
+                iso_day(0),
+                iso_day(DAYS),
+                "Usage",
+                "",
+                f"Azure OpenAI {meter}",
+                iso_day(d),
+                iso_day(d + 1),
+                str(n),
+                "Tokens",
+                dec(billed),
+                dec(billed),
+                "Microsoft",
+                dec(list_cost),
+                "Standard",
+                dec(qty),
+                unit,
+                "Microsoft",
+                "Microsoft",
+                region,
+                "AI and Machine Learning",
+                "Generative AI",
+                "Azure OpenAI Service",
+                sku,
+                meter,
+                price_id,
+                sub_id,
+                sub,
+                tags,
+                USAGE_TYPE[kind],
+            ]
+        )
     rows += non_ai_rows(rng)
     rows.sort(key=lambda r: (r[9], r[25], r[27], r[30]))  # charge period, service, meter, sub-account
     return rows, info
@@ -1080,26 +1498,90 @@ def non_ai_rows(rng: random.Random) -> list[list[str]]:
     for d in range(DAYS):  # one D4s v5 build runner, billed daily
         hours = D(24)
         cost = hours * D("0.192")
-        rows.append([dec(cost), BILLING_ACCOUNT_ID, "Northwind Labs", "USD", iso_day(0), iso_day(DAYS), "Usage", "",
-                     "D4s v5 Linux - Pay as you go", iso_day(d), iso_day(d + 1), "24", "Hours", dec(cost), dec(cost),
-                     "Microsoft", dec(cost), "Standard", "24", "1 Hour", "Microsoft", "Microsoft", region, "Compute",
-                     "Virtual Machines", "Virtual Machines", "DZH318Z0BQ4V", "D4s v5", "DZH318Z0BQ4V/00TG",
-                     sub_id, "northwind-prod", tags, "Compute Hours"])
-    storage = [("Hot LRS Data Stored", "GB/Month", "1 GB/Month", D("0.0184"), (800, 2_400)),
-               ("Hot LRS Write Operations", "Operations", "10K", D("0.055"), (20, 90)),
-               ("Hot Read Operations", "Operations", "10K", D("0.0044"), (50, 300))]
+        rows.append(
+            [
+                dec(cost),
+                BILLING_ACCOUNT_ID,
+                "Northwind Labs",
+                "USD",
+                iso_day(0),
+                iso_day(DAYS),
+                "Usage",
+                "",
+                "D4s v5 Linux - Pay as you go",
+                iso_day(d),
+                iso_day(d + 1),
+                "24",
+                "Hours",
+                dec(cost),
+                dec(cost),
+                "Microsoft",
+                dec(cost),
+                "Standard",
+                "24",
+                "1 Hour",
+                "Microsoft",
+                "Microsoft",
+                region,
+                "Compute",
+                "Virtual Machines",
+                "Virtual Machines",
+                "DZH318Z0BQ4V",
+                "D4s v5",
+                "DZH318Z0BQ4V/00TG",
+                sub_id,
+                "northwind-prod",
+                tags,
+                "Compute Hours",
+            ]
+        )
+    storage = [
+        ("Hot LRS Data Stored", "GB/Month", "1 GB/Month", D("0.0184"), (800, 2_400)),
+        ("Hot LRS Write Operations", "Operations", "10K", D("0.055"), (20, 90)),
+        ("Hot Read Operations", "Operations", "10K", D("0.0044"), (50, 300)),
+    ]
     for account in ("nwlogsarchive", "nwinvoices", "nwmodelcache"):
         for meter, consumed_unit, unit, price, (lo, hi) in storage:
             qty = D(rng.randint(lo, hi))
             consumed = qty * (10_000 if unit == "10K" else 1)
             cost = qty * price
-            rows.append([dec(cost), BILLING_ACCOUNT_ID, "Northwind Labs", "USD", iso_day(0), iso_day(DAYS), "Usage",
-                         "", f"{meter} ({account})", iso_day(0), iso_day(DAYS), dec(consumed), consumed_unit,
-                         dec(cost), dec(cost), "Microsoft", dec(cost), "Standard", dec(qty), unit, "Microsoft",
-                         "Microsoft", region, "Storage", "Object Storage", "Storage", "DZH318Z0BNVX", meter,
-                         f"DZH318Z0BNVX/{account[-4:].upper()}", sub_id, "northwind-prod",
-                         json.dumps({"account": account, "env": "production"}, sort_keys=True, separators=(",", ":")),
-                         "Storage"])
+            rows.append(
+                [
+                    dec(cost),
+                    BILLING_ACCOUNT_ID,
+                    "Northwind Labs",
+                    "USD",
+                    iso_day(0),
+                    iso_day(DAYS),
+                    "Usage",
+                    "",
+                    f"{meter} ({account})",
+                    iso_day(0),
+                    iso_day(DAYS),
+                    dec(consumed),
+                    consumed_unit,
+                    dec(cost),
+                    dec(cost),
+                    "Microsoft",
+                    dec(cost),
+                    "Standard",
+                    dec(qty),
+                    unit,
+                    "Microsoft",
+                    "Microsoft",
+                    region,
+                    "Storage",
+                    "Object Storage",
+                    "Storage",
+                    "DZH318Z0BNVX",
+                    meter,
+                    f"DZH318Z0BNVX/{account[-4:].upper()}",
+                    sub_id,
+                    "northwind-prod",
+                    json.dumps({"account": account, "env": "production"}, sort_keys=True, separators=(",", ":")),
+                    "Storage",
+                ]
+            )
     return rows
 
 
@@ -1192,13 +1674,16 @@ interactive = true
 
 # ───────────────────────────── 10. README ─────────────────────────────
 
+
 def usd(x: Decimal) -> str:
     return f"${x.quantize(D('0.01')):,}"
 
 
 def feature_summary(calls: list[Call], tasks: list[Task], outcomes: list[dict]) -> list[str]:
-    lines = ["| feature | calls | failed calls | tasks | tasks with outcome | accepted | list cost (USD) |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| feature | calls | failed calls | tasks | tasks with outcome | accepted | list cost (USD) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     total = D(0)
     for feat in ACCEPTANCE:
         fc = [c for c in calls if c.feature == feat]
@@ -1207,10 +1692,14 @@ def feature_summary(calls: list[Call], tasks: list[Task], outcomes: list[dict]) 
         acc = sum(o["accepted"] for o in fo)
         cost = sum((call_cost(c) for c in fc), D(0))
         total += cost
-        lines.append(f"| {feat} | {len(fc):,} | {sum(not c.ok for c in fc):,} | {len(ft):,} | {len(fo):,} | "
-                     f"{acc / len(fo):.3f} | {usd(cost)} |")
-    lines.append(f"| **total** | **{len(calls):,}** | **{sum(not c.ok for c in calls):,}** | **{len(tasks):,}** | "
-                 f"**{len(outcomes):,}** | | **{usd(total)}** |")
+        lines.append(
+            f"| {feat} | {len(fc):,} | {sum(not c.ok for c in fc):,} | {len(ft):,} | {len(fo):,} | "
+            f"{acc / len(fo):.3f} | {usd(cost)} |"
+        )
+    lines.append(
+        f"| **total** | **{len(calls):,}** | **{sum(not c.ok for c in calls):,}** | **{len(tasks):,}** | "
+        f"**{len(outcomes):,}** | | **{usd(total)}** |"
+    )
     return lines
 
 
@@ -1231,34 +1720,40 @@ def planted_figures(calls: list[Call], tasks: list[Task], outcomes: list[dict], 
     pro_rata = D(0)
     for c in bloat:
         p_in, _, p_cr, p_w5, p_w1 = PRICES[c.model]
-        input_cost = (c.input_uncached * p_in + c.cache_read * p_cr + c.cache_write_5m * p_w5
-                      + c.cache_write_1h * p_w1) / D(1_000_000)
+        input_cost = (
+            c.input_uncached * p_in + c.cache_read * p_cr + c.cache_write_5m * p_w5 + c.cache_write_1h * p_w1
+        ) / D(1_000_000)
         pro_rata += input_cost * D(max(0, c.total_input - typical)) / D(c.total_input)
     max_in = max(c.total_input for c in bloat)
-    out.append(f"- **context_bloat — support-bot.** {len(infos['support-bot']['bloated_conversations'])} of "
-               f"{SUPPORT_CONVERSATIONS} conversations (task ids `sb-NNNNN-tTT` with these prefixes: "
-               f"{', '.join('`' + x + '`' for x in infos['support-bot']['bloated_conversations'])}) never trim "
-               f"their history and keep every retrieved document, so input grows turn after turn up to "
-               f"{max_in:,} tokens. Their {len(bloat):,} calls cost {usd(bloat_cost)}; the median input of the "
-               f"other calls is {typical:,} tokens (p95 {p95:,}); tokens above that median: {excess:,}, "
-               f"{usd(pro_rata)} as a pro-rata share of what those calls' input actually cost (mostly cache "
-               f"reads), {usd(excess_usd)} if valued at the base input price.")
+    out.append(
+        f"- **context_bloat — support-bot.** {len(infos['support-bot']['bloated_conversations'])} of "
+        f"{SUPPORT_CONVERSATIONS} conversations (task ids `sb-NNNNN-tTT` with these prefixes: "
+        f"{', '.join('`' + x + '`' for x in infos['support-bot']['bloated_conversations'])}) never trim "
+        f"their history and keep every retrieved document, so input grows turn after turn up to "
+        f"{max_in:,} tokens. Their {len(bloat):,} calls cost {usd(bloat_cost)}; the median input of the "
+        f"other calls is {typical:,} tokens (p95 {p95:,}); tokens above that median: {excess:,}, "
+        f"{usd(pro_rata)} as a pro-rata share of what those calls' input actually cost (mostly cache "
+        f"reads), {usd(excess_usd)} if valued at the base input price."
+    )
 
     # Premium overuse
     prem = [c for c in by["ticket-classifier"] if c.model == GPT41 and c.has_usage]
     prem_cost = sum((call_cost(c) for c in prem), D(0))
     p_in, p_out, p_cr = PRICES[GPT41_NANO][:3]
-    as_nano = sum(((c.input_uncached * p_in + c.output * p_out + c.cache_read * p_cr) / D(1_000_000)
-                   for c in prem), D(0))
+    as_nano = sum(
+        ((c.input_uncached * p_in + c.output * p_out + c.cache_read * p_cr) / D(1_000_000) for c in prem), D(0)
+    )
     acc = {}
     for model in (GPT41, GPT41_NANO):
         o = [r for r in outcomes if r["feature"] == "ticket-classifier" and model in r["flags"]]
         acc[model] = sum(r["accepted"] for r in o) / len(o)
     n_cls = sum(c.has_usage for c in by["ticket-classifier"])
-    out.append(f"- **premium_overuse — ticket-classifier.** {len(prem):,} of {n_cls:,} successful calls "
-               f"({len(prem) / n_cls:.1%}) use `{REQUEST_ALIAS[GPT41]}` for a 2–12-token label; they cost {usd(prem_cost)}, "
-               f"the same tokens on `{REQUEST_ALIAS[GPT41_NANO]}` cost {usd(as_nano)} (waste {usd(prem_cost - as_nano)}). "
-               f"Acceptance: gpt-4.1 {acc[GPT41]:.3f}, gpt-4.1-nano {acc[GPT41_NANO]:.3f}.")
+    out.append(
+        f"- **premium_overuse — ticket-classifier.** {len(prem):,} of {n_cls:,} successful calls "
+        f"({len(prem) / n_cls:.1%}) use `{REQUEST_ALIAS[GPT41]}` for a 2–12-token label; they cost {usd(prem_cost)}, "
+        f"the same tokens on `{REQUEST_ALIAS[GPT41_NANO]}` cost {usd(as_nano)} (waste {usd(prem_cost - as_nano)}). "
+        f"Acceptance: gpt-4.1 {acc[GPT41]:.3f}, gpt-4.1-nano {acc[GPT41_NANO]:.3f}."
+    )
 
     # Retries
     parts = []
@@ -1269,22 +1764,28 @@ def planted_figures(calls: list[Call], tasks: list[Task], outcomes: list[dict], 
             kinds = {}
             for c in failed:
                 kinds[c.error_type] = kinds.get(c.error_type, 0) + 1
-            parts.append(f"{f} {len(failed)} ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}; "
-                         f"logged cost {usd(cost)})")
+            parts.append(
+                f"{f} {len(failed)} ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}; "
+                f"logged cost {usd(cost)})"
+            )
     timeouts = [c for c in by["support-bot"] if c.error_type == "timeout"]
-    out.append(f"- **retries — failed attempts, all retried in the same task.** {'; '.join(parts)}. Only the "
-               f"support-bot timeouts carry usage ({len(timeouts)} spans: the stream started, input was billed). "
-               f"Doc-extractor repeats (same document extracted twice in one task, second call almost fully "
-               f"cached): {', '.join('`' + t + '`' for t in infos['doc-extractor']['repeated_tasks'])}; "
-               f"their second calls cost "
-               f"{usd(sum((call_cost(c) for c in by['doc-extractor'] if 'repeat' in c.tags), D(0)))}.")
+    out.append(
+        f"- **retries — failed attempts, all retried in the same task.** {'; '.join(parts)}. Only the "
+        f"support-bot timeouts carry usage ({len(timeouts)} spans: the stream started, input was billed). "
+        f"Doc-extractor repeats (same document extracted twice in one task, second call almost fully "
+        f"cached): {', '.join('`' + t + '`' for t in infos['doc-extractor']['repeated_tasks'])}; "
+        f"their second calls cost "
+        f"{usd(sum((call_cost(c) for c in by['doc-extractor'] if 'repeat' in c.tags), D(0)))}."
+    )
 
     # Batchable
     dx_cost = sum((call_cost(c) for c in by["doc-extractor"]), D(0))
-    out.append(f"- **batchable — doc-extractor.** All {sum(c.ok for c in by['doc-extractor']):,} successful calls "
-               f"run in the 01:00–04:00 UTC nightly window (`interactive = false` in costlens.toml) at "
-               f"synchronous prices: {usd(dx_cost)} list; at the 50 % batch price {usd(dx_cost * BATCH_FACTOR)} "
-               f"(saving {usd(dx_cost - dx_cost * BATCH_FACTOR)}).")
+    out.append(
+        f"- **batchable — doc-extractor.** All {sum(c.ok for c in by['doc-extractor']):,} successful calls "
+        f"run in the 01:00–04:00 UTC nightly window (`interactive = false` in costlens.toml) at "
+        f"synchronous prices: {usd(dx_cost)} list; at the 50 % batch price {usd(dx_cost * BATCH_FACTOR)} "
+        f"(saving {usd(dx_cost - dx_cost * BATCH_FACTOR)})."
+    )
 
     # Verbosity
     ss = [c for c in by["search-summarizer"] if c.has_usage]
@@ -1292,12 +1793,14 @@ def planted_figures(calls: list[Call], tasks: list[Task], outcomes: list[dict], 
     typ_out = normal_out[len(normal_out) // 2]
     verb = [c for c in ss if "verbose" in c.tags]
     excess_out = sum(c.output - typ_out for c in verb)
-    out.append(f"- **output_verbosity — search-summarizer.** {len(verb)} of {len(ss):,} calls "
-               f"({len(verb) / len(ss):.1%}) have no `gen_ai.request.max_tokens` and {min(c.output for c in verb):,}–"
-               f"{max(c.output for c in verb):,} output tokens (others: max_tokens 800, median output {typ_out}). "
-               f"Output above that median: {excess_out:,} tokens = "
-               f"{usd(D(excess_out) * PRICES[GEMINI_FLASH][1] / D(1_000_000))}; the verbose calls cost "
-               f"{usd(sum((call_cost(c) for c in verb), D(0)))} in all.")
+    out.append(
+        f"- **output_verbosity — search-summarizer.** {len(verb)} of {len(ss):,} calls "
+        f"({len(verb) / len(ss):.1%}) have no `gen_ai.request.max_tokens` and {min(c.output for c in verb):,}–"
+        f"{max(c.output for c in verb):,} output tokens (others: max_tokens 800, median output {typ_out}). "
+        f"Output above that median: {excess_out:,} tokens = "
+        f"{usd(D(excess_out) * PRICES[GEMINI_FLASH][1] / D(1_000_000))}; the verbose calls cost "
+        f"{usd(sum((call_cost(c) for c in verb), D(0)))} in all."
+    )
 
     # Agent loops
     ag = by["coding-agent"]
@@ -1308,29 +1811,37 @@ def planted_figures(calls: list[Call], tasks: list[Task], outcomes: list[dict], 
     loop_ids = infos["coding-agent"]["loop_tasks"]
     normal_steps = sorted(v for k, v in steps.items() if k not in loop_ids)
     past = [c for c in ag if "past_budget" in c.tags]
-    out.append(f"- **agent_loops — coding-agent.** {len(loop_ids)} of {len(steps)} runs loop: "
-               f"{', '.join(f'`{t}` ({steps[t]} steps)' for t in loop_ids)}; other runs take "
-               f"{normal_steps[0]}–{normal_steps[-1]} steps (median {normal_steps[len(normal_steps) // 2]}). "
-               f"Calls past the {AGENT_STEP_BUDGET}-step budget: {len(past):,}, costing "
-               f"{usd(sum((call_cost(c) for c in past), D(0)))}; the loop runs cost "
-               f"{usd(sum((call_cost(c) for c in ag if 'loop' in c.tags), D(0)))} in all.")
+    out.append(
+        f"- **agent_loops — coding-agent.** {len(loop_ids)} of {len(steps)} runs loop: "
+        f"{', '.join(f'`{t}` ({steps[t]} steps)' for t in loop_ids)}; other runs take "
+        f"{normal_steps[0]}–{normal_steps[-1]} steps (median {normal_steps[len(normal_steps) // 2]}). "
+        f"Calls past the {AGENT_STEP_BUDGET}-step budget: {len(past):,}, costing "
+        f"{usd(sum((call_cost(c) for c in past), D(0)))}; the loop runs cost "
+        f"{usd(sum((call_cost(c) for c in ag if 'loop' in c.tags), D(0)))} in all."
+    )
 
     # Input quality
     cle = [c for c in by["doc-extractor"] if c.error_type == "context_length_exceeded"]
-    out.append(f"- **input_quality — doc-extractor.** {len(cle)} calls on "
-               f"{len({c.task_id for c in cle})} documents fail with 400 `context_length_exceeded` "
-               f"(inputs 130k–175k tokens; half the documents are retried unchanged and fail again). The log "
-               f"has no usage for them, but Azure billed their {sum(c.billed_unlogged_input for c in cle):,} input "
-               f"tokens (see reconciliation).")
-    out.append("- **clean — marketing-copy.** `gpt-5-mini`, bounded output (max_output_tokens 4000, never "
-               "reached), prompt cache hits on follow-up calls, no failures, no repeats, weekday office hours, "
-               "30 % of calls on the flex tier. No finding above low severity should be reported for it.")
+    out.append(
+        f"- **input_quality — doc-extractor.** {len(cle)} calls on "
+        f"{len({c.task_id for c in cle})} documents fail with 400 `context_length_exceeded` "
+        f"(inputs 130k–175k tokens; half the documents are retried unchanged and fail again). The log "
+        f"has no usage for them, but Azure billed their {sum(c.billed_unlogged_input for c in cle):,} input "
+        f"tokens (see reconciliation)."
+    )
+    out.append(
+        "- **clean — marketing-copy.** `gpt-5-mini`, bounded output (max_output_tokens 4000, never "
+        "reached), prompt cache hits on follow-up calls, no failures, no repeats, weekday office hours, "
+        "30 % of calls on the flex tier. No finding above low severity should be reported for it."
+    )
     return out
 
 
 def reconciliation_figures(calls: list[Call], focus_info: dict) -> list[str]:
-    lines = ["| model | tier | token type | tokens in logs | tokens billed | difference | why |",
-             "|---|---|---|---:|---:|---:|---|"]
+    lines = [
+        "| model | tier | token type | tokens in logs | tokens billed | difference | why |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
     billed = {}
     for (model, tier, kind), n in focus_info["logged"].items():
         billed[(model, tier, kind)] = n
@@ -1348,73 +1859,116 @@ def reconciliation_figures(calls: list[Call], focus_info: dict) -> list[str]:
             why.append(f"{focus_info['failed_billed_input'][key[0]]:,} failed-call input")
         if key[0] == GPT4O and key[2] in focus_info["unlogged_tokens"]:
             why.append(f"{focus_info['unlogged_tokens'][key[2]]:,} unlogged (batch-reindex-dev)")
-        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {logged:,} | {b:,} | {b - logged:,} | "
-                     f"{'; '.join(why) or 'matches'} |")
+        lines.append(
+            f"| {key[0]} | {key[1]} | {key[2]} | {logged:,} | {b:,} | {b - logged:,} | {'; '.join(why) or 'matches'} |"
+        )
 
     def price_in(model):
         return AZURE_METERS[(model, "default", "input")][3] / AZURE_METERS[(model, "default", "input")][2]
 
     unl = focus_info["unlogged_tokens"]
-    unl_list = (D(unl["input"]) * price_in(GPT4O)
-                + D(unl["output"]) * AZURE_METERS[(GPT4O, "default", "output")][3] / D(1_000))
+    unl_list = D(unl["input"]) * price_in(GPT4O) + D(unl["output"]) * AZURE_METERS[(GPT4O, "default", "output")][3] / D(
+        1_000
+    )
     fail_list = sum((D(n) * price_in(m) for m, n in focus_info["failed_billed_input"].items()), D(0))
     logged_list = D(0)
     for (model, tier, kind), n in focus_info["logged"].items():
         _, _, block, price = AZURE_METERS[(model, tier, kind)]
         logged_list += D(n) * price / D(block)
-    lines += ["",
-              f"- Logged Azure OpenAI traffic (doc-extractor + marketing-copy), priced at Azure list: "
-              f"{usd(logged_list)} list, {usd(logged_list * AZURE_DISCOUNT)} billed (10 % negotiated discount: "
-              f"BilledCost = EffectiveCost = ContractedCost = 0.9 × ListCost).",
-              f"- **Unlogged traffic**: SubAccountName `batch-reindex-dev`, Oct 12–16, gpt-4o only: "
-              f"{unl['input']:,} input + {unl['output']:,} output tokens (4 % of the month's logged gpt-4o "
-              f"prompt tokens, cached included, and of its output tokens; all billed as uncached input / output) "
-              f"= {usd(unl_list)} list, **{usd(unl_list * AZURE_DISCOUNT)} billed**. "
-              f"Exact: list {dec(unl_list)}, billed {dec(unl_list * AZURE_DISCOUNT)}.",
-              f"- **Billed failed requests**: {focus_info['failed_billed_calls']} failed doc-extractor calls "
-              f"(400 context_length_exceeded and 500 server_error; `response: null`, no usage in the log) have "
-              f"their input billed inside the production Inp meters: "
-              f"{', '.join(f'{m} {n:,} tokens' for m, n in sorted(focus_info['failed_billed_input'].items()))} = "
-              f"{usd(fail_list)} list, **{usd(fail_list * AZURE_DISCOUNT)} billed**. Exact: list {dec(fail_list)}, "
-              f"billed {dec(fail_list * AZURE_DISCOUNT)}.",
-              f"- Total AI BilledCost in the file: "
-              f"{usd((logged_list + unl_list + fail_list) * AZURE_DISCOUNT)}; the 40 Compute/Storage rows are "
-              f"not AI spend."]
+    lines += [
+        "",
+        f"- Logged Azure OpenAI traffic (doc-extractor + marketing-copy), priced at Azure list: "
+        f"{usd(logged_list)} list, {usd(logged_list * AZURE_DISCOUNT)} billed (10 % negotiated discount: "
+        f"BilledCost = EffectiveCost = ContractedCost = 0.9 × ListCost).",
+        f"- **Unlogged traffic**: SubAccountName `batch-reindex-dev`, Oct 12–16, gpt-4o only: "
+        f"{unl['input']:,} input + {unl['output']:,} output tokens (4 % of the month's logged gpt-4o "
+        f"prompt tokens, cached included, and of its output tokens; all billed as uncached input / output) "
+        f"= {usd(unl_list)} list, **{usd(unl_list * AZURE_DISCOUNT)} billed**. "
+        f"Exact: list {dec(unl_list)}, billed {dec(unl_list * AZURE_DISCOUNT)}.",
+        f"- **Billed failed requests**: {focus_info['failed_billed_calls']} failed doc-extractor calls "
+        f"(400 context_length_exceeded and 500 server_error; `response: null`, no usage in the log) have "
+        f"their input billed inside the production Inp meters: "
+        f"{', '.join(f'{m} {n:,} tokens' for m, n in sorted(focus_info['failed_billed_input'].items()))} = "
+        f"{usd(fail_list)} list, **{usd(fail_list * AZURE_DISCOUNT)} billed**. Exact: list {dec(fail_list)}, "
+        f"billed {dec(fail_list * AZURE_DISCOUNT)}.",
+        f"- Total AI BilledCost in the file: "
+        f"{usd((logged_list + unl_list + fail_list) * AZURE_DISCOUNT)}; the 40 Compute/Storage rows are "
+        f"not AI spend.",
+    ]
     return lines
 
 
-def write_readme(path: Path, counts: dict, calls: list[Call], tasks: list[Task], outcomes: list[dict],
-                 infos: dict, focus_info: dict) -> None:
+def write_readme(
+    path: Path, counts: dict, calls: list[Call], tasks: list[Task], outcomes: list[dict], infos: dict, focus_info: dict
+) -> None:
     files = [
-        ("support_bot_otlp.jsonl", "OTLP JSON (collector file exporter), one export request of 20–50 spans per line",
-         "support-bot", "OTLP nesting, ints and nanosecond times as strings, arrayValue / doubleValue / boolValue, "
-         "input INCLUDING cache read + creation, 1h cache writes (`costlens.cache_creation_1h.input_tokens`), "
-         "error spans without usage, conversations (sessions), context bloat, retries"),
-        ("doc_extractor_openai.jsonl.gz", "gzip JSONL: app wrapper around raw OpenAI Chat Completions responses",
-         "doc-extractor", "`.gz`, prompt_tokens INCLUDING cached_tokens, `response: null` + `error` lines (400 / 500), "
-         "provider from `metadata.provider` (azure.openai), batchable nightly traffic, input-quality failures, "
-         "repeats"),
-        ("ticket_classifier_warehouse.csv", "generic CSV with its own column names (mapping in costlens.toml)",
-         "ticket-classifier", "column mapping, constant feature, tokens_in INCLUDING cached_in, error rows, "
-         "premium overuse"),
-        ("coding_agent_anthropic.jsonl", "JSONL: app wrapper around raw Anthropic Messages responses",
-         "coding-agent", "input_tokens EXCLUDING cache, cache_creation split 5m / 1h, heavy cache reads, "
-         "529 overloaded lines, sessions, agent loops"),
-        ("search_summarizer_spans.jsonl", "flat OTel span JSONL (one span per line, attributes as an object)",
-         "search-summarizer", "flat spans, ISO times with microseconds, reasoning tokens inside output, "
-         "missing max_tokens, output verbosity"),
-        ("marketing_copy_openai.jsonl", "JSONL: app wrapper around raw OpenAI Responses API objects",
-         "marketing-copy", "Responses usage shape, input INCLUDING cached_tokens, flex service tier, "
-         "the clean feature"),
-        ("outcomes.csv", "CSV `task_id,accepted,quality_score,human_review,rework_minutes,delay_minutes`",
-         "all but ticket-classifier", "outcome join, empty = null, booleans as true/false"),
-        ("outcomes_classifier.parquet", "Parquet, same columns (bool, float64, nullable int32)",
-         "ticket-classifier", "Parquet outcomes; no task overlaps outcomes.csv"),
-        ("focus_billing_2026-10.csv", "FOCUS 1.2 CSV (Azure), nulls as empty strings",
-         "doc-extractor, marketing-copy (+ unlogged dev traffic)", "AI meters (`1K Tokens` and `1M Tokens`), "
-         "model and token type from SkuMeter, discounts, non-AI rows, reconciliation gaps"),
-        ("costlens.toml", "costlens config", "all", "column mapping, feature metadata and budgets, "
-         "step budget, loaded hourly rate"),
+        (
+            "support_bot_otlp.jsonl",
+            "OTLP JSON (collector file exporter), one export request of 20–50 spans per line",
+            "support-bot",
+            "OTLP nesting, ints and nanosecond times as strings, arrayValue / doubleValue / boolValue, "
+            "input INCLUDING cache read + creation, 1h cache writes (`costlens.cache_creation_1h.input_tokens`), "
+            "error spans without usage, conversations (sessions), context bloat, retries",
+        ),
+        (
+            "doc_extractor_openai.jsonl.gz",
+            "gzip JSONL: app wrapper around raw OpenAI Chat Completions responses",
+            "doc-extractor",
+            "`.gz`, prompt_tokens INCLUDING cached_tokens, `response: null` + `error` lines (400 / 500), "
+            "provider from `metadata.provider` (azure.openai), batchable nightly traffic, input-quality failures, "
+            "repeats",
+        ),
+        (
+            "ticket_classifier_warehouse.csv",
+            "generic CSV with its own column names (mapping in costlens.toml)",
+            "ticket-classifier",
+            "column mapping, constant feature, tokens_in INCLUDING cached_in, error rows, premium overuse",
+        ),
+        (
+            "coding_agent_anthropic.jsonl",
+            "JSONL: app wrapper around raw Anthropic Messages responses",
+            "coding-agent",
+            "input_tokens EXCLUDING cache, cache_creation split 5m / 1h, heavy cache reads, "
+            "529 overloaded lines, sessions, agent loops",
+        ),
+        (
+            "search_summarizer_spans.jsonl",
+            "flat OTel span JSONL (one span per line, attributes as an object)",
+            "search-summarizer",
+            "flat spans, ISO times with microseconds, reasoning tokens inside output, "
+            "missing max_tokens, output verbosity",
+        ),
+        (
+            "marketing_copy_openai.jsonl",
+            "JSONL: app wrapper around raw OpenAI Responses API objects",
+            "marketing-copy",
+            "Responses usage shape, input INCLUDING cached_tokens, flex service tier, the clean feature",
+        ),
+        (
+            "outcomes.csv",
+            "CSV `task_id,accepted,quality_score,human_review,rework_minutes,delay_minutes`",
+            "all but ticket-classifier",
+            "outcome join, empty = null, booleans as true/false",
+        ),
+        (
+            "outcomes_classifier.parquet",
+            "Parquet, same columns (bool, float64, nullable int32)",
+            "ticket-classifier",
+            "Parquet outcomes; no task overlaps outcomes.csv",
+        ),
+        (
+            "focus_billing_2026-10.csv",
+            "FOCUS 1.2 CSV (Azure), nulls as empty strings",
+            "doc-extractor, marketing-copy (+ unlogged dev traffic)",
+            "AI meters (`1K Tokens` and `1M Tokens`), "
+            "model and token type from SkuMeter, discounts, non-AI rows, reconciliation gaps",
+        ),
+        (
+            "costlens.toml",
+            "costlens config",
+            "all",
+            "column mapping, feature metadata and budgets, step budget, loaded hourly rate",
+        ),
     ]
     lines = [
         "# Northwind Labs — sample month (October 2026)",
@@ -1479,29 +2033,55 @@ def write_readme(path: Path, counts: dict, calls: list[Call], tasks: list[Task],
         "",
     ]
     lines += planted_figures(calls, tasks, outcomes, infos)
-    lines += ["", "## Billing reconciliation (focus_billing_2026-10.csv vs the logs)", "",
-              "Only doc-extractor and marketing-copy run on Azure OpenAI, so only they appear in the FOCUS file. "
-              "Token types: Azure `Inp` = uncached input, `cached Inp` = cache reads, `Outp` = output; flex "
-              "traffic has its own meters at half price.", ""]
+    lines += [
+        "",
+        "## Billing reconciliation (focus_billing_2026-10.csv vs the logs)",
+        "",
+        "Only doc-extractor and marketing-copy run on Azure OpenAI, so only they appear in the FOCUS file. "
+        "Token types: Azure `Inp` = uncached input, `cached Inp` = cache reads, `Outp` = output; flex "
+        "traffic has its own meters at half price.",
+        "",
+    ]
     lines += reconciliation_figures(calls, focus_info)
-    lines += ["", "## Regenerating", "",
-              "```", "python sample_logs/generate.py   # rewrites every file in sample_logs/ except generate.py", "```",
-              ""]
+    lines += [
+        "",
+        "## Regenerating",
+        "",
+        "```",
+        "python sample_logs/generate.py   # rewrites every file in sample_logs/ except generate.py",
+        "```",
+        "",
+    ]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
 # ───────────────────────────── main ─────────────────────────────
 
+
 def main() -> None:
     master = random.Random(SEED)
     # One child generator per feature, drawn in a fixed order: tuning one feature never
     # reshuffles the others.
-    names = ["support-bot", "doc-extractor", "ticket-classifier", "coding-agent", "search-summarizer",
-             "marketing-copy", "outcomes", "focus", "writers"]
+    names = [
+        "support-bot",
+        "doc-extractor",
+        "ticket-classifier",
+        "coding-agent",
+        "search-summarizer",
+        "marketing-copy",
+        "outcomes",
+        "focus",
+        "writers",
+    ]
     rngs = {n: random.Random(master.getrandbits(64)) for n in names}
-    generators = {"support-bot": gen_support_bot, "doc-extractor": gen_doc_extractor,
-                  "ticket-classifier": gen_ticket_classifier, "coding-agent": gen_coding_agent,
-                  "search-summarizer": gen_search_summarizer, "marketing-copy": gen_marketing_copy}
+    generators = {
+        "support-bot": gen_support_bot,
+        "doc-extractor": gen_doc_extractor,
+        "ticket-classifier": gen_ticket_classifier,
+        "coding-agent": gen_coding_agent,
+        "search-summarizer": gen_search_summarizer,
+        "marketing-copy": gen_marketing_copy,
+    }
     calls: list[Call] = []
     tasks: list[Task] = []
     infos: dict = {}
@@ -1517,25 +2097,32 @@ def main() -> None:
     w = rngs["writers"]
     counts = {
         "support_bot_otlp.jsonl": write_support_otlp(w, by_feature["support-bot"], OUT_DIR / "support_bot_otlp.jsonl"),
-        "doc_extractor_openai.jsonl.gz": write_doc_extractor(w, by_feature["doc-extractor"],
-                                                             OUT_DIR / "doc_extractor_openai.jsonl.gz"),
-        "ticket_classifier_warehouse.csv": write_ticket_classifier(by_feature["ticket-classifier"],
-                                                                   OUT_DIR / "ticket_classifier_warehouse.csv"),
-        "coding_agent_anthropic.jsonl": write_coding_agent(by_feature["coding-agent"],
-                                                           OUT_DIR / "coding_agent_anthropic.jsonl"),
-        "search_summarizer_spans.jsonl": write_search_summarizer(by_feature["search-summarizer"],
-                                                                 OUT_DIR / "search_summarizer_spans.jsonl"),
-        "marketing_copy_openai.jsonl": write_marketing_copy(by_feature["marketing-copy"],
-                                                            OUT_DIR / "marketing_copy_openai.jsonl"),
+        "doc_extractor_openai.jsonl.gz": write_doc_extractor(
+            w, by_feature["doc-extractor"], OUT_DIR / "doc_extractor_openai.jsonl.gz"
+        ),
+        "ticket_classifier_warehouse.csv": write_ticket_classifier(
+            by_feature["ticket-classifier"], OUT_DIR / "ticket_classifier_warehouse.csv"
+        ),
+        "coding_agent_anthropic.jsonl": write_coding_agent(
+            by_feature["coding-agent"], OUT_DIR / "coding_agent_anthropic.jsonl"
+        ),
+        "search_summarizer_spans.jsonl": write_search_summarizer(
+            by_feature["search-summarizer"], OUT_DIR / "search_summarizer_spans.jsonl"
+        ),
+        "marketing_copy_openai.jsonl": write_marketing_copy(
+            by_feature["marketing-copy"], OUT_DIR / "marketing_copy_openai.jsonl"
+        ),
     }
     outcomes = gen_outcomes(rngs["outcomes"], tasks)
     counts["outcomes.csv"], counts["outcomes_classifier.parquet"] = write_outcomes(
-        outcomes, OUT_DIR / "outcomes.csv", OUT_DIR / "outcomes_classifier.parquet")
+        outcomes, OUT_DIR / "outcomes.csv", OUT_DIR / "outcomes_classifier.parquet"
+    )
     focus_rows, focus_info = gen_focus_bill(rngs["focus"], calls)
     counts["focus_billing_2026-10.csv"] = write_focus(focus_rows, OUT_DIR / "focus_billing_2026-10.csv")
     (OUT_DIR / "costlens.toml").write_text(COSTLENS_TOML, encoding="utf-8")
-    write_readme(OUT_DIR / "README.md", {k: f"{v:,}" for k, v in counts.items()}, calls, tasks, outcomes,
-                 infos, focus_info)
+    write_readme(
+        OUT_DIR / "README.md", {k: f"{v:,}" for k, v in counts.items()}, calls, tasks, outcomes, infos, focus_info
+    )
 
     total = sum((call_cost(c) for c in calls), D(0))
     print(f"{len(calls):,} calls, {len(tasks):,} tasks, {len(outcomes):,} outcomes, list cost {usd(total)}")

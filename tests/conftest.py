@@ -77,8 +77,12 @@ def otel_corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("otel-corpus")
 
     def run(setup: str) -> tuple[str, int, str]:
-        proc = subprocess.run([sys.executable, str(OTEL_HARNESS / "setups.py"), setup, str(out)],
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, str(OTEL_HARNESS / "setups.py"), setup, str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         return setup, proc.returncode, proc.stdout + proc.stderr
 
     with ThreadPoolExecutor(2) as pool:

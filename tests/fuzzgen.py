@@ -23,16 +23,49 @@ from hypothesis import strategies as st
 # Values a producer (or an attacker) can put where a field should be.
 NESTED_200 = json.loads("[" * 200 + "]" * 200)
 HOSTILE_VALUES: list[Any] = [
-    "not a number", 10**30, -5, float("nan"), "NaN", "", None, NESTED_200, {"a": [1, {"b": None}]}, [], True,
-    1.5e308, "1e999", "-0", "9" * 40, "2026-13-45T99:99:99Z", "\u202eevil\u0000", "<script>alert(1)</script>",
-    "=cmd|' /C calc'!A0", "'; DROP TABLE calls; --",
+    "not a number",
+    10**30,
+    -5,
+    float("nan"),
+    "NaN",
+    "",
+    None,
+    NESTED_200,
+    {"a": [1, {"b": None}]},
+    [],
+    True,
+    1.5e308,
+    "1e999",
+    "-0",
+    "9" * 40,
+    "2026-13-45T99:99:99Z",
+    "\u202eevil\u0000",
+    "<script>alert(1)</script>",
+    "=cmd|' /C calc'!A0",
+    "'; DROP TABLE calls; --",
 ]
 CSV_HOSTILE_CELLS = [
-    "not a number", "1" + "0" * 30, "-5", "NaN", "inf", "", "NULL", "1e999", "-0", "9" * 40, "2026-13-45",
-    '"unbalanced', "a,b,c", "line\nbreak", "\u202eevil", "<script>alert(1)</script>", "=cmd|' /C calc'!A0",
-    "'; DROP TABLE calls; --", "[" * 200,
+    "not a number",
+    "1" + "0" * 30,
+    "-5",
+    "NaN",
+    "inf",
+    "",
+    "NULL",
+    "1e999",
+    "-0",
+    "9" * 40,
+    "2026-13-45",
+    '"unbalanced',
+    "a,b,c",
+    "line\nbreak",
+    "\u202eevil",
+    "<script>alert(1)</script>",
+    "=cmd|' /C calc'!A0",
+    "'; DROP TABLE calls; --",
+    "[" * 200,
 ]
-GARBAGE = [b"\x00\x01\x02", b"\xff\xfe\xfd", b"\xc3\x28", b"}{", b"\"", b"\\", b"\xef\xbb\xbf", b"\r"]
+GARBAGE = [b"\x00\x01\x02", b"\xff\xfe\xfd", b"\xc3\x28", b"}{", b'"', b"\\", b"\xef\xbb\xbf", b"\r"]
 
 
 @dataclass
@@ -166,8 +199,11 @@ def line_corruption_case(raw: bytes, tabular: bool, draw) -> Case:
 def whole_file_case(raw: bytes, tabular: bool, draw) -> Case:
     """Mutations that touch no record (every row must load as before) and ones that break the file."""
     text_lines = raw.split(b"\n")
-    how = draw(st.sampled_from(["bom", "crlf", "blank_lines", "empty", "header_only", "truncated_gzip",
-                                "gzip", "as_json_array", "binary"]))
+    how = draw(
+        st.sampled_from(
+            ["bom", "crlf", "blank_lines", "empty", "header_only", "truncated_gzip", "gzip", "as_json_array", "binary"]
+        )
+    )
     if how == "bom":
         return Case(how, b"\xef\xbb\xbf" + raw, None, equal_to_original=True)
     if how == "crlf":
@@ -212,8 +248,11 @@ def csv_cell_case(raw: bytes, draw) -> Case:
         mutated[index].append("")
     mutated[index][column] = cell
     reference = [row for i, row in enumerate(body) if i != index]
-    return Case(f"row {index + 2} column {header[column]!r} := {cell[:30]!r}",
-                _write_csv([header] + mutated), _write_csv([header] + reference))
+    return Case(
+        f"row {index + 2} column {header[column]!r} := {cell[:30]!r}",
+        _write_csv([header] + mutated),
+        _write_csv([header] + reference),
+    )
 
 
 def _write_csv(rows: list[list[str]]) -> bytes:
@@ -234,7 +273,9 @@ def _short(value: Any) -> str:
 # ---------------------------------------------------------------- every CLI command, as a user runs it
 
 
-def every_command(db: str, config: str | None, out: Path, period: str | None = None) -> list[tuple[list[str], Path | None]]:
+def every_command(
+    db: str, config: str | None, out: Path, period: str | None = None
+) -> list[tuple[list[str], Path | None]]:
     """(argv, file the command writes or None) for every costlens command and output format, against one
     database. Commands added after this list was written are caught by test_every_command_is_listed."""
     common = ["--db", db] + (["--config", config] if config else [])
@@ -246,8 +287,10 @@ def every_command(db: str, config: str | None, out: Path, period: str | None = N
         (["report", *common, *when, "--format", "md"], None),
         (["report", *common, *when, "--format", "html", "--out", str(out / "report.html")], out / "report.html"),
         (["report", *common, *when, "--format", "csv", "--out", str(out / "csv")], out / "csv"),
-        (["report", *common, *when, "--format", "parquet", "--out", str(out / "tables.parquet")],
-         out / "tables.parquet"),
+        (
+            ["report", *common, *when, "--format", "parquet", "--out", str(out / "tables.parquet")],
+            out / "tables.parquet",
+        ),
         (["leaks", *common, *when], None),
         (["leaks", *common, *when, "--format", "json"], None),
         (["levers", *common, *when], None),
@@ -272,8 +315,21 @@ def every_command(db: str, config: str | None, out: Path, period: str | None = N
 
 
 def listed_command_names() -> set[str]:
-    return {"ingest", "report", "leaks", "levers", "whatif", "check", "init", "prices", "quarantine", "runs",
-            "export", "reconcile", "demo"}
+    return {
+        "ingest",
+        "report",
+        "leaks",
+        "levers",
+        "whatif",
+        "check",
+        "init",
+        "prices",
+        "quarantine",
+        "runs",
+        "export",
+        "reconcile",
+        "demo",
+    }
 
 
 def run_cli(argv: list[str]):

@@ -50,28 +50,53 @@ def write(out: Path, features: int = FEATURES, calls_per_month: int = CALLS_PER_
                    'ok' AS status
             FROM raw ORDER BY m, i
         ) TO '{calls}' (HEADER, DELIMITER ',')""")
-    spend = dict(con.execute(f"""
+    spend = dict(
+        con.execute(f"""
         SELECT printf('feature-%03d', k), sum(c) FROM (
             SELECT least({features}, greatest(1, CAST(floor(pow({features}, (hash(i, 1) % 1000003) / 1000003.0))
                                                 AS INTEGER))) AS k, 1 AS c FROM range({calls_per_month}) r(i))
-        GROUP BY ALL""").fetchall())
+        GROUP BY ALL""").fetchall()
+    )
     con.close()
     lines = [
-        "[[ingest.mappings]]", 'name = "large org"', 'match = "calls.csv"', "[ingest.mappings.columns]",
-        *(f'{c} = "{c}"' for c in ("call_id", "ts", "provider", "model", "input_tokens", "output_tokens",
-                                   "task_id", "feature", "status")),
-        "", "[prices]",
+        "[[ingest.mappings]]",
+        'name = "large org"',
+        'match = "calls.csv"',
+        "[ingest.mappings.columns]",
+        *(
+            f'{c} = "{c}"'
+            for c in (
+                "call_id",
+                "ts",
+                "provider",
+                "model",
+                "input_tokens",
+                "output_tokens",
+                "task_id",
+                "feature",
+                "status",
+            )
+        ),
+        "",
+        "[prices]",
         "overrides = [",
         '  { provider = "acme", model = "acme-big", input_mtok = 10, output_mtok = 30 },',
         '  { provider = "acme", model = "acme-small", input_mtok = 1, output_mtok = 2 },',
-        "]", "",
+        "]",
+        "",
     ]
     for k in range(1, features + 1):
         calls_k = spend.get(feature_name(k), 0)
         per_call = 0.036 if k % 3 == 0 else 0.0015  # ≈ the mean cost of a call of its model
         budget = max(1, round(calls_k * per_call * (0.8 if k % 3 == 1 else 1.5)))
-        lines += [f'[features."{feature_name(k)}"]', f'owner = "owner-{k % 40:02d}@example.com"',
-                  f'team = "team-{k % 25:02d}"', f'cost_center = "CC-{k % 10}"', f"monthly_budget_usd = {budget}", ""]
+        lines += [
+            f'[features."{feature_name(k)}"]',
+            f'owner = "owner-{k % 40:02d}@example.com"',
+            f'team = "team-{k % 25:02d}"',
+            f'cost_center = "CC-{k % 10}"',
+            f"monthly_budget_usd = {budget}",
+            "",
+        ]
     config = out / "costlens.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
     return calls, config

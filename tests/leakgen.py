@@ -136,12 +136,17 @@ def _unit_prices(provider: str, model: str, batch: bool, day: date) -> tuple[Dec
     n = 100_000  # below every long-context tier threshold
 
     def price(usage: Usage) -> Decimal:
-        calc = genai_prices.calc_price(usage, model, provider_id=provider, genai_request_timestamp=at,
-                                       price_context=context)
+        calc = genai_prices.calc_price(
+            usage, model, provider_id=provider, genai_request_timestamp=at, price_context=context
+        )
         return Decimal(calc.total_price) / n
 
-    return (price(Usage(input_tokens=n)), price(Usage(input_tokens=n, cache_read_tokens=n)),
-            price(Usage(input_tokens=n, cache_write_tokens=n)), price(Usage(output_tokens=n)))
+    return (
+        price(Usage(input_tokens=n)),
+        price(Usage(input_tokens=n, cache_read_tokens=n)),
+        price(Usage(input_tokens=n, cache_write_tokens=n)),
+        price(Usage(output_tokens=n)),
+    )
 
 
 def unit_prices(call: Call, model: str | None = None, batch: bool = False) -> tuple[Decimal, ...]:
@@ -178,8 +183,18 @@ class _Gen:
     def hex(self, bits: int) -> str:
         return f"{self.rng.getrandbits(bits):0{bits // 4}x}"
 
-    def call(self, fmt: str, feature: str, provider: str, model: str, ts: datetime, context: int, output: int,
-             trace_id: str | None = None, **kw) -> Call:
+    def call(
+        self,
+        fmt: str,
+        feature: str,
+        provider: str,
+        model: str,
+        ts: datetime,
+        context: int,
+        output: int,
+        trace_id: str | None = None,
+        **kw,
+    ) -> Call:
         self.n += 1
         prefix = {"otel": "otel", "otlp": "otel", "openai": "chatcmpl", "anthropic": "msg"}[fmt]
         trace_id = trace_id or self.hex(128)
@@ -191,13 +206,26 @@ class _Gen:
         else:
             call_id = f"{prefix}-{self.seed}-{self.n}"
         kw.setdefault("prompt_id", f"{feature}:{self.n}")
-        c = Call(call_id, fmt, feature, provider, model, ts, context, output, trace_id=trace_id, span_id=span_id,
-                 latency_ms=self.rng.randint(300, 4000), **kw)
+        c = Call(
+            call_id,
+            fmt,
+            feature,
+            provider,
+            model,
+            ts,
+            context,
+            output,
+            trace_id=trace_id,
+            span_id=span_id,
+            latency_ms=self.rng.randint(300, 4000),
+            **kw,
+        )
         self.calls.append(c)
         return c
 
-    def plant(self, kind: str, feature: str, sub_kind: str | None, wasted: Decimal, calls: int,
-              model: str | None = None) -> None:
+    def plant(
+        self, kind: str, feature: str, sub_kind: str | None, wasted: Decimal, calls: int, model: str | None = None
+    ) -> None:
         assert wasted > 0 and calls > 0, (kind, feature)
         self.planted.append(PlantedLeak(kind, feature, sub_kind, wasted, calls, model))
 
@@ -210,9 +238,23 @@ class _Gen:
             ts, user = self.when(), f"u{self.rng.randrange(400)}"
             for turn in range(self.rng.randint(1, 3)):
                 ts += timedelta(seconds=self.rng.uniform(30, 150))
-                clean.append(self.call("otel", f, "openai", m, ts, self.lognorm(2500, 0.25), self.lognorm(200, 0.3),
-                                       max_tokens=1024, task_id=f"sc-{s}-{turn}", session_id=f"sc-s{s}",
-                                       user_id=user, prefix_id="support-v1", prefix_tokens=900))
+                clean.append(
+                    self.call(
+                        "otel",
+                        f,
+                        "openai",
+                        m,
+                        ts,
+                        self.lognorm(2500, 0.25),
+                        self.lognorm(200, 0.3),
+                        max_tokens=1024,
+                        task_id=f"sc-{s}-{turn}",
+                        session_id=f"sc-s{s}",
+                        user_id=user,
+                        prefix_id="support-v1",
+                        prefix_tokens=900,
+                    )
+                )
         planted = Decimal(0)
         for s in range(12):
             # the turn itself is as large as a clean one; the whole history is resent on top of it
@@ -220,9 +262,21 @@ class _Gen:
             run = []
             for turn in range(self.rng.randint(8, 14)):
                 ts += timedelta(seconds=self.rng.uniform(30, 150))
-                c = self.call("otel", f, "openai", m, ts, base + history, self.lognorm(200, 0.3), max_tokens=1024,
-                              task_id=f"sc-g{s}-{turn}", session_id=f"sc-g{s}", user_id=user,
-                              prefix_id="support-v1", prefix_tokens=900)
+                c = self.call(
+                    "otel",
+                    f,
+                    "openai",
+                    m,
+                    ts,
+                    base + history,
+                    self.lognorm(200, 0.3),
+                    max_tokens=1024,
+                    task_id=f"sc-g{s}-{turn}",
+                    session_id=f"sc-g{s}",
+                    user_id=user,
+                    prefix_id="support-v1",
+                    prefix_tokens=900,
+                )
                 run.append(c)
                 planted += history * unit_prices(c)[0]
                 history += self.rng.randint(600, 1000)
@@ -236,9 +290,19 @@ class _Gen:
         calls, planted, stuffed_calls = [], Decimal(0), 0
         for i in range(250):
             extra = self.rng.randint(17_000, 57_000) if self.rng.random() < 0.08 else 0
-            c = self.call("openai", f, "openai", m, self.when(), self.lognorm(3000, 0.3) + extra,
-                          self.lognorm(250, 0.3), max_tokens=800, task_id=f"dq-{i}",
-                          user_id=f"u{self.rng.randrange(400)}", prefix_id="docqa-v2")
+            c = self.call(
+                "openai",
+                f,
+                "openai",
+                m,
+                self.when(),
+                self.lognorm(3000, 0.3) + extra,
+                self.lognorm(250, 0.3),
+                max_tokens=800,
+                task_id=f"dq-{i}",
+                user_id=f"u{self.rng.randrange(400)}",
+                prefix_id="docqa-v2",
+            )
             calls.append(c)
             if extra:
                 planted += extra * unit_prices(c)[0]
@@ -251,12 +315,25 @@ class _Gen:
     def ticket_classifier(self) -> None:
         """A premium model answering with a label of a few tokens."""
         f, m, cheap = "ticket-classifier", "claude-sonnet-4-5", "claude-haiku-4-5"
-        calls = [self.call("anthropic", f, "anthropic", m, self.when((0, 24)), self.lognorm(1200, 0.3),
-                           self.rng.randint(3, 40), max_tokens=64, task_id=f"tc-{i}",
-                           user_id=f"c{self.rng.randrange(900)}", prefix_id="classifier-v1")
-                 for i in range(200)]
-        self.plant("premium_overuse", f, "short_output_work", sum(cost(c) - cost(c, cheap) for c in calls),
-                   len(calls), m)
+        calls = [
+            self.call(
+                "anthropic",
+                f,
+                "anthropic",
+                m,
+                self.when((0, 24)),
+                self.lognorm(1200, 0.3),
+                self.rng.randint(3, 40),
+                max_tokens=64,
+                task_id=f"tc-{i}",
+                user_id=f"c{self.rng.randrange(900)}",
+                prefix_id="classifier-v1",
+            )
+            for i in range(200)
+        ]
+        self.plant(
+            "premium_overuse", f, "short_output_work", sum(cost(c) - cost(c, cheap) for c in calls), len(calls), m
+        )
 
     def email_drafter(self) -> None:
         """Half the tasks on gpt-4o, half on gpt-4o-mini, accepted equally often."""
@@ -267,20 +344,51 @@ class _Gen:
             premium = []
             for i, ok in enumerate(accepted):
                 task = f"ed-{model}-{i}"
-                premium.append(self.call("openai", f, "openai", model, self.when(), self.lognorm(1500, 0.3),
-                                         self.lognorm(400, 0.3), max_tokens=1024, task_id=task,
-                                         user_id=f"u{self.rng.randrange(400)}", prefix_id="drafter-v1"))
+                premium.append(
+                    self.call(
+                        "openai",
+                        f,
+                        "openai",
+                        model,
+                        self.when(),
+                        self.lognorm(1500, 0.3),
+                        self.lognorm(400, 0.3),
+                        max_tokens=1024,
+                        task_id=task,
+                        user_id=f"u{self.rng.randrange(400)}",
+                        prefix_id="drafter-v1",
+                    )
+                )
                 self.outcomes.append((task, ok))
             if model == "gpt-4o":
-                self.plant("premium_overuse", f, "cheaper_model_same_feature",
-                           sum(cost(c) - cost(c, "gpt-4o-mini") for c in premium), len(premium), model)
+                self.plant(
+                    "premium_overuse",
+                    f,
+                    "cheaper_model_same_feature",
+                    sum(cost(c) - cost(c, "gpt-4o-mini") for c in premium),
+                    len(premium),
+                    model,
+                )
 
     def nightly_enrichment(self) -> None:
         """A nightly job: 01–05 h UTC, no user, no session, synchronous API."""
         f, m = "nightly-enrichment", "gpt-4o-mini"
-        calls = [self.call("otel", f, "openai", m, self.when((1, 5)), self.lognorm(2000, 0.3), self.lognorm(300, 0.3),
-                           max_tokens=512, task_id=f"ne-{i}", prefix_id="enrich-v1", prefix_tokens=600)
-                 for i in range(200)]
+        calls = [
+            self.call(
+                "otel",
+                f,
+                "openai",
+                m,
+                self.when((1, 5)),
+                self.lognorm(2000, 0.3),
+                self.lognorm(300, 0.3),
+                max_tokens=512,
+                task_id=f"ne-{i}",
+                prefix_id="enrich-v1",
+                prefix_tokens=600,
+            )
+            for i in range(200)
+        ]
         self.plant("batchable", f, "traffic_pattern", sum(cost(c) - cost(c, batch=True) for c in calls), len(calls))
 
     def summarizer(self) -> None:
@@ -289,9 +397,18 @@ class _Gen:
         calls, planted, verbose_calls = [], Decimal(0), 0
         for i in range(250):
             extra = self.rng.randint(2200, 5700) if self.rng.random() < 0.06 else 0
-            c = self.call("openai", f, "openai", m, self.when(), self.lognorm(4000, 0.3),
-                          self.lognorm(300, 0.25) + extra,
-                          task_id=f"su-{i}", user_id=f"u{self.rng.randrange(400)}", prefix_id="summ-v1")
+            c = self.call(
+                "openai",
+                f,
+                "openai",
+                m,
+                self.when(),
+                self.lognorm(4000, 0.3),
+                self.lognorm(300, 0.25) + extra,
+                task_id=f"su-{i}",
+                user_id=f"u{self.rng.randrange(400)}",
+                prefix_id="summ-v1",
+            )
             calls.append(c)
             if extra:
                 planted += extra * unit_prices(c)[3]
@@ -310,9 +427,21 @@ class _Gen:
             ts, trace, user = self.when(), self.hex(128), f"u{self.rng.randrange(400)}"
             for step in range(1, (self.rng.randint(25, 40) if loop else self.rng.randint(2, 6)) + 1):
                 ts += timedelta(seconds=self.rng.uniform(3, 20))
-                c = self.call("otel", f, "openai", m, ts, self.lognorm(5000, 0.25), self.lognorm(250, 0.3),
-                              trace_id=trace, max_tokens=1024, task_id=f"ra-{i}", user_id=user,
-                              prefix_id="agent-v3", prefix_tokens=700)
+                c = self.call(
+                    "otel",
+                    f,
+                    "openai",
+                    m,
+                    ts,
+                    self.lognorm(5000, 0.25),
+                    self.lognorm(250, 0.3),
+                    trace_id=trace,
+                    max_tokens=1024,
+                    task_id=f"ra-{i}",
+                    user_id=user,
+                    prefix_id="agent-v3",
+                    prefix_tokens=700,
+                )
                 if step > STEP_BUDGET:
                     past_budget.append(c)
         self.plant("agent_loops", f, None, sum(cost(c) for c in past_budget), len(past_budget))
@@ -328,9 +457,22 @@ class _Gen:
                 context = popular[prompt]
             else:
                 prompt, context = f"faq-bot:q{i}", self.lognorm(1800, 0.2)
-            calls.append(self.call("anthropic", f, "anthropic", m, self.when(), context, self.lognorm(180, 0.3),
-                                   max_tokens=512, task_id=f"fq-{i}", user_id=f"u{self.rng.randrange(400)}",
-                                   prompt_id=prompt, prefix_id="faq-v1"))
+            calls.append(
+                self.call(
+                    "anthropic",
+                    f,
+                    "anthropic",
+                    m,
+                    self.when(),
+                    context,
+                    self.lognorm(180, 0.3),
+                    max_tokens=512,
+                    task_id=f"fq-{i}",
+                    user_id=f"u{self.rng.randrange(400)}",
+                    prompt_id=prompt,
+                    prefix_id="faq-v1",
+                )
+            )
         repeats, last_seen = [], {}
         for c in sorted(calls, key=lambda c: (c.ts, c.call_id)):
             previous = last_seen.get(c.prompt_id)
@@ -347,9 +489,22 @@ class _Gen:
             ts, user = self.when((8, 18)), f"u{self.rng.randrange(400)}"
             for k in range(self.rng.randint(3, 8)):
                 ts += timedelta(seconds=self.rng.uniform(20, 240))
-                calls.append(self.call("otel", f, "anthropic", m, ts, prefix + self.lognorm(3000, 0.3),
-                                       self.lognorm(1200, 0.3), max_tokens=4096, task_id=f"cr-{b}-{k}",
-                                       user_id=user, prefix_id="contract-v4", prefix_tokens=prefix))
+                calls.append(
+                    self.call(
+                        "otel",
+                        f,
+                        "anthropic",
+                        m,
+                        ts,
+                        prefix + self.lognorm(3000, 0.3),
+                        self.lognorm(1200, 0.3),
+                        max_tokens=4096,
+                        task_id=f"cr-{b}-{k}",
+                        user_id=user,
+                        prefix_id="contract-v4",
+                        prefix_tokens=prefix,
+                    )
+                )
         saving, premium, missed, previous = Decimal(0), Decimal(0), 0, None
         for c in sorted(calls, key=lambda c: (c.ts, c.call_id)):
             inp, cr, cw, _ = unit_prices(c)
@@ -368,18 +523,49 @@ class _Gen:
         for i in range(250):
             ts, trace, user, prompt = self.when(), self.hex(128), f"u{self.rng.randrange(400)}", f"{f}:p{i}"
             context, r = self.lognorm(3500, 0.3), self.rng.random()
-            common = dict(trace_id=trace, max_tokens=2048, task_id=f"ca-{i}", user_id=user, prompt_id=prompt,
-                          prefix_id="code-v2", prefix_tokens=800)
+            common = dict(
+                trace_id=trace,
+                max_tokens=2048,
+                task_id=f"ca-{i}",
+                user_id=user,
+                prompt_id=prompt,
+                prefix_id="code-v2",
+                prefix_tokens=800,
+            )
             if r < 0.08:
-                wasted.append(self.call("otel", f, "openai", m, ts, context, self.rng.randint(50, 400),
-                                        status="error", error_type="timeout", http_status=504, **common))
+                wasted.append(
+                    self.call(
+                        "otel",
+                        f,
+                        "openai",
+                        m,
+                        ts,
+                        context,
+                        self.rng.randint(50, 400),
+                        status="error",
+                        error_type="timeout",
+                        http_status=504,
+                        **common,
+                    )
+                )
                 ts += timedelta(seconds=self.rng.uniform(31, 60))
             elif r < 0.14:
                 wasted.append(self.call("otel", f, "openai", m, ts, context, self.lognorm(300, 0.3), **common))
                 ts += timedelta(seconds=self.rng.uniform(5, 40))
             elif r < 0.16:
-                self.call("otel", f, "openai", m, ts, 0, 0, status="error", error_type="rate_limit_exceeded",
-                          http_status=429, **common)
+                self.call(
+                    "otel",
+                    f,
+                    "openai",
+                    m,
+                    ts,
+                    0,
+                    0,
+                    status="error",
+                    error_type="rate_limit_exceeded",
+                    http_status=429,
+                    **common,
+                )
                 ts += timedelta(seconds=2)
             self.call("otel", f, "openai", m, ts, context, self.lognorm(300, 0.3), **common)
         self.plant("retries", f, None, sum(cost(c) for c in wasted), len(wasted))
@@ -390,14 +576,28 @@ class _Gen:
         wasted = []
         for i in range(200):
             ts, trace, user = self.when(), self.hex(128), f"u{self.rng.randrange(400)}"
-            common = dict(trace_id=trace, max_tokens=512, task_id=f"ff-{i}", user_id=user, prefix_id="form-v1",
-                          prefix_tokens=500)
+            common = dict(
+                trace_id=trace, max_tokens=512, task_id=f"ff-{i}", user_id=user, prefix_id="form-v1", prefix_tokens=500
+            )
             if self.rng.random() < 0.06:
                 too_long, prompt = self.rng.randint(130_000, 160_000), f"{f}:long{i}"
                 for _ in range(1 + self.rng.randint(1, 2)):
-                    wasted.append(self.call("otel", f, "openai", m, ts, too_long, 0, status="error",
-                                            error_type="context_length_exceeded", http_status=400,
-                                            prompt_id=prompt, **common))
+                    wasted.append(
+                        self.call(
+                            "otel",
+                            f,
+                            "openai",
+                            m,
+                            ts,
+                            too_long,
+                            0,
+                            status="error",
+                            error_type="context_length_exceeded",
+                            http_status=400,
+                            prompt_id=prompt,
+                            **common,
+                        )
+                    )
                     ts += timedelta(seconds=self.rng.uniform(1, 5))
             self.call("otel", f, "openai", m, ts, self.lognorm(2500, 0.3), self.lognorm(200, 0.3), **common)
         self.plant("input_quality", f, None, sum(cost(c) for c in wasted), len(wasted))
@@ -411,16 +611,49 @@ class _Gen:
             for turn in range(self.rng.randint(1, 4)):
                 ts += timedelta(seconds=self.rng.uniform(40, 200))
                 task, trace, prompt = f"ctl-{s}-{turn}", self.hex(128), f"{f}:{s}:{turn}"
-                common = dict(trace_id=trace, task_id=task, session_id=f"ctl-s{s}", user_id=user, prompt_id=prompt,
-                              prefix_id="control-v1", prefix_tokens=1500)
+                common = dict(
+                    trace_id=trace,
+                    task_id=task,
+                    session_id=f"ctl-s{s}",
+                    user_id=user,
+                    prompt_id=prompt,
+                    prefix_id="control-v1",
+                    prefix_tokens=1500,
+                )
                 context, r = 1500 + self.lognorm(1500, 0.4), self.rng.random()
                 if r < 0.01:
-                    calls.append(self.call("otlp", f, "openai", m, ts, 0, 0, status="error",
-                                           error_type="rate_limit_exceeded", http_status=429, **common))
+                    calls.append(
+                        self.call(
+                            "otlp",
+                            f,
+                            "openai",
+                            m,
+                            ts,
+                            0,
+                            0,
+                            status="error",
+                            error_type="rate_limit_exceeded",
+                            http_status=429,
+                            **common,
+                        )
+                    )
                     ts += timedelta(seconds=2)
                 elif r < 0.015:
-                    calls.append(self.call("otlp", f, "openai", m, ts, context, self.rng.randint(20, 100),
-                                           status="error", error_type="timeout", http_status=504, **common))
+                    calls.append(
+                        self.call(
+                            "otlp",
+                            f,
+                            "openai",
+                            m,
+                            ts,
+                            context,
+                            self.rng.randint(20, 100),
+                            status="error",
+                            error_type="timeout",
+                            http_status=504,
+                            **common,
+                        )
+                    )
                     ts += timedelta(seconds=30)
                 calls.append(self.call("otlp", f, "openai", m, ts, context, self.lognorm(250, 0.35), **common))
                 self.outcomes.append((task, self.rng.random() < 0.9))
@@ -469,10 +702,14 @@ def _otel_attributes(c: Call) -> dict[str, object]:
 
 def _flat_span(c: Call) -> dict:
     return {
-        "trace_id": c.trace_id, "span_id": c.span_id, "name": f"chat {c.model}",
-        "start_time": _iso(c.ts), "end_time": _iso(c.ts + timedelta(milliseconds=c.latency_ms)),
+        "trace_id": c.trace_id,
+        "span_id": c.span_id,
+        "name": f"chat {c.model}",
+        "start_time": _iso(c.ts),
+        "end_time": _iso(c.ts + timedelta(milliseconds=c.latency_ms)),
         "status": "ERROR" if c.status == "error" else "OK",
-        "attributes": _otel_attributes(c), "resource": {"service.name": "leakgen"},
+        "attributes": _otel_attributes(c),
+        "resource": {"service.name": "leakgen"},
     }
 
 
@@ -483,18 +720,27 @@ def _otlp_value(value: object) -> dict:
 def _otlp_span(c: Call) -> dict:
     nanos = int((c.ts.replace(tzinfo=UTC)).timestamp() * 1000) * 1_000_000
     return {
-        "traceId": c.trace_id, "spanId": c.span_id, "parentSpanId": "", "name": f"chat {c.model}", "kind": 3,
-        "startTimeUnixNano": str(nanos), "endTimeUnixNano": str(nanos + c.latency_ms * 1_000_000),
+        "traceId": c.trace_id,
+        "spanId": c.span_id,
+        "parentSpanId": "",
+        "name": f"chat {c.model}",
+        "kind": 3,
+        "startTimeUnixNano": str(nanos),
+        "endTimeUnixNano": str(nanos + c.latency_ms * 1_000_000),
         "attributes": [{"key": k, "value": _otlp_value(v)} for k, v in _otel_attributes(c).items()],
         "status": {"code": 2, "message": c.error_type} if c.status == "error" else {"code": 1},
     }
 
 
 def _otlp_line(spans: list[Call]) -> dict:
-    return {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "control-api"}}]},
-        "scopeSpans": [{"scope": {"name": "leakgen"}, "spans": [_otlp_span(c) for c in spans]}],
-    }]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "control-api"}}]},
+                "scopeSpans": [{"scope": {"name": "leakgen"}, "spans": [_otlp_span(c) for c in spans]}],
+            }
+        ]
+    }
 
 
 def _metadata(c: Call) -> dict:
@@ -503,24 +749,42 @@ def _metadata(c: Call) -> dict:
 
 
 def _openai_line(c: Call) -> dict:
-    request: dict[str, object] = {"model": c.model, "messages": [
-        {"role": "system", "content": f"[system prompt {c.prefix_id}]"},
-        {"role": "user", "content": f"[prompt {c.prompt_id}]"}]}
+    request: dict[str, object] = {
+        "model": c.model,
+        "messages": [
+            {"role": "system", "content": f"[system prompt {c.prefix_id}]"},
+            {"role": "user", "content": f"[prompt {c.prompt_id}]"},
+        ],
+    }
     if c.max_tokens is not None:
         request["max_tokens"] = c.max_tokens
-    line: dict[str, object] = {"timestamp": _iso(c.ts), "latency_ms": c.latency_ms, "metadata": _metadata(c),
-                               "request": request}
+    line: dict[str, object] = {
+        "timestamp": _iso(c.ts),
+        "latency_ms": c.latency_ms,
+        "metadata": _metadata(c),
+        "request": request,
+    }
     if c.status == "error":
-        line.update(request_id=c.call_id, response=None,
-                    error={"type": "invalid_request_error", "code": c.error_type, "http_status": c.http_status})
+        line.update(
+            request_id=c.call_id,
+            response=None,
+            error={"type": "invalid_request_error", "code": c.error_type, "http_status": c.http_status},
+        )
     else:
         line["response"] = {
-            "id": c.call_id, "object": "chat.completion", "created": int(c.ts.replace(tzinfo=UTC).timestamp()),
+            "id": c.call_id,
+            "object": "chat.completion",
+            "created": int(c.ts.replace(tzinfo=UTC).timestamp()),
             "model": c.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "[redacted]"},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": c.context, "completion_tokens": c.output, "total_tokens": c.context + c.output,
-                      "prompt_tokens_details": {"cached_tokens": c.cache_read}},
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "[redacted]"}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": c.context,
+                "completion_tokens": c.output,
+                "total_tokens": c.context + c.output,
+                "prompt_tokens_details": {"cached_tokens": c.cache_read},
+            },
         }
         line["error"] = None
     return line
@@ -529,15 +793,30 @@ def _openai_line(c: Call) -> dict:
 def _anthropic_line(c: Call) -> dict:
     assert c.status == "ok"
     return {
-        "timestamp": _iso(c.ts), "latency_ms": c.latency_ms, "metadata": _metadata(c),
-        "request": {"model": c.model, "max_tokens": c.max_tokens, "system": f"[system prompt {c.prefix_id}]",
-                    "messages": [{"role": "user", "content": f"[prompt {c.prompt_id}]"}]},
+        "timestamp": _iso(c.ts),
+        "latency_ms": c.latency_ms,
+        "metadata": _metadata(c),
+        "request": {
+            "model": c.model,
+            "max_tokens": c.max_tokens,
+            "system": f"[system prompt {c.prefix_id}]",
+            "messages": [{"role": "user", "content": f"[prompt {c.prompt_id}]"}],
+        },
         "response": {
-            "id": c.call_id, "type": "message", "role": "assistant", "model": c.model,
-            "content": [{"type": "text", "text": "[redacted]"}], "stop_reason": "end_turn", "stop_sequence": None,
+            "id": c.call_id,
+            "type": "message",
+            "role": "assistant",
+            "model": c.model,
+            "content": [{"type": "text", "text": "[redacted]"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
             # Anthropic input_tokens exclude cache reads and writes
-            "usage": {"input_tokens": c.uncached, "output_tokens": c.output, "cache_creation_input_tokens": 0,
-                      "cache_read_input_tokens": c.cache_read},
+            "usage": {
+                "input_tokens": c.uncached,
+                "output_tokens": c.output,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": c.cache_read,
+            },
         },
         "error": None,
     }
@@ -556,9 +835,20 @@ def generate(out_dir: Path | str, seed: int) -> LeakDataset:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     g = _Gen(seed)
-    for feature in (g.support_chat, g.doc_qa, g.ticket_classifier, g.email_drafter, g.nightly_enrichment,
-                    g.summarizer, g.research_agent, g.faq_bot, g.contract_review, g.code_assist, g.form_filler,
-                    g.control):
+    for feature in (
+        g.support_chat,
+        g.doc_qa,
+        g.ticket_classifier,
+        g.email_drafter,
+        g.nightly_enrichment,
+        g.summarizer,
+        g.research_agent,
+        g.faq_bot,
+        g.contract_review,
+        g.code_assist,
+        g.form_filler,
+        g.control,
+    ):
         feature()
     by_format: dict[str, list[Call]] = {}
     for c in sorted(g.calls, key=lambda c: (c.ts, c.call_id)):
@@ -566,7 +856,7 @@ def generate(out_dir: Path | str, seed: int) -> LeakDataset:
     otlp = by_format.get("otlp", [])
     files = [
         _write_jsonl(out / "otel_spans.jsonl", [_flat_span(c) for c in by_format.get("otel", [])]),
-        _write_jsonl(out / "control_otlp.jsonl", [_otlp_line(otlp[i:i + 50]) for i in range(0, len(otlp), 50)]),
+        _write_jsonl(out / "control_otlp.jsonl", [_otlp_line(otlp[i : i + 50]) for i in range(0, len(otlp), 50)]),
         _write_jsonl(out / "openai_app.jsonl", [_openai_line(c) for c in by_format.get("openai", [])]),
         _write_jsonl(out / "anthropic_app.jsonl", [_anthropic_line(c) for c in by_format.get("anthropic", [])]),
     ]
@@ -575,13 +865,21 @@ def generate(out_dir: Path | str, seed: int) -> LeakDataset:
         writer.writerow(["task_id", "accepted"])
         writer.writerows((task, "true" if ok else "false") for task, ok in g.outcomes)
     files.append(out / "outcomes.csv")
-    config = Config(features={
-        "support-chat": FeatureConfig(interactive=True),
-        "research-agent": FeatureConfig(step_budget=STEP_BUDGET),
-        CONTROL: FeatureConfig(interactive=True, owner="platform"),
-    })
+    config = Config(
+        features={
+            "support-chat": FeatureConfig(interactive=True),
+            "research-agent": FeatureConfig(step_budget=STEP_BUDGET),
+            CONTROL: FeatureConfig(interactive=True, owner="platform"),
+        }
+    )
     return LeakDataset(
-        seed=seed, files=files, config=config, period=PERIOD, planted=g.planted, control_feature=CONTROL,
-        calls=len(g.calls), formats={c.feature: c.fmt for c in g.calls},
+        seed=seed,
+        files=files,
+        config=config,
+        period=PERIOD,
+        planted=g.planted,
+        control_feature=CONTROL,
+        calls=len(g.calls),
+        formats={c.feature: c.fmt for c in g.calls},
         fingerprints={c.call_id: (c.prompt_hash, c.prefix_hash, c.prefix_tokens) for c in g.calls},
     )

@@ -38,15 +38,33 @@ COST_CSV_V2 = ANT / "console_cost_v2.csv"
 MINE = "anthropic_billing"
 
 COLUMNS = (
-    "source_row", "charge_period_start", "charge_period_end", "model", "token_type", "quantity_tokens",
-    "consumed_quantity", "consumed_unit", "billed_cost", "effective_cost", "list_cost", "currency", "workspace_id",
-    "api_key_id", "service_tier", "is_batch", "context_window", "region", "charge_class", "sku_meter",
+    "source_row",
+    "charge_period_start",
+    "charge_period_end",
+    "model",
+    "token_type",
+    "quantity_tokens",
+    "consumed_quantity",
+    "consumed_unit",
+    "billed_cost",
+    "effective_cost",
+    "list_cost",
+    "currency",
+    "workspace_id",
+    "api_key_id",
+    "service_tier",
+    "is_batch",
+    "context_window",
+    "region",
+    "charge_class",
+    "sku_meter",
 )
 
 
 def lines(con, where: str = "true") -> list[dict]:
-    cursor = con.execute(f"SELECT {', '.join(COLUMNS)} FROM billing_lines WHERE {where} "
-                         f"ORDER BY source_file, source_row, rowid")
+    cursor = con.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM billing_lines WHERE {where} ORDER BY source_file, source_row, rowid"
+    )
     return [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
 
 
@@ -88,32 +106,68 @@ def test_usage_report_page_golden(con, bill):
                 qty = dig(r, path)
                 if not qty:
                     continue
-                expected.append(dict(
-                    source_row=1, charge_period_start=iso(bucket["starting_at"]),
-                    charge_period_end=iso(bucket["ending_at"]), model=r["model"], token_type=token_type,
-                    quantity_tokens=None if token_type == "other" else Decimal(qty), consumed_quantity=Decimal(qty),
-                    consumed_unit="Requests" if token_type == "other" else "Tokens", billed_cost=None,
-                    effective_cost=None, list_cost=None, currency=None, workspace_id=r["workspace_id"],
-                    api_key_id=r["api_key_id"], service_tier=TIERS[r["service_tier"]],
-                    is_batch=r["service_tier"] == "batch", context_window=r["context_window"], region=geo,
-                    charge_class="usage-only", sku_meter=".".join(path)))
+                expected.append(
+                    dict(
+                        source_row=1,
+                        charge_period_start=iso(bucket["starting_at"]),
+                        charge_period_end=iso(bucket["ending_at"]),
+                        model=r["model"],
+                        token_type=token_type,
+                        quantity_tokens=None if token_type == "other" else Decimal(qty),
+                        consumed_quantity=Decimal(qty),
+                        consumed_unit="Requests" if token_type == "other" else "Tokens",
+                        billed_cost=None,
+                        effective_cost=None,
+                        list_cost=None,
+                        currency=None,
+                        workspace_id=r["workspace_id"],
+                        api_key_id=r["api_key_id"],
+                        service_tier=TIERS[r["service_tier"]],
+                        is_batch=r["service_tier"] == "batch",
+                        context_window=r["context_window"],
+                        region=geo,
+                        charge_class="usage-only",
+                        sku_meter=".".join(path),
+                    )
+                )
     assert lines(con) == expected
 
     # by hand: Anthropic's uncached input already EXCLUDES cache reads and writes — no subtraction
     sonnet = lines(con, "model = 'claude-sonnet-4-20250514'")
     assert [(r["token_type"], r["quantity_tokens"], r["consumed_quantity"]) for r in sonnet] == [
-        ("input", 1500, 1500), ("cache_read", 200, 200), ("cache_write_5m", 500, 500),
-        ("cache_write_1h", 1000, 1000), ("output", 500, 500), ("other", None, 10)]  # 10 web searches
+        ("input", 1500, 1500),
+        ("cache_read", 200, 200),
+        ("cache_write_5m", 500, 500),
+        ("cache_write_1h", 1000, 1000),
+        ("output", 500, 500),
+        ("other", None, 10),
+    ]  # 10 web searches
     batch = lines(con, "model = 'claude-3-5-haiku-20241022'")
     assert {(r["service_tier"], r["is_batch"], r["workspace_id"], r["region"]) for r in batch} == {
-        ("batch", True, None, None)}  # default workspace: workspace_id null; inference_geo not_available
+        ("batch", True, None, None)
+    }  # default workspace: workspace_id null; inference_geo not_available
     long_ctx = lines(con, "model = 'claude-sonnet-4-5-20250929'")
     assert {(r["context_window"], r["service_tier"], r["region"]) for r in long_ctx} == {("200k-1M", "priority", "us")}
     assert con.execute("SELECT bool_and(is_ai), min(provider), count(billed_cost) FROM billing_lines").fetchone() == (
-        True, "anthropic", 0)
+        True,
+        "anthropic",
+        0,
+    )
     assert quarantine(con) == [
-        (str(USAGE_PAGE), 1, "skipped", "data[2].results[0]: no usage in this row (every token and request count is 0)", MINE),
-        (str(USAGE_PAGE), 1, "skipped", "no activity in this period (data[1]: the bucket's results list is empty)", MINE),
+        (
+            str(USAGE_PAGE),
+            1,
+            "skipped",
+            "data[2].results[0]: no usage in this row (every token and request count is 0)",
+            MINE,
+        ),
+        (
+            str(USAGE_PAGE),
+            1,
+            "skipped",
+            "no activity in this period (data[1]: the bucket's results list is empty)",
+            MINE,
+        ),
     ]
 
 
@@ -121,9 +175,12 @@ def test_usage_report_page_golden(con, bill):
 
 
 COST_TOKEN_TYPES = {
-    "uncached_input_tokens": "input", "output_tokens": "output", "cache_read_input_tokens": "cache_read",
+    "uncached_input_tokens": "input",
+    "output_tokens": "output",
+    "cache_read_input_tokens": "cache_read",
     "cache_creation.ephemeral_5m_input_tokens": "cache_write_5m",
-    "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h", None: "other",
+    "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h",
+    None: "other",
 }
 
 
@@ -139,10 +196,20 @@ def test_cost_report_page_golden_cents_to_usd(con, bill):
     usd = [Decimal(r["amount"]) / 100 for _, r in results]
     assert [r["billed_cost"] for r in got] == usd
     assert [r["effective_cost"] for r in got] == usd
-    assert [(r["model"], r["token_type"], r["service_tier"], r["context_window"], r["workspace_id"], r["sku_meter"])
-            for r in got] == [
-        (r["model"], COST_TOKEN_TYPES[r["token_type"]], r["service_tier"], r["context_window"], r["workspace_id"],
-         r["token_type"] or r["cost_type"]) for _, r in results]
+    assert [
+        (r["model"], r["token_type"], r["service_tier"], r["context_window"], r["workspace_id"], r["sku_meter"])
+        for r in got
+    ] == [
+        (
+            r["model"],
+            COST_TOKEN_TYPES[r["token_type"]],
+            r["service_tier"],
+            r["context_window"],
+            r["workspace_id"],
+            r["token_type"] or r["cost_type"],
+        )
+        for _, r in results
+    ]
     assert [r["charge_period_start"] for r in got] == [iso(b["starting_at"]) for b, _ in results]
     total, kind = con.execute("SELECT sum(billed_cost), typeof(sum(billed_cost)) FROM billing_lines").fetchone()
     assert kind == "DECIMAL(38,18)"
@@ -152,10 +219,12 @@ def test_cost_report_page_golden_cents_to_usd(con, bill):
     assert lines(con, "context_window = '200k-1M'")[0]["billed_cost"] == Decimal("1234.56789")
     assert lines(con, "sku_meter = 'web_search'")[0]["billed_cost"] == Decimal("0.10")
     assert {(r["is_batch"], r["service_tier"]) for r in lines(con, "model = 'claude-3-5-haiku-20241022'")} == {
-        (True, "batch")}
+        (True, "batch")
+    }
     assert {r["currency"] for r in got} == {"USD"} and {r["charge_class"] for r in got} == {None}
     assert quarantine(con) == [
-        (str(COST_PAGE), 1, "skipped", "no activity in this period (data[1]: the bucket's results list is empty)", MINE)]
+        (str(COST_PAGE), 1, "skipped", "no activity in this period (data[1]: the bucket's results list is empty)", MINE)
+    ]
 
 
 def test_cost_report_pages_jsonl(con, bill):
@@ -204,23 +273,39 @@ def test_console_usage_csv_golden(con, bill):
             qty = int(r[column])
             if not qty:
                 continue
-            expected.append(dict(
-                source_row=i, charge_period_start=start, charge_period_end=start.replace(day=start.day + 1),
-                model=r["model_version"], token_type=token_type,
-                quantity_tokens=None if token_type == "other" else Decimal(qty), consumed_quantity=Decimal(qty),
-                consumed_unit="Requests" if token_type == "other" else "Tokens", billed_cost=None,
-                effective_cost=None, list_cost=None, currency=None, workspace_id=r["workspace"],
-                api_key_id=r["api_key"], service_tier=r["usage_type"], is_batch=r["usage_type"] == "batch",
-                context_window=CONTEXT[r["context_window"]],
-                region=None if r["inference_geo"] == "not_available" else r["inference_geo"],
-                charge_class="usage-only", sku_meter=column))
+            expected.append(
+                dict(
+                    source_row=i,
+                    charge_period_start=start,
+                    charge_period_end=start.replace(day=start.day + 1),
+                    model=r["model_version"],
+                    token_type=token_type,
+                    quantity_tokens=None if token_type == "other" else Decimal(qty),
+                    consumed_quantity=Decimal(qty),
+                    consumed_unit="Requests" if token_type == "other" else "Tokens",
+                    billed_cost=None,
+                    effective_cost=None,
+                    list_cost=None,
+                    currency=None,
+                    workspace_id=r["workspace"],
+                    api_key_id=r["api_key"],
+                    service_tier=r["usage_type"],
+                    is_batch=r["usage_type"] == "batch",
+                    context_window=CONTEXT[r["context_window"]],
+                    region=None if r["inference_geo"] == "not_available" else r["inference_geo"],
+                    charge_class="usage-only",
+                    sku_meter=column,
+                )
+            )
     assert lines(con) == expected
     # by hand: the quoted key name keeps its comma; "> 200k" is the long-context window
     assert {(r["api_key_id"], r["context_window"]) for r in lines(con, "source_row = 4")} == {
-        ("Key, with comma", "200k-1M")}
+        ("Key, with comma", "200k-1M")
+    }
     # speed "fast" (research preview) is kept as a tag
     assert con.execute("SELECT DISTINCT tags FROM billing_lines WHERE source_row = 6").fetchall() == [
-        ({"anthropic.speed": "fast"},)]
+        ({"anthropic.speed": "fast"},)
+    ]
     assert quarantine(con) == [
         (str(USAGE_CSV), 5, "skipped", "no usage in this row (every token and request count is 0)", MINE),
         (str(USAGE_CSV), 7, "rejected", "output tokens is not a number: 12abc", MINE),
@@ -238,11 +323,17 @@ DISPLAY_NAMES = {
     "Claude Opus 4.1": "claude-opus-4-1",
     "Claude Opus 4.5": "claude-opus-4-5",
     "Claude Opus 4.6": "claude-opus-4-6",
-    "Claude 3.5 Haiku": "claude-3-5-haiku",   # the 3.x generation puts the version first in ids…
-    "Claude Haiku 3.5": "claude-3-5-haiku",   # …whichever way round the display name says it
+    "Claude 3.5 Haiku": "claude-3-5-haiku",  # the 3.x generation puts the version first in ids…
+    "Claude Haiku 3.5": "claude-3-5-haiku",  # …whichever way round the display name says it
 }
-COST_CSV_TOKEN_TYPES = {"input_no_cache": "input", "output": "output", "input_cache_read": "cache_read",
-                        "input_cache_write_5m": "cache_write_5m", "input_cache_write_1h": "cache_write_1h", "": "other"}
+COST_CSV_TOKEN_TYPES = {
+    "input_no_cache": "input",
+    "output": "output",
+    "input_cache_read": "cache_read",
+    "input_cache_write_5m": "cache_write_5m",
+    "input_cache_write_1h": "cache_write_1h",
+    "": "other",
+}
 
 
 def test_console_cost_csv_golden(con, bill):
@@ -258,7 +349,8 @@ def test_console_cost_csv_golden(con, bill):
     assert [r["billed_cost"] for r in got] == [Decimal(rows[i]["cost_usd"]) for i in loaded]
     assert [r["list_cost"] for r in got] == [Decimal(rows[i]["list_price_usd"]) for i in loaded]
     assert [(r["model"], r["token_type"]) for r in got] == [
-        (DISPLAY_NAMES[rows[i]["model"]], COST_CSV_TOKEN_TYPES[rows[i]["token_type"]]) for i in loaded]
+        (DISPLAY_NAMES[rows[i]["model"]], COST_CSV_TOKEN_TYPES[rows[i]["token_type"]]) for i in loaded
+    ]
     billed, listed = con.execute("SELECT sum(billed_cost), sum(list_cost) FROM billing_lines").fetchone()
     assert billed == sum(Decimal(rows[i]["cost_usd"]) for i in loaded) == Decimal("3.593391789012345678")
     assert listed == Decimal("4.993391789012345678")  # batch lines: billed at half the list price
@@ -272,8 +364,10 @@ def test_console_cost_csv_golden(con, bill):
 def test_console_cost_csv_with_api_key_ids(con, bill):
     (file,) = bill(COST_CSV_V2).files
     assert file.format == MINE and stats(file) == (4, 4, 0, 0, 0)
-    got = con.execute("SELECT model, token_type, billed_cost, list_cost, api_key_id, workspace_id "
-                      "FROM billing_lines ORDER BY source_row").fetchall()
+    got = con.execute(
+        "SELECT model, token_type, billed_cost, list_cost, api_key_id, workspace_id "
+        "FROM billing_lines ORDER BY source_row"
+    ).fetchall()
     assert got == [
         ("claude-haiku-4-5", "input", Decimal("0.05"), Decimal("0.05"), "apikey_01AAA", "Default"),
         ("claude-haiku-4-5", "output", Decimal("0.02"), Decimal("0.02"), "apikey_01AAA", "Default"),
@@ -285,16 +379,36 @@ def test_console_cost_csv_with_api_key_ids(con, bill):
 def test_display_names_map_to_catalog_models(con, bill, tmp_path):
     from costlens.pricing.catalog import find_catalog_model
 
-    names = {**DISPLAY_NAMES, "Claude Sonnet 3.7": "claude-3-7-sonnet", "Claude 3 Opus": "claude-3-opus",
-             "Claude Opus 3": "claude-3-opus", "claude-sonnet-4-20250514": "claude-sonnet-4-20250514"}
+    names = {
+        **DISPLAY_NAMES,
+        "Claude Sonnet 3.7": "claude-3-7-sonnet",
+        "Claude 3 Opus": "claude-3-opus",
+        "Claude Opus 3": "claude-3-opus",
+        "claude-sonnet-4-20250514": "claude-sonnet-4-20250514",
+    }
     path = tmp_path / "cost.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["usage_date_utc", "model", "workspace", "api_key", "usage_type", "context_window",
-                         "token_type", "cost_usd", "list_price_usd", "cost_type", "inference_geo", "speed"])
+        writer.writerow(
+            [
+                "usage_date_utc",
+                "model",
+                "workspace",
+                "api_key",
+                "usage_type",
+                "context_window",
+                "token_type",
+                "cost_usd",
+                "list_price_usd",
+                "cost_type",
+                "inference_geo",
+                "speed",
+            ]
+        )
         for name in names:
-            writer.writerow(["2025-08-01", name, "Default", "k", "message", "≤ 200k", "output", "1", "1", "token",
-                             "global", ""])
+            writer.writerow(
+                ["2025-08-01", name, "Default", "k", "message", "≤ 200k", "output", "1", "1", "token", "global", ""]
+            )
     bill(path)
     got = dict(con.execute("SELECT charge_description, model FROM billing_lines").fetchall())
     assert {d.split(", ")[0]: m for d, m in got.items()} == names
@@ -313,8 +427,14 @@ def test_usage_and_cost_reports_reconcile(con, bill):
          AND u.workspace_id = c.workspace_id AND u.token_type = c.token_type
          AND (u.model = c.model OR (u.token_type = 'other' AND c.sku_meter = 'web_search'))
         WHERE u.model = 'claude-sonnet-4-20250514' ORDER BY u.token_type""").fetchall()
-    per_mtok = {"input": Decimal(3), "cache_read": Decimal("0.30"), "cache_write_5m": Decimal("3.75"),
-                "cache_write_1h": Decimal(6), "output": Decimal(15), "other": Decimal(10000)}
+    per_mtok = {
+        "input": Decimal(3),
+        "cache_read": Decimal("0.30"),
+        "cache_write_5m": Decimal("3.75"),
+        "cache_write_1h": Decimal(6),
+        "output": Decimal(15),
+        "other": Decimal(10000),
+    }
     assert len(rows) == 6
     for token_type, qty, cost in rows:
         assert cost == qty * per_mtok[token_type] / 1_000_000, token_type
@@ -341,7 +461,10 @@ def test_reingest_adds_nothing(con, bill):
     before = con.execute("SELECT (SELECT count(*) FROM billing_lines), (SELECT count(*) FROM quarantine)").fetchone()
     again = bill(*paths).files
     assert [(f.status, f.format, f.rows_loaded) for f in again] == [("unchanged", MINE, 0)] * len(paths)
-    assert con.execute("SELECT (SELECT count(*) FROM billing_lines), (SELECT count(*) FROM quarantine)").fetchone() == before
+    assert (
+        con.execute("SELECT (SELECT count(*) FROM billing_lines), (SELECT count(*) FROM quarantine)").fetchone()
+        == before
+    )
 
 
 def _ctx() -> IngestContext:
@@ -368,17 +491,31 @@ def test_other_fixtures_are_not_claimed(path):
 def test_detection_shapes():
     from costlens.ingest.anthropic_billing import ADAPTER, csv_shape
 
-    assert csv_shape(["usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens"]) == "usage"
+    assert (
+        csv_shape(["usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens"]) == "usage"
+    )
     assert csv_shape(["usage_date_utc", "model", "token_type", "cost_usd", "list_price_usd"]) == "cost"
     assert csv_shape(["usage_date", "cost"]) is None
     src = Source(path=Path("x.json"), size=0, mtime_ns=0, container="json")
     # an OpenAI page (object: page, start_time buckets) is not Anthropic's
-    src.records = [{"object": "page", "data": [{"object": "bucket", "start_time": 1, "end_time": 2,
-                                                "results": [{"input_tokens": 1}]}], "has_more": False}]
+    src.records = [
+        {
+            "object": "page",
+            "data": [{"object": "bucket", "start_time": 1, "end_time": 2, "results": [{"input_tokens": 1}]}],
+            "has_more": False,
+        }
+    ]
     assert ADAPTER.detect(src, _ctx()) == 0
     # the Claude Code usage report (data[] of per-user days) is another report
-    src.records = [{"data": [{"date": "2025-08-01T00:00:00Z", "actor": {"type": "user_actor"},
-                              "core_metrics": {"num_sessions": 1}}], "has_more": False, "next_page": None}]
+    src.records = [
+        {
+            "data": [
+                {"date": "2025-08-01T00:00:00Z", "actor": {"type": "user_actor"}, "core_metrics": {"num_sessions": 1}}
+            ],
+            "has_more": False,
+            "next_page": None,
+        }
+    ]
     assert ADAPTER.detect(src, _ctx()) == 0
     src.records = [{"data": [], "has_more": False, "next_page": None}]
     assert ADAPTER.detect(src, _ctx()) == 30  # an empty report page: only the envelope to go on

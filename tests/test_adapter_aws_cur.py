@@ -43,8 +43,10 @@ EXPECTED = {
     22: (True, "claude-3-7-sonnet", "cache_write_5m", "standard", False, None, "Usage"),  # -cache-write-…-count
     23: (True, "llama-3.3-70b-instruct", "output", "standard", False, None, "Usage"),  # pricing unit "tokens"
 }
-REJECTED = {19: "line_item_unblended_cost is not a number: N/A",
-            20: "line_item_usage_start_date is not a date/time: yesterday"}
+REJECTED = {
+    19: "line_item_unblended_cost is not a number: N/A",
+    20: "line_item_usage_start_date is not a date/time: yesterday",
+}
 
 
 def csv_rows(path: Path) -> dict[int, dict[str, str]]:
@@ -92,7 +94,8 @@ def test_cur_every_row_accounted_for(bill, cur):
     assert (cur.status, cur.format, cur.target) == ("ingested", "aws_cur", "billing_lines")
     assert (cur.rows_read, cur.rows_loaded, cur.rows_quarantined, cur.rows_skipped) == (22, 20, 2, 0)
     quarantine = con.execute(
-        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY 2").fetchall()
+        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY 2"
+    ).fetchall()
     assert quarantine == [(str(CUR), row, "rejected", reason) for row, reason in REJECTED.items()]
 
 
@@ -118,8 +121,13 @@ def test_cur_token_quantities_follow_the_pricing_unit(bill, cur):
     # the credit on input tokens carries no tokens, so token totals never count it twice
     assert got[15][0] is None
     assert con.execute("SELECT sum(quantity_tokens) FROM billing_lines WHERE token_type = 'input'").fetchone()[0] == (
-        Decimal("1234567") + Decimal("2500000") + Decimal("300000") + Decimal("10000000") + Decimal("500000")
-        + Decimal("1200000"))
+        Decimal("1234567")
+        + Decimal("2500000")
+        + Decimal("300000")
+        + Decimal("10000000")
+        + Decimal("500000")
+        + Decimal("1200000")
+    )
     assert got[21][0] == Decimal("5120250") and got[23][0] == Decimal("45678")  # 5120.25 × 1K; 45678 × "tokens"
 
 
@@ -133,7 +141,8 @@ def test_cur_money_is_exact(bill, cur):
     ai = sum(Decimal(source[row]["line_item_unblended_cost"]) for row in ai_rows)
     got = con.execute(
         "SELECT sum(billed_cost), sum(effective_cost), sum(list_cost), sum(billed_cost) FILTER (WHERE is_ai), "
-        "typeof(sum(billed_cost)) FROM billing_lines").fetchone()
+        "typeof(sum(billed_cost)) FROM billing_lines"
+    ).fetchone()
     assert got[:4] == (unblended, net, public, ai)
     assert got[4].startswith("DECIMAL")
     assert ai == Decimal("45.84113916")  # by hand from the fixture
@@ -148,23 +157,47 @@ def test_cur_columns(bill, cur):
         "SELECT provider, invoice_issuer, host_provider, service_name, service_category, service_subcategory, "
         "sku_id, sku_meter, charge_description, currency, billing_account_id, sub_account_id, sub_account_name, "
         "region, resource_id, billed_user_id, tags, charge_period_start, charge_period_end, billing_period_start, "
-        "billing_period_end FROM billing_lines WHERE source_row = 4").fetchone()
-    assert row[:6] == ("AWS", "Amazon Web Services, Inc.", "AWS", "Claude Sonnet 4.5 (Amazon Bedrock Edition)",
-                       "AI and Machine Learning", "Generative AI")
-    assert row[6:10] == ("MPCS45IN", "USE1-MP:USE1_InputTokenCount-Units",
-                         "Claude Sonnet 4.5 (Amazon Bedrock Edition) input tokens", "USD")
+        "billing_period_end FROM billing_lines WHERE source_row = 4"
+    ).fetchone()
+    assert row[:6] == (
+        "AWS",
+        "Amazon Web Services, Inc.",
+        "AWS",
+        "Claude Sonnet 4.5 (Amazon Bedrock Edition)",
+        "AI and Machine Learning",
+        "Generative AI",
+    )
+    assert row[6:10] == (
+        "MPCS45IN",
+        "USE1-MP:USE1_InputTokenCount-Units",
+        "Claude Sonnet 4.5 (Amazon Bedrock Edition) input tokens",
+        "USD",
+    )
     assert row[10:14] == ("111122223333", "444455556666", "ml-prod", "us-east-1")
     assert row[14].endswith("inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0")
     assert row[15] == "arn:aws:sts::444455556666:assumed-role/SummarizerRole/i-0abc12345def67890"
     assert row[16] == {"user_feature": "summarize", "user_team": "docs"}
-    assert [str(v) for v in row[17:]] == ["2025-06-03 00:00:00", "2025-06-04 00:00:00", "2025-06-01 00:00:00",
-                                          "2025-07-01 00:00:00"]
+    assert [str(v) for v in row[17:]] == [
+        "2025-06-03 00:00:00",
+        "2025-06-04 00:00:00",
+        "2025-06-01 00:00:00",
+        "2025-07-01 00:00:00",
+    ]
     other = lines(con, "service_name", "service_category", "host_provider", "tags", "billed_user_id")
-    assert other[2] == ("Amazon Bedrock", "AI and Machine Learning", None, {"user_feature": "summarize",
-                                                                              "user_team": "docs"},
-                        "arn:aws:sts::444455556666:assumed-role/SummarizerRole/i-0abc12345def67890")
-    assert other[17] == ("Amazon Elastic Compute Cloud", None, None, {"user_feature": "summarize", "user_team": "docs"},
-                         None)
+    assert other[2] == (
+        "Amazon Bedrock",
+        "AI and Machine Learning",
+        None,
+        {"user_feature": "summarize", "user_team": "docs"},
+        "arn:aws:sts::444455556666:assumed-role/SummarizerRole/i-0abc12345def67890",
+    )
+    assert other[17] == (
+        "Amazon Elastic Compute Cloud",
+        None,
+        None,
+        {"user_feature": "summarize", "user_team": "docs"},
+        None,
+    )
     assert other[16][3] is None and other[18][3] is None  # "{}" and empty resource_tags → no tags
 
 
@@ -183,7 +216,8 @@ def test_cur_as_typed_parquet(con, ingest, tmp_path):
                 try_cast(line_item_usage_start_date AS TIMESTAMP) AS line_item_usage_start_date,
                 CAST(line_item_usage_end_date AS TIMESTAMP) AS line_item_usage_end_date)
             FROM read_csv('{CUR}', all_varchar = true))
-            TO '{target}' (FORMAT parquet)""")
+            TO '{target}' (FORMAT parquet)"""
+    )
     file = ingest(target).files[0]
     # the two bad rows: a cost that is not a number became NULL (no cost at all), so did the date
     assert (file.format, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("aws_cur", 22, 20, 2)
@@ -192,10 +226,12 @@ def test_cur_as_typed_parquet(con, ingest, tmp_path):
     source = {row - 1: r for row, r in csv_rows(CUR).items() if row not in REJECTED}
     assert con.execute("SELECT sum(billed_cost), sum(effective_cost) FROM billing_lines").fetchone() == (
         sum(Decimal(r["line_item_unblended_cost"]) for r in source.values()),
-        sum(Decimal(r["line_item_net_unblended_cost"]) for r in source.values()))
+        sum(Decimal(r["line_item_net_unblended_cost"]) for r in source.values()),
+    )
     tokens = lines(con, "quantity_tokens")
     assert {row: v[0] for row, v in tokens.items()} == {
-        row: expected_tokens(source[row], EXPECTED[row + 1][2]) for row in source}
+        row: expected_tokens(source[row], EXPECTED[row + 1][2]) for row in source
+    }
     assert lines(con, "tags")[3] == ({"user_feature": "summarize", "user_team": "docs"},)
     reasons = dict(con.execute("SELECT source_row, reason FROM quarantine").fetchall())
     assert reasons == {18: "missing line_item_unblended_cost", 19: "missing line_item_usage_start_date"}
@@ -208,7 +244,9 @@ def test_legacy_cur_column_names(con, ingest, tmp_path):
         "lineItem/UsageType,lineItem/Operation,lineItem/UsageAmount,lineItem/UnblendedCost,lineItem/CurrencyCode,"
         "pricing/unit,product/ProductName,lineItem/ResourceId\n"
         "a1,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,Usage,AmazonBedrock,USE1-Claude3Haiku-input-tokens,"
-        "InvokeModelInference,2000,0.5,USD,1K tokens,Amazon Bedrock,\n", encoding="utf-8")
+        "InvokeModelInference,2000,0.5,USD,1K tokens,Amazon Bedrock,\n",
+        encoding="utf-8",
+    )
     assert ingest(path).files[0].format == "aws_cur"
     got = con.execute("SELECT is_ai, model, token_type, quantity_tokens, billed_cost FROM billing_lines").fetchone()
     assert got == (True, "claude-3-haiku", "input", Decimal("2000000"), Decimal("0.5"))
@@ -272,8 +310,14 @@ USAGE_TYPES = [
     ("USE1-Nova2.0Lite-input-tokens-flex", "nova-2.0-lite", "input", "flex", False, None),
     ("USE1-gpt-oss-120b-output-tokens-priority", "gpt-oss-120b", "output", "priority", False, None),
     ("USE1-openai.gpt-oss-120b-mantle-input-tokens-standard", "gpt-oss-120b", "input", None, False, None),
-    ("USE1-Claude4Sonnet-cache-read-input-token-count-cross-region-global", "claude-sonnet-4", "cache_read", None,
-     False, None),
+    (
+        "USE1-Claude4Sonnet-cache-read-input-token-count-cross-region-global",
+        "claude-sonnet-4",
+        "cache_read",
+        None,
+        False,
+        None,
+    ),
     ("USE1-MP:USE1_InputTokenCount-Units", None, "input", None, False, None),
     ("USE1-MP:USE1_OutputTokenCount_Global_Batch-Units", None, "output", "batch", True, None),
     ("USE1-MP:USE1_CacheWrite1hInputTokenCount_Global-Units", None, "cache_write_1h", None, False, None),
@@ -297,20 +341,26 @@ def macros():
 
 @pytest.mark.parametrize("usage_type, model, token_type, tier, batch, context", USAGE_TYPES)
 def test_bedrock_usage_types(macros, usage_type, model, token_type, tier, batch, context):
-    got = macros.execute("SELECT bedrock_usage_model(?), meter_token_type(?), meter_service_tier(?), "
-                         "meter_is_batch(?), meter_context_window(?)", [usage_type] * 5).fetchone()
+    got = macros.execute(
+        "SELECT bedrock_usage_model(?), meter_token_type(?), meter_service_tier(?), "
+        "meter_is_batch(?), meter_context_window(?)",
+        [usage_type] * 5,
+    ).fetchone()
     assert got == (model, token_type, tier, batch, context)
 
 
-@pytest.mark.parametrize("text, model", [
-    ("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0", "claude-3-5-sonnet"),
-    ("arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0",
-     "claude-sonnet-4"),
-    ("amazon.nova-pro-v1:0", "nova-pro"),
-    ("arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/k3j9x2m1q8aa", None),
-    ("i-0f1e2d3c4b5a69788", None),
-])
+@pytest.mark.parametrize(
+    "text, model",
+    [
+        ("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0", "claude-3-5-sonnet"),
+        (
+            "arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0",
+            "claude-sonnet-4",
+        ),
+        ("amazon.nova-pro-v1:0", "nova-pro"),
+        ("arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/k3j9x2m1q8aa", None),
+        ("i-0f1e2d3c4b5a69788", None),
+    ],
+)
 def test_bedrock_model_ids(macros, text, model):
     assert macros.execute("SELECT bedrock_model_id(?)", [text]).fetchone()[0] == model
-
-

@@ -84,8 +84,10 @@ def loaded():
 
 
 def of(con, path: Path, *columns: str) -> dict[int, tuple]:
-    rows = con.execute(f"SELECT source_row, {', '.join(columns)} FROM billing_lines WHERE source_file = ? "
-                       "ORDER BY source_row", [str(path)]).fetchall()
+    rows = con.execute(
+        f"SELECT source_row, {', '.join(columns)} FROM billing_lines WHERE source_file = ? ORDER BY source_row",
+        [str(path)],
+    ).fetchall()
     return {row[0]: row[1:] for row in rows}
 
 
@@ -99,7 +101,8 @@ def test_every_row_accounted_for(loaded):
     assert (ea.rows_read, ea.rows_loaded, ea.rows_quarantined) == (15, 13, 2)
     assert (mca.format, mca.rows_read, mca.rows_loaded, mca.rows_quarantined) == ("azure_cost", 8, 8, 0)
     assert con.execute("SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY 2").fetchall() == [
-        (str(EA), row, "rejected", reason) for row, reason in EA_REJECTED.items()]
+        (str(EA), row, "rejected", reason) for row, reason in EA_REJECTED.items()
+    ]
 
 
 def test_ea_meters(loaded):
@@ -134,9 +137,12 @@ def test_money_is_exact(loaded, path, rejected):
     expected = MCA_EXPECTED if path == MCA else EA_EXPECTED
     cost = sum(Decimal(r["costinbillingcurrency"]) for r in source.values())
     ai = sum(Decimal(source[row]["costinbillingcurrency"]) for row, want in expected.items() if want[0])
-    got = con.execute("SELECT sum(billed_cost), sum(effective_cost), sum(billed_cost) FILTER (WHERE is_ai), "
-                      "typeof(sum(billed_cost)), min(currency), max(currency) FROM billing_lines "
-                      "WHERE source_file = ?", [str(path)]).fetchone()
+    got = con.execute(
+        "SELECT sum(billed_cost), sum(effective_cost), sum(billed_cost) FILTER (WHERE is_ai), "
+        "typeof(sum(billed_cost)), min(currency), max(currency) FROM billing_lines "
+        "WHERE source_file = ?",
+        [str(path)],
+    ).fetchone()
     assert got[:3] == (cost, cost, ai) and got[3].startswith("DECIMAL")
     if path == EA:
         assert ai == Decimal("9.368") and got[4:] == ("USD", "USD")
@@ -146,7 +152,10 @@ def test_money_is_exact(loaded, path, rejected):
         assert ai == Decimal("32.176") and got[4:] == ("EUR", "EUR")
         # amortized reservation usage: the PayG cost column is its list cost
         assert of(con, MCA, "billed_cost", "list_cost", "contracted_cost")[5] == (
-            Decimal("20.16"), Decimal("345.6"), Decimal("0"))
+            Decimal("20.16"),
+            Decimal("345.6"),
+            Decimal("0"),
+        )
 
 
 def test_dates_tags_and_columns(loaded):
@@ -155,13 +164,22 @@ def test_dates_tags_and_columns(loaded):
         "SELECT charge_period_start, charge_period_end, billing_period_start, billing_period_end, provider, "
         "invoice_issuer, service_name, service_category, service_subcategory, sku_id, sku_meter, charge_description, "
         "billing_account_id, sub_account_id, sub_account_name, region, resource_id, tags "
-        "FROM billing_lines WHERE source_file = ? AND source_row = 2", [str(EA)]).fetchone()
+        "FROM billing_lines WHERE source_file = ? AND source_row = 2",
+        [str(EA)],
+    ).fetchone()
     # US dates; the billing period's last day (01/31/2025) becomes an exclusive end
-    assert [str(v) for v in row[:4]] == ["2025-01-15 00:00:00", "2025-01-16 00:00:00", "2025-01-01 00:00:00",
-                                         "2025-02-01 00:00:00"]
+    assert [str(v) for v in row[:4]] == [
+        "2025-01-15 00:00:00",
+        "2025-01-16 00:00:00",
+        "2025-01-01 00:00:00",
+        "2025-02-01 00:00:00",
+    ]
     assert row[4:9] == ("Microsoft", "Microsoft", "Cognitive Services", "AI and Machine Learning", "Generative AI")
-    assert row[9:12] == ("8c1a7c1e-0f4d-4a7e-9b1e-2f3c4d5e6f01", "gpt 4o 0806 Inp glbl Tokens",
-                         "Azure OpenAI - gpt 4o 0806 Inp glbl Tokens")
+    assert row[9:12] == (
+        "8c1a7c1e-0f4d-4a7e-9b1e-2f3c4d5e6f01",
+        "gpt 4o 0806 Inp glbl Tokens",
+        "Azure OpenAI - gpt 4o 0806 Inp glbl Tokens",
+    )
     assert row[12:16] == ("8611537", "00000000-0000-0000-0000-0000000000a1", "ai-prod", "eastus2")
     assert row[16].endswith("/providers/Microsoft.CognitiveServices/accounts/chat-prod")
     assert row[17] == {"feature": "chat", "team": "assist"}  # Tags written without the outer braces
@@ -178,8 +196,11 @@ def test_service_category_follows_microsoft_services_csv(loaded):
     carry that category; Speech is AI and Machine Learning yet not generative AI spend."""
     con, _ = loaded
     with realdata("azure-finops-open-data/Services.csv").open(newline="", encoding="utf-8") as handle:
-        category = {r["ConsumedService"].lower(): r["ServiceCategory"] for r in csv.DictReader(handle)
-                    if r["ConsumedService"].lower() != "microsoft.eventgrid"}
+        category = {
+            r["ConsumedService"].lower(): r["ServiceCategory"]
+            for r in csv.DictReader(handle)
+            if r["ConsumedService"].lower() != "microsoft.eventgrid"
+        }
     source = csv_rows(EA)
     got = of(con, EA, "service_category", "is_ai")
     for row, (service_category, _is_ai) in got.items():
@@ -191,15 +212,21 @@ def test_service_category_follows_microsoft_services_csv(loaded):
 def test_ai_namespaces_match_services_csv(con):
     from costlens.sqlfiles import load_sql
 
-    (definition,) = re.findall(r"^CREATE OR REPLACE TEMP MACRO azure_ai_namespace\(.*?^\);",
-                               load_sql("staging/azure_cost.sql"), re.S | re.M)
+    (definition,) = re.findall(
+        r"^CREATE OR REPLACE TEMP MACRO azure_ai_namespace\(.*?^\);", load_sql("staging/azure_cost.sql"), re.S | re.M
+    )
     con.execute(definition)
     with realdata("azure-finops-open-data/Services.csv").open(newline="", encoding="utf-8") as handle:
-        rows = [(r["ResourceType"].split("/")[0], r["ServiceCategory"] == "AI and Machine Learning")
-                for r in csv.DictReader(handle) if r["ResourceType"]]
+        rows = [
+            (r["ResourceType"].split("/")[0], r["ServiceCategory"] == "AI and Machine Learning")
+            for r in csv.DictReader(handle)
+            if r["ResourceType"]
+        ]
     assert len(rows) > 300 and sum(ai for _, ai in rows) >= 10
-    con.execute("CREATE TEMP TABLE services AS SELECT unnest(?) AS ns, unnest(?) AS ai",
-                [[ns for ns, _ in rows], [ai for _, ai in rows]])
+    con.execute(
+        "CREATE TEMP TABLE services AS SELECT unnest(?) AS ns, unnest(?) AS ai",
+        [[ns for ns, _ in rows], [ai for _, ai in rows]],
+    )
     assert con.execute("SELECT ns, ai FROM services WHERE azure_ai_namespace(ns) <> ai").fetchall() == []
 
 
@@ -210,10 +237,17 @@ def test_every_azure_unit_of_measure_block_size(con):
     con.execute(load_sql("staging/billing_meters.sql"))
     sizes = block_sizes()
     assert len(sizes) > 350
-    con.execute("CREATE TEMP TABLE units AS SELECT unnest(?) AS u, unnest(?) AS size",
-                [list(sizes), [str(v) for v in sizes.values()]])
-    assert con.execute("SELECT u, size, unit_block_size(u) FROM units "
-                       "WHERE coalesce(unit_block_size(u), 1) <> CAST(size AS DECIMAL(38,6))").fetchall() == []
+    con.execute(
+        "CREATE TEMP TABLE units AS SELECT unnest(?) AS u, unnest(?) AS size",
+        [list(sizes), [str(v) for v in sizes.values()]],
+    )
+    assert (
+        con.execute(
+            "SELECT u, size, unit_block_size(u) FROM units "
+            "WHERE coalesce(unit_block_size(u), 1) <> CAST(size AS DECIMAL(38,6))"
+        ).fetchall()
+        == []
+    )
     assert sizes["1K"] == 1000 and sizes["1M"] == 1_000_000
 
 
@@ -229,19 +263,26 @@ def test_ea_as_parquet_with_typed_columns(con, ingest, tmp_path):
                      THEN CAST(CostInBillingCurrency AS DOUBLE) END AS CostInBillingCurrency,
                 CAST(Quantity AS DOUBLE) AS Quantity, CAST(UnitPrice AS DOUBLE) AS UnitPrice)
             FROM read_csv('{EA}', all_varchar = true))
-            TO '{target}' (FORMAT parquet)""")
+            TO '{target}' (FORMAT parquet)"""
+    )
     file = ingest(target).files[0]
     assert (file.format, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("azure_cost", 15, 13, 2)
     assert lines(con, *KIND) == {row - 1: want for row, want in EA_EXPECTED.items()}
     source = {row - 1: r for row, r in csv_rows(EA).items() if row not in EA_REJECTED}
     assert con.execute("SELECT sum(billed_cost), sum(quantity_tokens) FROM billing_lines").fetchone() == (
         sum(Decimal(r["costinbillingcurrency"]) for r in source.values()),
-        sum(t for row, r in source.items() if (t := expected_tokens(r, EA_EXPECTED[row + 1])) is not None))
-    assert [str(v) for v in con.execute("SELECT charge_period_start, billing_period_end FROM billing_lines "
-                                        "WHERE source_row = 1").fetchone()] == ["2025-01-15 00:00:00",
-                                                                                "2025-02-01 00:00:00"]
+        sum(t for row, r in source.items() if (t := expected_tokens(r, EA_EXPECTED[row + 1])) is not None),
+    )
+    assert [
+        str(v)
+        for v in con.execute(
+            "SELECT charge_period_start, billing_period_end FROM billing_lines WHERE source_row = 1"
+        ).fetchone()
+    ] == ["2025-01-15 00:00:00", "2025-02-01 00:00:00"]
     assert dict(con.execute("SELECT source_row, reason FROM quarantine").fetchall()) == {
-        14: "missing CostInBillingCurrency", 15: "missing Date"}
+        14: "missing CostInBillingCurrency",
+        15: "missing Date",
+    }
 
 
 def test_reingesting_adds_nothing(con, ingest):
@@ -278,24 +319,39 @@ def macros():
     connection.close()
 
 
-@pytest.mark.parametrize("meter, model, token_type, tier", [
-    ("gpt 4o 1120 Inp glbl Tokens", "gpt-4o", "input", None),
-    ("gpt 4o 1120 cached Inp glbl Tokens", "gpt-4o", "cache_read", None),
-    ("gpt 4o 1120 Outp glbl Tokens", "gpt-4o", "output", None),
-    ("gpt 4o 0806 Btch Inp glbl Tokens", "gpt-4o", "input", "batch"),
-    ("gpt 4.1 mini Inp rgnl Tokens", "gpt-4.1-mini", "input", None),
-    ("o3 mini 0131 Inp DZone Tokens", "o3-mini", "input", None),
-    ("o1 cchd Inp glbl Tokens", "o1", "cache_read", None),
-    ("GPT 35 Turbo 16K Inp rgnl Tokens", "gpt-3.5-turbo-16k", "input", None),
-    ("Llama 3.3 70B Instruct Inp glbl Tokens", "llama-3.3-70b-instruct", "input", None),
-    ("Provisioned Managed Global Unit", None, None, None),
-])
+@pytest.mark.parametrize(
+    "meter, model, token_type, tier",
+    [
+        ("gpt 4o 1120 Inp glbl Tokens", "gpt-4o", "input", None),
+        ("gpt 4o 1120 cached Inp glbl Tokens", "gpt-4o", "cache_read", None),
+        ("gpt 4o 1120 Outp glbl Tokens", "gpt-4o", "output", None),
+        ("gpt 4o 0806 Btch Inp glbl Tokens", "gpt-4o", "input", "batch"),
+        ("gpt 4.1 mini Inp rgnl Tokens", "gpt-4.1-mini", "input", None),
+        ("o3 mini 0131 Inp DZone Tokens", "o3-mini", "input", None),
+        ("o1 cchd Inp glbl Tokens", "o1", "cache_read", None),
+        ("GPT 35 Turbo 16K Inp rgnl Tokens", "gpt-3.5-turbo-16k", "input", None),
+        ("Llama 3.3 70B Instruct Inp glbl Tokens", "llama-3.3-70b-instruct", "input", None),
+        ("Provisioned Managed Global Unit", None, None, None),
+    ],
+)
 def test_meter_names(macros, meter, model, token_type, tier):
-    assert macros.execute("SELECT meter_model(?), meter_token_type(?), meter_service_tier(?)",
-                          [meter] * 3).fetchone() == (model, token_type, tier)
+    assert macros.execute(
+        "SELECT meter_model(?), meter_token_type(?), meter_service_tier(?)", [meter] * 3
+    ).fetchone() == (model, token_type, tier)
 
 
-@pytest.mark.parametrize("unit, size", [("1K", 1000), ("1M", 1_000_000), ("1K Tokens", 1000), ("1M Tokens", 1_000_000),
-                                        ("1000 Tokens", 1000), ("Tokens", 1), ("100", 100), ("1 Hour", 1)])
+@pytest.mark.parametrize(
+    "unit, size",
+    [
+        ("1K", 1000),
+        ("1M", 1_000_000),
+        ("1K Tokens", 1000),
+        ("1M Tokens", 1_000_000),
+        ("1000 Tokens", 1000),
+        ("Tokens", 1),
+        ("100", 100),
+        ("1 Hour", 1),
+    ],
+)
 def test_units_of_measure(macros, unit, size):
     assert macros.execute("SELECT unit_block_size(?)", [unit]).fetchone()[0] == size

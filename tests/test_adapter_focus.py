@@ -72,31 +72,46 @@ def test_real_sample_splits(con, sample):
 def test_real_sample_holds_no_llm_spend(con, sample):
     # Nine Azure Machine Learning lines sit in "AI and Machine Learning" (compute, disks, bandwidth), but none
     # is an LLM token charge: the manifest says the sample holds no LLM spend, so nothing counts as AI spend.
+    assert (
+        con.execute("SELECT count(*) FROM billing_lines WHERE service_category = 'AI and Machine Learning'").fetchone()[
+            0
+        ]
+        == 9
+    )
     assert con.execute(
-        "SELECT count(*) FROM billing_lines WHERE service_category = 'AI and Machine Learning'"
-    ).fetchone()[0] == 9
-    assert con.execute("SELECT count(*) FILTER (WHERE is_ai), count(model), count(token_type), "
-                       "count(quantity_tokens) FROM billing_lines").fetchone() == (0, 0, 0, 0)
+        "SELECT count(*) FILTER (WHERE is_ai), count(model), count(token_type), "
+        "count(quantity_tokens) FROM billing_lines"
+    ).fetchone() == (0, 0, 0, 0)
 
 
 def test_real_sample_null_literal_becomes_sql_null(con, sample):
     path, _ = sample
     # ChargeClass is the literal NULL on every row; ServiceSubcategory / SkuMeter are not in FOCUS 1.0
     assert con.execute("SELECT count(charge_class), count(service_subcategory) FROM billing_lines").fetchone() == (0, 0)
-    assert con.execute("SELECT count(*) FROM billing_lines WHERE 'NULL' IN (charge_class, region, resource_id, "
-                       "sub_account_name, consumed_unit, pricing_unit, sku_id, charge_description)").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM billing_lines WHERE 'NULL' IN (charge_class, region, resource_id, "
+            "sub_account_name, consumed_unit, pricing_unit, sku_id, charge_description)"
+        ).fetchone()[0]
+        == 0
+    )
     # first data line: AvailabilityZone … ChargeClass NULL, RegionId us-west-2, ResourceName NULL, Tags NULL
-    first = con.execute("SELECT charge_class, region, tags, consumed_quantity, consumed_unit, charge_period_start, "
-                        "billing_period_end FROM billing_lines WHERE source_row = 2").fetchone()
+    first = con.execute(
+        "SELECT charge_class, region, tags, consumed_quantity, consumed_unit, charge_period_start, "
+        "billing_period_end FROM billing_lines WHERE source_row = 2"
+    ).fetchone()
     assert first[0] is None and first[1] == "us-west-2" and first[2] is None
     assert first[3] == Decimal("2") and first[4] == "Requests"
     assert str(first[5]) == "2024-09-18 22:00:00" and str(first[6]) == "2024-10-01 00:00:00"
     # the Credit line has NULL ConsumedQuantity / ConsumedUnit
-    assert con.execute("SELECT consumed_quantity, consumed_unit FROM billing_lines WHERE charge_category = 'Credit'"
-                       ).fetchone() == (None, None)
+    assert con.execute(
+        "SELECT consumed_quantity, consumed_unit FROM billing_lines WHERE charge_category = 'Credit'"
+    ).fetchone() == (None, None)
     # Oracle leaves RegionId NULL and gives RegionName; its Adjustment lines have NULL ContractedCost
-    oracle = con.execute("SELECT region, contracted_cost FROM billing_lines WHERE provider = 'Oracle' "
-                         "AND charge_category = 'Adjustment' ORDER BY source_row").fetchall()
+    oracle = con.execute(
+        "SELECT region, contracted_cost FROM billing_lines WHERE provider = 'Oracle' "
+        "AND charge_category = 'Adjustment' ORDER BY source_row"
+    ).fetchall()
     assert oracle == [("us-sanjose-1", None), ("us-sanjose-1", None)]
 
 
@@ -145,8 +160,9 @@ def test_focus_1_2_azure_openai_rows(con, ingest):
     assert (file.status, file.format, file.rows_read, file.rows_loaded) == ("ingested", "focus", 11, 11)
     got = lines(con, "is_ai", "model", "token_type", "quantity_tokens")
     assert got == AZURE_EXPECTED
-    assert con.execute("SELECT sum(billed_cost) FILTER (WHERE is_ai), sum(billed_cost) FROM billing_lines"
-                       ).fetchone() == (Decimal("7.77"), Decimal("31.423"))
+    assert con.execute(
+        "SELECT sum(billed_cost) FILTER (WHERE is_ai), sum(billed_cost) FROM billing_lines"
+    ).fetchone() == (Decimal("7.77"), Decimal("31.423"))
     assert con.execute("SELECT effective_cost FROM billing_lines WHERE source_row = 4").fetchone()[0] == Decimal("2.25")
 
 
@@ -159,14 +175,27 @@ def test_focus_1_2_columns_and_tags(con, ingest):
         "charge_period_end, billing_period_start, billing_period_end, list_cost, contracted_cost, tags "
         "FROM billing_lines WHERE source_row = 2"
     ).fetchone()
-    assert row[:9] == ("Microsoft", "Microsoft", "Azure OpenAI", "AI and Machine Learning", "Generative AI", "Usage",
-                       None, "DZH318Z0BQPS/0001", "gpt 4o 0806 Inp glbl Tokens")
+    assert row[:9] == (
+        "Microsoft",
+        "Microsoft",
+        "Azure OpenAI",
+        "AI and Machine Learning",
+        "Generative AI",
+        "Usage",
+        None,
+        "DZH318Z0BQPS/0001",
+        "gpt 4o 0806 Inp glbl Tokens",
+    )
     assert row[9:14] == (Decimal("1500"), "1K Tokens", Decimal("1500000"), "Tokens", "USD")
     assert row[14] == "/providers/Microsoft.Billing/billingAccounts/1234"
     assert row[16:18] == ("ai-prod", "eastus2")
     assert row[18].endswith("/accounts/chat-prod")
-    assert [str(v) for v in row[19:23]] == ["2025-01-15 00:00:00", "2025-01-16 00:00:00", "2025-01-01 00:00:00",
-                                            "2025-02-01 00:00:00"]
+    assert [str(v) for v in row[19:23]] == [
+        "2025-01-15 00:00:00",
+        "2025-01-16 00:00:00",
+        "2025-01-01 00:00:00",
+        "2025-02-01 00:00:00",
+    ]
     assert row[23:25] == (Decimal("3.75"), Decimal("3.75"))
     assert row[25] == {"feature": "chat", "team": "assist"}
     tags = lines(con, "tags")
@@ -194,7 +223,9 @@ def test_focus_1_2_as_parquet_with_map_tags(con, ingest, tmp_path):
     # Parquet rows are numbered from 1, CSV rows by line (header = 1)
     assert got == {row - 1: value for row, value in AZURE_EXPECTED.items()}
     assert con.execute("SELECT sum(billed_cost), min(charge_period_start) FROM billing_lines").fetchone() == (
-        Decimal("31.423"), datetime(2025, 1, 15))
+        Decimal("31.423"),
+        datetime(2025, 1, 15),
+    )
     assert lines(con, "tags")[1] == ({"feature": "chat", "team": "assist"},)
 
 
@@ -249,8 +280,14 @@ def test_detection_needs_focus_columns():
 
     ctx = IngestContext(config=Config())
     src = Source(path=Path("x.csv"), size=0, mtime_ns=0, container="csv")
-    src.header = ["BilledCost", "ChargePeriodStart", "ServiceProviderName", "BillingCurrency", "ServiceName",
-                  "EffectiveCost"]
+    src.header = [
+        "BilledCost",
+        "ChargePeriodStart",
+        "ServiceProviderName",
+        "BillingCurrency",
+        "ServiceName",
+        "EffectiveCost",
+    ]
     assert ADAPTER.detect(src, ctx) == 95
     src.header = ["billedcost", "chargeperiodstart", "providername"]
     assert ADAPTER.detect(src, ctx) == 70

@@ -80,11 +80,19 @@ def test_azure_trace_first_row_values(con, ingest):
 
 def test_mapping_from_config_by_file_glob(con, ingest):
     path = realdata("azure-llm-inference-2023/AzureLLMInferenceTrace_code.csv")
-    config = Config(ingest=IngestConfig(mappings=[
-        ColumnMapping(name="other", match="*_conv.csv", columns={"ts": "nope"}),
-        ColumnMapping(name="azure code trace", match="AzureLLMInferenceTrace_code*.csv", columns=AZURE_MAP["columns"],
-                      constants={"model": "gpt-4", "feature": "code"}),
-    ]))
+    config = Config(
+        ingest=IngestConfig(
+            mappings=[
+                ColumnMapping(name="other", match="*_conv.csv", columns={"ts": "nope"}),
+                ColumnMapping(
+                    name="azure code trace",
+                    match="AzureLLMInferenceTrace_code*.csv",
+                    columns=AZURE_MAP["columns"],
+                    constants={"model": "gpt-4", "feature": "code"},
+                ),
+            ]
+        )
+    )
     result = ingest(path, config=config)
     assert (result.files[0].format, result.files[0].rows_loaded) == ("generic", 8_819)
     assert con.execute("SELECT DISTINCT feature FROM calls").fetchall() == [("code",)]
@@ -92,30 +100,90 @@ def test_mapping_from_config_by_file_glob(con, ingest):
 
 def test_jsonl_nested_paths_anthropic_convention(con, ingest):
     mapping = ColumnMapping(
-        columns={"call_id": "id", "ts": "created_at", "input_tokens": "usage.input_tokens",
-                 "cache_read_tokens": "usage.cache_read_input_tokens",
-                 "cache_write_tokens": "usage.cache_creation_input_tokens", "output_tokens": "usage.output_tokens",
-                 "status": "status", "feature": "meta.feature", "team": "META.Team"},
+        columns={
+            "call_id": "id",
+            "ts": "created_at",
+            "input_tokens": "usage.input_tokens",
+            "cache_read_tokens": "usage.cache_read_input_tokens",
+            "cache_write_tokens": "usage.cache_creation_input_tokens",
+            "output_tokens": "usage.output_tokens",
+            "status": "status",
+            "feature": "meta.feature",
+            "team": "META.Team",
+        },
         constants={"provider": "anthropic"},
         input_tokens_include_cached=False,  # Anthropic: input excludes cache reads and writes
     )
     result = ingest(GENERIC / "app_requests.jsonl", mapping=mapping)
     (file,) = result.files
     assert (file.format, file.rows_read, file.rows_loaded, file.rows_duplicate, file.rows_quarantined) == (
-        "generic", 10, 4, 1, 5)
+        "generic",
+        10,
+        4,
+        1,
+        5,
+    )
     rows = con.execute(
         "SELECT call_id, ts, model, provider, input_tokens, cache_read_tokens, cache_write_5m_tokens, output_tokens, "
         "status, http_status, feature, team FROM calls ORDER BY call_id"
     ).fetchall()
     assert rows == [
-        ("req-1", datetime(2025, 3, 1, 10, 0, 0), "claude-sonnet-4-5", "anthropic", 100, 5000, 200, 300, "ok", None,
-         "search", "discovery"),
-        ("req-2", datetime(2025, 3, 1, 9, 0, 5, 250000), "claude-haiku-4-5", "anthropic", 40, 0, 0, 12, "ok", None,
-         "classify", None),
-        ("req-3", datetime(2025, 3, 1, 10, 0, 10), "claude-haiku-4-5", "anthropic", 0, 0, 0, 0, "error", 529,
-         "classify", None),  # epoch seconds; HTTP 529 → error
-        ("req-4", datetime(2025, 3, 1, 10, 0, 15), "claude-sonnet-4-5", "anthropic", 1200, 0, 0, 80, "error", None,
-         "search", None),  # epoch milliseconds as text; "failed" → error
+        (
+            "req-1",
+            datetime(2025, 3, 1, 10, 0, 0),
+            "claude-sonnet-4-5",
+            "anthropic",
+            100,
+            5000,
+            200,
+            300,
+            "ok",
+            None,
+            "search",
+            "discovery",
+        ),
+        (
+            "req-2",
+            datetime(2025, 3, 1, 9, 0, 5, 250000),
+            "claude-haiku-4-5",
+            "anthropic",
+            40,
+            0,
+            0,
+            12,
+            "ok",
+            None,
+            "classify",
+            None,
+        ),
+        (
+            "req-3",
+            datetime(2025, 3, 1, 10, 0, 10),
+            "claude-haiku-4-5",
+            "anthropic",
+            0,
+            0,
+            0,
+            0,
+            "error",
+            529,
+            "classify",
+            None,
+        ),  # epoch seconds; HTTP 529 → error
+        (
+            "req-4",
+            datetime(2025, 3, 1, 10, 0, 15),
+            "claude-sonnet-4-5",
+            "anthropic",
+            1200,
+            0,
+            0,
+            80,
+            "error",
+            None,
+            "search",
+            None,
+        ),  # epoch milliseconds as text; "failed" → error
     ]
     reasons = dict(con.execute("SELECT source_row, reason FROM quarantine WHERE disposition = 'rejected'").fetchall())
     assert reasons == {
@@ -130,15 +198,23 @@ def test_jsonl_nested_paths_anthropic_convention(con, ingest):
 def test_csv_tokens_quarantined_with_file_row_reason(con, ingest):
     path = GENERIC / "tokens_by_row.csv"
     mapping = ColumnMapping(
-        columns={"ts": "when", "model": "deployment", "input_tokens": "prompt", "cache_read_tokens": "cached",
-                 "output_tokens": "completion", "status": "outcome"},
+        columns={
+            "ts": "when",
+            "model": "deployment",
+            "input_tokens": "prompt",
+            "cache_read_tokens": "cached",
+            "output_tokens": "completion",
+            "status": "outcome",
+        },
         constants={"provider": "azure.openai"},
     )
     result = ingest(path, mapping=mapping)
     (file,) = result.files
     assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (7, 4, 3)
-    rows = con.execute("SELECT source_row, model, input_tokens, cache_read_tokens, output_tokens, status, http_status "
-                       "FROM calls ORDER BY source_row").fetchall()
+    rows = con.execute(
+        "SELECT source_row, model, input_tokens, cache_read_tokens, output_tokens, status, http_status "
+        "FROM calls ORDER BY source_row"
+    ).fetchall()
     assert rows == [
         (2, "gpt-4o", 200, 1000, 50, "ok", 200),  # OpenAI-style input includes the 1000 cached tokens
         (6, "gpt-4o", 300, 0, 0, "error", 429),  # empty completion → 0
@@ -146,41 +222,69 @@ def test_csv_tokens_quarantined_with_file_row_reason(con, ingest):
         (8, "gpt-4o-mini", 12, 0, 3, "error", None),  # "12.0" / "3.0" counts
     ]
     quarantine = con.execute(
-        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY source_row").fetchall()
+        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY source_row"
+    ).fetchall()
     assert quarantine == [
         (str(path), 3, "rejected", "input_tokens (column 'prompt') is not a number: 'abc'"),
         (str(path), 4, "rejected", "input_tokens (column 'prompt') is negative: '-5'"),
-        (str(path), 5, "rejected", "cache tokens exceed input_tokens (column 'prompt'), which the mapping says "
-                                   "includes them (set input_tokens_include_cached = false if this producer counts "
-                                   "input without cache)"),
+        (
+            str(path),
+            5,
+            "rejected",
+            "cache tokens exceed input_tokens (column 'prompt'), which the mapping says "
+            "includes them (set input_tokens_include_cached = false if this producer counts "
+            "input without cache)",
+        ),
     ]
 
 
 def test_parquet_typed_columns(con, ingest, tmp_path):
-    table = pa.table({
-        "request_id": ["a1", "a2", "a3", None],
-        "started": pa.array([datetime(2025, 5, 1, 12, 0, 0), datetime(2025, 5, 1, 12, 0, 1),
-                             datetime(2025, 5, 1, 12, 0, 2), datetime(2025, 5, 1, 12, 0, 3)], type=pa.timestamp("ms")),
-        "finished_ns": pa.array([1746100800_250_000_000, 1746100802_000_000_000, 1746100803_000_000_000,
-                                 1746100804_000_000_000], type=pa.int64()),
-        "llm": ["gpt-4.1", "gpt-4.1-mini", "gpt-4.1", "gpt-4.1"],
-        "prompt_tokens": pa.array([5000, 300, 800, 10], type=pa.int64()),
-        "cached_tokens": pa.array([4096, 0, None, 0], type=pa.int32()),
-        "completion_tokens": pa.array([120, 15, 40, 2], type=pa.int64()),
-        "reasoning": pa.array([60, 0, 0, 0], type=pa.int64()),
-        "http_code": pa.array([200, 200, 400, 200], type=pa.int16()),
-        "cost": pa.array([Decimal("0.012345"), Decimal("0.000420"), None, Decimal("0.000010")],
-                         type=pa.decimal128(12, 6)),
-        "batch": pa.array([False, True, False, False]),
-        "customer": ["acme", "acme", "globex", "acme"],
-    })
+    table = pa.table(
+        {
+            "request_id": ["a1", "a2", "a3", None],
+            "started": pa.array(
+                [
+                    datetime(2025, 5, 1, 12, 0, 0),
+                    datetime(2025, 5, 1, 12, 0, 1),
+                    datetime(2025, 5, 1, 12, 0, 2),
+                    datetime(2025, 5, 1, 12, 0, 3),
+                ],
+                type=pa.timestamp("ms"),
+            ),
+            "finished_ns": pa.array(
+                [1746100800_250_000_000, 1746100802_000_000_000, 1746100803_000_000_000, 1746100804_000_000_000],
+                type=pa.int64(),
+            ),
+            "llm": ["gpt-4.1", "gpt-4.1-mini", "gpt-4.1", "gpt-4.1"],
+            "prompt_tokens": pa.array([5000, 300, 800, 10], type=pa.int64()),
+            "cached_tokens": pa.array([4096, 0, None, 0], type=pa.int32()),
+            "completion_tokens": pa.array([120, 15, 40, 2], type=pa.int64()),
+            "reasoning": pa.array([60, 0, 0, 0], type=pa.int64()),
+            "http_code": pa.array([200, 200, 400, 200], type=pa.int16()),
+            "cost": pa.array(
+                [Decimal("0.012345"), Decimal("0.000420"), None, Decimal("0.000010")], type=pa.decimal128(12, 6)
+            ),
+            "batch": pa.array([False, True, False, False]),
+            "customer": ["acme", "acme", "globex", "acme"],
+        }
+    )
     path = tmp_path / "requests.parquet"
     pq.write_table(table, path)
     mapping = ColumnMapping(
-        columns={"call_id": "request_id", "ts": "started", "end_ts": "finished_ns", "model": "llm",
-                 "input_tokens": "prompt_tokens", "cache_read_tokens": "cached_tokens",
-                 "output_tokens": "completion_tokens", "reasoning_tokens": "reasoning", "http_status": "http_code",
-                 "reported_cost_usd": "cost", "is_batch": "batch", "customer": "customer"},
+        columns={
+            "call_id": "request_id",
+            "ts": "started",
+            "end_ts": "finished_ns",
+            "model": "llm",
+            "input_tokens": "prompt_tokens",
+            "cache_read_tokens": "cached_tokens",
+            "output_tokens": "completion_tokens",
+            "reasoning_tokens": "reasoning",
+            "http_status": "http_code",
+            "reported_cost_usd": "cost",
+            "is_batch": "batch",
+            "customer": "customer",
+        },
         constants={"provider": "openai", "feature": "reports"},
     )
     result = ingest(path, mapping=mapping)
@@ -188,9 +292,23 @@ def test_parquet_typed_columns(con, ingest, tmp_path):
     assert (file.format, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("generic", 4, 4, 0)
     rows = con.execute(
         "SELECT call_id, ts, latency_ms, model, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens, "
-        "status, http_status, reported_cost_usd, is_batch, customer FROM calls ORDER BY source_row").fetchall()
-    assert rows[0] == ("a1", datetime(2025, 5, 1, 12, 0, 0), 250.0, "gpt-4.1", 904, 4096, 120, 60, "ok", 200,
-                       Decimal("0.012345"), False, "acme")
+        "status, http_status, reported_cost_usd, is_batch, customer FROM calls ORDER BY source_row"
+    ).fetchall()
+    assert rows[0] == (
+        "a1",
+        datetime(2025, 5, 1, 12, 0, 0),
+        250.0,
+        "gpt-4.1",
+        904,
+        4096,
+        120,
+        60,
+        "ok",
+        200,
+        Decimal("0.012345"),
+        False,
+        "acme",
+    )
     assert rows[1][:2] == ("a2", datetime(2025, 5, 1, 12, 0, 1)) and rows[1][11] is True
     assert rows[2][8:11] == ("error", 400, None)  # HTTP 400 → error; no cost given
     assert rows[3][0].startswith("generic:")  # no producer id: derived from the file hash and row
@@ -236,9 +354,25 @@ def test_without_a_mapping_generic_does_not_claim_files():
 def test_cli_missing_column_one_line_no_traceback(tmp_path):
     path = realdata("azure-llm-inference-2023/AzureLLMInferenceTrace_conv.csv")
     run = subprocess.run(
-        [sys.executable, "-m", "costlens", "ingest", str(path), "--db", str(tmp_path / "t.duckdb"),
-         "--map", "ts=TIMESTAMP", "--map", "input_tokens=Context", "--set", "model=gpt-4"],
-        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(PROJECT), "PATH": ""},
+        [
+            sys.executable,
+            "-m",
+            "costlens",
+            "ingest",
+            str(path),
+            "--db",
+            str(tmp_path / "t.duckdb"),
+            "--map",
+            "ts=TIMESTAMP",
+            "--map",
+            "input_tokens=Context",
+            "--set",
+            "model=gpt-4",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(PROJECT), "PATH": ""},
     )
     assert run.returncode == 3, run.stderr
     assert "Traceback" not in run.stderr + run.stdout
@@ -268,20 +402,32 @@ def test_file_larger_than_one_row_group_loads_every_row(con, ingest, tmp_path):
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("ts,input,output\n")
         handle.writelines(f"{1_700_000_000 + i},{i % 997},{i % 89}\n" for i in range(rows))
-    result = ingest(path, mapping=ColumnMapping(columns={"ts": "ts", "input_tokens": "input", "output_tokens": "output"},
-                                                constants={"model": "gpt-4o"}))
+    result = ingest(
+        path,
+        mapping=ColumnMapping(
+            columns={"ts": "ts", "input_tokens": "input", "output_tokens": "output"}, constants={"model": "gpt-4o"}
+        ),
+    )
     assert (result.files[0].rows_read, result.files[0].rows_loaded) == (rows, rows)
     assert con.execute("SELECT count(*), sum(input_tokens) FROM calls").fetchone() == (
-        rows, sum(i % 997 for i in range(rows)))
+        rows,
+        sum(i % 997 for i in range(rows)),
+    )
 
 
 def test_malformed_csv_row_is_quarantined_not_fatal(con, ingest, tmp_path):
     """Regression: a ragged row used to abort the ingest transaction and fail the whole file."""
     path = tmp_path / "ragged.csv"
-    path.write_text("ts,input,output\n2025-01-01T00:00:00Z,10,2\n2025-01-01T00:00:01Z,11,3,EXTRA\n"
-                    "2025-01-01T00:00:02Z,12,4\n", encoding="utf-8")
-    result = ingest(path, mapping=ColumnMapping(columns={"ts": "ts", "input_tokens": "input", "output_tokens": "output"},
-                                                constants={"model": "gpt-4o"}))
+    path.write_text(
+        "ts,input,output\n2025-01-01T00:00:00Z,10,2\n2025-01-01T00:00:01Z,11,3,EXTRA\n2025-01-01T00:00:02Z,12,4\n",
+        encoding="utf-8",
+    )
+    result = ingest(
+        path,
+        mapping=ColumnMapping(
+            columns={"ts": "ts", "input_tokens": "input", "output_tokens": "output"}, constants={"model": "gpt-4o"}
+        ),
+    )
     file = result.files[0]
     assert (file.status, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("ingested", 3, 2, 1)
     assert con.execute("SELECT source_row FROM quarantine").fetchall() == [(3,)]

@@ -40,18 +40,64 @@ SCORES_JSONL = LF / "scores.jsonl"
 ALL_FIXTURES = [OBS_PAGE, OBS_JSONL, TRACES_PAGE, TRACES_JSONL, SCORES_PAGE, SCORES_JSONL]
 
 COLUMNS = (
-    "source_row", "call_id", "ts", "latency_ms", "provider", "model", "request_model", "operation", "service_tier",
-    "is_batch", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-    "output_tokens", "reasoning_tokens", "status", "error_type", "http_status", "finish_reason", "max_tokens",
-    "task_id", "session_id", "trace_id", "feature", "team", "customer", "user_id", "environment", "tags",
+    "source_row",
+    "call_id",
+    "ts",
+    "latency_ms",
+    "provider",
+    "model",
+    "request_model",
+    "operation",
+    "service_tier",
+    "is_batch",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "status",
+    "error_type",
+    "http_status",
+    "finish_reason",
+    "max_tokens",
+    "task_id",
+    "session_id",
+    "trace_id",
+    "feature",
+    "team",
+    "customer",
+    "user_id",
+    "environment",
+    "tags",
     "reported_cost_usd",
 )
 DEFAULTS = dict(
-    latency_ms=None, provider="openai", request_model=None, operation="chat", service_tier="standard",
-    is_batch=False, input_tokens=0, cache_read_tokens=0, cache_write_5m_tokens=0, cache_write_1h_tokens=0,
-    output_tokens=0, reasoning_tokens=0, status="ok", error_type=None, http_status=None, finish_reason=None,
-    max_tokens=None, session_id=None, feature=None, team=None, customer=None, user_id=None,
-    environment="production", tags=None, reported_cost_usd=None,
+    latency_ms=None,
+    provider="openai",
+    request_model=None,
+    operation="chat",
+    service_tier="standard",
+    is_batch=False,
+    input_tokens=0,
+    cache_read_tokens=0,
+    cache_write_5m_tokens=0,
+    cache_write_1h_tokens=0,
+    output_tokens=0,
+    reasoning_tokens=0,
+    status="ok",
+    error_type=None,
+    http_status=None,
+    finish_reason=None,
+    max_tokens=None,
+    session_id=None,
+    feature=None,
+    team=None,
+    customer=None,
+    user_id=None,
+    environment="production",
+    tags=None,
+    reported_cost_usd=None,
 )
 
 
@@ -68,7 +114,8 @@ def calls(con, where: str = "true") -> list[dict]:
 def quarantine(con) -> list[tuple]:
     return con.execute(
         "SELECT source_file, source_row, disposition, reason, source_format FROM quarantine "
-        "ORDER BY source_file, source_row").fetchall()
+        "ORDER BY source_file, source_row"
+    ).fetchall()
 
 
 def counts(file) -> tuple:
@@ -82,9 +129,21 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 def generation(id: str = "g-1", trace: str = "t-1", **fields) -> dict:
     """A minimal GENERATION observation as the public API returns it."""
-    return {"id": id, "traceId": trace, "type": "GENERATION", "name": "llm", "startTime": "2025-11-10T09:00:00Z",
-            "endTime": "2025-11-10T09:00:01Z", "model": "gpt-4o", "level": "DEFAULT", "statusMessage": None,
-            "metadata": {}, "usageDetails": {}, "costDetails": {}, **fields}
+    return {
+        "id": id,
+        "traceId": trace,
+        "type": "GENERATION",
+        "name": "llm",
+        "startTime": "2025-11-10T09:00:00Z",
+        "endTime": "2025-11-10T09:00:01Z",
+        "model": "gpt-4o",
+        "level": "DEFAULT",
+        "statusMessage": None,
+        "metadata": {},
+        "usageDetails": {},
+        "costDetails": {},
+        **fields,
+    }
 
 
 def sha(value) -> str:
@@ -101,52 +160,157 @@ def sha(value) -> str:
 GOLDEN_PAGE = [
     # OpenAI via Langfuse: input already excludes input_cached_tokens. TRAP: the legacy usage.input beside it is
     # 2000 (= 464 + 1536) and must not be used. Nested metadata (resourceAttributes) is not copied to tags.
-    call("tr-1", source_row=1, call_id="obs-gen-1", ts=datetime(2025, 11, 3, 10, 0), latency_ms=1250.0,
-         model="gpt-4o-2024-08-06", input_tokens=464, cache_read_tokens=1536, output_tokens=150, max_tokens=512,
-         tags={"prompt_variant": "b", "langfuse.name": "draft-reply", "langfuse.prompt_name": "support-reply",
-               "langfuse.prompt_version": "3"}, reported_cost_usd=Decimal("0.00458")),
+    call(
+        "tr-1",
+        source_row=1,
+        call_id="obs-gen-1",
+        ts=datetime(2025, 11, 3, 10, 0),
+        latency_ms=1250.0,
+        model="gpt-4o-2024-08-06",
+        input_tokens=464,
+        cache_read_tokens=1536,
+        output_tokens=150,
+        max_tokens=512,
+        tags={
+            "prompt_variant": "b",
+            "langfuse.name": "draft-reply",
+            "langfuse.prompt_name": "support-reply",
+            "langfuse.prompt_version": "3",
+        },
+        reported_cost_usd=Decimal("0.00458"),
+    ),
     # Reasoning was taken out of `output` by Langfuse: output = 176 + 1024. The routing prefix "openai/" is taken
     # off the model. The observation names its own feature in metadata.
-    call("tr-6", source_row=2, call_id="obs-gen-2", ts=datetime(2025, 11, 3, 10, 5), latency_ms=4000.0,
-         model="o3-mini", input_tokens=300, output_tokens=1200, reasoning_tokens=1024, max_tokens=2000,
-         feature="triage", tags={"langfuse.name": "classify"}, reported_cost_usd=Decimal("0.00561")),
+    call(
+        "tr-6",
+        source_row=2,
+        call_id="obs-gen-2",
+        ts=datetime(2025, 11, 3, 10, 5),
+        latency_ms=4000.0,
+        model="o3-mini",
+        input_tokens=300,
+        output_tokens=1200,
+        reasoning_tokens=1024,
+        max_tokens=2000,
+        feature="triage",
+        tags={"langfuse.name": "classify"},
+        reported_cost_usd=Decimal("0.00561"),
+    ),
     # Anthropic keys: input excludes cache reads / writes. No costDetails: the legacy usage.totalCost is the cost
     # (its usage.input 15050 includes the cache and is NOT the input).
-    call("tr-2", source_row=3, call_id="obs-gen-3", ts=datetime(2025, 11, 4, 8, 0), latency_ms=9500.0,
-         provider="anthropic", model="claude-sonnet-4-5-20250929", input_tokens=50, cache_read_tokens=12000,
-         cache_write_5m_tokens=3000, output_tokens=400, max_tokens=4096, tags={"langfuse.name": "plan"},
-         reported_cost_usd=Decimal("0.021")),
+    call(
+        "tr-2",
+        source_row=3,
+        call_id="obs-gen-3",
+        ts=datetime(2025, 11, 4, 8, 0),
+        latency_ms=9500.0,
+        provider="anthropic",
+        model="claude-sonnet-4-5-20250929",
+        input_tokens=50,
+        cache_read_tokens=12000,
+        cache_write_5m_tokens=3000,
+        output_tokens=400,
+        max_tokens=4096,
+        tags={"langfuse.name": "plan"},
+        reported_cost_usd=Decimal("0.021"),
+    ),
     # 1h cache writes split out (Langfuse's OTel path writes input_cache_creation 0 beside the split).
-    call("tr-2", source_row=4, call_id="obs-gen-4", ts=datetime(2025, 11, 4, 8, 0, 10), latency_ms=2000.0,
-         provider="anthropic", model="claude-haiku-4-5", input_tokens=20, cache_write_5m_tokens=2000,
-         cache_write_1h_tokens=3000, output_tokens=600, tags={"langfuse.name": "summarize-sources"}),
+    call(
+        "tr-2",
+        source_row=4,
+        call_id="obs-gen-4",
+        ts=datetime(2025, 11, 4, 8, 0, 10),
+        latency_ms=2000.0,
+        provider="anthropic",
+        model="claude-haiku-4-5",
+        input_tokens=20,
+        cache_write_5m_tokens=2000,
+        cache_write_1h_tokens=3000,
+        output_tokens=600,
+        tags={"langfuse.name": "summarize-sources"},
+    ),
     # level ERROR → a failed call; type and HTTP status from the OpenAI SDK error text.
-    call("tr-2", source_row=5, call_id="obs-err-5", ts=datetime(2025, 11, 4, 8, 0, 13), latency_ms=120.0,
-         model="gpt-4o", status="error", error_type="rate_limit_exceeded", http_status=429,
-         tags={"langfuse.name": "plan-retry"}),
+    call(
+        "tr-2",
+        source_row=5,
+        call_id="obs-err-5",
+        ts=datetime(2025, 11, 4, 8, 0, 13),
+        latency_ms=120.0,
+        model="gpt-4o",
+        status="error",
+        error_type="rate_limit_exceeded",
+        http_status=429,
+        tags={"langfuse.name": "plan-retry"},
+    ),
     # Rows 6 (SPAN) and 7 (EVENT) are skipped. Row 8: an export from before usageDetails — legacy usage only;
     # totalPrice (a unit price, 0.0) is not a cost, calculatedTotalCost / usage.totalCost is.
-    call("tr-1", source_row=8, call_id="obs-gen-8", ts=datetime(2025, 11, 3, 10, 1), latency_ms=2000.0,
-         model="gpt-4o", input_tokens=1000, output_tokens=200,
-         tags={"langfuse.name": "legacy-call", "langfuse.usage_source": "legacy_usage"},
-         reported_cost_usd=Decimal("0.0045")),
+    call(
+        "tr-1",
+        source_row=8,
+        call_id="obs-gen-8",
+        ts=datetime(2025, 11, 3, 10, 1),
+        latency_ms=2000.0,
+        model="gpt-4o",
+        input_tokens=1000,
+        output_tokens=200,
+        tags={"langfuse.name": "legacy-call", "langfuse.usage_source": "legacy_usage"},
+        reported_cost_usd=Decimal("0.0045"),
+    ),
     # Free keys: input_audio_tokens is input, input_cached_tokens cache, output_reasoning_tokens output AND
     # reasoning; web_search_requests is not tokens (kept as a tag).
-    call("tr-1", source_row=9, call_id="obs-gen-9", ts=datetime(2025, 11, 3, 10, 2), latency_ms=3000.0,
-         provider="google", model="gemini-2.5-flash", input_tokens=800, cache_read_tokens=200, output_tokens=150,
-         reasoning_tokens=60, tags={"langfuse.name": "voice-answer", "langfuse.usage.web_search_requests": "2"}),
+    call(
+        "tr-1",
+        source_row=9,
+        call_id="obs-gen-9",
+        ts=datetime(2025, 11, 3, 10, 2),
+        latency_ms=3000.0,
+        provider="google",
+        model="gemini-2.5-flash",
+        input_tokens=800,
+        cache_read_tokens=200,
+        output_tokens=150,
+        reasoning_tokens=60,
+        tags={"langfuse.name": "voice-answer", "langfuse.usage.web_search_requests": "2"},
+    ),
     # TRAP: a producer put the inclusive prompt count in `input`; total (2100 = 2000 + 100) shows it.
-    call("tr-1", source_row=10, call_id="obs-gen-10", ts=datetime(2025, 11, 3, 10, 3), latency_ms=1000.0,
-         model="gpt-4o-mini", input_tokens=500, cache_read_tokens=1500, output_tokens=100,
-         tags={"langfuse.name": "rewrite", "langfuse.usage_convention": "input_includes_cache"}),
+    call(
+        "tr-1",
+        source_row=10,
+        call_id="obs-gen-10",
+        ts=datetime(2025, 11, 3, 10, 3),
+        latency_ms=1000.0,
+        model="gpt-4o-mini",
+        input_tokens=500,
+        cache_read_tokens=1500,
+        output_tokens=100,
+        tags={"langfuse.name": "rewrite", "langfuse.usage_convention": "input_includes_cache"},
+    ),
     # Row 11 is rejected (usageDetails.input = "lots").
-    call("tr-1", source_row=12, call_id="obs-emb-12", ts=datetime(2025, 11, 3, 10, 0, 0, 100000), latency_ms=80.0,
-         model="text-embedding-3-small", operation="embeddings", input_tokens=512,
-         tags={"langfuse.name": "embed-question"}),
+    call(
+        "tr-1",
+        source_row=12,
+        call_id="obs-emb-12",
+        ts=datetime(2025, 11, 3, 10, 0, 0, 100000),
+        latency_ms=80.0,
+        model="text-embedding-3-small",
+        operation="embeddings",
+        input_tokens=512,
+        tags={"langfuse.name": "embed-question"},
+    ),
     # Langfuse had no price for the model and wrote cost 0: unknown, not free.
-    call("tr-1", source_row=13, call_id="obs-gen-13", ts=datetime(2025, 11, 3, 10, 6), latency_ms=1000.0,
-         provider=None, model="acme-finetune-7b", input_tokens=100, output_tokens=10,
-         tags={"langfuse.name": "custom-model"}, reported_cost_usd=None),
+    call(
+        "tr-1",
+        source_row=13,
+        call_id="obs-gen-13",
+        ts=datetime(2025, 11, 3, 10, 6),
+        latency_ms=1000.0,
+        provider=None,
+        model="acme-finetune-7b",
+        input_tokens=100,
+        output_tokens=10,
+        tags={"langfuse.name": "custom-model"},
+        reported_cost_usd=None,
+    ),
 ]
 
 
@@ -165,30 +329,82 @@ def test_observations_api_page_golden(con, ingest):
     hashes = dict(con.execute("SELECT call_id, prompt_hash FROM calls WHERE prompt_hash IS NOT NULL").fetchall())
     assert hashes == {"obs-gen-1": sha(page[0]["input"]), "obs-gen-3": sha(page[2]["input"])}
     prefixes = dict(con.execute("SELECT call_id, prefix_hash FROM calls WHERE prefix_hash IS NOT NULL").fetchall())
-    assert set(prefixes) == {"obs-gen-1", "obs-gen-3"} and all(re.fullmatch("[0-9a-f]{64}", h) for h in prefixes.values())
+    assert set(prefixes) == {"obs-gen-1", "obs-gen-3"} and all(
+        re.fullmatch("[0-9a-f]{64}", h) for h in prefixes.values()
+    )
 
 
 GOLDEN_JSONL = [
     # Raw OpenAI keys kept as sent: prompt_tokens INCLUDES cached_tokens, completion_tokens INCLUDES reasoning.
     # A task id in the observation's metadata wins over the trace id. "+01:00" → UTC.
-    call("tr-3", source_row=1, call_id="obs-j1", ts=datetime(2025, 11, 5, 7, 0), latency_ms=2000.0,
-         model="gpt-4.1-mini", input_tokens=176, cache_read_tokens=1024, output_tokens=300, reasoning_tokens=100,
-         task_id="doc-77", tags={"langfuse.name": "summarize", "langfuse.usage_convention": "raw_inclusive"}),
+    call(
+        "tr-3",
+        source_row=1,
+        call_id="obs-j1",
+        ts=datetime(2025, 11, 5, 7, 0),
+        latency_ms=2000.0,
+        model="gpt-4.1-mini",
+        input_tokens=176,
+        cache_read_tokens=1024,
+        output_tokens=300,
+        reasoning_tokens=100,
+        task_id="doc-77",
+        tags={"langfuse.name": "summarize", "langfuse.usage_convention": "raw_inclusive"},
+    ),
     # WARNING is not a failure. costDetails without total: the sum of its entries (0.0009 + 0.00175).
-    call("tr-3", source_row=2, call_id="obs-j2", ts=datetime(2025, 11, 5, 7, 0, 3), latency_ms=1000.0,
-         provider="anthropic", model="claude-haiku-4-5-20251001", input_tokens=900, output_tokens=350,
-         tags={"langfuse.name": "title"}, reported_cost_usd=Decimal("0.00265")),
+    call(
+        "tr-3",
+        source_row=2,
+        call_id="obs-j2",
+        ts=datetime(2025, 11, 5, 7, 0, 3),
+        latency_ms=1000.0,
+        provider="anthropic",
+        model="claude-haiku-4-5-20251001",
+        input_tokens=900,
+        output_tokens=350,
+        tags={"langfuse.name": "title"},
+        reported_cost_usd=Decimal("0.00265"),
+    ),
     # Lines 3 and 5 are the same observation (a page overlap): the last one is kept, the other is a duplicate.
-    call("tr-4", source_row=5, call_id="obs-j3", ts=datetime(2025, 11, 5, 9, 0), latency_ms=900.0,
-         model="gpt-4o-mini", input_tokens=400, output_tokens=50, environment="staging",
-         tags={"langfuse.name": "answer"}, reported_cost_usd=Decimal("0.00009")),
+    call(
+        "tr-4",
+        source_row=5,
+        call_id="obs-j3",
+        ts=datetime(2025, 11, 5, 9, 0),
+        latency_ms=900.0,
+        model="gpt-4o-mini",
+        input_tokens=400,
+        output_tokens=50,
+        environment="staging",
+        tags={"langfuse.name": "answer"},
+        reported_cost_usd=Decimal("0.00009"),
+    ),
     # Anthropic SDK error text: the inner error type, not "error".
-    call("tr-5", source_row=6, call_id="obs-j5", ts=datetime(2025, 11, 6, 12, 0), latency_ms=30000.0,
-         provider="anthropic", model="claude-haiku-4-5", status="error", error_type="overloaded_error",
-         http_status=529, tags={"langfuse.name": "reply"}),
-    call("tr-5", source_row=7, call_id="obs-j6", ts=datetime(2025, 11, 6, 12, 0, 31), latency_ms=2000.0,
-         model="gpt-4o", input_tokens=1000, output_tokens=100, tags={"langfuse.name": "reply"},
-         reported_cost_usd=Decimal("0.0035")),
+    call(
+        "tr-5",
+        source_row=6,
+        call_id="obs-j5",
+        ts=datetime(2025, 11, 6, 12, 0),
+        latency_ms=30000.0,
+        provider="anthropic",
+        model="claude-haiku-4-5",
+        status="error",
+        error_type="overloaded_error",
+        http_status=529,
+        tags={"langfuse.name": "reply"},
+    ),
+    call(
+        "tr-5",
+        source_row=7,
+        call_id="obs-j6",
+        ts=datetime(2025, 11, 6, 12, 0, 31),
+        latency_ms=2000.0,
+        model="gpt-4o",
+        input_tokens=1000,
+        output_tokens=100,
+        tags={"langfuse.name": "reply"},
+        reported_cost_usd=Decimal("0.0035"),
+    ),
 ]
 
 
@@ -209,50 +425,123 @@ def test_observations_jsonl_golden(con, ingest):
 # (usageDetails, legacy usage) → (input, cache_read, cache_write_5m, cache_write_1h, output, reasoning)
 TOKEN_CASES = {
     "openai normalised by Langfuse": (
-        {"input": 464, "input_cached_tokens": 1536, "output": 150, "total": 2150}, None, (464, 1536, 0, 0, 150, 0)),
+        {"input": 464, "input_cached_tokens": 1536, "output": 150, "total": 2150},
+        None,
+        (464, 1536, 0, 0, 150, 0),
+    ),
     "openai reasoning taken out of output": (
-        {"input": 300, "output": 176, "output_reasoning_tokens": 1024, "total": 1500}, None,
-        (300, 0, 0, 0, 1200, 1024)),
+        {"input": 300, "output": 176, "output_reasoning_tokens": 1024, "total": 1500},
+        None,
+        (300, 0, 0, 0, 1200, 1024),
+    ),
     "openai audio details": (
         {"input": 70, "input_audio_tokens": 30, "input_cached_tokens": 0, "output": 5, "output_audio_tokens": 15},
-        None, (100, 0, 0, 0, 20, 0)),
+        None,
+        (100, 0, 0, 0, 20, 0),
+    ),
     "anthropic keys": (
-        {"input": 50, "cache_read_input_tokens": 12000, "cache_creation_input_tokens": 3000, "output": 400}, None,
-        (50, 12000, 3000, 0, 400, 0)),
+        {"input": 50, "cache_read_input_tokens": 12000, "cache_creation_input_tokens": 3000, "output": 400},
+        None,
+        (50, 12000, 3000, 0, 400, 0),
+    ),
     "anthropic input_tokens / output_tokens spelling": (
-        {"input_tokens": 900, "output_tokens": 350, "cache_read_input_tokens": 100}, None, (900, 100, 0, 0, 350, 0)),
+        {"input_tokens": 900, "output_tokens": 350, "cache_read_input_tokens": 100},
+        None,
+        (900, 100, 0, 0, 350, 0),
+    ),
     "anthropic ttl split (otel path)": (
-        {"input": 2, "input_cached_tokens": 47105, "input_cache_creation": 0, "input_cache_creation_5m": 0,
-         "input_cache_creation_1h": 1076, "output": 714}, None, (2, 47105, 0, 1076, 714, 0)),
+        {
+            "input": 2,
+            "input_cached_tokens": 47105,
+            "input_cache_creation": 0,
+            "input_cache_creation_5m": 0,
+            "input_cache_creation_1h": 1076,
+            "output": 714,
+        },
+        None,
+        (2, 47105, 0, 1076, 714, 0),
+    ),
     "langchain keys": (
-        {"input": 100, "input_cache_read": 900, "input_cache_creation": 50, "output": 20, "total": 1070}, None,
-        (100, 900, 50, 0, 20, 0)),
+        {"input": 100, "input_cache_read": 900, "input_cache_creation": 50, "output": 20, "total": 1070},
+        None,
+        (100, 900, 50, 0, 20, 0),
+    ),
     "raw openai keys include cache and reasoning": (
-        {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500, "cached_tokens": 1024,
-         "reasoning_tokens": 100}, None, (176, 1024, 0, 0, 300, 100)),
+        {
+            "prompt_tokens": 1200,
+            "completion_tokens": 300,
+            "total_tokens": 1500,
+            "cached_tokens": 1024,
+            "reasoning_tokens": 100,
+        },
+        None,
+        (176, 1024, 0, 0, 300, 100),
+    ),
     "raw gemini counts: prompt includes cache, candidates exclude thoughts": (
-        {"promptTokenCount": 1000, "cachedContentTokenCount": 600, "candidatesTokenCount": 80,
-         "thoughtsTokenCount": 40, "totalTokenCount": 1120}, None, (400, 600, 0, 0, 120, 40)),
+        {
+            "promptTokenCount": 1000,
+            "cachedContentTokenCount": 600,
+            "candidatesTokenCount": 80,
+            "thoughtsTokenCount": 40,
+            "totalTokenCount": 1120,
+        },
+        None,
+        (400, 600, 0, 0, 120, 40),
+    ),
     "total shows input includes cache": (
-        {"input": 2000, "input_cached_tokens": 1500, "output": 100, "total": 2100}, None, (500, 1500, 0, 0, 100, 0)),
+        {"input": 2000, "input_cached_tokens": 1500, "output": 100, "total": 2100},
+        None,
+        (500, 1500, 0, 0, 100, 0),
+    ),
     "total shows output includes reasoning": (
-        {"input": 100, "output": 500, "output_reasoning_tokens": 300, "total": 600}, None, (100, 0, 0, 0, 500, 300)),
+        {"input": 100, "output": 500, "output_reasoning_tokens": 300, "total": 600},
+        None,
+        (100, 0, 0, 0, 500, 300),
+    ),
     "total shows both inclusive": (
         {"input": 1000, "input_cached_tokens": 400, "output": 500, "output_reasoning_tokens": 300, "total": 1500},
-        None, (600, 400, 0, 0, 500, 300)),
+        None,
+        (600, 400, 0, 0, 500, 300),
+    ),
     "total matching nothing: additive": (
-        {"input": 100, "input_cached_tokens": 50, "output": 10, "total": 999}, None, (100, 50, 0, 0, 10, 0)),
+        {"input": 100, "input_cached_tokens": 50, "output": 10, "total": 999},
+        None,
+        (100, 50, 0, 0, 10, 0),
+    ),
     "input smaller than cache cannot include it": (
-        {"input": 10, "cache_read_input_tokens": 500, "output": 5, "total": 15}, None, (10, 500, 0, 0, 5, 0)),
+        {"input": 10, "cache_read_input_tokens": 500, "output": 5, "total": 15},
+        None,
+        (10, 500, 0, 0, 5, 0),
+    ),
     "legacy usage alone": (
-        None, {"input": 1000, "output": 200, "total": 1200, "unit": "TOKENS"}, (1000, 0, 0, 0, 200, 0)),
+        None,
+        {"input": 1000, "output": 200, "total": 1200, "unit": "TOKENS"},
+        (1000, 0, 0, 0, 200, 0),
+    ),
     "legacy usage beside usageDetails is ignored": (
-        {"input": 2, "cache_read_input_tokens": 10692, "cache_creation_input_tokens": 592, "output": 13,
-         "total": 11299},
-        {"input": 11286, "output": 13, "total": 11299, "unit": "TOKENS"}, (2, 10692, 592, 0, 13, 0)),
+        {
+            "input": 2,
+            "cache_read_input_tokens": 10692,
+            "cache_creation_input_tokens": 592,
+            "output": 13,
+            "total": 11299,
+        },
+        {"input": 11286, "output": 13, "total": 11299, "unit": "TOKENS"},
+        (2, 10692, 592, 0, 13, 0),
+    ),
     "free keys": (
-        {"input": 700, "input_audio_tokens": 100, "input_cached_tokens": 200, "output": 90,
-         "output_reasoning_tokens": 60, "web_search_requests": 2, "total": 1150}, None, (800, 200, 0, 0, 150, 60)),
+        {
+            "input": 700,
+            "input_audio_tokens": 100,
+            "input_cached_tokens": 200,
+            "output": 90,
+            "output_reasoning_tokens": 60,
+            "web_search_requests": 2,
+            "total": 1150,
+        },
+        None,
+        (800, 200, 0, 0, 150, 60),
+    ),
 }
 
 
@@ -271,16 +560,23 @@ def test_token_conventions(con, ingest, tmp_path):
     (file,) = ingest(write_jsonl(tmp_path / "obs.jsonl", records)).files
 
     assert file.rows_loaded == len(TOKEN_CASES), quarantine(con)
-    got = {row[0]: row[1:] for row in con.execute(
-        "SELECT call_id, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
-        "output_tokens, reasoning_tokens FROM calls").fetchall()}
+    got = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "SELECT call_id, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+            "output_tokens, reasoning_tokens FROM calls"
+        ).fetchall()
+    }
     assert {case: got[f"case-{n}"] for n, case in enumerate(TOKEN_CASES)} == {
-        case: expected for case, (_, _, expected) in TOKEN_CASES.items()}
+        case: expected for case, (_, _, expected) in TOKEN_CASES.items()
+    }
 
 
 def test_reported_cost_sources(con, ingest, tmp_path):
     records = [
-        generation("c-1", usageDetails={"input": 10, "output": 1}, costDetails={"input": 0.1, "total": 0.123456789012345}),
+        generation(
+            "c-1", usageDetails={"input": 10, "output": 1}, costDetails={"input": 0.1, "total": 0.123456789012345}
+        ),
         generation("c-2", usageDetails={"input": 10, "output": 1}, costDetails={"input": 0.00025, "output": "0.00001"}),
         generation("c-3", usageDetails={"input": 10, "output": 1}, usage={"totalCost": 0.5}),
         generation("c-4", usageDetails={"input": 10, "output": 1}, calculatedTotalCost=0.25, totalPrice=99.0),
@@ -301,8 +597,9 @@ def test_reported_cost_sources(con, ingest, tmp_path):
         "c-6": None,  # 0 with tokens: Langfuse could not price it
         "c-7": Decimal("0"),  # a failed call with no tokens really cost nothing
     }
-    assert quarantine(con) == [(str(tmp_path / "costs.jsonl"), 8, "rejected", "costDetails.total is not a number",
-                                "langfuse")]
+    assert quarantine(con) == [
+        (str(tmp_path / "costs.jsonl"), 8, "rejected", "costDetails.total is not a number", "langfuse")
+    ]
 
 
 def test_unusable_usage(con, ingest, tmp_path):
@@ -315,21 +612,31 @@ def test_unusable_usage(con, ingest, tmp_path):
     assert counts(file) == (2, 0, 0, 1, 1)
     assert quarantine(con) == [
         (str(path), 1, "skipped", "usage is counted in CHARACTERS, not tokens: cannot be priced per token", "langfuse"),
-        (str(path), 2, "rejected", "usageDetails cache tokens exceed the prompt count, which must include them",
-         "langfuse"),
+        (
+            str(path),
+            2,
+            "rejected",
+            "usageDetails cache tokens exceed the prompt count, which must include them",
+            "langfuse",
+        ),
     ]
 
 
 def test_error_level_and_status_messages(con, ingest, tmp_path):
     records = [
-        generation("e-1", level="ERROR", model="gpt-4o-mini",
-                   statusMessage="Error code: 400 - {'error': {'message': \"This model's maximum context length is "
-                                 "128000 tokens.\", 'type': 'invalid_request_error', 'param': 'messages', "
-                                 "'code': 'context_length_exceeded'}}"),
+        generation(
+            "e-1",
+            level="ERROR",
+            model="gpt-4o-mini",
+            statusMessage="Error code: 400 - {'error': {'message': \"This model's maximum context length is "
+            "128000 tokens.\", 'type': 'invalid_request_error', 'param': 'messages', "
+            "'code': 'context_length_exceeded'}}",
+        ),
         generation("e-2", level="ERROR", statusMessage="Request timed out.\nTraceback: ..."),
         generation("e-3", level="ERROR", statusMessage=None),
-        generation("e-4", level="WARNING", statusMessage="Error code: 500 - retried",
-                   usageDetails={"input": 10, "output": 2}),
+        generation(
+            "e-4", level="WARNING", statusMessage="Error code: 500 - retried", usageDetails={"input": 10, "output": 2}
+        ),
     ]
     ingest(write_jsonl(tmp_path / "errors.jsonl", records))
 
@@ -368,19 +675,26 @@ def test_provider_from_metadata_and_model_name(con, ingest, tmp_path):
     ingest(write_jsonl(tmp_path / "providers.jsonl", records))
 
     assert con.execute("SELECT call_id, provider FROM calls ORDER BY call_id").fetchall() == [
-        ("m-1", "aws.bedrock"), ("m-2", "gcp.vertex_ai"), ("m-3", "mistral"), ("m-4", "azure.openai"),
-        ("m-5", "groq")]
+        ("m-1", "aws.bedrock"),
+        ("m-2", "gcp.vertex_ai"),
+        ("m-3", "mistral"),
+        ("m-4", "azure.openai"),
+        ("m-5", "groq"),
+    ]
 
 
 def test_records_of_another_kind_are_rejected(con, ingest, tmp_path):
-    path = write_jsonl(tmp_path / "mixed.jsonl", [
-        generation("x-1", usageDetails={"input": 1, "output": 1}),
-        generation("x-2", usageDetails={"input": 1, "output": 1}),
-        generation("x-3", usageDetails={"input": 1, "output": 1}),
-        {"id": "tr-9", "timestamp": "2025-11-10T09:00:00Z", "name": "bot", "sessionId": "s", "tags": []},
-        {"id": "sc-9", "traceId": "tr-9", "name": "quality", "value": 1, "dataType": "NUMERIC"},
-        {"hello": "world"},
-    ])
+    path = write_jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            generation("x-1", usageDetails={"input": 1, "output": 1}),
+            generation("x-2", usageDetails={"input": 1, "output": 1}),
+            generation("x-3", usageDetails={"input": 1, "output": 1}),
+            {"id": "tr-9", "timestamp": "2025-11-10T09:00:00Z", "name": "bot", "sessionId": "s", "tags": []},
+            {"id": "sc-9", "traceId": "tr-9", "name": "quality", "value": 1, "dataType": "NUMERIC"},
+            {"hello": "world"},
+        ],
+    )
     (file,) = ingest(path).files
 
     assert counts(file) == (6, 3, 0, 3, 0)  # the majority kind decides the file
@@ -404,9 +718,15 @@ def test_json_array_container(con, ingest, tmp_path):
 def test_large_page_beyond_the_sniff_window(con, ingest, tmp_path):
     """An API page bigger than the sniffed head still routes here (text sniff) and loads whole."""
     filler = "x" * 3000
-    page = {"data": [generation(f"big-{i}", input=[{"role": "user", "content": filler}],
-                                usageDetails={"input": 100, "output": 10}) for i in range(120)],
-            "meta": {"page": 1, "limit": 120, "totalItems": 120, "totalPages": 1}}
+    page = {
+        "data": [
+            generation(
+                f"big-{i}", input=[{"role": "user", "content": filler}], usageDetails={"input": 100, "output": 10}
+            )
+            for i in range(120)
+        ],
+        "meta": {"page": 1, "limit": 120, "totalItems": 120, "totalPages": 1},
+    }
     path = tmp_path / "big_page.json"
     path.write_text(json.dumps(page, indent=2))
     src = open_source(path)
@@ -425,8 +745,19 @@ def test_large_page_beyond_the_sniff_window(con, ingest, tmp_path):
 # Traces → trace_context
 # ---------------------------------------------------------------------------------------------------------------
 
-TC_COLUMNS = ("source_row", "trace_id", "ts", "feature", "task_id", "session_id", "user_id", "team", "customer",
-              "environment", "tags")
+TC_COLUMNS = (
+    "source_row",
+    "trace_id",
+    "ts",
+    "feature",
+    "task_id",
+    "session_id",
+    "user_id",
+    "team",
+    "customer",
+    "environment",
+    "tags",
+)
 
 
 def trace_context(con) -> list[dict]:
@@ -435,8 +766,12 @@ def trace_context(con) -> list[dict]:
 
 
 def tc(**values) -> dict:
-    row = {**dict(session_id=None, user_id=None, team=None, customer=None, environment="production", tags=None,
-                  feature=None), **values}
+    row = {
+        **dict(
+            session_id=None, user_id=None, team=None, customer=None, environment="production", tags=None, feature=None
+        ),
+        **values,
+    }
     row.setdefault("task_id", row["trace_id"])
     return {c: row[c] for c in TC_COLUMNS}
 
@@ -448,17 +783,31 @@ def test_traces_api_page_golden(con, ingest):
     assert counts(file) == (4, 3, 0, 1, 0)
     assert trace_context(con) == [
         # feature = the trace name; team from a "team:x" tag; customer from metadata; scalar metadata → tags
-        tc(source_row=1, trace_id="tr-1", ts=datetime(2025, 11, 3, 10, 0), feature="support-bot",
-           session_id="sess-1", user_id="u-1", team="cx", customer="acme",
-           tags={"tier": "gold", "langfuse.release": "v1.4.0", "production": "true", "team": "cx"}),
+        tc(
+            source_row=1,
+            trace_id="tr-1",
+            ts=datetime(2025, 11, 3, 10, 0),
+            feature="support-bot",
+            session_id="sess-1",
+            user_id="u-1",
+            team="cx",
+            customer="acme",
+            tags={"tier": "gold", "langfuse.release": "v1.4.0", "production": "true", "team": "cx"},
+        ),
         # a feature in metadata beats the name
         tc(source_row=2, trace_id="tr-2", ts=datetime(2025, 11, 4, 8, 0), feature="deep-research", user_id="u-2"),
         # a "feature:x" tag beats the name; the first of a repeated tag key wins
-        tc(source_row=3, trace_id="tr-3", ts=datetime(2025, 11, 5, 7, 0), feature="summarizer",
-           tags={"feature": "summarizer", "beta": "true"}),
+        tc(
+            source_row=3,
+            trace_id="tr-3",
+            ts=datetime(2025, 11, 5, 7, 0),
+            feature="summarizer",
+            tags={"feature": "summarizer", "beta": "true"},
+        ),
     ]
-    assert quarantine(con) == [(str(TRACES_PAGE), 4, "rejected", "timestamp is not a timestamp: 'yesterday'",
-                                "langfuse")]
+    assert quarantine(con) == [
+        (str(TRACES_PAGE), 4, "rejected", "timestamp is not a timestamp: 'yesterday'", "langfuse")
+    ]
 
 
 def test_traces_jsonl_golden(con, ingest):
@@ -466,38 +815,65 @@ def test_traces_jsonl_golden(con, ingest):
 
     assert (file.format, file.target, counts(file)) == ("langfuse", "trace_context", (4, 2, 0, 2, 0))
     assert trace_context(con) == [
-        tc(source_row=1, trace_id="tr-4", ts=datetime(2025, 11, 5, 9, 0), session_id="sess-4", user_id="u-4",
-           environment="staging"),
-        tc(source_row=2, trace_id="tr-5", ts=datetime(2025, 11, 6, 11, 59, 58), feature="support-bot",
-           user_id="u-5", team="cx", customer="globex", tags={"team": "cx"}),
+        tc(
+            source_row=1,
+            trace_id="tr-4",
+            ts=datetime(2025, 11, 5, 9, 0),
+            session_id="sess-4",
+            user_id="u-4",
+            environment="staging",
+        ),
+        tc(
+            source_row=2,
+            trace_id="tr-5",
+            ts=datetime(2025, 11, 6, 11, 59, 58),
+            feature="support-bot",
+            user_id="u-5",
+            team="cx",
+            customer="globex",
+            tags={"team": "cx"},
+        ),
     ]
     assert quarantine(con) == [
         (str(TRACES_JSONL), 3, "rejected", "not valid JSON", "langfuse"),
-        (str(TRACES_JSONL), 4, "rejected",
-         "a Langfuse score record, not a trace (ingest each export kind as its own file)", "langfuse"),
+        (
+            str(TRACES_JSONL),
+            4,
+            "rejected",
+            "a Langfuse score record, not a trace (ingest each export kind as its own file)",
+            "langfuse",
+        ),
     ]
 
 
 def test_jsonl_of_api_pages_numbers_records_through_the_file(con, ingest, tmp_path):
     traces = json.loads(TRACES_PAGE.read_text())["data"][:3]
-    path = write_jsonl(tmp_path / "trace_pages.jsonl", [
-        {"data": traces[:2], "meta": {"page": 1, "limit": 2, "totalItems": 3, "totalPages": 2}},
-        {"data": traces[2:], "meta": {"page": 2, "limit": 2, "totalItems": 3, "totalPages": 2}},
-    ])
+    path = write_jsonl(
+        tmp_path / "trace_pages.jsonl",
+        [
+            {"data": traces[:2], "meta": {"page": 1, "limit": 2, "totalItems": 3, "totalPages": 2}},
+            {"data": traces[2:], "meta": {"page": 2, "limit": 2, "totalItems": 3, "totalPages": 2}},
+        ],
+    )
     (file,) = ingest(path).files
 
     assert (file.target, counts(file)) == ("trace_context", (3, 3, 0, 0, 0))
     assert con.execute("SELECT source_row, trace_id FROM trace_context ORDER BY 1").fetchall() == [
-        (1, "tr-1"), (2, "tr-2"), (3, "tr-3")]
+        (1, "tr-1"),
+        (2, "tr-2"),
+        (3, "tr-3"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Scores → outcomes
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def outcomes(con) -> list[tuple]:
-    return con.execute("SELECT task_id, accepted, quality_score, human_review, source_row FROM outcomes "
-                       "ORDER BY task_id").fetchall()
+    return con.execute(
+        "SELECT task_id, accepted, quality_score, human_review, source_row FROM outcomes ORDER BY task_id"
+    ).fetchall()
 
 
 def test_scores_api_page_golden(con, ingest):
@@ -515,12 +891,28 @@ def test_scores_api_page_golden(con, ingest):
         ("tr-3", None, None, True, 9),
     ]
     assert quarantine(con) == [
-        (str(SCORES_PAGE), 6, "skipped", "score 'helpfulness' is not configured as an outcome (add it to "
-                                         "[outcomes.scores] accepted, quality or human_review)", "langfuse"),
-        (str(SCORES_PAGE), 7, "skipped", "score 'user_feedback' is not attached to a trace (session or dataset-run "
-                                         "score)", "langfuse"),
-        (str(SCORES_PAGE), 8, "rejected", "score 'quality' (quality) is 4.5, outside 0..1 (quality scores must be "
-                                          "fractions; rescale the evaluator)", "langfuse"),
+        (
+            str(SCORES_PAGE),
+            6,
+            "skipped",
+            "score 'helpfulness' is not configured as an outcome (add it to "
+            "[outcomes.scores] accepted, quality or human_review)",
+            "langfuse",
+        ),
+        (
+            str(SCORES_PAGE),
+            7,
+            "skipped",
+            "score 'user_feedback' is not attached to a trace (session or dataset-run score)",
+            "langfuse",
+        ),
+        (
+            str(SCORES_PAGE),
+            8,
+            "rejected",
+            "score 'quality' (quality) is 4.5, outside 0..1 (quality scores must be fractions; rescale the evaluator)",
+            "langfuse",
+        ),
     ]
 
 
@@ -534,41 +926,74 @@ def test_scores_jsonl_golden(con, ingest):
     ]
     assert quarantine(con) == [
         (str(SCORES_JSONL), 3, "rejected", "not valid JSON", "langfuse"),
-        (str(SCORES_JSONL), 4, "rejected", "score 'accepted' (acceptance) has value 'meh', which is not a yes/no "
-                                           "answer or a number", "langfuse"),
+        (
+            str(SCORES_JSONL),
+            4,
+            "rejected",
+            "score 'accepted' (acceptance) has value 'meh', which is not a yes/no answer or a number",
+            "langfuse",
+        ),
     ]
 
 
 def test_score_names_and_threshold_come_from_config(con, ingest, tmp_path):
-    config = Config(outcomes=OutcomesConfig(scores=OutcomeScoresConfig(
-        accepted=["CSAT"], accept_threshold=4, quality=["grade"], human_review=["escalated"])))
+    config = Config(
+        outcomes=OutcomesConfig(
+            scores=OutcomeScoresConfig(
+                accepted=["CSAT"], accept_threshold=4, quality=["grade"], human_review=["escalated"]
+            )
+        )
+    )
 
     def sc(trace, name, value, data_type="NUMERIC", **extra):
-        return {"id": f"{trace}-{name}", "traceId": trace, "name": name, "value": value, "dataType": data_type,
-                "source": "API", "timestamp": "2025-11-10T10:00:00Z", **extra}
+        return {
+            "id": f"{trace}-{name}",
+            "traceId": trace,
+            "name": name,
+            "value": value,
+            "dataType": data_type,
+            "source": "API",
+            "timestamp": "2025-11-10T10:00:00Z",
+            **extra,
+        }
 
-    path = write_jsonl(tmp_path / "scores.jsonl", [
-        sc("t-1", "csat", 4), sc("t-1", "grade", 0.25), sc("t-2", "csat", 3),
-        sc("t-2", "escalated", None, "CATEGORICAL", stringValue="yes"),
-        sc("t-3", "user_feedback", 1, "BOOLEAN"),  # a default name, not configured here
-    ])
+    path = write_jsonl(
+        tmp_path / "scores.jsonl",
+        [
+            sc("t-1", "csat", 4),
+            sc("t-1", "grade", 0.25),
+            sc("t-2", "csat", 3),
+            sc("t-2", "escalated", None, "CATEGORICAL", stringValue="yes"),
+            sc("t-3", "user_feedback", 1, "BOOLEAN"),  # a default name, not configured here
+        ],
+    )
     (file,) = ingest(path, config=config).files
 
     assert counts(file) == (5, 2, 2, 0, 1)
     assert outcomes(con) == [("t-1", True, 0.25, None, 2), ("t-2", False, None, True, 4)]
-    assert quarantine(con)[0][3] == ("score 'user_feedback' is not configured as an outcome (add it to "
-                                     "[outcomes.scores] accepted, quality or human_review)")
+    assert quarantine(con)[0][3] == (
+        "score 'user_feedback' is not configured as an outcome (add it to "
+        "[outcomes.scores] accepted, quality or human_review)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Detection, target per file, re-ingest
 # ---------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, kind, target", [
-    (OBS_PAGE, "observations", "calls"), (OBS_JSONL, "observations", "calls"),
-    (TRACES_PAGE, "traces", "trace_context"), (TRACES_JSONL, "traces", "trace_context"),
-    (SCORES_PAGE, "scores", "outcomes"), (SCORES_JSONL, "scores", "outcomes"),
-], ids=lambda v: v.name if isinstance(v, Path) else None)
+
+@pytest.mark.parametrize(
+    "path, kind, target",
+    [
+        (OBS_PAGE, "observations", "calls"),
+        (OBS_JSONL, "observations", "calls"),
+        (TRACES_PAGE, "traces", "trace_context"),
+        (TRACES_JSONL, "traces", "trace_context"),
+        (SCORES_PAGE, "scores", "outcomes"),
+        (SCORES_JSONL, "scores", "outcomes"),
+    ],
+    ids=lambda v: v.name if isinstance(v, Path) else None,
+)
 def test_detection_routes_each_kind_to_its_target(path, kind, target):
     from costlens.ingest.runner import choose_adapter
 
@@ -607,8 +1032,10 @@ def test_record_kind_rules():
 
 def test_reingest_loads_nothing(con, ingest):
     first = ingest(*ALL_FIXTURES)
-    before = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("calls", "trace_context", "outcomes", "quarantine")}
+    before = {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("calls", "trace_context", "outcomes", "quarantine")
+    }
 
     again = ingest(*ALL_FIXTURES)
 
@@ -617,7 +1044,10 @@ def test_reingest_loads_nothing(con, ingest):
     assert before == {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
     assert before == {"calls": 15, "trace_context": 5, "outcomes": 5, "quarantine": 14}
     assert sorted(con.execute("SELECT target_table, count(*) FROM ingested_files GROUP BY 1").fetchall()) == [
-        ("calls", 2), ("outcomes", 2), ("trace_context", 2)]
+        ("calls", 2),
+        ("outcomes", 2),
+        ("trace_context", 2),
+    ]
 
 
 def test_forced_format_sets_the_target_from_content(con, ingest):
@@ -625,7 +1055,9 @@ def test_forced_format_sets_the_target_from_content(con, ingest):
     ingest(SCORES_PAGE, fmt="langfuse")  # the previous file was observations: the kind is found again
 
     assert con.execute("SELECT target_table FROM ingested_files ORDER BY run_id").fetchall() == [
-        ("calls",), ("outcomes",)]
+        ("calls",),
+        ("outcomes",),
+    ]
     assert con.execute("SELECT count(*) FROM outcomes").fetchone()[0] == 3
 
 
@@ -641,14 +1073,20 @@ def test_forced_format_on_a_foreign_file_fails_clearly(con, ingest):
 # End to end: observations + traces + scores → the report
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_end_to_end_report_uses_trace_features_and_score_acceptance(con, ingest):
     from costlens.report.build import build_report
     from costlens.report.model import Period
 
     result = ingest(LF)  # the directory: all six files, each routed by content
     assert sorted((Path(f.path).name, f.target) for f in result.files) == [
-        ("observations.jsonl", "calls"), ("observations_page.json", "calls"), ("scores.jsonl", "outcomes"),
-        ("scores_page.json", "outcomes"), ("traces.jsonl", "trace_context"), ("traces_page.json", "trace_context")]
+        ("observations.jsonl", "calls"),
+        ("observations_page.json", "calls"),
+        ("scores.jsonl", "outcomes"),
+        ("scores_page.json", "outcomes"),
+        ("traces.jsonl", "trace_context"),
+        ("traces_page.json", "trace_context"),
+    ]
     # the observation rows carry no feature unless their own metadata names one (obs-gen-2: triage)
     assert con.execute("SELECT count(*) FROM calls WHERE feature IS NOT NULL").fetchone()[0] == 1
 

@@ -43,8 +43,10 @@ def test_csv_outcomes(con, ingest):
         6: ("rejected", "quality_score must be between 0 and 1: '1.5'"),
         7: ("rejected", "quality_score is not a number: 'abc'"),
         8: ("rejected", "missing task_id"),
-        10: ("skipped", "no outcome values in this row (accepted, quality_score, human_review, rework, delay are "
-                        "all empty)"),
+        10: (
+            "skipped",
+            "no outcome values in this row (accepted, quality_score, human_review, rework, delay are all empty)",
+        ),
     }
     assert con.execute("SELECT DISTINCT source_file, source_format FROM quarantine").fetchall() == [
         (str(OUT / "outcomes.csv"), "outcomes")
@@ -71,20 +73,27 @@ def test_jsonl_outcomes_with_other_spellings(con, ingest):
 
 
 def test_parquet_outcomes_typed_columns(con, ingest, tmp_path):
-    table = pa.table({
-        "task_id": ["p-1", "p-2", "p-3", "p-4"],
-        "accepted": pa.array([True, False, None, True]),
-        "quality": pa.array([0.95, 0.1, 0.5, 2.0]),  # "quality" spelling; 2.0 is out of range
-        "needs_review": pa.array([False, True, True, False]),
-        "rework_minutes": pa.array([0, 20, 3, 0], type=pa.int32()),
-        "rework_cost_usd": pa.array([Decimal("0.00"), Decimal("15.25"), None, None], type=pa.decimal128(9, 2)),
-    })
+    table = pa.table(
+        {
+            "task_id": ["p-1", "p-2", "p-3", "p-4"],
+            "accepted": pa.array([True, False, None, True]),
+            "quality": pa.array([0.95, 0.1, 0.5, 2.0]),  # "quality" spelling; 2.0 is out of range
+            "needs_review": pa.array([False, True, True, False]),
+            "rework_minutes": pa.array([0, 20, 3, 0], type=pa.int32()),
+            "rework_cost_usd": pa.array([Decimal("0.00"), Decimal("15.25"), None, None], type=pa.decimal128(9, 2)),
+        }
+    )
     path = tmp_path / "outcomes.parquet"
     pq.write_table(table, path)
     result = ingest(path)
     (file,) = result.files
     assert (file.status, file.format, file.rows_read, file.rows_loaded, file.rows_quarantined) == (
-        "ingested", "outcomes", 4, 3, 1)
+        "ingested",
+        "outcomes",
+        4,
+        3,
+        1,
+    )
     assert outcomes(con) == {
         "p-1": (True, 0.95, False, 0.0, Decimal("0"), None),
         "p-2": (False, 0.1, True, 20.0, Decimal("15.25"), None),
@@ -110,7 +119,8 @@ def test_a_later_delivery_replaces_the_outcome_of_a_task(con, ingest, tmp_path):
     assert (result.files[0].rows_loaded, result.files[0].rows_duplicate) == (2, 0)
     assert outcomes(con)["t-001"][0] is False
     assert con.execute("SELECT target, source_file, replaced_file, rows_replaced FROM replacements").fetchall() == [
-        ("outcomes", str(later), str(OUT / "outcomes.csv"), 1)]
+        ("outcomes", str(later), str(OUT / "outcomes.csv"), 1)
+    ]
     again = tmp_path / "again.csv"
     again.write_text("task_id,accepted\nt-001,false\n", encoding="utf-8")
     (file,) = ingest(again).files

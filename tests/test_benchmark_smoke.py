@@ -13,16 +13,33 @@ from benchmarks import generate as gen
 from benchmarks.run import find_ccusage, run_suite
 
 CALLS = 4000
-FIGURES = ["T1 otel", "T1 otel scan", "T1 openai", "T1 openai scan", "T2 csv", "T2 parquet", "T3", "T4", "T4 abs",
-           "T5 ingest", "T5 report", "T6", "T7 --help", "T7 --version", "T8", "T9"]
+FIGURES = [
+    "T1 otel",
+    "T1 otel scan",
+    "T1 openai",
+    "T1 openai scan",
+    "T2 csv",
+    "T2 parquet",
+    "T3",
+    "T4",
+    "T4 abs",
+    "T5 ingest",
+    "T5 report",
+    "T6",
+    "T7 --help",
+    "T7 --version",
+    "T8",
+    "T9",
+]
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
     work = tmp_path_factory.mktemp("bench")
     results = work / "RESULTS.md"
-    run = run_suite(CALLS, work, seed=3, quick=True, results=results, claude_mb=1, install_ccusage=False,
-                    t9_timeout=300)
+    run = run_suite(
+        CALLS, work, seed=3, quick=True, results=results, claude_mb=1, install_ccusage=False, t9_timeout=300
+    )
     return run, results.read_text(), work
 
 
@@ -41,8 +58,10 @@ def test_every_figure_has_a_row(suite):
     for figure in run.figures:
         if figure.baseline_s is not None:
             assert figure.baseline_s > 0 and figure.ratio == pytest.approx(
-                figure.baseline_s / figure.costlens_s if figure.higher_is_better
-                else figure.costlens_s / figure.baseline_s)
+                figure.baseline_s / figure.costlens_s
+                if figure.higher_is_better
+                else figure.costlens_s / figure.baseline_s
+            )
 
 
 def test_ingest_accounts_for_every_generated_row(suite):
@@ -78,7 +97,9 @@ def test_generator_is_deterministic_and_resumable(tmp_path):
     again = gen.generate(tmp_path / "a", 500, seed=11, formats=("otel", "csv"), quiet=True)
     assert again["files"]["otel"]["seconds"] == first["files"]["otel"]["seconds"]  # reused, not rewritten
     other = gen.generate(tmp_path / "b", 500, seed=11, formats=("otel",), quiet=True)
-    assert (tmp_path / "a" / "otel" / "calls.jsonl").read_bytes() == (tmp_path / "b" / "otel" / "calls.jsonl").read_bytes()
+    assert (tmp_path / "a" / "otel" / "calls.jsonl").read_bytes() == (
+        tmp_path / "b" / "otel" / "calls.jsonl"
+    ).read_bytes()
     lines = (tmp_path / "a" / "otel" / "calls.jsonl").read_text().splitlines()
     assert len(lines) == 500 and all(json.loads(line)["attributes"]["costlens.feature"] for line in lines)
     assert other["files"]["otel"]["rows"] == 500

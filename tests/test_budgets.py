@@ -28,26 +28,48 @@ def ue(key: str, cost: str | Decimal = "0", **values) -> UnitEconomics:
     row = {}
     for f in fields(UnitEconomics):
         kind = str(f.type)
-        row[f.name] = (Decimal(0) if kind.startswith("Decimal") and "None" not in kind
-                       else 0 if kind == "int" else None)
+        row[f.name] = Decimal(0) if kind.startswith("Decimal") and "None" not in kind else 0 if kind == "int" else None
     row.update(key=key, cost_usd=Decimal(cost), calls=1, tasks=1)
     row.update(values)
     return UnitEconomics(**row)
 
 
-def make_report(features: list[UnitEconomics], *, period: Period = OCT, generated_at: datetime = AFTER,
-                days: list[str] | None = None, **extra) -> Report:
+def make_report(
+    features: list[UnitEconomics],
+    *,
+    period: Period = OCT,
+    generated_at: datetime = AFTER,
+    days: list[str] | None = None,
+    **extra,
+) -> Report:
     total_cost = sum((f.cost_usd for f in features), Decimal(0))
     accepted = sum(f.accepted_tasks for f in features)
-    total = ue("total", total_cost, calls=sum(f.calls for f in features), tasks=sum(f.tasks for f in features),
-               accepted_tasks=accepted, tasks_with_outcome=sum(f.tasks_with_outcome for f in features),
-               unpriced_calls=sum(f.unpriced_calls for f in features),
-               cost_per_accepted_outcome_usd=extra.pop("cpao", None),
-               cache_read_tokens=sum(f.cache_read_tokens for f in features)) if features else None
+    total = (
+        ue(
+            "total",
+            total_cost,
+            calls=sum(f.calls for f in features),
+            tasks=sum(f.tasks for f in features),
+            accepted_tasks=accepted,
+            tasks_with_outcome=sum(f.tasks_with_outcome for f in features),
+            unpriced_calls=sum(f.unpriced_calls for f in features),
+            cost_per_accepted_outcome_usd=extra.pop("cpao", None),
+            cache_read_tokens=sum(f.cache_read_tokens for f in features),
+        )
+        if features
+        else None
+    )
     report = Report(
-        generated_at=generated_at, period=period, price_book=PriceBookInfo("genai-prices", "0.0.0"),
-        totals=totals_from_row(total), unit_economics=features, by_model=[], by_team=[],
-        by_day=[ue(d, "1") for d in (days or [])], by_month=[], coverage=extra.pop("coverage", Coverage()),
+        generated_at=generated_at,
+        period=period,
+        price_book=PriceBookInfo("genai-prices", "0.0.0"),
+        totals=totals_from_row(total),
+        unit_economics=features,
+        by_model=[],
+        by_team=[],
+        by_day=[ue(d, "1") for d in (days or [])],
+        by_month=[],
+        coverage=extra.pop("coverage", Coverage()),
     )
     for name, value in extra.items():
         setattr(report, name, value)
@@ -63,15 +85,25 @@ def by_feature(rows):
 
 
 def test_closed_month_statuses():
-    report = make_report([ue("over", "120"), ue("warn", "85"), ue("ok", "50"), ue("hard", "115"),
-                          ue("unconfigured", "5")])
-    config = cfg(over={"monthly_budget_usd": 100}, warn={"monthly_budget_usd": 100}, ok={"monthly_budget_usd": 100},
-                 hard={"monthly_budget_usd": 100, "hard_limit_usd": 110}, idle={"monthly_budget_usd": 10,
-                                                                                 "owner": "o@x"})
+    report = make_report(
+        [ue("over", "120"), ue("warn", "85"), ue("ok", "50"), ue("hard", "115"), ue("unconfigured", "5")]
+    )
+    config = cfg(
+        over={"monthly_budget_usd": 100},
+        warn={"monthly_budget_usd": 100},
+        ok={"monthly_budget_usd": 100},
+        hard={"monthly_budget_usd": 100, "hard_limit_usd": 110},
+        idle={"monthly_budget_usd": 10, "owner": "o@x"},
+    )
     rows = by_feature(compute_budgets(None, config, report))
     assert {k: r["status"] for k, r in rows.items()} == {
-        "over": "over", "warn": "warning", "ok": "ok", "hard": "hard_limit", "unconfigured": "no_budget",
-        "idle": "ok"}
+        "over": "over",
+        "warn": "warning",
+        "ok": "ok",
+        "hard": "hard_limit",
+        "unconfigured": "no_budget",
+        "idle": "ok",
+    }
     assert rows["over"]["used_pct"] == pytest.approx(120.0)
     assert rows["over"]["spend_usd"] == Decimal("120") == rows["over"]["forecast_month_end_usd"]  # closed month
     assert rows["warn"]["used_pct"] == pytest.approx(85.0) and "soft alert at 80%" in rows["warn"]["reason"]
@@ -84,8 +116,9 @@ def test_month_end_forecast_in_an_open_month():
     """Ten of 31 days elapsed: $31 spent forecasts $96.10 — over a $90 budget (warning), under $100 (ok)."""
     as_of = datetime(2026, 10, 11, tzinfo=UTC)
     report = make_report([ue("a", "31"), ue("b", "31"), ue("c", "31")], generated_at=as_of)
-    config = cfg(a={"monthly_budget_usd": 90}, b={"monthly_budget_usd": 100},
-                 c={"monthly_budget_usd": 200, "hard_limit_usd": 95})
+    config = cfg(
+        a={"monthly_budget_usd": 90}, b={"monthly_budget_usd": 100}, c={"monthly_budget_usd": 200, "hard_limit_usd": 95}
+    )
     rows = by_feature(compute_budgets(None, config, report))
     assert rows["a"]["forecast_month_end_usd"] == Decimal("96.1")
     assert rows["a"]["elapsed_share"] == pytest.approx(10 / 31)
@@ -98,8 +131,9 @@ def test_month_end_forecast_in_an_open_month():
 
 def test_clock_before_the_data_uses_the_latest_day():
     assert elapsed_share(OCT, datetime(2026, 9, 1, tzinfo=UTC), date(2026, 10, 15)) == Decimal(15) / 31
-    report = make_report([ue("a", "15")], generated_at=datetime(2026, 9, 1, tzinfo=UTC),
-                         days=["2026-10-01", "2026-10-15"])
+    report = make_report(
+        [ue("a", "15")], generated_at=datetime(2026, 9, 1, tzinfo=UTC), days=["2026-10-01", "2026-10-15"]
+    )
     row = compute_budgets(None, cfg(a={"monthly_budget_usd": 40}), report)[0]
     assert row["forecast_month_end_usd"] == Decimal("31")
 
@@ -114,14 +148,26 @@ def test_period_that_is_not_a_month_prorates_the_budget():
 
 
 def test_cost_slo_status():
-    report = make_report([ue("breached", "1", cost_per_accepted_outcome_usd=2.0, accepted_tasks=5),
-                          ue("fine", "1", cost_per_accepted_outcome_usd=1.0, accepted_tasks=5),
-                          ue("unknown", "1"), ue("none", "1", cost_per_accepted_outcome_usd=9.0)])
-    config = cfg(breached={"cost_slo_per_accepted_outcome_usd": 1.5}, fine={"cost_slo_per_accepted_outcome_usd": 1.5},
-                 unknown={"cost_slo_per_accepted_outcome_usd": 1})
+    report = make_report(
+        [
+            ue("breached", "1", cost_per_accepted_outcome_usd=2.0, accepted_tasks=5),
+            ue("fine", "1", cost_per_accepted_outcome_usd=1.0, accepted_tasks=5),
+            ue("unknown", "1"),
+            ue("none", "1", cost_per_accepted_outcome_usd=9.0),
+        ]
+    )
+    config = cfg(
+        breached={"cost_slo_per_accepted_outcome_usd": 1.5},
+        fine={"cost_slo_per_accepted_outcome_usd": 1.5},
+        unknown={"cost_slo_per_accepted_outcome_usd": 1},
+    )
     rows = by_feature(compute_budgets(None, config, report))
     assert {k: r["slo_status"] for k, r in rows.items()} == {
-        "breached": "breached", "fine": "ok", "unknown": "unknown", "none": "no_slo"}
+        "breached": "breached",
+        "fine": "ok",
+        "unknown": "unknown",
+        "none": "no_slo",
+    }
     assert rows["breached"]["cost_slo_per_accepted_outcome_usd"] == Decimal("1.5")
 
 
@@ -132,8 +178,11 @@ def test_on_the_real_pipeline(con, ingest):
 
     econ = FIXTURES / "economics"
     base = load_config(econ / "costlens.toml")
-    config = base.model_copy(update={"features": cfg(alpha={"monthly_budget_usd": 0.02, "owner": "ann"},
-                                                     beta={"monthly_budget_usd": 1}).features})
+    config = base.model_copy(
+        update={
+            "features": cfg(alpha={"monthly_budget_usd": 0.02, "owner": "ann"}, beta={"monthly_budget_usd": 1}).features
+        }
+    )
     assert not ingest(econ / "spans.jsonl", econ / "outcomes.csv", config=config).failed
     report = build_report(con, config, OCT, analyse=False)
     rows = by_feature(compute_budgets(con, config, report))

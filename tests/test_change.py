@@ -36,17 +36,41 @@ from costlens.config import ColumnMapping, Config
 from costlens.report.build import build_report
 from costlens.report.model import Period
 
-COLUMNS = ["call_id", "ts", "provider", "model", "input_tokens", "output_tokens", "cache_read_tokens", "task_id",
-           "feature", "status"]
+COLUMNS = [
+    "call_id",
+    "ts",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "task_id",
+    "feature",
+    "status",
+]
 
 PRICES = {
-    "prices": {"overrides": [
-        {"provider": "acme", "model": "acme-big", "valid_to": "2026-10-01", "input_mtok": 10, "output_mtok": 30,
-         "cache_read_mtok": 1},
-        {"provider": "acme", "model": "acme-big", "valid_from": "2026-10-01", "input_mtok": 12, "output_mtok": 30,
-         "cache_read_mtok": 1},
-        {"provider": "acme", "model": "acme-small", "input_mtok": 1, "output_mtok": 2, "cache_read_mtok": 0.1},
-    ]},
+    "prices": {
+        "overrides": [
+            {
+                "provider": "acme",
+                "model": "acme-big",
+                "valid_to": "2026-10-01",
+                "input_mtok": 10,
+                "output_mtok": 30,
+                "cache_read_mtok": 1,
+            },
+            {
+                "provider": "acme",
+                "model": "acme-big",
+                "valid_from": "2026-10-01",
+                "input_mtok": 12,
+                "output_mtok": 30,
+                "cache_read_mtok": 1,
+            },
+            {"provider": "acme", "model": "acme-small", "input_mtok": 1, "output_mtok": 2, "cache_read_mtok": 0.1},
+        ]
+    },
     "economics": {"loaded_hourly_rate_usd": 60},
 }
 
@@ -60,17 +84,31 @@ def write_calls(path: Path, rows: list[dict]) -> Path:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({"provider": "acme", "output_tokens": 100, "cache_read_tokens": 0, "feature": "f",
-                             "status": "ok", **row})
+            writer.writerow(
+                {
+                    "provider": "acme",
+                    "output_tokens": 100,
+                    "cache_read_tokens": 0,
+                    "feature": "f",
+                    "status": "ok",
+                    **row,
+                }
+            )
     return path
 
 
 def month_rows(month: str, tasks: int, big: int, input_tokens: int, prefix: str) -> list[dict]:
     rows = []
     for i in range(tasks):
-        rows.append({"call_id": f"{prefix}{i}", "ts": f"{month}-{1 + i % 28:02d}T10:00:00Z",
-                     "model": "acme-big" if i < big else "acme-small", "input_tokens": input_tokens,
-                     "task_id": f"{prefix}t{i}"})
+        rows.append(
+            {
+                "call_id": f"{prefix}{i}",
+                "ts": f"{month}-{1 + i % 28:02d}T10:00:00Z",
+                "model": "acme-big" if i < big else "acme-small",
+                "input_tokens": input_tokens,
+                "task_id": f"{prefix}t{i}",
+            }
+        )
     return rows
 
 
@@ -136,6 +174,7 @@ def test_no_previous_data_is_empty(two_months):
 
 def test_each_effect_alone():
     """Only one thing changes at a time → only that effect is non-zero."""
+
     def usage(tasks, rows):
         u = PeriodUsage(tasks=tasks, calls=tasks)
         for (model, kind), (q, price) in rows.items():
@@ -154,17 +193,27 @@ def test_each_effect_alone():
     for effect, current in cases.items():
         result = decompose(base, current)
         assert result[effect] == result["delta_usd"] != 0, effect
-        assert all(result[other] == 0 for other in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")
-                   if other != effect), (effect, result)
+        assert all(
+            result[other] == 0 for other in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd") if other != effect
+        ), (effect, result)
 
 
 def test_new_model_and_new_kind_are_mix_and_efficiency():
-    prev = PeriodUsage(tasks=10, calls=10, quantity={("a", "old", "standard", "input"): 1000},
-                       cost={("a", "old", "standard", "input"): Decimal("0.01")})
-    cur = PeriodUsage(tasks=10, calls=10,
-                      quantity={("a", "new", "standard", "input"): 1000, ("a", "new", "standard", "cache_read"): 500},
-                      cost={("a", "new", "standard", "input"): Decimal("0.002"),
-                            ("a", "new", "standard", "cache_read"): Decimal("0.0001")})
+    prev = PeriodUsage(
+        tasks=10,
+        calls=10,
+        quantity={("a", "old", "standard", "input"): 1000},
+        cost={("a", "old", "standard", "input"): Decimal("0.01")},
+    )
+    cur = PeriodUsage(
+        tasks=10,
+        calls=10,
+        quantity={("a", "new", "standard", "input"): 1000, ("a", "new", "standard", "cache_read"): 500},
+        cost={
+            ("a", "new", "standard", "input"): Decimal("0.002"),
+            ("a", "new", "standard", "cache_read"): Decimal("0.0001"),
+        },
+    )
     result = decompose(prev, cur)
     assert result["price_usd"] == 0  # no previous price for the new model: no price effect is invented
     assert result["efficiency_usd"] == Decimal("0.0001")  # cache reads appeared, valued at their own price
@@ -177,11 +226,20 @@ prices = st.decimals(min_value=0, max_value=Decimal("0.0001"), places=12)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(1, 10**6), st.integers(0, 10**6),
-       st.dictionaries(st.tuples(st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["input", "output", "call"])),
-                       st.tuples(quantities, prices), max_size=9),
-       st.dictionaries(st.tuples(st.sampled_from(["m1", "m2", "m4"]), st.sampled_from(["input", "output", "cache_read"])),
-                       st.tuples(quantities, prices), max_size=9))
+@given(
+    st.integers(1, 10**6),
+    st.integers(0, 10**6),
+    st.dictionaries(
+        st.tuples(st.sampled_from(["m1", "m2", "m3"]), st.sampled_from(["input", "output", "call"])),
+        st.tuples(quantities, prices),
+        max_size=9,
+    ),
+    st.dictionaries(
+        st.tuples(st.sampled_from(["m1", "m2", "m4"]), st.sampled_from(["input", "output", "cache_read"])),
+        st.tuples(quantities, prices),
+        max_size=9,
+    ),
+)
 def test_effects_always_add_up_exactly(n0, n1, rows0, rows1):
     def usage(tasks, rows):
         u = PeriodUsage(tasks=tasks, calls=tasks)

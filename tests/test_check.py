@@ -18,17 +18,25 @@ from costlens.report.render_json import render_json
 
 from conftest import FIXTURES
 
-CONFIG = Config.model_validate({"features": {
-    "a": {"monthly_budget_usd": 100, "cost_slo_per_accepted_outcome_usd": 2.0},
-    "b": {"monthly_budget_usd": 10},
-}})
+CONFIG = Config.model_validate(
+    {
+        "features": {
+            "a": {"monthly_budget_usd": 100, "cost_slo_per_accepted_outcome_usd": 2.0},
+            "b": {"monthly_budget_usd": 10},
+        }
+    }
+)
 
 
 def report(a_cost="50", b_cost="5", a_cpao=1.0, total_cpao=1.0, accepted=20, **extra):
-    return make_report([ue("a", a_cost, calls=100, tasks=50, accepted_tasks=accepted,
-                           cost_per_accepted_outcome_usd=a_cpao),
-                        ue("b", b_cost, calls=10, tasks=10, accepted_tasks=accepted,
-                           cost_per_accepted_outcome_usd=0.5)], cpao=total_cpao, **extra)
+    return make_report(
+        [
+            ue("a", a_cost, calls=100, tasks=50, accepted_tasks=accepted, cost_per_accepted_outcome_usd=a_cpao),
+            ue("b", b_cost, calls=10, tasks=10, accepted_tasks=accepted, cost_per_accepted_outcome_usd=0.5),
+        ],
+        cpao=total_cpao,
+        **extra,
+    )
 
 
 def rules(result):
@@ -43,9 +51,15 @@ def test_all_pass():
     result = run_check(report(), report(), CONFIG)
     assert result.passed and result.exit_code == EXIT_OK == 0
     assert statuses(result) == {
-        "budget[a]": "PASS", "budget[b]": "PASS", "cost_slo[a]": "PASS", "cpao_regression[total]": "PASS",
-        "cpao_regression[a]": "PASS", "cpao_regression[b]": "PASS", "priced_coverage": "PASS",
-        "reconciliation": "SKIP"}  # make_report has no bill: not compared
+        "budget[a]": "PASS",
+        "budget[b]": "PASS",
+        "cost_slo[a]": "PASS",
+        "cpao_regression[total]": "PASS",
+        "cpao_regression[a]": "PASS",
+        "cpao_regression[b]": "PASS",
+        "priced_coverage": "PASS",
+        "reconciliation": "SKIP",
+    }  # make_report has no bill: not compared
     names = rules(result)
     assert names["budget[a]"].detail == "ok: 50.0% of the budget $100.00 used"
     assert names["cpao_regression[total]"].detail.startswith("cost per accepted outcome $1.00 → $1.00 (+0.0%")
@@ -100,18 +114,27 @@ def test_forecast_over_budget_warns():
 
 
 def test_budget_without_calls_warns_with_did_you_mean():
-    config = Config.model_validate({"features": {"a": {"monthly_budget_usd": 100}, "b": {"monthly_budget_usd": 10},
-                                                 "bb": {"monthly_budget_usd": 10},
-                                                 "support-bott": {"monthly_budget_usd": 5},
-                                                 "zzz": {"monthly_budget_usd": 5}}})
-    r = make_report([ue("a", "50", calls=100, tasks=50), ue("b", "5", calls=10, tasks=10),
-                     ue("support-bot", "1", calls=3, tasks=3)])
+    config = Config.model_validate(
+        {
+            "features": {
+                "a": {"monthly_budget_usd": 100},
+                "b": {"monthly_budget_usd": 10},
+                "bb": {"monthly_budget_usd": 10},
+                "support-bott": {"monthly_budget_usd": 5},
+                "zzz": {"monthly_budget_usd": 5},
+            }
+        }
+    )
+    r = make_report(
+        [ue("a", "50", calls=100, tasks=50), ue("b", "5", calls=10, tasks=10), ue("support-bot", "1", calls=3, tasks=3)]
+    )
     result = run_check(r, None, config)
     assert result.passed  # a warning, not a breach
     got = rules(result)
     assert got["budget[support-bott]"].status == "WARN"
-    assert got["budget[support-bott]"].detail == ("budgeted but no calls in the period: the budget checks nothing — "
-                                                  "did you mean 'support-bot'?")
+    assert got["budget[support-bott]"].detail == (
+        "budgeted but no calls in the period: the budget checks nothing — did you mean 'support-bot'?"
+    )
     assert got["budget[bb]"].detail.endswith("did you mean 'b'?")
     assert got["budget[zzz]"].detail.endswith("features with calls: a, b, support-bot")
     assert run_check(r, None, config, CheckThresholds(strict=True)).exit_code == 4
@@ -152,14 +175,17 @@ def test_per_feature_regression_needs_enough_outcomes():
     result = run_check(report(a_cpao=5.0, accepted=3), report(accepted=3), Config())
     rule = rules(result)["cpao_regression[a]"]  # 3 accepted outcomes: too few to judge
     assert rule.status == "SKIP"
-    assert rule.detail == ("not compared: too few accepted outcomes (3 in the baseline, 3 now; need 10 on both "
-                           "sides, --min-accepted-outcomes)")
+    assert rule.detail == (
+        "not compared: too few accepted outcomes (3 in the baseline, 3 now; need 10 on both "
+        "sides, --min-accepted-outcomes)"
+    )
     assert rules(result)["cpao_regression[total]"].status == "PASS"
 
 
 def test_feature_not_in_baseline_is_skip():
-    base = make_report([ue("a", "50", calls=100, tasks=50, accepted_tasks=20, cost_per_accepted_outcome_usd=1.0)],
-                       cpao=1.0)
+    base = make_report(
+        [ue("a", "50", calls=100, tasks=50, accepted_tasks=20, cost_per_accepted_outcome_usd=1.0)], cpao=1.0
+    )
     result = run_check(report(), base, Config())
     assert rules(result)["cpao_regression[b]"].status == "SKIP"
     assert rules(result)["cpao_regression[b]"].detail == "not compared: the feature is not in the baseline"
@@ -173,8 +199,9 @@ def test_unknown_cpao_is_skip_with_reason():
     assert rules(result)["cpao_regression[total]"].detail == "not compared: no baseline"
     assert statuses(result)["cpao_regression[total]"] == "SKIP"
     result = run_check(report(), make_report([]), CONFIG)
-    assert rules(result)["cpao_regression[total]"].detail == ("not compared: the baseline 2026-10-01 → 2026-11-01 "
-                                                              "has no calls")
+    assert rules(result)["cpao_regression[total]"].detail == (
+        "not compared: the baseline 2026-10-01 → 2026-11-01 has no calls"
+    )
 
 
 def test_priced_coverage():
@@ -187,8 +214,16 @@ def test_priced_coverage():
     assert run_check(r, None, CONFIG, CheckThresholds(min_priced_coverage_pct=80)).passed
 
 
-@pytest.mark.parametrize("status, verdict", [("reconciled", "PASS"), ("outside_tolerance", "WARN"),
-                                             ("not_compared", "SKIP"), ("no_bill", "SKIP"), ("no_ai_spend", "SKIP")])
+@pytest.mark.parametrize(
+    "status, verdict",
+    [
+        ("reconciled", "PASS"),
+        ("outside_tolerance", "WARN"),
+        ("not_compared", "SKIP"),
+        ("no_bill", "SKIP"),
+        ("no_ai_spend", "SKIP"),
+    ],
+)
 def test_reconciliation_rule(status, verdict):
     from costlens.reconcile.model import Reconciliation
 
@@ -214,8 +249,16 @@ def test_budgets_computed_when_report_has_none():
 
 def test_budgets_from_report_are_used():
     r = report()
-    r.budgets = [{"feature": "z", "status": "hard_limit", "reason": "spend $9.00 reached the hard limit $8.00",
-                  "spend_usd": Decimal(9), "monthly_budget_usd": None, "slo_status": "no_slo"}]
+    r.budgets = [
+        {
+            "feature": "z",
+            "status": "hard_limit",
+            "reason": "spend $9.00 reached the hard limit $8.00",
+            "spend_usd": Decimal(9),
+            "monthly_budget_usd": None,
+            "slo_status": "no_slo",
+        }
+    ]
     result = run_check(r, None, CONFIG)
     assert [x.name for x in result.failed] == ["budget[z]"]
     assert "hard_limit: spend $9.00 reached the hard limit $8.00" in result.render_text()
@@ -249,8 +292,9 @@ def test_markdown_summary():
     assert len(lines) == 6 + 6
     ok = run_check(report(), None, CONFIG).render_markdown()
     assert ok.splitlines()[0].endswith("· passed")
-    assert run_check(report(b_cost="9"), None, CONFIG).render_markdown().splitlines()[0].endswith(
-        "· passed with warnings")
+    assert (
+        run_check(report(b_cost="9"), None, CONFIG).render_markdown().splitlines()[0].endswith("· passed with warnings")
+    )
 
 
 def test_github_annotations():
@@ -288,14 +332,17 @@ def test_saved_json_baseline(tmp_path):
     assert json.loads(json.dumps(result.to_dict()))["exit_code"] == 4
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json at all", "is not JSON"),
-    ("[1, 2, 3]", "is not a costlens JSON report"),
-    ('{"hello": "world"}', "is not a costlens JSON report"),
-    ('{"schema_version": "9", "totals": {}}', "schema_version '9' is not supported"),
-    ('{"schema_version": "1", "totals": {"cost_per_accepted_outcome_usd": "x"}}', "is not a number"),
-    ('{"schema_version": "1", "totals": {}, "unit_economics": [1]}', "unit_economics is not a list"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json at all", "is not JSON"),
+        ("[1, 2, 3]", "is not a costlens JSON report"),
+        ('{"hello": "world"}', "is not a costlens JSON report"),
+        ('{"schema_version": "9", "totals": {}}', "schema_version '9' is not supported"),
+        ('{"schema_version": "1", "totals": {"cost_per_accepted_outcome_usd": "x"}}', "is not a number"),
+        ('{"schema_version": "1", "totals": {}, "unit_economics": [1]}', "unit_economics is not a list"),
+    ],
+)
 def test_bad_baseline_is_one_line_input_error(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
@@ -316,9 +363,14 @@ def test_missing_baseline_file(tmp_path):
     assert validate_baseline(json.loads(render_json(report())))["schema_version"] == "1"
 
 
-@pytest.mark.parametrize("thresholds", [CheckThresholds(max_cpao_regression_pct=-1),
-                                        CheckThresholds(min_priced_coverage_pct=101),
-                                        CheckThresholds(min_accepted_outcomes=-2)])
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        CheckThresholds(max_cpao_regression_pct=-1),
+        CheckThresholds(min_priced_coverage_pct=101),
+        CheckThresholds(min_accepted_outcomes=-2),
+    ],
+)
 def test_bad_thresholds_are_usage_errors(thresholds):
     with pytest.raises(UsageError) as err:
         run_check(report(), None, CONFIG, thresholds)
@@ -327,8 +379,9 @@ def test_bad_thresholds_are_usage_errors(thresholds):
 
 def test_hostile_names_cannot_break_the_text_output():
     r = make_report([ue("x\x1b[31m\nFAKE PASS", "1", calls=1)])
-    text = run_check(r, None, Config.model_validate({"features": {"x\x1b[31m\nFAKE PASS": {"monthly_budget_usd": 2}}})
-                     ).render_text()
+    text = run_check(
+        r, None, Config.model_validate({"features": {"x\x1b[31m\nFAKE PASS": {"monthly_budget_usd": 2}}})
+    ).render_text()
     assert "\x1b" not in text and not any(line.startswith("FAKE") for line in text.splitlines())
 
 
@@ -353,8 +406,9 @@ def test_cli_exit_codes(tmp_path):
     econ = FIXTURES / "economics"
     db, config = str(tmp_path / "econ.duckdb"), str(econ / "costlens.toml")
     runner = CliRunner()
-    ingest = runner.invoke(app, ["ingest", str(econ / "spans.jsonl"), str(econ / "outcomes.csv"), "--db", db,
-                                 "--config", config, "-q"])
+    ingest = runner.invoke(
+        app, ["ingest", str(econ / "spans.jsonl"), str(econ / "outcomes.csv"), "--db", db, "--config", config, "-q"]
+    )
     assert ingest.exit_code == 0, ingest.output
     common = ["check", "--db", db, "--config", config, "--period", "2026-10"]
     breach = runner.invoke(app, common + ["--baseline", "previous"])

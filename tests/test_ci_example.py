@@ -41,7 +41,7 @@ def workflow_steps(text: str) -> list[dict[str, str]]:
         indent, value = len(match.group(1)), match.group(2).strip()
         if value in ("|", "|-", ">", ">-"):
             block = []
-            for body in lines[index + 1:]:
+            for body in lines[index + 1 :]:
                 if body.strip() and len(body) - len(body.lstrip()) <= indent:
                     break
                 if body.strip() and not body.strip().startswith("#"):
@@ -88,8 +88,12 @@ def test_monthly_workflow_shape():
     assert "${{" not in "\n".join(runs)  # inputs reach the shell through env, never by substitution
     steps = {s["name"]: s["run"] for s in workflow_steps(text)}
     install = steps["Install costlens"]
-    assert install.startswith('if [ -z "$COSTLENS_SOURCE" ]; then echo "::error::set the repository variable '
-                              'COSTLENS_SOURCE') and "exit 2" in install
+    assert (
+        install.startswith(
+            'if [ -z "$COSTLENS_SOURCE" ]; then echo "::error::set the repository variable COSTLENS_SOURCE'
+        )
+        and "exit 2" in install
+    )
     baseline = steps["Last month's report (the baseline)"]
     assert "gh run download" in baseline and "--name costlens-report" in baseline
     assert 'echo "COSTLENS_BASELINE=baseline/costlens-report.json" >> "$GITHUB_ENV"' in baseline
@@ -99,8 +103,10 @@ def test_monthly_workflow_shape():
     summary = steps["Job summary (the gate, and the change vs last month)"]
     assert '--format md >> "$GITHUB_STEP_SUMMARY" || [ $? -eq 4 ]' in summary  # a breach is the gate's to report
     assert 'costlens diff "$COSTLENS_BASELINE" costlens-report.json --format md' in summary
-    assert commands[-1] == ('costlens check --report costlens-report.json --config "$COSTLENS_CONFIG" --baseline '
-                            '"$COSTLENS_BASELINE" --format github')
+    assert commands[-1] == (
+        'costlens check --report costlens-report.json --config "$COSTLENS_CONFIG" --baseline '
+        '"$COSTLENS_BASELINE" --format github'
+    )
     order = [s["name"] for s in workflow_steps(text)]
     assert order.index("Upload the report") < order.index("Cost gate")  # uploaded even when the gate fails
     assert order.index("Last month's report (the baseline)") < order.index("Ingest logs and bills")
@@ -131,7 +137,7 @@ def test_install_steps_point_at_this_project():
         for args in installs:
             assert args == [f"{name} @ $COSTLENS_SOURCE"], (path, args)
     # the guard itself: a requirement naming another distribution is not what these files install
-    assert pip_installs('pip install costlens') == [["costlens"]] != [[f"{name} @ $COSTLENS_SOURCE"]]
+    assert pip_installs("pip install costlens") == [["costlens"]] != [[f"{name} @ $COSTLENS_SOURCE"]]
     assert pip_installs('run: pip install -q "costlens @ git+https://x/y"') == [["costlens @ git+https://x/y"]]
 
 
@@ -145,10 +151,20 @@ def shim(tmp_path):
 
 
 def script_env(tmp_path, **extra):
-    env = {**os.environ, "PATH": f"{shim(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}",
-           "COSTLENS_PERIOD": "2026-10", "PYTHONPATH": str(PROJECT)}
-    for name in ("COSTLENS_DB", "COSTLENS_CONFIG", "COSTLENS_LOGS", "GITHUB_STEP_SUMMARY", "COSTLENS_BASELINE",
-                 "COSTLENS_SOURCE"):
+    env = {
+        **os.environ,
+        "PATH": f"{shim(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}",
+        "COSTLENS_PERIOD": "2026-10",
+        "PYTHONPATH": str(PROJECT),
+    }
+    for name in (
+        "COSTLENS_DB",
+        "COSTLENS_CONFIG",
+        "COSTLENS_LOGS",
+        "GITHUB_STEP_SUMMARY",
+        "COSTLENS_BASELINE",
+        "COSTLENS_SOURCE",
+    ):
         env.pop(name, None)
     env.update(extra)
     return env
@@ -159,8 +175,13 @@ def sample_run(tmp_path_factory):
     """The documented local run on the sample month: run-locally.sh sample_logs WORK with COSTLENS_PERIOD=2026-10."""
     tmp = tmp_path_factory.mktemp("ci")
     work = tmp / "work"
-    result = subprocess.run(["bash", str(SCRIPT), str(SAMPLE_LOGS), str(work)], capture_output=True, text=True,
-                            env=script_env(tmp), timeout=600)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), str(SAMPLE_LOGS), str(work)],
+        capture_output=True,
+        text=True,
+        env=script_env(tmp),
+        timeout=600,
+    )
     return result, work
 
 
@@ -172,8 +193,10 @@ def test_script_ends_green_on_the_sample_month(sample_run):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == "::notice title=costlens check::PASS=4 WARN=4 FAIL=0 SKIP=1 → exit 0"
-    assert ("::warning title=costlens budget[coding-agent]::WARN budget[coding-agent]: warning: 87.5%25 of the "
-            "budget $600.00 used (soft alert at 80%25)") in lines
+    assert (
+        "::warning title=costlens budget[coding-agent]::WARN budget[coding-agent]: warning: 87.5%25 of the "
+        "budget $600.00 used (soft alert at 80%25)"
+    ) in lines
     assert not any(line.startswith("::error") for line in lines)
     summary = (work / "step-summary.md").read_text(encoding="utf-8")
     assert summary.startswith("## costlens check · 2026-10-01 → 2026-10-31 · passed with warnings\n")
@@ -197,35 +220,55 @@ def test_hard_breach_fails_after_the_reports_and_a_baseline_is_diffed(sample_run
     written before the gate, the change diffed into the summary."""
     first, first_work = sample_run
     tight = tmp_path / "costlens.toml"
-    tight.write_text((SAMPLE_LOGS / "costlens.toml").read_text(encoding="utf-8")
-                     .replace("monthly_budget_usd = 600", "monthly_budget_usd = 450"), encoding="utf-8")
+    tight.write_text(
+        (SAMPLE_LOGS / "costlens.toml")
+        .read_text(encoding="utf-8")
+        .replace("monthly_budget_usd = 600", "monthly_budget_usd = 450"),
+        encoding="utf-8",
+    )
     baseline = first_work / "costlens-report.json"
     work = tmp_path / "work"
-    env = script_env(tmp_path, COSTLENS_CONFIG=str(tight), COSTLENS_BASELINE=str(baseline),
-                     COSTLENS_DB=str(first_work / "costlens.duckdb"))  # logs already loaded: ingest skips them
-    result = subprocess.run(["bash", str(SCRIPT), str(SAMPLE_LOGS), str(work)], capture_output=True, text=True,
-                            env=env, timeout=600)
+    env = script_env(
+        tmp_path,
+        COSTLENS_CONFIG=str(tight),
+        COSTLENS_BASELINE=str(baseline),
+        COSTLENS_DB=str(first_work / "costlens.duckdb"),
+    )  # logs already loaded: ingest skips them
+    result = subprocess.run(
+        ["bash", str(SCRIPT), str(SAMPLE_LOGS), str(work)], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 4, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("::")]  # the gate's annotations
-    assert lines[0] == ("::error title=costlens budget[coding-agent]::FAIL budget[coding-agent]: over: spend $524.79 "
-                        "is over the budget $450.00 (116.6%25)")
+    assert lines[0] == (
+        "::error title=costlens budget[coding-agent]::FAIL budget[coding-agent]: over: spend $524.79 "
+        "is over the budget $450.00 (116.6%25)"
+    )
     assert lines[-1] == "::notice title=costlens check::PASS=11 WARN=3 FAIL=1 SKIP=0 → exit 4"
     summary = (work / "step-summary.md").read_text(encoding="utf-8")
     assert "**PASS=11 WARN=3 FAIL=1 SKIP=0** → exit 4 · baseline: 2026-10-01 → 2026-11-01" in summary
     assert "## costlens diff · 2026-10 → 2026-10" in summary
-    assert "spend $824.41 → $824.41: ±$0.00 (+0.0%) = volume ±$0.00, efficiency ±$0.00, mix ±$0.00, price ±$0.00" \
+    assert (
+        "spend $824.41 → $824.41: ±$0.00 (+0.0%) = volume ±$0.00, efficiency ±$0.00, mix ±$0.00, price ±$0.00"
         in summary
+    )
     assert (work / "costlens-report.html").is_file() and (work / "costlens-report.json").is_file()
 
 
 @needs_bash
 def test_script_without_costlens_or_source_says_how(tmp_path):
     env = script_env(tmp_path, PATH="/usr/bin:/bin")
-    result = subprocess.run(["bash", str(SCRIPT), str(SAMPLE_LOGS), str(tmp_path / "w")], capture_output=True,
-                            text=True, env=env, timeout=60)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), str(SAMPLE_LOGS), str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert ("run-locally.sh: error: costlens is not on PATH and COSTLENS_SOURCE is unset — set COSTLENS_SOURCE to "
-            "the llm-costlens source") in result.stderr
+    assert (
+        "run-locally.sh: error: costlens is not on PATH and COSTLENS_SOURCE is unset — set COSTLENS_SOURCE to "
+        "the llm-costlens source"
+    ) in result.stderr
 
 
 def test_pr_workflow_shape():
@@ -235,9 +278,13 @@ def test_pr_workflow_shape():
     runs = workflow_runs(text)
     assert "${{" not in "\n".join(runs)
     steps = {s["name"]: s["run"] for s in workflow_steps(text)}
-    assert 'gh run download "$run" --name costlens-database' in steps["Last month's database (from the monthly workflow)"]
-    assert costlens_commands(runs) == ['costlens whatif "prompt feature=$feature file=$file" --config '
-                                       '"$COSTLENS_CONFIG" --format md >> "$GITHUB_STEP_SUMMARY"']
+    assert (
+        'gh run download "$run" --name costlens-database' in steps["Last month's database (from the monthly workflow)"]
+    )
+    assert costlens_commands(runs) == [
+        'costlens whatif "prompt feature=$feature file=$file" --config '
+        '"$COSTLENS_CONFIG" --format md >> "$GITHUB_STEP_SUMMARY"'
+    ]
 
 
 @needs_bash
@@ -256,24 +303,39 @@ def test_pr_pricing_step_runs_on_a_changed_prompt(sample_run, tmp_path):
     (repo / "README.md").write_text("x\n", encoding="utf-8")
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "base"], check=True)
-    base = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-    (repo / "prompts" / "support-bot.md").write_text("You are Northwind's support assistant. Be brief.\n",
-                                                     encoding="utf-8")
+    base = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (repo / "prompts" / "support-bot.md").write_text(
+        "You are Northwind's support assistant. Be brief.\n", encoding="utf-8"
+    )
     (repo / "prompts" / "brand-new.md").write_text("Hello.\n", encoding="utf-8")
     (repo / "README.md").write_text("changed, not a prompt\n", encoding="utf-8")
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "pr"], check=True)
     summary = tmp_path / "summary.md"
-    env = script_env(tmp_path, COSTLENS_BASE=base, COSTLENS_PROMPTS_DIR="prompts",
-                     COSTLENS_CONFIG=str(SAMPLE_LOGS / "costlens.toml"), COSTLENS_DB=str(work / "costlens.duckdb"),
-                     GITHUB_STEP_SUMMARY=str(summary))
+    env = script_env(
+        tmp_path,
+        COSTLENS_BASE=base,
+        COSTLENS_PROMPTS_DIR="prompts",
+        COSTLENS_CONFIG=str(SAMPLE_LOGS / "costlens.toml"),
+        COSTLENS_DB=str(work / "costlens.duckdb"),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
     env.pop("COSTLENS_PERIOD")  # as in the workflow: the latest month in the database
-    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=repo,
-                            capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert ("::warning::prompts/brand-new.md: not priced (feature brand-new has no calls last month, or the change "
-            "was refused: see the log)") in result.stdout
+    assert (
+        "::warning::prompts/brand-new.md: not priced (feature brand-new has no calls last month, or the change "
+        "was refused: see the log)"
+    ) in result.stdout
     text = summary.read_text(encoding="utf-8")
     assert text.count("## costlens what-if") == 1
     assert "## costlens what-if · prompt feature=support-bot file=prompts/support-bot.md" in text

@@ -37,9 +37,21 @@ def test_version_and_help():
 
 
 def test_truncated_gzip_is_one_line_error(tmp_path):
-    data = gzip.compress(b"".join(json.dumps({"object": "chat.completion", "id": f"c{i}", "model": "gpt-4o",
-                                              "created": 1759492800, "usage": {"prompt_tokens": 10,
-                                              "completion_tokens": 5}}).encode() + b"\n" for i in range(5000)))
+    data = gzip.compress(
+        b"".join(
+            json.dumps(
+                {
+                    "object": "chat.completion",
+                    "id": f"c{i}",
+                    "model": "gpt-4o",
+                    "created": 1759492800,
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+                }
+            ).encode()
+            + b"\n"
+            for i in range(5000)
+        )
+    )
     broken = tmp_path / "calls.jsonl.gz"
     broken.write_bytes(data[: len(data) // 2])
     proc = run("ingest", str(broken), "--db", str(tmp_path / "db.duckdb"))
@@ -51,8 +63,13 @@ def test_truncated_gzip_is_one_line_error(tmp_path):
 
 
 def test_non_json_line_is_quarantined_with_row(tmp_path):
-    good = {"object": "chat.completion", "id": "chatcmpl-1", "model": "gpt-4o-2024-08-06", "created": 1759492800,
-            "usage": {"prompt_tokens": 100, "completion_tokens": 20}}
+    good = {
+        "object": "chat.completion",
+        "id": "chatcmpl-1",
+        "model": "gpt-4o-2024-08-06",
+        "created": 1759492800,
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20},
+    }
     file = tmp_path / "mixed.jsonl"
     file.write_text(json.dumps(good) + "\n{this is not json\n" + json.dumps({**good, "id": "chatcmpl-2"}) + "\n")
     db = str(tmp_path / "db.duckdb")
@@ -65,8 +82,13 @@ def test_non_json_line_is_quarantined_with_row(tmp_path):
 
 def test_negative_tokens_quarantined(tmp_path):
     file = tmp_path / "neg.jsonl"
-    record = {"object": "chat.completion", "id": "chatcmpl-9", "model": "gpt-4o", "created": 1759492800,
-              "usage": {"prompt_tokens": -5, "completion_tokens": 20}}
+    record = {
+        "object": "chat.completion",
+        "id": "chatcmpl-9",
+        "model": "gpt-4o",
+        "created": 1759492800,
+        "usage": {"prompt_tokens": -5, "completion_tokens": 20},
+    }
     file.write_text(json.dumps(record) + "\n")
     db = str(tmp_path / "db.duckdb")
     proc = run("ingest", str(file), "--db", db)
@@ -77,8 +99,20 @@ def test_negative_tokens_quarantined(tmp_path):
 def test_csv_missing_mapped_column_is_one_line_error(tmp_path):
     file = tmp_path / "trace.csv"
     file.write_text("TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.6805900,374\n")
-    proc = run("ingest", str(file), "--db", str(tmp_path / "db.duckdb"), "--map", "ts=TIMESTAMP",
-               "--map", "input_tokens=ContextTokens", "--map", "output_tokens=GeneratedTokens", "--set", "model=gpt-4")
+    proc = run(
+        "ingest",
+        str(file),
+        "--db",
+        str(tmp_path / "db.duckdb"),
+        "--map",
+        "ts=TIMESTAMP",
+        "--map",
+        "input_tokens=ContextTokens",
+        "--map",
+        "output_tokens=GeneratedTokens",
+        "--set",
+        "model=gpt-4",
+    )
     assert proc.returncode == 3
     assert_one_line_error(proc, str(file), "GeneratedTokens")
 
@@ -128,16 +162,22 @@ def sample_db(tmp_path_factory):
 def test_sample_directory_routes_every_file(sample_db):
     db, proc = sample_db
     expected = {
-        "support_bot_otlp.jsonl": "otel", "search_summarizer_spans.jsonl": "otel",
-        "doc_extractor_openai.jsonl.gz": "openai", "marketing_copy_openai.jsonl": "openai",
-        "coding_agent_anthropic.jsonl": "anthropic", "ticket_classifier_warehouse.csv": "generic",
-        "outcomes.csv": "outcomes", "outcomes_classifier.parquet": "outcomes",
+        "support_bot_otlp.jsonl": "otel",
+        "search_summarizer_spans.jsonl": "otel",
+        "doc_extractor_openai.jsonl.gz": "openai",
+        "marketing_copy_openai.jsonl": "openai",
+        "coding_agent_anthropic.jsonl": "anthropic",
+        "ticket_classifier_warehouse.csv": "generic",
+        "outcomes.csv": "outcomes",
+        "outcomes_classifier.parquet": "outcomes",
         "focus_billing_2026-10.csv": "focus",
     }
     import duckdb
 
     con = duckdb.connect(db, read_only=True)
-    routed = dict(con.execute("SELECT regexp_extract(source_file, '[^/]+$'), source_format FROM ingested_files").fetchall())
+    routed = dict(
+        con.execute("SELECT regexp_extract(source_file, '[^/]+$'), source_format FROM ingested_files").fetchall()
+    )
     accounted = con.execute(
         "SELECT sum(rows_read) = sum(rows_loaded + rows_duplicate + rows_quarantined + rows_skipped) FROM ingested_files"
     ).fetchone()[0]
@@ -155,8 +195,9 @@ def _shown_feature_cents(data: dict) -> list:
 
     from costlens.showback import allocate_cents
 
-    return allocate_cents([Decimal(str(r["cost_usd"])) for r in data["unit_economics"]],
-                          Decimal(str(data["totals"]["cost_usd"])))
+    return allocate_cents(
+        [Decimal(str(r["cost_usd"])) for r in data["unit_economics"]], Decimal(str(data["totals"]["cost_usd"]))
+    )
 
 
 def test_report_terminal_and_json_agree(sample_db):
@@ -169,14 +210,20 @@ def test_report_terminal_and_json_agree(sample_db):
     for spend in _shown_feature_cents(data):
         assert f"${spend:,.2f}" in terminal
     assert data["totals"]["priced_coverage_pct"] == 100.0
-    assert data["period"] == {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31", "days": 31,
-                              "label": "2026-10"}
+    assert data["period"] == {
+        "start": "2026-10-01",
+        "end": "2026-11-01",
+        "last_day": "2026-10-31",
+        "days": 31,
+        "label": "2026-10",
+    }
 
 
 def test_prices_command_explains_and_lists(sample_db, tmp_path):
     db, _ = sample_db
-    proc = run("prices", "claude-sonnet-4-5", "--provider", "anthropic", "--at", "2026-10-15", "--db", db,
-               "--format", "json")
+    proc = run(
+        "prices", "claude-sonnet-4-5", "--provider", "anthropic", "--at", "2026-10-15", "--db", db, "--format", "json"
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["explanation"]["catalog_model"].startswith("claude-sonnet-4")
@@ -196,15 +243,20 @@ def test_leaks_levers_and_whatif_commands(sample_db):
     leaks = json.loads(run("leaks", "--db", db, "--config", config, "--format", "json").stdout)["leaks"]
     found = {(f["kind"], f["feature"]) for f in leaks}
     # patterns planted in sample_logs (see sample_logs/README.md)
-    assert {("premium_overuse", "ticket-classifier"), ("batchable", "doc-extractor"),
-            ("agent_loops", "coding-agent"), ("output_verbosity", "search-summarizer"),
-            ("context_bloat", "support-bot")} <= found
+    assert {
+        ("premium_overuse", "ticket-classifier"),
+        ("batchable", "doc-extractor"),
+        ("agent_loops", "coding-agent"),
+        ("output_verbosity", "search-summarizer"),
+        ("context_bloat", "support-bot"),
+    } <= found
     # the clean feature stays clean
     assert not [f for f in leaks if f["feature"] == "marketing-copy" and f["severity"] != "low"]
     terminal = run("levers", "--db", db, "--config", config).stdout
     assert "Levers, ranked by savings per effort" in terminal
-    whatif = run("whatif", "route feature=ticket-classifier to=gpt-4.1-nano", "--db", db, "--config", config,
-                 "--format", "json")
+    whatif = run(
+        "whatif", "route feature=ticket-classifier to=gpt-4.1-nano", "--db", db, "--config", config, "--format", "json"
+    )
     assert whatif.returncode == 0, whatif.stderr
     data = json.loads(whatif.stdout)
     assert data["before_usd"] == pytest.approx(spend)
@@ -234,13 +286,20 @@ def test_terminal_json_markdown_html_agree_on_headlines(sample_db, tmp_path):
     assert run("report", "--db", db, "--config", config, "--format", "html", "--out", str(html_file)).returncode == 0
     html = html_file.read_text()
     t = data["totals"]
-    headlines = [f"${t['cost_usd']:,.2f}", f"{t['calls']:,}", f"{t['tasks']:,}",
-                 f"${t['cost_per_accepted_outcome_usd']:,.4f}", f"${t['cost_per_task_usd']:,.4f}"]
+    headlines = [
+        f"${t['cost_usd']:,.2f}",
+        f"{t['calls']:,}",
+        f"{t['tasks']:,}",
+        f"${t['cost_per_accepted_outcome_usd']:,.4f}",
+        f"${t['cost_per_task_usd']:,.4f}",
+    ]
     for text in headlines:
         assert text in terminal, text
         assert text in markdown, text
         assert text in html, text
-    metric = dict(re.findall(r'data-metric="(total_cost_usd|calls|cost_per_accepted_outcome_usd)"[^>]*data-value="([^"]+)"', html))
+    metric = dict(
+        re.findall(r'data-metric="(total_cost_usd|calls|cost_per_accepted_outcome_usd)"[^>]*data-value="([^"]+)"', html)
+    )
     if metric:  # exact values carried by the HTML
         assert float(metric["total_cost_usd"]) == pytest.approx(t["cost_usd"], abs=1e-9)
     for row, cents in zip(data["unit_economics"], _shown_feature_cents(data)):
@@ -250,7 +309,8 @@ def test_terminal_json_markdown_html_agree_on_headlines(sample_db, tmp_path):
         assert f"${cents:,.2f}" in markdown, row["feature"]
     # the levers' total is the sum of the levers as shown (each half up to the cent), so the table adds up
     shown = data["lever_summary"]["shown_total_monthly_savings_usd"]
-    assert Decimal(str(shown)) == sum(Decimal(str(lv["est_monthly_savings_usd"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
-                                      for lv in data["levers"])
+    assert Decimal(str(shown)) == sum(
+        Decimal(str(lv["est_monthly_savings_usd"])).quantize(Decimal("0.01"), ROUND_HALF_UP) for lv in data["levers"]
+    )
     savings = f"${shown:,.2f}"
     assert savings in terminal and savings in markdown and savings in html

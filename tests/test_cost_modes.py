@@ -22,12 +22,26 @@ def loaded(tmp_path, con, ingest):
     # acme-small at $1 in / $2 out per Mtok (config override): 1,000 in + 100 out = $0.0012 computed
     lines = []
     for i, reported in enumerate(["0.0015", "0.0010", None]):
-        attrs = {"gen_ai.provider.name": "acme", "gen_ai.request.model": "acme-small",
-                 "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100, "costlens.feature": "f"}
+        attrs = {
+            "gen_ai.provider.name": "acme",
+            "gen_ai.request.model": "acme-small",
+            "gen_ai.usage.input_tokens": 1000,
+            "gen_ai.usage.output_tokens": 100,
+            "costlens.feature": "f",
+        }
         if reported:
             attrs["costlens.cost_usd"] = reported
-        lines.append(json.dumps({"trace_id": "t", "span_id": f"s{i}", "start_time": f"2026-10-0{i + 1}T00:00:00Z",
-                                 "end_time": f"2026-10-0{i + 1}T00:00:01Z", "attributes": attrs}))
+        lines.append(
+            json.dumps(
+                {
+                    "trace_id": "t",
+                    "span_id": f"s{i}",
+                    "start_time": f"2026-10-0{i + 1}T00:00:00Z",
+                    "end_time": f"2026-10-0{i + 1}T00:00:01Z",
+                    "attributes": attrs,
+                }
+            )
+        )
     file = tmp_path / "spans.jsonl"
     file.write_text("\n".join(lines) + "\n")
     config = load_config(FIXTURES / "economics" / "costlens.toml")

@@ -51,8 +51,10 @@ def _with_note(raw: bytes, line_end: str) -> tuple[bytes, int]:
 
 def _quarantine_key(rows):
     # the reason of a malformed row names its physical line and field counts, which the added column moves
-    return Counter((row, disposition, "malformed CSV row" if reason.startswith("malformed CSV row") else reason)
-                   for row, disposition, reason in rows)
+    return Counter(
+        (row, disposition, "malformed CSV row" if reason.startswith("malformed CSV row") else reason)
+        for row, disposition, reason in rows
+    )
 
 
 def _load(con, path: Path, adapter: str, mapping) -> tuple[Loaded, list]:
@@ -74,8 +76,9 @@ def csv_con():
 
 @pytest.mark.parametrize("variant", ["lf", "crlf", "damaged", "gzip"])
 @pytest.mark.parametrize(("relative", "adapter", "mapping"), CSV_FIXTURES, ids=[c[0] for c in CSV_FIXTURES])
-def test_quoted_line_breaks_load_every_record_under_its_own_number(relative, adapter, mapping, variant, csv_con,
-                                                                  tmp_path):
+def test_quoted_line_breaks_load_every_record_under_its_own_number(
+    relative, adapter, mapping, variant, csv_con, tmp_path
+):
     original_path = tmp_path / "original.csv"
     write_file(original_path, (FIXTURES / relative).read_bytes())
     original, original_rows = _load(csv_con, original_path, adapter, mapping)
@@ -99,14 +102,25 @@ def test_quoted_line_breaks_load_every_record_under_its_own_number(relative, ada
     # every record loads exactly as before, under the same row number
     assert got.rows == original.rows
     assert (got.file.rows_read, got.file.rows_loaded, got.file.rows_duplicate) == (
-        original.file.rows_read, original.file.rows_loaded, original.file.rows_duplicate)
+        original.file.rows_read,
+        original.file.rows_loaded,
+        original.file.rows_duplicate,
+    )
     assert _quarantine_key(got.quarantine) == _quarantine_key(original.quarantine)
     assert got_rows == original_rows
 
 
-CSV_MAP = ColumnMapping(columns={"call_id": "id", "ts": "created_at", "model": "model", "input_tokens": "prompt_tokens",
-                                 "output_tokens": "completion_tokens", "feature": "feature"},
-                        constants={"provider": "openai"})
+CSV_MAP = ColumnMapping(
+    columns={
+        "call_id": "id",
+        "ts": "created_at",
+        "model": "model",
+        "input_tokens": "prompt_tokens",
+        "output_tokens": "completion_tokens",
+        "feature": "feature",
+    },
+    constants={"provider": "openai"},
+)
 HEAD = b"id,created_at,model,prompt_tokens,completion_tokens,feature\n"
 
 
@@ -114,25 +128,58 @@ def _row(i: int, feature: bytes = b"chat") -> bytes:
     return b"x%d,2026-10-01T00:00:00Z,gpt-4o,10,1," % i + feature + b"\n"
 
 
-@pytest.mark.parametrize(("name", "data", "rows", "rejected"), [
-    # a quoted line break, doubled quotes and a delimiter inside a field: one record, read exactly
-    ("breaks", HEAD + _row(1) + _row(2, b'"support\nbot ""v2"", beta"') + _row(3), {2: "chat", 3: 'support\nbot "v2", beta', 4: "chat"}, {}),
-    ("crlf", (HEAD + _row(1) + _row(2, b'"a\r\nb"') + _row(3)).replace(b"\n", b"\r\n").replace(b"a\r\r\nb", b"a\r\nb"),
-     {2: "chat", 3: "a\r\nb", 4: "chat"}, {}),
-    # a record spanning lines, then a malformed row: the rejected row keeps its record number (4, line 6)
-    ("breaks_then_bad", HEAD + _row(1) + _row(2, b'"a\nb\nc"') + b"x3,bad\n" + _row(4), {2: "chat", 3: "a\nb\nc", 5: "chat"},
-     {4: "Expected Number of Columns"}),
-    # blank lines are no rows, before or after a malformed one (DuckDB's reject numbering counts them: the
-    # records reader numbers this file)
-    ("blank_then_bad", HEAD + _row(1) + b"\n" + _row(2, b'"a\nb"') + b"\n" + b"x3,bad\n" + _row(4),
-     {2: "chat", 3: "a\nb", 5: "chat"}, {4: "line 7: 2 fields, header has 6"}),
-    # a damaged file (a stray CR line) holding a quoted line break: the records reader joins the record
-    ("damaged_with_breaks", HEAD + _row(1) + b"\r\r\n" + _row(2, b'"a\nb"') + b'x3,2026-10-01T00:00:00Z,"gpt\n' + _row(4),
-     {2: "chat", 3: "a\nb", 5: "chat"}, {4: "line 6: unterminated quote"}),
-    # two records with line breaks back to back, and one whose break sits between two quoted fields
-    ("adjacent_spans", HEAD + _row(1, b'"a\nb"') + _row(2, b'"c\nd"') + b'x3,"2026-10-01\nT00:00:00Z",gpt-4o,10,1,"e\nf"\n'
-     + b"\r\r\n", {2: "a\nb", 3: "c\nd"}, {4: "timestamp"}),
-], ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.parametrize(
+    ("name", "data", "rows", "rejected"),
+    [
+        # a quoted line break, doubled quotes and a delimiter inside a field: one record, read exactly
+        (
+            "breaks",
+            HEAD + _row(1) + _row(2, b'"support\nbot ""v2"", beta"') + _row(3),
+            {2: "chat", 3: 'support\nbot "v2", beta', 4: "chat"},
+            {},
+        ),
+        (
+            "crlf",
+            (HEAD + _row(1) + _row(2, b'"a\r\nb"') + _row(3)).replace(b"\n", b"\r\n").replace(b"a\r\r\nb", b"a\r\nb"),
+            {2: "chat", 3: "a\r\nb", 4: "chat"},
+            {},
+        ),
+        # a record spanning lines, then a malformed row: the rejected row keeps its record number (4, line 6)
+        (
+            "breaks_then_bad",
+            HEAD + _row(1) + _row(2, b'"a\nb\nc"') + b"x3,bad\n" + _row(4),
+            {2: "chat", 3: "a\nb\nc", 5: "chat"},
+            {4: "Expected Number of Columns"},
+        ),
+        # blank lines are no rows, before or after a malformed one (DuckDB's reject numbering counts them: the
+        # records reader numbers this file)
+        (
+            "blank_then_bad",
+            HEAD + _row(1) + b"\n" + _row(2, b'"a\nb"') + b"\n" + b"x3,bad\n" + _row(4),
+            {2: "chat", 3: "a\nb", 5: "chat"},
+            {4: "line 7: 2 fields, header has 6"},
+        ),
+        # a damaged file (a stray CR line) holding a quoted line break: the records reader joins the record
+        (
+            "damaged_with_breaks",
+            HEAD + _row(1) + b"\r\r\n" + _row(2, b'"a\nb"') + b'x3,2026-10-01T00:00:00Z,"gpt\n' + _row(4),
+            {2: "chat", 3: "a\nb", 5: "chat"},
+            {4: "line 6: unterminated quote"},
+        ),
+        # two records with line breaks back to back, and one whose break sits between two quoted fields
+        (
+            "adjacent_spans",
+            HEAD
+            + _row(1, b'"a\nb"')
+            + _row(2, b'"c\nd"')
+            + b'x3,"2026-10-01\nT00:00:00Z",gpt-4o,10,1,"e\nf"\n'
+            + b"\r\r\n",
+            {2: "a\nb", 3: "c\nd"},
+            {4: "timestamp"},
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
 def test_records_are_read_and_numbered_by_record(name, data, rows, rejected, csv_con, tmp_path):
     path = tmp_path / f"{name}.csv"
     write_file(path, data)

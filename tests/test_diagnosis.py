@@ -16,24 +16,55 @@ from costlens.report.model import Period, Totals, UnitEconomics
 
 def ue(key: str, cost: float, calls: int = 100, retry_rate: float = 0.0) -> UnitEconomics:
     values = {f.name: None for f in fields(UnitEconomics)}
-    values.update(key=key, calls=calls, tasks=calls, cost_usd=D(str(cost)), unpriced_calls=0, accepted_tasks=0,
-                  tasks_with_outcome=0, rework_cost_usd=D(0), delay_cost_usd=D(0), input_tokens=0,
-                  cache_read_tokens=0, cache_write_tokens=0, output_tokens=0, retry_rate=retry_rate)
+    values.update(
+        key=key,
+        calls=calls,
+        tasks=calls,
+        cost_usd=D(str(cost)),
+        unpriced_calls=0,
+        accepted_tasks=0,
+        tasks_with_outcome=0,
+        rework_cost_usd=D(0),
+        delay_cost_usd=D(0),
+        input_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        output_tokens=0,
+        retry_rate=retry_rate,
+    )
     return UnitEconomics(**values)
 
 
 def totals(cost: float, calls: int, per_outcome: float | None) -> Totals:
-    return Totals(cost_usd=D(str(cost)), calls=calls, tasks=calls, accepted_tasks=0, unpriced_calls=0,
-                  priced_coverage_pct=100.0, cost_per_call_usd=cost / calls, cost_per_task_usd=cost / calls,
-                  quality_adjusted_cost_per_task_usd=None, cost_per_accepted_outcome_usd=per_outcome)
+    return Totals(
+        cost_usd=D(str(cost)),
+        calls=calls,
+        tasks=calls,
+        accepted_tasks=0,
+        unpriced_calls=0,
+        priced_coverage_pct=100.0,
+        cost_per_call_usd=cost / calls,
+        cost_per_task_usd=cost / calls,
+        quality_adjusted_cost_per_task_usd=None,
+        cost_per_accepted_outcome_usd=per_outcome,
+    )
 
 
-def snap(features: dict[str, float], calls: int, per_outcome: float | None, retry: dict[str, float] | None = None,
-         days: float = 30.44) -> PeriodSnapshot:
+def snap(
+    features: dict[str, float],
+    calls: int,
+    per_outcome: float | None,
+    retry: dict[str, float] | None = None,
+    days: float = 30.44,
+) -> PeriodSnapshot:
     total = sum(features.values())
     rows = [ue(k, v) for k, v in features.items()]
-    return PeriodSnapshot(totals(total, calls, per_outcome), rows, days,
-                          {k: D(str(v)) for k, v in retry.items()} if retry is not None else None)
+    return PeriodSnapshot(
+        totals(total, calls, per_outcome),
+        rows,
+        days,
+        {k: D(str(v)) for k, v in retry.items()} if retry is not None else None,
+    )
 
 
 def test_rising_cost_per_call_only():
@@ -134,14 +165,18 @@ def test_snapshot_accepts_tuples_and_dicts():
 
 def test_rank_levers_carries_the_diagnosis():
     cur = snap({"a": 700}, 1000, 3.0, {"a": 0})
-    plan = rank_levers([], D(700), {"a": D(700)}, None, 30, {"current": cur, "previous": snap({"a": 500}, 1000, 2.0, {"a": 0})})
+    plan = rank_levers(
+        [], D(700), {"a": D(700)}, None, 30, {"current": cur, "previous": snap({"a": 500}, 1000, 2.0, {"a": 0})}
+    )
     assert plan.diagnosis is not None and plan.diagnosis.rising == "both"
 
 
 def test_previous_period():
     assert previous_period(Period(date(2026, 10, 1), date(2026, 11, 1))) == Period(date(2026, 9, 1), date(2026, 10, 1))
     assert previous_period(Period(date(2026, 1, 1), date(2026, 2, 1))) == Period(date(2025, 12, 1), date(2026, 1, 1))
-    assert previous_period(Period(date(2026, 10, 5), date(2026, 10, 12))) == Period(date(2026, 9, 28), date(2026, 10, 5))
+    assert previous_period(Period(date(2026, 10, 5), date(2026, 10, 12))) == Period(
+        date(2026, 9, 28), date(2026, 10, 5)
+    )
 
 
 def test_diagnose_periods_from_the_database(con):
@@ -151,17 +186,25 @@ def test_diagnose_periods_from_the_database(con):
     from costlens.config import Config
     from costlens.report.build import prepare_priced_calls
 
-    rows = [("s1", "2026-09-03", "ok"), ("s2", "2026-09-04", "ok"),
-            ("o1", "2026-10-03", "ok"), ("o2", "2026-10-04", "ok"), ("o3", "2026-10-05", "ok"),
-            ("o4", "2026-10-06", "error")]
+    rows = [
+        ("s1", "2026-09-03", "ok"),
+        ("s2", "2026-09-04", "ok"),
+        ("o1", "2026-10-03", "ok"),
+        ("o2", "2026-10-04", "ok"),
+        ("o3", "2026-10-05", "ok"),
+        ("o4", "2026-10-06", "error"),
+    ]
     for call_id, day, status in rows:
         con.execute(
             "INSERT INTO calls (call_id, source_format, source_file, source_sha256, source_row, ts, provider, model, "
             "input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, "
             "reasoning_tokens, status, feature, task_id) VALUES (?, 'test', 't', 'x', 1, ?, 'acme', 'acme-one', "
-            "100000, 0, 0, 0, 0, 0, ?, 'feat', ?)", [call_id, f"{day} 10:00:00", status, call_id])
-    config = Config(prices={"overrides": [{"provider": "acme", "model": "acme-one", "input_mtok": 10,
-                                           "output_mtok": 10}]})
+            "100000, 0, 0, 0, 0, 0, ?, 'feat', ?)",
+            [call_id, f"{day} 10:00:00", status, call_id],
+        )
+    config = Config(
+        prices={"overrides": [{"provider": "acme", "model": "acme-one", "input_mtok": 10, "output_mtok": 10}]}
+    )
     prepare_priced_calls(con, config)
     d = diagnose_periods(con, config, Period(date(2026, 10, 1), date(2026, 11, 1)))
     assert d.has_previous and d.cost_per_call_trend == "flat"
@@ -170,8 +213,10 @@ def test_diagnose_periods_from_the_database(con):
     assert d.partial_notes == ["September 2026 has data for 28 of 30 days (2026-09-03 to 2026-09-30)"]
     assert (d.previous_spend_per_day_usd, d.spend_per_day_usd) == (D(2) / 28, D(4) / 31)
     # $0.0714… → $0.1290… a day: +80.6% (4/31 ÷ 2/28 = 56/31)
-    assert ("September 2026 has data for 28 of 30 days (2026-09-03 to 2026-09-30), so spend is compared per day "
-            "with data: it grew from $0.07 to $0.13 a day (+80.6%).") in d.statement
+    assert (
+        "September 2026 has data for 28 of 30 days (2026-09-03 to 2026-09-30), so spend is compared per day "
+        "with data: it grew from $0.07 to $0.13 a day (+80.6%)."
+    ) in d.statement
     assert d.retry_share_of_spend == pytest.approx(0.25) and d.retry_cost_estimated is False
     assert d.retry_driven is True
     # the current period's tables are left in place

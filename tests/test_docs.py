@@ -34,11 +34,17 @@ def report_json(tmp_path_factory):
     db = str(work / "docs.duckdb")
     cli = [sys.executable, "-m", "costlens"]
     config = str(ECON / "costlens.toml")
-    ingest = subprocess.run(cli + ["ingest", str(ECON / "spans.jsonl"), str(ECON / "outcomes.csv"), "--db", db,
-                                   "--config", config, "-q"], capture_output=True, text=True)
+    ingest = subprocess.run(
+        cli + ["ingest", str(ECON / "spans.jsonl"), str(ECON / "outcomes.csv"), "--db", db, "--config", config, "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert ingest.returncode == 0, ingest.stderr
-    report = subprocess.run(cli + ["report", "--db", db, "--config", config, "--period", "2026-10", "--format",
-                                   "json"], capture_output=True, text=True)
+    report = subprocess.run(
+        cli + ["report", "--db", db, "--config", config, "--period", "2026-10", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
     assert report.returncode == 0, report.stderr
     return json.loads(report.stdout)
 
@@ -80,7 +86,7 @@ def section(page: Path, heading: str) -> str:
         if match and match.group(2).strip() == heading:
             level = len(match.group(1))
             body = []
-            for following in lines[at + 1:]:
+            for following in lines[at + 1 :]:
                 deeper = re.match(r"(#{1,6})\s", following)
                 if deeper and len(deeper.group(1)) <= level:
                     break
@@ -115,8 +121,13 @@ def test_totals_fields_are_the_documented_ones(report_json):
 
 def test_worksheet_row_fields_are_the_documented_ones(report_json):
     documented = set(table_keys(section(CONTRACT, "Worksheet rows")))
-    keys = {"unit_economics": {"feature"}, "by_model": {"model", "provider"}, "by_team": {"team"},
-            "by_day": {"day"}, "by_month": {"month"}}
+    keys = {
+        "unit_economics": {"feature"},
+        "by_model": {"model", "provider"},
+        "by_team": {"team"},
+        "by_day": {"day"},
+        "by_month": {"month"},
+    }
     for table, key in keys.items():
         assert report_json[table], f"the fixture's report has no {table} rows"
         assert set(report_json[table][0]) - key == documented, table
@@ -125,8 +136,13 @@ def test_worksheet_row_fields_are_the_documented_ones(report_json):
 def test_period_shape_is_the_documented_one(report_json):
     example = re.search(r"```json\n(.*?)\n```", section(CONTRACT, "Period"), re.S).group(1)
     assert set(json.loads(example)) == set(report_json["period"])
-    assert report_json["period"] == {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31",
-                                     "days": 31, "label": "2026-10"}
+    assert report_json["period"] == {
+        "start": "2026-10-01",
+        "end": "2026-11-01",
+        "last_day": "2026-10-31",
+        "days": 31,
+        "label": "2026-10",
+    }
 
 
 # ------------------------------------------------------------------------------------------ links and anchors
@@ -157,8 +173,9 @@ def test_docs_anchors_cited_in_the_code_exist():
     assert missing == []
 
 
-@pytest.mark.parametrize("page", ["docs/architecture.md", "docs/definitions.md", "docs/json-contract.md",
-                                  "README.md", "CONTRIBUTING.md"])
+@pytest.mark.parametrize(
+    "page", ["docs/architecture.md", "docs/definitions.md", "docs/json-contract.md", "README.md", "CONTRIBUTING.md"]
+)
 def test_markdown_links_between_pages_resolve(page):
     source = PROJECT / page
     missing = []
@@ -177,12 +194,17 @@ def test_architecture_lists_every_sql_file():
     for folder in sorted(p for p in (PROJECT / "sql").iterdir() if p.is_dir()):
         listed = {name for name in table_keys(section(ARCHITECTURE, f"sql/{folder.name}")) if name.endswith(".sql")}
         actual = {p.name for p in folder.glob("*.sql")}
-        assert listed == actual, (f"sql/{folder.name}: not in docs/architecture.md {sorted(actual - listed)}, "
-                                  f"listed but absent {sorted(listed - actual)}")
+        assert listed == actual, (
+            f"sql/{folder.name}: not in docs/architecture.md {sorted(actual - listed)}, "
+            f"listed but absent {sorted(listed - actual)}"
+        )
 
 
 def test_no_file_cites_numbered_design_sections():
     pattern = re.compile("DESIGN" + r"\s*" + "\u00a7")  # written apart so this file does not match itself
-    offenders = [str(path.relative_to(PROJECT)) for path in project_files()
-                 if pattern.search(path.read_text(encoding="utf-8", errors="replace"))]
+    offenders = [
+        str(path.relative_to(PROJECT))
+        for path in project_files()
+        if pattern.search(path.read_text(encoding="utf-8", errors="replace"))
+    ]
     assert offenders == []

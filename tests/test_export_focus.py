@@ -55,10 +55,31 @@ MANDATORY_1_2 = {
     "PricingUnit": ("String", True, None),
     "ProviderName": ("String", False, None),
     "PublisherName": ("String", False, None),
-    "ServiceCategory": ("String", False, {
-        "AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases", "Developer Tools",
-        "Multicloud", "Identity", "Integration", "Internet of Things", "Management and Governance", "Media",
-        "Migration", "Mobile", "Networking", "Security", "Storage", "Web", "Other"}),
+    "ServiceCategory": (
+        "String",
+        False,
+        {
+            "AI and Machine Learning",
+            "Analytics",
+            "Business Applications",
+            "Compute",
+            "Databases",
+            "Developer Tools",
+            "Multicloud",
+            "Identity",
+            "Integration",
+            "Internet of Things",
+            "Management and Governance",
+            "Media",
+            "Migration",
+            "Mobile",
+            "Networking",
+            "Security",
+            "Storage",
+            "Web",
+            "Other",
+        },
+    ),
     "ServiceName": ("String", False, None),
 }
 CONDITIONAL_1_2 = {
@@ -89,23 +110,42 @@ CONDITIONAL_1_2 = {
     "Tags": ("JSON", True, None),
 }
 # 1.2 ServiceSubcategory values under "AI and Machine Learning" (each has exactly one parent category)
-AI_SUBCATEGORIES = {"AI Platforms", "Bots", "Generative AI", "Machine Learning", "Natural Language Processing",
-                    "Other (AI and Machine Learning)"}
+AI_SUBCATEGORIES = {
+    "AI Platforms",
+    "Bots",
+    "Generative AI",
+    "Machine Learning",
+    "Natural Language Processing",
+    "Other (AI and Machine Learning)",
+}
 # Columns the FOCUS 1.3 draft introduces; a 1.2 dataset must not carry them unprefixed.
 FOCUS_1_3_ONLY = {"ServiceProviderName", "HostProviderName", "AllocatedMethodId", "AllocatedResourceId"}
-X_COLUMNS = ["x_Feature", "x_TaskClass", "x_Team", "x_CostCenter", "x_Environment", "x_CostlensCallCount",
-             "x_AllocationMethod"]
+X_COLUMNS = [
+    "x_Feature",
+    "x_TaskClass",
+    "x_Team",
+    "x_CostCenter",
+    "x_Environment",
+    "x_CostlensCallCount",
+    "x_AllocationMethod",
+]
 MONEY_COLUMNS = ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ListUnitPrice", "ContractedUnitPrice"]
 
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 DECIMAL_TEXT_RE = re.compile(r"^-?\d+\.\d+$")
 # The names focus-validator 1.0.0's bundled "1.0" rule set still uses (FOCUS 1.0-preview); FOCUS 1.0 final and
 # 1.2 call them ProviderName, PublisherName, InvoiceIssuerName, ResourceId and ChargeCategory.
-PRE_RELEASE_NAMES = {"ProviderName": "Provider", "PublisherName": "Publisher", "InvoiceIssuerName": "InvoiceIssuer",
-                     "ResourceId": "ResourceID", "ChargeCategory": "ChargeType"}
+PRE_RELEASE_NAMES = {
+    "ProviderName": "Provider",
+    "PublisherName": "Publisher",
+    "InvoiceIssuerName": "InvoiceIssuer",
+    "ResourceId": "ResourceID",
+    "ChargeCategory": "ChargeType",
+}
 
 
 # ---------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
@@ -120,9 +160,12 @@ def sample(tmp_path_factory):
     work = tmp_path_factory.mktemp("focus")
     config_file = work / "costlens.toml"
     config_text = (SAMPLE_LOGS / "costlens.toml").read_text(encoding="utf-8")
-    config_file.write_text(config_text.replace("[features.ticket-classifier]\n",
-                                               "[features.ticket-classifier]\ntask_class = \"classification\"\n"),
-                           encoding="utf-8")
+    config_file.write_text(
+        config_text.replace(
+            "[features.ticket-classifier]\n", '[features.ticket-classifier]\ntask_class = "classification"\n'
+        ),
+        encoding="utf-8",
+    )
     config = load_config(config_file)
     db_path = str(work / "sample.duckdb")
     api.ingest([str(SAMPLE_LOGS)], db=db_path, config=config)
@@ -135,8 +178,22 @@ def sample(tmp_path_factory):
     for suffix in ("csv", "parquet"):
         out = work / f"costs.focus.{suffix}"
         # with the allocation, so the validator and the checks below see both kinds of rows
-        result = runner.invoke(app, ["export", "focus", "--out", str(out), "--db", db_path,
-                                     "--config", str(config_file), "--period", "2026-10", "--with-allocation"])
+        result = runner.invoke(
+            app,
+            [
+                "export",
+                "focus",
+                "--out",
+                str(out),
+                "--db",
+                db_path,
+                "--config",
+                str(config_file),
+                "--period",
+                "2026-10",
+                "--with-allocation",
+            ],
+        )
         assert result.exit_code == 0, result.output
         outputs[suffix] = out
     from costlens import db
@@ -147,8 +204,16 @@ def sample(tmp_path_factory):
         report = build_report(con, config, resolve_period(None, "2026-10", None, None), analyse=False)
     with outputs["csv"].open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return {"work": work, "db": db_path, "config": config, "config_file": config_file, "csv": outputs["csv"],
-            "parquet": outputs["parquet"], "rows": rows, "report": report}
+    return {
+        "work": work,
+        "db": db_path,
+        "config": config,
+        "config_file": config_file,
+        "csv": outputs["csv"],
+        "parquet": outputs["parquet"],
+        "rows": rows,
+        "report": report,
+    }
 
 
 VENDORED_VALIDATOR = Path(__file__).resolve().parent / "focus_rules"  # focus-validator 1.0.0, unmodified
@@ -175,17 +240,36 @@ def run_focus_validator(data_file: Path, version: str, work: Path) -> ET.Element
     env = {**os.environ, "PYTHONPATH": str(VENDORED_VALIDATOR)}
     # cwd: focus-validator 1.0.0 opens its ISO 4217 list by the relative path focus_validator/utils/…
     completed = subprocess.run(
-        [sys.executable, "-c", _RUN_VALIDATOR, "--data-file", str(data_file), "--validate-version", version,
-         "--output-type", "unittest", "--output-destination", str(result_file)],
-        cwd=VENDORED_VALIDATOR, env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            _RUN_VALIDATOR,
+            "--data-file",
+            str(data_file),
+            "--validate-version",
+            version,
+            "--output-type",
+            "unittest",
+            "--output-destination",
+            str(result_file),
+        ],
+        cwd=VENDORED_VALIDATOR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert f"validator: {VENDORED_VALIDATOR}" in completed.stderr  # the vendored copy, not an installed one
     return ET.parse(result_file).getroot()
 
 
 def failed_checks(results: ET.Element) -> list[str]:
-    return sorted(case.get("name") for case in results.iter("testcase")
-                  if case.find("failure") is not None or case.find("error") is not None)
+    return sorted(
+        case.get("name")
+        for case in results.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    )
 
 
 def write_pre_release_copy(rows: list[dict[str, str]], target: Path, drop: tuple[str, ...] = ()) -> Path:
@@ -200,6 +284,7 @@ def write_pre_release_copy(rows: list[dict[str, str]], target: Path, drop: tuple
 
 
 # ---------------------------------------------------------------- the official validator
+
 
 def test_export_passes_the_official_focus_validator(sample):
     copy = write_pre_release_copy(sample["rows"], sample["work"] / "validated.csv")
@@ -232,6 +317,7 @@ def test_validator_fails_a_broken_export(sample):
 
 # ---------------------------------------------------------------- FOCUS 1.2 columns
 
+
 def _check_value(column: str, value: str, kind: str, nullable: bool, allowed: set[str] | None) -> str | None:
     if value == "":
         return None if nullable else f"{column} is null"
@@ -258,8 +344,12 @@ def test_every_focus_1_2_mandatory_column_with_its_type_and_values(sample):
     missing = [c for c in MANDATORY_1_2 if c not in header]
     assert missing == []
     spec = {**MANDATORY_1_2, **CONDITIONAL_1_2}
-    problems = [problem for row in rows for column, (kind, nullable, allowed) in spec.items()
-                if column in row and (problem := _check_value(column, row[column], kind, nullable, allowed))]
+    problems = [
+        problem
+        for row in rows
+        for column, (kind, nullable, allowed) in spec.items()
+        if column in row and (problem := _check_value(column, row[column], kind, nullable, allowed))
+    ]
     assert problems[:5] == []
     # column ids: PascalCase alphanumerics for FOCUS columns, x_ for custom ones, no 1.3-only names
     for name in header:
@@ -315,6 +405,7 @@ def test_provider_names_follow_focus(sample):
 
 # ---------------------------------------------------------------- money
 
+
 def test_billed_cost_adds_up_to_the_report(sample):
     report = sample["report"]
     rows = [r for r in sample["rows"] if r["x_AllocationMethod"] == "direct"]  # logged calls; allocated rows below
@@ -324,8 +415,9 @@ def test_billed_cost_adds_up_to_the_report(sample):
     assert round(total, 2) == round(report.totals.cost_usd, 2)
     per_feature = defaultdict(Decimal)
     for row in rows:
-        per_feature[row["x_Feature"].removeprefix("'") if row["x_Feature"].startswith("'=") else row["x_Feature"]] \
-            += Decimal(row["BilledCost"])
+        per_feature[row["x_Feature"].removeprefix("'") if row["x_Feature"].startswith("'=") else row["x_Feature"]] += (
+            Decimal(row["BilledCost"])
+        )
     expected = {ue.key: ue.cost_usd for ue in report.unit_economics}
     assert dict(per_feature) == expected
 
@@ -357,14 +449,18 @@ def test_parquet_keeps_types(sample):
     assert schema.field("ChargePeriodStart").type == pa.timestamp("us", tz="UTC")
     assert schema.field("x_CostlensCallCount").type == pa.int64()
     assert table.num_rows == len(sample["rows"])
-    direct = [cost for cost, method in zip(table.column("BilledCost").to_pylist(),
-                                           table.column("x_AllocationMethod").to_pylist()) if method == "direct"]
+    direct = [
+        cost
+        for cost, method in zip(table.column("BilledCost").to_pylist(), table.column("x_AllocationMethod").to_pylist())
+        if method == "direct"
+    ]
     assert sum(direct) == sample["report"].totals.cost_usd
     features = set(table.column("x_Feature").to_pylist())
     assert FORMULA_FEATURE in features and SCRIPT_FEATURE in features  # Parquet keeps the raw text
 
 
 # ---------------------------------------------------------------- x_ columns and hostile text
+
 
 def test_x_columns(sample):
     rows = sample["rows"]
@@ -400,6 +496,7 @@ def test_hostile_feature_names_are_neutralised_like_the_csv_report(sample):
 
 # ---------------------------------------------------------------- allocation hook, options
 
+
 def test_the_export_adds_up_to_the_report_and_says_what_is_beside_it(sample, tmp_path):
     """By default the file holds the report's total to the cent; the billed spend no feature owns is said beside it
     (and --with-allocation adds it as 'allocated' rows)."""
@@ -407,17 +504,35 @@ def test_the_export_adds_up_to_the_report_and_says_what_is_beside_it(sample, tmp
     import sys
 
     out = tmp_path / "plain.focus.csv"
-    proc = subprocess.run([sys.executable, "-m", "costlens", "export", "focus", "--out", str(out), "--db",
-                           str(sample["db"]), "--config", str(sample["config_file"]), "--period", "2026-10"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costlens",
+            "export",
+            "focus",
+            "--out",
+            str(out),
+            "--db",
+            str(sample["db"]),
+            "--config",
+            str(sample["config_file"]),
+            "--period",
+            "2026-10",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     with out.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["x_AllocationMethod"] for r in rows} == {"direct"}
     assert sum(Decimal(r["BilledCost"]) for r in rows) == sample["report"].totals.cost_usd
     allocated = sum(Decimal(r["BilledCost"]) for r in sample["rows"] if r["x_AllocationMethod"] == "allocated")
-    assert f"${allocated:,.2f} of billed spend no feature owns is not in the file (--with-allocation adds it)" \
+    assert (
+        f"${allocated:,.2f} of billed spend no feature owns is not in the file (--with-allocation adds it)"
         in proc.stderr
+    )
 
 
 def test_allocated_spend_rows(sample, tmp_path):
@@ -436,8 +551,7 @@ def test_allocated_spend_rows(sample, tmp_path):
     with db.connect(str(copy)) as con:
         con.execute("UPDATE calls SET feature = 'marketing-copy' WHERE feature = ?", [FORMULA_FEATURE])
         con.execute("UPDATE calls SET feature = 'search-summarizer' WHERE feature = ?", [SCRIPT_FEATURE])
-        result = export_focus(con, sample["config"], period, tmp_path / "allocated.focus.csv",
-                              include_allocation=True)
+        result = export_focus(con, sample["config"], period, tmp_path / "allocated.focus.csv", include_allocation=True)
         recon = reconcile(con, sample["config"], period)
     with result.path.open(newline="", encoding="utf-8") as handle:
         allocated = [r for r in csv.DictReader(handle) if r["x_AllocationMethod"] == "allocated"]
@@ -465,8 +579,9 @@ def test_unpriced_calls_are_left_out_and_counted(sample, tmp_path):
     con = db.connect(str(copy))
     try:
         con.execute("UPDATE calls SET model = 'no-such-model-anywhere' WHERE feature = 'support-bot'")
-        result = export_focus(con, sample["config"], Period(date(2026, 10, 1), date(2026, 11, 1)),
-                              tmp_path / "unpriced.focus.parquet")
+        result = export_focus(
+            con, sample["config"], Period(date(2026, 10, 1), date(2026, 11, 1)), tmp_path / "unpriced.focus.parquet"
+        )
     finally:
         con.close()
     assert result.unpriced_calls == support_bot.calls > 0
@@ -505,11 +620,14 @@ def test_cli_rejects_an_unknown_format(sample):
 
     from costlens.cli import app
 
-    result = CliRunner().invoke(app, ["export", "focus", "--out", str(sample["work"] / "costs.xlsx"),
-                                      "--db", sample["db"]])
+    result = CliRunner().invoke(
+        app, ["export", "focus", "--out", str(sample["work"] / "costs.xlsx"), "--db", sample["db"]]
+    )
     assert result.exit_code == 2
     assert "csv or .parquet" in result.output
-    result = CliRunner().invoke(app, ["export", "focus", "--out", str(sample["work"] / "costs.csv"),
-                                      "--format", "parquet", "--db", sample["db"]])
+    result = CliRunner().invoke(
+        app,
+        ["export", "focus", "--out", str(sample["work"] / "costs.csv"), "--format", "parquet", "--db", sample["db"]],
+    )
     assert result.exit_code == 2
     assert "does not match --format parquet" in result.output

@@ -13,31 +13,85 @@ from test_budgets import make_report, ue
 from costlens.errors import UsageError
 from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables, neutralise
 
-FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "  =HYPERLINK(\"x\")"]
-TABLES = ["unit_economics", "by_model", "by_team", "by_day", "leaks", "levers", "budgets", "showback",
-          "showback_invoice"]
+FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", '  =HYPERLINK("x")']
+TABLES = [
+    "unit_economics",
+    "by_model",
+    "by_team",
+    "by_day",
+    "leaks",
+    "levers",
+    "budgets",
+    "showback",
+    "showback_invoice",
+]
 
 
 def hostile_report():
-    features = [ue(name, f"0.{i + 1}25", calls=3, tasks=2, cost_per_call_usd=-0.5 if i == 0 else 0.04,
-                   acceptance_rate=0.5, accepted_tasks=1)
-                for i, name in enumerate(FORMULAS + ["<script>alert(1)</script>", "plain"])]
+    features = [
+        ue(
+            name,
+            f"0.{i + 1}25",
+            calls=3,
+            tasks=2,
+            cost_per_call_usd=-0.5 if i == 0 else 0.04,
+            acceptance_rate=0.5,
+            accepted_tasks=1,
+        )
+        for i, name in enumerate(FORMULAS + ["<script>alert(1)</script>", "plain"])
+    ]
     report = make_report(features)
     report.by_model = [ue("=gpt|' /C calc'!A0", "1.000000000000000001", provider="@evil", calls=7)]
-    report.leaks = [{
-        "kind": "retries", "feature": FORMULAS[0], "model": "-gpt", "task_class": None, "calls_affected": 4,
-        "wasted_usd": Decimal("0.000000001"), "est_monthly_savings_usd": Decimal("12.5"), "confidence": "high",
-        "severity": "medium", "evidence": {"example_call_ids": ["=c1", "c2"], "failed": 4}, "explanation": "+x",
-        "lever": "stability_guardrails", "savings_low_usd": Decimal("6"), "savings_high_usd": Decimal("12.5"),
-        "quality_risk": "low", "affected_cost_usd": Decimal("1")}]
-    report.levers = [{
-        "rank": 1, "lever": "model_routing", "est_monthly_savings_usd": Decimal("262.75"),
-        "savings_low_usd": Decimal("158"), "savings_high_usd": Decimal("263"), "share_of_spend": 0.3, "effort": "days",
-        "quality_risk": "medium", "features": ["@a", "b"], "evidence": {"k": Decimal("1.5")},
-        "first_action": "=route", "quality_reason": "", "savings_per_effort_day_usd": Decimal("87.58"),
-        "by_feature": {}, "findings": 2}]
-    report.budgets = [{"feature": "=b", "owner": "+o", "status": "over", "spend_usd": Decimal("3"),
-                       "monthly_budget_usd": Decimal("2"), "used_pct": 150.0, "slo_status": "no_slo"}]
+    report.leaks = [
+        {
+            "kind": "retries",
+            "feature": FORMULAS[0],
+            "model": "-gpt",
+            "task_class": None,
+            "calls_affected": 4,
+            "wasted_usd": Decimal("0.000000001"),
+            "est_monthly_savings_usd": Decimal("12.5"),
+            "confidence": "high",
+            "severity": "medium",
+            "evidence": {"example_call_ids": ["=c1", "c2"], "failed": 4},
+            "explanation": "+x",
+            "lever": "stability_guardrails",
+            "savings_low_usd": Decimal("6"),
+            "savings_high_usd": Decimal("12.5"),
+            "quality_risk": "low",
+            "affected_cost_usd": Decimal("1"),
+        }
+    ]
+    report.levers = [
+        {
+            "rank": 1,
+            "lever": "model_routing",
+            "est_monthly_savings_usd": Decimal("262.75"),
+            "savings_low_usd": Decimal("158"),
+            "savings_high_usd": Decimal("263"),
+            "share_of_spend": 0.3,
+            "effort": "days",
+            "quality_risk": "medium",
+            "features": ["@a", "b"],
+            "evidence": {"k": Decimal("1.5")},
+            "first_action": "=route",
+            "quality_reason": "",
+            "savings_per_effort_day_usd": Decimal("87.58"),
+            "by_feature": {},
+            "findings": 2,
+        }
+    ]
+    report.budgets = [
+        {
+            "feature": "=b",
+            "owner": "+o",
+            "status": "over",
+            "spend_usd": Decimal("3"),
+            "monthly_budget_usd": Decimal("2"),
+            "used_pct": 150.0,
+            "slo_status": "no_slo",
+        }
+    ]
     return report
 
 
@@ -74,11 +128,21 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     assert budget["feature"] == "'=b" and budget["owner"] == "'+o" and budget["used_pct"] == "150.0"
 
 
-@pytest.mark.parametrize("value, kind, expected", [
-    (Decimal("-1.50"), MONEY, "-1.5"), (Decimal("0E-18"), MONEY, "0"), (Decimal("1E+3"), MONEY, "1000"),
-    (-3, MONEY, "-3"), (float("nan"), MONEY, ""), (None, TEXT, ""), (True, TEXT, "true"), ("-x", TEXT, "'-x"),
-    ("a-b", TEXT, "a-b"), (["=a", "b"], TEXT, "'=a; b"),
-])
+@pytest.mark.parametrize(
+    "value, kind, expected",
+    [
+        (Decimal("-1.50"), MONEY, "-1.5"),
+        (Decimal("0E-18"), MONEY, "0"),
+        (Decimal("1E+3"), MONEY, "1000"),
+        (-3, MONEY, "-3"),
+        (float("nan"), MONEY, ""),
+        (None, TEXT, ""),
+        (True, TEXT, "true"),
+        ("-x", TEXT, "'-x"),
+        ("a-b", TEXT, "a-b"),
+        (["=a", "b"], TEXT, "'=a; b"),
+    ],
+)
 def test_csv_cell(value, kind, expected):
     assert csv_cell(value, kind) == expected
 

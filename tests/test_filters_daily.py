@@ -69,8 +69,16 @@ def test_daily_total_is_the_report_total(sample, full_report, full_daily):
     assert totals["cost_usd"] == full_report["totals"]["cost_usd"] == TOTAL
     assert totals["calls"] == full_report["totals"]["calls"] == CALLS
     assert totals["unpriced_calls"] == 0
-    assert totals["total_tokens"] == (totals["input_tokens"] + totals["output_tokens"] + totals["cache_read_tokens"]
-                                      + totals["cache_write_tokens"]) == 354_858_330
+    assert (
+        totals["total_tokens"]
+        == (
+            totals["input_tokens"]
+            + totals["output_tokens"]
+            + totals["cache_read_tokens"]
+            + totals["cache_write_tokens"]
+        )
+        == 354_858_330
+    )
     assert full_daily["filters"] == {}
     days = full_daily["days"]
     assert [d["day"] for d in days] == [f"2026-10-{n:02d}" for n in range(1, 32)]
@@ -85,7 +93,11 @@ def test_daily_total_is_the_report_total(sample, full_report, full_daily):
     # 9 models: a failed call's undated model name is counted under the dated id the answers show
     assert (first["calls"], first["cost_usd"], len(first["models"])) == (1289, Decimal("85.374607"), 9)
     opus = next(m for m in first["models"] if m["model"] == "claude-opus-4-1-20250805")
-    assert (opus["provider"], opus["calls"], opus["cost_usd"]) == ("anthropic", 259, Decimal("65.9089635"))  # 257 answered, 2 failed
+    assert (opus["provider"], opus["calls"], opus["cost_usd"]) == (
+        "anthropic",
+        259,
+        Decimal("65.9089635"),
+    )  # 257 answered, 2 failed
 
 
 def test_daily_matches_the_report_by_day_and_by_model(full_report, full_daily):
@@ -97,13 +109,20 @@ def test_daily_matches_the_report_by_day_and_by_model(full_report, full_daily):
     for day in full_daily["days"]:
         for m in day["models"]:
             row = summed[m["model"]]
-            for i, key in enumerate(("calls", "cost_usd", "input_tokens", "output_tokens", "cache_read_tokens",
-                                     "cache_write_tokens")):
+            for i, key in enumerate(
+                ("calls", "cost_usd", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+            ):
                 row[i] += m[key]
     assert set(summed) == {row["model"] for row in full_report["by_model"]}
     for row in full_report["by_model"]:
-        assert summed[row["model"]] == [row["calls"], row["cost_usd"], row["input_tokens"], row["output_tokens"],
-                                        row["cache_read_tokens"], row["cache_write_tokens"]], row["model"]
+        assert summed[row["model"]] == [
+            row["calls"],
+            row["cost_usd"],
+            row["input_tokens"],
+            row["output_tokens"],
+            row["cache_read_tokens"],
+            row["cache_write_tokens"],
+        ], row["model"]
 
 
 def test_daily_json_writes_every_digit(sample):
@@ -166,7 +185,10 @@ def test_leaks_and_levers_take_the_filter(sample):
     assert set(leaks) == {"period", "filters", "leaks"}
     assert leaks["filters"] == {"features": ["support-bot"], "teams": []}
     assert {(f["kind"], f["feature"]) for f in leaks["leaks"]} == {
-        ("premium_overuse", "support-bot"), ("context_bloat", "support-bot"), ("retries", "support-bot")}
+        ("premium_overuse", "support-bot"),
+        ("context_bloat", "support-bot"),
+        ("retries", "support-bot"),
+    }
     proc = run("levers", *sample, "--feature", "support-bot")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("only the calls of feature support-bot\n")
@@ -180,21 +202,26 @@ def test_unknown_feature_is_a_usage_error_naming_the_closest(sample, command):
     assert proc.stderr == (
         "costlens: error: --feature 'support-bott': no call in the database has that feature — did you mean "
         "--feature support-bot? features known: coding-agent, doc-extractor, marketing-copy, search-summarizer, "
-        "support-bot, ticket-classifier\n")
+        "support-bot, ticket-classifier\n"
+    )
 
 
 def test_unknown_team_and_blank_names(sample):
     proc = run("report", *sample, "--team", "Customer-Experience")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("costlens: error: --team 'Customer-Experience': no call in the database has that "
-                                  "team — did you mean --team customer-experience?")
+    assert proc.stderr.startswith(
+        "costlens: error: --team 'Customer-Experience': no call in the database has that "
+        "team — did you mean --team customer-experience?"
+    )
     assert len(proc.stderr.splitlines()) == 1
     proc = run("daily", *sample, "--team", "nobody")
     assert proc.returncode == 2
     assert "did you mean" not in proc.stderr and "teams known: customer-experience, finance-ops" in proc.stderr
     proc = run("daily", *sample, "--feature", " ")
-    assert (proc.returncode, proc.stderr) == (2, "costlens: error: --feature ' ' is not a name — e.g. --feature "
-                                                 "support-bot\n")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "costlens: error: --feature ' ' is not a name — e.g. --feature support-bot\n",
+    )
 
 
 def test_known_names_with_no_call_in_common_say_so(sample):
@@ -202,8 +229,10 @@ def test_known_names_with_no_call_in_common_say_so(sample):
     proc = run("daily", *sample, "--feature", "support-bot", "--team", "finance-ops", "--format", "json")
     assert proc.returncode == 0
     assert loads(proc.stdout)["totals"]["calls"] == 0
-    assert proc.stderr.startswith("costlens: warning: no calls of feature support-bot and team finance-ops in 2026-10 "
-                                  "(2026-10-01 to 2026-10-31); calls there belong to features coding-agent, ")
+    assert proc.stderr.startswith(
+        "costlens: warning: no calls of feature support-bot and team finance-ops in 2026-10 "
+        "(2026-10-01 to 2026-10-31); calls there belong to features coding-agent, "
+    )
     proc = run("report", *sample, "--feature", "support-bot", "--team", "finance-ops", "--format", "json")
     assert loads(proc.stdout)["totals"]["cost_usd"] == 0
     assert "costlens: warning: no calls of feature support-bot and team finance-ops" in proc.stderr
@@ -211,8 +240,10 @@ def test_known_names_with_no_call_in_common_say_so(sample):
 
 def test_daily_formats(sample):
     proc = run("daily", *sample, "--format", "csv")
-    assert (proc.returncode, proc.stderr) == (2, "costlens: error: --format 'csv' is not supported — use terminal "
-                                                 "or json\n")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "costlens: error: --format 'csv' is not supported — use terminal or json\n",
+    )
 
 
 def test_csv_export_tables_add_up(sample, full_daily, tmp_path: Path):

@@ -51,13 +51,25 @@ def test_tampered_encoding_is_refused(monkeypatch):
 
 
 def _span(span_id: str, system: str, user: str) -> str:
-    messages = [{"role": "system", "parts": [{"type": "text", "content": system}]},
-                {"role": "user", "parts": [{"type": "text", "content": user}]}]
-    return json.dumps({"trace_id": "t1", "span_id": span_id, "start_time": "2026-10-01T00:00:00Z",
-                       "end_time": "2026-10-01T00:00:01Z",
-                       "attributes": {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-                                      "gen_ai.usage.input_tokens": 500, "gen_ai.usage.output_tokens": 5,
-                                      "gen_ai.input.messages": json.dumps(messages)}})
+    messages = [
+        {"role": "system", "parts": [{"type": "text", "content": system}]},
+        {"role": "user", "parts": [{"type": "text", "content": user}]},
+    ]
+    return json.dumps(
+        {
+            "trace_id": "t1",
+            "span_id": span_id,
+            "start_time": "2026-10-01T00:00:00Z",
+            "end_time": "2026-10-01T00:00:01Z",
+            "attributes": {
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.usage.input_tokens": 500,
+                "gen_ai.usage.output_tokens": 5,
+                "gen_ai.input.messages": json.dumps(messages),
+            },
+        }
+    )
 
 
 def test_otel_content_becomes_fingerprints_not_text(tmp_path, con, ingest, no_network):
@@ -66,8 +78,16 @@ def test_otel_content_becomes_fingerprints_not_text(tmp_path, con, ingest, no_ne
     secret = "SECRET-CANARY-7f3a"
     system = "You are a support assistant. " * 40
     file = tmp_path / "spans.jsonl"
-    file.write_text("\n".join([_span("a", system, f"question one {secret}"), _span("b", system, "question two"),
-                               _span("c", system, f"question one {secret}")]) + "\n")
+    file.write_text(
+        "\n".join(
+            [
+                _span("a", system, f"question one {secret}"),
+                _span("b", system, "question two"),
+                _span("c", system, f"question one {secret}"),
+            ]
+        )
+        + "\n"
+    )
     ingest(file)
     rows = con.execute("SELECT call_id, prompt_hash, prefix_hash, prefix_tokens FROM calls ORDER BY call_id").fetchall()
     assert len(rows) == 3
@@ -75,8 +95,10 @@ def test_otel_content_becomes_fingerprints_not_text(tmp_path, con, ingest, no_ne
     assert a[1] == c[1] != b[1]  # identical prompts share a hash
     assert a[2] == b[2] == c[2]  # one stable prefix
     expected_prefix = json.dumps({"role": "system", "parts": [{"type": "text", "content": system}]})
-    prefix_json = con.execute("SELECT json_extract(?::VARCHAR, '$[0]')::VARCHAR",
-                              [json.dumps(json.loads(json.loads(file.read_text().splitlines()[0])["attributes"]["gen_ai.input.messages"]))]).fetchone()[0]
+    prefix_json = con.execute(
+        "SELECT json_extract(?::VARCHAR, '$[0]')::VARCHAR",
+        [json.dumps(json.loads(json.loads(file.read_text().splitlines()[0])["attributes"]["gen_ai.input.messages"]))],
+    ).fetchone()[0]
     assert a[2] == hashlib.sha256(prefix_json.strip().encode()).hexdigest()
     assert a[3] == len(get_encoding().encode_ordinary(prefix_json))
     assert json.loads(expected_prefix) == json.loads(prefix_json)
@@ -101,26 +123,39 @@ def test_database_file_holds_no_prompt_text(tmp_path):
     file = tmp_path / "spans.jsonl"
     file.write_text(_span("a", "system text", f"my password is {secret}") + "\n")
     db = tmp_path / "privacy.duckdb"
-    proc = subprocess.run([sys.executable, "-m", "costlens", "ingest", str(file), "--db", str(db)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", "ingest", str(file), "--db", str(db)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
-    report = subprocess.run([sys.executable, "-m", "costlens", "report", "--db", str(db), "--format", "json"],
-                            capture_output=True, text=True)
+    report = subprocess.run(
+        [sys.executable, "-m", "costlens", "report", "--db", str(db), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
     assert secret not in report.stdout
     for path in tmp_path.iterdir():
         if path.is_file() and path.suffix != ".jsonl":
             assert secret.encode() not in path.read_bytes(), path
 
 
-@pytest.mark.parametrize("fixture", ["openai/app_log.jsonl", "anthropic/app_log.jsonl", "litellm/spend_logs.csv",
-                                     "helicone/requests.jsonl", "langfuse/observations_page.json"])
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "openai/app_log.jsonl",
+        "anthropic/app_log.jsonl",
+        "litellm/spend_logs.csv",
+        "helicone/requests.jsonl",
+        "langfuse/observations_page.json",
+    ],
+)
 def test_every_content_producer_counts_prefix_tokens(fixture, con, ingest, no_network):
     from conftest import FIXTURES
 
     ingest(FIXTURES / fixture)
     with_prefix, counted = con.execute(
         "SELECT count(*) FILTER (WHERE prefix_hash IS NOT NULL), "
-        "count(*) FILTER (WHERE prefix_hash IS NOT NULL AND prefix_tokens > 0) FROM calls").fetchone()
+        "count(*) FILTER (WHERE prefix_hash IS NOT NULL AND prefix_tokens > 0) FROM calls"
+    ).fetchone()
     assert with_prefix > 0, fixture
     assert counted == with_prefix
     assert con.execute("SELECT count(*) FROM call_content").fetchone()[0] == 0

@@ -31,17 +31,31 @@ from costlens.ingest.sources import open_source
 from conftest import FIXTURES
 
 GENERIC_CSV_MAP = ColumnMapping(
-    columns={"ts": "when", "model": "deployment", "input_tokens": "prompt", "cache_read_tokens": "cached",
-             "output_tokens": "completion", "status": "outcome"},
-    constants={"provider": "azure.openai"})
-BLOCK_MAP = ColumnMapping(constants={"model": "claude-sonnet-4-5", "provider": "anthropic",
-                                     "ts": "2026-10-01T09:00:00Z", "feature": "chat"})
-BLOCK_TRACE = "\n".join(json.dumps(r) for r in [
-    {"timestamp": 0, "input_length": 1500, "output_length": 10, "hash_ids": [1, 2, 3]},
-    {"timestamp": 1000, "input_length": 2000, "output_length": 20, "hash_ids": [1, 2, 3, 4]},
-    {"timestamp": 2000, "input_length": 900, "output_length": 30, "hash_ids": [1, 9]},
-    {"timestamp": 3000, "input_length": 400, "output_length": 5, "hash_ids": [7]},
-]) + "\n"
+    columns={
+        "ts": "when",
+        "model": "deployment",
+        "input_tokens": "prompt",
+        "cache_read_tokens": "cached",
+        "output_tokens": "completion",
+        "status": "outcome",
+    },
+    constants={"provider": "azure.openai"},
+)
+BLOCK_MAP = ColumnMapping(
+    constants={"model": "claude-sonnet-4-5", "provider": "anthropic", "ts": "2026-10-01T09:00:00Z", "feature": "chat"}
+)
+BLOCK_TRACE = (
+    "\n".join(
+        json.dumps(r)
+        for r in [
+            {"timestamp": 0, "input_length": 1500, "output_length": 10, "hash_ids": [1, 2, 3]},
+            {"timestamp": 1000, "input_length": 2000, "output_length": 20, "hash_ids": [1, 2, 3, 4]},
+            {"timestamp": 2000, "input_length": 900, "output_length": 30, "hash_ids": [1, 9]},
+            {"timestamp": 3000, "input_length": 400, "output_length": 5, "hash_ids": [7]},
+        ]
+    )
+    + "\n"
+)
 CLAUDE = "claude_code/projects/-Users-dev-acme-webshop/5f1c2a9e-0b7d-4c1e-9a53-2e8f6d4b7a10.jsonl"
 
 # (fixture, adapter, mapping): at least one file per adapter, both containers where an adapter reads both.
@@ -80,8 +94,16 @@ LINEAGE = {"call_id", "source_file", "source_sha256", "source_row", "run_id", "l
 # Block traces measure prefixes ACROSS rows (shared block runs): one row's change moves its neighbours' prefix.
 CROSS_ROW = {"block_trace": {"prefix_hash", "prefix_tokens"}}
 FIXED_MTIME_NS = 1_790_000_000 * 10**9
-FACT_TABLES = ("calls", "outcomes", "billing_lines", "trace_context", "quarantine", "ingested_files",
-               "call_content", "ingest_runs")
+FACT_TABLES = (
+    "calls",
+    "outcomes",
+    "billing_lines",
+    "trace_context",
+    "quarantine",
+    "ingested_files",
+    "call_content",
+    "ingest_runs",
+)
 
 
 def fixture_bytes(relative: str) -> bytes:
@@ -122,14 +144,21 @@ class Loaded:
         if self.file.status == "ingested":
             table = self.file.target
             skip = LINEAGE | CROSS_ROW.get(adapter, set())
-            columns = [name for (name,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp' "
-                "ORDER BY column_index", [table]).fetchall() if name not in skip]
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp' "
+                    "ORDER BY column_index",
+                    [table],
+                ).fetchall()
+                if name not in skip
+            ]
             select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)  # identifiers from our schema
             self.rows = Counter(con.execute(f"SELECT {select} FROM {table}").fetchall())
         self.quarantine = con.execute("SELECT source_row, disposition, reason FROM quarantine").fetchall()
-        self.table_rows = (con.execute(f"SELECT count(*) FROM {self.file.target}").fetchone()[0]
-                           if self.file.target else 0)
+        self.table_rows = (
+            con.execute(f"SELECT count(*) FROM {self.file.target}").fetchone()[0] if self.file.target else 0
+        )
 
 
 _reference_cache: dict[tuple[str, bytes], Loaded] = {}
@@ -151,8 +180,7 @@ def check_invariants(loaded: Loaded, path: Path, kind: str) -> None:
         assert disposition in ("rejected", "skipped") and reason and reason.strip(), (kind, reason)
 
 
-def run_case(con, tmp_path: Path, relative: str, adapter: str, mapping, case: fuzzgen.Case,
-             original: Loaded) -> None:
+def run_case(con, tmp_path: Path, relative: str, adapter: str, mapping, case: fuzzgen.Case, original: Loaded) -> None:
     path = tmp_path / f"case{fixture_suffix(relative)}"
     write_file(path, case.data)
     # detection over every adapter sees the damaged file too: it must decide or refuse, never crash
@@ -168,7 +196,9 @@ def run_case(con, tmp_path: Path, relative: str, adapter: str, mapping, case: fu
         assert mutated.file.status == "ingested", (case.kind, mutated.file.message)
         assert mutated.rows == original.rows, case.kind
         assert (mutated.file.rows_loaded, mutated.file.rows_duplicate) == (
-            original.file.rows_loaded, original.file.rows_duplicate), case.kind
+            original.file.rows_loaded,
+            original.file.rows_duplicate,
+        ), case.kind
         return
     if case.reference is None:
         return
@@ -187,8 +217,7 @@ def run_case(con, tmp_path: Path, relative: str, adapter: str, mapping, case: fu
         # The touched record may now win a de-duplication its untouched twin won before (fuller usage):
         # then exactly one reference row is displaced, and the mutated file counts one more duplicate.
         displaced = sum(missing.values())
-        assert displaced <= 1 and mutated.file.rows_duplicate > reference.file.rows_duplicate, (
-            case.kind, missing)
+        assert displaced <= 1 and mutated.file.rows_duplicate > reference.file.rows_duplicate, (case.kind, missing)
 
 
 def mutation(raw: bytes, relative: str, draw):
@@ -213,8 +242,14 @@ def test_mutated_inputs_never_crash_nor_lose_good_rows(relative, adapter, mappin
     assert original.file.status == "ingested" and original.file.rows_loaded > 0, original.file
 
     # no shrinking: a failure already names the mutation (case.kind), and shrinking re-runs the runner
-    @settings(max_examples=EXAMPLES_PER_TARGET, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_TARGET,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.data())
     def check(data):
         case = mutation(raw, relative, data.draw)
@@ -229,8 +264,13 @@ def test_mixed_formats_in_one_directory_with_damage(tmp_path, fuzz_con):
     does alone, each broken one fails alone with its own one-line message."""
     drop = tmp_path / "drop"
     drop.mkdir()
-    good = ["openai/app_log.jsonl", "litellm/spend_logs.csv", "aws_cur/cur2_bedrock.csv",
-            "langfuse/observations_page.json", "outcomes/outcomes.csv"]
+    good = [
+        "openai/app_log.jsonl",
+        "litellm/spend_logs.csv",
+        "aws_cur/cur2_bedrock.csv",
+        "langfuse/observations_page.json",
+        "outcomes/outcomes.csv",
+    ]
     expected_loaded = {}
     for index, relative in enumerate(good):
         target = drop / f"good_{index}{Path(relative).suffix}"
@@ -253,8 +293,9 @@ def test_mixed_formats_in_one_directory_with_damage(tmp_path, fuzz_con):
     EXAMPLES_RUN["mixed_directory"] += 1
 
 
-@pytest.mark.parametrize(("relative", "adapter"), [("helicone/requests.jsonl", "helicone"),
-                                                    ("litellm/spend_logs.csv", "litellm")])
+@pytest.mark.parametrize(
+    ("relative", "adapter"), [("helicone/requests.jsonl", "helicone"), ("litellm/spend_logs.csv", "litellm")]
+)
 def test_ten_megabyte_single_line(relative, adapter, tmp_path, fuzz_con):
     """A 10 MB value on one line (a logged base64 image, say) is read, the row still loads or is quarantined
     with a reason, and its neighbours load as before."""
@@ -300,26 +341,48 @@ def test_zz_report_generated_example_count():
 
 
 def _span_line(i: int, start: str) -> str:
-    return json.dumps({"trace_id": f"t{i}", "span_id": f"s{i}", "start_time": start,
-                       "end_time": "2026-10-01T00:00:01Z",
-                       "attributes": {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-                                      "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 1}})
+    return json.dumps(
+        {
+            "trace_id": f"t{i}",
+            "span_id": f"s{i}",
+            "start_time": start,
+            "end_time": "2026-10-01T00:00:01Z",
+            "attributes": {
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.usage.input_tokens": 10,
+                "gen_ai.usage.output_tokens": 1,
+            },
+        }
+    )
 
 
 GOOD_TS = "2026-10-01T00:00:00Z"
 REGRESSIONS = {
     # parse_ts (sql/schema/002_macros.sql) cast a 31-digit epoch to BIGINT: the whole file failed
-    "huge_epoch_timestamp.jsonl": ((_span_line(1, GOOD_TS) + "\n" + _span_line(2, "1" + "0" * 30) + "\n").encode(),
-                                   2, 1, 1),
+    "huge_epoch_timestamp.jsonl": (
+        (_span_line(1, GOOD_TS) + "\n" + _span_line(2, "1" + "0" * 30) + "\n").encode(),
+        2,
+        1,
+        1,
+    ),
     # a UTF-8 byte-order mark made DuckDB reject line 1 of JSON lines
     "bom.jsonl": (b"\xef\xbb\xbf" + (_span_line(1, GOOD_TS) + "\n" + _span_line(2, GOOD_TS) + "\n").encode(), 2, 2, 0),
     # a damaged FIRST line of JSON lines sniffs as csv / unknown; the forced JSON reader then read the whole
     # file as one document and failed it
-    "garbage_first_line.jsonl": ((b"\x00\x01\x02}{\n" + (_span_line(1, GOOD_TS) + "\n" + _span_line(2, GOOD_TS)
-                                                       + "\n").encode()), 3, 2, 1),
+    "garbage_first_line.jsonl": (
+        (b"\x00\x01\x02}{\n" + (_span_line(1, GOOD_TS) + "\n" + _span_line(2, GOOD_TS) + "\n").encode()),
+        3,
+        2,
+        1,
+    ),
     # … and read a top-level JSON array as one document
-    "bom_array.json": (b"\xef\xbb\xbf" + json.dumps([json.loads(_span_line(1, GOOD_TS)),
-                                                    json.loads(_span_line(2, GOOD_TS))]).encode(), 2, 2, 0),
+    "bom_array.json": (
+        b"\xef\xbb\xbf" + json.dumps([json.loads(_span_line(1, GOOD_TS)), json.loads(_span_line(2, GOOD_TS))]).encode(),
+        2,
+        2,
+        0,
+    ),
 }
 
 
@@ -334,19 +397,30 @@ def test_one_bad_value_or_a_bom_costs_no_good_row(name, tmp_path, fuzz_con):
     assert (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) == ("ingested", read, loaded, quarantined), f
 
 
-CSV_MAP = ColumnMapping(columns={"call_id": "id", "ts": "created_at", "model": "model",
-                                 "input_tokens": "prompt_tokens", "output_tokens": "completion_tokens"},
-                        constants={"provider": "openai"})
+CSV_MAP = ColumnMapping(
+    columns={
+        "call_id": "id",
+        "ts": "created_at",
+        "model": "model",
+        "input_tokens": "prompt_tokens",
+        "output_tokens": "completion_tokens",
+    },
+    constants={"provider": "openai"},
+)
 CSV_HEAD = b"id,created_at,model,prompt_tokens,completion_tokens\n"
 CSV_ROW = b"x%d,2026-10-01T00:00:00Z,gpt-4o,10,1\n"
 
 
-@pytest.mark.parametrize(("name", "data", "read", "loaded"), [
-    # a line of bare carriage returns: DuckDB's strict CSV state machine fails the whole file
-    ("cr_line", CSV_HEAD + CSV_ROW % 1 + b"\r\r\r\n" + CSV_ROW % 2, 2, 2),
-    # an unterminated quote at the end of a field swallows the NEXT row without counting it
-    ("bad_quote", CSV_HEAD + CSV_ROW % 1 + b'x2,2026-10-01T00:00:00Z,"gpt-4o\n' + CSV_ROW % 3 + CSV_ROW % 4, 4, 3),
-], ids=["cr_line", "bad_quote"])
+@pytest.mark.parametrize(
+    ("name", "data", "read", "loaded"),
+    [
+        # a line of bare carriage returns: DuckDB's strict CSV state machine fails the whole file
+        ("cr_line", CSV_HEAD + CSV_ROW % 1 + b"\r\r\r\n" + CSV_ROW % 2, 2, 2),
+        # an unterminated quote at the end of a field swallows the NEXT row without counting it
+        ("bad_quote", CSV_HEAD + CSV_ROW % 1 + b'x2,2026-10-01T00:00:00Z,"gpt-4o\n' + CSV_ROW % 3 + CSV_ROW % 4, 4, 3),
+    ],
+    ids=["cr_line", "bad_quote"],
+)
 def test_one_damaged_csv_line_costs_no_other_row(name, data, read, loaded, tmp_path, fuzz_con):
     path = tmp_path / f"{name}.csv"
     write_file(path, data)
@@ -360,22 +434,43 @@ def _crlf(data: bytes) -> bytes:
     return data.replace(b"\n", b"\r\n")
 
 
-@pytest.mark.parametrize(("name", "data", "read", "loaded", "rejected"), [
-    # a CRLF export with one line cut before its CR: DuckDB's parser stops on the mixed line endings
-    ("mixed_endings", _crlf(CSV_HEAD + CSV_ROW % 1 + CSV_ROW % 2) + b"x3,2026\n" + _crlf(CSV_ROW % 4),
-     4, 3, {4: "2 fields, header has 5"}),
-    # a bare carriage return inside an unquoted field
-    ("stray_cr", CSV_HEAD + CSV_ROW % 1 + b"x2,2026-10-01T00:00:00Z,gpt\r-4o,10,1\n" + CSV_ROW % 3,
-     3, 2, {3: "stray carriage return"}),
-    # an unterminated quote on the last line, no newline after it
-    ("quote_at_end", CSV_HEAD + CSV_ROW % 1 + CSV_ROW % 2 + b'x3,"2026', 3, 2, {4: "unterminated quote"}),
-    # the fallback reads compressed files too
-    ("bad_quote_gzip", gzip.compress(CSV_HEAD + CSV_ROW % 1 + b'x2,2026-10-01T00:00:00Z,"gpt-4o\n' + CSV_ROW % 3
-                                     + CSV_ROW % 4, mtime=0), 4, 3, {3: "unterminated quote"}),
-    ("bom_cr_line", b"\xef\xbb\xbf" + CSV_HEAD + CSV_ROW % 1 + b"\r\r\r\n" + CSV_ROW % 2, 2, 2, {}),
-    # a whitespace-only line: DuckDB stores two rejects for it; it is one row read and one quarantined
-    ("spaces_line", CSV_HEAD + CSV_ROW % 1 + b"  \n" + CSV_ROW % 3, 3, 2, {3: "Found: 1"}),
-], ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.parametrize(
+    ("name", "data", "read", "loaded", "rejected"),
+    [
+        # a CRLF export with one line cut before its CR: DuckDB's parser stops on the mixed line endings
+        (
+            "mixed_endings",
+            _crlf(CSV_HEAD + CSV_ROW % 1 + CSV_ROW % 2) + b"x3,2026\n" + _crlf(CSV_ROW % 4),
+            4,
+            3,
+            {4: "2 fields, header has 5"},
+        ),
+        # a bare carriage return inside an unquoted field
+        (
+            "stray_cr",
+            CSV_HEAD + CSV_ROW % 1 + b"x2,2026-10-01T00:00:00Z,gpt\r-4o,10,1\n" + CSV_ROW % 3,
+            3,
+            2,
+            {3: "stray carriage return"},
+        ),
+        # an unterminated quote on the last line, no newline after it
+        ("quote_at_end", CSV_HEAD + CSV_ROW % 1 + CSV_ROW % 2 + b'x3,"2026', 3, 2, {4: "unterminated quote"}),
+        # the fallback reads compressed files too
+        (
+            "bad_quote_gzip",
+            gzip.compress(
+                CSV_HEAD + CSV_ROW % 1 + b'x2,2026-10-01T00:00:00Z,"gpt-4o\n' + CSV_ROW % 3 + CSV_ROW % 4, mtime=0
+            ),
+            4,
+            3,
+            {3: "unterminated quote"},
+        ),
+        ("bom_cr_line", b"\xef\xbb\xbf" + CSV_HEAD + CSV_ROW % 1 + b"\r\r\r\n" + CSV_ROW % 2, 2, 2, {}),
+        # a whitespace-only line: DuckDB stores two rejects for it; it is one row read and one quarantined
+        ("spaces_line", CSV_HEAD + CSV_ROW % 1 + b"  \n" + CSV_ROW % 3, 3, 2, {3: "Found: 1"}),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
 def test_damaged_csv_lines_are_quarantined_by_line(name, data, read, loaded, rejected, tmp_path, fuzz_con):
     path = tmp_path / f"{name}.csv"
     write_file(path, data)
@@ -402,12 +497,17 @@ def test_damaged_csv_keeps_each_files_lineage(tmp_path, fuzz_con):
     result = ingest_paths(fuzz_con, [str(tmp_path)], Config(), fmt="generic", mapping=CSV_MAP)
     by_name = {Path(f.path).name: f for f in result.files}
     assert {n: (f.status, f.rows_read, f.rows_loaded) for n, f in by_name.items()} == {
-        "a_good.csv": ("ingested", 1, 1), "b_damaged.csv": ("ingested", 3, 2), "c_good.csv": ("ingested", 1, 1)}
+        "a_good.csv": ("ingested", 1, 1),
+        "b_damaged.csv": ("ingested", 3, 2),
+        "c_good.csv": ("ingested", 1, 1),
+    }
     # rows are numbered by CSV record (the CR-only line 3 is blank: no row); the reason names the line
     assert fuzz_con.execute("SELECT source_file, source_row, reason FROM quarantine").fetchall() == [
-        (str(damaged), 3, "malformed CSV row: line 4: 2 fields, header has 5")]
+        (str(damaged), 3, "malformed CSV row: line 4: 2 fields, header has 5")
+    ]
     files = dict(fuzz_con.execute("SELECT source_file, count(*) FROM calls GROUP BY source_file").fetchall())
     assert files == {str(good_before): 1, str(damaged): 2, str(good_after): 1}
     assert fuzz_con.execute("SELECT count(DISTINCT run_id) FROM calls").fetchone()[0] == 1
-    assert fuzz_con.execute("SELECT source_row FROM calls WHERE source_file = ? ORDER BY source_row",
-                            [str(damaged)]).fetchall() == [(2,), (4,)]
+    assert fuzz_con.execute(
+        "SELECT source_row FROM calls WHERE source_file = ? ORDER BY source_row", [str(damaged)]
+    ).fetchall() == [(2,), (4,)]

@@ -30,8 +30,10 @@ BAD_BILL = BAD_MONEY
 BILLING = {"focus", "openai_billing", "anthropic_billing", "aws_cur", "azure_cost", "gcp_billing"}
 
 # Fields that carry a token count / quantity, or money, by their (leaf) name.
-COUNT_KEY = re.compile(r"(?i)(tokens?$|tokens?_|tokencount|_length$|requests$|^(input|output|total)$|quantity|"
-                       r"^usage[._]amount|amount_in_pricing_units|^input_cache_creation|_count$|^images$)")
+COUNT_KEY = re.compile(
+    r"(?i)(tokens?$|tokens?_|tokencount|_length$|requests$|^(input|output|total)$|quantity|"
+    r"^usage[._]amount|amount_in_pricing_units|^input_cache_creation|_count$|^images$)"
+)
 MONEY_KEY = re.compile(r"(?i)(cost|spend|price|^amount$|amount_value|rate$)")
 NOT_A_COUNT = re.compile(r"(?i)^max_|max_tokens|time_to_first_token|^total_?(items|pages)$|tier_start")
 
@@ -236,9 +238,14 @@ def csv_cases(raw: bytes, mapping, billing: bool):
     # a generic file's token columns are whatever the mapping names them
     mapped = {source.lower(): canonical for canonical, source in (mapping.columns.items() if mapping else [])}
     kinds = {column: _kind(mapped.get(name.lower(), name)) for column, name in enumerate(header)}
-    places = {index: {header[column]: kinds[column] for column in kinds
-                      if kinds[column] and len(row) > column and _is_number_text(row[column])}
-              for index, row in enumerate(body)}
+    places = {
+        index: {
+            header[column]: kinds[column]
+            for column in kinds
+            if kinds[column] and len(row) > column and _is_number_text(row[column])
+        }
+        for index, row in enumerate(body)
+    }
     places = {index: fields for index, fields in places.items() if fields}
     for chosen in _plan_rounds(places, billing):
         mutated = [list(row) for row in body]
@@ -307,8 +314,9 @@ def test_planted_bad_numbers_are_rejected_by_name(relative, adapter, mapping, nu
         path = tmp_path / f"planted_{n}{suffix}"
         write_file(path, data)
         got = Loaded(num_con, path, adapter, mapping)
-        label = f"file {n}: " + ", ".join(f"row {row}: {field} := {value}" for row, pairs in planted.items()
-                                           for field, value in pairs)
+        label = f"file {n}: " + ", ".join(
+            f"row {row}: {field} := {value}" for row, pairs in planted.items() for field, value in pairs
+        )
         if got.file.status != "ingested":
             failures.append(f"{label}: file failed: {got.file.message}")
             continue
@@ -323,7 +331,9 @@ def test_planted_bad_numbers_are_rejected_by_name(relative, adapter, mapping, nu
             if not any(_names_field(reason, field) for field, _ in fields):
                 failures.append(f"{label}: row {row} rejected without naming its field: {reason}")
         # a rejected record may hand its place to a twin it used to win a de-duplication against
-        if changed and not (len(changed) <= len(new_rejects) and got.file.rows_duplicate < original.file.rows_duplicate):
+        if changed and not (
+            len(changed) <= len(new_rejects) and got.file.rows_duplicate < original.file.rows_duplicate
+        ):
             failures.append(f"{label}: loaded changed: {sorted(changed)[:2]}")
         if lost and not new_rejects:
             failures.append(f"{label}: {sum(lost.values())} row(s) lost without a rejection")
@@ -346,9 +356,13 @@ BIG_QUANTITIES = [
 ]
 
 
-@pytest.mark.parametrize(("relative", "adapter", "column"), BIG_QUANTITIES, ids=[f"{r}:{c}" for r, _, c in BIG_QUANTITIES])
+@pytest.mark.parametrize(
+    ("relative", "adapter", "column"), BIG_QUANTITIES, ids=[f"{r}:{c}" for r, _, c in BIG_QUANTITIES]
+)
 @pytest.mark.parametrize("value", ["1e19", "1e25"])
-def test_token_quantity_beyond_bigint_rejects_the_line_not_the_file(relative, adapter, column, value, num_con, tmp_path):
+def test_token_quantity_beyond_bigint_rejects_the_line_not_the_file(
+    relative, adapter, column, value, num_con, tmp_path
+):
     rows = list(csv.reader(io.StringIO(fixture_bytes(relative).decode("utf-8-sig"), newline="")))
     index = rows[0].index(column)
     for row in rows[1:]:
@@ -369,7 +383,8 @@ def test_token_quantity_beyond_bigint_rejects_the_line_not_the_file(relative, ad
 
 GENERIC_MAP = ColumnMapping(
     columns={"ts": "when", "model": "model", "input_tokens": "tokens_in", "output_tokens": "tokens_out"},
-    constants={"provider": "openai"})
+    constants={"provider": "openai"},
+)
 
 
 @pytest.mark.parametrize("container", ["parquet", "jsonl"])
@@ -381,11 +396,24 @@ def test_generic_parquet_and_jsonl_reject_non_finite_counts_by_column(container,
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.table({"when": ["2026-10-01T00:00:00Z"] * len(values), "model": ["gpt-4o"] * len(values),
-                                 "tokens_in": values, "tokens_out": [1.0] * len(values)}), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "when": ["2026-10-01T00:00:00Z"] * len(values),
+                    "model": ["gpt-4o"] * len(values),
+                    "tokens_in": values,
+                    "tokens_out": [1.0] * len(values),
+                }
+            ),
+            path,
+        )
     else:
-        path.write_text("".join(json.dumps({"when": "2026-10-01T00:00:00Z", "model": "gpt-4o", "tokens_in": v,
-                                            "tokens_out": 1}) + "\n" for v in values))
+        path.write_text(
+            "".join(
+                json.dumps({"when": "2026-10-01T00:00:00Z", "model": "gpt-4o", "tokens_in": v, "tokens_out": 1}) + "\n"
+                for v in values
+            )
+        )
     got = Loaded(num_con, path, "generic", GENERIC_MAP)
     assert got.file.status == "ingested", got.file.message
     check_invariants(got, path, container)

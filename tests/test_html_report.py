@@ -51,6 +51,7 @@ HOSTILE = (SCRIPT, IMG, FORMULA)
 
 # ------------------------------------------------------------------ hand-made sections (the interface shapes)
 
+
 def fill_missing_sections(report: Report, config: Config, *, change: dict | None = None) -> Report:
     """budgets / showback / maturity (and `change` when given) in the shapes of the report interface,
     derived from the report's own numbers; left alone when build.py already filled them."""
@@ -62,21 +63,44 @@ def fill_missing_sections(report: Report, config: Config, *, change: dict | None
             f = features.get(ue.key) or FeatureConfig()
             budget = f.monthly_budget_usd
             used = float(ue.cost_usd) / budget * 100 if budget else None
-            status = ("no_budget" if budget is None else
-                      "hard_limit" if f.hard_limit_usd is not None and float(ue.cost_usd) >= f.hard_limit_usd else
-                      "over" if used >= 100 else "warning" if used >= f.soft_alert_pct else "ok")
+            status = (
+                "no_budget"
+                if budget is None
+                else "hard_limit"
+                if f.hard_limit_usd is not None and float(ue.cost_usd) >= f.hard_limit_usd
+                else "over"
+                if used >= 100
+                else "warning"
+                if used >= f.soft_alert_pct
+                else "ok"
+            )
             slo = f.cost_slo_per_accepted_outcome_usd
             actual = ue.cost_per_accepted_outcome_usd
-            budgets.append({
-                "feature": ue.key, "owner": f.owner, "team": f.team, "cost_center": f.cost_center,
-                "criticality": f.criticality, "monthly_budget_usd": budget, "spend_usd": ue.cost_usd,
-                "forecast_month_end_usd": ue.cost_usd,  # a closed month's forecast is its spend
-                "used_pct": used, "soft_alert_pct": f.soft_alert_pct, "hard_limit_usd": f.hard_limit_usd,
-                "status": status, "cost_slo_per_accepted_outcome_usd": slo,
-                "cost_per_accepted_outcome_usd": actual,
-                "slo_status": "no_slo" if slo is None else "unknown" if actual is None else
-                              "breached" if actual > slo else "ok",
-            })
+            budgets.append(
+                {
+                    "feature": ue.key,
+                    "owner": f.owner,
+                    "team": f.team,
+                    "cost_center": f.cost_center,
+                    "criticality": f.criticality,
+                    "monthly_budget_usd": budget,
+                    "spend_usd": ue.cost_usd,
+                    "forecast_month_end_usd": ue.cost_usd,  # a closed month's forecast is its spend
+                    "used_pct": used,
+                    "soft_alert_pct": f.soft_alert_pct,
+                    "hard_limit_usd": f.hard_limit_usd,
+                    "status": status,
+                    "cost_slo_per_accepted_outcome_usd": slo,
+                    "cost_per_accepted_outcome_usd": actual,
+                    "slo_status": "no_slo"
+                    if slo is None
+                    else "unknown"
+                    if actual is None
+                    else "breached"
+                    if actual > slo
+                    else "ok",
+                }
+            )
         report.budgets = budgets
     if not report.showback:
         showback = {}
@@ -85,36 +109,58 @@ def fill_missing_sections(report: Report, config: Config, *, change: dict | None
             for ue in report.unit_economics:
                 key = getattr(features.get(ue.key) or FeatureConfig(), attr) or "(unattributed)"
                 sums[key] = sums.get(key, Decimal(0)) + ue.cost_usd
-            showback[name] = [{"key": k, "cost_usd": v, "share": float(v / total) if total else None}
-                              for k, v in sorted(sums.items(), key=lambda kv: -kv[1])]
+            showback[name] = [
+                {"key": k, "cost_usd": v, "share": float(v / total) if total else None}
+                for k, v in sorted(sums.items(), key=lambda kv: -kv[1])
+            ]
         report.showback = showback
     if not report.maturity:
         cov = report.coverage
         checks = [
-            {"name": "attribution", "met": cov.unattributed_cost_usd == 0,
-             "detail": f"{usd(cov.unattributed_cost_usd)} of spend has no feature"},
-            {"name": "outcomes", "met": report.totals.tasks_with_outcome > 0,
-             "detail": f"{report.totals.tasks_with_outcome:,} tasks have an outcome"},
-            {"name": "budgets", "met": all(b.get("monthly_budget_usd") for b in report.budgets) and bool(report.budgets),
-             "detail": f"{sum(1 for b in report.budgets if b.get('monthly_budget_usd'))} of {len(report.budgets)} "
-                       "features have a monthly budget"},
-            {"name": "pricing", "met": report.totals.unpriced_calls == 0,
-             "detail": f"{report.totals.unpriced_calls:,} unpriced calls"},
-            {"name": "caching", "met": any(u.cache_read_tokens for u in report.unit_economics),
-             "detail": "prompt caching seen" if any(u.cache_read_tokens for u in report.unit_economics)
-                       else "no cached tokens"},
+            {
+                "name": "attribution",
+                "met": cov.unattributed_cost_usd == 0,
+                "detail": f"{usd(cov.unattributed_cost_usd)} of spend has no feature",
+            },
+            {
+                "name": "outcomes",
+                "met": report.totals.tasks_with_outcome > 0,
+                "detail": f"{report.totals.tasks_with_outcome:,} tasks have an outcome",
+            },
+            {
+                "name": "budgets",
+                "met": all(b.get("monthly_budget_usd") for b in report.budgets) and bool(report.budgets),
+                "detail": f"{sum(1 for b in report.budgets if b.get('monthly_budget_usd'))} of {len(report.budgets)} "
+                "features have a monthly budget",
+            },
+            {
+                "name": "pricing",
+                "met": report.totals.unpriced_calls == 0,
+                "detail": f"{report.totals.unpriced_calls:,} unpriced calls",
+            },
+            {
+                "name": "caching",
+                "met": any(u.cache_read_tokens for u in report.unit_economics),
+                "detail": "prompt caching seen"
+                if any(u.cache_read_tokens for u in report.unit_economics)
+                else "no cached tokens",
+            },
             {"name": "reconciliation", "met": cov.billing_lines > 0, "detail": f"{cov.billing_lines} billing lines"},
         ]
         met = sum(c["met"] for c in checks)
         level = 1 + min(4, met * 4 // len(checks))
-        report.maturity = {"level": level, "label": ["ad hoc", "visible", "measured", "managed", "optimised"][level - 1],
-                           "checks": checks}
+        report.maturity = {
+            "level": level,
+            "label": ["ad hoc", "visible", "measured", "managed", "optimised"][level - 1],
+            "checks": checks,
+        }
     if change is not None and not report.change:
         report.change = change
     return report
 
 
 # ------------------------------------------------------------------ HTML inspection without a browser
+
 
 class _Collector(HTMLParser):
     def __init__(self) -> None:
@@ -129,8 +175,9 @@ class _Collector(HTMLParser):
         self.tags.append((tag, attributes))
         if "data-metric" in attributes:
             buffer: list[str] = []
-            self.metrics.append((attributes["data-metric"], attributes.get("data-key"),
-                                 attributes.get("data-value") or "", buffer))
+            self.metrics.append(
+                (attributes["data-metric"], attributes.get("data-key"), attributes.get("data-value") or "", buffer)
+            )
             self._open.append((tag, buffer))
         else:
             self._open.append((tag, []))
@@ -154,15 +201,43 @@ def parse(html: str) -> _Collector:
     return collector
 
 
-_URL_ATTRIBUTES = {"src", "href", "xlink:href", "srcset", "action", "formaction", "poster", "data", "background",
-                   "ping", "manifest", "codebase", "cite", "longdesc", "usemap"}
+_URL_ATTRIBUTES = {
+    "src",
+    "href",
+    "xlink:href",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "data",
+    "background",
+    "ping",
+    "manifest",
+    "codebase",
+    "cite",
+    "longdesc",
+    "usemap",
+}
 
 
 def assert_self_contained(html: str) -> None:
     doc = parse(html)
     tags = {tag for tag, _ in doc.tags}
-    assert not tags & {"script", "link", "img", "iframe", "object", "embed", "base", "audio", "video", "source",
-                       "image", "foreignobject", "noscript"}, tags
+    assert not tags & {
+        "script",
+        "link",
+        "img",
+        "iframe",
+        "object",
+        "embed",
+        "base",
+        "audio",
+        "video",
+        "source",
+        "image",
+        "foreignobject",
+        "noscript",
+    }, tags
     for tag, attrs in doc.tags:
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name, value)
@@ -175,6 +250,7 @@ def assert_self_contained(html: str) -> None:
 
 
 # ------------------------------------------------------------------ reports
+
 
 def _ingest(con, paths, config):
     from costlens.ingest.runner import ingest_paths
@@ -211,26 +287,40 @@ def hostile(tmp_path_factory):
     features = [SCRIPT, IMG, FORMULA, "plain-feature"]
     models = [IMG, SCRIPT + "-unpriced"]
     for i in range(24):
-        spans.append({
-            "trace_id": f"t{i}", "span_id": f"s{i}", "name": "chat",
-            "start_time": f"2026-10-{1 + i % 28:02d}T10:00:00Z", "end_time": f"2026-10-{1 + i % 28:02d}T10:00:01Z",
-            "status": "OK",
-            "attributes": {
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "acme",
-                "gen_ai.request.model": models[i % 2], "gen_ai.response.model": models[i % 2],
-                "gen_ai.usage.input_tokens": 1000 + i, "gen_ai.usage.output_tokens": 100,
-                "costlens.feature": features[i % 4], "costlens.task_id": f"task{i // 2}",
-                "costlens.team": SCRIPT, "user.id": IMG, "costlens.environment": FORMULA,
-            },
-            "resource": {"service.name": SCRIPT},
-        })
+        spans.append(
+            {
+                "trace_id": f"t{i}",
+                "span_id": f"s{i}",
+                "name": "chat",
+                "start_time": f"2026-10-{1 + i % 28:02d}T10:00:00Z",
+                "end_time": f"2026-10-{1 + i % 28:02d}T10:00:01Z",
+                "status": "OK",
+                "attributes": {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "acme",
+                    "gen_ai.request.model": models[i % 2],
+                    "gen_ai.response.model": models[i % 2],
+                    "gen_ai.usage.input_tokens": 1000 + i,
+                    "gen_ai.usage.output_tokens": 100,
+                    "costlens.feature": features[i % 4],
+                    "costlens.task_id": f"task{i // 2}",
+                    "costlens.team": SCRIPT,
+                    "user.id": IMG,
+                    "costlens.environment": FORMULA,
+                },
+                "resource": {"service.name": SCRIPT},
+            }
+        )
     log = work / f"{IMG}.jsonl"  # a hostile file name too
     log.write_text("\n".join(json.dumps(s) for s in spans) + "\n", encoding="utf-8")
     config = Config(
         prices={"overrides": [{"provider": "acme", "model": IMG, "input_mtok": 10, "output_mtok": 30}]},
-        features={SCRIPT: FeatureConfig(owner=IMG, team=FORMULA, cost_center=SCRIPT, monthly_budget_usd=1,
-                                        value_per_accepted_outcome_usd=2.5),
-                  IMG: FeatureConfig(owner=SCRIPT, team=SCRIPT, cost_center=FORMULA)},
+        features={
+            SCRIPT: FeatureConfig(
+                owner=IMG, team=FORMULA, cost_center=SCRIPT, monthly_budget_usd=1, value_per_accepted_outcome_usd=2.5
+            ),
+            IMG: FeatureConfig(owner=SCRIPT, team=SCRIPT, cost_center=FORMULA),
+        },
         path=f"/tmp/{SCRIPT}/costlens.toml",
     )
     con = db.connect(":memory:")
@@ -239,23 +329,64 @@ def hostile(tmp_path_factory):
         report = build_report(con, config, OCTOBER)
     finally:
         con.close()
-    evidence = {"thresholds": {f"{SCRIPT}.min_calls": 3}, "example_call_ids": [IMG, SCRIPT],
-                IMG: {SCRIPT: FORMULA}, "user_id": IMG, "tags": {"team": SCRIPT, IMG: FORMULA},
-                "rows": [{"model": IMG, "cost_usd": 1.5}, {"model": SCRIPT, "cost_usd": 0.5}]}
-    report.leaks.append({"kind": SCRIPT, "feature": IMG, "model": FORMULA, "calls_affected": 3, "wasted_usd": 1.0,
-                         "est_monthly_savings_usd": 1.0, "confidence": IMG, "severity": SCRIPT,
-                         "evidence": evidence, "explanation": SCRIPT, "lever": IMG})
-    report.levers.append({"rank": 1, "lever": SCRIPT, "est_monthly_savings_usd": 1.0, "savings_low_usd": 0.5,
-                          "savings_high_usd": 1.0, "share_of_spend": 0.1, "effort": IMG, "quality_risk": SCRIPT,
-                          "features": [SCRIPT, IMG], "first_action": FORMULA, "quality_reason": IMG})
-    report.lever_summary = {"monthly_spend_usd": 10.0, "total_monthly_savings_usd": 1.0,
-                            "excluded": [{"lever": IMG, "reason": SCRIPT}], "assumptions": [FORMULA]}
+    evidence = {
+        "thresholds": {f"{SCRIPT}.min_calls": 3},
+        "example_call_ids": [IMG, SCRIPT],
+        IMG: {SCRIPT: FORMULA},
+        "user_id": IMG,
+        "tags": {"team": SCRIPT, IMG: FORMULA},
+        "rows": [{"model": IMG, "cost_usd": 1.5}, {"model": SCRIPT, "cost_usd": 0.5}],
+    }
+    report.leaks.append(
+        {
+            "kind": SCRIPT,
+            "feature": IMG,
+            "model": FORMULA,
+            "calls_affected": 3,
+            "wasted_usd": 1.0,
+            "est_monthly_savings_usd": 1.0,
+            "confidence": IMG,
+            "severity": SCRIPT,
+            "evidence": evidence,
+            "explanation": SCRIPT,
+            "lever": IMG,
+        }
+    )
+    report.levers.append(
+        {
+            "rank": 1,
+            "lever": SCRIPT,
+            "est_monthly_savings_usd": 1.0,
+            "savings_low_usd": 0.5,
+            "savings_high_usd": 1.0,
+            "share_of_spend": 0.1,
+            "effort": IMG,
+            "quality_risk": SCRIPT,
+            "features": [SCRIPT, IMG],
+            "first_action": FORMULA,
+            "quality_reason": IMG,
+        }
+    )
+    report.lever_summary = {
+        "monthly_spend_usd": 10.0,
+        "total_monthly_savings_usd": 1.0,
+        "excluded": [{"lever": IMG, "reason": SCRIPT}],
+        "assumptions": [FORMULA],
+    }
     report.reconciliation = {"provider": IMG, "rows": [{"model": SCRIPT, "billed_usd": 1.0, "note": FORMULA}]}
     report.warnings.append(SCRIPT)
     report.diagnosis = {"statement": f"{SCRIPT} {IMG}"}
-    change = {"previous_period": {"start": SCRIPT, "end": IMG}, "previous_cost_usd": 1.0, "current_cost_usd": 2.0,
-              "delta_usd": 1.0, "volume_usd": 0.5, "price_usd": 0.25, "mix_usd": 0.125, "efficiency_usd": 0.125,
-              "cost_per_accepted_outcome_trend": [{"month": SCRIPT, "value": 1.0}, {"month": IMG, "value": 2.0}]}
+    change = {
+        "previous_period": {"start": SCRIPT, "end": IMG},
+        "previous_cost_usd": 1.0,
+        "current_cost_usd": 2.0,
+        "delta_usd": 1.0,
+        "volume_usd": 0.5,
+        "price_usd": 0.25,
+        "mix_usd": 0.125,
+        "efficiency_usd": 0.125,
+        "cost_per_accepted_outcome_trend": [{"month": SCRIPT, "value": 1.0}, {"month": IMG, "value": 2.0}],
+    }
     fill_missing_sections(report, config, change=change)
     report.maturity = {"level": 2, "label": SCRIPT, "checks": [{"name": IMG, "met": False, "detail": FORMULA}]}
     html = render_html(report, config)
@@ -272,6 +403,7 @@ def _keep(*paths: Path) -> None:
 
 
 # ------------------------------------------------------------------ without a browser
+
 
 def test_sample_report_size_sections_and_no_external_references(sample):
     html, path = sample["html"], sample["path"]
@@ -310,8 +442,9 @@ def test_headline_numbers_equal_the_json_renderer(sample):
     from costlens.showback import allocate_cents
 
     # the exact value is carried as data; the cell shows largest-remainder cents that add up to the shown total
-    shown = dict(zip(expected, allocate_cents([Decimal(str(c)) for c in expected.values()],
-                                              Decimal(str(totals["cost_usd"])))))
+    shown = dict(
+        zip(expected, allocate_cents([Decimal(str(c)) for c in expected.values()], Decimal(str(totals["cost_usd"]))))
+    )
     for name, cost in expected.items():
         assert float(features[name][0]) == cost
         assert features[name][1] == usd(shown[name])
@@ -327,9 +460,16 @@ def test_headline_numbers_equal_the_json_renderer(sample):
 
 def test_sample_sections_show_their_content(sample):
     text = " ".join(parse(sample["html"]).text)
-    for needle in ("coding-agent", "Premium overuse", "Model routing", "CC-410-SUPPORT",
-                   "genai-prices", str(SAMPLE_LOGS / "costlens.toml"), "premium_overuse.noninferiority_margin",
-                   "Level "):
+    for needle in (
+        "coding-agent",
+        "Premium overuse",
+        "Model routing",
+        "CC-410-SUPPORT",
+        "genai-prices",
+        str(SAMPLE_LOGS / "costlens.toml"),
+        "premium_overuse.noninferiority_margin",
+        "Level ",
+    ):
         assert needle in text, needle
     if not sample["report"].reconciliation:
         assert "No reconciliation with a bill was produced for this period (351 billing lines" in text
@@ -341,10 +481,17 @@ def test_change_section_and_its_charts(con, ingest):
     config = load_config(FIXTURES / "economics" / "costlens.toml")
     ingest(FIXTURES / "economics" / "spans.jsonl", FIXTURES / "economics" / "outcomes.csv", config=config)
     report = build_report(con, config, OCTOBER)
-    change = {"previous_period": {"start": "2026-09-01", "end": "2026-10-01"}, "previous_cost_usd": Decimal("0.02"),
-              "current_cost_usd": Decimal("0.025"), "delta_usd": Decimal("0.005"), "volume_usd": Decimal("0.003"),
-              "price_usd": Decimal("-0.001"), "mix_usd": Decimal("0.002"), "efficiency_usd": Decimal("0.001"),
-              "cost_per_accepted_outcome_trend": [{"month": "2026-09", "value": 2.1}, {"month": "2026-10", "value": 2.34}]}
+    change = {
+        "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
+        "previous_cost_usd": Decimal("0.02"),
+        "current_cost_usd": Decimal("0.025"),
+        "delta_usd": Decimal("0.005"),
+        "volume_usd": Decimal("0.003"),
+        "price_usd": Decimal("-0.001"),
+        "mix_usd": Decimal("0.002"),
+        "efficiency_usd": Decimal("0.001"),
+        "cost_per_accepted_outcome_trend": [{"month": "2026-09", "value": 2.1}, {"month": "2026-10", "value": 2.34}],
+    }
     if not report.change:
         report.change = change
     html = render_html(report, config)
@@ -359,9 +506,18 @@ def test_change_section_and_its_charts(con, ingest):
 
 
 def test_empty_reports_render_every_section_with_no_data_lines(con):
-    bare = Report(generated_at=datetime(2026, 11, 1, tzinfo=UTC), period=OCTOBER,
-                  price_book=PriceBookInfo("genai-prices", "0"), totals=totals_from_row(None), unit_economics=[],
-                  by_model=[], by_team=[], by_day=[], by_month=[], coverage=Coverage())
+    bare = Report(
+        generated_at=datetime(2026, 11, 1, tzinfo=UTC),
+        period=OCTOBER,
+        price_book=PriceBookInfo("genai-prices", "0"),
+        totals=totals_from_row(None),
+        unit_economics=[],
+        by_model=[],
+        by_team=[],
+        by_day=[],
+        by_month=[],
+        coverage=Coverage(),
+    )
     built = build_report(con, Config(), OCTOBER)  # an empty database through the real builder
     for report, config in ((bare, None), (built, Config())):
         html = render_html(report, config)
@@ -395,6 +551,7 @@ def test_hostile_strings_are_inert_in_the_html(hostile):
 
 # ------------------------------------------------------------------ in a real browser
 
+
 class Browser:
     """Headless Chromium driven over the DevTools protocol on --remote-debugging-pipe.
 
@@ -409,21 +566,39 @@ class Browser:
     def __init__(self, profile: Path):
         self.to_chrome_r, self.to_chrome_w = os.pipe()
         self.from_chrome_r, self.from_chrome_w = os.pipe()
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-extensions", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND",
-                f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
+        args = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--hide-scrollbars",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
         # The browser reads commands on fd 3 and writes replies on fd 4: a tiny exec shim moves our pipe ends
         # there (via fds >= 10 first, so neither end is clobbered whatever numbers the pipes got).
-        shim = ("import fcntl, os, sys\n"
-                "r, w = (fcntl.fcntl(int(fd), fcntl.F_DUPFD_CLOEXEC, 10) for fd in sys.argv[1:3])\n"
-                "os.dup2(r, 3); os.dup2(w, 4)\n"
-                "os.execv(sys.argv[3], sys.argv[3:])\n")
+        shim = (
+            "import fcntl, os, sys\n"
+            "r, w = (fcntl.fcntl(int(fd), fcntl.F_DUPFD_CLOEXEC, 10) for fd in sys.argv[1:3])\n"
+            "os.dup2(r, 3); os.dup2(w, 4)\n"
+            "os.execv(sys.argv[3], sys.argv[3:])\n"
+        )
         self.log = open(profile.parent / "chromium.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", shim, str(self.to_chrome_r), str(self.from_chrome_w), *args],
-            pass_fds=(self.to_chrome_r, self.from_chrome_w), stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=self.log)
+            pass_fds=(self.to_chrome_r, self.from_chrome_w),
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+        )
         os.close(self.to_chrome_r)
         os.close(self.from_chrome_w)
         self.buffer = b""
@@ -433,8 +608,11 @@ class Browser:
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Network", "Log"):
             self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": 1400, "height": 4000, "deviceScaleFactor": 1, "mobile": False}, session=True)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1400, "height": 4000, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
 
     def _send(self, method: str, params: dict | None, session: bool) -> int:
         self.next_id += 1
@@ -482,8 +660,9 @@ class Browser:
         return list(self.events)
 
     def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True}, session=True)
+        result = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session=True
+        )
         assert "exceptionDetails" not in result, result
         return result["result"].get("value")
 
@@ -537,8 +716,8 @@ def png_content(png: bytes) -> tuple[int, int, float, int]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", None
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos: pos + 8])
-        body = png[pos + 8: pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        body = png[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -549,7 +728,7 @@ def png_content(png: bytes) -> tuple[int, int, float, int]:
     pixels = zlib.decompress(idat)
     stride = 1 + width * (3 if colour == 2 else 4)
     assert len(pixels) == stride * height
-    rows = [pixels[i * stride + 1: (i + 1) * stride] for i in range(height)]
+    rows = [pixels[i * stride + 1 : (i + 1) * stride] for i in range(height)]
     varied = sum(1 for row in rows if row.count(row[:1]) != len(row))
     return width, height, varied / height, len(set(pixels))
 
@@ -562,7 +741,9 @@ def test_sample_report_in_headless_chromium(browser, sample, tmp_path):
     assert browser.evaluate("[...document.querySelectorAll('section[id]')].map(s => s.id)") == SECTION_IDS
     assert browser.evaluate("document.querySelectorAll('figure.chart svg').length") >= 5
     # Every chart is laid out with a real size (inline SVG scaled by CSS, not collapsed).
-    sizes = browser.evaluate("[...document.querySelectorAll('figure.chart svg')].map(s => s.getBoundingClientRect().width)")
+    sizes = browser.evaluate(
+        "[...document.querySelectorAll('figure.chart svg')].map(s => s.getBoundingClientRect().width)"
+    )
     assert all(width > 300 for width in sizes), sizes
     png = browser.screenshot()
     shot = tmp_path / "costlens_report.png"
@@ -577,11 +758,25 @@ def test_sample_report_in_headless_chromium(browser, sample, tmp_path):
 def test_sample_report_prints_to_pdf(sample, tmp_path):
     pdf = tmp_path / "costlens_report.pdf"
     run = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}",
-         "--no-pdf-header-footer", f"--print-to-pdf={pdf}", sample["path"].as_uri()],
-        capture_output=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            sample["path"].as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and len(data) > 20_000
@@ -596,9 +791,13 @@ def test_hostile_strings_stay_inert_in_the_browser(browser, hostile):
     found = problems(browser.open(url), url)
     assert found == {"requests": [], "console": [], "exceptions": [], "log": [], "dialogs": []}
     assert browser.evaluate("document.querySelectorAll('script, img, iframe, object, embed, image').length") == 0
-    assert browser.evaluate(
-        "[...document.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name))"
-        ".filter(n => n.startsWith('on')).length") == 0
+    assert (
+        browser.evaluate(
+            "[...document.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name))"
+            ".filter(n => n.startsWith('on')).length"
+        )
+        == 0
+    )
     text = browser.evaluate("document.body.innerText")
     for value in HOSTILE:
         assert value in text

@@ -58,8 +58,9 @@ def test_a_re_exported_bill_counts_once(tmp_path):
     gz.write_bytes(gzip.compress(BILL.read_bytes()))
     dbfile = str(tmp_path / "c.duckdb")
     config = api.load_config(str(SAMPLE_LOGS / "costlens.toml"))
-    files = api.ingest([str(_logs(tmp_path)), str(BILL), str(reordered), str(crlf), str(gz)], db=dbfile,
-                       config=config).files
+    files = api.ingest(
+        [str(_logs(tmp_path)), str(BILL), str(reordered), str(crlf), str(gz)], db=dbfile, config=config
+    ).files
     bills = [f for f in files if f.target == "billing_lines"]
     assert [(f.rows_loaded, f.rows_duplicate) for f in bills] == [(351, 0), (0, 351), (0, 351), (0, 351)]
     assert _ai_billed(dbfile) == AI_BILLED
@@ -106,8 +107,9 @@ def test_an_older_export_ingested_after_a_newer_one_stays_history(tmp_path):
     api.ingest([str(BILL)], db=dbfile, config=Config())
     api.ingest([str(older)], db=dbfile, config=Config())
     con = db.connect(dbfile)
-    history = con.execute("SELECT count(*) FROM billing_lines WHERE source_file = ? AND superseded_by IS NOT NULL",
-                          [str(older)]).fetchone()[0]
+    history = con.execute(
+        "SELECT count(*) FROM billing_lines WHERE source_file = ? AND superseded_by IS NOT NULL", [str(older)]
+    ).fetchone()[0]
     con.close()
     assert history == 50 and _ai_billed(dbfile) == AI_BILLED
 
@@ -127,17 +129,24 @@ def test_a_copy_of_an_earlier_export_delivered_last_is_the_bill_again(tmp_path):
         os.utime(path, (1_760_000_000 + clock * 100,) * 2)
     for one_run in (False, True):
         dbfile = str(tmp_path / f"c{one_run}.duckdb")
-        results = ([f for path in (a, b, c) for f in api.ingest([str(path)], db=dbfile, config=Config()).files]
-                   if not one_run else api.ingest([str(tmp_path / "in")], db=dbfile, config=Config()).files)
+        results = (
+            [f for path in (a, b, c) for f in api.ingest([str(path)], db=dbfile, config=Config()).files]
+            if not one_run
+            else api.ingest([str(tmp_path / "in")], db=dbfile, config=Config()).files
+        )
         assert [f.status for f in results] == ["ingested"] * 3, one_run
         assert results[2].replaced_rows == 1
         con = db.connect(dbfile)
-        current = con.execute("SELECT sum(billed_cost), count(*) FROM billing_lines WHERE superseded_by IS NULL").fetchone()
+        current = con.execute(
+            "SELECT sum(billed_cost), count(*) FROM billing_lines WHERE superseded_by IS NULL"
+        ).fetchone()
         con.close()
         assert current == (Decimal(2), 1), one_run
     shutil.copyfile(c, tmp_path / "in" / "d.csv")
     os.utime(tmp_path / "in" / "d.csv", (1_760_001_000,) * 2)
-    assert [f.status for f in api.ingest([str(tmp_path / "in" / "d.csv")], db=dbfile, config=Config()).files] == ["unchanged"]
+    assert [f.status for f in api.ingest([str(tmp_path / "in" / "d.csv")], db=dbfile, config=Config()).files] == [
+        "unchanged"
+    ]
 
 
 def test_a_copy_of_earlier_outcomes_delivered_last_wins_again(tmp_path):
@@ -185,18 +194,45 @@ def test_rows_without_ids_keep_their_identity_when_a_file_grows_or_moves(tmp_pat
 
 def test_one_request_from_two_producers_is_one_call(tmp_path):
     # an OTel span and the app's own log line for the same OpenAI response id
-    response = {"id": "chatcmpl-same-1", "object": "chat.completion", "created": 1759658400, "model": "gpt-4o-2024-08-06",
-                "choices": [{"finish_reason": "stop"}], "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
+    response = {
+        "id": "chatcmpl-same-1",
+        "object": "chat.completion",
+        "created": 1759658400,
+        "model": "gpt-4o-2024-08-06",
+        "choices": [{"finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 100},
+    }
     app = tmp_path / "app.jsonl"
-    app.write_text(json.dumps({"timestamp": "2026-10-05T10:00:00Z", "metadata": {"feature": "bot"},
-                               "request": {"model": "gpt-4o"}, "response": response}) + "\n")
+    app.write_text(
+        json.dumps(
+            {
+                "timestamp": "2026-10-05T10:00:00Z",
+                "metadata": {"feature": "bot"},
+                "request": {"model": "gpt-4o"},
+                "response": response,
+            }
+        )
+        + "\n"
+    )
     span = tmp_path / "spans.jsonl"
-    span.write_text(json.dumps({"trace_id": "a" * 32, "span_id": "b" * 16, "start_time": "2026-10-05T10:00:00Z",
-                                "attributes": {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                               "gen_ai.request.model": "gpt-4o",
-                                               "gen_ai.response.id": "chatcmpl-same-1",
-                                               "gen_ai.usage.input_tokens": 1000,
-                                               "gen_ai.usage.output_tokens": 100}}) + "\n")
+    span.write_text(
+        json.dumps(
+            {
+                "trace_id": "a" * 32,
+                "span_id": "b" * 16,
+                "start_time": "2026-10-05T10:00:00Z",
+                "attributes": {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.response.id": "chatcmpl-same-1",
+                    "gen_ai.usage.input_tokens": 1000,
+                    "gen_ai.usage.output_tokens": 100,
+                },
+            }
+        )
+        + "\n"
+    )
     dbfile = str(tmp_path / "c.duckdb")
     app_file, span_file = api.ingest([str(app), str(span)], db=dbfile, config=Config()).files
     assert (app_file.rows_loaded, span_file.rows_loaded, span_file.rows_duplicate) == (1, 0, 1)
@@ -236,8 +272,10 @@ def test_line_ids_do_not_depend_on_the_thread_count(tmp_path, threads, monkeypat
     monkeypatch.setenv("COSTLENS_THREADS", "2")
     reference = db.connect(":memory:")
     ingest_paths(reference, [str(page)], Config())
-    assert ids == reference.execute(
-        "SELECT source_row, line_id, billed_cost FROM billing_lines ORDER BY line_id").fetchall()
+    assert (
+        ids
+        == reference.execute("SELECT source_row, line_id, billed_cost FROM billing_lines ORDER BY line_id").fetchall()
+    )
     reference.close()
 
 
@@ -250,17 +288,26 @@ def test_the_sample_month_is_the_same_at_one_and_four_threads(tmp_path):
         env = {**os.environ, "COSTLENS_THREADS": threads}
         dbfile = str(tmp_path / f"t{threads}.duckdb")
         cli = [sys.executable, "-m", "costlens"]
-        ingest = subprocess.run(cli + ["ingest", str(SAMPLE_LOGS), "--db", dbfile, "--config",
-                                       str(SAMPLE_LOGS / "costlens.toml")], env=env, capture_output=True, text=True)
+        ingest = subprocess.run(
+            cli + ["ingest", str(SAMPLE_LOGS), "--db", dbfile, "--config", str(SAMPLE_LOGS / "costlens.toml")],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert ingest.returncode == 0, ingest.stderr
-        out = subprocess.run(cli + ["report", "--db", dbfile, "--config", str(SAMPLE_LOGS / "costlens.toml"), "-f",
-                                    "json"], env=env, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            cli + ["report", "--db", dbfile, "--config", str(SAMPLE_LOGS / "costlens.toml"), "-f", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
         report = json.loads(out)
         report.pop("generated_at")
         reports[threads] = report
         con = db.connect(dbfile, read_only=True)
         reports[threads]["ids"] = con.execute(
-            "SELECT md5(string_agg(call_id, ',' ORDER BY call_id)) FROM calls").fetchone()[0]
+            "SELECT md5(string_agg(call_id, ',' ORDER BY call_id)) FROM calls"
+        ).fetchone()[0]
         con.close()
     assert reports["1"] == reports["4"]
     assert reports["1"]["totals"]["calls"] == 26_138
@@ -270,8 +317,13 @@ def test_a_bad_thread_count_is_a_usage_error(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "costlens", "runs", "--db", str(tmp_path / "x.duckdb")],
-                          env={**os.environ, "COSTLENS_THREADS": "two"}, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", "runs", "--db", str(tmp_path / "x.duckdb")],
+        env={**os.environ, "COSTLENS_THREADS": "two"},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
-    assert proc.stderr == ("costlens: error: COSTLENS_THREADS='two' is not a thread count — use a whole number from "
-                           "1, e.g. 2\n")
+    assert proc.stderr == (
+        "costlens: error: COSTLENS_THREADS='two' is not a thread count — use a whole number from 1, e.g. 2\n"
+    )

@@ -22,64 +22,147 @@ from costlens import db
 from costlens.config import ColumnMapping, Config
 from costlens.ingest.runner import ingest_paths
 
-MAPPING = ColumnMapping(name="requests", match="requests*", columns={
-    "ts": "ts", "input_tokens": "tokens_in", "output_tokens": "tokens_out", "task_id": "task"},
-    constants={"provider": "openai", "model": "gpt-4o"})
+MAPPING = ColumnMapping(
+    name="requests",
+    match="requests*",
+    columns={"ts": "ts", "input_tokens": "tokens_in", "output_tokens": "tokens_out", "task_id": "task"},
+    constants={"provider": "openai", "model": "gpt-4o"},
+)
 CONFIG = Config.model_validate({"ingest": {"mappings": [MAPPING.model_dump()]}})
 
 
 def _app_line(i: int) -> str:
-    response = {"id": f"chatcmpl-{i}", "object": "chat.completion", "model": "gpt-4o-2024-08-06",
-                "choices": [{"finish_reason": "stop"}], "usage": {"prompt_tokens": 1000 * i, "completion_tokens": 10 * i}}
-    return json.dumps({"timestamp": f"2026-10-0{i}T10:00:00Z", "metadata": {"task_id": f"t{i}"},
-                       "request": {"model": "gpt-4o"}, "response": response})
+    response = {
+        "id": f"chatcmpl-{i}",
+        "object": "chat.completion",
+        "model": "gpt-4o-2024-08-06",
+        "choices": [{"finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1000 * i, "completion_tokens": 10 * i},
+    }
+    return json.dumps(
+        {
+            "timestamp": f"2026-10-0{i}T10:00:00Z",
+            "metadata": {"task_id": f"t{i}"},
+            "request": {"model": "gpt-4o"},
+            "response": response,
+        }
+    )
 
 
-FAILED = json.dumps({"timestamp": "2026-10-01T11:00:00Z", "metadata": {"task_id": "t1"}, "request": {"model": "gpt-4o"},
-                     "response": None, "error": {"type": "server_error", "http_status": 500}})
+FAILED = json.dumps(
+    {
+        "timestamp": "2026-10-01T11:00:00Z",
+        "metadata": {"task_id": "t1"},
+        "request": {"model": "gpt-4o"},
+        "response": None,
+        "error": {"type": "server_error", "http_status": 500},
+    }
+)
 APP = {"base": [_app_line(1), FAILED], "grown": [_app_line(1), FAILED, _app_line(2)]}
 
 
 def _span(i: int) -> str:
-    return json.dumps({"trace_id": f"{i:032x}", "span_id": f"{i:016x}", "start_time": f"2026-10-0{i}T10:00:00Z",
-                       "attributes": {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                      "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06",
-                                      "gen_ai.response.id": f"chatcmpl-{i}", "gen_ai.usage.input_tokens": 1000 * i,
-                                      "gen_ai.usage.output_tokens": 10 * i, "costlens.task_id": f"t{i}"}})
+    return json.dumps(
+        {
+            "trace_id": f"{i:032x}",
+            "span_id": f"{i:016x}",
+            "start_time": f"2026-10-0{i}T10:00:00Z",
+            "attributes": {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.response.model": "gpt-4o-2024-08-06",
+                "gen_ai.response.id": f"chatcmpl-{i}",
+                "gen_ai.usage.input_tokens": 1000 * i,
+                "gen_ai.usage.output_tokens": 10 * i,
+                "costlens.task_id": f"t{i}",
+            },
+        }
+    )
 
 
-CSV_ROWS = {"base": ["2026-10-03T09:00:00Z,500,5,t3", "2026-10-03T09:00:00Z,500,5,t3", "2026-10-03T09:01:00Z,700,7,t4"],
-            "grown": ["2026-10-03T09:00:00Z,500,5,t3", "2026-10-03T09:00:00Z,500,5,t3", "2026-10-03T09:01:00Z,700,7,t4",
-                      "2026-10-04T09:00:00Z,900,9,t5", "2026-10-04T09:05:00Z,300,3,t5"]}
+CSV_ROWS = {
+    "base": ["2026-10-03T09:00:00Z,500,5,t3", "2026-10-03T09:00:00Z,500,5,t3", "2026-10-03T09:01:00Z,700,7,t4"],
+    "grown": [
+        "2026-10-03T09:00:00Z,500,5,t3",
+        "2026-10-03T09:00:00Z,500,5,t3",
+        "2026-10-03T09:01:00Z,700,7,t4",
+        "2026-10-04T09:00:00Z,900,9,t5",
+        "2026-10-04T09:05:00Z,300,3,t5",
+    ],
+}
 
-BILL_HEADER = ["BillingAccountId", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost", "ChargeCategory",
-               "ChargePeriodStart", "ChargePeriodEnd", "ProviderName", "ServiceName", "ServiceCategory",
-               "SkuMeter", "ConsumedQuantity", "ConsumedUnit", "SubAccountId"]
+BILL_HEADER = [
+    "BillingAccountId",
+    "BillingCurrency",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ProviderName",
+    "ServiceName",
+    "ServiceCategory",
+    "SkuMeter",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "SubAccountId",
+]
 
 
 def _bill_line(day: int, meter: str, cost: str) -> dict:
-    return {"BillingAccountId": "acct-1", "BillingCurrency": "USD", "BilledCost": cost, "EffectiveCost": cost,
-            "ListCost": cost, "ChargeCategory": "Usage", "ChargePeriodStart": f"2026-10-0{day}T00:00:00Z",
-            "ChargePeriodEnd": f"2026-10-0{day + 1}T00:00:00Z", "ProviderName": "Microsoft",
-            "ServiceName": "Azure OpenAI", "ServiceCategory": "AI and Machine Learning",
-            "SkuMeter": f"gpt-4o {meter} Tokens", "ConsumedQuantity": "1000", "ConsumedUnit": "1K Tokens",
-            "SubAccountId": "sub-1"}
+    return {
+        "BillingAccountId": "acct-1",
+        "BillingCurrency": "USD",
+        "BilledCost": cost,
+        "EffectiveCost": cost,
+        "ListCost": cost,
+        "ChargeCategory": "Usage",
+        "ChargePeriodStart": f"2026-10-0{day}T00:00:00Z",
+        "ChargePeriodEnd": f"2026-10-0{day + 1}T00:00:00Z",
+        "ProviderName": "Microsoft",
+        "ServiceName": "Azure OpenAI",
+        "ServiceCategory": "AI and Machine Learning",
+        "SkuMeter": f"gpt-4o {meter} Tokens",
+        "ConsumedQuantity": "1000",
+        "ConsumedUnit": "1K Tokens",
+        "SubAccountId": "sub-1",
+    }
 
 
 # month-to-date exports: days 1–2, then days 1–3 with day 1's output line corrected
-BILLS = {"mtd1": [_bill_line(1, "input", "2.5"), _bill_line(1, "output", "1.0"), _bill_line(2, "input", "2.5")],
-         "mtd2": [_bill_line(1, "input", "2.5"), _bill_line(1, "output", "1.25"), _bill_line(2, "input", "2.5"),
-                  _bill_line(3, "input", "5.0")]}
-OUTCOMES = {"v1": {"t1": "true", "t2": "false", "t3": "true", "t4": "true"},
-            "v2": {"t2": "true", "t5": "false"}}
+BILLS = {
+    "mtd1": [_bill_line(1, "input", "2.5"), _bill_line(1, "output", "1.0"), _bill_line(2, "input", "2.5")],
+    "mtd2": [
+        _bill_line(1, "input", "2.5"),
+        _bill_line(1, "output", "1.25"),
+        _bill_line(2, "input", "2.5"),
+        _bill_line(3, "input", "5.0"),
+    ],
+}
+OUTCOMES = {"v1": {"t1": "true", "t2": "false", "t3": "true", "t4": "true"}, "v2": {"t2": "true", "t5": "false"}}
 
-OPS = ["app_base", "app_grow", "app_gzip", "spans", "csv_base", "csv_grow", "csv_rename", "bill_mtd1", "bill_mtd2",
-       "bill_reexport", "outcomes_v1", "outcomes_v2"]
+OPS = [
+    "app_base",
+    "app_grow",
+    "app_gzip",
+    "spans",
+    "csv_base",
+    "csv_grow",
+    "csv_rename",
+    "bill_mtd1",
+    "bill_mtd2",
+    "bill_reexport",
+    "outcomes_v1",
+    "outcomes_v2",
+]
 
 
 @dataclass
 class World:
     """The files delivered so far, and what they mean."""
+
     folder: Path
     clock: int = 1_760_000_000
     app: str | None = None  # version of app.jsonl delivered last
@@ -122,23 +205,31 @@ def _apply(op: str, world: World, con) -> None:
         world.app, world.app_lines = version, world.app_lines | set(APP[version])
         ingest(world.write("app.jsonl", ("\n".join(APP[version]) + "\n").encode()))
     elif op == "app_gzip" and world.app:
-        ingest(world.write(f"copies/app-{world.n}.jsonl.gz", gzip.compress(("\n".join(APP[world.app]) + "\n").encode())))
+        ingest(
+            world.write(f"copies/app-{world.n}.jsonl.gz", gzip.compress(("\n".join(APP[world.app]) + "\n").encode()))
+        )
     elif op == "spans":
         world.spans = True
         ingest(world.write(f"spans-{world.n}.jsonl", (_span(1) + "\n" + _span(2) + "\n").encode()))
     elif op in ("csv_base", "csv_grow"):
         version = op.split("_")[1].replace("grow", "grown")
         world.csv = version
-        world.csv_rows |= {(row, CSV_ROWS[version][:i + 1].count(row)) for i, row in enumerate(CSV_ROWS[version])}
-        ingest(world.write("requests.csv", ("ts,tokens_in,tokens_out,task\n" + "\n".join(CSV_ROWS[version]) + "\n").encode()))
+        world.csv_rows |= {(row, CSV_ROWS[version][: i + 1].count(row)) for i, row in enumerate(CSV_ROWS[version])}
+        ingest(
+            world.write(
+                "requests.csv", ("ts,tokens_in,tokens_out,task\n" + "\n".join(CSV_ROWS[version]) + "\n").encode()
+            )
+        )
     elif op == "csv_rename" and world.csv:
         text = "ts,tokens_in,tokens_out,task\n" + "\n".join(CSV_ROWS[world.csv]) + "\n"
         ingest(world.write(f"archive/requests-{world.n}.csv", text.encode()))
     elif op in ("bill_mtd1", "bill_mtd2") or (op == "bill_reexport" and world.bill_last):
         version = op.split("_")[1] if op != "bill_reexport" else world.bill_last
         rows = BILLS[version] if op != "bill_reexport" else list(reversed(BILLS[version]))
-        path = world.write(f"bills/focus-{version}-{world.n}.csv",
-                           _csv_bytes(rows, BILL_HEADER, "\r\n" if op == "bill_reexport" else "\n"))
+        path = world.write(
+            f"bills/focus-{version}-{world.n}.csv",
+            _csv_bytes(rows, BILL_HEADER, "\r\n" if op == "bill_reexport" else "\n"),
+        )
         world.bill_last = version
         for day in {int(r["ChargePeriodStart"][8:10]) for r in rows}:
             world.bill_days[day] = (world.clock, [r for r in rows if int(r["ChargePeriodStart"][8:10]) == day])
@@ -155,10 +246,19 @@ def _state(con) -> dict:
 
     prepare_priced_calls(con, CONFIG)
     cost, calls = con.execute("SELECT coalesce(sum(cost_usd), 0), count(*) FROM priced_calls").fetchone()
-    accepted, verdicts = con.execute("SELECT count(*) FILTER (WHERE accepted), count(accepted) FROM outcomes").fetchone()
-    billed = con.execute("SELECT coalesce(sum(billed_cost), 0) FROM billing_lines "
-                         "WHERE superseded_by IS NULL AND is_ai").fetchone()[0]
-    return {"cost": Decimal(cost), "calls": calls, "accepted": accepted, "verdicts": verdicts, "billed": Decimal(billed)}
+    accepted, verdicts = con.execute(
+        "SELECT count(*) FILTER (WHERE accepted), count(accepted) FROM outcomes"
+    ).fetchone()
+    billed = con.execute(
+        "SELECT coalesce(sum(billed_cost), 0) FROM billing_lines WHERE superseded_by IS NULL AND is_ai"
+    ).fetchone()[0]
+    return {
+        "cost": Decimal(cost),
+        "calls": calls,
+        "accepted": accepted,
+        "verdicts": verdicts,
+        "billed": Decimal(billed),
+    }
 
 
 _REFERENCES: dict[tuple, dict] = {}
@@ -168,9 +268,13 @@ def _reference(world: World, folder: Path) -> dict:
     """A from-scratch load of the distinct records the sequence delivered: each call, bill line and outcome once."""
     app = sorted(line for line in world.app_lines)
     spans = world.spans
-    key = (tuple(app), spans, tuple(sorted(world.csv_rows)),
-           tuple((d, tuple(tuple(sorted(r.items())) for r in lines)) for d, (_, lines) in sorted(world.bill_days.items())),
-           tuple(sorted(world.outcomes.items())))
+    key = (
+        tuple(app),
+        spans,
+        tuple(sorted(world.csv_rows)),
+        tuple((d, tuple(tuple(sorted(r.items())) for r in lines)) for d, (_, lines) in sorted(world.bill_days.items())),
+        tuple(sorted(world.outcomes.items())),
+    )
     if key in _REFERENCES:
         return _REFERENCES[key]
     folder.mkdir()
@@ -191,7 +295,8 @@ def _reference(world: World, folder: Path) -> dict:
         paths.append(folder / "bill.csv")
     if world.outcomes:
         (folder / "outcomes.csv").write_text(
-            "task_id,accepted\n" + "".join(f"{t},{v}\n" for t, v in sorted(world.outcomes.items())))
+            "task_id,accepted\n" + "".join(f"{t},{v}\n" for t, v in sorted(world.outcomes.items()))
+        )
         paths.append(folder / "outcomes.csv")
     con = db.connect(":memory:")
     try:
@@ -204,8 +309,12 @@ def _reference(world: World, folder: Path) -> dict:
 
 
 @pytest.mark.slow
-@settings(max_examples=int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "1000")), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "1000")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=st.lists(st.sampled_from(OPS), min_size=1, max_size=6))
 def test_any_sequence_of_deliveries_equals_a_fresh_load(tmp_path_factory, ops):
     folder = tmp_path_factory.mktemp("seq")

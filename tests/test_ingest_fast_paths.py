@@ -10,10 +10,20 @@ from costlens.config import Config
 
 
 def _span(span_id: str, output_tokens: int, second: int = 0) -> str:
-    return json.dumps({"trace_id": "t1", "span_id": span_id, "start_time": f"2026-10-01T00:00:{second:02d}Z",
-                       "end_time": f"2026-10-01T00:00:{second:02d}Z",
-                       "attributes": {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-                                      "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": output_tokens}})
+    return json.dumps(
+        {
+            "trace_id": "t1",
+            "span_id": span_id,
+            "start_time": f"2026-10-01T00:00:{second:02d}Z",
+            "end_time": f"2026-10-01T00:00:{second:02d}Z",
+            "attributes": {
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.usage.input_tokens": 100,
+                "gen_ai.usage.output_tokens": output_tokens,
+            },
+        }
+    )
 
 
 def test_unchanged_file_is_skipped_without_reading_it(tmp_path, con, ingest, monkeypatch):
@@ -45,8 +55,12 @@ def test_touched_but_identical_file_is_still_unchanged(tmp_path, con, ingest):
 def test_repeated_ids_keep_the_fullest_row_and_earlier_files_win(tmp_path, con, ingest):
     first = tmp_path / "first.jsonl"
     # span b written three times while streaming: 7 output tokens is the fullest; a twice with equal usage
-    first.write_text("\n".join([_span("a", 5, 1), _span("b", 0, 2), _span("b", 7, 3), _span("b", 3, 4),
-                                _span("a", 5, 5), _span("c", 1, 6)]) + "\n")
+    first.write_text(
+        "\n".join(
+            [_span("a", 5, 1), _span("b", 0, 2), _span("b", 7, 3), _span("b", 3, 4), _span("a", 5, 5), _span("c", 1, 6)]
+        )
+        + "\n"
+    )
     (f1,) = ingest(first).files
     assert (f1.rows_read, f1.rows_loaded, f1.rows_duplicate) == (6, 3, 3)
     rows = dict(con.execute("SELECT call_id, output_tokens FROM calls").fetchall())
@@ -71,7 +85,9 @@ def test_typed_read_numbers_rows_by_their_non_blank_lines(tmp_path, con, ingest,
     monkeypatch.setattr(otel, "load_json_records", must_not_use_the_careful_reader)
     logs = tmp_path / "spans.jsonl"
     # lines 1, 3, 4 and 6 of the file; blank lines are skipped (and not counted), as the careful reader does
-    logs.write_text("\n".join([_span("a", 5, 1), "", _span("b", 6, 2), _span("c", 7, 3), "   ", _span("d", 8, 4)]) + "\n")
+    logs.write_text(
+        "\n".join([_span("a", 5, 1), "", _span("b", 6, 2), _span("c", 7, 3), "   ", _span("d", 8, 4)]) + "\n"
+    )
     (result,) = ingest(logs).files
     assert (result.rows_read, result.rows_loaded) == (4, 4)
     rows = con.execute("SELECT right(call_id, 1), source_row, output_tokens FROM calls ORDER BY source_row").fetchall()
@@ -80,17 +96,36 @@ def test_typed_read_numbers_rows_by_their_non_blank_lines(tmp_path, con, ingest,
 
 def test_a_bad_line_sends_the_file_to_the_careful_reader(tmp_path, con, ingest):
     logs = tmp_path / "spans.jsonl"
-    logs.write_text("\n".join([_span("a", 5, 1), _span("b", 6, 2), "{not json", _span("c", 7, 3),
-                               json.dumps({"trace_id": "t1", "span_id": "e", "attributes": [1, 2]})]) + "\n")
+    logs.write_text(
+        "\n".join(
+            [
+                _span("a", 5, 1),
+                _span("b", 6, 2),
+                "{not json",
+                _span("c", 7, 3),
+                json.dumps({"trace_id": "t1", "span_id": "e", "attributes": [1, 2]}),
+            ]
+        )
+        + "\n"
+    )
     (result,) = ingest(logs).files
     # line 5's attributes are a list: the typed read refuses it; json_transform reads it as no attributes
     assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_skipped) == (
-        "ingested", 5, 3, 1, 1)
+        "ingested",
+        5,
+        3,
+        1,
+        1,
+    )
     assert con.execute("SELECT right(call_id, 1), source_row FROM calls ORDER BY source_row").fetchall() == [
-        ("a", 1), ("b", 2), ("c", 4)]
+        ("a", 1),
+        ("b", 2),
+        ("c", 4),
+    ]
     assert con.execute("SELECT source_row, disposition, reason FROM quarantine ORDER BY source_row").fetchall() == [
         (3, "rejected", "not valid JSON"),
-        (5, "skipped", "not a model call (no model or token attributes)")]
+        (5, "skipped", "not a model call (no model or token attributes)"),
+    ]
 
 
 def _claude_tree(tmp_path):
@@ -105,9 +140,12 @@ def _claude_tree(tmp_path):
 def _loaded(connection):
     calls = connection.execute("SELECT * EXCLUDE (run_id) FROM calls ORDER BY call_id").fetchall()
     quarantine = connection.execute(
-        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY ALL").fetchall()
-    files = connection.execute("SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
-                               "rows_skipped FROM ingested_files ORDER BY source_file").fetchall()
+        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY ALL"
+    ).fetchall()
+    files = connection.execute(
+        "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
+        "rows_skipped FROM ingested_files ORDER BY source_file"
+    ).fetchall()
     return calls, quarantine, files
 
 
@@ -119,8 +157,11 @@ def test_a_claude_code_tree_loads_in_one_batch_exactly_as_file_by_file(tmp_path,
     tree = _claude_tree(tmp_path)
     batches = []
     original = ClaudeCodeAdapter.stage_batch
-    monkeypatch.setattr(ClaudeCodeAdapter, "stage_batch",
-                        lambda self, c, srcs, ctx: (batches.append(len(srcs)), original(self, c, srcs, ctx))[1])
+    monkeypatch.setattr(
+        ClaudeCodeAdapter,
+        "stage_batch",
+        lambda self, c, srcs, ctx: (batches.append(len(srcs)), original(self, c, srcs, ctx))[1],
+    )
     batched = ingest(tree)
     assert batches == [4] and all(f.status == "ingested" for f in batched.files)
 
@@ -129,7 +170,8 @@ def test_a_claude_code_tree_loads_in_one_batch_exactly_as_file_by_file(tmp_path,
     single = runner.ingest_paths(one_by_one, [str(tree)], Config())
     assert batches == [4]
     assert [(f.path, f.rows_read, f.rows_loaded, f.rows_duplicate, f.rows_skipped) for f in batched.files] == [
-        (f.path, f.rows_read, f.rows_loaded, f.rows_duplicate, f.rows_skipped) for f in single.files]
+        (f.path, f.rows_read, f.rows_loaded, f.rows_duplicate, f.rows_skipped) for f in single.files
+    ]
     assert sum(f.rows_loaded for f in batched.files) > 0
     assert _loaded(con) == _loaded(one_by_one)
 

@@ -22,10 +22,20 @@ FIFTY_MB = 50 * 1024 * 1024
 
 
 def _span(i: int, **extra) -> dict:
-    attributes = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-                  "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 1, **extra}
-    return {"trace_id": f"t{i}", "span_id": f"s{i}", "start_time": "2026-10-01T00:00:00Z",
-            "end_time": "2026-10-01T00:00:01Z", "attributes": attributes}
+    attributes = {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 1,
+        **extra,
+    }
+    return {
+        "trace_id": f"t{i}",
+        "span_id": f"s{i}",
+        "start_time": "2026-10-01T00:00:00Z",
+        "end_time": "2026-10-01T00:00:01Z",
+        "attributes": attributes,
+    }
 
 
 def _ingest(con, *paths, fmt=None, mapping=None):
@@ -41,8 +51,12 @@ def _forget(con) -> None:
 
 
 def _rejected(con) -> dict:
-    return {(Path(f).name, row): reason for f, row, reason in con.execute(
-        "SELECT source_file, source_row, reason FROM quarantine WHERE disposition = 'rejected'").fetchall()}
+    return {
+        (Path(f).name, row): reason
+        for f, row, reason in con.execute(
+            "SELECT source_file, source_row, reason FROM quarantine WHERE disposition = 'rejected'"
+        ).fetchall()
+    }
 
 
 def test_depth_is_measured_outside_strings():
@@ -51,8 +65,9 @@ def test_depth_is_measured_outside_strings():
     assert not json_too_deep(json.dumps({"prompt": "{[" * 5000}))  # brackets inside a string do not nest
 
 
-@pytest.mark.parametrize("deep", [DEEP_OBJECT, DEEP_ARRAY, "[" * 100_000 + "]" * 100_000],
-                         ids=["objects", "arrays", "100k"])
+@pytest.mark.parametrize(
+    "deep", [DEEP_OBJECT, DEEP_ARRAY, "[" * 100_000 + "]" * 100_000], ids=["objects", "arrays", "100k"]
+)
 @pytest.mark.parametrize("where", [1, 2])
 def test_deep_line_in_an_app_log_is_quarantined(deep, where, con, tmp_path):
     lines = (FIXTURES / "openai" / "app_log.jsonl").read_text().splitlines()
@@ -81,9 +96,13 @@ def test_deep_span_in_a_flat_otel_file_is_quarantined(con, tmp_path):
     """The typed fast read keeps attributes as JSON (no depth limit there): a span that may nest too deeply
     gives it up, and the careful reader measures and quarantines it."""
     path = tmp_path / "spans.jsonl"
-    lines = [json.dumps(_span(1)), json.dumps(_span(2)).replace('"gen_ai.usage.output_tokens": 1',
-                                                                '"gen_ai.usage.output_tokens": 1, "x": ' + DEEP_OBJECT),
-             json.dumps(_span(3))]
+    lines = [
+        json.dumps(_span(1)),
+        json.dumps(_span(2)).replace(
+            '"gen_ai.usage.output_tokens": 1', '"gen_ai.usage.output_tokens": 1, "x": ' + DEEP_OBJECT
+        ),
+        json.dumps(_span(3)),
+    ]
     path.write_text("\n".join(lines) + "\n")
     (got,) = _ingest(con, path).files
     assert (got.status, got.rows_read, got.rows_loaded, got.rows_quarantined) == ("ingested", 3, 2, 1), got
@@ -106,8 +125,10 @@ def test_deep_line_in_a_claude_code_tree_is_quarantined(con, tmp_path):
 
 
 def test_deep_record_in_a_generic_jsonl_is_quarantined(con, tmp_path):
-    mapping = ColumnMapping(columns={"ts": "when", "model": "model", "input_tokens": "in", "output_tokens": "out"},
-                            constants={"provider": "openai"})
+    mapping = ColumnMapping(
+        columns={"ts": "when", "model": "model", "input_tokens": "in", "output_tokens": "out"},
+        constants={"provider": "openai"},
+    )
     path = tmp_path / "calls.jsonl"
     good = {"when": "2026-10-01T00:00:00Z", "model": "gpt-4o", "in": 10, "out": 1}
     deep = json.dumps(good)[:-1] + ', "x": ' + DEEP_ARRAY + "}"
@@ -151,12 +172,15 @@ def test_fifty_megabyte_span_in_a_flat_otel_file(con, tmp_path):
 
 
 def test_fifty_megabyte_csv_record_costs_only_its_record(con, tmp_path):
-    mapping = ColumnMapping(columns={"ts": "ts", "model": "model", "input_tokens": "in", "output_tokens": "out",
-                                     "feature": "note"}, constants={"provider": "openai"})
+    mapping = ColumnMapping(
+        columns={"ts": "ts", "model": "model", "input_tokens": "in", "output_tokens": "out", "feature": "note"},
+        constants={"provider": "openai"},
+    )
     path = tmp_path / "calls.csv"
     row = "2026-10-01T00:00:00Z,gpt-4o,10,1,{}\n"
-    path.write_text("ts,model,in,out,note\n" + row.format("a") + row.format('"' + "B" * FIFTY_MB + '"')
-                    + row.format("c"))
+    path.write_text(
+        "ts,model,in,out,note\n" + row.format("a") + row.format('"' + "B" * FIFTY_MB + '"') + row.format("c")
+    )
     (got,) = _ingest(con, path, fmt="generic", mapping=mapping).files
     assert (got.status, got.rows_read, got.rows_loaded, got.rows_quarantined) == ("ingested", 3, 2, 1), got
     (reason,) = _rejected(con).values()

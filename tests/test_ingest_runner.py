@@ -9,8 +9,15 @@ import pytest
 
 
 def _openai_line(i: int, prompt: int = 100) -> str:
-    return json.dumps({"object": "chat.completion", "id": f"chatcmpl-{i}", "model": "gpt-4o-2024-08-06",
-                       "created": 1759492800 + i, "usage": {"prompt_tokens": prompt, "completion_tokens": 20}})
+    return json.dumps(
+        {
+            "object": "chat.completion",
+            "id": f"chatcmpl-{i}",
+            "model": "gpt-4o-2024-08-06",
+            "created": 1759492800 + i,
+            "usage": {"prompt_tokens": prompt, "completion_tokens": 20},
+        }
+    )
 
 
 def test_large_file_loads_every_row(tmp_path, con, ingest):
@@ -91,8 +98,11 @@ def test_second_writer_gets_clear_message(tmp_path):
         import subprocess
         import sys
 
-        proc = subprocess.run([sys.executable, "-m", "costlens", "ingest", str(tmp_path), "--db", str(path)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "costlens", "ingest", str(tmp_path), "--db", str(path)],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 5
         assert "in use by another costlens process" in proc.stderr
         assert "Traceback" not in proc.stderr

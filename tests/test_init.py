@@ -19,15 +19,35 @@ from conftest import FIXTURES
 TODAY = date(2026, 11, 23)
 ECON = FIXTURES / "economics"
 
-HOSTILE = ['we"ird', "a\nb", "x]y", "<script>alert(1)</script>", "tab\there", "café", "=cmd|' /C calc'!A0",
-           "with space", "sec.tion", "back\\slash", "del\x7fete"]
-EVIL_MODEL = "evil\n[economics]\nloaded_hourly_rate_usd = \"boom\""
+HOSTILE = [
+    'we"ird',
+    "a\nb",
+    "x]y",
+    "<script>alert(1)</script>",
+    "tab\there",
+    "café",
+    "=cmd|' /C calc'!A0",
+    "with space",
+    "sec.tion",
+    "back\\slash",
+    "del\x7fete",
+]
+EVIL_MODEL = 'evil\n[economics]\nloaded_hourly_rate_usd = "boom"'
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("629.748", "630"), ("18.15", "19"), ("2.1066", "2.2"), ("0.7634", "0.77"), ("0.02568", "0.026"),
-    ("100", "100"), ("101", "110"), ("0", "0"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("629.748", "630"),
+        ("18.15", "19"),
+        ("2.1066", "2.2"),
+        ("0.7634", "0.77"),
+        ("0.02568", "0.026"),
+        ("100", "100"),
+        ("101", "110"),
+        ("0", "0"),
+    ],
+)
 def test_nice_round_up(value, expected):
     assert nice_round_up(Decimal(value)) == Decimal(expected)
 
@@ -61,11 +81,27 @@ def test_writes_budgets_from_last_month_and_loads_back(econ_db, tmp_path):
     # the comment shows the spend as every output shows an amount: to the cent, half up ($0.0214 → $0.02)
     assert "2026-10 spend $0.02 × 1.2, rounded up" in text
     assert "2026-10 spend $0.00 × 1.2, rounded up" in text  # beta's $0.0036
-    for setting in ("owner", "team", "cost_center", "criticality", "hard_limit_usd",
-                    "cost_slo_per_accepted_outcome_usd", "interactive", "step_budget"):
+    for setting in (
+        "owner",
+        "team",
+        "cost_center",
+        "criticality",
+        "hard_limit_usd",
+        "cost_slo_per_accepted_outcome_usd",
+        "interactive",
+        "step_budget",
+    ):
         assert f"# {setting} = " in text or f"\n{setting} = " in text, setting
-    for section in ("[economics]", "[models.tiers]", "# [[prices.overrides]]", "# [[prices.discounts]]",
-                    "# [leaks.context_bloat]", "# [levers]", "# [outcomes.scores]", "# [[ingest.mappings]]"):
+    for section in (
+        "[economics]",
+        "[models.tiers]",
+        "# [[prices.overrides]]",
+        "# [[prices.discounts]]",
+        "# [leaks.context_bloat]",
+        "# [levers]",
+        "# [outcomes.scores]",
+        "# [[ingest.mappings]]",
+    ):
         assert section in text, section
     # the unpriced model of the fixture gets an override stub
     assert '# model = "mystery-model"' in text
@@ -109,12 +145,14 @@ def test_hostile_names_load_back(con, ingest, tmp_path):
         writer = csv.writer(handle)
         writer.writerow(columns)
         for i, name in enumerate(HOSTILE):
-            writer.writerow([f"c{i}", "2026-10-05T10:00:00Z", "acme", "acme-small", 1000, 100, f"t{i}", name,
-                             f"team {name}"])
+            writer.writerow(
+                [f"c{i}", "2026-10-05T10:00:00Z", "acme", "acme-small", 1000, 100, f"t{i}", name, f"team {name}"]
+            )
         writer.writerow(["c-evil", "2026-10-06T10:00:00Z", "acme", EVIL_MODEL, 1000, 100, "t-evil", "plain", ""])
         writer.writerow(["c-none", "2026-10-06T10:00:00Z", "acme", "acme-small", 1000, 100, "t-none", "", ""])
-    config = Config.model_validate({"prices": {"overrides": [
-        {"provider": "acme", "model": "acme-small", "input_mtok": 1, "output_mtok": 2}]}})
+    config = Config.model_validate(
+        {"prices": {"overrides": [{"provider": "acme", "model": "acme-small", "input_mtok": 1, "output_mtok": 2}]}}
+    )
     result = ingest(source, fmt="generic", mapping=ColumnMapping(columns={c: c for c in columns}), config=config)
     assert not result.failed, [f.message for f in result.failed]
     loaded_names = {row[0] for row in con.execute("SELECT DISTINCT feature FROM calls").fetchall()}

@@ -32,10 +32,20 @@ AT = "@SUM(1+1)"
 FEATURES = [SCRIPT, IMG, FORMULA, SQLI, SHELL, PIPE, RTL, RICH, AT]
 MODELS = [SCRIPT + "-model", SQLI + "-model", PIPE]  # unpriced: listed by prices / coverage
 PRICED_MODEL = IMG + "-priced"  # priced by a config override
-FILE_NAMES = ["<svg onload=alert(1)>.jsonl", "=cmd|' calc'!A0.jsonl", "'; DROP TABLE calls; --.jsonl",
-              "$(touch PWNED).jsonl", "a|b.jsonl"]
-CSV_HEADER = {"ts": "=HYPERLINK(\"x\") when", "model": "<b>model</b>", "input_tokens": "in'; DROP TABLE x; --",
-              "output_tokens": "out|put", "feature": "feat\"ure"}
+FILE_NAMES = [
+    "<svg onload=alert(1)>.jsonl",
+    "=cmd|' calc'!A0.jsonl",
+    "'; DROP TABLE calls; --.jsonl",
+    "$(touch PWNED).jsonl",
+    "a|b.jsonl",
+]
+CSV_HEADER = {
+    "ts": '=HYPERLINK("x") when',
+    "model": "<b>model</b>",
+    "input_tokens": "in'; DROP TABLE x; --",
+    "output_tokens": "out|put",
+    "feature": 'feat"ure',
+}
 
 
 def toml_string(text: str) -> str:
@@ -48,39 +58,71 @@ def write_inputs(work: Path) -> tuple[Path, Path, int]:
     spans = []
     for i in range(36):
         model = PRICED_MODEL if i % 4 == 0 else MODELS[i % 3] if i % 4 == 1 else "gpt-4o-mini"
-        spans.append({
-            "trace_id": f"t{i}", "span_id": f"s{i}", "name": "chat",
-            "start_time": f"2026-10-{1 + i % 28:02d}T10:00:00Z", "end_time": f"2026-10-{1 + i % 28:02d}T10:00:01Z",
-            "attributes": {"gen_ai.operation.name": "chat",
-                           "gen_ai.provider.name": "acme" if model == PRICED_MODEL else "openai",
-                           "gen_ai.request.model": model, "gen_ai.usage.input_tokens": 1000 + i,
-                           "gen_ai.usage.output_tokens": 100, "costlens.feature": FEATURES[i % len(FEATURES)],
-                           "costlens.task_id": f"{SQLI}{i // 2}", "costlens.team": FEATURES[(i + 1) % len(FEATURES)],
-                           "costlens.customer": IMG, "user.id": FORMULA, "costlens.environment": RICH}})
+        spans.append(
+            {
+                "trace_id": f"t{i}",
+                "span_id": f"s{i}",
+                "name": "chat",
+                "start_time": f"2026-10-{1 + i % 28:02d}T10:00:00Z",
+                "end_time": f"2026-10-{1 + i % 28:02d}T10:00:01Z",
+                "attributes": {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "acme" if model == PRICED_MODEL else "openai",
+                    "gen_ai.request.model": model,
+                    "gen_ai.usage.input_tokens": 1000 + i,
+                    "gen_ai.usage.output_tokens": 100,
+                    "costlens.feature": FEATURES[i % len(FEATURES)],
+                    "costlens.task_id": f"{SQLI}{i // 2}",
+                    "costlens.team": FEATURES[(i + 1) % len(FEATURES)],
+                    "costlens.customer": IMG,
+                    "user.id": FORMULA,
+                    "costlens.environment": RICH,
+                },
+            }
+        )
     per_file = len(spans) // len(FILE_NAMES) + 1
     for index, name in enumerate(FILE_NAMES):
-        chunk = spans[index * per_file:(index + 1) * per_file]
-        rejected = {"trace_id": f"bad{index}", "span_id": f"bad{index}", "start_time": "2026-10-02T10:00:00Z",
-                    "attributes": {"costlens.feature": FORMULA, "gen_ai.usage.input_tokens": 5}}  # no model
+        chunk = spans[index * per_file : (index + 1) * per_file]
+        rejected = {
+            "trace_id": f"bad{index}",
+            "span_id": f"bad{index}",
+            "start_time": "2026-10-02T10:00:00Z",
+            "attributes": {"costlens.feature": FORMULA, "gen_ai.usage.input_tokens": 5},
+        }  # no model
         (drop / name).write_text("\n".join(json.dumps(s) for s in [*chunk, rejected]) + "\n", encoding="utf-8")
     # a generic CSV whose column names are hostile, mapped by the config
-    rows = [list(CSV_HEADER.values())] + [[f"2026-10-0{1 + i}T08:00:00Z", "gpt-4o-mini", "500", "20", FEATURES[i]]
-                                          for i in range(len(FEATURES) - 1)]
+    rows = [list(CSV_HEADER.values())] + [
+        [f"2026-10-0{1 + i}T08:00:00Z", "gpt-4o-mini", "500", "20", FEATURES[i]] for i in range(len(FEATURES) - 1)
+    ]
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\n").writerows(rows)
     (drop / "warehouse_hostile.csv").write_text(out.getvalue(), encoding="utf-8")
     calls = len(spans) + len(rows) - 1
 
     config = work / "costlens.toml"
-    lines = ["[[prices.overrides]]", 'provider = "acme"', f"model = {toml_string(PRICED_MODEL)}",
-             "input_mtok = 10", "output_mtok = 30", "",
-             "[[ingest.mappings]]", f"name = {toml_string(SCRIPT)}", 'match = "warehouse_*"',
-             "[ingest.mappings.columns]"]
+    lines = [
+        "[[prices.overrides]]",
+        'provider = "acme"',
+        f"model = {toml_string(PRICED_MODEL)}",
+        "input_mtok = 10",
+        "output_mtok = 30",
+        "",
+        "[[ingest.mappings]]",
+        f"name = {toml_string(SCRIPT)}",
+        'match = "warehouse_*"',
+        "[ingest.mappings.columns]",
+    ]
     lines += [f"{field} = {toml_string(source)}" for field, source in CSV_HEADER.items()]
     lines += ["[ingest.mappings.constants]", 'provider = "openai"', ""]
     for feature in (SCRIPT, IMG, FORMULA, SQLI):
-        lines += [f"[features.{toml_string(feature)}]", f"owner = {toml_string(IMG)}",
-                  f"team = {toml_string(FORMULA)}", f"cost_center = {toml_string(SQLI)}", "monthly_budget_usd = 1", ""]
+        lines += [
+            f"[features.{toml_string(feature)}]",
+            f"owner = {toml_string(IMG)}",
+            f"team = {toml_string(FORMULA)}",
+            f"cost_center = {toml_string(SQLI)}",
+            "monthly_budget_usd = 1",
+            "",
+        ]
     config.write_text("\n".join(lines), encoding="utf-8")
     return drop, config, calls
 
@@ -199,8 +241,9 @@ def test_terminal_shows_rich_markup_literally(hostile_run):
     _, _, _, outputs, _ = hostile_run
     report = next(out for key, (argv, out, _) in outputs.items() if argv[0] == "report" and "--format" not in argv)
     assert "RICH" in report
-    assert "[bold red]RICH" in report or "[bold red]RICH[/bold" in report.replace("\n", ""), \
+    assert "[bold red]RICH" in report or "[bold red]RICH[/bold" in report.replace("\n", ""), (
         "Rich markup in a feature name was interpreted instead of shown"
+    )
     for _key, (_argv, out, _err) in outputs.items():
         assert "\x1b]" not in out  # no terminal escape sequences smuggled through (OSC links, titles)
 

@@ -23,8 +23,13 @@ pytestmark = pytest.mark.slow
 
 
 def cli(*args: str, columns: int = 100) -> str:
-    proc = subprocess.run([sys.executable, "-m", "costlens", *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "COLUMNS": str(columns)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "COLUMNS": str(columns)},
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -41,8 +46,12 @@ def org(tmp_path_factory):
     cli(*base, "--format", "csv", "--out", str(work / "csv"))
     with (work / "csv" / "unit_economics.csv").open(encoding="utf-8") as handle:
         csv_rows = list(csv.DictReader(handle))
-    return {"json": json.loads(cli(*base, "--format", "json"), parse_float=Decimal), "html": html,
-            "terminal": cli(*base), "csv": csv_rows}
+    return {
+        "json": json.loads(cli(*base, "--format", "json"), parse_float=Decimal),
+        "html": html,
+        "terminal": cli(*base),
+        "csv": csv_rows,
+    }
 
 
 def cents(value) -> Decimal:
@@ -81,7 +90,7 @@ def test_tables_lead_with_the_top_features_and_still_add_up(org):
 def test_the_appendix_and_the_csv_hold_every_row(org):
     html = org["html"].read_text(encoding="utf-8")
     features = org["json"]["unit_economics"]
-    appendix = html[html.index('<section id="appendix">'):]
+    appendix = html[html.index('<section id="appendix">') :]
     assert appendix.count("<details>") >= 5 and "<details open" not in appendix  # collapsed
     for row in features:
         assert f'<td class="key">{row["feature"]}</td>' in appendix

@@ -51,8 +51,10 @@ def test_every_planted_leak_found_with_its_size(detected):
         finding = found.get(_key(planted.kind, planted.feature, planted.sub_kind))
         assert finding is not None, f"not found: {planted}"
         ratio = finding.wasted_usd / planted.wasted_usd
-        report.append(f"{planted.kind}/{planted.sub_kind} {planted.feature}: planted {planted.wasted_usd:.4f} "
-                      f"found {finding.wasted_usd:.4f} ({ratio:.3f})")
+        report.append(
+            f"{planted.kind}/{planted.sub_kind} {planted.feature}: planted {planted.wasted_usd:.4f} "
+            f"found {finding.wasted_usd:.4f} ({ratio:.3f})"
+        )
         assert abs(ratio - 1) <= TOLERANCE, report[-1]
         assert finding.severity in ("medium", "high"), report[-1]
         if planted.model:

@@ -32,19 +32,43 @@ NOV = Period(date(2026, 11, 1), date(2026, 12, 1))
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 M = Decimal("0.000001")  # $ per token at $1/Mtok
 
-PRICES = {"overrides": [
-    {"provider": "openai", "model": "gpt-4o", "input_mtok": 10, "output_mtok": 30, "cache_read_mtok": 1},
-    {"provider": "openai", "model": "gpt-4o-mini", "input_mtok": 1, "output_mtok": 2, "cache_read_mtok": 0.1},
-    {"provider": "openai", "model": "gpt-4o-mini", "variant": "batch", "input_mtok": 0.5, "output_mtok": 1,
-     "cache_read_mtok": 0.05},
-    {"provider": "anthropic", "model": "claude-sonnet-4-5", "input_mtok": 3, "output_mtok": 15,
-     "cache_read_mtok": 0.3, "cache_write_5m_mtok": 3.75},
-]}
+PRICES = {
+    "overrides": [
+        {"provider": "openai", "model": "gpt-4o", "input_mtok": 10, "output_mtok": 30, "cache_read_mtok": 1},
+        {"provider": "openai", "model": "gpt-4o-mini", "input_mtok": 1, "output_mtok": 2, "cache_read_mtok": 0.1},
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "variant": "batch",
+            "input_mtok": 0.5,
+            "output_mtok": 1,
+            "cache_read_mtok": 0.05,
+        },
+        {
+            "provider": "anthropic",
+            "model": "claude-sonnet-4-5",
+            "input_mtok": 3,
+            "output_mtok": 15,
+            "cache_read_mtok": 0.3,
+            "cache_write_5m_mtok": 3.75,
+        },
+    ]
+}
 
 DEFAULTS = {
-    "source_format": "hand", "source_file": "hand.jsonl", "source_sha256": "0" * 64, "provider": "openai",
-    "model": "gpt-4o-mini", "input_tokens": 1000, "cache_read_tokens": 0, "cache_write_5m_tokens": 0,
-    "cache_write_1h_tokens": 0, "output_tokens": 100, "reasoning_tokens": 0, "status": "ok", "user_id": "u1",
+    "source_format": "hand",
+    "source_file": "hand.jsonl",
+    "source_sha256": "0" * 64,
+    "provider": "openai",
+    "model": "gpt-4o-mini",
+    "input_tokens": 1000,
+    "cache_read_tokens": 0,
+    "cache_write_5m_tokens": 0,
+    "cache_write_1h_tokens": 0,
+    "output_tokens": 100,
+    "reasoning_tokens": 0,
+    "status": "ok",
+    "user_id": "u1",
 }
 
 
@@ -66,16 +90,30 @@ class Month:
             if ts.hour >= 21:
                 ts = ts.replace(hour=9) + timedelta(days=1)
             self.clock[feature] = ts
-            row = {**DEFAULTS, "call_id": f"{feature}#{i}", "source_row": i, "ts": ts, "feature": feature,
-                   "task_id": f"{feature}/t{i}", **fields}
+            row = {
+                **DEFAULTS,
+                "call_id": f"{feature}#{i}",
+                "source_row": i,
+                "ts": ts,
+                "feature": feature,
+                "task_id": f"{feature}/t{i}",
+                **fields,
+            }
             self.rows.append(row)
             ids.append(row["call_id"])
         return ids
 
     def outcome(self, task: str, accepted: bool) -> None:
-        self.outcomes.append({"task_id": task, "accepted": accepted, "source_format": "hand",
-                              "source_file": "outcomes.csv", "source_sha256": "1" * 64,
-                              "source_row": len(self.outcomes)})
+        self.outcomes.append(
+            {
+                "task_id": task,
+                "accepted": accepted,
+                "source_format": "hand",
+                "source_file": "outcomes.csv",
+                "source_sha256": "1" * 64,
+                "source_row": len(self.outcomes),
+            }
+        )
 
     def _insert(self, table: str, rows: list[dict]) -> None:
         if rows:
@@ -142,8 +180,11 @@ def _build(m: Month) -> None:
     # premium_overuse
     m.add("premium-short", 40, model="gpt-4o", input_tokens=1000, output_tokens=20)
     m.add("premium-long", 40, model="gpt-4o", input_tokens=1000, output_tokens=800)
-    for feature, n, premium_ok, cheap_ok in (("routing-proven", 600, 480, 480), ("routing-few", 100, 80, 80),
-                                             ("routing-worse", 600, 480, 420)):
+    for feature, n, premium_ok, cheap_ok in (
+        ("routing-proven", 600, 480, 480),
+        ("routing-few", 100, 80, 80),
+        ("routing-worse", 600, 480, 420),
+    ):
         for model, accepted in (("gpt-4o", premium_ok), ("gpt-4o-mini", cheap_ok)):
             for i in range(n):
                 task = f"{feature}/{model}/{i}"
@@ -152,18 +193,40 @@ def _build(m: Month) -> None:
 
     # retries
     m.add("retries", 20)
-    IDS["retries"] = m.add("retries", status="error", error_type="timeout", http_status=504, input_tokens=2000,
-                           output_tokens=50, task_id="r/A", prompt_hash="r-a")
+    IDS["retries"] = m.add(
+        "retries",
+        status="error",
+        error_type="timeout",
+        http_status=504,
+        input_tokens=2000,
+        output_tokens=50,
+        task_id="r/A",
+        prompt_hash="r-a",
+    )
     m.add("retries", input_tokens=2000, task_id="r/A", prompt_hash="r-a")
     IDS["retries"] += m.add("retries", input_tokens=3000, output_tokens=200, task_id="r/B", prompt_hash="r-b")
     m.add("retries", input_tokens=3000, output_tokens=200, task_id="r/B", prompt_hash="r-b")
-    m.add("retries", status="error", error_type="rate_limit_exceeded", http_status=429, input_tokens=0,
-          output_tokens=0, task_id="r/C", prompt_hash="r-c")
+    m.add(
+        "retries",
+        status="error",
+        error_type="rate_limit_exceeded",
+        http_status=429,
+        input_tokens=0,
+        output_tokens=0,
+        task_id="r/C",
+        prompt_hash="r-c",
+    )
     m.add("retries", task_id="r/C", prompt_hash="r-c")
     m.add("retries-nohash", 20)
     for task in "ABC":  # no fingerprints: a repeat cannot be told from a new question; failures still count
-        m.add("retries-nohash", status="error", error_type="timeout", input_tokens=1000, output_tokens=0,
-              task_id=f"rn/{task}")
+        m.add(
+            "retries-nohash",
+            status="error",
+            error_type="timeout",
+            input_tokens=1000,
+            output_tokens=0,
+            task_id=f"rn/{task}",
+        )
         m.add("retries-nohash", 2, task_id=f"rn/{task}")
     m.add("rate-limits", 20)
     for task in "ABCD":
@@ -182,18 +245,34 @@ def _build(m: Month) -> None:
         start = T0
         for size in sizes:
             for k in range(size):
-                m.add(feature, provider=provider, model=model, input_tokens=2500, output_tokens=100,
-                      prefix_hash=f"{feature}-sys", prefix_tokens=prefix, ts=start + timedelta(seconds=60 * k),
-                      **fields)
+                m.add(
+                    feature,
+                    provider=provider,
+                    model=model,
+                    input_tokens=2500,
+                    output_tokens=100,
+                    prefix_hash=f"{feature}-sys",
+                    prefix_tokens=prefix,
+                    ts=start + timedelta(seconds=60 * k),
+                    **fields,
+                )
             start += timedelta(hours=2)
 
     bursts("prompt-cache", "claude-sonnet-4-5", "anthropic", 2000)
     bursts("prefix-short-anthropic", "claude-sonnet-4-5", "anthropic", 1000, sizes=(8, 8))  # < 1024
     bursts("prefix-short-openai", "gpt-4o-mini", "openai", 1000, sizes=(8, 8))  # < 1024
     for k in range(8):  # caching on: the first call writes, the rest read
-        m.add("prompt-cache-on", provider="anthropic", model="claude-sonnet-4-5", prefix_hash="on-sys",
-              prefix_tokens=2000, input_tokens=500, cache_write_5m_tokens=0 if k else 2000,
-              cache_read_tokens=2000 if k else 0, ts=T0 + timedelta(seconds=60 * k))
+        m.add(
+            "prompt-cache-on",
+            provider="anthropic",
+            model="claude-sonnet-4-5",
+            prefix_hash="on-sys",
+            prefix_tokens=2000,
+            input_tokens=500,
+            cache_write_5m_tokens=0 if k else 2000,
+            cache_read_tokens=2000 if k else 0,
+            ts=T0 + timedelta(seconds=60 * k),
+        )
 
     # batchable
     m.add("batch-config", 60, user_id=None)
@@ -217,22 +296,51 @@ def _build(m: Month) -> None:
     # input_quality
     m.add("input-quality", 20)
     for task in "ABC":
-        m.add("input-quality", status="error", error_type="context_length_exceeded", http_status=400,
-              input_tokens=5000, output_tokens=0, task_id=f"iq/{task}", prompt_hash=f"iq-long-{task}")
-        m.add("input-quality", status="error", error_type="timeout", input_tokens=5000, output_tokens=0,
-              task_id=f"iq/{task}", prompt_hash=f"iq-long-{task}")  # the same input resent
+        m.add(
+            "input-quality",
+            status="error",
+            error_type="context_length_exceeded",
+            http_status=400,
+            input_tokens=5000,
+            output_tokens=0,
+            task_id=f"iq/{task}",
+            prompt_hash=f"iq-long-{task}",
+        )
+        m.add(
+            "input-quality",
+            status="error",
+            error_type="timeout",
+            input_tokens=5000,
+            output_tokens=0,
+            task_id=f"iq/{task}",
+            prompt_hash=f"iq-long-{task}",
+        )  # the same input resent
         m.add("input-quality", task_id=f"iq/{task}", prompt_hash=f"iq-short-{task}")
 
     # unpriced calls: counted by the pipeline, never $0 waste here
     m.add("unpriced", 20, provider="acme", model="mystery-model")
     for task in "ABCD":
-        m.add("unpriced", status="error", error_type="timeout", provider="acme", model="mystery-model",
-              task_id=f"up/{task}")
+        m.add(
+            "unpriced",
+            status="error",
+            error_type="timeout",
+            provider="acme",
+            model="mystery-model",
+            task_id=f"up/{task}",
+        )
 
     # a clean feature with natural variation
     for t in range(60):
-        m.add("clean", input_tokens=900 + 10 * t, output_tokens=150 + t, session_id=f"c{t // 3}",
-              prompt_hash=f"clean-{t}", prefix_hash="clean-sys", prefix_tokens=500, max_tokens=1024)
+        m.add(
+            "clean",
+            input_tokens=900 + 10 * t,
+            output_tokens=150 + t,
+            session_id=f"c{t // 3}",
+            prompt_hash=f"clean-{t}",
+            prefix_hash="clean-sys",
+            prefix_tokens=500,
+            max_tokens=1024,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -240,8 +348,13 @@ def findings():
     con = db.connect(":memory:")
     m = Month(con)
     _build(m)
-    result = m.run(**{"batch-config": {"interactive": False}, "batch-interactive": {"interactive": True},
-                      "loops-budget": {"step_budget": 5}})
+    result = m.run(
+        **{
+            "batch-config": {"interactive": False},
+            "batch-interactive": {"interactive": True},
+            "loops-budget": {"step_budget": 5},
+        }
+    )
     yield result
     con.close()
 
@@ -282,7 +395,12 @@ def test_premium_model_on_short_output_work(findings):
     # gpt-4o 1000 × 10 + 20 × 30 = 10,600 µ$; the same tokens at gpt-4o-mini 1000 × 1 + 20 × 2 = 1,040 µ$
     assert f.wasted_usd == 40 * (10_600 - 1_040) * M
     assert (f.model, f.sub_kind, f.task_class, f.lever, f.quality_risk) == (
-        "gpt-4o", "short_output_work", "short_output", "model_routing", "medium")
+        "gpt-4o",
+        "short_output_work",
+        "short_output",
+        "model_routing",
+        "medium",
+    )
     assert f.evidence["alternative_model"] == "gpt-4o-mini" and f.evidence["p95_output_tokens"] == 20
     assert of(findings, "premium-long") == []
 
@@ -448,8 +566,7 @@ def test_thresholds_override_and_appear_in_evidence(con):
     assert month(con).run() == []
     other = db.connect(":memory:")
     try:
-        f = only(month(other).run(thresholds={"context_bloat": {"k_p50": 3, "min_tokens": 3000}}), "f",
-                 "context_bloat")
+        f = only(month(other).run(thresholds={"context_bloat": {"k_p50": 3, "min_tokens": 3000}}), "f", "context_bloat")
     finally:
         other.close()
     assert f.wasted_usd == 2 * 2500 * M
@@ -467,8 +584,16 @@ def test_thresholds_from_the_config_section():
         resolve_thresholds(Config(leaks={"routing_targets": {"gpt-4o*": 3}}))
 
 
-@pytest.mark.parametrize("bad", [{"context_bloat.k": 1}, {"retries": {"min_calls": "many"}},
-                                 {"severity": {"medium_share": 0.5}}, {"nope": 1}, {"retries.min_calls": -1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"context_bloat.k": 1},
+        {"retries": {"min_calls": "many"}},
+        {"severity": {"medium_share": 0.5}},
+        {"nope": 1},
+        {"retries.min_calls": -1},
+    ],
+)
 def test_bad_thresholds_say_what_to_fix(bad):
     with pytest.raises(ConfigError) as info:
         resolve_thresholds(None, bad)
@@ -497,7 +622,7 @@ def test_natural_variation_stays_low(con):
         rng = random.Random(seed)
         feature = f"natural-{seed}"
 
-        def size(median: float) -> int:
+        def size(median: float, rng: random.Random = rng) -> int:
             return max(1, int(median * rng.lognormvariate(0, 0.5)))
 
         for s in range(150):
@@ -505,12 +630,25 @@ def test_natural_variation_stays_low(con):
             hour = rng.choice([1, 3, 10, 14, 19])  # users in every time zone
             for turn in range(rng.randint(1, 5)):
                 task = f"{feature}/{s}/{turn}"
-                fields = dict(model="gpt-4o" if seed == 3 else "gpt-4o-mini", session_id=session, user_id=user,
-                              task_id=task, prompt_hash=task, prefix_hash=f"{feature}-sys", prefix_tokens=600,
-                              ts=datetime(2026, 11, 1 + s % 29, hour, 5 * turn, rng.randrange(60)))
+                fields = dict(
+                    model="gpt-4o" if seed == 3 else "gpt-4o-mini",
+                    session_id=session,
+                    user_id=user,
+                    task_id=task,
+                    prompt_hash=task,
+                    prefix_hash=f"{feature}-sys",
+                    prefix_tokens=600,
+                    ts=datetime(2026, 11, 1 + s % 29, hour, 5 * turn, rng.randrange(60)),
+                )
                 if rng.random() < 0.01:
-                    m.add(feature, status="error", error_type="timeout", input_tokens=size(3000), output_tokens=0,
-                          **fields)
+                    m.add(
+                        feature,
+                        status="error",
+                        error_type="timeout",
+                        input_tokens=size(3000),
+                        output_tokens=0,
+                        **fields,
+                    )
                 m.add(feature, input_tokens=size(3000), output_tokens=size(600 if seed == 3 else 250), **fields)
             if rng.random() < 0.5:
                 m.outcome(f"{feature}/{s}/0", rng.random() < 0.85)

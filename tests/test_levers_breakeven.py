@@ -16,8 +16,14 @@ from costlens.levers.breakeven import (
 from costlens.levers.settings import lever_settings
 
 # One GPU: $2/h × 730 h = $1,460/month; capacity 1,000 tok/s × 0.5 × 3,600 × 730 = 1,314,000,000 tokens/month.
-S = BreakEvenSettings(gpu_hourly_usd=D(2), throughput_tokens_per_s=1000, utilisation=0.5, min_gpus=1,
-                      engineering_monthly_usd=D(5000), hours_per_month=730)
+S = BreakEvenSettings(
+    gpu_hourly_usd=D(2),
+    throughput_tokens_per_s=1000,
+    utilisation=0.5,
+    min_gpus=1,
+    engineering_monthly_usd=D(5000),
+    hours_per_month=730,
+)
 
 
 def test_self_hosting_past_break_even():
@@ -87,8 +93,13 @@ def test_required_margin():
 
 
 def test_breakeven_settings_from_config():
-    s = lever_settings({"levers": {"breakeven": {"gpu_hourly_usd": 4, "min_gpus": 1, "utilisation": 0.8,
-                                                 "narrow_task_classes": ["triage"]}}})
+    s = lever_settings(
+        {
+            "levers": {
+                "breakeven": {"gpu_hourly_usd": 4, "min_gpus": 1, "utilisation": 0.8, "narrow_task_classes": ["triage"]}
+            }
+        }
+    )
     assert s.breakeven.gpu_hourly_usd == D(4) and s.breakeven.min_gpus == 1
     assert s.breakeven.utilisation == pytest.approx(0.8)
     assert s.breakeven.narrow_task_classes == ("triage",)

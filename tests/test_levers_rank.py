@@ -42,18 +42,46 @@ class Finding:
 
 def hand_findings() -> list[Finding]:
     return [
-        Finding("premium_overuse", "classify", "model_routing", D(300), "gpt-4.1",
-                evidence={"sub_kind": "cheaper_model_same_feature", "alternative_model": "gpt-4.1-nano",
-                          "premium_acceptance": 0.961, "alternative_acceptance": 0.95,
-                          "acceptance_test": {"difference": -0.011, "lower_bound": -0.03, "margin": -0.05},
-                          "example_call_ids": ["c1", "c2"]}),
-        Finding("cache_miss", "support", "prompt_caching", D(150), "claude-sonnet-4-5",
-                evidence={"sub_kind": "prompt_caching", "avg_prefix_tokens": 3200}),
+        Finding(
+            "premium_overuse",
+            "classify",
+            "model_routing",
+            D(300),
+            "gpt-4.1",
+            evidence={
+                "sub_kind": "cheaper_model_same_feature",
+                "alternative_model": "gpt-4.1-nano",
+                "premium_acceptance": 0.961,
+                "alternative_acceptance": 0.95,
+                "acceptance_test": {"difference": -0.011, "lower_bound": -0.03, "margin": -0.05},
+                "example_call_ids": ["c1", "c2"],
+            },
+        ),
+        Finding(
+            "cache_miss",
+            "support",
+            "prompt_caching",
+            D(150),
+            "claude-sonnet-4-5",
+            evidence={"sub_kind": "prompt_caching", "avg_prefix_tokens": 3200},
+        ),
         Finding("cache_miss", "classify", "prompt_caching", D(100), "gpt-4.1"),
-        Finding("retries", "support", "stability_guardrails", D(50), "claude-sonnet-4-5",
-                evidence={"error_types": {"timeout": 7, "rate_limit": 3}}),
-        Finding("context_bloat", "support", "context_discipline", D(300), "claude-sonnet-4-5",
-                evidence={"sub_kind": "oversized_input", "typical_context_tokens": 4000}),
+        Finding(
+            "retries",
+            "support",
+            "stability_guardrails",
+            D(50),
+            "claude-sonnet-4-5",
+            evidence={"error_types": {"timeout": 7, "rate_limit": 3}},
+        ),
+        Finding(
+            "context_bloat",
+            "support",
+            "context_discipline",
+            D(300),
+            "claude-sonnet-4-5",
+            evidence={"sub_kind": "oversized_input", "typical_context_tokens": 4000},
+        ),
         Finding("batchable", "classify", "batch_processing", D(250), "gpt-4.1"),
     ]
 
@@ -96,7 +124,8 @@ def test_hand_computed_ranking_and_sequence():
     assert caching.share_of_spend == pytest.approx(190 / 1500)
     assert plan.levers[0].savings_per_effort_day_usd == D(100)
     assert [lv.savings_per_effort_day_usd for lv in plan.levers] == sorted(
-        (lv.savings_per_effort_day_usd for lv in plan.levers), reverse=True)
+        (lv.savings_per_effort_day_usd for lv in plan.levers), reverse=True
+    )
     # the sequence is visible in the evidence: what was left when the lever was applied
     seq = {s["feature"]: s for s in caching.evidence["sequence"]}
     assert seq["classify"]["cost_left_before_usd"] == D(200)
@@ -117,7 +146,8 @@ def test_first_actions_are_concrete():
     plan = rank_levers(hand_findings(), D(1500), SPEND, None, 30.44)
     actions = {lv.lever: lv.first_action for lv in plan.levers}
     assert actions["model_routing"] == (
-        "Route classify from gpt-4.1 to gpt-4.1-nano (acceptance 95.0% vs 96.1%, difference not significant)")
+        "Route classify from gpt-4.1 to gpt-4.1-nano (acceptance 95.0% vs 96.1%, difference not significant)"
+    )
     assert actions["prompt_caching"].startswith("Turn on prompt caching for support on claude-sonnet-4-5")
     assert "3,200-token prefix" in actions["prompt_caching"] and actions["prompt_caching"].endswith("; then classify")
     assert "near its typical 4,000 tokens on claude-sonnet-4-5" in actions["context_discipline"]
@@ -135,29 +165,50 @@ def test_first_actions_from_other_evidence_shapes():
 
     assert action("model_routing", evidence={"alternative_model": "m0", "p95_output_tokens": 120}) == (
         "Route feat's short-output calls (p95 120 tokens) from m1 to m0 (no acceptance data for m0 here yet: "
-        "A/B on a sample first)")
+        "A/B on a sample first)"
+    )
     assert action("model_routing", task_class="extraction").startswith("Route feat's extraction calls from m1")
     assert action("context_discipline", evidence={"sub_kind": "growing_history", "counts": {"conversations": 12}}) == (
-        "Summarise or window feat's conversation history on m1 (12 conversations grew turn after turn)")
-    assert "max_tokens ≈ 1,200" in action("output_controls", evidence={
-        "typical_output_tokens": 300, "thresholds": {"output_verbosity.k_p50": 4.0}})
-    assert "of 12 calls per task" in action("agent_budgets", evidence={
-        "budget_calls_per_task": 12, "counts": {"tasks_over_budget": 3}})
-    assert "(3 tasks ran over)" in action("agent_budgets", evidence={
-        "budget_calls_per_task": 12, "counts": {"tasks_over_budget": 3}})
-    assert "over-long input" in action("stability_guardrails", kind="input_quality",
-                                       evidence={"sub_kind": "input_too_long"})
-    assert "(rate_limit, timeout)" in action("stability_guardrails", kind="retries",
-                                             evidence={"error_types": '{"rate_limit": 9, "timeout": 2}'})
+        "Summarise or window feat's conversation history on m1 (12 conversations grew turn after turn)"
+    )
+    assert "max_tokens ≈ 1,200" in action(
+        "output_controls", evidence={"typical_output_tokens": 300, "thresholds": {"output_verbosity.k_p50": 4.0}}
+    )
+    assert "of 12 calls per task" in action(
+        "agent_budgets", evidence={"budget_calls_per_task": 12, "counts": {"tasks_over_budget": 3}}
+    )
+    assert "(3 tasks ran over)" in action(
+        "agent_budgets", evidence={"budget_calls_per_task": 12, "counts": {"tasks_over_budget": 3}}
+    )
+    assert "over-long input" in action(
+        "stability_guardrails", kind="input_quality", evidence={"sub_kind": "input_too_long"}
+    )
+    assert "(rate_limit, timeout)" in action(
+        "stability_guardrails", kind="retries", evidence={"error_types": '{"rate_limit": 9, "timeout": 2}'}
+    )
     assert "40 calls repeated" in action("response_cache", evidence={"counts": {"repeated_answers": 40}})
 
 
 def test_real_finding_objects():
     leaks = pytest.importorskip("costlens.leaks.model")
-    f = leaks.Finding(kind="retries", feature="a", model="m", task_class=None, calls_affected=5,
-                      wasted_usd=D(10), est_monthly_savings_usd=D(10), confidence="high", severity="high",
-                      evidence={"example_call_ids": ["x"]}, explanation="", lever="stability_guardrails",
-                      savings_low_usd=D(5), savings_high_usd=D(10), quality_risk="low", affected_cost_usd=D(12))
+    f = leaks.Finding(
+        kind="retries",
+        feature="a",
+        model="m",
+        task_class=None,
+        calls_affected=5,
+        wasted_usd=D(10),
+        est_monthly_savings_usd=D(10),
+        confidence="high",
+        severity="high",
+        evidence={"example_call_ids": ["x"]},
+        explanation="",
+        lever="stability_guardrails",
+        savings_low_usd=D(5),
+        savings_high_usd=D(10),
+        quality_risk="low",
+        affected_cost_usd=D(12),
+    )
     plan = rank_levers([f], D(100), {"a": D(100)}, None, 30.44)
     lv = plan.levers[0]
     assert (lv.est_monthly_savings_usd, lv.savings_low_usd, lv.savings_high_usd) == (D(10), D(5), D(10))
@@ -231,10 +282,17 @@ def test_finding_quality_risk_can_raise_the_lever_risk():
 
 
 def test_dict_findings_and_config_overrides():
-    cfg = {"levers": {"effort": {"model_routing": "months"}, "quality_risk": {"prompt_caching": "medium"},
-                      "effort_days": {"months": 100}}}
-    findings = [dict(kind="premium_overuse", feature="a", lever="model_routing", est_monthly_savings_usd=D(50)),
-                dict(kind="cache_miss", feature="a", lever="prompt_caching", est_monthly_savings_usd=D(10))]
+    cfg = {
+        "levers": {
+            "effort": {"model_routing": "months"},
+            "quality_risk": {"prompt_caching": "medium"},
+            "effort_days": {"months": 100},
+        }
+    }
+    findings = [
+        dict(kind="premium_overuse", feature="a", lever="model_routing", est_monthly_savings_usd=D(50)),
+        dict(kind="cache_miss", feature="a", lever="prompt_caching", est_monthly_savings_usd=D(10)),
+    ]
     plan = rank_levers(findings, D(100), {"a": D(100)}, cfg, 30.44)
     assert [lv.lever for lv in plan.levers] == ["prompt_caching", "model_routing"]  # 10/3 > 45/100
     assert plan.levers[1].effort == "months"
@@ -242,21 +300,26 @@ def test_dict_findings_and_config_overrides():
 
 
 def test_inconsistent_totals_are_capped():
-    findings = [Finding("retries", "a", "stability_guardrails", D(100)),
-                Finding("retries", "b", "stability_guardrails", D(100))]
+    findings = [
+        Finding("retries", "a", "stability_guardrails", D(100)),
+        Finding("retries", "b", "stability_guardrails", D(100)),
+    ]
     plan = rank_levers(findings, D(100), {"a": D(100), "b": D(100)}, None, 30.44)
     assert plan.total_savings_high_usd <= D(100)
     assert any("scaled" in a for a in plan.assumptions)
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"levers": {"effort": {"model_routing": "years"}}}, "levers.effort.model_routing"),
-    ({"levers": {"effort": {"teleport": "days"}}}, "not a lever"),
-    ({"levers": {"speed": 1}}, "levers.speed is not a known setting"),
-    ({"levers": {"breakeven": {"utilisation": 2}}}, "out of range"),
-    ({"levers": {"breakeven": {"gpu_hourly_usd": "cheap"}}}, "not a number"),
-    ({"levers": {"min_share_of_spend": -1}}, "out of range"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"levers": {"effort": {"model_routing": "years"}}}, "levers.effort.model_routing"),
+        ({"levers": {"effort": {"teleport": "days"}}}, "not a lever"),
+        ({"levers": {"speed": 1}}, "levers.speed is not a known setting"),
+        ({"levers": {"breakeven": {"utilisation": 2}}}, "out of range"),
+        ({"levers": {"breakeven": {"gpu_hourly_usd": "cheap"}}}, "not a number"),
+        ({"levers": {"min_share_of_spend": -1}}, "out of range"),
+    ],
+)
 def test_bad_lever_settings_fail_in_one_line(raw, message):
     with pytest.raises(ConfigError) as info:
         lever_settings(raw)
@@ -274,11 +337,23 @@ def test_config_object_without_levers_table_uses_defaults():
 def test_self_hosting_and_distillation_only_past_break_even():
     usage = [
         # 2,000 M tokens a month at $10/Mtok = $20,000/month on one model: past both break-evens
-        {"feature": "big", "provider": "openai", "model": "gpt-4.1", "calls": 1, "tokens": 2_000_000_000,
-         "cost_usd": D(20000)},
+        {
+            "feature": "big",
+            "provider": "openai",
+            "model": "gpt-4.1",
+            "calls": 1,
+            "tokens": 2_000_000_000,
+            "cost_usd": D(20000),
+        },
         # $500/month: below both
-        {"feature": "small", "provider": "openai", "model": "gpt-4.1", "calls": 1, "tokens": 50_000_000,
-         "cost_usd": D(500)},
+        {
+            "feature": "small",
+            "provider": "openai",
+            "model": "gpt-4.1",
+            "calls": 1,
+            "tokens": 50_000_000,
+            "cost_usd": D(500),
+        },
     ]
     plan = rank_levers([], D(20500), {"big": D(20000), "small": D(500)}, Config(), 30.44, {"usage": usage})
     levers = {lv.lever: lv for lv in plan.levers}
@@ -299,10 +374,12 @@ def test_self_hosting_and_distillation_only_past_break_even():
 
 
 def test_distillation_skips_a_feature_with_a_broad_task_class():
-    usage = [{"feature": "chat", "provider": "openai", "model": "gpt-4.1", "tokens": 2_000_000_000,
-              "cost_usd": D(20000)}]
-    plan = rank_levers([], D(20000), {"chat": D(20000)}, None, 30.44,
-                       {"usage": usage, "task_classes": {"chat": "open-ended chat"}})
+    usage = [
+        {"feature": "chat", "provider": "openai", "model": "gpt-4.1", "tokens": 2_000_000_000, "cost_usd": D(20000)}
+    ]
+    plan = rank_levers(
+        [], D(20000), {"chat": D(20000)}, None, 30.44, {"usage": usage, "task_classes": {"chat": "open-ended chat"}}
+    )
     assert "distillation" not in {lv.lever for lv in plan.levers}
     assert any(e["lever"] == "distillation" and "not a narrow task" in e["reason"] for e in plan.excluded)
 
@@ -319,26 +396,48 @@ def finding(draw):
     mid = draw(money)
     low = draw(st.none() | st.decimals(min_value=0, max_value=mid, places=2))
     high = draw(st.none() | st.decimals(min_value=mid, max_value=mid * 3 + 1, places=2))
-    return Finding(kind=draw(st.sampled_from(["context_bloat", "premium_overuse", "retries", "cache_miss",
-                                              "batchable", "output_verbosity", "agent_loops", "input_quality"])),
-                   feature=draw(st.sampled_from(FEATURES + ["ghost"])), lever=draw(st.sampled_from(LEAK_LEVERS)),
-                   est_monthly_savings_usd=mid, savings_low_usd=low, savings_high_usd=high,
-                   quality_risk=draw(st.none() | st.sampled_from(["low", "medium", "high"])))
+    return Finding(
+        kind=draw(
+            st.sampled_from(
+                [
+                    "context_bloat",
+                    "premium_overuse",
+                    "retries",
+                    "cache_miss",
+                    "batchable",
+                    "output_verbosity",
+                    "agent_loops",
+                    "input_quality",
+                ]
+            )
+        ),
+        feature=draw(st.sampled_from(FEATURES + ["ghost"])),
+        lever=draw(st.sampled_from(LEAK_LEVERS)),
+        est_monthly_savings_usd=mid,
+        savings_low_usd=low,
+        savings_high_usd=high,
+        quality_risk=draw(st.none() | st.sampled_from(["low", "medium", "high"])),
+    )
 
 
 @st.composite
 def usage_row(draw):
-    return {"feature": draw(st.sampled_from(FEATURES)), "provider": "openai",
-            "model": draw(st.sampled_from(["gpt-4.1", "gpt-4o"])),
-            "tokens": draw(st.integers(min_value=0, max_value=10_000_000_000)),
-            "cost_usd": draw(st.decimals(min_value=0, max_value=200000, places=2))}
+    return {
+        "feature": draw(st.sampled_from(FEATURES)),
+        "provider": "openai",
+        "model": draw(st.sampled_from(["gpt-4.1", "gpt-4o"])),
+        "tokens": draw(st.integers(min_value=0, max_value=10_000_000_000)),
+        "cost_usd": draw(st.decimals(min_value=0, max_value=200000, places=2)),
+    }
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(findings=st.lists(finding(), max_size=14),
-       costs=st.lists(money, min_size=len(FEATURES), max_size=len(FEATURES)),
-       days=st.floats(min_value=1, max_value=92, allow_nan=False),
-       usage=st.lists(usage_row(), max_size=3))
+@given(
+    findings=st.lists(finding(), max_size=14),
+    costs=st.lists(money, min_size=len(FEATURES), max_size=len(FEATURES)),
+    days=st.floats(min_value=1, max_value=92, allow_nan=False),
+    usage=st.lists(usage_row(), max_size=3),
+)
 def test_savings_never_exceed_spend(findings, costs, days, usage):
     features_cost = dict(zip(FEATURES, costs))
     usage = [u for u in usage if u["cost_usd"] <= features_cost[u["feature"]]]

@@ -26,12 +26,30 @@ HOSTILE = [
 def hostile_report():
     features = [ue(name, str(10 - i), calls=5, tasks=5, spend_share=0.1) for i, name in enumerate(HOSTILE)]
     report = make_report(features, cpao=0.5)
-    report.budgets = [{"feature": HOSTILE[0], "owner": HOSTILE[1], "status": "over", "spend_usd": Decimal("10"),
-                       "monthly_budget_usd": Decimal("5"), "used_pct": 200.0,
-                       "forecast_month_end_usd": Decimal("10"), "slo_status": "breached"}]
-    report.levers = [{"rank": 1, "lever": "model_routing", "est_monthly_savings_usd": Decimal("12.5"),
-                      "savings_low_usd": Decimal("6"), "savings_high_usd": Decimal("13"), "effort": "days",
-                      "quality_risk": "medium", "first_action": f"Route {HOSTILE[1]} to {HOSTILE[0]}"}]
+    report.budgets = [
+        {
+            "feature": HOSTILE[0],
+            "owner": HOSTILE[1],
+            "status": "over",
+            "spend_usd": Decimal("10"),
+            "monthly_budget_usd": Decimal("5"),
+            "used_pct": 200.0,
+            "forecast_month_end_usd": Decimal("10"),
+            "slo_status": "breached",
+        }
+    ]
+    report.levers = [
+        {
+            "rank": 1,
+            "lever": "model_routing",
+            "est_monthly_savings_usd": Decimal("12.5"),
+            "savings_low_usd": Decimal("6"),
+            "savings_high_usd": Decimal("13"),
+            "effort": "days",
+            "quality_risk": "medium",
+            "first_action": f"Route {HOSTILE[1]} to {HOSTILE[0]}",
+        }
+    ]
     report.warnings = [f"unpriced: acme / {HOSTILE[0]} (standard), 3 calls", HOSTILE[4], HOSTILE[6], HOSTILE[5]]
     return report
 
@@ -56,30 +74,76 @@ def test_hostile_strings_are_inert():
     assert not any(line.startswith("| injected") for line in text.splitlines())
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("<b>", "&lt;b&gt;"), ("a|b", "a\\|b"), ("*x*", "\\*x\\*"), ("_x_", "\\_x\\_"), ("`x`", "\\`x\\`"),
-    ("[x]", "\\[x\\]"), ("a\nb", "a b"), ("back\\slash", "back\\\\slash"), (None, ""), ("x" * 200, "x" * 119 + "…"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("<b>", "&lt;b&gt;"),
+        ("a|b", "a\\|b"),
+        ("*x*", "\\*x\\*"),
+        ("_x_", "\\_x\\_"),
+        ("`x`", "\\`x\\`"),
+        ("[x]", "\\[x\\]"),
+        ("a\nb", "a b"),
+        ("back\\slash", "back\\\\slash"),
+        (None, ""),
+        ("x" * 200, "x" * 119 + "…"),
+    ],
+)
 def test_md_escape(raw, expected):
     assert md(raw) == expected
 
 
 def test_sections_and_numbers():
-    report = make_report([ue("support-bot", "12.345", calls=100, tasks=80, spend_share=0.6,
-                             cost_per_task_usd=0.1543125, cost_per_accepted_outcome_usd=0.2, acceptance_rate=0.75),
-                          ue("search", "8.2", calls=50, tasks=50, spend_share=0.4)], cpao=0.321)
+    report = make_report(
+        [
+            ue(
+                "support-bot",
+                "12.345",
+                calls=100,
+                tasks=80,
+                spend_share=0.6,
+                cost_per_task_usd=0.1543125,
+                cost_per_accepted_outcome_usd=0.2,
+                acceptance_rate=0.75,
+            ),
+            ue("search", "8.2", calls=50, tasks=50, spend_share=0.4),
+        ],
+        cpao=0.321,
+    )
     report.change = {
         "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
-        "previous_cost_usd": Decimal("0.071"), "current_cost_usd": Decimal("0.416"), "delta_usd": Decimal("0.345"),
-        "delta_pct": 485.9, "volume_usd": Decimal("0.071"), "efficiency_usd": Decimal("0.110"),
-        "mix_usd": Decimal("0.104"), "price_usd": Decimal("0.060"),
-        "cost_per_accepted_outcome_trend": [{"month": "2026-09", "value": 0.01775}, {"month": "2026-10", "value": 0.026}],
+        "previous_cost_usd": Decimal("0.071"),
+        "current_cost_usd": Decimal("0.416"),
+        "delta_usd": Decimal("0.345"),
+        "delta_pct": 485.9,
+        "volume_usd": Decimal("0.071"),
+        "efficiency_usd": Decimal("0.110"),
+        "mix_usd": Decimal("0.104"),
+        "price_usd": Decimal("0.060"),
+        "cost_per_accepted_outcome_trend": [
+            {"month": "2026-09", "value": 0.01775},
+            {"month": "2026-10", "value": 0.026},
+        ],
     }
-    report.budgets = [{"feature": "search", "owner": None, "status": "warning", "spend_usd": Decimal("8.2"),
-                       "monthly_budget_usd": Decimal("10"), "used_pct": 82.0, "forecast_month_end_usd": Decimal("8.2"),
-                       "slo_status": "no_slo"},
-                      {"feature": "support-bot", "status": "ok", "spend_usd": Decimal("12.345"),
-                       "monthly_budget_usd": Decimal("100"), "slo_status": "no_slo"}]
+    report.budgets = [
+        {
+            "feature": "search",
+            "owner": None,
+            "status": "warning",
+            "spend_usd": Decimal("8.2"),
+            "monthly_budget_usd": Decimal("10"),
+            "used_pct": 82.0,
+            "forecast_month_end_usd": Decimal("8.2"),
+            "slo_status": "no_slo",
+        },
+        {
+            "feature": "support-bot",
+            "status": "ok",
+            "spend_usd": Decimal("12.345"),
+            "monthly_budget_usd": Decimal("100"),
+            "slo_status": "no_slo",
+        },
+    ]
     report.warnings = ["no outcomes ingested"]
     text = render_markdown(report)
     assert text.startswith("## costlens · 2026-10-01 → 2026-10-31")
@@ -104,8 +168,14 @@ def test_empty_report():
 def test_change_given_as_floats_and_partial():
     """A change read back from JSON (floats) or missing parts still renders, its parts adding up to the cent."""
     report = make_report([ue("a", "1")])
-    report.change = {"previous_period": {"start": "2026-09-01", "end": "2026-10-01"}, "previous_cost_usd": 1.0,
-                     "current_cost_usd": 2.0, "delta_usd": 1.0, "volume_usd": 0.333, "efficiency_usd": 0.333,
-                     "mix_usd": 0.334}
+    report.change = {
+        "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
+        "previous_cost_usd": 1.0,
+        "current_cost_usd": 2.0,
+        "delta_usd": 1.0,
+        "volume_usd": 0.333,
+        "efficiency_usd": 0.333,
+        "mix_usd": 0.334,
+    }
     text = render_markdown(report)
     assert "| +$0.33 | +$0.33 | +$0.34 | ±$0.00 |" in text

@@ -20,8 +20,10 @@ def test_no_calls_no_assessment():
 
 
 def test_visible_but_unowned_is_level_2():
-    report = make_report([ue("a", "90", calls=10), ue("(unattributed)", "10", calls=2)],
-                         coverage=Coverage(unattributed_cost_usd=Decimal("10")))
+    report = make_report(
+        [ue("a", "90", calls=10), ue("(unattributed)", "10", calls=2)],
+        coverage=Coverage(unattributed_cost_usd=Decimal("10")),
+    )
     result = assess_maturity(None, Config(), report)
     assert result["level"] == 2 and result["label"] == "visible"
     c = checks(result)
@@ -55,11 +57,24 @@ def test_accountable_and_measured():
 
 
 def test_optimised():
-    rows = [ue("a", "100", calls=10, tasks=10, tasks_with_outcome=10, accepted_tasks=9, input_tokens=700,
-               cache_read_tokens=300)]
-    config = Config.model_validate({
-        "features": {"a": {"owner": "x", "monthly_budget_usd": 100, "cost_slo_per_accepted_outcome_usd": 20}},
-        "prices": {"discounts": [{"provider": "openai", "pct": 10}]}})
+    rows = [
+        ue(
+            "a",
+            "100",
+            calls=10,
+            tasks=10,
+            tasks_with_outcome=10,
+            accepted_tasks=9,
+            input_tokens=700,
+            cache_read_tokens=300,
+        )
+    ]
+    config = Config.model_validate(
+        {
+            "features": {"a": {"owner": "x", "monthly_budget_usd": 100, "cost_slo_per_accepted_outcome_usd": 20}},
+            "prices": {"discounts": [{"provider": "openai", "pct": 10}]},
+        }
+    )
     report = make_report(rows, coverage=Coverage(billing_lines=12))
     result = assess_maturity(None, config, report)
     assert result["level"] == 5 and result["label"] == "optimised" and result["next_steps"] == []

@@ -46,8 +46,12 @@ def test_every_format_in_one_folder_is_routed(tmp_path):
     names["export_99.jsonl"] = "claude_code"
 
     db = tmp_path / "mixed.duckdb"
-    proc = subprocess.run([sys.executable, "-m", "costlens", "ingest", str(drop), "--db", str(db)],
-                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", "ingest", str(drop), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     # the summary names the adapter of every file
@@ -58,12 +62,30 @@ def test_every_format_in_one_folder_is_routed(tmp_path):
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
-    routed = dict(con.execute("SELECT regexp_extract(source_file, '[^/]+$'), source_format FROM ingested_files").fetchall())
+    routed = dict(
+        con.execute("SELECT regexp_extract(source_file, '[^/]+$'), source_format FROM ingested_files").fetchall()
+    )
     con.close()
     assert routed == names
 
-    report = subprocess.run([sys.executable, "-m", "costlens", "report", "--db", str(db), "--format", "json",
-                             "--since", "2020-01-01", "--until", "2030-01-01"], capture_output=True, text=True)
+    report = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costlens",
+            "report",
+            "--db",
+            str(db),
+            "--format",
+            "json",
+            "--since",
+            "2020-01-01",
+            "--until",
+            "2030-01-01",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)
     producers = {row["producer"] for row in data["reported_vs_computed"]}

@@ -12,22 +12,51 @@ from costlens import api, db
 from costlens.config import Config
 
 
-@pytest.mark.parametrize(("provider", "written", "model", "resolved_provider"), [
-    (None, "projects/p-1/locations/europe-central2/publishers/google/models/gemini-2.5-flash", "gemini-2.5-flash",
-     "gcp.vertex_ai"),
-    (None, "models/gemini-2.5-flash", "gemini-2.5-flash", None),
-    ("openai", "openai/gpt-4o", "gpt-4o", "openai"),
-    (None, "vertex_ai/gemini-2.5-pro", "gemini-2.5-pro", "gcp.vertex_ai"),
-    (None, "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0",
-     "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "aws.bedrock"),
-    (None, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "aws.bedrock"),
-    ("openrouter", "anthropic/claude-sonnet-4.5", "anthropic/claude-sonnet-4.5", "openrouter"),  # OpenRouter's own id
-    (None, "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", None),  # a Hugging Face id
-])
+@pytest.mark.parametrize(
+    ("provider", "written", "model", "resolved_provider"),
+    [
+        (
+            None,
+            "projects/p-1/locations/europe-central2/publishers/google/models/gemini-2.5-flash",
+            "gemini-2.5-flash",
+            "gcp.vertex_ai",
+        ),
+        (None, "models/gemini-2.5-flash", "gemini-2.5-flash", None),
+        ("openai", "openai/gpt-4o", "gpt-4o", "openai"),
+        (None, "vertex_ai/gemini-2.5-pro", "gemini-2.5-pro", "gcp.vertex_ai"),
+        (
+            None,
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "aws.bedrock",
+        ),
+        (
+            None,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "aws.bedrock",
+        ),
+        (
+            "openrouter",
+            "anthropic/claude-sonnet-4.5",
+            "anthropic/claude-sonnet-4.5",
+            "openrouter",
+        ),  # OpenRouter's own id
+        (None, "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", None),  # a Hugging Face id
+    ],
+)
 def test_the_model_as_written_becomes_the_catalog_name(tmp_path, provider, written, model, resolved_provider):
-    line = {"trace_id": "a" * 32, "span_id": "b" * 16, "start_time": "2026-10-05T10:00:00Z",
-            "attributes": {"gen_ai.operation.name": "chat", "gen_ai.request.model": written,
-                           "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 1}}
+    line = {
+        "trace_id": "a" * 32,
+        "span_id": "b" * 16,
+        "start_time": "2026-10-05T10:00:00Z",
+        "attributes": {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": written,
+            "gen_ai.usage.input_tokens": 10,
+            "gen_ai.usage.output_tokens": 1,
+        },
+    }
     if provider:
         line["attributes"]["gen_ai.provider.name"] = provider
     path = tmp_path / "spans.jsonl"
@@ -40,10 +69,18 @@ def test_the_model_as_written_becomes_the_catalog_name(tmp_path, provider, writt
 
 
 def test_an_azure_deployment_name_is_priced_through_an_alias(tmp_path):
-    line = {"trace_id": "a" * 32, "span_id": "b" * 16, "start_time": "2026-10-05T10:00:00Z",
-            "attributes": {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "azure.ai.openai",
-                           "gen_ai.request.model": "prod-gpt4o-eastus", "gen_ai.usage.input_tokens": 1_000_000,
-                           "gen_ai.usage.output_tokens": 100_000}}
+    line = {
+        "trace_id": "a" * 32,
+        "span_id": "b" * 16,
+        "start_time": "2026-10-05T10:00:00Z",
+        "attributes": {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "azure.ai.openai",
+            "gen_ai.request.model": "prod-gpt4o-eastus",
+            "gen_ai.usage.input_tokens": 1_000_000,
+            "gen_ai.usage.output_tokens": 100_000,
+        },
+    }
     path = tmp_path / "spans.jsonl"
     path.write_text(json.dumps(line) + "\n")
     dbfile = str(tmp_path / "c.duckdb")
@@ -60,12 +97,16 @@ def test_an_azure_deployment_name_is_priced_through_an_alias(tmp_path):
 
 def test_prices_explains_each_identity_step(tmp_path):
     config = Config.model_validate({"models": {"aliases": {"gemini-2.5-flash": "gemini-2.5-flash-preview-05-20"}}})
-    view = api.prices(db=str(tmp_path / "c.duckdb"), config=config,
-                      model="projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash",
-                      at="2025-10-01")
+    view = api.prices(
+        db=str(tmp_path / "c.duckdb"),
+        config=config,
+        model="projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash",
+        at="2025-10-01",
+    )
     steps = view.explanation["identity_steps"]
     assert steps == [
         "canonical form: projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash → gemini-2.5-flash",
         "provider from the model name: gcp.vertex_ai",
-        "[models.aliases]: gemini-2.5-flash is priced as gemini-2.5-flash-preview-05-20"]
+        "[models.aliases]: gemini-2.5-flash is priced as gemini-2.5-flash-preview-05-20",
+    ]
     assert view.explanation["priced"] and view.explanation["catalog_model"] == "gemini-2.5-flash-preview"

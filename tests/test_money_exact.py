@@ -76,7 +76,8 @@ def test_internal_money_columns_are_decimal(sample):
     con, _, _ = sample
     money = con.execute(
         """SELECT table_name, column_name, data_type FROM duckdb_columns()
-           WHERE database_name <> 'temp' AND regexp_matches(column_name, '(^|_)(cost|usd|mtok)(_|$)')""").fetchall()
+           WHERE database_name <> 'temp' AND regexp_matches(column_name, '(^|_)(cost|usd|mtok)(_|$)')"""
+    ).fetchall()
     assert len(money) >= 20, money  # billing costs, reported cost, rework cost, price book rates, priced costs
     not_decimal = [(t, c, d) for t, c, d in money if not d.startswith("DECIMAL")]
     assert not_decimal == []
@@ -162,19 +163,28 @@ MODELS = {"acme-small": (Decimal(1), Decimal(2)), "acme-large": (Decimal(10), De
 FEATURES = ["alpha", "beta", "gamma", "delta"]
 EXAMPLES = {"n": 0}
 
-call = st.fixed_dictionaries({
-    "model": st.sampled_from(sorted(MODELS)),
-    "feature": st.sampled_from(FEATURES),
-    "input": st.integers(min_value=0, max_value=3_000_000),
-    "output": st.integers(min_value=0, max_value=400_000),
-    # a producer's own cost, as the string it logs: up to 12 places, awkward binary fractions
-    "reported": st.decimals(min_value=Decimal("0"), max_value=Decimal("50"), places=12, allow_nan=False,
-                            allow_infinity=False),
-})
+call = st.fixed_dictionaries(
+    {
+        "model": st.sampled_from(sorted(MODELS)),
+        "feature": st.sampled_from(FEATURES),
+        "input": st.integers(min_value=0, max_value=3_000_000),
+        "output": st.integers(min_value=0, max_value=400_000),
+        # a producer's own cost, as the string it logs: up to 12 places, awkward binary fractions
+        "reported": st.decimals(
+            min_value=Decimal("0"), max_value=Decimal("50"), places=12, allow_nan=False, allow_infinity=False
+        ),
+    }
+)
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, database=None,
-          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 @given(calls=st.lists(call, min_size=1, max_size=30))
 def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factory):
     from costlens.report.render_json import render_json
@@ -183,11 +193,25 @@ def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factor
     work = tmp_path_factory.mktemp("gen")
     lines = []
     for i, c in enumerate(calls):
-        attrs = {"gen_ai.provider.name": "acme", "gen_ai.request.model": c["model"],
-                 "gen_ai.usage.input_tokens": c["input"], "gen_ai.usage.output_tokens": c["output"],
-                 "costlens.feature": c["feature"], "costlens.cost_usd": str(c["reported"])}
-        lines.append(json.dumps({"trace_id": f"t{i}", "span_id": f"s{i}", "start_time": "2026-10-05T00:00:00Z",
-                                 "end_time": "2026-10-05T00:00:01Z", "attributes": attrs}))
+        attrs = {
+            "gen_ai.provider.name": "acme",
+            "gen_ai.request.model": c["model"],
+            "gen_ai.usage.input_tokens": c["input"],
+            "gen_ai.usage.output_tokens": c["output"],
+            "costlens.feature": c["feature"],
+            "costlens.cost_usd": str(c["reported"]),
+        }
+        lines.append(
+            json.dumps(
+                {
+                    "trace_id": f"t{i}",
+                    "span_id": f"s{i}",
+                    "start_time": "2026-10-05T00:00:00Z",
+                    "end_time": "2026-10-05T00:00:01Z",
+                    "attributes": attrs,
+                }
+            )
+        )
     file = work / "spans.jsonl"
     file.write_text("\n".join(lines) + "\n")
     config = load_config(FIXTURES / "economics" / "costlens.toml")
@@ -196,8 +220,11 @@ def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factor
         result = ingest_paths(con, [str(file)], config)
         assert result.files[0].rows_loaded == len(calls)
         expected = {
-            "computed": sum((Decimal(c["input"]) * MODELS[c["model"]][0] + Decimal(c["output"]) * MODELS[c["model"]][1])
-                            / Decimal(1_000_000) for c in calls),
+            "computed": sum(
+                (Decimal(c["input"]) * MODELS[c["model"]][0] + Decimal(c["output"]) * MODELS[c["model"]][1])
+                / Decimal(1_000_000)
+                for c in calls
+            ),
             "reported": sum((c["reported"] for c in calls), Decimal(0)),
         }
         for mode, want in expected.items():
@@ -219,14 +246,29 @@ def test_zz_money_example_count():
 
 # ---------------------------------------------------------------- JSON numbers with every digit (issue 14)
 
+
 def _spans(path: Path, costs: list[tuple[str, str]]) -> Path:
     lines = []
     for i, (feature, cost) in enumerate(costs):
-        attrs = {"gen_ai.provider.name": "acme", "gen_ai.request.model": "acme-small",
-                 "gen_ai.usage.input_tokens": 1000 + i, "gen_ai.usage.output_tokens": 100,
-                 "costlens.feature": feature, "costlens.cost_usd": cost}
-        lines.append(json.dumps({"trace_id": f"t{i}", "span_id": f"s{i}", "start_time": "2026-10-05T00:00:00Z",
-                                 "end_time": "2026-10-05T00:00:01Z", "attributes": attrs}))
+        attrs = {
+            "gen_ai.provider.name": "acme",
+            "gen_ai.request.model": "acme-small",
+            "gen_ai.usage.input_tokens": 1000 + i,
+            "gen_ai.usage.output_tokens": 100,
+            "costlens.feature": feature,
+            "costlens.cost_usd": cost,
+        }
+        lines.append(
+            json.dumps(
+                {
+                    "trace_id": f"t{i}",
+                    "span_id": f"s{i}",
+                    "start_time": "2026-10-05T00:00:00Z",
+                    "end_time": "2026-10-05T00:00:01Z",
+                    "attributes": attrs,
+                }
+            )
+        )
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -241,14 +283,22 @@ def test_json_money_is_a_number_with_every_digit_in_every_json_output(tmp_path):
 
     from conftest import PROJECT
 
-    env = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "COSTLENS_LOCK_WAIT": "0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "COSTLENS_LOCK_WAIT": "0",
+    }
     config = str(FIXTURES / "economics" / "costlens.toml")
     database = str(tmp_path / "money.duckdb")
 
     def costlens(*args: str) -> str:
-        proc = subprocess.run([sys.executable, "-m", "costlens", *args, "--db", database], capture_output=True,
-                              text=True, env=env, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "costlens", *args, "--db", database],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 0, (args, proc.stderr)
         return proc.stdout
 
@@ -263,8 +313,11 @@ def test_json_money_is_a_number_with_every_digit_in_every_json_output(tmp_path):
     features = {r["feature"]: r for r in exact["unit_economics"]}
     assert features["big"]["cost_usd"] == Decimal("4550000000000.025737")
     assert features["small"]["cost_usd"] == Decimal("0.3")
-    assert features["big"]["reported_cost_usd"] == features["big"]["computed_cost_of_reported_usd"] == \
-        Decimal("4550000000000.025737")  # every sum of money; per-call / per-task ratios stay doubles (README)
+    assert (
+        features["big"]["reported_cost_usd"]
+        == features["big"]["computed_cost_of_reported_usd"]
+        == Decimal("4550000000000.025737")
+    )  # every sum of money; per-call / per-task ratios stay doubles (README)
     assert sum((r["cost_usd"] for r in exact["unit_economics"]), Decimal(0)) == exact["totals"]["cost_usd"]
     plain = json.loads(text)  # a consumer that reads floats still gets numbers
     assert isinstance(plain["totals"]["cost_usd"], float) and plain["totals"]["calls"] == 3
@@ -273,12 +326,19 @@ def test_json_money_is_a_number_with_every_digit_in_every_json_output(tmp_path):
     out = tmp_path / "saved.json"
     costlens("report", "--config", config, "--cost-mode", "reported", "--format", "json", "--out", str(out))
     assert out.read_text() == text.replace(exact["generated_at"], json.loads(out.read_text())["generated_at"])
-    for args in (["leaks", "--format", "json"], ["levers", "--format", "json"],
-                 ["whatif", "batch feature=big", "--format", "json"], ["check", "--baseline", str(out), "--format",
-                 "json", "--cost-mode", "reported"], ["reconcile", "--format", "json"], ["prices", "--format", "json"]):
+    for args in (
+        ["leaks", "--format", "json"],
+        ["levers", "--format", "json"],
+        ["whatif", "batch feature=big", "--format", "json"],
+        ["check", "--baseline", str(out), "--format", "json", "--cost-mode", "reported"],
+        ["reconcile", "--format", "json"],
+        ["prices", "--format", "json"],
+    ):
         json.loads(costlens(*args, "--config", config), parse_float=Decimal)  # valid JSON
-    whatif = json.loads(costlens("whatif", "cap-output feature=small max=10", "--config", config, "--format",
-                                 "json"), parse_float=Decimal)
+    whatif = json.loads(
+        costlens("whatif", "cap-output feature=small max=10", "--config", config, "--format", "json"),
+        parse_float=Decimal,
+    )
     parts = sum((r["before_usd"] for r in whatif["by_feature"]), Decimal(0))
     assert parts == whatif["before_usd"]  # exact sums of exact parts
     assert json.loads(costlens("runs", "--format", "json"))[0]["rows_loaded"] == 3
@@ -288,14 +348,22 @@ def test_dumps_writes_decimals_as_exact_number_tokens():
     from costlens.report.render_json import dumps
 
     big = Decimal("12345678901234567890.123456789012345678")  # DECIMAL(38, 18): 38 digits, beyond 28 of context
-    value = {"a": Decimal("4550000000000.025737"), "b": Decimal("0.1") + Decimal("0.2"),
-             "c": [Decimal("1E+3"), Decimal("-0.000"), Decimal("0.000000000000000001"), big],
-             "d": Decimal("0.300000000000000000"), "e": 0.1 + 0.2, "f": "4550000000000.025737", "g": None,
-             "h": date(2026, 10, 1)}
+    value = {
+        "a": Decimal("4550000000000.025737"),
+        "b": Decimal("0.1") + Decimal("0.2"),
+        "c": [Decimal("1E+3"), Decimal("-0.000"), Decimal("0.000000000000000001"), big],
+        "d": Decimal("0.300000000000000000"),
+        "e": 0.1 + 0.2,
+        "f": "4550000000000.025737",
+        "g": None,
+        "h": date(2026, 10, 1),
+    }
     text = dumps(value, indent=None)
-    assert text == ('{"a": 4550000000000.025737, "b": 0.3, "c": [1000, 0, 0.000000000000000001, '
-                    '12345678901234567890.123456789012345678], "d": 0.3, "e": 0.30000000000000004, '
-                    '"f": "4550000000000.025737", "g": null, "h": "2026-10-01"}')
+    assert text == (
+        '{"a": 4550000000000.025737, "b": 0.3, "c": [1000, 0, 0.000000000000000001, '
+        '12345678901234567890.123456789012345678], "d": 0.3, "e": 0.30000000000000004, '
+        '"f": "4550000000000.025737", "g": null, "h": "2026-10-01"}'
+    )
     assert json.loads(text, parse_float=Decimal)["c"][3] == big
     with pytest.raises(ValueError):
         dumps({"x": Decimal("NaN")})

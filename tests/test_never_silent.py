@@ -20,16 +20,35 @@ REALWORLD = Path(__file__).resolve().parent / "realworld"
 
 
 def _span(**attributes) -> str:
-    return json.dumps({"trace_id": "0x" + "a" * 32, "span_id": "0x" + "b" * 16, "name": "chat",
-                       "start_time": "2026-10-05T10:00:00Z", "end_time": "2026-10-05T10:00:01Z",
-                       "attributes": {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                      "gen_ai.request.model": "gpt-4o", **attributes}})
+    return json.dumps(
+        {
+            "trace_id": "0x" + "a" * 32,
+            "span_id": "0x" + "b" * 16,
+            "name": "chat",
+            "start_time": "2026-10-05T10:00:00Z",
+            "end_time": "2026-10-05T10:00:01Z",
+            "attributes": {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                **attributes,
+            },
+        }
+    )
 
 
 def test_an_unread_usage_attribute_is_counted_in_coverage(tmp_path):
     path = tmp_path / "spans.jsonl"
-    path.write_text(_span(**{"gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100,
-                             "gen_ai.usage.image_generation_tokens": 4160}) + "\n")
+    path.write_text(
+        _span(
+            **{
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 100,
+                "gen_ai.usage.image_generation_tokens": 4160,
+            }
+        )
+        + "\n"
+    )
     db = str(tmp_path / "c.duckdb")
     api.ingest([str(path)], db=db, config=Config())
     report = api.report(db=db, config=Config(), period="2026-10")
@@ -37,7 +56,11 @@ def test_an_unread_usage_attribute_is_counted_in_coverage(tmp_path):
     assert report.totals.cost_usd == Decimal("0.0035")
     (usage,) = report.coverage.unpriced_usage
     assert (usage.kind, usage.field, usage.calls, usage.quantity) == (
-        "unread_field", "gen_ai.usage.image_generation_tokens", 1, 4160)
+        "unread_field",
+        "gen_ai.usage.image_generation_tokens",
+        1,
+        4160,
+    )
 
 
 def test_a_model_span_without_usage_is_rejected_not_zero(tmp_path):
@@ -51,13 +74,27 @@ def test_a_model_span_without_usage_is_rejected_not_zero(tmp_path):
 
 def test_a_file_that_yields_no_call_warns_on_the_command_line(tmp_path):
     path = tmp_path / "agents.jsonl"
-    path.write_text(json.dumps({"trace_id": "t", "span_id": "s", "name": "agent", "attributes": {
-        "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}}) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "costlens", "ingest", str(path), "--db", str(tmp_path / "c.duckdb")],
-                          capture_output=True, text=True)
+    path.write_text(
+        json.dumps(
+            {
+                "trace_id": "t",
+                "span_id": "s",
+                "name": "agent",
+                "attributes": {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"},
+            }
+        )
+        + "\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", "ingest", str(path), "--db", str(tmp_path / "c.duckdb")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0
-    assert (f"costlens: warning: {path}: 1 rows read but no call loaded (0 quarantined, 1 skipped) — most rows: "
-            "not a model call (invoke_agent span) (1)") in proc.stderr
+    assert (
+        f"costlens: warning: {path}: 1 rows read but no call loaded (0 quarantined, 1 skipped) — most rows: "
+        "not a model call (invoke_agent span) (1)"
+    ) in proc.stderr
 
 
 def _eur_bill(tmp_path: Path) -> Path:
@@ -87,9 +124,12 @@ def test_a_bill_in_euros_is_never_reconciled_as_dollars(tmp_path):
     assert "not compared" in rc.verdict and "[[currency.rates]]" in rc.verdict
 
     # with a dated rate the same bill is converted line by line: 279.29 EUR × 1.08 (to the cent)
-    rated = Config.model_validate({**config.model_dump(exclude={"path"}),
-                                   "currency": {"rates": [{"currency": "EUR", "valid_from": "2026-01-01",
-                                                           "usd": 1.08}]}})
+    rated = Config.model_validate(
+        {
+            **config.model_dump(exclude={"path"}),
+            "currency": {"rates": [{"currency": "EUR", "valid_from": "2026-01-01", "usd": 1.08}]},
+        }
+    )
     converted = api.report(db=db, config=rated, period="2026-10").reconciliation
     assert converted.status in ("reconciled", "outside_tolerance")
     assert converted.ai_billed_usd == Decimal("279.2899422") * Decimal("1.08")

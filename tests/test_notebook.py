@@ -59,8 +59,22 @@ def test_the_period_calls_as_a_polars_frame_add_up_to_the_report(sample):
 @pytest.mark.slow
 def test_demo_runs_from_a_plain_install_outside_the_checkout(tmp_path):
     # the wheel, built offline from this checkout, unpacked as pip would install it; run from an empty folder
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp_path / "dist"), str(PROJECT)], capture_output=True, text=True)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(PROJECT),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next((tmp_path / "dist").glob("llm_costlens-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -71,8 +85,14 @@ def test_demo_runs_from_a_plain_install_outside_the_checkout(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1", "COLUMNS": "200"}
-    run = subprocess.run([sys.executable, "-m", "costlens", "demo", "--db", "demo.duckdb"], cwd=elsewhere,
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "costlens", "demo", "--db", "demo.duckdb"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     assert "$824.41" in run.stdout and f"{SAMPLE_CALLS:,}" in run.stdout
     assert str(site / "costlens" / "sample_logs") in run.stdout  # the installed copy, not a checkout's

@@ -18,10 +18,35 @@ from conftest import SAMPLE_LOGS
 CLI = [sys.executable, "-m", "costlens"]
 ENV = {**os.environ, "COLUMNS": "120"}
 ENV.pop("NO_COLOR", None)
-COMMANDS = ["ingest", "report", "leaks", "levers", "whatif", "check", "diff", "init", "prices", "quarantine", "demo",
-            "runs", "reconcile", "export focus"]
-WITH_JSON = ["ingest", "report", "leaks", "levers", "whatif", "check", "diff", "prices", "quarantine", "runs",
-             "reconcile"]
+COMMANDS = [
+    "ingest",
+    "report",
+    "leaks",
+    "levers",
+    "whatif",
+    "check",
+    "diff",
+    "init",
+    "prices",
+    "quarantine",
+    "demo",
+    "runs",
+    "reconcile",
+    "export focus",
+]
+WITH_JSON = [
+    "ingest",
+    "report",
+    "leaks",
+    "levers",
+    "whatif",
+    "check",
+    "diff",
+    "prices",
+    "quarantine",
+    "runs",
+    "reconcile",
+]
 COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|38;)")
 
 
@@ -61,8 +86,12 @@ def test_commands_are_grouped_and_completion_is_offered():
 
 def test_json_flag_is_the_json_format_and_refuses_a_second_format(sample, tmp_path):
     dbfile, config = sample
-    for args in (["runs"], ["prices"], ["leaks", "-p", "2026-10", "-c", config],
-                 ["reconcile", "-p", "2026-10", "-c", config]):
+    for args in (
+        ["runs"],
+        ["prices"],
+        ["leaks", "-p", "2026-10", "-c", config],
+        ["reconcile", "-p", "2026-10", "-c", config],
+    ):
         flag, option = run(*args, "--db", dbfile, "-j"), run(*args, "--db", dbfile, "--format", "json")
         assert flag.returncode == option.returncode == 0, (args, flag.stderr)
         assert json.loads(flag.stdout) == json.loads(option.stdout), args
@@ -116,8 +145,14 @@ def test_out_creates_its_folder(sample, tmp_path):
 def test_one_period_shape_in_every_json_output(sample, tmp_path):
     dbfile, config = sample
     expected = {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31", "days": 31, "label": "2026-10"}
-    for args in (["report"], ["leaks"], ["levers"], ["check"], ["reconcile"],
-                 ["whatif", "batch feature=doc-extractor"]):
+    for args in (
+        ["report"],
+        ["leaks"],
+        ["levers"],
+        ["check"],
+        ["reconcile"],
+        ["whatif", "batch feature=doc-extractor"],
+    ):
         done = run(*args, "--db", dbfile, "-c", config, "-p", "2026-10", "-j")
         assert done.returncode == 0, (args, done.stderr)
         assert json.loads(done.stdout)["period"] == expected, args

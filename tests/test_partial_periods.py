@@ -47,8 +47,13 @@ overrides = [{ provider = "acme", model = "acme-one", input_mtok = 10, output_mt
 
 
 def cli(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "costlens", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -57,8 +62,9 @@ def cli(*args: str) -> str:
 def planted(tmp_path_factory):
     work = tmp_path_factory.mktemp("partial")
     rows = ["call_id,ts,provider,model,input_tokens,output_tokens,task_id,feature"]
-    days = [(date(2026, 9, 21) + timedelta(days=i), 2) for i in range(10)] + \
-           [(date(2026, 10, 1) + timedelta(days=i), 3) for i in range(31)]
+    days = [(date(2026, 9, 21) + timedelta(days=i), 2) for i in range(10)] + [
+        (date(2026, 10, 1) + timedelta(days=i), 3) for i in range(31)
+    ]
     for day, per_day in days:
         for n in range(per_day):
             call = f"c{day:%m%d}{n}"
@@ -68,8 +74,11 @@ def planted(tmp_path_factory):
     db, config = str(work / "planted.duckdb"), str(work / "costlens.toml")
     cli("ingest", str(work / "calls.csv"), "--db", db, "--config", config)
     base = ("report", "--db", db, "--config", config, "--period", "2026-10")
-    return {"json": json.loads(cli(*base, "--format", "json"), parse_float=Decimal),
-            "terminal": cli(*base), "md": cli(*base, "--format", "md")}
+    return {
+        "json": json.loads(cli(*base, "--format", "json"), parse_float=Decimal),
+        "terminal": cli(*base),
+        "md": cli(*base, "--format", "md"),
+    }
 
 
 def test_the_change_compares_spend_per_day_with_data(planted):
@@ -88,22 +97,28 @@ def test_the_diagnosis_says_so_and_compares_daily_rates(planted):
     diagnosis = planted["json"]["diagnosis"]
     assert diagnosis["partial_notes"] == [NOTE]
     assert (diagnosis["previous_spend_per_day_usd"], diagnosis["spend_per_day_usd"]) == (2, 3)
-    assert (NOTE + ", so spend is compared per day with data: it grew from $2.00 to $3.00 a day (+50.0%).") \
-        in diagnosis["statement"]
+    assert (
+        NOTE + ", so spend is compared per day with data: it grew from $2.00 to $3.00 a day (+50.0%)."
+    ) in diagnosis["statement"]
     assert "+365.0%" not in diagnosis["statement"] and "Monthly spend grew" not in diagnosis["statement"]
     # the monthly figures are the daily rates × 30.44: $60.88 and $91.32
-    assert (diagnosis["previous_monthly_spend_usd"], diagnosis["monthly_spend_usd"]) == \
-        (Decimal("60.88"), Decimal("91.32"))
+    assert (diagnosis["previous_monthly_spend_usd"], diagnosis["monthly_spend_usd"]) == (
+        Decimal("60.88"),
+        Decimal("91.32"),
+    )
 
 
 def test_every_output_shows_the_note_and_the_daily_comparison(planted):
     terminal, md = planted["terminal"], planted["md"]
     assert NOTE in " ".join(terminal.split())
-    assert ("spend per day with data: $2.00/day over 10 days → $3.00/day over 31 days "
-            "(+$1.00/day, +50.0%); in total $20.00 → $93.00") in " ".join(terminal.split())
+    assert (
+        "spend per day with data: $2.00/day over 10 days → $3.00/day over 31 days "
+        "(+$1.00/day, +50.0%); in total $20.00 → $93.00"
+    ) in " ".join(terminal.split())
     assert "Total change per day" in terminal and "+$1.00" in terminal
-    assert ("**Change vs 2026-09-01 → 2026-09-30, per day with data:** $2.00/day → $3.00/day (+$1.00/day, "
-            "+50.0%)") in md
+    assert (
+        "**Change vs 2026-09-01 → 2026-09-30, per day with data:** $2.00/day → $3.00/day (+$1.00/day, +50.0%)"
+    ) in md
     assert f"- {NOTE}" in md
     assert "| +$1.00 | ±$0.00 | ±$0.00 | ±$0.00 |" in md
 

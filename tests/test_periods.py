@@ -18,24 +18,32 @@ from costlens.report.period import resolve_period
 TODAY = date(2026, 12, 6)
 CLI = [sys.executable, "-m", "costlens"]
 CALLS = [  # two calls on 2026-10-04 and one on 2026-10-20: October is the only month with data
-    {"object": "chat.completion", "id": f"chatcmpl-{i}", "model": "gpt-4o-mini-2024-07-18", "created": ts,
-     "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}}
+    {
+        "object": "chat.completion",
+        "id": f"chatcmpl-{i}",
+        "model": "gpt-4o-mini-2024-07-18",
+        "created": ts,
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+    }
     for i, ts in enumerate((1791115200, 1791118800, 1792497600))
 ]
 
 
-@pytest.mark.parametrize("text, start, end, label", [
-    ("2026-10", date(2026, 10, 1), date(2026, 11, 1), "2026-10"),
-    ("2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "2026-Q4"),
-    ("2026-q1", date(2026, 1, 1), date(2026, 4, 1), "2026-Q1"),
-    ("2026", date(2026, 1, 1), date(2027, 1, 1), "2026"),
-    ("last-month", date(2026, 11, 1), date(2026, 12, 1), "2026-11"),
-    ("this-month", date(2026, 12, 1), date(2027, 1, 1), "2026-12"),
-    ("last-quarter", date(2026, 7, 1), date(2026, 10, 1), "2026-Q3"),
-    ("this-quarter", date(2026, 10, 1), date(2027, 1, 1), "2026-Q4"),
-    ("last-year", date(2025, 1, 1), date(2026, 1, 1), "2025"),
-    ("this-year", date(2026, 1, 1), date(2027, 1, 1), "2026"),
-])
+@pytest.mark.parametrize(
+    "text, start, end, label",
+    [
+        ("2026-10", date(2026, 10, 1), date(2026, 11, 1), "2026-10"),
+        ("2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "2026-Q4"),
+        ("2026-q1", date(2026, 1, 1), date(2026, 4, 1), "2026-Q1"),
+        ("2026", date(2026, 1, 1), date(2027, 1, 1), "2026"),
+        ("last-month", date(2026, 11, 1), date(2026, 12, 1), "2026-11"),
+        ("this-month", date(2026, 12, 1), date(2027, 1, 1), "2026-12"),
+        ("last-quarter", date(2026, 7, 1), date(2026, 10, 1), "2026-Q3"),
+        ("this-quarter", date(2026, 10, 1), date(2027, 1, 1), "2026-Q4"),
+        ("last-year", date(2025, 1, 1), date(2026, 1, 1), "2025"),
+        ("this-year", date(2026, 1, 1), date(2027, 1, 1), "2026"),
+    ],
+)
 def test_named_periods(text, start, end, label):
     period = resolve_period(None, text, None, None, TODAY)
     assert (period.start, period.end, period.label) == (start, end, label)
@@ -48,10 +56,16 @@ def test_last_quarter_in_january_is_the_previous_year():
     assert (period.start, period.end, period.label) == (date(2026, 10, 1), date(2027, 1, 1), "2026-Q4")
 
 
-@pytest.mark.parametrize("last, start", [
-    ("7d", date(2026, 11, 30)), ("1d", date(2026, 12, 6)), ("2w", date(2026, 11, 23)), ("1m", date(2026, 11, 7)),
-    ("3m", date(2026, 9, 7)),
-])
+@pytest.mark.parametrize(
+    "last, start",
+    [
+        ("7d", date(2026, 11, 30)),
+        ("1d", date(2026, 12, 6)),
+        ("2w", date(2026, 11, 23)),
+        ("1m", date(2026, 11, 7)),
+        ("3m", date(2026, 9, 7)),
+    ],
+)
 def test_last_n_ends_today_inclusive(last, start):
     period = resolve_period(None, None, None, None, TODAY, last=last)
     assert (period.start, period.end, period.last_day) == (start, date(2026, 12, 7), TODAY)
@@ -66,19 +80,24 @@ def test_last_month_count_from_a_long_month_into_a_short_one():
 def test_to_is_inclusive_and_until_exclusive():
     to = resolve_period(None, None, "2026-10-05", None, TODAY, to="2026-10-05")
     until = resolve_period(None, None, "2026-10-05", "2026-10-06", TODAY)
-    assert (to.start, to.end, to.days) == (until.start, until.end, until.days) == (date(2026, 10, 5), date(2026, 10, 6), 1)
+    assert (
+        (to.start, to.end, to.days) == (until.start, until.end, until.days) == (date(2026, 10, 5), date(2026, 10, 6), 1)
+    )
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"period": "2026-10", "last": "7d"}, "--period cannot be combined with --last"),
-    ({"period": "2026-10", "since": "2026-10-01"}, "--period cannot be combined with --since/--to/--until"),
-    ({"since": "2026-10-01", "to": "2026-10-05", "until": "2026-10-06"}, "--to and --until both end the period"),
-    ({"since": "2026-10-05", "to": "2026-10-04"}, "the period ends before it starts"),
-    ({"period": "2026-13"}, "month must be 01..12"),
-    ({"period": "2026-Q5"}, "is not understood"),
-    ({"last": "7y"}, "--last '7y' is not understood"),
-    ({"last": "0d"}, "--last '0d' is not understood"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"period": "2026-10", "last": "7d"}, "--period cannot be combined with --last"),
+        ({"period": "2026-10", "since": "2026-10-01"}, "--period cannot be combined with --since/--to/--until"),
+        ({"since": "2026-10-01", "to": "2026-10-05", "until": "2026-10-06"}, "--to and --until both end the period"),
+        ({"since": "2026-10-05", "to": "2026-10-04"}, "the period ends before it starts"),
+        ({"period": "2026-13"}, "month must be 01..12"),
+        ({"period": "2026-Q5"}, "is not understood"),
+        ({"last": "7y"}, "--last '7y' is not understood"),
+        ({"last": "0d"}, "--last '0d' is not understood"),
+    ],
+)
 def test_bad_period_options_are_usage_errors(kwargs, needle):
     args = {"period": None, "since": None, "until": None, **kwargs}
     with pytest.raises(UsageError, match=needle.replace("(", r"\(").replace(")", r"\)")):
@@ -105,18 +124,28 @@ def database(tmp_path_factory) -> Path:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        CLI + list(args), capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
 
 
-EMPTY = ("costlens: warning: no calls in 2026-09 (2026-09-01 to 2026-09-30); the database holds calls for "
-         "2026-10 (3 calls) — pick one with --period 2026-10 (or set COSTLENS_PERIOD)")
+EMPTY = (
+    "costlens: warning: no calls in 2026-09 (2026-09-01 to 2026-09-30); the database holds calls for "
+    "2026-10 (3 calls) — pick one with --period 2026-10 (or set COSTLENS_PERIOD)"
+)
 
 
-@pytest.mark.parametrize("command", [
-    ["report"], ["report", "-f", "json"], ["leaks"], ["levers", "-f", "json"], ["check", "--baseline", "none"],
-    ["reconcile"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report"],
+        ["report", "-f", "json"],
+        ["leaks"],
+        ["levers", "-f", "json"],
+        ["check", "--baseline", "none"],
+        ["reconcile"],
+    ],
+)
 def test_every_command_says_when_its_period_is_empty(database, command):
     proc = run(*command, "--db", str(database), "--period", "2026-09")
     assert "Traceback" not in proc.stderr
@@ -126,9 +155,11 @@ def test_every_command_says_when_its_period_is_empty(database, command):
 def test_whatif_on_an_empty_period_is_an_error_naming_the_months(database):
     proc = run("whatif", "batch feature=*", "--db", str(database), "--period", "2026-09")
     assert proc.returncode == 2
-    assert proc.stderr == ("costlens: error: nothing to replay: no calls in 2026-09 (2026-09-01 to 2026-09-30); the "
-                           "database holds calls for 2026-10 (3 calls) — pick one with --period 2026-10 (or set "
-                           "COSTLENS_PERIOD)\n")
+    assert proc.stderr == (
+        "costlens: error: nothing to replay: no calls in 2026-09 (2026-09-01 to 2026-09-30); the "
+        "database holds calls for 2026-10 (3 calls) — pick one with --period 2026-10 (or set "
+        "COSTLENS_PERIOD)\n"
+    )
 
 
 def test_export_says_when_its_period_is_empty(database, tmp_path):
@@ -139,8 +170,13 @@ def test_export_says_when_its_period_is_empty(database, tmp_path):
 def test_period_json_shape_and_env(database):
     proc = run("report", "-f", "json", "--db", str(database), env={"COSTLENS_PERIOD": "2026-Q4"})
     data = json.loads(proc.stdout)
-    assert data["period"] == {"start": "2026-10-01", "end": "2027-01-01", "last_day": "2026-12-31", "days": 92,
-                              "label": "2026-Q4"}
+    assert data["period"] == {
+        "start": "2026-10-01",
+        "end": "2027-01-01",
+        "last_day": "2026-12-31",
+        "days": 92,
+        "label": "2026-Q4",
+    }
     assert data["totals"]["calls"] == 3
     proc = run("report", "-f", "json", "--db", str(database), "--since", "2026-10-04", "--to", "2026-10-04")
     data = json.loads(proc.stdout)
@@ -158,5 +194,10 @@ def test_bad_environment_period_is_a_usage_error(database):
 
 def test_check_json_uses_the_period_shape(database):
     proc = run("check", "--db", str(database), "--period", "2026-10", "--baseline", "none", "-f", "json")
-    assert json.loads(proc.stdout)["period"] == {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31",
-                                                 "days": 31, "label": "2026-10"}
+    assert json.loads(proc.stdout)["period"] == {
+        "start": "2026-10-01",
+        "end": "2026-11-01",
+        "last_day": "2026-10-31",
+        "days": 31,
+        "label": "2026-10",
+    }

@@ -60,8 +60,18 @@ def price(calls: list[dict], prices_config: dict | None = None) -> dict[str, dic
 
 def test_gpt_4o_cached_tokens():
     # $2.50 input, $1.25 cache read, $10 output per Mtok
-    row = price([{"call_id": "a", "model": "gpt-4o", "ts": datetime(2025, 6, 1, 12),
-                  "input_tokens": 1_000, "cache_read_tokens": 3_000, "output_tokens": 500}])["a"]
+    row = price(
+        [
+            {
+                "call_id": "a",
+                "model": "gpt-4o",
+                "ts": datetime(2025, 6, 1, 12),
+                "input_tokens": 1_000,
+                "cache_read_tokens": 3_000,
+                "output_tokens": 500,
+            }
+        ]
+    )["a"]
     assert row["input_cost_usd"] == D("0.0025")
     assert row["cache_read_cost_usd"] == D("0.00375")
     assert row["output_cost_usd"] == D("0.005")
@@ -72,9 +82,21 @@ def test_gpt_4o_cached_tokens():
 
 def test_claude_sonnet_4_5_cache_writes_5m_and_1h():
     # $3 input, $0.30 read, $3.75 5m write, $6 1h write, $15 output (below the 200k tier)
-    row = price([{"call_id": "a", "provider": "anthropic", "model": "claude-sonnet-4-5",
-                  "ts": datetime(2025, 10, 1), "input_tokens": 10_000, "cache_read_tokens": 5_000,
-                  "cache_write_5m_tokens": 20_000, "cache_write_1h_tokens": 10_000, "output_tokens": 2_000}])["a"]
+    row = price(
+        [
+            {
+                "call_id": "a",
+                "provider": "anthropic",
+                "model": "claude-sonnet-4-5",
+                "ts": datetime(2025, 10, 1),
+                "input_tokens": 10_000,
+                "cache_read_tokens": 5_000,
+                "cache_write_5m_tokens": 20_000,
+                "cache_write_1h_tokens": 10_000,
+                "output_tokens": 2_000,
+            }
+        ]
+    )["a"]
     assert row["input_cost_usd"] == D("0.03")
     assert row["cache_read_cost_usd"] == D("0.0015")
     assert row["cache_write_cost_usd"] == D("0.075") + D("0.06")
@@ -85,11 +107,24 @@ def test_claude_sonnet_4_5_cache_writes_5m_and_1h():
 def test_gemini_2_5_pro_long_context_whole_request_at_tier_price():
     calls = [
         # 150k uncached + 60k cached = 210k > 200k: every token at the tier price ($2.50 / $0.25 / $15)
-        {"call_id": "above", "provider": "google", "model": "gemini-2.5-pro", "ts": datetime(2025, 7, 1),
-         "input_tokens": 150_000, "cache_read_tokens": 60_000, "output_tokens": 1_000},
+        {
+            "call_id": "above",
+            "provider": "google",
+            "model": "gemini-2.5-pro",
+            "ts": datetime(2025, 7, 1),
+            "input_tokens": 150_000,
+            "cache_read_tokens": 60_000,
+            "output_tokens": 1_000,
+        },
         # exactly 200k is not above the threshold: base prices ($1.25 / $10)
-        {"call_id": "at", "provider": "google", "model": "gemini-2.5-pro", "ts": datetime(2025, 7, 1),
-         "input_tokens": 200_000, "output_tokens": 1_000},
+        {
+            "call_id": "at",
+            "provider": "google",
+            "model": "gemini-2.5-pro",
+            "ts": datetime(2025, 7, 1),
+            "input_tokens": 200_000,
+            "output_tokens": 1_000,
+        },
     ]
     rows = price(calls)
     assert rows["above"]["cost_usd"] == D("0.375") + D("0.015") + D("0.015")
@@ -99,13 +134,31 @@ def test_gemini_2_5_pro_long_context_whole_request_at_tier_price():
 def test_batch_call():
     calls = [
         # gpt-5 batch prices ($0.625 / $5) start 2026-10-14 in this catalog
-        {"call_id": "batch", "model": "gpt-5", "ts": datetime(2026, 11, 1), "is_batch": True,
-         "input_tokens": 1_000_000, "output_tokens": 100_000},
-        {"call_id": "tier", "model": "gpt-5", "ts": datetime(2026, 11, 1), "service_tier": "batch",
-         "input_tokens": 1_000_000, "output_tokens": 100_000},
+        {
+            "call_id": "batch",
+            "model": "gpt-5",
+            "ts": datetime(2026, 11, 1),
+            "is_batch": True,
+            "input_tokens": 1_000_000,
+            "output_tokens": 100_000,
+        },
+        {
+            "call_id": "tier",
+            "model": "gpt-5",
+            "ts": datetime(2026, 11, 1),
+            "service_tier": "batch",
+            "input_tokens": 1_000_000,
+            "output_tokens": 100_000,
+        },
         # before the catalog has a batch price: standard ($1.25 / $10), flagged variant_applied = false
-        {"call_id": "early", "model": "gpt-5", "ts": datetime(2025, 11, 1), "is_batch": True,
-         "input_tokens": 1_000_000, "output_tokens": 100_000},
+        {
+            "call_id": "early",
+            "model": "gpt-5",
+            "ts": datetime(2025, 11, 1),
+            "is_batch": True,
+            "input_tokens": 1_000_000,
+            "output_tokens": 100_000,
+        },
     ]
     rows = price(calls)
     for call_id in ("batch", "tier"):
@@ -117,8 +170,18 @@ def test_batch_call():
 
 def test_variant_ignored_for_model_borrowed_from_fallback_provider():
     # azure has no gpt-4o of its own: genai-prices borrows openai's and then ignores the price context
-    row = price([{"call_id": "a", "provider": "azure.openai", "model": "gpt-4o", "service_tier": "priority",
-                  "ts": datetime(2026, 11, 1), "input_tokens": 1_000_000}])["a"]
+    row = price(
+        [
+            {
+                "call_id": "a",
+                "provider": "azure.openai",
+                "model": "gpt-4o",
+                "service_tier": "priority",
+                "ts": datetime(2026, 11, 1),
+                "input_tokens": 1_000_000,
+            }
+        ]
+    )["a"]
     assert row["variant"] == "priority" and row["variant_applied"] is False
     assert row["cost_usd"] == D("2.5")
     info = explain("azure.openai", "gpt-4o", "priority", datetime(2026, 11, 1))
@@ -160,21 +223,45 @@ def test_override_and_discount():
     config = {
         "overrides": [
             # negotiated gpt-4o price for 2025 only
-            {"provider": "openai", "model": "gpt-4o", "valid_from": "2025-01-01", "valid_to": "2026-01-01",
-             "input_mtok": 2, "output_mtok": 8},
+            {
+                "provider": "openai",
+                "model": "gpt-4o",
+                "valid_from": "2025-01-01",
+                "valid_to": "2026-01-01",
+                "input_mtok": 2,
+                "output_mtok": 8,
+            },
             # a model the catalog does not know
             {"provider": "openai", "model": "in-house-ft", "input_mtok": 1.5, "output_mtok": 3, "cache_read_mtok": 0},
         ],
         "discounts": [{"provider": "anthropic", "model": "claude-*", "pct": 10}],
     }
     calls = [
-        {"call_id": "override", "model": "gpt-4o", "ts": datetime(2025, 6, 1),
-         "input_tokens": 1_000_000, "cache_read_tokens": 1_000_000, "output_tokens": 1_000_000},
+        {
+            "call_id": "override",
+            "model": "gpt-4o",
+            "ts": datetime(2025, 6, 1),
+            "input_tokens": 1_000_000,
+            "cache_read_tokens": 1_000_000,
+            "output_tokens": 1_000_000,
+        },
         {"call_id": "after", "model": "gpt-4o", "ts": datetime(2026, 2, 1), "input_tokens": 1_000_000},
-        {"call_id": "new", "model": "in-house-ft", "ts": datetime(2025, 6, 1),
-         "input_tokens": 1_000_000, "cache_read_tokens": 1_000_000, "output_tokens": 1_000_000},
-        {"call_id": "discount", "provider": "anthropic", "model": "claude-sonnet-4-5", "ts": datetime(2025, 10, 1),
-         "input_tokens": 100_000, "output_tokens": 100_000},
+        {
+            "call_id": "new",
+            "model": "in-house-ft",
+            "ts": datetime(2025, 6, 1),
+            "input_tokens": 1_000_000,
+            "cache_read_tokens": 1_000_000,
+            "output_tokens": 1_000_000,
+        },
+        {
+            "call_id": "discount",
+            "provider": "anthropic",
+            "model": "claude-sonnet-4-5",
+            "ts": datetime(2025, 10, 1),
+            "input_tokens": 100_000,
+            "output_tokens": 100_000,
+        },
     ]
     rows = price(calls, config)
     # cache reads default to the override's input price
@@ -192,21 +279,33 @@ def test_override_and_discount():
 def test_deepseek_off_peak():
     # deepseek-chat: $0.27 / $1.10 from 00:30 to 16:30 UTC, $0.135 / $0.55 off-peak
     def call(call_id: str, ts: datetime) -> dict:
-        return {"call_id": call_id, "provider": "deepseek", "model": "deepseek-chat", "ts": ts,
-                "input_tokens": 1_000_000, "output_tokens": 1_000_000}
+        return {
+            "call_id": call_id,
+            "provider": "deepseek",
+            "model": "deepseek-chat",
+            "ts": ts,
+            "input_tokens": 1_000_000,
+            "output_tokens": 1_000_000,
+        }
 
-    rows = price([
-        call("peak", datetime(2025, 6, 1, 10)),
-        call("off", datetime(2025, 6, 1, 17)),
-        call("last_peak_second", datetime(2025, 6, 1, 16, 29, 59)),
-        call("first_off_second", datetime(2025, 6, 1, 16, 30)),
-        call("last_off_second", datetime(2025, 6, 2, 0, 29, 59)),
-        call("first_peak_second", datetime(2025, 6, 2, 0, 30)),
-    ])
+    rows = price(
+        [
+            call("peak", datetime(2025, 6, 1, 10)),
+            call("off", datetime(2025, 6, 1, 17)),
+            call("last_peak_second", datetime(2025, 6, 1, 16, 29, 59)),
+            call("first_off_second", datetime(2025, 6, 1, 16, 30)),
+            call("last_off_second", datetime(2025, 6, 2, 0, 29, 59)),
+            call("first_peak_second", datetime(2025, 6, 2, 0, 30)),
+        ]
+    )
     peak, off = D("1.37"), D("0.685")
     assert {k: r["cost_usd"] for k, r in rows.items()} == {
-        "peak": peak, "off": off, "last_peak_second": peak, "first_off_second": off,
-        "last_off_second": off, "first_peak_second": peak,
+        "peak": peak,
+        "off": off,
+        "last_peak_second": peak,
+        "first_off_second": off,
+        "last_off_second": off,
+        "first_peak_second": peak,
     }
     info = explain("deepseek", "deepseek-chat", "standard", datetime(2025, 6, 1, 10))
     assert "daily 00:30–16:30 UTC" in info["matched_rule"]
@@ -227,14 +326,25 @@ def test_price_change_across_date_boundary():
 
 def test_reasoning_priced_at_its_own_rate():
     # sonar-deep-research: $8 output, $3 reasoning
-    row = price([{"call_id": "a", "provider": "perplexity", "model": "sonar-deep-research",
-                  "ts": datetime(2026, 1, 1), "output_tokens": 1_000_000, "reasoning_tokens": 400_000}])["a"]
+    row = price(
+        [
+            {
+                "call_id": "a",
+                "provider": "perplexity",
+                "model": "sonar-deep-research",
+                "ts": datetime(2026, 1, 1),
+                "output_tokens": 1_000_000,
+                "reasoning_tokens": 400_000,
+            }
+        ]
+    )["a"]
     assert row["output_cost_usd"] == D("4.8") + D("1.2")
 
 
 def test_null_provider_is_found_from_the_model_name():
-    row = price([{"call_id": "a", "provider": None, "model": "gpt-4o", "ts": datetime(2025, 1, 1),
-                  "input_tokens": 1_000_000}])["a"]
+    row = price(
+        [{"call_id": "a", "provider": None, "model": "gpt-4o", "ts": datetime(2025, 1, 1), "input_tokens": 1_000_000}]
+    )["a"]
     assert row["cost_usd"] == D("2.5")
 
 
@@ -256,9 +366,14 @@ def test_pricing_variant_macro():
     con = duckdb.connect()
     install_macros(con)
     cases = [
-        (None, None, "standard"), ("standard", False, "standard"), ("default", None, "standard"),
-        ("batch", None, "batch"), (None, True, "batch"), ("flex", True, "batch"),
-        ("flex", False, "flex"), ("priority", None, "priority"),
+        (None, None, "standard"),
+        ("standard", False, "standard"),
+        ("default", None, "standard"),
+        ("batch", None, "batch"),
+        (None, True, "batch"),
+        ("flex", True, "batch"),
+        ("flex", False, "flex"),
+        ("priority", None, "priority"),
     ]
     for tier, is_batch, expected in cases:
         assert con.execute("SELECT pricing_variant(?::VARCHAR, ?::BOOLEAN)", [tier, is_batch]).fetchone()[0] == expected
@@ -271,8 +386,10 @@ def _override(**changes) -> dict:
 @pytest.mark.parametrize(
     ("config", "fragment"),
     [
-        ({"overrides": [{"model": "gpt-4o", "input_mtok": 1, "output_mtok": 2}]},
-         "prices.overrides[0]: missing or empty provider"),
+        (
+            {"overrides": [{"model": "gpt-4o", "input_mtok": 1, "output_mtok": 2}]},
+            "prices.overrides[0]: missing or empty provider",
+        ),
         ({"overrides": [{"provider": "openai", "model": "gpt-4o", "output_mtok": 2}]}, "missing input_mtok"),
         (_override(input_mtok=-1), "not a valid price"),
         (_override(input_mtok="cheap"), "not a number"),

@@ -20,10 +20,21 @@ HALF_PRICE = {"discounts": [{"provider": "openai", "model": "gpt-4o", "pct": 50}
 
 def _span(span_id: str, when: datetime) -> str:
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return json.dumps({"trace_id": f"t-{span_id}", "span_id": span_id, "start_time": stamp, "end_time": stamp,
-                       "attributes": {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-                                      "gen_ai.usage.input_tokens": 1_000_000, "gen_ai.usage.output_tokens": 100_000,
-                                      "costlens.feature": "bot"}})
+    return json.dumps(
+        {
+            "trace_id": f"t-{span_id}",
+            "span_id": span_id,
+            "start_time": stamp,
+            "end_time": stamp,
+            "attributes": {
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.usage.input_tokens": 1_000_000,
+                "gen_ai.usage.output_tokens": 100_000,
+                "costlens.feature": "bot",
+            },
+        }
+    )
 
 
 @pytest.fixture

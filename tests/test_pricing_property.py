@@ -108,9 +108,24 @@ def _candidates() -> list[Candidate]:
 CANDIDATES = _candidates()
 # Models with the tricky pricing (tiers, off-peak, dated changes, reasoning, fallbacks), drawn more often.
 FOCUS_MODELS = {
-    "gpt-4o", "gpt-5", "o3", "claude-sonnet-4-5", "claude-opus-4-6", "gemini-2.5-pro", "gemini-2.5-flash",
-    "deepseek-chat", "deepseek-reasoner", "deepseek-v4-flash", "deepseek-v4-pro", "mistral-medium-latest",
-    "grok-4.20", "sonar-deep-research", "sonar", "gpt-5.6-luna", "gpt-unknown-9", "acme-1",
+    "gpt-4o",
+    "gpt-5",
+    "o3",
+    "claude-sonnet-4-5",
+    "claude-opus-4-6",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "deepseek-chat",
+    "deepseek-reasoner",
+    "deepseek-v4-flash",
+    "deepseek-v4-pro",
+    "mistral-medium-latest",
+    "grok-4.20",
+    "sonar-deep-research",
+    "sonar",
+    "gpt-5.6-luna",
+    "gpt-unknown-9",
+    "acme-1",
 }
 FOCUS = [c for c in CANDIDATES if c.model in FOCUS_MODELS]
 THRESHOLDS = sorted(
@@ -125,8 +140,15 @@ THRESHOLDS = sorted(
     }
 )
 TIER_SETTINGS = [  # (service_tier, is_batch) as producers write them
-    (None, None), ("standard", False), ("default", None), ("batch", None), (None, True), ("flex", False),
-    ("flex", True), ("priority", None), ("priority", False),
+    (None, None),
+    ("standard", False),
+    ("default", None),
+    ("batch", None),
+    (None, True),
+    ("flex", False),
+    ("flex", True),
+    ("priority", None),
+    ("priority", False),
 ]
 
 
@@ -143,8 +165,9 @@ def timestamps(draw, cand: Candidate) -> datetime:
         choices.append(st.tuples(st.sampled_from(cand.date_cuts), near).map(lambda c: c[0] + timedelta(seconds=c[1])))
     if cand.tod_cuts:  # at an off-peak boundary, on a random day
         day = draw(plain).replace(hour=0, minute=0, second=0)
-        choices.append(st.tuples(st.sampled_from(cand.tod_cuts), near).map(
-            lambda c: day + timedelta(seconds=c[0] + c[1])))
+        choices.append(
+            st.tuples(st.sampled_from(cand.tod_cuts), near).map(lambda c: day + timedelta(seconds=c[0] + c[1]))
+        )
     return draw(st.one_of(choices))
 
 
@@ -268,8 +291,10 @@ def priced():
 def test_sql_cost_equals_calc_price(priced):
     generated, by_id = priced
     models = {c["model"] for c in generated}
-    print(f"\nproperty test: {len(generated)} calls, {len(models)} distinct models, "
-          f"{len({(c['provider'], c['model']) for c in generated})} provider/model pairs")
+    print(
+        f"\nproperty test: {len(generated)} calls, {len(models)} distinct models, "
+        f"{len({(c['provider'], c['model']) for c in generated})} provider/model pairs"
+    )
     assert len(generated) >= 1000
     assert len(models) >= MIN_MODELS
 

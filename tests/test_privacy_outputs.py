@@ -20,14 +20,34 @@ from conftest import FIXTURES
 
 SECRETS = ("sk-live-PLANTED-4f9a8b7c6d5e", "planted.person@example.com", "987-65-4329")
 PLANT = " ".join(SECRETS)
-CONTENT_KEYS = {"content", "text", "input", "output", "messages", "request_body", "response_body", "system",
-                "arguments", "prompt", "response", "completion", "gen_ai.input.messages",
-                "gen_ai.output.messages", "gen_ai.system_instructions", "thinking", "query"}
+CONTENT_KEYS = {
+    "content",
+    "text",
+    "input",
+    "output",
+    "messages",
+    "request_body",
+    "response_body",
+    "system",
+    "arguments",
+    "prompt",
+    "response",
+    "completion",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "thinking",
+    "query",
+}
 # Content-bearing fixtures of every producer that logs text
-CONTENT_FIXTURES = ["openai/app_log.jsonl",
-                    "anthropic/app_log.jsonl", "langfuse/observations_page.json",
-                    "helicone/requests.jsonl", "litellm/spend_logs.csv",
-                    "claude_code/projects/-Users-dev-acme-webshop/5f1c2a9e-0b7d-4c1e-9a53-2e8f6d4b7a10.jsonl"]
+CONTENT_FIXTURES = [
+    "openai/app_log.jsonl",
+    "anthropic/app_log.jsonl",
+    "langfuse/observations_page.json",
+    "helicone/requests.jsonl",
+    "litellm/spend_logs.csv",
+    "claude_code/projects/-Users-dev-acme-webshop/5f1c2a9e-0b7d-4c1e-9a53-2e8f6d4b7a10.jsonl",
+]
 
 
 def plant(value, key: str = ""):
@@ -58,8 +78,9 @@ def planted_copy(relative: str, target: Path) -> int:
     if relative.endswith(".csv"):
         rows = list(csv.reader(io.StringIO(raw, newline="")))
         header = [h.lower() for h in rows[0]]
-        out = [rows[0]] + [[plant(cell, header[i]) if i < len(header) else cell for i, cell in enumerate(row)]
-                           for row in rows[1:]]
+        out = [rows[0]] + [
+            [plant(cell, header[i]) if i < len(header) else cell for i, cell in enumerate(row)] for row in rows[1:]
+        ]
         target.write_bytes(fuzzgen._write_csv(out))
     elif relative.endswith(".json"):
         target.write_text(json.dumps(plant(json.loads(raw))))
@@ -81,19 +102,37 @@ def build_drop(work: Path) -> Path:
         planted = planted_copy(relative, drop / f"log_{index}{Path(relative).suffix}")
         assert planted > 0, f"no content planted in {relative}"
     # Flat OTel spans with every content attribute: system instructions, messages, a tool call's arguments
-    messages = [{"role": "system", "parts": [{"type": "text", "content": "You are a helper."}]},
-                {"role": "user", "parts": [{"type": "text", "content": "Look up my account"}]},
-                {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "lookup",
-                                                 "arguments": {"query": "account"}}]}]
-    spans = [json.dumps({"trace_id": f"tr{i}", "span_id": f"sp{i}", "start_time": "2026-10-05T10:00:00Z",
-                         "end_time": "2026-10-05T10:00:01Z",
-                         "attributes": {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-                                        "gen_ai.usage.input_tokens": 900, "gen_ai.usage.output_tokens": 40,
-                                        "costlens.feature": "support",
-                                        "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "Be brief."}]),
-                                        "gen_ai.input.messages": json.dumps(messages),
-                                        "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
-                                            {"type": "text", "content": "Done"}]}])}}) for i in range(3)]
+    messages = [
+        {"role": "system", "parts": [{"type": "text", "content": "You are a helper."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Look up my account"}]},
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": "c1", "name": "lookup", "arguments": {"query": "account"}}],
+        },
+    ]
+    spans = [
+        json.dumps(
+            {
+                "trace_id": f"tr{i}",
+                "span_id": f"sp{i}",
+                "start_time": "2026-10-05T10:00:00Z",
+                "end_time": "2026-10-05T10:00:01Z",
+                "attributes": {
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.usage.input_tokens": 900,
+                    "gen_ai.usage.output_tokens": 40,
+                    "costlens.feature": "support",
+                    "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "Be brief."}]),
+                    "gen_ai.input.messages": json.dumps(messages),
+                    "gen_ai.output.messages": json.dumps(
+                        [{"role": "assistant", "parts": [{"type": "text", "content": "Done"}]}]
+                    ),
+                },
+            }
+        )
+        for i in range(3)
+    ]
     flat = drop / "flat_spans.jsonl"
     flat.write_text("\n".join(spans) + "\n")
     flat.write_text("\n".join(json.dumps(plant(json.loads(line))) for line in spans) + "\n")
@@ -102,22 +141,55 @@ def build_drop(work: Path) -> Path:
     otlp_spans = []
     for i, line in enumerate(spans):
         attrs = json.loads(line)["attributes"]
-        otlp_spans.append({"traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": "chat gpt-4o", "kind": 3,
-                           "startTimeUnixNano": "1791280800000000000", "endTimeUnixNano": "1791280801000000000",
-                           "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int)
-                                           else {"stringValue": v}} for k, v in attrs.items()]})
-    otlp = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
-                               "scopeSpans": [{"scope": {"name": "t"}, "spans": otlp_spans}]}]}
+        otlp_spans.append(
+            {
+                "traceId": f"{i:032x}",
+                "spanId": f"{i:016x}",
+                "name": "chat gpt-4o",
+                "kind": 3,
+                "startTimeUnixNano": "1791280800000000000",
+                "endTimeUnixNano": "1791280801000000000",
+                "attributes": [
+                    {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+                    for k, v in attrs.items()
+                ],
+            }
+        )
+    otlp = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+                "scopeSpans": [{"scope": {"name": "t"}, "spans": otlp_spans}],
+            }
+        ]
+    }
     (drop / "otlp.jsonl").write_text(json.dumps(plant(otlp)) + "\n")
     assert (drop / "otlp.jsonl").read_text().count(SECRETS[0]) >= 12
     # Rejected input that carries a secret: a malformed CSV row, a line that is not JSON, a secret where a
     # number belongs. Quarantine must say where and why, never echo the text.
     (drop / "broken.jsonl").write_text(
-        json.dumps({"id": "chatcmpl-x", "model": "gpt-4o", "created": 1760000000,
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}) + "\n"
-        + '{"id": "chatcmpl-y", "messages": "' + PLANT + '" \n'
-        + json.dumps({"id": "chatcmpl-z", "model": "gpt-4o", "created": 1760000001,
-                      "usage": {"prompt_tokens": PLANT, "completion_tokens": 2, "total_tokens": 12}}) + "\n")
+        json.dumps(
+            {
+                "id": "chatcmpl-x",
+                "model": "gpt-4o",
+                "created": 1760000000,
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+            }
+        )
+        + "\n"
+        + '{"id": "chatcmpl-y", "messages": "'
+        + PLANT
+        + '" \n'
+        + json.dumps(
+            {
+                "id": "chatcmpl-z",
+                "model": "gpt-4o",
+                "created": 1760000001,
+                "usage": {"prompt_tokens": PLANT, "completion_tokens": 2, "total_tokens": 12},
+            }
+        )
+        + "\n"
+    )
     raw = (FIXTURES / "litellm/spend_logs.csv").read_text().splitlines()
     raw.insert(2, PLANT + "," + PLANT)  # wrong number of fields
     (drop / "broken_spend.csv").write_text("\n".join(raw) + "\n")
@@ -174,8 +246,13 @@ def test_default_run_stores_and_prints_no_planted_secret(default_run):
         found = [s for s in SECRETS if s in text]
         if found:
             leaks[name] = found
-    leaks.update({f"quarantine reason {r[:80]!r}": [s for s in SECRETS if s in r] for r in reasons
-                  if any(s in r for s in SECRETS)})
+    leaks.update(
+        {
+            f"quarantine reason {r[:80]!r}": [s for s in SECRETS if s in r]
+            for r in reasons
+            if any(s in r for s in SECRETS)
+        }
+    )
     assert leaks == {}, leaks
     assert len(files) >= 10  # html, csv tables, parquet tables, init toml, quarantine csv, focus exports …
 
@@ -186,8 +263,9 @@ def test_keep_content_stores_the_text(tmp_path):
 
     drop = build_drop(tmp_path)
     db = str(tmp_path / "kept.duckdb")
-    code, _, err = fuzzgen.run_cli(["ingest", str(drop / "flat_spans.jsonl"), str(drop / "otlp.jsonl"),
-                                    "--db", db, "--keep-content"])
+    code, _, err = fuzzgen.run_cli(
+        ["ingest", str(drop / "flat_spans.jsonl"), str(drop / "otlp.jsonl"), "--db", db, "--keep-content"]
+    )
     assert code == 0, err
     con = duckdb.connect(db, read_only=True)
     kept = con.execute("SELECT count(*) FROM call_content WHERE prompt_text LIKE ?", [f"%{SECRETS[0]}%"]).fetchone()[0]

@@ -30,10 +30,19 @@ MIB = 1 << 20
 def _openai_lines(path: Path, rows: int) -> Path:
     with path.open("w") as handle:
         for i in range(rows):
-            handle.write(json.dumps({
-                "object": "chat.completion", "id": f"chatcmpl-{i}", "model": "gpt-4o-2024-08-06",
-                "created": 1791072000 + i, "usage": {"prompt_tokens": 100 + i % 7, "completion_tokens": 20},
-                "choices": [{"message": {"role": "assistant", "content": "x" * 300}}]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "object": "chat.completion",
+                        "id": f"chatcmpl-{i}",
+                        "model": "gpt-4o-2024-08-06",
+                        "created": 1791072000 + i,
+                        "usage": {"prompt_tokens": 100 + i % 7, "completion_tokens": 20},
+                        "choices": [{"message": {"role": "assistant", "content": "x" * 300}}],
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -45,8 +54,7 @@ def big_file(tmp_path_factory) -> Path:
 
 def test_ingest_reports_increasing_byte_positions_inside_one_file(big_file, tmp_path):
     events = []
-    result = api.ingest([str(big_file)], db=str(tmp_path / "db.duckdb"), config=Config(),
-                        on_progress=events.append)
+    result = api.ingest([str(big_file)], db=str(tmp_path / "db.duckdb"), config=Config(), on_progress=events.append)
     assert result.files[0].rows_loaded == 14_000
     size = big_file.stat().st_size
     assert size > 6 * MIB
@@ -57,8 +65,13 @@ def test_ingest_reports_increasing_byte_positions_inside_one_file(big_file, tmp_
     assert all(isinstance(p, int) for p in positions)
     # the steps in order, each once
     steps = [e.step for e in mine]
-    assert [s for i, s in enumerate(steps) if i == 0 or steps[i - 1] != s] == \
-        ["hashing", "reading", "checking", "inserting", "done"]
+    assert [s for i, s in enumerate(steps) if i == 0 or steps[i - 1] != s] == [
+        "hashing",
+        "reading",
+        "checking",
+        "inserting",
+        "done",
+    ]
     # hashing: 2% of the bytes, moved by each 1 MiB block hashed (0.02 × 1,048,576 = 20,971.52 per block)
     hashing = [e.done for e in mine if e.step == "hashing"]
     assert hashing[:5] == [0, 20971, 41943, 62914, 83886]
@@ -77,18 +90,25 @@ def test_a_step_moves_with_each_statement_and_never_back():
     events = []
     steps = StepProgress(events.append, "report", ("metrics", "leaks"))
     steps.step("metrics")
-    steps.query(0.5)   # first statement half done: half of the step's first half
+    steps.query(0.5)  # first statement half done: half of the step's first half
     steps.query(1.0)
     steps.query(None)  # idle: that statement is over
-    steps.query(0.5)   # the second fills half of what is left: 0.5 + 0.25 × 0.5
-    steps.query(0.2)   # a drop: the third statement, 0.75 + 0.125 × 0.2
+    steps.query(0.5)  # the second fills half of what is left: 0.5 + 0.25 × 0.5
+    steps.query(0.2)  # a drop: the third statement, 0.75 + 0.125 × 0.2
     steps.query(0.18)  # a small dip is still the third statement: the position stays
     steps.step("leaks")
     steps.query(0.4)
     steps.finish()
     assert [(e.step, e.done, e.total) for e in events] == [
-        ("metrics", 0.0, 2.0), ("metrics", 0.25, 2.0), ("metrics", 0.5, 2.0), ("metrics", 0.625, 2.0),
-        ("metrics", 0.775, 2.0), ("leaks", 1.0, 2.0), ("leaks", 1.2, 2.0), ("done", 2.0, 2.0)]
+        ("metrics", 0.0, 2.0),
+        ("metrics", 0.25, 2.0),
+        ("metrics", 0.5, 2.0),
+        ("metrics", 0.625, 2.0),
+        ("metrics", 0.775, 2.0),
+        ("leaks", 1.0, 2.0),
+        ("leaks", 1.2, 2.0),
+        ("done", 2.0, 2.0),
+    ]
 
 
 class _ScriptedConnection:
@@ -112,8 +132,11 @@ def test_the_poller_turns_duckdb_percentages_into_fractions():
     assert heard == [0.42, None, 1.0]
     with poller:  # progress is tracked (never printed) only while polling
         pass
-    assert con.statements == ["SET enable_progress_bar_print = false", "SET enable_progress_bar = true",
-                              "SET enable_progress_bar = false"]
+    assert con.statements == [
+        "SET enable_progress_bar_print = false",
+        "SET enable_progress_bar = true",
+        "SET enable_progress_bar = false",
+    ]
 
 
 def test_duckdb_reports_the_progress_of_a_running_statement():
@@ -173,8 +196,14 @@ def _on_a_terminal(args: list[str], cwd: Path, env: dict | None = None) -> tuple
 def small_db(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("progress-cli")
     calls = _openai_lines(folder / "calls.jsonl", 3_000)
-    proc = subprocess.run(CLI + ["ingest", str(calls), "--db", str(folder / "db.duckdb"), "-q"], env=ENV,
-                          capture_output=True, text=True, cwd=folder, timeout=300)
+    proc = subprocess.run(
+        CLI + ["ingest", str(calls), "--db", str(folder / "db.duckdb"), "-q"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return folder, calls
 
@@ -187,14 +216,21 @@ def test_progress_is_drawn_on_a_terminal_only(small_db, tmp_path):
     assert "ingest" in terminal and "MB" in terminal  # the bar, in bytes
     assert b"1 ingested" in stdout and b"MB" not in stdout
     # the same command in a pipe (a CI log, `2> file`): not one character of progress
-    proc = subprocess.run(CLI + ["ingest", str(calls), "--db", str(tmp_path / "db2.duckdb")], env=ENV,
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        CLI + ["ingest", str(calls), "--db", str(tmp_path / "db2.duckdb")],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     # -q, or a CI job with a terminal: no progress either
     code, terminal, _ = _on_a_terminal(["ingest", str(calls), "--db", str(tmp_path / "db3.duckdb"), "-q"], tmp_path)
     assert code == 0 and terminal == ""
-    code, terminal, _ = _on_a_terminal(["ingest", str(calls), "--db", str(tmp_path / "db4.duckdb")], tmp_path,
-                                       env={**ENV, "CI": "true"})
+    code, terminal, _ = _on_a_terminal(
+        ["ingest", str(calls), "--db", str(tmp_path / "db4.duckdb")], tmp_path, env={**ENV, "CI": "true"}
+    )
     assert code == 0 and terminal == ""
 
 
@@ -205,8 +241,14 @@ def test_report_steps_on_a_terminal_and_nothing_in_a_pipe(small_db, tmp_path):
     assert code == 0, terminal
     assert "report" in terminal and "pricing" in terminal
     assert json.loads(stdout)["totals"]["calls"] == 3_000  # stdout holds the JSON and nothing else
-    proc = subprocess.run(CLI + ["report", "--db", db, "--period", "2026-10", "-f", "json"], env=ENV,
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        CLI + ["report", "--db", db, "--period", "2026-10", "-f", "json"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     assert json.loads(proc.stdout)["totals"]["calls"] == 3_000
 
@@ -217,7 +259,15 @@ def test_report_hook_hears_every_step_in_order(small_db):
     report = api.report(db=str(folder / "db.duckdb"), config=Config(), period="2026-10", on_progress=events.append)
     assert report.totals.calls == 3_000
     steps = [e.step for e in events]
-    assert [s for i, s in enumerate(steps) if i == 0 or steps[i - 1] != s] == \
-        ["pricing", "metrics", "reconciling", "budgets", "leaks", "levers", "trends", "done"]
+    assert [s for i, s in enumerate(steps) if i == 0 or steps[i - 1] != s] == [
+        "pricing",
+        "metrics",
+        "reconciling",
+        "budgets",
+        "leaks",
+        "levers",
+        "trends",
+        "done",
+    ]
     assert [e.done for e in events] == sorted(e.done for e in events)
     assert (events[-1].done, events[-1].total) == (7.0, 7.0)

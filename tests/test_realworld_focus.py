@@ -46,18 +46,25 @@ def test_focus_spec_example_loads_whole_with_its_sums(name, focus_con):
     con, got = _ingest_alone(focus_con, FOCUS / name)
     assert (got.status, got.format) == ("ingested", "focus"), got.message
     assert (got.rows_read, got.rows_loaded, got.rows_quarantined) == (expected["rows"], expected["rows"], 0), (
-        got, con.execute("SELECT source_row, reason FROM quarantine").fetchall())
+        got,
+        con.execute("SELECT source_row, reason FROM quarantine").fetchall(),
+    )
     for currency, sums in expected["sums_by_BillingCurrency"].items():
         billed, effective = con.execute(
-            "SELECT sum(billed_cost), sum(effective_cost) FROM billing_lines WHERE currency = ?", [currency]).fetchone()
+            "SELECT sum(billed_cost), sum(effective_cost) FROM billing_lines WHERE currency = ?", [currency]
+        ).fetchone()
         assert (billed, effective) == (Decimal(sums["BilledCost"]), Decimal(sums["EffectiveCost"])), name
     # every date of these examples lies in 2025
     first, last = con.execute("SELECT min(charge_period_start), max(charge_period_end) FROM billing_lines").fetchone()
     assert first.year == 2025 and last.year in (2025, 2026), (first, last)
 
 
-US_DATES = [(name, rows) for name, spec in EXPECTED.items()
-            for rows in [spec.get("MDYY_rows") or spec.get("MDYYYY_rows")] if rows]
+US_DATES = [
+    (name, rows)
+    for name, spec in EXPECTED.items()
+    for rows in [spec.get("MDYY_rows") or spec.get("MDYYYY_rows")]
+    if rows
+]
 
 
 @pytest.mark.parametrize(("name", "rows"), US_DATES, ids=[name for name, _ in US_DATES])
@@ -96,7 +103,8 @@ def test_dates_outside_the_window_or_of_no_known_form_are_quarantined_by_name(tm
     loaded = dict(con.execute("SELECT source_row, charge_period_start FROM billing_lines").fetchall())
     assert loaded[2].date() == date(2024, 12, 31)  # M/D/YY: used to be rejected
     assert reasons[3].startswith("ChargePeriodStart is outside 2000-01-01 … ") and reasons[3].endswith(
-        ": 9999-12-31T00:00:00Z")
+        ": 9999-12-31T00:00:00Z"
+    )
     assert loaded[4].date() == date(2025, 4, 1)
     assert reasons[5].startswith("ChargePeriodStart is outside") and reasons[5].endswith(": 1999-12-31")
     assert sorted(loaded) == [2, 4] and sorted(reasons) == [3, 5]

@@ -75,8 +75,10 @@ def test_costlens_equals_the_reference(otel_corpus, tmp_path, setup, form):
     # tokens by kind: the reference's (what the library's spans carry), or the recorded bodies' where another
     # span of the request carries what the library's drops
     if EXPECTED[setup].startswith("truth"):
-        want = {k: sum(c["truth"][k] for c in truth["calls"]) for k in
-                ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")}
+        want = {
+            k: sum(c["truth"][k] for c in truth["calls"])
+            for k in ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+        }
     else:
         want = {k: v for k, v in reference(setup, folder)["tokens"].items() if k != "reasoning"}
     got = {"input": 0, "cache_read": 0, "cache_write_5m": 0, "cache_write_1h": 0, "output": 0}

@@ -24,8 +24,16 @@ def expected(folder: str) -> dict:
     return json.loads((REALWORLD / folder / "expected.json").read_text())["files"]
 
 
-def load(tmp_path: Path, folder: str, name: str, *, day: str, sets: list[str] | None = None,
-         text: str | None = None, config: Config | None = None):
+def load(
+    tmp_path: Path,
+    folder: str,
+    name: str,
+    *,
+    day: str,
+    sets: list[str] | None = None,
+    text: str | None = None,
+    config: Config | None = None,
+):
     """Ingest one corpus file (its modification time set to the request day: Anthropic, Gemini and Bedrock
     bodies carry no time of their own) and report that month."""
     path = tmp_path / name
@@ -45,15 +53,23 @@ def load(tmp_path: Path, folder: str, name: str, *, day: str, sets: list[str] | 
 
 def tokens(report) -> dict:
     (model,) = report.by_model
-    return {"input_tokens": model.input_tokens, "cache_read_tokens": model.cache_read_tokens,
-            "cache_write_tokens": model.cache_write_tokens, "output_tokens": model.output_tokens}
+    return {
+        "input_tokens": model.input_tokens,
+        "cache_read_tokens": model.cache_read_tokens,
+        "cache_write_tokens": model.cache_write_tokens,
+        "output_tokens": model.output_tokens,
+    }
 
 
 def want_tokens(usage: dict) -> dict:
-    return {"input_tokens": usage["input_tokens"], "cache_read_tokens": usage.get("cache_read_tokens") or 0,
-            "cache_write_tokens": (usage.get("cache_write_5m_tokens") or 0) + (usage.get("cache_write_1h_tokens") or 0)
-            + (usage.get("cache_write_tokens") or 0),
-            "output_tokens": usage["output_tokens"]}
+    return {
+        "input_tokens": usage["input_tokens"],
+        "cache_read_tokens": usage.get("cache_read_tokens") or 0,
+        "cache_write_tokens": (usage.get("cache_write_5m_tokens") or 0)
+        + (usage.get("cache_write_1h_tokens") or 0)
+        + (usage.get("cache_write_tokens") or 0),
+        "output_tokens": usage["output_tokens"],
+    }
 
 
 # (folder, file, --set values): totals equal the independent reference exactly
@@ -82,10 +98,16 @@ EXACT = [
     ("gemini", "generateContent_gemini-2.5-pro_code-execution_thoughts_tooluse.json", None),
     ("gemini", "vertex_generateContent_gemini-2.0-flash.json", None),
     # Converse bodies name no model: --set gives it, as the request URI did
-    ("bedrock", "converse_us.anthropic.claude-sonnet-4-5_cache-write-5m.json",
-     ["model=us.anthropic.claude-sonnet-4-5-20250929-v1:0"]),
-    ("bedrock", "converse_us.anthropic.claude-sonnet-4-5_cache-read.json",
-     ["model=us.anthropic.claude-sonnet-4-5-20250929-v1:0"]),
+    (
+        "bedrock",
+        "converse_us.anthropic.claude-sonnet-4-5_cache-write-5m.json",
+        ["model=us.anthropic.claude-sonnet-4-5-20250929-v1:0"],
+    ),
+    (
+        "bedrock",
+        "converse_us.anthropic.claude-sonnet-4-5_cache-read.json",
+        ["model=us.anthropic.claude-sonnet-4-5-20250929-v1:0"],
+    ),
     # serviceTier flex: genai-prices has no flex price for Nova, so standard (the reference says the same)
     ("bedrock", "converse_amazon.nova-pro_service-tier-flex.json", ["model=amazon.nova-pro-v1:0"]),
     # the ConverseStream metadata event (the last of a stream) carries the usage
@@ -102,8 +124,11 @@ def test_total_equals_the_reference(tmp_path, folder, name, sets):
     assert report.totals.unpriced_calls == 0
     assert Decimal(str(report.totals.cost_usd)) == Decimal(case["reference_total_usd"])
     assert tokens(report) == want_tokens(case["billed_usage"])
-    charges = sum(Decimal(str(c.get("unit_price_usd") or 0)) * Decimal(str(c.get("quantity") or 0))
-                  for c in case.get("non_token_charges", []) if c.get("quantity"))
+    charges = sum(
+        Decimal(str(c.get("unit_price_usd") or 0)) * Decimal(str(c.get("quantity") or 0))
+        for c in case.get("non_token_charges", [])
+        if c.get("quantity")
+    )
     assert Decimal(str(report.totals.tool_cost_usd)) == charges
 
 
@@ -125,8 +150,11 @@ def test_anthropic_stream_events_take_the_final_usage(tmp_path):
     # message_delta (no id, the final output count) make one call
     name = "stream_claude-sonnet-4-6_cache-1h-write.sse"
     case = expected("anthropic")[name]
-    events = [line[len("data: "):] for line in (REALWORLD / "anthropic" / name).read_text().splitlines()
-              if line.startswith("data: ")]
+    events = [
+        line[len("data: ") :]
+        for line in (REALWORLD / "anthropic" / name).read_text().splitlines()
+        if line.startswith("data: ")
+    ]
     file, report = load(tmp_path, "anthropic", "stream.jsonl", day="2026-10-09", text="\n".join(events) + "\n")
     assert (file.rows_read, file.rows_loaded, file.rows_duplicate, file.rows_skipped) == (7, 1, 1, 5)
     assert Decimal(str(report.totals.cost_usd)) == Decimal(case["reference_total_usd"])
@@ -156,9 +184,12 @@ def test_bedrock_invoke_model_body(tmp_path):
     _, report = load(tmp_path, "bedrock", name, day="2025-11-01")
     (model,) = report.by_model
     assert (model.provider, model.key) == ("aws.bedrock", "claude-haiku-4-5-20251001")
-    reference = calc_price(Usage(input_tokens=3 + 9511, cache_read_tokens=9511, output_tokens=2851),
-                           "claude-haiku-4-5-20251001", provider_id="aws",
-                           genai_request_timestamp=datetime(2025, 11, 1, 12)).total_price
+    reference = calc_price(
+        Usage(input_tokens=3 + 9511, cache_read_tokens=9511, output_tokens=2851),
+        "claude-haiku-4-5-20251001",
+        provider_id="aws",
+        genai_request_timestamp=datetime(2025, 11, 1, 12),
+    ).total_price
     assert Decimal(str(report.totals.cost_usd)) == reference
 
 
@@ -191,10 +222,13 @@ def test_openai_usage_api_audio_tokens_are_billing_lines(tmp_path):
     con.close()
     raw = case["totals_raw"]
     # input_tokens counts every modality (the current Usage API definition): text input = input − cached − audio
-    assert got == {"input": raw["input_tokens"] - raw["input_cached_tokens"] - raw["input_audio_tokens"],
-                   "cache_read": raw["input_cached_tokens"], "input_audio": raw["input_audio_tokens"],
-                   "output": raw["output_tokens"] - raw["output_audio_tokens"],
-                   "output_audio": raw["output_audio_tokens"]}
+    assert got == {
+        "input": raw["input_tokens"] - raw["input_cached_tokens"] - raw["input_audio_tokens"],
+        "cache_read": raw["input_cached_tokens"],
+        "input_audio": raw["input_audio_tokens"],
+        "output": raw["output_tokens"] - raw["output_audio_tokens"],
+        "output_audio": raw["output_audio_tokens"],
+    }
 
 
 LANGFUSE = sorted(name for name in expected("langfuse"))
@@ -213,13 +247,16 @@ def test_langfuse_real_exports(tmp_path, name):
     from costlens import db as database
 
     con = database.connect(dbfile)
-    rows = con.execute("SELECT call_id, model, feature, input_tokens, cache_read_tokens, "
-                       "cache_write_5m_tokens + cache_write_1h_tokens, output_tokens, reasoning_tokens, "
-                       "reported_cost_usd FROM calls ORDER BY call_id").fetchall()
+    rows = con.execute(
+        "SELECT call_id, model, feature, input_tokens, cache_read_tokens, "
+        "cache_write_5m_tokens + cache_write_1h_tokens, output_tokens, reasoning_tokens, "
+        "reported_cost_usd FROM calls ORDER BY call_id"
+    ).fetchall()
     hidden = dict(con.execute("SELECT call_id, quantity FROM call_charges WHERE kind = 'hidden_tokens'").fetchall())
     con.close()
     for (call_id, model, feature, inp, cr, cw, out, rs, cost), g in zip(
-            rows, sorted(case["generations_detail"], key=lambda g: g["observation_id"])):
+        rows, sorted(case["generations_detail"], key=lambda g: g["observation_id"])
+    ):
         t = g["tokens"]
         assert call_id == g["observation_id"]
         assert model == g.get("model_normalized", g["model_as_logged"])

@@ -98,11 +98,14 @@ def test_hand_fixture_every_cause_exact(fixture_con):
         "reconciled within 1 %: 84.5 % of $0.85 billed AI spend is explained by logged calls; the gap is $0.13: "
         "traffic billed but never logged $0.07 (project proj_dev), billed failed requests $0.06 (1 failed call). "
         "Logged calls at list $0.98 were billed $0.72 (discounts $0.00, list-price differences −$0.12, "
-        "not on the bill −$0.14)")
+        "not on the bill −$0.14)"
+    )
     from costlens.reconcile.render import render_markdown
 
-    assert "| billed failed requests | $0.06 | 7.0 % | input billed for 1 failed call that logged no usage |" \
+    assert (
+        "| billed failed requests | $0.06 | 7.0 % | input billed for 1 failed call that logged no usage |"
         in render_markdown(result)
+    )
 
 
 def test_hand_fixture_allocation_adds_up_to_the_cent(fixture_con):
@@ -117,8 +120,10 @@ def test_hand_fixture_allocation_adds_up_to_the_cent(fixture_con):
     # the FOCUS-export relation: charge_day × provider × model × feature
     relation = allocation_rows(fixture_con, Config(), OCT_2025)
     got = sorted(relation.fetchall())
-    assert got == [(date(2025, 10, 2), "openai", "gpt-4o-mini", "chat", D("0.054")),
-                   (date(2025, 10, 2), "openai", "gpt-4o-mini", "search", D("0.018"))]
+    assert got == [
+        (date(2025, 10, 2), "openai", "gpt-4o-mini", "chat", D("0.054")),
+        (date(2025, 10, 2), "openai", "gpt-4o-mini", "search", D("0.018")),
+    ]
 
 
 def test_scope_rule_and_default_feature_allocation(fixture_con):
@@ -138,7 +143,7 @@ def test_tolerance_verdict_and_exit_code(tmp_path):
     lines = (FIXTURE / "app_log.jsonl").read_text().splitlines()
     logs = tmp_path / "logs"
     logs.mkdir()
-    (logs / "app_log.jsonl").write_text("\n".join(l for l in lines if '"response": null' not in l) + "\n")
+    (logs / "app_log.jsonl").write_text("\n".join(line for line in lines if '"response": null' not in line) + "\n")
     for name in ("openai_cost.csv", "openai_usage.csv"):
         (logs / name).write_bytes((FIXTURE / name).read_bytes())
     db = str(tmp_path / "t.duckdb")
@@ -183,7 +188,9 @@ def test_cli_reconcile_terminal_and_json_agree(fixture_db):
     term = runner.invoke(app, ["reconcile", "--db", fixture_db, "--period", "2025-10"])
     assert term.exit_code == 0, term.stderr
     assert "reconciled within 1 %" in term.stdout and "traffic billed but never logged" in term.stdout
-    data = json.loads(runner.invoke(app, ["reconcile", "--db", fixture_db, "--format", "json"]).stdout)["reconciliation"]
+    data = json.loads(runner.invoke(app, ["reconcile", "--db", fixture_db, "--format", "json"]).stdout)[
+        "reconciliation"
+    ]
     assert data["explained_usd"] == pytest.approx(0.72) and data["ai_billed_usd"] == pytest.approx(0.852)
     assert {c["cause"]: c["amount_usd"] for c in data["causes"]}["billed_failed_requests"] == pytest.approx(0.06)
 
@@ -235,15 +242,26 @@ def test_model_key_matches_dated_and_routed_names(con):
     install_macros(con)
     got = con.execute(
         "SELECT recon_model_key(x) FROM (VALUES ('gpt-4o-2024-08-06'), ('gpt-4o'), ('claude-sonnet-4-5-20250929'), "
-        "('openai/GPT-4o-mini-2024-07-18'), ('gemini-2.5-flash'), ('gpt-4.1-nano'), (NULL)) t(x)").fetchall()
-    assert [g[0] for g in got] == ["gpt-4o", "gpt-4o", "claude-sonnet-4-5", "gpt-4o-mini", "gemini-2.5-flash",
-                                   "gpt-4.1-nano", None]
+        "('openai/GPT-4o-mini-2024-07-18'), ('gemini-2.5-flash'), ('gpt-4.1-nano'), (NULL)) t(x)"
+    ).fetchall()
+    assert [g[0] for g in got] == [
+        "gpt-4o",
+        "gpt-4o",
+        "claude-sonnet-4-5",
+        "gpt-4o-mini",
+        "gemini-2.5-flash",
+        "gpt-4.1-nano",
+        None,
+    ]
     providers = con.execute(
         "SELECT recon_provider_key(p, s) FROM (VALUES ('Microsoft', 'Azure OpenAI Service'), ('AWS', 'Amazon Bedrock'),"
-        " ('Google Cloud', 'Vertex AI'), ('openai', 'OpenAI API'), ('anthropic', 'Claude API')) t(p, s)").fetchall()
+        " ('Google Cloud', 'Vertex AI'), ('openai', 'OpenAI API'), ('anthropic', 'Claude API')) t(p, s)"
+    ).fetchall()
     assert [p[0] for p in providers] == ["azure.openai", "aws.bedrock", "gcp.vertex_ai", "openai", "anthropic"]
-    exact = con.execute("SELECT recon_mul_div(CAST(1 AS DECIMAL(38, 18)), 1, 3), "
-                        "typeof(recon_mul_div(CAST(1 AS DECIMAL(38, 18)), 1, 3))").fetchone()
+    exact = con.execute(
+        "SELECT recon_mul_div(CAST(1 AS DECIMAL(38, 18)), 1, 3), "
+        "typeof(recon_mul_div(CAST(1 AS DECIMAL(38, 18)), 1, 3))"
+    ).fetchone()
     assert exact == (D("0.333333333333"), "DECIMAL(38,18)")
 
 
@@ -318,8 +336,13 @@ def test_sample_report_showback_has_allocated_column(sample_db):
     report.reconciliation.causes[0].detail = "<script>alert(1)</script>"  # bill text is escaped, never markup
     html = render_html(report, config)
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
-    for anchor in ('id="reconciliation-verdict"', 'id="reconciliation-causes"', 'id="reconciliation-bridge"',
-                   'id="reconciliation-allocation"', 'id="reconciliation-rates"'):
+    for anchor in (
+        'id="reconciliation-verdict"',
+        'id="reconciliation-causes"',
+        'id="reconciliation-bridge"',
+        'id="reconciliation-allocation"',
+        'id="reconciliation-rates"',
+    ):
         assert anchor in html
     assert 'data-metric="reconciliation_billed_failed_requests_usd"' in html
     assert "### Reconciliation with the bill" in render_markdown(report)
@@ -343,8 +366,10 @@ def test_real_focus_sample_has_no_ai_spend(tmp_path):
     billed = sum(D(r["BilledCost"]) for r in rows if r["BilledCost"] not in ("", "NULL"))
     assert data["status"] == "no_ai_spend" and data["billing_lines"] == len(rows) == 1000
     assert data["ai_billed_usd"] == 0 and data["causes"] == [] and data["gap_usd"] == 0
-    assert data["verdict"] == (f"no AI spend in the billing exports: 1,000 lines, ${billed:,.2f} billed, none of it "
-                               "for LLM usage; nothing to reconcile")
+    assert data["verdict"] == (
+        f"no AI spend in the billing exports: 1,000 lines, ${billed:,.2f} billed, none of it "
+        "for LLM usage; nothing to reconcile"
+    )
     term = runner.invoke(app, ["reconcile", "--db", db])
     assert "no AI spend in the billing exports" in term.stdout
 

@@ -18,8 +18,10 @@ from costlens.ingest.runner import ingest_paths
 
 from conftest import FIXTURES
 
-SUMMARY = re.compile(r"rows read ([\d,]+) = loaded ([\d,]+) \+ duplicate ([\d,]+) \+ quarantined ([\d,]+) "
-                     r"\+ skipped ([\d,]+)")
+SUMMARY = re.compile(
+    r"rows read ([\d,]+) = loaded ([\d,]+) \+ duplicate ([\d,]+) \+ quarantined ([\d,]+) "
+    r"\+ skipped ([\d,]+)"
+)
 
 
 def invoke(*args: str):
@@ -35,21 +37,27 @@ def numbers(text: str) -> tuple[int, ...]:
 
 
 def chat(call: str, prompt: int) -> str:
-    return json.dumps({"object": "chat.completion", "id": call, "model": "gpt-4o-2024-08-06", "created": 1759492800,
-                       "usage": {"prompt_tokens": prompt, "completion_tokens": 3}})
+    return json.dumps(
+        {
+            "object": "chat.completion",
+            "id": call,
+            "model": "gpt-4o-2024-08-06",
+            "created": 1759492800,
+            "usage": {"prompt_tokens": prompt, "completion_tokens": 3},
+        }
+    )
 
 
 def crafted_file(folder: Path) -> tuple[Path, dict]:
     """A file whose accounting is known by construction: 10 good calls, 2 repeats, 2 bad rows."""
     lines = [chat(f"chatcmpl-acc-{i}", 10 + i) for i in range(10)]
-    lines.insert(4, chat("chatcmpl-acc-1", 11))      # line 5: a repeat of line 2
-    lines.insert(7, "{not json")                     # line 8: quarantined
-    lines.append(chat("chatcmpl-acc-neg", -4))        # line 13: negative tokens, quarantined
-    lines.append(chat("chatcmpl-acc-9", 19))          # line 14: a repeat of line 12
+    lines.insert(4, chat("chatcmpl-acc-1", 11))  # line 5: a repeat of line 2
+    lines.insert(7, "{not json")  # line 8: quarantined
+    lines.append(chat("chatcmpl-acc-neg", -4))  # line 13: negative tokens, quarantined
+    lines.append(chat("chatcmpl-acc-9", 19))  # line 14: a repeat of line 12
     path = folder / "crafted.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    return path, {"read": 14, "loaded": 10, "duplicate": 2, "quarantined": 2, "skipped": 0,
-                  "rejected_rows": {8, 13}}
+    return path, {"read": 14, "loaded": 10, "duplicate": 2, "quarantined": 2, "skipped": 0, "rejected_rows": {8, 13}}
 
 
 def non_blank_lines(path: Path) -> int:
@@ -70,8 +78,11 @@ def records(path: Path) -> int:
         except ValueError:
             count += 1
             continue
-        count += sum(len(scope.get("spans", [])) for resource in request.get("resourceSpans", [])
-                     for scope in resource.get("scopeSpans", []))
+        count += sum(
+            len(scope.get("spans", []))
+            for resource in request.get("resourceSpans", [])
+            for scope in resource.get("scopeSpans", [])
+        )
     return count
 
 
@@ -110,14 +121,23 @@ def test_printed_stored_and_listed_accounting_agree(ingested):
     run = runs[0]
     assert (run["run_id"], run["status"], run["balanced"]) == (1, "finished", True)
     assert (run["files_seen"], run["files_ingested"], run["files_unchanged"], run["files_failed"]) == (3, 3, 0, 0)
-    assert (run["rows_read"], run["rows_loaded"], run["rows_duplicate"], run["rows_quarantined"],
-            run["rows_skipped"]) == (read, loaded, duplicate, quarantined, skipped)
+    assert (
+        run["rows_read"],
+        run["rows_loaded"],
+        run["rows_duplicate"],
+        run["rows_quarantined"],
+        run["rows_skipped"],
+    ) == (read, loaded, duplicate, quarantined, skipped)
 
     con = db.connect(database, read_only=True)
     try:
-        per_file = {Path(path).name: counts for path, *counts in con.execute(
-            "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
-            "FROM ingested_files").fetchall()}
+        per_file = {
+            Path(path).name: counts
+            for path, *counts in con.execute(
+                "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
+                "FROM ingested_files"
+            ).fetchall()
+        }
         calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
     finally:
         con.close()
@@ -152,8 +172,15 @@ def test_runs_lists_every_run_newest_first_in_three_formats(ingested):
     as_csv = list(csv.DictReader(invoke("runs", "--db", database, "-f", "csv").stdout.splitlines()))
     assert [int(r["run_id"]) for r in as_csv] == [2, 1]
     for row, data in zip(as_csv, as_json):
-        for key in ("files_seen", "files_ingested", "rows_read", "rows_loaded", "rows_duplicate",
-                    "rows_quarantined", "rows_skipped"):
+        for key in (
+            "files_seen",
+            "files_ingested",
+            "rows_read",
+            "rows_loaded",
+            "rows_duplicate",
+            "rows_quarantined",
+            "rows_skipped",
+        ):
             assert int(row[key]) == data[key], key
     terminal = invoke("runs", "--db", database).stdout
     assert "rows read = loaded + duplicate + quarantined + skipped" in terminal
@@ -168,8 +195,9 @@ def test_quarantine_filters_and_exports(ingested, tmp_path):
     database, files, known, _ = ingested
     only_crafted = api.quarantine(db=database, file="crafted.jsonl")
     assert {r["source_row"] for r in only_crafted} == known["rejected_rows"]
-    assert api.quarantine(db=database, file="*/otel/*") == [r for r in api.quarantine(db=database)
-                                                            if "/otel/" in r["source_file"]]
+    assert api.quarantine(db=database, file="*/otel/*") == [
+        r for r in api.quarantine(db=database) if "/otel/" in r["source_file"]
+    ]
     assert api.quarantine(db=database, run_id=2) == []
     skipped = api.quarantine(db=database, disposition="skipped")
     assert skipped and all(r["disposition"] == "skipped" for r in skipped)
@@ -185,9 +213,11 @@ def test_quarantine_filters_and_exports(ingested, tmp_path):
     from_jsonl = [json.loads(line) for line in out_jsonl.read_text(encoding="utf-8").splitlines()]
     everything = api.quarantine(db=database)
     assert len(from_csv) == len(from_jsonl) == len(everything)
-    assert [(r["source_file"], int(r["source_row"]), r["reason"]) for r in from_csv] == \
-           [(r["source_file"], r["source_row"], r["reason"]) for r in from_jsonl] == \
-           [(r["source_file"], r["source_row"], r["reason"]) for r in everything]
+    assert (
+        [(r["source_file"], int(r["source_row"]), r["reason"]) for r in from_csv]
+        == [(r["source_file"], r["source_row"], r["reason"]) for r in from_jsonl]
+        == [(r["source_file"], r["source_row"], r["reason"]) for r in everything]
+    )
     bad = invoke("quarantine", "--db", database, "--export", str(tmp_path / "q.xlsx"))
     assert bad.exit_code == 2 and "name the file .csv or .jsonl" in bad.output
 
@@ -212,14 +242,22 @@ def test_interrupted_run_is_listed_with_what_it_committed(tmp_path):
     con = db.connect(database)
     try:
         result = ingest_paths(con, [str(crafted)], Config())
-        con.execute("UPDATE ingest_runs SET finished_at = NULL, files_seen = NULL, files_ingested = NULL, "
-                    "files_skipped = NULL, rows_read = NULL, rows_loaded = NULL, rows_duplicate = NULL, "
-                    "rows_quarantined = NULL, rows_skipped = NULL WHERE run_id = ?", [result.run_id])
+        con.execute(
+            "UPDATE ingest_runs SET finished_at = NULL, files_seen = NULL, files_ingested = NULL, "
+            "files_skipped = NULL, rows_read = NULL, rows_loaded = NULL, rows_duplicate = NULL, "
+            "rows_quarantined = NULL, rows_skipped = NULL WHERE run_id = ?",
+            [result.run_id],
+        )
     finally:
         con.close()
     (run,) = api.runs(db=str(database))
-    assert (run.status, run.files_ingested, run.rows_read, run.rows_loaded, run.rows_quarantined) == \
-           ("interrupted", 1, known["read"], known["loaded"], known["quarantined"])
+    assert (run.status, run.files_ingested, run.rows_read, run.rows_loaded, run.rows_quarantined) == (
+        "interrupted",
+        1,
+        known["read"],
+        known["loaded"],
+        known["quarantined"],
+    )
     assert run.balanced
     assert "interrupted" in invoke("runs", "--db", str(database)).stdout
 

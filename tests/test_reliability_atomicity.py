@@ -44,8 +44,15 @@ TARGETS = ("calls", "outcomes", "billing_lines", "trace_context")
 
 
 def openai_line(call: str, prompt: int, created: int = 1759492800) -> str:
-    return json.dumps({"object": "chat.completion", "id": call, "model": "gpt-4o-2024-08-06", "created": created,
-                       "usage": {"prompt_tokens": prompt, "completion_tokens": 7}})
+    return json.dumps(
+        {
+            "object": "chat.completion",
+            "id": call,
+            "model": "gpt-4o-2024-08-06",
+            "created": created,
+            "usage": {"prompt_tokens": prompt, "completion_tokens": 7},
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -68,8 +75,11 @@ POOL_FIXTURES = {
 # both parts, in any order, must give the same calls.
 SPLIT_GROUP = ("whole", "part_a", "part_b")
 SPLIT_MAPPING = ColumnMapping(
-    name="split test", match="gen_*.csv", constants={"provider": "openai"},
-    columns={"call_id": "id", "ts": "when", "model": "model", "input_tokens": "prompt", "output_tokens": "completion"})
+    name="split test",
+    match="gen_*.csv",
+    constants={"provider": "openai"},
+    columns={"call_id": "id", "ts": "when", "model": "model", "input_tokens": "prompt", "output_tokens": "completion"},
+)
 POOL_CONFIG = Config(ingest=IngestConfig(mappings=[SPLIT_MAPPING]))
 SPLIT_FILES = {"whole": "gen_whole.csv", "part_a": "gen_part_a.csv", "part_b": "gen_part_b.csv"}
 
@@ -99,9 +109,13 @@ def shared_con():
 
 
 def reset(con) -> None:
-    tables = [name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary "
-        "AND table_name <> 'meta'").fetchall()]
+    tables = [
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary "
+            "AND table_name <> 'meta'"
+        ).fetchall()
+    ]
     for name in tables:
         con.execute(f'DELETE FROM "{name}"')
 
@@ -110,9 +124,15 @@ def content(con) -> dict[str, Counter]:
     """Every canonical row, lineage columns aside, as a multiset — order-independent and exact."""
     out = {}
     for table in TARGETS:
-        columns = [name for (name,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
-            "ORDER BY column_index", [table]).fetchall() if name not in LINEAGE]
+        columns = [
+            name
+            for (name,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
+                "ORDER BY column_index",
+                [table],
+            ).fetchall()
+            if name not in LINEAGE
+        ]
         rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
         out[table] = Counter(repr(row) for row in rows)
     return out
@@ -130,12 +150,17 @@ def assert_books_balance(con) -> None:
     """Accounting for every run and file; no call or outcome loaded twice; every loaded row is in its table."""
     for run in list_runs(con):
         assert run.balanced, run
-    files = con.execute("SELECT source_sha256, target_table, rows_read, rows_loaded, rows_duplicate, "
-                        "rows_quarantined, rows_skipped FROM ingested_files").fetchall()
+    files = con.execute(
+        "SELECT source_sha256, target_table, rows_read, rows_loaded, rows_duplicate, "
+        "rows_quarantined, rows_skipped FROM ingested_files"
+    ).fetchall()
     for sha, _, read, loaded, dup, quarantined, skipped in files:
         assert read == loaded + dup + quarantined + skipped, sha
-        in_quarantine = dict(con.execute("SELECT disposition, count(*) FROM quarantine WHERE source_sha256 = ? "
-                                         "GROUP BY ALL", [sha]).fetchall())
+        in_quarantine = dict(
+            con.execute(
+                "SELECT disposition, count(*) FROM quarantine WHERE source_sha256 = ? GROUP BY ALL", [sha]
+            ).fetchall()
+        )
         assert (in_quarantine.get("rejected", 0), in_quarantine.get("skipped", 0)) == (quarantined, skipped), sha
     manifest = {sha for sha, *_ in files}
     for table in ("calls", "outcomes", "quarantine"):
@@ -144,8 +169,9 @@ def assert_books_balance(con) -> None:
     for table, key in (("calls", "call_id"), ("outcomes", "task_id")):
         count, distinct = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {table}").fetchone()
         assert count == distinct, f"{table}: {count - distinct} rows double counted"
-        loaded = con.execute("SELECT coalesce(sum(rows_loaded), 0) FROM ingested_files WHERE target_table = ?",
-                             [table]).fetchone()[0]
+        loaded = con.execute(
+            "SELECT coalesce(sum(rows_loaded), 0) FROM ingested_files WHERE target_table = ?", [table]
+        ).fetchone()[0]
         assert loaded == count, f"{table}: manifest says {loaded} loaded, table has {count}"
 
 
@@ -194,8 +220,12 @@ def ingest_plans(draw):
     return universe, batches
 
 
-@settings(max_examples=int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "25")), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "25")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(plan=ingest_plans())
 def test_any_sequence_order_and_split_changes_nothing(plan, pool, shared_con, singles):
     universe, batches = plan
@@ -249,9 +279,16 @@ def kill_inputs(tmp_path_factory):
     # two uninterrupted runs side by side, as the trials run: they prove the inputs, and time a run under
     # the trials' own conditions so the kills span all of it
     started = time.monotonic()
-    procs = [subprocess.Popen(CLI + ["ingest", *(str(p) for p, _, _ in files), "--db", str(folder / f"full{k}.duckdb"),
-                                     "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
-             for k in range(2)]
+    procs = [
+        subprocess.Popen(
+            CLI + ["ingest", *(str(p) for p, _, _ in files), "--db", str(folder / f"full{k}.duckdb"), "-q"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for k in range(2)
+    ]
     durations = []
     for proc in procs:
         _, err = proc.communicate(timeout=300)
@@ -290,8 +327,12 @@ def _kill_trial(seed: int, files, duration: float, folder: Path) -> dict:
     rng = random.Random(seed)
     database = folder / f"trial_{seed}.duckdb"
     delay = rng.uniform(0.0, duration * 1.1)
-    proc = subprocess.Popen(CLI + ["ingest", *(str(p) for p, _, _ in files), "--db", str(database), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(
+        CLI + ["ingest", *(str(p) for p, _, _ in files), "--db", str(database), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
     try:
         proc.wait(timeout=delay)
         finished_first = True
@@ -301,8 +342,12 @@ def _kill_trial(seed: int, files, duration: float, folder: Path) -> dict:
         finished_first = False
     errors = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
-    outcome = {"seed": seed, "delay": delay, "finished_first": finished_first,
-               "clean_exit": not finished_first or (proc.returncode == 0 and "Traceback" not in errors)}
+    outcome = {
+        "seed": seed,
+        "delay": delay,
+        "finished_first": finished_first,
+        "clean_exit": not finished_first or (proc.returncode == 0 and "Traceback" not in errors),
+    }
     if not database.exists():
         outcome["states"] = ["absent"] * len(files)
         outcome["no_database"] = True
@@ -340,9 +385,11 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_file(kill_inputs, tmp_
         assert o["clean_exit"], o
         whole_counts[o["states"].count("whole")] += 1
     killed = sum(not o["finished_first"] for o in outcomes)
-    print(f"\nSIGKILL: {len(outcomes)} trials ({killed} killed mid-run, run ≈ {duration:.1f} s); "
-          f"files whole before the re-run: {dict(sorted(whole_counts.items()))}; 0 partial files, "
-          f"0 rows lost or double counted")
+    print(
+        f"\nSIGKILL: {len(outcomes)} trials ({killed} killed mid-run, run ≈ {duration:.1f} s); "
+        f"files whole before the re-run: {dict(sorted(whole_counts.items()))}; 0 partial files, "
+        f"0 rows lost or double counted"
+    )
     assert len(outcomes) >= KILL_TRIALS
     # the kills landed all over the run: before any commit, between files, and (rarely) after the last
     assert whole_counts[0] > 0 and killed >= KILL_TRIALS // 2
@@ -351,6 +398,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_file(kill_inputs, tmp_
 # ---------------------------------------------------------------------------------------------------------
 # 3. Two costlens processes on one database.
 # ---------------------------------------------------------------------------------------------------------
+
 
 def _calls_file(folder: Path, name: str, n: int) -> Path:
     path = folder / name
@@ -364,8 +412,13 @@ def test_second_process_fails_at_once_with_exit_5_when_told_not_to_wait(tmp_path
     try:
         file = _calls_file(tmp_path, "a.jsonl", 3)
         started = time.monotonic()
-        proc = subprocess.run(CLI + ["ingest", str(file), "--db", str(database)], capture_output=True, text=True,
-                              env={**ENV, "COSTLENS_LOCK_WAIT": "0"}, timeout=120)
+        proc = subprocess.run(
+            CLI + ["ingest", str(file), "--db", str(database)],
+            capture_output=True,
+            text=True,
+            env={**ENV, "COSTLENS_LOCK_WAIT": "0"},
+            timeout=120,
+        )
         assert time.monotonic() - started < 30
     finally:
         holder.close()
@@ -389,8 +442,13 @@ def test_second_process_waits_for_the_first_then_succeeds(tmp_path):
     release = threading.Timer(2.0, holder.close)
     release.start()
     try:
-        proc = subprocess.run(CLI + ["ingest", str(file), "--db", str(database), "-q"], capture_output=True,
-                              text=True, env={**ENV, "COSTLENS_LOCK_WAIT": "60"}, timeout=120)
+        proc = subprocess.run(
+            CLI + ["ingest", str(file), "--db", str(database), "-q"],
+            capture_output=True,
+            text=True,
+            env={**ENV, "COSTLENS_LOCK_WAIT": "60"},
+            timeout=120,
+        )
     finally:
         release.join()
     assert proc.returncode == 0, proc.stderr
@@ -406,9 +464,16 @@ def test_two_concurrent_ingests_both_land_exactly_once(tmp_path):
     first = _calls_file(tmp_path, "first.jsonl", 300)
     second = _calls_file(tmp_path, "second.jsonl", 200)
     env = {**ENV, "COSTLENS_LOCK_WAIT": "120"}
-    procs = [subprocess.Popen(CLI + ["ingest", str(f), str(first), "--db", str(database), "-q"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for f in (second, second)]
+    procs = [
+        subprocess.Popen(
+            CLI + ["ingest", str(f), str(first), "--db", str(database), "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for f in (second, second)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     for p, (_, err) in zip(procs, results):
         assert p.returncode == 0, err

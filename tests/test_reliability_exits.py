@@ -28,15 +28,17 @@ from costlens.errors import EXIT_DATABASE, EXIT_USAGE
 from conftest import PROJECT
 
 CLI = [sys.executable, "-m", "costlens"]
-ENV = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-       "COSTLENS_LOCK_WAIT": "0"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    "COSTLENS_LOCK_WAIT": "0",
+}
 for _name in ("COSTLENS_DB", "COSTLENS_MEMORY_LIMIT", "COSTLENS_TEMP_DIR", "COSTLENS_DEBUG"):
     ENV.pop(_name, None)
 
 
 def run(*args: str, env: dict | None = None, prefix: tuple[str, ...] = (), cwd: Path | None = None):
-    return subprocess.run([*prefix, *CLI, *args], capture_output=True, text=True, env=env or ENV, cwd=cwd,
-                          timeout=300)
+    return subprocess.run([*prefix, *CLI, *args], capture_output=True, text=True, env=env or ENV, cwd=cwd, timeout=300)
 
 
 def one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> str:
@@ -52,10 +54,21 @@ def one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) 
 
 
 def calls_file(path: Path, n: int = 3) -> Path:
-    path.write_text("".join(json.dumps({"object": "chat.completion", "id": f"chatcmpl-{path.stem}-{i}",
-                                        "model": "gpt-4o-2024-08-06", "created": 1759492800 + i,
-                                        "usage": {"prompt_tokens": 10 + i, "completion_tokens": 2}}) + "\n"
-                            for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "object": "chat.completion",
+                    "id": f"chatcmpl-{path.stem}-{i}",
+                    "model": "gpt-4o-2024-08-06",
+                    "created": 1759492800 + i,
+                    "usage": {"prompt_tokens": 10 + i, "completion_tokens": 2},
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
     return path
 
 
@@ -95,8 +108,9 @@ def test_usage_errors_are_one_line_under_clirunner_too():
 
     result = CliRunner().invoke(cli.app, ["report", "--bogus"])
     assert result.exit_code == EXIT_USAGE
-    assert result.output.strip() == ("costlens: error: report: no such option: --bogus (Possible options: --out) — "
-                                     "see `costlens report --help`")
+    assert result.output.strip() == (
+        "costlens: error: report: no such option: --bogus (Possible options: --out) — see `costlens report --help`"
+    )
 
 
 def test_help_and_version_are_unchanged():
@@ -109,21 +123,29 @@ def test_help_and_version_are_unchanged():
 
 # --- COSTLENS_* environment values ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, value, needles", [
-    ("COSTLENS_MEMORY_LIMIT", "abc", ("COSTLENS_MEMORY_LIMIT='abc' is not a memory size", "use e.g. 2GB")),
-    ("COSTLENS_MEMORY_LIMIT", "100000000", ("is not a memory size",)),  # DuckDB wants a unit
-    ("COSTLENS_MEMORY_LIMIT", "1KB", ("is too small", "64MB or more")),
-    ("COSTLENS_LOCK_WAIT", "nan", ("COSTLENS_LOCK_WAIT='nan' is not a number of seconds",)),
-    ("COSTLENS_LOCK_WAIT", "inf", ("COSTLENS_LOCK_WAIT='inf'",)),
-    ("COSTLENS_TEMP_DIR", "<file>", ("COSTLENS_TEMP_DIR=", "is a file, not a folder")),
-], ids=["memory abc", "memory no unit", "memory tiny", "lock nan", "lock inf", "temp dir is a file"])
+
+@pytest.mark.parametrize(
+    "name, value, needles",
+    [
+        ("COSTLENS_MEMORY_LIMIT", "abc", ("COSTLENS_MEMORY_LIMIT='abc' is not a memory size", "use e.g. 2GB")),
+        ("COSTLENS_MEMORY_LIMIT", "100000000", ("is not a memory size",)),  # DuckDB wants a unit
+        ("COSTLENS_MEMORY_LIMIT", "1KB", ("is too small", "64MB or more")),
+        ("COSTLENS_LOCK_WAIT", "nan", ("COSTLENS_LOCK_WAIT='nan' is not a number of seconds",)),
+        ("COSTLENS_LOCK_WAIT", "inf", ("COSTLENS_LOCK_WAIT='inf'",)),
+        ("COSTLENS_TEMP_DIR", "<file>", ("COSTLENS_TEMP_DIR=", "is a file, not a folder")),
+    ],
+    ids=["memory abc", "memory no unit", "memory tiny", "lock nan", "lock inf", "temp dir is a file"],
+)
 def test_bad_environment_values_are_exit_2_and_touch_nothing(tmp_path, name, value, needles):
     if value == "<file>":
         value = str(calls_file(tmp_path / "not-a-folder.jsonl"))
     database = tmp_path / "never.duckdb"
     env = {**ENV, name: value}
-    for args in (("ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db", str(database)),
-                 ("report", "--db", str(database)), ("runs", "--db", str(database))):
+    for args in (
+        ("ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db", str(database)),
+        ("report", "--db", str(database)),
+        ("runs", "--db", str(database)),
+    ):
         one_line_error(run(*args, env=env), EXIT_USAGE, *needles)
     assert not database.exists()
 
@@ -133,6 +155,7 @@ def test_a_good_memory_limit_still_works(small_db):
 
 
 # --- file-system errors say what they are --------------------------------------------------------------------
+
 
 def test_open_errors_are_not_all_called_not_a_database():
     """`if "not a valid duckdb database" or …` was always true: every unrecognised open error told the user to
@@ -148,8 +171,9 @@ def _without_root_privileges() -> tuple[str, ...] | None:
     setpriv = shutil.which("setpriv")
     if not setpriv:
         return None
-    probe = subprocess.run([setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", "true"],
-                           capture_output=True)
+    probe = subprocess.run(
+        [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", "true"], capture_output=True
+    )
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--") if probe.returncode == 0 else None
 
 
@@ -163,8 +187,9 @@ def test_a_database_you_may_not_write_says_permission_denied(small_db, tmp_path)
     shutil.copy(small_db, database)
     database.chmod(0o444)
     proc = run("report", "--db", str(database), prefix=prefix)
-    line = one_line_error(proc, EXIT_DATABASE, f"cannot open database {database} for writing: permission denied",
-                          "ask for write access")
+    line = one_line_error(
+        proc, EXIT_DATABASE, f"cannot open database {database} for writing: permission denied", "ask for write access"
+    )
     assert "not a DuckDB database" not in line and "remove" not in line
     assert run("runs", "--db", str(database), prefix=prefix).returncode == 0  # reading needs no write access
     database.chmod(0o644)
@@ -173,8 +198,13 @@ def test_a_database_you_may_not_write_says_permission_denied(small_db, tmp_path)
         proc = run("report", "--db", str(database), prefix=prefix)
     finally:
         folder.chmod(0o755)
-    one_line_error(proc, EXIT_DATABASE, f"cannot write database {database}: permission denied",
-                   "team.duckdb.wal", "ask for write access to the database and its folder")
+    one_line_error(
+        proc,
+        EXIT_DATABASE,
+        f"cannot write database {database}: permission denied",
+        "team.duckdb.wal",
+        "ask for write access to the database and its folder",
+    )
     database.chmod(0o000)
     try:
         proc = run("runs", "--db", str(database), prefix=prefix)
@@ -195,24 +225,43 @@ def test_a_database_on_a_read_only_disk_says_so(small_db, tmp_path):
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         database = disk / "costlens.duckdb"
         proc = run("report", "--db", str(database))
-        line = one_line_error(proc, EXIT_DATABASE, f"cannot open database {database} for writing",
-                              "read-only file system", "copy it to a writable disk")
+        line = one_line_error(
+            proc,
+            EXIT_DATABASE,
+            f"cannot open database {database} for writing",
+            "read-only file system",
+            "copy it to a writable disk",
+        )
         assert "not a DuckDB database" not in line
         readable = run("quarantine", "--db", str(database))
         assert readable.returncode == 0, readable.stderr
         new = run("ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db", str(disk / "new.duckdb"))
-        one_line_error(new, EXIT_DATABASE, "(creating it): it is on a read-only file system",
-                       "pass --db with a path in a folder you may write to")
+        one_line_error(
+            new,
+            EXIT_DATABASE,
+            "(creating it): it is on a read-only file system",
+            "pass --db with a path in a folder you may write to",
+        )
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
 # --- broken pipe ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [
-    ["report", "--format", "json"], ["report"], ["report", "--format", "md"], ["runs", "--format", "csv"],
-    ["leaks", "--format", "json"], ["quarantine"], ["--help"],
-], ids=lambda a: " ".join(a))
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--format", "json"],
+        ["report"],
+        ["report", "--format", "md"],
+        ["runs", "--format", "csv"],
+        ["leaks", "--format", "json"],
+        ["quarantine"],
+        ["--help"],
+    ],
+    ids=lambda a: " ".join(a),
+)
 def test_a_closed_stdout_exits_quietly(small_db, args):
     """`costlens report | head -1`: the reader is gone before costlens writes (closed at once here, so the
     race is always lost): exit 0 or 141, nothing on stderr — no traceback, no BrokenPipeError."""
@@ -227,13 +276,31 @@ def test_a_closed_stdout_exits_quietly(small_db, args):
 
 # --- Ctrl-C --------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory) -> Path:
     """200,000 OpenAI-style calls (about 120 MB): an ingest and a report that run for seconds."""
     out = tmp_path_factory.mktemp("sigint")
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.generate", "--calls", "200000", "--out", str(out),
-                           "--formats", "openai", "--seed", "11"], capture_output=True, text=True, cwd=PROJECT,
-                          env=ENV, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.generate",
+            "--calls",
+            "200000",
+            "--out",
+            str(out),
+            "--formats",
+            "openai",
+            "--seed",
+            "11",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=ENV,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return out / "openai" / "calls.jsonl"
 
@@ -255,7 +322,8 @@ def assert_interrupted(code: int | None, err: str, what: str) -> None:
     assert code == 130, (what, code, err)
     assert "Traceback" not in err and "internal error" not in err, (what, err)
     assert err.strip().splitlines() == [
-        "costlens: interrupted — files already committed stay whole; run the command again to finish"], (what, err)
+        "costlens: interrupted — files already committed stay whole; run the command again to finish"
+    ], (what, err)
 
 
 DELAYS = (0.15, 0.2, 0.3, 0.45, 0.7, 1.0, 1.4, 2.0, 2.8, 3.8, 5.0)  # start-up, typer, imports, DuckDB

@@ -28,8 +28,11 @@ from costlens.errors import EXIT_DATABASE, EXIT_INPUT, EXIT_USAGE
 from conftest import PROJECT
 
 CLI = [sys.executable, "-m", "costlens"]
-ENV = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-       "COSTLENS_LOCK_WAIT": "0"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    "COSTLENS_LOCK_WAIT": "0",
+}
 
 
 def run(*args: str, prefix: tuple[str, ...] = (), cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -50,10 +53,21 @@ def one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) 
 
 
 def calls_file(path: Path, n: int = 3) -> Path:
-    path.write_text("".join(json.dumps({"object": "chat.completion", "id": f"chatcmpl-{path.stem}-{i}",
-                                        "model": "gpt-4o-2024-08-06", "created": 1759492800 + i,
-                                        "usage": {"prompt_tokens": 10 + i, "completion_tokens": 2}}) + "\n"
-                            for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "object": "chat.completion",
+                    "id": f"chatcmpl-{path.stem}-{i}",
+                    "model": "gpt-4o-2024-08-06",
+                    "created": 1759492800 + i,
+                    "usage": {"prompt_tokens": 10 + i, "completion_tokens": 2},
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
     return path
 
 
@@ -67,6 +81,7 @@ def calls_in(database: Path) -> int:
 
 # --- unreadable file ----------------------------------------------------------------------------------------
 
+
 def _without_root_privileges() -> tuple[str, ...] | None:
     """A command prefix under which file permissions apply: none needed for a normal user; for root, drop
     the capabilities that bypass them (setpriv). None when neither is possible."""
@@ -75,8 +90,9 @@ def _without_root_privileges() -> tuple[str, ...] | None:
     setpriv = shutil.which("setpriv")
     if not setpriv:
         return None
-    probe = subprocess.run([setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", "true"],
-                           capture_output=True)
+    probe = subprocess.run(
+        [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", "true"], capture_output=True
+    )
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--") if probe.returncode == 0 else None
 
 
@@ -104,6 +120,7 @@ def test_unreadable_file_is_exit_3_and_the_others_still_load(tmp_path):
 
 # --- unknown format ------------------------------------------------------------------------------------------
 
+
 def test_unknown_format_is_exit_3_with_the_fix(tmp_path):
     notes = tmp_path / "inventory.csv"
     notes.write_text("colour,size\nred,3\n")
@@ -115,11 +132,16 @@ def test_unknown_format_is_exit_3_with_the_fix(tmp_path):
 
 # --- wrong config --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, needles", [
-    ("[features.bot]\nmonthly_budjet_usd = 5\n", ("monthly_budjet_usd", "correct or remove that setting")),
-    ('[economics]\nloaded_hourly_rate_usd = "lots"\n', ("economics.loaded_hourly_rate_usd", "correct or remove")),
-    ("[features\nbot = 1\n", ("not valid TOML", "fix the syntax")),
-], ids=["bad key", "bad type", "bad syntax"])
+
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        ("[features.bot]\nmonthly_budjet_usd = 5\n", ("monthly_budjet_usd", "correct or remove that setting")),
+        ('[economics]\nloaded_hourly_rate_usd = "lots"\n', ("economics.loaded_hourly_rate_usd", "correct or remove")),
+        ("[features\nbot = 1\n", ("not valid TOML", "fix the syntax")),
+    ],
+    ids=["bad key", "bad type", "bad syntax"],
+)
 def test_wrong_config_is_exit_2_naming_the_setting(tmp_path, text, needles):
     config = tmp_path / "costlens.toml"
     config.write_text(text)
@@ -133,12 +155,18 @@ def test_missing_config_and_bad_lock_wait_are_exit_2(tmp_path):
     file = calls_file(tmp_path / "calls.jsonl")
     proc = run("ingest", str(file), "--db", str(tmp_path / "db.duckdb"), "--config", str(tmp_path / "nope.toml"))
     one_line_error(proc, EXIT_USAGE, "nope.toml", "not found", "check the --config path")
-    bad = subprocess.run([*CLI, "ingest", str(file), "--db", str(tmp_path / "db.duckdb")], capture_output=True,
-                         text=True, env={**ENV, "COSTLENS_LOCK_WAIT": "soon"}, timeout=300)
+    bad = subprocess.run(
+        [*CLI, "ingest", str(file), "--db", str(tmp_path / "db.duckdb")],
+        capture_output=True,
+        text=True,
+        env={**ENV, "COSTLENS_LOCK_WAIT": "soon"},
+        timeout=300,
+    )
     one_line_error(bad, EXIT_USAGE, "COSTLENS_LOCK_WAIT", "use e.g. 30")
 
 
 # --- database from a newer costlens, damaged, or not a database ----------------------------------------------
+
 
 def test_database_from_a_newer_costlens_is_refused_untouched(tmp_path):
     database = tmp_path / "future.duckdb"
@@ -150,9 +178,11 @@ def test_database_from_a_newer_costlens_is_refused_untouched(tmp_path):
     file = calls_file(tmp_path / "calls.jsonl")
     from costlens import __version__
 
-    expected = (f"database {database} was created by costlens 9.0.0 (schema 999); this is costlens {__version__} "
-                f"(schema {db.SCHEMA_VERSION}) — upgrade costlens (reinstall the llm-costlens distribution, README "
-                f"\"Install\"; `costlens` on PyPI is another project), or use another --db")
+    expected = (
+        f"database {database} was created by costlens 9.0.0 (schema 999); this is costlens {__version__} "
+        f"(schema {db.SCHEMA_VERSION}) — upgrade costlens (reinstall the llm-costlens distribution, README "
+        f'"Install"; `costlens` on PyPI is another project), or use another --db'
+    )
     for args in (("ingest", str(file)), ("report",), ("runs",), ("quarantine",)):
         proc = run(*args, "--db", str(database))
         assert one_line_error(proc, EXIT_DATABASE) == f"costlens: error: {expected}", args
@@ -178,6 +208,7 @@ def test_damaged_database_and_a_file_that_is_not_one(tmp_path):
 
 # --- full disk -----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 1 MB tmpfs (root only); skipped where mounting is not allowed."""
@@ -185,8 +216,9 @@ def tiny_disk(tmp_path):
     mount_point.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -200,8 +232,14 @@ def test_full_disk_is_exit_5_naming_the_database_and_the_next_run_loads_whole(ti
     calls_file(big, 20_000)  # ~3 MB of input, far more than fits a 1 MB database
     database = tiny_disk / "costlens.duckdb"
     proc = run("ingest", str(big), "--db", str(database), "-q")
-    one_line_error(proc, EXIT_DATABASE, f"cannot write database {database}", "no space left on device",
-                   "free space where the database", "ingested whole next time")
+    one_line_error(
+        proc,
+        EXIT_DATABASE,
+        f"cannot write database {database}",
+        "no space left on device",
+        "free space where the database",
+        "ingested whole next time",
+    )
     # more room, same database: nothing half-written, and the file now loads whole
     subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], check=True)
     con = db.connect(database)
@@ -217,6 +255,7 @@ def test_full_disk_is_exit_5_naming_the_database_and_the_next_run_loads_whole(ti
 
 def no_space_in(database: Path):
     """A stand-in that fails as DuckDB does when the disk under the database's WAL is full."""
+
     def fail(*args, **kwargs):
         import duckdb
 
@@ -234,13 +273,16 @@ def test_simulated_full_disk_at_commit_is_exit_5(tmp_path, monkeypatch):
 
     database = tmp_path / "db.duckdb"
     monkeypatch.setattr(build, "prepare_priced_calls", no_space_in(database))
-    result = CliRunner().invoke(cli.app, ["ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db",
-                                          str(database), "-q"])
+    result = CliRunner().invoke(
+        cli.app, ["ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db", str(database), "-q"]
+    )
     assert result.exit_code == EXIT_DATABASE, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("costlens: error:")]
-    assert errors == [f"costlens: error: cannot write database {database}: no space left on device — free space "
-                      "where the database and COSTLENS_TEMP_DIR live, then run the command again (a file whose "
-                      "ingest did not finish is ingested whole next time)"]
+    assert errors == [
+        f"costlens: error: cannot write database {database}: no space left on device — free space "
+        "where the database and COSTLENS_TEMP_DIR live, then run the command again (a file whose "
+        "ingest did not finish is ingested whole next time)"
+    ]
 
 
 def test_simulated_full_disk_while_loading_a_file_blames_the_disk_not_the_file(tmp_path, monkeypatch):

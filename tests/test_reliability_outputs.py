@@ -25,8 +25,11 @@ from costlens.errors import EXIT_DATABASE, EXIT_USAGE
 from conftest import PROJECT
 
 CLI = [sys.executable, "-m", "costlens"]
-ENV = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-       "COSTLENS_LOCK_WAIT": "0"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    "COSTLENS_LOCK_WAIT": "0",
+}
 ENV.pop("COSTLENS_DB", None)
 
 
@@ -59,10 +62,21 @@ def work(tmp_path_factory) -> Path:
     """A folder as a user has it: costlens.toml, two inputs (ingested by relative path), costlens.duckdb."""
     folder = tmp_path_factory.mktemp("outputs")
     (folder / "costlens.toml").write_text("[economics]\nloaded_hourly_rate_usd = 60\n")
-    (folder / "calls.jsonl").write_text("".join(
-        json.dumps({"object": "chat.completion", "id": f"chatcmpl-{i}", "model": "gpt-4o-2024-08-06",
-                    "created": 1759492800 + i, "usage": {"prompt_tokens": 100 + i, "completion_tokens": 20}}) + "\n"
-        for i in range(5)))
+    (folder / "calls.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "object": "chat.completion",
+                    "id": f"chatcmpl-{i}",
+                    "model": "gpt-4o-2024-08-06",
+                    "created": 1759492800 + i,
+                    "usage": {"prompt_tokens": 100 + i, "completion_tokens": 20},
+                }
+            )
+            + "\n"
+            for i in range(5)
+        )
+    )
     inputs = folder / "in"
     inputs.mkdir()
     # an input that a table export into in/ would replace (outcomes: a CSV keyed by task_id)
@@ -91,13 +105,15 @@ PROTECTED_CASES = [
     (["export", "focus", "--out", "calls.csv-link.csv"], "in/unit_economics.csv", "the ingested file"),
     (["quarantine", "--export", "calls.jsonl"], "calls.jsonl", "the ingested file calls.jsonl"),
     (["init", "--out", "costlens.duckdb", "--force"], "costlens.duckdb", "the database costlens.duckdb"),
-    (["init", "--config", "costlens.toml", "--out", "costlens.toml", "--force"], "costlens.toml",
-     "the config file in use"),
+    (
+        ["init", "--config", "costlens.toml", "--out", "costlens.toml", "--force"],
+        "costlens.toml",
+        "the config file in use",
+    ),
 ]
 
 
-@pytest.mark.parametrize("args, victim, what", PROTECTED_CASES,
-                         ids=[" ".join(a) for a, _, _ in PROTECTED_CASES])
+@pytest.mark.parametrize("args, victim, what", PROTECTED_CASES, ids=[" ".join(a) for a, _, _ in PROTECTED_CASES])
 def test_an_output_never_replaces_the_database_config_or_an_input(work, args, victim, what):
     links = {"db-link.json": "costlens.duckdb", "calls.csv-link.csv": "in/unit_economics.csv"}
     for name, target in links.items():
@@ -135,16 +151,27 @@ def test_ingest_and_demo_never_turn_an_input_or_the_config_into_their_database(w
     assert digest(config) == before
 
 
-EXPORT_TABLES = ("budgets", "by_day", "by_model", "by_team", "leaks", "levers", "showback", "showback_invoice",
-                 "unit_economics")
+EXPORT_TABLES = (
+    "budgets",
+    "by_day",
+    "by_model",
+    "by_team",
+    "leaks",
+    "levers",
+    "showback",
+    "showback_invoice",
+    "unit_economics",
+)
 WRITERS = [
     (["report", "--format", "json", "--out", "new/a/report.json"], ["new/a/report.json"]),
     (["report", "--format", "md", "--out", "new/b/report.md"], ["new/b/report.md"]),
     (["report", "--format", "html", "--out", "new/c/report.html"], ["new/c/report.html"]),
     (["report", "--format", "terminal", "--out", "new/d/report.txt"], ["new/d/report.txt"]),
     (["report", "--format", "csv", "--out", "new/e/"], [f"new/e/{t}.csv" for t in EXPORT_TABLES]),
-    (["report", "--format", "parquet", "--out", "new/f/tables.parquet"],
-     [f"new/f/tables.{t}.parquet" for t in EXPORT_TABLES]),
+    (
+        ["report", "--format", "parquet", "--out", "new/f/tables.parquet"],
+        [f"new/f/tables.{t}.parquet" for t in EXPORT_TABLES],
+    ),
     (["export", "focus", "--out", "new/g/costs.focus.csv"], ["new/g/costs.focus.csv"]),
     (["quarantine", "--export", "new/h/rows.jsonl"], ["new/h/rows.jsonl"]),
     (["init", "--out", "new/i/costlens.toml"], ["new/i/costlens.toml"]),
@@ -172,8 +199,9 @@ def _without_root_privileges() -> tuple[str, ...] | None:
     setpriv = shutil.which("setpriv")
     if not setpriv:
         return None
-    probe = subprocess.run([setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", "true"],
-                           capture_output=True)
+    probe = subprocess.run(
+        [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", "true"], capture_output=True
+    )
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--") if probe.returncode == 0 else None
 
 
@@ -186,10 +214,12 @@ def test_a_folder_you_may_not_write_names_the_output_and_leaves_nothing(work):
     (locked / "report.json").write_text("previous report\n")
     locked.chmod(0o555)
     try:
-        for args in (["report", "--format", "json", "--out", "locked/report.json"],
-                     ["report", "--format", "csv", "--out", "locked/"],
-                     ["export", "focus", "--out", "locked/costs.focus.parquet"],
-                     ["quarantine", "--export", "locked/rows.csv"]):
+        for args in (
+            ["report", "--format", "json", "--out", "locked/report.json"],
+            ["report", "--format", "csv", "--out", "locked/"],
+            ["export", "focus", "--out", "locked/costs.focus.parquet"],
+            ["quarantine", "--export", "locked/rows.csv"],
+        ):
             proc = run(*args, cwd=work, prefix=prefix)
             line = one_line_error(proc, EXIT_USAGE, "cannot write locked/", "permission denied", "nothing was written")
             assert "database" not in line, line
@@ -205,8 +235,9 @@ def tiny_disk(tmp_path):
     mount_point.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -226,15 +257,26 @@ def test_a_full_disk_under_out_names_the_output_not_the_database(work, tiny_disk
         except OSError:
             pass
     os.truncate(filler, filler.stat().st_size - 4096)
-    for args in (["report", "--format", "html", "--out", str(old)],
-                 ["report", "--format", "csv", "--out", str(tiny_disk / "tables")]):
+    for args in (
+        ["report", "--format", "html", "--out", str(old)],
+        ["report", "--format", "csv", "--out", str(tiny_disk / "tables")],
+    ):
         proc = run(*args, cwd=work)
-        line = one_line_error(proc, EXIT_DATABASE, f"cannot write {tiny_disk}", "no space left on device",
-                              "nothing was written", "free space on that disk")
+        line = one_line_error(
+            proc,
+            EXIT_DATABASE,
+            f"cannot write {tiny_disk}",
+            "no space left on device",
+            "nothing was written",
+            "free space on that disk",
+        )
         assert "database" not in line, line
     assert old.read_text() == "last month's report\n"  # the previous file is untouched
-    assert sorted(listing(tiny_disk)) == ["filler", "report.html"] or \
-        sorted(listing(tiny_disk)) == ["filler", "report.html", "tables"]
+    assert sorted(listing(tiny_disk)) == ["filler", "report.html"] or sorted(listing(tiny_disk)) == [
+        "filler",
+        "report.html",
+        "tables",
+    ]
     if (tiny_disk / "tables").exists():
         assert listing(tiny_disk / "tables") == []  # the folder --out asked for, but no file in it
 
@@ -255,8 +297,10 @@ def test_simulated_full_disk_under_out_is_the_outputs_error(work, tmp_path, monk
     result = CliRunner().invoke(cli.app, ["report", "--format", "json", "--out", str(out)])
     errors = [line for line in result.output.splitlines() if line.startswith("costlens: error:")]
     assert result.exit_code == EXIT_DATABASE, result.output
-    assert errors == [f"costlens: error: cannot write {out}: no space left on device; nothing was written — free "
-                      "space on that disk, or write to another disk with --out"]
+    assert errors == [
+        f"costlens: error: cannot write {out}: no space left on device; nothing was written — free "
+        "space on that disk, or write to another disk with --out"
+    ]
     assert listing(out.parent) == []  # the folder was created, no 0-byte file and no temporary file in it
 
 
@@ -273,8 +317,10 @@ def test_write_outputs_is_all_or_nothing(tmp_path):
 
     with pytest.raises(OutputError) as err:
         write_outputs({first: lambda tmp: tmp.write_text("new a\n"), second: fail})
-    assert str(err.value) == (f"cannot write {second}: permission denied; nothing was written — write to a folder "
-                              "you may write to, or fix its permissions")
+    assert str(err.value) == (
+        f"cannot write {second}: permission denied; nothing was written — write to a folder "
+        "you may write to, or fix its permissions"
+    )
     assert first.read_text() == "old a\n" and listing(tmp_path) == ["a.csv"]
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C mid-write: the temporary file goes too
         write_outputs({second: lambda tmp: (_ for _ in ()).throw(KeyboardInterrupt())})

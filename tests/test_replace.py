@@ -21,8 +21,9 @@ BILL = SAMPLE_LOGS / "focus_billing_2026-10.csv"
 
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=600, cwd=cwd,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        CLI + list(args), capture_output=True, text=True, timeout=600, cwd=cwd, env={**os.environ, **(env or {})}
+    )
 
 
 def state(dbfile: Path) -> dict:
@@ -31,11 +32,22 @@ def state(dbfile: Path) -> dict:
 
     con = duckdb.connect(str(dbfile), read_only=True)
     try:
-        counts = {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                  for table in ("calls", "call_charges", "outcomes", "billing_lines", "quarantine", "ingested_files",
-                                "unpriced_usage", "trace_context")}
+        counts = {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in (
+                "calls",
+                "call_charges",
+                "outcomes",
+                "billing_lines",
+                "quarantine",
+                "ingested_files",
+                "unpriced_usage",
+                "trace_context",
+            )
+        }
         counts["current_bill_lines"] = con.execute(
-            "SELECT count(*) FROM billing_lines WHERE superseded_by IS NULL").fetchone()[0]
+            "SELECT count(*) FROM billing_lines WHERE superseded_by IS NULL"
+        ).fetchone()[0]
         counts["features"] = sorted(r[0] or "" for r in con.execute("SELECT DISTINCT feature FROM calls").fetchall())
     finally:
         con.close()
@@ -50,9 +62,11 @@ def test_replace_after_a_config_fix_equals_a_fresh_load(tmp_path):
     first = tmp_path / "first.duckdb"
     proc = run("ingest", str(SAMPLE_LOGS), "--db", str(first), cwd=tmp_path)
     assert proc.returncode == 3
-    assert (f"ticket_classifier_warehouse.csv: format not recognised (csv content) — pass --config {TOML} (its "
-            f"mapping 'ticket-classifier-warehouse' matches this file), or --format NAME / --map for a generic file"
-            in proc.stderr)
+    assert (
+        f"ticket_classifier_warehouse.csv: format not recognised (csv content) — pass --config {TOML} (its "
+        f"mapping 'ticket-classifier-warehouse' matches this file), or --format NAME / --map for a generic file"
+        in proc.stderr
+    )
     before = state(first)
     # without --replace the fixed config changes nothing for the files already loaded
     proc = run("ingest", str(SAMPLE_LOGS), "--db", str(first), "--config", str(TOML), cwd=tmp_path)
@@ -71,8 +85,16 @@ def test_replace_after_a_config_fix_equals_a_fresh_load(tmp_path):
 
 
 def _generic(path: Path) -> Path:
-    rows = [{"ts": f"2026-10-0{d}T10:00:00Z", "model": "gpt-4o-mini", "prompt": str(1000 * d), "completion": "100",
-             "feature": "triage"} for d in range(1, 6)]
+    rows = [
+        {
+            "ts": f"2026-10-0{d}T10:00:00Z",
+            "model": "gpt-4o-mini",
+            "prompt": str(1000 * d),
+            "completion": "100",
+            "feature": "triage",
+        }
+        for d in range(1, 6)
+    ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -84,10 +106,8 @@ def _generic(path: Path) -> Path:
 def test_replace_applies_a_fixed_mapping(tmp_path):
     data = _generic(tmp_path / "requests.csv")
     dbfile = tmp_path / "m.duckdb"
-    wrong = ["--map", "input_tokens=completion", "--map", "output_tokens=prompt",
-             "--set", "provider=openai"]
-    right = ["--map", "input_tokens=prompt", "--map", "output_tokens=completion",
-             "--set", "provider=openai"]
+    wrong = ["--map", "input_tokens=completion", "--map", "output_tokens=prompt", "--set", "provider=openai"]
+    right = ["--map", "input_tokens=prompt", "--map", "output_tokens=completion", "--set", "provider=openai"]
     assert run("ingest", str(data), "--db", str(dbfile), *wrong).returncode == 0
     import duckdb
 
@@ -110,14 +130,15 @@ def test_replace_applies_a_fixed_mapping(tmp_path):
 def test_a_replace_that_fails_keeps_the_earlier_rows(tmp_path):
     data = _generic(tmp_path / "requests.csv")
     dbfile = tmp_path / "f.duckdb"
-    mapping = ["--map", "input_tokens=prompt", "--map", "output_tokens=completion",
-               "--set", "provider=openai"]
+    mapping = ["--map", "input_tokens=prompt", "--map", "output_tokens=completion", "--set", "provider=openai"]
     assert run("ingest", str(data), "--db", str(dbfile), *mapping).returncode == 0
     proc = run("ingest", str(data), "--db", str(dbfile), "--format", "focus", "--replace")
     assert proc.returncode == 3
-    assert proc.stderr.endswith(f"costlens: error: {data}: --replace would drop the 5 rows loaded earlier and load "
-                                "none (5 quarantined as focus) — check --format and the mapping; the earlier rows "
-                                "are kept\n"), proc.stderr
+    assert proc.stderr.endswith(
+        f"costlens: error: {data}: --replace would drop the 5 rows loaded earlier and load "
+        "none (5 quarantined as focus) — check --format and the mapping; the earlier rows "
+        "are kept\n"
+    ), proc.stderr
     import duckdb
 
     con = duckdb.connect(str(dbfile), read_only=True)
@@ -143,7 +164,9 @@ def test_replacing_a_newer_bill_export_restores_then_redecides_the_older_one(tmp
     before = state(dbfile)
     proc = run("ingest", str(newer), "--db", str(dbfile), "--replace")
     assert proc.returncode == 0, proc.stderr
-    assert "(1 reloaded in place of 251 earlier rows)" in proc.stdout  # 100 of its lines came first from the older export
+    assert (
+        "(1 reloaded in place of 251 earlier rows)" in proc.stdout
+    )  # 100 of its lines came first from the older export
     assert state(dbfile) == before
     import duckdb
 
@@ -157,11 +180,19 @@ def test_replacing_a_newer_bill_export_restores_then_redecides_the_older_one(tmp
 
 def test_costlens_config_is_read(tmp_path):
     dbfile = tmp_path / "e.duckdb"
-    proc = run("ingest", str(SAMPLE_LOGS / "ticket_classifier_warehouse.csv"), "--db", str(dbfile), cwd=tmp_path,
-               env={"COSTLENS_CONFIG": str(TOML)})
+    proc = run(
+        "ingest",
+        str(SAMPLE_LOGS / "ticket_classifier_warehouse.csv"),
+        "--db",
+        str(dbfile),
+        cwd=tmp_path,
+        env={"COSTLENS_CONFIG": str(TOML)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "1 ingested" in proc.stdout
     proc = run("report", "--db", str(dbfile), cwd=tmp_path, env={"COSTLENS_CONFIG": str(tmp_path / "nope.toml")})
     assert proc.returncode == 2
-    assert proc.stderr == (f"costlens: error: COSTLENS_CONFIG='{tmp_path / 'nope.toml'}': config file not found — "
-                           "point it at a costlens.toml, or unset it\n")
+    assert proc.stderr == (
+        f"costlens: error: COSTLENS_CONFIG='{tmp_path / 'nope.toml'}': config file not found — "
+        "point it at a costlens.toml, or unset it\n"
+    )

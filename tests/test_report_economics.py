@@ -25,16 +25,49 @@ from conftest import FIXTURES
 ECON = FIXTURES / "economics"
 
 CONTRACT_TOTALS = {
-    "cost_usd", "calls", "tasks", "accepted_tasks", "unpriced_calls", "priced_coverage_pct", "cost_per_call_usd",
-    "cost_per_task_usd", "quality_adjusted_cost_per_task_usd", "cost_per_accepted_outcome_usd",
+    "cost_usd",
+    "calls",
+    "tasks",
+    "accepted_tasks",
+    "unpriced_calls",
+    "priced_coverage_pct",
+    "cost_per_call_usd",
+    "cost_per_task_usd",
+    "quality_adjusted_cost_per_task_usd",
+    "cost_per_accepted_outcome_usd",
 }
 CONTRACT_UE = {
-    "feature", "calls", "tasks", "cost_usd", "cost_per_call_usd", "calls_per_task", "cost_per_task_usd",
-    "acceptance_rate", "quality_adjusted_cost_per_task_usd", "cost_per_accepted_outcome_usd", "retry_rate",
-    "avg_input_tokens", "premium_spend_share", "p95_latency_ms", "human_review_rate", "cache_hit_rate",
+    "feature",
+    "calls",
+    "tasks",
+    "cost_usd",
+    "cost_per_call_usd",
+    "calls_per_task",
+    "cost_per_task_usd",
+    "acceptance_rate",
+    "quality_adjusted_cost_per_task_usd",
+    "cost_per_accepted_outcome_usd",
+    "retry_rate",
+    "avg_input_tokens",
+    "premium_spend_share",
+    "p95_latency_ms",
+    "human_review_rate",
+    "cache_hit_rate",
 }
-TOP_LEVEL = {"schema_version", "generated_at", "period", "price_book", "totals", "unit_economics", "by_model",
-             "leaks", "levers", "budgets", "reconciliation", "warnings"}
+TOP_LEVEL = {
+    "schema_version",
+    "generated_at",
+    "period",
+    "price_book",
+    "totals",
+    "unit_economics",
+    "by_model",
+    "leaks",
+    "levers",
+    "budgets",
+    "reconciliation",
+    "warnings",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +76,17 @@ def report_json(tmp_path_factory):
     db = str(work / "econ.duckdb")
     cli = [sys.executable, "-m", "costlens"]
     config = str(ECON / "costlens.toml")
-    ingest = subprocess.run(cli + ["ingest", str(ECON / "spans.jsonl"), str(ECON / "outcomes.csv"), "--db", db,
-                                   "--config", config], capture_output=True, text=True)
+    ingest = subprocess.run(
+        cli + ["ingest", str(ECON / "spans.jsonl"), str(ECON / "outcomes.csv"), "--db", db, "--config", config],
+        capture_output=True,
+        text=True,
+    )
     assert ingest.returncode == 0, ingest.stderr
-    report = subprocess.run(cli + ["report", "--db", db, "--config", config, "--period", "2026-10",
-                                   "--format", "json"], capture_output=True, text=True)
+    report = subprocess.run(
+        cli + ["report", "--db", db, "--config", config, "--period", "2026-10", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
     assert report.returncode == 0, report.stderr
     return json.loads(report.stdout)
 
@@ -55,8 +94,13 @@ def report_json(tmp_path_factory):
 def test_contract_fields_present(report_json):
     assert TOP_LEVEL <= set(report_json)
     assert report_json["schema_version"] == "1"
-    assert report_json["period"] == {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31",
-                                     "days": 31, "label": "2026-10"}
+    assert report_json["period"] == {
+        "start": "2026-10-01",
+        "end": "2026-11-01",
+        "last_day": "2026-10-31",
+        "days": 31,
+        "label": "2026-10",
+    }
     assert set(report_json["price_book"]) >= {"source", "version"}
     assert CONTRACT_TOTALS <= set(report_json["totals"])
     for row in report_json["unit_economics"]:

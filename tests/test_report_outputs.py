@@ -35,8 +35,9 @@ MONEY = re.compile(r"^(?P<sign>[+−-])?\$(?P<amount>[\d,]+\.\d+)$")
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "costlens", *args], capture_output=True, text=True, timeout=600,
-                          env=full_env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", *args], capture_output=True, text=True, timeout=600, env=full_env
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -62,8 +63,10 @@ def outputs(tmp_path_factory):
     base = ("report", "--db", db, "--config", CONFIG, "--period", "2026-10")
     # the sample config with coding-agent's budget below its $524.79: every budget status has its colour
     tight = work / "tight.toml"
-    tight.write_text(Path(CONFIG).read_text(encoding="utf-8").replace("monthly_budget_usd = 600 ", "monthly_budget_usd = 450 "),
-                     encoding="utf-8")
+    tight.write_text(
+        Path(CONFIG).read_text(encoding="utf-8").replace("monthly_budget_usd = 600 ", "monthly_budget_usd = 450 "),
+        encoding="utf-8",
+    )
     over = ("report", "--db", db, "--config", str(tight), "--period", "2026-10")
     html = work / "report.html"
     cli(*base, "--format", "html", "--out", str(html))
@@ -87,6 +90,7 @@ def outputs(tmp_path_factory):
 
 # ---------------------------------------------------------------------------------------------- parsing
 
+
 def terminal_tables(text: str) -> dict[str, list[list[str]]]:
     """rich tables of the terminal view: title (the line above the table) → [header, row, …, total row]. A line
     whose first value cell is empty continues the row above (a wrapped cell; every row has that value)."""
@@ -97,7 +101,7 @@ def terminal_tables(text: str) -> dict[str, list[list[str]]]:
             continue
         rows: list[list[str]] = []
         joinable = False  # the next line may continue the last row (no rule line in between)
-        for body in lines[index + 1:]:
+        for body in lines[index + 1 :]:
             if body.startswith(("└", "┗")):
                 break
             if body.startswith(("┡", "├")):
@@ -183,8 +187,21 @@ def md_tables(text: str) -> list[list[list[str]]]:
 
 # ---------------------------------------------------------------------------------------------- footing
 
-SUMMED = {"Spend", "Budget", "Forecast", "Forecast month-end", "$/month", "USD", "Change", "Change per day",
-          "Owned", "Allocated", "Total", "Owned (billed)", "Wasted"}
+SUMMED = {
+    "Spend",
+    "Budget",
+    "Forecast",
+    "Forecast month-end",
+    "$/month",
+    "USD",
+    "Change",
+    "Change per day",
+    "Owned",
+    "Allocated",
+    "Total",
+    "Owned (billed)",
+    "Wasted",
+}
 
 
 def assert_foots(header: list[str], rows: list[list[str]], total: list[str], where: str) -> int:
@@ -223,8 +240,12 @@ def test_every_table_with_a_total_adds_up(outputs):
         checked += assert_foots(header, body, table["rows"][table["total"]], f"html: {table['title']}")
     for table in md_tables(outputs["md"]):
         if any(r[0] == "**Total**" for r in table):
-            checked += assert_foots(table[0], [r for r in table[1:] if r[0] != "**Total**"],
-                                    next(r for r in table if r[0] == "**Total**"), "md")
+            checked += assert_foots(
+                table[0],
+                [r for r in table[1:] if r[0] != "**Total**"],
+                next(r for r in table if r[0] == "**Total**"),
+                "md",
+            )
     # feature, model, team, budgets, showback (3 cuts), levers, change-less sample: at least these many columns
     assert checked >= 30, checked
 
@@ -238,13 +259,17 @@ def test_reconciliation_tables_add_up(outputs):
         steps = tables["Logged calls: list price → billed"][1:]
         assert sum(money(r[1]) for r in steps[:-1]) == money(steps[-1][1])
     verdict = outputs["json"]["reconciliation"]["verdict"]
-    listed = re.search(r"list (\$[\d,.]+) were billed (\$[\d,.]+) \(discounts (\S+), list-price differences (\S+), "
-                       r"not on the bill (\S+)\)", verdict)
+    listed = re.search(
+        r"list (\$[\d,.]+) were billed (\$[\d,.]+) \(discounts (\S+), list-price differences (\S+), "
+        r"not on the bill (\S+)\)",
+        verdict,
+    )
     start, end, *steps = (money(x) for x in listed.groups())
     assert start + sum(steps) == end, verdict
 
 
 # ---------------------------------------------------------------------------------------------- same numbers
+
 
 def _feature_spend_by_output(outputs) -> dict[str, dict[str, Decimal]]:
     data = outputs["json"]
@@ -279,8 +304,13 @@ def _feature_spend_by_output(outputs) -> dict[str, dict[str, Decimal]]:
                 if not row[0].startswith("**"):
                     put("md top features", row[0].replace("\\-", "-"), money(row[1]))
     for table in html_tables(outputs["html"]):
-        if table["title"] in ("By feature", "Cost by feature", "Cost–value matrix", "Monthly budgets: spend so far "
-                              "and the month-end forecast (spend extrapolated over the elapsed share of the month)"):
+        if table["title"] in (
+            "By feature",
+            "Cost by feature",
+            "Cost–value matrix",
+            "Monthly budgets: spend so far "
+            "and the month-end forecast (spend extrapolated over the elapsed share of the month)",
+        ):
             header = table["rows"][0]
             column = header.index("Spend")
             for i, row in enumerate(table["rows"][1:], 1):
@@ -312,16 +342,20 @@ def test_models_teams_owners_and_totals_agree_across_outputs(outputs):
         tables = terminal_tables(text)
         for title, key in (("Cost by model", "by_model"), ("Cost by team (as logged)", "by_team")):
             shown = {row[0]: money(row[1]) for row in tables[title][1:-1]}
-            csv_rows = {r["model"]: cents(r["shown_cost_usd"]) for r in outputs["csv"]["by_model"]} \
-                if key == "by_model" else None
+            csv_rows = (
+                {r["model"]: cents(r["shown_cost_usd"]) for r in outputs["csv"]["by_model"]}
+                if key == "by_model"
+                else None
+            )
             for row in data[key]:
                 label = row["model" if key == "by_model" else "team"]
                 assert shown[label] == cents(row["shown_cost_usd"]), (name, label)
                 if csv_rows is not None:
                     assert csv_rows[label] == shown[label]
         # a model or team that is one feature's traffic shows that feature's number
-        assert shown_row(tables["Cost by model"], "gemini-2.5-flash") == shown_row(tables["Cost by feature"],
-                                                                                   "search-summarizer")
+        assert shown_row(tables["Cost by model"], "gemini-2.5-flash") == shown_row(
+            tables["Cost by feature"], "search-summarizer"
+        )
         assert shown_row(tables["Cost by team (as logged)"], "growth") == Decimal("1.75")
     for table in html_tables(outputs["html"]):
         if table["title"] in ("By owner", "By team", "By cost center"):
@@ -371,6 +405,7 @@ def test_levers_leaks_and_unit_costs_agree_across_outputs(outputs):
 
 # ---------------------------------------------------------------------------------------------- terminal
 
+
 def _normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
@@ -395,8 +430,17 @@ def test_narrow_terminal_is_compact_and_wide_shows_every_column(outputs):
     assert "Value and efficiency by feature" not in narrow
     for text in (wide, full):
         tables = terminal_tables(text)
-        assert tables["Cost by feature"][0] == ["Feature", "Spend", "Share", "Calls", "Tasks", "$/call",
-                                                "Calls/task", "$/task", "p95 $/task"]
+        assert tables["Cost by feature"][0] == [
+            "Feature",
+            "Spend",
+            "Share",
+            "Calls",
+            "Tasks",
+            "$/call",
+            "Calls/task",
+            "$/task",
+            "p95 $/task",
+        ]
         assert "Value and efficiency by feature" in tables and "compact view" not in text
     assert max(len(line) for line in wide.splitlines()) > 80  # --wide runs past a narrow terminal
     # budgets and the change split are part of the terminal view at every width

@@ -41,8 +41,22 @@ HEX_TOKEN = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 PASSWORD = "hunter2-PLNT-password"  # no known form: only its key name says it is secret
 DB_PASSWORD = "PLNTdbpass9931"
 COOKIE = "PLNTcookieSid77"
-CREDENTIALS = (BEARER, OPENAI_KEY, ANTHROPIC_KEY, AWS_KEY, GOOGLE_KEY, SLACK_TOKEN, GITHUB_TOKEN, GITHUB_PAT, JWT,
-               PEM_BODY, HEX_TOKEN, PASSWORD, DB_PASSWORD, COOKIE)
+CREDENTIALS = (
+    BEARER,
+    OPENAI_KEY,
+    ANTHROPIC_KEY,
+    AWS_KEY,
+    GOOGLE_KEY,
+    SLACK_TOKEN,
+    GITHUB_TOKEN,
+    GITHUB_PAT,
+    JWT,
+    PEM_BODY,
+    HEX_TOKEN,
+    PASSWORD,
+    DB_PASSWORD,
+    COOKIE,
+)
 
 # Prompt and response text, each with its own marker.
 PROMPT = "Draft the PLNT-PROMPT-7731 merger memo for the board"
@@ -121,8 +135,16 @@ def _app_log(relative: str) -> str:
 
 def _wrapped(folder: str, name: str, request: dict, stamp: str) -> str:
     response = json.loads((REALWORLD / folder / name).read_text())
-    return _jsonl([{"timestamp": stamp, "metadata": {"feature": f"{folder}-app", **planted_metadata()},
-                    "request": request, "response": response}])
+    return _jsonl(
+        [
+            {
+                "timestamp": stamp,
+                "metadata": {"feature": f"{folder}-app", **planted_metadata()},
+                "request": request,
+                "response": response,
+            }
+        ]
+    )
 
 
 def _helicone() -> str:
@@ -169,10 +191,14 @@ def _litellm() -> str:
 
 def _otel() -> str:
     docs = _read_jsonl("otel/otlp_small.jsonl")
-    extra = [{"key": "http.request.header.authorization", "value": {"arrayValue": {"values": [
-                 {"stringValue": f"Bearer {BEARER}"}]}}},
-             {"key": "app.api_key", "value": {"stringValue": OPENAI_KEY}},
-             {"key": "app.metadata", "value": {"stringValue": json.dumps(flat_metadata())}}]
+    extra = [
+        {
+            "key": "http.request.header.authorization",
+            "value": {"arrayValue": {"values": [{"stringValue": f"Bearer {BEARER}"}]}},
+        },
+        {"key": "app.api_key", "value": {"stringValue": OPENAI_KEY}},
+        {"key": "app.metadata", "value": {"stringValue": json.dumps(flat_metadata())}},
+    ]
     spans = 0
     for doc in filter(lambda x: isinstance(x, dict), docs):
         for resource in doc.get("resourceSpans", []):
@@ -188,8 +214,11 @@ def _generic() -> str:
     lines = _read_jsonl("generic/app_requests.jsonl")
     for line in lines:
         if isinstance(line, dict):
-            line["meta"] = {**(line.get("meta") or {}), **planted_metadata()} if isinstance(line.get("meta"), dict) \
+            line["meta"] = (
+                {**(line.get("meta") or {}), **planted_metadata()}
+                if isinstance(line.get("meta"), dict)
                 else line.get("meta")
+            )
             line["headers"] = {"Authorization": f"Bearer {BEARER}", "x-api-key": ANTHROPIC_KEY}
     return _jsonl(lines)
 
@@ -211,16 +240,20 @@ def _focus() -> bytes:
         except ValueError:
             continue  # the fixture's deliberately bad tags stay as they are
         if isinstance(tags, dict):
-            row[column] = json.dumps({**tags, "deploy_token": HEX_TOKEN, "ci": f"Bearer {BEARER}",
-                                      "owner_key": AWS_KEY})
+            row[column] = json.dumps(
+                {**tags, "deploy_token": HEX_TOKEN, "ci": f"Bearer {BEARER}", "owner_key": AWS_KEY}
+            )
     return fuzzgen._write_csv(rows)
 
 
 def _gcp() -> str:
     lines = _read_jsonl("gcp_billing/detailed_export.jsonl")
     for line in filter(lambda x: isinstance(x, dict), lines):
-        line["labels"] = [*(line.get("labels") or []), {"key": "api-key", "value": GOOGLE_KEY},
-                          {"key": "pipeline", "value": f"https://ci:{DB_PASSWORD}@ci.internal/run"}]
+        line["labels"] = [
+            *(line.get("labels") or []),
+            {"key": "api-key", "value": GOOGLE_KEY},
+            {"key": "pipeline", "value": f"https://ci:{DB_PASSWORD}@ci.internal/run"},
+        ]
     return _jsonl(lines)
 
 
@@ -248,13 +281,24 @@ def build_drop(work: Path) -> tuple[Path, Path]:
     texts = {
         "openai_app.jsonl": _app_log("openai/app_log.jsonl"),
         "anthropic_app.jsonl": _app_log("anthropic/app_log.jsonl"),
-        "gemini_app.jsonl": _wrapped("gemini", "vertex_generateContent_gemini-2.0-flash.json",
-                                     {"model": "gemini-2.0-flash", "contents": [{"role": "user", "parts": [
-                                         {"text": "What is the capital of France?"}]}]}, "2025-12-31T15:46:13Z"),
-        "bedrock_app.jsonl": _wrapped("bedrock", "converse_us.anthropic.claude-sonnet-4-5_cache-read.json",
-                                      {"modelId": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                                       "messages": [{"role": "user", "content": [{"text": "10 + 11?"}]}]},
-                                      "2025-11-01T12:00:00Z"),
+        "gemini_app.jsonl": _wrapped(
+            "gemini",
+            "vertex_generateContent_gemini-2.0-flash.json",
+            {
+                "model": "gemini-2.0-flash",
+                "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}],
+            },
+            "2025-12-31T15:46:13Z",
+        ),
+        "bedrock_app.jsonl": _wrapped(
+            "bedrock",
+            "converse_us.anthropic.claude-sonnet-4-5_cache-read.json",
+            {
+                "modelId": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "messages": [{"role": "user", "content": [{"text": "10 + 11?"}]}],
+            },
+            "2025-11-01T12:00:00Z",
+        ),
         "helicone.jsonl": _helicone(),
         "langfuse_observations.json": _langfuse_observations(),
         "langfuse_traces.jsonl": _langfuse_traces(),
@@ -270,12 +314,14 @@ def build_drop(work: Path) -> tuple[Path, Path]:
     (drop / "focus.csv").write_bytes(_focus())
     assert set(texts) | {"focus.csv"} == set(PRODUCERS)
     config = work / "costlens.toml"
-    config.write_text('[[ingest.mappings]]\nname = "app"\nmatch = "generic_*"\ninput_tokens_include_cached = false\n'
-                      '[ingest.mappings.columns]\ncall_id = "id"\nts = "created_at"\n'
-                      'input_tokens = "usage.input_tokens"\ncache_read_tokens = "usage.cache_read_input_tokens"\n'
-                      'cache_write_tokens = "usage.cache_creation_input_tokens"\noutput_tokens = "usage.output_tokens"\n'
-                      'status = "status"\nfeature = "meta.feature"\nmodel = "model"\n'
-                      '[ingest.mappings.constants]\nprovider = "anthropic"\n')
+    config.write_text(
+        '[[ingest.mappings]]\nname = "app"\nmatch = "generic_*"\ninput_tokens_include_cached = false\n'
+        '[ingest.mappings.columns]\ncall_id = "id"\nts = "created_at"\n'
+        'input_tokens = "usage.input_tokens"\ncache_read_tokens = "usage.cache_read_input_tokens"\n'
+        'cache_write_tokens = "usage.cache_creation_input_tokens"\noutput_tokens = "usage.output_tokens"\n'
+        'status = "status"\nfeature = "meta.feature"\nmodel = "model"\n'
+        '[ingest.mappings.constants]\nprovider = "anthropic"\n'
+    )
     return drop, config
 
 
@@ -288,8 +334,13 @@ def leaks_in_database(db: str, strings: list[str]) -> dict[str, list[str]]:
     con = duckdb.connect(db)
     tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()]
     for table in tables:
-        hits = [s for s in strings if con.execute(
-            f'SELECT count(*) FROM "{table}" AS r WHERE contains(CAST(r AS VARCHAR), ?)', [s]).fetchone()[0]]
+        hits = [
+            s
+            for s in strings
+            if con.execute(
+                f'SELECT count(*) FROM "{table}" AS r WHERE contains(CAST(r AS VARCHAR), ?)', [s]
+            ).fetchone()[0]
+        ]
         if hits:
             found[f"table {table}"] = hits
     con.execute("CHECKPOINT")
@@ -309,11 +360,14 @@ def ingest(drop: Path, config: Path, db: str, *extra: str) -> None:
     import duckdb
 
     con = duckdb.connect(db, read_only=True)
-    loaded = {Path(f).name: (fmt, rows) for f, fmt, rows in con.execute(
-        "SELECT source_file, source_format, rows_loaded FROM ingested_files").fetchall()}
+    loaded = {
+        Path(f).name: (fmt, rows)
+        for f, fmt, rows in con.execute("SELECT source_file, source_format, rows_loaded FROM ingested_files").fetchall()
+    }
     con.close()
     assert {name: loaded.get(name, (None, 0))[0] for name in PRODUCERS} == {
-        name: fmt for name, (fmt, _) in PRODUCERS.items()}
+        name: fmt for name, (fmt, _) in PRODUCERS.items()
+    }
     assert [name for name in PRODUCERS if not loaded[name][1]] == []
 
 
@@ -326,8 +380,10 @@ def default_run(tmp_path_factory):
     import duckdb
 
     con = duckdb.connect(db, read_only=True)
-    tags = con.execute("SELECT source_file, tags FROM calls UNION ALL SELECT source_file, tags FROM trace_context "
-                       "UNION ALL SELECT source_file, tags FROM billing_lines").fetchall()
+    tags = con.execute(
+        "SELECT source_file, tags FROM calls UNION ALL SELECT source_file, tags FROM trace_context "
+        "UNION ALL SELECT source_file, tags FROM billing_lines"
+    ).fetchall()
     features = [f for (f,) in con.execute("SELECT DISTINCT feature FROM calls WHERE feature IS NOT NULL").fetchall()]
     con.close()
     outputs: dict[str, str] = {}
@@ -338,8 +394,16 @@ def default_run(tmp_path_factory):
             failures.append((argv, code, err.strip()[-300:]))
         outputs[" ".join(argv)] = out + err
     files = sorted(p for p in (work / "out").rglob("*") if p.is_file())
-    return {"db": db, "tags": tags, "features": features, "outputs": outputs, "files": files, "failures": failures,
-            "drop": drop, "config": config}
+    return {
+        "db": db,
+        "tags": tags,
+        "features": features,
+        "outputs": outputs,
+        "files": files,
+        "failures": failures,
+        "drop": drop,
+        "config": config,
+    }
 
 
 def test_every_command_ran(default_run):
@@ -375,8 +439,22 @@ def test_redacted_tags_keep_their_keys(default_run):
         assert planted, f"{name}: no call kept the planted metadata"
         for tags in planted:
             assert tags[SAFE[0]] == SAFE[1]
-            for key in ("authorization", "openai_api_key", "llm", "aws_access_key_id", "maps", "alert_channel",
-                        "ci", "deploy", "id_token", "signing", "session_token", "password", "db_url", "Cookie"):
+            for key in (
+                "authorization",
+                "openai_api_key",
+                "llm",
+                "aws_access_key_id",
+                "maps",
+                "alert_channel",
+                "ci",
+                "deploy",
+                "id_token",
+                "signing",
+                "session_token",
+                "password",
+                "db_url",
+                "Cookie",
+            ):
                 assert tags.get(key) == "[redacted]", (name, key, tags.get(key))
             # prompt text is dropped, not redacted
             assert not {"prompt", "messages", "system", "query", "instructions", "completion", "notes"} & set(tags)
@@ -387,10 +465,17 @@ def test_redacted_tags_keep_their_keys(default_run):
     assert all(t.get("auth") == "[redacted]" for t in by_file["litellm.json"])
     assert not any(GITHUB_TOKEN in (f or "") for f in default_run["features"])
     # billing resource tags: credentials redacted, the producer's own tags kept
-    assert any(t.get("deploy_token") == "[redacted]" and t.get("ci") == "[redacted]"
-               and t.get("owner_key") == "[redacted]" and t.get("feature") for t in by_file["focus.csv"])
-    assert any(t.get("api-key") == "[redacted]" and t.get("pipeline") == "[redacted]" and t.get("feature")
-               for t in by_file["gcp.jsonl"])
+    assert any(
+        t.get("deploy_token") == "[redacted]"
+        and t.get("ci") == "[redacted]"
+        and t.get("owner_key") == "[redacted]"
+        and t.get("feature")
+        for t in by_file["focus.csv"]
+    )
+    assert any(
+        t.get("api-key") == "[redacted]" and t.get("pipeline") == "[redacted]" and t.get("feature")
+        for t in by_file["gcp.jsonl"]
+    )
     assert all(t.get("git_branch") == "[redacted]" for t in by_file["claude_code.jsonl"] if "git_branch" in t)
 
 
@@ -401,8 +486,11 @@ def test_keep_content_keeps_prompt_text_but_never_credentials(tmp_path):
     db = str(tmp_path / "kept.duckdb")
     ingest(drop, config, db, "--keep-content")
     con = duckdb.connect(db, read_only=True)
-    kept = con.execute("SELECT count(*) FROM calls WHERE tags['prompt'] = ? AND tags['notes'] = ? "
-                       "AND tags['authorization'] = '[redacted]'", [PROMPT, NOTES]).fetchone()[0]
+    kept = con.execute(
+        "SELECT count(*) FROM calls WHERE tags['prompt'] = ? AND tags['notes'] = ? "
+        "AND tags['authorization'] = '[redacted]'",
+        [PROMPT, NOTES],
+    ).fetchone()[0]
     con.close()
     assert kept >= 8  # the opt-in works: prompt text in metadata is kept in tags …
     assert leaks_in_database(db, list(CREDENTIALS)) == {}  # … credentials never are

@@ -24,10 +24,14 @@ from test_budgets import make_report, ue
 from costlens.config import Config
 from costlens.showback import allocate_cents, compute_showback
 
-CONFIG = Config.model_validate({"features": {
-    "f1": {"owner": "A", "team": "T1", "cost_center": "C1"},
-    "f2": {"owner": "A", "team": "T2"},
-}})
+CONFIG = Config.model_validate(
+    {
+        "features": {
+            "f1": {"owner": "A", "team": "T1", "cost_center": "C1"},
+            "f2": {"owner": "A", "team": "T2"},
+        }
+    }
+)
 
 
 def rows(section):
@@ -38,16 +42,34 @@ def test_by_hand():
     report = make_report([ue("f3", "3.005"), ue("f2", "2.005"), ue("f1", "1.005"), ue("(unattributed)", "0.001")])
     sb = compute_showback(None, CONFIG, report)
     assert sb["total_usd"] == Decimal("6.02") and sb["total_exact_usd"] == Decimal("6.016")
-    assert rows(sb["by_owner"]) == [("A", Decimal("3.01")), ("(no owner)", Decimal("3.01")),
-                                    ("(unattributed)", Decimal("0.00"))]
-    assert rows(sb["by_team"]) == [("(no team)", Decimal("3.01")), ("T2", Decimal("2.01")), ("T1", Decimal("1.00")),
-                                   ("(unattributed)", Decimal("0.00"))]
-    assert rows(sb["by_cost_center"]) == [("(no cost center)", Decimal("5.02")), ("C1", Decimal("1.00")),
-                                          ("(unattributed)", Decimal("0.00"))]
-    assert rows(sb["by_feature"]) == [("f3", Decimal("3.01")), ("f2", Decimal("2.01")), ("f1", Decimal("1.00")),
-                                      ("(unattributed)", Decimal("0.00"))]
-    assert [r["shown_share_pct"] for r in sb["by_feature"]] == [Decimal("50.0"), Decimal("33.3"), Decimal("16.7"),
-                                                                Decimal("0.0")]
+    assert rows(sb["by_owner"]) == [
+        ("A", Decimal("3.01")),
+        ("(no owner)", Decimal("3.01")),
+        ("(unattributed)", Decimal("0.00")),
+    ]
+    assert rows(sb["by_team"]) == [
+        ("(no team)", Decimal("3.01")),
+        ("T2", Decimal("2.01")),
+        ("T1", Decimal("1.00")),
+        ("(unattributed)", Decimal("0.00")),
+    ]
+    assert rows(sb["by_cost_center"]) == [
+        ("(no cost center)", Decimal("5.02")),
+        ("C1", Decimal("1.00")),
+        ("(unattributed)", Decimal("0.00")),
+    ]
+    assert rows(sb["by_feature"]) == [
+        ("f3", Decimal("3.01")),
+        ("f2", Decimal("2.01")),
+        ("f1", Decimal("1.00")),
+        ("(unattributed)", Decimal("0.00")),
+    ]
+    assert [r["shown_share_pct"] for r in sb["by_feature"]] == [
+        Decimal("50.0"),
+        Decimal("33.3"),
+        Decimal("16.7"),
+        Decimal("0.0"),
+    ]
     assert [r["shown_share_pct"] for r in sb["by_cost_center"]] == [Decimal("83.3"), Decimal("16.7"), Decimal("0.0")]
     owner_a = sb["by_owner"][0]
     assert owner_a["features"] == ["f1", "f2"] and owner_a["cost_exact_usd"] == Decimal("3.010")
@@ -78,8 +100,9 @@ def test_cents_always_add_up(values):
 
 
 def test_cents_with_negative_parts_and_explicit_total():
-    assert allocate_cents([Decimal("0.071"), Decimal("0.110"), Decimal("0.104"), Decimal("0.060")],
-                          Decimal("0.345")) == [Decimal("0.07"), Decimal("0.11"), Decimal("0.11"), Decimal("0.06")]
+    assert allocate_cents(
+        [Decimal("0.071"), Decimal("0.110"), Decimal("0.104"), Decimal("0.060")], Decimal("0.345")
+    ) == [Decimal("0.07"), Decimal("0.11"), Decimal("0.11"), Decimal("0.06")]
     parts = [Decimal("-1.005"), Decimal("2.004"), Decimal("-0.333")]
     cents = allocate_cents(parts)
     assert sum(cents) == Decimal("0.67")

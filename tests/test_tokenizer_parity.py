@@ -19,6 +19,7 @@ def fast_path_for_any_size(monkeypatch):
     # in use, riptoken starts at a few MB of distinct text; these small inputs must take its path too
     monkeypatch.setattr(tokenizer, "_FAST_MIN_CHARS", 0)
 
+
 TRICKY = [
     "",
     "hello world",
@@ -74,8 +75,20 @@ def test_riptoken_alone_differs_on_long_pieces(name):
 
 
 def test_long_runs_are_found_per_text():
-    texts = ["a b", "x" * 600, "c d", " " * 600, "\u3000" * 200, "é" * 240, "é" * 250, "ab " * 300,
-             "\n/" * 300, "q\t" * 400, "\u3000 " * 300, "y" * 400]
+    texts = [
+        "a b",
+        "x" * 600,
+        "c d",
+        " " * 600,
+        "\u3000" * 200,
+        "é" * 240,
+        "é" * 250,
+        "ab " * 300,
+        "\n/" * 300,
+        "q\t" * 400,
+        "\u3000 " * 300,
+        "y" * 400,
+    ]
     assert tokenizer._texts_with_long_runs(texts) == [1, 3, 4, 6, 8, 10]
     # in batches (one text each, or a few): the same positions
     assert tokenizer._texts_with_long_runs(texts, batch_chars=1) == [1, 3, 4, 6, 8, 10]
@@ -92,19 +105,23 @@ def test_lone_surrogates_are_replaced_as_tiktoken_does(name):
 
 def test_many_random_word_texts_match_tiktoken():
     rng = random.Random(3)
-    words = ("the customer asked about invoice réponse données naïve 数据 🙂 2026-10-01 {'json': true} <tag> "
-             "12345 0.75 SELECT * FROM calls <|endoftext|> \n\n \t").split(" ")
+    words = (
+        "the customer asked about invoice réponse données naïve 数据 🙂 2026-10-01 {'json': true} <tag> "
+        "12345 0.75 SELECT * FROM calls <|endoftext|> \n\n \t"
+    ).split(" ")
     texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 400))) for _ in range(300)]
     expected = _tiktoken_ids("o200k_base", texts)
     assert tokenizer.count_tokens(texts, threads=2) == [len(ids) for ids in expected]
     assert tokenizer.encode_texts(texts, threads=2) == expected
 
 
-ALPHABET = st.sampled_from(list(
-    " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u200b\u2028\u3000\x1c"
-    "aAzZéÉßǅʰ'’\"sStTdDlLrRvV0123456789²½Ⅻ٣数据한ไهि\u0301\u0308"
-    "🙂👍🏽\u200d\ufe0f!?.,;:-_/\\|@#$%^&*()[]{}<>~+=\x00\x7f\ufffd"
-))
+ALPHABET = st.sampled_from(
+    list(
+        " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u200b\u2028\u3000\x1c"
+        "aAzZéÉßǅʰ'’\"sStTdDlLrRvV0123456789²½Ⅻ٣数据한ไهि\u0301\u0308"
+        "🙂👍🏽\u200d\ufe0f!?.,;:-_/\\|@#$%^&*()[]{}<>~+=\x00\x7f\ufffd"
+    )
+)
 PIECES = st.one_of(
     st.text(ALPHABET, max_size=30),
     st.sampled_from(["<|endoftext|>", "<|endofprompt|>", "'s", "'LL", " 're"]),
@@ -114,7 +131,6 @@ PIECES = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(PIECES, max_size=8).map("".join), min_size=1, max_size=6),
-       st.sampled_from(ENCODINGS))
+@given(st.lists(st.lists(PIECES, max_size=8).map("".join), min_size=1, max_size=6), st.sampled_from(ENCODINGS))
 def test_generated_texts_match_tiktoken(texts, name):
     assert tokenizer.encode_texts(texts, name, threads=2) == _tiktoken_ids(name, texts)

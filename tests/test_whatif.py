@@ -81,8 +81,9 @@ def test_route_to_a_catalog_model_not_in_the_price_book(econ):
     assert by_feature(r)["alpha"].after_usd == 560 * U
     assert r.calls_affected == 5
     # independently: genai-prices for the first call (1000 input incl. 400 cached, 100 output)
-    price = calc_price(Usage(input_tokens=1000, cache_read_tokens=400, output_tokens=100), "gpt-4.1-nano",
-                       provider_id="openai")
+    price = calc_price(
+        Usage(input_tokens=1000, cache_read_tokens=400, output_tokens=100), "gpt-4.1-nano", provider_id="openai"
+    )
     assert price.total_price == 110 * U
     assert r.changes[0].detail["target_provider"] == "openai"
     assert r.quality_risk == "high" and "no observed outcomes in alpha" in r.quality_reason
@@ -121,8 +122,9 @@ def test_batch_with_assumed_discount(econ):
 def test_batch_with_a_batch_price_and_non_interactive_feature(con, ingest):
     """A batch override (acme-small $0.4 in / $1.2 out) is used as is: B1 400 + 120 = 520 × 3 = 1,560."""
     raw = load_config(ECON / "costlens.toml").model_dump()
-    raw["prices"]["overrides"].append({"provider": "acme", "model": "acme-small", "variant": "batch",
-                                       "input_mtok": 0.4, "output_mtok": 1.2})
+    raw["prices"]["overrides"].append(
+        {"provider": "acme", "model": "acme-small", "variant": "batch", "input_mtok": 0.4, "output_mtok": 1.2}
+    )
     raw["features"] = {"beta": {"interactive": False}}
     config = Config(**raw)
     ingest(ECON / "spans.jsonl", ECON / "outcomes.csv", config=config)
@@ -163,18 +165,36 @@ def test_prompt_caching_with_logged_prefixes(con):
       10:00:00 write 1,000·3 + 4,000·3.75 + 1,500 = 19,500     10:02:00 hit (120 s) 3,000 + 1,200 + 1,500 = 5,700
       10:10:00 write (480 s > 300 s ttl) 19,500                10:14:00 hit 5,700
     P2 (500-token prefix < 1,024) and a call already reading the cache are left alone."""
-    rows = [("c1", "10:00:00", 5000, 0, "P1", 4000, 100), ("c2", "10:02:00", 5000, 0, "P1", 4000, 100),
-            ("c3", "10:10:00", 5000, 0, "P1", 4000, 100), ("c4", "10:14:00", 5000, 0, "P1", 4000, 100),
-            ("c5", "10:15:00", 2000, 0, "P2", 500, 50), ("c6", "10:16:00", 1000, 4000, "P1", 4000, 100)]
+    rows = [
+        ("c1", "10:00:00", 5000, 0, "P1", 4000, 100),
+        ("c2", "10:02:00", 5000, 0, "P1", 4000, 100),
+        ("c3", "10:10:00", 5000, 0, "P1", 4000, 100),
+        ("c4", "10:14:00", 5000, 0, "P1", 4000, 100),
+        ("c5", "10:15:00", 2000, 0, "P2", 500, 50),
+        ("c6", "10:16:00", 1000, 4000, "P1", 4000, 100),
+    ]
     for call_id, hms, inp, cached, prefix, prefix_tokens, out in rows:
         con.execute(
             "INSERT INTO calls (call_id, source_format, source_file, source_sha256, source_row, ts, provider, model, "
             "input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, "
             "reasoning_tokens, status, feature, task_id, prefix_hash, prefix_tokens) VALUES "
             "(?, 'test', 't', 'x', 1, ?, 'acme', 'acme-claude', ?, ?, 0, 0, ?, 0, 'ok', 'agent', ?, ?, ?)",
-            [call_id, f"2026-10-05 {hms}", inp, cached, out, call_id, prefix, prefix_tokens])
-    config = Config(prices={"overrides": [{"provider": "acme", "model": "acme-claude", "input_mtok": 3,
-                                           "output_mtok": 15, "cache_read_mtok": 0.3, "cache_write_5m_mtok": 3.75}]})
+            [call_id, f"2026-10-05 {hms}", inp, cached, out, call_id, prefix, prefix_tokens],
+        )
+    config = Config(
+        prices={
+            "overrides": [
+                {
+                    "provider": "acme",
+                    "model": "acme-claude",
+                    "input_mtok": 3,
+                    "output_mtok": 15,
+                    "cache_read_mtok": 0.3,
+                    "cache_write_5m_mtok": 3.75,
+                }
+            ]
+        }
+    )
     prepare_priced_calls(con, config)
     compute_period_metrics(con, config, OCTOBER)
     r = whatif(con, config, "cache feature=agent")
@@ -187,21 +207,24 @@ def test_prompt_caching_with_logged_prefixes(con):
     assert r.savings_usd == (before_p1 - (19500 + 3 * 5700)) * U
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "no change given"),
-    ("   ;  ", "no change given"),
-    ("reroute feature=a to=b", "unknown change 'reroute'"),
-    ("route feature=a", "route needs to=MODEL"),
-    ("route feature=a to", "'to' is not key=value"),
-    ("route feature=a to=b to=c", "to= is given twice"),
-    ("batch feature=a to=x", "batch does not take to="),
-    ("cap-output feature=a", "cap-output needs max=N"),
-    ("cap-output feature=a max=ten", "max='ten' is not a whole number"),
-    ("cap-output feature=a max=0", "max=0 must be at least 1"),
-    ("cache feature=a share=2", "share=2 must be above 0 and at most 1"),
-    ("cache feature=a share=lots", "share='lots' is not a number"),
-    ('route feature="a to=b', "cannot split it into words"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no change given"),
+        ("   ;  ", "no change given"),
+        ("reroute feature=a to=b", "unknown change 'reroute'"),
+        ("route feature=a", "route needs to=MODEL"),
+        ("route feature=a to", "'to' is not key=value"),
+        ("route feature=a to=b to=c", "to= is given twice"),
+        ("batch feature=a to=x", "batch does not take to="),
+        ("cap-output feature=a", "cap-output needs max=N"),
+        ("cap-output feature=a max=ten", "max='ten' is not a whole number"),
+        ("cap-output feature=a max=0", "max=0 must be at least 1"),
+        ("cache feature=a share=2", "share=2 must be above 0 and at most 1"),
+        ("cache feature=a share=lots", "share='lots' is not a number"),
+        ('route feature="a to=b', "cannot split it into words"),
+    ],
+)
 def test_bad_change_strings(text, message):
     with pytest.raises(UsageError) as info:
         parse_changes(text)
@@ -269,13 +292,21 @@ def _acceptance_fixture(con, small_accepted: int):
         SELECT 'c' || i, 'test', 't', 'x', i, TIMESTAMP '2026-10-02 00:00:00' + INTERVAL (i) MINUTE, 'acme',
                CASE WHEN i < 300 THEN 'acme-big' ELSE 'acme-tiny' END, 1000, 0, 0, 0, 100, 0, 'ok', 'cls', 't' || i
         FROM range(600) r(i)""")
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO outcomes (task_id, accepted, source_format, source_file, source_sha256, source_row)
         SELECT 't' || i, CASE WHEN i < 300 THEN i < 285 ELSE i < 300 + ? END, 'test', 'o', 'y', i
-        FROM range(600) r(i)""", [small_accepted])
-    config = Config(prices={"overrides": [
-        {"provider": "acme", "model": "acme-big", "input_mtok": 10, "output_mtok": 30},
-        {"provider": "acme", "model": "acme-tiny", "input_mtok": 1, "output_mtok": 3}]})
+        FROM range(600) r(i)""",
+        [small_accepted],
+    )
+    config = Config(
+        prices={
+            "overrides": [
+                {"provider": "acme", "model": "acme-big", "input_mtok": 10, "output_mtok": 30},
+                {"provider": "acme", "model": "acme-tiny", "input_mtok": 1, "output_mtok": 3},
+            ]
+        }
+    )
     prepare_priced_calls(con, config)
     compute_period_metrics(con, config, OCTOBER)
     return config
@@ -288,7 +319,9 @@ def test_route_risk_low_when_the_target_is_no_worse(con):
     r = whatif(con, config, "route feature=cls from=acme-big to=acme-tiny")
     assert r.savings_usd == D("3.51")
     assert r.quality_risk == "low"
-    assert "acceptance 95.0% (n=300) vs 95.0% (n=300) on acme-big in cls: difference not significant" in r.quality_reason
+    assert (
+        "acceptance 95.0% (n=300) vs 95.0% (n=300) on acme-big in cls: difference not significant" in r.quality_reason
+    )
     detail = r.changes[0].detail
     assert detail["difference_lower_bound"] == pytest.approx(difference_bounds(285, 300, 285, 300)[0])
     assert -0.05 < detail["difference_lower_bound"] < 0

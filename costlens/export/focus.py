@@ -36,25 +36,69 @@ MONEY, QUANTITY, DATETIME, TEXT, COUNT = "money", "quantity", "datetime", "text"
 
 # Output columns and how each is written; the order is the file's column order.
 COLUMNS: list[tuple[str, str]] = [
-    ("BilledCost", MONEY), ("BillingAccountId", TEXT), ("BillingAccountName", TEXT), ("BillingCurrency", TEXT),
-    ("BillingPeriodEnd", DATETIME), ("BillingPeriodStart", DATETIME), ("ChargeCategory", TEXT),
-    ("ChargeClass", TEXT), ("ChargeDescription", TEXT), ("ChargeFrequency", TEXT), ("ChargePeriodEnd", DATETIME),
-    ("ChargePeriodStart", DATETIME), ("CommitmentDiscountCategory", TEXT), ("CommitmentDiscountId", TEXT),
-    ("CommitmentDiscountName", TEXT), ("CommitmentDiscountQuantity", QUANTITY), ("CommitmentDiscountStatus", TEXT),
-    ("CommitmentDiscountType", TEXT), ("CommitmentDiscountUnit", TEXT), ("ConsumedQuantity", QUANTITY),
-    ("ConsumedUnit", TEXT), ("ContractedCost", MONEY), ("ContractedUnitPrice", MONEY), ("EffectiveCost", MONEY),
-    ("InvoiceIssuerName", TEXT), ("ListCost", MONEY), ("ListUnitPrice", MONEY), ("PricingCategory", TEXT),
-    ("PricingQuantity", QUANTITY), ("PricingUnit", TEXT), ("ProviderName", TEXT), ("PublisherName", TEXT),
-    ("RegionId", TEXT), ("RegionName", TEXT), ("ResourceId", TEXT), ("ResourceName", TEXT), ("ResourceType", TEXT),
-    ("ServiceCategory", TEXT), ("ServiceName", TEXT), ("ServiceSubcategory", TEXT), ("SkuId", TEXT),
-    ("SkuMeter", TEXT), ("SkuPriceId", TEXT), ("SubAccountId", TEXT), ("SubAccountName", TEXT), ("Tags", TEXT),
-    ("x_Feature", TEXT), ("x_TaskClass", TEXT), ("x_Team", TEXT), ("x_CostCenter", TEXT), ("x_Environment", TEXT),
-    ("x_Model", TEXT), ("x_TokenType", TEXT), ("x_PricingVariant", TEXT), ("x_CostlensCallCount", COUNT),
+    ("BilledCost", MONEY),
+    ("BillingAccountId", TEXT),
+    ("BillingAccountName", TEXT),
+    ("BillingCurrency", TEXT),
+    ("BillingPeriodEnd", DATETIME),
+    ("BillingPeriodStart", DATETIME),
+    ("ChargeCategory", TEXT),
+    ("ChargeClass", TEXT),
+    ("ChargeDescription", TEXT),
+    ("ChargeFrequency", TEXT),
+    ("ChargePeriodEnd", DATETIME),
+    ("ChargePeriodStart", DATETIME),
+    ("CommitmentDiscountCategory", TEXT),
+    ("CommitmentDiscountId", TEXT),
+    ("CommitmentDiscountName", TEXT),
+    ("CommitmentDiscountQuantity", QUANTITY),
+    ("CommitmentDiscountStatus", TEXT),
+    ("CommitmentDiscountType", TEXT),
+    ("CommitmentDiscountUnit", TEXT),
+    ("ConsumedQuantity", QUANTITY),
+    ("ConsumedUnit", TEXT),
+    ("ContractedCost", MONEY),
+    ("ContractedUnitPrice", MONEY),
+    ("EffectiveCost", MONEY),
+    ("InvoiceIssuerName", TEXT),
+    ("ListCost", MONEY),
+    ("ListUnitPrice", MONEY),
+    ("PricingCategory", TEXT),
+    ("PricingQuantity", QUANTITY),
+    ("PricingUnit", TEXT),
+    ("ProviderName", TEXT),
+    ("PublisherName", TEXT),
+    ("RegionId", TEXT),
+    ("RegionName", TEXT),
+    ("ResourceId", TEXT),
+    ("ResourceName", TEXT),
+    ("ResourceType", TEXT),
+    ("ServiceCategory", TEXT),
+    ("ServiceName", TEXT),
+    ("ServiceSubcategory", TEXT),
+    ("SkuId", TEXT),
+    ("SkuMeter", TEXT),
+    ("SkuPriceId", TEXT),
+    ("SubAccountId", TEXT),
+    ("SubAccountName", TEXT),
+    ("Tags", TEXT),
+    ("x_Feature", TEXT),
+    ("x_TaskClass", TEXT),
+    ("x_Team", TEXT),
+    ("x_CostCenter", TEXT),
+    ("x_Environment", TEXT),
+    ("x_Model", TEXT),
+    ("x_TokenType", TEXT),
+    ("x_PricingVariant", TEXT),
+    ("x_CostlensCallCount", COUNT),
     ("x_AllocationMethod", TEXT),
 ]
 
 _PARQUET_CAST = {
-    MONEY: "DECIMAL(38, 18)", QUANTITY: "DECIMAL(38, 6)", DATETIME: "TIMESTAMPTZ", TEXT: "VARCHAR",
+    MONEY: "DECIMAL(38, 18)",
+    QUANTITY: "DECIMAL(38, 6)",
+    DATETIME: "TIMESTAMPTZ",
+    TEXT: "VARCHAR",
     COUNT: "BIGINT",
 }
 
@@ -77,8 +121,10 @@ def export_format(out: Path, fmt: str | None) -> str:
     suffix = out.suffix.lower().lstrip(".")
     chosen = (fmt or suffix or "").lower()
     if chosen not in FORMATS:
-        raise UsageError(f"cannot tell the FOCUS export format of {out}",
-                         fix="name the file .csv or .parquet, or pass --format csv|parquet")
+        raise UsageError(
+            f"cannot tell the FOCUS export format of {out}",
+            fix="name the file .csv or .parquet, or pass --format csv|parquet",
+        )
     if suffix in FORMATS and suffix != chosen:
         raise UsageError(f"--out {out} does not match --format {chosen}", fix=f"name the file .{chosen}")
     return chosen
@@ -88,24 +134,28 @@ def ensure_allocation_relation(con: duckdb.DuckDBPyConnection) -> None:
     """The allocation hook: `export_allocated` as reconciliation leaves it, else an empty one."""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'export_allocated' "
-        "UNION ALL SELECT count(*) FROM duckdb_views() WHERE view_name = 'export_allocated'").fetchall()
+        "UNION ALL SELECT count(*) FROM duckdb_views() WHERE view_name = 'export_allocated'"
+    ).fetchall()
     if sum(n for (n,) in exists):
         return
     con.execute(
         "CREATE TEMP TABLE export_allocated (charge_day DATE, provider VARCHAR, model VARCHAR, feature VARCHAR, "
-        "allocated_usd DECIMAL(38, 18))")
+        "allocated_usd DECIMAL(38, 18))"
+    )
 
 
 def _feature_config(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     import pyarrow as pa
 
     features = config.features
-    table = pa.table({
-        "feature": pa.array(list(features), pa.string()),
-        "team": pa.array([f.team for f in features.values()], pa.string()),
-        "cost_center": pa.array([f.cost_center for f in features.values()], pa.string()),
-        "task_class": pa.array([f.task_class for f in features.values()], pa.string()),
-    })
+    table = pa.table(
+        {
+            "feature": pa.array(list(features), pa.string()),
+            "team": pa.array([f.team for f in features.values()], pa.string()),
+            "cost_center": pa.array([f.cost_center for f in features.values()], pa.string()),
+            "task_class": pa.array([f.task_class for f in features.values()], pa.string()),
+        }
+    )
     con.register("_export_features_arrow", table)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE export_feature_config AS SELECT * FROM _export_features_arrow")
@@ -130,8 +180,9 @@ def _projection(fmt: str) -> str:
     return ", ".join(parts)
 
 
-def build_focus_rows(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
-                     include_allocation: bool = False) -> int:
+def build_focus_rows(
+    con: duckdb.DuckDBPyConnection, config: Config, period: Period, include_allocation: bool = False
+) -> int:
     """Materialise TEMP TABLE focus_export for the period; returns the number of unpriced calls left out.
     Prices the calls first (price book resolved for the calls present, as the report does). The rows add up
     to the report's total; with `include_allocation` the billed spend reconciliation allocates to features
@@ -146,17 +197,21 @@ def build_focus_rows(con: duckdb.DuckDBPyConnection, config: Config, period: Per
     compute_period_metrics(con, config, period, "computed")
     _feature_config(con, config)
     ensure_allocation_relation(con)
-    con.execute("CREATE OR REPLACE TEMP TABLE export_options AS SELECT CAST(? AS BOOLEAN) AS include_allocation",
-                [include_allocation])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE export_options AS SELECT CAST(? AS BOOLEAN) AS include_allocation",
+        [include_allocation],
+    )
     con.execute(load_sql("export/focus.sql"))
     unpriced, report_usd, export_usd = con.execute(
         "SELECT (SELECT count(*) FROM period_calls WHERE NOT priced), "
         "(SELECT coalesce(sum(cost_usd), 0) FROM period_calls WHERE priced), "
-        "(SELECT coalesce(sum(BilledCost), 0) FROM focus_export WHERE x_AllocationMethod = 'direct')").fetchall()[0]
+        "(SELECT coalesce(sum(BilledCost), 0) FROM focus_export WHERE x_AllocationMethod = 'direct')"
+    ).fetchall()[0]
     if Decimal(report_usd) != Decimal(export_usd):  # the export re-joins the price book: never let it drift
-        raise CostlensError(f"the FOCUS rows add up to ${export_usd} but the report's priced calls to ${report_usd}",
-                            fix="a bug: sql/export/focus.sql prices calls differently from "
-                                "sql/intermediate/priced_calls.sql")
+        raise CostlensError(
+            f"the FOCUS rows add up to ${export_usd} but the report's priced calls to ${report_usd}",
+            fix="a bug: sql/export/focus.sql prices calls differently from sql/intermediate/priced_calls.sql",
+        )
     return int(unpriced)
 
 
@@ -179,8 +234,14 @@ def write_focus(con: duckdb.DuckDBPyConnection, out: Path, fmt: str) -> int:
     return table.num_rows
 
 
-def export_focus(con: duckdb.DuckDBPyConnection, config: Config, period: Period, out: str | Path,
-                 fmt: str | None = None, include_allocation: bool = False) -> FocusExport:
+def export_focus(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    period: Period,
+    out: str | Path,
+    fmt: str | None = None,
+    include_allocation: bool = False,
+) -> FocusExport:
     """Write the period's FOCUS 1.2 dataset to `out` (CSV or Parquet, from --format or the suffix): the
     report's total; the allocated billed spend is reported beside it (in the file with `include_allocation`)."""
     path = Path(out)
@@ -190,9 +251,17 @@ def export_focus(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
     unpriced = build_focus_rows(con, config, period, include_allocation)
     rows = write_focus(con, path, chosen)
     billed = con.execute("SELECT coalesce(sum(BilledCost), 0) FROM focus_export").fetchall()[0][0]
-    allocated = con.execute("SELECT coalesce(sum(a.allocated_usd), 0) FROM export_allocated a, report_period r "
-                            "WHERE CAST(a.charge_day AS TIMESTAMP) >= r.start_ts "
-                            "AND CAST(a.charge_day AS TIMESTAMP) < r.end_ts").fetchall()[0][0]
-    return FocusExport(path=path, fmt=chosen, rows=rows, billed_cost_usd=Decimal(billed),
-                       allocated_cost_usd=Decimal(allocated), unpriced_calls=int(unpriced),
-                       allocation_included=include_allocation)
+    allocated = con.execute(
+        "SELECT coalesce(sum(a.allocated_usd), 0) FROM export_allocated a, report_period r "
+        "WHERE CAST(a.charge_day AS TIMESTAMP) >= r.start_ts "
+        "AND CAST(a.charge_day AS TIMESTAMP) < r.end_ts"
+    ).fetchall()[0][0]
+    return FocusExport(
+        path=path,
+        fmt=chosen,
+        rows=rows,
+        billed_cost_usd=Decimal(billed),
+        allocated_cost_usd=Decimal(allocated),
+        unpriced_calls=int(unpriced),
+        allocation_included=include_allocation,
+    )

@@ -168,6 +168,7 @@ def _encode(texts: list[str], name: str, threads: int, *, lengths_only: bool) ->
     if fast is None:
         results = _pooled(encoder(encoding.encode_ordinary), distinct, threads)
     else:
+
         def fast_encode_ordinary(text: str) -> list[int]:
             try:
                 return fast.encode_ordinary(text)
@@ -177,7 +178,8 @@ def _encode(texts: list[str], name: str, threads: int, *, lengths_only: bool) ->
         results = _pooled(encoder(fast_encode_ordinary), distinct, threads)
         # texts that may hold a piece where riptoken's ids could differ: tiktoken's ids instead
         recheck = _texts_with_long_runs(distinct)
-        for k, result in zip(recheck, _pooled(encoder(encoding.encode_ordinary), [distinct[k] for k in recheck],
-                                              threads)):
+        for k, result in zip(
+            recheck, _pooled(encoder(encoding.encode_ordinary), [distinct[k] for k in recheck], threads)
+        ):
             results[k] = result
     return [results[p] for p in positions]

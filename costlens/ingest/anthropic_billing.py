@@ -59,8 +59,13 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "cost_type": ("cost_type",),
 }
 
-_USAGE_CSV_MARKERS = {"usage_input_tokens_no_cache", "usage_input_tokens_cache_read", "usage_output_tokens",
-                      "usage_input_tokens_cache_write_5m", "usage_input_tokens_cache_write_1h"}
+_USAGE_CSV_MARKERS = {
+    "usage_input_tokens_no_cache",
+    "usage_input_tokens_cache_read",
+    "usage_output_tokens",
+    "usage_input_tokens_cache_write_5m",
+    "usage_input_tokens_cache_write_1h",
+}
 _USAGE_RESULT_KEYS = {"uncached_input_tokens", "cache_read_input_tokens", "cache_creation", "server_tool_use"}
 _COST_RESULT_KEYS = {"cost_type", "token_type", "description"}
 
@@ -137,7 +142,8 @@ class AnthropicBillingAdapter(Adapter):
             # shape is one of two literals chosen above, never input text
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW anthropic_billing_src AS SELECT source_row, "
-                f"CAST(NULL AS VARCHAR) AS loc, CAST(0 AS BIGINT) AS result_order, '{shape}' AS shape, 'csv' AS origin, "
+                f"CAST(NULL AS VARCHAR) AS loc, CAST(0 AS BIGINT) AS result_order, '{shape}' AS shape, "
+                f"'csv' AS origin, "
                 f"CAST(NULL AS VARCHAR) AS issue, CAST(NULL AS VARCHAR) AS empty_note, "
                 f"CAST(NULL AS VARCHAR) AS end_raw, CAST(NULL AS VARCHAR) AS amount_cents_raw, "
                 f"CAST(NULL AS VARCHAR) AS currency, CAST(NULL AS VARCHAR) AS description, {projection} "

@@ -132,8 +132,7 @@ def _parquet_expr(schema, names: tuple[str, ...]) -> str:
 def _as_text(expr: str, kind) -> str:
     import pyarrow as pa
 
-    nested = (pa.types.is_map(kind) or pa.types.is_struct(kind) or pa.types.is_list(kind)
-              or pa.types.is_large_list(kind))
+    nested = pa.types.is_map(kind) or pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)
     return f"CAST(to_json({expr}) AS VARCHAR)" if nested else f"CAST({expr} AS VARCHAR)"
 
 

@@ -57,8 +57,10 @@ _DATE_COLUMNS = {"date", "usagedatetime", "usagedate"}
 class AzureCostAdapter(Adapter):
     name = "azure_cost"
     target = "billing_lines"
-    description = ("Azure Cost Management export (actual or amortized cost details, CSV or Parquet); "
-                   "Azure OpenAI / Foundry Models lines counted as AI spend")
+    description = (
+        "Azure Cost Management export (actual or amortized cost details, CSV or Parquet); "
+        "Azure OpenAI / Foundry Models lines counted as AI spend"
+    )
     containers = ("csv", "parquet")
 
     def detect(self, src: Source, ctx: IngestContext) -> int:

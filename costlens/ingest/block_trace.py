@@ -16,8 +16,12 @@ BLOCK_TOKENS = 512  # Mooncake's block size
 
 
 def _is_block_record(record: object) -> bool:
-    return (isinstance(record, dict) and isinstance(record.get("hash_ids"), list)
-            and "input_length" in record and "timestamp" in record)
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("hash_ids"), list)
+        and "input_length" in record
+        and "timestamp" in record
+    )
 
 
 class BlockTraceAdapter(Adapter):
@@ -32,15 +36,23 @@ class BlockTraceAdapter(Adapter):
     def stage(self, con, src: Source, ctx: IngestContext) -> None:
         constants = dict(ctx.mapping.constants) if ctx.mapping else {}
         if not constants.get("model"):
-            raise InputError(src.display, "a block-hash trace names no model",
-                             fix="pass --set model=NAME --set provider=NAME (and --set ts=START for its start time)")
+            raise InputError(
+                src.display,
+                "a block-hash trace names no model",
+                fix="pass --set model=NAME --set provider=NAME (and --set ts=START for its start time)",
+            )
         load_json_records(con, src)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE block_trace_settings AS SELECT "
             "coalesce(parse_ts(?), TIMESTAMP '1970-01-01') AS start_ts, CAST(? AS BIGINT) AS block_tokens, "
             "CAST(? AS VARCHAR) AS model, normalize_provider(?) AS provider, CAST(? AS VARCHAR) AS feature",
-            [constants.get("ts"), BLOCK_TOKENS, constants["model"], constants.get("provider"),
-             constants.get("feature", "block-trace")],
+            [
+                constants.get("ts"),
+                BLOCK_TOKENS,
+                constants["model"],
+                constants.get("provider"),
+                constants.get("feature", "block-trace"),
+            ],
         )
         self.run_sql(con, "staging/block_trace.sql")
 

@@ -70,14 +70,18 @@ class ClaudeCodeAdapter(Adapter):
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         load_json_records(con, src)
-        con.execute("CREATE OR REPLACE TEMP VIEW claude_lines AS SELECT r.source_row, r.doc, c.source_file, "
-                    "c.source_sha256 FROM raw_json r CROSS JOIN ingest_ctx c")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW claude_lines AS SELECT r.source_row, r.doc, c.source_file, "
+            "c.source_sha256 FROM raw_json r CROSS JOIN ingest_ctx c"
+        )
         self.run_sql(con, "staging/claude_code.sql")
 
     def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
         load_json_batch(con, srcs)
-        con.execute("CREATE OR REPLACE TEMP VIEW claude_lines AS SELECT r.source_row, r.doc, r.source_file, "
-                    "f.source_sha256 FROM raw_json r JOIN ingest_files f USING (source_file)")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW claude_lines AS SELECT r.source_row, r.doc, r.source_file, "
+            "f.source_sha256 FROM raw_json r JOIN ingest_files f USING (source_file)"
+        )
         self.run_sql(con, "staging/claude_code.sql")
 
 

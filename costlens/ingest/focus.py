@@ -60,8 +60,17 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _MANDATORY_HINTS = {
-    "billingcurrency", "billingperiodstart", "chargecategory", "effectivecost", "listcost", "pricingunit",
-    "servicename", "servicecategory", "invoiceissuername", "billingaccountid", "chargeperiodend",
+    "billingcurrency",
+    "billingperiodstart",
+    "chargecategory",
+    "effectivecost",
+    "listcost",
+    "pricingunit",
+    "servicename",
+    "servicecategory",
+    "invoiceissuername",
+    "billingaccountid",
+    "chargeperiodend",
 }
 
 
@@ -87,8 +96,9 @@ class FocusAdapter(Adapter):
             refs["Tags"] = "focus_parquet_tags.tags_json"
         projection = ", ".join(f"{ref} AS {name}" for name, ref in refs.items())
         join = " LEFT JOIN focus_parquet_tags USING (source_row)" if tags_json else ""
-        con.execute(f"CREATE OR REPLACE TEMP VIEW focus_src AS SELECT raw_rows.source_row, {projection} "
-                    f"FROM raw_rows{join}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW focus_src AS SELECT raw_rows.source_row, {projection} FROM raw_rows{join}"
+        )
         self.run_sql(con, "staging/billing_meters.sql")
         self.run_sql(con, "staging/focus.sql")
 

@@ -64,8 +64,10 @@ def _json_paths(names: tuple[str, ...]) -> list[str]:
 class GcpBillingAdapter(Adapter):
     name = "gcp_billing"
     target = "billing_lines"
-    description = ("Google Cloud Billing export (BigQuery standard/detailed usage cost as CSV, JSON or Parquet); "
-                   "Vertex AI generative-AI SKUs counted as AI spend")
+    description = (
+        "Google Cloud Billing export (BigQuery standard/detailed usage cost as CSV, JSON or Parquet); "
+        "Vertex AI generative-AI SKUs counted as AI spend"
+    )
     containers = ("jsonl", "json", "csv", "parquet")
 
     def detect(self, src: Source, ctx: IngestContext) -> int:
@@ -73,8 +75,10 @@ class GcpBillingAdapter(Adapter):
             header = {h.strip().lower() for h in src.header}
             if "cost" not in header:
                 return 0
-            flattened = (header & {"service.description", "service_description"}
-                         and header & {"sku.description", "sku_description"})
+            flattened = header & {"service.description", "service_description"} and header & {
+                "sku.description",
+                "sku_description",
+            }
             if flattened:
                 return 90 if "usage_start_time" in header else 70
             # Parquet keeps the nesting: top-level STRUCT columns service, sku, usage, …
@@ -85,8 +89,9 @@ class GcpBillingAdapter(Adapter):
         if "cost" not in keys or "usage_start_time" not in keys:
             return 0
         for record in src.records:
-            if isinstance(record, dict) and (nested(record, "sku", "description") is not None
-                                             or "sku.description" in record):
+            if isinstance(record, dict) and (
+                nested(record, "sku", "description") is not None or "sku.description" in record
+            ):
                 return 90
         return 0
 

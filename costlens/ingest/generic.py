@@ -24,8 +24,14 @@ if TYPE_CHECKING:
     from costlens.config import ColumnMapping
 
 TABULAR = ("csv", "parquet")
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                "cache_write_5m_tokens", "cache_write_1h_tokens")
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+)
 
 
 class Resolved:
@@ -81,20 +87,28 @@ def _mentions_mapped_column(src: Source, mapping: ColumnMapping) -> bool:
 
 def _require(src: Source, out: Resolved) -> None:
     if not out.has("ts"):
-        raise InputError(src.display, "the column mapping gives no timestamp",
-                         fix="add --map ts=COLUMN (ISO 8601 or epoch time)")
+        raise InputError(
+            src.display, "the column mapping gives no timestamp", fix="add --map ts=COLUMN (ISO 8601 or epoch time)"
+        )
     if not out.has("model"):
-        raise InputError(src.display, "the column mapping gives no model",
-                         fix="add --map model=COLUMN, or --set model=NAME when the whole file is one model")
+        raise InputError(
+            src.display,
+            "the column mapping gives no model",
+            fix="add --map model=COLUMN, or --set model=NAME when the whole file is one model",
+        )
     if not any(out.has(field) for field in TOKEN_FIELDS):
-        raise InputError(src.display, "the column mapping gives no token counts",
-                         fix="add --map input_tokens=COLUMN and --map output_tokens=COLUMN")
+        raise InputError(
+            src.display,
+            "the column mapping gives no token counts",
+            fix="add --map input_tokens=COLUMN and --map output_tokens=COLUMN",
+        )
 
 
 def _missing(src: Source, source: str, canonical: str, available: list[str], where: str) -> InputError:
     shown = ", ".join(available[:12]) + (", …" if len(available) > 12 else "")
     return InputError(
-        src.display, f"column '{source}' (mapped to {canonical}) {where}",
+        src.display,
+        f"column '{source}' (mapped to {canonical}) {where}",
         fix=f"use one of its columns ({shown}) in --map {canonical}=COLUMN or the config mapping",
     )
 
@@ -160,8 +174,11 @@ class GenericAdapter(Adapter):
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if ctx.mapping is None:
-            raise InputError(src.display, "the generic format needs a column mapping",
-                             fix="pass --map canonical=COLUMN (and --set canonical=VALUE), or add [[ingest.mappings]]")
+            raise InputError(
+                src.display,
+                "the generic format needs a column mapping",
+                fix="pass --map canonical=COLUMN (and --set canonical=VALUE), or add [[ingest.mappings]]",
+            )
         resolved = resolve(src, ctx.mapping)
         tabular = src.container in TABULAR
         # inner: the mapped columns as text; outer: blank / NULL → SQL NULL, then the constant as a fallback.
@@ -175,8 +192,10 @@ class GenericAdapter(Adapter):
                     inner.append(f"{resolved.columns[field]} AS r_{field}")
                 else:
                     inner.append(f"json_extract_string(doc, {sql_string(resolved.columns[field])}) AS r_{field}")
-                parts.append(f"CASE WHEN length(r_{field}) <= 4 AND trim(r_{field}) IN ('', 'NULL', 'null') "
-                             f"THEN NULL ELSE r_{field} END")
+                parts.append(
+                    f"CASE WHEN length(r_{field}) <= 4 AND trim(r_{field}) IN ('', 'NULL', 'null') "
+                    f"THEN NULL ELSE r_{field} END"
+                )
             if field in resolved.constants:
                 parts.append(f"CAST({sql_string(str(resolved.constants[field]))} AS VARCHAR)")
             expr = f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS VARCHAR)"
@@ -187,8 +206,10 @@ class GenericAdapter(Adapter):
             table = "raw_rows"
         else:
             load_json_records(con, src)
-            problem = ("CASE WHEN doc IS NULL THEN 'not valid JSON' "
-                       "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object' END")
+            problem = (
+                "CASE WHEN doc IS NULL THEN 'not valid JSON' "
+                "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object' END"
+            )
             table = "raw_json"
         con.execute(
             # a view: staging/generic.sql reads the rows once, straight from the reader
@@ -196,7 +217,8 @@ class GenericAdapter(Adapter):
             f"FROM (SELECT source_row, {problem} AS doc_problem{''.join(', ' + i for i in inner)} FROM {table})"
         )
         labels = [
-            f"{field} (column '{resolved.names[field]}')" if field in resolved.names and resolved.names[field] != field
+            f"{field} (column '{resolved.names[field]}')"
+            if field in resolved.names and resolved.names[field] != field
             else field
             for field in CANONICAL_CALL_FIELDS
         ]

@@ -57,10 +57,25 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 JSON_FIELDS = {"request_properties", "scores", "request_body", "response_body"}
 
-_HINTS = {"request_properties", "request_user_id", "response_status", "delay_ms", "costusd", "cost_usd",
-          "prompt_cache_read_tokens", "prompt_cache_write_tokens", "request_model", "response_model",
-          "time_to_first_token", "helicone_user", "request_path", "feedback_rating", "signed_body_url",
-          "response_created_at", "model_override"}
+_HINTS = {
+    "request_properties",
+    "request_user_id",
+    "response_status",
+    "delay_ms",
+    "costusd",
+    "cost_usd",
+    "prompt_cache_read_tokens",
+    "prompt_cache_write_tokens",
+    "request_model",
+    "response_model",
+    "time_to_first_token",
+    "helicone_user",
+    "request_path",
+    "feedback_rating",
+    "signed_body_url",
+    "response_created_at",
+    "model_override",
+}
 
 
 def _score(keys: set[str]) -> int:

@@ -47,30 +47,64 @@ STAGING: dict[str, str] = {
 # Confidence per kind: observations and scores have Langfuse-only enums; a trace is a weaker shape.
 CONFIDENCE: dict[str, int] = {"observations": 90, "scores": 85, "traces": 75}
 
-OBSERVATION_TYPES = {"GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR",
-                     "EMBEDDING", "GUARDRAIL"}
+OBSERVATION_TYPES = {
+    "GENERATION",
+    "SPAN",
+    "EVENT",
+    "AGENT",
+    "TOOL",
+    "CHAIN",
+    "RETRIEVER",
+    "EVALUATOR",
+    "EMBEDDING",
+    "GUARDRAIL",
+}
 SCORE_DATA_TYPES = {"NUMERIC", "CATEGORICAL", "BOOLEAN"}
 SCORE_SOURCES = {"API", "EVAL", "ANNOTATION"}
-TRACE_ONLY_FIELDS = {"sessionId", "userId", "release", "tags", "public", "htmlPath", "bookmarked", "externalId",
-                     "observations", "scores", "totalCost"}
+TRACE_ONLY_FIELDS = {
+    "sessionId",
+    "userId",
+    "release",
+    "tags",
+    "public",
+    "htmlPath",
+    "bookmarked",
+    "externalId",
+    "observations",
+    "scores",
+    "totalCost",
+}
 
 # For a large single-document export (an API page beyond the sniff window, so no parsed records): the
 # record shapes seen in the first bytes of text.
 _TEXT_SNIFF_BYTES = 64 * 1024
 _TEXT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
-    "observations": (re.compile(r'"traceId"\s*:'), re.compile(r'"startTime"\s*:'),
-                     re.compile(r'"type"\s*:\s*"(GENERATION|SPAN|EVENT|EMBEDDING|AGENT|TOOL|CHAIN)"')),
-    "scores": (re.compile(r'"traceId"\s*:'), re.compile(r'"value"\s*:'),
-               re.compile(r'"dataType"\s*:\s*"(NUMERIC|CATEGORICAL|BOOLEAN)"')),
-    "traces": (re.compile(r'"timestamp"\s*:'), re.compile(r'"htmlPath"\s*:|"sessionId"\s*:'),
-               re.compile(r'"(observations|scores|bookmarked|public)"\s*:')),
+    "observations": (
+        re.compile(r'"traceId"\s*:'),
+        re.compile(r'"startTime"\s*:'),
+        re.compile(r'"type"\s*:\s*"(GENERATION|SPAN|EVENT|EMBEDDING|AGENT|TOOL|CHAIN)"'),
+    ),
+    "scores": (
+        re.compile(r'"traceId"\s*:'),
+        re.compile(r'"value"\s*:'),
+        re.compile(r'"dataType"\s*:\s*"(NUMERIC|CATEGORICAL|BOOLEAN)"'),
+    ),
+    "traces": (
+        re.compile(r'"timestamp"\s*:'),
+        re.compile(r'"htmlPath"\s*:|"sessionId"\s*:'),
+        re.compile(r'"(observations|scores|bookmarked|public)"\s*:'),
+    ),
 }
 
 
 def is_page(record: Any) -> bool:
     """An API list page {"data": [...], "meta": {...}} (not a record that happens to hold `data`)."""
-    return (isinstance(record, dict) and isinstance(record.get("data"), list)
-            and "id" not in record and "traceId" not in record)
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("data"), list)
+        and "id" not in record
+        and "traceId" not in record
+    )
 
 
 def unwrap(records: list[Any]) -> list[Any]:
@@ -100,12 +134,16 @@ def record_kind(record: Any) -> Kind | None:
     if is_trace_document(record):
         return "observations"
     keys = record.keys()
-    if ("traceId" in keys and "startTime" in keys
-            and str(record.get("type") or "").upper() in OBSERVATION_TYPES):
+    if "traceId" in keys and "startTime" in keys and str(record.get("type") or "").upper() in OBSERVATION_TYPES:
         return "observations"
-    if ("name" in keys and ("value" in keys or "stringValue" in keys)
-            and (str(record.get("dataType") or "").upper() in SCORE_DATA_TYPES
-                 or str(record.get("source") or "").upper() in SCORE_SOURCES)):
+    if (
+        "name" in keys
+        and ("value" in keys or "stringValue" in keys)
+        and (
+            str(record.get("dataType") or "").upper() in SCORE_DATA_TYPES
+            or str(record.get("source") or "").upper() in SCORE_SOURCES
+        )
+    ):
         return "scores"
     if "id" in keys and "timestamp" in keys and "traceId" not in keys and len(TRACE_ONLY_FIELDS & keys) >= 2:
         return "traces"
@@ -170,9 +208,11 @@ class LangfuseAdapter(Adapter):
         if kind is None and not con.execute("SELECT count(*) FROM langfuse_records").fetchone()[0]:
             kind = "observations"  # an empty export (no records at all): nothing to load
         if kind is None:
-            raise InputError(src.display, "is not a Langfuse observations, traces or scores export",
-                             fix="export observations, traces or scores from the Langfuse public API, "
-                                 "one kind per file")
+            raise InputError(
+                src.display,
+                "is not a Langfuse observations, traces or scores export",
+                fix="export observations, traces or scores from the Langfuse public API, one kind per file",
+            )
         self.kind = kind
         if kind == "scores":
             self._score_config(con, ctx)
@@ -183,22 +223,33 @@ class LangfuseAdapter(Adapter):
         """The most common record kind in the file (when sniffing saw no records: a large single page)."""
         row = con.execute(
             "SELECT kind, count(*) AS n FROM langfuse_records WHERE kind IS NOT NULL "
-            "GROUP BY kind ORDER BY n DESC, kind LIMIT 1").fetchone()
+            "GROUP BY kind ORDER BY n DESC, kind LIMIT 1"
+        ).fetchone()
         return row[0] if row else None
 
     @staticmethod
     def _score_config(con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
         """langfuse_score_names(role, name) and langfuse_score_settings from [outcomes.scores], as data."""
         scores = ctx.config.outcomes.scores
-        pairs = [(role, name.strip().lower()) for role, names in
-                 (("accepted", scores.accepted), ("quality", scores.quality), ("human_review", scores.human_review))
-                 for name in names if name.strip()]
+        pairs = [
+            (role, name.strip().lower())
+            for role, names in (
+                ("accepted", scores.accepted),
+                ("quality", scores.quality),
+                ("human_review", scores.human_review),
+            )
+            for name in names
+            if name.strip()
+        ]
         con.execute(
             "CREATE OR REPLACE TEMP TABLE langfuse_score_names AS "
             "SELECT CAST(unnest(?) AS VARCHAR) AS role, CAST(unnest(?) AS VARCHAR) AS name",
-            [[role for role, _ in pairs], [name for _, name in pairs]])
-        con.execute("CREATE OR REPLACE TEMP TABLE langfuse_score_settings AS "
-                    "SELECT CAST(? AS DOUBLE) AS accept_threshold", [scores.accept_threshold])
+            [[role for role, _ in pairs], [name for _, name in pairs]],
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE langfuse_score_settings AS SELECT CAST(? AS DOUBLE) AS accept_threshold",
+            [scores.accept_threshold],
+        )
 
 
 ADAPTER = LangfuseAdapter()

@@ -66,11 +66,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
 JSON_FIELDS = {"metadata", "request_tags", "messages", "response", "request_kwargs"}
 
 SPEND_MARKERS = {"request_id", "call_type", "spend"}
-SPEND_HINTS = {"starttime", "prompt_tokens", "completion_tokens", "total_tokens", "model_group", "api_key",
-               "cache_hit", "request_tags", "custom_llm_provider", "metadata", "endtime"}
+SPEND_HINTS = {
+    "starttime",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "model_group",
+    "api_key",
+    "cache_hit",
+    "request_tags",
+    "custom_llm_provider",
+    "metadata",
+    "endtime",
+}
 ERROR_MARKERS = {"request_id", "exception_type"}
-ERROR_HINTS = {"litellm_model_name", "request_kwargs", "exception_string", "model_group", "starttime",
-               "status_code"}
+ERROR_HINTS = {"litellm_model_name", "request_kwargs", "exception_string", "model_group", "starttime", "status_code"}
 
 
 def _score(keys: set[str]) -> int:
@@ -149,8 +159,9 @@ def json_struct(fields: dict[str, tuple[str, ...]], json_fields: set[str]) -> st
 def json_projection(fields: dict[str, tuple[str, ...]], json_fields: set[str]) -> str:
     parts = []
     for field, names in fields.items():
-        refs = [f'CAST(t."{name}" AS VARCHAR)' if field in json_fields else f't."{name}"'
-                for name in _json_names(names)]
+        refs = [
+            f'CAST(t."{name}" AS VARCHAR)' if field in json_fields else f't."{name}"' for name in _json_names(names)
+        ]
         expr = refs[0] if len(refs) == 1 else f"coalesce({', '.join(refs)})"
         parts.append(f"{expr} AS {field}")
     return ", ".join(parts)

@@ -69,10 +69,20 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "quantity_unit": ("quantity_unit",),
 }
 
-_USAGE_CSV_MARKERS = {"num_model_requests", "input_tokens", "output_tokens", "input_cached_tokens",
-                      "input_uncached_tokens"}
-_USAGE_RESULT_KEYS = {"num_model_requests", "input_tokens", "output_tokens", "input_cached_tokens",
-                      "input_uncached_tokens"}
+_USAGE_CSV_MARKERS = {
+    "num_model_requests",
+    "input_tokens",
+    "output_tokens",
+    "input_cached_tokens",
+    "input_uncached_tokens",
+}
+_USAGE_RESULT_KEYS = {
+    "num_model_requests",
+    "input_tokens",
+    "output_tokens",
+    "input_cached_tokens",
+    "input_uncached_tokens",
+}
 
 
 def csv_shape(header: list[str]) -> str | None:
@@ -157,7 +167,8 @@ class OpenAIBillingAdapter(Adapter):
             # shape is one of three literals chosen above, never input text
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW openai_billing_src AS SELECT source_row, "
-                f"CAST(NULL AS VARCHAR) AS loc, CAST(0 AS BIGINT) AS result_order, '{shape}' AS shape, CAST(NULL AS VARCHAR) AS result_object, "
+                f"CAST(NULL AS VARCHAR) AS loc, CAST(0 AS BIGINT) AS result_order, '{shape}' AS shape, "
+                f"CAST(NULL AS VARCHAR) AS result_object, "
                 f"CAST(NULL AS VARCHAR) AS issue, CAST(NULL AS VARCHAR) AS empty_note, {projection} FROM raw_rows"
             )
         else:

@@ -21,13 +21,27 @@ Provider = Literal["openai", "anthropic", "google", "bedrock"]
 
 OPENAI_OBJECTS = {"chat.completion", "chat.completion.chunk", "response", "text_completion"}
 ANTHROPIC_STREAM_EVENTS = {
-    "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta",
+    "message_start",
+    "message_delta",
+    "message_stop",
+    "content_block_start",
+    "content_block_delta",
     "content_block_stop",
 }
 # Claude Code session logs (left for their own adapter) and other producers that embed response objects.
 CLAUDE_CODE_TYPES = {"user", "assistant", "progress", "system", "summary", "file-history-snapshot", "queue-operation"}
-OPENAI_MODEL_PREFIXES = ("gpt", "chatgpt", "o1", "o3", "o4", "text-embedding", "davinci", "babbage", "codex",
-                         "computer-use")
+OPENAI_MODEL_PREFIXES = (
+    "gpt",
+    "chatgpt",
+    "o1",
+    "o3",
+    "o4",
+    "text-embedding",
+    "davinci",
+    "babbage",
+    "codex",
+    "computer-use",
+)
 
 
 def _obj(value: Any) -> dict | None:
@@ -130,11 +144,18 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
     they cannot be read."""
     load_json_records(con, src)
     # Anthropic and Bedrock objects carry no time of their own: the file's modification time is the fallback.
-    con.execute("CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider, "
-                "make_timestamp(CAST(? AS BIGINT)) AS file_mtime", [primary, src.mtime_ns // 1000])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider, "
+        "make_timestamp(CAST(? AS BIGINT)) AS file_mtime",
+        [primary, src.mtime_ns // 1000],
+    )
     Adapter.run_sql(con, "staging/provider_lines.sql")
-    owners = [row[0] for row in con.execute(
-        "SELECT DISTINCT coalesce(owner, ?) FROM provider_lines ORDER BY 1", [primary]).fetchall()] or [primary]
+    owners = [
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT coalesce(owner, ?) FROM provider_lines ORDER BY 1", [primary]
+        ).fetchall()
+    ] or [primary]
     for owner in owners:
         Adapter.run_sql(con, PROVIDER_STAGING[owner])
     if len(owners) == 1:  # the common case: no copy, the provider's table becomes `staged`

@@ -26,66 +26,158 @@ from costlens.sqlfiles import load_sql
 # Every span attribute a convention below reads (text; JSON values come back as their JSON text).
 SPAN_ATTRIBUTES = (
     # what the span is
-    "gen_ai.operation.name", "openinference.span.kind", "llm.request.type", "logfire.span_type",
+    "gen_ai.operation.name",
+    "openinference.span.kind",
+    "llm.request.type",
+    "logfire.span_type",
     # provider and model
-    "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "gen_ai.request.model",
-    "gen_ai.response.model", "llm.model_name", "llm.request.model_name", "llm.response.model_name",
-    "llm.request.model", "llm.response.model", "llm.invocation_parameters",
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "llm.provider",
+    "llm.system",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "llm.model_name",
+    "llm.request.model_name",
+    "llm.response.model_name",
+    "llm.request.model",
+    "llm.response.model",
+    "llm.invocation_parameters",
     # tokens: input (the OTel convention counts cache reads and writes inside it)
-    "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt", "llm.usage.prompt_tokens",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+    "llm.usage.prompt_tokens",
     # output (reasoning inside)
-    "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
     "llm.usage.completion_tokens",
     # cache reads
-    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-    "llm.token_count.prompt_details.cache_read", "gen_ai.usage.details.cache_read_tokens",
-    "gen_ai.usage.details.cache_read_input_tokens", "gen_ai.usage.cached_tokens",
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read",
+    "gen_ai.usage.details.cache_read_tokens",
+    "gen_ai.usage.details.cache_read_input_tokens",
+    "gen_ai.usage.cached_tokens",
     # cache writes, all of them
-    "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
-    "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
-    "gen_ai.usage.details.cache_write_tokens", "gen_ai.usage.details.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+    "llm.token_count.prompt_details.cache_write",
+    "gen_ai.usage.details.cache_write_tokens",
+    "gen_ai.usage.details.cache_creation_input_tokens",
     # cache writes by time to live
     "anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
     "anthropic.usage.cache_creation.ephemeral_5m_input_tokens",
-    "gen_ai.usage.details.ephemeral_1h_input_tokens", "gen_ai.usage.details.ephemeral_5m_input_tokens",
-    "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens", "costlens.cache_creation_1h.input_tokens",
+    "gen_ai.usage.details.ephemeral_1h_input_tokens",
+    "gen_ai.usage.details.ephemeral_5m_input_tokens",
+    "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens",
+    "costlens.cache_creation_1h.input_tokens",
     # reasoning (informational: inside output)
-    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens", "gen_ai.usage.details.reasoning_tokens",
-    "gen_ai.usage.details.thinking_tokens", "gen_ai.usage.details.thoughts_tokens",
+    "gen_ai.usage.reasoning.output_tokens",
+    "gen_ai.usage.reasoning_tokens",
+    "gen_ai.usage.details.reasoning_tokens",
+    "gen_ai.usage.details.thinking_tokens",
+    "gen_ai.usage.details.thoughts_tokens",
     "llm.token_count.completion_details.reasoning",
     # server-side tools and the provider's raw usage object (logfire)
-    "gen_ai.usage.details.web_search_requests", "gen_ai.usage.raw", "metadata",
+    "gen_ai.usage.details.web_search_requests",
+    "gen_ai.usage.raw",
+    "metadata",
     # the request
-    "gen_ai.response.id", "gen_ai.response.finish_reasons", "gen_ai.request.max_tokens", "llm.request.max_tokens",
-    "gen_ai.request.stream", "error.type", "http.response.status_code", "http.status_code",
-    "openai.response.service_tier", "openai.request.service_tier", "gen_ai.response.service_tier",
-    "gen_ai.openai.response.service_tier", "gen_ai.openai.request.service_tier", "anthropic.response.service_tier",
-    "costlens.service_tier", "costlens.batch", "gen_ai.request.batch", "output.value",
+    "gen_ai.response.id",
+    "gen_ai.response.finish_reasons",
+    "gen_ai.request.max_tokens",
+    "llm.request.max_tokens",
+    "gen_ai.request.stream",
+    "error.type",
+    "http.response.status_code",
+    "http.status_code",
+    "openai.response.service_tier",
+    "openai.request.service_tier",
+    "gen_ai.response.service_tier",
+    "gen_ai.openai.response.service_tier",
+    "gen_ai.openai.request.service_tier",
+    "anthropic.response.service_tier",
+    "costlens.service_tier",
+    "costlens.batch",
+    "gen_ai.request.batch",
+    "output.value",
     # a cost the producer computed itself
-    "costlens.cost_usd", "operation.cost",
+    "costlens.cost_usd",
+    "operation.cost",
     # attribution (on the span or an ancestor)
-    "costlens.feature", "feature", "app.feature", "use_case", "costlens.task_id", "task_id", "task.id",
-    "costlens.team", "team", "costlens.customer", "customer", "customer.id", "user.id", "enduser.id",
-    "costlens.user_id", "session.id", "gen_ai.conversation.id", "costlens.environment",
-    "deployment.environment.name", "gen_ai.agent.name",
+    "costlens.feature",
+    "feature",
+    "app.feature",
+    "use_case",
+    "costlens.task_id",
+    "task_id",
+    "task.id",
+    "costlens.team",
+    "team",
+    "costlens.customer",
+    "customer",
+    "customer.id",
+    "user.id",
+    "enduser.id",
+    "costlens.user_id",
+    "session.id",
+    "gen_ai.conversation.id",
+    "costlens.environment",
+    "deployment.environment.name",
+    "gen_ai.agent.name",
     # content (fingerprints only, unless --keep-content)
-    "gen_ai.input.messages", "gen_ai.system_instructions", "costlens.prompt_hash", "costlens.prefix_hash",
+    "gen_ai.input.messages",
+    "gen_ai.system_instructions",
+    "costlens.prompt_hash",
+    "costlens.prefix_hash",
     "costlens.prefix_tokens",
 )
-RESOURCE_ATTRIBUTES = ("service.name", "deployment.environment", "deployment.environment.name", "costlens.team",
-                       "team", "costlens.feature")
+RESOURCE_ATTRIBUTES = (
+    "service.name",
+    "deployment.environment",
+    "deployment.environment.name",
+    "costlens.team",
+    "team",
+    "costlens.feature",
+)
 
 # The top level of a flat span; attributes and resource stay JSON (one parse, then one typed transform).
 FLAT_SPAN = {
-    "trace_id": "VARCHAR", "traceId": "VARCHAR", "span_id": "VARCHAR", "spanId": "VARCHAR",
-    "context": {"trace_id": "VARCHAR", "span_id": "VARCHAR"}, "parent_id": "VARCHAR", "parentSpanId": "VARCHAR",
-    "parent_span_id": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR", "start_time": "VARCHAR",
-    "startTime": "VARCHAR", "start_time_unix_nano": "VARCHAR", "startTimeUnixNano": "VARCHAR",
-    "timestamp": "VARCHAR", "end_time": "VARCHAR", "endTime": "VARCHAR", "end_time_unix_nano": "VARCHAR",
-    "endTimeUnixNano": "VARCHAR", "status": "JSON", "status_code": "VARCHAR", "status_message": "VARCHAR",
-    "attributes": "JSON", "span_attributes": "JSON", "attrs": "JSON", "resource": "JSON",
-    "resource_attributes": "JSON", "instrumentation_scope": "JSON", "instrumentationScope": "JSON", "scope": "JSON",
+    "trace_id": "VARCHAR",
+    "traceId": "VARCHAR",
+    "span_id": "VARCHAR",
+    "spanId": "VARCHAR",
+    "context": {"trace_id": "VARCHAR", "span_id": "VARCHAR"},
+    "parent_id": "VARCHAR",
+    "parentSpanId": "VARCHAR",
+    "parent_span_id": "VARCHAR",
+    "name": "VARCHAR",
+    "kind": "VARCHAR",
+    "start_time": "VARCHAR",
+    "startTime": "VARCHAR",
+    "start_time_unix_nano": "VARCHAR",
+    "startTimeUnixNano": "VARCHAR",
+    "timestamp": "VARCHAR",
+    "end_time": "VARCHAR",
+    "endTime": "VARCHAR",
+    "end_time_unix_nano": "VARCHAR",
+    "endTimeUnixNano": "VARCHAR",
+    "status": "JSON",
+    "status_code": "VARCHAR",
+    "status_message": "VARCHAR",
+    "attributes": "JSON",
+    "span_attributes": "JSON",
+    "attrs": "JSON",
+    "resource": "JSON",
+    "resource_attributes": "JSON",
+    "instrumentation_scope": "JSON",
+    "instrumentationScope": "JSON",
+    "scope": "JSON",
 }
+
 
 def _is_otlp(record: object) -> bool:
     return isinstance(record, dict) and "resourceSpans" in record
@@ -124,8 +216,10 @@ class OtelAdapter(Adapter):
         else:
             no_reader_rejects(con)
         for relation in ("otel_span_rows", "otel_spans"):
-            kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
-                               "AND table_catalog = 'temp'", [relation]).fetchone()
+            kind = con.execute(
+                "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_catalog = 'temp'",
+                [relation],
+            ).fetchone()
             if kind:
                 con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {relation}")
         if otlp:
@@ -146,17 +240,23 @@ def _flat_rows_sql(typed_read: str | None) -> str:
     """staging/otel_span_rows_flat.sql over the file read straight into FLAT_SPAN (typed_read), or over the
     careful reader's raw_json lines (each parsed by json_transform into the same STRUCT)."""
     if typed_read is None:
-        docs = (f"SELECT source_row, doc IS NOT NULL AS doc_ok, json_transform(doc, {json_transform_spec(FLAT_SPAN)}) "
-                "AS d FROM raw_json")
+        docs = (
+            f"SELECT source_row, doc IS NOT NULL AS doc_ok, json_transform(doc, {json_transform_spec(FLAT_SPAN)}) "
+            "AS d FROM raw_json"
+        )
     else:
         # DuckDB's typed read refuses deep nesting in typed fields but keeps JSON fields (attributes, resource)
         # as they are: a span that may nest deeper than the readers allow gives the typed read up, so the
         # careful reader measures it and quarantines it (one strlen and two replaces per span otherwise)
-        deep = " OR ".join(f"json_brackets_over(d.{key}, {MAX_JSON_DEPTH})"
-                           for key in ("attributes", "span_attributes", "attrs", "resource", "resource_attributes"))
-        docs = (f"SELECT CAST(NULL AS BIGINT) AS source_row, true AS doc_ok, d FROM {typed_read} d "
-                f"WHERE coalesce(CASE WHEN {deep} THEN error('a span may nest too deeply for the typed read') END, "
-                f"true)")
+        deep = " OR ".join(
+            f"json_brackets_over(d.{key}, {MAX_JSON_DEPTH})"
+            for key in ("attributes", "span_attributes", "attrs", "resource", "resource_attributes")
+        )
+        docs = (
+            f"SELECT CAST(NULL AS BIGINT) AS source_row, true AS doc_ok, d FROM {typed_read} d "
+            f"WHERE coalesce(CASE WHEN {deep} THEN error('a span may nest too deeply for the typed read') END, "
+            f"true)"
+        )
     return load_sql("staging/otel_span_rows_flat.sql").replace("{span_docs}", docs)
 
 
@@ -164,8 +264,12 @@ def _spans_to_calls_sql() -> str:
     attributes = json_transform_spec({key: "VARCHAR" for key in SPAN_ATTRIBUTES})
     resource = json_transform_spec({key: "VARCHAR" for key in RESOURCE_ATTRIBUTES})
     known = "[" + ", ".join("'" + key.replace("'", "''") + "'" for key in SPAN_ATTRIBUTES) + "]"
-    return (load_sql("staging/otel_spans_to_calls.sql").replace("{attribute_spec}", attributes)
-            .replace("{resource_spec}", resource).replace("{known_attributes}", known))
+    return (
+        load_sql("staging/otel_spans_to_calls.sql")
+        .replace("{attribute_spec}", attributes)
+        .replace("{resource_spec}", resource)
+        .replace("{known_attributes}", known)
+    )
 
 
 ADAPTER = OtelAdapter()

@@ -22,8 +22,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "task_id": ("task_id", "taskid", "task.id", "costlens.task_id", "task"),
     "accepted": ("accepted", "is_accepted", "acceptance", "accepted_by_user", "outcome", "success", "succeeded"),
     "quality_score": ("quality_score", "quality", "score", "quality_rating", "eval_score"),
-    "human_review": ("human_review", "human_reviewed", "reviewed", "needs_review", "needs_human_review",
-                     "review_required", "escalated"),
+    "human_review": (
+        "human_review",
+        "human_reviewed",
+        "reviewed",
+        "needs_review",
+        "needs_human_review",
+        "review_required",
+        "escalated",
+    ),
     "rework_minutes": ("rework_minutes", "rework_min", "rework_mins", "rework_time_minutes"),
     "rework_cost_usd": ("rework_cost_usd", "rework_cost", "rework_usd"),
     "delay_minutes": ("delay_minutes", "delay_min", "delay_mins", "wait_minutes"),
@@ -74,7 +81,8 @@ class OutcomesAdapter(Adapter):
             found = _all_present({h.strip().lower() for h in src.header})
             projection = ", ".join(
                 f"coalesce({', '.join(column_ref(src, s) for s in found[canonical])}) AS {canonical}"
-                if canonical in found else f"CAST(NULL AS VARCHAR) AS {canonical}"
+                if canonical in found
+                else f"CAST(NULL AS VARCHAR) AS {canonical}"
                 for canonical in FIELDS
             )
             con.execute(
@@ -90,7 +98,8 @@ class OutcomesAdapter(Adapter):
             paths = [json_path(keys[s]) for canonical in FIELDS for s in found.get(canonical, [])]
             projection = ", ".join(
                 f"coalesce({', '.join('json_extract_string(doc, ?)' for _ in found[canonical])}) AS {canonical}"
-                if canonical in found else f"CAST(NULL AS VARCHAR) AS {canonical}"
+                if canonical in found
+                else f"CAST(NULL AS VARCHAR) AS {canonical}"
                 for canonical in FIELDS
             )
             con.execute(
@@ -123,7 +132,7 @@ class OutcomesAdapter(Adapter):
 
 def json_path(key: str) -> str:
     """The JSONPath of one top-level key, passed to SQL as a parameter."""
-    return '$."' + key.replace('\\', '\\\\').replace('"', '\\"') + '"'
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 ADAPTER = OutcomesAdapter()

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from costlens.errors import InputError
 from costlens.ingest.sources import MAX_JSON_DEPTH, MAX_RECORD_BYTES, Source
 
+MAX_RECORD_MB = MAX_RECORD_BYTES // (1024 * 1024)
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -33,7 +35,8 @@ def load_json_records(con: duckdb.DuckDBPyConnection, src: Source, table: str = 
     try:
         con.execute(
             f"""CREATE TEMP TABLE {table} AS
-                SELECT json AS doc, row_number() OVER () AS source_row FROM read_json_objects(?, format = ?, ignore_errors = true,
+                SELECT json AS doc, row_number() OVER () AS source_row
+                FROM read_json_objects(?, format = ?, ignore_errors = true,
                        compression = ?, maximum_object_size = {MAX_JSON_OBJECT_BYTES})""",
             [str(src.path), fmt, src.duckdb_compression],
         )
@@ -41,8 +44,11 @@ def load_json_records(con: duckdb.DuckDBPyConnection, src: Source, table: str = 
         raise _read_error(src, exc) from None
     if first_line is not None and fmt == "newline_delimited":
         # DuckDB reads a UTF-8 byte-order mark as part of line 1 and rejects it: parse that one line without it
-        con.execute(f"UPDATE {table} SET doc = CASE WHEN json_valid(?) THEN CAST(? AS JSON) END "
-                    "WHERE source_row = 1 AND doc IS NULL", [first_line, first_line])
+        con.execute(
+            f"UPDATE {table} SET doc = CASE WHEN json_valid(?) THEN CAST(? AS JSON) END "
+            "WHERE source_row = 1 AND doc IS NULL",
+            [first_line, first_line],
+        )
     _reject_unreadable_records(con, table, whole_document_allowed=fmt == "auto")
 
 
@@ -81,17 +87,24 @@ SELECT * FROM too_long UNION ALL SELECT * FROM too_deep ORDER BY source_row
 """
 
 
-def _reject_unreadable_records(con: duckdb.DuckDBPyConnection, table: str, whole_document_allowed: bool,
-                               remove: bool = True) -> int:
+def _reject_unreadable_records(
+    con: duckdb.DuckDBPyConnection, table: str, whole_document_allowed: bool, remove: bool = True
+) -> int:
     """Move the records no staging may read (longer than MAX_RECORD_BYTES, nested deeper than MAX_JSON_DEPTH)
     from `table` to `reader_rejects` (`remove` False: only list them), so one such line costs its own row, not
     the file (DuckDB's JSON functions ran out of memory on a 50 MB line). A file that is one JSON document
     (`whole_document_allowed` and a single row) may be larger: a page of many records is read as it always was.
     Returns how many there are."""
     size_applies = "true" if not whole_document_allowed else f"(SELECT count(*) FROM {table}) > 1"
-    con.execute(_UNREADABLE_RECORDS_SQL.format(table=table, max_bytes=MAX_RECORD_BYTES,
-                                               max_mb=MAX_RECORD_BYTES // (1024 * 1024), max_depth=MAX_JSON_DEPTH,
-                                               size_applies=size_applies))
+    con.execute(
+        _UNREADABLE_RECORDS_SQL.format(
+            table=table,
+            max_bytes=MAX_RECORD_BYTES,
+            max_mb=MAX_RECORD_BYTES // (1024 * 1024),
+            max_depth=MAX_JSON_DEPTH,
+            size_applies=size_applies,
+        )
+    )
     rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
     if rejected and remove:
         con.execute(f"DELETE FROM {table} WHERE source_row IN (SELECT source_row FROM reader_rejects)")
@@ -121,7 +134,8 @@ def load_json_batch(con: duckdb.DuckDBPyConnection, srcs: list[Source]) -> None:
            SELECT r.rowid - f.first_row + 1 AS source_row, r.doc, r.source_file
            FROM raw_json_read r
            JOIN (SELECT source_file, min(rowid) AS first_row FROM raw_json_read GROUP BY source_file) f
-             USING (source_file)""")
+             USING (source_file)"""
+    )
     # A record too long or too deep to read belongs to one file's reader_rejects, which a batch cannot keep:
     # give the batch up, so the runner loads its files one by one (load_json_records quarantines the record).
     if _reject_unreadable_records(con, "raw_json", whole_document_allowed=False, remove=False):
@@ -148,13 +162,17 @@ def typed_json_rows(src: Source, columns: dict) -> str | None:
         return None
     # DuckDB's buffers hold twice the maximum object size: a line longer than MAX_RECORD_BYTES (or nested deeper
     # than MAX_JSON_DEPTH, DuckDB's own limit here) fails the typed read, and the careful reader quarantines it.
-    return (f"read_json({sql_string(str(src.path))}, format = 'newline_delimited', "
-            f"columns = {json_columns_literal(columns)}, "
-            f"compression = {sql_string(src.duckdb_compression)}, maximum_object_size = {MAX_RECORD_BYTES // 2})")
+    return (
+        f"read_json({sql_string(str(src.path))}, format = 'newline_delimited', "
+        f"columns = {json_columns_literal(columns)}, "
+        f"compression = {sql_string(src.duckdb_compression)}, maximum_object_size = {MAX_RECORD_BYTES // 2})"
+    )
 
 
 def json_columns_literal(columns: dict) -> str:
-    return "{" + ", ".join(f"{sql_string(key)}: {sql_string(duckdb_type(value))}" for key, value in columns.items()) + "}"
+    return (
+        "{" + ", ".join(f"{sql_string(key)}: {sql_string(duckdb_type(value))}" for key, value in columns.items()) + "}"
+    )
 
 
 def duckdb_type(spec) -> str:
@@ -240,7 +258,7 @@ def load_csv_rows(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw
         f"""CREATE TEMP TABLE reader_rejects AS
             SELECT line AS source_row, 'malformed CSV row: ' || CASE
                        WHEN bool_or(error_type = 'LINE SIZE OVER MAXIMUM')
-                           THEN 'record longer than the {MAX_RECORD_BYTES // (1024 * 1024)} MB a record may be: not read'
+                           THEN 'record longer than the {MAX_RECORD_MB} MB a record may be: not read'
                        ELSE min(error_message) END AS reason
             FROM csv_rejects GROUP BY line ORDER BY line"""
     )
@@ -278,7 +296,9 @@ def _save_ingest_context(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[list
     for table in _RUNNER_TABLES:
         columns = con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-            "AND database_name = 'temp' ORDER BY column_index", [table]).fetchall()
+            "AND database_name = 'temp' ORDER BY column_index",
+            [table],
+        ).fetchall()
         if columns:
             saved[table] = columns, con.execute(f"SELECT * FROM {table}").fetchall()
     return saved
@@ -365,8 +385,9 @@ def _load_csv_lines(con: duckdb.DuckDBPyConnection, src: Source, table: str) -> 
         lines = pc.split_pattern(whole_file, pattern=b"\n")  # one list of every line, split by Arrow
         # each line's quote count, beside it (a list of the same length): its parity says whether the line
         # leaves a quoted field open
-        quotes = pa.LargeListArray.from_arrays(pa.array([0, len(lines.values)], pa.int64()),
-                                               pc.count_substring(lines.values, pattern=b'"'))
+        quotes = pa.LargeListArray.from_arrays(
+            pa.array([0, len(lines.values)], pa.int64()), pc.count_substring(lines.values, pattern=b'"')
+        )
     except (OSError, EOFError, MemoryError, pa.ArrowException) as exc:
         raise _read_error(src, exc) from None
     del data, whole_file
@@ -378,7 +399,8 @@ def _load_csv_lines(con: duckdb.DuckDBPyConnection, src: Source, table: str) -> 
                 SELECT line_no, try(decode(raw)) AS text, octet_length(raw) AS bytes, q % 2 = 1 AS odd,
                        sum(q % 2) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS odd_upto
                 FROM (SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS raw, unnest(quotes) AS q
-                      FROM csv_file_lines)""")
+                      FROM csv_file_lines)"""
+        )
     finally:
         con.unregister("csv_file_lines")
     con.execute(
@@ -427,7 +449,8 @@ def _load_csv_lines(con: duckdb.DuckDBPyConnection, src: Source, table: str) -> 
                 WHERE first_line = 1 OR text IS NULL OR replace(text, chr(13), '') <> ''
             ),
             checked AS (
-                SELECT record_no, first_line, text IS NULL AS not_utf8, coalesce(bytes, 0) > {MAX_RECORD_BYTES} AS too_long,
+                SELECT record_no, first_line, text IS NULL AS not_utf8,
+                       coalesce(bytes, 0) > {MAX_RECORD_BYTES} AS too_long,
                        body, has_quote,
                        text IS NOT NULL AND coalesce(bytes, 0) <= {MAX_RECORD_BYTES} AND CASE WHEN has_quote
                            THEN regexp_full_match(body || ?, '(?:{field})+')
@@ -463,7 +486,7 @@ def _load_csv_lines(con: duckdb.DuckDBPyConnection, src: Source, table: str) -> 
         f"""CREATE OR REPLACE TEMP TABLE reader_rejects AS
             SELECT record_no AS source_row, 'malformed CSV row: line ' || first_line || ': ' || CASE
                        WHEN not_utf8 THEN 'not UTF-8 text'
-                       WHEN too_long THEN 'longer than the {MAX_RECORD_BYTES // (1024 * 1024)} MB a record may be: not read'
+                       WHEN too_long THEN 'longer than the {MAX_RECORD_MB} MB a record may be: not read'
                        WHEN NOT well_formed AND (length(body) - length(replace(body, '"', ''))) % 2 = 1
                            THEN 'unterminated quote'
                        WHEN NOT well_formed AND contains(body, chr(13)) THEN 'stray carriage return'
@@ -472,8 +495,10 @@ def _load_csv_lines(con: duckdb.DuckDBPyConnection, src: Source, table: str) -> 
                             || ', header has {width}' END AS reason
             FROM csv_lines WHERE NOT well_formed OR len(fields) <> {width} ORDER BY record_no"""
     )
-    con.execute("DROP TABLE IF EXISTS csv_physical; DROP TABLE IF EXISTS csv_spans; DROP TABLE IF EXISTS csv_lines; "
-                "DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
+    con.execute(
+        "DROP TABLE IF EXISTS csv_physical; DROP TABLE IF EXISTS csv_spans; DROP TABLE IF EXISTS csv_lines; "
+        "DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans"
+    )
 
 
 def load_parquet_rows(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw_rows") -> None:
@@ -489,14 +514,16 @@ def load_parquet_rows(con: duckdb.DuckDBPyConnection, src: Source, table: str = 
         raise _read_error(src, exc) from None
     con.execute(
         f"CREATE TEMP VIEW {table} AS SELECT {select}, file_row_number + 1 AS source_row "
-        f"FROM read_parquet({sql_string(str(src.path))}, file_row_number = true)")
+        f"FROM read_parquet({sql_string(str(src.path))}, file_row_number = true)"
+    )
     no_reader_rejects(con)
 
 
 def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a temp table or view of ours by name, whichever it is (readers make either)."""
-    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
-                       "AND table_catalog = 'temp'", [name]).fetchone()
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_catalog = 'temp'", [name]
+    ).fetchone()
     if kind:
         con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {quote_ident(name)}")
 
@@ -528,7 +555,8 @@ def _needs_line_reader(src: Source, exc: Exception) -> bool:
     or (gzip only) an unterminated quote, for which it asks for a multi-GiB buffer."""
     text = str(exc)
     return "state machine reached an invalid state" in text or (
-        src.compression == "gzip" and "could not allocate block" in text)
+        src.compression == "gzip" and "could not allocate block" in text
+    )
 
 
 def _read_error(src: Source, exc: Exception) -> InputError:
@@ -546,4 +574,6 @@ def _read_error(src: Source, exc: Exception) -> InputError:
             digits = "".join(ch for ch in tail[:12] if ch.isdigit())
             row = int(digits) if digits else None
             break
-    return InputError(src.display, f"cannot be read ({first})", row=row, fix="check the file is complete and well-formed")
+    return InputError(
+        src.display, f"cannot be read ({first})", row=row, fix="check the file is complete and well-formed"
+    )

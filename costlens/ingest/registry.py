@@ -37,9 +37,7 @@ ADAPTER_MODULES: dict[str, str] = {
 @cache
 def get_adapter(name: str) -> Adapter:
     if name not in ADAPTER_MODULES:
-        raise UsageError(
-            f"unknown format {name!r}", fix=f"use one of: {', '.join(sorted(ADAPTER_MODULES))}"
-        )
+        raise UsageError(f"unknown format {name!r}", fix=f"use one of: {', '.join(sorted(ADAPTER_MODULES))}")
     return import_module(ADAPTER_MODULES[name]).ADAPTER
 
 

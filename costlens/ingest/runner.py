@@ -106,8 +106,9 @@ def ingest_paths(
                 keep_content=keep_content or config.ingest.keep_content,
             )
             track = progress.begin(str(path), _size(path)) if progress else None
-            prepared = _prepare_file(path, forced, ctx, manifest, {p.src.sha256 for p in batch}, progress, track,
-                                     replace=replace)
+            prepared = _prepare_file(
+                path, forced, ctx, manifest, {p.src.sha256 for p in batch}, progress, track, replace=replace
+            )
             if isinstance(prepared, _Pending) and prepared.batchable:
                 if progress:
                     progress.current = None  # loaded later, with its batch: DuckDB's progress is the batch's
@@ -160,6 +161,7 @@ def _size(path: Path) -> int:
 @dataclass
 class _Pending:
     """A file ready to load: sniffed, hashed, not in the manifest, its adapter chosen."""
+
     src: Source
     adapter: Adapter
     ctx: IngestContext
@@ -175,8 +177,12 @@ class _Pending:
 
     @property
     def batchable(self) -> bool:
-        return (self.adapter.batch_files and self.src.container == "jsonl" and not self.ctx.keep_content
-                and self.src.size <= BATCH_MAX_FILE_BYTES)
+        return (
+            self.adapter.batch_files
+            and self.src.container == "jsonl"
+            and not self.ctx.keep_content
+            and self.src.size <= BATCH_MAX_FILE_BYTES
+        )
 
 
 def _config_mapping(config: Config, path: Path) -> ColumnMapping | None:
@@ -190,8 +196,10 @@ def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
     scored = [(adapter.detect(src, ctx), adapter) for adapter in all_adapters() if src.container in adapter.containers]
     scored = [(score, adapter) for score, adapter in scored if score > 0]
     if not scored:
-        hint = (_config_beside(src.path, ctx.config)
-                or "pass --format NAME, or a column mapping (--map / [[ingest.mappings]]) for a generic file")
+        hint = (
+            _config_beside(src.path, ctx.config)
+            or "pass --format NAME, or a column mapping (--map / [[ingest.mappings]]) for a generic file"
+        )
         raise InputError(src.display, f"format not recognised ({src.container} content)", fix=hint)
     scored.sort(key=lambda pair: pair[0], reverse=True)
     return scored[0][1]
@@ -201,6 +209,7 @@ def choose_adapter(src: Source, ctx: IngestContext) -> Adapter:
 class _Manifest:
     """The files already ingested, read once per run (one query, not two per file): by (path, size, mtime)
     and by content hash. Files the run loads are added as they commit."""
+
     by_stat: dict[tuple[str, int, int, int], str]
     by_hash: dict[str, str]
     # bills and outcomes (sha → mtime): the latest delivery of them wins, so a copy delivered later may matter
@@ -211,24 +220,36 @@ class _Manifest:
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection) -> _Manifest:
-        rows = con.execute("SELECT source_file, size_bytes, mtime_ns, ctime_ns, source_sha256, source_format "
-                           "FROM ingested_files").fetchall()
-        snapshots = dict(con.execute("SELECT source_sha256, mtime_ns FROM ingested_files "
-                                     "WHERE target_table IN ('billing_lines', 'outcomes')").fetchall())
-        return cls({(f, size, mtime, ctime): fmt for f, size, mtime, ctime, _, fmt in rows if ctime is not None},
-                   {sha: fmt for _, _, _, _, sha, fmt in rows}, snapshots, con)
+        rows = con.execute(
+            "SELECT source_file, size_bytes, mtime_ns, ctime_ns, source_sha256, source_format FROM ingested_files"
+        ).fetchall()
+        snapshots = dict(
+            con.execute(
+                "SELECT source_sha256, mtime_ns FROM ingested_files WHERE target_table IN ('billing_lines', 'outcomes')"
+            ).fetchall()
+        )
+        return cls(
+            {(f, size, mtime, ctime): fmt for f, size, mtime, ctime, _, fmt in rows if ctime is not None},
+            {sha: fmt for _, _, _, _, sha, fmt in rows},
+            snapshots,
+            con,
+        )
 
     def redelivered(self, sha: str, mtime_ns: int) -> bool:
         """A copy of a bill or outcomes file, newer than the delivery of it loaded, after a later delivery
         replaced part of that one: the copy is the latest delivery, so it is loaded again and current."""
         if self.con is None or mtime_ns <= self.snapshots.get(sha, mtime_ns):
             return False
-        return bool(self.con.execute(
-            "SELECT count(*) FROM ingested_files f WHERE f.source_sha256 = ? AND ("
-            "(f.target_table = 'billing_lines' AND EXISTS (SELECT 1 FROM billing_lines b "
-            " WHERE b.source_sha256 = f.source_sha256 AND b.superseded_by IS NOT NULL)) "
-            "OR (f.target_table = 'outcomes' AND EXISTS (SELECT 1 FROM replacements r "
-            " WHERE r.target = 'outcomes' AND r.replaced_file = f.source_file)))", [sha]).fetchone()[0])
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM ingested_files f WHERE f.source_sha256 = ? AND ("
+                "(f.target_table = 'billing_lines' AND EXISTS (SELECT 1 FROM billing_lines b "
+                " WHERE b.source_sha256 = f.source_sha256 AND b.superseded_by IS NOT NULL)) "
+                "OR (f.target_table = 'outcomes' AND EXISTS (SELECT 1 FROM replacements r "
+                " WHERE r.target = 'outcomes' AND r.replaced_file = f.source_file)))",
+                [sha],
+            ).fetchone()[0]
+        )
 
     def add(self, result: FileResult) -> None:
         pending = self.loading.pop(result.path, None)
@@ -241,8 +262,15 @@ class _Manifest:
 
 
 def _prepare_file(
-    path: Path, forced: Adapter | None, ctx: IngestContext, manifest: _Manifest, batch_hashes: set[str],
-    progress: FileProgress | None = None, track: Track | None = None, *, replace: bool = False,
+    path: Path,
+    forced: Adapter | None,
+    ctx: IngestContext,
+    manifest: _Manifest,
+    batch_hashes: set[str],
+    progress: FileProgress | None = None,
+    track: Track | None = None,
+    *,
+    replace: bool = False,
 ) -> _Pending | FileResult:
     """A file to load, or its final result (unchanged, or failed with a one-line message). With `replace`, a
     delivery already loaded is loaded again in place of its earlier rows."""
@@ -341,13 +369,18 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
             "? AS source_sha256, CAST(? AS BIGINT) AS run_id, CAST(? AS BIGINT) AS mtime_ns",
             [adapter.name, str(first.src.path), first.src.sha256, run_id, first.src.mtime_ns],
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
-                    "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace",
-                    [[str(p.src.path) for p in files], [p.src.sha256 for p in files], [p.replace for p in files]])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
+            "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace",
+            [[str(p.src.path) for p in files], [p.src.sha256 for p in files], [p.replace for p in files]],
+        )
         if any(p.replace for p in files):
-            replaced = dict(con.execute(  # what the earlier load put in its table (whichever format it was read as)
-                "SELECT source_sha256, rows_loaded FROM ingested_files WHERE source_sha256 IN "
-                "(SELECT source_sha256 FROM ingest_files WHERE replace)").fetchall())
+            replaced = dict(
+                con.execute(  # what the earlier load put in its table (whichever format it was read as)
+                    "SELECT source_sha256, rows_loaded FROM ingested_files WHERE source_sha256 IN "
+                    "(SELECT source_sha256 FROM ingest_files WHERE replace)"
+                ).fetchall()
+            )
             for pending in files:
                 if pending.replace:
                     pending.result.replaced_rows = replaced.get(pending.src.sha256, 0)
@@ -374,42 +407,73 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
         if adapter.target == "billing_lines":
             con.execute(load_sql("load/billing_snapshots.sql"))
         if len(files) == 1:
-            con.execute("CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, CAST(? AS BIGINT) AS n "
-                        "FROM ingest_files", [loaded])
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, CAST(? AS BIGINT) AS n "
+                "FROM ingest_files",
+                [loaded],
+            )
         else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, count(*) AS n "
-                        f"FROM {adapter.target} WHERE run_id = ? AND source_file IN (SELECT source_file FROM "
-                        f"ingest_files) GROUP BY source_file", [run_id])
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE file_loaded AS SELECT source_file, count(*) AS n "
+                f"FROM {adapter.target} WHERE run_id = ? AND source_file IN (SELECT source_file FROM "
+                f"ingest_files) GROUP BY source_file",
+                [run_id],
+            )
         con.execute(load_sql("load/stats.sql"))
         if adapter.target == "calls" and _staged_columns(con) & set(_EXTRA_COLUMNS):
             con.execute(load_sql("load/call_extras_insert.sql"))
         if adapter.target == "calls" and "duplicate_reason" in _staged_columns(con):
             con.execute(load_sql("load/duplicates.sql"))
         if computed and ctx.keep_content:
-            con.execute("INSERT INTO call_content SELECT * FROM staged_content WHERE call_id IN "
-                        "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)", [run_id, first.src.sha256])
-        stats = {row[0]: row[1:] for row in con.execute(
-            "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
-            "FROM file_stats").fetchall()}
+            con.execute(
+                "INSERT INTO call_content SELECT * FROM staged_content WHERE call_id IN "
+                "(SELECT call_id FROM calls WHERE run_id = ? AND source_sha256 = ?)",
+                [run_id, first.src.sha256],
+            )
+        stats = {
+            row[0]: row[1:]
+            for row in con.execute(
+                "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
+                "FROM file_stats"
+            ).fetchall()
+        }
         for pending in files:
             src, result = pending.src, pending.result
             counts = stats.get(str(src.path), (0, 0, 0, 0, 0))
-            (result.rows_read, result.rows_loaded, result.rows_duplicate,
-             result.rows_quarantined, result.rows_skipped) = counts
+            (
+                result.rows_read,
+                result.rows_loaded,
+                result.rows_duplicate,
+                result.rows_quarantined,
+                result.rows_skipped,
+            ) = counts
             if pending.replace and result.replaced_rows and not (counts[1] or counts[2]):
                 # a reload that keeps nothing is a wrong --format or mapping far more often than a wish to
                 # empty the file: the transaction is rolled back and the earlier rows stay
-                raise InputError(src.display, f"--replace would drop the {result.replaced_rows:,} rows loaded "
-                                 f"earlier and load none ({counts[3]:,} quarantined as {adapter.name})",
-                                 fix="check --format and the mapping; the earlier rows are kept")
+                raise InputError(
+                    src.display,
+                    f"--replace would drop the {result.replaced_rows:,} rows loaded "
+                    f"earlier and load none ({counts[3]:,} quarantined as {adapter.name})",
+                    fix="check --format and the mapping; the earlier rows are kept",
+                )
             if adapter.target == "calls" and counts[0] and not counts[1] and not counts[2]:
                 result.warning = _no_calls_warning(con, src.path, run_id, counts)
             con.execute(
                 "INSERT INTO ingested_files (source_sha256, source_file, source_format, target_table, size_bytes, "
                 "mtime_ns, run_id, ingested_at, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
                 "rows_skipped, ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [src.sha256, str(src.path), adapter.name, adapter.target, src.size, src.mtime_ns, run_id,
-                 _now(), *counts, src.ctime_ns],
+                [
+                    src.sha256,
+                    str(src.path),
+                    adapter.name,
+                    adapter.target,
+                    src.size,
+                    src.mtime_ns,
+                    run_id,
+                    _now(),
+                    *counts,
+                    src.ctime_ns,
+                ],
             )
         con.execute("COMMIT")
     except CostlensError:
@@ -420,8 +484,11 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
         storage = as_database_error(exc)
         if storage is not None:
             raise storage from None
-        raise InputError(display, f"could not be loaded as {adapter.name} ({_first_line(exc)})",
-                         fix="check the file matches the format, or force another with --format") from None
+        raise InputError(
+            display,
+            f"could not be loaded as {adapter.name} ({_first_line(exc)})",
+            fix="check the file matches the format, or force another with --format",
+        ) from None
     except BaseException:
         _rollback(con)
         raise
@@ -431,10 +498,14 @@ def _no_calls_warning(con: duckdb.DuckDBPyConnection, path: Path, run_id: int, c
     """Why a file of a call format gave no call: its most frequent quarantine reason."""
     top = con.execute(
         "SELECT reason, count(*) AS n FROM quarantine WHERE source_file = ? AND run_id = ? "
-        "GROUP BY reason ORDER BY n DESC, reason LIMIT 1", [str(path), run_id]).fetchone()
+        "GROUP BY reason ORDER BY n DESC, reason LIMIT 1",
+        [str(path), run_id],
+    ).fetchone()
     why = f" — most rows: {top[0]} ({top[1]:,})" if top else ""
-    return (f"{path}: {counts[0]:,} rows read but no call loaded ({counts[3]:,} quarantined, {counts[4]:,} skipped)"
-            f"{why}; see `costlens quarantine --run {run_id}`")
+    return (
+        f"{path}: {counts[0]:,} rows read but no call loaded ({counts[3]:,} quarantined, {counts[4]:,} skipped)"
+        f"{why}; see `costlens quarantine --run {run_id}`"
+    )
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -453,7 +524,7 @@ _CONTENT_COLUMNS = {"prompt_text", "prefix_text"}
 # quantities beyond the six token kinds, and usage fields costlens does not price, with who produced them.
 _EXTRA_COLUMNS = {
     "charges": "STRUCT(kind VARCHAR, quantity DECIMAL(38,6), unit VARCHAR, detail VARCHAR, source_field VARCHAR, "
-               "counted BOOLEAN)[]",
+    "counted BOOLEAN)[]",
     "unpriced_fields": "STRUCT(field VARCHAR, quantity DECIMAL(38,6))[]",
     "producer": "VARCHAR",
     # a row that is another row's call (a second span of one request): counted as a duplicate, with the reason
@@ -464,8 +535,12 @@ _BILLING_EXTRA_COLUMNS = {"line_order": "BIGINT"}
 
 
 def _staged_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {name for (name,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'").fetchall()}
+    return {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged' AND database_name = 'temp'"
+        ).fetchall()
+    }
 
 
 def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> dict[str, str]:
@@ -480,21 +555,29 @@ def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> d
 
     prompt = "s.prompt_text" if "prompt_text" in columns else "CAST(NULL AS VARCHAR)"
     prefix = "s.prefix_text" if "prefix_text" in columns else "CAST(NULL AS VARCHAR)"
-    texts = [row[0] for row in con.execute(
-        f"SELECT DISTINCT {prefix} FROM staged s WHERE {prefix} IS NOT NULL AND {prefix} <> ''").fetchall()]
+    texts = [
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT {prefix} FROM staged s WHERE {prefix} IS NOT NULL AND {prefix} <> ''"
+        ).fetchall()
+    ]
     # two list parameters, unnested side by side: one statement, however many distinct prefixes
-    con.execute("CREATE OR REPLACE TEMP TABLE prefix_counts AS "
-                "SELECT unnest(CAST(? AS VARCHAR[])) AS text, unnest(CAST(? AS BIGINT[])) AS tokens",
-                [texts, [int(n) for n in count_tokens(texts)]])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE prefix_counts AS "
+        "SELECT unnest(CAST(? AS VARCHAR[])) AS text, unnest(CAST(? AS BIGINT[])) AS tokens",
+        [texts, [int(n) for n in count_tokens(texts)]],
+    )
     if keep_content:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_content AS SELECT s.call_id, {prompt} AS prompt_text, "
-                    f"{prefix} AS prefix_text FROM staged s")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE staged_content AS SELECT s.call_id, {prompt} AS prompt_text, "
+            f"{prefix} AS prefix_text FROM staged s"
+        )
     own = {name: f"s.{name}" if name in columns else "NULL" for name in ("prompt_hash", "prefix_hash", "prefix_tokens")}
     return {
         "prompt_hash": f"coalesce(CAST({own['prompt_hash']} AS VARCHAR), CASE WHEN {prompt} IS NOT NULL AND "
-                       f"{prompt} <> '' THEN sha256(trim({prompt})) END)",
+        f"{prompt} <> '' THEN sha256(trim({prompt})) END)",
         "prefix_hash": f"coalesce(CAST({own['prefix_hash']} AS VARCHAR), CASE WHEN {prefix} IS NOT NULL AND "
-                       f"{prefix} <> '' THEN sha256(trim({prefix})) END)",
+        f"{prefix} <> '' THEN sha256(trim({prefix})) END)",
         "prefix_tokens": f"coalesce(CAST({own['prefix_tokens']} AS BIGINT), pc.tokens)",
         "_from": f"staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}",
     }
@@ -504,8 +587,13 @@ def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> d
 _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
 
 
-def _conform_staged(con: duckdb.DuckDBPyConnection, target: str, computed: dict[str, str] | None = None,
-                    rows_by_position: bool = False, fallbacks: dict[str, str] | None = None) -> None:
+def _conform_staged(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    computed: dict[str, str] | None = None,
+    rows_by_position: bool = False,
+    fallbacks: dict[str, str] | None = None,
+) -> None:
     """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
     reject_reason / skip_reason. A view with casts, materialised once by the check step: a value that
     cannot take the column's type fails the file with a clear message instead of loading wrong.
@@ -514,12 +602,19 @@ def _conform_staged(con: duckdb.DuckDBPyConnection, target: str, computed: dict[
     source = computed.pop("_from", "staged s")
     target_columns = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp' "
-        "ORDER BY column_index", [target]).fetchall()
+        "ORDER BY column_index",
+        [target],
+    ).fetchall()
     staged_columns = _staged_columns(con)
-    unknown = (staged_columns - {name for name, _ in target_columns} - {"reject_reason", "skip_reason"}
-               - (_CONTENT_COLUMNS if computed else set()) - (set(_EXTRA_COLUMNS) if target == "calls" else set())
-               - (set(_BILLING_EXTRA_COLUMNS) if target == "billing_lines" else set())
-               - {"identity_content", "identity_prefix"})
+    unknown = (
+        staged_columns
+        - {name for name, _ in target_columns}
+        - {"reject_reason", "skip_reason"}
+        - (_CONTENT_COLUMNS if computed else set())
+        - (set(_EXTRA_COLUMNS) if target == "calls" else set())
+        - (set(_BILLING_EXTRA_COLUMNS) if target == "billing_lines" else set())
+        - {"identity_content", "identity_prefix"}
+    )
     if unknown:
         raise RuntimeError(f"adapter staged unknown column(s) {sorted(unknown)} for {target}")
 
@@ -539,8 +634,8 @@ def _conform_staged(con: duckdb.DuckDBPyConnection, target: str, computed: dict[
         computed["call_id"] = (
             "coalesce(s.call_id, " + prefix + " || ':' || substr(sha256(s.identity_content || chr(31) || "
             "CAST(row_number() OVER (PARTITION BY " + file_key + ", s.call_id IS NULL, s.identity_content "
-            "ORDER BY " + computed.get("source_row", "s.source_row") + ") AS VARCHAR)), 1, 32))")
-
+            "ORDER BY " + computed.get("source_row", "s.source_row") + ") AS VARCHAR)), 1, 32))"
+        )
 
     def value(name: str) -> str:
         if name in computed:
@@ -563,7 +658,8 @@ def _conform_staged(con: duckdb.DuckDBPyConnection, target: str, computed: dict[
         identity = {}
     select = [
         f"CAST({identity.get(name) or value(name)} AS {data_type}) AS {name}"
-        for name, data_type in target_columns if name not in _RUNNER_COLUMNS
+        for name, data_type in target_columns
+        if name not in _RUNNER_COLUMNS
     ]
     for extra in ("reject_reason", "skip_reason"):
         select.append(f"CAST({value(extra)} AS VARCHAR) AS {extra}")
@@ -575,8 +671,10 @@ def _conform_staged(con: duckdb.DuckDBPyConnection, target: str, computed: dict[
     for lineage in ("source_file", "source_sha256"):
         origin = f"s.{lineage}" if lineage in staged_columns else f"lineage.{lineage}"
         select.append(f"CAST({origin} AS VARCHAR) AS {lineage}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_full AS SELECT {', '.join(select)} "
-                f"FROM {source} CROSS JOIN ingest_ctx lineage")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW staged_full AS SELECT {', '.join(select)} "
+        f"FROM {source} CROSS JOIN ingest_ctx lineage"
+    )
 
 
 def _first_line(exc: Exception) -> str:
@@ -602,8 +700,16 @@ def _finish_run(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
         """UPDATE ingest_runs SET finished_at = ?, files_seen = ?, files_ingested = ?, files_skipped = ?,
                rows_read = ?, rows_loaded = ?, rows_duplicate = ?, rows_quarantined = ?, rows_skipped = ?
            WHERE run_id = ?""",
-        [_now(), len(result.files), sum(f.status == "ingested" for f in result.files),
-         sum(f.status == "unchanged" for f in result.files), result.total("rows_read"),
-         result.total("rows_loaded"), result.total("rows_duplicate"), result.total("rows_quarantined"),
-         result.total("rows_skipped"), result.run_id],
+        [
+            _now(),
+            len(result.files),
+            sum(f.status == "ingested" for f in result.files),
+            sum(f.status == "unchanged" for f in result.files),
+            result.total("rows_read"),
+            result.total("rows_loaded"),
+            result.total("rows_duplicate"),
+            result.total("rows_quarantined"),
+            result.total("rows_skipped"),
+            result.run_id,
+        ],
     )

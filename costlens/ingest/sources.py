@@ -67,9 +67,13 @@ def expand_paths(patterns: list[str]) -> list[Path]:
             path = Path(match)
             if path.is_dir():
                 found.extend(
-                    p for p in sorted(path.rglob("*"))
-                    if p.is_file() and p.name not in _SKIP_NAMES and not p.name.startswith(".")
-                    and p.suffix.lower() not in _SKIP_SUFFIXES and not p.stem.lower().startswith(_SKIP_STEMS)
+                    p
+                    for p in sorted(path.rglob("*"))
+                    if p.is_file()
+                    and p.name not in _SKIP_NAMES
+                    and not p.name.startswith(".")
+                    and p.suffix.lower() not in _SKIP_SUFFIXES
+                    and not p.stem.lower().startswith(_SKIP_STEMS)
                 )
             elif path.is_file():
                 found.append(path)
@@ -142,7 +146,7 @@ def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     import re
     from itertools import accumulate
 
-    brackets = re.sub(r'[^\[\]{}]', "", re.sub(r'"(?:[^"\\]|\\.)*"', "", text))
+    brackets = re.sub(r"[^\[\]{}]", "", re.sub(r'"(?:[^"\\]|\\.)*"', "", text))
     return max(accumulate(1 if ch in "[{" else -1 for ch in brackets), default=0) > limit
 
 

@@ -106,7 +106,14 @@ CACHE_MINIMUMS: tuple[tuple[str, str, int], ...] = (
 
 # Providers with an asynchronous batch API at a discount (documented 50% off where the catalog has no price).
 BATCH_PROVIDERS: tuple[str, ...] = (
-    "openai", "azure.openai", "anthropic", "google", "gcp.vertex_ai", "aws.bedrock", "mistral", "groq",
+    "openai",
+    "azure.openai",
+    "anthropic",
+    "google",
+    "gcp.vertex_ai",
+    "aws.bedrock",
+    "mistral",
+    "groq",
 )
 
 # Premium model → the cheaper model of the same provider that short-answer / classification / extraction work
@@ -131,8 +138,13 @@ ROUTING_TARGETS: tuple[tuple[str, str, str], ...] = (
 )
 
 _PRICE_COLUMNS = (
-    "input_mtok", "cache_read_mtok", "cache_write_5m_mtok", "cache_write_1h_mtok", "output_mtok",
-    "reasoning_mtok", "request_usd",
+    "input_mtok",
+    "cache_read_mtok",
+    "cache_write_5m_mtok",
+    "cache_write_1h_mtok",
+    "output_mtok",
+    "reasoning_mtok",
+    "request_usd",
 )
 
 _SECTION_KEYS = {"routing_targets"}  # [leaks] entries that are not thresholds
@@ -177,14 +189,17 @@ def resolve_thresholds(config: Any = None, thresholds: Mapping[str, Any] | None 
                     f"{source}: {name} is not a leak threshold",
                     fix=f"use one of: {', '.join(close or DEFAULT_THRESHOLDS)}",
                 )
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < 0:
-                raise ConfigError(f"{source}: {name} = {value!r} is not a finite non-negative number",
-                                  fix=f"e.g. {name} = {DEFAULT_THRESHOLDS[name][0]}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"{source}: {name} = {value!r} is not a finite non-negative number",
+                    fix=f"e.g. {name} = {DEFAULT_THRESHOLDS[name][0]}",
+                )
             values[name] = float(value)
     _routing_overrides(config)  # validated here too, so a bad [leaks.routing_targets] fails at load
-    for low, high in (("severity.medium_share", "severity.high_share"),
-                      ("confidence.medium_calls", "confidence.high_calls")):
+    for low, high in (
+        ("severity.medium_share", "severity.high_share"),
+        ("confidence.medium_calls", "confidence.high_calls"),
+    ):
         if values[low] > values[high]:
             raise ConfigError(f"{low} ({values[low]}) is above {high} ({values[high]})", fix="swap them")
     return values
@@ -192,10 +207,10 @@ def resolve_thresholds(config: Any = None, thresholds: Mapping[str, Any] | None 
 
 def _routing_overrides(config: Any) -> list[tuple[str, str, str]]:
     raw = _section(config).get("routing_targets") or {}
-    if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                               for k, v in raw.items()):
-        raise ConfigError("[leaks.routing_targets] must map model globs to model names",
-                          fix='e.g. "gpt-4o*" = "gpt-4o-mini"')
+    if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in raw.items()):
+        raise ConfigError(
+            "[leaks.routing_targets] must map model globs to model names", fix='e.g. "gpt-4o*" = "gpt-4o-mini"'
+        )
     return [("*", glob, target) for glob, target in raw.items()]
 
 
@@ -214,22 +229,40 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, table: Any) -> None:
 def _small_tables(con: duckdb.DuckDBPyConnection, config: Any, values: dict[str, float]) -> None:
     import pyarrow as pa
 
-    _register(con, "leak_thresholds", pa.table({
-        "name": pa.array(list(values), pa.string()),
-        "value": pa.array(list(values.values()), pa.float64()),
-    }))
+    _register(
+        con,
+        "leak_thresholds",
+        pa.table(
+            {
+                "name": pa.array(list(values), pa.string()),
+                "value": pa.array(list(values.values()), pa.float64()),
+            }
+        ),
+    )
     features = dict(getattr(config, "features", None) or {})
-    _register(con, "leak_features", pa.table({
-        "feature": pa.array(list(features), pa.string()),
-        "interactive": pa.array([getattr(f, "interactive", None) for f in features.values()], pa.bool_()),
-        "step_budget": pa.array([getattr(f, "step_budget", None) for f in features.values()], pa.int64()),
-        "task_class": pa.array([getattr(f, "task_class", None) for f in features.values()], pa.string()),
-    }))
-    _register(con, "leak_cache_minimums", pa.table({
-        "provider_glob": pa.array([p for p, _, _ in CACHE_MINIMUMS], pa.string()),
-        "model_glob": pa.array([m for _, m, _ in CACHE_MINIMUMS], pa.string()),
-        "min_tokens": pa.array([n for _, _, n in CACHE_MINIMUMS], pa.int64()),
-    }))
+    _register(
+        con,
+        "leak_features",
+        pa.table(
+            {
+                "feature": pa.array(list(features), pa.string()),
+                "interactive": pa.array([getattr(f, "interactive", None) for f in features.values()], pa.bool_()),
+                "step_budget": pa.array([getattr(f, "step_budget", None) for f in features.values()], pa.int64()),
+                "task_class": pa.array([getattr(f, "task_class", None) for f in features.values()], pa.string()),
+            }
+        ),
+    )
+    _register(
+        con,
+        "leak_cache_minimums",
+        pa.table(
+            {
+                "provider_glob": pa.array([p for p, _, _ in CACHE_MINIMUMS], pa.string()),
+                "model_glob": pa.array([m for _, m, _ in CACHE_MINIMUMS], pa.string()),
+                "min_tokens": pa.array([n for _, _, n in CACHE_MINIMUMS], pa.int64()),
+            }
+        ),
+    )
     _register(con, "leak_batch_providers", pa.table({"provider": pa.array(list(BATCH_PROVIDERS), pa.string())}))
 
 
@@ -257,7 +290,8 @@ def _extra_prices(con: duckdb.DuckDBPyConnection, config: Any) -> None:
         keys = con.execute(
             "SELECT DISTINCT coalesce(c.provider, '') AS provider, c.model, t.tier FROM period_calls c "
             "LEFT JOIN model_tiers t ON t.provider = coalesce(c.provider, '') AND t.model = c.model "
-            "WHERE c.priced ORDER BY ALL").fetchall()
+            "WHERE c.priced ORDER BY ALL"
+        ).fetchall()
         for provider, model, tier in keys:
             if provider in BATCH_PROVIDERS:
                 wanted.add((provider, model, "batch"))
@@ -269,34 +303,59 @@ def _extra_prices(con: duckdb.DuckDBPyConnection, config: Any) -> None:
         resolution = resolve_key(provider or None, model, variant, t_min, t_max, prices_config)
         for s in resolution.segments:
             for tier in s.tiers:
-                rows.append({
-                    "provider": provider or NO_PROVIDER, "model": model, "variant": variant,
-                    "valid_from": s.valid_from, "valid_to": s.valid_to,
-                    "tod_from_s": s.tod_from_s, "tod_to_s": s.tod_to_s,
-                    "tier_above_tokens": tier.above_tokens, "tier_upto_tokens": tier.upto_tokens,
-                    **tier.prices.as_dict(), "variant_applied": s.variant_applied, "source": s.source,
-                })
+                rows.append(
+                    {
+                        "provider": provider or NO_PROVIDER,
+                        "model": model,
+                        "variant": variant,
+                        "valid_from": s.valid_from,
+                        "valid_to": s.valid_to,
+                        "tod_from_s": s.tod_from_s,
+                        "tod_to_s": s.tod_to_s,
+                        "tier_above_tokens": tier.above_tokens,
+                        "tier_upto_tokens": tier.upto_tokens,
+                        **tier.prices.as_dict(),
+                        "variant_applied": s.variant_applied,
+                        "source": s.source,
+                    }
+                )
     money = pa.decimal128(38, 18)
-    schema = pa.schema([
-        ("provider", pa.string()), ("model", pa.string()), ("variant", pa.string()),
-        ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")),
-        ("tod_from_s", pa.int32()), ("tod_to_s", pa.int32()),
-        ("tier_above_tokens", pa.int64()), ("tier_upto_tokens", pa.int64()),
-        *((name, money) for name in _PRICE_COLUMNS),
-        ("variant_applied", pa.bool_()), ("source", pa.string()),
-    ])
+    schema = pa.schema(
+        [
+            ("provider", pa.string()),
+            ("model", pa.string()),
+            ("variant", pa.string()),
+            ("valid_from", pa.timestamp("us")),
+            ("valid_to", pa.timestamp("us")),
+            ("tod_from_s", pa.int32()),
+            ("tod_to_s", pa.int32()),
+            ("tier_above_tokens", pa.int64()),
+            ("tier_upto_tokens", pa.int64()),
+            *((name, money) for name in _PRICE_COLUMNS),
+            ("variant_applied", pa.bool_()),
+            ("source", pa.string()),
+        ]
+    )
     _register(con, "leak_extra_prices", pa.Table.from_pylist(rows, schema=schema))
     columns = ", ".join(field.name for field in schema)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE leak_price_book AS SELECT {columns} FROM price_book "
-                f"UNION ALL SELECT {columns} FROM leak_extra_prices")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE leak_price_book AS SELECT {columns} FROM price_book "
+        f"UNION ALL SELECT {columns} FROM leak_extra_prices"
+    )
 
     premium = con.execute("SELECT provider, model FROM model_tiers WHERE tier = 'premium' ORDER BY ALL").fetchall()
     targets = [(p, m, routing_target(p, m, routing)) for p, m in premium]
-    _register(con, "leak_routing", pa.table({
-        "provider": pa.array([p for p, _, t in targets if t], pa.string()),
-        "model": pa.array([m for _, m, t in targets if t], pa.string()),
-        "target_model": pa.array([t for _, _, t in targets if t], pa.string()),
-    }))
+    _register(
+        con,
+        "leak_routing",
+        pa.table(
+            {
+                "provider": pa.array([p for p, _, t in targets if t], pa.string()),
+                "model": pa.array([m for _, m, t in targets if t], pa.string()),
+                "target_model": pa.array([t for _, _, t in targets if t], pa.string()),
+            }
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -323,8 +382,12 @@ def _detector_rows(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[list[str]
             con.execute(f"SET threads = {threads}")
 
 
-def run_detectors(con: duckdb.DuckDBPyConnection, config: Any = None,
-                  thresholds: Mapping[str, Any] | None = None, kinds: tuple[str, ...] = KINDS) -> list[Finding]:
+def run_detectors(
+    con: duckdb.DuckDBPyConnection,
+    config: Any = None,
+    thresholds: Mapping[str, Any] | None = None,
+    kinds: tuple[str, ...] = KINDS,
+) -> list[Finding]:
     """Every finding of the period, largest waste first. Needs the period tables of compute_period_metrics."""
     values = resolve_thresholds(config, thresholds)
     unknown = sorted(set(kinds) - set(KINDS))

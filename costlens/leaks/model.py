@@ -33,9 +33,22 @@ LEVERS = (
 
 # The columns every sql/leaks/<kind>.sql returns, in this order (the Finding fields).
 COLUMNS = (
-    "kind", "feature", "model", "task_class", "calls_affected", "wasted_usd", "est_monthly_savings_usd",
-    "confidence", "severity", "evidence", "explanation", "lever", "savings_low_usd", "savings_high_usd",
-    "quality_risk", "affected_cost_usd",
+    "kind",
+    "feature",
+    "model",
+    "task_class",
+    "calls_affected",
+    "wasted_usd",
+    "est_monthly_savings_usd",
+    "confidence",
+    "severity",
+    "evidence",
+    "explanation",
+    "lever",
+    "savings_low_usd",
+    "savings_high_usd",
+    "quality_risk",
+    "affected_cost_usd",
 )
 
 _MONEY = ("wasted_usd", "est_monthly_savings_usd", "savings_low_usd", "savings_high_usd", "affected_cost_usd")

@@ -42,8 +42,20 @@ HOURS_PER_MONTH = 30.44 * 24
 PESSIMISTIC = Decimal("1.25")
 OPTIMISTIC = Decimal("0.8")
 NARROW_TASK_CLASSES = (
-    "classification", "classify", "extraction", "extract", "routing", "tagging", "short_answer", "short-answer",
-    "structured_output", "structured-output", "labeling", "labelling", "intent", "moderation",
+    "classification",
+    "classify",
+    "extraction",
+    "extract",
+    "routing",
+    "tagging",
+    "short_answer",
+    "short-answer",
+    "structured_output",
+    "structured-output",
+    "labeling",
+    "labelling",
+    "intent",
+    "moderation",
 )
 
 
@@ -84,12 +96,17 @@ class BreakEven:
 
     def as_evidence(self) -> dict[str, Any]:
         return {
-            "feature": self.feature, "provider": self.provider, "model": self.model,
-            "monthly_api_usd": self.monthly_api_usd, "monthly_tokens": self.monthly_tokens,
+            "feature": self.feature,
+            "provider": self.provider,
+            "model": self.model,
+            "monthly_api_usd": self.monthly_api_usd,
+            "monthly_tokens": self.monthly_tokens,
             "alternative_monthly_cost_usd": self.monthly_cost_usd,
             "breakeven_monthly_usd": self.breakeven_monthly_usd,
-            "breakeven_monthly_tokens": self.breakeven_monthly_tokens, "gpus": self.gpus,
-            "task_class": self.task_class, "reason": self.reason,
+            "breakeven_monthly_tokens": self.breakeven_monthly_tokens,
+            "gpus": self.gpus,
+            "task_class": self.task_class,
+            "reason": self.reason,
         }
 
 
@@ -129,8 +146,14 @@ def self_hosting_breakeven_tokens(price_per_token: Decimal, s: BreakEvenSettings
     return math.ceil(tokens)
 
 
-def self_hosting(feature: str, provider: str | None, model: str, monthly_api_usd: Decimal, monthly_tokens: int,
-                 s: BreakEvenSettings | None = None) -> BreakEven:
+def self_hosting(
+    feature: str,
+    provider: str | None,
+    model: str,
+    monthly_api_usd: Decimal,
+    monthly_tokens: int,
+    s: BreakEvenSettings | None = None,
+) -> BreakEven:
     s = s or BreakEvenSettings()
     cost, gpus = self_hosting_cost(monthly_tokens, s)
     cost = _cents(cost)
@@ -142,26 +165,56 @@ def self_hosting(feature: str, provider: str | None, model: str, monthly_api_usd
     high = min(monthly_api_usd, max(Decimal(0), monthly_api_usd - self_hosting_cost(monthly_tokens, s, OPTIMISTIC)[0]))
     recommended = savings > 0 and savings >= Decimal(str(s.required_margin)) * monthly_api_usd
     if be_tokens is None:
-        reason = (f"never pays back: at {model}'s price (${float(price) * 1e6:,.2f}/Mtok) a GPU's monthly output "
-                  f"is worth less than its ${float(_gpu_month(s)):,.0f}/month")
+        reason = (
+            f"never pays back: at {model}'s price (${float(price) * 1e6:,.2f}/Mtok) a GPU's monthly output "
+            f"is worth less than its ${float(_gpu_month(s)):,.0f}/month"
+        )
     elif recommended:
-        reason = (f"past break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month self-hosted "
-                  f"on {gpus} GPU(s); break-even ≈ ${be_usd:,.0f}/month")
+        reason = (
+            f"past break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month self-hosted "
+            f"on {gpus} GPU(s); break-even ≈ ${be_usd:,.0f}/month"
+        )
     else:
-        reason = (f"below break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month self-hosted; "
-                  f"pays back above ≈ ${be_usd:,.0f}/month ({be_tokens / 1e6:,.0f}M tokens/month)")
-    return BreakEven("self_hosting", feature, provider, model, monthly_api_usd, monthly_tokens, cost, savings,
-                     min(low, savings), max(high, savings), be_usd, be_tokens, recommended, reason, gpus=gpus)
+        reason = (
+            f"below break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month self-hosted; "
+            f"pays back above ≈ ${be_usd:,.0f}/month ({be_tokens / 1e6:,.0f}M tokens/month)"
+        )
+    return BreakEven(
+        "self_hosting",
+        feature,
+        provider,
+        model,
+        monthly_api_usd,
+        monthly_tokens,
+        cost,
+        savings,
+        min(low, savings),
+        max(high, savings),
+        be_usd,
+        be_tokens,
+        recommended,
+        reason,
+        gpus=gpus,
+    )
 
 
 def _distilled_cost(monthly_api_usd: Decimal, s: BreakEvenSettings, factor: Decimal = Decimal(1)) -> Decimal:
-    fixed = (s.distillation_training_usd / Decimal(str(s.distillation_amortisation_months))
-             + s.distillation_maintenance_monthly_usd)
+    fixed = (
+        s.distillation_training_usd / Decimal(str(s.distillation_amortisation_months))
+        + s.distillation_maintenance_monthly_usd
+    )
     return (monthly_api_usd * Decimal(str(s.distillation_serving_cost_ratio)) + fixed) * factor
 
 
-def distillation(feature: str, provider: str | None, model: str, monthly_api_usd: Decimal, monthly_tokens: int,
-                 s: BreakEvenSettings | None = None, task_class: str | None = None) -> BreakEven:
+def distillation(
+    feature: str,
+    provider: str | None,
+    model: str,
+    monthly_api_usd: Decimal,
+    monthly_tokens: int,
+    s: BreakEvenSettings | None = None,
+    task_class: str | None = None,
+) -> BreakEven:
     s = s or BreakEvenSettings()
     cost = _cents(_distilled_cost(monthly_api_usd, s))
     ratio = Decimal(str(s.distillation_serving_cost_ratio))
@@ -176,21 +229,41 @@ def distillation(feature: str, provider: str | None, model: str, monthly_api_usd
     past = savings > 0 and savings >= Decimal(str(s.required_margin)) * monthly_api_usd
     recommended = past and narrow
     if not narrow:
-        reason = (f"task class {task_class!r} is not a narrow task: distillation pays back on classification, "
-                  f"extraction and similar repetitive work")
+        reason = (
+            f"task class {task_class!r} is not a narrow task: distillation pays back on classification, "
+            f"extraction and similar repetitive work"
+        )
     elif be_usd is None:
         reason = "never pays back: the student would cost as much as the teacher"
     elif past:
-        reason = (f"past break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month distilled "
-                  f"(training amortised); break-even ≈ ${be_usd:,.0f}/month")
+        reason = (
+            f"past break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month distilled "
+            f"(training amortised); break-even ≈ ${be_usd:,.0f}/month"
+        )
     else:
-        reason = (f"below break-even: ${monthly_api_usd:,.0f}/month on {model}; distillation pays back above "
-                  f"≈ ${be_usd:,.0f}/month")
+        reason = (
+            f"below break-even: ${monthly_api_usd:,.0f}/month on {model}; distillation pays back above "
+            f"≈ ${be_usd:,.0f}/month"
+        )
     if recommended and task_class is None:
         reason += " (task class unknown: confirm the task is narrow, e.g. classification or extraction)"
-    return BreakEven("distillation", feature, provider, model, monthly_api_usd, monthly_tokens, cost, savings,
-                     min(low, savings), max(high, savings), be_usd, be_tokens, recommended, reason,
-                     task_class=task_class)
+    return BreakEven(
+        "distillation",
+        feature,
+        provider,
+        model,
+        monthly_api_usd,
+        monthly_tokens,
+        cost,
+        savings,
+        min(low, savings),
+        max(high, savings),
+        be_usd,
+        be_tokens,
+        recommended,
+        reason,
+        task_class=task_class,
+    )
 
 
 def feature_model_usage(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -63,8 +63,12 @@ def snapshot(value: Any, retry_cost_usd: dict[str, Decimal] | None = None) -> Pe
             days = covered
         return PeriodSnapshot(value.totals, list(value.unit_economics), days, retry_cost_usd, note)
     if isinstance(value, dict):
-        return PeriodSnapshot(value["totals"], list(value.get("features") or value.get("unit_economics") or []),
-                              value.get("days"), value.get("retry_cost_usd", retry_cost_usd))
+        return PeriodSnapshot(
+            value["totals"],
+            list(value.get("features") or value.get("unit_economics") or []),
+            value.get("days"),
+            value.get("retry_cost_usd", retry_cost_usd),
+        )
     if isinstance(value, tuple | list) and 2 <= len(value) <= 4:
         totals, features, *rest = value
         days = rest[0] if rest else None
@@ -98,7 +102,7 @@ def _retry_costs(s: PeriodSnapshot) -> tuple[dict[str, Decimal], bool]:
     out = {}
     for row in s.features:
         rate = row.retry_rate or 0.0
-        out[row.key] = (Decimal(row.cost_usd or 0) * Decimal(str(rate)))
+        out[row.key] = Decimal(row.cost_usd or 0) * Decimal(str(rate))
     return out, True
 
 
@@ -114,8 +118,7 @@ def _pareto(values: dict[str, Decimal], share: float) -> list[tuple[str, Decimal
     return chosen
 
 
-def diagnose(current: Any, previous: Any | None = None, *,
-             thresholds: DiagnosisThresholds | None = None) -> Diagnosis:
+def diagnose(current: Any, previous: Any | None = None, *, thresholds: DiagnosisThresholds | None = None) -> Diagnosis:
     """Answer the decision tree for `current` (optionally against `previous`), in fields and one paragraph."""
     t = thresholds or DiagnosisThresholds()
     cur = snapshot(current)
@@ -141,8 +144,9 @@ def diagnose(current: Any, previous: Any | None = None, *,
     spend = _per_month(cur.totals.cost_usd, cur)
     cur_features = {r.key: _per_month(r.cost_usd, cur) for r in cur.features}
     leaders = _pareto(cur_features, t.driver_share)
-    spend_leaders = [{"feature": k, "monthly_cost_usd": v, "share_of_spend": float(v / spend) if spend else None}
-                     for k, v in leaders]
+    spend_leaders = [
+        {"feature": k, "monthly_cost_usd": v, "share_of_spend": float(v / spend) if spend else None} for k, v in leaders
+    ]
 
     retry_cur, estimated = _retry_costs(cur)
     retry_total = _per_month(sum(retry_cur.values(), _ZERO), cur)
@@ -155,11 +159,14 @@ def diagnose(current: Any, previous: Any | None = None, *,
         change = spend - prev_spend
         change_pct = float(change / prev_spend * 100) if prev_spend > 0 else None
         prev_features = {r.key: _per_month(r.cost_usd, prev) for r in prev.features}
-        deltas = {k: cur_features.get(k, _ZERO) - prev_features.get(k, _ZERO)
-                  for k in set(cur_features) | set(prev_features)}
-        growing = {k: d for k, d in deltas.items()
-                   if d > 0 and (prev_features.get(k, _ZERO) == 0
-                                 or d / prev_features[k] * 100 > Decimal(str(t.flat_pct)))}
+        deltas = {
+            k: cur_features.get(k, _ZERO) - prev_features.get(k, _ZERO) for k in set(cur_features) | set(prev_features)
+        }
+        growing = {
+            k: d
+            for k, d in deltas.items()
+            if d > 0 and (prev_features.get(k, _ZERO) == 0 or d / prev_features[k] * 100 > Decimal(str(t.flat_pct)))
+        }
         total_growth = sum(growing.values(), _ZERO)
         active = [k for k in deltas if cur_features.get(k, _ZERO) > 0 or prev_features.get(k, _ZERO) > 0]
         if not growing or total_growth <= 0:
@@ -181,7 +188,8 @@ def diagnose(current: Any, previous: Any | None = None, *,
         retry_driven = None
     else:
         retry_driven = retry_share >= t.retry_share_of_spend or (
-            retry_growth_share is not None and retry_growth_share >= t.retry_share_of_growth)
+            retry_growth_share is not None and retry_growth_share >= t.retry_share_of_growth
+        )
 
     start_with: list[str] = []
     if retry_driven:
@@ -195,16 +203,26 @@ def diagnose(current: Any, previous: Any | None = None, *,
 
     diagnosis = Diagnosis(
         has_previous=prev is not None,
-        cost_per_call_usd=cpc, previous_cost_per_call_usd=prev_cpc,
-        cost_per_call_change_pct=cpc_change, cost_per_call_trend=cpc_trend,
-        cost_per_accepted_outcome_usd=cpao, previous_cost_per_accepted_outcome_usd=prev_cpao,
-        cost_per_accepted_outcome_change_pct=cpao_change, cost_per_accepted_outcome_trend=cpao_trend,
+        cost_per_call_usd=cpc,
+        previous_cost_per_call_usd=prev_cpc,
+        cost_per_call_change_pct=cpc_change,
+        cost_per_call_trend=cpc_trend,
+        cost_per_accepted_outcome_usd=cpao,
+        previous_cost_per_accepted_outcome_usd=prev_cpao,
+        cost_per_accepted_outcome_change_pct=cpao_change,
+        cost_per_accepted_outcome_trend=cpao_trend,
         rising=rising,
-        monthly_spend_usd=spend, previous_monthly_spend_usd=prev_spend,
-        spend_change_usd=change, spend_change_pct=change_pct,
-        growth_scope=growth_scope, growth_drivers=drivers, growth_concentration=concentration,
+        monthly_spend_usd=spend,
+        previous_monthly_spend_usd=prev_spend,
+        spend_change_usd=change,
+        spend_change_pct=change_pct,
+        growth_scope=growth_scope,
+        growth_drivers=drivers,
+        growth_concentration=concentration,
         spend_leaders=spend_leaders,
-        retry_share_of_spend=retry_share, retry_share_of_growth=retry_growth_share, retry_driven=retry_driven,
+        retry_share_of_spend=retry_share,
+        retry_share_of_growth=retry_growth_share,
+        retry_driven=retry_driven,
         retry_cost_estimated=estimated,
         start_with=start_with,
         statement="",
@@ -239,37 +257,52 @@ def _change(pct: float | None) -> str:
 def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
     parts: list[str] = []
     if not d.has_previous:
-        parts.append("There is no earlier period to compare with, so it is not known whether cost per call or "
-                     "cost per accepted outcome is rising.")
+        parts.append(
+            "There is no earlier period to compare with, so it is not known whether cost per call or "
+            "cost per accepted outcome is rising."
+        )
     else:
-        call = f"cost per call is {d.cost_per_call_trend}{_change(d.cost_per_call_change_pct)}, " \
-               f"{_unit(d.previous_cost_per_call_usd)} → {_unit(d.cost_per_call_usd)}"
+        call = (
+            f"cost per call is {d.cost_per_call_trend}{_change(d.cost_per_call_change_pct)}, "
+            f"{_unit(d.previous_cost_per_call_usd)} → {_unit(d.cost_per_call_usd)}"
+        )
         if d.cost_per_accepted_outcome_trend == "unknown":
             outcome = "cost per accepted outcome is unknown (no outcomes in one of the periods)"
         else:
-            outcome = (f"cost per accepted outcome is {d.cost_per_accepted_outcome_trend}"
-                       f"{_change(d.cost_per_accepted_outcome_change_pct)}, "
-                       f"{_unit(d.previous_cost_per_accepted_outcome_usd)} → "
-                       f"{_unit(d.cost_per_accepted_outcome_usd)}")
+            outcome = (
+                f"cost per accepted outcome is {d.cost_per_accepted_outcome_trend}"
+                f"{_change(d.cost_per_accepted_outcome_change_pct)}, "
+                f"{_unit(d.previous_cost_per_accepted_outcome_usd)} → "
+                f"{_unit(d.cost_per_accepted_outcome_usd)}"
+            )
         verdict = {
             "both": "Both are rising: start with context and routing.",
             "cost_per_call": "Only the price of a call is rising: start with routing, caching and context.",
             "cost_per_accepted_outcome": "Only cost per accepted outcome is rising: improve quality and reduce "
-                                         "rework first, before cutting the price of calls.",
+            "rework first, before cutting the price of calls.",
             "neither": "Neither is rising.",
             "unknown": "",
         }[d.rising]
         parts.append(f"Compared with the previous period, {call}; {outcome}. {verdict}".strip())
-        if d.spend_change_usd is not None and d.partial_notes and d.spend_per_day_usd is not None \
-                and d.previous_spend_per_day_usd is not None:
+        if (
+            d.spend_change_usd is not None
+            and d.partial_notes
+            and d.spend_per_day_usd is not None
+            and d.previous_spend_per_day_usd is not None
+        ):
             # Totals of periods the logs cover in part would compare 10 days with 14: compare daily rates.
             per_day = d.spend_per_day_usd - d.previous_spend_per_day_usd
             direction = "grew" if per_day > 0 else "fell" if per_day < 0 else "did not change"
-            change = (f" ({float(per_day / d.previous_spend_per_day_usd * 100):+.1f}%)"
-                      if d.previous_spend_per_day_usd > 0 else "")
-            parts.append(f"{'; '.join(d.partial_notes)}, so spend is compared per day with data: it {direction} "
-                         f"from {_money(d.previous_spend_per_day_usd)} to {_money(d.spend_per_day_usd)} a day"
-                         f"{change}.")
+            change = (
+                f" ({float(per_day / d.previous_spend_per_day_usd * 100):+.1f}%)"
+                if d.previous_spend_per_day_usd > 0
+                else ""
+            )
+            parts.append(
+                f"{'; '.join(d.partial_notes)}, so spend is compared per day with data: it {direction} "
+                f"from {_money(d.previous_spend_per_day_usd)} to {_money(d.spend_per_day_usd)} a day"
+                f"{change}."
+            )
         elif d.spend_change_usd is not None:
             direction = "grew" if d.spend_change_usd > 0 else "fell" if d.spend_change_usd < 0 else "did not change"
             amount = _money(abs(d.spend_change_usd))
@@ -277,13 +310,17 @@ def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
         if d.growth_scope == "few":
             names = listing([x["feature"] for x in d.growth_drivers])
             verb = "carries" if len(d.growth_drivers) == 1 else "carry"
-            parts.append(f"The growth is concentrated: {names} {verb} {d.growth_concentration:.0%} of it, so optimise "
-                         f"selectively there.")
+            parts.append(
+                f"The growth is concentrated: {names} {verb} {d.growth_concentration:.0%} of it, so optimise "
+                f"selectively there."
+            )
         elif d.growth_scope == "all" and len(d.growth_drivers) == 1:  # the only feature
             parts.append(f"All of it is in {d.growth_drivers[0]['feature']}.")
         elif d.growth_scope == "all":
-            parts.append("The growth is spread across the features, so look for a common cause (prices, model mix, "
-                         "context size).")
+            parts.append(
+                "The growth is spread across the features, so look for a common cause (prices, model mix, "
+                "context size)."
+            )
     if d.spend_leaders and (not d.has_previous or d.growth_scope in ("none", "unknown")):
         names = listing([x["feature"] for x in d.spend_leaders])
         share = sum(float(x["share_of_spend"] or 0) for x in d.spend_leaders)
@@ -293,8 +330,11 @@ def _statement(d: Diagnosis, t: DiagnosisThresholds) -> str:
         retry = f"Failed attempts are {d.retry_share_of_spend:.1%} of spend ({how})"
         if d.retry_share_of_growth is not None:
             retry += f" and {max(d.retry_share_of_growth, 0):.0%} of the growth"
-        retry += (": the rise is retry-driven — fix stability (validation, capped retries, fallbacks) first."
-                  if d.retry_driven else ": not retry-driven.")
+        retry += (
+            ": the rise is retry-driven — fix stability (validation, capped retries, fallbacks) first."
+            if d.retry_driven
+            else ": not retry-driven."
+        )
         parts.append(retry)
     return " ".join(p for p in parts if p)
 
@@ -332,19 +372,28 @@ def snapshot_from_db(con: duckdb.DuckDBPyConnection, period: Period) -> PeriodSn
     total = dimension_rows(con, "total", "key")
     features = dimension_rows(con, "feature", "cost_usd DESC, key")
     span = data_span(con, period)
-    return PeriodSnapshot(totals_from_row(total[0] if total else None), features,
-                          days_with_data(span) or (period.end - period.start).days, retry_costs(con),
-                          partial_note(period, span))
+    return PeriodSnapshot(
+        totals_from_row(total[0] if total else None),
+        features,
+        days_with_data(span) or (period.end - period.start).days,
+        retry_costs(con),
+        partial_note(period, span),
+    )
 
 
-def diagnose_periods(con: duckdb.DuckDBPyConnection, config: Any, period: Period,
-                     cost_mode: str = "computed") -> Diagnosis:
+def diagnose_periods(
+    con: duckdb.DuckDBPyConnection, config: Any, period: Period, cost_mode: str = "computed"
+) -> Diagnosis:
     """Diagnose `period` against the one before it. Leaves the CURRENT period's tables materialised."""
     from costlens.report.build import compute_period_metrics
 
     prev_period = previous_period(period)
-    has_previous = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?",
-                               [_ts(prev_period.start), _ts(prev_period.end)]).fetchone()[0] > 0
+    has_previous = (
+        con.execute(
+            "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [_ts(prev_period.start), _ts(prev_period.end)]
+        ).fetchone()[0]
+        > 0
+    )
     previous = None
     if has_previous:
         compute_period_metrics(con, config, prev_period, cost_mode)

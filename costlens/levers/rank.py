@@ -136,8 +136,9 @@ def _finding_parts(findings: list[Any], monthly: dict[str, Decimal], notes: list
     if ignored_levers:
         notes.append(f"findings with an unknown lever were ignored: {', '.join(sorted(ignored_levers))}")
     if no_spend:
-        notes.append("findings in features with no priced spend in the period were ignored: "
-                     + ", ".join(sorted(no_spend)))
+        notes.append(
+            "findings in features with no priced spend in the period were ignored: " + ", ".join(sorted(no_spend))
+        )
 
     fractions: dict[tuple[str, str], list[tuple[Decimal, Decimal, Decimal]]] = defaultdict(list)
     parts: dict[str, dict[str, _Part]] = defaultdict(dict)
@@ -174,9 +175,17 @@ def _task_class(feature: str, config: Any, extra: dict[str, Any], findings: list
     return None
 
 
-def _breakeven_parts(usage: list[dict[str, Any]], factor: Decimal, monthly: dict[str, Decimal],
-                     settings: LeverSettings, config: Any, extra: dict[str, Any], findings: list[Any],
-                     parts: dict[str, dict[str, _Part]], excluded: list[dict[str, Any]]) -> None:
+def _breakeven_parts(
+    usage: list[dict[str, Any]],
+    factor: Decimal,
+    monthly: dict[str, Decimal],
+    settings: LeverSettings,
+    config: Any,
+    extra: dict[str, Any],
+    findings: list[Any],
+    parts: dict[str, dict[str, _Part]],
+    excluded: list[dict[str, Any]],
+) -> None:
     closest: dict[str, be.BreakEven] = {}
     for row in usage:
         feature = str(row.get("feature") or "(unattributed)")
@@ -188,8 +197,9 @@ def _breakeven_parts(usage: list[dict[str, Any]], factor: Decimal, monthly: dict
         task_class = _task_class(feature, config, extra, findings)
         for result in (
             be.self_hosting(feature, row.get("provider"), str(row.get("model")), api, tokens, settings.breakeven),
-            be.distillation(feature, row.get("provider"), str(row.get("model")), api, tokens, settings.breakeven,
-                            task_class),
+            be.distillation(
+                feature, row.get("provider"), str(row.get("model")), api, tokens, settings.breakeven, task_class
+            ),
         ):
             if not result.recommended:
                 best = closest.get(result.lever)
@@ -214,13 +224,15 @@ def _breakeven_parts(usage: list[dict[str, Any]], factor: Decimal, monthly: dict
             excluded.append({"lever": lever, "reason": result.reason, "closest": result.as_evidence()})
 
 
-def _sequence(parts: dict[str, dict[str, _Part]], monthly: dict[str, Decimal], settings: LeverSettings,
-              risk: dict[str, str]) -> list[tuple[str, dict[str, tuple[Decimal, Decimal, Decimal, Decimal]]]]:
+def _sequence(
+    parts: dict[str, dict[str, _Part]], monthly: dict[str, Decimal], settings: LeverSettings, risk: dict[str, str]
+) -> list[tuple[str, dict[str, tuple[Decimal, Decimal, Decimal, Decimal]]]]:
     """Greedy order by savings per effort day on the remaining cost; per feature (before, mid, low, high')."""
     remaining = dict(monthly)
     pending = dict(parts)
     order = []
     while pending:
+
         def score(lever: str) -> tuple[Decimal, int, int]:
             savings = sum((_floor(p.p * remaining[f]) for f, p in pending[lever].items()), _ZERO)
             per_day = savings / Decimal(str(settings.days_for(lever)))
@@ -254,8 +266,14 @@ def _bounded_highs(order, monthly: dict[str, Decimal]) -> dict[tuple[str, str], 
     return highs
 
 
-def rank_levers(findings: list[Any], totals_cost_usd: Decimal, features_cost: dict[str, Decimal], config: Any,
-                period_days: float, extra: dict[str, Any] | None = None) -> LeverPlan:
+def rank_levers(
+    findings: list[Any],
+    totals_cost_usd: Decimal,
+    features_cost: dict[str, Decimal],
+    config: Any,
+    period_days: float,
+    extra: dict[str, Any] | None = None,
+) -> LeverPlan:
     """The ranked, non-overlapping lever plan for one period.
 
     findings: costlens.leaks Finding objects (or dicts with the same fields); totals_cost_usd and
@@ -277,8 +295,9 @@ def rank_levers(findings: list[Any], totals_cost_usd: Decimal, features_cost: di
         findings = list(findings or [])
 
         parts = _finding_parts(findings, monthly, notes)
-        _breakeven_parts(list(extra.get("usage") or []), factor, monthly, settings, config, extra, findings,
-                         parts, excluded)
+        _breakeven_parts(
+            list(extra.get("usage") or []), factor, monthly, settings, config, extra, findings, parts, excluded
+        )
         parts = {lever: p for lever, p in parts.items() if any(x.p > 0 for x in p.values())}
 
         risk = {lever: _lever_risk(lever, parts[lever], settings) for lever in parts}
@@ -286,8 +305,13 @@ def rank_levers(findings: list[Any], totals_cost_usd: Decimal, features_cost: di
         for lever in list(parts):
             alone = sum((_floor(x.p * monthly[f]) for f, x in parts[lever].items()), _ZERO)
             if alone <= 0 or alone < floor:
-                excluded.append({"lever": lever, "reason": f"worth ${alone:,.2f}/month on its own, below "
-                                 f"{settings.min_share_of_spend:.1%} of spend"})
+                excluded.append(
+                    {
+                        "lever": lever,
+                        "reason": f"worth ${alone:,.2f}/month on its own, below "
+                        f"{settings.min_share_of_spend:.1%} of spend",
+                    }
+                )
                 del parts[lever]
 
         order = _sequence(parts, monthly, settings, risk)
@@ -298,8 +322,9 @@ def rank_levers(findings: list[Any], totals_cost_usd: Decimal, features_cost: di
             if mid <= 0:
                 excluded.append({"lever": lever, "reason": "nothing left to save after the levers ranked above it"})
                 continue
-            levers.append(_lever(len(levers) + 1, lever, applied, highs, parts[lever], total_monthly, settings,
-                                 risk[lever]))
+            levers.append(
+                _lever(len(levers) + 1, lever, applied, highs, parts[lever], total_monthly, settings, risk[lever])
+            )
 
         scale_note = _global_cap(levers, total_monthly)
         if scale_note:
@@ -342,14 +367,25 @@ def _global_cap(levers: list[Lever], total_monthly: Decimal) -> str | None:
 
 def _lever_risk(lever: str, part_by_feature: dict[str, _Part], settings: LeverSettings) -> str:
     base = settings.quality_risk[lever]
-    risks = [str(_get(f, "quality_risk")) for p in part_by_feature.values() for f in p.findings
-             if _get(f, "quality_risk") in RISKS]
+    risks = [
+        str(_get(f, "quality_risk"))
+        for p in part_by_feature.values()
+        for f in p.findings
+        if _get(f, "quality_risk") in RISKS
+    ]
     return max([base, *risks], key=_risk_index)
 
 
-def _lever(rank: int, lever: str, applied: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]],
-           highs: dict[tuple[str, str], Decimal], part_by_feature: dict[str, _Part], total_monthly: Decimal,
-           settings: LeverSettings, risk: str) -> Lever:
+def _lever(
+    rank: int,
+    lever: str,
+    applied: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]],
+    highs: dict[tuple[str, str], Decimal],
+    part_by_feature: dict[str, _Part],
+    total_monthly: Decimal,
+    settings: LeverSettings,
+    risk: str,
+) -> Lever:
     mid = sum((v[1] for v in applied.values()), _ZERO)
     low = sum((v[2] for v in applied.values()), _ZERO)
     high = sum((highs[(lever, f)] for f in applied), _ZERO)
@@ -365,9 +401,14 @@ def _lever(rank: int, lever: str, applied: dict[str, tuple[Decimal, Decimal, Dec
         "wasted_usd": sum((_dec(_get(f, "wasted_usd")) or _ZERO for f in findings), _ZERO),
         "findings": [_finding_summary(f) for f in sorted(findings, key=_savings_key, reverse=True)[:5]],
         "sequence": [
-            {"feature": f, "cost_left_before_usd": _floor(v[0]), "fraction": float(part_by_feature[f].p),
-             "savings_usd": v[1]}
-            for f, v in applied.items() if v[1] > 0
+            {
+                "feature": f,
+                "cost_left_before_usd": _floor(v[0]),
+                "fraction": float(part_by_feature[f].p),
+                "savings_usd": v[1],
+            }
+            for f, v in applied.items()
+            if v[1] > 0
         ],
     }
     if breakevens:
@@ -402,10 +443,16 @@ def _savings_key(f: Any) -> Decimal:
 def _finding_summary(f: Any) -> dict[str, Any]:
     evidence = _get(f, "evidence") or {}
     return {
-        "kind": _get(f, "kind"), "feature": _get(f, "feature"), "model": _get(f, "model"),
-        "task_class": _get(f, "task_class"), "calls_affected": _get(f, "calls_affected"),
-        "wasted_usd": _dec(_get(f, "wasted_usd")), "est_monthly_savings_usd": _dec(_get(f, "est_monthly_savings_usd")),
-        "confidence": _get(f, "confidence"), "severity": _get(f, "severity"), "explanation": _get(f, "explanation"),
+        "kind": _get(f, "kind"),
+        "feature": _get(f, "feature"),
+        "model": _get(f, "model"),
+        "task_class": _get(f, "task_class"),
+        "calls_affected": _get(f, "calls_affected"),
+        "wasted_usd": _dec(_get(f, "wasted_usd")),
+        "est_monthly_savings_usd": _dec(_get(f, "est_monthly_savings_usd")),
+        "confidence": _get(f, "confidence"),
+        "severity": _get(f, "severity"),
+        "explanation": _get(f, "explanation"),
         "example_call_ids": list(evidence.get("example_call_ids") or [])[:5],
     }
 
@@ -480,8 +527,10 @@ def _routing_action(feature: str, model: str, f: Any) -> str:
     target = _ev(f, "alternative_model", "target_model", "cheaper_model", "to_model", "suggested_model")
     if not target:
         work = _get(f, "task_class") or "short-answer"
-        return (f"Route {feature}'s {work} calls from {model} to an economy-tier model, gated on acceptance "
-                f"(A/B on a sample first)")
+        return (
+            f"Route {feature}'s {work} calls from {model} to an economy-tier model, gated on acceptance "
+            f"(A/B on a sample first)"
+        )
     to_acc = _pct(_ev(f, "alternative_acceptance", "target_acceptance_rate", "cheaper_acceptance_rate"))
     from_acc = _pct(_ev(f, "premium_acceptance", "acceptance_rate", "current_acceptance_rate"))
     if to_acc and from_acc:
@@ -489,13 +538,18 @@ def _routing_action(feature: str, model: str, f: Any) -> str:
         test = _ev(f, "acceptance_test")
         if significant is None and isinstance(test, dict) and test.get("lower_bound") is not None:
             significant = not float(test["lower_bound"]) > float(test.get("margin") or 0)
-        verdict = "" if significant is None else (
-            ", difference significant" if significant else ", difference not significant")
+        verdict = (
+            ""
+            if significant is None
+            else (", difference significant" if significant else ", difference not significant")
+        )
         return f"Route {feature} from {model} to {target} (acceptance {to_acc} vs {from_acc}{verdict})"
     p95 = _ev(f, "p95_output_tokens")
     work = f"short-output calls (p95 {_num(p95)} tokens)" if p95 is not None else "calls"
-    return (f"Route {feature}'s {work} from {model} to {target} (no acceptance data for {target} here yet: "
-            f"A/B on a sample first)")
+    return (
+        f"Route {feature}'s {work} from {model} to {target} (no acceptance data for {target} here yet: "
+        f"A/B on a sample first)"
+    )
 
 
 def _finding_action(lever: str, feature: str, f: Any) -> str:
@@ -508,16 +562,22 @@ def _finding_action(lever: str, feature: str, f: Any) -> str:
     if lever == "prompt_caching":
         prefix = _ev(f, "avg_prefix_tokens", "prefix_tokens", "median_prefix_tokens", "typical_prefix_tokens")
         size = f"{_num(prefix)}-token " if prefix else ""
-        return (f"Turn on prompt caching for {feature}{on}: put the stable {size}prefix (system prompt, "
-                f"tools) first and mark it cacheable")
+        return (
+            f"Turn on prompt caching for {feature}{on}: put the stable {size}prefix (system prompt, "
+            f"tools) first and mark it cacheable"
+        )
     if lever == "response_cache":
         repeats = _ev(f, "repeated_answers", "repeated_calls", "repeats") or calls
-        return (f"Cache {feature}'s responses keyed on the prompt hash: {_num(repeats)} calls repeated an "
-                f"already answered prompt{on}")
+        return (
+            f"Cache {feature}'s responses keyed on the prompt hash: {_num(repeats)} calls repeated an "
+            f"already answered prompt{on}"
+        )
     if lever == "batch_processing":
-        return (f"Move {feature}'s{' ' + model if model else ''} traffic ({_num(calls)} calls in the period) to the "
-                f"provider's Batch "
-                f"API: it is not interactive, and batch is about half price")
+        return (
+            f"Move {feature}'s{' ' + model if model else ''} traffic ({_num(calls)} calls in the period) to the "
+            f"provider's Batch "
+            f"API: it is not interactive, and batch is about half price"
+        )
     if lever == "context_discipline":
         typical = _ev(f, "typical_context_tokens", "typical_input_tokens", "p50_input_tokens")
         if sub_kind == "growing_history":
@@ -525,8 +585,7 @@ def _finding_action(lever: str, feature: str, f: Any) -> str:
             many = f" ({_num(conversations)} conversations grew turn after turn)" if conversations else ""
             return f"Summarise or window {feature}'s conversation history{on}{many}"
         size = f" near its typical {_num(typical)} tokens" if typical else ""
-        return (f"Cap {feature}'s context{size}{on}: trim history and retrieval on the {_num(calls)} "
-                f"oversized calls")
+        return f"Cap {feature}'s context{size}{on}: trim history and retrieval on the {_num(calls)} oversized calls"
     if lever == "output_controls":
         typical = _ev(f, "typical_output_tokens", "p50_output_tokens")
         thresholds = _ev(f, "thresholds") or {}
@@ -541,11 +600,15 @@ def _finding_action(lever: str, feature: str, f: Any) -> str:
         detail = f" ({errors})" if errors else ""
         if _get(f, "kind") == "input_quality":
             what = "over-long" if sub_kind == "input_too_long" else "invalid"
-            return (f"Validate input size and format before calling {model or 'the model'} in {feature}: "
-                    f"{_num(calls)} calls "
-                    f"failed on {what} input{detail}")
-        return (f"Cap retries with backoff and a fallback for {feature}{on}: {_num(calls)} failed or "
-                f"repeated attempts{detail}")
+            return (
+                f"Validate input size and format before calling {model or 'the model'} in {feature}: "
+                f"{_num(calls)} calls "
+                f"failed on {what} input{detail}"
+            )
+        return (
+            f"Cap retries with backoff and a fallback for {feature}{on}: {_num(calls)} failed or "
+            f"repeated attempts{detail}"
+        )
     if lever == "agent_budgets":
         budget = _ev(f, "budget_calls_per_task", "step_budget", "norm_calls_per_task")
         size = f"of {_num(budget)} calls " if budget else ""
@@ -558,9 +621,13 @@ def _finding_action(lever: str, feature: str, f: Any) -> str:
 def _breakeven_action(b: be.BreakEven) -> str:
     tokens = f"{b.monthly_tokens / 1e6:,.0f}M tokens/month"
     if b.lever == "self_hosting":
-        return (f"Pilot self-hosting an open model for {b.feature} in place of {b.model} ({tokens}): ≈ {b.gpus} "
-                f"GPU(s) at ${b.monthly_cost_usd:,.0f}/month vs ${b.monthly_api_usd:,.0f}/month on the API "
-                f"(break-even ${b.breakeven_monthly_usd:,.0f}/month)")
-    return (f"Distil {b.feature}'s {b.model} traffic ({tokens}) into a fine-tuned small model: ≈ "
-            f"${b.monthly_cost_usd:,.0f}/month incl. training vs ${b.monthly_api_usd:,.0f}/month now "
-            f"(break-even ${b.breakeven_monthly_usd:,.0f}/month)")
+        return (
+            f"Pilot self-hosting an open model for {b.feature} in place of {b.model} ({tokens}): ≈ {b.gpus} "
+            f"GPU(s) at ${b.monthly_cost_usd:,.0f}/month vs ${b.monthly_api_usd:,.0f}/month on the API "
+            f"(break-even ${b.breakeven_monthly_usd:,.0f}/month)"
+        )
+    return (
+        f"Distil {b.feature}'s {b.model} traffic ({tokens}) into a fine-tuned small model: ≈ "
+        f"${b.monthly_cost_usd:,.0f}/month incl. training vs ${b.monthly_api_usd:,.0f}/month now "
+        f"(break-even ${b.breakeven_monthly_usd:,.0f}/month)"
+    )

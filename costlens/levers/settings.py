@@ -39,8 +39,16 @@ from costlens.errors import ConfigError
 from costlens.levers.breakeven import BreakEvenSettings
 
 LEVERS = (
-    "model_routing", "prompt_caching", "batch_processing", "context_discipline", "output_controls",
-    "response_cache", "stability_guardrails", "agent_budgets", "distillation", "self_hosting",
+    "model_routing",
+    "prompt_caching",
+    "batch_processing",
+    "context_discipline",
+    "output_controls",
+    "response_cache",
+    "stability_guardrails",
+    "agent_budgets",
+    "distillation",
+    "self_hosting",
 )
 EFFORTS = ("days", "weeks", "months")
 RISKS = ("low", "medium", "high")
@@ -94,8 +102,11 @@ class WhatIfSettings:
 
 
 def _table(config: Any, name: str) -> dict[str, Any]:
-    raw = getattr(config, name, None) if config is not None and not isinstance(config, dict) else (
-        (config or {}).get(name))
+    raw = (
+        getattr(config, name, None)
+        if config is not None and not isinstance(config, dict)
+        else ((config or {}).get(name))
+    )
     if raw is None:
         return {}
     if hasattr(raw, "model_dump"):
@@ -115,8 +126,13 @@ def _number(where: str, value: Any, *, low: float | None = None, high: float | N
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where} = {value!r} is not a number", fix=f"write {where.split('.')[-1]} = 2.5")
     if isinstance(value, float) and not math.isfinite(value):
-        bounds = f"between {low:g} and {high:g}" if high is not None else f"of {low:g} or more" if low is not None \
+        bounds = (
+            f"between {low:g} and {high:g}"
+            if high is not None
+            else f"of {low:g} or more"
+            if low is not None
             else "such as 2.5"
+        )
         raise ConfigError(f"{where} = {value!r} is not a finite number", fix=f"use a number {bounds}")
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
@@ -126,8 +142,9 @@ def _number(where: str, value: Any, *, low: float | None = None, high: float | N
 
 def _per_lever(where: str, raw: Any, allowed: tuple[str, ...]) -> dict[str, str]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a table of lever = value",
-                          fix=f'e.g. {where} = {{ model_routing = "{allowed[0]}" }}')
+        raise ConfigError(
+            f"{where} must be a table of lever = value", fix=f'e.g. {where} = {{ model_routing = "{allowed[0]}" }}'
+        )
     out = {}
     for lever, value in raw.items():
         if lever not in LEVERS:
@@ -148,15 +165,22 @@ def lever_settings(config: Any = None) -> LeverSettings:
     days = dict(base.effort_days)
     raw_days = raw.get("effort_days", {})
     if not isinstance(raw_days, dict):
-        raise ConfigError("levers.effort_days must be a table",
-                          fix="e.g. effort_days = { days = 3, weeks = 10, months = 40 }")
+        raise ConfigError(
+            "levers.effort_days must be a table", fix="e.g. effort_days = { days = 3, weeks = 10, months = 40 }"
+        )
     _unknown("levers.effort_days", raw_days, set(EFFORTS))
     for name, value in raw_days.items():
         days[name] = _number(f"levers.effort_days.{name}", value, low=0.01)
-    min_share = _number("levers.min_share_of_spend", raw.get("min_share_of_spend", base.min_share_of_spend),
-                        low=0, high=1)
-    return LeverSettings(effort=effort, effort_days=days, quality_risk=risk, min_share_of_spend=min_share,
-                         breakeven=_breakeven(raw.get("breakeven", {})))
+    min_share = _number(
+        "levers.min_share_of_spend", raw.get("min_share_of_spend", base.min_share_of_spend), low=0, high=1
+    )
+    return LeverSettings(
+        effort=effort,
+        effort_days=days,
+        quality_risk=risk,
+        min_share_of_spend=min_share,
+        breakeven=_breakeven(raw.get("breakeven", {})),
+    )
 
 
 def _breakeven(raw: Any) -> BreakEvenSettings:
@@ -171,8 +195,9 @@ def _breakeven(raw: Any) -> BreakEvenSettings:
         current = getattr(base, name)
         if name == "narrow_task_classes":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where} must be a list of task class names",
-                                  fix='e.g. ["classification", "extraction"]')
+                raise ConfigError(
+                    f"{where} must be a list of task class names", fix='e.g. ["classification", "extraction"]'
+                )
             values[name] = tuple(value)
         elif isinstance(current, Decimal):
             number = _number(where, value, low=0)
@@ -187,8 +212,10 @@ def _breakeven(raw: Any) -> BreakEvenSettings:
             values[name] = _number(where, value, low=0, high=high)
     settings = replace(base, **values)
     if settings.throughput_tokens_per_s <= 0 or settings.utilisation <= 0:
-        raise ConfigError("levers.breakeven: throughput_tokens_per_s and utilisation must be above 0",
-                          fix="e.g. throughput_tokens_per_s = 2000, utilisation = 0.5")
+        raise ConfigError(
+            "levers.breakeven: throughput_tokens_per_s and utilisation must be above 0",
+            fix="e.g. throughput_tokens_per_s = 2000, utilisation = 0.5",
+        )
     return settings
 
 
@@ -199,12 +226,14 @@ def whatif_settings(config: Any = None) -> WhatIfSettings:
     _unknown("whatif", raw, known)
     base = WhatIfSettings()
     share = _number("whatif.cacheable_share", raw.get("cacheable_share", base.cacheable_share), low=0, high=1)
-    min_tokens = int(_number("whatif.min_cacheable_tokens", raw.get("min_cacheable_tokens", base.min_cacheable_tokens),
-                             low=0))
+    min_tokens = int(
+        _number("whatif.min_cacheable_tokens", raw.get("min_cacheable_tokens", base.min_cacheable_tokens), low=0)
+    )
     ttl = int(_number("whatif.cache_ttl_s", raw.get("cache_ttl_s", base.cache_ttl_s), low=0))
     pct = raw.get("assumed_batch_discount_pct", base.assumed_batch_discount_pct)
     if not isinstance(pct, Decimal):
         _number("whatif.assumed_batch_discount_pct", pct, low=0, high=100)
         pct = Decimal(repr(pct) if isinstance(pct, float) else pct)
-    return WhatIfSettings(cacheable_share=share, min_cacheable_tokens=min_tokens, cache_ttl_s=ttl,
-                          assumed_batch_discount_pct=pct)
+    return WhatIfSettings(
+        cacheable_share=share, min_cacheable_tokens=min_tokens, cache_ttl_s=ttl, assumed_batch_discount_pct=pct
+    )

@@ -440,8 +440,13 @@ ORDER BY ALL
 """
 
 _PRICE_COLUMNS = (
-    "input_mtok", "cache_read_mtok", "cache_write_5m_mtok", "cache_write_1h_mtok",
-    "output_mtok", "reasoning_mtok", "request_usd",
+    "input_mtok",
+    "cache_read_mtok",
+    "cache_write_5m_mtok",
+    "cache_write_1h_mtok",
+    "output_mtok",
+    "reasoning_mtok",
+    "request_usd",
 )
 
 
@@ -503,8 +508,9 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -
         con.unregister(view)
 
 
-def build_price_book(con: duckdb.DuckDBPyConnection, prices_config: dict | None = None,
-                     aliases: Mapping[str, str] | None = None) -> PriceBookSummary:
+def build_price_book(
+    con: duckdb.DuckDBPyConnection, prices_config: dict | None = None, aliases: Mapping[str, str] | None = None
+) -> PriceBookSummary:
     """Resolve every DISTINCT (provider, model, variant) of `calls` once and replace `price_book` /
     `unpriced_models`. Raises PricesConfigError (a ValueError) for a bad `[prices]` table."""
     import pyarrow as pa
@@ -521,8 +527,13 @@ def build_price_book(con: duckdb.DuckDBPyConnection, prices_config: dict | None 
     con.begin()
     try:
         _replace_table(con, "price_book", pa.Table.from_pylist(rows, schema=_price_book_schema()))
-        _replace_table(con, "unpriced_models", pa.Table.from_pylist(
-            [dict(zip(unpriced_schema.names, u, strict=True)) for u in unpriced], schema=unpriced_schema))
+        _replace_table(
+            con,
+            "unpriced_models",
+            pa.Table.from_pylist(
+                [dict(zip(unpriced_schema.names, u, strict=True)) for u in unpriced], schema=unpriced_schema
+            ),
+        )
         build_charge_price_book(con, config)
         con.commit()
     except BaseException:
@@ -561,7 +572,8 @@ def canonical_identity(provider: str | None, model: str) -> tuple[str, str | Non
         canonical, derived = con.execute(
             "SELECT canonical_model(normalize_provider(?), ?), "
             "coalesce(normalize_provider(nullif(trim(?), '')), model_provider(?))",
-            [provider, model, provider or "", model]).fetchone()
+            [provider, model, provider or "", model],
+        ).fetchone()
     finally:
         con.close()
     return canonical, derived

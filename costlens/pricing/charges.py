@@ -51,11 +51,19 @@ def shipped_charge_prices() -> tuple[ChargePrice, ...]:
     out = []
     for i, row in enumerate(rows):
         per = Decimal(row["per"] or "1")
-        out.append(ChargePrice(
-            index=i, provider=row["provider"] or None, model=row["model"] or None, kind=row["kind"],
-            detail=row["detail"] or None, usd_per_unit=to_money(Decimal(row["usd"]) / per),
-            valid_from=_day(row["valid_from"], BEGINNING), valid_to=_day(row["valid_to"], END_OF_TIME),
-            source=f"{SHIPPED_TABLE}: {row['source']}"))
+        out.append(
+            ChargePrice(
+                index=i,
+                provider=row["provider"] or None,
+                model=row["model"] or None,
+                kind=row["kind"],
+                detail=row["detail"] or None,
+                usd_per_unit=to_money(Decimal(row["usd"]) / per),
+                valid_from=_day(row["valid_from"], BEGINNING),
+                valid_to=_day(row["valid_to"], END_OF_TIME),
+                source=f"{SHIPPED_TABLE}: {row['source']}",
+            )
+        )
     return tuple(out)
 
 
@@ -63,8 +71,9 @@ def _day(text: str, default: datetime) -> datetime:
     return datetime.fromisoformat(text) if text else default
 
 
-def _fill(gaps: list[tuple[datetime, datetime]], start: datetime, end: datetime
-          ) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+def _fill(
+    gaps: list[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
     """(parts of [start, end) inside the gaps, the gaps left)."""
     taken, left = [], []
     for a, b in gaps:
@@ -80,15 +89,24 @@ def _fill(gaps: list[tuple[datetime, datetime]], start: datetime, end: datetime
     return taken, sorted(left)
 
 
-def _entries(entries: tuple[ChargePrice, ...], provider: str, model: str, kind: str, detail: str | None
-             ) -> list[ChargePrice]:
+def _entries(
+    entries: tuple[ChargePrice, ...], provider: str, model: str, kind: str, detail: str | None
+) -> list[ChargePrice]:
     """Matching entries, those naming this exact detail before those for any detail."""
     hits = [e for e in entries if e.matches(provider, model, kind, detail)]
     return sorted(hits, key=lambda e: (e.detail is None, e.index))
 
 
-def _catalog_segments(provider: str, model: str, variant: str, kind: str, t_min: datetime, t_max: datetime,
-                      config: PricesConfig, keys: tuple[str, ...]) -> tuple[list[ChargeSegment], str | None]:
+def _catalog_segments(
+    provider: str,
+    model: str,
+    variant: str,
+    kind: str,
+    t_min: datetime,
+    t_max: datetime,
+    config: PricesConfig,
+    keys: tuple[str, ...],
+) -> tuple[list[ChargeSegment], str | None]:
     """Segments where the catalog prices `kind` through one of `keys` (its own keys, or its parents')."""
     from genai_prices.types import Usage
 
@@ -127,8 +145,16 @@ def _catalog_segments(provider: str, model: str, variant: str, kind: str, t_min:
     return segments, problem
 
 
-def resolve_charge(provider: str, model: str, variant: str, kind: str, detail: str | None, t_min: datetime,
-                   t_max: datetime, config: PricesConfig) -> tuple[list[ChargeSegment], str | None]:
+def resolve_charge(
+    provider: str,
+    model: str,
+    variant: str,
+    kind: str,
+    detail: str | None,
+    t_min: datetime,
+    t_max: datetime,
+    config: PricesConfig,
+) -> tuple[list[ChargeSegment], str | None]:
     """Priced segments of one charge key over [t_min, t_max], and why part of it has no price (or None).
 
     Precedence: [[prices.charges]] (an exact detail before any detail); the shipped table's entries for this
@@ -162,11 +188,15 @@ def resolve_charge(provider: str, model: str, variant: str, kind: str, detail: s
     if not uncovered:
         return sorted(segments, key=lambda s: s.valid_from), None
     where = f" {detail}" if detail else ""
-    reason = (f"no price for {kind}{where} from {max(uncovered[0][0], t_min):%Y-%m-%d}: "
-              f"{problem or 'not in genai-prices'} and not in {SHIPPED_TABLE}; add [[prices.charges]]")
+    reason = (
+        f"no price for {kind}{where} from {max(uncovered[0][0], t_min):%Y-%m-%d}: "
+        f"{problem or 'not in genai-prices'} and not in {SHIPPED_TABLE}; add [[prices.charges]]"
+    )
     if kind == "code_execution" and provider in ("anthropic", "aws.bedrock", "gcp.vertex_ai"):
-        reason = ("Anthropic bills code execution per container-hour ($0.05), which the response does not report; "
-                  "add [[prices.charges]] kind = \"code_execution\" with your average cost per call")
+        reason = (
+            "Anthropic bills code execution per container-hour ($0.05), which the response does not report; "
+            'add [[prices.charges]] kind = "code_execution" with your average cost per call'
+        )
     return sorted(segments, key=lambda s: s.valid_from), reason
 
 
@@ -190,22 +220,52 @@ def build_charge_price_book(con: duckdb.DuckDBPyConnection, config: PricesConfig
     keys = con.execute(_KEYS_SQL).fetchall()
     for provider, model, variant, kind, detail, t_min, t_max in keys:
         if kind not in CHARGE_KINDS:
-            unpriced.append({"provider": provider, "model": model, "variant": variant, "kind": kind,
-                             "reason": f"{kind} is not a known charge kind"})
+            unpriced.append(
+                {
+                    "provider": provider,
+                    "model": model,
+                    "variant": variant,
+                    "kind": kind,
+                    "reason": f"{kind} is not a known charge kind",
+                }
+            )
             continue
         segments, reason = resolve_charge(provider, model, variant, kind, detail, t_min, t_max, config)
         family = CHARGE_KINDS[kind].family
-        rows += [{"provider": provider, "model": model, "variant": variant, "kind": kind, "detail": detail,
-                  "valid_from": s.valid_from, "valid_to": s.valid_to, "usd_per_unit": s.usd_per_unit,
-                  "family": family, "source": s.source, "discount_pct": s.discount_pct} for s in segments]
+        rows += [
+            {
+                "provider": provider,
+                "model": model,
+                "variant": variant,
+                "kind": kind,
+                "detail": detail,
+                "valid_from": s.valid_from,
+                "valid_to": s.valid_to,
+                "usd_per_unit": s.usd_per_unit,
+                "family": family,
+                "source": s.source,
+                "discount_pct": s.discount_pct,
+            }
+            for s in segments
+        ]
         if reason:
-            unpriced.append({"provider": provider, "model": model, "variant": variant, "kind": kind,
-                             "reason": reason})
+            unpriced.append({"provider": provider, "model": model, "variant": variant, "kind": kind, "reason": reason})
     money = pa.decimal128(38, 18)
-    book = pa.schema([("provider", pa.string()), ("model", pa.string()), ("variant", pa.string()),
-                      ("kind", pa.string()), ("detail", pa.string()), ("valid_from", pa.timestamp("us")),
-                      ("valid_to", pa.timestamp("us")), ("usd_per_unit", money), ("family", pa.string()),
-                      ("source", pa.string()), ("discount_pct", pa.decimal128(9, 6))])
+    book = pa.schema(
+        [
+            ("provider", pa.string()),
+            ("model", pa.string()),
+            ("variant", pa.string()),
+            ("kind", pa.string()),
+            ("detail", pa.string()),
+            ("valid_from", pa.timestamp("us")),
+            ("valid_to", pa.timestamp("us")),
+            ("usd_per_unit", money),
+            ("family", pa.string()),
+            ("source", pa.string()),
+            ("discount_pct", pa.decimal128(9, 6)),
+        ]
+    )
     missing = pa.schema([(c, pa.string()) for c in ("provider", "model", "variant", "kind", "reason")])
     _replace_table(con, "charge_price_book", pa.Table.from_pylist(rows, schema=book))
     _replace_table(con, "unpriced_charges", pa.Table.from_pylist(unpriced, schema=missing))

@@ -46,8 +46,16 @@ from costlens.pricing.kinds import BEGINNING, END_OF_TIME, KindPrices, to_money
 VARIANTS = ("standard", "batch", "flex", "priority")
 
 _OVERRIDE_KEYS = {
-    "provider", "model", "variant", "valid_from", "valid_to", "input_mtok", "output_mtok",
-    "cache_read_mtok", "cache_write_5m_mtok", "cache_write_1h_mtok",
+    "provider",
+    "model",
+    "variant",
+    "valid_from",
+    "valid_to",
+    "input_mtok",
+    "output_mtok",
+    "cache_read_mtok",
+    "cache_write_5m_mtok",
+    "cache_write_1h_mtok",
 }
 _DISCOUNT_KEYS = {"provider", "model", "pct"}
 _CHARGE_KEYS = {"provider", "model", "kind", "detail", "usd", "per", "valid_from", "valid_to"}
@@ -222,8 +230,17 @@ def _parse_charge(i: int, e: Mapping[str, Any]) -> ChargePrice:
     detail = e.get("detail")
     if detail is not None and (not isinstance(detail, str) or not detail):
         _fail(f"{where}: detail must be a non-empty text", 'e.g. detail = "high/1024x1024", or leave it out')
-    return ChargePrice(i, _optional_glob(where, e, "provider"), _optional_glob(where, e, "model"), kind, detail,
-                       to_money(usd / per), valid_from, valid_to, f"override: {where}")
+    return ChargePrice(
+        i,
+        _optional_glob(where, e, "provider"),
+        _optional_glob(where, e, "model"),
+        kind,
+        detail,
+        to_money(usd / per),
+        valid_from,
+        valid_to,
+        f"override: {where}",
+    )
 
 
 def _reject_overlaps(overrides: tuple[PriceOverride, ...]) -> None:

@@ -85,8 +85,9 @@ JOIN charge_price_book pb
 """
 
 
-def freeze_closed_months(con: duckdb.DuckDBPyConnection, period: Period, *, refreeze: bool = False,
-                         now: datetime | None = None) -> None:
+def freeze_closed_months(
+    con: duckdb.DuckDBPyConnection, period: Period, *, refreeze: bool = False, now: datetime | None = None
+) -> None:
     """Snapshot the prices of every closed month of `period` not frozen yet (with `refreeze`, replace the
     snapshot of the months `period` covers, from the current price book). Call after the price book is built."""
     from costlens.pricing.catalog import CATALOG_SOURCE, install_macros
@@ -99,10 +100,14 @@ def freeze_closed_months(con: duckdb.DuckDBPyConnection, period: Period, *, refr
         if refreeze:
             con.execute(
                 "DELETE FROM price_book_frozen WHERE CAST(month AS TIMESTAMP) < CAST(? AS TIMESTAMP) "
-                "AND CAST(month + INTERVAL 1 MONTH AS TIMESTAMP) > CAST(? AS TIMESTAMP)", [end, start])
+                "AND CAST(month + INTERVAL 1 MONTH AS TIMESTAMP) > CAST(? AS TIMESTAMP)",
+                [end, start],
+            )
             con.execute(
                 "DELETE FROM charge_price_book_frozen WHERE CAST(month AS TIMESTAMP) < CAST(? AS TIMESTAMP) "
-                "AND CAST(month + INTERVAL 1 MONTH AS TIMESTAMP) > CAST(? AS TIMESTAMP)", [end, start])
+                "AND CAST(month + INTERVAL 1 MONTH AS TIMESTAMP) > CAST(? AS TIMESTAMP)",
+                [end, start],
+            )
         con.execute(_FREEZE_SQL, [start, end, now, CATALOG_SOURCE, now])
         con.execute(_FREEZE_CHARGES_SQL, [start, end, now, CATALOG_SOURCE, now])
         con.commit()
@@ -115,5 +120,6 @@ def frozen_months(con: duckdb.DuckDBPyConnection) -> list[FrozenMonth]:
     rows = con.execute(
         """SELECT month, min(catalog_version), min(frozen_at),
                   count(DISTINCT (provider, model, variant))
-           FROM price_book_frozen GROUP BY month ORDER BY month""").fetchall()
+           FROM price_book_frozen GROUP BY month ORDER BY month"""
+    ).fetchall()
     return [FrozenMonth(month=m, catalog_version=v, frozen_at=f, keys=int(k)) for m, v, f, k in rows]

@@ -68,22 +68,32 @@ class ChargeKind:
 
 
 CHARGE_KINDS: dict[str, ChargeKind] = {
-    "input_audio_tokens": ChargeKind("token", "tokens", (("input_tokens", 1), ("input_audio_tokens", 1)),
-                                     ("input_audio_mtok",), ("input_mtok",)),
+    "input_audio_tokens": ChargeKind(
+        "token", "tokens", (("input_tokens", 1), ("input_audio_tokens", 1)), ("input_audio_mtok",), ("input_mtok",)
+    ),
     "cache_audio_read_tokens": ChargeKind(
-        "token", "tokens",
+        "token",
+        "tokens",
         (("input_tokens", 1), ("cache_read_tokens", 1), ("input_audio_tokens", 1), ("cache_audio_read_tokens", 1)),
-        ("cache_audio_read_mtok",), ("input_audio_mtok", "cache_read_mtok", "input_mtok")),
-    "output_audio_tokens": ChargeKind("token", "tokens", (("output_tokens", 1), ("output_audio_tokens", 1)),
-                                      ("output_audio_mtok",), ("output_mtok",)),
-    "input_image_tokens": ChargeKind("token", "tokens", (("input_tokens", 1), ("input_image_tokens", 1)),
-                                     ("input_image_mtok",), ("input_mtok",)),
+        ("cache_audio_read_mtok",),
+        ("input_audio_mtok", "cache_read_mtok", "input_mtok"),
+    ),
+    "output_audio_tokens": ChargeKind(
+        "token", "tokens", (("output_tokens", 1), ("output_audio_tokens", 1)), ("output_audio_mtok",), ("output_mtok",)
+    ),
+    "input_image_tokens": ChargeKind(
+        "token", "tokens", (("input_tokens", 1), ("input_image_tokens", 1)), ("input_image_mtok",), ("input_mtok",)
+    ),
     "cache_image_read_tokens": ChargeKind(
-        "token", "tokens",
+        "token",
+        "tokens",
         (("input_tokens", 1), ("cache_read_tokens", 1), ("input_image_tokens", 1), ("cache_image_read_tokens", 1)),
-        ("cache_image_read_mtok",), ("input_image_mtok", "cache_read_mtok", "input_mtok")),
-    "output_image_tokens": ChargeKind("token", "tokens", (("output_tokens", 1), ("output_image_tokens", 1)),
-                                      ("output_image_mtok",), ("output_mtok",)),
+        ("cache_image_read_mtok",),
+        ("input_image_mtok", "cache_read_mtok", "input_mtok"),
+    ),
+    "output_image_tokens": ChargeKind(
+        "token", "tokens", (("output_tokens", 1), ("output_image_tokens", 1)), ("output_image_mtok",), ("output_mtok",)
+    ),
     # server-side tools, per call
     "web_search": ChargeKind("call", "tool", (("web_searches", 1),), ("web_searches_kcount",)),
     "file_search": ChargeKind("call", "tool", (("storage_searches", 1),), ("storage_searches_kcount",)),

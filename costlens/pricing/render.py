@@ -13,9 +13,14 @@ if TYPE_CHECKING:
     from costlens.api import PricesView
 
 OPEN_ENDED_YEAR = 9999
-PRICE_LABELS = (("input_mtok", "input"), ("cache_read_mtok", "cached input"), ("cache_write_5m_mtok", "cache write 5m"),
-                ("cache_write_1h_mtok", "cache write 1h"), ("output_mtok", "output"),
-                ("reasoning_mtok", "reasoning"))
+PRICE_LABELS = (
+    ("input_mtok", "input"),
+    ("cache_read_mtok", "cached input"),
+    ("cache_write_5m_mtok", "cache write 5m"),
+    ("cache_write_1h_mtok", "cache write 1h"),
+    ("output_mtok", "output"),
+    ("reasoning_mtok", "reasoning"),
+)
 
 
 def per_mtok(value: Any) -> str:
@@ -70,8 +75,12 @@ def render_prices(view: PricesView, frozen: list[dict[str, Any]], console: Conso
             current = k["provider"]
             table.add_row(Text(str(current or "(no provider)"), style="bold"), *[""] * (len(table.columns) - 1))
         row = ([Text(str(k["provider"] or "?"))] if flat else []) + [
-            Text(name(k) if flat else f"  {name(k)}"), per_mtok(k["input_mtok"]), per_mtok(k["cache_read_mtok"]),
-            per_mtok(k["output_mtok"]), f"{k['calls']:,}"]
+            Text(name(k) if flat else f"  {name(k)}"),
+            per_mtok(k["input_mtok"]),
+            per_mtok(k["cache_read_mtok"]),
+            per_mtok(k["output_mtok"]),
+            f"{k['calls']:,}",
+        ]
         if wide:
             row.append(Text(f"{k['catalog_provider']} / {k['catalog_model']}" if k["catalog_model"] else "—"))
         if len(sources) > 1:
@@ -79,19 +88,31 @@ def render_prices(view: PricesView, frozen: list[dict[str, Any]], console: Conso
         table.add_row(*row)
     console.print(table)
     for k in fallbacks:
-        console.print(Text(f"* {k['provider']} / {k['model']}: no {k['variant']} price in the book, its "
-                           f"{k['calls']:,} calls are priced at the standard price — add one under "
-                           f"[[prices.overrides]] (variant = \"{k['variant']}\")"), soft_wrap=True)
+        console.print(
+            Text(
+                f"* {k['provider']} / {k['model']}: no {k['variant']} price in the book, its "
+                f"{k['calls']:,} calls are priced at the standard price — add one under "
+                f'[[prices.overrides]] (variant = "{k["variant"]}")'
+            ),
+            soft_wrap=True,
+        )
     total = sum(k["calls"] for k in view.keys) + sum(u["calls"] for u in view.unpriced)
     unpriced_calls = sum(u["calls"] for u in view.unpriced)
     coverage = 100.0 * (total - unpriced_calls) / total if total else 100.0
     console.print(f"priced coverage: {coverage:.1f}% of {total:,} calls", soft_wrap=True)
     for u in view.unpriced:
-        console.print(Text(f"  unpriced: {u['provider']} / {u['model']} ({u['variant']}): {u['calls']:,} calls — "
-                           f"{u['reason']}"), soft_wrap=True)
+        console.print(
+            Text(f"  unpriced: {u['provider']} / {u['model']} ({u['variant']}): {u['calls']:,} calls — {u['reason']}"),
+            soft_wrap=True,
+        )
     for f in frozen:
-        console.print(Text(f"  frozen: {f['month']} at {f['catalog_version']} (since {f['frozen_at'][:16]}; "
-                           "`costlens report --reprice` re-prices it)"), soft_wrap=True)
+        console.print(
+            Text(
+                f"  frozen: {f['month']} at {f['catalog_version']} (since {f['frozen_at'][:16]}; "
+                "`costlens report --reprice` re-prices it)"
+            ),
+            soft_wrap=True,
+        )
 
 
 def _when(value: datetime | None) -> str:
@@ -115,16 +136,23 @@ def render_resolution(explanation: dict[str, Any], console: Console) -> None:
 
     e = explanation
     at = e["at"]
-    heading = (f"{e['model_as_written']} — {e['variant']} price at "
-               f"{at.strftime('%Y-%m-%d %H:%M') if isinstance(at, datetime) else at} UTC")
+    heading = (
+        f"{e['model_as_written']} — {e['variant']} price at "
+        f"{at.strftime('%Y-%m-%d %H:%M') if isinstance(at, datetime) else at} UTC"
+    )
     console.print(Text(heading, style="bold"))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
     rows: list[tuple[str, str]] = []
     written = e["model_as_written"]
-    rows.append(("read as", f"{e['provider'] or '(no provider)'} / {e['model']}"
-                 + ("" if e["model"] == written else f"  (written {written})")))
+    rows.append(
+        (
+            "read as",
+            f"{e['provider'] or '(no provider)'} / {e['model']}"
+            + ("" if e["model"] == written else f"  (written {written})"),
+        )
+    )
     for step in e["identity_steps"]:
         rows.append(("", f"· {step}"))
     if e["catalog_model"]:
@@ -144,11 +172,16 @@ def render_resolution(explanation: dict[str, Any], console: Console) -> None:
         tiers = e["tiers"] or []
         for index, tier in enumerate(tiers):
             label = "per Mtok" if index == 0 else ""
-            scope = ("" if len(tiers) == 1 else
-                     f"prompts up to {_tokens(tier['upto_tokens'])} tokens: " if tier["above_tokens"] < 0 else
-                     f"prompts above {_tokens(tier['above_tokens'])} tokens: ")
-            prices = " · ".join(f"{name} {per_mtok(tier[key])}" for key, name in PRICE_LABELS
-                                if tier.get(key) is not None)
+            scope = (
+                ""
+                if len(tiers) == 1
+                else f"prompts up to {_tokens(tier['upto_tokens'])} tokens: "
+                if tier["above_tokens"] < 0
+                else f"prompts above {_tokens(tier['above_tokens'])} tokens: "
+            )
+            prices = " · ".join(
+                f"{name} {per_mtok(tier[key])}" for key, name in PRICE_LABELS if tier.get(key) is not None
+            )
             if tier.get("request_usd"):
                 prices += f" · per request ${Decimal(str(tier['request_usd'])):f}"
             rows.append((label, scope + prices))

@@ -26,15 +26,20 @@ def use_billed_prices(con: duckdb.DuckDBPyConnection) -> None:
     install_macros(con)
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'calibrated_rates'").fetchall()[0][0]
     if not exists:  # no AI bill in the period: nothing to calibrate with, every call keeps its list price
-        con.execute("CREATE OR REPLACE TEMP TABLE calibrated_rates (provider_key VARCHAR, model_key VARCHAR, "
-                    "token_type VARCHAR, billed_tokens DECIMAL(38, 6), billed_usd DECIMAL(38, 18), "
-                    "bill_list_usd DECIMAL(38, 18), billed_usd_per_mtok DECIMAL(38, 18), "
-                    "bill_list_usd_per_mtok DECIMAL(38, 18), matched_tokens DECIMAL(38, 6), "
-                    "explained_usd DECIMAL(38, 18), matched_list_usd DECIMAL(38, 18))")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE calibrated_rates (provider_key VARCHAR, model_key VARCHAR, "
+            "token_type VARCHAR, billed_tokens DECIMAL(38, 6), billed_usd DECIMAL(38, 18), "
+            "bill_list_usd DECIMAL(38, 18), billed_usd_per_mtok DECIMAL(38, 18), "
+            "bill_list_usd_per_mtok DECIMAL(38, 18), matched_tokens DECIMAL(38, 6), "
+            "explained_usd DECIMAL(38, 18), matched_list_usd DECIMAL(38, 18))"
+        )
     # the view reads the persistent priced_calls by its catalog-qualified name (the name alone would be itself)
     catalog = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
-    con.execute(load_sql("reconcile/calibrated_priced_calls.sql").replace(
-        "FROM main.priced_calls", f'FROM "{catalog}".main.priced_calls'))
+    con.execute(
+        load_sql("reconcile/calibrated_priced_calls.sql").replace(
+            "FROM main.priced_calls", f'FROM "{catalog}".main.priced_calls'
+        )
+    )
 
 
 def use_list_prices(con: duckdb.DuckDBPyConnection) -> None:

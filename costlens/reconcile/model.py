@@ -160,6 +160,7 @@ class Reconciliation:
     # `costlens reconcile`'s period (Period.to_dict), written at the top level of its JSON. A class attribute,
     # not a field: the report's JSON, which embeds this object, states its period once, at its own top level.
     period = None
+
     @property
     def has_ai_bill(self) -> bool:
         return self.status in (RECONCILED, OUTSIDE_TOLERANCE)

@@ -63,8 +63,11 @@ def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | No
     bound as parameters, never pasted into SQL. It stays for the connection's later periods (the previous
     period of the diagnosis is filtered alike)."""
     chosen = call_filter or CallFilter()
-    con.execute("CREATE OR REPLACE TEMP TABLE call_filter AS SELECT CAST(? AS VARCHAR[]) AS features, "
-                "CAST(? AS VARCHAR[]) AS teams", [list(chosen.features) or None, list(chosen.teams) or None])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE call_filter AS SELECT CAST(? AS VARCHAR[]) AS features, "
+        "CAST(? AS VARCHAR[]) AS teams",
+        [list(chosen.features) or None, list(chosen.teams) or None],
+    )
 
 
 def copy_call_filter(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
@@ -87,11 +90,14 @@ def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filte
 
     from costlens.errors import UsageError
 
-    features, teams = con.execute("""
+    features, teams = con.execute(
+        """
         SELECT list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''), ?)),
                list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team)) FILTER (
                    WHERE coalesce(nullif(trim(c.team), ''), tc.team) IS NOT NULL)
-        FROM calls c LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id""", [UNATTRIBUTED_KEY]).fetchone()
+        FROM calls c LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id""",
+        [UNATTRIBUTED_KEY],
+    ).fetchone()
     known = {  # the names listed; "(unattributed)" / "(no team)" are accepted even when no call has them
         "--feature": set(features or ()) | set(config.features),
         "--team": set(teams or ()) | {f.team for f in config.features.values() if f.team},
@@ -107,14 +113,18 @@ def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filte
             close = same_case or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
             listed = ", ".join(choices[:12]) + (f", … ({len(choices)} in all)" if len(choices) > 12 else "")
             fix = f"did you mean {option} {close[0]}? " if close else ""
-            raise UsageError(f"{option} {name!r}: no call in the database has that {kind}",
-                             fix=f"{fix}{kind}s known: {listed}")
+            raise UsageError(
+                f"{option} {name!r}: no call in the database has that {kind}", fix=f"{fix}{kind}s known: {listed}"
+            )
 
 
 def _has_call_filter(con: duckdb.DuckDBPyConnection) -> bool:
     # fetchall: a result left unfinished blocks DuckDB's register() that follows in _config_tables
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'call_filter'")
-                .fetchall()[0][0])
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'call_filter'").fetchall()[
+            0
+        ][0]
+    )
 
 
 def prepare_priced_calls(con: duckdb.DuckDBPyConnection, config: Config, *, rebuild: bool = True) -> None:
@@ -131,23 +141,28 @@ def _config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Perio
     import pyarrow as pa
 
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE report_period AS SELECT CAST(? AS TIMESTAMP) AS start_ts, CAST(? AS TIMESTAMP) AS end_ts",
+        "CREATE OR REPLACE TEMP TABLE report_period AS "
+        "SELECT CAST(? AS TIMESTAMP) AS start_ts, CAST(? AS TIMESTAMP) AS end_ts",
         [period.start.isoformat(), period.end.isoformat()],
     )
     if not _has_call_filter(con):  # every call, unless build_report set a filter on this connection
         set_call_filter(con, None)
-    features = pa.table({
-        "feature": pa.array(list(config.features), pa.string()),
-        "team": pa.array([f.team for f in config.features.values()], pa.string()),
-        "owner": pa.array([f.owner for f in config.features.values()], pa.string()),
-        "cost_center": pa.array([f.cost_center for f in config.features.values()], pa.string()),
-        "criticality": pa.array([f.criticality for f in config.features.values()], pa.string()),
-        "interactive": pa.array([f.interactive for f in config.features.values()], pa.bool_()),
-    })
-    tiers = pa.table({
-        "model": pa.array(list(config.models.tiers), pa.string()),
-        "tier": pa.array(list(config.models.tiers.values()), pa.string()),
-    })
+    features = pa.table(
+        {
+            "feature": pa.array(list(config.features), pa.string()),
+            "team": pa.array([f.team for f in config.features.values()], pa.string()),
+            "owner": pa.array([f.owner for f in config.features.values()], pa.string()),
+            "cost_center": pa.array([f.cost_center for f in config.features.values()], pa.string()),
+            "criticality": pa.array([f.criticality for f in config.features.values()], pa.string()),
+            "interactive": pa.array([f.interactive for f in config.features.values()], pa.bool_()),
+        }
+    )
+    tiers = pa.table(
+        {
+            "model": pa.array(list(config.models.tiers), pa.string()),
+            "tier": pa.array(list(config.models.tiers.values()), pa.string()),
+        }
+    )
     con.register("_features_arrow", features)
     con.register("_tiers_arrow", tiers)
     con.execute("CREATE OR REPLACE TEMP TABLE feature_config AS SELECT * FROM _features_arrow")
@@ -155,9 +170,11 @@ def _config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Perio
     con.unregister("_features_arrow")
     con.unregister("_tiers_arrow")
     rates = config.currency.rates
-    con.execute("CREATE OR REPLACE TEMP TABLE fx_rates AS SELECT upper(unnest(CAST(? AS VARCHAR[]))) AS currency, "
-                "unnest(CAST(? AS DATE[])) AS valid_from, unnest(CAST(? AS DOUBLE[])) AS usd",
-                [[r.currency for r in rates], [r.valid_from for r in rates], [r.usd for r in rates]])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE fx_rates AS SELECT upper(unnest(CAST(? AS VARCHAR[]))) AS currency, "
+        "unnest(CAST(? AS DATE[])) AS valid_from, unnest(CAST(? AS DOUBLE[])) AS usd",
+        [[r.currency for r in rates], [r.valid_from for r in rates], [r.usd for r in rates]],
+    )
     con.execute(load_sql("intermediate/billing_usd.sql"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE economics AS SELECT CAST(? AS DOUBLE) AS loaded_hourly_rate_usd, "
@@ -169,8 +186,9 @@ def _config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Perio
 COST_MODES = ("computed", "reported")
 
 
-def compute_period_metrics(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
-                           cost_mode: str = "computed") -> None:
+def compute_period_metrics(
+    con: duckdb.DuckDBPyConnection, config: Config, period: Period, cost_mode: str = "computed"
+) -> None:
     """Materialise period_calls, task_costs and unit_economics_all for the period."""
     _config_tables(con, config, period)
     con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
@@ -179,8 +197,12 @@ def compute_period_metrics(con: duckdb.DuckDBPyConnection, config: Config, perio
     preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
     try:
-        for step in ("intermediate/model_tiers.sql", "intermediate/period_calls.sql",
-                     "metrics/task_costs.sql", "metrics/unit_economics.sql"):
+        for step in (
+            "intermediate/model_tiers.sql",
+            "intermediate/period_calls.sql",
+            "metrics/task_costs.sql",
+            "metrics/unit_economics.sql",
+        ):
             execute_within_memory(con, load_sql(step))
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if preserve else 'false'}")
@@ -214,13 +236,28 @@ def _ue(row: dict[str, Any]) -> UnitEconomics:
     values["key"] = str(row["key"])
     for money in ("cost_usd", "rework_cost_usd", "delay_cost_usd", "tool_cost_usd"):
         values[money] = Decimal(values[money] or 0)
-    for count in ("calls", "tasks", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "input_tokens",
-                  "cache_read_tokens", "cache_write_tokens", "output_tokens"):
+    for count in (
+        "calls",
+        "tasks",
+        "unpriced_calls",
+        "accepted_tasks",
+        "tasks_with_outcome",
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+    ):
         values[count] = int(values[count] or 0)
     for ratio in _UE_FIELDS:
         value = values[ratio]
-        if isinstance(value, Decimal) and ratio not in ("cost_usd", "rework_cost_usd", "delay_cost_usd", "tool_cost_usd",
-                                                        "reported_cost_usd", "computed_cost_of_reported_usd"):
+        if isinstance(value, Decimal) and ratio not in (
+            "cost_usd",
+            "rework_cost_usd",
+            "delay_cost_usd",
+            "tool_cost_usd",
+            "reported_cost_usd",
+            "computed_cost_of_reported_usd",
+        ):
             values[ratio] = float(value)
     return UnitEconomics(**values)
 
@@ -239,10 +276,19 @@ def _step(progress: StepProgress | None, name: str) -> None:
         progress.step(name)
 
 
-def build_report(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
-                 *, reprice: bool = True, cost_mode: str = "computed", analyse: bool = True,
-                 prices: str = "list", refreeze: bool = False, progress: StepProgress | None = None,
-                 call_filter: CallFilter | None = None) -> Report:
+def build_report(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    period: Period,
+    *,
+    reprice: bool = True,
+    cost_mode: str = "computed",
+    analyse: bool = True,
+    prices: str = "list",
+    refreeze: bool = False,
+    progress: StepProgress | None = None,
+    call_filter: CallFilter | None = None,
+) -> Report:
     """The period's Report. With `analyse`, also the leaks, the ranked levers and the diagnosis against the
     previous period (which costs a second pass of the metrics over that period). `prices` "billed" re-costs
     the calls at the rates the bill shows (costlens.reconcile.calibrate), list prices where no bill covers
@@ -299,7 +345,9 @@ def build_report(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
         by_month=dimension_rows(con, "month", "key"),
         coverage=coverage,
         cost_mode=cost_mode,
-        reported_vs_computed=[CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))],
+        reported_vs_computed=[
+            CostComparison(**row) for row in _rows(con, load_sql("metrics/reported_vs_computed.sql"))
+        ],
         total_row=total,
     )
     report.usage_by_kind = _rows(con, load_sql("metrics/change_usage.sql"))
@@ -325,24 +373,33 @@ def build_report(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
     report.empty_period = _empty_hint(con, report, call_filter)
     report.warnings = _warnings(report, report.empty_period)
     if call_filter:
-        report.warnings.insert(0, f"only the calls of {call_filter.describe()}: totals, breakdowns, budgets, leaks "
-                                  "and levers cover those calls alone; the reconciliation with the bill is left out "
-                                  "(`costlens reconcile` compares the whole period)")
+        report.warnings.insert(
+            0,
+            f"only the calls of {call_filter.describe()}: totals, breakdowns, budgets, leaks "
+            "and levers cover those calls alone; the reconciliation with the bill is left out "
+            "(`costlens reconcile` compares the whole period)",
+        )
     return report
 
 
 def _price_basis(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         SELECT coalesce(provider, '') AS provider, model, price_basis AS basis, count(*) AS calls,
                sum(cost_usd) AS cost_usd
-        FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""")
+        FROM period_calls GROUP BY ALL ORDER BY basis, cost_usd DESC NULLS LAST, provider, model""",
+    )
 
 
 def _not_reconciled(call_filter: CallFilter):
     from costlens.reconcile.model import FILTERED, Reconciliation
 
-    return Reconciliation(status=FILTERED, verdict=f"not reconciled: the report keeps only the calls of "
-                          f"{call_filter.describe()}, the bill covers every call — run `costlens reconcile`")
+    return Reconciliation(
+        status=FILTERED,
+        verdict=f"not reconciled: the report keeps only the calls of "
+        f"{call_filter.describe()}, the bill covers every call — run `costlens reconcile`",
+    )
 
 
 def _empty_hint(con, report: Report, call_filter: CallFilter | None = None) -> str | None:
@@ -362,18 +419,23 @@ def _empty_hint(con, report: Report, call_filter: CallFilter | None = None) -> s
 def filter_hint(con: duckdb.DuckDBPyConnection, period: Period, call_filter: CallFilter) -> str | None:
     """Why a filter kept no call of a period that has calls: the features and teams that do have calls then
     (the same keys as sql/intermediate/period_calls.sql). None when the period has no call at all."""
-    features, teams = con.execute("""
+    features, teams = con.execute(
+        """
         SELECT list_sort(list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''),
                                                 '(unattributed)'))),
                list_sort(list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team, fc.team, '(no team)')))
         FROM calls c
         LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id
         LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(c.feature), ''), tc.feature)
-        WHERE c.ts >= ? AND c.ts < ?""", [period.start, period.end]).fetchone()
+        WHERE c.ts >= ? AND c.ts < ?""",
+        [period.start, period.end],
+    ).fetchone()
     if not features:
         return None
-    return (f"no calls of {call_filter.describe()} in {period.describe()}; calls there belong to features "
-            f"{', '.join(features)} and teams {', '.join(teams)} — check the --feature / --team names")
+    return (
+        f"no calls of {call_filter.describe()} in {period.describe()}; calls there belong to features "
+        f"{', '.join(features)} and teams {', '.join(teams)} — check the --feature / --team names"
+    )
 
 
 def _shown_cents(con: duckdb.DuckDBPyConnection, report: Report) -> None:
@@ -392,25 +454,35 @@ def _shown_cents(con: duckdb.DuckDBPyConnection, report: Report) -> None:
         report.total_row.shown_cost_usd = allocate_cents([total])[0]
         report.total_row.shown_share_pct = Decimal("100.0") if total else None
     features = report.unit_economics
-    for row, cents, tenths in zip(features, allocate_cents([r.cost_usd for r in features], total),
-                                  allocate_tenths([r.cost_usd for r in features], total)):
+    for row, cents, tenths in zip(
+        features,
+        allocate_cents([r.cost_usd for r in features], total),
+        allocate_tenths([r.cost_usd for r in features], total),
+    ):
         row.shown_cost_usd, row.shown_share_pct = cents, tenths
     by_feature = {row.key: row for row in features}
     for rows, column in ((report.by_model, "model"), (report.by_team, "team_key")):
-        cells = con.execute(f"SELECT feature_key, {column}, coalesce(sum(cost_usd), 0) FROM period_calls "
-                            f"GROUP BY ALL ORDER BY 1, 3 DESC, 2").fetchall()
+        cells = con.execute(
+            f"SELECT feature_key, {column}, coalesce(sum(cost_usd), 0) FROM period_calls "
+            f"GROUP BY ALL ORDER BY 1, 3 DESC, 2"
+        ).fetchall()
         if not _split_down(rows, by_feature, cells, total):  # the cells do not add up (cannot happen): cut alone
-            for row, cents, tenths in zip(rows, allocate_cents([r.cost_usd for r in rows], total),
-                                          allocate_tenths([r.cost_usd for r in rows], total)):
+            for row, cents, tenths in zip(
+                rows,
+                allocate_cents([r.cost_usd for r in rows], total),
+                allocate_tenths([r.cost_usd for r in rows], total),
+            ):
                 row.shown_cost_usd, row.shown_share_pct = cents, tenths
     for rows in (report.by_day, report.by_month):
-        for row, cents, tenths in zip(rows, allocate_cents([r.cost_usd for r in rows], total),
-                                      allocate_tenths([r.cost_usd for r in rows], total)):
+        for row, cents, tenths in zip(
+            rows, allocate_cents([r.cost_usd for r in rows], total), allocate_tenths([r.cost_usd for r in rows], total)
+        ):
             row.shown_cost_usd, row.shown_share_pct = cents, tenths
 
 
-def _split_down(rows: list[UnitEconomics], features: dict[str, UnitEconomics], cells: list[tuple],
-                total: Decimal) -> bool:
+def _split_down(
+    rows: list[UnitEconomics], features: dict[str, UnitEconomics], cells: list[tuple], total: Decimal
+) -> bool:
     """rows' shown cents and shares as sums of (feature, key, exact cost) cells, each feature's cells rounded
     to add up to that feature's shown figures; False when the cells do not match the rows' exact costs."""
     from costlens.money import TENTH, allocate, allocate_cents
@@ -428,8 +500,11 @@ def _split_down(rows: list[UnitEconomics], features: dict[str, UnitEconomics], c
         values = [cost for _, cost in parts]
         shares = [cost * 100 / total for cost in values] if total else None
         split_cents = allocate_cents(values, parent.shown_cost_usd)
-        split_tenths = allocate(shares, parent.shown_share_pct, TENTH) if shares and parent.shown_share_pct \
-            is not None else [None] * len(parts)
+        split_tenths = (
+            allocate(shares, parent.shown_share_pct, TENTH)
+            if shares and parent.shown_share_pct is not None
+            else [None] * len(parts)
+        )
         for (key, cost), cent, tenth in zip(parts, split_cents, split_tenths):
             exact[key] = exact.get(key, Decimal(0)) + cost
             cents[key] = cents.get(key, Decimal(0)) + cent
@@ -443,8 +518,14 @@ def _split_down(rows: list[UnitEconomics], features: dict[str, UnitEconomics], c
     return True
 
 
-def _finance_sections(con: duckdb.DuckDBPyConnection, config: Config, report: Report, analyse: bool,
-                      diagnosis, progress: StepProgress | None = None) -> None:
+def _finance_sections(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    report: Report,
+    analyse: bool,
+    diagnosis,
+    progress: StepProgress | None = None,
+) -> None:
     """Budgets and showback always; with `analyse`, the leaks and levers, then maturity (it reads the leaks)
     and the change against the previous period (last: it works on its own cursor)."""
     from costlens.budgets import compute_budgets
@@ -463,8 +544,10 @@ def _finance_sections(con: duckdb.DuckDBPyConnection, config: Config, report: Re
     report.maturity = assess_maturity(con, config, report)
     report.change = decompose_change(con, config, report)
 
-def _analyse(con: duckdb.DuckDBPyConnection, config: Config, report: Report, diagnosis,
-             progress: StepProgress | None = None) -> None:
+
+def _analyse(
+    con: duckdb.DuckDBPyConnection, config: Config, report: Report, diagnosis, progress: StepProgress | None = None
+) -> None:
     """Leaks (sql/leaks), then levers applied in sequence on what is left, so savings never overlap."""
     from costlens.leaks.detect import run_detectors
     from costlens.levers import rank_levers
@@ -474,7 +557,10 @@ def _analyse(con: duckdb.DuckDBPyConnection, config: Config, report: Report, dia
     findings = run_detectors(con, config)
     _step(progress, "levers")
     plan = rank_levers(
-        findings, report.totals.cost_usd, {u.key: u.cost_usd for u in report.unit_economics}, config,
+        findings,
+        report.totals.cost_usd,
+        {u.key: u.cost_usd for u in report.unit_economics},
+        config,
         float((report.period.end - report.period.start).days),
         {"usage": feature_model_usage(con), "diagnosis": diagnosis},
     )
@@ -489,9 +575,11 @@ def _analyse(con: duckdb.DuckDBPyConnection, config: Config, report: Report, dia
     summary = plan.to_dict()
     summary.pop("levers", None)
     summary.pop("diagnosis", None)
-    for name, key in (("shown_total_monthly_savings_usd", "est_monthly_savings_usd"),
-                      ("shown_total_savings_low_usd", "savings_low_usd"),
-                      ("shown_total_savings_high_usd", "savings_high_usd")):
+    for name, key in (
+        ("shown_total_monthly_savings_usd", "est_monthly_savings_usd"),
+        ("shown_total_savings_low_usd", "savings_low_usd"),
+        ("shown_total_savings_high_usd", "savings_high_usd"),
+    ):
         summary[name] = sum((round_cents(lever[key]) for lever in report.levers), Decimal(0))
     report.lever_summary = summary
     report.diagnosis = diagnosis.to_dict() if diagnosis is not None else {}
@@ -520,18 +608,20 @@ def totals_from_row(total: UnitEconomics | None) -> Totals:
 
 def _coverage(con: duckdb.DuckDBPyConnection, total: UnitEconomics | None) -> Coverage:
     unpriced = [
-        UnpricedModel(provider=r["provider"], model=r["model"], variant=r["variant"], calls=int(r["calls"]),
-                      reason=r["reason"])
+        UnpricedModel(
+            provider=r["provider"], model=r["model"], variant=r["variant"], calls=int(r["calls"]), reason=r["reason"]
+        )
         for r in _rows(con, load_sql("metrics/unpriced.sql"))
     ]
-    quarantine = dict(con.execute(
-        "SELECT disposition, count(*) FROM quarantine GROUP BY disposition").fetchall())
+    quarantine = dict(con.execute("SELECT disposition, count(*) FROM quarantine GROUP BY disposition").fetchall())
     unattributed = con.execute(
         "SELECT coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE task_id IS NULL) FROM period_calls "
-        "WHERE feature_key = '(unattributed)'").fetchone()
+        "WHERE feature_key = '(unattributed)'"
+    ).fetchone()
     billing = con.execute(
         "SELECT count(*), coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) FROM billing_usd b, report_period r "
-        "WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts").fetchone()
+        "WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts"
+    ).fetchone()
     return Coverage(
         unpriced_models=unpriced,
         quarantined_rows=int(quarantine.get("rejected", 0)),
@@ -539,8 +629,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, total: UnitEconomics | None) -> Co
         unattributed_cost_usd=Decimal(unattributed[0]),
         calls_without_task=int(con.execute("SELECT count(*) FROM period_calls WHERE task_id IS NULL").fetchone()[0]),
         billing_lines=int(billing[0]),
-        calls_timed_by_file=int(con.execute(
-            "SELECT count(*) FROM period_calls WHERE ts_from_file").fetchone()[0]),
+        calls_timed_by_file=int(con.execute("SELECT count(*) FROM period_calls WHERE ts_from_file").fetchone()[0]),
         ai_billed_cost_usd=Decimal(billing[1]),
         unpriced_usage=[UnpricedUsage(**row) for row in _rows(con, load_sql("metrics/unpriced_usage.sql"))],
         variant_fallbacks=[VariantFallback(**row) for row in _rows(con, load_sql("metrics/variant_fallbacks.sql"))],
@@ -555,8 +644,7 @@ def _price_book_info(con: duckdb.DuckDBPyConnection) -> PriceBookInfo:
     ).fetchone()
     unpriced = con.execute("SELECT count(*) FROM unpriced_models").fetchone()[0]
     name, _, version = CATALOG_SOURCE.partition(" ")
-    return PriceBookInfo(source=name, version=version, keys=int(keys or 0),
-                         unpriced_keys=int(unpriced or 0))
+    return PriceBookInfo(source=name, version=version, keys=int(keys or 0), unpriced_keys=int(unpriced or 0))
 
 
 def _warnings(report: Report, empty_hint: str | None = None) -> list[str]:
@@ -572,18 +660,24 @@ def _warnings(report: Report, empty_hint: str | None = None) -> list[str]:
         )
     for usage in report.coverage.unpriced_usage:
         estimate = f" (about {usd(usage.est_cost_usd)})" if usage.est_cost_usd else ""
-        notes.append(f"not in the cost: {usage.field} × {usage.quantity.normalize():,f} over {usage.calls} calls"
-                     f"{estimate} from {usage.producer or '?'} — {usage.reason}")
+        notes.append(
+            f"not in the cost: {usage.field} × {usage.quantity.normalize():,f} over {usage.calls} calls"
+            f"{estimate} from {usage.producer or '?'} — {usage.reason}"
+        )
     for fallback in report.coverage.variant_fallbacks:
-        notes.append(f"{fallback.calls:,} {fallback.variant} calls of {fallback.provider or '?'} / {fallback.model} "
-                     f"priced at the standard price (${fallback.cost_usd:,.2f}): the price book has no "
-                     f"{fallback.variant} price for it — add one under [[prices.overrides]] (variant = "
-                     f"\"{fallback.variant}\") in costlens.toml")
+        notes.append(
+            f"{fallback.calls:,} {fallback.variant} calls of {fallback.provider or '?'} / {fallback.model} "
+            f"priced at the standard price (${fallback.cost_usd:,.2f}): the price book has no "
+            f"{fallback.variant} price for it — add one under [[prices.overrides]] (variant = "
+            f'"{fallback.variant}") in costlens.toml'
+        )
     if report.coverage.quarantined_rows:
         notes.append(f"{report.coverage.quarantined_rows} input rows quarantined — see `costlens quarantine`")
     if report.coverage.calls_timed_by_file:
-        notes.append(f"{report.coverage.calls_timed_by_file} calls had no timestamp and were dated by their file's "
-                     "modification time — log a timestamp with each response")
+        notes.append(
+            f"{report.coverage.calls_timed_by_file} calls had no timestamp and were dated by their file's "
+            "modification time — log a timestamp with each response"
+        )
     if report.reconciliation.status == "outside_tolerance":
         notes.append("reconciliation with the bill is outside tolerance — see `costlens reconcile`")
     if report.totals.calls and report.totals.tasks_with_outcome == 0:

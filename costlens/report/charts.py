@@ -57,8 +57,23 @@ _RC = {
     "path.simplify_threshold": 0.5,
 }
 
-_FORBIDDEN_TAGS = {"script", "foreignobject", "iframe", "object", "embed", "a", "image", "audio", "video",
-                   "animate", "set", "animatemotion", "animatetransform", "handler", "listener"}
+_FORBIDDEN_TAGS = {
+    "script",
+    "foreignobject",
+    "iframe",
+    "object",
+    "embed",
+    "a",
+    "image",
+    "audio",
+    "video",
+    "animate",
+    "set",
+    "animatemotion",
+    "animatetransform",
+    "handler",
+    "listener",
+}
 _MAX_LABEL = 34
 
 
@@ -127,7 +142,7 @@ _LOCAL_REF = re.compile(r'(href="#|url\(#)([^")]+)')
 
 def clean_svg(svg: str, name: str, description: str) -> Markup | None:
     """Make one matplotlib SVG safe and tidy for inlining; None when it fails the safety check."""
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
     svg = re.sub(r"<style[^>]*>.*?</style>\s*", "", svg, flags=re.S)
@@ -166,7 +181,8 @@ def is_safe_svg(svg: str) -> bool:
             if local == "href" and not value.startswith("#"):
                 return False
             if "url(" in value.replace(" ", "").lower() and not re.fullmatch(
-                    r"[^()]*(url\(#[A-Za-z0-9_\-]+\)[^()]*)+", value):
+                r"[^()]*(url\(#[A-Za-z0-9_\-]+\)[^()]*)+", value
+            ):
                 return False
     return True
 
@@ -200,11 +216,14 @@ def spend_over_time(days: Sequence[tuple[str, float]]) -> Markup | None:
         ax.bar(dates, values, width=0.8, color=PALETTE["primary"], label="daily spend")
         if len(values) >= 10:
             window = 7
-            avg = [sum(values[max(0, i - window + 1): i + 1]) / len(values[max(0, i - window + 1): i + 1])
-                   for i in range(len(values))]
+            avg = [
+                sum(values[max(0, i - window + 1) : i + 1]) / len(values[max(0, i - window + 1) : i + 1])
+                for i in range(len(values))
+            ]
             ax.plot(dates, avg, color=PALETTE["accent"], linewidth=1.8, label="7-day average")
-            ax.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8,
-                      borderaxespad=0.2)
+            ax.legend(
+                frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, borderaxespad=0.2
+            )
         ax.yaxis.set_major_formatter(_money_formatter())
         span = (dates[-1] - dates[0]).days
         if span <= 62:
@@ -261,8 +280,12 @@ def pareto(rows: Sequence[tuple[str, float]], limit: int = 15) -> Markup | None:
         ax = fig.add_subplot()
         x = range(len(rows))
         ax.bar(x, [v for _, v in rows], color=PALETTE["primary"], width=0.65)
-        ax.set_xticks(list(x), [k for k, _ in rows], rotation=30 if len(rows) > 4 else 0,
-                      ha="right" if len(rows) > 4 else "center")
+        ax.set_xticks(
+            list(x),
+            [k for k, _ in rows],
+            rotation=30 if len(rows) > 4 else 0,
+            ha="right" if len(rows) > 4 else "center",
+        )
         ax.yaxis.set_major_formatter(_money_formatter())
         ax.grid(axis="x", visible=False)
         cumulative, running = [], 0.0
@@ -282,8 +305,9 @@ def pareto(rows: Sequence[tuple[str, float]], limit: int = 15) -> Markup | None:
     return _draw(build, "pareto", "Pareto chart of spend by feature with cumulative share")
 
 
-def waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_label: str, title: str,
-              name: str) -> Markup | None:
+def waterfall(
+    start: tuple[str, float], steps: Sequence[tuple[str, float]], end_label: str, title: str, name: str
+) -> Markup | None:
     """A bridge: the start bar, one floating bar per signed step, then the end bar."""
     steps = [(label(k, 24), float(v)) for k, v in steps]
     if not steps:
@@ -299,8 +323,7 @@ def waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_
         texts = [_figure_usd(start_value)]
         for i, (_, delta) in enumerate(steps, start=1):
             bottom = running if delta >= 0 else running + delta
-            ax.bar(i, abs(delta), bottom=bottom, width=0.6,
-                   color=PALETTE["bad"] if delta > 0 else PALETTE["good"])
+            ax.bar(i, abs(delta), bottom=bottom, width=0.6, color=PALETTE["bad"] if delta > 0 else PALETTE["good"])
             ax.plot([i - 1 + 0.3, i - 0.3], [running, running], color=PALETTE["muted"], linewidth=0.8)
             running += delta
             texts.append(_signed_usd(delta))
@@ -317,9 +340,10 @@ def waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_
         top = max(heights + [start_value]) or 1.0
         for i, (text, height) in enumerate(zip(texts, heights)):
             ax.text(i, height + top * 0.02, text, ha="center", va="bottom", fontsize=8, color=PALETTE["text"])
-        ax.set_ylim(min(0.0, min(heights)) , top * 1.15)
-        ax.set_xticks(range(len(names)), names, rotation=20 if len(names) > 5 else 0,
-                      ha="right" if len(names) > 5 else "center")
+        ax.set_ylim(min(0.0, min(heights)), top * 1.15)
+        ax.set_xticks(
+            range(len(names)), names, rotation=20 if len(names) > 5 else 0, ha="right" if len(names) > 5 else "center"
+        )
         ax.yaxis.set_major_formatter(_money_formatter())
         ax.grid(axis="x", visible=False)
         ax.set_title(title, loc="left")

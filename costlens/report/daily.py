@@ -59,8 +59,11 @@ class Day:
     models: list[DailyRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"day": self.total.day.isoformat() if self.total.day else None, **self.total.to_dict(),
-                "models": [m.to_dict() for m in self.models]}
+        return {
+            "day": self.total.day.isoformat() if self.total.day else None,
+            **self.total.to_dict(),
+            "models": [m.to_dict() for m in self.models],
+        }
 
 
 @dataclass
@@ -72,12 +75,17 @@ class Daily:
     empty_period: str | None = None  # why there is nothing to show: where the calls are
 
     def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period.to_dict(), "filters": self.filters, "days": [d.to_dict() for d in self.days],
-                "totals": self.totals.to_dict()}
+        return {
+            "period": self.period.to_dict(),
+            "filters": self.filters,
+            "days": [d.to_dict() for d in self.days],
+            "totals": self.totals.to_dict(),
+        }
 
 
-def build_daily(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
-                call_filter: CallFilter | None = None) -> Daily:
+def build_daily(
+    con: duckdb.DuckDBPyConnection, config: Config, period: Period, call_filter: CallFilter | None = None
+) -> Daily:
     from costlens.reconcile.build import materialise_period_calls
     from costlens.report.build import CallFilter, set_call_filter
     from costlens.showback import allocate_cents
@@ -91,9 +99,13 @@ def build_daily(con: duckdb.DuckDBPyConnection, config: Config, period: Period,
     totals = DailyRow(None, None, None, 0, 0, 0, 0, 0, 0, Decimal(0))
     for values in cursor.fetchall():  # days × models rows, already summed by DuckDB
         row = dict(zip(names, values))
-        item = DailyRow(day=None if row["all_days"] else row["day"], model=None if row["all_models"] else row["model"],
-                        provider=None if row["all_models"] else row["provider"],
-                        **{name: int(row[name]) for name in COUNTS}, cost_usd=Decimal(row["cost_usd"]))
+        item = DailyRow(
+            day=None if row["all_days"] else row["day"],
+            model=None if row["all_models"] else row["model"],
+            provider=None if row["all_models"] else row["provider"],
+            **{name: int(row[name]) for name in COUNTS},
+            cost_usd=Decimal(row["cost_usd"]),
+        )
         if row["all_days"]:
             totals = item
         elif row["all_models"]:

@@ -40,21 +40,39 @@ def others_row(tail: list[UnitEconomics]) -> UnitEconomics:
     calls, tasks, unpriced = total("calls"), total("tasks"), total("unpriced_calls")
     priced_calls = calls - unpriced
     template = tail[0]
-    blank = {name: None for name, spec in UnitEconomics.__dataclass_fields__.items()
-             if "None" in str(spec.type) and name not in ("provider",)}
-    return replace(template, **{**blank, **dict(
-        key=others_label(len(tail)), provider=None,
-        calls=calls, tasks=tasks, unpriced_calls=unpriced, cost_usd=cost,
-        accepted_tasks=total("accepted_tasks"), tasks_with_outcome=total("tasks_with_outcome"),
-        rework_cost_usd=total("rework_cost_usd"), delay_cost_usd=total("delay_cost_usd"),
-        input_tokens=total("input_tokens"), cache_read_tokens=total("cache_read_tokens"),
-        cache_write_tokens=total("cache_write_tokens"), output_tokens=total("output_tokens"),
-        tool_cost_usd=total("tool_cost_usd"),
-        cost_per_call_usd=float(cost / priced_calls) if priced_calls else None,
-        calls_per_task=calls / tasks if tasks else None,
-        cost_per_task_usd=float(cost / tasks) if tasks else None,
-        shown_cost_usd=total("shown_cost_usd"), shown_share_pct=total("shown_share_pct"),
-    )})
+    blank = {
+        name: None
+        for name, spec in UnitEconomics.__dataclass_fields__.items()
+        if "None" in str(spec.type) and name not in ("provider",)
+    }
+    return replace(
+        template,
+        **{
+            **blank,
+            **dict(
+                key=others_label(len(tail)),
+                provider=None,
+                calls=calls,
+                tasks=tasks,
+                unpriced_calls=unpriced,
+                cost_usd=cost,
+                accepted_tasks=total("accepted_tasks"),
+                tasks_with_outcome=total("tasks_with_outcome"),
+                rework_cost_usd=total("rework_cost_usd"),
+                delay_cost_usd=total("delay_cost_usd"),
+                input_tokens=total("input_tokens"),
+                cache_read_tokens=total("cache_read_tokens"),
+                cache_write_tokens=total("cache_write_tokens"),
+                output_tokens=total("output_tokens"),
+                tool_cost_usd=total("tool_cost_usd"),
+                cost_per_call_usd=float(cost / priced_calls) if priced_calls else None,
+                calls_per_task=calls / tasks if tasks else None,
+                cost_per_task_usd=float(cost / tasks) if tasks else None,
+                shown_cost_usd=total("shown_cost_usd"),
+                shown_share_pct=total("shown_share_pct"),
+            ),
+        },
+    )
 
 
 BUDGET_ORDER = {"hard_limit": 0, "over": 1, "warning": 2}
@@ -79,8 +97,7 @@ class BudgetOthers:
         return others_label(self.count)
 
     def status_text(self) -> str:
-        names = {"ok": "ok", "no_budget": "no budget", "warning": "warning", "over": "over",
-                 "hard_limit": "hard limit"}
+        names = {"ok": "ok", "no_budget": "no budget", "warning": "warning", "over": "over", "hard_limit": "hard limit"}
         return ", ".join(f"{n} {names.get(s, s)}" for s, n in sorted(self.statuses.items(), key=lambda kv: -kv[1]))
 
 
@@ -89,8 +106,9 @@ def lead_budgets(rows: list[dict[str, Any]], limit: int = TOP_ROWS) -> tuple[lis
     largest spenders, `limit` in all, kept in spend order — and the rest as one summary row."""
     if len(rows) <= limit + 1:
         return rows, None
-    ranked = sorted(range(len(rows)), key=lambda i: (0 if _flagged(rows[i]) else 1,
-                                                     BUDGET_ORDER.get(rows[i].get("status"), 3), i))
+    ranked = sorted(
+        range(len(rows)), key=lambda i: (0 if _flagged(rows[i]) else 1, BUDGET_ORDER.get(rows[i].get("status"), 3), i)
+    )
     keep = set(ranked[:limit])
     head = [row for i, row in enumerate(rows) if i in keep]
     tail = [row for i, row in enumerate(rows) if i not in keep]
@@ -103,7 +121,8 @@ def lead_budgets(rows: list[dict[str, Any]], limit: int = TOP_ROWS) -> tuple[lis
         monthly_budget_usd=sum((Decimal(str(b)) for b in budgets), Decimal(0)) if budgets else None,
         shown_spend_usd=sum((shown_spend(r) for r in tail), Decimal(0)),
         shown_forecast_usd=sum((shown_forecast(r) for r in tail), Decimal(0)),
-        statuses=statuses)
+        statuses=statuses,
+    )
 
 
 def shown_spend(row: dict[str, Any]) -> Decimal:
@@ -121,7 +140,9 @@ def shown_forecast(row: dict[str, Any]) -> Decimal:
     return shown if shown is not None else round_cents(row.get("forecast_month_end_usd"))
 
 
-def lead_groups(rows: list[dict[str, Any]], limit: int = TOP_ROWS) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def lead_groups(
+    rows: list[dict[str, Any]], limit: int = TOP_ROWS
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Showback rows (owner, team, cost center: {key, cost_usd in cents, shown_share_pct, …}) cut like
     lead_rows: the first `limit`, then one row summing the rest's cents and shares."""
     if len(rows) <= limit + 1:
@@ -129,8 +150,10 @@ def lead_groups(rows: list[dict[str, Any]], limit: int = TOP_ROWS) -> tuple[list
     tail = rows[limit:]
     tenths = [r.get("shown_share_pct") for r in tail]
     return rows[:limit], {
-        "key": others_label(len(tail)), "others": True,
+        "key": others_label(len(tail)),
+        "others": True,
         "cost_usd": sum((Decimal(r.get("cost_usd") or 0) for r in tail), Decimal(0)),
         "shown_share_pct": None if any(t is None for t in tenths) else sum(tenths, Decimal(0)),
-        "features": [], "feature_count": sum(len(r.get("features") or []) for r in tail),
+        "features": [],
+        "feature_count": sum(len(r.get("features") or []) for r in tail),
     }

@@ -36,8 +36,13 @@ class Period:
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON shape of a period, in every output: end exclusive, last_day inclusive."""
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "last_day": self.last_day.isoformat(),
-                "days": self.days, "label": self.label or self.describe()}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "last_day": self.last_day.isoformat(),
+            "days": self.days,
+            "label": self.label or self.describe(),
+        }
 
 
 @dataclass

@@ -23,8 +23,10 @@ from costlens.report.model import Period
 if TYPE_CHECKING:
     import duckdb
 
-PERIOD_HELP = ("YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year "
-               "(default: the latest month with calls, or COSTLENS_PERIOD)")
+PERIOD_HELP = (
+    "YYYY-MM, YYYY-Qn, YYYY, last-month, this-month, last-quarter, this-quarter, last-year or this-year "
+    "(default: the latest month with calls, or COSTLENS_PERIOD)"
+)
 
 
 def _month_start(day: date) -> date:
@@ -97,16 +99,23 @@ def _days_in_month(first: date) -> int:
 
 
 def resolve_period(
-    con: duckdb.DuckDBPyConnection | None, period: str | None, since: str | None, until: str | None,
-    today: date | None = None, *, to: str | None = None, last: str | None = None,
+    con: duckdb.DuckDBPyConnection | None,
+    period: str | None,
+    since: str | None,
+    until: str | None,
+    today: date | None = None,
+    *,
+    to: str | None = None,
+    last: str | None = None,
 ) -> Period:
     """The report period from the options (see the module docstring). `con` may be None to check the options
     before a database is opened; the defaults that need data (the latest month, a range's first day) then fall
     back to today's month."""
     today = today or datetime.now(UTC).date()
     ranged = since or until or to
-    chosen = [name for name, value in (("--period", period), ("--since/--to/--until", ranged), ("--last", last))
-              if value]
+    chosen = [
+        name for name, value in (("--period", period), ("--since/--to/--until", ranged), ("--last", last)) if value
+    ]
     if len(chosen) > 1:
         raise UsageError(f"{chosen[0]} cannot be combined with {chosen[1]}", fix="choose the period one way")
     if until and to:
@@ -116,12 +125,19 @@ def resolve_period(
     if last:
         return _last(last, today)
     if ranged:
-        end = (_parse_date(to, "--to") + timedelta(days=1) if to else
-               _parse_date(until, "--until") if until else today + timedelta(days=1))
+        end = (
+            _parse_date(to, "--to") + timedelta(days=1)
+            if to
+            else _parse_date(until, "--until")
+            if until
+            else today + timedelta(days=1)
+        )
         start = _parse_date(since, "--since") if since else _first_day(con) or _month_start(end - timedelta(days=1))
         if end <= start:
-            raise UsageError("the period ends before it starts",
-                             fix="--to is the last day (inclusive), --until the day after it (exclusive)")
+            raise UsageError(
+                "the period ends before it starts",
+                fix="--to is the last day (inclusive), --until the day after it (exclusive)",
+            )
         return Period(start, end, label=f"{start.isoformat()}..{(end - timedelta(days=1)).isoformat()}")
     env = os.environ.get("COSTLENS_PERIOD", "").strip()
     if env:
@@ -147,8 +163,14 @@ class PeriodOptions:
 
     def given(self) -> bool:
         """Whether the user chose a period (an option or COSTLENS_PERIOD) rather than the default."""
-        return bool(self.period or self.since or self.until or self.to or self.last
-                    or os.environ.get("COSTLENS_PERIOD", "").strip())
+        return bool(
+            self.period
+            or self.since
+            or self.until
+            or self.to
+            or self.last
+            or os.environ.get("COSTLENS_PERIOD", "").strip()
+        )
 
     def check(self) -> None:
         if self.given():
@@ -166,8 +188,12 @@ def _first_day(con: duckdb.DuckDBPyConnection | None) -> date | None:
 
 def months_with_data(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     """The months the database holds calls for, with their call counts (for the empty-period message)."""
-    return [(m, int(n)) for m, n in con.execute(
-        "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM calls GROUP BY 1 ORDER BY 1").fetchall()]
+    return [
+        (m, int(n))
+        for m, n in con.execute(
+            "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM calls GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def empty_period_parts(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[str, str]:
@@ -177,8 +203,10 @@ def empty_period_parts(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[
         return f"no calls in {period.describe()}: the database holds no calls yet", "run `costlens ingest PATH…`"
     listed = ", ".join(f"{m} ({n:,} calls)" for m, n in months[-6:])
     more = f" and {len(months) - 6} earlier months" if len(months) > 6 else ""
-    return (f"no calls in {period.describe()}; the database holds calls for {listed}{more}",
-            f"pick one with --period {months[-1][0]} (or set COSTLENS_PERIOD)")
+    return (
+        f"no calls in {period.describe()}; the database holds calls for {listed}{more}",
+        f"pick one with --period {months[-1][0]} (or set COSTLENS_PERIOD)",
+    )
 
 
 def empty_period_hint(con: duckdb.DuckDBPyConnection, period: Period) -> str:
@@ -196,8 +224,9 @@ def _parse_date(text: str, option: str) -> date:
 # ------------------------------------------------------------------------------------------ partial periods
 
 
-def data_span(con: duckdb.DuckDBPyConnection, period: Period,
-              today: date | None = None) -> tuple[date | None, date | None]:
+def data_span(
+    con: duckdb.DuckDBPyConnection, period: Period, today: date | None = None
+) -> tuple[date | None, date | None]:
     """The part of `period` the logs cover, [data start, data end). Only what is certain counts as missing:
     the days before the first call in the database (logging had not begun), and, while the period is still
     running, the days after the latest call. A closed period whose calls stop early is taken as covered (the
@@ -235,8 +264,10 @@ def partial_note(period: Period, span: tuple[date | None, date | None]) -> str |
     if not covered or covered >= period.days:
         return None
     last = end - timedelta(days=1)
-    return (f"{period_name(period)} has data for {covered} of {period.days} days "
-            f"({start.isoformat()} to {last.isoformat()})")
+    return (
+        f"{period_name(period)} has data for {covered} of {period.days} days "
+        f"({start.isoformat()} to {last.isoformat()})"
+    )
 
 
 def coverage_note(period: Period, coverage) -> str | None:

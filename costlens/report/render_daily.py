@@ -22,8 +22,15 @@ def cents(value: Decimal) -> str:
 
 def _figures(row: DailyRow) -> list[str]:
     cost = cents(row.shown_cost_usd) + (UNPRICED_MARK if row.unpriced_calls else "")
-    return [f"{row.calls:,}", f"{row.input_tokens:,}", f"{row.output_tokens:,}", f"{row.cache_write_tokens:,}",
-            f"{row.cache_read_tokens:,}", f"{row.tokens:,}", cost]
+    return [
+        f"{row.calls:,}",
+        f"{row.input_tokens:,}",
+        f"{row.output_tokens:,}",
+        f"{row.cache_write_tokens:,}",
+        f"{row.cache_read_tokens:,}",
+        f"{row.tokens:,}",
+        cost,
+    ]
 
 
 def render_daily(daily: Daily, console: Console) -> None:
@@ -43,17 +50,33 @@ def render_daily(daily: Daily, console: Console) -> None:
     for day in daily.days:
         models = day.models
         label = models[0].model if len(models) == 1 else f"{len(models)} models"
-        table.add_row(Text(day.total.day.isoformat(), style="bold"), Text(label or "", style="bold"),
-                      *(Text(value, style="bold") for value in _figures(day.total)), end_section=len(models) == 1)
+        table.add_row(
+            Text(day.total.day.isoformat(), style="bold"),
+            Text(label or "", style="bold"),
+            *(Text(value, style="bold") for value in _figures(day.total)),
+            end_section=len(models) == 1,
+        )
         if len(models) > 1:
             for index, model in enumerate(models):
                 table.add_row("", Text(f"└ {model.model}"), *_figures(model), end_section=index == len(models) - 1)
-    table.add_row(Text("Total", style="bold"), Text(f"{len(daily.days)} days", style="bold"),
-                  *(Text(value, style="bold") for value in _figures(daily.totals)))
+    table.add_row(
+        Text("Total", style="bold"),
+        Text(f"{len(daily.days)} days", style="bold"),
+        *(Text(value, style="bold") for value in _figures(daily.totals)),
+    )
     console.print(table)
     if daily.totals.unpriced_calls:
-        console.print(Text(f"{UNPRICED_MARK} {daily.totals.unpriced_calls:,} calls have no price and are not in the "
-                           "cost — see `costlens prices`"))
+        console.print(
+            Text(
+                f"{UNPRICED_MARK} {daily.totals.unpriced_calls:,} calls have no price and are not in the "
+                "cost — see `costlens prices`"
+            )
+        )
     if daily.days:
-        console.print(Text("Costs are rounded to the cent so that each day's models add up to the day and the days to "
-                           "the total; `--format json` gives the exact amounts.", style="dim"))
+        console.print(
+            Text(
+                "Costs are rounded to the cent so that each day's models add up to the day and the days to "
+                "the total; `--format json` gives the exact amounts.",
+                style="dim",
+            )
+        )

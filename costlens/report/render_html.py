@@ -43,12 +43,15 @@ SECTIONS = [
 ]
 
 CHANGE_PARTS = _PARTS
-CHANGE_METHOD = ("volume = change in tasks × previous cost per task; efficiency = tokens and calls per task at the "
-                 "previous mix and prices; model mix = the shift between models at previous prices; price = price "
-                 "changes at the current usage. The four add up to the total change exactly.")
+CHANGE_METHOD = (
+    "volume = change in tasks × previous cost per task; efficiency = tokens and calls per task at the "
+    "previous mix and prices; model mix = the shift between models at previous prices; price = price "
+    "changes at the current usage. The four add up to the total change exactly."
+)
 
 
 # ---------------------------------------------------------------- formatting (shared with the template)
+
 
 def raw(value: Any) -> str:
     """The exact value for a data-value attribute: Decimal as written, float as repr, None as empty."""
@@ -112,12 +115,20 @@ def _columns_of(rows: list[Any]) -> list[str]:
 
 def _status_class(status: Any) -> str:
     return {
-        "ok": "ok", "met": "ok", "no_slo": "muted", "no_budget": "muted", "unknown": "muted",
-        "warning": "warn", "over": "bad", "hard_limit": "bad", "breached": "bad",
+        "ok": "ok",
+        "met": "ok",
+        "no_slo": "muted",
+        "no_budget": "muted",
+        "unknown": "muted",
+        "warning": "warn",
+        "over": "bad",
+        "hard_limit": "bad",
+        "breached": "bad",
     }.get(str(status), "muted")
 
 
 # ---------------------------------------------------------------- the view model
+
 
 def _feature_config(config: Config | None) -> dict[str, Any]:
     if config is None:
@@ -130,7 +141,9 @@ def _feature_meta(report: Report, config: Config | None) -> dict[str, dict[str, 
     meta: dict[str, dict[str, Any]] = {}
     for name, feature in _feature_config(config).items():
         meta[name] = {
-            "owner": feature.owner, "team": feature.team, "cost_center": feature.cost_center,
+            "owner": feature.owner,
+            "team": feature.team,
+            "cost_center": feature.cost_center,
             "criticality": feature.criticality,
             "value_per_accepted_outcome_usd": feature.value_per_accepted_outcome_usd,
         }
@@ -154,8 +167,16 @@ def _summary(report: Report) -> dict[str, Any]:
     if shown is not None:
         block = change["per_day"] if shown["basis"] == "per_day" else change
         for key, name, meaning in CHANGE_PARTS:
-            parts.append({"key": key, "name": name, "meaning": meaning, "value": block.get(key),
-                          "shown": shown["parts"][key], "cents": shown["cents"][key]})
+            parts.append(
+                {
+                    "key": key,
+                    "name": name,
+                    "meaning": meaning,
+                    "value": block.get(key),
+                    "shown": shown["parts"][key],
+                    "cents": shown["cents"][key],
+                }
+            )
     by_model = [dict(r) for r in (change.get("by_model") or []) if isinstance(r, dict)][:10]
     models = {(m.provider or "", m.key): m for m in report.by_model}
     for row in by_model:  # a model's current spend reads as in the by-model table when it is the same money
@@ -171,8 +192,13 @@ def _summary(report: Report) -> dict[str, Any]:
 
         steps = [(p["name"], float(p["cents"])) for p in parts]
         unit = " per day" if shown["basis"] == "per_day" else ""
-        bridge = charts.waterfall((f"previous period{unit}", float(round_cents(start))), steps, f"this period{unit}",
-                                  f"Spend{unit} change: previous period to this one", "bridge")
+        bridge = charts.waterfall(
+            (f"previous period{unit}", float(round_cents(start))),
+            steps,
+            f"this period{unit}",
+            f"Spend{unit} change: previous period to this one",
+            "bridge",
+        )
     levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)[:3]
     previous = change.get("previous_period") or {}
     return {
@@ -184,7 +210,9 @@ def _summary(report: Report) -> dict[str, Any]:
         "trend": trend,
         "trend_chart": charts.trend_line(
             [(str(p.get("month")), _to_float(p.get("value"))) for p in trend],
-            "Cost per accepted outcome by month", "cpaotrend"),
+            "Cost per accepted outcome by month",
+            "cpaotrend",
+        ),
         "bridge_chart": bridge,
         "top_levers": levers,
         "statement": (report.diagnosis or {}).get("statement"),
@@ -202,9 +230,15 @@ def _period_note(report: Report) -> str | None:
 def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
     def feature_row(ue) -> dict[str, Any]:
         info = meta.get(ue.key, {})
-        return {"key": ue.key, "owner": info.get("owner"), "team": info.get("team"),
-                "cost_center": info.get("cost_center"), "cost_usd": ue.cost_usd, "spend": spend(ue),
-                "share": share(ue)}
+        return {
+            "key": ue.key,
+            "owner": info.get("owner"),
+            "team": info.get("team"),
+            "cost_center": info.get("cost_center"),
+            "cost_usd": ue.cost_usd,
+            "spend": spend(ue),
+            "share": share(ue),
+        }
 
     head, others = lead_rows(report.unit_economics)
     features = [feature_row(ue) for ue in head]
@@ -216,10 +250,19 @@ def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]
         rows = [r for r in (showback.get(key) or []) if isinstance(r, dict)]
         shown_rows, rest = lead_groups(rows)
         total = sum((Decimal(str(r.get("cost_usd") or 0)) for r in rows), Decimal(0))
-        groups.append({"key": key, "title": title, "rows": shown_rows + ([rest] if rest else []), "all_rows": rows,
-                       "total": total, "cut": rest is not None})
-    pairs = [(ue.key, float(ue.cost_usd if ue.shown_cost_usd is None else ue.shown_cost_usd))
-             for ue in report.unit_economics]
+        groups.append(
+            {
+                "key": key,
+                "title": title,
+                "rows": shown_rows + ([rest] if rest else []),
+                "all_rows": rows,
+                "total": total,
+                "cut": rest is not None,
+            }
+        )
+    pairs = [
+        (ue.key, float(ue.cost_usd if ue.shown_cost_usd is None else ue.shown_cost_usd)) for ue in report.unit_economics
+    ]
     return {
         "features": features,
         "cut": others is not None,
@@ -231,8 +274,13 @@ def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]
 
 
 def _budget_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "spend": usd(shown_spend(row)), "forecast": usd(shown_forecast(row)),
-            "status_class": _status_class(row.get("status")), "slo_class": _status_class(row.get("slo_status"))}
+    return {
+        **row,
+        "spend": usd(shown_spend(row)),
+        "forecast": usd(shown_forecast(row)),
+        "status_class": _status_class(row.get("status")),
+        "slo_class": _status_class(row.get("slo_status")),
+    }
 
 
 def _budgets(report: Report) -> dict[str, Any]:
@@ -242,7 +290,9 @@ def _budgets(report: Report) -> dict[str, Any]:
     head, others = lead_budgets(rows)
     budgets = [r.get("monthly_budget_usd") for r in rows if r.get("monthly_budget_usd") is not None]
     return {
-        "rows": [_budget_row(r) for r in head], "others": others, "all_rows": [_budget_row(r) for r in rows],
+        "rows": [_budget_row(r) for r in head],
+        "others": others,
+        "all_rows": [_budget_row(r) for r in rows],
         "total_budget": sum((Decimal(str(b)) for b in budgets), Decimal(0)) if budgets else None,
         "total_spend": sum((shown_spend(r) for r in rows), Decimal(0)),
         "total_forecast": sum((shown_forecast(r) for r in rows), Decimal(0)),
@@ -256,10 +306,19 @@ def _cost_value(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, An
     for ue in report.unit_economics:
         per_outcome = meta.get(ue.key, {}).get("value_per_accepted_outcome_usd")
         value = ue.accepted_tasks * per_outcome if per_outcome is not None else None
-        rows.append({"key": ue.key, "cost_usd": ue.cost_usd, "spend": spend(ue), "accepted": ue.accepted_tasks,
-                     "tasks_with_outcome": ue.tasks_with_outcome, "cpao": ue.cost_per_accepted_outcome_usd,
-                     "value_per_outcome": per_outcome, "value_usd": value,
-                     "roi": (value / float(ue.cost_usd)) if value is not None and ue.cost_usd else None})
+        rows.append(
+            {
+                "key": ue.key,
+                "cost_usd": ue.cost_usd,
+                "spend": spend(ue),
+                "accepted": ue.accepted_tasks,
+                "tasks_with_outcome": ue.tasks_with_outcome,
+                "cpao": ue.cost_per_accepted_outcome_usd,
+                "value_per_outcome": per_outcome,
+                "value_usd": value,
+                "roi": (value / float(ue.cost_usd)) if value is not None and ue.cost_usd else None,
+            }
+        )
     measure = "value_usd" if use_value else "accepted"
     plotted = [r for r in rows if r[measure] is not None and (measure != "accepted" or r["tasks_with_outcome"])]
     if len(plotted) >= 3:
@@ -269,24 +328,43 @@ def _cost_value(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, An
         for r in plotted:
             high_cost = float(r["cost_usd"]) >= cost_mid
             high_value = float(r[measure]) >= value_mid
-            r["quadrant"] = {(True, True): "invest: high cost, high value", (True, False): "fix: high cost, low value",
-                             (False, True): "keep: low cost, high value", (False, False): "watch: low cost, low value"}[
-                (high_cost, high_value)]
+            r["quadrant"] = {
+                (True, True): "invest: high cost, high value",
+                (True, False): "fix: high cost, low value",
+                (False, True): "keep: low cost, high value",
+                (False, False): "watch: low cost, low value",
+            }[(high_cost, high_value)]
     label = "value of accepted outcomes ($)" if use_value else "accepted outcomes"
     chart = charts.cost_value_matrix([(r["key"], float(r["cost_usd"]), float(r[measure])) for r in plotted], label)
     head, others = lead_rows(report.unit_economics)
-    shown = rows[:len(head)]
+    shown = rows[: len(head)]
     if others is not None:  # the tail as one row: its summed spend, outcomes and value
-        tail = rows[len(head):]
+        tail = rows[len(head) :]
         values = [r["value_usd"] for r in tail if r["value_usd"] is not None]
         value = sum(values) if values else None
-        shown.append({"key": others.key, "others": True, "cost_usd": others.cost_usd, "spend": spend(others),
-                      "accepted": sum(r["accepted"] for r in tail),
-                      "tasks_with_outcome": sum(r["tasks_with_outcome"] for r in tail), "cpao": None,
-                      "value_per_outcome": None, "value_usd": value,
-                      "roi": value / float(others.cost_usd) if value is not None and others.cost_usd else None})
-    return {"rows": shown, "all_rows": rows, "cut": others is not None, "use_value": use_value,
-            "measure_label": label, "chart": chart, "has_outcomes": any(r["tasks_with_outcome"] for r in rows)}
+        shown.append(
+            {
+                "key": others.key,
+                "others": True,
+                "cost_usd": others.cost_usd,
+                "spend": spend(others),
+                "accepted": sum(r["accepted"] for r in tail),
+                "tasks_with_outcome": sum(r["tasks_with_outcome"] for r in tail),
+                "cpao": None,
+                "value_per_outcome": None,
+                "value_usd": value,
+                "roi": value / float(others.cost_usd) if value is not None and others.cost_usd else None,
+            }
+        )
+    return {
+        "rows": shown,
+        "all_rows": rows,
+        "cut": others is not None,
+        "use_value": use_value,
+        "measure_label": label,
+        "chart": chart,
+        "has_outcomes": any(r["tasks_with_outcome"] for r in rows),
+    }
 
 
 _EVIDENCE_SKIP = {"thresholds", "example_call_ids"}
@@ -299,11 +377,16 @@ def _leaks(report: Report) -> list[dict[str, Any]]:
             continue
         evidence = leak.get("evidence") if isinstance(leak.get("evidence"), dict) else {}
         examples = evidence.get("example_call_ids") or []
-        out.append({**leak,
-                    "evidence_items": {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP},
-                    "examples": [str(e) for e in examples[:3]] if isinstance(examples, list) else [],
-                    "severity_class": {"high": "bad", "medium": "warn", "low": "muted"}.get(
-                        str(leak.get("severity")), "muted")})
+        out.append(
+            {
+                **leak,
+                "evidence_items": {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP},
+                "examples": [str(e) for e in examples[:3]] if isinstance(examples, list) else [],
+                "severity_class": {"high": "bad", "medium": "warn", "low": "muted"}.get(
+                    str(leak.get("severity")), "muted"
+                ),
+            }
+        )
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(out, key=lambda f: (order.get(str(f.get("severity")), 3), -(_to_float(f.get("wasted_usd")) or 0)))
 
@@ -314,15 +397,25 @@ def _levers(report: Report) -> dict[str, Any]:
     from costlens.money import round_cents
 
     # the bars carry the figures as shown (cents), so the spend left reads as start − the savings shown
-    start = float(round_cents(summary.get("monthly_spend_usd") if summary.get("monthly_spend_usd") is not None
-                              else report.totals.cost_usd))
+    start = float(
+        round_cents(
+            summary.get("monthly_spend_usd") if summary.get("monthly_spend_usd") is not None else report.totals.cost_usd
+        )
+    )
     chart = charts.waterfall(
         ("spend per month", start),
         [(humanize(lv.get("lever")), -(_to_float(lever_savings(lv)) or 0.0)) for lv in levers],
-        "after levers", "Monthly spend after the ranked levers (applied in sequence)", "leverfall")
-    return {"levers": levers, "summary": summary, "chart": chart,
-            "excluded": [e for e in (summary.get("excluded") or []) if isinstance(e, dict)],
-            "assumptions": [str(a) for a in (summary.get("assumptions") or [])]}
+        "after levers",
+        "Monthly spend after the ranked levers (applied in sequence)",
+        "leverfall",
+    )
+    return {
+        "levers": levers,
+        "summary": summary,
+        "chart": chart,
+        "excluded": [e for e in (summary.get("excluded") or []) if isinstance(e, dict)],
+        "assumptions": [str(a) for a in (summary.get("assumptions") or [])],
+    }
 
 
 def _thresholds(report: Report) -> list[dict[str, Any]]:
@@ -335,8 +428,10 @@ def _thresholds(report: Report) -> list[dict[str, Any]]:
             continue
         for name, value in thresholds.items():
             seen.setdefault((str(name), fmt_value(value)), set()).add(str(leak.get("kind")))
-    return [{"name": name, "value": value, "kinds": ", ".join(sorted(kinds))}
-            for (name, value), kinds in sorted(seen.items())]
+    return [
+        {"name": name, "value": value, "kinds": ", ".join(sorted(kinds))}
+        for (name, value), kinds in sorted(seen.items())
+    ]
 
 
 def _coverage(report: Report) -> dict[str, Any]:
@@ -344,23 +439,50 @@ def _coverage(report: Report) -> dict[str, Any]:
     return {
         "unpriced": [asdict(m) for m in coverage.unpriced_models],
         "items": [
-            ("Priced coverage", "priced_coverage_pct",
-             "—" if report.totals.priced_coverage_pct is None else f"{report.totals.priced_coverage_pct:.1f}%",
-             raw(report.totals.priced_coverage_pct)),
+            (
+                "Priced coverage",
+                "priced_coverage_pct",
+                "—" if report.totals.priced_coverage_pct is None else f"{report.totals.priced_coverage_pct:.1f}%",
+                raw(report.totals.priced_coverage_pct),
+            ),
             ("Unpriced calls", "unpriced_calls", num(report.totals.unpriced_calls), raw(report.totals.unpriced_calls)),
-            ("Quarantined input rows", "quarantined_rows", num(coverage.quarantined_rows),
-             raw(coverage.quarantined_rows)),
-            ("Skipped input rows (valid, not applicable)", "skipped_rows", num(coverage.skipped_rows),
-             raw(coverage.skipped_rows)),
-            ("Unattributed spend (no feature)", "unattributed_cost_usd", _unattributed(report),
-             raw(coverage.unattributed_cost_usd)),
-            ("Calls without a task id", "calls_without_task", num(coverage.calls_without_task),
-             raw(coverage.calls_without_task)),
-            ("Calls dated by file time", "calls_timed_by_file", num(coverage.calls_timed_by_file),
-             raw(coverage.calls_timed_by_file)),
+            (
+                "Quarantined input rows",
+                "quarantined_rows",
+                num(coverage.quarantined_rows),
+                raw(coverage.quarantined_rows),
+            ),
+            (
+                "Skipped input rows (valid, not applicable)",
+                "skipped_rows",
+                num(coverage.skipped_rows),
+                raw(coverage.skipped_rows),
+            ),
+            (
+                "Unattributed spend (no feature)",
+                "unattributed_cost_usd",
+                _unattributed(report),
+                raw(coverage.unattributed_cost_usd),
+            ),
+            (
+                "Calls without a task id",
+                "calls_without_task",
+                num(coverage.calls_without_task),
+                raw(coverage.calls_without_task),
+            ),
+            (
+                "Calls dated by file time",
+                "calls_timed_by_file",
+                num(coverage.calls_timed_by_file),
+                raw(coverage.calls_timed_by_file),
+            ),
             ("Billing lines in the period", "billing_lines", num(coverage.billing_lines), raw(coverage.billing_lines)),
-            ("AI spend on the bills", "ai_billed_cost_usd", usd(coverage.ai_billed_cost_usd),
-             raw(coverage.ai_billed_cost_usd)),
+            (
+                "AI spend on the bills",
+                "ai_billed_cost_usd",
+                usd(coverage.ai_billed_cost_usd),
+                raw(coverage.ai_billed_cost_usd),
+            ),
         ],
     }
 
@@ -414,15 +536,21 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         "ue_features": _lead(report.unit_economics, report),
         "ue_models": _lead(report.by_model, report),
         "ue_teams": _lead(report.by_team, report),
-        "levers_total": {name: lever_total(report.lever_summary or {}, name)
-                         for name in ("total_monthly_savings_usd", "total_savings_low_usd", "total_savings_high_usd")},
+        "levers_total": {
+            name: lever_total(report.lever_summary or {}, name)
+            for name in ("total_monthly_savings_usd", "total_savings_low_usd", "total_savings_high_usd")
+        },
     }
 
 
 def _lead(rows: list[Any], report: Report) -> dict[str, Any]:
     head, others = lead_rows(rows)
-    return {"rows": head + ([others] if others is not None else []), "cut": others is not None,
-            "others": others, "total": report.total_row}
+    return {
+        "rows": head + ([others] if others is not None else []),
+        "cut": others is not None,
+        "others": others,
+        "total": report.total_row,
+    }
 
 
 def _column(title: str, getter, css: str = "num"):
@@ -430,9 +558,12 @@ def _column(title: str, getter, css: str = "num"):
 
 
 UE_COST_COLUMNS = [
-    _column("Spend", spend), _column("Share", share),
-    _column("Calls", lambda r: num(r.calls)), _column("Tasks", lambda r: num(r.tasks)),
-    _column("$/call", lambda r: unit_usd(r.cost_per_call_usd)), _column("Calls/task", lambda r: num(r.calls_per_task, 1)),
+    _column("Spend", spend),
+    _column("Share", share),
+    _column("Calls", lambda r: num(r.calls)),
+    _column("Tasks", lambda r: num(r.tasks)),
+    _column("$/call", lambda r: unit_usd(r.cost_per_call_usd)),
+    _column("Calls/task", lambda r: num(r.calls_per_task, 1)),
     _column("$/task", lambda r: unit_usd(r.cost_per_task_usd)),
     _column("p95 $/task", lambda r: unit_usd(r.p95_cost_per_task_usd)),
     _column("Unpriced calls", lambda r: num(r.unpriced_calls)),
@@ -441,13 +572,17 @@ UE_VALUE_COLUMNS = [
     _column("Accepted", lambda r: pct(r.acceptance_rate)),
     _column("QA $/task", lambda r: unit_usd(r.quality_adjusted_cost_per_task_usd)),
     _column("$/accepted outcome", lambda r: unit_usd(r.cost_per_accepted_outcome_usd)),
-    _column("Retry", lambda r: pct(r.retry_rate)), _column("Avg input tok.", lambda r: num(r.avg_input_tokens)),
-    _column("Premium $", lambda r: pct(r.premium_spend_share)), _column("Cache hit", lambda r: pct(r.cache_hit_rate)),
-    _column("Review", lambda r: pct(r.human_review_rate)), _column("p95 ms", lambda r: num(r.p95_latency_ms)),
+    _column("Retry", lambda r: pct(r.retry_rate)),
+    _column("Avg input tok.", lambda r: num(r.avg_input_tokens)),
+    _column("Premium $", lambda r: pct(r.premium_spend_share)),
+    _column("Cache hit", lambda r: pct(r.cache_hit_rate)),
+    _column("Review", lambda r: pct(r.human_review_rate)),
+    _column("p95 ms", lambda r: num(r.p95_latency_ms)),
 ]
 
 
 # ---------------------------------------------------------------- jinja2
+
 
 def _environment():
     from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
@@ -459,6 +594,7 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
     def defined(function):
         """A formatter that takes a missing value (jinja2 Undefined: a key the dict does not have) as None."""
 
@@ -467,13 +603,25 @@ def _environment():
 
         return wrapper
 
-    formatters = {"usd": usd, "unit_usd": unit_usd, "pct": pct, "pct_shown": pct_shown, "num": num, "raw": raw,
-                  "signed_usd": signed_usd, "fmt": fmt_value, "humanize": humanize}
+    formatters = {
+        "usd": usd,
+        "unit_usd": unit_usd,
+        "pct": pct,
+        "pct_shown": pct_shown,
+        "num": num,
+        "raw": raw,
+        "signed_usd": signed_usd,
+        "fmt": fmt_value,
+        "humanize": humanize,
+    }
     formatters = {name: defined(function) for name, function in formatters.items()}
     env.filters.update(formatters, status_class=_status_class)
-    env.globals.update(formatters, columns_of=_columns_of, features_text=lambda names: listing(list(names), 5),
-                       usd_range=lambda low, high: usd_range(*(None if isinstance(v, Undefined) else v
-                                                                for v in (low, high))))
+    env.globals.update(
+        formatters,
+        columns_of=_columns_of,
+        features_text=lambda names: listing(list(names), 5),
+        usd_range=lambda low, high: usd_range(*(None if isinstance(v, Undefined) else v for v in (low, high))),
+    )
     return env
 
 

@@ -21,16 +21,43 @@ from typing import Any
 from costlens.report.model import Report, UnitEconomics
 
 _CONTRACT_UE = [
-    "calls", "tasks", "cost_usd", "cost_per_call_usd", "calls_per_task", "cost_per_task_usd", "acceptance_rate",
-    "quality_adjusted_cost_per_task_usd", "cost_per_accepted_outcome_usd", "retry_rate", "avg_input_tokens",
-    "premium_spend_share", "p95_latency_ms", "human_review_rate", "cache_hit_rate",
+    "calls",
+    "tasks",
+    "cost_usd",
+    "cost_per_call_usd",
+    "calls_per_task",
+    "cost_per_task_usd",
+    "acceptance_rate",
+    "quality_adjusted_cost_per_task_usd",
+    "cost_per_accepted_outcome_usd",
+    "retry_rate",
+    "avg_input_tokens",
+    "premium_spend_share",
+    "p95_latency_ms",
+    "human_review_rate",
+    "cache_hit_rate",
 ]
 _EXTRA_UE = [
-    "p50_cost_per_task_usd", "p95_cost_per_task_usd", "p50_latency_ms", "premium_traffic_share", "tokens_per_call",
-    "spend_share", "unpriced_calls", "accepted_tasks", "tasks_with_outcome", "rework_cost_usd", "delay_cost_usd",
-    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reported_cost_usd",
-    "computed_cost_of_reported_usd", "tool_cost_usd",
-    "shown_cost_usd", "shown_share_pct",  # cost_usd in cents and the share to a tenth, as every table shows them
+    "p50_cost_per_task_usd",
+    "p95_cost_per_task_usd",
+    "p50_latency_ms",
+    "premium_traffic_share",
+    "tokens_per_call",
+    "spend_share",
+    "unpriced_calls",
+    "accepted_tasks",
+    "tasks_with_outcome",
+    "rework_cost_usd",
+    "delay_cost_usd",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reported_cost_usd",
+    "computed_cost_of_reported_usd",
+    "tool_cost_usd",
+    "shown_cost_usd",
+    "shown_share_pct",  # cost_usd in cents and the share to a tenth, as every table shows them
 ]
 
 
@@ -58,7 +85,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "leaks": report.leaks,
         "levers": report.levers,
         "budgets": report.budgets,
-        "reconciliation": report.reconciliation.to_dict() if hasattr(report.reconciliation, "to_dict")
+        "reconciliation": report.reconciliation.to_dict()
+        if hasattr(report.reconciliation, "to_dict")
         else report.reconciliation,
         "warnings": report.warnings,
         "by_team": [_row(ue, "team") for ue in report.by_team],

@@ -21,9 +21,22 @@ from costlens.report.model import Report
 from costlens.report.render_terminal import lever_savings, lever_total, num, share, spend
 
 _ESCAPES = {
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-    "\\": "\\\\", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[", "]": "\\]",
-    "~": "\\~", "#": "\\#", "!": "\\!", "{": "\\{", "}": "\\}",
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\\": "\\\\",
+    "|": "\\|",
+    "*": "\\*",
+    "_": "\\_",
+    "`": "\\`",
+    "[": "\\[",
+    "]": "\\]",
+    "~": "\\~",
+    "#": "\\#",
+    "!": "\\!",
+    "{": "\\{",
+    "}": "\\}",
 }
 MAX_CELL = 120
 TOP_FEATURES = 5
@@ -42,8 +55,9 @@ def md(value: Any, limit: int | None = MAX_CELL) -> str:
 
 def _table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
     rule = {"l": ":---", "r": "---:", "c": ":---:"}
-    return ["| " + " | ".join(headers) + " |", "|" + "|".join(rule[a] for a in aligns) + "|"] + \
-        ["| " + " | ".join(row) + " |" for row in rows]
+    return ["| " + " | ".join(headers) + " |", "|" + "|".join(rule[a] for a in aligns) + "|"] + [
+        "| " + " | ".join(row) + " |" for row in rows
+    ]
 
 
 def _last_day(end: date) -> date:
@@ -60,22 +74,31 @@ def _change(report: Report) -> list[str]:
     if shown["basis"] == "per_day":
         block = change["per_day"]
         pct_text = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
-        head = (f"**Change vs {md(shown['previous_label'])}, per day with data:** "
-                f"{usd(block.get('previous_cost_usd'))}/day → {usd(block.get('current_cost_usd'))}/day "
-                f"({shown['delta']}/day{pct_text})")
+        head = (
+            f"**Change vs {md(shown['previous_label'])}, per day with data:** "
+            f"{usd(block.get('previous_cost_usd'))}/day → {usd(block.get('current_cost_usd'))}/day "
+            f"({shown['delta']}/day{pct_text})"
+        )
         lines = [head, ""] + [f"- {md(note, 300)}" for note in change.get("notes") or []] + [""]
         header = ["Volume / day", "Efficiency / day", "Model mix / day", "Price / day"]
     else:
         pct_text = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
-        lines = [f"**Change vs {md(shown['previous_label'])}:** {usd(change.get('previous_cost_usd'))} → "
-                 f"{usd(change.get('current_cost_usd'))} ({shown['delta']}{pct_text})", ""]
+        lines = [
+            f"**Change vs {md(shown['previous_label'])}:** {usd(change.get('previous_cost_usd'))} → "
+            f"{usd(change.get('current_cost_usd'))} ({shown['delta']}{pct_text})",
+            "",
+        ]
         header = ["Volume", "Efficiency", "Model mix", "Price"]
-    lines += _table(header, "rrrr", [[shown["parts"][k] for k in ("volume_usd", "efficiency_usd", "mix_usd",
-                                                                    "price_usd")]])
+    lines += _table(
+        header, "rrrr", [[shown["parts"][k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")]]
+    )
     trend = [t for t in change.get("cost_per_accepted_outcome_trend") or [] if t.get("month")]
     if trend:
-        lines += ["", "Cost per accepted outcome by month: " + " · ".join(
-            f"{md(t['month'])} {unit_usd(t.get('value'))}" for t in trend)]
+        lines += [
+            "",
+            "Cost per accepted outcome by month: "
+            + " · ".join(f"{md(t['month'])} {unit_usd(t.get('value'))}" for t in trend),
+        ]
     return lines
 
 
@@ -83,40 +106,63 @@ def _levers(report: Report) -> list[str]:
     levers = report.levers[:TOP_LEVERS]
     if not levers:
         return ["Nothing worth doing found in this period."]
-    rows = [[str(lever.get("rank", "")), md(lever.get("lever")), usd(lever_savings(lever)),
-             f"{usd(lever.get('savings_low_usd'))}–{usd(lever.get('savings_high_usd'))}",
-             md(lever.get("effort")), md(lever.get("quality_risk")), md(lever.get("first_action"), 160)]
-            for lever in levers]
+    rows = [
+        [
+            str(lever.get("rank", "")),
+            md(lever.get("lever")),
+            usd(lever_savings(lever)),
+            f"{usd(lever.get('savings_low_usd'))}–{usd(lever.get('savings_high_usd'))}",
+            md(lever.get("effort")),
+            md(lever.get("quality_risk")),
+            md(lever.get("first_action"), 160),
+        ]
+        for lever in levers
+    ]
     summary = report.lever_summary or {}
-    lines = _table(["#", "Lever", "Savings / month", "Range", "Effort", "Quality risk", "First action"],
-                   "rlrrlll", rows)
+    lines = _table(
+        ["#", "Lever", "Savings / month", "Range", "Effort", "Quality risk", "First action"], "rlrrlll", rows
+    )
     if summary.get("total_monthly_savings_usd") is not None:
-        lines += ["", f"All {len(report.levers)} levers together, without double counting: "
-                      f"{usd(lever_total(summary, 'total_monthly_savings_usd'))} per month."]
+        lines += [
+            "",
+            f"All {len(report.levers)} levers together, without double counting: "
+            f"{usd(lever_total(summary, 'total_monthly_savings_usd'))} per month.",
+        ]
     return lines
 
 
 def _budgets(report: Report) -> list[str]:
-    flagged = [b for b in report.budgets if b.get("status") in ("hard_limit", "over", "warning")
-               or b.get("slo_status") == "breached"]
+    flagged = [
+        b
+        for b in report.budgets
+        if b.get("status") in ("hard_limit", "over", "warning") or b.get("slo_status") == "breached"
+    ]
     if not any(b.get("status") != "no_budget" for b in report.budgets):
         return ["No budgets in costlens.toml — `costlens init` writes a starter config with suggested budgets."]
     if not flagged:
-        return [f"All {sum(1 for b in report.budgets if b.get('status') != 'no_budget')} budgets are within "
-                "their limits."]
+        return [
+            f"All {sum(1 for b in report.budgets if b.get('status') != 'no_budget')} budgets are within their limits."
+        ]
     order = {"hard_limit": 0, "over": 1, "warning": 2}
     flagged.sort(key=lambda b: (order.get(b.get("status"), 3), -Decimal(b.get("spend_usd") or 0)))
     status_text = {"hard_limit": "**hard limit**", "over": "**over budget**", "warning": "warning", "ok": "ok"}
     rows = []
     rest = len(flagged) - TOP_ROWS if len(flagged) > TOP_ROWS + 1 else 0
-    for b in flagged[:len(flagged) - rest]:
+    for b in flagged[: len(flagged) - rest]:
         status = status_text.get(b.get("status"), md(b.get("status")))
         if b.get("slo_status") == "breached":
             status += " · cost SLO breached"
-        rows.append([md(b.get("feature")), md(b.get("owner") or "—"), status, usd(shown_spend(b)),
-                     usd(b.get("monthly_budget_usd")),
-                     "—" if b.get("used_pct") is None else f"{b['used_pct']:.0f}%",
-                     usd(shown_forecast(b))])
+        rows.append(
+            [
+                md(b.get("feature")),
+                md(b.get("owner") or "—"),
+                status,
+                usd(shown_spend(b)),
+                usd(b.get("monthly_budget_usd")),
+                "—" if b.get("used_pct") is None else f"{b['used_pct']:.0f}%",
+                usd(shown_forecast(b)),
+            ]
+        )
     lines = _table(["Feature", "Owner", "Status", "Spend", "Budget", "Used", "Forecast"], "lllrrrr", rows)
     if rest:
         lines += ["", f"… and {rest} more budgets breached or warned: every budget is in the full report."]
@@ -127,8 +173,15 @@ def _features(report: Report) -> list[str]:
     head, others = lead_rows(report.unit_economics, TOP_FEATURES)
 
     def cells(r) -> list[str]:
-        return [md(r.key), spend(r), share(r), num(r.calls), unit_usd(r.cost_per_task_usd),
-                unit_usd(r.cost_per_accepted_outcome_usd), pct(r.acceptance_rate)]
+        return [
+            md(r.key),
+            spend(r),
+            share(r),
+            num(r.calls),
+            unit_usd(r.cost_per_task_usd),
+            unit_usd(r.cost_per_accepted_outcome_usd),
+            pct(r.acceptance_rate),
+        ]
 
     rows = [cells(r) for r in head]
     if not rows:
@@ -138,11 +191,14 @@ def _features(report: Report) -> list[str]:
     total = report.total_row
     if total is not None:
         rows.append(["**Total**"] + [f"**{c}**" if c != "—" else c for c in cells(total)[1:]])
-    lines = _table(["Feature", "Spend", "Share", "Calls", "Cost / task", "Cost / accepted outcome", "Accepted"],
-                   "lrrrrrr", rows)
+    lines = _table(
+        ["Feature", "Spend", "Share", "Calls", "Cost / task", "Cost / accepted outcome", "Accepted"], "lrrrrrr", rows
+    )
     if others is not None:
-        lines += ["", f"{others_label(len(report.unit_economics) - len(head))} in one row: every feature is in "
-                      "the full report."]
+        lines += [
+            "",
+            f"{others_label(len(report.unit_economics) - len(head))} in one row: every feature is in the full report.",
+        ]
     return lines
 
 
@@ -157,10 +213,21 @@ def render_markdown(report: Report) -> str:
         f"## costlens · {period}",
         "",
         *([f"> {md(note, 300)}: spend is compared per day with data.", ""] if note else []),
-        *_table(["Spend", "Calls", "Tasks", "Cost / call", "Cost / task", "Cost / accepted outcome", "Priced"],
-                "rrrrrrr",
-                [[usd(t.cost_usd), num(t.calls), num(t.tasks), unit_usd(t.cost_per_call_usd),
-                  unit_usd(t.cost_per_task_usd), unit_usd(t.cost_per_accepted_outcome_usd), coverage]]),
+        *_table(
+            ["Spend", "Calls", "Tasks", "Cost / call", "Cost / task", "Cost / accepted outcome", "Priced"],
+            "rrrrrrr",
+            [
+                [
+                    usd(t.cost_usd),
+                    num(t.calls),
+                    num(t.tasks),
+                    unit_usd(t.cost_per_call_usd),
+                    unit_usd(t.cost_per_task_usd),
+                    unit_usd(t.cost_per_accepted_outcome_usd),
+                    coverage,
+                ]
+            ],
+        ),
         "",
         *_change(report),
         "",
@@ -182,6 +249,10 @@ def render_markdown(report: Report) -> str:
         out += [""] + markdown_section(report.reconciliation, "###", compact=True)
     if report.warnings:
         out += ["", "### Warnings", ""] + [f"- {md(note, 300)}" for note in report.warnings]
-    out += ["", f"<sub>costlens · prices {md(report.price_book.source)} {md(report.price_book.version)} · "
-                f"{md(report.cost_mode)} cost · generated {md(report.generated_at.isoformat())}</sub>", ""]
+    out += [
+        "",
+        f"<sub>costlens · prices {md(report.price_book.source)} {md(report.price_book.version)} · "
+        f"{md(report.cost_mode)} cost · generated {md(report.generated_at.isoformat())}</sub>",
+        "",
+    ]
     return "\n".join(out)

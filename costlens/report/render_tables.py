@@ -48,39 +48,90 @@ def _kind(annotation: str) -> str:
 _UE_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(UnitEconomics) if f.name not in ("key", "provider")]
 
 LEAK_COLUMNS = [
-    ("kind", TEXT), ("feature", TEXT), ("model", TEXT), ("task_class", TEXT), ("severity", TEXT),
-    ("confidence", TEXT), ("calls_affected", INT), ("wasted_usd", MONEY), ("est_monthly_savings_usd", MONEY),
-    ("savings_low_usd", MONEY), ("savings_high_usd", MONEY), ("affected_cost_usd", MONEY), ("lever", TEXT),
-    ("quality_risk", TEXT), ("explanation", TEXT), ("example_call_ids", TEXT), ("evidence", TEXT),
+    ("kind", TEXT),
+    ("feature", TEXT),
+    ("model", TEXT),
+    ("task_class", TEXT),
+    ("severity", TEXT),
+    ("confidence", TEXT),
+    ("calls_affected", INT),
+    ("wasted_usd", MONEY),
+    ("est_monthly_savings_usd", MONEY),
+    ("savings_low_usd", MONEY),
+    ("savings_high_usd", MONEY),
+    ("affected_cost_usd", MONEY),
+    ("lever", TEXT),
+    ("quality_risk", TEXT),
+    ("explanation", TEXT),
+    ("example_call_ids", TEXT),
+    ("evidence", TEXT),
 ]
 LEVER_COLUMNS = [
-    ("rank", INT), ("lever", TEXT), ("est_monthly_savings_usd", MONEY), ("savings_low_usd", MONEY),
-    ("savings_high_usd", MONEY), ("shown_monthly_savings_usd", MONEY), ("share_of_spend", FLOAT), ("effort", TEXT),
-    ("quality_risk", TEXT), ("features", TEXT), ("first_action", TEXT), ("quality_reason", TEXT), ("savings_per_effort_day_usd", MONEY),
-    ("findings", INT), ("evidence", TEXT),
+    ("rank", INT),
+    ("lever", TEXT),
+    ("est_monthly_savings_usd", MONEY),
+    ("savings_low_usd", MONEY),
+    ("savings_high_usd", MONEY),
+    ("shown_monthly_savings_usd", MONEY),
+    ("share_of_spend", FLOAT),
+    ("effort", TEXT),
+    ("quality_risk", TEXT),
+    ("features", TEXT),
+    ("first_action", TEXT),
+    ("quality_reason", TEXT),
+    ("savings_per_effort_day_usd", MONEY),
+    ("findings", INT),
+    ("evidence", TEXT),
 ]
 BUDGET_COLUMNS = [
-    ("feature", TEXT), ("owner", TEXT), ("team", TEXT), ("cost_center", TEXT), ("criticality", TEXT),
-    ("monthly_budget_usd", MONEY), ("spend_usd", MONEY), ("shown_spend_usd", MONEY), ("forecast_month_end_usd", MONEY),
-    ("shown_forecast_usd", MONEY), ("used_pct", FLOAT), ("soft_alert_pct", FLOAT), ("hard_limit_usd", MONEY), ("status", TEXT), ("reason", TEXT),
-    ("cost_slo_per_accepted_outcome_usd", MONEY), ("cost_per_accepted_outcome_usd", FLOAT), ("slo_status", TEXT),
+    ("feature", TEXT),
+    ("owner", TEXT),
+    ("team", TEXT),
+    ("cost_center", TEXT),
+    ("criticality", TEXT),
+    ("monthly_budget_usd", MONEY),
+    ("spend_usd", MONEY),
+    ("shown_spend_usd", MONEY),
+    ("forecast_month_end_usd", MONEY),
+    ("shown_forecast_usd", MONEY),
+    ("used_pct", FLOAT),
+    ("soft_alert_pct", FLOAT),
+    ("hard_limit_usd", MONEY),
+    ("status", TEXT),
+    ("reason", TEXT),
+    ("cost_slo_per_accepted_outcome_usd", MONEY),
+    ("cost_per_accepted_outcome_usd", FLOAT),
+    ("slo_status", TEXT),
 ]
 # One row per (dimension, key): cost_usd in cents (a dimension's rows add up to the rounded total),
 # cost_exact_usd exact; allocated_usd is the row's share of billed spend no feature owns (with a bill).
 SHOWBACK_COLUMNS = [
-    ("dimension", TEXT), ("key", TEXT), ("cost_usd", MONEY), ("cost_exact_usd", MONEY), ("share", FLOAT),
-    ("allocated_usd", MONEY), ("features", TEXT),
+    ("dimension", TEXT),
+    ("key", TEXT),
+    ("cost_usd", MONEY),
+    ("cost_exact_usd", MONEY),
+    ("share", FLOAT),
+    ("allocated_usd", MONEY),
+    ("features", TEXT),
 ]
 SHOWBACK_INVOICE_COLUMNS = [
-    ("dimension", TEXT), ("key", TEXT), ("owned_usd", MONEY), ("allocated_usd", MONEY), ("cost_usd", MONEY),
+    ("dimension", TEXT),
+    ("key", TEXT),
+    ("owned_usd", MONEY),
+    ("allocated_usd", MONEY),
+    ("cost_usd", MONEY),
     ("features", TEXT),
 ]
 SHOWBACK_DIMENSIONS = ("feature", "owner", "team", "cost_center")
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, default=lambda v: format(v, "f") if isinstance(v, Decimal) else str(v),
-                      sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        value,
+        default=lambda v: format(v, "f") if isinstance(v, Decimal) else str(v),
+        sort_keys=True,
+        ensure_ascii=False,
+    )
 
 
 def _ue_rows(rows: list[UnitEconomics], key_name: str) -> list[dict[str, Any]]:
@@ -95,8 +146,11 @@ def _ue_rows(rows: list[UnitEconomics], key_name: str) -> list[dict[str, Any]]:
 
 
 def _showback_rows(showback: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"dimension": dimension, **row} for dimension in SHOWBACK_DIMENSIONS
-            for row in showback.get(f"by_{dimension}") or []]
+    return [
+        {"dimension": dimension, **row}
+        for dimension in SHOWBACK_DIMENSIONS
+        for row in showback.get(f"by_{dimension}") or []
+    ]
 
 
 def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list[dict[str, Any]]]]:
@@ -159,8 +213,14 @@ def csv_cell(value: Any, kind: str) -> str:
 def _arrow_type(kind: str):
     import pyarrow as pa
 
-    return {MONEY: pa.decimal128(38, 18), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(),
-            TEXT: pa.string(), DATE: pa.date32()}[kind]
+    return {
+        MONEY: pa.decimal128(38, 18),
+        INT: pa.int64(),
+        FLOAT: pa.float64(),
+        BOOL: pa.bool_(),
+        TEXT: pa.string(),
+        DATE: pa.date32(),
+    }[kind]
 
 
 def _arrow_value(value: Any, kind: str) -> Any:
@@ -187,8 +247,17 @@ def _arrow_value(value: Any, kind: str) -> Any:
     return str(value)
 
 
-TABLES = ("unit_economics", "by_model", "by_team", "by_day", "leaks", "levers", "budgets", "showback",
-          "showback_invoice")
+TABLES = (
+    "unit_economics",
+    "by_model",
+    "by_team",
+    "by_day",
+    "leaks",
+    "levers",
+    "budgets",
+    "showback",
+    "showback_invoice",
+)
 
 
 def table_targets(out: str | Path, fmt: str, names: list[str] | tuple[str, ...] = TABLES) -> dict[str, Path]:
@@ -215,8 +284,9 @@ def arrow_table(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> p
     import pyarrow as pa
 
     schema = pa.schema([(name, _arrow_type(kind)) for name, kind in columns])
-    arrays = [pa.array([_arrow_value(row.get(name), kind) for row in rows], type=_arrow_type(kind))
-              for name, kind in columns]
+    arrays = [
+        pa.array([_arrow_value(row.get(name), kind) for row in rows], type=_arrow_type(kind)) for name, kind in columns
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -226,8 +296,9 @@ def write_parquet(path: Path, columns: list[tuple[str, str]], rows: list[dict[st
     pq.write_table(arrow_table(columns, rows), path)
 
 
-def export_tables(report: Report, out_dir_or_file: str | Path, fmt: str = "csv", *,
-                  protected: Protected | None = None) -> list[Path]:
+def export_tables(
+    report: Report, out_dir_or_file: str | Path, fmt: str = "csv", *, protected: Protected | None = None
+) -> list[Path]:
     """Write the report's tables as CSV or Parquet (module docstring); returns the paths written. Every file
     is written whole or not at all (all of them, or none: costlens.outputs.write_outputs); `protected` (the
     database, config and inputs) refuses targets that would replace one of them."""

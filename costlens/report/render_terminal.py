@@ -23,10 +23,27 @@ if TYPE_CHECKING:
 
 COMPACT_BELOW = 120  # columns
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
-STATUS_STYLE = {"hard_limit": "bold red", "over": "bold red", "warning": "yellow", "ok": "green", "no_budget": "dim",
-                "breached": "bold red", "met": "green", "no_slo": "dim", "unknown": "dim"}
-STATUS_TEXT = {"hard_limit": "hard limit", "over": "over budget", "warning": "warning", "ok": "ok",
-               "no_budget": "no budget", "breached": "breached", "no_slo": "no SLO", "unknown": "unknown"}
+STATUS_STYLE = {
+    "hard_limit": "bold red",
+    "over": "bold red",
+    "warning": "yellow",
+    "ok": "green",
+    "no_budget": "dim",
+    "breached": "bold red",
+    "met": "green",
+    "no_slo": "dim",
+    "unknown": "dim",
+}
+STATUS_TEXT = {
+    "hard_limit": "hard limit",
+    "over": "over budget",
+    "warning": "warning",
+    "ok": "ok",
+    "no_budget": "no budget",
+    "breached": "breached",
+    "no_slo": "no SLO",
+    "unknown": "unknown",
+}
 FULL_TABLES_HINT = "full tables: --format csv --out DIR, or the HTML report's appendix"
 
 
@@ -50,20 +67,27 @@ def share(row: UnitEconomics) -> str:
 
 
 _COST_COLUMNS = [
-    ("Spend", spend), ("Share", share), ("Calls", lambda r: num(r.calls)),
-    ("Tasks", lambda r: num(r.tasks)), ("$/call", lambda r: unit_usd(r.cost_per_call_usd)),
-    ("Calls/task", lambda r: num(r.calls_per_task, 1)), ("$/task", lambda r: unit_usd(r.cost_per_task_usd)),
+    ("Spend", spend),
+    ("Share", share),
+    ("Calls", lambda r: num(r.calls)),
+    ("Tasks", lambda r: num(r.tasks)),
+    ("$/call", lambda r: unit_usd(r.cost_per_call_usd)),
+    ("Calls/task", lambda r: num(r.calls_per_task, 1)),
+    ("$/task", lambda r: unit_usd(r.cost_per_task_usd)),
     ("p95 $/task", lambda r: unit_usd(r.p95_cost_per_task_usd)),
 ]
 _VALUE_COLUMNS = [
-    ("Accepted", lambda r: pct(r.acceptance_rate)), ("QA $/task", lambda r: unit_usd(r.quality_adjusted_cost_per_task_usd)),
-    ("$/accepted", lambda r: unit_usd(r.cost_per_accepted_outcome_usd)), ("Retry", lambda r: pct(r.retry_rate)),
-    ("Avg input", lambda r: num(r.avg_input_tokens)), ("Premium $", lambda r: pct(r.premium_spend_share)),
-    ("Cache hit", lambda r: pct(r.cache_hit_rate)), ("Review", lambda r: pct(r.human_review_rate)),
+    ("Accepted", lambda r: pct(r.acceptance_rate)),
+    ("QA $/task", lambda r: unit_usd(r.quality_adjusted_cost_per_task_usd)),
+    ("$/accepted", lambda r: unit_usd(r.cost_per_accepted_outcome_usd)),
+    ("Retry", lambda r: pct(r.retry_rate)),
+    ("Avg input", lambda r: num(r.avg_input_tokens)),
+    ("Premium $", lambda r: pct(r.premium_spend_share)),
+    ("Cache hit", lambda r: pct(r.cache_hit_rate)),
+    ("Review", lambda r: pct(r.human_review_rate)),
     ("p95 ms", lambda r: num(r.p95_latency_ms)),
 ]
-_COMPACT_FEATURE_COLUMNS = [_COST_COLUMNS[0], _COST_COLUMNS[1], _COST_COLUMNS[2], _COST_COLUMNS[6],
-                            _VALUE_COLUMNS[2]]
+_COMPACT_FEATURE_COLUMNS = [_COST_COLUMNS[0], _COST_COLUMNS[1], _COST_COLUMNS[2], _COST_COLUMNS[6], _VALUE_COLUMNS[2]]
 _COMPACT_GROUP_COLUMNS = [_COST_COLUMNS[0], _COST_COLUMNS[1], _COST_COLUMNS[2], _COST_COLUMNS[4]]
 
 
@@ -123,16 +147,33 @@ def bullets(console: Console, items: list[Any], *, marker: str = "•", indent: 
     console.print(grid)
 
 
-def _ue_table(title: str, key_title: str, rows: list[UnitEconomics], columns, total: UnitEconomics | None,
-              total_label: str = "Total"):
+def _ue_table(
+    title: str,
+    key_title: str,
+    rows: list[UnitEconomics],
+    columns,
+    total: UnitEconomics | None,
+    total_label: str = "Total",
+):
     from rich.table import Table
     from rich.text import Text
 
     key_width = min(32, max([len(key_title), len(total_label)] + [len(r.key) for r in rows]))
-    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False,
-                  show_footer=total is not None, footer_style="bold")
-    table.add_column(key_title, justify="left", overflow="fold", min_width=min(key_width, 18),
-                     footer=total_label if total is not None else "")
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+        show_footer=total is not None,
+        footer_style="bold",
+    )
+    table.add_column(
+        key_title,
+        justify="left",
+        overflow="fold",
+        min_width=min(key_width, 18),
+        footer=total_label if total is not None else "",
+    )
     for name, render in columns:
         table.add_column(name, justify="right", no_wrap=True, footer=render(total) if total is not None else "")
     for row in rows:
@@ -141,8 +182,17 @@ def _ue_table(title: str, key_title: str, rows: list[UnitEconomics], columns, to
     return table
 
 
-def _ue_section(view: View, title: str, key_title: str, rows: list[UnitEconomics], full_columns,
-                compact_columns, total: UnitEconomics | None, *, lead: bool = False) -> None:
+def _ue_section(
+    view: View,
+    title: str,
+    key_title: str,
+    rows: list[UnitEconomics],
+    full_columns,
+    compact_columns,
+    total: UnitEconomics | None,
+    *,
+    lead: bool = False,
+) -> None:
     """One worksheet table: full, or compact when the terminal is narrow or the full table would not fit."""
     shown, others = lead_rows(rows) if lead else (rows, None)
     body = shown + ([others] if others is not None else [])
@@ -174,8 +224,11 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
         f"per accepted outcome {unit_usd(t.cost_per_accepted_outcome_usd)} "
         f"({t.accepted_tasks:,} accepted of {t.tasks_with_outcome:,} tasks with an outcome)\n"
         f"prices: {report.price_book.source} {report.price_book.version}"
-        + (" · re-costed at billed rates where a bill covers the model (--prices billed)"
-           if getattr(report.reconciliation, "prices", "list") == "billed" else ""),
+        + (
+            " · re-costed at billed rates where a bill covers the model (--prices billed)"
+            if getattr(report.reconciliation, "prices", "list") == "billed"
+            else ""
+        ),
     )
     if report.filters:
         from costlens.report.build import CallFilter
@@ -185,21 +238,29 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
     note = period_note(report)
     if note:
         summary.append(f"\n{note}", style="yellow")
-    console.print(Panel(summary, title=f"costlens · {report.period.start} → {report.period.last_day}",
-                        title_align="left"))
+    console.print(
+        Panel(summary, title=f"costlens · {report.period.start} → {report.period.last_day}", title_align="left")
+    )
     if report.totals.calls == 0:
         bullets(console, [Text(n) for n in report.warnings])
         return
     features, total = report.unit_economics, report.total_row
-    _ue_section(view, "Cost by feature", "Feature", features, _COST_COLUMNS, _COMPACT_FEATURE_COLUMNS, total,
-                lead=True)
-    _ue_section(view, "Value and efficiency by feature", "Feature", features, _VALUE_COLUMNS, None, total,
-                lead=True)
-    _ue_section(view, "Cost by model", "Model", report.by_model, _COST_COLUMNS[:6], _COMPACT_GROUP_COLUMNS, total,
-                lead=True)
+    _ue_section(view, "Cost by feature", "Feature", features, _COST_COLUMNS, _COMPACT_FEATURE_COLUMNS, total, lead=True)
+    _ue_section(view, "Value and efficiency by feature", "Feature", features, _VALUE_COLUMNS, None, total, lead=True)
+    _ue_section(
+        view, "Cost by model", "Model", report.by_model, _COST_COLUMNS[:6], _COMPACT_GROUP_COLUMNS, total, lead=True
+    )
     if len(report.by_team) > 1:
-        _ue_section(view, "Cost by team (as logged)", "Team", report.by_team, _COST_COLUMNS[:6],
-                    _COMPACT_GROUP_COLUMNS, total, lead=True)
+        _ue_section(
+            view,
+            "Cost by team (as logged)",
+            "Team",
+            report.by_team,
+            _COST_COLUMNS[:6],
+            _COMPACT_GROUP_COLUMNS,
+            total,
+            lead=True,
+        )
     render_budgets(report, view)
     render_change(report, view)
     _reported_vs_computed(report, console)
@@ -228,6 +289,7 @@ def period_note(report: Report) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- budgets
 
+
 def _status(status: str | None) -> Any:
     from rich.text import Text
 
@@ -241,34 +303,55 @@ def render_budgets(report: Report, view: View) -> None:
     console = view.console
     budgets = [b for b in report.budgets if isinstance(b, dict)]
     if not any(b.get("status") != "no_budget" or b.get("slo_status") not in ("no_slo", None) for b in budgets):
-        console.print(Text.assemble(("Budgets", "bold"), ": none set — `costlens init` writes a starter "
-                                    "costlens.toml with suggested budgets"))
+        console.print(
+            Text.assemble(
+                ("Budgets", "bold"),
+                ": none set — `costlens init` writes a starter costlens.toml with suggested budgets",
+            )
+        )
         return
     rows, others = lead_budgets(budgets)
     full = not view.compact
-    table = Table(title="Budgets" + (" and month-end forecast" if full else ""), title_justify="left",
-                  header_style="bold", pad_edge=False, show_footer=True, footer_style="bold")
+    table = Table(
+        title="Budgets" + (" and month-end forecast" if full else ""),
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+        show_footer=True,
+        footer_style="bold",
+    )
     columns = [("Feature", "left"), ("Budget", "right"), ("Spend", "right"), ("Used", "right")]
     if full:
         columns += [("Forecast", "right"), ("Hard limit", "right")]
     columns += [("Status", "left")]
     if full:
         columns += [("SLO $/accepted", "right"), ("Actual", "right"), ("SLO", "left")]
-    footers = {"Feature": "Total", "Budget": usd(_sum(b.get("monthly_budget_usd") for b in budgets)),
-               "Spend": usd(sum((shown_spend(b) for b in budgets), 0)),
-               "Forecast": usd(sum((shown_forecast(b) for b in budgets), 0))}
+    footers = {
+        "Feature": "Total",
+        "Budget": usd(_sum(b.get("monthly_budget_usd") for b in budgets)),
+        "Spend": usd(sum((shown_spend(b) for b in budgets), 0)),
+        "Forecast": usd(sum((shown_forecast(b) for b in budgets), 0)),
+    }
     for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=name not in ("Feature",), overflow="fold",
-                         footer=footers.get(name, ""))
+        table.add_column(
+            name, justify=justify, no_wrap=name not in ("Feature",), overflow="fold", footer=footers.get(name, "")
+        )
     for b in rows:
-        cells = [Text(str(b.get("feature"))), usd(b.get("monthly_budget_usd")), usd(shown_spend(b)),
-                 MISSING if b.get("used_pct") is None else f"{b['used_pct']:.0f}%"]
+        cells = [
+            Text(str(b.get("feature"))),
+            usd(b.get("monthly_budget_usd")),
+            usd(shown_spend(b)),
+            MISSING if b.get("used_pct") is None else f"{b['used_pct']:.0f}%",
+        ]
         if full:
             cells += [usd(shown_forecast(b)), usd(b.get("hard_limit_usd"))]
         cells.append(_status(b.get("status")))
         if full:
-            cells += [unit_usd(b.get("cost_slo_per_accepted_outcome_usd")),
-                      unit_usd(b.get("cost_per_accepted_outcome_usd")), _status(b.get("slo_status"))]
+            cells += [
+                unit_usd(b.get("cost_slo_per_accepted_outcome_usd")),
+                unit_usd(b.get("cost_per_accepted_outcome_usd")),
+                _status(b.get("slo_status")),
+            ]
         table.add_row(*cells)
     if others is not None:
         cells = [Text(others.feature), usd(others.monthly_budget_usd), usd(others.shown_spend_usd), ""]
@@ -283,10 +366,18 @@ def render_budgets(report: Report, view: View) -> None:
     if view.compact:
         view.hints.add("wide")
         breached = [b for b in rows if b.get("slo_status") == "breached"]
-        bullets(console, [Text.assemble((str(b.get("feature")), "bold"), " breaches its cost SLO: ",
-                                        (unit_usd(b.get("cost_per_accepted_outcome_usd")), "bold red"),
-                                        f" per accepted outcome against {unit_usd(b.get('cost_slo_per_accepted_outcome_usd'))}")
-                          for b in breached])
+        bullets(
+            console,
+            [
+                Text.assemble(
+                    (str(b.get("feature")), "bold"),
+                    " breaches its cost SLO: ",
+                    (unit_usd(b.get("cost_per_accepted_outcome_usd")), "bold red"),
+                    f" per accepted outcome against {unit_usd(b.get('cost_slo_per_accepted_outcome_usd'))}",
+                )
+                for b in breached
+            ],
+        )
 
 
 def _sum(values) -> Any:
@@ -316,8 +407,9 @@ def render_change(report: Report, view: View) -> None:
     console = view.console
     shown = change_view(report.change)
     if shown is None:
-        console.print(Text.assemble(("Change vs the previous period", "bold"),
-                                    ": no earlier period with data to compare"))
+        console.print(
+            Text.assemble(("Change vs the previous period", "bold"), ": no earlier period with data to compare")
+        )
         return
     console.print(Text(f"Change vs {shown['previous_label']}", style="bold"))
     bullets(console, [Text(line) for line in shown["lines"]])
@@ -332,6 +424,7 @@ def render_change(report: Report, view: View) -> None:
 
 # ---------------------------------------------------------------------------------------------- the rest
 
+
 def _reported_vs_computed(report: Report, console: Console) -> None:
     """Where a producer reported a cost, show it beside ours: the difference is often a stale price table."""
     from rich.table import Table
@@ -339,14 +432,29 @@ def _reported_vs_computed(report: Report, console: Console) -> None:
 
     if not report.reported_vs_computed:
         return
-    table = Table(title=f"Reported vs computed cost (report uses: {report.cost_mode})", title_justify="left",
-                  header_style="bold", pad_edge=False)
+    table = Table(
+        title=f"Reported vs computed cost (report uses: {report.cost_mode})",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
     for name in ("Producer", "Model", "Calls", "Reported", "Computed", "Difference", "Diff %"):
         table.add_column(name, justify="left" if name in ("Producer", "Model") else "right")
     for c in report.reported_vs_computed:
-        ratio = float(c.difference_usd / c.computed_cost_usd) if c.computed_cost_usd and c.difference_usd is not None else None
-        table.add_row(Text(c.producer), Text(c.model), num(c.calls), usd(c.reported_cost_usd),
-                      usd(c.computed_cost_usd), usd(c.difference_usd), pct(ratio))
+        ratio = (
+            float(c.difference_usd / c.computed_cost_usd)
+            if c.computed_cost_usd and c.difference_usd is not None
+            else None
+        )
+        table.add_row(
+            Text(c.producer),
+            Text(c.model),
+            num(c.calls),
+            usd(c.reported_cost_usd),
+            usd(c.computed_cost_usd),
+            usd(c.difference_usd),
+            pct(ratio),
+        )
     console.print(table)
 
 
@@ -382,39 +490,63 @@ def render_levers(report: Report, console: Console, *, wide: bool = False) -> No
         console.print(Text.assemble(("Levers", "bold"), ": nothing worth doing found in this period"))
         return
     summary = report.lever_summary
-    title = (f"Levers, ranked by savings per effort — together {usd(lever_total(summary, 'total_monthly_savings_usd'))}"
-             f"/month ({usd_range(lever_total(summary, 'total_savings_low_usd'), lever_total(summary, 'total_savings_high_usd'))}) of "
-             f"{usd(summary.get('monthly_spend_usd'))}/month, without double counting")
+    savings_range = usd_range(
+        lever_total(summary, "total_savings_low_usd"), lever_total(summary, "total_savings_high_usd")
+    )
+    title = (
+        f"Levers, ranked by savings per effort — together {usd(lever_total(summary, 'total_monthly_savings_usd'))}"
+        f"/month ({savings_range}) of "
+        f"{usd(summary.get('monthly_spend_usd'))}/month, without double counting"
+    )
     if console.width < COMPACT_BELOW and not wide:  # narrow terminals and CI logs: a list reads better
         console.print(Text(title, style="bold"))
         items = []
         for lever in report.levers:
-            item = Text.assemble((str(lever["lever"]), "bold"), f" — {usd(lever_savings(lever))}/month "
-                                 f"({usd_range(lever['savings_low_usd'], lever['savings_high_usd'])}), effort "
-                                 f"{lever['effort']}, quality risk ",
-                                 (str(lever["quality_risk"]), SEVERITY_STYLE.get(str(lever["quality_risk"]), "")))
+            item = Text.assemble(
+                (str(lever["lever"]), "bold"),
+                f" — {usd(lever_savings(lever))}/month "
+                f"({usd_range(lever['savings_low_usd'], lever['savings_high_usd'])}), effort "
+                f"{lever['effort']}, quality risk ",
+                (str(lever["quality_risk"]), SEVERITY_STYLE.get(str(lever["quality_risk"]), "")),
+            )
             if lever.get("first_action"):
                 item.append(f"\nfirst action: {lever['first_action']}")
             items.append(item)
         bullets(console, items, marker="1.")
         return
-    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False, show_lines=True,
-                  show_footer=True, footer_style="bold")
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+        show_lines=True,
+        show_footer=True,
+        footer_style="bold",
+    )
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("Lever", no_wrap=True, footer="Total")
-    table.add_column("$/month", justify="right", no_wrap=True,
-                     footer=usd(lever_total(summary, "total_monthly_savings_usd")))
-    table.add_column("Range", justify="right", no_wrap=True,
-                     footer=usd_range(lever_total(summary, "total_savings_low_usd"),
-                                      lever_total(summary, "total_savings_high_usd")))
+    table.add_column(
+        "$/month", justify="right", no_wrap=True, footer=usd(lever_total(summary, "total_monthly_savings_usd"))
+    )
+    table.add_column(
+        "Range",
+        justify="right",
+        no_wrap=True,
+        footer=usd_range(lever_total(summary, "total_savings_low_usd"), lever_total(summary, "total_savings_high_usd")),
+    )
     table.add_column("Effort", no_wrap=True)
     table.add_column("Risk", no_wrap=True)
     table.add_column("First action", overflow="fold", ratio=1)
     for lever in report.levers:
-        table.add_row(str(lever["rank"]), lever["lever"], usd(lever_savings(lever)),
-                      usd_range(lever["savings_low_usd"], lever["savings_high_usd"]), lever["effort"],
-                      Text(str(lever["quality_risk"]), style=SEVERITY_STYLE.get(str(lever["quality_risk"]), "")),
-                      Text(lever.get("first_action") or ""))
+        table.add_row(
+            str(lever["rank"]),
+            lever["lever"],
+            usd(lever_savings(lever)),
+            usd_range(lever["savings_low_usd"], lever["savings_high_usd"]),
+            lever["effort"],
+            Text(str(lever["quality_risk"]), style=SEVERITY_STYLE.get(str(lever["quality_risk"]), "")),
+            Text(lever.get("first_action") or ""),
+        )
     console.print(table)
 
 
@@ -431,26 +563,48 @@ def render_leaks(report: Report, console: Console, *, min_severity: str = "low",
         console.print(Text("Leaks (waste observed in the period)", style="bold"))
         items = []
         for finding in leaks:
-            item = Text.assemble((f"{finding['kind']}", "bold"), f" in {finding['feature']} (",
-                                 (str(finding["severity"]), SEVERITY_STYLE.get(str(finding["severity"]), "")),
-                                 f"): {usd(finding['wasted_usd'])} wasted, "
-                                 f"≈ {usd(finding['est_monthly_savings_usd'])}/month")
+            item = Text.assemble(
+                (f"{finding['kind']}", "bold"),
+                f" in {finding['feature']} (",
+                (str(finding["severity"]), SEVERITY_STYLE.get(str(finding["severity"]), "")),
+                f"): {usd(finding['wasted_usd'])} wasted, ≈ {usd(finding['est_monthly_savings_usd'])}/month",
+            )
             if finding.get("explanation"):
                 item.append(f"\n{finding['explanation']}")
             items.append(item)
         bullets(console, items)
         return
-    table = Table(title="Leaks (waste observed in the period)", title_justify="left", header_style="bold",
-                  pad_edge=False, show_lines=True)
-    for name, justify in (("Kind", "left"), ("Feature", "left"), ("Sev.", "left"), ("Wasted", "right"),
-                          ("$/month", "right"), ("What we saw", "left")):
-        table.add_column(name, justify=justify, no_wrap=name not in ("What we saw", "Feature"),
-                         overflow="fold", ratio=1 if name == "What we saw" else None)
+    table = Table(
+        title="Leaks (waste observed in the period)",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+        show_lines=True,
+    )
+    for name, justify in (
+        ("Kind", "left"),
+        ("Feature", "left"),
+        ("Sev.", "left"),
+        ("Wasted", "right"),
+        ("$/month", "right"),
+        ("What we saw", "left"),
+    ):
+        table.add_column(
+            name,
+            justify=justify,
+            no_wrap=name not in ("What we saw", "Feature"),
+            overflow="fold",
+            ratio=1 if name == "What we saw" else None,
+        )
     for finding in leaks:
-        table.add_row(finding["kind"], Text(finding["feature"] or ""),
-                      Text(str(finding["severity"]), style=SEVERITY_STYLE.get(str(finding["severity"]), "")),
-                      usd(finding["wasted_usd"]), usd(finding["est_monthly_savings_usd"]),
-                      Text(finding.get("explanation") or ""))
+        table.add_row(
+            finding["kind"],
+            Text(finding["feature"] or ""),
+            Text(str(finding["severity"]), style=SEVERITY_STYLE.get(str(finding["severity"]), "")),
+            usd(finding["wasted_usd"]),
+            usd(finding["est_monthly_savings_usd"]),
+            Text(finding.get("explanation") or ""),
+        )
     console.print(table)
 
 

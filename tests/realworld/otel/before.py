@@ -49,8 +49,9 @@ def costlens_version() -> dict[str, Any]:
         commit = Path(SRC, "COMMIT").read_text().strip() if Path(SRC, "COMMIT").exists() else None
         return {"source": "export", "commit": commit}
     try:
-        commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=30).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except OSError:
         commit = None
     return {"source": "installed costlens (work tree; may hold uncommitted changes)", "commit": commit}
@@ -60,13 +61,17 @@ def costlens_totals(path: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "x.duckdb")
         ing = _costlens("ingest", str(path.resolve()), "--db", db, "--quiet", cwd=tmp)
-        out: dict[str, Any] = {"ingest_rc": ing.returncode,
-                               "ingest": " ".join((ing.stdout + ing.stderr).split())[-400:]}
-        m = re.search(r"rows read (\d+) = loaded (\d+) \+ duplicate (\d+) \+ quarantined (\d+) \+ skipped (\d+)",
-                      out["ingest"])
+        out: dict[str, Any] = {
+            "ingest_rc": ing.returncode,
+            "ingest": " ".join((ing.stdout + ing.stderr).split())[-400:],
+        }
+        m = re.search(
+            r"rows read (\d+) = loaded (\d+) \+ duplicate (\d+) \+ quarantined (\d+) \+ skipped (\d+)", out["ingest"]
+        )
         if m:
-            out.update(rows_read=int(m[1]), loaded=int(m[2]), duplicate=int(m[3]), quarantined=int(m[4]),
-                       skipped=int(m[5]))
+            out.update(
+                rows_read=int(m[1]), loaded=int(m[2]), duplicate=int(m[3]), quarantined=int(m[4]), skipped=int(m[5])
+            )
         if ing.returncode != 0:
             return out
         rep = _costlens("report", "--db", db, "--format", "json", cwd=tmp)
@@ -79,11 +84,15 @@ def costlens_totals(path: Path) -> dict[str, Any]:
         out["calls"] = t.get("calls")
         out["cost_usd"] = t.get("cost_usd")
         out["unpriced_calls"] = t.get("unpriced_calls")
-        out["by_feature"] = {u.get("feature"): {"calls": u.get("calls"), "cost_usd": u.get("cost_usd")}
-                             for u in doc.get("unit_economics", [])}
+        out["by_feature"] = {
+            u.get("feature"): {"calls": u.get("calls"), "cost_usd": u.get("cost_usd")}
+            for u in doc.get("unit_economics", [])
+        }
         ue = doc.get("unit_economics", [])
-        out["tokens"] = {k: sum((u.get(k) or 0) for u in ue)
-                         for k in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")}
+        out["tokens"] = {
+            k: sum((u.get(k) or 0) for u in ue)
+            for k in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+        }
         try:  # per-status call counts straight from the database
             import duckdb
 
@@ -106,9 +115,12 @@ def main(argv: list[str]) -> int:
         setup = exp_path.name[: -len(".expected.json")]
         exp = json.loads(exp_path.read_text())
         ref = exp["totals"]
-        entry: dict[str, Any] = {"reference": {k: ref[k] for k in ("calls", "ok_calls", "failed_calls",
-                                                                   "reference_cost_usd", "truth_cost_usd",
-                                                                   "by_feature")}}
+        entry: dict[str, Any] = {
+            "reference": {
+                k: ref[k]
+                for k in ("calls", "ok_calls", "failed_calls", "reference_cost_usd", "truth_cost_usd", "by_feature")
+            }
+        }
         for form in ("otlp", "spans"):
             entry[form] = costlens_totals(outdir / f"{setup}.{form}.jsonl")
         result[setup] = entry
@@ -118,12 +130,16 @@ def main(argv: list[str]) -> int:
                 return "ingest failed" if d.get("ingest_rc") else "no report"
             return f"{d['calls']} / ${d['cost_usd']:.6f}"
 
-        rows.append(f"| {setup} | {ref['calls']} ({ref['ok_calls']} ok) | ${ref['reference_cost_usd']:.6f} | "
-                    f"${ref['truth_cost_usd']:.6f} | {cell(entry['otlp'])} | {cell(entry['spans'])} |")
+        rows.append(
+            f"| {setup} | {ref['calls']} ({ref['ok_calls']} ok) | ${ref['reference_cost_usd']:.6f} | "
+            f"${ref['truth_cost_usd']:.6f} | {cell(entry['otlp'])} | {cell(entry['spans'])} |"
+        )
     (outdir / "BEFORE.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"costlens: {result['_costlens']}")
-    print("| setup | calls (reference) | reference cost | truth cost | costlens today: OTLP calls / cost | "
-          "costlens today: flat spans calls / cost |")
+    print(
+        "| setup | calls (reference) | reference cost | truth cost | costlens today: OTLP calls / cost | "
+        "costlens today: flat spans calls / cost |"
+    )
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0

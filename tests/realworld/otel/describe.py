@@ -22,9 +22,17 @@ from expected import Span, read_otlp  # noqa: E402
 from setups import SETUPS  # noqa: E402
 
 KIND = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
-USAGE_KEY = re.compile(r"^(gen_ai\.usage\.|gen_ai\.aggregated_usage\.|llm\.token_count\.|anthropic\.usage\.|operation\.cost$)")
-MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.request.model_name", "llm.response.model_name",
-              "llm.model_name", "model_name")
+USAGE_KEY = re.compile(
+    r"^(gen_ai\.usage\.|gen_ai\.aggregated_usage\.|llm\.token_count\.|anthropic\.usage\.|operation\.cost$)"
+)
+MODEL_KEYS = (
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "llm.request.model_name",
+    "llm.response.model_name",
+    "llm.model_name",
+    "model_name",
+)
 ID_KEYS = ("gen_ai.response.id",)
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 
@@ -43,16 +51,19 @@ def span_rows(setup: str, spans: list[Span], exp: dict[str, Any]) -> list[str]:
             label_of[lu["span_id"]] = f"{c['label']} ({layer})"
             if lu.get("usage_span"):
                 label_of[lu["usage_span"]["span_id"]] = f"{c['label']} ({layer}, usage)"
-    rows = ["| # | span name | kind | scope | parent | call | provider / model | usage attributes | response id | status |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| # | span name | kind | scope | parent | call | provider / model | usage attributes | response id | status |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     index = {s.span_id: i + 1 for i, s in enumerate(spans)}
     for i, s in enumerate(spans, 1):
         parent = by_id.get(s.parent_id or "")
         ptxt = f"#{index[parent.span_id]} {parent.name}" if parent else "—"
         prov = next((f"{k}={_fmt(s.attrs[k], 30)}" for k in PROVIDER_KEYS if k in s.attrs), "")
         models = ", ".join(f"{k}={_fmt(s.attrs[k], 40)}" for k in MODEL_KEYS if k in s.attrs)
-        usage = ", ".join(f"{k}={_fmt(s.attrs[k], 20)}" for k in sorted(s.attrs) if USAGE_KEY.match(k)
-                          and k != "gen_ai.usage.raw")
+        usage = ", ".join(
+            f"{k}={_fmt(s.attrs[k], 20)}" for k in sorted(s.attrs) if USAGE_KEY.match(k) and k != "gen_ai.usage.raw"
+        )
         if "gen_ai.usage.raw" in s.attrs:
             usage += ", gen_ai.usage.raw=(JSON)"
         rid = next((f"{k}={_fmt(s.attrs[k], 40)}" for k in ID_KEYS if k in s.attrs), "")
@@ -68,8 +79,10 @@ def span_rows(setup: str, spans: list[Span], exp: dict[str, Any]) -> list[str]:
             status += f" events: {', '.join(sorted(set(extra)))}×{len(extra)}"
         if s.attrs.get("logfire.span_type") == "log":
             status += " (logfire log span)"
-        rows.append(f"| {i} | `{_fmt(s.name, 70)}` | {KIND.get(s.kind, s.kind)} | {s.scope} | {ptxt} | "
-                    f"{label_of.get(s.span_id, '')} | {prov} {models} | {usage} | {rid} | {status} |")
+        rows.append(
+            f"| {i} | `{_fmt(s.name, 70)}` | {KIND.get(s.kind, s.kind)} | {s.scope} | {ptxt} | "
+            f"{label_of.get(s.span_id, '')} | {prov} {models} | {usage} | {rid} | {status} |"
+        )
     return rows
 
 
@@ -81,8 +94,9 @@ def shapes(spans: list[Span]) -> list[str]:
         seen.setdefault(key, []).append(i)
     out = []
     for (scope, name, keys), idx in seen.items():
-        out.append(f"- spans {', '.join('#' + str(i) for i in idx)} — `{name}` ({scope}): "
-                   + ", ".join(f"`{k}`" for k in keys))
+        out.append(
+            f"- spans {', '.join('#' + str(i) for i in idx)} — `{name}` ({scope}): " + ", ".join(f"`{k}`" for k in keys)
+        )
     return out
 
 
@@ -94,7 +108,9 @@ def section(outdir: Path, setup: str, before: dict[str, Any]) -> list[str]:
     lines = [f"### `{setup}`", ""]
     lines.append(f"{s.library} — API: {s.api}." + (f" {s.description}" if s.description else ""))
     if run.get("anthropic_sdk_tracing") is not None:
-        lines.append(f"anthropic SDK built-in tracing: {'on (SDK default)' if run['anthropic_sdk_tracing'] else 'off (open_telemetry=False)'}.")
+        lines.append(
+            f"anthropic SDK built-in tracing: {'on (SDK default)' if run['anthropic_sdk_tracing'] else 'off (open_telemetry=False)'}."
+        )
     lines.append("")
     lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v) + ".")
     lines.append("")
@@ -102,20 +118,27 @@ def section(outdir: Path, setup: str, before: dict[str, Any]) -> list[str]:
     lines.append("")
     t = exp["totals"]
     gaps = {c["label"]: c.get("gaps") for c in exp["calls"] if c.get("gaps")}
-    lines.append(f"Reference: {t['calls']} calls ({t['failed_calls']} failed), ${t['reference_cost_usd']:.6f} from what "
-                 f"the `{exp['primary_layer']}` spans carry (truth from the bodies: ${t['truth_cost_usd']:.6f}; "
-                 f"with web searches ${t['truth_cost_with_tools_usd']:.6f}).")
+    lines.append(
+        f"Reference: {t['calls']} calls ({t['failed_calls']} failed), ${t['reference_cost_usd']:.6f} from what "
+        f"the `{exp['primary_layer']}` spans carry (truth from the bodies: ${t['truth_cost_usd']:.6f}; "
+        f"with web searches ${t['truth_cost_with_tools_usd']:.6f})."
+    )
     if gaps:
-        lines.append("Gaps vs the recorded bodies (additive convention): "
-                     + "; ".join(f"{k}: {json.dumps(v)}" for k, v in gaps.items()) + ".")
+        lines.append(
+            "Gaps vs the recorded bodies (additive convention): "
+            + "; ".join(f"{k}: {json.dumps(v)}" for k, v in gaps.items())
+            + "."
+        )
     b = before.get(setup, {})
     for form in ("otlp", "spans"):
         d = b.get(form) or {}
         if "calls" in d:
-            lines.append(f"costlens today ({form}): {d['calls']} calls, ${d['cost_usd']:.6f}, features "
-                         + ", ".join(f"{k}: {v['calls']}" for k, v in d.get("by_feature", {}).items())
-                         + f"; ingest: {d.get('rows_read')} read, {d.get('loaded')} loaded, {d.get('skipped')} skipped, "
-                         f"{d.get('quarantined')} quarantined.")
+            lines.append(
+                f"costlens today ({form}): {d['calls']} calls, ${d['cost_usd']:.6f}, features "
+                + ", ".join(f"{k}: {v['calls']}" for k, v in d.get("by_feature", {}).items())
+                + f"; ingest: {d.get('rows_read')} read, {d.get('loaded')} loaded, {d.get('skipped')} skipped, "
+                f"{d.get('quarantined')} quarantined."
+            )
         elif d:
             lines.append(f"costlens today ({form}): {d.get('ingest', '')[:200]}")
     lines.append("")

@@ -48,6 +48,7 @@ TOKEN_KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "outpu
 # Ground truth from the recorded bodies
 # ---------------------------------------------------------------------------------------------------------
 
+
 def _sse_events(sse: str) -> list[dict[str, Any]]:
     out = []
     for block in sse.split("\n\n"):
@@ -98,35 +99,67 @@ def truth(fixture: dict[str, Any]) -> dict[str, Any]:
     body = _final_body(fixture)
     provider = "anthropic" if fixture["api"] == "messages" else "openai"
     if body is None:
-        return {"provider": provider, "model": None, "response_id": None, "status": "error",
-                "http_status": fixture["status"], **{k: 0 for k in TOKEN_KINDS}, "web_searches": 0}
+        return {
+            "provider": provider,
+            "model": None,
+            "response_id": None,
+            "status": "error",
+            "http_status": fixture["status"],
+            **{k: 0 for k in TOKEN_KINDS},
+            "web_searches": 0,
+        }
     u = body["usage"]
     if fixture["api"] == "chat":
         pd, cd = u.get("prompt_tokens_details") or {}, u.get("completion_tokens_details") or {}
         cr, cw = pd.get("cached_tokens") or 0, pd.get("cache_write_tokens") or 0
-        tokens = dict(input=u["prompt_tokens"] - cr - cw, cache_read=cr, cache_write_5m=cw, cache_write_1h=0,
-                      output=u["completion_tokens"], reasoning=cd.get("reasoning_tokens") or 0)
+        tokens = dict(
+            input=u["prompt_tokens"] - cr - cw,
+            cache_read=cr,
+            cache_write_5m=cw,
+            cache_write_1h=0,
+            output=u["completion_tokens"],
+            reasoning=cd.get("reasoning_tokens") or 0,
+        )
         web = 0
     elif fixture["api"] == "responses":
         idt, odt = u.get("input_tokens_details") or {}, u.get("output_tokens_details") or {}
         cr, cw = idt.get("cached_tokens") or 0, idt.get("cache_write_tokens") or 0
-        tokens = dict(input=u["input_tokens"] - cr - cw, cache_read=cr, cache_write_5m=cw, cache_write_1h=0,
-                      output=u["output_tokens"], reasoning=odt.get("reasoning_tokens") or 0)
+        tokens = dict(
+            input=u["input_tokens"] - cr - cw,
+            cache_read=cr,
+            cache_write_5m=cw,
+            cache_write_1h=0,
+            output=u["output_tokens"],
+            reasoning=odt.get("reasoning_tokens") or 0,
+        )
         web = 0
     else:
         cc = u.get("cache_creation_input_tokens") or 0
         split = u.get("cache_creation") or {}
         one_h = split.get("ephemeral_1h_input_tokens") or 0
-        tokens = dict(input=u["input_tokens"], cache_read=u.get("cache_read_input_tokens") or 0,
-                      cache_write_5m=cc - one_h, cache_write_1h=one_h, output=u["output_tokens"],
-                      reasoning=(u.get("output_tokens_details") or {}).get("thinking_tokens") or 0)
+        tokens = dict(
+            input=u["input_tokens"],
+            cache_read=u.get("cache_read_input_tokens") or 0,
+            cache_write_5m=cc - one_h,
+            cache_write_1h=one_h,
+            output=u["output_tokens"],
+            reasoning=(u.get("output_tokens_details") or {}).get("thinking_tokens") or 0,
+        )
         web = (u.get("server_tool_use") or {}).get("web_search_requests") or 0
-    return {"provider": provider, "model": body.get("model"), "response_id": body.get("id"), "status": "ok",
-            "http_status": fixture["status"], **tokens, "web_searches": web}
+    return {
+        "provider": provider,
+        "model": body.get("model"),
+        "response_id": body.get("id"),
+        "status": "ok",
+        "http_status": fixture["status"],
+        **tokens,
+        "web_searches": web,
+    }
 
 
-def price(provider: str, model: str | None, t: dict[str, Any], at: datetime | None = None,
-          with_tools: bool = False) -> float | None:
+def price(
+    provider: str, model: str | None, t: dict[str, Any], at: datetime | None = None, with_tools: bool = False
+) -> float | None:
     """genai-prices ``calc_price`` of additive usage ``t`` (as the project's own tests call it)."""
     if not model or t.get("status") == "error":
         return 0.0 if t.get("status") == "error" else None
@@ -135,15 +168,19 @@ def price(provider: str, model: str | None, t: dict[str, Any], at: datetime | No
     cw5, cw1 = t.get("cache_write_5m") or 0, t.get("cache_write_1h") or 0
     kwargs: dict[str, Any] = dict(
         input_tokens=(t.get("input") or 0) + (t.get("cache_read") or 0) + cw5 + cw1,
-        cache_read_tokens=t.get("cache_read") or 0, cache_write_tokens=cw5 + cw1, cache_write_1h_tokens=cw1,
-        output_tokens=t.get("output") or 0)
+        cache_read_tokens=t.get("cache_read") or 0,
+        cache_write_tokens=cw5 + cw1,
+        cache_write_1h_tokens=cw1,
+        output_tokens=t.get("output") or 0,
+    )
     if with_tools and t.get("web_searches"):
         kwargs["web_searches"] = t["web_searches"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return float(calc_price(Usage(**kwargs), model, provider_id=provider,
-                                    genai_request_timestamp=at).total_price)
+            return float(
+                calc_price(Usage(**kwargs), model, provider_id=provider, genai_request_timestamp=at).total_price
+            )
     except LookupError:
         return None
 
@@ -151,6 +188,7 @@ def price(provider: str, model: str | None, t: dict[str, Any], at: datetime | No
 # ---------------------------------------------------------------------------------------------------------
 # Reading the spans
 # ---------------------------------------------------------------------------------------------------------
+
 
 def _attr_value(v: dict[str, Any]) -> Any:
     if not v:
@@ -192,13 +230,22 @@ def read_otlp(path: Path) -> list[Span]:
             for ss in rs.get("scopeSpans", []):
                 scope = ss.get("scope", {}).get("name", "")
                 for sp in ss.get("spans", []):
-                    spans.append(Span(
-                        name=sp["name"], span_id=sp["spanId"], parent_id=sp.get("parentSpanId"),
-                        trace_id=sp["traceId"], scope=scope, kind=sp.get("kind", 0),
-                        start=int(sp["startTimeUnixNano"]), end=int(sp["endTimeUnixNano"]),
-                        status_code=(sp.get("status") or {}).get("code", 0),
-                        attrs={a["key"]: _attr_value(a["value"]) for a in sp.get("attributes", [])},
-                        resource=res, events=[e["name"] for e in sp.get("events", [])]))
+                    spans.append(
+                        Span(
+                            name=sp["name"],
+                            span_id=sp["spanId"],
+                            parent_id=sp.get("parentSpanId"),
+                            trace_id=sp["traceId"],
+                            scope=scope,
+                            kind=sp.get("kind", 0),
+                            start=int(sp["startTimeUnixNano"]),
+                            end=int(sp["endTimeUnixNano"]),
+                            status_code=(sp.get("status") or {}).get("code", 0),
+                            attrs={a["key"]: _attr_value(a["value"]) for a in sp.get("attributes", [])},
+                            resource=res,
+                            events=[e["name"] for e in sp.get("events", [])],
+                        )
+                    )
     spans.sort(key=lambda s: (s.start, s.end))
     return spans
 
@@ -225,6 +272,7 @@ def _dig(obj: Any, *path: str) -> Any:
 class Field:
     """Where a layer keeps one figure: the first attribute present wins; ``json`` reads a JSON-valued
     attribute (``(attribute, path...)``) and marks the figure as carried only inside JSON."""
+
     attrs: tuple[str, ...] = ()
     json: tuple[tuple[str, ...], ...] = ()
 
@@ -261,24 +309,36 @@ def _gen_ai_fields(**over: Field) -> dict[str, Field]:
 
 LAYERS: dict[str, Layer] = {
     "official": Layer(
-        "official", "OTel official GenAI instrumentation (opentelemetry-instrumentation-genai-*, openai-v2)",
-        lambda s: s.startswith("opentelemetry.instrumentation.genai.") or s == "opentelemetry.util.genai.handler"
-        or s.startswith("opentelemetry.instrumentation.openai_v2"),
+        "official",
+        "OTel official GenAI instrumentation (opentelemetry-instrumentation-genai-*, openai-v2)",
+        lambda s: (
+            s.startswith("opentelemetry.instrumentation.genai.")
+            or s == "opentelemetry.util.genai.handler"
+            or s.startswith("opentelemetry.instrumentation.openai_v2")
+        ),
         lambda sp: sp.attrs.get("gen_ai.operation.name") == "chat",
-        _gen_ai_fields()),
+        _gen_ai_fields(),
+    ),
     "anthropic_sdk": Layer(
-        "anthropic_sdk", "anthropic SDK built-in tracing (scope com.anthropic.sdk.python)",
+        "anthropic_sdk",
+        "anthropic SDK built-in tracing (scope com.anthropic.sdk.python)",
         lambda s: s == "com.anthropic.sdk.python",
         lambda sp: sp.name in ("anthropic.messages.create",),
-        _gen_ai_fields(cache_write_1h=Field(("anthropic.usage.cache_creation.ephemeral_1h_input_tokens",)))),
+        _gen_ai_fields(cache_write_1h=Field(("anthropic.usage.cache_creation.ephemeral_1h_input_tokens",))),
+    ),
     "traceloop": Layer(
-        "traceloop", "Traceloop / OpenLLMetry",
+        "traceloop",
+        "Traceloop / OpenLLMetry",
         lambda s: s in ("opentelemetry.instrumentation.openai.v1", "opentelemetry.instrumentation.anthropic"),
         lambda sp: True,
-        _gen_ai_fields(cache_write=Field(("gen_ai.usage.cache_creation.input_tokens",)),
-                       reasoning=Field(("gen_ai.usage.reasoning_tokens",)))),
+        _gen_ai_fields(
+            cache_write=Field(("gen_ai.usage.cache_creation.input_tokens",)),
+            reasoning=Field(("gen_ai.usage.reasoning_tokens",)),
+        ),
+    ),
     "openinference": Layer(
-        "openinference", "Arize OpenInference",
+        "openinference",
+        "Arize OpenInference",
         lambda s: s.startswith("openinference.instrumentation."),
         lambda sp: sp.attrs.get("openinference.span.kind") == "LLM",
         {
@@ -294,22 +354,31 @@ LAYERS: dict[str, Layer] = {
             "reasoning": Field(("llm.token_count.completion_details.reasoning",)),
             "web_searches": Field((), json=(("metadata", "server_tool_use", "web_search_requests"),)),
             "error_type": Field(()),
-        }),
+        },
+    ),
     "logfire": Layer(
-        "logfire", "Pydantic Logfire instrument_openai / instrument_anthropic",
+        "logfire",
+        "Pydantic Logfire instrument_openai / instrument_anthropic",
         lambda s: s in ("logfire.openai", "logfire.anthropic"),
         lambda sp: sp.attrs.get("logfire.span_type") == "span",
         _gen_ai_fields(
             cache_write=Field(("gen_ai.usage.cache_creation.input_tokens",)),
             cache_write_1h=Field((), json=(("gen_ai.usage.raw", "cache_creation", "ephemeral_1h_input_tokens"),)),
-            reasoning=Field((), json=(("gen_ai.usage.raw", "completion_tokens_details", "reasoning_tokens"),
-                                      ("gen_ai.usage.raw", "output_tokens_details", "reasoning_tokens"),
-                                      ("gen_ai.usage.raw", "output_tokens_details", "thinking_tokens"))),
+            reasoning=Field(
+                (),
+                json=(
+                    ("gen_ai.usage.raw", "completion_tokens_details", "reasoning_tokens"),
+                    ("gen_ai.usage.raw", "output_tokens_details", "reasoning_tokens"),
+                    ("gen_ai.usage.raw", "output_tokens_details", "thinking_tokens"),
+                ),
+            ),
             web_searches=Field((), json=(("gen_ai.usage.raw", "server_tool_use", "web_search_requests"),)),
         ),
-        usage_span=lambda sp: sp.attrs.get("logfire.span_type") == "log"),
+        usage_span=lambda sp: sp.attrs.get("logfire.span_type") == "log",
+    ),
     "pydantic_ai": Layer(
-        "pydantic_ai", "pydantic-ai model request spans (`chat MODEL`)",
+        "pydantic_ai",
+        "pydantic-ai model request spans (`chat MODEL`)",
         lambda s: s == "pydantic-ai",
         lambda sp: sp.attrs.get("gen_ai.operation.name") == "chat",
         _gen_ai_fields(
@@ -317,7 +386,8 @@ LAYERS: dict[str, Layer] = {
             cache_write_1h=Field(("gen_ai.usage.details.ephemeral_1h_input_tokens",)),
             reasoning=Field(("gen_ai.usage.details.reasoning_tokens", "gen_ai.usage.details.thinking_tokens")),
             web_searches=Field(("gen_ai.usage.details.web_search_requests",)),
-        )),
+        ),
+    ),
 }
 
 # The layer of the library under test, and the other layers each setup's file holds.
@@ -417,19 +487,36 @@ def layer_usage(layer: Layer, call_span: Span, usage_span: Span | None) -> dict[
             sources[name] = where
         if in_json:
             json_only.append(name)
-    total, cr, cw, cw1 = (_int(got["input_total"]), _int(got["cache_read"]), _int(got["cache_write"]),
-                          _int(got["cache_write_1h"]))
+    total, cr, cw, cw1 = (
+        _int(got["input_total"]),
+        _int(got["cache_read"]),
+        _int(got["cache_write"]),
+        _int(got["cache_write_1h"]),
+    )
     ok = call_span.status_code != 2 and got["input_total"] is not None
-    tokens = dict(input=total - cr - cw, cache_read=cr, cache_write_5m=cw - cw1, cache_write_1h=cw1,
-                  output=_int(got["output"]), reasoning=_int(got["reasoning"]))
+    tokens = dict(
+        input=total - cr - cw,
+        cache_read=cr,
+        cache_write_5m=cw - cw1,
+        cache_write_1h=cw1,
+        output=_int(got["output"]),
+        reasoning=_int(got["reasoning"]),
+    )
     return {
-        "span_name": call_span.name, "span_id": call_span.span_id, "scope": call_span.scope,
+        "span_name": call_span.name,
+        "span_id": call_span.span_id,
+        "scope": call_span.scope,
         "usage_span": None if usage_span is None else {"span_name": usage_span.name, "span_id": usage_span.span_id},
         "status": "ok" if ok else "error",
-        "provider": got["provider"], "request_model": got["request_model"], "response_model": got["response_model"],
-        "response_id": got["response_id"], "error_type": got["error_type"],
-        **(tokens if ok else {k: 0 for k in TOKEN_KINDS}), "web_searches": _int(got["web_searches"]),
-        "sources": sources, "json_only": json_only,
+        "provider": got["provider"],
+        "request_model": got["request_model"],
+        "response_model": got["response_model"],
+        "response_id": got["response_id"],
+        "error_type": got["error_type"],
+        **(tokens if ok else {k: 0 for k in TOKEN_KINDS}),
+        "web_searches": _int(got["web_searches"]),
+        "sources": sources,
+        "json_only": json_only,
     }
 
 
@@ -453,6 +540,7 @@ def match_layer(layer: Layer, spans: list[Span], calls: list) -> tuple[list[tupl
 # ---------------------------------------------------------------------------------------------------------
 # Per setup
 # ---------------------------------------------------------------------------------------------------------
+
 
 def _gap_key(setup: str, layer: str, run: dict[str, Any]) -> str:
     if layer == "official" and setup.startswith("otel_openai_v2"):
@@ -480,11 +568,18 @@ def compute(setup: str, outdir: Path) -> dict[str, Any]:
         t = truth(fixtures[call.fixture])
         group = GROUPS.get(call.group or "", {})
         entry: dict[str, Any] = {
-            "label": call.label, "fixture": call.fixture, "stream": call.stream, "kind": call.kind,
-            "parent_span": call.group, "feature": group.get("costlens.feature"),
+            "label": call.label,
+            "fixture": call.fixture,
+            "stream": call.stream,
+            "kind": call.kind,
+            "parent_span": call.group,
+            "feature": group.get("costlens.feature"),
             "task_id": group.get("costlens.task_id"),
-            "truth": {**t, "cost_usd": price(t["provider"], t["model"], t, at),
-                      "cost_with_tools_usd": price(t["provider"], t["model"], t, at, with_tools=True)},
+            "truth": {
+                **t,
+                "cost_usd": price(t["provider"], t["model"], t, at),
+                "cost_with_tools_usd": price(t["provider"], t["model"], t, at, with_tools=True),
+            },
             "layers": {},
         }
         for name in layers:
@@ -503,21 +598,33 @@ def compute(setup: str, outdir: Path) -> dict[str, Any]:
             known = KNOWN_GAPS.get(_gap_key(setup, name, run), {})
             expected_gap = {**known.get((SETUPS[setup].api, call.label), {}), **known.get((SETUPS[setup].api, "*"), {})}
             if set(diff) != set(expected_gap):
-                problems.append(f"{call.label}/{name}: differs from truth in {sorted(diff)} "
-                                f"but KNOWN_GAPS says {sorted(expected_gap)}")
+                problems.append(
+                    f"{call.label}/{name}: differs from truth in {sorted(diff)} "
+                    f"but KNOWN_GAPS says {sorted(expected_gap)}"
+                )
             entry["layers"][name] = lu
         ref = entry["layers"].get(primary)
         if ref:
-            entry["reference"] = {**{k: ref[k] for k in (*TOKEN_KINDS, "web_searches", "status")},
-                                  "provider": t["provider"], "model": ref["response_model"] or ref["request_model"],
-                                  "response_id": ref["response_id"], "cost_usd": ref["cost_usd"],
-                                  "cost_with_tools_usd": ref["cost_with_tools_usd"]}
+            entry["reference"] = {
+                **{k: ref[k] for k in (*TOKEN_KINDS, "web_searches", "status")},
+                "provider": t["provider"],
+                "model": ref["response_model"] or ref["request_model"],
+                "response_id": ref["response_id"],
+                "cost_usd": ref["cost_usd"],
+                "cost_with_tools_usd": ref["cost_with_tools_usd"],
+            }
             entry["gaps"] = ref["differs_from_truth"]
         # spans that carry this request: every layer's span (the nested/sibling duplicates)
         entry["spans_for_this_request"] = [
-            {"layer": n, "span_name": entry["layers"][n]["span_name"], "span_id": entry["layers"][n]["span_id"],
-             "carries_usage": entry["layers"][n]["status"] == "ok"}
-            for n in layers if n in entry["layers"]]
+            {
+                "layer": n,
+                "span_name": entry["layers"][n]["span_name"],
+                "span_id": entry["layers"][n]["span_id"],
+                "carries_usage": entry["layers"][n]["status"] == "ok",
+            }
+            for n in layers
+            if n in entry["layers"]
+        ]
         out_calls.append(entry)
 
     def total(key: str, part: str = "reference") -> float:
@@ -529,12 +636,22 @@ def compute(setup: str, outdir: Path) -> dict[str, Any]:
         d = by_feature.setdefault(f, {"calls": 0, "reference_cost_usd": 0.0})
         d["calls"] += 1
         d["reference_cost_usd"] = round(d["reference_cost_usd"] + ((c.get("reference") or {}).get("cost_usd") or 0), 12)
-    usage_spans = [s for s in spans if any(k in s.attrs for k in ("gen_ai.usage.input_tokens",
-                                                                   "llm.token_count.prompt",
-                                                                   "gen_ai.aggregated_usage.input_tokens"))]
+    usage_spans = [
+        s
+        for s in spans
+        if any(
+            k in s.attrs
+            for k in ("gen_ai.usage.input_tokens", "llm.token_count.prompt", "gen_ai.aggregated_usage.input_tokens")
+        )
+    ]
     return {
-        "setup": setup, "api": SETUPS[setup].api, "library": SETUPS[setup].library, "layers": list(layers),
-        "primary_layer": primary, "versions": run["versions"], "priced_at": at.isoformat(),
+        "setup": setup,
+        "api": SETUPS[setup].api,
+        "library": SETUPS[setup].library,
+        "layers": list(layers),
+        "primary_layer": primary,
+        "versions": run["versions"],
+        "priced_at": at.isoformat(),
         "calls": out_calls,
         "totals": {
             "calls": len(out_calls),
@@ -602,9 +719,14 @@ def reference(setup: str, outdir: str | Path) -> dict[str, Any]:
         if status == "error":
             call_cost = 0.0
         by_label[c["label"]] = {
-            "status": status, "provider": c["truth"]["provider"],
-            "model": ref.get("model") or c["truth"]["model"], "feature": c["feature"], "task_id": c["task_id"],
-            "tokens": call_tokens, "web_searches": int(ref.get("web_searches") or 0), "cost_usd": call_cost,
+            "status": status,
+            "provider": c["truth"]["provider"],
+            "model": ref.get("model") or c["truth"]["model"],
+            "feature": c["feature"],
+            "task_id": c["task_id"],
+            "tokens": call_tokens,
+            "web_searches": int(ref.get("web_searches") or 0),
+            "cost_usd": call_cost,
         }
         for k in TOKEN_KINDS:
             tokens[k] += call_tokens[k]
@@ -615,10 +737,18 @@ def reference(setup: str, outdir: str | Path) -> dict[str, Any]:
             cost_by_feature[c["feature"]] = round(cost_by_feature.get(c["feature"], 0.0) + call_cost, 12)
     statuses = [v["status"] for v in by_label.values()]
     return {
-        "setup": setup, "api": doc["api"], "primary_layer": doc["primary_layer"],
-        "calls": len(statuses), "ok_calls": statuses.count("ok"), "failed_calls": statuses.count("error"),
-        "by_label": by_label, "tokens": tokens, "cost_usd": round(cost, 12), "cost_by_feature": cost_by_feature,
-        "unpriced": unpriced, "problems": doc["problems"],
+        "setup": setup,
+        "api": doc["api"],
+        "primary_layer": doc["primary_layer"],
+        "calls": len(statuses),
+        "ok_calls": statuses.count("ok"),
+        "failed_calls": statuses.count("error"),
+        "by_label": by_label,
+        "tokens": tokens,
+        "cost_usd": round(cost, 12),
+        "cost_by_feature": cost_by_feature,
+        "unpriced": unpriced,
+        "problems": doc["problems"],
     }
 
 
@@ -639,8 +769,10 @@ def main(argv: list[str]) -> int:
         doc = compute(n, outdir)
         (outdir / f"{n}.expected.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
         t = doc["totals"]
-        print(f"{n:36s} calls={t['calls']} reference=${t['reference_cost_usd']:.6f} truth=${t['truth_cost_usd']:.6f}"
-              + (f"  PROBLEMS: {doc['problems']}" if doc["problems"] else ""))
+        print(
+            f"{n:36s} calls={t['calls']} reference=${t['reference_cost_usd']:.6f} truth=${t['truth_cost_usd']:.6f}"
+            + (f"  PROBLEMS: {doc['problems']}" if doc["problems"] else "")
+        )
         bad += bool(doc["problems"])
     return 1 if bad else 0
 

@@ -57,7 +57,7 @@ def _strip_usage_chunk(sse: str) -> str:
         data = event.strip()
         if data.startswith("data: ") and data != "data: [DONE]":
             try:
-                chunk = json.loads(data[len("data: "):])
+                chunk = json.loads(data[len("data: ") :])
             except ValueError:
                 chunk = None
             if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
@@ -162,14 +162,26 @@ class MockAPI:
         fx = self.fixtures.get(name) if name else None
         status = 404
         if api is None or fx is None or fx["api"] != api:
-            body = {"error": {"message": f"mock: no fixture for {path} model={req.get('model')!r} "
-                                         f"stream={stream} scenario={name!r}", "type": "invalid_request_error"}}
+            body = {
+                "error": {
+                    "message": f"mock: no fixture for {path} model={req.get('model')!r} "
+                    f"stream={stream} scenario={name!r}",
+                    "type": "invalid_request_error",
+                }
+            }
             h._reply_json(404, body)  # type: ignore[attr-defined]
         elif "sse" in fx and not stream or "json" in fx and stream and fx["status"] < 400:
             status = 400
-            h._reply_json(400, {"error": {"message": f"mock: fixture {name} is "  # type: ignore[attr-defined]
-                                          f"{'SSE' if 'sse' in fx else 'JSON'} but stream={stream}",
-                                          "type": "invalid_request_error"}})
+            h._reply_json(
+                400,
+                {
+                    "error": {
+                        "message": f"mock: fixture {name} is "  # type: ignore[attr-defined]
+                        f"{'SSE' if 'sse' in fx else 'JSON'} but stream={stream}",
+                        "type": "invalid_request_error",
+                    }
+                },
+            )
         elif "sse" in fx:
             status = fx["status"]
             sse = fx["sse"]
@@ -192,9 +204,20 @@ class MockAPI:
                 headers.setdefault("x-request-id", "req_mock_" + name)
             h._reply_json(status, fx["json"], headers)  # type: ignore[attr-defined]
         with self._lock:
-            self.served.append(Served(name if fx else None, path, req.get("model"), stream, status,
-                                      {k.lower(): v for k, v in h.headers.items()
-                                       if k.lower() in ("traceparent", "x-mock-scenario", "user-agent")}))
+            self.served.append(
+                Served(
+                    name if fx else None,
+                    path,
+                    req.get("model"),
+                    stream,
+                    status,
+                    {
+                        k.lower(): v
+                        for k, v in h.headers.items()
+                        if k.lower() in ("traceparent", "x-mock-scenario", "user-agent")
+                    },
+                )
+            )
 
 
 if __name__ == "__main__":  # manual poking: python mockapi.py

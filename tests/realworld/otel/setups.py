@@ -60,12 +60,13 @@ SYSTEM_PROMPT = "You are a helpful support assistant for an online shop. Answer 
 # The scenario
 # ---------------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Call:
-    label: str          # stable name of the call within the scenario
-    api: str            # chat | responses | messages
-    fixture: str        # which recorded body answers it (mockapi fixtures/NAME.json)
-    model: str          # the model the client requests
+    label: str  # stable name of the call within the scenario
+    api: str  # chat | responses | messages
+    fixture: str  # which recorded body answers it (mockapi fixtures/NAME.json)
+    model: str  # the model the client requests
     group: str | None = None  # parent span, or None for a root call
     stream: bool = False
     kind: str = "plain"  # plain | web_search | error | cached | cache_write | reasoning
@@ -81,8 +82,15 @@ SCENARIOS: dict[str, list[Call]] = {
     "chat": [
         Call("ticket_1", "chat", "chat_plain_a", "gpt-4o", "handle_ticket"),
         Call("ticket_2", "chat", "chat_plain_b", "gpt-5", "handle_ticket", prompt="And when will it arrive?"),
-        Call("summary_stream", "chat", "chat_stream", "gpt-4o-mini", "summarize", stream=True,
-             prompt="Summarize the ticket."),
+        Call(
+            "summary_stream",
+            "chat",
+            "chat_stream",
+            "gpt-4o-mini",
+            "summarize",
+            stream=True,
+            prompt="Summarize the ticket.",
+        ),
         Call("failed", "chat", "chat_error", "gpt-4o", kind="error"),
         Call("cached", "chat", "chat_cached", "gpt-5.6-sol", kind="cached"),
         Call("cache_write", "chat", "chat_cache_write", "gpt-5.6-sol", kind="cache_write"),
@@ -90,21 +98,42 @@ SCENARIOS: dict[str, list[Call]] = {
     ],
     "responses": [
         Call("ticket_1", "responses", "resp_plain_a", "gpt-4o", "handle_ticket"),
-        Call("ticket_2", "responses", "resp_plain_b", "gpt-4.1", "handle_ticket",
-             prompt="And when will it arrive?"),
-        Call("summary_stream", "responses", "resp_stream", "gpt-4.1", "summarize", stream=True,
-             prompt="Summarize the ticket."),
+        Call("ticket_2", "responses", "resp_plain_b", "gpt-4.1", "handle_ticket", prompt="And when will it arrive?"),
+        Call(
+            "summary_stream",
+            "responses",
+            "resp_stream",
+            "gpt-4.1",
+            "summarize",
+            stream=True,
+            prompt="Summarize the ticket.",
+        ),
         Call("failed", "responses", "resp_error", "gpt-4.1", kind="error"),
         Call("cached", "responses", "resp_cached", "gpt-5.6-sol", kind="cached"),
-        Call("reasoning", "responses", "resp_reasoning", "o3-mini", kind="reasoning",
-             prompt="How do I cross the street?"),
+        Call(
+            "reasoning", "responses", "resp_reasoning", "o3-mini", kind="reasoning", prompt="How do I cross the street?"
+        ),
     ],
     "messages": [
         Call("ticket_1", "messages", "msg_plain_a", "claude-sonnet-4-5", "handle_ticket"),
-        Call("ticket_2", "messages", "msg_web_search", "claude-sonnet-4-0", "handle_ticket", kind="web_search",
-             prompt="What is the weather in San Francisco today?"),
-        Call("summary_stream", "messages", "msg_stream", "claude-sonnet-4-5", "summarize", stream=True,
-             prompt="Summarize the ticket."),
+        Call(
+            "ticket_2",
+            "messages",
+            "msg_web_search",
+            "claude-sonnet-4-0",
+            "handle_ticket",
+            kind="web_search",
+            prompt="What is the weather in San Francisco today?",
+        ),
+        Call(
+            "summary_stream",
+            "messages",
+            "msg_stream",
+            "claude-sonnet-4-5",
+            "summarize",
+            stream=True,
+            prompt="Summarize the ticket.",
+        ),
         Call("failed", "messages", "msg_error", "claude-sonnet-4-5", kind="error"),
         Call("cached", "messages", "msg_cached", "claude-sonnet-4-5", kind="cached"),
         Call("cache_write", "messages", "msg_cache_1h", "claude-sonnet-4-5", kind="cache_write"),
@@ -120,6 +149,7 @@ def prompt_of(call: Call) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # The harness
 # ---------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class CallResult:
@@ -240,6 +270,7 @@ def _one(ctx: Context, do_call: Callable[[Call], None], call: Call) -> None:
 # How each API is called with the plain SDK clients (the instrumentors wrap these)
 # ---------------------------------------------------------------------------------------------------------
 
+
 def openai_chat_caller(client) -> Callable[[Call], None]:
     def do(call: Call) -> None:
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt_of(call)}]
@@ -249,12 +280,14 @@ def openai_chat_caller(client) -> Callable[[Call], None]:
         if call.kind in ("cached", "cache_write"):
             kwargs["prompt_cache_key"] = "support-bot-v1"
         if call.stream:
-            stream = client.chat.completions.create(model=call.model, messages=messages, stream=True,
-                                                    stream_options={"include_usage": True}, **kwargs)
+            stream = client.chat.completions.create(
+                model=call.model, messages=messages, stream=True, stream_options={"include_usage": True}, **kwargs
+            )
             for _ in stream:
                 pass
         else:
             client.chat.completions.create(model=call.model, messages=messages, **kwargs)
+
     return do
 
 
@@ -264,12 +297,14 @@ def openai_responses_caller(client) -> Callable[[Call], None]:
         if call.kind == "reasoning":
             kwargs["reasoning"] = {"effort": "high"}
         if call.stream:
-            stream = client.responses.create(model=call.model, instructions=SYSTEM_PROMPT, input=prompt_of(call),
-                                             stream=True, **kwargs)
+            stream = client.responses.create(
+                model=call.model, instructions=SYSTEM_PROMPT, input=prompt_of(call), stream=True, **kwargs
+            )
             for _ in stream:
                 pass
         else:
             client.responses.create(model=call.model, instructions=SYSTEM_PROMPT, input=prompt_of(call), **kwargs)
+
     return do
 
 
@@ -288,12 +323,14 @@ def anthropic_messages_caller(client) -> Callable[[Call], None]:
             kwargs["output_config"] = {"effort": "high"}
         messages = [{"role": "user", "content": prompt_of(call)}]
         if call.stream:
-            stream = client.messages.create(model=call.model, max_tokens=4096, system=system, messages=messages,
-                                            stream=True, **kwargs)
+            stream = client.messages.create(
+                model=call.model, max_tokens=4096, system=system, messages=messages, stream=True, **kwargs
+            )
             for _ in stream:
                 pass
         else:
             client.messages.create(model=call.model, max_tokens=4096, system=system, messages=messages, **kwargs)
+
     return do
 
 
@@ -309,12 +346,13 @@ def sdk_caller(ctx: Context, api: str) -> Callable[[Call], None]:
 # Setups
 # ---------------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Setup:
     name: str
-    api: str                    # chat | responses | messages
-    library: str                # what is being looked at
-    packages: tuple[str, ...]   # distributions whose versions matter
+    api: str  # chat | responses | messages
+    library: str  # what is being looked at
+    packages: tuple[str, ...]  # distributions whose versions matter
     run: Callable[[Context], None]
     anthropic_sdk_tracing: bool = True  # the anthropic SDK's built-in tracing (on by default in the SDK)
     description: str = ""
@@ -342,10 +380,13 @@ def run_openai_v2(api: str) -> Callable[[Context], None]:
             # 2.4b0 (the last release; deprecated upstream for opentelemetry-instrumentation-genai-openai)
             # imports opentelemetry.util.genai.instruments, which opentelemetry-util-genai removed in 1.2b0,
             # while the genai-openai / genai-anthropic releases that work with anthropic 2.x need >= 1.3b0.
-            raise Unavailable(f"opentelemetry-instrumentation-openai-v2 cannot be imported here: {exc!r}. "
-                              "It needs opentelemetry-util-genai<1.2 (see requirements-openai-v2.txt).") from exc
+            raise Unavailable(
+                f"opentelemetry-instrumentation-openai-v2 cannot be imported here: {exc!r}. "
+                "It needs opentelemetry-util-genai<1.2 (see requirements-openai-v2.txt)."
+            ) from exc
 
         _instrumentor_setup(ctx, api, OpenAIInstrumentor)
+
     return run
 
 
@@ -354,6 +395,7 @@ def run_genai_openai(api: str) -> Callable[[Context], None]:
         from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 
         _instrumentor_setup(ctx, api, OpenAIInstrumentor)
+
     return run
 
 
@@ -373,6 +415,7 @@ def run_traceloop_openai(api: str) -> Callable[[Context], None]:
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
         _instrumentor_setup(ctx, api, OpenAIInstrumentor)
+
     return run
 
 
@@ -387,6 +430,7 @@ def run_openinference_openai(api: str) -> Callable[[Context], None]:
         from openinference.instrumentation.openai import OpenAIInstrumentor
 
         _instrumentor_setup(ctx, api, OpenAIInstrumentor)
+
     return run
 
 
@@ -402,9 +446,14 @@ def _configure_logfire(ctx: Context) -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     ctx.exporter = InMemorySpanExporter()
-    logfire.configure(send_to_logfire=False, console=False, service_name=f"realworld-{ctx.name}",
-                      additional_span_processors=[SimpleSpanProcessor(ctx.exporter)], inspect_arguments=False,
-                      metrics=False)
+    logfire.configure(
+        send_to_logfire=False,
+        console=False,
+        service_name=f"realworld-{ctx.name}",
+        additional_span_processors=[SimpleSpanProcessor(ctx.exporter)],
+        inspect_arguments=False,
+        metrics=False,
+    )
     # logfire installs its own global TracerProvider (and LoggerProvider); ctx.tracer() (the global one) is
     # logfire's. Log records are not captured for logfire setups.
 
@@ -427,10 +476,12 @@ def run_logfire(api: str) -> Callable[[Context], None]:
                 run_scenario(ctx, api, caller)
         finally:
             logfire.force_flush()
+
     return run
 
 
 # -- pydantic-ai --------------------------------------------------------------------------------------------
+
 
 def _pydantic_ai_caller(ctx: Context, api: str) -> Callable[[Call], None]:
     from pydantic_ai import Agent
@@ -528,6 +579,7 @@ def run_pydantic_ai(api: str, stack: str | None = None) -> Callable[[Context], N
             if inst is not None:
                 inst.uninstrument()
             Agent.instrument_all(False)
+
     return run
 
 
@@ -539,62 +591,150 @@ OPENINF = ("openinference-instrumentation", "openinference-semantic-conventions"
 
 def _setups() -> dict[str, Setup]:
     s: list[Setup] = [
-        Setup("otel_openai_v2_chat", "chat", "opentelemetry-instrumentation-openai-v2",
-              ("opentelemetry-instrumentation-openai-v2", "openai", "httpx", *OFFICIAL), run_openai_v2("chat"),
-              description="Official OTel contrib OpenAI instrumentation, deprecated upstream (Chat Completions "
-                          "only: it has no Responses API support). Cannot share a venv with the current "
-                          "genai-* packages: runs only with requirements-openai-v2.txt."),
-        Setup("otel_genai_openai_chat", "chat", "opentelemetry-instrumentation-genai-openai",
-              ("opentelemetry-instrumentation-genai-openai", "openai", *OFFICIAL), run_genai_openai("chat"),
-              description="Official OpenAI instrumentation from open-telemetry/opentelemetry-python-genai "
-                          "(successor of openai-v2)."),
-        Setup("otel_genai_openai_responses", "responses", "opentelemetry-instrumentation-genai-openai",
-              ("opentelemetry-instrumentation-genai-openai", "openai", *OFFICIAL), run_genai_openai("responses")),
-        Setup("otel_genai_anthropic", "messages", "opentelemetry-instrumentation-genai-anthropic",
-              ("opentelemetry-instrumentation-genai-anthropic", "anthropic", *OFFICIAL), run_genai_anthropic,
-              description="Official OTel Anthropic instrumentation (published from opentelemetry-python-genai "
-                          "as opentelemetry-instrumentation-genai-anthropic; the PyPI name "
-                          "opentelemetry-instrumentation-anthropic belongs to Traceloop)."),
-        Setup("anthropic_sdk_native", "messages", "anthropic (built-in OpenTelemetry tracing)",
-              ("anthropic",), run_anthropic_sdk_native,
-              description="No instrumentor: the anthropic SDK's own spans (on by default when a global "
-                          "TracerProvider is set)."),
-        Setup("traceloop_openai_chat", "chat", "opentelemetry-instrumentation-openai (Traceloop/OpenLLMetry)",
-              ("opentelemetry-instrumentation-openai", "openai", *TRACELOOP), run_traceloop_openai("chat")),
-        Setup("traceloop_openai_responses", "responses",
-              "opentelemetry-instrumentation-openai (Traceloop/OpenLLMetry)",
-              ("opentelemetry-instrumentation-openai", "openai", *TRACELOOP), run_traceloop_openai("responses")),
-        Setup("traceloop_anthropic", "messages", "opentelemetry-instrumentation-anthropic (Traceloop/OpenLLMetry)",
-              ("opentelemetry-instrumentation-anthropic", "anthropic", *TRACELOOP), run_traceloop_anthropic),
-        Setup("openinference_openai_chat", "chat", "openinference-instrumentation-openai",
-              ("openinference-instrumentation-openai", "openai", *OPENINF), run_openinference_openai("chat")),
-        Setup("openinference_openai_responses", "responses", "openinference-instrumentation-openai",
-              ("openinference-instrumentation-openai", "openai", *OPENINF), run_openinference_openai("responses")),
-        Setup("openinference_anthropic", "messages", "openinference-instrumentation-anthropic",
-              ("openinference-instrumentation-anthropic", "anthropic", *OPENINF), run_openinference_anthropic),
-        Setup("logfire_openai_chat", "chat", "logfire.instrument_openai", ("logfire", "openai"),
-              run_logfire("chat")),
-        Setup("logfire_openai_responses", "responses", "logfire.instrument_openai", ("logfire", "openai"),
-              run_logfire("responses")),
-        Setup("logfire_anthropic", "messages", "logfire.instrument_anthropic", ("logfire", "anthropic"),
-              run_logfire("messages")),
-        Setup("pydantic_ai_openai_chat", "chat", "pydantic-ai (Agent.instrument_all)",
-              ("pydantic-ai-slim", "openai"), run_pydantic_ai("chat")),
-        Setup("pydantic_ai_openai_responses", "responses", "pydantic-ai (Agent.instrument_all)",
-              ("pydantic-ai-slim", "openai"), run_pydantic_ai("responses")),
-        Setup("pydantic_ai_anthropic", "messages", "pydantic-ai (Agent.instrument_all)",
-              ("pydantic-ai-slim", "anthropic"), run_pydantic_ai("messages"), anthropic_sdk_tracing=False,
-              description="pydantic-ai alone: the anthropic client is built with open_telemetry=False."),
-        Setup("pydantic_ai_openai_chat_stacked", "chat",
-              "pydantic-ai + opentelemetry-instrumentation-genai-openai",
-              ("pydantic-ai-slim", "opentelemetry-instrumentation-genai-openai", "openai", *OFFICIAL),
-              run_pydantic_ai("chat", stack="genai_openai"),
-              description="Framework span (pydantic-ai `chat MODEL`) with the SDK-level official OpenAI "
-                          "instrumentation span nested under it for the same request."),
-        Setup("pydantic_ai_anthropic_stacked", "messages", "pydantic-ai + anthropic SDK built-in tracing",
-              ("pydantic-ai-slim", "anthropic"), run_pydantic_ai("messages"), anthropic_sdk_tracing=True,
-              description="pydantic-ai with the anthropic SDK's default-on tracing: the SDK span nests under "
-                          "pydantic-ai's `chat MODEL` span for the same request."),
+        Setup(
+            "otel_openai_v2_chat",
+            "chat",
+            "opentelemetry-instrumentation-openai-v2",
+            ("opentelemetry-instrumentation-openai-v2", "openai", "httpx", *OFFICIAL),
+            run_openai_v2("chat"),
+            description="Official OTel contrib OpenAI instrumentation, deprecated upstream (Chat Completions "
+            "only: it has no Responses API support). Cannot share a venv with the current "
+            "genai-* packages: runs only with requirements-openai-v2.txt.",
+        ),
+        Setup(
+            "otel_genai_openai_chat",
+            "chat",
+            "opentelemetry-instrumentation-genai-openai",
+            ("opentelemetry-instrumentation-genai-openai", "openai", *OFFICIAL),
+            run_genai_openai("chat"),
+            description="Official OpenAI instrumentation from open-telemetry/opentelemetry-python-genai "
+            "(successor of openai-v2).",
+        ),
+        Setup(
+            "otel_genai_openai_responses",
+            "responses",
+            "opentelemetry-instrumentation-genai-openai",
+            ("opentelemetry-instrumentation-genai-openai", "openai", *OFFICIAL),
+            run_genai_openai("responses"),
+        ),
+        Setup(
+            "otel_genai_anthropic",
+            "messages",
+            "opentelemetry-instrumentation-genai-anthropic",
+            ("opentelemetry-instrumentation-genai-anthropic", "anthropic", *OFFICIAL),
+            run_genai_anthropic,
+            description="Official OTel Anthropic instrumentation (published from opentelemetry-python-genai "
+            "as opentelemetry-instrumentation-genai-anthropic; the PyPI name "
+            "opentelemetry-instrumentation-anthropic belongs to Traceloop).",
+        ),
+        Setup(
+            "anthropic_sdk_native",
+            "messages",
+            "anthropic (built-in OpenTelemetry tracing)",
+            ("anthropic",),
+            run_anthropic_sdk_native,
+            description="No instrumentor: the anthropic SDK's own spans (on by default when a global "
+            "TracerProvider is set).",
+        ),
+        Setup(
+            "traceloop_openai_chat",
+            "chat",
+            "opentelemetry-instrumentation-openai (Traceloop/OpenLLMetry)",
+            ("opentelemetry-instrumentation-openai", "openai", *TRACELOOP),
+            run_traceloop_openai("chat"),
+        ),
+        Setup(
+            "traceloop_openai_responses",
+            "responses",
+            "opentelemetry-instrumentation-openai (Traceloop/OpenLLMetry)",
+            ("opentelemetry-instrumentation-openai", "openai", *TRACELOOP),
+            run_traceloop_openai("responses"),
+        ),
+        Setup(
+            "traceloop_anthropic",
+            "messages",
+            "opentelemetry-instrumentation-anthropic (Traceloop/OpenLLMetry)",
+            ("opentelemetry-instrumentation-anthropic", "anthropic", *TRACELOOP),
+            run_traceloop_anthropic,
+        ),
+        Setup(
+            "openinference_openai_chat",
+            "chat",
+            "openinference-instrumentation-openai",
+            ("openinference-instrumentation-openai", "openai", *OPENINF),
+            run_openinference_openai("chat"),
+        ),
+        Setup(
+            "openinference_openai_responses",
+            "responses",
+            "openinference-instrumentation-openai",
+            ("openinference-instrumentation-openai", "openai", *OPENINF),
+            run_openinference_openai("responses"),
+        ),
+        Setup(
+            "openinference_anthropic",
+            "messages",
+            "openinference-instrumentation-anthropic",
+            ("openinference-instrumentation-anthropic", "anthropic", *OPENINF),
+            run_openinference_anthropic,
+        ),
+        Setup("logfire_openai_chat", "chat", "logfire.instrument_openai", ("logfire", "openai"), run_logfire("chat")),
+        Setup(
+            "logfire_openai_responses",
+            "responses",
+            "logfire.instrument_openai",
+            ("logfire", "openai"),
+            run_logfire("responses"),
+        ),
+        Setup(
+            "logfire_anthropic",
+            "messages",
+            "logfire.instrument_anthropic",
+            ("logfire", "anthropic"),
+            run_logfire("messages"),
+        ),
+        Setup(
+            "pydantic_ai_openai_chat",
+            "chat",
+            "pydantic-ai (Agent.instrument_all)",
+            ("pydantic-ai-slim", "openai"),
+            run_pydantic_ai("chat"),
+        ),
+        Setup(
+            "pydantic_ai_openai_responses",
+            "responses",
+            "pydantic-ai (Agent.instrument_all)",
+            ("pydantic-ai-slim", "openai"),
+            run_pydantic_ai("responses"),
+        ),
+        Setup(
+            "pydantic_ai_anthropic",
+            "messages",
+            "pydantic-ai (Agent.instrument_all)",
+            ("pydantic-ai-slim", "anthropic"),
+            run_pydantic_ai("messages"),
+            anthropic_sdk_tracing=False,
+            description="pydantic-ai alone: the anthropic client is built with open_telemetry=False.",
+        ),
+        Setup(
+            "pydantic_ai_openai_chat_stacked",
+            "chat",
+            "pydantic-ai + opentelemetry-instrumentation-genai-openai",
+            ("pydantic-ai-slim", "opentelemetry-instrumentation-genai-openai", "openai", *OFFICIAL),
+            run_pydantic_ai("chat", stack="genai_openai"),
+            description="Framework span (pydantic-ai `chat MODEL`) with the SDK-level official OpenAI "
+            "instrumentation span nested under it for the same request.",
+        ),
+        Setup(
+            "pydantic_ai_anthropic_stacked",
+            "messages",
+            "pydantic-ai + anthropic SDK built-in tracing",
+            ("pydantic-ai-slim", "anthropic"),
+            run_pydantic_ai("messages"),
+            anthropic_sdk_tracing=True,
+            description="pydantic-ai with the anthropic SDK's default-on tracing: the SDK span nests under "
+            "pydantic-ai's `chat MODEL` span for the same request.",
+        ),
     ]
     out = {x.name: x for x in s}
     # The Anthropic instrumentor setups above run with the SDK's own tracing at its default (on), as an app
@@ -602,10 +742,15 @@ def _setups() -> dict[str, Setup]:
     # (logfire needs no twin: instrument_anthropic suppresses other instrumentation, the SDK spans included.)
     for base in ("otel_genai_anthropic", "traceloop_anthropic", "openinference_anthropic"):
         b = out[base]
-        out[base + "_sdk_off"] = Setup(base + "_sdk_off", b.api, b.library, b.packages, b.run,
-                                       anthropic_sdk_tracing=False,
-                                       description=f"{base} with the anthropic client built with "
-                                                   "open_telemetry=False (the instrumentor alone).")
+        out[base + "_sdk_off"] = Setup(
+            base + "_sdk_off",
+            b.api,
+            b.library,
+            b.packages,
+            b.run,
+            anthropic_sdk_tracing=False,
+            description=f"{base} with the anthropic client built with open_telemetry=False (the instrumentor alone).",
+        )
     return out
 
 
@@ -615,6 +760,7 @@ SETUPS = _setups()
 # ---------------------------------------------------------------------------------------------------------
 # Writing the spans
 # ---------------------------------------------------------------------------------------------------------
+
 
 def _b64_to_hex(value: str) -> str:
     return base64.b64decode(value).hex()
@@ -738,10 +884,15 @@ def main(argv: list[str]) -> int:
     if name == "all":
         failed = []
         for n in SETUPS:
-            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), n, str(outdir)],
-                                  capture_output=True, text=True, timeout=300)
-            status = {0: "ok", 3: "unavailable (kept earlier output, if any)"}.get(proc.returncode,
-                                                                                  f"FAILED rc={proc.returncode}")
+            proc = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), n, str(outdir)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            status = {0: "ok", 3: "unavailable (kept earlier output, if any)"}.get(
+                proc.returncode, f"FAILED rc={proc.returncode}"
+            )
             print(f"{n:40s} {status}", flush=True)
             if proc.returncode not in (0, 3):
                 failed.append(n)
@@ -755,8 +906,10 @@ def main(argv: list[str]) -> int:
         print(f"{name}: UNAVAILABLE: {run['unavailable']}")
         return 3
     ok = run["error"] is None and not run["notes"]
-    print(f"{name}: {run['span_count']} spans, {run['log_record_count']} log records"
-          + ("" if ok else f"\nerror: {run['error']}\nnotes: {run['notes']}"))
+    print(
+        f"{name}: {run['span_count']} spans, {run['log_record_count']} log records"
+        + ("" if ok else f"\nerror: {run['error']}\nnotes: {run['notes']}")
+    )
     return 0 if ok else 1
 
 

@@ -58,5 +58,6 @@ def test_setup_spans_match_the_reference(setup: str, otel_corpus) -> None:
     assert (ref["calls"], ref["ok_calls"], ref["failed_calls"]) == (len(calls), len(calls) - 1, 1)
     assert ref["problems"] == [] and ref["unpriced"] == []
     assert {label: v["feature"] for label, v in ref["by_label"].items()} == {
-        c.label: FEATURE.get(c.label) for c in calls}
+        c.label: FEATURE.get(c.label) for c in calls
+    }
     assert ref["cost_usd"] == pytest.approx(doc["totals"]["reference_cost_usd"], abs=1e-9)
