@@ -45,6 +45,7 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -266,9 +267,7 @@ def _materialise(
         at = body.index(head)
         # The statements before the table (the model aliases it joins) run as they are.
         view = f"{body[:at]}{head} SELECT {', '.join(columns)} FROM ({body[at + len(head) :]}) AS pc"
-    if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'").fetchone()[
-        0
-    ]:
+    if one_row(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'"))[0]:
         cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
     cur.execute(view)
     for step in steps:
@@ -280,7 +279,7 @@ def period_usage(
 ) -> PeriodUsage:
     _materialise(cur, config, period, cost_mode, (), _CHANGE_COLUMNS)
     usage = PeriodUsage()
-    usage.tasks, usage.calls = cur.execute("SELECT count(DISTINCT task_key), count(*) FROM period_calls").fetchone()
+    usage.tasks, usage.calls = one_row(cur.execute("SELECT count(DISTINCT task_key), count(*) FROM period_calls"))
     rows = cur.execute(load_sql("metrics/change_usage.sql")).fetchall()
     for _feature, provider, model, variant, kind, quantity, cost in rows:  # the period's split is over all features
         key = (provider, model, variant, kind)
@@ -339,9 +338,11 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
     from costlens.report.period import data_span, days_with_data, partial_note
 
     prev = previous_period(report.period)
-    has_previous = con.execute(
-        "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [prev.start.isoformat(), prev.end.isoformat()]
-    ).fetchone()[0]
+    has_previous = one_row(
+        con.execute(
+            "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [prev.start.isoformat(), prev.end.isoformat()]
+        )
+    )[0]
     if not has_previous:
         return {}
     spans = (data_span(con, prev), data_span(con, report.period))

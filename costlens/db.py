@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from costlens import UPGRADE_HINT, __version__
 from costlens.errors import ConfigError, DatabaseError
@@ -29,6 +29,14 @@ _LOCK_POLL_S = 0.1
 # The databases this process opened, newest last: an error raised later (a full disk at commit or close)
 # can then name the file it concerns.
 _opened: list[str] = []
+
+
+def one_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The row of a query that always returns exactly one (an aggregate without GROUP BY, a setting, a
+    sequence's next value): DuckDB's fetchone() is typed as maybe None for the general case."""
+    row = result.fetchone()
+    assert row is not None, "a one-row query returned no row"
+    return row
 
 
 def default_db_path() -> str:
@@ -210,11 +218,12 @@ def as_database_error(exc: BaseException, db_path: str | None = None) -> Databas
     # The storage error may be the context of the error that surfaced (a ROLLBACK failing after a failed
     # COMMIT), and DuckDB puts the cause of a fatal error on a later line: look through both.
     seen, target = 0, f"database {where}"
-    while exc is not None and seen < 8 and problem is None:
-        if isinstance(exc, duckdb.Error):
-            lowered = str(exc).lower()
+    link: BaseException | None = exc
+    while link is not None and seen < 8 and problem is None:
+        if isinstance(link, duckdb.Error):
+            lowered = str(link).lower()
             problem = _storage_problem(lowered)
-            named = re.search(r'file "([^"]+)"', str(exc))
+            named = re.search(r'file "([^"]+)"', str(link))
             if problem and named and not named.group(1).startswith(where):
                 target = named.group(1)  # a spill file or an export, not the database itself
             if problem is None and named and named.group(1).startswith(os.path.abspath(where)):
@@ -223,13 +232,13 @@ def as_database_error(exc: BaseException, db_path: str | None = None) -> Databas
                 if problem and named.group(1).endswith(".wal"):
                     problem += f" on its write-ahead log {Path(named.group(1)).name}"
         elif (
-            isinstance(exc, OSError)
-            and exc.errno == 28
-            and exc.filename is not None
-            and str(exc.filename).startswith(where)
+            isinstance(link, OSError)
+            and link.errno == 28
+            and link.filename is not None
+            and str(link.filename).startswith(where)
         ):
             problem = "no space left on device"  # the database or its WAL; an output names itself (OutputError)
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        link, seen = link.__cause__ or link.__context__, seen + 1
     if not problem:
         return None
     return DatabaseError(f"cannot write {target}: {problem}", fix=fix or _STORAGE_FIX)

@@ -21,6 +21,7 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
 from costlens.errors import UsageError
 from costlens.sqlfiles import load_sql
 
@@ -105,16 +106,16 @@ def _next_month(start: date) -> date:
 def budget_month(con: duckdb.DuckDBPyConnection, today: date | None = None) -> date | None:
     """The month whose spend the budgets are based on: the latest month with calls, or the one before it when
     the latest is the month still running (and the one before has calls)."""
-    latest = con.execute("SELECT CAST(max(ts) AS DATE) FROM calls").fetchone()[0]
+    latest = one_row(con.execute("SELECT CAST(max(ts) AS DATE) FROM calls"))[0]
     if latest is None:
         return None
     month = _month_start(latest)
     today = today or datetime.now(UTC).date()
     if month == _month_start(today):
         before = _previous_month(month)
-        has = con.execute(
-            "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [before.isoformat(), month.isoformat()]
-        ).fetchone()[0]
+        has = one_row(
+            con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [before.isoformat(), month.isoformat()])
+        )[0]
         if has:
             return before
     return month
@@ -136,7 +137,7 @@ def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | N
         cur.execute("SET TimeZone = 'UTC'")
         compute_period_metrics(cur, config, Period(month, _next_month(month)))
         monthly = {row.key: row for row in dimension_rows(cur, "feature", "key")}
-        first, last = cur.execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM calls").fetchone()
+        first, last = one_row(cur.execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM calls"))
         _materialise(cur, config, Period(first, date.fromordinal(last.toordinal() + 1)), "computed", ())
         cursor = cur.execute(load_sql("metrics/budgets_starter.sql"))
         names = [d[0] for d in cursor.description]
@@ -147,7 +148,7 @@ def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | N
         unpriced = cur.execute(
             "SELECT provider, model, variant FROM unpriced_models ORDER BY provider, model, variant"
         ).fetchall()
-        calls = cur.execute("SELECT count(*) FROM calls").fetchone()[0]
+        calls = one_row(cur.execute("SELECT count(*) FROM calls"))[0]
     finally:
         cur.close()
     for feature in features:

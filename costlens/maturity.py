@@ -19,6 +19,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -50,7 +52,7 @@ def _batch_calls(con: duckdb.DuckDBPyConnection | None) -> int | None:
     if con is None:
         return None
     try:
-        return int(con.execute("SELECT count(*) FROM period_calls WHERE variant = 'batch'").fetchone()[0])
+        return int(one_row(con.execute("SELECT count(*) FROM period_calls WHERE variant = 'batch'"))[0])
     except Exception:  # the period tables are not materialised on this connection
         return None
 

@@ -24,6 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
 from costlens.errors import UsageError
 from costlens.levers.settings import RISKS, WhatIfSettings, whatif_settings
 from costlens.sqlfiles import load_sql
@@ -269,7 +270,7 @@ def _require_period(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime]
     import duckdb
 
     try:
-        start, end = con.execute("SELECT start_ts, end_ts FROM report_period").fetchone()
+        start, end = one_row(con.execute("SELECT start_ts, end_ts FROM report_period"))
         con.execute("SELECT 1 FROM period_calls LIMIT 0")
         con.execute("SELECT 1 FROM task_costs LIMIT 0")
     except (duckdb.CatalogException, TypeError):
@@ -458,8 +459,9 @@ def _prompt_estimate(con: duckdb.DuckDBPyConnection, change: Change) -> dict[str
     """The prompt the feature's calls carry today (sql/whatif/prompt.sql): logged system prompts where present,
     else the feature's smallest input per call with any input. Calls that logged no input sent no prompt to
     change (a failed request billed nothing) and are not counted."""
-    calls, logged, logged_median, smallest, median = con.execute(
-        """
+    calls, logged, logged_median, smallest, median = one_row(
+        con.execute(
+            """
         SELECT count(*) FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens
                                       + cache_write_1h_tokens > 0),
                count(*) FILTER (WHERE coalesce(prefix_tokens, 0) > 0),
@@ -469,8 +471,9 @@ def _prompt_estimate(con: duckdb.DuckDBPyConnection, change: Change) -> dict[str
                median(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)
                    FILTER (WHERE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens > 0)
         FROM whatif_calls WHERE priced AND feature = ?""",
-        [change.feature],
-    ).fetchone()
+            [change.feature],
+        )
+    )
     change.old_prompt_tokens = int(smallest or 0)
     return {
         "prompt_file": change.prompt_file,
@@ -487,7 +490,7 @@ def _prompt_estimate(con: duckdb.DuckDBPyConnection, change: Change) -> dict[str
 def _apply(con: duckdb.DuckDBPyConnection, seq: int, change: Change, settings: WhatIfSettings) -> int:
     _change_table(con, seq, change, settings)
     con.execute(load_sql(f"whatif/{change.kind}.sql"))
-    return int(con.execute("SELECT count(*) FROM whatif_calls WHERE last_change = ?", [seq]).fetchone()[0])
+    return int(one_row(con.execute("SELECT count(*) FROM whatif_calls WHERE last_change = ?", [seq]))[0])
 
 
 def whatif(
@@ -593,7 +596,7 @@ def whatif(
         savings_pct=float(savings / before * 100) if before else None,
         est_monthly_savings_usd=savings * DAYS_PER_MONTH / Decimal(str(days)) if days > 0 else savings,
         calls=sum(f.calls for f in by_feature),
-        calls_affected=int(con.execute("SELECT count(*) FROM whatif_calls WHERE affected").fetchone()[0]),
+        calls_affected=int(one_row(con.execute("SELECT count(*) FROM whatif_calls WHERE affected"))[0]),
         unpriced_calls=sum(f.unpriced_calls for f in by_feature),
         by_feature=by_feature,
         changes=outcomes,
@@ -705,9 +708,12 @@ def _assess(
         )
     elif change.kind == "cap_output":
         in_scope = int(
-            con.execute(
-                "SELECT count(*) FROM whatif_calls WHERE priced AND ($f IS NULL OR feature = $f)", {"f": change.feature}
-            ).fetchone()[0]
+            one_row(
+                con.execute(
+                    "SELECT count(*) FROM whatif_calls WHERE priced AND ($f IS NULL OR feature = $f)",
+                    {"f": change.feature},
+                )
+            )[0]
         )
         share = outcome.calls_affected / in_scope if in_scope else 0.0
         outcome.detail = {"calls_in_scope": in_scope, "share_truncated": share}
@@ -722,7 +728,7 @@ def _assess(
 def _model_in_data(con: duckdb.DuckDBPyConnection, model: str) -> str:
     """The name the period's calls know a route target by: itself, else its one dated version in the data (an
     alias such as gpt-4o-mini is judged on the outcomes of gpt-4o-mini-2024-07-18, as the report folds them)."""
-    if con.execute("SELECT count(*) FROM period_calls WHERE model = ?", [model]).fetchone()[0]:
+    if one_row(con.execute("SELECT count(*) FROM period_calls WHERE model = ?", [model]))[0]:
         return model
     dated = con.execute("SELECT DISTINCT model FROM period_calls WHERE is_dated_version(model, ?)", [model]).fetchall()
     if len(dated) == 1:
@@ -748,11 +754,13 @@ def _assess_route(con: duckdb.DuckDBPyConnection, seq: int, change: Change, outc
             "target_elsewhere_accepted": everywhere["target_accepted"],
         }
     n1, a1, n2, a2 = stats["target_tasks"], stats["target_accepted"], stats["source_tasks"], stats["source_accepted"]
-    affected_before, affected_after = con.execute(
-        "SELECT sum(w.before_cost_usd), sum(p.after_cost_usd) FROM whatif_calls w JOIN whatif_priced p USING (wid) "
-        "WHERE w.last_change = ?",
-        [seq],
-    ).fetchone()
+    affected_before, affected_after = one_row(
+        con.execute(
+            "SELECT sum(w.before_cost_usd), sum(p.after_cost_usd) FROM whatif_calls w JOIN whatif_priced p USING (wid) "
+            "WHERE w.last_change = ?",
+            [seq],
+        )
+    )
     price_ratio = float(affected_after / affected_before) if affected_before else None
     outcome.detail.update(
         {

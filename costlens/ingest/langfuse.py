@@ -28,6 +28,7 @@ import re
 import zlib
 from typing import TYPE_CHECKING, Any, Literal
 
+from costlens.db import one_row
 from costlens.errors import InputError
 from costlens.ingest.base import Adapter, IngestContext, Target
 from costlens.ingest.readers import load_json_records
@@ -205,7 +206,7 @@ class LangfuseAdapter(Adapter):
         load_json_records(con, src)
         self.run_sql(con, "staging/langfuse_records.sql")
         kind = sniff_kind(src)[0] or self._kind_in_db(con)
-        if kind is None and not con.execute("SELECT count(*) FROM langfuse_records").fetchone()[0]:
+        if kind is None and not one_row(con.execute("SELECT count(*) FROM langfuse_records"))[0]:
             kind = "observations"  # an empty export (no records at all): nothing to load
         if kind is None:
             raise InputError(

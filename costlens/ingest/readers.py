@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from costlens.db import one_row
 from costlens.errors import InputError
 from costlens.ingest.sources import MAX_JSON_DEPTH, MAX_RECORD_BYTES, Source
 
@@ -105,7 +106,7 @@ def _reject_unreadable_records(
             size_applies=size_applies,
         )
     )
-    rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+    rejected = one_row(con.execute("SELECT count(*) FROM reader_rejects"))[0]
     if rejected and remove:
         con.execute(f"DELETE FROM {table} WHERE source_row IN (SELECT source_row FROM reader_rejects)")
     return rejected
@@ -266,7 +267,7 @@ def load_csv_rows(con: duckdb.DuckDBPyConnection, src: Source, table: str = "raw
         # The rows are read in file order, one per record after the header: a row's position is its record
         # number (no window over the whole file). Row ids of a table made inside a transaction start at a
         # large offset, hence the first one is subtracted.
-        first = con.execute(f"SELECT min(rowid) FROM {table}_read").fetchone()[0] or 0
+        first = one_row(con.execute(f"SELECT min(rowid) FROM {table}_read"))[0] or 0
         con.execute(f"CREATE TEMP VIEW {table} AS SELECT *, rowid - {int(first)} + 2 AS source_row FROM {table}_read")
     else:
         # Good rows keep file order; number them by the record numbers not taken by rejected rows (DuckDB

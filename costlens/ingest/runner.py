@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from costlens import __version__
-from costlens.db import as_database_error
+from costlens.db import as_database_error, one_row
 from costlens.errors import CostlensError, DatabaseError, InputError
 from costlens.ingest.base import Adapter, IngestContext
 from costlens.ingest.readers import FastReadFailed
@@ -241,14 +241,16 @@ class _Manifest:
         if self.con is None or mtime_ns <= self.snapshots.get(sha, mtime_ns):
             return False
         return bool(
-            self.con.execute(
-                "SELECT count(*) FROM ingested_files f WHERE f.source_sha256 = ? AND ("
-                "(f.target_table = 'billing_lines' AND EXISTS (SELECT 1 FROM billing_lines b "
-                " WHERE b.source_sha256 = f.source_sha256 AND b.superseded_by IS NOT NULL)) "
-                "OR (f.target_table = 'outcomes' AND EXISTS (SELECT 1 FROM replacements r "
-                " WHERE r.target = 'outcomes' AND r.replaced_file = f.source_file)))",
-                [sha],
-            ).fetchone()[0]
+            one_row(
+                self.con.execute(
+                    "SELECT count(*) FROM ingested_files f WHERE f.source_sha256 = ? AND ("
+                    "(f.target_table = 'billing_lines' AND EXISTS (SELECT 1 FROM billing_lines b "
+                    " WHERE b.source_sha256 = f.source_sha256 AND b.superseded_by IS NOT NULL)) "
+                    "OR (f.target_table = 'outcomes' AND EXISTS (SELECT 1 FROM replacements r "
+                    " WHERE r.target = 'outcomes' AND r.replaced_file = f.source_file)))",
+                    [sha],
+                )
+            )[0]
         )
 
     def add(self, result: FileResult) -> None:
@@ -403,7 +405,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
             con.execute(load_sql("load/calls_known.sql"))
         enter_step("inserting")
         # the insert's own row count: no copy of the new rows is kept just to count them
-        loaded = con.execute(load_sql(f"load/{adapter.target}_insert.sql")).fetchone()[0]
+        loaded = one_row(con.execute(load_sql(f"load/{adapter.target}_insert.sql")))[0]
         if adapter.target == "billing_lines":
             con.execute(load_sql("load/billing_snapshots.sql"))
         if len(files) == 1:
@@ -622,7 +624,7 @@ def _conform_staged(
         # A typed bulk read (readers.typed_json_rows) numbers no lines: its rows are staged in file order,
         # so a row's position in `staged` is its (non-blank) line number. Row ids of a table made inside a
         # transaction start at a large offset, hence the first one is subtracted.
-        first = con.execute("SELECT min(rowid) FROM staged").fetchone()[0] or 0
+        first = one_row(con.execute("SELECT min(rowid) FROM staged"))[0] or 0
         computed["source_row"] = f"s.rowid - {int(first)} + 1"
 
     if "identity_content" in staged_columns and "call_id" not in computed:
@@ -687,7 +689,7 @@ def _now() -> datetime:
 
 
 def _start_run(con: duckdb.DuckDBPyConnection) -> int:
-    run_id = con.execute("SELECT nextval('ingest_run_seq')").fetchone()[0]
+    run_id = one_row(con.execute("SELECT nextval('ingest_run_seq')"))[0]
     con.execute(
         "INSERT INTO ingest_runs (run_id, started_at, costlens_version) VALUES (?, ?, ?)",
         [run_id, _now(), __version__],

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
 from costlens.errors import ConfigError
 from costlens.leaks.model import COLUMNS, KINDS, Finding
 from costlens.sqlfiles import load_sql
@@ -374,7 +375,7 @@ def _detector_rows(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[list[str]
     try:
         return run()
     except duckdb.OutOfMemoryException:
-        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        threads = int(one_row(con.execute("SELECT current_setting('threads')"))[0])
         con.execute("SET threads = 1")
         try:
             return run()

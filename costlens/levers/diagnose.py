@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
 from costlens.levers.model import Diagnosis
 from costlens.money import listing
 
@@ -389,9 +390,11 @@ def diagnose_periods(
 
     prev_period = previous_period(period)
     has_previous = (
-        con.execute(
-            "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [_ts(prev_period.start), _ts(prev_period.end)]
-        ).fetchone()[0]
+        one_row(
+            con.execute(
+                "SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [_ts(prev_period.start), _ts(prev_period.end)]
+            )
+        )[0]
         > 0
     )
     previous = None

@@ -25,6 +25,7 @@ import genai_prices
 from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, Provider, StartDateConstraint, TieredPrices, TimeOfDateConstraint
 
+from costlens.db import one_row
 from costlens.pricing.charges import build_charge_price_book
 from costlens.pricing.config import VARIANTS, Discount, PriceOverride, PricesConfig, parse_prices_config
 from costlens.pricing.kinds import (
@@ -569,11 +570,13 @@ def canonical_identity(provider: str | None, model: str) -> tuple[str, str | Non
     con = duckdb.connect(":memory:")
     try:
         con.execute(load_sql("schema/002_macros.sql"))
-        canonical, derived = con.execute(
-            "SELECT canonical_model(normalize_provider(?), ?), "
-            "coalesce(normalize_provider(nullif(trim(?), '')), model_provider(?))",
-            [provider, model, provider or "", model],
-        ).fetchone()
+        canonical, derived = one_row(
+            con.execute(
+                "SELECT canonical_model(normalize_provider(?), ?), "
+                "coalesce(normalize_provider(nullif(trim(?), '')), model_provider(?))",
+                [provider, model, provider or "", model],
+            )
+        )
     finally:
         con.close()
     return canonical, derived

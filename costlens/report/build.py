@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import one_row
 from costlens.report.model import (
     CostComparison,
     Coverage,
@@ -90,14 +91,16 @@ def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filte
 
     from costlens.errors import UsageError
 
-    features, teams = con.execute(
-        """
+    features, teams = one_row(
+        con.execute(
+            """
         SELECT list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''), ?)),
                list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team)) FILTER (
                    WHERE coalesce(nullif(trim(c.team), ''), tc.team) IS NOT NULL)
         FROM calls c LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id""",
-        [UNATTRIBUTED_KEY],
-    ).fetchone()
+            [UNATTRIBUTED_KEY],
+        )
+    )
     known = {  # the names listed; "(unattributed)" / "(no team)" are accepted even when no call has them
         "--feature": set(features or ()) | set(config.features),
         "--team": set(teams or ()) | {f.team for f in config.features.values() if f.team},
@@ -194,7 +197,7 @@ def compute_period_metrics(
     con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
     # These tables are read only through explicit ORDER BY / GROUP BY, so their row order need not be kept,
     # which lets DuckDB stream and spill them with less memory (~10M calls).
-    preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    preserve = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))[0]
     con.execute("SET preserve_insertion_order = false")
     try:
         for step in (
@@ -217,7 +220,7 @@ def execute_within_memory(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         con.execute(sql)
     except duckdb.OutOfMemoryException:
-        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        threads = int(one_row(con.execute("SELECT current_setting('threads')"))[0])
         con.execute("SET threads = 1")
         try:
             con.execute(sql)
@@ -419,8 +422,9 @@ def _empty_hint(con, report: Report, call_filter: CallFilter | None = None) -> s
 def filter_hint(con: duckdb.DuckDBPyConnection, period: Period, call_filter: CallFilter) -> str | None:
     """Why a filter kept no call of a period that has calls: the features and teams that do have calls then
     (the same keys as sql/intermediate/period_calls.sql). None when the period has no call at all."""
-    features, teams = con.execute(
-        """
+    features, teams = one_row(
+        con.execute(
+            """
         SELECT list_sort(list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''),
                                                 '(unattributed)'))),
                list_sort(list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team, fc.team, '(no team)')))
@@ -428,8 +432,9 @@ def filter_hint(con: duckdb.DuckDBPyConnection, period: Period, call_filter: Cal
         LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id
         LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(c.feature), ''), tc.feature)
         WHERE c.ts >= ? AND c.ts < ?""",
-        [period.start, period.end],
-    ).fetchone()
+            [period.start, period.end],
+        )
+    )
     if not features:
         return None
     return (
@@ -614,22 +619,26 @@ def _coverage(con: duckdb.DuckDBPyConnection, total: UnitEconomics | None) -> Co
         for r in _rows(con, load_sql("metrics/unpriced.sql"))
     ]
     quarantine = dict(con.execute("SELECT disposition, count(*) FROM quarantine GROUP BY disposition").fetchall())
-    unattributed = con.execute(
-        "SELECT coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE task_id IS NULL) FROM period_calls "
-        "WHERE feature_key = '(unattributed)'"
-    ).fetchone()
-    billing = con.execute(
-        "SELECT count(*), coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) FROM billing_usd b, report_period r "
-        "WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts"
-    ).fetchone()
+    unattributed = one_row(
+        con.execute(
+            "SELECT coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE task_id IS NULL) FROM period_calls "
+            "WHERE feature_key = '(unattributed)'"
+        )
+    )
+    billing = one_row(
+        con.execute(
+            "SELECT count(*), coalesce(sum(billed_cost) FILTER (WHERE is_ai), 0) FROM billing_usd b, report_period r "
+            "WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts"
+        )
+    )
     return Coverage(
         unpriced_models=unpriced,
         quarantined_rows=int(quarantine.get("rejected", 0)),
         skipped_rows=int(quarantine.get("skipped", 0)),
         unattributed_cost_usd=Decimal(unattributed[0]),
-        calls_without_task=int(con.execute("SELECT count(*) FROM period_calls WHERE task_id IS NULL").fetchone()[0]),
+        calls_without_task=int(one_row(con.execute("SELECT count(*) FROM period_calls WHERE task_id IS NULL"))[0]),
         billing_lines=int(billing[0]),
-        calls_timed_by_file=int(con.execute("SELECT count(*) FROM period_calls WHERE ts_from_file").fetchone()[0]),
+        calls_timed_by_file=int(one_row(con.execute("SELECT count(*) FROM period_calls WHERE ts_from_file"))[0]),
         ai_billed_cost_usd=Decimal(billing[1]),
         unpriced_usage=[UnpricedUsage(**row) for row in _rows(con, load_sql("metrics/unpriced_usage.sql"))],
         variant_fallbacks=[VariantFallback(**row) for row in _rows(con, load_sql("metrics/variant_fallbacks.sql"))],
@@ -639,10 +648,12 @@ def _coverage(con: duckdb.DuckDBPyConnection, total: UnitEconomics | None) -> Co
 def _price_book_info(con: duckdb.DuckDBPyConnection) -> PriceBookInfo:
     from costlens.pricing.catalog import CATALOG_SOURCE
 
-    keys, sources = con.execute(
-        "SELECT count(DISTINCT (provider, model, variant)), string_agg(DISTINCT source, '; ') FROM price_book"
-    ).fetchone()
-    unpriced = con.execute("SELECT count(*) FROM unpriced_models").fetchone()[0]
+    keys, sources = one_row(
+        con.execute(
+            "SELECT count(DISTINCT (provider, model, variant)), string_agg(DISTINCT source, '; ') FROM price_book"
+        )
+    )
+    unpriced = one_row(con.execute("SELECT count(*) FROM unpriced_models"))[0]
     name, _, version = CATALOG_SOURCE.partition(" ")
     return PriceBookInfo(source=name, version=version, keys=int(keys or 0), unpriced_keys=int(unpriced or 0))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from costlens.db import one_row
 from costlens.errors import UsageError
 from costlens.report.model import Period
 
@@ -145,7 +146,7 @@ def resolve_period(
             return parse_named_period(env, today)
         except UsageError as exc:
             raise UsageError(f"COSTLENS_PERIOD={env!r} is not understood", fix=exc.fix) from None
-    latest = con.execute("SELECT CAST(max(ts) AS DATE) FROM calls").fetchone()[0] if con is not None else None
+    latest = one_row(con.execute("SELECT CAST(max(ts) AS DATE) FROM calls"))[0] if con is not None else None
     start = _month_start(latest or today)
     return Period(start, _next_month(start), label=start.strftime("%Y-%m"))
 
@@ -183,7 +184,7 @@ class PeriodOptions:
 def _first_day(con: duckdb.DuckDBPyConnection | None) -> date | None:
     if con is None:
         return None
-    return con.execute("SELECT CAST(min(ts) AS DATE) FROM calls").fetchone()[0]
+    return one_row(con.execute("SELECT CAST(min(ts) AS DATE) FROM calls"))[0]
 
 
 def months_with_data(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
@@ -233,7 +234,7 @@ def data_span(
     traffic may simply have stopped), and a quiet day inside the span is a day without traffic, not a gap.
     (None, None) when the database has no call in or before the period."""
     today = today or datetime.now(UTC).date()
-    first, last = con.execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM calls").fetchone()
+    first, last = one_row(con.execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM calls"))
     if first is None:
         return None, None
     start = max(period.start, first)
