@@ -125,7 +125,7 @@ class FeatureConfig(_Strict):
     hard_limit_usd: Budget | None = None
     cost_slo_per_accepted_outcome_usd: Budget | None = None
     interactive: bool | None = None
-    step_budget: int | None = Field(None, ge=1)
+    step_budget: int | None = Field(default=None, ge=1)
     task_class: str | None = None
     value_per_accepted_outcome_usd: Rate | None = None
 
@@ -146,7 +146,7 @@ class OutcomeScoresConfig(_Strict):
     """Which scores (e.g. Langfuse score names) become outcomes, and how."""
 
     accepted: list[str] = Field(default_factory=lambda: ["accepted", "user_feedback", "user-feedback", "thumbs"])
-    accept_threshold: float = Field(0.5, allow_inf_nan=False)  # a numeric score ≥ this counts as accepted
+    accept_threshold: float = Field(default=0.5, allow_inf_nan=False)  # a numeric score ≥ this counts as accepted
     quality: list[str] = Field(default_factory=lambda: ["quality", "quality_score"])
     human_review: list[str] = Field(default_factory=lambda: ["human_review", "human-review", "reviewed"])
 
@@ -177,7 +177,7 @@ class ReconcileConfig(_Strict):
     # a day × model × token-type difference at or below this is rounding
     rounding_usd: Amount = 0.01
     # a billing scope whose tokens lie (this share of them) above what the logs show is unlogged traffic
-    fit_share: float = Field(0.95, gt=0, le=1, allow_inf_nan=False)
+    fit_share: float = Field(default=0.95, gt=0, le=1, allow_inf_nan=False)
     # spend no feature owns: "proportional" (to the features' logged spend) or {feature = "…"}
     allocation: Literal["proportional"] | AllocateToFeature = "proportional"
     scopes: list[ScopeRule] = Field(default_factory=list)

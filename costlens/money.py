@@ -53,7 +53,9 @@ def round_cents(value: Any) -> Decimal:
 
 
 def _dollars(amount: Decimal, places: Decimal) -> str:
-    text = f"{abs(amount):,.{-places.as_tuple().exponent}f}"
+    exponent = places.as_tuple().exponent
+    assert isinstance(exponent, int)  # places is a finite quantum (CENT, TENTH...), never NaN or infinity
+    text = f"{abs(amount):,.{-exponent}f}"
     return f"{MINUS if amount < 0 else ''}${text}"
 
 
@@ -164,7 +166,7 @@ def allocate_tenths(values: list[Any], total: Any = None) -> list[Decimal | None
     if not whole:
         return [None] * len(values)
     percents = [(to_decimal(v) or Decimal(0)) * 100 / whole for v in values]
-    return allocate(percents, Decimal(100), TENTH)
+    return list(allocate(percents, Decimal(100), TENTH))  # list[Decimal] is no list[Decimal | None]
 
 
 def listing(names: list[str], limit: int = 3, noun: str = "others") -> str:

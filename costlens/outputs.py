@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from costlens.config import Config
 
-Writer = Callable[[Path], None]
+Writer = Callable[[Path], object]  # what it returns (e.g. write_text's count) is ignored
 
 
 def _real(path: str | os.PathLike[str]) -> str:
@@ -205,7 +205,7 @@ def output_error(path: Path, exc: BaseException) -> OutputError:
     return OutputError(f"cannot write {path}: {detail}; nothing was written", fix="check the --out path")
 
 
-def write_outputs(writers: Mapping[Path, Writer], *, validate: Callable[[Path], None] | None = None) -> list[Path]:
+def write_outputs(writers: Mapping[Path, Writer], *, validate: Callable[[Path], object] | None = None) -> list[Path]:
     """Write each file through a temporary file in its own folder, then rename them all into place.
     `writer(tmp_path)` writes the content; `validate(tmp_path)` (optional) may reject it. On any failure every
     temporary file is removed and no target is touched (all renames happen after every write succeeded)."""

@@ -80,6 +80,13 @@ ORDER BY r.run_id DESC
 """
 
 
+def _run_summary(names: list[str], row: tuple[Any, ...]) -> RunSummary:
+    fields: dict[str, Any] = {
+        k: (int(v) if k.startswith(("files_", "rows_")) or k == "run_id" else v) for k, v in zip(names, row)
+    }
+    return RunSummary(**fields)
+
+
 def list_runs(
     con: duckdb.DuckDBPyConnection, *, run_id: int | None = None, limit: int | None = None
 ) -> list[RunSummary]:
@@ -91,12 +98,7 @@ def list_runs(
         tail, params = "LIMIT ?", [*params, int(limit)]
     cursor = con.execute(_RUNS_SQL.format(where=where, limit=tail), params)
     names = [d[0] for d in cursor.description]
-    runs = [
-        RunSummary(
-            **{k: (int(v) if k.startswith(("files_", "rows_")) or k == "run_id" else v) for k, v in zip(names, row)}
-        )
-        for row in cursor.fetchall()
-    ]
+    runs = [_run_summary(names, row) for row in cursor.fetchall()]
     by_run: dict[int, list[dict[str, Any]]] = {}
     cursor = con.execute(
         "SELECT run_id, target, source_file, replaced_file, scope, first_day, last_day, "
@@ -124,7 +126,8 @@ def quarantine_rows(
 ) -> list[dict[str, Any]]:
     """Rows read but not loaded, in file order. `file` is the stored path, or a file name or glob matched
     against the stored path and against its file name."""
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[Any] = []
     if run_id is not None:
         conditions.append("run_id = ?")
         params.append(int(run_id))

@@ -53,8 +53,9 @@ def feature_figures(report: Report) -> tuple[list[Decimal], list[Decimal | None]
     from costlens.money import allocate_tenths
 
     rows = report.unit_economics
-    if rows and all(r.shown_cost_usd is not None for r in rows):
-        return [r.shown_cost_usd for r in rows], [r.shown_share_pct for r in rows]
+    shown = [r.shown_cost_usd for r in rows if r.shown_cost_usd is not None]
+    if rows and len(shown) == len(rows):
+        return shown, [r.shown_share_pct for r in rows]
     total = report.totals.cost_usd or Decimal(0)
     return allocate_cents([r.cost_usd or Decimal(0) for r in rows], total), allocate_tenths(
         [r.cost_usd or Decimal(0) for r in rows], total

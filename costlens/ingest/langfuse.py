@@ -39,14 +39,14 @@ if TYPE_CHECKING:
 
 Kind = Literal["observations", "traces", "scores"]
 
-TARGETS: dict[str, Target] = {"observations": "calls", "traces": "trace_context", "scores": "outcomes"}
-STAGING: dict[str, str] = {
+TARGETS: dict[Kind, Target] = {"observations": "calls", "traces": "trace_context", "scores": "outcomes"}
+STAGING: dict[Kind, str] = {
     "observations": "staging/langfuse_observations.sql",
     "traces": "staging/langfuse_traces.sql",
     "scores": "staging/langfuse_scores.sql",
 }
 # Confidence per kind: observations and scores have Langfuse-only enums; a trace is a weaker shape.
-CONFIDENCE: dict[str, int] = {"observations": 90, "scores": 85, "traces": 75}
+CONFIDENCE: dict[Kind, int] = {"observations": 90, "scores": 85, "traces": 75}
 
 OBSERVATION_TYPES = {
     "GENERATION",
@@ -79,7 +79,7 @@ TRACE_ONLY_FIELDS = {
 # For a large single-document export (an API page beyond the sniff window, so no parsed records): the
 # record shapes seen in the first bytes of text.
 _TEXT_SNIFF_BYTES = 64 * 1024
-_TEXT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+_TEXT_PATTERNS: dict[Kind, tuple[re.Pattern[str], ...]] = {
     "observations": (
         re.compile(r'"traceId"\s*:'),
         re.compile(r'"startTime"\s*:'),
@@ -160,7 +160,7 @@ def sniff_kind(src: Source) -> tuple[Kind | None, int]:
         best = max(counts, key=lambda k: counts[k])
         if counts[best] == 0 or counts[best] * 2 < len(records):
             return None, 0
-        return best, CONFIDENCE[best]  # type: ignore[return-value]
+        return best, CONFIDENCE[best]
     if src.container == "json" and not any(is_page(r) for r in src.records):
         return _sniff_text(src)
     return None, 0
@@ -178,7 +178,7 @@ def _sniff_text(src: Source) -> tuple[Kind | None, int]:
         return None, 0
     for kind, patterns in _TEXT_PATTERNS.items():
         if all(p.search(head) for p in patterns):
-            return kind, CONFIDENCE[kind] - 20  # type: ignore[return-value]
+            return kind, CONFIDENCE[kind] - 20
     return None, 0
 
 
@@ -190,8 +190,8 @@ class LangfuseAdapter(Adapter):
     def __init__(self, kind: Kind | None = None) -> None:
         self.kind: Kind | None = kind
 
-    @property  # type: ignore[override]
-    def target(self) -> Target:  # the target table of the file being ingested (its kind)
+    @property
+    def target(self) -> Target:  # type: ignore[override]  # Adapter's ClassVar; here the file's kind decides it
         return TARGETS[self.kind or "observations"]
 
     def for_source(self, src: Source, ctx: IngestContext) -> LangfuseAdapter:

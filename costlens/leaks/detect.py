@@ -18,7 +18,7 @@ shared macros, and every sql/leaks/<kind>.sql returns its findings (columns: cos
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -267,7 +267,7 @@ def _small_tables(con: duckdb.DuckDBPyConnection, config: Any, values: dict[str,
     _register(con, "leak_batch_providers", pa.table({"provider": pa.array(list(BATCH_PROVIDERS), pa.string())}))
 
 
-def routing_target(provider: str | None, model: str, overrides: list[tuple[str, str, str]] = ()) -> str | None:
+def routing_target(provider: str | None, model: str, overrides: Sequence[tuple[str, str, str]] = ()) -> str | None:
     for provider_glob, model_glob, target in [*overrides, *ROUTING_TARGETS]:
         if fnmatchcase(provider or "", provider_glob) and fnmatchcase(model.lower(), model_glob.lower()):
             return None if target == model else target

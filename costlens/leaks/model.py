@@ -87,7 +87,7 @@ class Finding:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Finding:
-        values = {name: row.get(name) for name in COLUMNS}
+        values: dict[str, Any] = {name: row.get(name) for name in COLUMNS}
         for money in _MONEY:
             values[money] = Decimal(values[money] if values[money] is not None else 0)
         evidence = values["evidence"]

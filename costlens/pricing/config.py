@@ -182,9 +182,9 @@ def _parse_override(i: int, e: Mapping[str, Any]) -> PriceOverride:
     valid_to = _instant(where, e, "valid_to", END_OF_TIME)
     if valid_from >= valid_to:
         _fail(f"{where}: valid_from {valid_from} is not before valid_to {valid_to}", "swap or correct the dates")
-    input_mtok = _price(where, e, "input_mtok", required=True)
+    input_mtok = _required_price(where, e, "input_mtok")
     cache_write_5m = _first(_price(where, e, "cache_write_5m_mtok"), input_mtok)
-    output_mtok = _price(where, e, "output_mtok", required=True)
+    output_mtok = _required_price(where, e, "output_mtok")
     prices = KindPrices(
         input_mtok=input_mtok,
         cache_read_mtok=_first(_price(where, e, "cache_read_mtok"), input_mtok),
@@ -275,11 +275,13 @@ def _optional_glob(where: str, e: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _price(where: str, e: Mapping[str, Any], key: str, *, required: bool = False) -> Decimal | None:
+def _price(where: str, e: Mapping[str, Any], key: str) -> Decimal | None:
+    return _required_price(where, e, key) if key in e else None
+
+
+def _required_price(where: str, e: Mapping[str, Any], key: str) -> Decimal:
     if key not in e:
-        if required:
-            _fail(f"{where}: missing {key}", f"add {key} = <USD per million tokens>")
-        return None
+        _fail(f"{where}: missing {key}", f"add {key} = <USD per million tokens>")
     value = _decimal(where, key, e[key])
     if value < 0 or value != to_money(value):
         _fail(f"{where}: {key} = {e[key]!r} is not a valid price", "use a non-negative USD amount per million tokens")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
     from costlens.api import PricesView
 
@@ -28,7 +28,9 @@ def per_mtok(value: Any) -> str:
     if value is None:
         return "—"
     number = Decimal(str(value))
-    places = max(2, -number.normalize().as_tuple().exponent)
+    exponent = number.normalize().as_tuple().exponent
+    assert isinstance(exponent, int), f"price {value!r} is not a finite number"
+    places = max(2, -exponent)
     return f"${number:,.{places}f}"
 
 
@@ -74,7 +76,8 @@ def render_prices(view: PricesView, frozen: list[dict[str, Any]], console: Conso
         if not flat and k["provider"] != current:
             current = k["provider"]
             table.add_row(Text(str(current or "(no provider)"), style="bold"), *[""] * (len(table.columns) - 1))
-        row = ([Text(str(k["provider"] or "?"))] if flat else []) + [
+        row: list[RenderableType] = [Text(str(k["provider"] or "?"))] if flat else []
+        row += [
             Text(name(k) if flat else f"  {name(k)}"),
             per_mtok(k["input_mtok"]),
             per_mtok(k["cache_read_mtok"]),

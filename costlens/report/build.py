@@ -235,7 +235,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
 
 
 def _ue(row: dict[str, Any]) -> UnitEconomics:
-    values = {name: row.get(name) for name in _UE_FIELDS}
+    values: dict[str, Any] = {name: row.get(name) for name in _UE_FIELDS}
     values["key"] = str(row["key"])
     for money in ("cost_usd", "rework_cost_usd", "delay_cost_usd", "tool_cost_usd"):
         values[money] = Decimal(values[money] or 0)

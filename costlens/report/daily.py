@@ -99,11 +99,12 @@ def build_daily(
     totals = DailyRow(None, None, None, 0, 0, 0, 0, 0, 0, Decimal(0))
     for values in cursor.fetchall():  # days × models rows, already summed by DuckDB
         row = dict(zip(names, values))
+        counts: dict[str, Any] = {name: int(row[name]) for name in COUNTS}  # keyword arguments: mypy sees no names
         item = DailyRow(
             day=None if row["all_days"] else row["day"],
             model=None if row["all_models"] else row["model"],
             provider=None if row["all_models"] else row["provider"],
-            **{name: int(row[name]) for name in COUNTS},
+            **counts,
             cost_usd=Decimal(row["cost_usd"]),
         )
         if row["all_days"]:
