@@ -463,7 +463,8 @@ def _finding_summary(f: Any) -> dict[str, Any]:
 def _ev(finding: Any, *names: str) -> Any:
     """The first of `names` present in the finding's evidence (top level, then its `counts`)."""
     evidence = _get(finding, "evidence") or {}
-    counts = evidence.get("counts") if isinstance(evidence.get("counts"), dict) else {}
+    nested = evidence.get("counts")
+    counts = nested if isinstance(nested, dict) else {}
     for name in names:
         for source in (evidence, counts):
             value = source.get(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from costlens.reconcile.build import shown_bridge, shown_causes, usd
 from costlens.reconcile.model import Reconciliation
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
 
 __all__ = ["render_json", "render_markdown", "render_terminal", "markdown_section", "usd"]
 
@@ -31,7 +32,7 @@ def _md_cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _md_table(headers: list[str], rows: list[list[object]], right: set[int]) -> list[str]:
+def _md_table(headers: list[str], rows: Sequence[Sequence[object]], right: set[int]) -> list[str]:
     lines = [
         "| " + " | ".join(headers) + " |",
         "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|",
@@ -149,7 +150,13 @@ def render_terminal(result: Reconciliation, console: Console, *, detail: bool = 
     if not result.has_ai_bill:
         return
     causes = Table(title="Billed AI spend, by cause", title_justify="left", header_style="bold", pad_edge=False)
-    for name, justify in (("Cause", "left"), ("USD", "right"), ("Share", "right"), ("Detail", "left")):
+    cause_columns: list[tuple[str, JustifyMethod]] = [
+        ("Cause", "left"),
+        ("USD", "right"),
+        ("Share", "right"),
+        ("Detail", "left"),
+    ]
+    for name, justify in cause_columns:
         causes.add_column(name, justify=justify, overflow="fold")
     cents, steps = shown_causes(result), shown_bridge(result)
     causes.add_row(
@@ -166,7 +173,8 @@ def render_terminal(result: Reconciliation, console: Console, *, detail: bool = 
     causes.add_row(Text("billed AI total", style="bold"), usd(result.ai_billed_usd), "100.0 %", "")
     console.print(causes)
     bridge = Table(title="Logged calls: list price → billed", title_justify="left", header_style="bold", pad_edge=False)
-    for name, justify in (("Step", "left"), ("USD", "right"), ("Detail", "left")):
+    step_columns: list[tuple[str, JustifyMethod]] = [("Step", "left"), ("USD", "right"), ("Detail", "left")]
+    for name, justify in step_columns:
         bridge.add_column(name, justify=justify, overflow="fold")
     for step in result.price_bridge:
         if step.amount_usd or step.step in ("logged_list_cost", "explained", "negotiated_discount"):
@@ -181,13 +189,14 @@ def render_terminal(result: Reconciliation, console: Console, *, detail: bool = 
             header_style="bold",
             pad_edge=False,
         )
-        for name, justify in (
+        allocation_columns: list[tuple[str, JustifyMethod]] = [
             ("Feature", "left"),
             ("Cost center", "left"),
             ("Owned", "right"),
             ("Allocated", "right"),
             ("Total", "right"),
-        ):
+        ]
+        for name, justify in allocation_columns:
             table.add_column(name, justify=justify, overflow="fold")
         for row in result.allocation:
             table.add_row(

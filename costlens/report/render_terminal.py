@@ -11,6 +11,7 @@ the output is not a terminal.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens import money
@@ -19,7 +20,7 @@ from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows, shown_foreca
 from costlens.report.model import Report, UnitEconomics
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod, RenderableType
 
 COMPACT_BELOW = 120  # columns
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -320,7 +321,12 @@ def render_budgets(report: Report, view: View) -> None:
         show_footer=True,
         footer_style="bold",
     )
-    columns = [("Feature", "left"), ("Budget", "right"), ("Spend", "right"), ("Used", "right")]
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("Feature", "left"),
+        ("Budget", "right"),
+        ("Spend", "right"),
+        ("Used", "right"),
+    ]
     if full:
         columns += [("Forecast", "right"), ("Hard limit", "right")]
     columns += [("Status", "left")]
@@ -337,7 +343,7 @@ def render_budgets(report: Report, view: View) -> None:
             name, justify=justify, no_wrap=name not in ("Feature",), overflow="fold", footer=footers.get(name, "")
         )
     for b in rows:
-        cells = [
+        cells: list[RenderableType] = [
             Text(str(b.get("feature"))),
             usd(b.get("monthly_budget_usd")),
             usd(shown_spend(b)),
@@ -383,8 +389,8 @@ def render_budgets(report: Report, view: View) -> None:
 def _sum(values) -> Any:
     from costlens.money import to_decimal
 
-    numbers = [to_decimal(v) for v in values if v is not None]
-    return sum(numbers, to_decimal(0)) if numbers else None
+    numbers = [number for number in (to_decimal(v) for v in values) if number is not None]
+    return sum(numbers, Decimal(0)) if numbers else None
 
 
 # ---------------------------------------------------------------------------------------------- change
@@ -581,14 +587,15 @@ def render_leaks(report: Report, console: Console, *, min_severity: str = "low",
         pad_edge=False,
         show_lines=True,
     )
-    for name, justify in (
+    leak_columns: list[tuple[str, JustifyMethod]] = [
         ("Kind", "left"),
         ("Feature", "left"),
         ("Sev.", "left"),
         ("Wasted", "right"),
         ("$/month", "right"),
         ("What we saw", "left"),
-    ):
+    ]
+    for name, justify in leak_columns:
         table.add_column(
             name,
             justify=justify,
