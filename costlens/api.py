@@ -415,7 +415,9 @@ def check(
     thresholds = (thresholds or CheckThresholds()).validate()
     choice = (baseline or "none").strip()
     use_previous = choice.lower() == "previous"
-    base = None if use_previous or choice.lower() == "none" else load_baseline(choice)  # bad file: exit 3 first
+    base: Report | dict[str, Any] | None = (
+        None if use_previous or choice.lower() == "none" else load_baseline(choice)  # bad file: exit 3 first
+    )
     found = config.path is not None
     if report_file is not None:
         if period or since or until or to or last:

@@ -310,6 +310,7 @@ def render_starter_config(data: dict[str, Any], source: str | None = None, today
         ]
     economics_set = bool(data.get("economics_set"))
     for feature in features:
+        assert month is not None, "starter data lists features only with the month they were measured in"
         out += _feature_block(feature, month, economics_set)
     if unattributed is not None:
         out += [

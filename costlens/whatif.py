@@ -313,6 +313,7 @@ def _target_provider(con: duckdb.DuckDBPyConnection, change: Change) -> str | No
             return provider or None
     if known:
         return known[0] or None
+    assert change.target_model is not None, "a route names its target model (parse_change)"
     try:
         from costlens.pricing.catalog import find_catalog_model
 
@@ -530,6 +531,7 @@ def whatif(
                 f"what-if {c.text!r}: feature {c.feature!r} has no calls in the period", fix=f"use one of: {shown}"
             )
         if c.kind == "route":
+            assert c.target_model is not None, "a route names its target model (parse_change)"
             in_data = _model_in_data(con, c.target_model)
             if in_data != c.target_model:
                 notes.append(f"{c.target_model} is {in_data} in the data: the route is priced and judged as {in_data}")

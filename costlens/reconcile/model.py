@@ -159,7 +159,8 @@ class Reconciliation:
     empty_period: str | None = None  # why the period has no calls: the months that do hold calls
     # `costlens reconcile`'s period (Period.to_dict), written at the top level of its JSON. A class attribute,
     # not a field: the report's JSON, which embeds this object, states its period once, at its own top level.
-    period = None
+    # Its type is a comment because an annotation would make it a field.
+    period = None  # type: dict[str, Any] | None
 
     @property
     def has_ai_bill(self) -> bool:

@@ -22,8 +22,12 @@ import unicodedata
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 PALETTE = {
     "primary": "#2f5d8a",
@@ -35,7 +39,7 @@ PALETTE = {
     "text": "#1f2933",
 }
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "text.parse_math": False,
     "font.family": "sans-serif",

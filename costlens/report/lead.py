@@ -75,7 +75,11 @@ def others_row(tail: list[UnitEconomics]) -> UnitEconomics:
     )
 
 
-BUDGET_ORDER = {"hard_limit": 0, "over": 1, "warning": 2}
+BUDGET_ORDER: dict[str | None, int] = {
+    "hard_limit": 0,
+    "over": 1,
+    "warning": 2,
+}  # looked up by a row's maybe-missing status
 
 
 def _flagged(row: dict[str, Any]) -> bool:
@@ -149,11 +153,12 @@ def lead_groups(
         return rows, None
     tail = rows[limit:]
     tenths = [r.get("shown_share_pct") for r in tail]
+    known = [t for t in tenths if t is not None]
     return rows[:limit], {
         "key": others_label(len(tail)),
         "others": True,
         "cost_usd": sum((Decimal(r.get("cost_usd") or 0) for r in tail), Decimal(0)),
-        "shown_share_pct": None if any(t is None for t in tenths) else sum(tenths, Decimal(0)),
+        "shown_share_pct": None if len(known) < len(tenths) else sum(known, Decimal(0)),
         "features": [],
         "feature_count": sum(len(r.get("features") or []) for r in tail),
     }

@@ -261,6 +261,8 @@ def partial_note(period: Period, span: tuple[date | None, date | None]) -> str |
     """`September 2026 has data for 10 of 30 days (2026-09-21 to 2026-09-30)` when the logs cover only part of
     the period; None when they cover all of it (or none: an empty period says so elsewhere)."""
     start, end = span
+    if start is None or end is None:
+        return None
     covered = days_with_data(span)
     if not covered or covered >= period.days:
         return None

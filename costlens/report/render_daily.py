@@ -50,6 +50,7 @@ def render_daily(daily: Daily, console: Console) -> None:
     for day in daily.days:
         models = day.models
         label = models[0].model if len(models) == 1 else f"{len(models)} models"
+        assert day.total.day is not None  # only the period's total has no day
         table.add_row(
             Text(day.total.day.isoformat(), style="bold"),
             Text(label or "", style="bold"),

@@ -143,9 +143,14 @@ def _budgets(report: Report) -> list[str]:
         return [
             f"All {sum(1 for b in report.budgets if b.get('status') != 'no_budget')} budgets are within their limits."
         ]
-    order = {"hard_limit": 0, "over": 1, "warning": 2}
+    order: dict[str | None, int] = {"hard_limit": 0, "over": 1, "warning": 2}
     flagged.sort(key=lambda b: (order.get(b.get("status"), 3), -Decimal(b.get("spend_usd") or 0)))
-    status_text = {"hard_limit": "**hard limit**", "over": "**over budget**", "warning": "warning", "ok": "ok"}
+    status_text: dict[str | None, str] = {
+        "hard_limit": "**hard limit**",
+        "over": "**over budget**",
+        "warning": "warning",
+        "ok": "ok",
+    }
     rows = []
     rest = len(flagged) - TOP_ROWS if len(flagged) > TOP_ROWS + 1 else 0
     for b in flagged[: len(flagged) - rest]:

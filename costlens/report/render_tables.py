@@ -137,7 +137,7 @@ def _json(value: Any) -> str:
 def _ue_rows(rows: list[UnitEconomics], key_name: str) -> list[dict[str, Any]]:
     out = []
     for ue in rows:
-        row = {key_name: ue.key}
+        row: dict[str, Any] = {key_name: ue.key}
         if key_name == "model":
             row["provider"] = ue.provider
         row.update({name: getattr(ue, name) for name, _ in _UE_COLUMNS})
@@ -232,8 +232,8 @@ def _arrow_value(value: Any, kind: str) -> Any:
     if kind == INT:
         return int(value)
     if kind == FLOAT:
-        number = float(value)
-        return number if math.isfinite(number) else None
+        real = float(value)
+        return real if math.isfinite(real) else None
     if kind == BOOL:
         return bool(value)
     if kind == DATE:
