@@ -20,7 +20,7 @@ import errno
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -169,10 +169,11 @@ class _CostlensGroup(TyperGroup):
 
     def main(
         self,
-        args: Any = None,
+        args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         usage_error = _click_usage_error()
@@ -182,7 +183,12 @@ class _CostlensGroup(TyperGroup):
         try:
             try:
                 result = super().main(
-                    args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+                    args=args,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    windows_expand_args=windows_expand_args,
+                    **extra,
                 )
                 code = result if isinstance(result, int) else 0
             except usage_error as exc:
@@ -812,6 +818,7 @@ def report(
             if fmt in ("csv", "parquet"):
                 from costlens.report.render_tables import export_tables
 
+                assert out is not None  # csv and parquet need --out (checked above)
                 written = export_tables(result, out, fmt, protected=protected)
             elif fmt == "terminal" and out is not None:
                 from rich.console import Console
@@ -857,6 +864,7 @@ def report(
                 _note(f"report written to {out}")
             return
         if out is None:
+            assert text is not None  # md or json: html, csv and parquet need --out, terminal returned above
             sys.stdout.write(text)
             return
         _note(f"{'HTML report' if fmt == 'html' else 'report'} written to {out}")

@@ -404,20 +404,20 @@ def cost_value_matrix(points: Sequence[tuple[str, float, float]], value_label: s
     return _draw(build, "costvalue", "Scatter chart of features: spend against value")
 
 
-def trend_line(points: Sequence[tuple[str, float]], title: str, name: str) -> Markup | None:
-    """A small line chart of a monthly metric (cost per accepted outcome)."""
-    points = [(label(m, 12), float(v)) for m, v in points if v is not None]
-    if len(points) < 2:
+def trend_line(points: Sequence[tuple[str, float | None]], title: str, name: str) -> Markup | None:
+    """A small line chart of a monthly metric (cost per accepted outcome); months without a value are left out."""
+    known = [(label(m, 12), float(v)) for m, v in points if v is not None]
+    if len(known) < 2:
         return None
 
     def build():
         fig = _figure(9.0, 2.6)
         ax = fig.add_subplot()
-        ax.plot(range(len(points)), [v for _, v in points], color=PALETTE["primary"], marker="o", linewidth=1.8)
-        ax.set_xticks(range(len(points)), [m for m, _ in points])
+        ax.plot(range(len(known)), [v for _, v in known], color=PALETTE["primary"], marker="o", linewidth=1.8)
+        ax.set_xticks(range(len(known)), [m for m, _ in known])
         ax.yaxis.set_major_formatter(_money_formatter())
-        ax.set_ylim(0, max(max(v for _, v in points), 0.0) * 1.15 or 1.0)
-        ax.set_xlim(-0.3, len(points) - 0.7)
+        ax.set_ylim(0, max(max(v for _, v in known), 0.0) * 1.15 or 1.0)
+        ax.set_xlim(-0.3, len(known) - 0.7)
         ax.set_title(title, loc="left")
         return fig
 

@@ -26,7 +26,7 @@ from costlens.report.render_terminal import lever_savings, lever_total, num, sha
 
 if TYPE_CHECKING:
     from costlens.config import Config
-    from costlens.report.model import Report
+    from costlens.report.model import Report, UnitEconomics
 
 SECTIONS = [
     ("summary", "Executive summary"),
@@ -178,7 +178,7 @@ def _summary(report: Report) -> dict[str, Any]:
                 }
             )
     by_model = [dict(r) for r in (change.get("by_model") or []) if isinstance(r, dict)][:10]
-    models = {(m.provider or "", m.key): m for m in report.by_model}
+    models: dict[tuple[str, str | None], UnitEconomics] = {(m.provider or "", m.key): m for m in report.by_model}
     for row in by_model:  # a model's current spend reads as in the by-model table when it is the same money
         match = models.get((row.get("provider") or "", row.get("model")))
         if match is not None and to_decimal(row.get("current_cost_usd")) == match.cost_usd:
@@ -302,7 +302,7 @@ def _budgets(report: Report) -> dict[str, Any]:
 def _cost_value(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
     valued = {k for k, v in meta.items() if v.get("value_per_accepted_outcome_usd") is not None}
     use_value = any(ue.key in valued for ue in report.unit_economics)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ue in report.unit_economics:
         per_outcome = meta.get(ue.key, {}).get("value_per_accepted_outcome_usd")
         value = ue.accepted_tasks * per_outcome if per_outcome is not None else None
@@ -375,7 +375,8 @@ def _leaks(report: Report) -> list[dict[str, Any]]:
     for leak in report.leaks:
         if not isinstance(leak, dict):
             continue
-        evidence = leak.get("evidence") if isinstance(leak.get("evidence"), dict) else {}
+        raw = leak.get("evidence")
+        evidence = raw if isinstance(raw, dict) else {}
         examples = evidence.get("example_call_ids") or []
         out.append(
             {
