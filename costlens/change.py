@@ -161,7 +161,11 @@ def decompose(
                 entry["mix_usd"] += d_parts[key] - q1 * avg_prev.get(key[3], Decimal(0))
                 entry["price_usd"] += current.cost.get(key, Decimal(0)) - d_parts[key]
 
-        result = {
+        model_rows: list[dict[str, Any]] = [
+            {"provider": m[0], "model": m[1], "variant": m[2], **{k: v.quantize(Q18) for k, v in values.items()}}
+            for m, values in by_model.items()
+        ]
+        result: dict[str, Any] = {
             "previous_cost_usd": c0,
             "current_cost_usd": c1,
             "delta_usd": c1 - c0,
@@ -178,15 +182,7 @@ def decompose(
             "current_cost_per_task_usd": float(c1 / n1) if n1 else None,
             "efficiency_by_kind": efficiency_by_kind,
             "by_model": sorted(
-                (
-                    {
-                        "provider": m[0],
-                        "model": m[1],
-                        "variant": m[2],
-                        **{k: v.quantize(Q18) for k, v in values.items()},
-                    }
-                    for m, values in by_model.items()
-                ),
+                model_rows,
                 key=lambda r: (-abs(r["mix_usd"] + r["price_usd"]), r["provider"], r["model"], r["variant"]),
             ),
             "method": METHOD,
@@ -346,7 +342,7 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
     if not has_previous:
         return {}
     spans = (data_span(con, prev), data_span(con, report.period))
-    days = tuple(days_with_data(span) for span in spans)
+    days = (days_with_data(spans[0]), days_with_data(spans[1]))
     notes = [note for note in (partial_note(prev, spans[0]), partial_note(report.period, spans[1])) if note]
     cur = con.cursor()
     try:
