@@ -448,7 +448,7 @@ def fig_report(run: Run, manifest: dict, dbs: dict) -> None:
         import json, statistics, time
         from costlens import db as database
         from costlens.config import load_config
-        from costlens.report.build import prepare_priced_calls
+        from costlens.engine import prepare_priced_calls
         config = load_config({str(config)!r})
         con = database.connect({str(db)!r})
         bare_sql = ("SELECT sum(input_tokens), sum(cache_read_tokens), sum(cache_write_5m_tokens), "

@@ -82,7 +82,7 @@ def ingest(
             on_progress=on_progress,
         )
         if any(f.status == "ingested" for f in result.files):
-            from costlens.report.build import prepare_priced_calls
+            from costlens.engine import prepare_priced_calls
 
             if on_progress:
                 from costlens.progress import ProgressEvent
@@ -114,7 +114,8 @@ def report(
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
     and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls."""
     from costlens import db as database
-    from costlens.report.build import REPORT_STEPS, build_report, check_call_filter
+    from costlens.engine import check_call_filter
+    from costlens.report.build import REPORT_STEPS, build_report
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
@@ -162,7 +163,7 @@ def daily(
     """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
     (costlens.report.daily.Daily); `feature` / `team` keep only those calls."""
     from costlens import db as database
-    from costlens.report.build import check_call_filter
+    from costlens.engine import check_call_filter
     from costlens.report.daily import build_daily
 
     config = config or load_config()
@@ -205,9 +206,9 @@ def calls(
     tokens by kind, cost_usd exact), as a polars DataFrame straight from DuckDB's Arrow result. Their cost_usd
     adds up to the report's total for the same period and options."""
     from costlens import db as database
+    from costlens.engine import compute_period_metrics, prepare_priced_calls
     from costlens.pricing.freeze import freeze_closed_months
     from costlens.reconcile.calibrate import use_list_prices
-    from costlens.report.build import compute_period_metrics, prepare_priced_calls
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
@@ -244,8 +245,8 @@ def prices(
     from datetime import datetime
 
     from costlens import db as database
+    from costlens.engine import prepare_priced_calls
     from costlens.pricing.catalog import explain
-    from costlens.report.build import prepare_priced_calls
 
     config = config or load_config()
     explanation = None
@@ -294,7 +295,7 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
 
 def _call_filter(feature: str | Sequence[str] | None, team: str | Sequence[str] | None):
     """--feature / --team as a CallFilter; a blank name is a usage error (it would match nothing, silently)."""
-    from costlens.report.build import CallFilter
+    from costlens.engine import CallFilter
 
     def names(value: str | Sequence[str] | None, option: str) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else list(value or [])
@@ -365,7 +366,7 @@ def whatif(
 ):
     """Replay the period's traffic under a change (route / batch / cache / cap-output) and price it."""
     from costlens import db as database
-    from costlens.report.build import compute_period_metrics, prepare_priced_calls
+    from costlens.engine import compute_period_metrics, prepare_priced_calls
     from costlens.whatif import parse_changes
     from costlens.whatif import whatif as run_whatif
 

@@ -248,10 +248,10 @@ def _materialise(
 ) -> None:
     """The period tables on a SEPARATE connection (cursor): temp tables are per connection, so the report's
     current-period tables on the main connection are left untouched."""
-    from costlens.report.build import _config_tables
+    from costlens.engine import config_tables
 
     cur.execute("SET TimeZone = 'UTC'")
-    _config_tables(cur, config, period)
+    config_tables(cur, config, period)
     cur.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
     cur.execute(load_sql("intermediate/model_tiers.sql"))
     view = load_sql("intermediate/period_calls.sql")
@@ -346,7 +346,7 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
     notes = [note for note in (partial_note(prev, spans[0]), partial_note(report.period, spans[1])) if note]
     cur = con.cursor()
     try:
-        from costlens.report.build import copy_call_filter
+        from costlens.engine import copy_call_filter
 
         copy_call_filter(con, cur)  # the report's --feature / --team, on the cursor too
         previous = period_usage(cur, config, prev, report.cost_mode)

@@ -930,7 +930,7 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str, fea
     if result.filters:
         from rich.text import Text
 
-        from costlens.report.build import CallFilter
+        from costlens.engine import CallFilter
 
         console.print(Text(f"only the calls of {CallFilter.from_dict(result.filters).describe()}", style="dim"))
     if section == "leaks":

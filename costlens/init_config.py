@@ -125,7 +125,7 @@ def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | N
     """Features (with team, models, size, last month's spend and cost per accepted outcome), model tiers and
     unpriced models found in the database."""
     from costlens.change import _materialise
-    from costlens.report.build import compute_period_metrics, dimension_rows, prepare_priced_calls
+    from costlens.engine import compute_period_metrics, dimension_rows, prepare_priced_calls
     from costlens.report.model import Period
 
     prepare_priced_calls(con, config)

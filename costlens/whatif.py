@@ -8,7 +8,7 @@
                                                           offline with the bundled o200k_base encoding)
 
 `feature=*` (or no feature) means every feature; several changes join with ';' and apply in order.
-The period's tables must exist (costlens.report.build.compute_period_metrics). Every change is SQL in
+The period's tables must exist (costlens.engine.compute_period_metrics). Every change is SQL in
 sql/whatif/ over `period_calls`, priced by the same join as sql/intermediate/priced_calls.sql against the
 price book plus any key the change needs (resolved once with costlens.pricing.catalog.resolve_key, the way
 build_price_book does it). Money is exact Decimal. Settings: [whatif] in costlens.toml
@@ -276,7 +276,7 @@ def _require_period(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime]
     except (duckdb.CatalogException, TypeError):
         raise UsageError(
             "what-if needs the period's priced calls",
-            fix="run costlens.report.build.compute_period_metrics(con, config, period) first",
+            fix="run costlens.engine.compute_period_metrics(con, config, period) first",
         ) from None
     return start, end
 

@@ -298,7 +298,7 @@ def test_golden_projects_tree(con, ingest):
 def test_priced_by_hand_and_by_genai_prices(con, ingest):
     from genai_prices import Usage, calc_price
 
-    from costlens.report.build import prepare_priced_calls
+    from costlens.engine import prepare_priced_calls
 
     ingest(TREE)
     prepare_priced_calls(con, Config())
@@ -563,7 +563,7 @@ REAL_FIGURES = {  # lines read, calls, streaming duplicates collapsed
 def test_real_logs_one_call_per_request_priced_like_genai_prices(con, ingest):
     from genai_prices import Usage, calc_price
 
-    from costlens.report.build import prepare_priced_calls
+    from costlens.engine import prepare_priced_calls
 
     paths = [realdata(f"claude-code-logs/{name}") for name in REAL_LOGS]
     result = ingest(*paths)

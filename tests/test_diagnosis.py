@@ -184,7 +184,7 @@ def test_diagnose_periods_from_the_database(con):
     database's first call is on 3 September, so September has data for 28 of its 30 days and is compared on
     its daily rate ($2 / 28 days); October is closed and covered whole ($4 / 31 days)."""
     from costlens.config import Config
-    from costlens.report.build import prepare_priced_calls
+    from costlens.engine import prepare_priced_calls
 
     rows = [
         ("s1", "2026-09-03", "ok"),

@@ -242,7 +242,7 @@ def _apply(op: str, world: World, con) -> None:
 
 
 def _state(con) -> dict:
-    from costlens.report.build import prepare_priced_calls
+    from costlens.engine import prepare_priced_calls
 
     prepare_priced_calls(con, CONFIG)
     cost, calls = con.execute("SELECT coalesce(sum(cost_usd), 0), count(*) FROM priced_calls").fetchone()

@@ -15,10 +15,10 @@ import leakgen
 import pytest
 
 from costlens import db
+from costlens.engine import compute_period_metrics, prepare_priced_calls
 from costlens.ingest.runner import ingest_paths
 from costlens.leaks import DEFAULT_THRESHOLDS, KINDS, run_detectors
 from costlens.leaks.model import LEVELS, LEVERS
-from costlens.report.build import compute_period_metrics, prepare_priced_calls
 
 SEEDS = (11, 22, 33)
 TOLERANCE = Decimal("0.20")

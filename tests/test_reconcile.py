@@ -29,8 +29,9 @@ from typer.testing import CliRunner
 from costlens import db as database
 from costlens.cli import app
 from costlens.config import Config, ReconcileConfig, load_config
+from costlens.engine import prepare_priced_calls
 from costlens.reconcile import allocation_rows, reconcile
-from costlens.report.build import build_report, prepare_priced_calls
+from costlens.report.build import build_report
 from costlens.report.model import Period
 from tests.conftest import FIXTURES, SAMPLE_LOGS, realdata
 

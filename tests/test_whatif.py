@@ -18,8 +18,8 @@ import pytest
 
 from costlens import db
 from costlens.config import Config, load_config
+from costlens.engine import compute_period_metrics, prepare_priced_calls
 from costlens.errors import UsageError
-from costlens.report.build import compute_period_metrics, prepare_priced_calls
 from costlens.report.model import Period
 from costlens.whatif import difference_bounds, parse_change, parse_changes, two_proportion_p_value, whatif
 

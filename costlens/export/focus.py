@@ -187,8 +187,8 @@ def build_focus_rows(
     Prices the calls first (price book resolved for the calls present, as the report does). The rows add up
     to the report's total; with `include_allocation` the billed spend reconciliation allocates to features
     (x_AllocationMethod 'allocated') is added, so the file adds up to the bill instead."""
+    from costlens.engine import compute_period_metrics, prepare_priced_calls
     from costlens.reconcile import allocation_rows
-    from costlens.report.build import compute_period_metrics, prepare_priced_calls
 
     prepare_priced_calls(con, config)
     # billed spend no feature owns (unlogged traffic, billed failures) becomes x_AllocationMethod = 'allocated'

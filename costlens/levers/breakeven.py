@@ -269,7 +269,7 @@ def distillation(
 def feature_model_usage(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Per (feature, provider, model) of the period: calls, tokens and priced cost — the break-even inputs.
 
-    Reads `period_calls` (costlens.report.build.compute_period_metrics)."""
+    Reads `period_calls` (costlens.engine.compute_period_metrics)."""
     cursor = con.execute("""
         SELECT feature_key AS feature, provider, model, count(*) AS calls,
                sum(context_tokens + output_tokens) AS tokens,

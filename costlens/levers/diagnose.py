@@ -367,7 +367,7 @@ def previous_period(period: Period) -> Period:
 def snapshot_from_db(con: duckdb.DuckDBPyConnection, period: Period) -> PeriodSnapshot:
     """The snapshot of the period whose metrics tables are materialised now (compute_period_metrics). Its days
     are the days with data, so a period the logs cover in part is compared on its daily rate."""
-    from costlens.report.build import dimension_rows, totals_from_row
+    from costlens.engine import dimension_rows, totals_from_row
     from costlens.report.period import data_span, days_with_data, partial_note
 
     total = dimension_rows(con, "total", "key")
@@ -386,7 +386,7 @@ def diagnose_periods(
     con: duckdb.DuckDBPyConnection, config: Any, period: Period, cost_mode: str = "computed"
 ) -> Diagnosis:
     """Diagnose `period` against the one before it. Leaves the CURRENT period's tables materialised."""
-    from costlens.report.build import compute_period_metrics
+    from costlens.engine import compute_period_metrics
 
     prev_period = previous_period(period)
     has_previous = (

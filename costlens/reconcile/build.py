@@ -89,13 +89,13 @@ def materialise_period_calls(
     con: duckdb.DuckDBPyConnection, config: Config, period: Period, *, prepare_prices: bool = True
 ) -> None:
     """period_calls at list prices for the period (what the report's metrics start from)."""
+    from costlens.engine import config_tables, prepare_priced_calls
     from costlens.reconcile.calibrate import use_list_prices
-    from costlens.report.build import _config_tables, prepare_priced_calls
 
     use_list_prices(con)
     if prepare_prices:
         prepare_priced_calls(con, config)
-    _config_tables(con, config, period)
+    config_tables(con, config, period)
     con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST('computed' AS VARCHAR) AS cost_mode")
     con.execute(load_sql("intermediate/model_tiers.sql"))
     con.execute(load_sql("intermediate/period_calls.sql"))

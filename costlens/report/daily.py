@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
-    from costlens.report.build import CallFilter
+    from costlens.engine import CallFilter
 
 COUNTS = ("calls", "unpriced_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -86,8 +86,8 @@ class Daily:
 def build_daily(
     con: duckdb.DuckDBPyConnection, config: Config, period: Period, call_filter: CallFilter | None = None
 ) -> Daily:
+    from costlens.engine import CallFilter, set_call_filter
     from costlens.reconcile.build import materialise_period_calls
-    from costlens.report.build import CallFilter, set_call_filter
     from costlens.showback import allocate_cents
 
     call_filter = call_filter or CallFilter()
@@ -120,7 +120,7 @@ def build_daily(
             model.shown_cost_usd = model_cents
     result = Daily(period=period, days=days, totals=totals, filters=call_filter.to_dict())
     if not totals.calls:
-        from costlens.report.build import filter_hint
+        from costlens.engine import filter_hint
         from costlens.report.period import empty_period_hint
 
         result.empty_period = (call_filter and filter_hint(con, period, call_filter)) or empty_period_hint(con, period)

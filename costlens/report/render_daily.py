@@ -39,7 +39,7 @@ def render_daily(daily: Daily, console: Console) -> None:
 
     title = f"Daily spend, {daily.period.describe()}"
     if daily.filters:
-        from costlens.report.build import CallFilter
+        from costlens.engine import CallFilter
 
         title += f" · only {CallFilter.from_dict(daily.filters).describe()}"
     table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)

@@ -232,7 +232,7 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
         ),
     )
     if report.filters:
-        from costlens.report.build import CallFilter
+        from costlens.engine import CallFilter
 
         summary.append(f"\nonly the calls of {CallFilter.from_dict(report.filters).describe()}", style="bold")
         summary.append(" (--feature / --team): not reconciled with the bill")
