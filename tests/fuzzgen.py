@@ -310,6 +310,16 @@ def every_command(
         (["reconcile", *common, *when], None),
         (["reconcile", *common, *when, "--format", "json"], None),
         (["reconcile", *common, *when, "--format", "md"], None),
+        (["daily", *common, *when], None),
+        (["daily", *common, *when, "--format", "json"], None),
+        # diff compares two saved reports: the report saved first, then compared with itself
+        (
+            ["report", *common, *when, "--format", "json", "--out", str(out / "report.json")],
+            out / "report.json",
+        ),
+        (["diff", str(out / "report.json"), str(out / "report.json")], None),
+        (["diff", str(out / "report.json"), str(out / "report.json"), "--format", "json"], None),
+        (["diff", str(out / "report.json"), str(out / "report.json"), "--format", "md"], None),
     ]
     return commands
 
@@ -329,6 +339,8 @@ def listed_command_names() -> set[str]:
         "export",
         "reconcile",
         "demo",
+        "daily",
+        "diff",
     }
 
 

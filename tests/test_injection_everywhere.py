@@ -208,7 +208,7 @@ def _md_tables_are_intact(text: str) -> None:
 def test_markdown_outputs_escape_cells(hostile_run):
     _, _, _, outputs, _ = hostile_run
     md = [out for key, (argv, out, _) in outputs.items() if "md" in argv]
-    assert len(md) == 2  # report --format md, reconcile --format md
+    assert len(md) == 3  # report, reconcile and diff --format md
     for text in md:
         assert "<script" not in text and "<img" not in text
         _md_tables_are_intact(text)
@@ -250,10 +250,12 @@ def test_terminal_shows_rich_markup_literally(hostile_run):
 
 def test_json_outputs_round_trip_the_hostile_values(hostile_run):
     _, _, _, outputs, _ = hostile_run
-    report = next(out for key, (argv, out, _) in outputs.items() if argv[0] == "report" and "json" in argv)
+    report = next(
+        out for key, (argv, out, _) in outputs.items() if argv[0] == "report" and "json" in argv and "--out" not in argv
+    )
     data = json.loads(report)
     features = {row["feature"] for row in data["unit_economics"]}
     assert set(FEATURES) <= features
     for _key, (argv, out, _) in outputs.items():
-        if "json" in argv:
+        if "json" in argv and "--out" not in argv:
             json.loads(out)  # nothing but JSON on stdout
