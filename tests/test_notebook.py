@@ -33,7 +33,17 @@ def test_report_tables_as_polars_frames_keep_every_digit(sample, tmp_path):
     dbfile, config = sample
     report = api.report(db=dbfile, config=config, period="2026-10")
     frames = api.report_frames(report)
-    assert set(frames) == {"unit_economics", "by_model", "leaks", "levers", "budgets"}
+    assert set(frames) == {
+        "unit_economics",
+        "by_model",
+        "by_team",
+        "by_day",
+        "leaks",
+        "levers",
+        "budgets",
+        "showback",
+        "showback_invoice",
+    }  # the CSV / Parquet export's tables
     features = frames["unit_economics"]
     assert features.schema["cost_usd"] == pl.Decimal(38, 18)
     assert features["cost_usd"].sum() == SAMPLE_TOTAL == report.totals.cost_usd

@@ -268,11 +268,10 @@ def test_simulated_full_disk_at_commit_is_exit_5(tmp_path, monkeypatch):
     """Where mounting is impossible (CI), the same DuckDB error text raised after the file's load."""
     from typer.testing import CliRunner
 
-    from costlens import cli
-    from costlens.report import build
+    from costlens import cli, engine
 
     database = tmp_path / "db.duckdb"
-    monkeypatch.setattr(build, "prepare_priced_calls", no_space_in(database))
+    monkeypatch.setattr(engine, "prepare_priced_calls", no_space_in(database))
     result = CliRunner().invoke(
         cli.app, ["ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db", str(database), "-q"]
     )
