@@ -629,6 +629,15 @@ def ingest(
     raise typer.Exit(code)
 
 
+def _print_file_problems(result) -> None:
+    """Each file's warning and failure, one line each on stderr, whatever the output format."""
+    for f in result.files:
+        if f.warning:
+            print(f"costlens: warning: {f.warning}", file=sys.stderr)
+    for f in result.failed:
+        print(f"costlens: error: {f.message}", file=sys.stderr)
+
+
 def _print_ingest_json(result) -> None:
     """`ingest --json`: the run, file by file; warnings and errors still go to stderr as one-liners."""
     import dataclasses
@@ -641,11 +650,7 @@ def _print_ingest_json(result) -> None:
         for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined", "rows_skipped")
     }
     sys.stdout.write(dumps({"run_id": result.run_id, "files": files, "totals": totals}) + "\n")
-    for f in result.files:
-        if f.warning:
-            print(f"costlens: warning: {f.warning}", file=sys.stderr)
-    for f in result.failed:
-        print(f"costlens: error: {f.message}", file=sys.stderr)
+    _print_file_problems(result)
 
 
 def _print_ingest(result, quiet: bool) -> None:
@@ -699,11 +704,7 @@ def _print_ingest(result, quiet: bool) -> None:
         console.print(
             f"rows not loaded, with file, row and reason: costlens quarantine --run {result.run_id}", soft_wrap=True
         )
-    for f in result.files:
-        if f.warning:
-            print(f"costlens: warning: {f.warning}", file=sys.stderr)
-    for f in result.failed:
-        print(f"costlens: error: {f.message}", file=sys.stderr)
+    _print_file_problems(result)
 
 
 REPORT_FORMATS = ("terminal", "json", "html", "md", "csv", "parquet")
