@@ -320,7 +320,8 @@ ConfigOption = Annotated[
         "--config",
         "-c",
         metavar="FILE",
-        help="costlens.toml (default: ./costlens.toml or [tool.costlens] in ./pyproject.toml).",
+        # "\\[" is a literal bracket: rich would read [tool.costlens] as markup and drop it
+        help="costlens.toml (default: ./costlens.toml or \\[tool.costlens] in ./pyproject.toml).",
     ),
 ]
 # The period options, the same in every command that reads a period (costlens/report/period.py)
@@ -941,50 +942,44 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str, fea
         render_terminal.render_levers(result, console)
 
 
-@app.command(
-    rich_help_panel=ANALYSE, epilog=_examples("costlens leaks -p 2026-10", "costlens leaks -j | jq '.leaks[0]'")
-)
-def leaks(
-    db: DbOption = None,
-    config: ConfigOption = None,
-    period: PeriodOption = None,
-    since: SinceOption = None,
-    to: ToOption = None,
-    until: UntilOption = None,
-    last: LastOption = None,
-    fmt: FormatOption = "terminal",
-    feature: FeatureOption = None,
-    team: TeamOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-) -> None:
-    """Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …"""
-    _guard(lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "leaks", feature, team))
+def _analysis_command(section: str, summary: str, *examples: str) -> None:
+    """Register `leaks` or `levers`: the same options, one section of the report's analysis."""
+
+    def command(
+        db: DbOption = None,
+        config: ConfigOption = None,
+        period: PeriodOption = None,
+        since: SinceOption = None,
+        to: ToOption = None,
+        until: UntilOption = None,
+        last: LastOption = None,
+        fmt: FormatOption = "terminal",
+        feature: FeatureOption = None,
+        team: TeamOption = None,
+        as_json: JsonOption = False,
+        quiet: QuietOption = False,
+        no_color: NoColorOption = False,
+    ) -> None:
+        _guard(
+            lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), section, feature, team)
+        )
+
+    command.__doc__ = summary
+    app.command(section, rich_help_panel=ANALYSE, epilog=_examples(*examples))(command)
 
 
-@app.command(
-    rich_help_panel=ANALYSE, epilog=_examples("costlens levers -p last-month", "costlens levers -j > levers.json")
+_analysis_command(
+    "leaks",
+    "Where the money leaks: context bloat, premium overuse, retries, cache misses, batchable traffic, …",
+    "costlens leaks -p 2026-10",
+    "costlens leaks -j | jq '.leaks[0]'",
 )
-def levers(
-    db: DbOption = None,
-    config: ConfigOption = None,
-    period: PeriodOption = None,
-    since: SinceOption = None,
-    to: ToOption = None,
-    until: UntilOption = None,
-    last: LastOption = None,
-    fmt: FormatOption = "terminal",
-    feature: FeatureOption = None,
-    team: TeamOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-) -> None:
-    """What to do first: levers ranked by savings per effort, savings never double counted."""
-    _guard(
-        lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), "levers", feature, team)
-    )
+_analysis_command(
+    "levers",
+    "What to do first: levers ranked by savings per effort, savings never double counted.",
+    "costlens levers -p last-month",
+    "costlens levers -j > levers.json",
+)
 
 
 @app.command(

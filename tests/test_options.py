@@ -74,6 +74,8 @@ def test_every_command_has_short_help_examples_and_the_output_options(command):
         assert option in short.stdout, (command, option)
     assert ("--json" in short.stdout) == (command in WITH_JSON), command
     assert "<text>" not in short.stdout.split("Examples")[0].replace("<text>]", ""), command
+    if "--config" in short.stdout:  # rich markup must not swallow the bracketed table name
+        assert "[tool.costlens]" in " ".join(short.stdout.split()), command
 
 
 def test_commands_are_grouped_and_completion_is_offered():

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from costlens.ingest.base import Adapter, IngestContext
+from costlens.ingest.base import Adapter, IngestContext, vote_of_records
 from costlens.ingest.readers import column_ref, load_json_records, load_tabular
 from costlens.ingest.sources import Source
 
@@ -123,16 +123,7 @@ class AnthropicBillingAdapter(Adapter):
     def detect(self, src: Source, ctx: IngestContext) -> int:
         if src.container in ("csv", "parquet"):
             return 95 if csv_shape(src.header) else 0
-        records = [r for r in src.records if isinstance(r, dict)]
-        if not records:
-            return 0
-        verdicts = [classify_record(r) for r in records]
-        mine = sum(is_mine for is_mine, _ in verdicts)
-        if not mine:
-            return 0
-        if not any(strong for _, strong in verdicts):
-            return 30
-        return 50 + round(40 * mine / len(records))
+        return vote_of_records(src, classify_record, weak=30)
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import duckdb
 
     from costlens.config import ColumnMapping, Config
@@ -65,6 +67,21 @@ class Adapter:
     @staticmethod
     def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: list[Any] | None = None) -> None:
         con.execute(load_sql(relative), params or [])
+
+
+def vote_of_records(src: Source, classify: Callable[[dict], tuple[bool, bool]], weak: int) -> int:
+    """A detection score from each sniffed record's verdict (is_mine, strong): 0 when no record is mine,
+    `weak` when none is strongly so, else 50–90 by the share of records that are mine."""
+    records = [r for r in src.records if isinstance(r, dict)]
+    if not records:
+        return 0
+    verdicts = [classify(r) for r in records]
+    mine = sum(is_mine for is_mine, _ in verdicts)
+    if not mine:
+        return 0
+    if not any(strong for _, strong in verdicts):
+        return weak
+    return 50 + round(40 * mine / len(records))
 
 
 def record_keys(src: Source) -> set[str]:

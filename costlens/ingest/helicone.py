@@ -22,8 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.litellm import json_projection, json_struct
-from costlens.ingest.readers import column_ref, load_json_records, load_tabular
+from costlens.ingest.readers import stage_field_view
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -105,22 +104,7 @@ class HeliconeAdapter(Adapter):
         return 90 if sum(s > 0 for s in scores) >= max(1, (len(records) + 1) // 2) else 0
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
-        if src.container in ("csv", "parquet"):
-            load_tabular(con, src)
-            projection = ", ".join(f"{column_ref(src, *names)} AS {field}" for field, names in FIELDS.items())
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW helicone_src AS SELECT source_row, "
-                f"CAST(NULL AS VARCHAR) AS doc_problem, {projection} FROM raw_rows"
-            )
-        else:
-            load_json_records(con, src)
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW helicone_src AS SELECT source_row, "
-                f"CASE WHEN doc IS NULL THEN 'not valid JSON' WHEN json_type(doc) <> 'OBJECT' "
-                f"THEN 'not a JSON object' END AS doc_problem, {json_projection(FIELDS, JSON_FIELDS)} "
-                f"FROM (SELECT source_row, doc, json_transform(doc, '{json_struct(FIELDS, JSON_FIELDS)}') AS t "
-                f"FROM raw_json)"
-            )
+        stage_field_view(con, src, "helicone_src", FIELDS, JSON_FIELDS)
         self.run_sql(con, "staging/helicone.sql")
 
 

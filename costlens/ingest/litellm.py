@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.readers import column_ref, load_json_records, load_tabular
+from costlens.ingest.readers import load_json_records, stage_field_view
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -119,52 +119,13 @@ class LiteLLMAdapter(Adapter):
         return 95 if sum(s > 0 for s in scores) >= max(1, (len(records) + 1) // 2) else 0
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
-        if src.container in ("csv", "parquet"):
-            load_tabular(con, src)
-            projection = ", ".join(f"{column_ref(src, *names)} AS {field}" for field, names in FIELDS.items())
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW litellm_src AS SELECT source_row, CAST(NULL AS VARCHAR) AS doc_problem, "
-                f"{projection} FROM raw_rows"
-            )
-        else:
+        if src.container not in ("csv", "parquet"):
             load_json_records(con, src)
             records = [r for r in src.records if isinstance(r, dict)]
             if records and all(_is_page(r) for r in records):
                 unwrap_pages(con)
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW litellm_src AS SELECT source_row, "
-                f"CASE WHEN doc IS NULL THEN 'not valid JSON' WHEN json_type(doc) <> 'OBJECT' "
-                f"THEN 'not a JSON object' END AS doc_problem, {json_projection(FIELDS, JSON_FIELDS)} "
-                f"FROM (SELECT source_row, doc, json_transform(doc, '{json_struct(FIELDS, JSON_FIELDS)}') AS t "
-                f"FROM raw_json)"
-            )
+        stage_field_view(con, src, "litellm_src", FIELDS, JSON_FIELDS, json_loaded=True)
         self.run_sql(con, "staging/litellm.sql")
-
-
-def _json_names(names: tuple[str, ...]) -> list[str]:
-    """JSON keys are matched exactly, but a STRUCT cannot hold two names differing only in case: keep the
-    first spelling of each (CSV / Parquet headers are matched without regard to case anyway)."""
-    return [name for i, name in enumerate(names) if name.lower() not in {n.lower() for n in names[:i]}]
-
-
-def json_struct(fields: dict[str, tuple[str, ...]], json_fields: set[str]) -> str:
-    """The json_transform structure reading every alias of every field once (our own names, never input)."""
-    keys: dict[str, str] = {}
-    for field, names in fields.items():
-        for name in _json_names(names):
-            keys[name] = "JSON" if field in json_fields else "VARCHAR"
-    return "{" + ",".join(f'"{name}":"{kind}"' for name, kind in keys.items()) + "}"
-
-
-def json_projection(fields: dict[str, tuple[str, ...]], json_fields: set[str]) -> str:
-    parts = []
-    for field, names in fields.items():
-        refs = [
-            f'CAST(t."{name}" AS VARCHAR)' if field in json_fields else f't."{name}"' for name in _json_names(names)
-        ]
-        expr = refs[0] if len(refs) == 1 else f"coalesce({', '.join(refs)})"
-        parts.append(f"{expr} AS {field}")
-    return ", ".join(parts)
 
 
 def unwrap_pages(con: duckdb.DuckDBPyConnection) -> None:

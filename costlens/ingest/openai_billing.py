@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from costlens.ingest.base import Adapter, IngestContext
+from costlens.ingest.base import Adapter, IngestContext, vote_of_records
 from costlens.ingest.readers import column_ref, load_json_records, load_tabular
 from costlens.ingest.sources import Source
 
@@ -148,16 +148,7 @@ class OpenAIBillingAdapter(Adapter):
         if src.container in ("csv", "parquet"):
             shape = csv_shape(src.header)
             return {"usage": 95, "cost": 95, "empty": 60}.get(shape or "", 0)
-        records = [r for r in src.records if isinstance(r, dict)]
-        if not records:
-            return 0
-        verdicts = [classify_record(r) for r in records]
-        mine = sum(is_mine for is_mine, _ in verdicts)
-        if not mine:
-            return 0
-        if not any(strong for _, strong in verdicts):
-            return 40
-        return 50 + round(40 * mine / len(records))
+        return vote_of_records(src, classify_record, weak=40)
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         if src.container in ("csv", "parquet"):

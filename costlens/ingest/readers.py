@@ -551,6 +551,64 @@ def column_ref(src: Source, *names: str) -> str:
     return "CAST(NULL AS VARCHAR)"
 
 
+def stage_field_view(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    view: str,
+    fields: dict[str, tuple[str, ...]],
+    json_fields: set[str] | frozenset[str] = frozenset(),
+    *,
+    json_loaded: bool = False,
+) -> None:
+    """TEMP VIEW `view` (our own name, never input): source_row, doc_problem (why a JSON line is not a record)
+    and one text column per field, read from the first of its aliases present. CSV / Parquet columns are
+    matched without regard to case; JSON keys exactly (`json_fields` are kept as JSON text). `json_loaded`:
+    the caller already filled raw_json (for example unwrapped API pages)."""
+    if src.container in ("csv", "parquet"):
+        load_tabular(con, src)
+        projection = ", ".join(f"{column_ref(src, *names)} AS {field}" for field, names in fields.items())
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT source_row, CAST(NULL AS VARCHAR) AS doc_problem, "
+            f"{projection} FROM raw_rows"
+        )
+        return
+    if not json_loaded:
+        load_json_records(con, src)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT source_row, "
+        f"CASE WHEN doc IS NULL THEN 'not valid JSON' WHEN json_type(doc) <> 'OBJECT' "
+        f"THEN 'not a JSON object' END AS doc_problem, {json_projection(fields, json_fields)} "
+        f"FROM (SELECT source_row, doc, json_transform(doc, '{json_struct(fields, json_fields)}') AS t "
+        f"FROM raw_json)"
+    )
+
+
+def _json_names(names: tuple[str, ...]) -> list[str]:
+    """JSON keys are matched exactly, but a STRUCT cannot hold two names differing only in case: keep the
+    first spelling of each (CSV / Parquet headers are matched without regard to case anyway)."""
+    return [name for i, name in enumerate(names) if name.lower() not in {n.lower() for n in names[:i]}]
+
+
+def json_struct(fields: dict[str, tuple[str, ...]], json_fields: set[str] | frozenset[str]) -> str:
+    """The json_transform structure reading every alias of every field once (our own names, never input)."""
+    keys: dict[str, str] = {}
+    for field, names in fields.items():
+        for name in _json_names(names):
+            keys[name] = "JSON" if field in json_fields else "VARCHAR"
+    return "{" + ",".join(f'"{name}":"{kind}"' for name, kind in keys.items()) + "}"
+
+
+def json_projection(fields: dict[str, tuple[str, ...]], json_fields: set[str] | frozenset[str]) -> str:
+    parts = []
+    for field, names in fields.items():
+        refs = [
+            f'CAST(t."{name}" AS VARCHAR)' if field in json_fields else f't."{name}"' for name in _json_names(names)
+        ]
+        expr = refs[0] if len(refs) == 1 else f"coalesce({', '.join(refs)})"
+        parts.append(f"{expr} AS {field}")
+    return ", ".join(parts)
+
+
 def _needs_line_reader(src: Source, exc: Exception) -> bool:
     """DuckDB's strict CSV parser gave up on the whole file: a stray carriage return or mixed line endings,
     or (gzip only) an unterminated quote, for which it asks for a multi-GiB buffer."""

@@ -12,7 +12,8 @@ report_period exist). Python only prepares small inputs, each resolved once:
   routing target — resolved from the same catalog, discounts and overrides as price_book.
 
 Then sql/leaks/_prelude.sql builds `leak_calls` (period_calls + the per-token prices of each call) and the
-shared macros, and every sql/leaks/<kind>.sql returns its findings (columns: costlens.leaks.model.COLUMNS).
+shared macros; every sql/leaks/<kind>.sql selects its findings' detector columns, and sql/leaks/_finding.sql
+turns them into findings (columns: costlens.leaks.model.COLUMNS).
 """
 
 from __future__ import annotations
@@ -363,13 +364,15 @@ def _extra_prices(con: duckdb.DuckDBPyConnection, config: Any) -> None:
 
 
 def _detector_rows(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of sql/leaks/<kind>.sql. If it runs out of memory, run it again on one thread
-    (per-group percentiles and lists are held per thread and cannot spill; at ~10M calls that can exceed the
-    memory limit where the rest of the work spills to disk)."""
+    """Column names and rows of the findings of sql/leaks/<kind>.sql, through sql/leaks/_finding.sql. If it runs
+    out of memory, run it again on one thread (per-group percentiles and lists are held per thread and cannot
+    spill; at ~10M calls that can exceed the memory limit where the rest of the work spills to disk)."""
     import duckdb
 
+    con.execute(f"CREATE OR REPLACE TEMP VIEW leak_detector AS {load_sql(f'leaks/{kind}.sql')}")
+
     def run() -> tuple[list[str], list[tuple]]:
-        cursor = con.execute(load_sql(f"leaks/{kind}.sql"))
+        cursor = con.execute(load_sql("leaks/_finding.sql"))
         return [d[0] for d in cursor.description], cursor.fetchall()
 
     try:

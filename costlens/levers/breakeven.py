@@ -179,22 +179,35 @@ def self_hosting(
             f"below break-even: ${monthly_api_usd:,.0f}/month on {model} vs ≈ ${cost:,.0f}/month self-hosted; "
             f"pays back above ≈ ${be_usd:,.0f}/month ({be_tokens / 1e6:,.0f}M tokens/month)"
         )
-    return BreakEven(
+    return _verdict(
         "self_hosting",
-        feature,
-        provider,
-        model,
-        monthly_api_usd,
-        monthly_tokens,
+        (feature, provider, model, monthly_api_usd, monthly_tokens),
         cost,
         savings,
-        min(low, savings),
-        max(high, savings),
-        be_usd,
-        be_tokens,
+        (low, high),
+        (be_usd, be_tokens),
         recommended,
         reason,
         gpus=gpus,
+    )
+
+
+def _verdict(
+    lever: str,
+    usage: tuple[str, str | None, str, Decimal, int],
+    cost: Decimal,
+    savings: Decimal,
+    band: tuple[Decimal, Decimal],
+    break_even: tuple[Decimal | None, int | None],
+    recommended: bool,
+    reason: str,
+    **extra: Any,
+) -> BreakEven:
+    """A BreakEven for (feature, provider, model, monthly_api_usd, monthly_tokens); the savings band always
+    contains the point estimate."""
+    low, high = band
+    return BreakEven(
+        lever, *usage, cost, savings, min(low, savings), max(high, savings), *break_even, recommended, reason, **extra
     )
 
 
@@ -247,19 +260,13 @@ def distillation(
         )
     if recommended and task_class is None:
         reason += " (task class unknown: confirm the task is narrow, e.g. classification or extraction)"
-    return BreakEven(
+    return _verdict(
         "distillation",
-        feature,
-        provider,
-        model,
-        monthly_api_usd,
-        monthly_tokens,
+        (feature, provider, model, monthly_api_usd, monthly_tokens),
         cost,
         savings,
-        min(low, savings),
-        max(high, savings),
-        be_usd,
-        be_tokens,
+        (low, high),
+        (be_usd, be_tokens),
         recommended,
         reason,
         task_class=task_class,

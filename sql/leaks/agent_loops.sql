@@ -64,9 +64,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.calls_affected) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'sub_kind', b.budget_basis,
         'counts', json_object(
@@ -84,12 +83,8 @@ SELECT
            || 'steps and stop loops', f.tasks_over_budget, b.budget, b.p50_calls, f.max_calls_per_task,
            f.calls_affected) AS explanation,
     'agent_budgets' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('agent_loops.savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('agent_loops.savings_high_factor')) AS savings_high_usd,
+    'agent_loops.savings' AS savings_factors,
     'medium' AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
 JOIN budgets AS b ON b.feature_key = f.feature
-JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY f.wasted_usd DESC, f.feature

@@ -74,11 +74,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    CASE WHEN n.basis = 'config' THEN leak_confidence(f.calls_affected)
-         WHEN leak_confidence(f.calls_affected) = 'high' THEN 'medium'
-         ELSE leak_confidence(f.calls_affected) END AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    CASE WHEN n.basis = 'config' THEN 'high' ELSE 'medium' END AS confidence_at_most,  -- a traffic pattern only suggests batch work
     json_object(
         'sub_kind', n.basis,
         'counts', json_object(
@@ -106,12 +103,8 @@ SELECT
                     CAST(leak_th('batchable.nightly_end_hour') AS BIGINT), f.calls_affected)
     END AS explanation,
     'batch_processing' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('batchable.savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('batchable.savings_high_factor')) AS savings_high_usd,
+    'batchable.savings' AS savings_factors,
     'low' AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
 JOIN non_interactive AS n ON n.feature_key = f.feature
-JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY f.wasted_usd DESC, f.feature

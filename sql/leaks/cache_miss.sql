@@ -138,9 +138,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.calls_affected) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'sub_kind', 'response_cache',
         'counts', json_object(
@@ -156,13 +155,10 @@ SELECT
            || 'a response cache would serve them', f.calls_affected, f.answered_prompts, f.distinct_prompts,
            round(f.median_seconds_since_previous / 3600, 1)) AS explanation,
     'response_cache' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.response_savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.response_savings_high_factor')) AS savings_high_usd,
+    'cache_miss.response_savings' AS savings_factors,
     'medium' AS quality_risk,
     f.affected_cost_usd
 FROM rc_found AS f
-JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
 
 UNION ALL
 
@@ -173,9 +169,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.missed) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.missed AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'sub_kind', 'prompt_caching',
         'counts', json_object(
@@ -196,11 +191,7 @@ SELECT
            CAST(leak_th('cache_miss.prompt_cache_ttl_s') AS BIGINT), leak_usd(f.wasted_usd),
            leak_usd(f.write_premium_usd)) AS explanation,
     'prompt_caching' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.prompt_savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('cache_miss.prompt_savings_high_factor')) AS savings_high_usd,
+    'cache_miss.prompt_savings' AS savings_factors,
     'low' AS quality_risk,
     f.affected_cost_usd
 FROM pc_found AS f
-JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY wasted_usd DESC, feature

@@ -103,9 +103,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.calls_affected) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'sub_kind', f.sub_kind,
         'counts', json_object(
@@ -132,11 +131,8 @@ SELECT
             CAST(round(f.typical_tokens) AS BIGINT))
     END AS explanation,
     'context_discipline' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('context_bloat.savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('context_bloat.savings_high_factor')) AS savings_high_usd,
+    'context_bloat.savings' AS savings_factors,
     'medium' AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
 JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY f.wasted_usd DESC, f.feature, f.sub_kind

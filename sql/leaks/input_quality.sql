@@ -42,9 +42,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.calls_affected) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'sub_kind', CASE WHEN 2 * f.too_long_failures >= f.calls_affected THEN 'input_too_long' ELSE 'invalid_input' END,
         'counts', json_object(
@@ -64,11 +63,8 @@ SELECT
            f.too_long_failures, f.resent) AS explanation,
     CASE WHEN 2 * f.too_long_failures >= f.calls_affected THEN 'context_discipline' ELSE 'stability_guardrails' END
         AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('input_quality.savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('input_quality.savings_high_factor')) AS savings_high_usd,
+    'input_quality.savings' AS savings_factors,
     'low' AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
 JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY f.wasted_usd DESC, f.feature

@@ -181,9 +181,8 @@ SELECT
     coalesce(s.task_class, CASE WHEN ch.basis = 'short_output_work' THEN 'short_output' END) AS task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.calls_affected) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'sub_kind', ch.basis,
         'counts', json_object(
@@ -220,13 +219,9 @@ SELECT
             leak_usd(f.wasted_usd))
     END AS explanation,
     'model_routing' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('premium_overuse.savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('premium_overuse.savings_high_factor')) AS savings_high_usd,
+    'premium_overuse.savings' AS savings_factors,
     CASE WHEN ch.basis = 'cheaper_model_same_feature' THEN 'low' ELSE 'medium' END AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
 JOIN choice AS ch USING (feature_key, provider_key, model)
 JOIN stats AS s USING (feature_key, provider_key, model)
-JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature_key
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY f.wasted_usd DESC, f.feature_key, f.model

@@ -55,9 +55,8 @@ SELECT
     f.task_class,
     f.calls_affected,
     f.wasted_usd,
-    leak_monthly(f.wasted_usd) AS est_monthly_savings_usd,
-    leak_confidence(f.calls_affected) AS confidence,
-    leak_severity(f.wasted_usd, ft.cost_usd) AS severity,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
     json_object(
         'counts', json_object(
             'calls_affected', f.calls_affected,
@@ -77,11 +76,8 @@ SELECT
     format('{} of {} calls produced nothing used ({} failed attempts, {} same-prompt repeats in {} tasks)',
            f.calls_affected, ft.calls, f.failed_attempts, f.same_prompt_repeats, f.tasks) AS explanation,
     'stability_guardrails' AS lever,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('retries.savings_low_factor')) AS savings_low_usd,
-    leak_scale(leak_monthly(f.wasted_usd), leak_th('retries.savings_high_factor')) AS savings_high_usd,
+    'retries.savings' AS savings_factors,
     'low' AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
 JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
-WHERE f.wasted_usd > leak_th('estimate.min_wasted_usd')
-ORDER BY f.wasted_usd DESC, f.feature
