@@ -91,17 +91,7 @@ SELECT
     http_status_n AS http_status,
     resp.candidates[1].finishReason AS finish_reason,
     parse_tokens(req.generationConfig.maxOutputTokens) AS max_tokens,
-    nullif_blank(coalesce(meta.task_id, meta."costlens.task_id", meta."task.id", t.task_id, meta.trace_id, t.trace_id))
-        AS task_id,
-    nullif_blank(coalesce(meta.session_id, meta.conversation_id, meta.thread_id, meta."gen_ai.conversation.id",
-                          t.session_id, t.conversation_id)) AS session_id,
-    nullif_blank(coalesce(meta.trace_id, t.trace_id)) AS trace_id,
-    nullif_blank(coalesce(meta."costlens.feature", meta.feature, meta."app.feature", meta.use_case, t.feature,
-                          meta.agent_name, meta.agent, meta.service)) AS feature,
-    nullif_blank(coalesce(meta.team, t.team)) AS team,
-    nullif_blank(coalesce(meta.customer, meta.customer_id, t.customer, t.customer_id)) AS customer,
-    nullif_blank(coalesce(meta.user_id, meta.user, t.user_id)) AS user_id,
-    nullif_blank(coalesce(meta.environment, meta.env, t.environment)) AS environment,
+    unnest(wrapper_attribution(meta, t)),  -- task_id, session_id, trace_id, feature, team, customer, user_id, environment
     nullif(map_concat(coalesce(metadata_tags(t.metadata), MAP {}),
         CASE WHEN line_ts_raw IS NULL THEN MAP {'costlens.ts_source': 'file_mtime'} ELSE MAP {} END), MAP {}) AS tags,
     CASE WHEN req.contents IS NOT NULL THEN

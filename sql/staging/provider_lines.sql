@@ -15,6 +15,22 @@
 --   * an app wrapper {timestamp, latency_ms, metadata{feature, task_id, …, provider, batch}, request{…},
 --     response{…} | null, error{…}} — metadata keys are also read from the wrapper's top level.
 -- Speed: each JSON document is parsed once into typed STRUCTs (json_transform), never once per field.
+
+-- The attribution an app wrapper gives a call (its metadata, else the same keys at its top level), for step-2
+-- files with no provider-specific source of their own: SELECT unnest(wrapper_attribution(meta, t)).
+CREATE OR REPLACE TEMP MACRO wrapper_attribution(meta, t) AS {
+    'task_id': nullif_blank(coalesce(meta.task_id, meta."costlens.task_id", meta."task.id", t.task_id, meta.trace_id,
+                                     t.trace_id)),
+    'session_id': nullif_blank(coalesce(meta.session_id, meta.conversation_id, meta.thread_id,
+                                        meta."gen_ai.conversation.id", t.session_id, t.conversation_id)),
+    'trace_id': nullif_blank(coalesce(meta.trace_id, t.trace_id)),
+    'feature': nullif_blank(coalesce(meta."costlens.feature", meta.feature, meta."app.feature", meta.use_case,
+                                     t.feature, meta.agent_name, meta.agent, meta.service)),
+    'team': nullif_blank(coalesce(meta.team, t.team)),
+    'customer': nullif_blank(coalesce(meta.customer, meta.customer_id, t.customer, t.customer_id)),
+    'user_id': nullif_blank(coalesce(meta.user_id, meta.user, t.user_id)),
+    'environment': nullif_blank(coalesce(meta.environment, meta.env, t.environment))
+};
 CREATE OR REPLACE TEMP TABLE provider_lines AS
 WITH lines AS (
     SELECT r.source_row, r.doc, c.source_sha256, p.file_mtime, p.primary_provider,
