@@ -64,27 +64,82 @@ def load_otel_harness() -> dict:
         sys.modules.update(saved)
 
 
+def built_once_per_run(tmp_path_factory, name: str, build) -> Path:
+    """A folder `build(folder)` fills once per test run, shared by every pytest-xdist worker (a lock file in the
+    run's common temporary folder): an expensive input is made once, not once per worker."""
+    import os
+
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' folders share this parent
+    folder, built = root / name, root / f"{name}.built"  # the marker beside the folder: tests ingest folders
+    with FileLock(str(folder) + ".lock"):
+        if not built.exists():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            built.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def otel_corpus(tmp_path_factory):
     """Every set-up of the real-world OTel harness run once (each in its own interpreter, two at a time): the
     instrumentation libraries' own spans, in OTLP JSON and flat JSON, in one folder. Returns (folder, {set-up:
-    exit code}); exit code 3 means the set-up's library cannot share this environment (it is skipped)."""
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
+    (exit code, output)}); exit code 3 means the set-up's library cannot share this environment (it is skipped)."""
+    import json
 
-    setups = load_otel_harness()["setups"].SETUPS
-    out = tmp_path_factory.mktemp("otel-corpus")
+    def build(out: Path) -> None:
+        import subprocess
+        import sys
+        from concurrent.futures import ThreadPoolExecutor
 
-    def run(setup: str) -> tuple[str, int, str]:
-        proc = subprocess.run(
-            [sys.executable, str(OTEL_HARNESS / "setups.py"), setup, str(out)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        return setup, proc.returncode, proc.stdout + proc.stderr
+        setups = load_otel_harness()["setups"].SETUPS
 
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(run, setups))
-    return out, {setup: (code, text) for setup, code, text in results}
+        def run(setup: str) -> tuple[str, int, str]:
+            proc = subprocess.run(
+                [sys.executable, str(OTEL_HARNESS / "setups.py"), setup, str(out)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            return setup, proc.returncode, proc.stdout + proc.stderr
+
+        with ThreadPoolExecutor(2) as pool:
+            results = {setup: [code, text] for setup, code, text in pool.map(run, setups)}
+        out.with_name("otel-corpus.results.json").write_text(json.dumps(results), encoding="utf-8")
+
+    out = built_once_per_run(tmp_path_factory, "otel-corpus", build)
+    results = json.loads(out.with_name("otel-corpus.results.json").read_text(encoding="utf-8"))
+    return out, {setup: (code, text) for setup, (code, text) in results.items()}
+
+
+SAMPLE_CONFIG = SAMPLE_LOGS / "costlens.toml"
+
+
+@pytest.fixture(scope="session")
+def sample_month_db(tmp_path_factory) -> Path:
+    """sample_logs/ ingested once per test run with its costlens.toml: a master database that fixtures copy
+    (`copy_sample_db`) and never write. The CLI's own ingest of it is tested in tests/test_cli.py."""
+
+    def build(folder: Path) -> None:
+        from costlens.config import load_config
+        from costlens.ingest.runner import ingest_paths
+
+        connection = db.connect(str(folder / "sample.duckdb"))
+        try:
+            result = ingest_paths(connection, [str(SAMPLE_LOGS)], load_config(SAMPLE_CONFIG))
+            assert not result.failed and len(result.files) == 9, result
+        finally:
+            connection.close()
+
+    return built_once_per_run(tmp_path_factory, "sample-month", build) / "sample.duckdb"
+
+
+def copy_sample_db(master: Path, folder: Path, name: str = "sample.duckdb") -> Path:
+    """A private copy of the ingested sample month, for tests that write to it or keep files beside it."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(master, folder / name))

@@ -92,6 +92,7 @@ def dig(record: dict, path: tuple[str, ...]):
 # ------------------------------------------------------------------------------------ usage_report page
 
 
+@pytest.mark.slow
 def test_usage_report_page_golden(con, bill):
     (file,) = bill(USAGE_PAGE).files
     assert (file.status, file.format, file.target) == ("ingested", MINE, "billing_lines")
@@ -184,6 +185,7 @@ COST_TOKEN_TYPES = {
 }
 
 
+@pytest.mark.slow
 def test_cost_report_page_golden_cents_to_usd(con, bill):
     (file,) = bill(COST_PAGE).files
     assert file.format == MINE
@@ -227,6 +229,7 @@ def test_cost_report_page_golden_cents_to_usd(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_cost_report_pages_jsonl(con, bill):
     (file,) = bill(COST_PAGES).files
     assert file.format == MINE
@@ -258,6 +261,7 @@ CSV_USAGE_FIELDS = (
 CONTEXT = {"≤ 200k": "0-200k", "> 200k": "200k-1M"}
 
 
+@pytest.mark.slow
 def test_console_usage_csv_golden(con, bill):
     (file,) = bill(USAGE_CSV).files
     assert file.format == MINE
@@ -336,6 +340,7 @@ COST_CSV_TOKEN_TYPES = {
 }
 
 
+@pytest.mark.slow
 def test_console_cost_csv_golden(con, bill):
     (file,) = bill(COST_CSV).files
     assert file.format == MINE
@@ -376,6 +381,7 @@ def test_console_cost_csv_with_api_key_ids(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_display_names_map_to_catalog_models(con, bill, tmp_path):
     from costlens.pricing.catalog import find_catalog_model
 
@@ -416,6 +422,7 @@ def test_display_names_map_to_catalog_models(con, bill, tmp_path):
         assert find_catalog_model("anthropic", model).model is not None, model
 
 
+@pytest.mark.slow
 def test_usage_and_cost_reports_reconcile(con, bill):
     # The API cost report for day 1 prices exactly the usage report's Sonnet 4 tokens at list prices
     # ($3 / $3.75 / $6 / $0.30 / $15 per Mtok, web search $10 per 1,000).
@@ -443,6 +450,7 @@ def test_usage_and_cost_reports_reconcile(con, bill):
 # ------------------------------------------------------------------------------------ framework as it is
 
 
+@pytest.mark.slow
 def test_every_row_accounted_for_with_the_framework_check_as_is(con, ingest):
     result = ingest(USAGE_CSV, COST_CSV)
     for file in result.files:
@@ -455,6 +463,7 @@ def test_every_row_accounted_for_with_the_framework_check_as_is(con, ingest):
 # ------------------------------------------------------------------------------------ re-ingest, detection
 
 
+@pytest.mark.slow
 def test_reingest_adds_nothing(con, bill):
     paths = [USAGE_PAGE, COST_PAGE, COST_PAGES, USAGE_CSV, COST_CSV, COST_CSV_V2]
     bill(*paths)

@@ -89,6 +89,7 @@ def bill(loaded):
     return loaded[0]
 
 
+@pytest.mark.slow
 def test_cur_every_row_accounted_for(bill, cur):
     con = bill
     assert (cur.status, cur.format, cur.target) == ("ingested", "aws_cur", "billing_lines")
@@ -201,6 +202,7 @@ def test_cur_columns(bill, cur):
     assert other[16][3] is None and other[18][3] is None  # "{}" and empty resource_tags → no tags
 
 
+@pytest.mark.slow
 def test_cur_as_typed_parquet(con, ingest, tmp_path):
     """CUR 2.0 Parquet: MAP product / resource_tags, DOUBLE money and amounts, TIMESTAMP dates."""
     target = tmp_path / "cur2.parquet"
@@ -237,6 +239,7 @@ def test_cur_as_typed_parquet(con, ingest, tmp_path):
     assert reasons == {18: "missing line_item_unblended_cost", 19: "missing line_item_usage_start_date"}
 
 
+@pytest.mark.slow
 def test_legacy_cur_column_names(con, ingest, tmp_path):
     path = tmp_path / "legacy_cur.csv"
     path.write_text(
@@ -252,6 +255,7 @@ def test_legacy_cur_column_names(con, ingest, tmp_path):
     assert got == (True, "claude-3-haiku", "input", Decimal("2000000"), Decimal("0.5"))
 
 
+@pytest.mark.slow
 def test_reingesting_adds_nothing(con, ingest):
     ingest(CUR)
     again = ingest(CUR).files[0]

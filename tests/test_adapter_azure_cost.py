@@ -94,6 +94,7 @@ def of(con, path: Path, *columns: str) -> dict[int, tuple]:
 KIND = ("is_ai", "model", "token_type", "service_tier", "is_batch", "charge_category")
 
 
+@pytest.mark.slow
 def test_every_row_accounted_for(loaded):
     con, files = loaded
     ea, mca = files[EA.name], files[MCA.name]
@@ -251,6 +252,7 @@ def test_every_azure_unit_of_measure_block_size(con):
     assert sizes["1K"] == 1000 and sizes["1M"] == 1_000_000
 
 
+@pytest.mark.slow
 def test_ea_as_parquet_with_typed_columns(con, ingest, tmp_path):
     """Parquet exports: DATE columns (ISO text once read), DOUBLE money and quantities."""
     target = tmp_path / "ea.parquet"

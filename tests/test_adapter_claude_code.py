@@ -295,6 +295,7 @@ def test_golden_projects_tree(con, ingest):
     assert tasks == sorted([(S1, 5), (S2, 2)])
 
 
+@pytest.mark.slow
 def test_priced_by_hand_and_by_genai_prices(con, ingest):
     from genai_prices import Usage, calc_price
 
@@ -343,6 +344,7 @@ def test_reingest_same_tree_loads_nothing(con, ingest):
     assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 18
 
 
+@pytest.mark.slow
 def test_resumed_session_copies_are_duplicates(con, ingest, tmp_path):
     """`claude --resume` starts a new file that repeats the conversation it resumes: same message ids and
     request ids, new sessionId. Those requests were billed once, so they load once."""
@@ -382,6 +384,7 @@ def _assistant(**values) -> dict:
     return {"type": "assistant", "uuid": values.pop("uuid", "x"), "timestamp": "2025-11-05T12:00:00Z", **values}
 
 
+@pytest.mark.slow
 def test_feature_and_task_from_the_path_when_lines_lack_them(con, ingest, tmp_path):
     project = tmp_path / "projects" / "-Users-dev-no-cwd"
     sub = project / "1111aaaa-0000-4000-8000-000000000001" / "subagents" / "agent-b1.jsonl"
@@ -431,6 +434,7 @@ def test_feature_and_task_from_the_path_when_lines_lack_them(con, ingest, tmp_pa
     ]
 
 
+@pytest.mark.slow
 def test_error_lines_without_status_field_and_without_any_model(con, ingest, tmp_path):
     text = (
         'API Error: 400 {"type":"error","error":{"type":"invalid_request_error",'
@@ -489,6 +493,7 @@ def test_error_lines_without_status_field_and_without_any_model(con, ingest, tmp
     ]
 
 
+@pytest.mark.slow
 def test_assistant_line_without_usage_is_rejected(con, ingest, tmp_path):
     path = tmp_path / "s.jsonl"
     path.write_text(
@@ -560,6 +565,7 @@ REAL_FIGURES = {  # lines read, calls, streaming duplicates collapsed
 }
 
 
+@pytest.mark.slow
 def test_real_logs_one_call_per_request_priced_like_genai_prices(con, ingest):
     from genai_prices import Usage, calc_price
 
@@ -629,6 +635,7 @@ def test_real_logs_one_call_per_request_priced_like_genai_prices(con, ingest):
     assert grand_total == pytest.approx(Decimal("0.34521525"), rel=REL)
 
 
+@pytest.mark.slow
 def test_real_log_keeps_the_final_streamed_line_not_the_first(con, ingest):
     path = realdata("claude-code-logs/crud.jsonl")
     ingest(path)

@@ -34,6 +34,7 @@ def sample(con, ingest):
     return path, result
 
 
+@pytest.mark.slow
 def test_real_sample_every_row_accounted_for(con, sample):
     _, result = sample
     (file,) = result.files
@@ -45,6 +46,7 @@ def test_real_sample_every_row_accounted_for(con, sample):
     assert con.execute("SELECT count(*), count(DISTINCT line_id) FROM billing_lines").fetchone() == (1000, 1000)
 
 
+@pytest.mark.slow
 def test_real_sample_money_is_exact_decimal(con, sample):
     billed, effective, listed, kind = con.execute(
         "SELECT sum(billed_cost), sum(effective_cost), sum(list_cost), typeof(sum(billed_cost)) FROM billing_lines"
@@ -62,6 +64,7 @@ def test_real_sample_money_is_exact_decimal(con, sample):
     )
 
 
+@pytest.mark.slow
 def test_real_sample_splits(con, sample):
     providers = dict(con.execute("SELECT provider, count(*) FROM billing_lines GROUP BY ALL").fetchall())
     assert providers == {"AWS": 942, "Microsoft": 51, "Oracle": 7}
@@ -69,6 +72,7 @@ def test_real_sample_splits(con, sample):
     assert categories == {"Usage": 997, "Adjustment": 2, "Credit": 1}
 
 
+@pytest.mark.slow
 def test_real_sample_holds_no_llm_spend(con, sample):
     # Nine Azure Machine Learning lines sit in "AI and Machine Learning" (compute, disks, bandwidth), but none
     # is an LLM token charge: the manifest says the sample holds no LLM spend, so nothing counts as AI spend.
@@ -84,6 +88,7 @@ def test_real_sample_holds_no_llm_spend(con, sample):
     ).fetchone() == (0, 0, 0, 0)
 
 
+@pytest.mark.slow
 def test_real_sample_null_literal_becomes_sql_null(con, sample):
     path, _ = sample
     # ChargeClass is the literal NULL on every row; ServiceSubcategory / SkuMeter are not in FOCUS 1.0
@@ -115,6 +120,7 @@ def test_real_sample_null_literal_becomes_sql_null(con, sample):
     assert oracle == [("us-sanjose-1", None), ("us-sanjose-1", None)]
 
 
+@pytest.mark.slow
 def test_real_sample_tags_parsed(con, sample):
     with open(REALDATA / "focus-1.0-sample/focus_sample.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -127,6 +133,7 @@ def test_real_sample_tags_parsed(con, sample):
     )
 
 
+@pytest.mark.slow
 def test_reingesting_the_sample_adds_nothing(con, ingest):
     path = realdata("focus-1.0-sample/focus_sample.csv")
     ingest(path)
@@ -154,6 +161,7 @@ AZURE_EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_focus_1_2_azure_openai_rows(con, ingest):
     result = ingest(FOCUS / "focus_1_2_azure_openai.csv")
     (file,) = result.files
@@ -166,6 +174,7 @@ def test_focus_1_2_azure_openai_rows(con, ingest):
     assert con.execute("SELECT effective_cost FROM billing_lines WHERE source_row = 4").fetchone()[0] == Decimal("2.25")
 
 
+@pytest.mark.slow
 def test_focus_1_2_columns_and_tags(con, ingest):
     ingest(FOCUS / "focus_1_2_azure_openai.csv")
     row = con.execute(
@@ -206,6 +215,7 @@ def test_focus_1_2_columns_and_tags(con, ingest):
     assert lines(con, "sku_meter")[5] == ("gpt 4o mini 0718 Inp glbl Tokens",)
 
 
+@pytest.mark.slow
 def test_focus_1_2_as_parquet_with_map_tags(con, ingest, tmp_path):
     """Parquet exports carry typed columns (DECIMAL money, TIMESTAMP periods, MAP tags)."""
     target = tmp_path / "focus_1_2.parquet"
@@ -232,6 +242,7 @@ def test_focus_1_2_as_parquet_with_map_tags(con, ingest, tmp_path):
 # ----------------------------------------------------------------------------------------- FOCUS 1.3 Bedrock
 
 
+@pytest.mark.slow
 def test_focus_1_3_service_provider_name(con, ingest):
     result = ingest(FOCUS / "focus_1_3_bedrock.csv")
     (file,) = result.files

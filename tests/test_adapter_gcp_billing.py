@@ -83,6 +83,7 @@ def loaded():
     connection.close()
 
 
+@pytest.mark.slow
 def test_every_row_accounted_for(loaded):
     con, files = loaded
     flat, nested = files[CSV.name], files[JSONL.name]
@@ -229,6 +230,7 @@ def test_parquet_with_nested_structs(con, ingest, tmp_path):
     assert got[1][3] == {"feature": "support-bot", "team": "cx"} and got[1][4] == "count"
 
 
+@pytest.mark.slow
 def test_flattened_with_underscores_and_no_pricing_units(con, ingest, tmp_path):
     """A hand-written flattening query (service_description, usage_amount, …) without amount_in_pricing_units:
     usage.amount is the only quantity, used when usage.unit counts tokens and the SKU is not priced in
@@ -249,6 +251,7 @@ def test_flattened_with_underscores_and_no_pricing_units(con, ingest, tmp_path):
     assert lines(con, None, "model")[9] == ("claude-sonnet-4-5",)
 
 
+@pytest.mark.slow
 def test_odd_credits_and_labels(con, ingest, tmp_path):
     """Credits that are not a JSON list of amounts reject the row (never read as 0); labels that repeat a key
     keep the first value; labels that are not JSON are dropped (the row is kept)."""
@@ -292,6 +295,7 @@ def test_invalid_json_line_is_quarantined(con, ingest, tmp_path):
     assert con.execute("SELECT source_row, reason FROM quarantine").fetchall() == [(2, "not valid JSON")]
 
 
+@pytest.mark.slow
 def test_reingesting_adds_nothing(con, ingest):
     ingest(JSONL)
     again = ingest(JSONL).files[0]

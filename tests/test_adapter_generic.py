@@ -40,6 +40,7 @@ def independent_read(path) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, feature, calls",
     [("AzureLLMInferenceTrace_conv.csv", "conversation", 19_366), ("AzureLLMInferenceTrace_code.csv", "code", 8_819)],
@@ -70,6 +71,7 @@ def test_azure_trace_golden(con, ingest, name, feature, calls):
     assert con.execute("SELECT count(*) FROM calls WHERE call_id NOT LIKE 'generic:%'").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_azure_trace_first_row_values(con, ingest):
     path = realdata("azure-llm-inference-2023/AzureLLMInferenceTrace_conv.csv")
     ingest(path, mapping=ColumnMapping(**AZURE_MAP))
@@ -78,6 +80,7 @@ def test_azure_trace_first_row_values(con, ingest):
     assert row == (datetime(2023, 11, 16, 18, 15, 46, 680590), 374, 44, str(path))
 
 
+@pytest.mark.slow
 def test_mapping_from_config_by_file_glob(con, ingest):
     path = realdata("azure-llm-inference-2023/AzureLLMInferenceTrace_code.csv")
     config = Config(
@@ -238,6 +241,7 @@ def test_csv_tokens_quarantined_with_file_row_reason(con, ingest):
     ]
 
 
+@pytest.mark.slow
 def test_parquet_typed_columns(con, ingest, tmp_path):
     table = pa.table(
         {
@@ -351,6 +355,8 @@ def test_without_a_mapping_generic_does_not_claim_files():
     assert ADAPTER.detect(src, IngestContext(config=Config(), mapping=mapping)) == 100  # names ignore case
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_cli_missing_column_one_line_no_traceback(tmp_path):
     path = realdata("azure-llm-inference-2023/AzureLLMInferenceTrace_conv.csv")
     run = subprocess.run(
@@ -379,6 +385,7 @@ def test_cli_missing_column_one_line_no_traceback(tmp_path):
     assert "column 'Context' (mapped to input_tokens) is not in the header" in run.stderr + run.stdout
 
 
+@pytest.mark.slow
 def test_mapping_for_a_directory_leaves_other_formats_to_their_adapters(con, ingest):
     """--map applies to every file of the run; files that have none of the mapped columns go to the adapter
     that recognises them, and a file nobody recognises gets the missing-column message."""
@@ -394,6 +401,7 @@ def test_mapping_for_a_directory_leaves_other_formats_to_their_adapters(con, ing
     assert "column 'TIMESTAMP' (mapped to ts) is not in the header" in by_name[unknown.name].message
 
 
+@pytest.mark.slow
 def test_file_larger_than_one_row_group_loads_every_row(con, ingest, tmp_path):
     """Regression: with DuckDB 2.0, rows INSERTed into a TEMP table inside the ingest transaction became
     invisible once they filled a row group (122,880 rows): such files reported 'ingested' with 0 rows."""

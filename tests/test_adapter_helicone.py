@@ -394,6 +394,7 @@ def test_golden_requests_jsonl(con, ingest):
     assert quarantine(con) == [(str(REQUESTS_JSONL), 6, "rejected", "not valid JSON", "helicone")]
 
 
+@pytest.mark.slow
 def test_old_export_csv_with_doubly_escaped_json(con, ingest):
     """The older @helicone/export CSV: response_id instead of request_id, latency, cost_usd, and JSON cells
     whose quotes were escaped twice ({""Feature"": ""onboarding""} after CSV unquoting)."""
@@ -504,6 +505,7 @@ CONVENTION = [
 ]
 
 
+@pytest.mark.slow
 def test_prompt_token_convention_table(con, ingest, tmp_path):
     path = _requests_csv(
         tmp_path,
@@ -550,6 +552,7 @@ PROPERTY_SPELLINGS = [
 ]
 
 
+@pytest.mark.slow
 def test_custom_property_spellings(con, ingest, tmp_path):
     path = _requests_csv(tmp_path, [dict(request_properties=json.dumps(props)) for props, _ in PROPERTY_SPELLINGS])
     (file,) = ingest(path).files
@@ -563,6 +566,7 @@ def test_custom_property_spellings(con, ingest, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_statuses_and_pending_rows(con, ingest, tmp_path):
     path = _requests_csv(
         tmp_path,

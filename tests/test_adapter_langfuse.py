@@ -314,6 +314,7 @@ GOLDEN_PAGE = [
 ]
 
 
+@pytest.mark.slow
 def test_observations_api_page_golden(con, ingest):
     (file,) = ingest(OBS_PAGE).files
 
@@ -408,6 +409,7 @@ GOLDEN_JSONL = [
 ]
 
 
+@pytest.mark.slow
 def test_observations_jsonl_golden(con, ingest):
     (file,) = ingest(OBS_JSONL).files
 
@@ -545,6 +547,7 @@ TOKEN_CASES = {
 }
 
 
+@pytest.mark.slow
 def test_token_conventions(con, ingest, tmp_path):
     """One generation per case, in one file (one ingest keeps the test fast)."""
     records = []
@@ -572,6 +575,7 @@ def test_token_conventions(con, ingest, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_reported_cost_sources(con, ingest, tmp_path):
     records = [
         generation(
@@ -602,6 +606,7 @@ def test_reported_cost_sources(con, ingest, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_unusable_usage(con, ingest, tmp_path):
     chars = generation("u-1", usage={"input": 5000, "output": 300, "unit": "CHARACTERS"})
     chars.pop("usageDetails")
@@ -622,6 +627,7 @@ def test_unusable_usage(con, ingest, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_error_level_and_status_messages(con, ingest, tmp_path):
     records = [
         generation(
@@ -649,6 +655,7 @@ def test_error_level_and_status_messages(con, ingest, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_prefix_hash_follows_the_stable_part_of_the_input(con, ingest, tmp_path):
     system = {"role": "system", "content": "You are a careful assistant. " * 20}
     records = [
@@ -664,6 +671,7 @@ def test_prefix_hash_follows_the_stable_part_of_the_input(con, ingest, tmp_path)
     assert rows["p-3"] == (sha("just a string prompt"), None)
 
 
+@pytest.mark.slow
 def test_provider_from_metadata_and_model_name(con, ingest, tmp_path):
     records = [
         generation("m-1", model="us.anthropic.claude-3-5-haiku-20241022-v1:0"),
@@ -705,6 +713,7 @@ def test_records_of_another_kind_are_rejected(con, ingest, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_json_array_container(con, ingest, tmp_path):
     page = json.loads(OBS_PAGE.read_text())["data"]
     path = tmp_path / "observations.json"
@@ -715,6 +724,7 @@ def test_json_array_container(con, ingest, tmp_path):
     assert calls(con) == GOLDEN_PAGE
 
 
+@pytest.mark.slow
 def test_large_page_beyond_the_sniff_window(con, ingest, tmp_path):
     """An API page bigger than the sniffed head still routes here (text sniff) and loads whole."""
     filler = "x" * 3000
@@ -1030,6 +1040,7 @@ def test_record_kind_rules():
     assert record_kind({"traceId": "t", "spanId": "s", "name": "chat", "startTime": "x"}) is None
 
 
+@pytest.mark.slow
 def test_reingest_loads_nothing(con, ingest):
     first = ingest(*ALL_FIXTURES)
     before = {
@@ -1050,6 +1061,7 @@ def test_reingest_loads_nothing(con, ingest):
     ]
 
 
+@pytest.mark.slow
 def test_forced_format_sets_the_target_from_content(con, ingest):
     ingest(OBS_PAGE, fmt="langfuse")
     ingest(SCORES_PAGE, fmt="langfuse")  # the previous file was observations: the kind is found again
@@ -1074,6 +1086,7 @@ def test_forced_format_on_a_foreign_file_fails_clearly(con, ingest):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_end_to_end_report_uses_trace_features_and_score_acceptance(con, ingest):
     from costlens.report.build import build_report
     from costlens.report.model import Period

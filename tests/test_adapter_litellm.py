@@ -303,6 +303,7 @@ def spend_csv():
     connection.close()
 
 
+@pytest.mark.slow
 def test_golden_spend_logs_csv(spend_csv):
     con, result = spend_csv
     (file,) = result.files
@@ -404,6 +405,7 @@ def test_content_is_fingerprinted_never_stored(spend_csv):
     assert "Where is my order" not in stored and "support agent" not in stored
 
 
+@pytest.mark.slow
 def test_prompt_fingerprints_match_the_openai_app_log_adapter(con, ingest, tmp_path):
     """The same request seen through the proxy and in the application's own log has the same fingerprints."""
     messages = json.loads(csv_rows(SPEND_CSV)[2]["messages"])
@@ -442,6 +444,7 @@ def _as(expected: dict, **changes) -> dict:
     return {**expected, **changes}
 
 
+@pytest.mark.slow
 def test_golden_spend_logs_json(con, ingest):
     """A JSON array dump: metadata and request_tags as JSON values, or as JSON strings (row 2); spend as a
     JSON number; one element that is not an object; one prompt_tokens that is not a number."""
@@ -479,6 +482,7 @@ def test_golden_spend_logs_json(con, ingest):
     ]
 
 
+@pytest.mark.slow
 def test_spend_logs_api_page(con, ingest):
     (file,) = ingest(SPEND_PAGE).files
     assert (file.status, file.format, file.rows_read, file.rows_loaded) == ("ingested", "litellm", 2, 2)
@@ -489,6 +493,7 @@ def test_spend_logs_api_page(con, ingest):
     ]
 
 
+@pytest.mark.slow
 def test_parquet_export_reads_like_the_csv(con, ingest, tmp_path):
     import duckdb
 
@@ -534,6 +539,7 @@ GOLDEN_ERRORS = [
 ]
 
 
+@pytest.mark.slow
 def test_golden_error_logs_csv(con, ingest):
     (file,) = ingest(ERRORS_CSV).files
     assert (file.status, file.format) == ("ingested", "litellm"), file.message
@@ -544,6 +550,7 @@ def test_golden_error_logs_csv(con, ingest):
     ]
 
 
+@pytest.mark.slow
 def test_golden_error_logs_jsonl_with_request_kwargs_as_json_string(con, ingest):
     first = json.loads(ERRORS_JSONL.read_text(encoding="utf-8").splitlines()[0])
     assert isinstance(first["request_kwargs"], str)  # LiteLLM json.dumps the optional params
@@ -715,6 +722,7 @@ def test_spend_float_text(con, ingest, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_request_tags_variants_and_lineage_call_id(con, ingest, tmp_path):
     path = _spend_csv(
         tmp_path,
@@ -802,6 +810,7 @@ def test_reingest_same_file_loads_nothing(spend_csv):
     assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == quarantined == 5
 
 
+@pytest.mark.slow
 def test_same_requests_in_another_export_are_duplicates(con, ingest):
     """The JSON dump repeats requests of the CSV dump: request ids make them the same calls."""
     ingest(SPEND_CSV)

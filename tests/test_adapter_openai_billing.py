@@ -187,6 +187,7 @@ def expected_usage_lines(result: dict, row: int, start: datetime, end: datetime)
 # ------------------------------------------------------------------------------------ Usage API page
 
 
+@pytest.mark.slow
 def test_usage_page_golden(con, bill):
     (file,) = bill(USAGE_PAGE).files
     assert (file.status, file.format, file.target) == ("ingested", MINE, "billing_lines")
@@ -252,6 +253,7 @@ def test_usage_page_golden(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_usage_pages_jsonl_every_line_accounted_for(con, bill):
     (file,) = bill(USAGE_PAGES).files
     assert file.format == MINE
@@ -287,6 +289,7 @@ def test_usage_pages_jsonl_every_line_accounted_for(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_buckets_saved_as_a_json_array(con, bill, tmp_path):
     # the page's data[] saved on its own: one row per bucket, the same lines as the whole page
     doc = json.loads(USAGE_PAGE.read_text())
@@ -305,6 +308,7 @@ def test_buckets_saved_as_a_json_array(con, bill, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_line_ids_are_unique(con, bill):
     bill(USAGE_PAGE)
     assert con.execute("SELECT count(*) = count(DISTINCT line_id) FROM billing_lines").fetchone()[0]
@@ -313,6 +317,7 @@ def test_line_ids_are_unique(con, bill):
 # ------------------------------------------------------------------------------------ Costs API page
 
 
+@pytest.mark.slow
 def test_costs_page_golden_exact_decimals(con, bill):
     (file,) = bill(COSTS_PAGE).files
     assert file.format == MINE
@@ -361,6 +366,7 @@ def test_costs_page_golden_exact_decimals(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_cost_and_usage_pages_reconcile(con, bill):
     # The Costs API quantities for day 1 are the Usage API's additive token counts for the same model.
     bill(USAGE_PAGE, COSTS_PAGE)
@@ -380,6 +386,7 @@ def test_cost_and_usage_pages_reconcile(con, bill):
 # ------------------------------------------------------------------------------------ dashboard usage CSV
 
 
+@pytest.mark.slow
 def test_usage_csv_golden(con, bill):
     (file,) = bill(USAGE_CSV).files
     assert file.format == MINE
@@ -453,6 +460,7 @@ def test_usage_csv_golden(con, bill):
 # ------------------------------------------------------------------------------------ dashboard cost CSV
 
 
+@pytest.mark.slow
 def test_cost_csv_golden_exact_decimals(con, bill):
     (file,) = bill(COST_CSV).files
     assert file.format == MINE
@@ -490,6 +498,7 @@ def test_cost_csv_golden_exact_decimals(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_cost_csv_newer_columns(con, bill):
     (file,) = bill(COST_CSV_V2).files
     assert file.format == MINE and stats(file) == (4, 3, 0, 0, 1)
@@ -505,6 +514,7 @@ def test_cost_csv_newer_columns(con, bill):
     ]
 
 
+@pytest.mark.slow
 def test_empty_export_rows_are_skipped_not_rejected(con, bill):
     (file,) = bill(EMPTY_CSV).files
     assert (file.status, file.format) == ("ingested", MINE)
@@ -514,6 +524,7 @@ def test_empty_export_rows_are_skipped_not_rejected(con, bill):
     }
 
 
+@pytest.mark.slow
 def test_line_item_parsing(con, bill, tmp_path):
     items = {
         "gpt-4o-2024-08-06, input": ("gpt-4o-2024-08-06", "input", "standard", False, None),
@@ -574,6 +585,7 @@ def test_line_item_parsing(con, bill, tmp_path):
 # ------------------------------------------------------------------------------------ framework as it is
 
 
+@pytest.mark.slow
 def test_every_row_accounted_for_with_the_framework_check_as_is(con, ingest):
     """Without the proposed check, usage lines (no cost in the source) are quarantined by the framework with
     its own reason, never lost; cost lines load either way."""
@@ -588,6 +600,7 @@ def test_every_row_accounted_for_with_the_framework_check_as_is(con, ingest):
 # ------------------------------------------------------------------------------------ re-ingest, detection
 
 
+@pytest.mark.slow
 def test_reingest_adds_nothing(con, bill):
     paths = [USAGE_PAGE, USAGE_PAGES, COSTS_PAGE, USAGE_CSV, COST_CSV, COST_CSV_V2, EMPTY_CSV]
     bill(*paths)
@@ -659,6 +672,7 @@ def test_detection_shapes():
     assert ADAPTER.detect(src, _ctx()) == 40  # an empty page says object: page
 
 
+@pytest.mark.slow
 def test_parsed_models_have_catalog_prices(con, bill):
     from costlens.pricing.catalog import find_catalog_model
 

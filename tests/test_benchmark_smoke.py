@@ -12,6 +12,9 @@ import pytest
 from benchmarks import generate as gen
 from benchmarks.run import find_ccusage, run_suite
 
+pytestmark = pytest.mark.slow
+
+
 CALLS = 4000
 FIGURES = [
     "T1 otel",
@@ -43,6 +46,7 @@ def suite(tmp_path_factory):
     return run, results.read_text(), work
 
 
+@pytest.mark.slow
 def test_every_figure_has_a_row(suite):
     run, text, _ = suite
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| (T\d[^|]*?) \|.*\| ([^|]+) \|$", text, re.M)}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pytest
+
 from costlens.config import ColumnMapping, Config
 from costlens.report.model import Period
 
@@ -51,6 +53,7 @@ def test_trace_without_a_model_is_a_clear_error(tmp_path, ingest):
     assert "--set model=" in result.files[0].message
 
 
+@pytest.mark.slow
 def test_real_mooncake_trace_shows_the_caching_opportunity(con, ingest):
     from costlens.report.build import build_report
 

@@ -171,6 +171,7 @@ def test_cost_slo_status():
     assert rows["breached"]["cost_slo_per_accepted_outcome_usd"] == Decimal("1.5")
 
 
+@pytest.mark.slow
 def test_on_the_real_pipeline(con, ingest):
     """Economics fixture: alpha $0.0214 against a $0.02 budget is over; beta $0.0036 of $1 is ok."""
     from costlens.config import load_config

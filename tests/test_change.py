@@ -131,6 +131,7 @@ def two_months(con, ingest, tmp_path):
     return con
 
 
+@pytest.mark.slow
 def test_two_month_split_by_hand(two_months):
     con = two_months
     report = build_report(con, config(), Period(date(2026, 10, 1), date(2026, 11, 1)))
@@ -157,6 +158,7 @@ def test_two_month_split_by_hand(two_months):
     assert trend["2026-10"] == pytest.approx(report.totals.cost_per_accepted_outcome_usd)
 
 
+@pytest.mark.slow
 def test_current_tables_left_alone(two_months):
     """decompose_change works on a cursor: the report's period tables still hold the current period after it."""
     con = two_months
@@ -166,6 +168,7 @@ def test_current_tables_left_alone(two_months):
     assert con.execute("SELECT CAST(start_ts AS DATE) FROM report_period").fetchone()[0] == date(2026, 10, 1)
 
 
+@pytest.mark.slow
 def test_no_previous_data_is_empty(two_months):
     con = two_months
     report = build_report(con, config(), Period(date(2026, 9, 1), date(2026, 10, 1)))
@@ -225,6 +228,7 @@ quantities = st.integers(min_value=0, max_value=10**9)
 prices = st.decimals(min_value=0, max_value=Decimal("0.0001"), places=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(1, 10**6),

@@ -396,6 +396,7 @@ def _cli_has_check() -> bool:
     return " check " in CliRunner().invoke(app, ["--help"]).output.replace("│", " ")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _cli_has_check(), reason="`costlens check` is not wired into costlens/cli.py yet")
 def test_cli_exit_codes(tmp_path):
     """Economics fixture (8 of 9 calls priced = 88.9%): breach at the default 95%, pass at 80, bad input 3/2."""

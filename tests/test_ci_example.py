@@ -185,6 +185,8 @@ def sample_run(tmp_path_factory):
     return result, work
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @needs_bash
 def test_script_ends_green_on_the_sample_month(sample_run):
     """coding-agent spends $524.79 of its $600 budget (87.5%, past the 80% soft alert) and three more features
@@ -213,6 +215,8 @@ def test_script_ends_green_on_the_sample_month(sample_run):
     assert (work / "costlens.duckdb").is_file()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @needs_bash
 def test_hard_breach_fails_after_the_reports_and_a_baseline_is_diffed(sample_run, tmp_path):
     """The same month with coding-agent's budget at $450 ($524.79 is over it) and last month's JSON report as
@@ -254,6 +258,7 @@ def test_hard_breach_fails_after_the_reports_and_a_baseline_is_diffed(sample_run
     assert (work / "costlens-report.html").is_file() and (work / "costlens-report.json").is_file()
 
 
+@pytest.mark.subprocess
 @needs_bash
 def test_script_without_costlens_or_source_says_how(tmp_path):
     env = script_env(tmp_path, PATH="/usr/bin:/bin")
@@ -287,6 +292,8 @@ def test_pr_workflow_shape():
     ]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @needs_bash
 def test_pr_pricing_step_runs_on_a_changed_prompt(sample_run, tmp_path):
     """The 'Price the changed prompts' step, as written, in a repository where a PR changes support-bot's prompt

@@ -29,6 +29,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> s
     return errors[0]
 
 
+@pytest.mark.subprocess
 def test_version_and_help():
     assert run("--version").stdout.strip().startswith("costlens ")
     help_text = run("--help").stdout
@@ -36,6 +37,8 @@ def test_version_and_help():
         assert command in help_text
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_truncated_gzip_is_one_line_error(tmp_path):
     data = gzip.compress(
         b"".join(
@@ -62,6 +65,8 @@ def test_truncated_gzip_is_one_line_error(tmp_path):
     assert json.loads(report.stdout)["totals"]["calls"] == 0
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_non_json_line_is_quarantined_with_row(tmp_path):
     good = {
         "object": "chat.completion",
@@ -80,6 +85,8 @@ def test_non_json_line_is_quarantined_with_row(tmp_path):
     assert f"{file}:2: rejected: not valid JSON" in listing
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_negative_tokens_quarantined(tmp_path):
     file = tmp_path / "neg.jsonl"
     record = {
@@ -96,6 +103,8 @@ def test_negative_tokens_quarantined(tmp_path):
     assert "usage.prompt_tokens is negative: -5" in run("quarantine", "--db", db).stdout  # named (issue 14)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_csv_missing_mapped_column_is_one_line_error(tmp_path):
     file = tmp_path / "trace.csv"
     file.write_text("TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.6805900,374\n")
@@ -117,6 +126,8 @@ def test_csv_missing_mapped_column_is_one_line_error(tmp_path):
     assert_one_line_error(proc, str(file), "GeneratedTokens")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_unknown_format_is_one_line_error(tmp_path):
     file = tmp_path / "notes.csv"
     file.write_text("colour,size\nred,3\n")
@@ -128,6 +139,7 @@ def test_unknown_format_is_one_line_error(tmp_path):
     assert_one_line_error(forced, "unknown format")
 
 
+@pytest.mark.subprocess
 def test_bad_config_is_usage_error(tmp_path):
     config = tmp_path / "costlens.toml"
     config.write_text("[features.bot]\nmonthly_budjet_usd = 5\n")
@@ -136,6 +148,8 @@ def test_bad_config_is_usage_error(tmp_path):
     assert_one_line_error(proc, "monthly_budjet_usd")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_missing_path_and_bad_period(tmp_path):
     proc = run("ingest", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "db.duckdb"))
     assert proc.returncode == 2
@@ -145,6 +159,7 @@ def test_missing_path_and_bad_period(tmp_path):
     assert_one_line_error(proc, "YYYY-MM")
 
 
+@pytest.mark.subprocess
 def test_report_on_missing_database_is_clear(tmp_path):
     proc = run("quarantine", "--db", str(tmp_path / "absent.duckdb"))
     assert proc.returncode == 5
@@ -159,6 +174,8 @@ def sample_db(tmp_path_factory):
     return db, proc
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_sample_directory_routes_every_file(sample_db):
     db, proc = sample_db
     expected = {
@@ -200,6 +217,8 @@ def _shown_feature_cents(data: dict) -> list:
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_report_terminal_and_json_agree(sample_db):
     db, _ = sample_db
     config = str(SAMPLE_LOGS / "costlens.toml")
@@ -219,6 +238,8 @@ def test_report_terminal_and_json_agree(sample_db):
     }
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_prices_command_explains_and_lists(sample_db, tmp_path):
     db, _ = sample_db
     proc = run(
@@ -231,6 +252,8 @@ def test_prices_command_explains_and_lists(sample_db, tmp_path):
     assert data["unpriced"] == []
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_leaks_levers_and_whatif_commands(sample_db):
     db, _ = sample_db
     config = str(SAMPLE_LOGS / "costlens.toml")
@@ -266,6 +289,8 @@ def test_leaks_levers_and_whatif_commands(sample_db):
     assert_one_line_error(bad, "unknown change")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_report_on_missing_database_does_not_create_it(tmp_path):
     missing = tmp_path / "typo.duckdb"
     proc = run("report", "--db", str(missing))
@@ -274,6 +299,8 @@ def test_report_on_missing_database_does_not_create_it(tmp_path):
     assert not missing.exists()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_terminal_json_markdown_html_agree_on_headlines(sample_db, tmp_path):
     import re
 

@@ -49,6 +49,7 @@ def loaded(tmp_path, con, ingest):
     return config
 
 
+@pytest.mark.slow
 def test_comparison_per_producer_and_model(con, loaded):
     report = build_report(con, loaded, OCTOBER)
     assert report.cost_mode == "computed"
@@ -60,6 +61,7 @@ def test_comparison_per_producer_and_model(con, loaded):
     assert row.difference_usd == Decimal("0.0001")
 
 
+@pytest.mark.slow
 def test_reported_mode_uses_producer_cost_where_given(con, loaded):
     report = build_report(con, loaded, OCTOBER, cost_mode="reported")
     assert report.totals.cost_usd == Decimal("0.0015") + Decimal("0.0010") + Decimal("0.0012")

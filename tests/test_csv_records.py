@@ -74,6 +74,7 @@ def csv_con():
     connection.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["lf", "crlf", "damaged", "gzip"])
 @pytest.mark.parametrize(("relative", "adapter", "mapping"), CSV_FIXTURES, ids=[c[0] for c in CSV_FIXTURES])
 def test_quoted_line_breaks_load_every_record_under_its_own_number(

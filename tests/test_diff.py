@@ -31,6 +31,8 @@ from costlens.report.render_json import render_json
 
 from conftest import PROJECT
 
+pytestmark = pytest.mark.slow
+
 
 def costlens(*args: str) -> subprocess.CompletedProcess:
     import os
@@ -79,6 +81,7 @@ def test_usage_by_kind_adds_up_to_the_report(saved):
     ]
 
 
+@pytest.mark.subprocess
 def test_cli_json_split_by_hand(saved):
     proc = costlens("diff", str(saved["sep"]), str(saved["oct"]), "--format", "json")
     assert proc.returncode == 0, proc.stderr
@@ -127,6 +130,7 @@ def test_cli_json_split_by_hand(saved):
     assert data["split"] is True and data["warnings"] == []
 
 
+@pytest.mark.subprocess
 def test_cli_markdown_and_terminal(saved):
     md = costlens("diff", str(saved["sep"]), str(saved["oct"]), "--format", "md")
     assert md.returncode == 0, md.stderr
@@ -170,6 +174,7 @@ def test_new_and_gone_rows(saved):
     ).render_markdown(result)
 
 
+@pytest.mark.subprocess
 def test_old_report_without_usage_is_compared_not_split(saved, tmp_path):
     old = json.loads(saved["sep"].read_text(encoding="utf-8"))
     del old["usage_by_kind"]
@@ -183,6 +188,7 @@ def test_old_report_without_usage_is_compared_not_split(saved, tmp_path):
     assert data["warnings"][0].startswith(f"{path} has no usage_by_kind (saved by an older costlens)")
 
 
+@pytest.mark.subprocess
 def test_bad_inputs_are_one_line_errors(saved, tmp_path):
     missing = costlens("diff", str(tmp_path / "nope.json"), str(saved["oct"]))
     assert missing.returncode == 3

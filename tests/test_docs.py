@@ -108,6 +108,8 @@ def table_keys(text: str) -> list[str]:
 # ------------------------------------------------------------------------------------------ the JSON contract
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_report_top_level_keys_are_the_documented_ones(report_json):
     documented = table_keys(section(CONTRACT, "Top-level keys"))
     assert len(documented) == len(set(documented)), "a key is listed twice"
@@ -115,10 +117,14 @@ def test_report_top_level_keys_are_the_documented_ones(report_json):
     assert set(documented) - set(report_json) == set(), "keys json-contract.md lists that the report does not write"
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_totals_fields_are_the_documented_ones(report_json):
     assert set(table_keys(section(CONTRACT, "totals"))) == set(report_json["totals"])
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_worksheet_row_fields_are_the_documented_ones(report_json):
     documented = set(table_keys(section(CONTRACT, "Worksheet rows")))
     keys = {
@@ -133,6 +139,8 @@ def test_worksheet_row_fields_are_the_documented_ones(report_json):
         assert set(report_json[table][0]) - key == documented, table
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_period_shape_is_the_documented_one(report_json):
     example = re.search(r"```json\n(.*?)\n```", section(CONTRACT, "Period"), re.S).group(1)
     assert set(json.loads(example)) == set(report_json["period"])

@@ -286,6 +286,8 @@ def write_pre_release_copy(rows: list[dict[str, str]], target: Path, drop: tuple
 # ---------------------------------------------------------------- the official validator
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_export_passes_the_official_focus_validator(sample):
     copy = write_pre_release_copy(sample["rows"], sample["work"] / "validated.csv")
     results = run_focus_validator(copy, "1.0", sample["work"])
@@ -295,6 +297,8 @@ def test_export_passes_the_official_focus_validator(sample):
     assert results.get("failures") == "0" and results.get("errors") == "0"
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_validator_fails_a_broken_export(sample):
     """So the check above can fail: no BilledCost column, and five bad values planted in a copy."""
     rows = [dict(row) for row in sample["rows"][:40]]
@@ -337,6 +341,7 @@ def _check_value(column: str, value: str, kind: str, nullable: bool, allowed: se
     return None
 
 
+@pytest.mark.slow
 def test_every_focus_1_2_mandatory_column_with_its_type_and_values(sample):
     rows = sample["rows"]
     header = list(rows[0])
@@ -358,6 +363,7 @@ def test_every_focus_1_2_mandatory_column_with_its_type_and_values(sample):
     assert not FOCUS_1_3_ONLY & set(header)
 
 
+@pytest.mark.slow
 def test_focus_1_2_row_rules(sample):
     for row in sample["rows"]:
         assert row["ServiceCategory"] == "AI and Machine Learning"
@@ -392,6 +398,7 @@ def test_focus_1_2_row_rules(sample):
     assert all(len(v) == 1 for v in prices.values()) and all(len(v) == 1 for v in skus.values())
 
 
+@pytest.mark.slow
 def test_provider_names_follow_focus(sample):
     by_provider = {}
     for row in sample["rows"]:
@@ -406,6 +413,7 @@ def test_provider_names_follow_focus(sample):
 # ---------------------------------------------------------------- money
 
 
+@pytest.mark.slow
 def test_billed_cost_adds_up_to_the_report(sample):
     report = sample["report"]
     rows = [r for r in sample["rows"] if r["x_AllocationMethod"] == "direct"]  # logged calls; allocated rows below
@@ -422,6 +430,7 @@ def test_billed_cost_adds_up_to_the_report(sample):
     assert dict(per_feature) == expected
 
 
+@pytest.mark.slow
 def test_csv_money_is_exact_decimal_text(sample):
     import pyarrow.parquet as pq
 
@@ -437,6 +446,7 @@ def test_csv_money_is_exact_decimal_text(sample):
     assert any(len(row["BilledCost"].split(".")[1]) > 6 for row in sample["rows"])  # sub-micro-dollar digits kept
 
 
+@pytest.mark.slow
 def test_parquet_keeps_types(sample):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -462,6 +472,7 @@ def test_parquet_keeps_types(sample):
 # ---------------------------------------------------------------- x_ columns and hostile text
 
 
+@pytest.mark.slow
 def test_x_columns(sample):
     rows = sample["rows"]
     assert all(column in rows[0] for column in X_COLUMNS)
@@ -480,6 +491,7 @@ def test_x_columns(sample):
     assert tags == {"feature": "doc-extractor", "team": "finance-ops"}
 
 
+@pytest.mark.slow
 def test_hostile_feature_names_are_neutralised_like_the_csv_report(sample):
     text = sample["csv"].read_text(encoding="utf-8")
     features = {r["x_Feature"] for r in sample["rows"]}
@@ -497,6 +509,8 @@ def test_hostile_feature_names_are_neutralised_like_the_csv_report(sample):
 # ---------------------------------------------------------------- allocation hook, options
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_the_export_adds_up_to_the_report_and_says_what_is_beside_it(sample, tmp_path):
     """By default the file holds the report's total to the cent; the billed spend no feature owns is said beside it
     (and --with-allocation adds it as 'allocated' rows)."""
@@ -535,6 +549,7 @@ def test_the_export_adds_up_to_the_report_and_says_what_is_beside_it(sample, tmp
     )
 
 
+@pytest.mark.slow
 def test_allocated_spend_rows(sample, tmp_path):
     """The sample bill holds $9.63738 of unlogged traffic (sub-account batch-reindex-dev, gpt-4o, Oct 12-16) that no
     feature owns: reconciliation allocates it to features, and the export writes it as 'allocated' rows."""
@@ -566,6 +581,7 @@ def test_allocated_spend_rows(sample, tmp_path):
     assert total == sum(row.allocated_exact_usd for row in recon.allocation)  # what the invoice showback allocates
 
 
+@pytest.mark.slow
 def test_unpriced_calls_are_left_out_and_counted(sample, tmp_path):
     from datetime import date
 
@@ -591,6 +607,7 @@ def test_unpriced_calls_are_left_out_and_counted(sample, tmp_path):
     assert "support-bot" not in set(pq.read_table(result.path).column("x_Feature").to_pylist())
 
 
+@pytest.mark.slow
 def test_a_frozen_month_is_exported_at_its_frozen_prices(sample, tmp_path):
     """A closed month keeps the prices of its first report (price_book_frozen): the export follows the report."""
     from costlens import db
@@ -615,6 +632,7 @@ def test_a_frozen_month_is_exported_at_its_frozen_prices(sample, tmp_path):
     assert result.billed_cost_usd == report.totals.cost_usd
 
 
+@pytest.mark.slow
 def test_cli_rejects_an_unknown_format(sample):
     from typer.testing import CliRunner
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_LOGS, copy_sample_db
 
 CLI = [sys.executable, "-m", "costlens"]
 CONFIG = str(SAMPLE_LOGS / "costlens.toml")
@@ -32,11 +32,9 @@ def loads(text: str):
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> list[str]:
+def sample(sample_month_db, tmp_path_factory) -> list[str]:
     """The --db / --config / --period options of the ingested sample month."""
-    db = str(tmp_path_factory.mktemp("filters") / "sample.duckdb")
-    proc = run("ingest", str(SAMPLE_LOGS), "--db", db, "--config", CONFIG)
-    assert proc.returncode == 0, proc.stderr
+    db = str(copy_sample_db(sample_month_db, tmp_path_factory.mktemp("filters")))
     return ["--db", db, "--config", CONFIG, "--period", "2026-10"]
 
 
@@ -57,6 +55,8 @@ def full_daily(sample) -> dict:
     return json_of("daily", *sample)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_sample_month_report_total(full_report):
     assert full_report["totals"]["calls"] == CALLS
     assert full_report["totals"]["cost_usd"] == TOTAL
@@ -64,6 +64,8 @@ def test_sample_month_report_total(full_report):
     assert full_report["reconciliation"]["status"] == "reconciled"
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_daily_total_is_the_report_total(sample, full_report, full_daily):
     totals = full_daily["totals"]
     assert totals["cost_usd"] == full_report["totals"]["cost_usd"] == TOTAL
@@ -100,6 +102,8 @@ def test_daily_total_is_the_report_total(sample, full_report, full_daily):
     )  # 257 answered, 2 failed
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_daily_matches_the_report_by_day_and_by_model(full_report, full_daily):
     by_day = {row["day"]: row for row in full_report["by_day"]}
     assert len(by_day) == len(full_daily["days"]) == 31
@@ -125,12 +129,16 @@ def test_daily_matches_the_report_by_day_and_by_model(full_report, full_daily):
         ], row["model"]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_daily_json_writes_every_digit(sample):
     proc = run("daily", *sample, "--format", "json")
     assert '"cost_usd": 824.41389225\n' in proc.stdout
     assert '"cost_usd": 65.9089635\n' in proc.stdout  # claude-opus-4-1-20250805 on 2026-10-01
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_daily_terminal(sample):
     proc = run("daily", *sample)
     assert proc.returncode == 0, proc.stderr
@@ -144,6 +152,8 @@ def test_daily_terminal(sample):
     assert proc.stderr == ""
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_feature_filter_total_is_the_features_row(sample, full_report):
     row = next(r for r in full_report["unit_economics"] if r["feature"] == "support-bot")
     assert (row["calls"], row["cost_usd"]) == (670, Decimal("15.124644"))
@@ -161,6 +171,8 @@ def test_feature_filter_total_is_the_features_row(sample, full_report):
     assert data["warnings"][0].startswith("only the calls of feature support-bot:")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_feature_filter_on_daily(sample):
     data = json_of("daily", *sample, "--feature", "support-bot")
     assert data["filters"] == {"features": ["support-bot"], "teams": []}
@@ -168,6 +180,8 @@ def test_feature_filter_on_daily(sample):
     assert sum(d["cost_usd"] for d in data["days"]) == Decimal("15.124644")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_team_filter_and_repeated_features(sample, full_report):
     team = next(r for r in full_report["by_team"] if r["team"] == "customer-experience")
     # customer-experience owns support-bot and ticket-classifier in sample_logs/costlens.toml
@@ -180,6 +194,8 @@ def test_team_filter_and_repeated_features(sample, full_report):
     assert (both["totals"]["calls"], both["totals"]["cost_usd"]) == (10_197, Decimal("24.7319619"))
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_leaks_and_levers_take_the_filter(sample):
     leaks = json_of("leaks", *sample, "--feature", "support-bot")
     assert set(leaks) == {"period", "filters", "leaks"}
@@ -194,6 +210,8 @@ def test_leaks_and_levers_take_the_filter(sample):
     assert proc.stdout.startswith("only the calls of feature support-bot\n")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["report", "daily", "leaks"])
 def test_unknown_feature_is_a_usage_error_naming_the_closest(sample, command):
     proc = run(command, *sample, "--feature", "support-bott")
@@ -206,6 +224,8 @@ def test_unknown_feature_is_a_usage_error_naming_the_closest(sample, command):
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_unknown_team_and_blank_names(sample):
     proc = run("report", *sample, "--team", "Customer-Experience")
     assert proc.returncode == 2
@@ -224,6 +244,8 @@ def test_unknown_team_and_blank_names(sample):
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_known_names_with_no_call_in_common_say_so(sample):
     """support-bot is customer-experience's: with --team finance-ops nothing is left, and stderr says why."""
     proc = run("daily", *sample, "--feature", "support-bot", "--team", "finance-ops", "--format", "json")
@@ -238,6 +260,8 @@ def test_known_names_with_no_call_in_common_say_so(sample):
     assert "costlens: warning: no calls of feature support-bot and team finance-ops" in proc.stderr
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_daily_formats(sample):
     proc = run("daily", *sample, "--format", "csv")
     assert (proc.returncode, proc.stderr) == (
@@ -246,6 +270,8 @@ def test_daily_formats(sample):
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_csv_export_tables_add_up(sample, full_daily, tmp_path: Path):
     out = tmp_path / "exports"
     proc = run("report", *sample, "--format", "csv", "--out", str(out))

@@ -23,6 +23,7 @@ def no_network(monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "/nonexistent-costlens-cache")
 
 
+@pytest.mark.slow
 def test_bundled_encodings_work_offline(no_network):
     from costlens.fingerprint import tokenizer
 
@@ -35,6 +36,7 @@ def test_bundled_encodings_work_offline(no_network):
     assert o200k.n_vocab == 200019 and cl100k.n_vocab == 100277
 
 
+@pytest.mark.slow
 def test_parallel_counts_equal_single_thread(no_network):
     from costlens.fingerprint.tokenizer import count_tokens, get_encoding
 
@@ -72,6 +74,7 @@ def _span(span_id: str, system: str, user: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_otel_content_becomes_fingerprints_not_text(tmp_path, con, ingest, no_network):
     from costlens.fingerprint.tokenizer import get_encoding
 
@@ -106,6 +109,7 @@ def test_otel_content_becomes_fingerprints_not_text(tmp_path, con, ingest, no_ne
     assert con.execute("SELECT count(*) FROM call_content").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_keep_content_opt_in(tmp_path, con):
     from costlens.ingest.runner import ingest_paths
 
@@ -115,6 +119,8 @@ def test_keep_content_opt_in(tmp_path, con):
     assert con.execute("SELECT count(*) FROM call_content WHERE prompt_text LIKE '%hello%'").fetchone()[0] == 1
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_database_file_holds_no_prompt_text(tmp_path):
     import subprocess
     import sys
@@ -138,6 +144,7 @@ def test_database_file_holds_no_prompt_text(tmp_path):
             assert secret.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fixture",
     [

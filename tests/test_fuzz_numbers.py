@@ -299,6 +299,7 @@ def _names_field(reason: str, field: str) -> bool:
     return any(_squash(name) in said for name in names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("relative", "adapter", "mapping"), TARGETS, ids=[t[0] for t in TARGETS])
 def test_planted_bad_numbers_are_rejected_by_name(relative, adapter, mapping, num_con, tmp_path):
     suffix = ".jsonl" if relative == "block_trace" else Path(relative).suffix
@@ -356,6 +357,7 @@ BIG_QUANTITIES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("relative", "adapter", "column"), BIG_QUANTITIES, ids=[f"{r}:{c}" for r, _, c in BIG_QUANTITIES]
 )

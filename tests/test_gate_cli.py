@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, SAMPLE_LOGS
+from conftest import PROJECT, SAMPLE_LOGS, copy_sample_db
+
+pytestmark = pytest.mark.slow
 
 CONFIG = SAMPLE_LOGS / "costlens.toml"
 
@@ -32,11 +34,8 @@ def costlens(*args: str, cwd: Path = PROJECT, env: dict | None = None) -> subpro
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("gate") / "sample.duckdb"
-    proc = costlens("ingest", str(SAMPLE_LOGS), "--config", str(CONFIG), "--db", str(db), "-q")
-    assert proc.returncode == 0, proc.stderr
-    return db
+def sample_db(sample_month_db, tmp_path_factory) -> Path:
+    return copy_sample_db(sample_month_db, tmp_path_factory.mktemp("gate"))
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +69,7 @@ def check(db: Path, *args: str, config: Path | None = CONFIG, cwd: Path = PROJEC
     return costlens(*options, *args, cwd=cwd)
 
 
+@pytest.mark.subprocess
 def test_sample_month_passes_with_warnings(sample_db):
     proc = check(sample_db)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -88,6 +88,7 @@ def test_sample_month_passes_with_warnings(sample_db):
     assert lines[-1] == "PASS=4 WARN=4 FAIL=0 SKIP=1 → exit 0"
 
 
+@pytest.mark.subprocess
 def test_hard_budget_breach_exits_4(sample_db, tmp_path):
     """The same month with coding-agent's budget at $450: spend $524.79 is over it → FAIL, exit 4."""
     tight = tmp_path / "costlens.toml"
@@ -113,6 +114,7 @@ def test_hard_budget_breach_exits_4(sample_db, tmp_path):
     )
 
 
+@pytest.mark.subprocess
 def test_strict_and_its_alias_fail_on_warnings(saved):
     for flag in ("--strict", "--fail-on-warning"):
         proc = check_saved(saved, flag)
@@ -124,6 +126,7 @@ def test_strict_and_its_alias_fail_on_warnings(saved):
         ) in proc.stdout
 
 
+@pytest.mark.subprocess
 def test_json_markdown_and_github_formats(saved):
     data = json.loads(check_saved(saved, "--format", "json").stdout)
     assert data["summary"] == {"PASS": 4, "WARN": 4, "FAIL": 0, "SKIP": 1}
@@ -145,6 +148,7 @@ def test_json_markdown_and_github_formats(saved):
     assert bad.returncode == 2 and bad.stderr.startswith("costlens: error: --format 'xml' is not supported")
 
 
+@pytest.mark.subprocess
 def test_gate_on_a_saved_report_equals_the_database_run(sample_db, saved, tmp_path):
     from_db = check(sample_db, "--baseline", "none")
     from_json = costlens(
@@ -176,6 +180,7 @@ def test_gate_on_a_saved_report_equals_the_database_run(sample_db, saved, tmp_pa
     assert missing.returncode == 3 and "nope.json: file not found" in missing.stderr
 
 
+@pytest.mark.subprocess
 def test_missing_config_and_misnamed_budget_warn(sample_db, tmp_path):
     bare = check(sample_db, "--baseline", "none", config=None, cwd=tmp_path)  # no costlens.toml here
     assert bare.returncode == 0, bare.stderr

@@ -37,7 +37,7 @@ from costlens.report.render_html import SECTIONS, render_html
 from costlens.report.render_json import render_json
 from costlens.report.render_terminal import usd
 
-from conftest import FIXTURES, SAMPLE_LOGS
+from conftest import FIXTURES, SAMPLE_LOGS, copy_sample_db
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 11, 1))
 SECTION_IDS = [sid for sid, _ in SECTIONS]
@@ -262,13 +262,11 @@ def _ingest(con, paths, config):
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
+def sample(sample_month_db, tmp_path_factory):
     """The sample month: report, config, HTML file and the JSON renderer's view of the same report."""
     config = load_config(SAMPLE_LOGS / "costlens.toml")
-    con = db.connect(":memory:")
+    con = db.connect(str(copy_sample_db(sample_month_db, tmp_path_factory.mktemp("html-sample"))))
     try:
-        files = [p for p in sorted(SAMPLE_LOGS.iterdir()) if p.suffix in (".jsonl", ".gz", ".csv", ".parquet")]
-        _ingest(con, files, config)
         report = build_report(con, config, OCTOBER)
     finally:
         con.close()
@@ -406,6 +404,7 @@ def _keep(*paths: Path) -> None:
 # ------------------------------------------------------------------ without a browser
 
 
+@pytest.mark.slow
 def test_sample_report_size_sections_and_no_external_references(sample):
     html, path = sample["html"], sample["path"]
     assert path.stat().st_size < 2 * 1024 * 1024
@@ -423,6 +422,7 @@ def test_sample_report_size_sections_and_no_external_references(sample):
     assert len(all_ids) == len(set(all_ids))  # several inline SVGs never share an id
 
 
+@pytest.mark.slow
 def test_headline_numbers_equal_the_json_renderer(sample):
     data = sample["json"]
     metrics = parse(sample["html"]).metrics
@@ -459,6 +459,7 @@ def test_headline_numbers_equal_the_json_renderer(sample):
         assert values and round(sum(values), 2) == round(sample["report"].totals.cost_usd, 2)
 
 
+@pytest.mark.slow
 def test_sample_sections_show_their_content(sample):
     text = " ".join(parse(sample["html"]).text)
     for needle in (
@@ -478,6 +479,7 @@ def test_sample_sections_show_their_content(sample):
     assert "No earlier period with data to compare" in text
 
 
+@pytest.mark.slow
 def test_change_section_and_its_charts(con, ingest):
     config = load_config(FIXTURES / "economics" / "costlens.toml")
     ingest(FIXTURES / "economics" / "spans.jsonl", FIXTURES / "economics" / "outcomes.csv", config=config)
@@ -532,6 +534,7 @@ def test_empty_reports_render_every_section_with_no_data_lines(con):
         assert not [a for t, a in doc.tags if t == "svg"]
 
 
+@pytest.mark.slow
 def test_hostile_strings_are_inert_in_the_html(hostile):
     html = hostile["html"]
     assert_self_contained(html)  # no script/img/iframe tags, no on* attribute anywhere, SVG included
@@ -734,6 +737,8 @@ def png_content(png: bytes) -> tuple[int, int, float, int]:
     return width, height, varied / height, len(set(pixels))
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @needs_chromium
 def test_sample_report_in_headless_chromium(browser, sample, tmp_path):
     url = sample["path"].as_uri()
@@ -755,6 +760,8 @@ def test_sample_report_in_headless_chromium(browser, sample, tmp_path):
     assert varied > 0.15 and distinct > 64, (varied, distinct)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @needs_chromium
 def test_sample_report_prints_to_pdf(sample, tmp_path):
     pdf = tmp_path / "costlens_report.pdf"
@@ -786,6 +793,8 @@ def test_sample_report_prints_to_pdf(sample, tmp_path):
     _keep(pdf)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @needs_chromium
 def test_hostile_strings_stay_inert_in_the_browser(browser, hostile):
     url = hostile["path"].as_uri()

@@ -49,6 +49,7 @@ def _logs(tmp_path: Path) -> Path:
     return logs
 
 
+@pytest.mark.slow
 def test_a_re_exported_bill_counts_once(tmp_path):
     # the same FOCUS bill reordered, re-saved with CRLF line ends, and gzipped: one bill, not three
     header, rows = _rows(BILL)
@@ -72,6 +73,7 @@ def test_a_re_exported_bill_counts_once(tmp_path):
     assert reasons == [(f"the same bill line was already loaded from {BILL}",)]
 
 
+@pytest.mark.slow
 def test_overlapping_month_to_date_exports_count_the_overlap_once(tmp_path):
     # a month-to-date export of Oct 1–15, then a refreshed one of Oct 1–20 with one line's amount corrected:
     # the newer export is the bill for the days it covers; the older one's lines there are history
@@ -99,6 +101,7 @@ def test_overlapping_month_to_date_exports_count_the_overlap_once(tmp_path):
     assert current == len(second)
 
 
+@pytest.mark.slow
 def test_an_older_export_ingested_after_a_newer_one_stays_history(tmp_path):
     header, rows = _rows(BILL)
     older = _write(tmp_path / "old.csv", header, [dict(r, BilledCost="0.01") for r in rows[:50]])
@@ -114,6 +117,7 @@ def test_an_older_export_ingested_after_a_newer_one_stays_history(tmp_path):
     assert history == 50 and _ai_billed(dbfile) == AI_BILLED
 
 
+@pytest.mark.slow
 def test_a_copy_of_an_earlier_export_delivered_last_is_the_bill_again(tmp_path):
     # export A (one line at $2), then B correcting it to $3, then a copy of A delivered after B (a re-run of the
     # old export job): the latest delivery is A's content, so A's line is the bill again — in separate runs and
@@ -149,6 +153,7 @@ def test_a_copy_of_an_earlier_export_delivered_last_is_the_bill_again(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_copy_of_earlier_outcomes_delivered_last_wins_again(tmp_path):
     first = tmp_path / "v1.csv"
     first.write_text("task_id,accepted\nt1,true\nt2,false\n")
@@ -167,6 +172,7 @@ def test_a_copy_of_earlier_outcomes_delivered_last_wins_again(tmp_path):
     assert verdicts == [("t1", True), ("t2", False)]
 
 
+@pytest.mark.slow
 def test_rows_without_ids_keep_their_identity_when_a_file_grows_or_moves(tmp_path):
     # a generic CSV without a call id column: appended to, renamed, gzipped — each row counted once
     header = "ts,model,tokens_in,tokens_out\n"
@@ -192,6 +198,7 @@ def test_rows_without_ids_keep_their_identity_when_a_file_grows_or_moves(tmp_pat
     assert report.totals.calls == 9
 
 
+@pytest.mark.slow
 def test_one_request_from_two_producers_is_one_call(tmp_path):
     # an OTel span and the app's own log line for the same OpenAI response id
     response = {
@@ -243,6 +250,7 @@ def test_one_request_from_two_producers_is_one_call(tmp_path):
     assert api.report(db=dbfile, config=Config(), period="2026-10").totals.cost_usd == Decimal("0.0035")
 
 
+@pytest.mark.slow
 def test_a_file_edited_in_place_with_the_same_size_and_mtime_is_read_again(tmp_path):
     log = tmp_path / "requests.csv"
     log.write_text("ts,model,tokens_in,tokens_out\n2026-10-01T10:00:00Z,gpt-4o,100,10\n")
@@ -256,6 +264,7 @@ def test_a_file_edited_in_place_with_the_same_size_and_mtime_is_read_again(tmp_p
     assert (again.status, again.rows_loaded) == ("ingested", 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", [1, 4])
 def test_line_ids_do_not_depend_on_the_thread_count(tmp_path, threads, monkeypatch):
     from conftest import FIXTURES
@@ -279,6 +288,8 @@ def test_line_ids_do_not_depend_on_the_thread_count(tmp_path, threads, monkeypat
     reference.close()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_the_sample_month_is_the_same_at_one_and_four_threads(tmp_path):
     import subprocess
     import sys
@@ -313,6 +324,7 @@ def test_the_sample_month_is_the_same_at_one_and_four_threads(tmp_path):
     assert reports["1"]["totals"]["calls"] == 26_138
 
 
+@pytest.mark.subprocess
 def test_a_bad_thread_count_is_a_usage_error(tmp_path):
     import subprocess
     import sys

@@ -1,7 +1,7 @@
 """Property: whatever order and however often the same money arrives — re-exported bills, appended logs, gzip
 copies, renamed files, overlapping month-to-date exports, a second producer of the same calls, corrected
 outcomes — the database holds what a from-scratch load of the distinct records holds: the same cost, calls,
-acceptance and billed AI spend. Runs 1,000 random sequences (marked slow)."""
+acceptance and billed AI spend. Runs 1,000 random sequences (marked slow; COSTLENS_PROPERTY_EXAMPLES sets how many)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from costlens import db
@@ -308,22 +308,38 @@ def _reference(world: World, folder: Path) -> dict:
     return _REFERENCES[key]
 
 
-@pytest.mark.slow
-@settings(
-    max_examples=int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "1000")),
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(ops=st.lists(st.sampled_from(OPS), min_size=1, max_size=6))
-def test_any_sequence_of_deliveries_equals_a_fresh_load(tmp_path_factory, ops):
-    folder = tmp_path_factory.mktemp("seq")
-    world = World(folder / "files")
-    con = db.connect(":memory:")
-    try:
-        for op in ops:
-            _apply(op, world, con)
-        got = _state(con)
-    finally:
-        con.close()
-    assert got == _reference(world, folder / "reference"), ops
+# 1,000 sequences by default, in four shards with their own seeds so that pytest-xdist workers share them.
+EXAMPLES = int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "1000"))
+SHARDS = 4
+
+
+def _shard(number: int):
+    @pytest.mark.slow
+    @seed(number)
+    @settings(
+        max_examples=max(1, -(-EXAMPLES // SHARDS)),
+        deadline=None,
+        database=None,  # each shard runs exactly its seed's sequences, nothing replayed from earlier runs
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(ops=st.lists(st.sampled_from(OPS), min_size=1, max_size=6))
+    def test(tmp_path_factory, ops):
+        folder = tmp_path_factory.mktemp("seq")
+        world = World(folder / "files")
+        con = db.connect(":memory:")
+        try:
+            for op in ops:
+                _apply(op, world, con)
+            got = _state(con)
+        finally:
+            con.close()
+        assert got == _reference(world, folder / "reference"), ops
+
+    test.__name__ = f"test_any_sequence_of_deliveries_equals_a_fresh_load_shard_{number}"
+    return test
+
+
+test_any_sequence_of_deliveries_equals_a_fresh_load_shard_0 = _shard(0)
+test_any_sequence_of_deliveries_equals_a_fresh_load_shard_1 = _shard(1)
+test_any_sequence_of_deliveries_equals_a_fresh_load_shard_2 = _shard(2)
+test_any_sequence_of_deliveries_equals_a_fresh_load_shard_3 = _shard(3)

@@ -79,6 +79,7 @@ def test_other_values_are_no_time(text, why, con):
         assert problem is None  # no time at all: each staging says so in its own words
 
 
+@pytest.mark.slow
 def test_a_call_dated_9999_is_quarantined_and_the_default_report_still_works(tmp_path):
     db = str(tmp_path / "costlens.duckdb")
     logs = tmp_path / "calls.jsonl"
@@ -96,6 +97,7 @@ def test_a_call_dated_9999_is_quarantined_and_the_default_report_still_works(tmp
     assert str(report.period.start).startswith("2026-10-01"), report.period
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fixture", "fmt", "field", "value"),
     [

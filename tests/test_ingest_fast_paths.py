@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from costlens.config import Config
 
 
@@ -41,6 +43,7 @@ def test_unchanged_file_is_skipped_without_reading_it(tmp_path, con, ingest, mon
     assert (again.status, again.format) == ("unchanged", "otel")
 
 
+@pytest.mark.slow
 def test_touched_but_identical_file_is_still_unchanged(tmp_path, con, ingest):
     logs = tmp_path / "spans.jsonl"
     logs.write_text(_span("a", 5) + "\n")
@@ -52,6 +55,7 @@ def test_touched_but_identical_file_is_still_unchanged(tmp_path, con, ingest):
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_repeated_ids_keep_the_fullest_row_and_earlier_files_win(tmp_path, con, ingest):
     first = tmp_path / "first.jsonl"
     # span b written three times while streaming: 7 output tokens is the fullest; a twice with equal usage
@@ -149,6 +153,7 @@ def _loaded(connection):
     return calls, quarantine, files
 
 
+@pytest.mark.slow
 def test_a_claude_code_tree_loads_in_one_batch_exactly_as_file_by_file(tmp_path, con, ingest, monkeypatch):
     from costlens import db
     from costlens.ingest import runner
@@ -176,6 +181,7 @@ def test_a_claude_code_tree_loads_in_one_batch_exactly_as_file_by_file(tmp_path,
     assert _loaded(con) == _loaded(one_by_one)
 
 
+@pytest.mark.slow
 def test_a_batch_that_fails_is_loaded_file_by_file(tmp_path, con, ingest, monkeypatch):
     from costlens.errors import InputError
     from costlens.ingest.claude_code import ClaudeCodeAdapter

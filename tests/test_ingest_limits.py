@@ -65,6 +65,7 @@ def test_depth_is_measured_outside_strings():
     assert not json_too_deep(json.dumps({"prompt": "{[" * 5000}))  # brackets inside a string do not nest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "deep", [DEEP_OBJECT, DEEP_ARRAY, "[" * 100_000 + "]" * 100_000], ids=["objects", "arrays", "100k"]
 )
@@ -92,6 +93,7 @@ def test_deep_line_in_an_app_log_is_quarantined(deep, where, con, tmp_path):
     assert again.status == "unchanged"
 
 
+@pytest.mark.slow
 def test_deep_span_in_a_flat_otel_file_is_quarantined(con, tmp_path):
     """The typed fast read keeps attributes as JSON (no depth limit there): a span that may nest too deeply
     gives it up, and the careful reader measures and quarantines it."""
@@ -109,6 +111,7 @@ def test_deep_span_in_a_flat_otel_file_is_quarantined(con, tmp_path):
     assert _rejected(con) == {("spans.jsonl", 2): f"nested deeper than {MAX_JSON_DEPTH} levels: not read"}
 
 
+@pytest.mark.slow
 def test_deep_line_in_a_claude_code_tree_is_quarantined(con, tmp_path):
     """Claude Code files load in batches: a batch holding such a line is loaded file by file instead."""
     tree = tmp_path / "projects"
@@ -141,6 +144,7 @@ def test_deep_record_in_a_generic_jsonl_is_quarantined(con, tmp_path):
 LONG_REASON = "record of 50.0 MB is longer than the 32 MB a record may be: not read"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", [1, 3])
 def test_fifty_megabyte_line_in_an_app_log_costs_only_its_record(where, con, tmp_path):
     lines = (FIXTURES / "openai" / "app_log.jsonl").read_text().splitlines()
@@ -161,6 +165,7 @@ def test_fifty_megabyte_line_in_an_app_log_costs_only_its_record(where, con, tmp
     assert _rejected(con)[("app_log.jsonl", where)] == LONG_REASON
 
 
+@pytest.mark.slow
 def test_fifty_megabyte_span_in_a_flat_otel_file(con, tmp_path):
     path = tmp_path / "spans.jsonl"
     long_span = _span(2, **{"gen_ai.input.messages": "A" * FIFTY_MB})
@@ -171,6 +176,7 @@ def test_fifty_megabyte_span_in_a_flat_otel_file(con, tmp_path):
     assert _rejected(con)[("spans.jsonl", 2)].endswith("longer than the 32 MB a record may be: not read")
 
 
+@pytest.mark.slow
 def test_fifty_megabyte_csv_record_costs_only_its_record(con, tmp_path):
     mapping = ColumnMapping(
         columns={"ts": "ts", "model": "model", "input_tokens": "in", "output_tokens": "out", "feature": "note"},

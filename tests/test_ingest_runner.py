@@ -20,6 +20,7 @@ def _openai_line(i: int, prompt: int = 100) -> str:
     )
 
 
+@pytest.mark.slow
 def test_large_file_loads_every_row(tmp_path, con, ingest):
     # 130,000 rows: above DuckDB's 122,880-row group size, where a staged table once read back empty.
     rows = 130_000
@@ -33,6 +34,7 @@ def test_large_file_loads_every_row(tmp_path, con, ingest):
     assert tokens == sum(100 + i % 7 for i in range(rows))
 
 
+@pytest.mark.slow
 def test_accounting_identity_and_duplicates(tmp_path, con, ingest):
     first = tmp_path / "a.jsonl"
     first.write_text("\n".join(_openai_line(i) for i in range(10)) + "\n")
@@ -50,6 +52,7 @@ def test_accounting_identity_and_duplicates(tmp_path, con, ingest):
     assert run == (22, 15, 6, 1)
 
 
+@pytest.mark.slow
 def test_reingest_in_any_order_changes_nothing(tmp_path, con, ingest):
     files = []
     for part in range(3):
@@ -68,6 +71,7 @@ def test_reingest_in_any_order_changes_nothing(tmp_path, con, ingest):
     assert con.execute("SELECT count(*), sum(input_tokens) FROM calls").fetchone() == before
 
 
+@pytest.mark.slow
 def test_failed_file_leaves_nothing_behind(tmp_path, con, ingest, monkeypatch):
     file = tmp_path / "calls.jsonl"
     file.write_text("\n".join(_openai_line(i) for i in range(50)) + "\n")
@@ -88,6 +92,8 @@ def test_failed_file_leaves_nothing_behind(tmp_path, con, ingest, monkeypatch):
     assert (retry.status, retry.rows_loaded) == ("ingested", 50)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_second_writer_gets_clear_message(tmp_path):
     from costlens import db
     from costlens.errors import DatabaseError

@@ -68,6 +68,7 @@ def econ_db(con, ingest):
     return con, config
 
 
+@pytest.mark.slow
 def test_writes_budgets_from_last_month_and_loads_back(econ_db, tmp_path):
     con, config = econ_db
     path = write_starter_config(con, tmp_path / "costlens.toml", config=config, today=TODAY, source="econ.duckdb")
@@ -112,6 +113,7 @@ def uncomment_all(text: str) -> str:
     return "\n".join(re.sub(r"^# (?=\[|\"|[a-z_0-9]+ = )", "", line) for line in text.splitlines())
 
 
+@pytest.mark.slow
 def test_every_suggestion_loads_when_uncommented(econ_db, tmp_path):
     con, config = econ_db
     path = write_starter_config(con, tmp_path / "costlens.toml", config=config, today=TODAY)
@@ -126,6 +128,7 @@ def test_every_suggestion_loads_when_uncommented(econ_db, tmp_path):
     assert loaded.prices["overrides"][0]["model"] == "mystery-model"
 
 
+@pytest.mark.slow
 def test_refuses_to_overwrite_unless_forced(econ_db, tmp_path):
     con, config = econ_db
     target = tmp_path / "costlens.toml"
@@ -138,6 +141,7 @@ def test_refuses_to_overwrite_unless_forced(econ_db, tmp_path):
     assert "alpha" in load_config(target).features
 
 
+@pytest.mark.slow
 def test_hostile_names_load_back(con, ingest, tmp_path):
     columns = ["call_id", "ts", "provider", "model", "input_tokens", "output_tokens", "task_id", "feature", "team"]
     source = tmp_path / "calls.csv"

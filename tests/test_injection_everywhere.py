@@ -20,6 +20,9 @@ from pathlib import Path
 import fuzzgen
 import pytest
 
+pytestmark = pytest.mark.slow
+
+
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 FORMULA = "=cmd|' /C calc'!A0"
@@ -154,6 +157,7 @@ def hostile_run(tmp_path_factory):
     return work, db, calls, outputs, failures
 
 
+@pytest.mark.slow
 def test_every_command_succeeds_on_hostile_data(hostile_run):
     assert hostile_run[4] == []
 

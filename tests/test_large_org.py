@@ -58,6 +58,7 @@ def cents(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
+@pytest.mark.subprocess
 def test_tables_lead_with_the_top_features_and_still_add_up(org):
     data = org["json"]
     features = data["unit_economics"]
@@ -87,6 +88,7 @@ def test_tables_lead_with_the_top_features_and_still_add_up(org):
         assert assert_foots(table["rows"][0], table["rows"][1:-1], table["rows"][-1], title) >= 2
 
 
+@pytest.mark.subprocess
 def test_the_appendix_and_the_csv_hold_every_row(org):
     html = org["html"].read_text(encoding="utf-8")
     features = org["json"]["unit_economics"]
@@ -98,6 +100,7 @@ def test_the_appendix_and_the_csv_hold_every_row(org):
     assert sum(Decimal(r["shown_cost_usd"]) for r in org["csv"]) == cents(org["json"]["totals"]["cost_usd"])
 
 
+@pytest.mark.subprocess
 def test_sentences_name_at_most_three_features(org):
     statement = org["json"]["diagnosis"]["statement"]
     drivers = org["json"]["diagnosis"]["growth_drivers"]
@@ -107,6 +110,7 @@ def test_sentences_name_at_most_three_features(org):
     assert f"{', '.join(d['feature'] for d in drivers[:3])} and {len(drivers) - 3} others carry" in statement
 
 
+@pytest.mark.subprocess
 def test_the_terminal_view_stays_short(org):
     text = org["terminal"]
     tables = terminal_tables(text)
@@ -116,6 +120,8 @@ def test_the_terminal_view_stays_short(org):
     assert "sum the rest in one row" in text
 
 
+@pytest.mark.browser
+@pytest.mark.subprocess
 def test_the_html_page_height(org, tmp_path):
     """Headless Chromium at 1400 px: the page's scroll height (87,312 px with every feature listed before the
     cut, on this data) stays under 20,000 px."""

@@ -42,6 +42,7 @@ def detected(request, tmp_path_factory):
     connection.close()
 
 
+@pytest.mark.slow
 def test_every_planted_leak_found_with_its_size(detected):
     dataset, findings, _, _ = detected
     found = {_key(f.kind, f.feature, f.sub_kind): f for f in findings}
@@ -62,6 +63,7 @@ def test_every_planted_leak_found_with_its_size(detected):
     print("\n".join(report))
 
 
+@pytest.mark.slow
 def test_control_and_clean_features_stay_clean(detected):
     dataset, findings, _, _ = detected
     planted = {_key(p.kind, p.feature, p.sub_kind) for p in dataset.planted}
@@ -72,6 +74,7 @@ def test_control_and_clean_features_stay_clean(detected):
     assert unexpected == []
 
 
+@pytest.mark.slow
 def test_findings_are_complete_and_explain_themselves(detected):
     dataset, findings, _, con = detected
     call_ids = {row[0] for row in con.execute("SELECT call_id FROM calls").fetchall()}
@@ -94,6 +97,7 @@ def test_findings_are_complete_and_explain_themselves(detected):
     assert cache == {"response_cache": "response_cache", "prompt_caching": "prompt_caching"}
 
 
+@pytest.mark.slow
 def test_generated_files_ingest_cleanly(detected):
     dataset, _, result, con = detected
     assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0

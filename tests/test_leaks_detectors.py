@@ -362,6 +362,7 @@ def findings():
 # ------------------------------------------------------------------------------------- context_bloat
 
 
+@pytest.mark.slow
 def test_oversized_input(findings):
     f = only(findings, "oversized", "context_bloat", "oversized_input")
     assert f.wasted_usd == 2 * 9000 * M  # p50 1000: 2 × (10,000 − 1,000) tokens × $1/Mtok
@@ -556,6 +557,7 @@ def test_every_finding_lists_its_thresholds(findings):
         assert abs(f.est_monthly_savings_usd - f.wasted_usd * Decimal("30.44") / 30) <= f.wasted_usd * Decimal("1e-15")
 
 
+@pytest.mark.slow
 def test_thresholds_override_and_appear_in_evidence(con):
     def month(connection) -> Month:
         m = Month(connection)
@@ -612,6 +614,7 @@ def test_finding_shape():
     assert routing_target("openai", "gpt-4o", [("*", "gpt-4o*", "gpt-4.1-nano")]) == "gpt-4.1-nano"
 
 
+@pytest.mark.slow
 def test_natural_variation_stays_low(con):
     """Clean features with wide natural spread (lognormal σ 0.5 sizes, short conversations, rare billed timeouts,
     a premium model writing long answers, night-time users elsewhere on the globe): nothing above low."""

@@ -190,7 +190,8 @@ def test_first_actions_from_other_evidence_shapes():
 
 
 def test_real_finding_objects():
-    leaks = pytest.importorskip("costlens.leaks.model")
+    from costlens.leaks import model as leaks
+
     f = leaks.Finding(
         kind="retries",
         feature="a",
@@ -431,6 +432,7 @@ def usage_row(draw):
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     findings=st.lists(finding(), max_size=14),

@@ -9,7 +9,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import FIXTURES, realdata
+
+pytestmark = pytest.mark.slow
 
 # one file per adapter (a copy of each adapter's own fixture), named so that names give nothing away
 EXPECTED = {
@@ -32,6 +36,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.subprocess
 def test_every_format_in_one_folder_is_routed(tmp_path):
     drop = tmp_path / "drop"
     drop.mkdir()

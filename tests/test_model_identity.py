@@ -12,6 +12,7 @@ from costlens import api, db
 from costlens.config import Config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("provider", "written", "model", "resolved_provider"),
     [
@@ -68,6 +69,7 @@ def test_the_model_as_written_becomes_the_catalog_name(tmp_path, provider, writt
     con.close()
 
 
+@pytest.mark.slow
 def test_an_azure_deployment_name_is_priced_through_an_alias(tmp_path):
     line = {
         "trace_id": "a" * 32,

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_LOGS, copy_sample_db
+
+pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "costlens"]
 TOML = str(SAMPLE_LOGS / "costlens.toml")
@@ -26,13 +28,11 @@ def run(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> str:
-    dbfile = str(tmp_path_factory.mktemp("prices") / "sample.duckdb")
-    proc = run("ingest", str(SAMPLE_LOGS), "--db", dbfile, "--config", TOML)
-    assert proc.returncode == 0, proc.stderr
-    return dbfile
+def sample_db(sample_month_db, tmp_path_factory) -> str:
+    return str(copy_sample_db(sample_month_db, tmp_path_factory.mktemp("prices")))
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("columns", [80, 200])
 def test_price_book_shows_full_names_and_dollars_per_mtok(sample_db, columns):
     out = run("prices", "--db", sample_db, "--config", TOML, columns=columns).stdout
@@ -59,6 +59,7 @@ def test_price_book_shows_full_names_and_dollars_per_mtok(sample_db, columns):
         assert "Priced as" in out and "azure / gpt-4o " in out
 
 
+@pytest.mark.subprocess
 def test_price_resolution_panel():
     out = run("prices", "claude-sonnet-4-5", "--provider", "anthropic", "--at", "2026-10-15", columns=200).stdout
     lines = [line.rstrip() for line in out.splitlines()]
@@ -76,12 +77,14 @@ def test_price_resolution_panel():
     assert not any("Decimal(" in line or "{" in line for line in lines)
 
 
+@pytest.mark.subprocess
 def test_price_resolution_panel_for_an_unknown_model():
     out = run("prices", "no-such-model-x1", columns=200).stdout
     assert "priced   no — not in genai-prices" in out
     assert "fix      add a price under [[prices.overrides]] in costlens.toml" in out
 
 
+@pytest.mark.subprocess
 def test_failed_calls_undated_model_is_folded(sample_db):
     data = json.loads(run("report", "--db", sample_db, "--config", TOML, "-f", "json").stdout)
     models = {row["model"]: row for row in data["by_model"]}
@@ -103,6 +106,7 @@ def test_failed_calls_undated_model_is_folded(sample_db):
     assert sum(row["calls"] for row in data["by_model"]) == data["totals"]["calls"] == 26_138
 
 
+@pytest.mark.subprocess
 def test_flex_priced_at_standard_is_a_warning(sample_db):
     data = json.loads(run("report", "--db", sample_db, "--config", TOML, "-f", "json").stdout)
     assert data["coverage"]["variant_fallbacks"] == [
@@ -123,6 +127,7 @@ def test_flex_priced_at_standard_is_a_warning(sample_db):
     ) in data["warnings"]
 
 
+@pytest.mark.subprocess
 def test_route_to_an_alias_is_judged_as_its_dated_id(sample_db):
     results = {}
     for target in ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"):

@@ -24,7 +24,7 @@ from costlens.ingest.runner import ingest_paths
 from costlens.report.build import build_report
 from costlens.report.model import Period
 
-from conftest import FIXTURES, SAMPLE_LOGS
+from conftest import FIXTURES, SAMPLE_LOGS, copy_sample_db
 
 CENT = Decimal("0.01")
 OCTOBER = Period(date(2026, 10, 1), date(2026, 11, 1))
@@ -42,7 +42,7 @@ def dollars(text: str) -> Decimal:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
+def sample(sample_month_db, tmp_path_factory):
     """sample_logs ingested once with its config; every output of its October report."""
     from rich.console import Console
 
@@ -53,10 +53,8 @@ def sample(tmp_path_factory):
     from costlens.report.render_terminal import render_terminal
 
     work = tmp_path_factory.mktemp("money")
-    path = work / "sample.duckdb"
     config = load_config(SAMPLE_LOGS / "costlens.toml")
-    con = db.connect(str(path))
-    ingest_paths(con, [str(SAMPLE_LOGS)], config)
+    con = db.connect(str(copy_sample_db(sample_month_db, work)))
     report = build_report(con, config, OCTOBER)
     console = Console(record=True, width=220, file=open("/dev/null", "w"))
     render_terminal(report, console)
@@ -72,6 +70,7 @@ def sample(tmp_path_factory):
     con.close()
 
 
+@pytest.mark.slow
 def test_internal_money_columns_are_decimal(sample):
     con, _, _ = sample
     money = con.execute(
@@ -86,6 +85,7 @@ def test_internal_money_columns_are_decimal(sample):
     assert priced["cost_usd"] == priced["input_cost_usd"] == priced["output_cost_usd"] == "DECIMAL(38,18)"
 
 
+@pytest.mark.slow
 def test_json_money_is_exact_and_adds_up(sample):
     _, _, outputs = sample
     data = json.loads(outputs["json"], parse_float=Decimal)
@@ -102,6 +102,7 @@ def test_json_money_is_exact_and_adds_up(sample):
         assert sum((Decimal(str(r["cost_exact_usd"])) for r in rows), Decimal(0)) == total, group
 
 
+@pytest.mark.slow
 def test_csv_and_parquet_exports_add_up_exactly(sample):
     import pyarrow.parquet as pq
 
@@ -130,6 +131,7 @@ def _feature_spend_shown(text: str, features: list[str]) -> dict[str, Decimal]:
     return shown
 
 
+@pytest.mark.slow
 def test_terminal_feature_spend_adds_up_to_the_total_shown(sample):
     """The by-feature table beside its total: cents that add up (sample_logs: the six features' exact costs
     round to $824.42 one by one, the total to $824.41). The Markdown summary lists only the top features, so
@@ -144,6 +146,7 @@ def test_terminal_feature_spend_adds_up_to_the_total_shown(sample):
     assert sum(shown.values(), Decimal(0)) == shown_total, shown
 
 
+@pytest.mark.slow
 def test_html_feature_values_exact_and_displayed_cents_add_up(sample):
     _, report, outputs = sample
     html = outputs["html"]
@@ -161,7 +164,6 @@ def test_html_feature_values_exact_and_displayed_cents_add_up(sample):
 
 MODELS = {"acme-small": (Decimal(1), Decimal(2)), "acme-large": (Decimal(10), Decimal(30))}  # $/Mtok in, out
 FEATURES = ["alpha", "beta", "gamma", "delta"]
-EXAMPLES = {"n": 0}
 
 call = st.fixed_dictionaries(
     {
@@ -177,6 +179,7 @@ call = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=12,
     deadline=None,
@@ -189,7 +192,6 @@ call = st.fixed_dictionaries(
 def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factory):
     from costlens.report.render_json import render_json
 
-    EXAMPLES["n"] += 1
     work = tmp_path_factory.mktemp("gen")
     lines = []
     for i, c in enumerate(calls):
@@ -240,10 +242,6 @@ def test_generated_calls_add_up_to_the_cent_in_every_mode(calls, tmp_path_factor
         con.close()
 
 
-def test_zz_money_example_count():
-    print(f"\nmoney: {EXAMPLES['n']} generated call sets priced in computed and reported mode")
-
-
 # ---------------------------------------------------------------- JSON numbers with every digit (issue 14)
 
 
@@ -273,6 +271,8 @@ def _spans(path: Path, costs: list[tuple[str, str]]) -> Path:
     return path
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_json_money_is_a_number_with_every_digit_in_every_json_output(tmp_path):
     """4550000000000.025737 was written through a float as 4550000000000.025; now every JSON output writes the
     Decimal's own digits as a JSON number (the type, and schema_version "1", are unchanged), and 0.1 + 0.2 is

@@ -11,10 +11,14 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from costlens import api
 from costlens.config import Config
 
 from conftest import SAMPLE_LOGS
+
+pytestmark = pytest.mark.slow
 
 REALWORLD = Path(__file__).resolve().parent / "realworld"
 
@@ -72,6 +76,7 @@ def test_a_model_span_without_usage_is_rejected_not_zero(tmp_path):
     assert "no call loaded" in file.warning and "without token usage" in file.warning
 
 
+@pytest.mark.subprocess
 def test_a_file_that_yields_no_call_warns_on_the_command_line(tmp_path):
     path = tmp_path / "agents.jsonl"
     path.write_text(

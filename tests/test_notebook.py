@@ -15,18 +15,18 @@ import pytest
 
 from costlens import api
 
-from conftest import PROJECT, SAMPLE_LOGS
+from conftest import PROJECT, SAMPLE_LOGS, copy_sample_db
+
+pytestmark = pytest.mark.slow
 
 SAMPLE_TOTAL = Decimal("824.41389225")  # the sample month with its config (README, tests/test_identity.py)
 SAMPLE_CALLS = 26_138
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    dbfile = str(tmp_path_factory.mktemp("notebook") / "sample.duckdb")
-    config = api.load_config(str(SAMPLE_LOGS / "costlens.toml"))
-    api.ingest([str(SAMPLE_LOGS)], db=dbfile, config=config)
-    return dbfile, config
+def sample(sample_month_db, tmp_path_factory):
+    dbfile = str(copy_sample_db(sample_month_db, tmp_path_factory.mktemp("notebook")))
+    return dbfile, api.load_config(str(SAMPLE_LOGS / "costlens.toml"))
 
 
 def test_report_tables_as_polars_frames_keep_every_digit(sample, tmp_path):
@@ -66,6 +66,7 @@ def test_the_period_calls_as_a_polars_frame_add_up_to_the_report(sample):
     assert dict(by_feature.iter_rows()) == {ue.key: ue.cost_usd for ue in report.unit_economics}
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_demo_runs_from_a_plain_install_outside_the_checkout(tmp_path):
     # the wheel, built offline from this checkout, unpacked as pip would install it; run from an empty folder

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_LOGS, copy_sample_db
+
+pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "costlens"]
 ENV = {**os.environ, "COLUMNS": "120"}
@@ -57,14 +59,12 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subproc
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> tuple[str, str]:
-    dbfile = str(tmp_path_factory.mktemp("options") / "sample.duckdb")
-    config = str(SAMPLE_LOGS / "costlens.toml")
-    loaded = run("ingest", str(SAMPLE_LOGS), "--db", dbfile, "-c", config, "-q")
-    assert loaded.returncode == 0, loaded.stderr
-    return dbfile, config
+def sample(sample_month_db, tmp_path_factory) -> tuple[str, str]:
+    dbfile = str(copy_sample_db(sample_month_db, tmp_path_factory.mktemp("options")))
+    return dbfile, str(SAMPLE_LOGS / "costlens.toml")
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_short_help_examples_and_the_output_options(command):
     short, long = run(*command.split(), "-h"), run(*command.split(), "--help")
@@ -78,6 +78,7 @@ def test_every_command_has_short_help_examples_and_the_output_options(command):
         assert "[tool.costlens]" in " ".join(short.stdout.split()), command
 
 
+@pytest.mark.subprocess
 def test_commands_are_grouped_and_completion_is_offered():
     top = run("-h")
     assert top.returncode == 0
@@ -88,6 +89,7 @@ def test_commands_are_grouped_and_completion_is_offered():
     assert script.returncode == 0 and "complete" in script.stdout and "costlens" in script.stdout
 
 
+@pytest.mark.subprocess
 def test_json_flag_is_the_json_format_and_refuses_a_second_format(sample, tmp_path):
     dbfile, config = sample
     for args in (
@@ -108,6 +110,7 @@ def test_json_flag_is_the_json_format_and_refuses_a_second_format(sample, tmp_pa
     assert data["totals"]["rows_read"] == data["files"][0]["rows_read"] > 0
 
 
+@pytest.mark.subprocess
 def test_quiet_drops_notes_but_never_warnings(sample, tmp_path):
     dbfile, config = sample
     noisy = run("report", "--db", dbfile, "-c", config, "-p", "2026-10", "-j", "-o", str(tmp_path / "r.json"))
@@ -118,6 +121,7 @@ def test_quiet_drops_notes_but_never_warnings(sample, tmp_path):
     assert empty.returncode == 0 and empty.stderr.startswith("costlens: warning: no calls in")
 
 
+@pytest.mark.subprocess
 def test_no_color_removes_colour_even_when_forced(sample):
     dbfile, config = sample
     env = {**ENV, "FORCE_COLOR": "1"}
@@ -128,6 +132,7 @@ def test_no_color_removes_colour_even_when_forced(sample):
     assert "$824.41" in plain.stdout
 
 
+@pytest.mark.subprocess
 def test_out_creates_its_folder(sample, tmp_path):
     dbfile, config = sample
     targets = {
@@ -146,6 +151,7 @@ def test_out_creates_its_folder(sample, tmp_path):
     assert report["totals"]["cost_usd"] == pytest.approx(824.41389225)
 
 
+@pytest.mark.subprocess
 def test_one_period_shape_in_every_json_output(sample, tmp_path):
     dbfile, config = sample
     expected = {"start": "2026-10-01", "end": "2026-11-01", "last_day": "2026-10-31", "days": 31, "label": "2026-10"}

@@ -81,6 +81,8 @@ def planted(tmp_path_factory):
     }
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_the_change_compares_spend_per_day_with_data(planted):
     change = planted["json"]["change"]
     assert (change["previous_cost_usd"], change["current_cost_usd"]) == (Decimal(20), Decimal(93))
@@ -93,6 +95,8 @@ def test_the_change_compares_spend_per_day_with_data(planted):
     assert (day["previous_tasks_per_day"], day["current_tasks_per_day"]) == (2, 3)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_the_diagnosis_says_so_and_compares_daily_rates(planted):
     diagnosis = planted["json"]["diagnosis"]
     assert diagnosis["partial_notes"] == [NOTE]
@@ -108,6 +112,8 @@ def test_the_diagnosis_says_so_and_compares_daily_rates(planted):
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_every_output_shows_the_note_and_the_daily_comparison(planted):
     terminal, md = planted["terminal"], planted["md"]
     assert NOTE in " ".join(terminal.split())

@@ -104,6 +104,7 @@ def test_bad_period_options_are_usage_errors(kwargs, needle):
         resolve_period(None, args.pop("period"), args.pop("since"), args.pop("until"), TODAY, **args)
 
 
+@pytest.mark.slow
 def test_range_without_a_start_begins_on_the_first_day_with_calls(con, tmp_path, ingest):
     path = tmp_path / "calls.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in CALLS), encoding="utf-8")
@@ -135,6 +136,8 @@ EMPTY = (
 )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [
@@ -152,6 +155,8 @@ def test_every_command_says_when_its_period_is_empty(database, command):
     assert EMPTY in proc.stderr.splitlines(), proc.stderr
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_whatif_on_an_empty_period_is_an_error_naming_the_months(database):
     proc = run("whatif", "batch feature=*", "--db", str(database), "--period", "2026-09")
     assert proc.returncode == 2
@@ -162,11 +167,15 @@ def test_whatif_on_an_empty_period_is_an_error_naming_the_months(database):
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_export_says_when_its_period_is_empty(database, tmp_path):
     proc = run("export", "focus", "--out", str(tmp_path / "f.csv"), "--db", str(database), "--period", "2026-09")
     assert EMPTY in proc.stderr.splitlines(), proc.stderr
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_period_json_shape_and_env(database):
     proc = run("report", "-f", "json", "--db", str(database), env={"COSTLENS_PERIOD": "2026-Q4"})
     data = json.loads(proc.stdout)
@@ -186,12 +195,16 @@ def test_period_json_shape_and_env(database):
     assert json.loads(proc.stdout)["totals"]["calls"] == 3
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_bad_environment_period_is_a_usage_error(database):
     proc = run("report", "--db", str(database), env={"COSTLENS_PERIOD": "octobre"})
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("costlens: error: COSTLENS_PERIOD='octobre' is not understood")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_check_json_uses_the_period_shape(database):
     proc = run("check", "--db", str(database), "--period", "2026-10", "--baseline", "none", "-f", "json")
     assert json.loads(proc.stdout)["period"] == {

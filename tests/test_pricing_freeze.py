@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from costlens import api
 from costlens.config import Config
 
+pytestmark = pytest.mark.slow
+
 # gpt-4o at the catalog's list price: $2.50 / $10 per Mtok. 1M input + 100k output tokens = $3.50 a call.
 LIST_COST = Decimal("3.5")
 HALF_PRICE = {"discounts": [{"provider": "openai", "model": "gpt-4o", "pct": 50}]}

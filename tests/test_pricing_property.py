@@ -288,6 +288,7 @@ def priced():
     return generated, price_in_sql(generated)
 
 
+@pytest.mark.slow
 def test_sql_cost_equals_calc_price(priced):
     generated, by_id = priced
     models = {c["model"] for c in generated}
@@ -312,6 +313,7 @@ def test_sql_cost_equals_calc_price(priced):
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:3]}"
 
 
+@pytest.mark.slow
 def test_generator_reached_the_hard_cases(priced):
     """The comparison above is only as good as what it compared: check the tricky regions were hit."""
     generated, by_id = priced

@@ -18,6 +18,9 @@ import pytest
 
 from conftest import FIXTURES
 
+pytestmark = pytest.mark.slow
+
+
 SECRETS = ("sk-live-PLANTED-4f9a8b7c6d5e", "planted.person@example.com", "987-65-4329")
 PLANT = " ".join(SECRETS)
 CONTENT_KEYS = {
@@ -219,6 +222,7 @@ def default_run(tmp_path_factory):
     return work, drop, db, outputs, files, failures
 
 
+@pytest.mark.slow
 def test_every_command_ran(default_run):
     """The scan below only means something if every command produced its output."""
     assert default_run[5] == []
@@ -257,6 +261,7 @@ def test_default_run_stores_and_prints_no_planted_secret(default_run):
     assert len(files) >= 10  # html, csv tables, parquet tables, init toml, quarantine csv, focus exports …
 
 
+@pytest.mark.slow
 def test_keep_content_stores_the_text(tmp_path):
     """The opt-in works — which is also what makes the scan above meaningful."""
     import duckdb

@@ -52,6 +52,7 @@ def big_file(tmp_path_factory) -> Path:
     return _openai_lines(tmp_path_factory.mktemp("progress") / "responses.jsonl", 14_000)
 
 
+@pytest.mark.slow
 def test_ingest_reports_increasing_byte_positions_inside_one_file(big_file, tmp_path):
     events = []
     result = api.ingest([str(big_file)], db=str(tmp_path / "db.duckdb"), config=Config(), on_progress=events.append)
@@ -208,6 +209,8 @@ def small_db(tmp_path_factory) -> tuple[Path, Path]:
     return folder, calls
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_progress_is_drawn_on_a_terminal_only(small_db, tmp_path):
     folder, calls = small_db
     db = str(tmp_path / "db.duckdb")
@@ -234,6 +237,8 @@ def test_progress_is_drawn_on_a_terminal_only(small_db, tmp_path):
     assert code == 0 and terminal == ""
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_report_steps_on_a_terminal_and_nothing_in_a_pipe(small_db, tmp_path):
     folder, _ = small_db
     db = str(folder / "db.duckdb")
@@ -253,6 +258,8 @@ def test_report_steps_on_a_terminal_and_nothing_in_a_pipe(small_db, tmp_path):
     assert json.loads(proc.stdout)["totals"]["calls"] == 3_000
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_report_hook_hears_every_step_in_order(small_db):
     folder, _ = small_db
     events = []

@@ -20,6 +20,8 @@ from costlens import db
 from costlens.config import Config
 from costlens.ingest.runner import ingest_paths
 
+pytestmark = pytest.mark.slow
+
 FOCUS = Path(__file__).resolve().parent / "realworld" / "focus"
 EXPECTED = json.loads((FOCUS / "expected.json").read_text())["files"]
 SPEC_FILES = sorted(name for name in EXPECTED if name.startswith("focus_spec_"))

@@ -14,6 +14,8 @@ from costlens.config import Config
 
 from conftest import CANNOT_SHARE_THE_ENVIRONMENT, load_otel_harness
 
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # the OTel corpus: each set-up in its own interpreter
+
 _harness = load_otel_harness()
 SETUPS = _harness["setups"].SETUPS
 compute = _harness["expected"].compute

@@ -115,6 +115,7 @@ EXACT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("folder", "name", "sets"), EXACT, ids=[f"{f}/{n}" for f, n, _ in EXACT])
 def test_total_equals_the_reference(tmp_path, folder, name, sets):
     case = expected(folder)[name]
@@ -132,6 +133,7 @@ def test_total_equals_the_reference(tmp_path, folder, name, sets):
     assert Decimal(str(report.totals.tool_cost_usd)) == charges
 
 
+@pytest.mark.slow
 def test_anthropic_code_execution_is_never_silently_free(tmp_path):
     # the response shows code ran in a container (billed per container-hour) but reports no time: the tokens
     # are priced, and the code execution is listed as unpriced usage with the reason, never $0
@@ -145,6 +147,7 @@ def test_anthropic_code_execution_is_never_silently_free(tmp_path):
     assert any("code_execution" in w for w in report.warnings)
 
 
+@pytest.mark.slow
 def test_anthropic_stream_events_take_the_final_usage(tmp_path):
     # a streamed message logged as its SSE events: message_start (id, input, the 1h cache write split) and
     # message_delta (no id, the final output count) make one call
@@ -162,6 +165,7 @@ def test_anthropic_stream_events_take_the_final_usage(tmp_path):
     assert (model.input_tokens, model.cache_write_tokens, model.output_tokens) == (13, 3913, 4)
 
 
+@pytest.mark.slow
 def test_anthropic_batch_results_follow_genai_prices(tmp_path):
     # Message Batches are billed at half price; genai-prices 0.2.5 has Sonnet 4.5's batch price only from
     # 2026-10-14, so 2025 batch lines are priced at standard (its own calc_price says the same: $0.000528 for both)
@@ -176,6 +180,7 @@ def test_anthropic_batch_results_follow_genai_prices(tmp_path):
     assert Decimal(str(later.totals.cost_usd)) == Decimal(case["reference_total_usd"])
 
 
+@pytest.mark.slow
 def test_bedrock_invoke_model_body(tmp_path):
     # InvokeModel returns the Anthropic Messages body (msg_bdrk_ id): provider aws.bedrock, cache reads priced
     from genai_prices import Usage, calc_price
@@ -193,6 +198,7 @@ def test_bedrock_invoke_model_body(tmp_path):
     assert Decimal(str(report.totals.cost_usd)) == reference
 
 
+@pytest.mark.slow
 def test_bedrock_application_inference_profile_is_unpriced_with_a_reason(tmp_path):
     # the ARN of an application inference profile names no model: unpriced (never $0) until mapped
     name = "converse_application-inference-profile-arn.json"
@@ -207,6 +213,7 @@ def test_bedrock_application_inference_profile_is_unpriced_with_a_reason(tmp_pat
     assert priced.totals.unpriced_calls == 0 and priced.totals.cost_usd > 0
 
 
+@pytest.mark.slow
 def test_openai_usage_api_audio_tokens_are_billing_lines(tmp_path):
     # a real Usage API export (the OpenAI cookbook): audio input and output tokens are lines of their own
     from costlens import db as database
@@ -234,6 +241,7 @@ def test_openai_usage_api_audio_tokens_are_billing_lines(tmp_path):
 LANGFUSE = sorted(name for name in expected("langfuse"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LANGFUSE)
 def test_langfuse_real_exports(tmp_path, name):
     # downloaded traces ({trace, observations}: each observation read once, not again under trace.observations)
@@ -271,6 +279,7 @@ def test_langfuse_real_exports(tmp_path, name):
         assert cost == Decimal(str(g["costDetails_total"]))
 
 
+@pytest.mark.slow
 def test_langfuse_hidden_thinking_tokens_are_estimated_in_coverage(tmp_path):
     name = "langfuse_trace_vertex-ai-2025-08-01.json"
     case = expected("langfuse")[name]["generations_detail"][0]

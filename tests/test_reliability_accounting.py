@@ -108,6 +108,7 @@ def ingested(ingested_once, tmp_path):
     return str(database), files, known, output
 
 
+@pytest.mark.slow
 def test_printed_stored_and_listed_accounting_agree(ingested):
     database, files, known, output = ingested
     read, loaded, duplicate, quarantined, skipped = numbers(output)
@@ -159,6 +160,7 @@ def test_printed_stored_and_listed_accounting_agree(ingested):
     assert crafted_rows == {(row, "rejected") for row in known["rejected_rows"]}
 
 
+@pytest.mark.slow
 def test_runs_lists_every_run_newest_first_in_three_formats(ingested):
     database, files, _, _ = ingested
     again = invoke("ingest", *map(str, files), "--db", database)
@@ -191,6 +193,7 @@ def test_runs_lists_every_run_newest_first_in_three_formats(ingested):
     assert bad.exit_code == 2 and "use terminal, json or csv" in bad.output
 
 
+@pytest.mark.slow
 def test_quarantine_filters_and_exports(ingested, tmp_path):
     database, files, known, _ = ingested
     only_crafted = api.quarantine(db=database, file="crafted.jsonl")
@@ -222,6 +225,7 @@ def test_quarantine_filters_and_exports(ingested, tmp_path):
     assert bad.exit_code == 2 and "name the file .csv or .jsonl" in bad.output
 
 
+@pytest.mark.slow
 def test_quarantine_csv_export_cannot_run_formulas(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     hostile = Path("=HYPERLINK(1).jsonl")  # a relative path is stored as given: the cell starts with "="
@@ -234,6 +238,7 @@ def test_quarantine_csv_export_cannot_run_formulas(tmp_path, monkeypatch):
     assert json.loads(Path("q.jsonl").read_text())["source_file"] == "=HYPERLINK(1).jsonl"  # data, not a sheet
 
 
+@pytest.mark.slow
 def test_interrupted_run_is_listed_with_what_it_committed(tmp_path):
     """A run killed before its end has no totals in ingest_runs; `runs` shows it as interrupted, with the
     counts of the files it did commit (those files are whole)."""

@@ -197,6 +197,7 @@ def expected_content(universe, singles) -> dict[str, Counter]:
     return merged(parts)
 
 
+@pytest.mark.slow
 def test_split_parts_add_up_to_the_whole(singles):
     # the premise of the property below, checked directly
     # req-9 is in both parts: as a set, the parts' calls are the whole's; as a sum, req-9 would count twice
@@ -220,6 +221,7 @@ def ingest_plans(draw):
     return universe, batches
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("COSTLENS_PROPERTY_EXAMPLES", "25")),
     deadline=None,
@@ -369,6 +371,8 @@ def _kill_trial(seed: int, files, duration: float, folder: Path) -> dict:
     return outcome
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_partial_file(kill_inputs, tmp_path):
     files, duration = kill_inputs
     with ThreadPoolExecutor(max_workers=2) as pool_:  # two trials at a time: one per core
@@ -406,6 +410,8 @@ def _calls_file(folder: Path, name: str, n: int) -> Path:
     return path
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_second_process_fails_at_once_with_exit_5_when_told_not_to_wait(tmp_path):
     database = tmp_path / "busy.duckdb"
     holder = db.connect(database)
@@ -435,6 +441,8 @@ def test_second_process_fails_at_once_with_exit_5_when_told_not_to_wait(tmp_path
         con.close()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_second_process_waits_for_the_first_then_succeeds(tmp_path):
     database = tmp_path / "busy.duckdb"
     file = _calls_file(tmp_path, "b.jsonl", 4)
@@ -459,6 +467,8 @@ def test_second_process_waits_for_the_first_then_succeeds(tmp_path):
         con.close()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_two_concurrent_ingests_both_land_exactly_once(tmp_path):
     database = tmp_path / "race.duckdb"
     first = _calls_file(tmp_path, "first.jsonl", 300)

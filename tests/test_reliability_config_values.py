@@ -107,6 +107,8 @@ BAD = [
 ]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "toml, key, fix", BAD, ids=[t.split("\n")[1].split(" =")[0] + "=" + t.split("= ")[-1].strip() for t, _, _ in BAD]
 )
@@ -134,6 +136,8 @@ def test_leaks_threshold_name_is_checked(tmp_path):
     assert "retries.min_calls" in DEFAULT_THRESHOLDS
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_good_edge_values_still_load_and_report(tmp_path):
     """The edges that stay valid: a small positive budget, zero rates and tolerances, 0 and 100 % alerts; the
     report's budgets use them."""

@@ -94,6 +94,7 @@ USAGE = [
 ]
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args, what, fix", USAGE, ids=[" ".join(a) for a, _, _ in USAGE])
 def test_typer_usage_errors_are_one_line_exit_2(args, what, fix):
     proc = run(*args)
@@ -113,6 +114,8 @@ def test_usage_errors_are_one_line_under_clirunner_too():
     )
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_help_and_version_are_unchanged():
     assert run("--version").returncode == 0
     bare = run()
@@ -124,6 +127,8 @@ def test_help_and_version_are_unchanged():
 # --- COSTLENS_* environment values ---------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, value, needles",
     [
@@ -150,6 +155,8 @@ def test_bad_environment_values_are_exit_2_and_touch_nothing(tmp_path, name, val
     assert not database.exists()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_good_memory_limit_still_works(small_db):
     assert run("runs", "--db", str(small_db), env={**ENV, "COSTLENS_MEMORY_LIMIT": "1.5 GiB"}).returncode == 0
 
@@ -177,6 +184,8 @@ def _without_root_privileges() -> tuple[str, ...] | None:
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--") if probe.returncode == 0 else None
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_database_you_may_not_write_says_permission_denied(small_db, tmp_path):
     prefix = _without_root_privileges()
     if prefix is None:
@@ -213,6 +222,8 @@ def test_a_database_you_may_not_write_says_permission_denied(small_db, tmp_path)
     one_line_error(proc, EXIT_DATABASE, f"cannot open database {database} for reading: permission denied")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_database_on_a_read_only_disk_says_so(small_db, tmp_path):
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
@@ -249,6 +260,8 @@ def test_a_database_on_a_read_only_disk_says_so(small_db, tmp_path):
 # --- broken pipe ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [
@@ -329,6 +342,8 @@ def assert_interrupted(code: int | None, err: str, what: str) -> None:
 DELAYS = (0.15, 0.2, 0.3, 0.45, 0.7, 1.0, 1.4, 2.0, 2.8, 3.8, 5.0)  # start-up, typer, imports, DuckDB
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_ctrl_c_during_ingest_is_always_130(big_input, tmp_path):
     """Before: 'internal error: RuntimeError: Query interrupted' (exit 1) whenever the interrupt landed inside
     DuckDB. The file is then whole or absent."""
@@ -352,6 +367,8 @@ def test_ctrl_c_during_ingest_is_always_130(big_input, tmp_path):
     assert hit >= 4, f"only {hit} ingests were still running when interrupted"
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_ctrl_c_during_report_is_always_130(big_input, tmp_path):
     """Before: exit 1 (the interrupt inside DuckDB) or 0 (swallowed by a fallback) in about half the trials."""
     database = tmp_path / "report.duckdb"

@@ -27,6 +27,8 @@ from costlens.errors import EXIT_DATABASE, EXIT_INPUT, EXIT_USAGE
 
 from conftest import PROJECT
 
+pytestmark = pytest.mark.slow
+
 CLI = [sys.executable, "-m", "costlens"]
 ENV = {
     **os.environ,
@@ -96,6 +98,7 @@ def _without_root_privileges() -> tuple[str, ...] | None:
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--") if probe.returncode == 0 else None
 
 
+@pytest.mark.subprocess
 def test_unreadable_file_is_exit_3_and_the_others_still_load(tmp_path):
     prefix = _without_root_privileges()
     if prefix is None:
@@ -121,6 +124,7 @@ def test_unreadable_file_is_exit_3_and_the_others_still_load(tmp_path):
 # --- unknown format ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_unknown_format_is_exit_3_with_the_fix(tmp_path):
     notes = tmp_path / "inventory.csv"
     notes.write_text("colour,size\nred,3\n")
@@ -133,6 +137,7 @@ def test_unknown_format_is_exit_3_with_the_fix(tmp_path):
 # --- wrong config --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "text, needles",
     [
@@ -151,6 +156,7 @@ def test_wrong_config_is_exit_2_naming_the_setting(tmp_path, text, needles):
     assert not (tmp_path / "db.duckdb").exists()  # nothing was touched
 
 
+@pytest.mark.subprocess
 def test_missing_config_and_bad_lock_wait_are_exit_2(tmp_path):
     file = calls_file(tmp_path / "calls.jsonl")
     proc = run("ingest", str(file), "--db", str(tmp_path / "db.duckdb"), "--config", str(tmp_path / "nope.toml"))
@@ -168,6 +174,7 @@ def test_missing_config_and_bad_lock_wait_are_exit_2(tmp_path):
 # --- database from a newer costlens, damaged, or not a database ----------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_database_from_a_newer_costlens_is_refused_untouched(tmp_path):
     database = tmp_path / "future.duckdb"
     con = db.connect(database)
@@ -190,6 +197,7 @@ def test_database_from_a_newer_costlens_is_refused_untouched(tmp_path):
     assert not Path(str(database) + ".wal").exists()
 
 
+@pytest.mark.subprocess
 def test_damaged_database_and_a_file_that_is_not_one(tmp_path):
     database = tmp_path / "damaged.duckdb"
     con = db.connect(database)
@@ -227,6 +235,7 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
+@pytest.mark.subprocess
 def test_full_disk_is_exit_5_naming_the_database_and_the_next_run_loads_whole(tiny_disk, tmp_path):
     big = tmp_path / "big.jsonl"
     calls_file(big, 20_000)  # ~3 MB of input, far more than fits a 1 MB database

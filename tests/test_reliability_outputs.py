@@ -113,6 +113,8 @@ PROTECTED_CASES = [
 ]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize("args, victim, what", PROTECTED_CASES, ids=[" ".join(a) for a, _, _ in PROTECTED_CASES])
 def test_an_output_never_replaces_the_database_config_or_an_input(work, args, victim, what):
     links = {"db-link.json": "costlens.duckdb", "calls.csv-link.csv": "in/unit_economics.csv"}
@@ -133,6 +135,8 @@ def test_an_output_never_replaces_the_database_config_or_an_input(work, args, vi
     assert not (work / "costlens.duckdb.wal").exists()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_ingest_and_demo_never_turn_an_input_or_the_config_into_their_database(work, tmp_path):
     empty = tmp_path / "empty.toml"
     empty.write_text("")  # a valid (empty) config that DuckDB would happily have made a database of
@@ -178,6 +182,8 @@ WRITERS = [
 ]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize("args, written", WRITERS, ids=[" ".join(a[:3]) for a, _ in WRITERS])
 def test_out_creates_its_folders_and_leaves_only_the_finished_files(work, args, written):
     proc = run(*args, cwd=work)
@@ -205,6 +211,8 @@ def _without_root_privileges() -> tuple[str, ...] | None:
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--") if probe.returncode == 0 else None
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_folder_you_may_not_write_names_the_output_and_leaves_nothing(work):
     prefix = _without_root_privileges()
     if prefix is None:
@@ -246,6 +254,8 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_full_disk_under_out_names_the_output_not_the_database(work, tiny_disk):
     old = tiny_disk / "report.html"
     old.write_text("last month's report\n")
@@ -281,6 +291,8 @@ def test_a_full_disk_under_out_names_the_output_not_the_database(work, tiny_disk
         assert listing(tiny_disk / "tables") == []  # the folder --out asked for, but no file in it
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_simulated_full_disk_under_out_is_the_outputs_error(work, tmp_path, monkeypatch):
     """Where mounting is impossible (CI): the write of the temporary file fails as a full disk does.
     Before, an OSError ENOSPC under --out was blamed on the database."""

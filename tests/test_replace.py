@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import SAMPLE_LOGS
+
+pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "costlens"]
 TOML = SAMPLE_LOGS / "costlens.toml"
@@ -57,6 +61,7 @@ def state(dbfile: Path) -> dict:
     return counts
 
 
+@pytest.mark.subprocess
 def test_replace_after_a_config_fix_equals_a_fresh_load(tmp_path):
     # first without the sample's config: the warehouse CSV fails and the feature mappings are missing
     first = tmp_path / "first.duckdb"
@@ -103,6 +108,7 @@ def _generic(path: Path) -> Path:
     return path
 
 
+@pytest.mark.subprocess
 def test_replace_applies_a_fixed_mapping(tmp_path):
     data = _generic(tmp_path / "requests.csv")
     dbfile = tmp_path / "m.duckdb"
@@ -127,6 +133,7 @@ def test_replace_applies_a_fixed_mapping(tmp_path):
     assert tokens() == (15_000, 500, 5)  # 1000+2000+…+5000 prompt tokens, 5 × 100 completion tokens
 
 
+@pytest.mark.subprocess
 def test_a_replace_that_fails_keeps_the_earlier_rows(tmp_path):
     data = _generic(tmp_path / "requests.csv")
     dbfile = tmp_path / "f.duckdb"
@@ -149,6 +156,7 @@ def test_a_replace_that_fails_keeps_the_earlier_rows(tmp_path):
         con.close()
 
 
+@pytest.mark.subprocess
 def test_replacing_a_newer_bill_export_restores_then_redecides_the_older_one(tmp_path):
     header = BILL.read_text().splitlines()[0]
     lines = BILL.read_text().splitlines()[1:]
@@ -178,6 +186,7 @@ def test_replacing_a_newer_bill_export_restores_then_redecides_the_older_one(tmp
     assert set(replaced) <= {(str(newer), str(older))}
 
 
+@pytest.mark.subprocess
 def test_costlens_config_is_read(tmp_path):
     dbfile = tmp_path / "e.duckdb"
     proc = run(

@@ -91,6 +91,8 @@ def report_json(tmp_path_factory):
     return json.loads(report.stdout)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_contract_fields_present(report_json):
     assert TOP_LEVEL <= set(report_json)
     assert report_json["schema_version"] == "1"
@@ -107,6 +109,8 @@ def test_contract_fields_present(report_json):
         assert CONTRACT_UE <= set(row)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_totals_by_hand(report_json):
     t = report_json["totals"]
     assert Decimal(str(t["cost_usd"])) == Decimal("0.025")
@@ -122,6 +126,8 @@ def test_totals_by_hand(report_json):
     assert t["cost_per_accepted_outcome_usd"] == pytest.approx((0.025 + 6 + 1) / 3)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_unit_economics_by_hand(report_json):
     rows = {r["feature"]: r for r in report_json["unit_economics"]}
     assert set(rows) == {"alpha", "beta"}
@@ -158,12 +164,16 @@ def test_unit_economics_by_hand(report_json):
     assert b["unpriced_calls"] == 1
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_feature_costs_add_up_to_total(report_json):
     total = Decimal(str(report_json["totals"]["cost_usd"]))
     assert sum(Decimal(str(r["cost_usd"])) for r in report_json["unit_economics"]) == total
     assert sum(Decimal(str(r["cost_usd"])) for r in report_json["by_model"]) == total
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_unpriced_model_is_listed_not_zero(report_json):
     models = {r["model"]: r for r in report_json["by_model"]}
     assert models["mystery-model"]["unpriced_calls"] == 1

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_LOGS, copy_sample_db
+
+pytestmark = pytest.mark.slow
+
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CONFIG = str(SAMPLE_LOGS / "costlens.toml")
@@ -56,10 +59,9 @@ def cents(value) -> Decimal:
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory):
+def outputs(sample_month_db, tmp_path_factory):
     work = tmp_path_factory.mktemp("outputs")
-    db = str(work / "sample.duckdb")
-    cli("ingest", str(SAMPLE_LOGS), "--db", db, "--config", CONFIG)
+    db = str(copy_sample_db(sample_month_db, work))
     base = ("report", "--db", db, "--config", CONFIG, "--period", "2026-10")
     # the sample config with coding-agent's budget below its $524.79: every budget status has its colour
     tight = work / "tight.toml"
@@ -223,6 +225,8 @@ def assert_foots(header: list[str], rows: list[list[str]], total: list[str], whe
     return checked
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_every_table_with_a_total_adds_up(outputs):
     checked = 0
     for name in ("t80", "t200", "wide80"):
@@ -250,6 +254,7 @@ def test_every_table_with_a_total_adds_up(outputs):
     assert checked >= 30, checked
 
 
+@pytest.mark.subprocess
 def test_reconciliation_tables_add_up(outputs):
     """Causes add up to the billed AI total; list cost plus the steps to the billed cost of the logged calls."""
     for name in ("t80", "t200"):
@@ -319,6 +324,7 @@ def _feature_spend_by_output(outputs) -> dict[str, dict[str, Decimal]]:
     return seen
 
 
+@pytest.mark.subprocess
 def test_a_feature_spend_is_the_same_number_in_every_output(outputs):
     seen = _feature_spend_by_output(outputs)
     assert len(seen) == 6
@@ -331,6 +337,7 @@ def test_a_feature_spend_is_the_same_number_in_every_output(outputs):
     assert sum(v["json unit_economics"] for v in seen.values()) == cents(outputs["json"]["totals"]["cost_usd"])
 
 
+@pytest.mark.subprocess
 def test_models_teams_owners_and_totals_agree_across_outputs(outputs):
     data = outputs["json"]
     total = cents(data["totals"]["cost_usd"])
@@ -372,6 +379,7 @@ def shown_row(table: list[list[str]], key: str) -> Decimal:
     return next(money(r[1]) for r in table if r[0] == key)
 
 
+@pytest.mark.subprocess
 def test_levers_leaks_and_unit_costs_agree_across_outputs(outputs):
     data = outputs["json"]
     html_text = " ".join(outputs["html"].split())
@@ -410,6 +418,7 @@ def _normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("width", [80, 200])
 def test_terminal_report_matches_golden(outputs, width):
     text = _normalise(outputs[f"t{width}"])
@@ -420,6 +429,7 @@ def test_terminal_report_matches_golden(outputs, width):
     assert text == golden.read_text(encoding="utf-8")
 
 
+@pytest.mark.subprocess
 def test_narrow_terminal_is_compact_and_wide_shows_every_column(outputs):
     narrow, wide, full = outputs["t80"], outputs["wide80"], outputs["t200"]
     assert "(1/2)" not in narrow and "(2/2)" not in narrow
@@ -448,6 +458,7 @@ def test_narrow_terminal_is_compact_and_wide_shows_every_column(outputs):
         assert "Budgets" in text and "Change vs the previous period: no earlier period with data to compare" in text
 
 
+@pytest.mark.subprocess
 def test_wrapped_bullets_stay_under_their_bullet(outputs):
     lines = outputs["t80"].splitlines()
     start = lines.index("Leaks (waste observed in the period)")
@@ -457,6 +468,7 @@ def test_wrapped_bullets_stay_under_their_bullet(outputs):
     assert continuation.startswith("    ") and not continuation.startswith("     ")  # under the bullet's text
 
 
+@pytest.mark.subprocess
 def test_status_and_severity_in_colour_unless_no_color(outputs):
     coloured, plain = outputs["colour"], outputs["no_colour"]
     assert re.search(r"\x1b\[1;31mover budget\s*\x1b\[0m", coloured)

@@ -23,6 +23,9 @@ import pytest
 
 from conftest import FIXTURES
 
+pytestmark = pytest.mark.slow
+
+
 REALWORLD = Path(__file__).resolve().parent / "realworld"
 
 # Each credential as it is planted, and the part of it whose presence anywhere would be a leak.
@@ -406,6 +409,7 @@ def default_run(tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 def test_every_command_ran(default_run):
     assert default_run["failures"] == []
     assert len(default_run["files"]) >= 10
@@ -479,6 +483,7 @@ def test_redacted_tags_keep_their_keys(default_run):
     assert all(t.get("git_branch") == "[redacted]" for t in by_file["claude_code.jsonl"] if "git_branch" in t)
 
 
+@pytest.mark.slow
 def test_keep_content_keeps_prompt_text_but_never_credentials(tmp_path):
     import duckdb
 

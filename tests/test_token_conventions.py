@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 TS = "2025-10-01T12:00:00Z"
 
 

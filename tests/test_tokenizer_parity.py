@@ -130,6 +130,7 @@ PIECES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(PIECES, max_size=8).map("".join), min_size=1, max_size=6), st.sampled_from(ENCODINGS))
 def test_generated_texts_match_tiktoken(texts, name):

@@ -47,6 +47,7 @@ def by_feature(result):
     return {f.feature: f for f in result.by_feature}
 
 
+@pytest.mark.slow
 def test_route_feature_to_cheaper_model(econ):
     """alpha's large calls at small prices: A1c1 600·1 + 400·0.1 + 100·2 = 840; A3c1 300; A3c2 300 + 200 = 500.
     alpha after = 840 + 2,400 + 600 + 300 + 500 = 4,640 (was 21,400); saving 16,760 µ$."""
@@ -119,6 +120,7 @@ def test_batch_with_assumed_discount(econ):
     assert r.quality_risk == "medium" and "interactive = false" in r.quality_reason
 
 
+@pytest.mark.slow
 def test_batch_with_a_batch_price_and_non_interactive_feature(con, ingest):
     """A batch override (acme-small $0.4 in / $1.2 out) is used as is: B1 400 + 120 = 520 × 3 = 1,560."""
     raw = load_config(ECON / "costlens.toml").model_dump()

@@ -102,6 +102,8 @@ def test_parse_counts_tokens_offline(tmp_path):
     ]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_cli_reprices_the_feature_by_hand(october):
     proc = costlens(
         "whatif", "prompt feature=f file=prompts/f.txt", "--period", "2026-10", "--format", "json", cwd=october
@@ -124,6 +126,8 @@ def test_cli_reprices_the_feature_by_hand(october):
     ) in note
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_cli_markdown_for_a_pull_request(october):
     proc = costlens(
         "whatif", "prompt feature=f file=prompts/f.txt", "--period", "2026-10", "--format", "md", cwd=october

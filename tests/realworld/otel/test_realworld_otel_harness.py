@@ -13,6 +13,8 @@ import pytest
 
 from conftest import CANNOT_SHARE_THE_ENVIRONMENT, load_otel_harness
 
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # the OTel corpus: each set-up in its own interpreter
+
 _mods = load_otel_harness()
 SCENARIOS, SETUPS = _mods["setups"].SCENARIOS, _mods["setups"].SETUPS  # type: ignore[attr-defined]
 compute, read_otlp = _mods["expected"].compute, _mods["expected"].read_otlp  # type: ignore[attr-defined]
