@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from costlens.config import ColumnMapping, Config, load_config
 from costlens.errors import UsageError
+from costlens.pricing.render import PricesView
 
 if TYPE_CHECKING:
     import polars as pl
 
     from costlens.ingest.runner import IngestResult, ProgressHook
+    from costlens.model.report import Report
     from costlens.progress import ProgressCallback
-    from costlens.report.model import Report
 
 
 def parse_mapping(
@@ -224,13 +224,6 @@ def calls(
         con.close()
 
 
-@dataclass
-class PricesView:
-    keys: list[dict[str, Any]]
-    unpriced: list[dict[str, Any]]
-    explanation: dict[str, Any] | None
-
-
 def prices(
     *,
     db: str | None = None,
@@ -286,7 +279,7 @@ def prices(
 
 def _period_options(period: str | None, since: str | None, until: str | None, to: str | None, last: str | None):
     """The period options, checked before any database is opened so a typo is a usage error."""
-    from costlens.report.period import PeriodOptions
+    from costlens.period import PeriodOptions
 
     options = PeriodOptions(period=period, since=since, until=until, to=to, last=last)
     options.check()
@@ -312,7 +305,7 @@ def _call_filter(feature: str | Sequence[str] | None, team: str | Sequence[str] 
 
 def _empty_period(con, chosen) -> str | None:
     """When the period holds no calls: which months do, and how to pick one (every command says so)."""
-    from costlens.report.period import empty_period_hint
+    from costlens.period import empty_period_hint
 
     calls = con.execute("SELECT count(*) FROM calls WHERE ts >= ? AND ts < ?", [chosen.start, chosen.end]).fetchone()[0]
     return None if calls else empty_period_hint(con, chosen)
@@ -378,7 +371,7 @@ def whatif(
         chosen = options.resolve(con)
         prepare_priced_calls(con, config)
         if _empty_period(con, chosen):  # nothing to replay: say which months hold calls
-            from costlens.report.period import empty_period_parts
+            from costlens.period import empty_period_parts
 
             what, fix = empty_period_parts(con, chosen)
             raise UsageError(f"nothing to replay: {what}", fix=fix)

@@ -33,7 +33,7 @@ from costlens.money import usd as _usd
 
 if TYPE_CHECKING:
     from costlens.config import Config, FeatureConfig
-    from costlens.report.model import Period, Report, UnitEconomics
+    from costlens.model.report import Period, Report, UnitEconomics
 
 DAYS_PER_MONTH = Decimal("30.44")
 Q6 = Decimal("0.000001")

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
-    from costlens.report.model import Period, Report
+    from costlens.model.report import Period, Report
 
 Q18 = Decimal("1E-18")
 KINDS = ("input", "cache_read", "cache_write", "output", "call")
@@ -302,7 +302,7 @@ def cost_per_accepted_outcome_trend(
 ) -> list[dict[str, Any]]:
     """[{month, value, accepted_tasks, cost_usd, tasks}] for the calendar months (≤ `months`) ending with the
     period's last month that have calls; value None where no task was accepted."""
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
     last_month = _month_start(period.end - timedelta(days=1))
     window = Period(_months_back(last_month, months - 1), period.end)
@@ -331,7 +331,7 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
     When the logs cover only part of either period, `basis` is "per_day": the report compares spend per day
     with data (`per_day`) and `notes` say which period is partial."""
     from costlens.levers.diagnose import previous_period
-    from costlens.report.period import data_span, days_with_data, partial_note
+    from costlens.period import data_span, days_with_data, partial_note
 
     prev = previous_period(report.period)
     has_previous = one_row(

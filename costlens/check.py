@@ -48,7 +48,7 @@ from costlens.errors import EXIT_OK, EXIT_THRESHOLD, InputError, UsageError
 
 if TYPE_CHECKING:
     from costlens.config import Config
-    from costlens.report.model import Report
+    from costlens.model.report import Report
 
 BASELINE_FIX = "pass a file written by `costlens report --format json --out FILE`, or --baseline previous"
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
@@ -163,7 +163,7 @@ class CheckResult:
     def render_markdown(self) -> str:
         """A GitHub job summary: the verdict, the counts, then one table row per rule (problems first). Text from
         the logs and the config is inert Markdown (render_md.md)."""
-        from costlens.report.render_md import md
+        from costlens.inert import md
 
         last = self.period.get("last_day") or self.period["end"]
         verdict = "failed" if self.failed else "passed with warnings" if self.warned else "passed"
@@ -247,7 +247,7 @@ def load_report(path: str | Path) -> Any:
     from datetime import date
     from types import SimpleNamespace
 
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
     fix = "pass a file written by `costlens report --format json --out FILE`"
     data = validate_baseline(_read_json(Path(path), fix), str(path))

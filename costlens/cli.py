@@ -324,7 +324,7 @@ ConfigOption = Annotated[
         help="costlens.toml (default: ./costlens.toml or \\[tool.costlens] in ./pyproject.toml).",
     ),
 ]
-# The period options, the same in every command that reads a period (costlens/report/period.py)
+# The period options, the same in every command that reads a period (costlens/period.py)
 PeriodOption = Annotated[
     str | None,
     typer.Option(
@@ -643,7 +643,7 @@ def _print_ingest_json(result) -> None:
     """`ingest --json`: the run, file by file; warnings and errors still go to stderr as one-liners."""
     import dataclasses
 
-    from costlens.report.render_json import dumps
+    from costlens.exactjson import dumps
 
     files = [dataclasses.asdict(f) for f in result.files]
     totals = {
@@ -916,7 +916,8 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str, fea
         )
     _say_empty_period(result)
     if fmt == "json":
-        from costlens.report.render_json import dumps, report_to_dict
+        from costlens.exactjson import dumps
+        from costlens.report.render_json import report_to_dict
 
         data = report_to_dict(result)
         payload = {"period": data["period"], "filters": data["filters"], section: data[section]}
@@ -1025,7 +1026,7 @@ def daily(
         )
         _say_empty_period(result)
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
             return
@@ -1087,7 +1088,7 @@ def whatif(
         )
         _say_empty_period(result)
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
             return
@@ -1231,7 +1232,7 @@ def check(
         )
         _say_empty_period(result)
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
         elif fmt == "md":
@@ -1280,7 +1281,7 @@ def diff(
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(DIFF_FORMATS)}")
         result = api.diff(str(before), str(after))
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             sys.stdout.write(dumps(result.to_dict()) + "\n")
         elif fmt == "md":
@@ -1355,7 +1356,7 @@ def prices(
         view = api.prices(db=db, config=_load_config(config), model=model, provider=provider, variant=variant, at=at)
         frozen = api.frozen_months(db=db)
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             print(
                 dumps(
@@ -1439,7 +1440,7 @@ def quarantine(
         )
         shown = rows[:limit] if limit else rows
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             sys.stdout.write(dumps({"rows": shown, "more": len(rows) > len(shown)}, default=str) + "\n")
             return
@@ -1556,7 +1557,7 @@ def runs(
             raise UsageError(f"--format {fmt!r} is not supported", fix="use terminal, json or csv")
         found = api.runs(db=db, limit=limit or None)
         if fmt == "json":
-            from costlens.report.render_json import dumps
+            from costlens.exactjson import dumps
 
             sys.stdout.write(dumps([r.to_dict() for r in found], default=str) + "\n")
             return

@@ -208,8 +208,8 @@ class Config(_Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     prices: dict[str, Any] = Field(default_factory=dict)  # validated by the pricing catalog
     leaks: dict[str, Any] = Field(default_factory=dict)  # detector thresholds, validated by costlens.leaks
-    levers: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
-    whatif: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.levers.settings
+    levers: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.settings.levers
+    whatif: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.settings.levers
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     path: str | None = None
@@ -268,8 +268,8 @@ def _parse(file: Path, data: dict[str, Any]) -> Config:
 
 def _validate_sections(config: Config) -> None:
     """Sections owned by other modules are checked here too, so a bad key fails at load with one line."""
-    from costlens.leaks.detect import resolve_thresholds
-    from costlens.levers.settings import lever_settings, whatif_settings
+    from costlens.settings.leaks import resolve_thresholds
+    from costlens.settings.levers import lever_settings, whatif_settings
 
     resolve_thresholds(config)
     lever_settings(config)

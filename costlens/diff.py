@@ -324,8 +324,8 @@ def _headline(result: DiffResult) -> str:
 
 
 def render_markdown(result: DiffResult) -> str:
-    """A PR comment or job summary. Names from the logs go through render_md.md (inert Markdown)."""
-    from costlens.report.render_md import md
+    """A PR comment or job summary. Names from the logs go through costlens.inert.md (inert Markdown)."""
+    from costlens.inert import md
 
     lines = [
         f"## costlens diff · {md(_period(result.before['period']))} → {md(_period(result.after['period']))}",

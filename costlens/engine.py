@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens.db import one_row
-from costlens.report.model import Period, Totals, UnitEconomics
+from costlens.model.report import Period, Totals, UnitEconomics
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ def has_call_filter(con: duckdb.DuckDBPyConnection) -> bool:
 
 def prepare_priced_calls(con: duckdb.DuckDBPyConnection, config: Config, *, rebuild: bool = True) -> None:
     """Resolve the price book for the calls present, and (re)create the priced_calls view."""
-    from costlens.pricing.catalog import build_price_book, create_priced_calls_view, install_macros
+    from costlens.pricing.book import build_price_book
+    from costlens.pricing.catalog import create_priced_calls_view, install_macros
 
     install_macros(con)
     if rebuild:

@@ -126,7 +126,7 @@ def starter_data(con: duckdb.DuckDBPyConnection, config: Config, today: date | N
     unpriced models found in the database."""
     from costlens.change import _materialise
     from costlens.engine import compute_period_metrics, dimension_rows, prepare_priced_calls
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
     prepare_priced_calls(con, config)
     month = budget_month(con, today)
@@ -239,7 +239,7 @@ def _feature_block(f: dict[str, Any], month: date, economics_set: bool) -> list[
 
 
 def _leak_lines() -> list[str]:
-    from costlens.leaks.detect import DEFAULT_THRESHOLDS
+    from costlens.settings.leaks import DEFAULT_THRESHOLDS
 
     lines: list[str] = []
     section = None

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
-    from costlens.report.model import Report
+    from costlens.model.report import Report
 
 LABELS = {1: "ad hoc", 2: "visible", 3: "accountable", 4: "measured", 5: "optimised"}
 PRICED_MIN_PCT = 95.0

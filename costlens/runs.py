@@ -158,8 +158,8 @@ def quarantine_rows(
 def export_rows(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...]) -> str:
     """Write rows as CSV (text cells neutralised against spreadsheet formulas) or JSON Lines, chosen by the
     file's suffix. Returns the format written."""
+    from costlens.inert import neutralise
     from costlens.outputs import write_outputs
-    from costlens.report.render_tables import neutralise
 
     out = Path(out)
     suffix = out.suffix.lower()

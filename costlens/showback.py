@@ -26,7 +26,7 @@ from costlens.money import CENT, allocate_cents, round_cents  # noqa: F401 (re-e
 
 if TYPE_CHECKING:
     from costlens.config import Config
-    from costlens.report.model import Report
+    from costlens.model.report import Report
 
 UNATTRIBUTED = "(unattributed)"
 _MISSING = {"owner": "(no owner)", "team": "(no team)", "cost_center": "(no cost center)"}

@@ -12,7 +12,7 @@ The period's tables must exist (costlens.engine.compute_period_metrics). Every c
 sql/whatif/ over `period_calls`, priced by the same join as sql/intermediate/priced_calls.sql against the
 price book plus any key the change needs (resolved once with costlens.pricing.catalog.resolve_key, the way
 build_price_book does it). Money is exact Decimal. Settings: [whatif] in costlens.toml
-(costlens/levers/settings.py).
+(costlens/settings/levers.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from costlens.db import one_row
 from costlens.errors import UsageError
-from costlens.levers.settings import RISKS, WhatIfSettings, whatif_settings
+from costlens.settings.levers import RISKS, WhatIfSettings, whatif_settings
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -913,8 +913,8 @@ def _money(value: Any, places: int = 2) -> str:
 
 def render_markdown(result: WhatIfResult) -> str:
     """A pull request's job summary or comment: what the change would have cost over the period's traffic.
-    Names from the logs and the change text go through render_md.md (inert Markdown)."""
-    from costlens.report.render_md import md
+    Names from the logs and the change text go through costlens.inert.md (inert Markdown)."""
+    from costlens.inert import md
 
     delta = result.after_usd - result.before_usd  # + = the change costs more
     monthly = -result.est_monthly_savings_usd

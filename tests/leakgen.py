@@ -49,13 +49,13 @@ import genai_prices
 from genai_prices import Usage
 
 from costlens.config import Config, FeatureConfig
-from costlens.report.model import Period
+from costlens.model.report import Period
 
 MONTH_START = datetime(2026, 11, 1)
 PERIOD = Period(date(2026, 11, 1), date(2026, 12, 1))
 CONTROL = "control-assistant"
 
-# The detector defaults the planted sizes are computed with (costlens.leaks.detect.DEFAULT_THRESHOLDS).
+# The detector defaults the planted sizes are computed with (costlens.settings.leaks.DEFAULT_THRESHOLDS).
 K_CONTEXT, MIN_CONTEXT = 4.0, 4000
 GROWTH_TURNS, GROWTH_RATIO = 6, 2.0
 K_OUTPUT, MIN_OUTPUT = 4.0, 1000

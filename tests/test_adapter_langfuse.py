@@ -1088,8 +1088,8 @@ def test_forced_format_on_a_foreign_file_fails_clearly(con, ingest):
 
 @pytest.mark.slow
 def test_end_to_end_report_uses_trace_features_and_score_acceptance(con, ingest):
+    from costlens.model.report import Period
     from costlens.report.build import build_report
-    from costlens.report.model import Period
 
     result = ingest(LF)  # the directory: all six files, each routed by content
     assert sorted((Path(f.path).name, f.target) for f in result.files) == [

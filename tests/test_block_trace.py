@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from costlens.config import ColumnMapping, Config
-from costlens.report.model import Period
+from costlens.model.report import Period
 
 from conftest import realdata
 

@@ -15,7 +15,7 @@ import pytest
 from costlens.budgets import compute_budgets, elapsed_share
 from costlens.config import Config
 from costlens.engine import totals_from_row
-from costlens.report.model import Coverage, Period, PriceBookInfo, Report, UnitEconomics
+from costlens.model.report import Coverage, Period, PriceBookInfo, Report, UnitEconomics
 
 from conftest import FIXTURES
 

@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 
 from costlens.change import PeriodUsage, decompose, decompose_change, rounded_effects
 from costlens.config import ColumnMapping, Config
+from costlens.model.report import Period
 from costlens.report.build import build_report
-from costlens.report.model import Period
 
 COLUMNS = [
     "call_id",

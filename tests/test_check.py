@@ -13,7 +13,7 @@ from test_budgets import make_report, ue
 from costlens.check import CheckThresholds, load_baseline, run_check, validate_baseline
 from costlens.config import Config
 from costlens.errors import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, InputError, UsageError
-from costlens.report.model import Coverage, UnpricedModel
+from costlens.model.report import Coverage, UnpricedModel
 from costlens.report.render_json import render_json
 
 from conftest import FIXTURES
@@ -225,7 +225,7 @@ def test_priced_coverage():
     ],
 )
 def test_reconciliation_rule(status, verdict):
-    from costlens.reconcile.model import Reconciliation
+    from costlens.model.reconcile import Reconciliation
 
     r = report()
     r.reconciliation = Reconciliation(status=status, verdict="the verdict")
@@ -275,7 +275,7 @@ def test_json_carries_statuses_and_counts():
 
 
 def render_json_text(result):
-    from costlens.report.render_json import dumps
+    from costlens.exactjson import dumps
 
     return dumps(result.to_dict())
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from costlens.config import load_config
+from costlens.model.report import Period
 from costlens.report.build import build_report
-from costlens.report.model import Period
 
 from conftest import FIXTURES
 

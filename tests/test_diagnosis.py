@@ -11,7 +11,7 @@ import pytest
 
 from costlens.levers import PeriodSnapshot, diagnose, rank_levers
 from costlens.levers.diagnose import diagnose_periods, previous_period, snapshot
-from costlens.report.model import Period, Totals, UnitEconomics
+from costlens.model.report import Period, Totals, UnitEconomics
 
 
 def ue(key: str, cost: float, calls: int = 100, retry_rate: float = 0.0) -> UnitEconomics:

@@ -25,8 +25,8 @@ import pytest
 from test_change import config, two_months  # noqa: F401  (the fixture)
 
 from costlens.diff import diff_reports, load_report_json
+from costlens.model.report import Period
 from costlens.report.build import build_report
-from costlens.report.model import Period
 from costlens.report.render_json import render_json
 
 from conftest import PROJECT

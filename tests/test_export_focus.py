@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from costlens.report.render_tables import neutralise
+from costlens.inert import neutralise
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = PROJECT / "sample_logs"
@@ -197,8 +197,8 @@ def sample(tmp_path_factory):
         assert result.exit_code == 0, result.output
         outputs[suffix] = out
     from costlens import db
+    from costlens.period import resolve_period
     from costlens.report.build import build_report
-    from costlens.report.period import resolve_period
 
     with db.connect(db_path) as con:  # the report's numbers, without its leak and lever analysis
         report = build_report(con, config, resolve_period(None, "2026-10", None, None), analyse=False)
@@ -555,8 +555,8 @@ def test_allocated_spend_rows(sample, tmp_path):
     feature owns: reconciliation allocates it to features, and the export writes it as 'allocated' rows."""
     from costlens import db
     from costlens.export.focus import export_focus
+    from costlens.period import resolve_period
     from costlens.reconcile.build import reconcile
-    from costlens.report.period import resolve_period
 
     # the shared fixture renames two features, so the bill's `feature` tags would name a feature no logged call
     # carries (which reconciliation rightly treats as unlogged): restore the real names on a copy
@@ -587,7 +587,7 @@ def test_unpriced_calls_are_left_out_and_counted(sample, tmp_path):
 
     from costlens import db
     from costlens.export.focus import export_focus
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
     support_bot = next(ue for ue in sample["report"].unit_economics if ue.key == "support-bot")
     copy = tmp_path / "unpriced.duckdb"
@@ -612,8 +612,8 @@ def test_a_frozen_month_is_exported_at_its_frozen_prices(sample, tmp_path):
     """A closed month keeps the prices of its first report (price_book_frozen): the export follows the report."""
     from costlens import db
     from costlens.export.focus import export_focus
+    from costlens.period import resolve_period
     from costlens.report.build import build_report
-    from costlens.report.period import resolve_period
 
     period = resolve_period(None, "2026-10", None, None)
     copy = tmp_path / "frozen.duckdb"

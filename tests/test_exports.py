@@ -11,7 +11,8 @@ import pytest
 from test_budgets import make_report, ue
 
 from costlens.errors import UsageError
-from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables, neutralise
+from costlens.inert import neutralise
+from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", '  =HYPERLINK("x")']
 TABLES = [

@@ -31,8 +31,8 @@ import pytest
 from costlens import db
 from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
+from costlens.model.report import Coverage, Period, PriceBookInfo, Report
 from costlens.report.build import build_report
-from costlens.report.model import Coverage, Period, PriceBookInfo, Report
 from costlens.report.render_html import SECTIONS, render_html
 from costlens.report.render_json import render_json
 from costlens.report.render_terminal import usd

@@ -26,7 +26,7 @@ from costlens.errors import ConfigError
 from costlens.leaks import DEFAULT_THRESHOLDS, Finding, resolve_thresholds, run_detectors
 from costlens.leaks.detect import routing_target
 from costlens.leaks.model import COLUMNS
-from costlens.report.model import Period
+from costlens.model.report import Period
 
 NOV = Period(date(2026, 11, 1), date(2026, 12, 1))
 T0 = datetime(2026, 11, 2, 9, 0, 0)

@@ -13,7 +13,7 @@ from costlens.levers.breakeven import (
     self_hosting_breakeven_tokens,
     self_hosting_cost,
 )
-from costlens.levers.settings import lever_settings
+from costlens.settings.levers import lever_settings
 
 # One GPU: $2/h × 730 h = $1,460/month; capacity 1,000 tok/s × 0.5 × 3,600 × 730 = 1,314,000,000 tokens/month.
 S = BreakEvenSettings(

@@ -15,7 +15,7 @@ from costlens.config import Config
 from costlens.errors import ConfigError
 from costlens.levers import rank_levers
 from costlens.levers.model import FindingLike
-from costlens.levers.settings import LEVERS, lever_settings
+from costlens.settings.levers import LEVERS, lever_settings
 
 
 @dataclass

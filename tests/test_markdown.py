@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from test_budgets import make_report, ue
 
-from costlens.report.render_md import md, render_markdown
+from costlens.inert import md
+from costlens.report.render_md import render_markdown
 from costlens.report.render_terminal import usd
 
 HOSTILE = [

@@ -8,7 +8,7 @@ from test_budgets import make_report, ue
 
 from costlens.config import Config
 from costlens.maturity import assess_maturity
-from costlens.report.model import Coverage
+from costlens.model.report import Coverage
 
 
 def checks(result):

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from costlens import db
 from costlens.config import load_config
 from costlens.ingest.runner import ingest_paths
+from costlens.model.report import Period
 from costlens.report.build import build_report
-from costlens.report.model import Period
 
 from conftest import FIXTURES, SAMPLE_LOGS, copy_sample_db
 
@@ -345,7 +345,7 @@ def test_json_money_is_a_number_with_every_digit_in_every_json_output(tmp_path):
 
 
 def test_dumps_writes_decimals_as_exact_number_tokens():
-    from costlens.report.render_json import dumps
+    from costlens.exactjson import dumps
 
     big = Decimal("12345678901234567890.123456789012345678")  # DECIMAL(38, 18): 38 digits, beyond 28 of context
     value = {

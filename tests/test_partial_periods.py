@@ -22,8 +22,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from costlens.report.model import Period
-from costlens.report.period import data_span, partial_note
+from costlens.model.report import Period
+from costlens.period import data_span, partial_note
 
 NOTE = "September 2026 has data for 10 of 30 days (2026-09-21 to 2026-09-30)"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from costlens.errors import UsageError
-from costlens.report.period import resolve_period
+from costlens.period import resolve_period
 
 TODAY = date(2026, 12, 6)
 CLI = [sys.executable, "-m", "costlens"]

@@ -30,9 +30,9 @@ from costlens import db as database
 from costlens.cli import app
 from costlens.config import Config, ReconcileConfig, load_config
 from costlens.engine import prepare_priced_calls
+from costlens.model.report import Period
 from costlens.reconcile import allocation_rows, reconcile
 from costlens.report.build import build_report
-from costlens.report.model import Period
 from tests.conftest import FIXTURES, SAMPLE_LOGS, copy_sample_db, realdata
 
 FIXTURE = FIXTURES / "reconcile"
@@ -244,7 +244,7 @@ def test_report_prices_billed_recosts_calibrated_models(fixture_db):
 
 
 def test_model_key_matches_dated_and_routed_names(con):
-    from costlens.reconcile.build import install_macros
+    from costlens.reconcile.calibrate import install_macros
 
     install_macros(con)
     got = con.execute(

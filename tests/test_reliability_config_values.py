@@ -131,7 +131,7 @@ def test_a_bad_value_is_exit_2_naming_the_file_the_key_and_the_fix(tmp_path, tom
 
 def test_leaks_threshold_name_is_checked(tmp_path):
     """The [leaks] case above must name a real threshold, or it would pass for the wrong reason."""
-    from costlens.leaks.detect import DEFAULT_THRESHOLDS
+    from costlens.settings.leaks import DEFAULT_THRESHOLDS
 
     assert "retries.min_calls" in DEFAULT_THRESHOLDS
 

@@ -20,7 +20,7 @@ from costlens import db
 from costlens.config import Config, load_config
 from costlens.engine import compute_period_metrics, prepare_priced_calls
 from costlens.errors import UsageError
-from costlens.report.model import Period
+from costlens.model.report import Period
 from costlens.whatif import difference_bounds, parse_change, parse_changes, two_proportion_p_value, whatif
 
 from conftest import FIXTURES
@@ -261,7 +261,7 @@ def test_needs_the_period_tables():
 
 def test_bad_whatif_settings():
     from costlens.errors import ConfigError
-    from costlens.levers.settings import whatif_settings
+    from costlens.settings.levers import whatif_settings
 
     with pytest.raises(ConfigError, match="whatif.cacheable_share"):
         whatif_settings({"whatif": {"cacheable_share": 3}})

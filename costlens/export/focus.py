@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
 FOCUS_VERSION = "1.2"
 FORMATS = ("csv", "parquet")

@@ -1,7 +1,7 @@
 """Break-even of the two heavy levers: self-hosting and distillation (docs/definitions.md#break-even).
 
 They are recommended only when the feature's monthly API spend on the model being replaced is past the
-break-even, with every cost configurable under `[levers.breakeven]` (costlens/levers/settings.py).
+break-even, with every cost configurable under `[levers.breakeven]` (costlens/settings/levers.py).
 
 Self-hosting an open model in place of an API model, per (feature, model), per month:
     capacity per GPU      = throughput_tokens_per_s × utilisation × 3600 × hours_per_month   (tokens)
@@ -35,44 +35,10 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.settings.levers import OPTIMISTIC, PESSIMISTIC, BreakEvenSettings
+
 if TYPE_CHECKING:
     import duckdb
-
-HOURS_PER_MONTH = 30.44 * 24
-PESSIMISTIC = Decimal("1.25")
-OPTIMISTIC = Decimal("0.8")
-NARROW_TASK_CLASSES = (
-    "classification",
-    "classify",
-    "extraction",
-    "extract",
-    "routing",
-    "tagging",
-    "short_answer",
-    "short-answer",
-    "structured_output",
-    "structured-output",
-    "labeling",
-    "labelling",
-    "intent",
-    "moderation",
-)
-
-
-@dataclass(frozen=True)
-class BreakEvenSettings:
-    gpu_hourly_usd: Decimal = Decimal("2.50")
-    throughput_tokens_per_s: float = 2000.0
-    utilisation: float = 0.5
-    min_gpus: int = 2
-    engineering_monthly_usd: Decimal = Decimal(8000)
-    hours_per_month: float = HOURS_PER_MONTH
-    distillation_training_usd: Decimal = Decimal(20000)
-    distillation_amortisation_months: float = 12.0
-    distillation_serving_cost_ratio: float = 0.15
-    distillation_maintenance_monthly_usd: Decimal = Decimal(2000)
-    required_margin: float = 0.0  # recommend only when savings ≥ this share of the replaced spend
-    narrow_task_classes: tuple[str, ...] = NARROW_TASK_CLASSES
 
 
 @dataclass

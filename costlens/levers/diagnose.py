@@ -5,7 +5,7 @@
 2. Is growth in all features or a few?  a few → optimise those selectively.
 3. Is it driven by retries (failed attempts' share of spend, and of the growth)?  yes → fix stability first.
 
-Inputs are per-period snapshots: the Totals and the per-feature UnitEconomics rows of costlens.report.model,
+Inputs are per-period snapshots: the Totals and the per-feature UnitEconomics rows of costlens.model.report,
 the period length (spend is compared per 30.44-day month, so periods of different lengths compare fairly) and,
 where known, the cost of failed attempts per feature (else estimated as retry_rate × cost, and flagged).
 """
@@ -24,7 +24,7 @@ from costlens.money import listing
 if TYPE_CHECKING:
     import duckdb
 
-    from costlens.report.model import Period, Totals, UnitEconomics
+    from costlens.model.report import Period, Totals, UnitEconomics
 
 DAYS_PER_MONTH = Decimal("30.44")
 _ZERO = Decimal(0)
@@ -58,7 +58,7 @@ def snapshot(value: Any, retry_cost_usd: dict[str, Decimal] | None = None) -> Pe
         covered = getattr(getattr(value, "coverage", None), "days_with_data", 0)
         note = None
         if period is not None and covered:
-            from costlens.report.period import coverage_note
+            from costlens.period import coverage_note
 
             note = coverage_note(period, value.coverage)
             days = covered
@@ -353,7 +353,7 @@ def retry_costs(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
 
 def previous_period(period: Period) -> Period:
     """The period just before: the previous calendar month for a calendar month, else the same length."""
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
     start, end = period.start, period.end
     is_month = start.day == 1 and end.day == 1 and (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1
@@ -368,7 +368,7 @@ def snapshot_from_db(con: duckdb.DuckDBPyConnection, period: Period) -> PeriodSn
     """The snapshot of the period whose metrics tables are materialised now (compute_period_metrics). Its days
     are the days with data, so a period the logs cover in part is compared on its daily rate."""
     from costlens.engine import dimension_rows, totals_from_row
-    from costlens.report.period import data_span, days_with_data, partial_note
+    from costlens.period import data_span, days_with_data, partial_note
 
     total = dimension_rows(con, "total", "key")
     features = dimension_rows(con, "feature", "cost_usd DESC, key")

@@ -28,7 +28,7 @@ from typing import Any
 
 from costlens.levers import breakeven as be
 from costlens.levers.model import Diagnosis, Lever, LeverPlan
-from costlens.levers.settings import LEVERS, RISKS, LeverSettings, lever_settings
+from costlens.settings.levers import LEVERS, RISKS, LeverSettings, lever_settings
 
 DAYS_PER_MONTH = Decimal("30.44")
 _QUANT = Decimal("1e-12")

@@ -1,11 +1,11 @@
 """Pricing: the genai-prices catalog (plus config overrides) resolved into `price_book`, joined in SQL."""
 
+from costlens.pricing.book import build_price_book
 from costlens.pricing.catalog import (
     CANONICAL_TO_CATALOG,
     CATALOG_SOURCE,
     VARIANT_CONTEXT,
     PriceBookSummary,
-    build_price_book,
     create_priced_calls_view,
     explain,
     install_macros,

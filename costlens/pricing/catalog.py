@@ -26,7 +26,6 @@ from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, Provider, StartDateConstraint, TieredPrices, TimeOfDateConstraint
 
 from costlens.db import one_row
-from costlens.pricing.charges import build_charge_price_book
 from costlens.pricing.config import VARIANTS, Discount, PriceOverride, PricesConfig, parse_prices_config
 from costlens.pricing.kinds import (
     BASE_TIER,
@@ -197,7 +196,7 @@ def _constraints(info: ModelInfo) -> Iterable[Any]:
     yield from (v.constraint for v in info.price_variants or ())
 
 
-def _date_boundaries(info: ModelInfo) -> list[datetime]:
+def date_boundaries(info: ModelInfo) -> list[datetime]:
     # StartDateConstraint.active compares the UTC date, so each start date begins at UTC midnight.
     return [datetime.combine(c.start_date, time()) for c in _constraints(info) if isinstance(c, StartDateConstraint)]
 
@@ -216,7 +215,7 @@ def _utc_seconds(value: time) -> int:
     return value.hour * 3600 + value.minute * 60 + value.second
 
 
-def _validity_windows(
+def validity_windows(
     boundaries: Iterable[datetime], t_min: datetime, t_max: datetime
 ) -> list[tuple[datetime, datetime]]:
     edges = sorted({BEGINNING, END_OF_TIME, *(b for b in boundaries if BEGINNING < b < END_OF_TIME)})
@@ -309,7 +308,7 @@ def _catalog_segments(
 ) -> tuple[list[Segment], str | None]:
     """Segments over [t_min, t_max] (whole windows), and why any cell had no token price."""
     info, segments, problem = match.model, [], None
-    for valid_from, valid_to in _validity_windows(_date_boundaries(info), t_min, t_max):
+    for valid_from, valid_to in validity_windows(date_boundaries(info), t_min, t_max):
         day = datetime.combine(max(valid_from, t_min).date(), time())
         for tod_from, tod_to in _tod_cells(info):
             at = day + timedelta(seconds=tod_from)  # any instant of the cell resolves the same
@@ -433,7 +432,7 @@ def resolve_key(
 # ------------------------------------------------------------------------------------- price book
 
 
-_KEYS_SQL = """
+PRICE_KEYS_SQL = """
 SELECT provider, model, pricing_variant(service_tier, is_batch) AS variant, min(ts) AS ts_min, max(ts) AS ts_max
 FROM calls
 GROUP BY ALL
@@ -451,7 +450,7 @@ _PRICE_COLUMNS = (
 )
 
 
-def _price_book_schema() -> pa.Schema:
+def price_book_schema() -> pa.Schema:
     import pyarrow as pa
 
     money = pa.decimal128(38, 18)
@@ -476,7 +475,7 @@ def _price_book_schema() -> pa.Schema:
     )
 
 
-def _rows(resolution: KeyResolution) -> Iterable[dict[str, Any]]:
+def price_rows(resolution: KeyResolution) -> Iterable[dict[str, Any]]:
     match = resolution.match
     for s in resolution.segments:
         for tier in s.tiers:
@@ -499,7 +498,7 @@ def _rows(resolution: KeyResolution) -> Iterable[dict[str, Any]]:
             }
 
 
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
     view = f"_costlens_new_{table}"
     con.register(view, data)
     try:
@@ -507,54 +506,6 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
     finally:
         con.unregister(view)
-
-
-def build_price_book(
-    con: duckdb.DuckDBPyConnection, prices_config: dict | None = None, aliases: Mapping[str, str] | None = None
-) -> PriceBookSummary:
-    """Resolve every DISTINCT (provider, model, variant) of `calls` once and replace `price_book` /
-    `unpriced_models`. Raises PricesConfigError (a ValueError) for a bad `[prices]` table."""
-    import pyarrow as pa
-
-    config = parse_prices_config(prices_config, aliases)  # fail on bad config before touching any table
-    install_macros(con)
-    keys = con.execute(_KEYS_SQL).fetchall()
-    resolutions = [resolve_key(p, m, v, t_min, t_max, config) for p, m, v, t_min, t_max in keys]
-
-    rows = [row for r in resolutions for row in _rows(r)]
-    unpriced = tuple((r.provider or NO_PROVIDER, r.model, r.variant, r.problem) for r in resolutions if r.problem)
-    unpriced_schema = pa.schema([(c, pa.string()) for c in ("provider", "model", "variant", "reason")])
-
-    con.begin()
-    try:
-        _replace_table(con, "price_book", pa.Table.from_pylist(rows, schema=_price_book_schema()))
-        _replace_table(
-            con,
-            "unpriced_models",
-            pa.Table.from_pylist(
-                [dict(zip(unpriced_schema.names, u, strict=True)) for u in unpriced], schema=unpriced_schema
-            ),
-        )
-        build_charge_price_book(con, config)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-
-    return PriceBookSummary(
-        source=CATALOG_SOURCE,
-        keys=len(resolutions),
-        priced_keys=sum(1 for r in resolutions if not r.problem),
-        rows=len(rows),
-        unpriced=unpriced,
-        variant_not_applied=tuple(
-            (r.provider or NO_PROVIDER, r.model, r.variant)
-            for r in resolutions
-            if any(not s.variant_applied for s in r.segments)
-        ),
-        overrides_applied=sum(1 for r in resolutions if any(s.source.startswith("override") for s in r.segments)),
-        discounts_applied=sum(1 for r in resolutions if r.discount is not None and r.segments),
-    )
 
 
 # ---------------------------------------------------------------------------------------- explain

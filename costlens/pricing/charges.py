@@ -112,10 +112,10 @@ def _catalog_segments(
 
     from costlens.pricing.catalog import (
         CATALOG_SOURCE,
-        _date_boundaries,
-        _validity_windows,
+        date_boundaries,
         find_catalog_model,
         resolve_model_price,
+        validity_windows,
     )
 
     spec = CHARGE_KINDS[kind]
@@ -130,7 +130,7 @@ def _catalog_segments(
     usage = dict(spec.usage)
     usage.setdefault("input_tokens", 0)  # tiered prices read the request's input size
     fallback = keys != spec.catalog_keys
-    for valid_from, valid_to in _validity_windows(_date_boundaries(match.model), t_min, t_max):
+    for valid_from, valid_to in validity_windows(date_boundaries(match.model), t_min, t_max):
         at = datetime.combine(max(valid_from, t_min).date(), time())
         model_price, _, _ = resolve_model_price(match, variant, at)
         if all(getattr(model_price, key, None) is None for key in keys):
@@ -213,7 +213,7 @@ def build_charge_price_book(con: duckdb.DuckDBPyConnection, config: PricesConfig
     """Replace `charge_price_book` / `unpriced_charges` for the charges present; the number of keys."""
     import pyarrow as pa
 
-    from costlens.pricing.catalog import _replace_table
+    from costlens.pricing.catalog import replace_table
 
     rows: list[dict[str, Any]] = []
     unpriced: list[dict[str, Any]] = []
@@ -267,6 +267,6 @@ def build_charge_price_book(con: duckdb.DuckDBPyConnection, config: PricesConfig
         ]
     )
     missing = pa.schema([(c, pa.string()) for c in ("provider", "model", "variant", "kind", "reason")])
-    _replace_table(con, "charge_price_book", pa.Table.from_pylist(rows, schema=book))
-    _replace_table(con, "unpriced_charges", pa.Table.from_pylist(unpriced, schema=missing))
+    replace_table(con, "charge_price_book", pa.Table.from_pylist(rows, schema=book))
+    replace_table(con, "unpriced_charges", pa.Table.from_pylist(unpriced, schema=missing))
     return len(keys)

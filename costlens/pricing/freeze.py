@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ resolution panel for one model (how its name was read, what it matched, its pric
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from costlens.api import PricesView
+
+@dataclass
+class PricesView:
+    """What `costlens prices` shows (costlens.api.prices): the price-book keys of the calls in the database, the
+    unpriced keys, and how one model resolves when one is asked for."""
+
+    keys: list[dict[str, Any]]
+    unpriced: list[dict[str, Any]]
+    explanation: dict[str, Any] | None
+
 
 OPEN_ENDED_YEAR = 9999
 PRICE_LABELS = (

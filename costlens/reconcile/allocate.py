@@ -12,13 +12,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from costlens.reconcile.model import AllocationRow, Reconciliation
+from costlens.model.reconcile import AllocationRow, Reconciliation
 
 if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
-    from costlens.report.model import Period
 
 _NO_COST_CENTER = "(no cost center)"
 
@@ -73,26 +72,3 @@ def allocation_tables(con: duckdb.DuckDBPyConnection, config: Config, result: Re
         group.allocated_exact_usd += row.allocated_exact_usd
         group.features.append(row.key)
     result.allocation_by_cost_center = sorted(centers.values(), key=lambda r: (-r.total_usd, r.key))
-
-
-def allocation_rows(con: duckdb.DuckDBPyConnection, config: Config, period: Period) -> duckdb.DuckDBPyRelation:
-    """Allocated spend for the FOCUS export: reconcile the period (if the bill has AI spend), then leave TEMP
-    TABLE `export_allocated` (charge_day DATE, provider VARCHAR, model VARCHAR, feature VARCHAR,
-    allocated_usd DECIMAL(38,18)) — empty when there is nothing to allocate — and return it as a relation.
-    `provider` is in the logs' vocabulary (azure.openai, openai, …) and `model` is the bill's model key
-    (snapshot date dropped). Note: this (re)materialises period_calls and report_period for `period`."""
-    from costlens.reconcile.build import reconcile
-
-    result = reconcile(con, config, period)
-    if result.has_ai_bill:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE export_allocated AS "
-            "SELECT charge_day, provider, model, feature, allocated_usd FROM recon_allocation "
-            "WHERE allocated_usd <> 0 ORDER BY charge_day, provider, model, feature"
-        )
-    else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE export_allocated (charge_day DATE, provider VARCHAR, "
-            "model VARCHAR, feature VARCHAR, allocated_usd DECIMAL(38, 18))"
-        )
-    return con.table("export_allocated")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from costlens.reconcile.model import (
+from costlens.model.reconcile import (
     NO_AI_SPEND,
     NO_BILL,
     NOT_COMPARED,
@@ -24,13 +24,14 @@ from costlens.reconcile.model import (
     Reconciliation,
     UnconvertedBill,
 )
+from costlens.reconcile.calibrate import install_macros, use_list_prices
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
     import duckdb
 
     from costlens.config import Config
-    from costlens.report.model import Period
+    from costlens.model.report import Period
 
 STEPS = (
     "reconcile/billed_by_day_model_token.sql",
@@ -45,17 +46,13 @@ ZERO = Decimal(0)
 
 def default_period(con: duckdb.DuckDBPyConnection) -> Period:
     """The latest calendar month with calls; with no calls, the latest month on the bills."""
-    from costlens.report.period import resolve_period
+    from costlens.period import resolve_period
 
     if con.execute("SELECT count(*) FROM calls").fetchall()[0][0] == 0:
         latest = con.execute("SELECT max(charge_period_start) FROM billing_lines").fetchall()[0][0]
         if latest is not None:
             return resolve_period(None, latest.strftime("%Y-%m"), None, None)
     return resolve_period(con, None, None, None)
-
-
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(load_sql("reconcile/_macros.sql"))
 
 
 def _settings_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -90,7 +87,6 @@ def materialise_period_calls(
 ) -> None:
     """period_calls at list prices for the period (what the report's metrics start from)."""
     from costlens.engine import config_tables, prepare_priced_calls
-    from costlens.reconcile.calibrate import use_list_prices
 
     use_list_prices(con)
     if prepare_prices:
@@ -602,3 +598,24 @@ def _verdict(result: Reconciliation) -> None:
         f"not on the bill {usd(bridge['logged_not_billed'])})"
     )
     result.verdict = text
+
+
+def allocation_rows(con: duckdb.DuckDBPyConnection, config: Config, period: Period) -> duckdb.DuckDBPyRelation:
+    """Allocated spend for the FOCUS export: reconcile the period (if the bill has AI spend), then leave TEMP
+    TABLE `export_allocated` (charge_day DATE, provider VARCHAR, model VARCHAR, feature VARCHAR,
+    allocated_usd DECIMAL(38,18)) — empty when there is nothing to allocate — and return it as a relation.
+    `provider` is in the logs' vocabulary (azure.openai, openai, …) and `model` is the bill's model key
+    (snapshot date dropped). Note: this (re)materialises period_calls and report_period for `period`."""
+    result = reconcile(con, config, period)
+    if result.has_ai_bill:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE export_allocated AS "
+            "SELECT charge_day, provider, model, feature, allocated_usd FROM recon_allocation "
+            "WHERE allocated_usd <> 0 ORDER BY charge_day, provider, model, feature"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE export_allocated (charge_day DATE, provider VARCHAR, "
+            "model VARCHAR, feature VARCHAR, allocated_usd DECIMAL(38, 18))"
+        )
+    return con.table("export_allocated")

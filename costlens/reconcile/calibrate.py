@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 PRICE_BASES = ("list", "billed")
 
 
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(load_sql("reconcile/_macros.sql"))
+
+
 def use_billed_prices(con: duckdb.DuckDBPyConnection) -> None:
     """Shadow priced_calls with the calibrated view (needs calibrated_rates from a reconciliation)."""
-    from costlens.reconcile.build import install_macros
-
     install_macros(con)
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'calibrated_rates'").fetchall()[0][0]
     if not exists:  # no AI bill in the period: nothing to calibrate with, every call keeps its list price

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from costlens.model.reconcile import Reconciliation
 from costlens.reconcile.build import shown_bridge, shown_causes, usd
-from costlens.reconcile.model import Reconciliation
 
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod
@@ -17,7 +17,7 @@ __all__ = ["render_json", "render_markdown", "render_terminal", "markdown_sectio
 
 def render_json(result: Reconciliation) -> str:
     """Money as JSON numbers with every digit of the exact Decimal (see costlens.report.render_json.dumps)."""
-    from costlens.report.render_json import dumps
+    from costlens.exactjson import dumps
 
     data = {"reconciliation": result.to_dict()}
     return dumps({"period": result.period, **data} if result.period else data)

@@ -18,7 +18,7 @@ from costlens.engine import (
     set_call_filter,
     totals_from_row,
 )
-from costlens.report.model import (
+from costlens.model.report import (
     CostComparison,
     Coverage,
     Period,
@@ -100,7 +100,7 @@ def build_report(
     total = total_rows[0] if total_rows else None
     totals = totals_from_row(total)
     coverage = _coverage(con, total)
-    from costlens.report.period import data_span, days_with_data
+    from costlens.period import data_span, days_with_data
 
     coverage.data_start, coverage.data_end = data_span(con, period)
     coverage.days_with_data = days_with_data((coverage.data_start, coverage.data_end))
@@ -164,7 +164,7 @@ def _price_basis(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def _not_reconciled(call_filter: CallFilter):
-    from costlens.reconcile.model import FILTERED, Reconciliation
+    from costlens.model.reconcile import FILTERED, Reconciliation
 
     return Reconciliation(
         status=FILTERED,
@@ -178,7 +178,7 @@ def _empty_hint(con, report: Report, call_filter: CallFilter | None = None) -> s
     and calls in the period: which features and teams have calls."""
     if report.totals.calls:
         return None
-    from costlens.report.period import empty_period_hint
+    from costlens.period import empty_period_hint
 
     if call_filter:
         hint = filter_hint(con, report.period, call_filter)

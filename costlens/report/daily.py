@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from costlens.report.model import Period
+from costlens.model.report import Period
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def build_daily(
     result = Daily(period=period, days=days, totals=totals, filters=call_filter.to_dict())
     if not totals.calls:
         from costlens.engine import filter_hint
-        from costlens.report.period import empty_period_hint
+        from costlens.period import empty_period_hint
 
         result.empty_period = (call_filter and filter_hint(con, period, call_filter)) or empty_period_hint(con, period)
     return result

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from costlens.report.model import UnitEconomics
+from costlens.model.report import UnitEconomics
 
 TOP_ROWS = 15  # features named in a table; the rest are one "N others" row
 

@@ -26,7 +26,7 @@ from costlens.report.render_terminal import lever_savings, lever_total, num, sha
 
 if TYPE_CHECKING:
     from costlens.config import Config
-    from costlens.report.model import Report, UnitEconomics
+    from costlens.model.report import Report, UnitEconomics
 
 SECTIONS = [
     ("summary", "Executive summary"),
@@ -222,7 +222,7 @@ def _summary(report: Report) -> dict[str, Any]:
 
 
 def _period_note(report: Report) -> str | None:
-    from costlens.report.period import coverage_note
+    from costlens.period import coverage_note
 
     return coverage_note(report.period, report.coverage)
 

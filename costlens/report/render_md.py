@@ -13,44 +13,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
+from costlens.inert import md
+from costlens.model.report import Report
 from costlens.money import pct, unit_usd, usd
 from costlens.report.lead import TOP_ROWS, lead_rows, others_label, shown_forecast, shown_spend
-from costlens.report.model import Report
 from costlens.report.render_terminal import lever_savings, lever_total, num, share, spend
 
-_ESCAPES = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    '"': "&quot;",
-    "\\": "\\\\",
-    "|": "\\|",
-    "*": "\\*",
-    "_": "\\_",
-    "`": "\\`",
-    "[": "\\[",
-    "]": "\\]",
-    "~": "\\~",
-    "#": "\\#",
-    "!": "\\!",
-    "{": "\\{",
-    "}": "\\}",
-}
-MAX_CELL = 120
 TOP_FEATURES = 5
 TOP_LEVERS = 3
-
-
-def md(value: Any, limit: int | None = MAX_CELL) -> str:
-    """Text from the logs as inert Markdown: HTML-escaped, Markdown metacharacters backslash-escaped, all line
-    breaks and control characters folded to spaces, and (by default) cut to `limit` characters."""
-    text = "" if value is None else str(value)
-    text = "".join(" " if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029") else ch for ch in text)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
 def _table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
@@ -211,7 +182,7 @@ def render_markdown(report: Report) -> str:
     t = report.totals
     period = f"{report.period.start} → {_last_day(report.period.end)}"
     coverage = "—" if t.priced_coverage_pct is None else f"{t.priced_coverage_pct:.1f}%"
-    from costlens.report.period import coverage_note
+    from costlens.period import coverage_note
 
     note = coverage_note(report.period, report.coverage)
     out = [

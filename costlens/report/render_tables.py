@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costlens.errors import UsageError
-from costlens.report.model import Report, UnitEconomics
+from costlens.inert import neutralise
+from costlens.model.report import Report, UnitEconomics
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "parquet")
 Q18 = Decimal("1E-18")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
 MONEY, INT, FLOAT, TEXT, BOOL, DATE = "money", "int", "float", "text", "bool", "date"
 
 
@@ -179,13 +178,6 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
         "showback": (SHOWBACK_COLUMNS, _showback_rows(report.showback or {})),
         "showback_invoice": (SHOWBACK_INVOICE_COLUMNS, _showback_rows((report.showback or {}).get("invoice") or {})),
     }
-
-
-def neutralise(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula."""
-    if text and (text.startswith(_DANGEROUS) or text.lstrip(" ").startswith(_DANGEROUS)):
-        return "'" + text
-    return text
 
 
 def csv_cell(value: Any, kind: str) -> str:

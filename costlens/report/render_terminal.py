@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens import money
+from costlens.model.report import Report, UnitEconomics
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
 from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows, shown_forecast, shown_spend
-from costlens.report.model import Report, UnitEconomics
 
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod, RenderableType
@@ -283,7 +283,7 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
 
 def period_note(report: Report) -> str | None:
     """`2026-10 has data for 14 of 31 days (…)` when the data covers only part of the period."""
-    from costlens.report.period import coverage_note
+    from costlens.period import coverage_note
 
     return coverage_note(report.period, report.coverage)
 

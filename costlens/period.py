@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from costlens.db import one_row
 from costlens.errors import UsageError
-from costlens.report.model import Period
+from costlens.model.report import Period
 
 if TYPE_CHECKING:
     import duckdb

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from costlens.reconcile.model import Reconciliation
+from costlens.model.reconcile import Reconciliation
 
 SCHEMA_VERSION = "1"
 
@@ -174,7 +174,7 @@ class Coverage:
     calls_timed_by_file: int = 0
     unpriced_usage: list[UnpricedUsage] = field(default_factory=list)
     variant_fallbacks: list[VariantFallback] = field(default_factory=list)
-    # the part of the period the logs cover (costlens.report.period.data_span): a period whose data starts
+    # the part of the period the logs cover (costlens.period.data_span): a period whose data starts
     # late or ends early is compared on spend per day with data, and the report says so
     data_start: date | None = None
     data_end: date | None = None  # exclusive

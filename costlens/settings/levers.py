@@ -36,7 +36,43 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from costlens.errors import ConfigError
-from costlens.levers.breakeven import BreakEvenSettings
+
+HOURS_PER_MONTH = 30.44 * 24
+PESSIMISTIC = Decimal("1.25")
+OPTIMISTIC = Decimal("0.8")
+NARROW_TASK_CLASSES = (
+    "classification",
+    "classify",
+    "extraction",
+    "extract",
+    "routing",
+    "tagging",
+    "short_answer",
+    "short-answer",
+    "structured_output",
+    "structured-output",
+    "labeling",
+    "labelling",
+    "intent",
+    "moderation",
+)
+
+
+@dataclass(frozen=True)
+class BreakEvenSettings:
+    gpu_hourly_usd: Decimal = Decimal("2.50")
+    throughput_tokens_per_s: float = 2000.0
+    utilisation: float = 0.5
+    min_gpus: int = 2
+    engineering_monthly_usd: Decimal = Decimal(8000)
+    hours_per_month: float = HOURS_PER_MONTH
+    distillation_training_usd: Decimal = Decimal(20000)
+    distillation_amortisation_months: float = 12.0
+    distillation_serving_cost_ratio: float = 0.15
+    distillation_maintenance_monthly_usd: Decimal = Decimal(2000)
+    required_margin: float = 0.0  # recommend only when savings ≥ this share of the replaced spend
+    narrow_task_classes: tuple[str, ...] = NARROW_TASK_CLASSES
+
 
 LEVERS = (
     "model_routing",
