@@ -254,18 +254,15 @@ def _materialise(
     config_tables(cur, config, period)
     cur.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
     cur.execute(load_sql("intermediate/model_tiers.sql"))
-    view = load_sql("intermediate/period_calls.sql")
+    cur.execute(load_sql("intermediate/period_call_rows.sql"))
+    if one_row(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'"))[0]:
+        cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
     if columns:
         # Only the columns the caller reads: every call of the trend window (six months) in full width
         # beside the report's own tables would not fit the memory limit at scale.
-        head = "CREATE OR REPLACE TEMP TABLE period_calls AS"
-        body = view.strip().rstrip(";")
-        at = body.index(head)
-        # The statements before the table (the model aliases it joins) run as they are.
-        view = f"{body[:at]}{head} SELECT {', '.join(columns)} FROM ({body[at + len(head) :]}) AS pc"
-    if one_row(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'"))[0]:
-        cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
-    cur.execute(view)
+        cur.execute(f"CREATE TEMP TABLE period_calls AS SELECT {', '.join(columns)} FROM period_call_rows")
+    else:
+        cur.execute(load_sql("intermediate/period_calls.sql"))
     for step in steps:
         cur.execute(load_sql(step))
 

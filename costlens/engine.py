@@ -52,7 +52,7 @@ class CallFilter:
 
 
 def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | None) -> None:
-    """The `call_filter` table sql/intermediate/period_calls.sql reads (NULL lists: every call). The names are
+    """The `call_filter` table sql/intermediate/period_call_rows.sql reads (NULL lists: every call). The names are
     bound as parameters, never pasted into SQL. It stays for the connection's later periods (the previous
     period of the diagnosis is filtered alike)."""
     chosen = call_filter or CallFilter()
@@ -195,6 +195,7 @@ def compute_period_metrics(
     try:
         for step in (
             "intermediate/model_tiers.sql",
+            "intermediate/period_call_rows.sql",
             "intermediate/period_calls.sql",
             "metrics/task_costs.sql",
             "metrics/unit_economics.sql",
@@ -265,7 +266,7 @@ def dimension_rows(con: duckdb.DuckDBPyConnection, dimension: str, order: str) -
 
 def filter_hint(con: duckdb.DuckDBPyConnection, period: Period, call_filter: CallFilter) -> str | None:
     """Why a filter kept no call of a period that has calls: the features and teams that do have calls then
-    (the same keys as sql/intermediate/period_calls.sql). None when the period has no call at all."""
+    (the same keys as sql/intermediate/period_call_rows.sql). None when the period has no call at all."""
     features, teams = one_row(
         con.execute(
             """

@@ -94,6 +94,7 @@ def materialise_period_calls(
     config_tables(con, config, period)
     con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST('computed' AS VARCHAR) AS cost_mode")
     con.execute(load_sql("intermediate/model_tiers.sql"))
+    con.execute(load_sql("intermediate/period_call_rows.sql"))
     con.execute(load_sql("intermediate/period_calls.sql"))
 
 

@@ -1,5 +1,5 @@
 -- Langfuse traces → trace_context: attribution known per trace, picked up by calls with the same trace_id
--- at report time (sql/intermediate/period_calls.sql) when the call carries none of its own.
+-- at report time (sql/intermediate/period_call_rows.sql) when the call carries none of its own.
 -- Input: langfuse_records (staging/langfuse_records.sql).
 --
 --   trace_id    = id;  ts = timestamp
