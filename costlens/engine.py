@@ -182,6 +182,16 @@ def config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Period
 COST_MODES = ("computed", "reported")
 
 
+# The period's SQL, in order (each file declares what it requires and creates: tests/test_sql_declarations.py).
+PERIOD_STEPS = (
+    "intermediate/model_tiers.sql",
+    "intermediate/period_call_rows.sql",
+    "intermediate/period_calls.sql",
+    "metrics/task_costs.sql",
+    "metrics/unit_economics.sql",
+)
+
+
 def compute_period_metrics(
     con: duckdb.DuckDBPyConnection, config: Config, period: Period, cost_mode: str = "computed"
 ) -> None:
@@ -193,13 +203,7 @@ def compute_period_metrics(
     preserve = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))[0]
     con.execute("SET preserve_insertion_order = false")
     try:
-        for step in (
-            "intermediate/model_tiers.sql",
-            "intermediate/period_call_rows.sql",
-            "intermediate/period_calls.sql",
-            "metrics/task_costs.sql",
-            "metrics/unit_economics.sql",
-        ):
+        for step in PERIOD_STEPS:
             execute_within_memory(con, load_sql(step))
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if preserve else 'false'}")

@@ -1,3 +1,6 @@
+-- requires: call_charges, charge_price_book, charge_price_book_frozen, export_allocated, export_feature_config,
+--   export_options, period_calls, price_book, price_book_frozen, report_period
+-- creates: focus_csv_text, focus_datetime_text, focus_decimal_text, focus_export
 -- focus_export: the period's LLM spend as a FOCUS 1.2 Cost and Usage dataset, one row per
 -- (charge day, provider, model, pricing variant, feature, team, environment, token type, unit price).
 -- Grain note: the unit price is part of the key so that every row keeps ListCost = ListUnitPrice × PricingQuantity

@@ -1,3 +1,5 @@
+-- requires: billing_lines, fx_rates
+-- creates: billing_rated, billing_unconverted, billing_usd
 -- billing_usd: the billing lines with their money in USD, the report currency. Money in two currencies is
 -- never added: a line in another currency is converted with the export's own rate (fx_to_usd) where it has
 -- one, else with the [currency] rate valid on its charge day; a line with neither is left out of billing_usd

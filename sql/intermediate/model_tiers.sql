@@ -1,3 +1,5 @@
+-- requires: model_tier_overrides, price_book
+-- creates: model_tiers
 -- Model tiers (premium | balanced | economy) from price bands, overridable in config.
 -- Band: blended $/Mtok at a 3:1 input:output mix, standard variant, base tier.
 --   premium  >= 2.50 $/Mtok  (e.g. gpt-4o, gpt-4.1, claude sonnet/opus, gemini 2.5 pro)

@@ -1,3 +1,6 @@
+-- requires: call_filter, feature_config, is_dated_version, model_tiers, priced_calls, report_options, report_period,
+--   trace_context
+-- creates: model_aliases, period_call_rows
 -- The priced calls of the report period, with the attribution keys every metric groups by (a view).
 -- Attribution a call lacks is taken from trace_context (e.g. Langfuse trace name → feature).
 -- Cost mode (report_options.cost_mode): 'computed' prices every call from the price book; 'reported'

@@ -1,3 +1,5 @@
+-- requires: call_charges, calls, charge_price_book, charge_price_book_frozen, price_book, price_book_frozen
+-- creates: priced_calls
 -- priced_calls: one row per call with its exact cost (docs/definitions.md#cost-of-a-call).
 -- Grain: calls. Joins the price_book row of the call's (provider, model, variant) whose validity window,
 -- time-of-day window and input-size tier contain the call; price_book is built so that at most one does.

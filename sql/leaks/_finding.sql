@@ -1,3 +1,5 @@
+-- requires: leak_confidence, leak_detector, leak_feature_totals, leak_monthly, leak_scale, leak_severity, leak_th
+-- creates: none
 -- Every detector's rows → findings in the columns of costlens.leaks.model.COLUMNS (one wrapper for all kinds).
 -- Input: TEMP VIEW leak_detector, made by costlens/leaks/detect.py from the SELECT of sql/leaks/<kind>.sql —
 -- one row per finding with these detector columns:

@@ -1,3 +1,6 @@
+-- requires: leak_features, leak_price_book, leak_thresholds, period_calls, report_period
+-- creates: leak_calls, leak_confidence, leak_examples, leak_feature_totals, leak_monthly, leak_scale, leak_severity,
+--   leak_share, leak_th, leak_thresholds_json, leak_usd
 -- Shared inputs of the leak detectors (sql/leaks/<kind>.sql). Run once per report by costlens.leaks.detect.
 -- Inputs: period_calls, report_period, leak_thresholds(name, value), leak_features(feature, interactive,
 -- step_budget, task_class), leak_price_book (price_book + batch variants + routing targets, same columns).

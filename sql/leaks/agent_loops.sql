@@ -1,3 +1,5 @@
+-- requires: leak_calls, leak_examples, leak_features, leak_th, leak_thresholds_json, task_costs
+-- creates: none
 -- agent_loops (docs/definitions.md#agent_loops): tasks that take far more calls than the feature's norm.
 -- Budget per feature: its configured step_budget ([features.<name>] step_budget, basis 'step_budget'), else
 -- max(ceil(k_p50 × p50 calls per task), min_budget_calls) (basis 'feature_norm', needs >= min_tasks tasks).

@@ -1,3 +1,5 @@
+-- requires: leak_batch_providers, leak_calls, leak_examples, leak_scale, leak_th, leak_thresholds_json
+-- creates: none
 -- batchable (docs/definitions.md#batchable): traffic of a non-interactive feature paid at synchronous prices
 -- where the provider offers a batch API (costlens.leaks.detect.BATCH_PROVIDERS).
 -- Non-interactive: `interactive = false` in [features.<name>] (basis 'config'), or — when the config does not

@@ -1,3 +1,5 @@
+-- requires: leak_cache_minimums, leak_calls, leak_examples, leak_th, leak_thresholds_json, leak_usd
+-- creates: none
 -- cache_miss (docs/definitions.md#cache_miss), two sub-kinds (evidence.sub_kind), one finding per feature (and
 -- model) each:
 --   response_cache: the same full prompt (prompt_hash) answered again within response_ttl_s of its previous

@@ -1,3 +1,5 @@
+-- requires: leak_calls, leak_examples, leak_feature_totals, leak_share, leak_th, leak_thresholds_json
+-- creates: none
 -- context_bloat (docs/definitions.md#context_bloat): context far above the feature's own typical size. Two sub-kinds:
 --   growing_history: a conversation (session_id) whose context grows on >= growth_min_turns turns in a row and
 --       ends >= growth_min_ratio times where the run began — the whole history is resent each turn;

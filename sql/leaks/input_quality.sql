@@ -1,3 +1,5 @@
+-- requires: leak_calls, leak_examples, leak_feature_totals, leak_th, leak_thresholds_json
+-- creates: none
 -- input_quality (docs/definitions.md#input_quality): failures caused by the request itself — invalid or
 -- over-long input (HTTP 400 / 413 / 422, context length exceeded, invalid request / argument; not 429, 408 or
 -- 5xx) — and the failed retries of the same prompt in the same task (leak_calls.bad_input_chain,

@@ -1,3 +1,5 @@
+-- requires: leak_calls, leak_examples, leak_share, leak_th, leak_thresholds_json
+-- creates: none
 -- output_verbosity (docs/definitions.md#output_verbosity): answers far longer than the feature's typical
 -- length, with no output cap.
 -- Typical length = p50 output tokens of the feature's ok calls (>= min_feature_calls of them).

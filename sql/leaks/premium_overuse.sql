@@ -1,3 +1,6 @@
+-- requires: leak_calls, leak_examples, leak_price_book, leak_routing, leak_th, leak_thresholds_json, leak_usd,
+--   model_tiers, task_costs
+-- creates: none
 -- premium_overuse (docs/definitions.md#premium_overuse): a premium-tier model doing work a cheaper model does
 -- as well. Per feature and premium model (>= min_calls calls), the first basis that holds:
 --   cheaper_model_same_feature: a cheaper model (lower blended $/Mtok) already serves the same feature and is

@@ -1,3 +1,5 @@
+-- requires: leak_calls, leak_examples, leak_feature_totals, leak_th, leak_thresholds_json
+-- creates: none
 -- retries (docs/definitions.md#retries): attempts that produced nothing used.
 --   failed attempts: calls with status 'error' (timeouts, 5xx, rate limits, …) — a failure the provider billed
 --       (tokens logged) costs money; unbilled ones (e.g. 429s) are counted but cost nothing;

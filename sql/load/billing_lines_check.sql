@@ -1,3 +1,5 @@
+-- requires: staged_full
+-- creates: staged_checked
 -- Validate and insert staged billing lines. A bill's lines have no id of their own: a line is identified by
 -- its file and row, and re-ingesting the same file is caught by the file manifest.
 -- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.

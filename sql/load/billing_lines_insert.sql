@@ -1,3 +1,5 @@
+-- requires: billing_lines, billing_scope, ingest_ctx, staged_checked
+-- creates: billing_known, billing_new
 -- Insert the checked billing lines (after load/quarantine.sql). A line is identified by its content — every
 -- column but its lineage — and its occurrence among identical lines of its file: the same line in a re-exported
 -- bill (rows reordered, CRLF line ends, another file name, a copy, gzip) has the same line_id, so it is a

@@ -1,3 +1,6 @@
+-- requires: billing_known, billing_lines, billing_new, billing_scope, ingest_ctx, ingested_files, quarantine,
+--   replacements
+-- creates: billing_current, billing_scope_days, billing_winners
 -- Bills are snapshots (after load/billing_lines_insert.sql). For each billing scope and charge day this file
 -- covers, the current export is the newest one (the file's modification time, then the later ingest): cloud
 -- cost exports refresh month-to-date files, and an older export of the same days must not count again.

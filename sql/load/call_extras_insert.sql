@@ -1,3 +1,5 @@
+-- requires: calls, ingest_ctx, staged_full, unpriced_usage
+-- creates: loaded_extras
 -- The child rows of the calls this file loaded (after load/calls_insert.sql): billed quantities beyond the six
 -- token columns (call_charges) and usage fields costlens does not price (unpriced_usage, per producer and
 -- field). Only the row that became the call counts: a duplicate or a rejected row adds nothing.

@@ -1,3 +1,5 @@
+-- requires: staged_full
+-- creates: staged_checked
 -- Validate, de-duplicate and insert one file's staged calls. Inputs: temp tables `staged`, `reader_rejects`,
 -- `ingest_ctx` (one row: source_format, source_file, source_sha256, run_id). Same for every producer.
 -- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.

@@ -1,3 +1,5 @@
+-- requires: calls, ingest_ctx, staged_checked
+-- creates: none
 -- De-duplicate and insert the checked rows (after load/quarantine.sql).
 -- Streaming producers write one call several times: keep the fullest usage, then the last line (in a batch
 -- of files, ingested in path order: the earliest file, as when they are ingested one by one).

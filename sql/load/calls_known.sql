@@ -1,3 +1,5 @@
+-- requires: calls, ingest_ctx, quarantine, staged_checked
+-- creates: none
 -- Rows of this file whose request is already loaded — from another file, another producer, an earlier run
 -- (before load/calls_insert.sql, which leaves them out): duplicates, kept in quarantine with where the call
 -- was loaded from. A call is one provider request: the first loaded stays (README "Identity").

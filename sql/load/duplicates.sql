@@ -1,3 +1,5 @@
+-- requires: ingest_ctx, quarantine, staged_checked
+-- creates: none
 -- Rows the staging itself found to be another row's call (a second span of one request), after the insert:
 -- they count as duplicates (load/stats.sql: checked, not loaded) and are kept in quarantine with the reason,
 -- disposition 'duplicate', so `costlens quarantine` shows which row was kept and why.

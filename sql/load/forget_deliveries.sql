@@ -1,3 +1,6 @@
+-- requires: billing_lines, call_charges, call_content, calls, ingest_files, ingested_files, outcomes, quarantine,
+--   replacements, trace_context, unpriced_usage
+-- creates: forget_calls, forget_sha
 -- `ingest --replace`: forget what earlier loads of these deliveries put in the database, inside the transaction
 -- that loads them again (so a config or mapping fix takes effect, and a failure leaves the old rows in place).
 -- A delivery is its content (source_sha256): every table that keeps rows per delivery is cleared of it; bill

@@ -1,3 +1,5 @@
+-- requires: staged_full
+-- creates: staged_checked
 -- Validate, de-duplicate (one outcome per task; the first one ingested wins) and insert staged outcomes.
 -- `staged_full` (every target column, typed, plus reject_reason / skip_reason) is made by the runner.
 CREATE OR REPLACE TEMP VIEW staged_checked AS

@@ -1,3 +1,5 @@
+-- requires: ingest_ctx, outcomes, replacements, staged_checked
+-- creates: staged_new
 -- Insert the checked outcomes (after load/quarantine.sql). One outcome per task: within a file its last row;
 -- across deliveries the latest delivery wins — a re-delivered outcomes file with corrected verdicts replaces the
 -- earlier ones (recorded in `replacements`); an identical re-delivery is a duplicate.

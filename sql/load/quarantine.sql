@@ -1,3 +1,5 @@
+-- requires: ingest_ctx, quarantine, reader_rejects, staged_checked
+-- creates: none
 -- Rows read but not loaded, for any target: reader rejects, rejected and skipped staged rows (each staged
 -- row names its file: a batch stages several).
 INSERT INTO quarantine

@@ -1,3 +1,5 @@
+-- requires: file_loaded, ingest_ctx, ingest_files, reader_rejects, staged_checked
+-- creates: file_stats
 -- Per-file accounting, the same for every target: read = loaded + duplicate + quarantined + skipped.
 -- One pass over the checked rows, grouped by file (a batch stages several files; reader rejects are only
 -- made for a single file). file_loaded(source_file, n): the rows each file added, made by the runner.

@@ -1,3 +1,5 @@
+-- requires: staged_full
+-- creates: staged_checked
 -- Validate staged trace attribution rows. `staged_full` is made by the runner.
 CREATE OR REPLACE TEMP VIEW staged_checked AS
 SELECT *,

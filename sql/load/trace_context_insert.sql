@@ -1,3 +1,5 @@
+-- requires: ingest_ctx, staged_checked, trace_context
+-- creates: staged_new
 -- De-duplicate (one row per trace; the first one ingested wins) and insert.
 CREATE OR REPLACE TEMP TABLE staged_new AS
 SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected)

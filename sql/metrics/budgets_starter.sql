@@ -1,3 +1,5 @@
+-- requires: period_calls
+-- creates: none
 -- What `costlens init` suggests per feature, over every call in the database: the team seen on its calls, its
 -- models by spend, its size (calls, tasks, p95 calls per task) and whether it already uses batch prices.
 -- (Spend and cost per accepted outcome of the latest month come from the regular metrics of that month.)

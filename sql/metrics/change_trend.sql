@@ -1,3 +1,5 @@
+-- requires: period_calls, task_costs
+-- creates: none
 -- Cost per accepted outcome by calendar month (the trend beside the change split), with the report's definition
 -- (sql/metrics/unit_economics.sql): (inference cost of the month's calls of tasks with an outcome + their rework
 -- and delay cost) / accepted tasks touching the month. A task spanning two months counts in both, as in the

@@ -1,3 +1,5 @@
+-- requires: period_calls
+-- creates: none
 -- Usage and cost of the period's priced calls per (feature, provider, model, variant) and cost kind: the inputs of
 -- the volume / efficiency / mix / price split of the change in spend (costlens/change.py sums over features; the
 -- report keeps the rows as `usage_by_kind`, so `costlens diff` can split the change between two saved reports).

@@ -1,3 +1,5 @@
+-- requires: period_calls
+-- creates: none
 -- `costlens daily`: the period's calls per day and model, each day's total and the period's total (the rows
 -- with model / day NULL). Tokens by kind as the report counts them (input = uncached input; cache writes of
 -- both lifetimes together); cost is the exact sum of the priced calls, unpriced calls are counted apart.

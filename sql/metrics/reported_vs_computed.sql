@@ -1,3 +1,5 @@
+-- requires: period_calls
+-- creates: none
 -- Where a producer states a cost, compare it with the price-book cost of the same calls, per producer and
 -- model: a difference usually means a stale price table upstream, a negotiated price, or tokens it missed.
 -- Input: period_calls.

@@ -1,3 +1,5 @@
+-- requires: economics, outcomes, period_calls
+-- creates: task_costs
 -- One row per task of the period: its calls, cost and outcome (docs/definitions.md#task).
 -- Rework is priced at the configured loaded hourly rate unless the outcome gives its cost.
 -- Inputs: period_calls, outcomes, economics(loaded_hourly_rate_usd, delay_cost_per_minute_usd).

@@ -1,3 +1,6 @@
+-- requires: period_calls, task_costs
+-- creates: ue_call_parts, ue_key, ue_percentiles, ue_task_cells, ue_task_parts, ue_tasks_by, unit_economics_all,
+--   unit_economics_settings
 -- The unit-economics worksheet (docs/definitions.md#unit-economics) for every grouping: feature, model, team,
 -- day, month and the period total. Sums stay exact DECIMAL; ratios are DOUBLE.
 -- Conventions (README "Definitions"):

@@ -1,3 +1,5 @@
+-- requires: period_calls, unpriced_models
+-- creates: none
 -- Models that could not be priced in the period: listed with their traffic, never counted as $0.
 -- Inputs: period_calls, unpriced_models.
 SELECT c.provider, c.model, c.variant, count(*) AS calls,

@@ -1,3 +1,5 @@
+-- requires: call_charges, calls, period_calls, unpriced_charges, unpriced_usage
+-- creates: none
 -- Billed quantities of the period the cost does not include (README "Never silent"), one row per kind,
 -- producer and field:
 --   unread_field     a usage field a producer wrote that costlens does not read (from the files that gave

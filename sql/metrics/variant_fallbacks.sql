@@ -1,3 +1,5 @@
+-- requires: period_calls
+-- creates: none
 -- Calls of a batch / flex / priority tier that the price book has no price for at that tier: they are priced at
 -- the standard price (variant_applied false), which can overstate (batch, flex) or understate (priority) them.
 -- Inputs: period_calls.

@@ -1,3 +1,5 @@
+-- requires: normalize_provider
+-- creates: recon_model_key, recon_mul_div, recon_pico, recon_provider_key
 -- Macros shared by the reconciliation SQL (installed as TEMP macros by costlens.reconcile.build).
 
 -- a × m / d in exact DECIMAL: a decimal division would give a DOUBLE. `a` is kept to 1e-12 (pico-dollars);

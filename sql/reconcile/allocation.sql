@@ -1,3 +1,6 @@
+-- requires: recon_alloc_settings, recon_billed, recon_cells, recon_failed, recon_logged, recon_mul_div, recon_pico,
+--   recon_scope_rules, recon_scopes
+-- creates: recon_allocation, recon_allocation_detail, recon_feature_spend
 -- recon_feature_spend: the billed spend each feature owns, per provider_key × model_key × day × feature:
 -- explained_usd (its share of the cell's explained spend, by its logged tokens) and failed_usd (billed input
 -- of its failed calls, by its share of the failed calls that day).

@@ -1,3 +1,5 @@
+-- requires: billing_usd, recon_model_key, recon_provider_key, report_period
+-- creates: recon_billed, recon_lines, recon_scope_tags
 -- recon_billed: the AI lines of the billing exports in the report period.
 -- Grain: provider_key × model_key × day × token_type × billing scope (project / workspace / api key /
 -- sub-account / account). Money comes from the cost lines; tokens from the cost lines when they carry a

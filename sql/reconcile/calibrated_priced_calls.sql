@@ -1,3 +1,5 @@
+-- requires: calibrated_rates, recon_model_key, recon_mul_div, recon_pico
+-- creates: priced_calls
 -- priced_calls, re-costed at billed prices (`report --prices billed`): a TEMP view that shadows the
 -- persistent main.priced_calls for this connection only, so every metric downstream uses it.
 -- Per token type of a call's provider and model (matched on recon_model_key): where the bill matched

@@ -1,3 +1,5 @@
+-- requires: recon_billed, recon_cells, recon_mul_div
+-- creates: calibrated_rates
 -- calibrated_rates: what was really paid, per provider_key × model_key × token_type, from the bill in the
 -- period: the effective rate (billed $ / billed tokens, per Mtok) and the factor that turns costlens's list
 -- cost of the logged tokens into the billed cost of the same tokens (explained / matched list cost; it

@@ -1,3 +1,5 @@
+-- requires: recon_billed, recon_failed, recon_logged, recon_mul_div, recon_scopes, recon_settings
+-- creates: recon_cells
 -- recon_cells: bill against logs, and every billed dollar given a cause.
 -- Grain: provider_key × model_key × day × token_type, for the providers the bill covers and the days it
 -- spans. Token lines of billing scopes judged not logged (recon_scopes) are counted whole as

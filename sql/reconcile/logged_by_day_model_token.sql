@@ -1,3 +1,5 @@
+-- requires: period_calls, recon_model_key, recon_mul_div
+-- creates: recon_failed, recon_logged
 -- recon_logged: what the request logs say was used, in the bill's terms.
 -- Grain: provider_key × model_key × day × feature_key × token_type, with the tokens, their list cost
 -- from the price book (NULL when the model is unpriced) and has_variant (batch / flex / priority calls). Cache-write cost is split between 5m and 1h by

@@ -1,3 +1,5 @@
+-- requires: recon_billed, recon_logged, recon_scope_tags, recon_settings
+-- creates: recon_scopes
 -- recon_scopes: is each billing scope's AI spend covered by the request logs?
 -- Grain: provider_key × model_key × scope_kind × scope. A scope is `logged` (its traffic is what the logs
 -- record) or not, with the reason, first rule that applies:

@@ -1,3 +1,7 @@
+-- requires: none
+-- creates: billing_lines, call_charges, call_content, calls, charge_price_book, charge_price_book_frozen,
+--   ingest_run_seq, ingest_runs, ingested_files, meta, outcomes, price_book, price_book_frozen, quarantine,
+--   trace_context, unpriced_charges, unpriced_models, unpriced_usage
 -- Canonical tables (docs/architecture.md#canonical-tables). One convention for tokens: additive, never
 -- overlapping (docs/definitions.md#token-convention).
 -- Timestamps are UTC (TIMESTAMP without zone, documented as UTC). Money is DECIMAL(38,18).

@@ -1,3 +1,11 @@
+-- requires: none
+-- creates: billing_scope, canonical_model, charge, count_problem, is_bad_number, is_bad_token_count,
+--   is_dated_version, json_brackets_over, json_number_leaves, metadata_tags, model_family, model_prefix_provider,
+--   model_provider, money_problem, normalize_provider, normalize_tier, nullif_blank, number_problem, otel_id,
+--   otel_kind, otel_parent_id, otlp_attr, otlp_value, parse_bool, parse_money, parse_tokens, parse_ts, read_ts,
+--   safe_tags, tag_content_json, tag_content_key, tag_descriptor_key, tag_entries_checked, tag_entry_checked,
+--   tag_entry_plain, tag_free_text, tag_has_credential, tag_high_entropy, tag_key_words, tag_map_plain, tag_scalar,
+--   tag_secret_key, ts_in_window, ts_window_end, ts_window_problem, unread_usage
 -- Shared conversions used by every staging file, so no adapter re-invents them.
 
 -- Any time a producer writes → UTC TIMESTAMP, or NULL when it has none of these shapes: ISO 8601 (a date, or a

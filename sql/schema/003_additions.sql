@@ -1,3 +1,5 @@
+-- requires: none
+-- creates: replacements
 -- Columns added after schema 1's tables were first created: ADD COLUMN IF NOT EXISTS keeps an older
 -- database usable (its rows get NULL).
 

@@ -1,3 +1,6 @@
+-- requires: anthropic_billing_src, count_problem, is_bad_number, nullif_blank, parse_tokens, parse_ts,
+--   ts_window_problem
+-- creates: ant_models, ant_slug, staged
 -- Anthropic usage / cost rows → canonical billing_lines. Input: anthropic_billing_src (built from Admin API
 -- pages by anthropic_billing_json.sql, or projected from a Console CSV by costlens/ingest/anthropic_billing.py):
 -- source_row, loc, shape (usage | cost | empty | invalid), origin (api | csv), issue, empty_note, start_raw,

@@ -1,3 +1,5 @@
+-- requires: raw_json
+-- creates: anthropic_billing_src
 -- Anthropic Admin API usage_report / cost_report pages → anthropic_billing_src (one row per result, text
 -- columns; the same view the Console CSVs are projected onto). Input: raw_json.
 --

@@ -1,3 +1,6 @@
+-- requires: charge, count_problem, metadata_tags, normalize_provider, normalize_tier, nullif_blank, parse_bool,
+--   parse_tokens, parse_ts, provider_lines, ts_window_problem, unread_usage
+-- creates: staged_anthropic
 -- Logged Anthropic Messages responses, step 2 (after staging/provider_lines.sql) → canonical calls, in
 -- `provider_staged`. Input: provider_lines (owner 'anthropic', or unknown shape when Anthropic is the primary).
 --

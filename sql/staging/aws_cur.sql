@@ -1,3 +1,8 @@
+-- requires: bedrock_model_id, bedrock_usage_model, bill_money, bill_qty, bill_tokens, bill_tokens_overflow, bill_ts,
+--   billing_null, cur_src, meter_context_window, meter_service_tier, meter_token_type, named_model, safe_tags,
+--   tag_map, token_unit_factor, ts_window_problem
+-- creates: cur_charge_category, cur_instants, cur_kinds, cur_products, cur_resource_models, cur_rows, cur_tag_sets,
+--   staged
 -- AWS CUR 2.0 lines → canonical billing_lines. Input: temp table cur_src (one VARCHAR column per CUR field,
 -- made by costlens/ingest/aws_cur.py); macros from staging/billing_meters.sql.
 --

@@ -1,3 +1,7 @@
+-- requires: azure_src, bill_money, bill_product_overflow, bill_qty, bill_tokens, bill_tokens_overflow, bill_ts,
+--   billing_null, meter_context_window, meter_is_batch, meter_model, meter_service_tier, meter_token_type, safe_tags,
+--   tag_map, ts_window_problem, unit_block_size
+-- creates: azure_ai_namespace, azure_charge_category, azure_instants, azure_kinds, azure_rows, azure_tag_sets, staged
 -- Azure cost details (actual or amortized export) → canonical billing_lines. Input: temp table azure_src (one
 -- VARCHAR column per field, made by costlens/ingest/azure_cost.py); macros from staging/billing_meters.sql.
 --

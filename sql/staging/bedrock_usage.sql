@@ -1,3 +1,6 @@
+-- requires: charge, count_problem, metadata_tags, normalize_provider, normalize_tier, nullif_blank, parse_bool,
+--   parse_tokens, parse_ts, provider_lines, ts_window_problem, unread_usage, wrapper_attribution
+-- creates: staged_bedrock
 -- Logged Amazon Bedrock Converse / ConverseStream responses, step 2 (after staging/provider_lines.sql) →
 -- canonical calls, in `staged_bedrock`. Input: provider_lines (owner 'bedrock', or unknown shape when
 -- Bedrock is the primary).

@@ -1,3 +1,8 @@
+-- requires: parse_money, parse_ts
+-- creates: bedrock_model_id, bedrock_usage_model, bill_money, bill_product_overflow, bill_qty, bill_tokens,
+--   bill_tokens_overflow, bill_ts, billing_null, kv_list_map, meter_camel, meter_context_window, meter_is_batch,
+--   meter_model, meter_model_fix, meter_model_name, meter_service_tier, meter_token_type, meter_words, named_model,
+--   price_desc_model, tag_map, token_unit_factor, unit_block_size
 -- Shared parsing for provider bills: the text of a meter / SKU / usage type → model, token type, batch, tier,
 -- context window; unit texts → tokens per pricing block; bill dates, money and tag texts. Used by every
 -- billing adapter (aws_cur.sql, azure_cost.sql, gcp_billing.sql; focus.sql can use the same macros), so the

@@ -1,3 +1,5 @@
+-- requires: block_trace_settings, count_problem, ingest_ctx, parse_tokens, raw_json, ts_in_window, ts_window_end
+-- creates: block_prefixes, block_requests, staged
 -- Block-hash request traces (e.g. Mooncake: timestamp in ms from the trace start, input_length,
 -- output_length, hash_ids = one id per 512-token prompt block). No text, so fingerprints come from the blocks:
 --   prompt_hash   = hash of the whole block list (identical prompts),

@@ -1,3 +1,6 @@
+-- requires: claude_lines, count_problem, money_problem, normalize_tier, nullif_blank, parse_bool, parse_tokens,
+--   parse_ts, safe_tags, ts_window_problem
+-- creates: staged
 -- Claude Code session logs (~/.claude/projects/<encoded-cwd>/<sessionId>.jsonl and
 -- <encoded-cwd>/<sessionId>/subagents/*.jsonl) → canonical calls. Input: claude_lines(source_row, doc,
 -- source_file, source_sha256): one file's lines, or a batch of files' (see costlens/ingest/claude_code.py).

@@ -1,3 +1,6 @@
+-- requires: bedrock_usage_model, bill_tokens, bill_tokens_overflow, billing_null, focus_src, meter_model,
+--   meter_token_type, parse_money, parse_ts, price_desc_model, safe_tags, ts_window_problem, unit_block_size
+-- creates: focus_instants, focus_kinds, focus_rows, focus_tag_sets, staged
 -- FOCUS 1.0 – 1.3 billing rows → canonical billing_lines. Input: temp view focus_src (FOCUS column names,
 -- all text; built by costlens/ingest/focus.py from the positional reader columns).
 --

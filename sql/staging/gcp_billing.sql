@@ -1,3 +1,8 @@
+-- requires: bill_money, bill_qty, bill_tokens, bill_tokens_overflow, bill_ts, billing_null, gcp_src, kv_list_map,
+--   meter_context_window, meter_is_batch, meter_model, meter_service_tier, meter_token_type, meter_words,
+--   named_model, safe_tags, token_unit_factor, ts_in_window, ts_window_end, ts_window_problem
+-- creates: gcp_charge_category, gcp_credits_bad, gcp_credits_sum, gcp_instants, gcp_kinds, gcp_label_sets, gcp_rows,
+--   staged
 -- Google Cloud Billing export rows → canonical billing_lines. Input: temp table gcp_src (one VARCHAR column per
 -- export field, nested fields already flattened; arrays as JSON text; made by costlens/ingest/gcp_billing.py);
 -- macros from staging/billing_meters.sql.

@@ -1,3 +1,6 @@
+-- requires: charge, count_problem, metadata_tags, normalize_provider, nullif_blank, parse_bool, parse_tokens,
+--   parse_ts, provider_lines, ts_window_problem, unread_usage, wrapper_attribution
+-- creates: staged_google
 -- Logged Gemini API / Vertex AI generateContent responses, step 2 (after staging/provider_lines.sql) →
 -- canonical calls, in `staged_google`. Input: provider_lines (owner 'google', or unknown shape when Gemini
 -- is the primary).

@@ -1,3 +1,6 @@
+-- requires: generic_opts, generic_src, normalize_provider, normalize_tier, nullif_blank, parse_bool, parse_tokens,
+--   read_ts, ts_in_window, ts_window_problem
+-- creates: generic_bad_count, generic_count, generic_count_problem, generic_quote, generic_ts, staged
 -- A mapped request log → canonical calls. Inputs: generic_src (source_row, doc_problem and every canonical
 -- call field as text: mapped column, else constant, else NULL), generic_opts (one row: whether the mapped
 -- input includes cache tokens, and label_<field> naming each field's source column for messages),

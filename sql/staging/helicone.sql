@@ -1,3 +1,8 @@
+-- requires: count_problem, helicone_src, ingest_ctx, is_bad_number, normalize_provider, normalize_tier, nullif_blank,
+--   parse_tokens, read_ts, safe_tags, ts_in_window, ts_window_problem
+-- creates: helicone_attr_sets, helicone_bare_model, helicone_blank, helicone_count, helicone_json_text, helicone_key,
+--   helicone_models, helicone_parse, helicone_parsed, helicone_provider, helicone_quote, helicone_ts, helicone_typed,
+--   staged
 -- Helicone request export rows → canonical calls. Input: helicone_src (source_row, doc_problem and every
 -- export column as text — JSON-valued columns as their JSON text; built by costlens/ingest/helicone.py the same
 -- way for CSV, Parquet and JSON), ingest_ctx.

@@ -1,3 +1,6 @@
+-- requires: charge, count_problem, is_bad_number, langfuse_meta_tags, langfuse_records, money_problem,
+--   normalize_provider, normalize_tier, nullif_blank, parse_tokens, parse_ts, safe_tags, ts_window_problem
+-- creates: langfuse_model_provider, langfuse_usage_has, langfuse_usage_kind, langfuse_usage_sum, staged
 -- Langfuse observations → canonical calls. Input: langfuse_records (staging/langfuse_records.sql), ingest_ctx.
 --
 -- Which observations are calls: GENERATION (operation chat) and EMBEDDING (operation embeddings). SPAN,

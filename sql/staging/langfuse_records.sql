@@ -1,3 +1,5 @@
+-- requires: raw_json
+-- creates: langfuse_mapped_keys, langfuse_meta_tags, langfuse_record_kind, langfuse_records, langfuse_trace_of
 -- Langfuse public API exports → one row per record. Input: raw_json (costlens/ingest/readers.py).
 -- Output: langfuse_records(source_row, doc, kind), plus the macros the three Langfuse staging files share.
 --

@@ -1,3 +1,5 @@
+-- requires: langfuse_records, langfuse_score_names, langfuse_score_settings, nullif_blank, parse_bool, parse_ts
+-- creates: langfuse_score_bool, staged
 -- Langfuse scores → outcomes, one per trace (task_id = traceId). Inputs: langfuse_records
 -- (staging/langfuse_records.sql) and, from the config ([outcomes.scores], written by costlens/ingest/langfuse.py):
 -- langfuse_score_names(role, name) with role accepted | quality | human_review and the name in lower case,

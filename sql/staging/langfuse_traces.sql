@@ -1,3 +1,5 @@
+-- requires: langfuse_meta_tags, langfuse_records, nullif_blank, parse_ts, safe_tags, ts_window_problem
+-- creates: langfuse_tag_value, staged
 -- Langfuse traces → trace_context: attribution known per trace, picked up by calls with the same trace_id
 -- at report time (sql/intermediate/period_call_rows.sql) when the call carries none of its own.
 -- Input: langfuse_records (staging/langfuse_records.sql).

@@ -1,3 +1,8 @@
+-- requires: count_problem, ingest_ctx, is_bad_number, litellm_src, normalize_provider, nullif_blank, parse_bool,
+--   parse_tokens, read_ts, safe_tags, tag_has_credential, ts_in_window, ts_window_problem
+-- creates: litellm_attr_sets, litellm_attrs, litellm_bare_model, litellm_blank, litellm_count, litellm_json_text,
+--   litellm_models, litellm_parsed, litellm_prefix, litellm_provider, litellm_provider_from_base,
+--   litellm_provider_from_model, litellm_quote, litellm_ts, litellm_typed, staged
 -- LiteLLM proxy LiteLLM_SpendLogs / LiteLLM_ErrorLogs rows → canonical calls.
 -- Input: litellm_src (source_row, doc_problem and every export column as text — JSON-valued columns as their
 -- JSON text; built by costlens/ingest/litellm.py the same way for CSV, Parquet and JSON), ingest_ctx.

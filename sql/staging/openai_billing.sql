@@ -1,3 +1,6 @@
+-- requires: count_problem, is_bad_number, normalize_tier, nullif_blank, number_problem, openai_billing_src,
+--   parse_bool, parse_tokens, parse_ts, ts_window_problem
+-- creates: oai_li_prefix, oai_line_items, staged
 -- OpenAI usage / cost rows → canonical billing_lines. Input: openai_billing_src (built from Usage / Costs API
 -- pages by openai_billing_json.sql, or projected from a dashboard CSV by costlens/ingest/openai_billing.py):
 -- source_row, loc, shape (usage | cost | empty | invalid), result_object, issue, empty_note, start_raw,

@@ -1,3 +1,5 @@
+-- requires: raw_json
+-- creates: openai_billing_src
 -- OpenAI Usage API / Costs API pages → openai_billing_src (one row per result, text columns named after the
 -- API fields; the same view the dashboard CSVs are projected onto). Input: raw_json (one row per JSON line,
 -- per element of a top-level array, or the single document).

@@ -1,3 +1,6 @@
+-- requires: charge, count_problem, metadata_tags, normalize_provider, normalize_tier, nullif_blank, parse_bool,
+--   parse_tokens, parse_ts, provider_lines, ts_window_problem, unread_usage
+-- creates: staged_openai
 -- Logged OpenAI responses, step 2 (after staging/provider_lines.sql) → canonical calls, in `staged_openai`.
 -- Input: provider_lines (this file's lines: owner 'openai', or unknown shape when OpenAI is the primary).
 --

@@ -1,3 +1,5 @@
+-- requires: otel_id, otel_kind, otel_parent_id
+-- creates: otel_span_rows
 -- Flat span JSON / JSONL (ReadableSpan.to_json() and similar: one span object per line or array element,
 -- attributes as an object) → otel_span_rows, one row per span, the same columns as otel_span_rows_otlp.sql.
 -- Input: the file read straight into the FLAT_SPAN struct, or the careful reader's raw_json lines

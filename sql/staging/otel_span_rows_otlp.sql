@@ -1,3 +1,5 @@
+-- requires: otel_id, otel_kind, otel_parent_id, otlp_value, raw_json
+-- creates: otel_span_rows, otlp_attributes_json
 -- OTLP JSON (the collector's file exporter: one ExportTraceServiceRequest per line) → otel_span_rows, one row
 -- per span with the same columns as otel_span_rows_flat.sql: its attribute list {key, value{stringValue |
 -- intValue | doubleValue | boolValue | arrayValue}} becomes one JSON object of text values, so both forms

@@ -1,3 +1,6 @@
+-- requires: charge, count_problem, model_family, normalize_provider, normalize_tier, nullif_blank, otel_span_rows,
+--   parse_bool, parse_tokens, parse_ts, ts_window_problem
+-- creates: otel_ancestors, otel_duplicates, otel_facts, otel_inherited, otel_spans, staged
 -- OTel spans → canonical calls. Input: otel_span_rows (staging/otel_span_rows_flat.sql or _otlp.sql).
 -- Placeholders filled by costlens/ingest/otel.py: {attribute_spec}, {resource_spec} (the attributes read),
 -- {known_attributes} (the names read: any other name with "token" or "usage" in it is an unread usage field).

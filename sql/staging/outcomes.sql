@@ -1,3 +1,5 @@
+-- requires: nullif_blank, outcomes_labels, outcomes_src, parse_bool
+-- creates: outcome_bool, outcome_quote, staged
 -- Task outcomes → canonical outcomes. Inputs: temp table outcomes_src (source_row, doc_problem, and the
 -- canonical fields as text, from costlens/ingest/outcomes.py) and outcomes_labels (one row: the column
 -- name each field was read from, for reject messages).

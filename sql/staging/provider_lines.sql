@@ -1,3 +1,5 @@
+-- requires: ingest_ctx, normalize_provider, nullif_blank, provider_ctx, raw_json
+-- creates: provider_lines, wrapper_attribution
 -- Logged provider responses, step 1 of 2: every line parsed once and told which provider's shape it has.
 -- Input: raw_json, ingest_ctx, provider_ctx(primary VARCHAR, file_mtime TIMESTAMP).
 -- Output: provider_lines — the typed top level `t`, the wrapper's metadata / request / error, the candidate

@@ -1,3 +1,5 @@
+-- requires: period_calls
+-- creates: whatif_calls
 -- What-if starting point: the period's traffic, one row per call of period_calls, with its price-book cost.
 -- Changes (route.sql, batch.sql, prompt_cache.sql, cap_output.sql) UPDATE the model / variant / token columns
 -- of the calls they touch and set `affected`; price.sql re-prices only those. `before_cost_usd` is the

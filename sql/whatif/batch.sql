@@ -1,3 +1,5 @@
+-- requires: whatif_calls, whatif_change
+-- creates: none
 -- Turn on batch for a feature: its synchronous calls are priced at the batch variant of their model.
 -- Where the price book has no batch price for a model, price.sql applies the assumed batch discount
 -- (whatif_settings) to exactly these calls (`batch_assumed`), and the result says so.

@@ -1,3 +1,5 @@
+-- requires: whatif_calls, whatif_change
+-- creates: none
 -- Cap output at max_output_tokens: output above the cap is cut (reasoning, a subset of output, too).
 -- Inputs: whatif_calls, whatif_change(seq, feature, max_output_tokens).
 UPDATE whatif_calls AS w

@@ -1,3 +1,5 @@
+-- requires: whatif_calls, whatif_change
+-- creates: none
 -- Replace a feature's prompt with a new one of new_prompt_tokens tokens (counted offline by costlens/whatif.py).
 -- The prompt a call carries today: its logged system prompt (prefix_tokens) where the producer logged the text;
 -- otherwise old_prompt_tokens, the feature's smallest input per call in the period (every call carries the prompt,

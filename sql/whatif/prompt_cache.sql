@@ -1,3 +1,5 @@
+-- requires: whatif_calls, whatif_change
+-- creates: none
 -- Turn on prompt caching for a feature's calls that read and write no cache today.
 -- Cacheable part: the logged stable prefix (prefix_hash + prefix_tokens) where present; otherwise the assumed
 -- cacheable share of the input (whatif_change.cacheable_share), keyed per feature and flagged `cache_assumed`.

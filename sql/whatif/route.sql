@@ -1,3 +1,5 @@
+-- requires: whatif_calls, whatif_change
+-- creates: none
 -- Route a feature's calls (optionally only those on one model) to another model. Tokens are kept as they
 -- are (same prompts, same answer lengths: an assumption the result states); the call keeps its variant.
 -- Inputs: whatif_calls, whatif_change(seq, feature, target_provider, target_model, from_model).

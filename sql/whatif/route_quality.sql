@@ -1,3 +1,5 @@
+-- requires: period_calls, task_costs
+-- creates: none
 -- Acceptance of tasks on the routing target vs on the models routed away from, in the feature (or everywhere
 -- when $feature is NULL). A task counts for a model when any of its calls used it.
 -- Inputs: period_calls, task_costs; parameters $feature, $target, $sources (list of model names).

@@ -1,3 +1,5 @@
+-- requires: whatif_calls, whatif_priced
+-- creates: none
 -- Before / after cost per feature: unchanged calls keep their cost, changed calls take their new price.
 -- Inputs: whatif_calls, whatif_priced.
 SELECT

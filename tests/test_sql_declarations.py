@@ -1,0 +1,121 @@
+"""Every SQL file states what it requires and what it creates, in its first lines:
+
+    -- requires: priced_calls, report_period, nullif_blank
+    -- creates: period_calls
+
+`requires` lists the tables and views it reads (after FROM / JOIN / INTO / UPDATE, less its own CTEs) and the
+macros it calls that other files create; `creates` the tables, views and macros it makes ("none" for a file that
+only returns rows). The declarations are checked against the SQL itself, so they never go stale; the step lists
+that run the files in order are checked against them (a step never reads what a later step makes).
+COSTLENS_REGEN_SQL_HEADERS=1 rewrites the two lines after a change to a file."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+SQL = Path(__file__).resolve().parent.parent / "sql"
+FILES = sorted(SQL.rglob("*.sql"))
+
+CREATE = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:TABLE|VIEW|MACRO|SEQUENCE|INDEX)\s+"
+    r"(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\.|main\.)?([A-Za-z_][A-Za-z0-9_]*)",
+    re.I,
+)
+STRINGS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
+# FROM inside a function call is not a table: extract(epoch FROM ts), trim(BOTH ' ' FROM x), …
+FROM_IN_CALL = re.compile(r"\b(?:EXTRACT|TRIM|SUBSTRING|OVERLAY|POSITION)\s*\([^()]*?\bFROM\b", re.I)
+READS = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+)?(?:temp\.|main\.)?([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])", re.I
+)
+CTE = re.compile(
+    r"(?:\bWITH\s+(?:RECURSIVE\s+)?|,\s*)([A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^()]*\)\s*)?AS\s+(?:NOT\s+)?"
+    r"(?:MATERIALIZED\s+)?\(",
+    re.I,
+)
+NOT_RELATIONS = {"select", "values", "by", "name", "where", "lateral"}
+HEADER = re.compile(r"\A-- requires: (?P<requires>.*(?:\n--   .*)*)\n-- creates: (?P<creates>.*(?:\n--   .*)*)\n")
+
+
+def code(text: str) -> str:
+    """The SQL without its comments and with every string literal emptied."""
+    return STRINGS_AND_COMMENTS.sub(lambda m: "''" if m.group(0).startswith("'") else "", text)
+
+
+def _macros() -> set[str]:
+    names: set[str] = set()
+    for path in FILES:
+        text = code(path.read_text(encoding="utf-8"))
+        names |= {m.lower() for m in re.findall(r"\bMACRO\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_]\w*)", text, re.I)}
+    return names
+
+
+MACROS = _macros()
+
+
+def declarations(text: str) -> tuple[list[str], list[str]]:
+    """(requires, creates) of one file's SQL, computed from the SQL."""
+    sql = FROM_IN_CALL.sub("(", code(text))
+    creates = {name.lower() for name in CREATE.findall(sql)}
+    ctes = {name.lower() for name in CTE.findall(sql)}
+    reads = {name.lower() for name in READS.findall(sql)} - ctes - creates - NOT_RELATIONS
+    calls = {m for m in MACROS if re.search(rf"\b{m}\s*\(", sql, re.I)} - creates
+    return sorted(reads | calls), sorted(creates)
+
+
+def _wrapped(label: str, names: list[str]) -> str:
+    lines, line = [], f"-- {label}:"
+    for i, name in enumerate(names or ["none"]):
+        word = f" {name}" + ("," if i < len(names) - 1 else "")
+        if len(line) + len(word) > 118:
+            lines.append(line)
+            line = "--  "
+        line += word
+    return "\n".join([*lines, line])
+
+
+def header(text: str) -> str:
+    requires, creates = declarations(text)
+    return f"{_wrapped('requires', requires)}\n{_wrapped('creates', creates)}\n"
+
+
+def _names(block: str) -> list[str]:
+    words = " ".join(line.removeprefix("--") for line in block.splitlines()).replace(",", " ").split()
+    return [] if words == ["none"] else words
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(SQL)) for p in FILES])
+def test_every_sql_file_declares_what_it_requires_and_creates(path: Path):
+    text = path.read_text(encoding="utf-8")
+    found = HEADER.match(text)
+    if os.environ.get("COSTLENS_REGEN_SQL_HEADERS"):
+        body = text[found.end() :] if found else text
+        path.write_text(header(body) + body, encoding="utf-8")
+        text, found = path.read_text(encoding="utf-8"), HEADER.match(path.read_text(encoding="utf-8"))
+    assert found, f"{path.relative_to(SQL)} must begin with its '-- requires:' and '-- creates:' lines"
+    requires, creates = declarations(text[found.end() :])
+    assert _names(found["requires"]) == requires, f"{path.relative_to(SQL)}: requires {requires}"
+    assert _names(found["creates"]) == creates, f"{path.relative_to(SQL)}: creates {creates}"
+
+
+def test_step_lists_never_read_what_a_later_step_creates():
+    from costlens.engine import PERIOD_STEPS
+    from costlens.leaks.model import KINDS
+    from costlens.reconcile.build import STEPS as RECONCILE_STEPS
+
+    leak_steps = ("leaks/_prelude.sql", *(f"leaks/{kind}.sql" for kind in KINDS), "leaks/_finding.sql")
+    for steps in (PERIOD_STEPS, RECONCILE_STEPS, leak_steps):
+        declared = [declarations((SQL / step).read_text(encoding="utf-8")) for step in steps]
+        for i, (step, (requires, _)) in enumerate(zip(steps, declared)):
+            later = {name for _, creates in declared[i + 1 :] for name in creates}
+            assert not set(requires) & later, f"{step} reads {sorted(set(requires) & later)}, made by a later step"
+
+
+def test_a_declaration_fails_when_the_sql_changes():
+    text = "-- requires: calls\n-- creates: t\nCREATE TEMP TABLE t AS SELECT * FROM calls JOIN outcomes USING (task_id)"
+    body = text[HEADER.match(text).end() :]
+    assert declarations(body) == (["calls", "outcomes"], ["t"])
+    assert _names(HEADER.match(text)["requires"]) != declarations(body)[0]
