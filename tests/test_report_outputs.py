@@ -3,9 +3,10 @@ figure that appears in more than one output is the same number, every table with
 the terminal view matches its golden files at 80 and 200 columns.
 
 Golden files: tests/golden/report_sample_80.txt and report_sample_200.txt are `costlens report` on the sample
-month (sample_logs/, 2026-10) with COLUMNS=80 / COLUMNS=200, trailing spaces stripped. The terminal view has no
-timestamp; the price-book version line depends on the installed genai-prices, so a new release changes one
-line. After an intended change of the terminal view, regenerate them and review the diff:
+month (sample_logs/, 2026-10) with COLUMNS=80 / COLUMNS=200, trailing spaces stripped; report_sample.json is
+its `--format json`, byte for byte but for `generated_at`. The terminal view has no timestamp; the price-book
+version depends on the installed genai-prices, so a new release changes that line. After an intended change of
+an output, regenerate them and review the diff:
 
     COSTLENS_REGEN_GOLDEN=1 python -m pytest -q tests/test_report_outputs.py -k golden
 """
@@ -78,7 +79,8 @@ def outputs(sample_month_db, tmp_path_factory):
         with path.open(encoding="utf-8") as handle:
             tables[path.stem] = list(csv.DictReader(handle))
     return {
-        "json": json.loads(cli(*base, "--format", "json").stdout, parse_float=Decimal),
+        "json_text": (json_text := cli(*base, "--format", "json").stdout),
+        "json": json.loads(json_text, parse_float=Decimal),
         "md": cli(*base, "--format", "md").stdout,
         "html": html.read_text(encoding="utf-8"),
         "csv": tables,
@@ -425,6 +427,16 @@ def test_terminal_report_matches_golden(outputs, width):
     golden = GOLDEN / f"report_sample_{width}.txt"
     if os.environ.get("COSTLENS_REGEN_GOLDEN"):
         golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.subprocess
+def test_json_report_matches_golden(outputs):
+    """The whole JSON contract on the sample month, every key, digit and order, but for the time it was made."""
+    text = re.sub(r'"generated_at": "[^"]*"', '"generated_at": "…"', outputs["json_text"], count=1)
+    golden = GOLDEN / "report_sample.json"
+    if os.environ.get("COSTLENS_REGEN_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
 
