@@ -128,9 +128,9 @@ def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, repor
         f"cache reads are {cache_read / context:.1%} of input tokens" if context else "no input tokens",
     )
     batch = _batch_calls(con)
-    batchable = [f for f in report.leaks if f.get("kind") == "batchable" and f.get("severity") in ("medium", "high")]
+    batchable = [f for f in report.leaks if f.kind == "batchable" and f.severity in ("medium", "high")]
     if batchable:
-        names = ", ".join(sorted({str(f.get("feature")) for f in batchable}))
+        names = ", ".join(sorted({str(f.feature) for f in batchable}))
         detail = f"batchable traffic at synchronous prices in {names}"
     elif batch:
         detail = f"{batch:,} calls at batch prices"
@@ -145,7 +145,7 @@ def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, repor
         if report.coverage.billing_lines
         else "no provider bill ingested: spend cannot be reconciled",
     )
-    high = [f for f in report.leaks if f.get("severity") == "high"]
+    high = [f for f in report.leaks if f.severity == "high"]
     check("no_high_severity_leaks", 5, not high, f"{len(high)} high-severity leaks open")
     prices = (config.prices if config is not None else None) or {}
     negotiated = bool(prices.get("overrides") or prices.get("discounts"))

@@ -64,15 +64,11 @@ def test_real_mooncake_trace_shows_the_caching_opportunity(con, ingest):
     assert con.execute("SELECT sum(input_tokens) FROM calls").fetchone()[0] == sum(r["input_length"] for r in lines)
     report = build_report(con, Config(), Period(date(2026, 10, 1), date(2026, 11, 1)))
     caching = [
-        leak
-        for leak in report.leaks
-        if leak["kind"] == "cache_miss" and leak["evidence"].get("sub_kind") == "prompt_caching"
+        leak for leak in report.leaks if leak.kind == "cache_miss" and leak.evidence.get("sub_kind") == "prompt_caching"
     ]
-    assert len(caching) == 1 and caching[0]["feature"] == "chat"
+    assert len(caching) == 1 and caching[0].feature == "chat"
     # sonnet-4-5 input $3 vs cache read $0.30 per Mtok: the saving is positive and below the input spend
     input_spend = sum(float(u.cost_usd) for u in report.unit_economics)
-    assert 0 < caching[0]["wasted_usd"] < input_spend
-    assert any(lv["lever"] == "prompt_caching" for lv in report.levers)
-    assert sum(lv["est_monthly_savings_usd"] for lv in report.levers) <= float(
-        report.lever_summary["monthly_spend_usd"]
-    )
+    assert 0 < caching[0].wasted_usd < input_spend
+    assert any(lv.lever == "prompt_caching" for lv in report.levers)
+    assert sum(lv.est_monthly_savings_usd for lv in report.levers) <= float(report.lever_summary["monthly_spend_usd"])

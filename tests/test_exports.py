@@ -12,6 +12,8 @@ from test_budgets import make_report, ue
 
 from costlens.errors import UsageError
 from costlens.inert import neutralise
+from costlens.model.leaks import Finding
+from costlens.model.levers import Lever
 from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", '  =HYPERLINK("x")']
@@ -44,43 +46,43 @@ def hostile_report():
     report = make_report(features)
     report.by_model = [ue("=gpt|' /C calc'!A0", "1.000000000000000001", provider="@evil", calls=7)]
     report.leaks = [
-        {
-            "kind": "retries",
-            "feature": FORMULAS[0],
-            "model": "-gpt",
-            "task_class": None,
-            "calls_affected": 4,
-            "wasted_usd": Decimal("0.000000001"),
-            "est_monthly_savings_usd": Decimal("12.5"),
-            "confidence": "high",
-            "severity": "medium",
-            "evidence": {"example_call_ids": ["=c1", "c2"], "failed": 4},
-            "explanation": "+x",
-            "lever": "stability_guardrails",
-            "savings_low_usd": Decimal("6"),
-            "savings_high_usd": Decimal("12.5"),
-            "quality_risk": "low",
-            "affected_cost_usd": Decimal("1"),
-        }
+        Finding(
+            kind="retries",
+            feature=FORMULAS[0],
+            model="-gpt",
+            task_class=None,
+            calls_affected=4,
+            wasted_usd=Decimal("0.000000001"),
+            est_monthly_savings_usd=Decimal("12.5"),
+            confidence="high",
+            severity="medium",
+            evidence={"example_call_ids": ["=c1", "c2"], "failed": 4},
+            explanation="+x",
+            lever="stability_guardrails",
+            savings_low_usd=Decimal("6"),
+            savings_high_usd=Decimal("12.5"),
+            quality_risk="low",
+            affected_cost_usd=Decimal("1"),
+        )
     ]
     report.levers = [
-        {
-            "rank": 1,
-            "lever": "model_routing",
-            "est_monthly_savings_usd": Decimal("262.75"),
-            "savings_low_usd": Decimal("158"),
-            "savings_high_usd": Decimal("263"),
-            "share_of_spend": 0.3,
-            "effort": "days",
-            "quality_risk": "medium",
-            "features": ["@a", "b"],
-            "evidence": {"k": Decimal("1.5")},
-            "first_action": "=route",
-            "quality_reason": "",
-            "savings_per_effort_day_usd": Decimal("87.58"),
-            "by_feature": {},
-            "findings": 2,
-        }
+        Lever(
+            rank=1,
+            lever="model_routing",
+            est_monthly_savings_usd=Decimal("262.75"),
+            savings_low_usd=Decimal("158"),
+            savings_high_usd=Decimal("263"),
+            share_of_spend=0.3,
+            effort="days",
+            quality_risk="medium",
+            features=["@a", "b"],
+            evidence={"k": Decimal("1.5")},
+            first_action="=route",
+            quality_reason="",
+            savings_per_effort_day_usd=Decimal("87.58"),
+            by_feature={},
+            findings=2,
+        )
     ]
     report.budgets = [
         {

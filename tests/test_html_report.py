@@ -31,6 +31,8 @@ import pytest
 from costlens import db
 from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
+from costlens.model.leaks import Finding
+from costlens.model.levers import Lever
 from costlens.model.report import Coverage, Period, PriceBookInfo, Report
 from costlens.report.build import build_report
 from costlens.report.render_html import SECTIONS, render_html
@@ -337,34 +339,36 @@ def hostile(tmp_path_factory):
         "rows": [{"model": IMG, "cost_usd": 1.5}, {"model": SCRIPT, "cost_usd": 0.5}],
     }
     report.leaks.append(
-        {
-            "kind": SCRIPT,
-            "feature": IMG,
-            "model": FORMULA,
-            "calls_affected": 3,
-            "wasted_usd": 1.0,
-            "est_monthly_savings_usd": 1.0,
-            "confidence": IMG,
-            "severity": SCRIPT,
-            "evidence": evidence,
-            "explanation": SCRIPT,
-            "lever": IMG,
-        }
+        Finding(
+            kind=SCRIPT,
+            feature=IMG,
+            model=FORMULA,
+            task_class=None,
+            calls_affected=3,
+            wasted_usd=Decimal("1.0"),
+            est_monthly_savings_usd=Decimal("1.0"),
+            confidence=IMG,
+            severity=SCRIPT,
+            evidence=evidence,
+            explanation=SCRIPT,
+            lever=IMG,
+        )
     )
     report.levers.append(
-        {
-            "rank": 1,
-            "lever": SCRIPT,
-            "est_monthly_savings_usd": 1.0,
-            "savings_low_usd": 0.5,
-            "savings_high_usd": 1.0,
-            "share_of_spend": 0.1,
-            "effort": IMG,
-            "quality_risk": SCRIPT,
-            "features": [SCRIPT, IMG],
-            "first_action": FORMULA,
-            "quality_reason": IMG,
-        }
+        Lever(
+            rank=1,
+            lever=SCRIPT,
+            est_monthly_savings_usd=Decimal("1.0"),
+            savings_low_usd=Decimal("0.5"),
+            savings_high_usd=Decimal("1.0"),
+            share_of_spend=0.1,
+            effort=IMG,
+            quality_risk=SCRIPT,
+            features=[SCRIPT, IMG],
+            evidence={},
+            first_action=FORMULA,
+            quality_reason=IMG,
+        )
     )
     report.lever_summary = {
         "monthly_spend_usd": 10.0,

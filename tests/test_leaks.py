@@ -18,7 +18,7 @@ from costlens import db
 from costlens.engine import compute_period_metrics, prepare_priced_calls
 from costlens.ingest.runner import ingest_paths
 from costlens.leaks import DEFAULT_THRESHOLDS, KINDS, run_detectors
-from costlens.leaks.model import LEVELS, LEVERS
+from costlens.model.leaks import LEVELS, LEVERS
 
 SEEDS = (11, 22, 33)
 TOLERANCE = Decimal("0.20")

@@ -25,7 +25,7 @@ from costlens.engine import compute_period_metrics, prepare_priced_calls
 from costlens.errors import ConfigError
 from costlens.leaks import DEFAULT_THRESHOLDS, Finding, resolve_thresholds, run_detectors
 from costlens.leaks.detect import routing_target
-from costlens.leaks.model import COLUMNS
+from costlens.model.leaks import COLUMNS
 from costlens.model.report import Period
 
 NOV = Period(date(2026, 11, 1), date(2026, 12, 1))

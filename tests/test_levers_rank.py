@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from costlens.config import Config
 from costlens.errors import ConfigError
 from costlens.levers import rank_levers
-from costlens.levers.model import FindingLike
+from costlens.model.levers import FindingLike
 from costlens.settings.levers import LEVERS, lever_settings
 
 
@@ -190,7 +190,7 @@ def test_first_actions_from_other_evidence_shapes():
 
 
 def test_real_finding_objects():
-    from costlens.leaks import model as leaks
+    from costlens.model import leaks
 
     f = leaks.Finding(
         kind="retries",

@@ -10,6 +10,7 @@ import pytest
 from test_budgets import make_report, ue
 
 from costlens.inert import md
+from costlens.model.levers import Lever
 from costlens.report.render_md import render_markdown
 from costlens.report.render_terminal import usd
 
@@ -40,16 +41,19 @@ def hostile_report():
         }
     ]
     report.levers = [
-        {
-            "rank": 1,
-            "lever": "model_routing",
-            "est_monthly_savings_usd": Decimal("12.5"),
-            "savings_low_usd": Decimal("6"),
-            "savings_high_usd": Decimal("13"),
-            "effort": "days",
-            "quality_risk": "medium",
-            "first_action": f"Route {HOSTILE[1]} to {HOSTILE[0]}",
-        }
+        Lever(
+            rank=1,
+            lever="model_routing",
+            est_monthly_savings_usd=Decimal("12.5"),
+            savings_low_usd=Decimal("6"),
+            savings_high_usd=Decimal("13"),
+            share_of_spend=0.1,
+            effort="days",
+            quality_risk="medium",
+            features=[],
+            evidence={},
+            first_action=f"Route {HOSTILE[1]} to {HOSTILE[0]}",
+        )
     ]
     report.warnings = [f"unpriced: acme / {HOSTILE[0]} (standard), 3 calls", HOSTILE[4], HOSTILE[6], HOSTILE[5]]
     return report

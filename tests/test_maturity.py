@@ -8,6 +8,7 @@ from test_budgets import make_report, ue
 
 from costlens.config import Config
 from costlens.maturity import assess_maturity
+from costlens.model.leaks import Finding
 from costlens.model.report import Coverage
 
 
@@ -81,7 +82,7 @@ def test_optimised():
     c = checks(result)
     assert c["prompt_caching_used"]["detail"] == "cache reads are 30.0% of input tokens"
     assert c["negotiated_prices"]["met"] and c["negotiated_prices"]["level"] is None
-    report.leaks = [{"kind": "batchable", "feature": "a", "severity": "high"}]
+    report.leaks = [Finding("batchable", "a", None, None, 60, Decimal(5), Decimal(5), "high", "high")]
     result = assess_maturity(None, config, report)
     assert result["level"] == 4
     assert not checks(result)["batch_where_possible"]["met"]

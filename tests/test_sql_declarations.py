@@ -103,7 +103,7 @@ def test_every_sql_file_declares_what_it_requires_and_creates(path: Path):
 
 def test_step_lists_never_read_what_a_later_step_creates():
     from costlens.engine import PERIOD_STEPS
-    from costlens.leaks.model import KINDS
+    from costlens.model.leaks import KINDS
     from costlens.reconcile.build import STEPS as RECONCILE_STEPS
 
     leak_steps = ("leaks/_prelude.sql", *(f"leaks/{kind}.sql" for kind in KINDS), "leaks/_finding.sql")

@@ -13,7 +13,7 @@ report_period exist). Python only prepares small inputs, each resolved once:
 
 Then sql/leaks/_prelude.sql builds `leak_calls` (period_calls + the per-token prices of each call) and the
 shared macros; every sql/leaks/<kind>.sql selects its findings' detector columns, and sql/leaks/_finding.sql
-turns them into findings (columns: costlens.leaks.model.COLUMNS).
+turns them into findings (columns: costlens.model.leaks.COLUMNS).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from costlens.db import one_row
-from costlens.leaks.model import COLUMNS, KINDS, Finding
+from costlens.model.leaks import COLUMNS, KINDS, Finding
 from costlens.settings.leaks import resolve_thresholds, routing_overrides
 from costlens.sqlfiles import load_sql
 

@@ -2,7 +2,7 @@
 diagnosis; self-hosting / distillation break-even. What-if re-pricing lives in costlens.whatif."""
 
 from costlens.levers.diagnose import PeriodSnapshot, diagnose
-from costlens.levers.model import Diagnosis, Lever, LeverPlan
 from costlens.levers.rank import rank_levers
+from costlens.model.levers import Diagnosis, Lever, LeverPlan
 
 __all__ = ["Diagnosis", "Lever", "LeverPlan", "PeriodSnapshot", "diagnose", "rank_levers"]

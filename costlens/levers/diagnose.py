@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens.db import one_row
-from costlens.levers.model import Diagnosis
+from costlens.model.levers import Diagnosis
 from costlens.money import listing
 
 if TYPE_CHECKING:

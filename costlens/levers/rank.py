@@ -27,7 +27,7 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
 from costlens.levers import breakeven as be
-from costlens.levers.model import Diagnosis, Lever, LeverPlan
+from costlens.model.levers import Diagnosis, Lever, LeverPlan
 from costlens.settings.levers import LEVERS, RISKS, LeverSettings, lever_settings
 
 DAYS_PER_MONTH = Decimal("30.44")

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from costlens.model.leaks import Finding
+from costlens.model.levers import Lever
 from costlens.model.reconcile import Reconciliation
 
 SCHEMA_VERSION = "1"
@@ -195,8 +197,8 @@ class Report:
     coverage: Coverage
     cost_mode: str = "computed"
     reported_vs_computed: list[CostComparison] = field(default_factory=list)
-    leaks: list[dict[str, Any]] = field(default_factory=list)
-    levers: list[dict[str, Any]] = field(default_factory=list)
+    leaks: list[Finding] = field(default_factory=list)
+    levers: list[Lever] = field(default_factory=list)
     lever_summary: dict[str, Any] = field(default_factory=dict)  # totals, exclusions, assumptions
     diagnosis: dict[str, Any] = field(default_factory=dict)
     change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency

@@ -313,14 +313,14 @@ def _analyse(
         float((report.period.end - report.period.start).days),
         {"usage": feature_model_usage(con), "diagnosis": diagnosis},
     )
-    report.leaks = [finding.as_dict() for finding in findings]
-    report.levers = [lever.to_dict() for lever in plan.levers]
+    report.leaks = findings
+    report.levers = plan.levers
     from costlens.money import round_cents
 
     # Each lever's figures to the cent on their own (the range's high end is often the estimate itself, and must
     # read the same); the totals shown beside them are the sums of the shown rows, so the table adds up.
     for lever in report.levers:
-        lever["shown_monthly_savings_usd"] = round_cents(lever["est_monthly_savings_usd"])
+        lever.shown_monthly_savings_usd = round_cents(lever.est_monthly_savings_usd)
     summary = plan.to_dict()
     summary.pop("levers", None)
     summary.pop("diagnosis", None)
@@ -329,7 +329,7 @@ def _analyse(
         ("shown_total_savings_low_usd", "savings_low_usd"),
         ("shown_total_savings_high_usd", "savings_high_usd"),
     ):
-        summary[name] = sum((round_cents(lever[key]) for lever in report.levers), Decimal(0))
+        summary[name] = sum((round_cents(getattr(lever, key)) for lever in report.levers), Decimal(0))
     report.lever_summary = summary
     report.diagnosis = diagnosis.to_dict() if diagnosis is not None else {}
 

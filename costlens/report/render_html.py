@@ -199,7 +199,7 @@ def _summary(report: Report) -> dict[str, Any]:
             f"Spend{unit} change: previous period to this one",
             "bridge",
         )
-    levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)[:3]
+    levers = sorted(report.levers, key=lambda lv: lv.rank)[:3]
     previous = change.get("previous_period") or {}
     return {
         "change": change,
@@ -372,11 +372,9 @@ _EVIDENCE_SKIP = {"thresholds", "example_call_ids"}
 
 def _leaks(report: Report) -> list[dict[str, Any]]:
     out = []
-    for leak in report.leaks:
-        if not isinstance(leak, dict):
-            continue
-        raw = leak.get("evidence")
-        evidence = raw if isinstance(raw, dict) else {}
+    for finding in report.leaks:
+        leak = finding.as_dict()
+        evidence = finding.evidence
         examples = evidence.get("example_call_ids") or []
         out.append(
             {
@@ -393,7 +391,7 @@ def _leaks(report: Report) -> list[dict[str, Any]]:
 
 
 def _levers(report: Report) -> dict[str, Any]:
-    levers = sorted((lv for lv in report.levers if isinstance(lv, dict)), key=lambda lv: lv.get("rank") or 0)
+    levers = sorted(report.levers, key=lambda lv: lv.rank)
     summary = report.lever_summary or {}
     from costlens.money import round_cents
 
@@ -405,7 +403,7 @@ def _levers(report: Report) -> dict[str, Any]:
     )
     chart = charts.waterfall(
         ("spend per month", start),
-        [(humanize(lv.get("lever")), -(_to_float(lever_savings(lv)) or 0.0)) for lv in levers],
+        [(humanize(lv.lever), -(_to_float(lever_savings(lv)) or 0.0)) for lv in levers],
         "after levers",
         "Monthly spend after the ranked levers (applied in sequence)",
         "leverfall",
@@ -423,12 +421,11 @@ def _thresholds(report: Report) -> list[dict[str, Any]]:
     """Every detector threshold quoted in leak evidence, with the leak kinds that used it."""
     seen: dict[tuple[str, str], set[str]] = {}
     for leak in report.leaks:
-        evidence = leak.get("evidence") if isinstance(leak, dict) else None
-        thresholds = evidence.get("thresholds") if isinstance(evidence, dict) else None
+        thresholds = leak.evidence.get("thresholds")
         if not isinstance(thresholds, dict):
             continue
         for name, value in thresholds.items():
-            seen.setdefault((str(name), fmt_value(value)), set()).add(str(leak.get("kind")))
+            seen.setdefault((str(name), fmt_value(value)), set()).add(leak.kind)
     return [
         {"name": name, "value": value, "kinds": ", ".join(sorted(kinds))}
         for (name, value), kinds in sorted(seen.items())

@@ -78,8 +78,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "totals": totals,
         "unit_economics": [_row(ue, "feature") for ue in report.unit_economics],
         "by_model": [_row(ue, "model") for ue in report.by_model],
-        "leaks": report.leaks,
-        "levers": report.levers,
+        "leaks": [finding.as_dict() for finding in report.leaks],
+        "levers": [lever.to_dict() for lever in report.levers],
         "budgets": report.budgets,
         "reconciliation": report.reconciliation.to_dict()
         if hasattr(report.reconciliation, "to_dict")

@@ -79,13 +79,13 @@ def _levers(report: Report) -> list[str]:
         return ["Nothing worth doing found in this period."]
     rows = [
         [
-            str(lever.get("rank", "")),
-            md(lever.get("lever")),
+            str(lever.rank),
+            md(lever.lever),
             usd(lever_savings(lever)),
-            f"{usd(lever.get('savings_low_usd'))}–{usd(lever.get('savings_high_usd'))}",
-            md(lever.get("effort")),
-            md(lever.get("quality_risk")),
-            md(lever.get("first_action"), 160),
+            f"{usd(lever.savings_low_usd)}–{usd(lever.savings_high_usd)}",
+            md(lever.effort),
+            md(lever.quality_risk),
+            md(lever.first_action, 160),
         ]
         for lever in levers
     ]

@@ -156,16 +156,16 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
     """table name → (columns [(name, kind)], rows)."""
     leaks = []
     for finding in report.leaks:
-        row = dict(finding)
+        row = finding.as_dict()
         evidence = row.get("evidence") or {}
         row["example_call_ids"] = "; ".join(str(x) for x in (evidence.get("example_call_ids") or []))
         row["evidence"] = _json(evidence)
         leaks.append(row)
     levers = []
     for lever in report.levers:
-        row = dict(lever)
-        row["features"] = "; ".join(str(x) for x in (lever.get("features") or []))
-        row["evidence"] = _json(lever.get("evidence") or {})
+        row = lever.to_dict()
+        row["features"] = "; ".join(str(x) for x in lever.features)
+        row["evidence"] = _json(lever.evidence)
         levers.append(row)
     return {
         "unit_economics": ([("feature", TEXT)] + _UE_COLUMNS, _ue_rows(report.unit_economics, "feature")),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens import money
+from costlens.model.levers import Lever
 from costlens.model.report import Report, UnitEconomics
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
 from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows, shown_forecast, shown_spend
@@ -475,10 +476,10 @@ def render_diagnosis(report: Report, console: Console) -> None:
         console.print(Padding(Text(statement), (0, 0, 0, 2)))
 
 
-def lever_savings(lever: dict[str, Any]) -> Any:
+def lever_savings(lever: Lever) -> Decimal:
     """A lever's monthly savings as shown: its cents adding up to the levers' total (report.build)."""
-    shown = lever.get("shown_monthly_savings_usd")
-    return lever.get("est_monthly_savings_usd") if shown is None else shown
+    shown = lever.shown_monthly_savings_usd
+    return lever.est_monthly_savings_usd if shown is None else shown
 
 
 def lever_total(summary: dict[str, Any], name: str) -> Any:
@@ -509,14 +510,14 @@ def render_levers(report: Report, console: Console, *, wide: bool = False) -> No
         items = []
         for lever in report.levers:
             item = Text.assemble(
-                (str(lever["lever"]), "bold"),
+                (str(lever.lever), "bold"),
                 f" — {usd(lever_savings(lever))}/month "
-                f"({usd_range(lever['savings_low_usd'], lever['savings_high_usd'])}), effort "
-                f"{lever['effort']}, quality risk ",
-                (str(lever["quality_risk"]), SEVERITY_STYLE.get(str(lever["quality_risk"]), "")),
+                f"({usd_range(lever.savings_low_usd, lever.savings_high_usd)}), effort "
+                f"{lever.effort}, quality risk ",
+                (str(lever.quality_risk), SEVERITY_STYLE.get(str(lever.quality_risk), "")),
             )
-            if lever.get("first_action"):
-                item.append(f"\nfirst action: {lever['first_action']}")
+            if lever.first_action:
+                item.append(f"\nfirst action: {lever.first_action}")
             items.append(item)
         bullets(console, items, marker="1.")
         return
@@ -545,13 +546,13 @@ def render_levers(report: Report, console: Console, *, wide: bool = False) -> No
     table.add_column("First action", overflow="fold", ratio=1)
     for lever in report.levers:
         table.add_row(
-            str(lever["rank"]),
-            lever["lever"],
+            str(lever.rank),
+            lever.lever,
             usd(lever_savings(lever)),
-            usd_range(lever["savings_low_usd"], lever["savings_high_usd"]),
-            lever["effort"],
-            Text(str(lever["quality_risk"]), style=SEVERITY_STYLE.get(str(lever["quality_risk"]), "")),
-            Text(lever.get("first_action") or ""),
+            usd_range(lever.savings_low_usd, lever.savings_high_usd),
+            lever.effort,
+            Text(str(lever.quality_risk), style=SEVERITY_STYLE.get(str(lever.quality_risk), "")),
+            Text(lever.first_action or ""),
         )
     console.print(table)
 
@@ -561,7 +562,7 @@ def render_leaks(report: Report, console: Console, *, min_severity: str = "low",
     from rich.text import Text
 
     order = {"low": 0, "medium": 1, "high": 2}
-    leaks = [f for f in report.leaks if order.get(f["severity"], 0) >= order[min_severity]]
+    leaks = [f for f in report.leaks if order.get(f.severity, 0) >= order[min_severity]]
     if not leaks:
         console.print(Text.assemble(("Leaks", "bold"), ": none found"))
         return
@@ -570,13 +571,13 @@ def render_leaks(report: Report, console: Console, *, min_severity: str = "low",
         items = []
         for finding in leaks:
             item = Text.assemble(
-                (f"{finding['kind']}", "bold"),
-                f" in {finding['feature']} (",
-                (str(finding["severity"]), SEVERITY_STYLE.get(str(finding["severity"]), "")),
-                f"): {usd(finding['wasted_usd'])} wasted, ≈ {usd(finding['est_monthly_savings_usd'])}/month",
+                (f"{finding.kind}", "bold"),
+                f" in {finding.feature} (",
+                (str(finding.severity), SEVERITY_STYLE.get(str(finding.severity), "")),
+                f"): {usd(finding.wasted_usd)} wasted, ≈ {usd(finding.est_monthly_savings_usd)}/month",
             )
-            if finding.get("explanation"):
-                item.append(f"\n{finding['explanation']}")
+            if finding.explanation:
+                item.append(f"\n{finding.explanation}")
             items.append(item)
         bullets(console, items)
         return
@@ -605,12 +606,12 @@ def render_leaks(report: Report, console: Console, *, min_severity: str = "low",
         )
     for finding in leaks:
         table.add_row(
-            finding["kind"],
-            Text(finding["feature"] or ""),
-            Text(str(finding["severity"]), style=SEVERITY_STYLE.get(str(finding["severity"]), "")),
-            usd(finding["wasted_usd"]),
-            usd(finding["est_monthly_savings_usd"]),
-            Text(finding.get("explanation") or ""),
+            finding.kind,
+            Text(finding.feature or ""),
+            Text(str(finding.severity), style=SEVERITY_STYLE.get(str(finding.severity), "")),
+            usd(finding.wasted_usd),
+            usd(finding.est_monthly_savings_usd),
+            Text(finding.explanation or ""),
         )
     console.print(table)
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class FindingLike(Protocol):
-    """The fields of costlens.leaks.model.Finding that levers read (issue-4 interface)."""
+    """The fields of costlens.model.leaks.Finding that levers read (all a lever needs of a finding)."""
 
     kind: str
     feature: str
@@ -50,6 +50,8 @@ class Lever:
     savings_per_effort_day_usd: Decimal = Decimal(0)
     by_feature: dict[str, Decimal] = field(default_factory=dict)  # monthly savings per feature, after sequencing
     findings: int = 0  # how many findings back it
+    # its monthly savings to the cent, as every table shows it (the report's totals are sums of these)
+    shown_monthly_savings_usd: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
