@@ -12,6 +12,7 @@ Set COSTLENS_ARTIFACT_DIR to keep the sample report's HTML, screenshot and PDF.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -378,7 +379,8 @@ def hostile(tmp_path_factory):
     }
     report.reconciliation = {"provider": IMG, "rows": [{"model": SCRIPT, "billed_usd": 1.0, "note": FORMULA}]}
     report.warnings.append(SCRIPT)
-    report.diagnosis = {"statement": f"{SCRIPT} {IMG}"}
+    assert report.diagnosis is not None
+    report.diagnosis = dataclasses.replace(report.diagnosis, statement=f"{SCRIPT} {IMG}")
     change = {
         "previous_period": {"start": SCRIPT, "end": IMG},
         "previous_cost_usd": 1.0,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from costlens.model.leaks import Finding
-from costlens.model.levers import Lever
+from costlens.model.levers import Diagnosis, Lever
 from costlens.model.reconcile import Reconciliation
 
 SCHEMA_VERSION = "1"
@@ -200,7 +200,7 @@ class Report:
     leaks: list[Finding] = field(default_factory=list)
     levers: list[Lever] = field(default_factory=list)
     lever_summary: dict[str, Any] = field(default_factory=dict)  # totals, exclusions, assumptions
-    diagnosis: dict[str, Any] = field(default_factory=dict)
+    diagnosis: Diagnosis | None = None  # with analysis: which way the decision tree points
     change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
     showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
     maturity: dict[str, Any] = field(default_factory=dict)  # the organisation's cost practice, from the data

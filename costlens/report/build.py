@@ -331,7 +331,7 @@ def _analyse(
     ):
         summary[name] = sum((round_cents(getattr(lever, key)) for lever in report.levers), Decimal(0))
     report.lever_summary = summary
-    report.diagnosis = diagnosis.to_dict() if diagnosis is not None else {}
+    report.diagnosis = diagnosis
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, total: UnitEconomics | None) -> Coverage:

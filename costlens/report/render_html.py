@@ -215,7 +215,7 @@ def _summary(report: Report) -> dict[str, Any]:
         ),
         "bridge_chart": bridge,
         "top_levers": levers,
-        "statement": (report.diagnosis or {}).get("statement"),
+        "statement": report.diagnosis.statement if report.diagnosis is not None else None,
         "period_note": _period_note(report),
         "day_chart": charts.spend_over_time([(u.key, float(u.cost_usd)) for u in report.by_day]),
     }

@@ -94,7 +94,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "change": report.change,
         "showback": report.showback,
         "maturity": report.maturity,
-        "diagnosis": report.diagnosis,
+        "diagnosis": report.diagnosis.to_dict() if report.diagnosis is not None else {},
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],
         "usage_by_kind": report.usage_by_kind,
     }

@@ -468,7 +468,7 @@ def _reported_vs_computed(report: Report, console: Console) -> None:
 def render_diagnosis(report: Report, console: Console) -> None:
     from rich.text import Text
 
-    statement = report.diagnosis.get("statement") if report.diagnosis else None
+    statement = report.diagnosis.statement if report.diagnosis is not None else None
     if statement:
         from rich.padding import Padding
 
