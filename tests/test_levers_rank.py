@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from costlens.config import Config
 from costlens.errors import ConfigError
 from costlens.levers import rank_levers
-from costlens.model.levers import FindingLike
 from costlens.settings.levers import LEVERS, lever_settings
 
 
@@ -87,10 +86,6 @@ def hand_findings() -> list[Finding]:
 
 
 SPEND = {"support": D(1000), "classify": D(500)}
-
-
-def test_finding_objects_satisfy_the_protocol():
-    assert isinstance(hand_findings()[0], FindingLike)
 
 
 def test_hand_computed_ranking_and_sequence():
