@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+# string literals and comments, which a placeholder is never read in
+_LITERALS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 @cache
@@ -31,3 +36,33 @@ def load_sql(relative: str) -> str:
 def sql_files(folder: str) -> list[str]:
     """Relative names of the .sql files in sql/<folder>, in name order."""
     return sorted(f"{folder}/{p.name}" for p in (sql_root() / folder).glob("*.sql"))
+
+
+def render_sql(relative: str, **values: str) -> str:
+    """sql/<relative> with its `{name}` placeholders filled — the one way SQL text is templated. The values are
+    SQL costlens builds itself from its own names and constants, never input text. A placeholder is read only
+    in code (not in comments or string literals); every placeholder must be given a value and every value used."""
+    text = load_sql(relative)
+    parts: list[str] = []
+    used: set[str] = set()
+    at = 0
+
+    def fill(code: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise ValueError(f"sql/{relative}: no value for {{{name}}}")
+            used.add(name)
+            return values[name]
+
+        return _PLACEHOLDER.sub(one, code)
+
+    for match in _LITERALS_AND_COMMENTS.finditer(text):
+        parts.append(fill(text[at : match.start()]))
+        parts.append(match.group(0))
+        at = match.end()
+    parts.append(fill(text[at:]))
+    unused = set(values) - used
+    if unused:
+        raise ValueError(f"sql/{relative} has no placeholder {sorted(unused)}")
+    return "".join(parts)

@@ -119,3 +119,30 @@ def test_a_declaration_fails_when_the_sql_changes():
     body = text[HEADER.match(text).end() :]
     assert declarations(body) == (["calls", "outcomes"], ["t"])
     assert _names(HEADER.match(text)["requires"]) != declarations(body)[0]
+
+
+def test_placeholders_are_filled_in_code_only_and_all_of_them(tmp_path, monkeypatch):
+    from costlens import sqlfiles
+
+    (tmp_path / "t.sql").write_text("-- {a} in a comment\nSELECT '{a}' AS text, {a} AS value FROM {b}\n")
+    monkeypatch.setattr(sqlfiles, "sql_root", lambda: tmp_path)
+    rendered = sqlfiles.render_sql("t.sql", a="41 + 1", b="range(1)")
+    assert rendered == "-- {a} in a comment\nSELECT '{a}' AS text, 41 + 1 AS value FROM range(1)\n"
+    with pytest.raises(ValueError, match=r"no value for \{b\}"):
+        sqlfiles.render_sql("t.sql", a="1")
+    with pytest.raises(ValueError, match="has no placeholder"):
+        sqlfiles.render_sql("t.sql", a="1", b="t", c="2")
+
+
+def test_every_templated_file_is_rendered_with_all_its_placeholders():
+    """The files with placeholders in their code are exactly those costlens renders, each with every value."""
+    from costlens.ingest.otel import _spans_to_calls_sql
+    from costlens.sqlfiles import _PLACEHOLDER
+
+    templated = sorted(str(p.relative_to(SQL)) for p in FILES if _PLACEHOLDER.search(code(p.read_text("utf-8"))))
+    assert templated == [
+        "reconcile/calibrated_priced_calls.sql",
+        "staging/otel_span_rows_flat.sql",
+        "staging/otel_spans_to_calls.sql",
+    ]
+    assert _PLACEHOLDER.search(code(_spans_to_calls_sql())) is None

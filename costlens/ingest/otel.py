@@ -21,7 +21,7 @@ from costlens.ingest.readers import (
     typed_json_rows,
 )
 from costlens.ingest.sources import MAX_JSON_DEPTH, Source
-from costlens.sqlfiles import load_sql
+from costlens.sqlfiles import render_sql
 
 # Every span attribute a convention below reads (text; JSON values come back as their JSON text).
 SPAN_ATTRIBUTES = (
@@ -257,18 +257,15 @@ def _flat_rows_sql(typed_read: str | None) -> str:
             f"WHERE coalesce(CASE WHEN {deep} THEN error('a span may nest too deeply for the typed read') END, "
             f"true)"
         )
-    return load_sql("staging/otel_span_rows_flat.sql").replace("{span_docs}", docs)
+    return render_sql("staging/otel_span_rows_flat.sql", span_docs=docs)
 
 
 def _spans_to_calls_sql() -> str:
     attributes = json_transform_spec({key: "VARCHAR" for key in SPAN_ATTRIBUTES})
     resource = json_transform_spec({key: "VARCHAR" for key in RESOURCE_ATTRIBUTES})
     known = "[" + ", ".join("'" + key.replace("'", "''") + "'" for key in SPAN_ATTRIBUTES) + "]"
-    return (
-        load_sql("staging/otel_spans_to_calls.sql")
-        .replace("{attribute_spec}", attributes)
-        .replace("{resource_spec}", resource)
-        .replace("{known_attributes}", known)
+    return render_sql(
+        "staging/otel_spans_to_calls.sql", attribute_spec=attributes, resource_spec=resource, known_attributes=known
     )
 
 

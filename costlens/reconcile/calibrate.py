@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from costlens.sqlfiles import load_sql
+from costlens.sqlfiles import load_sql, render_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,11 +37,7 @@ def use_billed_prices(con: duckdb.DuckDBPyConnection) -> None:
         )
     # the view reads the persistent priced_calls by its catalog-qualified name (the name alone would be itself)
     catalog = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
-    con.execute(
-        load_sql("reconcile/calibrated_priced_calls.sql").replace(
-            "FROM main.priced_calls", f'FROM "{catalog}".main.priced_calls'
-        )
-    )
+    con.execute(render_sql("reconcile/calibrated_priced_calls.sql", list_priced_calls=f'"{catalog}".main.priced_calls'))
 
 
 def use_list_prices(con: duckdb.DuckDBPyConnection) -> None:

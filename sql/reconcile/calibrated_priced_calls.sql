@@ -6,7 +6,7 @@
 -- logged tokens, cost = list cost × explained / matched list cost (exact DECIMAL ratio); where costlens has
 -- no list price but the bill has a rate, cost = tokens × billed $/Mtok; else the list cost stays.
 -- price_basis says which: billed | list | mixed (some token types billed, some list).
--- Inputs: main.priced_calls (qualified with the database's catalog by costlens.reconcile.calibrate), calibrated_rates.
+-- Inputs: {list_priced_calls}, the persistent main.priced_calls qualified with the database's catalog (costlens/reconcile/calibrate.py), calibrated_rates.
 CREATE OR REPLACE TEMP VIEW priced_calls AS
 WITH rates AS (
     SELECT
@@ -28,7 +28,7 @@ WITH rates AS (
 
 joined AS (
     SELECT p.*, r.* EXCLUDE (provider_key, model_key), r.provider_key IS NOT NULL AS _has_bill
-    FROM main.priced_calls AS p
+    FROM {list_priced_calls} AS p
     LEFT JOIN rates AS r
         ON r.provider_key = coalesce(p.provider, '') AND r.model_key = recon_model_key(p.model)
 ),
