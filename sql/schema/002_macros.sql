@@ -2,10 +2,11 @@
 -- creates: billing_scope, canonical_model, charge, count_problem, is_bad_number, is_bad_token_count,
 --   is_dated_version, json_brackets_over, json_number_leaves, metadata_tags, model_family, model_prefix_provider,
 --   model_provider, money_problem, normalize_provider, normalize_tier, nullif_blank, number_problem, otel_id,
---   otel_kind, otel_parent_id, otlp_attr, otlp_value, parse_bool, parse_money, parse_tokens, parse_ts, read_ts,
---   safe_tags, tag_content_json, tag_content_key, tag_descriptor_key, tag_entries_checked, tag_entry_checked,
---   tag_entry_plain, tag_free_text, tag_has_credential, tag_high_entropy, tag_key_words, tag_map_plain, tag_scalar,
---   tag_secret_key, ts_in_window, ts_window_end, ts_window_problem, unread_usage
+--   otel_kind, otel_parent_id, otlp_attr, otlp_value, parse_bool, parse_money, parse_tokens, parse_ts, quoted_value,
+--   read_ts, safe_tags, tag_content_json, tag_content_key, tag_descriptor_key, tag_entries_checked,
+--   tag_entry_checked, tag_entry_plain, tag_free_text, tag_has_credential, tag_high_entropy, tag_key_words,
+--   tag_map_plain, tag_scalar, tag_secret_key, text_blank, text_count, text_ts, ts_in_window, ts_window_end,
+--   ts_window_problem, unread_usage
 -- Shared conversions used by every staging file, so no adapter re-invents them.
 
 -- Any time a producer writes → UTC TIMESTAMP, or NULL when it has none of these shapes: ISO 8601 (a date, or a
@@ -501,3 +502,18 @@ CREATE OR REPLACE MACRO billing_scope(source_format, charge_class, invoice_issue
 CREATE OR REPLACE MACRO is_dated_version(dated, alias) AS
     starts_with(dated, alias || '-')
     AND regexp_full_match(substr(dated, length(alias) + 2), '\d{4}-\d{2}-\d{2}|\d{8}|\d{4}');
+
+-- Text cells as producers export them (Helicone, LiteLLM, generic CSV / JSON with a mapping).
+-- Blank, NULL, null or None is no value (the length test first: trimming long JSON texts is costly).
+CREATE OR REPLACE MACRO text_blank(x) AS (x IS NULL OR (length(x) <= 8 AND trim(x) IN ('', 'NULL', 'null', 'None')));
+
+-- A time: ISO 8601 with the date first takes the fast path, any other form read_ts; NULL outside the window.
+CREATE OR REPLACE MACRO text_ts(x) AS (
+    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
+);
+
+-- A token count: a plain integer takes the fast path, any other form parse_tokens.
+CREATE OR REPLACE MACRO text_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
+
+-- A value as a quarantine reason quotes it: in single quotes, cut to 40 characters.
+CREATE OR REPLACE MACRO quoted_value(x) AS ('''' || left(CAST(x AS VARCHAR), 40) || '''');

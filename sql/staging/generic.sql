@@ -1,6 +1,6 @@
--- requires: generic_opts, generic_src, normalize_provider, normalize_tier, nullif_blank, parse_bool, parse_tokens,
---   read_ts, ts_in_window, ts_window_problem
--- creates: generic_bad_count, generic_count, generic_count_problem, generic_quote, generic_ts, staged
+-- requires: generic_opts, generic_src, normalize_provider, normalize_tier, nullif_blank, parse_bool, quoted_value,
+--   text_count, text_ts, ts_window_problem
+-- creates: generic_bad_count, generic_count_problem, staged
 -- A mapped request log → canonical calls. Inputs: generic_src (source_row, doc_problem and every canonical
 -- call field as text: mapped column, else constant, else NULL), generic_opts (one row: whether the mapped
 -- input includes cache tokens, and label_<field> naming each field's source column for messages),
@@ -12,26 +12,14 @@
 -- `cache_write_tokens` means 5-minute cache writes. Status: ok / success / 2xx → ok; error / failed /
 -- 4xx / 5xx → error; anything else is rejected rather than guessed.
 
--- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers):
--- same results, a fraction of the cost on millions of rows.
-CREATE OR REPLACE TEMP MACRO generic_ts(x) AS (
-    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
-);
-
-CREATE OR REPLACE TEMP MACRO generic_count(x) AS (
-    coalesce(try_cast(x AS BIGINT), parse_tokens(x))
-);
-
-CREATE OR REPLACE TEMP MACRO generic_quote(x) AS ('''' || left(CAST(x AS VARCHAR), 40) || '''');
-
 -- A token count that is present but not a whole non-negative number.
 CREATE OR REPLACE TEMP MACRO generic_bad_count(raw, parsed) AS (
     raw IS NOT NULL AND (parsed IS NULL OR parsed < 0)
 );
 
 CREATE OR REPLACE TEMP MACRO generic_count_problem(label, raw, parsed) AS (
-    CASE WHEN parsed IS NULL THEN label || ' is not a number: ' || generic_quote(raw)
-         ELSE label || ' is negative: ' || generic_quote(raw) END
+    CASE WHEN parsed IS NULL THEN label || ' is not a number: ' || quoted_value(raw)
+         ELSE label || ' is negative: ' || quoted_value(raw) END
 );
 
 CREATE OR REPLACE TEMP TABLE staged AS
@@ -51,18 +39,18 @@ src AS (
 ),
 typed AS (
     SELECT *,
-        generic_ts(ts) AS ts_p,
-        generic_ts(end_ts) AS end_ts_p,
-        generic_count(input_tokens) AS in_t,
-        generic_count(output_tokens) AS out_t,
-        generic_count(cache_read_tokens) AS cr_t,
-        coalesce(generic_count(cache_write_5m_tokens), generic_count(cache_write_tokens)) AS cw5_t,
+        text_ts(ts) AS ts_p,
+        text_ts(end_ts) AS end_ts_p,
+        text_count(input_tokens) AS in_t,
+        text_count(output_tokens) AS out_t,
+        text_count(cache_read_tokens) AS cr_t,
+        coalesce(text_count(cache_write_5m_tokens), text_count(cache_write_tokens)) AS cw5_t,
         coalesce(cache_write_5m_tokens, cache_write_tokens) AS cw5_raw,
         CASE WHEN cache_write_5m_tokens IS NOT NULL THEN label_cache_write_5m_tokens
              ELSE label_cache_write_tokens END AS cw5_label,
-        generic_count(cache_write_1h_tokens) AS cw1h_t,
-        generic_count(reasoning_tokens) AS rs_t,
-        generic_count(max_tokens) AS max_t,
+        text_count(cache_write_1h_tokens) AS cw1h_t,
+        text_count(reasoning_tokens) AS rs_t,
+        text_count(max_tokens) AS max_t,
         try_cast(trim(latency_ms) AS DOUBLE) AS latency_p,
         try_cast(try_cast(trim(http_status) AS DOUBLE) AS INTEGER) AS http_p,
         CASE WHEN regexp_full_match(status_l, '[1-5][0-9][0-9](\.0+)?')
@@ -125,11 +113,11 @@ SELECT
         WHEN ts IS NULL THEN label_ts || ' is empty'
         -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
         WHEN ts_p IS NULL AND ts_window_problem(label_ts, ts) IS NOT NULL THEN ts_window_problem(label_ts, ts)
-        WHEN ts_p IS NULL THEN label_ts || ' is not a timestamp (ISO 8601 or epoch time): ' || generic_quote(ts)
+        WHEN ts_p IS NULL THEN label_ts || ' is not a timestamp (ISO 8601 or epoch time): ' || quoted_value(ts)
         WHEN end_ts IS NOT NULL AND end_ts_p IS NULL AND ts_window_problem(label_end_ts, end_ts) IS NOT NULL
             THEN ts_window_problem(label_end_ts, end_ts)
         WHEN end_ts IS NOT NULL AND end_ts_p IS NULL
-            THEN label_end_ts || ' is not a timestamp (ISO 8601 or epoch time): ' || generic_quote(end_ts)
+            THEN label_end_ts || ' is not a timestamp (ISO 8601 or epoch time): ' || quoted_value(end_ts)
         WHEN model IS NULL THEN label_model || ' is empty'
         WHEN generic_bad_count(input_tokens, in_t) THEN generic_count_problem(label_input_tokens, input_tokens, in_t)
         WHEN generic_bad_count(output_tokens, out_t) THEN generic_count_problem(label_output_tokens, output_tokens, out_t)
@@ -147,14 +135,14 @@ SELECT
             THEN 'cache tokens exceed ' || label_input_tokens || ', which the mapping says includes them '
                  || '(set input_tokens_include_cached = false if this producer counts input without cache)'
         WHEN latency_ms IS NOT NULL AND latency_p IS NULL
-            THEN label_latency_ms || ' is not a number: ' || generic_quote(latency_ms)
+            THEN label_latency_ms || ' is not a number: ' || quoted_value(latency_ms)
         WHEN http_status IS NOT NULL AND http_p IS NULL
-            THEN label_http_status || ' is not an HTTP status code: ' || generic_quote(http_status)
+            THEN label_http_status || ' is not an HTTP status code: ' || quoted_value(http_status)
         WHEN status_l IS NOT NULL AND status_p IS NULL
             THEN label_status || ' is not a recognised status (ok / success / 2xx, or error / failed / 4xx / 5xx): '
-                 || generic_quote(status)
+                 || quoted_value(status)
         WHEN reported_cost_usd IS NOT NULL AND cost_p IS NULL
-            THEN label_reported_cost_usd || ' is not a number: ' || generic_quote(reported_cost_usd)
+            THEN label_reported_cost_usd || ' is not a number: ' || quoted_value(reported_cost_usd)
     END) AS reject_reason,
     CAST(NULL AS VARCHAR) AS skip_reason
 FROM derived;

@@ -1,8 +1,7 @@
 -- requires: count_problem, helicone_src, ingest_ctx, is_bad_number, normalize_provider, normalize_tier, nullif_blank,
---   parse_tokens, read_ts, safe_tags, ts_in_window, ts_window_problem
--- creates: helicone_attr_sets, helicone_bare_model, helicone_blank, helicone_count, helicone_json_text, helicone_key,
---   helicone_models, helicone_parse, helicone_parsed, helicone_provider, helicone_quote, helicone_ts, helicone_typed,
---   staged
+--   parse_tokens, quoted_value, safe_tags, text_blank, text_count, text_ts, ts_window_problem
+-- creates: helicone_attr_sets, helicone_bare_model, helicone_json_text, helicone_key, helicone_models,
+--   helicone_parse, helicone_parsed, helicone_provider, helicone_typed, staged
 -- Helicone request export rows → canonical calls. Input: helicone_src (source_row, doc_problem and every
 -- export column as text — JSON-valued columns as their JSON text; built by costlens/ingest/helicone.py the same
 -- way for CSV, Parquet and JSON), ingest_ctx.
@@ -38,37 +37,25 @@
 -- * Old @helicone/export CSVs name the columns response_id, latency and cost_usd, and double-escape JSON cells
 --   ({""feature"":""x""} after CSV unquoting): read as JSON after collapsing the doubled quotes.
 
--- blank, NULL, null or None (the length test first: trimming long JSON texts is costly)
-CREATE OR REPLACE TEMP MACRO helicone_blank(x) AS (x IS NULL OR (length(x) <= 8 AND trim(x) IN ('', 'NULL', 'null', 'None')));
-
 -- JSON text as exported → the document's text (a JSON string holding JSON is unwrapped; doubled quotes
 -- collapsed when that is what makes it JSON), or NULL when blank. Invalid JSON comes back as it is.
 CREATE OR REPLACE TEMP MACRO helicone_json_text(x) AS (
-    CASE WHEN helicone_blank(x) THEN NULL
+    CASE WHEN text_blank(x) THEN NULL
          WHEN json_valid(x) THEN
              CASE WHEN left(ltrim(left(x, 16)), 1) = '"' THEN coalesce(try(json_extract_string(x, '$')), x) ELSE x END
          WHEN contains(x, '""') AND json_valid(replace(x, '""', '"')) THEN replace(x, '""', '"')
          ELSE x END
 );
 
-CREATE OR REPLACE TEMP MACRO helicone_quote(x) AS ('''' || left(CAST(x AS VARCHAR), 40) || '''');
-
 -- a JSON column parsed into `spec` in one pass when it is a plain JSON document (the common case), else after
 -- unwrapping (a JSON string holding JSON, doubled quotes); NULL when blank or not JSON
 CREATE OR REPLACE TEMP MACRO helicone_parse(x, spec) AS (
-    CASE WHEN helicone_blank(x) THEN NULL
+    CASE WHEN text_blank(x) THEN NULL
          WHEN left(ltrim(left(x, 16)), 1) IN ('{', '[')
              THEN coalesce(try(json_transform(x, spec)), try(json_transform(helicone_json_text(x), spec)))
          ELSE try(json_transform(helicone_json_text(x), spec))
     END
 );
-
--- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers)
-CREATE OR REPLACE TEMP MACRO helicone_ts(x) AS (
-    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
-);
-
-CREATE OR REPLACE TEMP MACRO helicone_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
 
 -- property key → its canonical spelling for matching
 CREATE OR REPLACE TEMP MACRO helicone_key(k) AS (
@@ -127,7 +114,7 @@ SELECT source_row, doc_problem, source_sha256, record_text, request_id, response
        request_model, response_model, model, provider, response_status, delay_ms, total_tokens, prompt_tokens,
        prompt_cache_write_tokens, prompt_cache_read_tokens, completion_tokens, cost_usd, feedback_rating,
        request_properties, scores,
-       helicone_ts(request_created_at) AS created_ts, request_created_at AS request_created_at_raw,
+       text_ts(request_created_at) AS created_ts, request_created_at AS request_created_at_raw,
        response_created_at,
        req.model AS body_model,
        coalesce(req.max_tokens, req.max_completion_tokens, req.max_output_tokens) AS max_tokens_raw,
@@ -217,7 +204,7 @@ gathered AS (
 )
 SELECT request_properties, scores, feedback_rating, p_feature, p_session_name, p_team, p_task, p_customer, p_env,
        p_session, p_trace, p_user,
-       NOT helicone_blank(request_properties) AND props IS NULL AS props_bad,
+       NOT text_blank(request_properties) AND props IS NULL AS props_bad,
        -- secrets redacted, prompt text dropped (safe_tags, sql/schema/002_macros.sql)
        safe_tags(map_from_entries(list_filter(entries,
                   lambda e, i: list_position(list_transform(entries, lambda x: x.k), e.k) = i))) AS tags_n
@@ -243,11 +230,11 @@ CREATE OR REPLACE TEMP TABLE helicone_typed AS
 WITH typed AS (
     SELECT p.*, a.* EXCLUDE (request_properties, scores, feedback_rating),
            m.model_n, m.provider_n, m.anthropic_style,
-           helicone_count(p.prompt_tokens) AS prompt_t,
-           coalesce(helicone_count(p.prompt_cache_read_tokens), 0) AS cr_t,
-           coalesce(helicone_count(p.prompt_cache_write_tokens), 0) AS cw_t,
-           helicone_count(p.completion_tokens) AS completion_t,
-           helicone_count(p.total_tokens) AS total_t,
+           text_count(p.prompt_tokens) AS prompt_t,
+           coalesce(text_count(p.prompt_cache_read_tokens), 0) AS cr_t,
+           coalesce(text_count(p.prompt_cache_write_tokens), 0) AS cw_t,
+           text_count(p.completion_tokens) AS completion_t,
+           text_count(p.total_tokens) AS total_t,
            -- total_tokens decides the cache convention of a row (see above): it is checked like the others
            coalesce(count_problem('prompt_tokens', p.prompt_tokens), count_problem('completion_tokens', p.completion_tokens),
                     count_problem('prompt_cache_read_tokens', p.prompt_cache_read_tokens),
@@ -256,7 +243,7 @@ WITH typed AS (
            try_cast(try_cast(trim(p.response_status) AS DOUBLE) AS INTEGER) AS status_i,
            trim(p.cost_usd) AS cost_s,
            try_cast(trim(p.cost_usd) AS DECIMAL(38,18)) AS cost_d,
-           coalesce(p.created_ts, helicone_ts(p.response_created_at)) AS ts_n
+           coalesce(p.created_ts, text_ts(p.response_created_at)) AS ts_n
     FROM helicone_parsed p
     LEFT JOIN helicone_attr_sets a
            ON a.request_properties IS NOT DISTINCT FROM p.request_properties
@@ -330,26 +317,26 @@ SELECT
     cost_d AS reported_cost_usd,
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem
-        WHEN props_bad THEN 'request_properties is not a JSON object: ' || helicone_quote(request_properties)
+        WHEN props_bad THEN 'request_properties is not a JSON object: ' || quoted_value(request_properties)
         -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
         WHEN created_ts IS NULL AND ts_window_problem('request_created_at', request_created_at_raw) IS NOT NULL
             THEN ts_window_problem('request_created_at', request_created_at_raw)
         WHEN ts_n IS NULL AND ts_window_problem('response_created_at', response_created_at) IS NOT NULL
             THEN ts_window_problem('response_created_at', response_created_at)
-        WHEN NOT helicone_blank(cost_s) AND cost_d IS NULL THEN 'costUSD is not a number: ' || helicone_quote(cost_usd)
-        WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || helicone_quote(prompt_tokens)
+        WHEN NOT text_blank(cost_s) AND cost_d IS NULL THEN 'costUSD is not a number: ' || quoted_value(cost_usd)
+        WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || quoted_value(prompt_tokens)
         WHEN is_bad_number(completion_tokens)
-            THEN 'completion_tokens is not a number: ' || helicone_quote(completion_tokens)
+            THEN 'completion_tokens is not a number: ' || quoted_value(completion_tokens)
         WHEN is_bad_number(prompt_cache_read_tokens)
-            THEN 'prompt_cache_read_tokens is not a number: ' || helicone_quote(prompt_cache_read_tokens)
+            THEN 'prompt_cache_read_tokens is not a number: ' || quoted_value(prompt_cache_read_tokens)
         WHEN is_bad_number(prompt_cache_write_tokens)
-            THEN 'prompt_cache_write_tokens is not a number: ' || helicone_quote(prompt_cache_write_tokens)
+            THEN 'prompt_cache_write_tokens is not a number: ' || quoted_value(prompt_cache_write_tokens)
         -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
         WHEN count_problem IS NOT NULL THEN count_problem
-        WHEN NOT helicone_blank(response_status) AND status_i IS NULL
-            THEN 'response_status is not an HTTP status: ' || helicone_quote(response_status)
+        WHEN NOT text_blank(response_status) AND status_i IS NULL
+            THEN 'response_status is not an HTTP status: ' || quoted_value(response_status)
     END AS reject_reason,
-    CASE WHEN doc_problem IS NULL AND helicone_blank(response_status) AND prompt_t IS NULL AND completion_t IS NULL
+    CASE WHEN doc_problem IS NULL AND text_blank(response_status) AND prompt_t IS NULL AND completion_t IS NULL
               AND NOT is_bad_number(prompt_tokens) AND NOT is_bad_number(completion_tokens) AND count_problem IS NULL
          THEN 'no response recorded (the request was still pending when exported)' END AS skip_reason
 FROM helicone_typed;

@@ -1,8 +1,7 @@
 -- requires: count_problem, ingest_ctx, is_bad_number, litellm_src, normalize_provider, nullif_blank, parse_bool,
---   parse_tokens, read_ts, safe_tags, tag_has_credential, ts_in_window, ts_window_problem
--- creates: litellm_attr_sets, litellm_attrs, litellm_bare_model, litellm_blank, litellm_count, litellm_json_text,
---   litellm_models, litellm_parsed, litellm_prefix, litellm_provider, litellm_provider_from_base,
---   litellm_provider_from_model, litellm_quote, litellm_ts, litellm_typed, staged
+--   parse_tokens, quoted_value, safe_tags, tag_has_credential, text_blank, text_count, text_ts, ts_window_problem
+-- creates: litellm_attr_sets, litellm_attrs, litellm_bare_model, litellm_json_text, litellm_models, litellm_parsed,
+--   litellm_prefix, litellm_provider, litellm_provider_from_base, litellm_provider_from_model, litellm_typed, staged
 -- LiteLLM proxy LiteLLM_SpendLogs / LiteLLM_ErrorLogs rows → canonical calls.
 -- Input: litellm_src (source_row, doc_problem and every export column as text — JSON-valued columns as their
 -- JSON text; built by costlens/ingest/litellm.py the same way for CSV, Parquet and JSON), ingest_ctx.
@@ -38,25 +37,12 @@
 -- model = litellm_model_name (else model_group), 0 tokens, no cost; max_tokens from request_kwargs (the
 -- optional params, stored by LiteLLM as a JSON string).
 
--- blank, NULL, null or None (the length test first: trimming long JSON texts is costly)
-CREATE OR REPLACE TEMP MACRO litellm_blank(x) AS (x IS NULL OR (length(x) <= 8 AND trim(x) IN ('', 'NULL', 'null', 'None')));
-
 -- JSON text as exported (a JSON document, or a JSON string holding one) → the document's text, or NULL.
 CREATE OR REPLACE TEMP MACRO litellm_json_text(x) AS (
-    CASE WHEN litellm_blank(x) THEN NULL
+    CASE WHEN text_blank(x) THEN NULL
          WHEN left(ltrim(left(x, 16)), 1) = '"' THEN try(json_extract_string(x, '$'))
          ELSE x END
 );
-
-CREATE OR REPLACE TEMP MACRO litellm_quote(x) AS ('''' || left(CAST(x AS VARCHAR), 40) || '''');
-
--- parse_ts / parse_tokens with a fast path for the common case (ISO text with a date first; plain integers):
--- same results, a fraction of the cost on millions of rows.
-CREATE OR REPLACE TEMP MACRO litellm_ts(x) AS (
-    ts_in_window(coalesce(CASE WHEN x[5] = '-' THEN timezone('UTC', try_cast(x AS TIMESTAMPTZ)) END, read_ts(x)))
-);
-
-CREATE OR REPLACE TEMP MACRO litellm_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_tokens(x)));
 
 -- LiteLLM's provider prefixes on model names (custom_llm_provider values).
 CREATE OR REPLACE TEMP MACRO litellm_prefix(m) AS (
@@ -321,14 +307,14 @@ FROM (
 CREATE OR REPLACE TEMP TABLE litellm_typed AS
 WITH typed AS (
     SELECT *,
-           litellm_count(prompt_tokens) AS prompt_t,
-           litellm_count(completion_tokens) AS completion_t,
-           greatest(litellm_count(cache_read_raw[1]), litellm_count(cache_read_raw[2]),
-                    litellm_count(cache_read_raw[3]), litellm_count(cache_read_raw[4]), 0) AS cr_t,
-           greatest(litellm_count(cache_write_raw[1]), litellm_count(cache_write_raw[2]),
-                    litellm_count(cache_write_raw[3]), 0) AS cw_t,
-           coalesce(litellm_count(cache_write_1h_raw), 0) AS cw1h_t,
-           coalesce(litellm_count(reasoning_raw), 0) AS reasoning_t,
+           text_count(prompt_tokens) AS prompt_t,
+           text_count(completion_tokens) AS completion_t,
+           greatest(text_count(cache_read_raw[1]), text_count(cache_read_raw[2]),
+                    text_count(cache_read_raw[3]), text_count(cache_read_raw[4]), 0) AS cr_t,
+           greatest(text_count(cache_write_raw[1]), text_count(cache_write_raw[2]),
+                    text_count(cache_write_raw[3]), 0) AS cw_t,
+           coalesce(text_count(cache_write_1h_raw), 0) AS cw1h_t,
+           coalesce(text_count(reasoning_raw), 0) AS reasoning_t,
            coalesce(count_problem('prompt_tokens', prompt_tokens), count_problem('completion_tokens', completion_tokens),
                     count_problem('metadata cache_read_input_tokens', cache_read_raw[1]),
                     count_problem('metadata cached_tokens', cache_read_raw[2]),
@@ -341,8 +327,8 @@ WITH typed AS (
                     count_problem('metadata reasoning_tokens', reasoning_raw)) AS count_problem,
            trim(spend) AS spend_s,
            try_cast(trim(spend) AS DECIMAL(38,18)) AS spend_d,
-           litellm_ts(start_time) AS start_ts,
-           litellm_ts(end_time) AS end_ts,
+           text_ts(start_time) AS start_ts,
+           text_ts(end_time) AS end_ts,
            lower(trim(call_type)) AS ct,
            nullif_blank(CASE WHEN is_error_log THEN coalesce(nullif_blank(litellm_model_name), model_group)
                              ELSE coalesce(nullif_blank(model), model_group) END) AS model_raw,
@@ -430,22 +416,22 @@ SELECT
         WHEN doc_problem IS NOT NULL THEN doc_problem
         WHEN NOT is_error_log AND metadata_bad
             THEN 'metadata is not valid JSON, so its cache usage (additional_usage_values) cannot be read: '
-                 || litellm_quote(metadata_head)
-        WHEN NOT is_error_log AND litellm_blank(call_type) THEN 'no call_type (not a LiteLLM_SpendLogs row)'
+                 || quoted_value(metadata_head)
+        WHEN NOT is_error_log AND text_blank(call_type) THEN 'no call_type (not a LiteLLM_SpendLogs row)'
         -- a time outside 2000-01-01 … a year from now (9999-12-31, an epoch 0) is damage, never a period
         WHEN start_ts IS NULL AND ts_window_problem('startTime', start_time) IS NOT NULL
             THEN ts_window_problem('startTime', start_time)
-        WHEN NOT is_error_log AND NOT litellm_blank(spend_s) AND spend_d IS NULL
-            THEN 'spend is not a number: ' || litellm_quote(spend)
-        WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || litellm_quote(prompt_tokens)
+        WHEN NOT is_error_log AND NOT text_blank(spend_s) AND spend_d IS NULL
+            THEN 'spend is not a number: ' || quoted_value(spend)
+        WHEN is_bad_number(prompt_tokens) THEN 'prompt_tokens is not a number: ' || quoted_value(prompt_tokens)
         WHEN is_bad_number(completion_tokens)
-            THEN 'completion_tokens is not a number: ' || litellm_quote(completion_tokens)
+            THEN 'completion_tokens is not a number: ' || quoted_value(completion_tokens)
         -- NaN, Infinity, 1e19 or a negative count is rejected by name, never read as 0
         WHEN count_problem IS NOT NULL THEN count_problem
         WHEN NOT is_error_log AND prompt_t IS NOT NULL AND cr_t > prompt_t
             THEN 'cache read tokens (' || cr_t || ') exceed prompt_tokens (' || prompt_t
                  || '), which must include them'
-        WHEN NOT is_error_log AND tags_bad THEN 'request_tags is not valid JSON: ' || litellm_quote(tags_head)
+        WHEN NOT is_error_log AND tags_bad THEN 'request_tags is not valid JSON: ' || quoted_value(tags_head)
     END AS reject_reason,
     CASE
         WHEN doc_problem IS NOT NULL OR is_error_log THEN NULL

@@ -1,5 +1,5 @@
--- requires: nullif_blank, outcomes_labels, outcomes_src, parse_bool
--- creates: outcome_bool, outcome_quote, staged
+-- requires: nullif_blank, outcomes_labels, outcomes_src, parse_bool, quoted_value
+-- creates: outcome_bool, staged
 -- Task outcomes → canonical outcomes. Inputs: temp table outcomes_src (source_row, doc_problem, and the
 -- canonical fields as text, from costlens/ingest/outcomes.py) and outcomes_labels (one row: the column
 -- name each field was read from, for reject messages).
@@ -16,8 +16,6 @@ CREATE OR REPLACE TEMP MACRO outcome_bool(x) AS (
 );
 
 -- Money / minutes: plain decimals, "$12.50" tolerated for money.
-CREATE OR REPLACE TEMP MACRO outcome_quote(x) AS ('''' || left(CAST(x AS VARCHAR), 40) || '''');
-
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH src AS (
     SELECT s.source_row, s.doc_problem,
@@ -55,22 +53,22 @@ SELECT
     coalesce(doc_problem, CASE
         WHEN accepted_raw IS NOT NULL AND accepted IS NULL
             THEN label_accepted || ' is not a boolean (true/false, yes/no, 1/0, accepted/rejected): '
-                 || outcome_quote(accepted_raw)
+                 || quoted_value(accepted_raw)
         WHEN quality_raw IS NOT NULL AND quality_score IS NULL
-            THEN label_quality_score || ' is not a number: ' || outcome_quote(quality_raw)
+            THEN label_quality_score || ' is not a number: ' || quoted_value(quality_raw)
         WHEN review_raw IS NOT NULL AND human_review IS NULL
-            THEN label_human_review || ' is not a boolean (true/false, yes/no, 1/0): ' || outcome_quote(review_raw)
+            THEN label_human_review || ' is not a boolean (true/false, yes/no, 1/0): ' || quoted_value(review_raw)
         WHEN rework_raw IS NOT NULL AND rework_minutes IS NULL
-            THEN label_rework_minutes || ' is not a number: ' || outcome_quote(rework_raw)
+            THEN label_rework_minutes || ' is not a number: ' || quoted_value(rework_raw)
         WHEN rework_cost_raw IS NOT NULL AND rework_cost_usd IS NULL
-            THEN label_rework_cost_usd || ' is not a number: ' || outcome_quote(rework_cost_raw)
+            THEN label_rework_cost_usd || ' is not a number: ' || quoted_value(rework_cost_raw)
         WHEN delay_raw IS NOT NULL AND delay_minutes IS NULL
-            THEN label_delay_minutes || ' is not a number: ' || outcome_quote(delay_raw)
+            THEN label_delay_minutes || ' is not a number: ' || quoted_value(delay_raw)
         -- NaN / Infinity minutes would make the rework and delay cost NaN / infinite
-        WHEN NOT isfinite(rework_minutes) THEN label_rework_minutes || ' is not a finite number: ' || outcome_quote(rework_raw)
-        WHEN NOT isfinite(delay_minutes) THEN label_delay_minutes || ' is not a finite number: ' || outcome_quote(delay_raw)
+        WHEN NOT isfinite(rework_minutes) THEN label_rework_minutes || ' is not a finite number: ' || quoted_value(rework_raw)
+        WHEN NOT isfinite(delay_minutes) THEN label_delay_minutes || ' is not a finite number: ' || quoted_value(delay_raw)
         WHEN quality_score IS NOT NULL AND (quality_score < 0 OR quality_score > 1 OR isnan(quality_score))
-            THEN label_quality_score || ' must be between 0 and 1: ' || outcome_quote(quality_raw)
+            THEN label_quality_score || ' must be between 0 and 1: ' || quoted_value(quality_raw)
     END) AS reject_reason,
     CASE WHEN doc_problem IS NULL AND task_id IS NOT NULL AND accepted_raw IS NULL AND quality_raw IS NULL
               AND review_raw IS NULL AND rework_raw IS NULL AND rework_cost_raw IS NULL AND delay_raw IS NULL
