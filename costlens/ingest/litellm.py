@@ -119,12 +119,13 @@ class LiteLLMAdapter(Adapter):
         return 95 if sum(s > 0 for s in scores) >= max(1, (len(records) + 1) // 2) else 0
 
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
-        if src.container not in ("csv", "parquet"):
+        is_json = src.container not in ("csv", "parquet")
+        if is_json:  # raw_json first: API pages are unwrapped into one row per log entry
             load_json_records(con, src)
             records = [r for r in src.records if isinstance(r, dict)]
             if records and all(_is_page(r) for r in records):
                 unwrap_pages(con)
-        stage_field_view(con, src, "litellm_src", FIELDS, JSON_FIELDS, json_loaded=True)
+        stage_field_view(con, src, "litellm_src", FIELDS, JSON_FIELDS, json_loaded=is_json)
         self.run_sql(con, "staging/litellm.sql")
 
 
