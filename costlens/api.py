@@ -81,15 +81,6 @@ def ingest(
             replace=replace,
             on_progress=on_progress,
         )
-        if any(f.status == "ingested" for f in result.files):
-            from costlens.engine import prepare_priced_calls
-
-            if on_progress:
-                from costlens.progress import ProgressEvent
-
-                on_progress(ProgressEvent("price book", "pricing", 0, 0))
-
-            prepare_priced_calls(con, config)
         return result
     finally:
         con.close()

@@ -123,14 +123,11 @@ def has_call_filter(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def prepare_priced_calls(con: duckdb.DuckDBPyConnection, config: Config, *, rebuild: bool = True) -> None:
-    """Resolve the price book for the calls present, and (re)create the priced_calls view."""
-    from costlens.pricing.book import build_price_book
-    from costlens.pricing.catalog import create_priced_calls_view, install_macros
+    """Resolve the price book for the calls present, store the cost of every call it prices differently from
+    what is stored, and (re)create the priced_calls view that reads them (costlens.pricing.stored)."""
+    from costlens.pricing import stored
 
-    install_macros(con)
-    if rebuild:
-        build_price_book(con, config.prices or None, config.models.aliases)
-    create_priced_calls_view(con)
+    stored.price_calls(con, config.prices or None, config.models.aliases, rebuild=rebuild)
 
 
 def config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Period) -> None:

@@ -9,7 +9,7 @@
 
 `feature=*` (or no feature) means every feature; several changes join with ';' and apply in order.
 The period's tables must exist (costlens.engine.compute_period_metrics). Every change is SQL in
-sql/whatif/ over `period_calls`, priced by the same join as sql/intermediate/priced_calls.sql against the
+sql/whatif/ over `period_calls`, priced by the same join as sql/intermediate/fresh_priced_calls.sql against the
 price book plus any key the change needs (resolved once with costlens.pricing.catalog.resolve_key, the way
 build_price_book does it). Money is exact Decimal. Settings: [whatif] in costlens.toml
 (costlens/settings/levers.py).

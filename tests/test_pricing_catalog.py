@@ -16,14 +16,16 @@ from costlens.pricing import (
     explain,
     install_macros,
 )
-from costlens.sqlfiles import load_sql
+from costlens.pricing.stored import store_call_costs
+from costlens.sqlfiles import load_sql, sql_files
 
 D = Decimal
 
 
 def make_db(calls: list[dict]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(load_sql("schema/001_core.sql"))
+    for name in sql_files("schema"):
+        con.execute(load_sql(name))
     for i, call in enumerate(calls):
         row = {
             "call_id": call.get("call_id", f"c{i}"),
@@ -52,6 +54,7 @@ def price(calls: list[dict], prices_config: dict | None = None) -> dict[str, dic
     """Build the price book and return priced_calls rows by call_id."""
     con = make_db(calls)
     build_price_book(con, prices_config)
+    store_call_costs(con)  # price once: what ingest does after loading
     create_priced_calls_view(con)
     cursor = con.execute("SELECT * FROM priced_calls")
     names = [d[0] for d in cursor.description]
@@ -196,6 +199,7 @@ def test_unknown_model_is_unpriced_never_zero():
     ]
     con = make_db(calls)
     summary = build_price_book(con)
+    store_call_costs(con)
     create_priced_calls_view(con)
     query = "SELECT call_id, priced, cost_usd, input_cost_usd FROM priced_calls"
     rows = {r[0]: r[1:] for r in con.execute(query).fetchall()}
@@ -352,6 +356,7 @@ def test_costs_are_exact_decimals_and_rebuild_replaces():
     con = make_db([{"model": "gpt-4o", "ts": datetime(2025, 1, 1), "input_tokens": 7, "output_tokens": 3}])
     first = build_price_book(con)
     second = build_price_book(con)
+    store_call_costs(con)
     create_priced_calls_view(con)
     assert con.execute("SELECT count(*) FROM price_book").fetchone()[0] == first.rows == second.rows
     types = con.execute(

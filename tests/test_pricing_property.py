@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costlens.pricing import build_price_book, create_priced_calls_view
-from costlens.sqlfiles import load_sql
+from costlens.pricing.stored import store_call_costs
+from costlens.sqlfiles import load_sql, sql_files
 
 N_CALLS = 1500
 MIN_MODELS = 50
@@ -255,7 +256,8 @@ def reference_cost(call: dict) -> Decimal | None:
 
 def price_in_sql(generated: list[dict]) -> dict[str, tuple]:
     con = duckdb.connect()
-    con.execute(load_sql("schema/001_core.sql"))
+    for name in sql_files("schema"):
+        con.execute(load_sql(name))
     table = pa.Table.from_pylist(
         [
             {
@@ -273,6 +275,7 @@ def price_in_sql(generated: list[dict]) -> dict[str, tuple]:
     con.register("generated", table)
     con.execute("INSERT INTO calls BY NAME SELECT * FROM generated")
     build_price_book(con)
+    store_call_costs(con)  # price once, as ingest does: priced_calls reads the stored costs
     create_priced_calls_view(con)
     rows = con.execute(
         "SELECT call_id, cost_usd, priced, variant, variant_applied, total_input_tokens, typeof(cost_usd) "

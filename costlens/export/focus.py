@@ -210,7 +210,7 @@ def build_focus_rows(
     if Decimal(report_usd) != Decimal(export_usd):  # the export re-joins the price book: never let it drift
         raise CostlensError(
             f"the FOCUS rows add up to ${export_usd} but the report's priced calls to ${report_usd}",
-            fix="a bug: sql/export/focus.sql prices calls differently from sql/intermediate/priced_calls.sql",
+            fix="a bug: sql/export/focus.sql prices calls differently from sql/intermediate/fresh_priced_calls.sql",
         )
     return int(unpriced)
 

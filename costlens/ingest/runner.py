@@ -17,7 +17,7 @@ from costlens.ingest.base import Adapter, IngestContext
 from costlens.ingest.readers import FastReadFailed
 from costlens.ingest.registry import all_adapters, get_adapter
 from costlens.ingest.sources import Source, expand_paths, open_source
-from costlens.progress import FileProgress, ProgressCallback, QueryPoller, Track
+from costlens.progress import FileProgress, ProgressCallback, ProgressEvent, QueryPoller, Track
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -120,6 +120,12 @@ def ingest_paths(
             done(_load_one(con, prepared, run_id) if isinstance(prepared, _Pending) else prepared)
         flush()
     _finish_run(con, result)
+    if any(f.status == "ingested" for f in result.files):  # price once: the calls loaded get their cost now
+        from costlens.pricing.stored import price_calls
+
+        if on_progress:
+            on_progress(ProgressEvent("price book", "pricing", 0, 0))
+        price_calls(con, config.prices or None, config.models.aliases)
     return result
 
 
@@ -404,6 +410,10 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
         if adapter.target == "calls":  # (needs the duplicate_reason column, which the conform step always adds)
             con.execute(load_sql("load/calls_known.sql"))
         enter_step("inserting")
+        if adapter.target == "calls":  # price once: each new call is inserted with its cost
+            from costlens.pricing.stored import price_new_calls
+
+            price_new_calls(con, ctx.config.prices or None, ctx.config.models.aliases)
         # the insert's own row count: no copy of the new rows is kept just to count them
         loaded = one_row(con.execute(load_sql(f"load/{adapter.target}_insert.sql")))[0]
         if adapter.target == "billing_lines":
@@ -607,6 +617,10 @@ def _conform_staged(
         "ORDER BY column_index",
         [target],
     ).fetchall()
+    if target == "calls":  # the stored cost is pricing's, never a producer's (costlens/pricing/stored.py)
+        from costlens.pricing.stored import STORED_COLUMNS
+
+        target_columns = [(name, kind) for name, kind in target_columns if name not in STORED_COLUMNS]
     staged_columns = _staged_columns(con)
     unknown = (
         staged_columns

@@ -25,25 +25,56 @@ if TYPE_CHECKING:
     import duckdb
 
 
+def book_inputs(prices_config: dict | None, aliases: Mapping[str, str] | None) -> str:
+    """What a price book is resolved from besides the keys: the catalog's version, `[prices]` and the aliases."""
+    import json
+
+    return json.dumps([CATALOG_SOURCE, prices_config or {}, dict(aliases or {})], sort_keys=True, default=str)
+
+
 def build_price_book(
-    con: duckdb.DuckDBPyConnection, prices_config: dict | None = None, aliases: Mapping[str, str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    prices_config: dict | None = None,
+    aliases: Mapping[str, str] | None = None,
+    *,
+    keys_sql: str = PRICE_KEYS_SQL,
+    own_transaction: bool = True,
 ) -> PriceBookSummary:
-    """Resolve every DISTINCT (provider, model, variant) of `calls` once and replace `price_book` /
-    `unpriced_models`. Raises PricesConfigError (a ValueError) for a bad `[prices]` table."""
+    """Resolve every DISTINCT (provider, model, variant) of `calls` (or of `keys_sql`: provider, model, variant,
+    ts_min, ts_max) once and replace `price_book` / `unpriced_models` / `charge_price_book`, recording the keys
+    in `price_book_keys` and the inputs in meta. Raises PricesConfigError (a ValueError) for a bad `[prices]`
+    table. `own_transaction` False: the caller's transaction holds it."""
     import pyarrow as pa
 
     config = parse_prices_config(prices_config, aliases)  # fail on bad config before touching any table
     install_macros(con)
-    keys = con.execute(PRICE_KEYS_SQL).fetchall()
+    keys = con.execute(keys_sql).fetchall()
     resolutions = [resolve_key(p, m, v, t_min, t_max, config) for p, m, v, t_min, t_max in keys]
 
     rows = [row for r in resolutions for row in price_rows(r)]
     unpriced = tuple((r.provider or NO_PROVIDER, r.model, r.variant, r.problem) for r in resolutions if r.problem)
     unpriced_schema = pa.schema([(c, pa.string()) for c in ("provider", "model", "variant", "reason")])
 
-    con.begin()
+    key_schema = pa.schema(
+        [
+            ("provider", pa.string()),
+            ("model", pa.string()),
+            ("variant", pa.string()),
+            ("ts_min", pa.timestamp("us")),
+            ("ts_max", pa.timestamp("us")),
+        ]
+    )
+    key_rows = [
+        {"provider": p or NO_PROVIDER, "model": m, "variant": v, "ts_min": lo, "ts_max": hi} for p, m, v, lo, hi in keys
+    ]
+    if own_transaction:
+        con.begin()
     try:
         replace_table(con, "price_book", pa.Table.from_pylist(rows, schema=price_book_schema()))
+        replace_table(con, "price_book_keys", pa.Table.from_pylist(key_rows, schema=key_schema))
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('price_book_inputs', ?)", [book_inputs(prices_config, aliases)]
+        )
         replace_table(
             con,
             "unpriced_models",
@@ -52,9 +83,11 @@ def build_price_book(
             ),
         )
         build_charge_price_book(con, config)
-        con.commit()
+        if own_transaction:
+            con.commit()
     except BaseException:
-        con.rollback()
+        if own_transaction:
+            con.rollback()
         raise
 
     return PriceBookSummary(

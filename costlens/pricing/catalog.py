@@ -1,7 +1,7 @@
 """Resolve the bundled genai-prices catalog into the `price_book` table (docs/definitions.md#price-book).
 
 Each DISTINCT (provider, model, variant) of `calls` is resolved ONCE here, into rows that are constant over
-a validity window × time-of-day window × input-size tier; `sql/intermediate/priced_calls.sql` then prices
+a validity window × time-of-day window × input-size tier; `sql/intermediate/fresh_priced_calls.sql` then prices
 every call with one join. The rows reproduce `genai_prices.calc_price` exactly:
 
 - dated prices (`ConditionalPrice` with `StartDateConstraint`) and dated variants split the time line at

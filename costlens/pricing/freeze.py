@@ -114,6 +114,9 @@ def freeze_closed_months(
     except BaseException:
         con.rollback()
         raise
+    from costlens.pricing.stored import store_call_costs
+
+    store_call_costs(con)  # the frozen months' calls are now priced from their snapshot
 
 
 def frozen_months(con: duckdb.DuckDBPyConnection) -> list[FrozenMonth]:

@@ -9,7 +9,7 @@
 --
 -- Inputs:
 --   period_calls      the report's priced calls of the period (sql/intermediate/period_calls.sql, computed cost mode)
---   price_book, price_book_frozen  re-joined exactly as sql/intermediate/priced_calls.sql does (live prices, or a
+--   price_book, price_book_frozen  re-joined exactly as sql/intermediate/fresh_priced_calls.sql does (live prices, or a
 --                     closed month's snapshot), for the $/Mtok of each token type
 --   report_period     (start_ts, end_ts)
 --   export_feature_config (feature, team, cost_center, task_class) from costlens.toml

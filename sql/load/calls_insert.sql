@@ -1,29 +1,32 @@
--- requires: calls, ingest_ctx, staged_checked
+-- requires: calls, fresh_priced_calls, price_identities
 -- creates: none
--- De-duplicate and insert the checked rows (after load/quarantine.sql).
--- Streaming producers write one call several times: keep the fullest usage, then the last line (in a batch
--- of files, ingested in path order: the earliest file, as when they are ingested one by one).
--- Speed: only call_ids seen more than once in the file go through the window; a call already loaded
--- (an earlier file) is dropped by one anti-join; the checked rows go straight into `calls`, never copied first.
+-- Insert a file's new calls (load/calls_new.sql) with the cost pricing gave them (price once:
+-- docs/architecture.md#stored-costs). A call with charges is stored with priced_with NULL: it is priced again
+-- after its charges are loaded (costlens.pricing.stored.price_calls at the end of the ingest).
 -- The statement's row count is the file's loaded rows (the runner reads it).
 INSERT INTO calls BY NAME
-WITH ok AS NOT MATERIALIZED (
-    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected, charges, unpriced_fields, producer, duplicate_reason)
-    FROM staged_checked s
-    WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL AND s.duplicate_reason IS NULL
-),
-repeated AS (
-    SELECT call_id FROM ok GROUP BY call_id HAVING count(*) > 1
-),
-kept AS (
-    SELECT * FROM ok WHERE call_id NOT IN (SELECT call_id FROM repeated)
-    UNION ALL
-    (SELECT * FROM ok WHERE call_id IN (SELECT call_id FROM repeated)
-     QUALIFY row_number() OVER (
-         PARTITION BY call_id
-         ORDER BY output_tokens + input_tokens + cache_read_tokens + cache_write_5m_tokens
-                  + cache_write_1h_tokens DESC, source_file, source_row DESC) = 1)
-)
-SELECT k.*, c.source_format, c.run_id
-FROM kept k CROSS JOIN ingest_ctx c
-WHERE NOT EXISTS (SELECT 1 FROM calls x WHERE x.call_id = k.call_id);
+SELECT
+    * EXCLUDE (
+        variant, total_input_tokens, priced, variant_applied, discount_pct, price_source, _price_row_id,
+        input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd, request_cost_usd,
+        charge_token_cost_usd, tool_cost_usd, fee_cost_usd, unpriced_charges, _charged, charges_cost_usd, cost_usd,
+        _charges_pending
+    ),
+    CASE WHEN _charges_pending THEN NULL
+         WHEN priced THEN _price_row_id
+         ELSE (SELECT id FROM price_identities WHERE whole_book) END AS priced_with,
+    priced AS stored_priced,
+    variant_applied AS stored_variant_applied,
+    discount_pct AS stored_discount_pct,
+    price_source AS stored_price_source,
+    input_cost_usd AS stored_input_cost_usd,
+    cache_read_cost_usd AS stored_cache_read_cost_usd,
+    cache_write_cost_usd AS stored_cache_write_cost_usd,
+    output_cost_usd AS stored_output_cost_usd,
+    request_cost_usd AS stored_request_cost_usd,
+    charge_token_cost_usd AS stored_charge_token_cost_usd,
+    tool_cost_usd AS stored_tool_cost_usd,
+    fee_cost_usd AS stored_fee_cost_usd,
+    unpriced_charges AS stored_unpriced_charges,
+    cost_usd AS stored_cost_usd
+FROM fresh_priced_calls;

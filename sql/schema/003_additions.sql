@@ -1,5 +1,5 @@
 -- requires: none
--- creates: replacements
+-- creates: price_book_keys, replacements
 -- Columns added after schema 1's tables were first created: ADD COLUMN IF NOT EXISTS keeps an older
 -- database usable (its rows get NULL).
 
@@ -28,4 +28,38 @@ CREATE TABLE IF NOT EXISTS replacements (
     last_day        DATE,
     rows_replaced   BIGINT NOT NULL,
     amount          DECIMAL(38, 18)       -- billing: the replaced lines' billed cost
+);
+
+-- Price once (docs/architecture.md#stored-costs): every call's cost, as sql/intermediate/fresh_priced_calls.sql
+-- computes it, is stored on the call when it is loaded (intermediate/store_call_costs.sql) and read by the
+-- priced_calls view. priced_with names what priced it: the book row's identity (a hash of every column of the
+-- row, frozen month included), or, for a call no row priced, the whole token book's fingerprint (a new book
+-- re-checks it); charges_priced_with the charge book's fingerprint for a call with counted charges. A call whose
+-- identity is no longer in the current book is priced again; NULL: not priced yet.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS priced_with UBIGINT;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS charges_priced_with UBIGINT;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_priced BOOLEAN;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_variant_applied BOOLEAN;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_discount_pct DECIMAL(9, 6);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_price_source VARCHAR;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_input_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_cache_read_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_cache_write_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_output_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_request_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_charge_token_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_tool_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_fee_cost_usd DECIMAL(38, 18);
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_unpriced_charges BIGINT;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS stored_cost_usd DECIMAL(38, 18);
+
+-- The keys (and the time span of their calls) the price book was last resolved for, and from what inputs
+-- (meta 'price_book_inputs': catalog version, [prices], aliases): ingest prices a file's calls as it inserts
+-- them, and resolves the book again only when a key or a time span is new (costlens/pricing/stored.py).
+CREATE TABLE IF NOT EXISTS price_book_keys (
+    provider VARCHAR NOT NULL,
+    model    VARCHAR NOT NULL,
+    variant  VARCHAR NOT NULL,
+    ts_min   TIMESTAMP NOT NULL,
+    ts_max   TIMESTAMP NOT NULL
 );

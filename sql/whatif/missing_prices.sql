@@ -1,7 +1,7 @@
 -- requires: whatif_calls, whatif_price_book
 -- creates: none
 -- Price keys of changed calls that whatif_price_book cannot price yet (e.g. a routing target no call used),
--- with the time range to resolve them over. Same join conditions as price.sql / priced_calls.sql.
+-- with the time range to resolve them over. Same join conditions as price.sql / fresh_priced_calls.sql.
 -- Inputs: whatif_calls, whatif_price_book.
 WITH changed AS (
     SELECT

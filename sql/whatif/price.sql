@@ -1,6 +1,6 @@
 -- requires: whatif_calls, whatif_price_book, whatif_settings
 -- creates: whatif_priced
--- Re-price the changed calls exactly as priced_calls.sql prices calls (same joins, DECIMAL(38,18) money),
+-- Re-price the changed calls exactly as fresh_priced_calls.sql prices calls (same joins, DECIMAL(38,18) money),
 -- against whatif_price_book (price_book plus the keys the changes need). Calls that `batch.sql` moved to a
 -- batch variant the catalog has no price for (variant_applied false) get the assumed batch discount.
 -- Inputs: whatif_calls, whatif_price_book, whatif_settings(assumed_batch_discount).

@@ -1,0 +1,151 @@
+"""Price once (docs/architecture.md#stored-costs): a call's cost is computed when it is loaded and stored on the
+call; the priced_calls view reads the stored cost. A later price book (a genai-prices release, a `[prices]`
+override, a frozen or re-frozen month) re-prices exactly the calls whose pricing it changes: those priced by a
+book row that is no longer in the book, those no row priced when the token book has changed, and those with
+counted charges when the charge book has changed (sql/intermediate/calls_to_price.sql)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from costlens.sqlfiles import load_sql, render_sql
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import duckdb
+
+# In order; each file declares what it requires and creates (tests/test_sql_declarations.py).
+STORE_STEPS = (
+    "intermediate/price_book_rows.sql",
+    "intermediate/calls_to_price.sql",
+    "intermediate/fresh_priced_calls.sql",
+    "intermediate/store_call_costs.sql",
+)
+
+
+def price_calls(
+    con: duckdb.DuckDBPyConnection,
+    prices_config: dict | None,
+    aliases: Mapping[str, str] | None,
+    *,
+    rebuild: bool = True,
+) -> None:
+    """Resolve the price book for the calls present (unless `rebuild` is False), store the cost of every call
+    it prices differently from what is stored, and (re)create the priced_calls view that reads them. Ingest
+    calls it once after loading; every analysis before reading priced_calls."""
+    from costlens.pricing.book import build_price_book
+    from costlens.pricing.catalog import create_priced_calls_view, install_macros
+
+    install_macros(con)
+    if rebuild:
+        build_price_book(con, prices_config, aliases)
+    store_call_costs(con)
+    create_priced_calls_view(con)
+
+
+def store_call_costs(con: duckdb.DuckDBPyConnection) -> int:
+    """Price the calls whose stored cost is missing or out of date and store it; the number of calls priced.
+    Needs the price book (costlens.pricing.book.build_price_book) and the pricing macros. One transaction."""
+    from costlens.pricing.catalog import install_macros
+
+    install_macros(con)
+    con.begin()
+    try:
+        for step in STORE_STEPS:
+            con.execute(_step_sql(step))
+        priced = int(con.execute("SELECT count(*) FROM repriced_calls").fetchall()[0][0])
+        con.execute("DROP TABLE repriced_calls")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return priced
+
+
+def create_fresh_priced_calls(con: duckdb.DuckDBPyConnection) -> None:
+    """The TEMP view `fresh_priced_calls`: every call priced now from the current book, whatever is stored —
+    what the stored costs must always equal (tests compare the two)."""
+    from costlens.pricing.catalog import install_macros
+
+    install_macros(con)
+    con.execute(load_sql("intermediate/price_book_rows.sql"))
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW calls_to_price AS SELECT * EXCLUDE (" + ", ".join(STORED_COLUMNS) + ") FROM calls"
+    )
+    con.execute(fresh_pricing_sql())
+
+
+def fresh_pricing_sql(*, with_charges: bool = True) -> str:
+    """sql/intermediate/fresh_priced_calls.sql; without charges when a file's calls are priced as they are
+    inserted (their charges are loaded after them)."""
+    charges = "call_charges" if with_charges else "(SELECT * FROM call_charges LIMIT 0)"
+    return render_sql("intermediate/fresh_priced_calls.sql", call_charges=charges)
+
+
+def _step_sql(step: str) -> str:
+    return fresh_pricing_sql() if step == "intermediate/fresh_priced_calls.sql" else load_sql(step)
+
+
+# The keys of the rows a file is about to insert, with the span of their times (sql/load/calls_new.sql reads
+# the same rows), and those the price book was not resolved for.
+_STAGED_KEYS = """
+SELECT provider, model, service_tier, is_batch, ts FROM staged_checked
+WHERE why_rejected IS NULL AND skip_reason IS NULL AND duplicate_reason IS NULL
+"""
+_UNCOVERED_SQL = f"""
+SELECT count(*) FROM (
+    SELECT coalesce(provider, '') AS provider, model, pricing_variant(service_tier, is_batch) AS variant,
+           min(ts) AS ts_min, max(ts) AS ts_max
+    FROM ({_STAGED_KEYS}) GROUP BY ALL
+) AS s
+LEFT JOIN price_book_keys AS k ON k.provider = s.provider AND k.model = s.model AND k.variant = s.variant
+WHERE k.model IS NULL OR s.ts_min < k.ts_min OR s.ts_max > k.ts_max
+"""
+_CALLS_AND_STAGED_KEYS_SQL = f"""
+SELECT provider, model, pricing_variant(service_tier, is_batch) AS variant, min(ts) AS ts_min, max(ts) AS ts_max
+FROM (SELECT provider, model, service_tier, is_batch, ts FROM calls UNION ALL {_STAGED_KEYS})
+GROUP BY ALL
+ORDER BY ALL
+"""
+
+
+def price_new_calls(
+    con: duckdb.DuckDBPyConnection, prices_config: dict | None, aliases: Mapping[str, str] | None
+) -> None:
+    """Inside a file's load transaction, before sql/load/calls_insert.sql: the view `fresh_priced_calls` over
+    the file's new calls (sql/load/calls_new.sql), priced from a book that covers them. The book is resolved
+    again only when the file brings a key or a time span it was not resolved for, or the catalog, `[prices]`
+    or the aliases changed: a file of known models costs one small query here."""
+    from costlens.pricing.book import book_inputs, build_price_book
+    from costlens.pricing.catalog import install_macros
+
+    install_macros(con)
+    stored_inputs = con.execute("SELECT value FROM meta WHERE key = 'price_book_inputs'").fetchall()
+    stale = not stored_inputs or stored_inputs[0][0] != book_inputs(prices_config, aliases)
+    if stale or con.execute(_UNCOVERED_SQL).fetchall()[0][0]:
+        build_price_book(con, prices_config, aliases, keys_sql=_CALLS_AND_STAGED_KEYS_SQL, own_transaction=False)
+    con.execute(load_sql("intermediate/price_book_rows.sql"))
+    con.execute(load_sql("load/calls_new.sql"))
+    con.execute(fresh_pricing_sql(with_charges=False))
+
+
+# The columns of `calls` that hold the stored cost (sql/schema/003_additions.sql).
+STORED_COLUMNS = (
+    "priced_with",
+    "charges_priced_with",
+    "stored_priced",
+    "stored_variant_applied",
+    "stored_discount_pct",
+    "stored_price_source",
+    "stored_input_cost_usd",
+    "stored_cache_read_cost_usd",
+    "stored_cache_write_cost_usd",
+    "stored_output_cost_usd",
+    "stored_request_cost_usd",
+    "stored_charge_token_cost_usd",
+    "stored_tool_cost_usd",
+    "stored_fee_cost_usd",
+    "stored_unpriced_charges",
+    "stored_cost_usd",
+)
