@@ -543,18 +543,38 @@ def generate(
     text_permille: int = 10,
     threads: int | None = None,
     quiet: bool = False,
+    start: str = MONTH_START,
+    seconds: int = MONTH_SECONDS,
 ) -> dict:
     """Write the formats asked for under `out`; return the manifest (also written to out/manifest.json).
-    Files already present with the same seed and N (per the manifest) are kept, so a rerun resumes."""
+    Files already present with the same seed and N (per the manifest) are kept, so a rerun resumes.
+    `start` / `seconds`: the span the calls are spread over (default the month; one day for T10's new day)."""
     import duckdb
+
+    global MONTH_START, MONTH_SECONDS  # read by the SQL builders below
+    MONTH_START, MONTH_SECONDS = start, seconds
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
-    manifest = {"seed": seed, "calls": calls, "text_permille": text_permille, "files": {}}
+    manifest = {
+        "seed": seed,
+        "calls": calls,
+        "text_permille": text_permille,
+        "start": start,
+        "seconds": seconds,
+        "files": {},
+    }
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        if (old.get("seed"), old.get("calls"), old.get("text_permille")) == (seed, calls, text_permille):
+        same = (seed, calls, text_permille, start, seconds)
+        if (
+            old.get("seed"),
+            old.get("calls"),
+            old.get("text_permille"),
+            old.get("start", MONTH_START),
+            old.get("seconds", MONTH_SECONDS),
+        ) == same:
             manifest["files"] = {k: v for k, v in old.get("files", {}).items() if Path(v["path"]).exists()}
     con = duckdb.connect()
     con.execute("SET memory_limit = '2GB'")
@@ -629,9 +649,20 @@ def main(argv: list[str] | None = None) -> int:
         "--text-permille", type=int, default=10, help="rows per thousand that carry prompt text (default 10 = 1 %%)"
     )
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--start", default=MONTH_START, help=f"first timestamp (default {MONTH_START})")
+    parser.add_argument("--seconds", type=int, default=MONTH_SECONDS, help="span of the calls (default 30 days)")
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    manifest = generate(args.out, args.calls, args.seed, formats, args.text_permille, args.threads)
+    manifest = generate(
+        args.out,
+        args.calls,
+        args.seed,
+        formats,
+        args.text_permille,
+        args.threads,
+        start=args.start,
+        seconds=args.seconds,
+    )
     print(json.dumps(manifest, indent=2))
     return 0
 

@@ -33,6 +33,7 @@ FIGURES = [
     "T7 --version",
     "T8",
     "T9",
+    "T10",
 ]
 
 

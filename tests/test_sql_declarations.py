@@ -104,10 +104,17 @@ def test_every_sql_file_declares_what_it_requires_and_creates(path: Path):
 def test_step_lists_never_read_what_a_later_step_creates():
     from costlens.engine import PERIOD_STEPS
     from costlens.model.leaks import KINDS
+    from costlens.pricing.stored import STORE_STEPS
     from costlens.reconcile.build import STEPS as RECONCILE_STEPS
 
     leak_steps = ("leaks/_prelude.sql", *(f"leaks/{kind}.sql" for kind in KINDS), "leaks/_finding.sql")
-    for steps in (PERIOD_STEPS, RECONCILE_STEPS, leak_steps):
+    insert_steps = (
+        "intermediate/price_book_rows.sql",
+        "load/calls_new.sql",
+        "intermediate/fresh_priced_calls.sql",
+        "load/calls_insert.sql",
+    )  # pricing/stored.price_new_calls, then the runner's insert
+    for steps in (PERIOD_STEPS, RECONCILE_STEPS, leak_steps, STORE_STEPS, insert_steps):
         declared = [declarations((SQL / step).read_text(encoding="utf-8")) for step in steps]
         for i, (step, (requires, _)) in enumerate(zip(steps, declared)):
             later = {name for _, creates in declared[i + 1 :] for name in creates}

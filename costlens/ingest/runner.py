@@ -125,7 +125,7 @@ def ingest_paths(
 
         if on_progress:
             on_progress(ProgressEvent("price book", "pricing", 0, 0))
-        price_calls(con, config.prices or None, config.models.aliases)
+        price_calls(con, config.prices or None, config.models.aliases, rebuild="always")
     return result
 
 

@@ -29,19 +29,33 @@ def price_calls(
     prices_config: dict | None,
     aliases: Mapping[str, str] | None,
     *,
-    rebuild: bool = True,
+    rebuild: bool | str = True,
 ) -> None:
-    """Resolve the price book for the calls present (unless `rebuild` is False), store the cost of every call
-    it prices differently from what is stored, and (re)create the priced_calls view that reads them. Ingest
-    calls it once after loading; every analysis before reading priced_calls."""
+    """Resolve the price book for the calls present, store the cost of every call it prices differently from
+    what is stored, and (re)create the priced_calls view that reads them. Ingest calls it once after loading
+    (`rebuild` "always": the run's charges are priced from a book that knows them); every analysis before
+    reading priced_calls (`rebuild` True: resolved only when the inputs differ from the last book's; False:
+    never)."""
     from costlens.pricing.book import build_price_book
     from costlens.pricing.catalog import create_priced_calls_view, install_macros
 
     install_macros(con)
-    if rebuild:
+    if rebuild == "always" or (rebuild and not book_is_current(con, prices_config, aliases)):
         build_price_book(con, prices_config, aliases)
     store_call_costs(con)
     create_priced_calls_view(con)
+
+
+def book_is_current(
+    con: duckdb.DuckDBPyConnection, prices_config: dict | None, aliases: Mapping[str, str] | None
+) -> bool:
+    """Whether the price book was resolved from these inputs (catalog version, `[prices]`, aliases) for the
+    calls present: every ingest leaves it so (price_new_calls per file, price_calls after the run), so a report
+    with the ingest's config finds it current and does not resolve it again."""
+    from costlens.pricing.book import book_inputs
+
+    stored_inputs = con.execute("SELECT value FROM meta WHERE key = 'price_book_inputs'").fetchall()
+    return bool(stored_inputs) and stored_inputs[0][0] == book_inputs(prices_config, aliases)
 
 
 def store_call_costs(con: duckdb.DuckDBPyConnection) -> int:
@@ -52,10 +66,14 @@ def store_call_costs(con: duckdb.DuckDBPyConnection) -> int:
     install_macros(con)
     con.begin()
     try:
-        for step in STORE_STEPS:
+        for step in STORE_STEPS[:2]:
             con.execute(_step_sql(step))
-        priced = int(con.execute("SELECT count(*) FROM repriced_calls").fetchall()[0][0])
-        con.execute("DROP TABLE repriced_calls")
+        # The usual case is nothing to price: counting reads one column, pricing would read them all.
+        priced = int(con.execute("SELECT count(*) FROM calls_to_price").fetchall()[0][0])
+        if priced:
+            for step in STORE_STEPS[2:]:
+                con.execute(_step_sql(step))
+            con.execute("DROP TABLE repriced_calls")
         con.commit()
     except BaseException:
         con.rollback()
@@ -117,13 +135,11 @@ def price_new_calls(
     the file's new calls (sql/load/calls_new.sql), priced from a book that covers them. The book is resolved
     again only when the file brings a key or a time span it was not resolved for, or the catalog, `[prices]`
     or the aliases changed: a file of known models costs one small query here."""
-    from costlens.pricing.book import book_inputs, build_price_book
+    from costlens.pricing.book import build_price_book
     from costlens.pricing.catalog import install_macros
 
     install_macros(con)
-    stored_inputs = con.execute("SELECT value FROM meta WHERE key = 'price_book_inputs'").fetchall()
-    stale = not stored_inputs or stored_inputs[0][0] != book_inputs(prices_config, aliases)
-    if stale or con.execute(_UNCOVERED_SQL).fetchall()[0][0]:
+    if not book_is_current(con, prices_config, aliases) or con.execute(_UNCOVERED_SQL).fetchall()[0][0]:
         build_price_book(con, prices_config, aliases, keys_sql=_CALLS_AND_STAGED_KEYS_SQL, own_transaction=False)
     con.execute(load_sql("intermediate/price_book_rows.sql"))
     con.execute(load_sql("load/calls_new.sql"))
