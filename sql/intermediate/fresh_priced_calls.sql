@@ -1,5 +1,4 @@
--- requires: calls_to_price, charge_book_rows, charge_price_book_frozen, price_book_frozen,
---   price_book_rows
+-- requires: calls_to_price, charge_book_rows, charge_price_book_frozen, price_book_frozen, price_book_rows
 -- creates: fresh_priced_calls
 -- fresh_priced_calls: the calls of `calls_to_price` priced now from the price book, one row per call with its
 -- exact cost (docs/definitions.md#cost-of-a-call). costlens/pricing/stored.py stores the result in `calls`

@@ -1,6 +1,6 @@
 -- requires: period_calls, task_costs
--- creates: ue_call_parts, ue_key, ue_percentiles, ue_task_cells, ue_task_parts, ue_tasks_by, unit_economics_all,
---   unit_economics_settings
+-- creates: ue_call_cells, ue_call_parts, ue_key, ue_latency, ue_latency_by, ue_percentiles, ue_task_cells,
+--   ue_task_parts, ue_tasks_by, unit_economics_all, unit_economics_settings
 -- The unit-economics worksheet (docs/definitions.md#unit-economics) for every grouping: feature, model, team,
 -- day, month and the period total. Sums stay exact DECIMAL; ratios are DOUBLE.
 -- Conventions (README "Definitions"):
@@ -34,9 +34,48 @@ CREATE OR REPLACE TEMP MACRO ue_key(dim, feature_key, model, team_key, day, mont
                       WHEN 'day' THEN CAST(day AS VARCHAR)
                       WHEN 'month' THEN month END, 'total');
 
--- Call-level sums and latency percentiles of every dimension in one scan: the groups are few (features,
--- models, teams, days, months), so the six grouping sets' hash tables stay small; exact percentiles hold at
--- most 1,000,000 values per set.
+-- Call-level sums of every dimension: summed once per (feature, model, team, day) cell in one scan of the
+-- calls, then rolled up from the cells (a few thousand rows) into the six grouping sets; exact DECIMAL and
+-- integer sums, so the roll-up equals summing the calls. Latency percentiles need every call's value: one
+-- aggregate per dimension (a holistic aggregate under GROUPING SETS costs several times the six GROUP BYs).
+CREATE OR REPLACE TEMP TABLE ue_call_cells AS
+SELECT
+    c.feature_key, c.model, c.team_key, c.day,
+    any_value(c.month) AS month,
+    any_value(c.provider) AS provider,
+    count(*) AS calls,
+    count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
+    sum(c.cost_usd) AS cost_usd,
+    sum(c.tool_cost_usd + c.fee_cost_usd) AS tool_cost_usd,
+    sum(c.cost_usd) FILTER (WHERE c.model_tier = 'premium') AS premium_cost_usd,
+    count(*) FILTER (WHERE c.model_tier = 'premium') AS premium_calls,
+    count(*) FILTER (WHERE c.status = 'error') AS failed_calls,
+    sum(c.context_tokens) AS context_tokens,
+    sum(c.input_tokens) AS input_tokens,
+    sum(c.cache_read_tokens) AS cache_read_tokens,
+    sum(c.cache_write_5m_tokens + c.cache_write_1h_tokens) AS cache_write_tokens,
+    sum(c.output_tokens) AS output_tokens,
+    sum(c.reasoning_tokens) AS reasoning_tokens,
+    sum(c.reported_cost_usd) AS reported_cost_usd,
+    count(c.reported_cost_usd) AS reported_calls,
+    sum(c.cost_usd) FILTER (WHERE c.reported_cost_usd IS NOT NULL) AS computed_cost_of_reported_usd
+FROM period_calls c
+GROUP BY c.feature_key, c.model, c.team_key, c.day;
+
+CREATE OR REPLACE TEMP MACRO ue_latency_by(dim) AS TABLE
+SELECT dim AS dimension, ue_key(dim, c.feature_key, c.model, c.team_key, c.day, c.month) AS key,
+       ue_percentiles(CAST(c.latency_ms AS DOUBLE), s.exact_percentiles) AS latency_ms_percentiles
+FROM period_calls c
+CROSS JOIN unit_economics_settings s
+GROUP BY 1, 2;
+
+CREATE OR REPLACE TEMP TABLE ue_latency AS FROM ue_latency_by('total');
+INSERT INTO ue_latency FROM ue_latency_by('feature');
+INSERT INTO ue_latency FROM ue_latency_by('model');
+INSERT INTO ue_latency FROM ue_latency_by('team');
+INSERT INTO ue_latency FROM ue_latency_by('day');
+INSERT INTO ue_latency FROM ue_latency_by('month');
+
 CREATE OR REPLACE TEMP TABLE ue_call_parts AS
 WITH sets AS (
     SELECT
@@ -48,32 +87,34 @@ WITH sets AS (
              ELSE 'total' END AS dimension,
         c.feature_key, c.model, c.team_key, c.day, c.month,
         any_value(c.provider) AS provider,
-        count(*) AS calls,
-        count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
+        CAST(sum(c.calls) AS BIGINT) AS calls,
+        CAST(sum(c.unpriced_calls) AS BIGINT) AS unpriced_calls,
         coalesce(sum(c.cost_usd), 0) AS cost_usd,
         -- server-side tools, generated images and per-request fees: the part of cost that is not tokens
-        coalesce(sum(c.tool_cost_usd + c.fee_cost_usd), 0) AS tool_cost_usd,
-        coalesce(sum(c.cost_usd) FILTER (WHERE c.model_tier = 'premium'), 0) AS premium_cost_usd,
-        count(*) FILTER (WHERE c.model_tier = 'premium') AS premium_calls,
-        count(*) FILTER (WHERE c.status = 'error') AS failed_calls,
+        coalesce(sum(c.tool_cost_usd), 0) AS tool_cost_usd,
+        coalesce(sum(c.premium_cost_usd), 0) AS premium_cost_usd,
+        CAST(sum(c.premium_calls) AS BIGINT) AS premium_calls,
+        CAST(sum(c.failed_calls) AS BIGINT) AS failed_calls,
         sum(c.context_tokens) AS context_tokens,
         sum(c.input_tokens) AS input_tokens,
         sum(c.cache_read_tokens) AS cache_read_tokens,
-        sum(c.cache_write_5m_tokens + c.cache_write_1h_tokens) AS cache_write_tokens,
+        sum(c.cache_write_tokens) AS cache_write_tokens,
         sum(c.output_tokens) AS output_tokens,
         sum(c.reasoning_tokens) AS reasoning_tokens,
         sum(c.reported_cost_usd) AS reported_cost_usd,
-        count(c.reported_cost_usd) AS reported_calls,
-        sum(c.cost_usd) FILTER (WHERE c.reported_cost_usd IS NOT NULL) AS computed_cost_of_reported_usd,
-        ue_percentiles(CAST(c.latency_ms AS DOUBLE), s.exact_percentiles) AS latency_ms_percentiles
-    FROM period_calls c
-    CROSS JOIN unit_economics_settings s
+        CAST(sum(c.reported_calls) AS BIGINT) AS reported_calls,
+        sum(c.computed_cost_of_reported_usd) AS computed_cost_of_reported_usd
+    FROM ue_call_cells c
     GROUP BY GROUPING SETS ((), (c.feature_key), (c.model), (c.team_key), (c.day), (c.month))
 )
-SELECT dimension, ue_key(dimension, feature_key, model, team_key, day, month) AS key,
-       * EXCLUDE (dimension, feature_key, model, team_key, day, month, latency_ms_percentiles),
-       latency_ms_percentiles[1] AS p50_latency_ms, latency_ms_percentiles[2] AS p95_latency_ms
-FROM sets;
+SELECT s.dimension, ue_key(s.dimension, s.feature_key, s.model, s.team_key, s.day, s.month) AS key,
+       s.* EXCLUDE (dimension, feature_key, model, team_key, day, month),
+       l.latency_ms_percentiles[1] AS p50_latency_ms, l.latency_ms_percentiles[2] AS p95_latency_ms
+FROM sets s
+LEFT JOIN ue_latency l
+  ON l.dimension = s.dimension AND l.key = ue_key(s.dimension, s.feature_key, s.model, s.team_key, s.day, s.month);
+DROP TABLE ue_call_cells;
+DROP TABLE ue_latency;
 
 -- Task-level figures: each task's share of a group (a task can touch several models or days). The calls are
 -- summed once per (task, feature, model, team, day) — with the task's outcome attached, and the task named by
