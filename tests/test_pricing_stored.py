@@ -44,7 +44,7 @@ def repriced(monkeypatch):
     return counts
 
 
-def test_sample_month_stored_costs_equal_a_fresh_reprice(sample_month_db, tmp_path, repriced):
+def test_sample_month_stored_costs_equal_a_fresh_reprice(sample_month_db, tmp_path, repriced, monkeypatch):
     from costlens.config import load_config
 
     path = copy_sample_db(sample_month_db, tmp_path)
@@ -70,6 +70,15 @@ def test_sample_month_stored_costs_equal_a_fresh_reprice(sample_month_db, tmp_pa
         prepare_priced_calls(con, discount)
         assert repriced[-1] == model_calls
         assert _differences(con) == 0
+
+        # a new book that moves every call: written in slices (here of 1,000 calls), each its own transaction
+        monkeypatch.setattr(stored, "UPDATE_SLICE_ROWS", 1000)
+        everything = Config(prices={"discounts": [{"pct": 5}]})  # every model: every row and the book change
+        prepare_priced_calls(con, everything)
+        assert repriced[-1] == 26138
+        assert _differences(con) == 0
+        discounted = con.execute("SELECT sum(cost_usd) FROM priced_calls").fetchall()[0][0]
+        assert discounted < total
     finally:
         con.close()
 
@@ -167,6 +176,7 @@ def test_a_database_without_stored_costs_is_priced_by_its_next_report(sample_mon
     con = db.connect(str(path))
     try:
         con.execute("UPDATE calls SET " + ", ".join(f"{c} = NULL" for c in stored.STORED_COLUMNS))
+        con.execute("DELETE FROM meta WHERE key = 'stored_costs_book'")  # a database from before stored costs
     finally:
         con.close()
     from costlens.config import load_config

@@ -111,10 +111,12 @@ def test_step_lists_never_read_what_a_later_step_creates():
     insert_steps = (
         "intermediate/price_book_rows.sql",
         "load/calls_new.sql",
+        "load/charged_calls_none.sql",
         "intermediate/fresh_priced_calls.sql",
         "load/calls_insert.sql",
     )  # pricing/stored.price_new_calls, then the runner's insert
-    for steps in (PERIOD_STEPS, RECONCILE_STEPS, leak_steps, STORE_STEPS, insert_steps):
+    store_steps = (*STORE_STEPS, "intermediate/store_call_costs_update.sql")  # the update runs in slices
+    for steps in (PERIOD_STEPS, RECONCILE_STEPS, leak_steps, store_steps, insert_steps):
         declared = [declarations((SQL / step).read_text(encoding="utf-8")) for step in steps]
         for i, (step, (requires, _)) in enumerate(zip(steps, declared)):
             later = {name for _, creates in declared[i + 1 :] for name in creates}
@@ -148,7 +150,6 @@ def test_every_templated_file_is_rendered_with_all_its_placeholders():
 
     templated = sorted(str(p.relative_to(SQL)) for p in FILES if _PLACEHOLDER.search(code(p.read_text("utf-8"))))
     assert templated == [
-        "intermediate/fresh_priced_calls.sql",
         "reconcile/calibrated_priced_calls.sql",
         "staging/otel_span_rows_flat.sql",
         "staging/otel_spans_to_calls.sql",

@@ -411,8 +411,9 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
             con.execute(load_sql("load/calls_known.sql"))
         enter_step("inserting")
         if adapter.target == "calls":  # price once: each new call is inserted with its cost
-            from costlens.pricing.stored import price_new_calls
+            from costlens.pricing.stored import forget_stored_mark, price_new_calls
 
+            forget_stored_mark(con)
             price_new_calls(con, ctx.config.prices or None, ctx.config.models.aliases)
         # the insert's own row count: no copy of the new rows is kept just to count them
         loaded = one_row(con.execute(load_sql(f"load/{adapter.target}_insert.sql")))[0]

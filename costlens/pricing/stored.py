@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from costlens.sqlfiles import load_sql, render_sql
+from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 STORE_STEPS = (
     "intermediate/price_book_rows.sql",
     "intermediate/calls_to_price.sql",
+    "intermediate/charged_calls.sql",
     "intermediate/fresh_priced_calls.sql",
     "intermediate/store_call_costs.sql",
 )
@@ -60,25 +61,74 @@ def book_is_current(
 
 def store_call_costs(con: duckdb.DuckDBPyConnection) -> int:
     """Price the calls whose stored cost is missing or out of date and store it; the number of calls priced.
-    Needs the price book (costlens.pricing.book.build_price_book) and the pricing macros. One transaction."""
+    Needs the price book (costlens.pricing.book.build_price_book) and the pricing macros. The pricing is one
+    transaction; the writing one per slice of UPDATE_SLICE_ROWS calls (a slice not written stays out of date
+    and is priced by the next run)."""
     from costlens.pricing.catalog import install_macros
 
     install_macros(con)
     con.begin()
     try:
-        for step in STORE_STEPS[:2]:
-            con.execute(_step_sql(step))
-        # The usual case is nothing to price: counting reads one column, pricing would read them all.
+        for step in STORE_STEPS[:2]:  # the book and what to price
+            con.execute(load_sql(step))
+        book = con.execute(_BOOK_IDENTITY_SQL).fetchall()[0][0]
+        if book == _stored_for(con):
+            con.commit()  # every call was priced by this very book and none was loaded since: nothing to read
+            return 0
+        # Else count first: counting reads one column, pricing would read them all.
         priced = int(con.execute("SELECT count(*) FROM calls_to_price").fetchall()[0][0])
         if priced:
             for step in STORE_STEPS[2:]:
-                con.execute(_step_sql(step))
-            con.execute("DROP TABLE repriced_calls")
+                con.execute(load_sql(step))
+        else:
+            _mark_stored(con, book)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    if not priced:
+        return 0
+    try:
+        update = load_sql("intermediate/store_call_costs_update.sql")
+        for first in range(0, priced, UPDATE_SLICE_ROWS):
+            con.begin()
+            try:
+                con.execute(update, {"first": first, "last": first + UPDATE_SLICE_ROWS})
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        _mark_stored(con, book)  # (its own statement: a failed slice above leaves the mark unset)
+    finally:
+        con.execute("DROP TABLE IF EXISTS repriced_calls")
     return priced
+
+
+# The identity of the whole book (token rows and charge book) the stored costs were last brought up to date
+# with, in meta 'stored_costs_book'. Ingest deletes the mark in every transaction that loads calls
+# (forget_stored_mark), so "the mark equals the current book" means no call can be out of date.
+_BOOK_IDENTITY_SQL = """
+SELECT CAST(hash(coalesce(list(id ORDER BY id), []), (SELECT id FROM charge_book_fingerprint)) AS VARCHAR)
+FROM price_identities
+"""
+
+
+def _stored_for(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("SELECT value FROM meta WHERE key = 'stored_costs_book'").fetchall()
+    return rows[0][0] if rows else None
+
+
+def _mark_stored(con: duckdb.DuckDBPyConnection, book: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('stored_costs_book', ?)", [book])
+
+
+def forget_stored_mark(con: duckdb.DuckDBPyConnection) -> None:
+    """Calls are being loaded (in the caller's transaction): the next store step must look for calls to price."""
+    con.execute("DELETE FROM meta WHERE key = 'stored_costs_book'")
+
+
+# Calls written per UPDATE transaction (sql/intermediate/store_call_costs_update.sql).
+UPDATE_SLICE_ROWS = 1_000_000
 
 
 def create_fresh_priced_calls(con: duckdb.DuckDBPyConnection) -> None:
@@ -91,18 +141,8 @@ def create_fresh_priced_calls(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP VIEW calls_to_price AS SELECT * EXCLUDE (" + ", ".join(STORED_COLUMNS) + ") FROM calls"
     )
-    con.execute(fresh_pricing_sql())
-
-
-def fresh_pricing_sql(*, with_charges: bool = True) -> str:
-    """sql/intermediate/fresh_priced_calls.sql; without charges when a file's calls are priced as they are
-    inserted (their charges are loaded after them)."""
-    charges = "call_charges" if with_charges else "(SELECT * FROM call_charges LIMIT 0)"
-    return render_sql("intermediate/fresh_priced_calls.sql", call_charges=charges)
-
-
-def _step_sql(step: str) -> str:
-    return fresh_pricing_sql() if step == "intermediate/fresh_priced_calls.sql" else load_sql(step)
+    con.execute(load_sql("intermediate/charged_calls.sql"))
+    con.execute(load_sql("intermediate/fresh_priced_calls.sql"))
 
 
 # The keys of the rows a file is about to insert, with the span of their times (sql/load/calls_new.sql reads
@@ -143,7 +183,8 @@ def price_new_calls(
         build_price_book(con, prices_config, aliases, keys_sql=_CALLS_AND_STAGED_KEYS_SQL, own_transaction=False)
     con.execute(load_sql("intermediate/price_book_rows.sql"))
     con.execute(load_sql("load/calls_new.sql"))
-    con.execute(fresh_pricing_sql(with_charges=False))
+    con.execute(load_sql("load/charged_calls_none.sql"))
+    con.execute(load_sql("intermediate/fresh_priced_calls.sql"))
 
 
 # The columns of `calls` that hold the stored cost (sql/schema/003_additions.sql).

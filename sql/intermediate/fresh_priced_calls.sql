@@ -1,4 +1,5 @@
--- requires: calls_to_price, charge_book_rows, charge_price_book_frozen, price_book_frozen, price_book_rows
+-- requires: calls_to_price, charge_book_rows, charge_price_book_frozen, charged_calls, price_book_frozen,
+--   price_book_rows
 -- creates: fresh_priced_calls
 -- fresh_priced_calls: the calls of `calls_to_price` priced now from the price book, one row per call with its
 -- exact cost (docs/definitions.md#cost-of-a-call). costlens/pricing/stored.py stores the result in `calls`
@@ -12,9 +13,9 @@
 -- charge_token_cost_usd (audio / image tokens), tool_cost_usd, fee_cost_usd; unpriced_charges counts the
 -- call's charges without a price (shown in coverage, never $0).
 -- _price_row_id is the identity (a hash of every column) of the book row that priced the call; _charged says
--- whether it has counted charges. {call_charges} is `call_charges`, or, when a file's calls are priced as they
--- are inserted (load/calls_insert.sql), an empty relation: their charges are not loaded yet, and a call with
--- charges is stored unpriced (priced_with NULL) and priced after its charges (intermediate/store_call_costs.sql).
+-- whether it has counted charges. charged_calls is the charges of calls_to_price (intermediate/charged_calls.sql),
+-- or none when a file's calls are priced as they are inserted (load/charged_calls_none.sql): their charges are
+-- not loaded yet, so a call with charges is stored with priced_with NULL and priced after them.
 -- Needs the pricing_variant() macro: costlens.pricing.catalog.install_macros(con).
 -- Money stays DECIMAL(38,18): tokens × $/Mtok × DECIMAL 0.000001 (a decimal division would give a DOUBLE).
 -- Closed months frozen by costlens.pricing.freeze are priced from their snapshot (price_book_frozen) for the
@@ -57,10 +58,10 @@ charge_frozen_keys AS (
 ),
 
 charged AS (
-    SELECT ch.call_id, ch.kind, ch.detail, ch.quantity, coalesce(c.provider, '') AS provider, c.model,
-           pricing_variant(c.service_tier, c.is_batch) AS variant, c.ts
-    FROM {call_charges} AS ch JOIN calls_to_price AS c USING (call_id)
-    WHERE ch.counted
+    SELECT call_id, kind, detail, quantity, coalesce(provider, '') AS provider, model,
+           pricing_variant(service_tier, is_batch) AS variant, ts
+    FROM charged_calls
+    WHERE counted
 ),
 
 charge_costs AS (
