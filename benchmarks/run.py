@@ -358,7 +358,11 @@ def fig_t1_t2(run: Run, manifest: dict, formats: tuple[str, ...]) -> dict:
             dbs[fmt] = (db, proc)
         else:
             remove_db(db)
-            proc = costlens_ingest(run, db, [path], config if fmt in ("csv", "parquet") else None)
+            try:
+                proc = costlens_ingest(run, db, [path], config if fmt in ("csv", "parquet") else None)
+            except RuntimeError as exc:  # this format's ingest failed: say so, and measure the others
+                figures.append(Figure(fid, f"`costlens ingest` of the {fmt} file", "—", status="error", note=str(exc)))
+                continue
             run.accounting[fmt] = {**file_accounting(db, path), "generated": manifest["files"][fmt]["rows"]}
             run.facts.setdefault("ingest_rss", {})[fmt] = proc.max_rss_bytes
             dbs[fmt] = (db, proc)
