@@ -145,24 +145,30 @@ def create_fresh_priced_calls(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load_sql("intermediate/fresh_priced_calls.sql"))
 
 
-# The keys of the rows a file is about to insert, with the span of their times (sql/load/calls_new.sql reads
-# the same rows), and those the price book was not resolved for.
-_STAGED_KEYS = """
-SELECT provider, model, service_tier, is_batch, ts FROM staged_checked
+# The price keys of the rows a file is about to insert (the rows sql/load/calls_new.sql reads), with the span
+# of their times: one pass over the checked rows into a few rows, which both the coverage test and a rebuild
+# read (the checks are evaluated once here, once by the insert).
+_STAGED_KEYS_SQL = """
+CREATE OR REPLACE TEMP TABLE staged_price_keys AS
+SELECT provider, model, pricing_variant(service_tier, is_batch) AS variant, min(ts) AS ts_min, max(ts) AS ts_max
+FROM staged_checked
 WHERE why_rejected IS NULL AND skip_reason IS NULL AND duplicate_reason IS NULL
+GROUP BY ALL
 """
-_UNCOVERED_SQL = f"""
-SELECT count(*) FROM (
-    SELECT coalesce(provider, '') AS provider, model, pricing_variant(service_tier, is_batch) AS variant,
-           min(ts) AS ts_min, max(ts) AS ts_max
-    FROM ({_STAGED_KEYS}) GROUP BY ALL
-) AS s
-LEFT JOIN price_book_keys AS k ON k.provider = s.provider AND k.model = s.model AND k.variant = s.variant
+_UNCOVERED_SQL = """
+SELECT count(*) FROM staged_price_keys AS s
+LEFT JOIN price_book_keys AS k
+  ON k.provider = coalesce(s.provider, '') AND k.model = s.model AND k.variant = s.variant
 WHERE k.model IS NULL OR s.ts_min < k.ts_min OR s.ts_max > k.ts_max
 """
-_CALLS_AND_STAGED_KEYS_SQL = f"""
-SELECT provider, model, pricing_variant(service_tier, is_batch) AS variant, min(ts) AS ts_min, max(ts) AS ts_max
-FROM (SELECT provider, model, service_tier, is_batch, ts FROM calls UNION ALL {_STAGED_KEYS})
+_CALLS_AND_STAGED_KEYS_SQL = """
+SELECT provider, model, variant, min(ts_min) AS ts_min, max(ts_max) AS ts_max
+FROM (
+    SELECT provider, model, pricing_variant(service_tier, is_batch) AS variant, min(ts) AS ts_min, max(ts) AS ts_max
+    FROM calls GROUP BY ALL
+    UNION ALL
+    SELECT * FROM staged_price_keys
+)
 GROUP BY ALL
 ORDER BY ALL
 """
@@ -179,6 +185,7 @@ def price_new_calls(
     from costlens.pricing.catalog import install_macros
 
     install_macros(con)
+    con.execute(_STAGED_KEYS_SQL)
     if not book_is_current(con, prices_config, aliases) or con.execute(_UNCOVERED_SQL).fetchall()[0][0]:
         build_price_book(con, prices_config, aliases, keys_sql=_CALLS_AND_STAGED_KEYS_SQL, own_transaction=False)
     con.execute(load_sql("intermediate/price_book_rows.sql"))
