@@ -387,7 +387,7 @@ WITH r AS (
            (u4 + 500) % 1000 < verbose_permille AS is_verbose,
            code || '-' || blk || '-' || task_no AS task_id,
            printf('%08x%08x%016x', {seed}, fid, blk * 64 + task_no) AS trace_id,
-           printf('%016x', i) AS span_id,
+           printf('%04x%012x', {seed}, i) AS span_id,  -- with the seed: no repeat across seeds
            TIMESTAMP '{MONTH_START}' + to_microseconds(CAST(i * ({MONTH_SECONDS}e6 / {calls}) AS BIGINT) + jitter_us) AS ts,
            'cus-' || lpad(CAST((hb >> 30) % 400 AS VARCHAR), 4, '0') AS customer,
            t1 < {text_permille} AS has_text
