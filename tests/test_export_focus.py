@@ -594,7 +594,11 @@ def test_unpriced_calls_are_left_out_and_counted(sample, tmp_path):
     shutil.copyfile(sample["db"], copy)
     con = db.connect(str(copy))
     try:
-        con.execute("UPDATE calls SET model = 'no-such-model-anywhere' WHERE feature = 'support-bot'")
+        # as if the calls had been loaded with that model: their stored cost goes too (a load prices on insert)
+        con.execute(
+            "UPDATE calls SET model = 'no-such-model-anywhere', priced_with = NULL WHERE feature = 'support-bot'"
+        )
+        con.execute("DELETE FROM meta WHERE key = 'stored_costs_book'")
         result = export_focus(
             con, sample["config"], Period(date(2026, 10, 1), date(2026, 11, 1)), tmp_path / "unpriced.focus.parquet"
         )
@@ -622,13 +626,14 @@ def test_a_frozen_month_is_exported_at_its_frozen_prices(sample, tmp_path):
     try:
         build_report(con, sample["config"], period, analyse=False)  # snapshots the closed month's prices
         frozen_rows = con.execute("SELECT count(*) FROM price_book_frozen").fetchall()[0][0]
-        con.execute("UPDATE price_book_frozen SET input_mtok = input_mtok * 2")  # frozen prices ≠ live ones now
-        report = build_report(con, sample["config"], period, analyse=False)
-        result = export_focus(con, sample["config"], period, tmp_path / "frozen.focus.csv")
+        # a price-book update after the freeze (a negotiated 40 % off everything): live prices ≠ frozen ones now
+        discounted = sample["config"].model_copy(update={"prices": {"discounts": [{"pct": 40}]}})
+        report = build_report(con, discounted, period, analyse=False)
+        result = export_focus(con, discounted, period, tmp_path / "frozen.focus.csv")
     finally:
         con.close()
     assert frozen_rows > 0
-    assert report.totals.cost_usd > sample["report"].totals.cost_usd
+    assert report.totals.cost_usd == sample["report"].totals.cost_usd  # the closed month keeps its prices
     assert result.billed_cost_usd == report.totals.cost_usd
 
 

@@ -105,10 +105,12 @@ def store_call_costs(con: duckdb.DuckDBPyConnection) -> int:
 
 
 # The identity of the whole book (token rows and charge book) the stored costs were last brought up to date
-# with, in meta 'stored_costs_book'. Ingest deletes the mark in every transaction that loads calls
+# with, and the number of calls then, in meta 'stored_costs_book' (a call added any other way than ingest
+# changes the count). Ingest deletes the mark in every transaction that loads calls
 # (forget_stored_mark), so "the mark equals the current book" means no call can be out of date.
 _BOOK_IDENTITY_SQL = """
 SELECT CAST(hash(coalesce(list(id ORDER BY id), []), (SELECT id FROM charge_book_fingerprint)) AS VARCHAR)
+       || ':' || (SELECT count(*) FROM calls)
 FROM price_identities
 """
 
