@@ -86,6 +86,8 @@ TARGETS = [
 EXAMPLES_PER_TARGET = int(os.environ.get("COSTLENS_FUZZ_EXAMPLES", "3"))
 
 # Lineage differs between a file and its reference copy; everything else about a loaded row must not.
+from costlens.pricing.stored import STORED_COLUMNS  # noqa: E402
+
 LINEAGE = {"call_id", "source_file", "source_sha256", "source_row", "run_id", "line_id", "source_format"}
 # Block traces measure prefixes ACROSS rows (shared block runs): one row's change moves its neighbours' prefix.
 CROSS_ROW = {"block_trace": {"prefix_hash", "prefix_tokens"}}
@@ -139,7 +141,8 @@ class Loaded:
         self.rows: Counter = Counter()
         if self.file.status == "ingested":
             table = self.file.target
-            skip = LINEAGE | CROSS_ROW.get(adapter, set())
+            # the stored cost is pricing's, not the adapter's (tests/test_pricing_stored.py compares it)
+            skip = LINEAGE | CROSS_ROW.get(adapter, set()) | set(STORED_COLUMNS)
             columns = [
                 name
                 for (name,) in con.execute(

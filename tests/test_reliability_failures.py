@@ -277,10 +277,11 @@ def test_simulated_full_disk_at_commit_is_exit_5(tmp_path, monkeypatch):
     """Where mounting is impossible (CI), the same DuckDB error text raised after the file's load."""
     from typer.testing import CliRunner
 
-    from costlens import cli, engine
+    from costlens import cli
+    from costlens.pricing import stored
 
     database = tmp_path / "db.duckdb"
-    monkeypatch.setattr(engine, "prepare_priced_calls", no_space_in(database))
+    monkeypatch.setattr(stored, "price_calls", no_space_in(database))  # the step after the files' loads
     result = CliRunner().invoke(
         cli.app, ["ingest", str(calls_file(tmp_path / "calls.jsonl")), "--db", str(database), "-q"]
     )
