@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from costlens.db import one_row
 from costlens.ingest.base import Adapter, IngestContext, nested
 from costlens.ingest.readers import load_json_records
 from costlens.ingest.sources import Source
@@ -138,10 +139,16 @@ PROVIDER_STAGING = {
 }
 
 
+# Lines converted per pass. provider_lines holds every line's text with its parsed parts, several times the
+# file's size: a 10M-line file converted in one pass spilled past 50 GB of disk. Passes of this many lines
+# bound that to one pass's worth; the result is the same rows as one pass (tests/test_provider_slices.py).
+PROVIDER_SLICE_LINES = 1_000_000
+
+
 def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: str) -> None:
     """Load the file and build `staged`: every line parsed and classified once (staging/provider_lines.sql),
     then converted by its own provider's staging SQL; lines of unknown shape by the primary's, which says why
-    they cannot be read."""
+    they cannot be read. A file of more than PROVIDER_SLICE_LINES lines is converted a slice of lines at a time."""
     load_json_records(con, src)
     # Anthropic and Bedrock objects carry no time of their own: the file's modification time is the fallback.
     con.execute(
@@ -149,6 +156,37 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
         "make_timestamp(CAST(? AS BIGINT)) AS file_mtime",
         [primary, src.mtime_ns // 1000],
     )
+    last_row = int(one_row(con.execute("SELECT coalesce(max(source_row), 0) FROM raw_json"))[0])
+    if last_row <= PROVIDER_SLICE_LINES:
+        _stage_provider_lines(con, primary, "staged")
+        return
+    con.execute("DROP TABLE IF EXISTS raw_json_all")
+    con.execute("ALTER TABLE raw_json RENAME TO raw_json_all")
+    parts: list[str] = []
+    carried: int | None = None  # the last message_start line before this slice (a delta in it may belong to it)
+    for first in range(1, last_row + 1, PROVIDER_SLICE_LINES):
+        last = first + PROVIDER_SLICE_LINES - 1
+        carry = f" OR source_row = {carried}" if carried is not None else ""
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW raw_json AS SELECT * FROM raw_json_all "
+            f"WHERE source_row BETWEEN {first} AND {last}{carry}"
+        )
+        part = f"staged_slice_{len(parts)}"
+        _stage_provider_lines(con, primary, part)
+        con.execute(f"DELETE FROM {part} WHERE source_row < {first}")  # the carried line is its own slice's
+        parts.append(part)
+        started = one_row(con.execute("SELECT max(source_row) FROM provider_lines WHERE t.type = 'message_start'"))[0]
+        carried = int(started) if started is not None else carried
+    con.execute("DROP VIEW raw_json")
+    con.execute("ALTER TABLE raw_json_all RENAME TO raw_json")
+    con.execute("DROP TABLE IF EXISTS staged")
+    con.execute("CREATE TEMP TABLE staged AS " + " UNION ALL BY NAME ".join(f"SELECT * FROM {p}" for p in parts))
+    for part in parts:
+        con.execute(f"DROP TABLE {part}")
+
+
+def _stage_provider_lines(con: duckdb.DuckDBPyConnection, primary: str, target: str) -> None:
+    """raw_json → table `target`: the lines classified, then each owner's lines converted by its staging SQL."""
     Adapter.run_sql(con, "staging/provider_lines.sql")
     owners = [
         row[0]
@@ -158,12 +196,14 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
     ] or [primary]
     for owner in owners:
         Adapter.run_sql(con, PROVIDER_STAGING[owner])
-    if len(owners) == 1:  # the common case: no copy, the provider's table becomes `staged`
-        con.execute("DROP TABLE IF EXISTS staged")
-        con.execute(f"ALTER TABLE staged_{owners[0]} RENAME TO staged")
+    con.execute(f"DROP TABLE IF EXISTS {target}")
+    if len(owners) == 1:  # the common case: no copy, the provider's table becomes the target
+        con.execute(f"ALTER TABLE staged_{owners[0]} RENAME TO {target}")
         return
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM staged_{owner}" for owner in owners)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {union}")
+    con.execute(f"CREATE TEMP TABLE {target} AS {union}")
+    for owner in owners:
+        con.execute(f"DROP TABLE staged_{owner}")
 
 
 class OpenAIUsageAdapter(Adapter):

@@ -208,7 +208,28 @@ CREATE OR REPLACE MACRO charge(kind, quantity, unit, detail, source_field, count
 
 -- The numeric leaves of a usage object, two levels deep ({"a": 1, "b": {"c": 2}} → a, b.c), as
 -- (field, quantity). Arrays are left to the staging that knows them.
+-- Speed: the object is parsed once into a map of its members (each nested object once more), not once per
+-- member path; an object DuckDB cannot make a map of (a key written twice) is read member by member by path.
 CREATE OR REPLACE MACRO json_number_leaves(j) AS (
+    CASE WHEN json_type(j) IS DISTINCT FROM 'OBJECT' THEN []
+         ELSE coalesce(json_number_leaves_of_map(json_transform(j, '"MAP(VARCHAR, JSON)"')),
+                       json_number_leaves_by_path(j)) END
+);
+-- NULL when the map, or a nested object's, could not be made (so the caller reads the object by path)
+CREATE OR REPLACE MACRO json_number_leaves_of_map(m) AS (
+    list_transform([flatten(list_transform(map_entries(m), lambda e:
+        CASE WHEN json_type(e.value) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+             THEN [{'field': e.key, 'quantity': try_cast(json_extract_string(e.value, '$') AS DECIMAL(38, 6))}]
+             WHEN json_type(e.value) = 'OBJECT'
+             THEN coalesce(list_transform(
+                      list_filter(map_entries(json_transform(e.value, '"MAP(VARCHAR, JSON)"')), lambda e2:
+                          json_type(e2.value) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')),
+                      lambda e2: {'field': e.key || '.' || e2.key,
+                                  'quantity': try_cast(json_extract_string(e2.value, '$') AS DECIMAL(38, 6))}),
+                      [NULL])
+             ELSE [] END))], lambda leaves: CASE WHEN len(leaves) = list_count(leaves) THEN leaves END)[1]
+);
+CREATE OR REPLACE MACRO json_number_leaves_by_path(j) AS (
     flatten(list_transform(coalesce(json_keys(j), []), lambda k:
         CASE WHEN json_type(j, '$."' || k || '"') IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
              THEN [{'field': k, 'quantity': try_cast(json_extract_string(j, '$."' || k || '"') AS DECIMAL(38, 6))}]

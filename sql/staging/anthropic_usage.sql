@@ -24,8 +24,12 @@ WITH lines0 AS (
 -- message_delta (no id) the final usage. Each message_delta is joined to the message_start before it, and
 -- both rows name the same message: the runner keeps the fuller usage (the delta's), the start counts as a
 -- streaming duplicate. The delta's usage wins key by key; the start's cache_creation split stays.
+-- Speed: the pairing reads only the event rows' numbers and type, and the start rows' usage and response are
+-- fetched for the deltas alone, so the wide lines are scanned once (never copied for a self-join).
 stream_events AS (
-    SELECT source_row, t.type AS ev FROM lines0 WHERE t.type IN ('message_start', 'message_delta')
+    SELECT source_row, t.type AS ev FROM provider_lines
+    WHERE (owner = 'anthropic' OR (owner IS NULL AND primary_provider = 'anthropic'))
+      AND t.type IN ('message_start', 'message_delta')
 ),
 delta_starts AS (
     SELECT source_row, start_row FROM (
@@ -34,16 +38,19 @@ delta_starts AS (
         FROM stream_events)
     WHERE ev = 'message_delta' AND start_row IS NOT NULL
 ),
+delta_start_lines AS (
+    SELECT ds.source_row, p.usage_json AS start_usage_json, p.r AS start_r
+    FROM delta_starts ds JOIN provider_lines p ON p.source_row = ds.start_row
+),
 streamed AS (
     SELECT l.* REPLACE (
-               CASE WHEN ds.start_row IS NOT NULL AND l.usage_json IS NOT NULL
-                    THEN json_merge_patch(st.usage_json, l.usage_json) ELSE l.usage_json END AS usage_json,
-               CASE WHEN ds.start_row IS NOT NULL THEN st.r ELSE l.r END AS r),
-           ds.start_row IS NOT NULL AS is_stream_end,
-           CASE WHEN ds.start_row IS NOT NULL THEN l.doc->>'$.delta.stop_reason' END AS delta_stop_reason
+               CASE WHEN st.source_row IS NOT NULL AND l.usage_json IS NOT NULL
+                    THEN json_merge_patch(st.start_usage_json, l.usage_json) ELSE l.usage_json END AS usage_json,
+               CASE WHEN st.source_row IS NOT NULL THEN st.start_r ELSE l.r END AS r),
+           st.source_row IS NOT NULL AS is_stream_end,
+           CASE WHEN st.source_row IS NOT NULL THEN l.doc->>'$.delta.stop_reason' END AS delta_stop_reason
     FROM lines0 l
-    LEFT JOIN delta_starts ds USING (source_row)
-    LEFT JOIN lines0 st ON st.source_row = ds.start_row
+    LEFT JOIN delta_start_lines st USING (source_row)
 ),
 mine AS (
     SELECT *,
@@ -170,8 +177,9 @@ SELECT
     coalesce(nullif_blank(resp.id),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              NULL) AS call_id,
-    -- a line without any id is identified by its content (the runner numbers identical lines)
-    CAST(json(doc) AS VARCHAR) AS identity_content,
+    -- a line without any id is identified by its content (the runner numbers identical lines); a line with an id
+    -- carries none, so the runner's numbering never compares the text of millions of identified lines
+    CASE WHEN call_id IS NULL THEN CAST(json(doc) AS VARCHAR) END AS identity_content,
     'anthropic' AS identity_prefix,
     CASE WHEN line_ts_raw IS NULL THEN file_mtime ELSE parse_ts(line_ts_raw) END AS ts,
     try_cast(coalesce(t.latency_ms, t.duration_ms, t.elapsed_ms) AS DOUBLE) AS latency_ms,

@@ -53,8 +53,9 @@ SELECT
     coalesce(nullif_blank(resp.ResponseMetadata.RequestId),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              NULL) AS call_id,
-    -- a line without any id is identified by its content (the runner numbers identical lines)
-    CAST(json(doc) AS VARCHAR) AS identity_content,
+    -- a line without any id is identified by its content (the runner numbers identical lines); a line with an id
+    -- carries none, so the runner's numbering never compares the text of millions of identified lines
+    CASE WHEN call_id IS NULL THEN CAST(json(doc) AS VARCHAR) END AS identity_content,
     'bedrock' AS identity_prefix,
     -- a response without a time of its own takes the file's modification time (tagged)
     CASE WHEN line_ts_raw IS NULL THEN file_mtime ELSE parse_ts(line_ts_raw) END AS ts,

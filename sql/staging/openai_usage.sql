@@ -136,8 +136,9 @@ SELECT
     coalesce(nullif_blank(resp.id),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              NULL) AS call_id,
-    -- a line without any id is identified by its content (the runner numbers identical lines)
-    CAST(json(doc) AS VARCHAR) AS identity_content,
+    -- a line without any id is identified by its content (the runner numbers identical lines); a line with an id
+    -- carries none, so the runner's numbering never compares the text of millions of identified lines
+    CASE WHEN call_id IS NULL THEN CAST(json(doc) AS VARCHAR) END AS identity_content,
     'openai' AS identity_prefix,
     ts_n AS ts,
     coalesce(try_cast(coalesce(t.latency_ms, t.duration_ms, t.elapsed_ms) AS DOUBLE),
