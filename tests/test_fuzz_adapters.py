@@ -100,6 +100,9 @@ FACT_TABLES = (
     "quarantine",
     "ingested_files",
     "call_content",
+    "call_charges",  # a mutated file's calls have the reference's ids: their charges must not linger
+    "unpriced_usage",
+    "unpriced_charges",
     "ingest_runs",
 )
 

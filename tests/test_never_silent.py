@@ -67,6 +67,32 @@ def test_an_unread_usage_attribute_is_counted_in_coverage(tmp_path):
     )
 
 
+@pytest.mark.parametrize("doubled", [False, True])
+def test_unread_app_log_usage_fields_are_counted_whatever_their_keys(tmp_path, doubled):
+    # a usage key with a quote in it (once failed the whole file), nested or not; an object with a key written
+    # twice is read member by member (the first value, as JSON readers do)
+    usage = (
+        '{"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100, "odd\\"key": 7, '
+        '"prompt_tokens_details": {"cached_tokens": 0, "new/kind": 3}'
+        + (', "odd\\"key": 9' if doubled else "")
+        + "}"
+    )
+    line = (
+        '{"timestamp": "2026-10-05T10:00:00Z", "request": {"model": "gpt-4o"}, "response": {"id": "chatcmpl-q", '
+        '"object": "chat.completion", "model": "gpt-4o-2024-08-06", "usage": ' + usage + "}}"
+    )
+    path = tmp_path / "app.jsonl"
+    path.write_text(line + "\n")
+    db = str(tmp_path / "c.duckdb")
+    api.ingest([str(path)], db=db, config=Config())
+    report = api.report(db=db, config=Config(), period="2026-10")
+    assert report.totals.calls == 1
+    # 1,000 × $2.50/M + 100 × $10/M by hand: the unknown fields are listed, not priced
+    assert report.totals.cost_usd == Decimal("0.0035")
+    fields = sorted((u.field, u.quantity) for u in report.coverage.unpriced_usage)
+    assert fields == [('odd"key', 7), ("prompt_tokens_details.new/kind", 3)]
+
+
 def test_a_model_span_without_usage_is_rejected_not_zero(tmp_path):
     path = tmp_path / "spans.jsonl"
     path.write_text(_span() + "\n")

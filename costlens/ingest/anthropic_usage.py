@@ -16,6 +16,7 @@ from costlens.ingest.sources import Source
 class AnthropicUsageAdapter(Adapter):
     name = "anthropic"
     target = "calls"
+    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
     description = "Anthropic Messages responses logged by an app (bare, wrapped, or Message Batches results)"
 
     def detect(self, src: Source, ctx: IngestContext) -> int:

@@ -52,6 +52,11 @@ class Adapter:
     def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
         raise NotImplementedError
 
+    # Staging that makes and drops large temp tables (a file converted a slice at a time) sets this: the runner
+    # then stages the file before the file's transaction opens, since a table dropped inside a transaction keeps
+    # its storage until the transaction ends. Staging creates only temp tables, so atomicity is unchanged.
+    stages_outside_transaction: ClassVar[bool] = False
+
     # Formats that come as trees of many small files set this and implement stage_batch: `staged` for
     # several files at once, each row naming its file in `source_file` / `source_sha256` (see runner).
     batch_files: ClassVar[bool] = False

@@ -15,6 +15,7 @@ from costlens.ingest.sources import Source
 class BedrockUsageAdapter(Adapter):
     name = "bedrock"
     target = "calls"
+    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
     description = "Amazon Bedrock Converse responses logged by an app (wrapped with request.modelId)"
 
     def detect(self, src: Source, ctx: IngestContext) -> int:

@@ -15,6 +15,7 @@ from costlens.ingest.sources import Source
 class GeminiUsageAdapter(Adapter):
     name = "gemini"
     target = "calls"
+    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
     description = "Gemini API / Vertex AI generateContent responses logged by an app (bare or wrapped)"
 
     def detect(self, src: Source, ctx: IngestContext) -> int:

@@ -209,6 +209,7 @@ def _stage_provider_lines(con: duckdb.DuckDBPyConnection, primary: str, target: 
 class OpenAIUsageAdapter(Adapter):
     name = "openai"
     target = "calls"
+    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
     description = "OpenAI responses logged by an app (Chat Completions / Responses / Batch output, bare or wrapped)"
 
     def detect(self, src: Source, ctx: IngestContext) -> int:

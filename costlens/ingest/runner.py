@@ -369,7 +369,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
     adapter, ctx = first.adapter, first.ctx
     display = first.src.display if len(files) == 1 else f"{first.src.display} (and {len(files) - 1} more files)"
     enter_step = first.step if len(files) == 1 else (lambda name: None)  # a batch's files report when done
-    con.execute("BEGIN TRANSACTION")
+    staged_first = len(files) == 1 and adapter.stages_outside_transaction
     try:
         enter_step("reading")
         con.execute(
@@ -382,6 +382,11 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
             "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace",
             [[str(p.src.path) for p in files], [p.src.sha256 for p in files], [p.replace for p in files]],
         )
+        # read by safe_tags (sql/schema/002_macros.sql): prompt text in metadata is kept in tags only on opt-in
+        con.execute("SET VARIABLE costlens_keep_content = ?", [bool(ctx.keep_content)])
+        if staged_first:  # temp tables only (Adapter.stages_outside_transaction)
+            adapter.stage(con, first.src, ctx)
+        con.execute("BEGIN TRANSACTION")
         if any(p.replace for p in files):
             replaced = dict(
                 con.execute(  # what the earlier load put in its table (whichever format it was read as)
@@ -393,12 +398,10 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
                 if pending.replace:
                     pending.result.replaced_rows = replaced.get(pending.src.sha256, 0)
             con.execute(load_sql("load/forget_deliveries.sql"))
-        # read by safe_tags (sql/schema/002_macros.sql): prompt text in metadata is kept in tags only on opt-in
-        con.execute("SET VARIABLE costlens_keep_content = ?", [bool(ctx.keep_content)])
-        if len(files) == 1:
-            adapter.stage(con, first.src, ctx)
-        else:
+        if len(files) > 1:
             adapter.stage_batch(con, [p.src for p in files], ctx)
+        elif not staged_first:
+            adapter.stage(con, first.src, ctx)
         computed = _fingerprint_staged(con, ctx.keep_content)
         enter_step("checking")
         # `--set field=value` (or a config mapping's constants) fills what any producer's rows leave empty,

@@ -1,6 +1,7 @@
 -- requires: none
 -- creates: billing_scope, canonical_model, charge, count_problem, is_bad_number, is_bad_token_count,
---   is_dated_version, json_brackets_over, json_number_leaves, metadata_tags, model_family, model_prefix_provider,
+--   is_dated_version, json_brackets_over, json_keys_once, json_number_leaves, json_number_leaves_by_path,
+--   json_number_leaves_of_map, json_pointer_step, metadata_tags, model_family, model_prefix_provider,
 --   model_provider, money_problem, normalize_provider, normalize_tier, nullif_blank, number_problem, otel_id,
 --   otel_kind, otel_parent_id, otlp_attr, otlp_value, parse_bool, parse_money, parse_tokens, parse_ts, quoted_value,
 --   read_ts, safe_tags, tag_content_json, tag_content_key, tag_descriptor_key, tag_entries_checked,
@@ -229,16 +230,25 @@ CREATE OR REPLACE MACRO json_number_leaves_of_map(m) AS (
                       [NULL])
              ELSE [] END))], lambda leaves: CASE WHEN len(leaves) = list_count(leaves) THEN leaves END)[1]
 );
+-- by JSON Pointer (/key/key2, with ~ and / escaped), so any key text is a valid path
+CREATE OR REPLACE MACRO json_pointer_step(k) AS ('/' || replace(replace(k, '~', '~0'), '/', '~1'));
+-- an object's keys in order, a key written twice once (its first value is the one a path reads)
+CREATE OR REPLACE MACRO json_keys_once(j, path) AS (
+    list_filter(coalesce(json_keys(j, path), []),
+                lambda once_key, once_at: list_position(coalesce(json_keys(j, path), []), once_key) = once_at)
+);
 CREATE OR REPLACE MACRO json_number_leaves_by_path(j) AS (
-    flatten(list_transform(coalesce(json_keys(j), []), lambda k:
-        CASE WHEN json_type(j, '$."' || k || '"') IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
-             THEN [{'field': k, 'quantity': try_cast(json_extract_string(j, '$."' || k || '"') AS DECIMAL(38, 6))}]
-             WHEN json_type(j, '$."' || k || '"') = 'OBJECT'
+    flatten(list_transform(json_keys_once(j, '$'), lambda k:
+        CASE WHEN json_type(j, json_pointer_step(k)) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+             THEN [{'field': k, 'quantity': try_cast(json_extract_string(j, json_pointer_step(k)) AS DECIMAL(38, 6))}]
+             WHEN json_type(j, json_pointer_step(k)) = 'OBJECT'
              THEN list_transform(
-                      list_filter(coalesce(json_keys(j, '$."' || k || '"'), []), lambda k2:
-                          json_type(j, '$."' || k || '"."' || k2 || '"') IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')),
+                      list_filter(json_keys_once(j, json_pointer_step(k)), lambda k2:
+                          json_type(j, json_pointer_step(k) || json_pointer_step(k2))
+                              IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')),
                       lambda k2: {'field': k || '.' || k2,
-                                  'quantity': try_cast(json_extract_string(j, '$."' || k || '"."' || k2 || '"')
+                                  'quantity': try_cast(json_extract_string(j, json_pointer_step(k)
+                                                                           || json_pointer_step(k2))
                                                        AS DECIMAL(38, 6))})
              ELSE [] END))
 );
