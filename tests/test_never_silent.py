@@ -73,9 +73,7 @@ def test_unread_app_log_usage_fields_are_counted_whatever_their_keys(tmp_path, d
     # twice is read member by member (the first value, as JSON readers do)
     usage = (
         '{"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100, "odd\\"key": 7, '
-        '"prompt_tokens_details": {"cached_tokens": 0, "new/kind": 3}'
-        + (', "odd\\"key": 9' if doubled else "")
-        + "}"
+        '"prompt_tokens_details": {"cached_tokens": 0, "new/kind": 3}' + (', "odd\\"key": 9' if doubled else "") + "}"
     )
     line = (
         '{"timestamp": "2026-10-05T10:00:00Z", "request": {"model": "gpt-4o"}, "response": {"id": "chatcmpl-q", '
