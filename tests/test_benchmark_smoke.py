@@ -116,3 +116,22 @@ def test_t9_totals_agree_when_ccusage_is_present(suite):
         pytest.skip("ccusage is not installed (T9 marked skipped in RESULTS)")
     t9 = run.facts["t9"]
     assert t9["total_diff"] < 0.01 and t9["worst_day_diff"] < 0.01
+
+
+def test_profile_lists_the_slowest_statements_with_their_operators(tmp_path, capsys):
+    from benchmarks import profile
+
+    from conftest import FIXTURES
+
+    db = str(tmp_path / "p.duckdb")
+    out = tmp_path / "profile.md"
+    assert profile.main(["ingest", str(FIXTURES / "openai" / "app_log.jsonl"), "--db", db, "--top", "3"]) == 0
+    assert profile.main(["report", "--db", db, "--top", "4", "--out", str(out)]) == 0
+    ingest_text, report_text = capsys.readouterr().out.split("`costlens report`")
+    rows = [line for line in ingest_text.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert len(rows) == 3
+    # every statement of the ingest is counted, the staging SQL by the table it creates
+    assert "sql creating staged_openai" in ingest_text
+    assert re.search(r"\| [A-Z_]+ \(\d[\d,]*, \d+\.\d\d s\)", ingest_text)  # an operator, its rows and seconds
+    assert out.read_text().count("\n| ") == 1 + 4  # the header row and four statements
+    assert out.read_text().strip().endswith(report_text.strip())  # --out holds what was printed
