@@ -409,7 +409,11 @@ class _StepDisplay:
 
     def _update(self, event: Any) -> None:
         if self._bar is not None:
+            # a new step is drawn at once: a step quicker than the display's refresh would never be seen
+            new_step = self._bar.tasks[0].description != event.step
             self._bar.update(self._task, completed=event.done, total=event.total + 1, description=event.step)
+            if new_step:
+                self._bar.refresh()
 
     def rendering(self) -> None:
         if self._bar is not None:
