@@ -19,11 +19,17 @@ MAPPING = ColumnMapping(
     constants={"provider": "openai", "feature": "chat"},
 )
 LATER = (date.today() + timedelta(days=400)).isoformat()
-WINDOW_END = (
-    date.today().replace(year=date.today().year + 1)
-    if not (date.today().month == 2 and date.today().day == 29)
-    else date(date.today().year + 1, 2, 28)
-)
+
+
+def window_end() -> date:
+    """A year from today, as ingest computes it — read when asserting, not when the module is imported, so a
+    suite that runs across midnight expects the day the ingest saw."""
+    today = date.today()
+    return (
+        today.replace(year=today.year + 1)
+        if not (today.month == 2 and today.day == 29)
+        else date(today.year + 1, 2, 28)
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,7 +80,7 @@ def test_other_values_are_no_time(text, why, con):
     assert con.execute("SELECT parse_ts(?)", [text]).fetchone()[0] is None
     problem = con.execute("SELECT ts_window_problem('ts', ?)", [text]).fetchone()[0]
     if why == "outside":
-        assert problem == f"ts is outside 2000-01-01 … {WINDOW_END.isoformat()}: {text}"
+        assert problem == f"ts is outside 2000-01-01 … {window_end().isoformat()}: {text}"
     else:
         assert problem is None  # no time at all: each staging says so in its own words
 
@@ -92,7 +98,7 @@ def test_a_call_dated_9999_is_quarantined_and_the_default_report_still_works(tmp
     (got,) = api.ingest([str(logs)], db=db, config=Config(), fmt="generic", mapping=MAPPING).files
     assert (got.rows_read, got.rows_loaded, got.rows_quarantined) == (3, 2, 1)
     (reason,) = [q["reason"] for q in api.quarantine(db=db)]
-    assert reason == f"ts (column 'when') is outside 2000-01-01 … {WINDOW_END.isoformat()}: 9999-12-31T00:00:00Z"
+    assert reason == f"ts (column 'when') is outside 2000-01-01 … {window_end().isoformat()}: 9999-12-31T00:00:00Z"
     report = api.report(db=db, config=Config())
     assert str(report.period.start).startswith("2026-10-01"), report.period
 
@@ -120,4 +126,4 @@ def test_app_log_times_outside_the_window_name_their_field(fixture, fmt, field, 
         and got.rows_read == got.rows_loaded + got.rows_duplicate + got.rows_quarantined + got.rows_skipped
     )
     reasons = dict(con.execute("SELECT source_row, reason FROM quarantine").fetchall())
-    assert reasons[1] == f"{field} is outside 2000-01-01 … {WINDOW_END.isoformat()}: {value}"
+    assert reasons[1] == f"{field} is outside 2000-01-01 … {window_end().isoformat()}: {value}"
