@@ -72,6 +72,23 @@ def _install_sigint_handler() -> Callable[[], None]:
     return restore
 
 
+def _import_engine_holding_sigint() -> None:
+    """Import DuckDB with SIGINT held back by the OS. A KeyboardInterrupt raised while its extension module
+    initialises is not unwound: nanobind aborts the process ("Critical nanobind error", status -6) instead of
+    exit 130. A Ctrl-C in that window is delivered the moment the import returns."""
+    if "duckdb" in sys.modules:
+        return
+    try:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - platforms without it
+        held = None
+    try:
+        import duckdb  # noqa: F401
+    finally:
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _is_interrupt(exc: BaseException | None) -> bool:
     """KeyboardInterrupt, or DuckDB's form of it (duckdb.InterruptException, or a RuntimeError "Query
     interrupted" when the interrupt reached DuckDB's own signal check), anywhere in the exception's chain."""
@@ -426,6 +443,7 @@ def _guard(action: Callable[[], T]) -> T:
     it surfaced as another exception, or was swallowed); a closed stdout → 141, quietly; anything else → one
     line too (a bug: exit 1)."""
     try:
+        _import_engine_holding_sigint()
         from costlens.db import check_environment
 
         check_environment()  # bad COSTLENS_* values: exit 2 before anything is opened

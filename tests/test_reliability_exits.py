@@ -339,6 +339,54 @@ def assert_interrupted(code: int | None, err: str, what: str) -> None:
     ], (what, err)
 
 
+# Sends SIGINT from inside DuckDB's extension-module initialisation: the first call into Python's enum module
+# after `_duckdb` starts loading (nanobind builds its enums there), then runs the command line as installed.
+SIGINT_INSIDE_ENGINE_IMPORT = """
+import os, signal, sys
+state = {"loading": False, "sent": False}
+def audit(event, args):
+    if event == "import" and args[0].endswith("_duckdb"):
+        state["loading"] = True
+def profile(frame, event, arg):
+    if state["loading"] and not state["sent"] and event == "call" and frame.f_code.co_filename.endswith("enum.py"):
+        state["sent"] = True
+        sys.setprofile(None)
+        os.kill(os.getpid(), signal.SIGINT)
+sys.addaudithook(audit)
+sys.setprofile(profile)
+from costlens.cli import main
+try:
+    main()
+finally:
+    if not state["sent"]:
+        sys.stderr.write("no SIGINT was sent: DuckDB was imported before the command ran, or not at all")
+"""
+
+
+@pytest.mark.subprocess
+def test_ctrl_c_while_the_engine_is_imported_is_130(tmp_path):
+    """Before: "Critical nanobind error: enum_create(...)" and SIGABRT (status -6) — a KeyboardInterrupt raised
+    inside DuckDB's module initialisation cannot unwind; seen once in CI as a 0.7 s interrupt of `ingest`."""
+    database = tmp_path / "x.duckdb"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SIGINT_INSIDE_ENGINE_IMPORT,
+            "ingest",
+            str(calls_file(tmp_path / "a.jsonl")),
+            "--db",
+            str(database),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert_interrupted(proc.returncode, proc.stderr, "SIGINT while DuckDB's extension module initialises")
+    assert not database.exists()  # interrupted before anything was opened
+
+
 DELAYS = (0.15, 0.2, 0.3, 0.45, 0.7, 1.0, 1.4, 2.0, 2.8, 3.8, 5.0)  # start-up, typer, imports, DuckDB
 
 
