@@ -2,7 +2,8 @@
 
 Each level needs every check of the levels below it (a check is met or not, with the figure that decided it):
 
-1 ad hoc       calls are logged — nothing more is known. (A period without calls gets no assessment: {}.)
+1 ad hoc       calls are logged — nothing more is known. (A period without calls gets no assessment: None,
+               `{}` in JSON.)
 2 visible      spend is priced (≥ 95 % of calls) and attributed to a feature (≥ 80 % of spend).
 3 accountable  features carrying ≥ 80 % of spend have an owner (or team) and a monthly budget in costlens.toml.
 4 measured     outcomes are logged for ≥ 50 % of tasks (cost per accepted outcome is known) and cost SLOs per
@@ -17,9 +18,10 @@ Negotiated prices (overrides or discounts in costlens.toml) are reported as a ch
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from costlens.db import one_row
+from costlens.model.report import Maturity, MaturityCheck
 
 if TYPE_CHECKING:
     import duckdb
@@ -57,17 +59,17 @@ def _batch_calls(con: duckdb.DuckDBPyConnection | None) -> int | None:
         return None
 
 
-def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, report: Report) -> dict[str, Any]:
-    """{level, label, checks: [{name, met, detail, level}], next_steps: [...]} (module docstring); {} for a period
-    without calls (nothing to judge)."""
+def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, report: Report) -> Maturity | None:
+    """The level, its label, every check and the next steps (module docstring); None for a period without calls
+    (nothing to judge)."""
     if report.totals.calls == 0:
-        return {}
+        return None
     features = dict(config.features) if config is not None else {}
     t = report.totals
-    checks: list[dict[str, Any]] = []
+    checks: list[MaturityCheck] = []
 
     def check(name: str, level: int | None, met: bool, detail: str) -> None:
-        checks.append({"name": name, "met": bool(met), "detail": detail, "level": level})
+        checks.append(MaturityCheck(name=name, met=bool(met), detail=detail, level=level))
 
     check("calls_logged", 1, t.calls > 0, f"{t.calls:,} calls in the period")
     coverage = t.priced_coverage_pct
@@ -158,9 +160,9 @@ def assess_maturity(con: duckdb.DuckDBPyConnection | None, config: Config, repor
 
     level = 1
     for candidate in (2, 3, 4, 5):
-        if all(c["met"] for c in checks if c["level"] is not None and c["level"] <= candidate):
+        if all(c.met for c in checks if c.level is not None and c.level <= candidate):
             level = candidate
         else:
             break
-    next_steps = [c["detail"] for c in checks if c["level"] == level + 1 and not c["met"]] if level < 5 else []
-    return {"level": level, "label": LABELS[level], "checks": checks, "next_steps": next_steps}
+    next_steps = [c.detail for c in checks if c.level == level + 1 and not c.met] if level < 5 else []
+    return Maturity(level=level, label=LABELS[level], checks=checks, next_steps=next_steps)

@@ -34,7 +34,7 @@ from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
 from costlens.model.leaks import Finding
 from costlens.model.levers import Lever
-from costlens.model.report import Coverage, Period, PriceBookInfo, Report
+from costlens.model.report import Coverage, Maturity, MaturityCheck, Period, PriceBookInfo, Report
 from costlens.report.build import build_report
 from costlens.report.render_html import SECTIONS, render_html
 from costlens.report.render_json import render_json
@@ -121,43 +121,48 @@ def fill_missing_sections(report: Report, config: Config, *, change: dict | None
     if not report.maturity:
         cov = report.coverage
         checks = [
-            {
-                "name": "attribution",
-                "met": cov.unattributed_cost_usd == 0,
-                "detail": f"{usd(cov.unattributed_cost_usd)} of spend has no feature",
-            },
-            {
-                "name": "outcomes",
-                "met": report.totals.tasks_with_outcome > 0,
-                "detail": f"{report.totals.tasks_with_outcome:,} tasks have an outcome",
-            },
-            {
-                "name": "budgets",
-                "met": all(b.get("monthly_budget_usd") for b in report.budgets) and bool(report.budgets),
-                "detail": f"{sum(1 for b in report.budgets if b.get('monthly_budget_usd'))} of {len(report.budgets)} "
+            MaturityCheck(
+                name="attribution",
+                met=cov.unattributed_cost_usd == 0,
+                detail=f"{usd(cov.unattributed_cost_usd)} of spend has no feature",
+                level=2,
+            ),
+            MaturityCheck(
+                name="outcomes",
+                met=report.totals.tasks_with_outcome > 0,
+                detail=f"{report.totals.tasks_with_outcome:,} tasks have an outcome",
+                level=4,
+            ),
+            MaturityCheck(
+                name="budgets",
+                met=all(b.get("monthly_budget_usd") for b in report.budgets) and bool(report.budgets),
+                detail=f"{sum(1 for b in report.budgets if b.get('monthly_budget_usd'))} of {len(report.budgets)} "
                 "features have a monthly budget",
-            },
-            {
-                "name": "pricing",
-                "met": report.totals.unpriced_calls == 0,
-                "detail": f"{report.totals.unpriced_calls:,} unpriced calls",
-            },
-            {
-                "name": "caching",
-                "met": any(u.cache_read_tokens for u in report.unit_economics),
-                "detail": "prompt caching seen"
+                level=3,
+            ),
+            MaturityCheck(
+                name="pricing",
+                met=report.totals.unpriced_calls == 0,
+                detail=f"{report.totals.unpriced_calls:,} unpriced calls",
+                level=2,
+            ),
+            MaturityCheck(
+                name="caching",
+                met=any(u.cache_read_tokens for u in report.unit_economics),
+                detail="prompt caching seen"
                 if any(u.cache_read_tokens for u in report.unit_economics)
                 else "no cached tokens",
-            },
-            {"name": "reconciliation", "met": cov.billing_lines > 0, "detail": f"{cov.billing_lines} billing lines"},
+                level=5,
+            ),
+            MaturityCheck(
+                name="reconciliation", met=cov.billing_lines > 0, detail=f"{cov.billing_lines} billing lines", level=5
+            ),
         ]
-        met = sum(c["met"] for c in checks)
+        met = sum(c.met for c in checks)
         level = 1 + min(4, met * 4 // len(checks))
-        report.maturity = {
-            "level": level,
-            "label": ["ad hoc", "visible", "measured", "managed", "optimised"][level - 1],
-            "checks": checks,
-        }
+        report.maturity = Maturity(
+            level=level, label=["ad hoc", "visible", "measured", "managed", "optimised"][level - 1], checks=checks
+        )
     if change is not None and not report.change:
         report.change = change
     return report
@@ -393,7 +398,9 @@ def hostile(tmp_path_factory):
         "cost_per_accepted_outcome_trend": [{"month": SCRIPT, "value": 1.0}, {"month": IMG, "value": 2.0}],
     }
     fill_missing_sections(report, config, change=change)
-    report.maturity = {"level": 2, "label": SCRIPT, "checks": [{"name": IMG, "met": False, "detail": FORMULA}]}
+    report.maturity = Maturity(
+        level=2, label=SCRIPT, checks=[MaturityCheck(name=IMG, met=False, detail=FORMULA, level=None)]
+    )
     html = render_html(report, config)
     out = work / "hostile.html"
     out.write_text(html, encoding="utf-8")

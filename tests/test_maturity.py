@@ -13,11 +13,11 @@ from costlens.model.report import Coverage
 
 
 def checks(result):
-    return {c["name"]: c for c in result["checks"]}
+    return {c.name: c for c in result.checks}
 
 
 def test_no_calls_no_assessment():
-    assert assess_maturity(None, Config(), make_report([])) == {}
+    assert assess_maturity(None, Config(), make_report([])) is None
 
 
 def test_visible_but_unowned_is_level_2():
@@ -26,19 +26,19 @@ def test_visible_but_unowned_is_level_2():
         coverage=Coverage(unattributed_cost_usd=Decimal("10")),
     )
     result = assess_maturity(None, Config(), report)
-    assert result["level"] == 2 and result["label"] == "visible"
+    assert result.level == 2 and result.label == "visible"
     c = checks(result)
-    assert c["spend_attributed"]["met"] and c["spend_attributed"]["detail"].startswith("90% of spend")
-    assert c["spend_priced"]["detail"].startswith("100.0% of calls priced")
-    assert not c["owners_assigned"]["met"] and not c["budgets_set"]["met"]
-    assert result["next_steps"] == [c["owners_assigned"]["detail"], c["budgets_set"]["detail"]]
+    assert c["spend_attributed"].met and c["spend_attributed"].detail.startswith("90% of spend")
+    assert c["spend_priced"].detail.startswith("100.0% of calls priced")
+    assert not c["owners_assigned"].met and not c["budgets_set"].met
+    assert result.next_steps == [c["owners_assigned"].detail, c["budgets_set"].detail]
 
 
 def test_unpriced_spend_stays_level_1():
     report = make_report([ue("a", "1", calls=10, unpriced_calls=2)])
     result = assess_maturity(None, Config(), report)
-    assert result["level"] == 1
-    assert checks(result)["spend_priced"]["detail"].startswith("80.0% of calls priced")
+    assert result.level == 1
+    assert checks(result)["spend_priced"].detail.startswith("80.0% of calls priced")
 
 
 def accountable_config(**extra):
@@ -48,13 +48,13 @@ def accountable_config(**extra):
 def test_accountable_and_measured():
     rows = [ue("a", "95", calls=10, tasks=10, tasks_with_outcome=6, accepted_tasks=5), ue("b", "5")]
     result = assess_maturity(None, accountable_config(), make_report(rows))
-    assert result["level"] == 3 and checks(result)["outcomes_logged"]["met"]
-    assert not checks(result)["cost_slos_set"]["met"]
+    assert result.level == 3 and checks(result)["outcomes_logged"].met
+    assert not checks(result)["cost_slos_set"].met
     result = assess_maturity(None, accountable_config(cost_slo_per_accepted_outcome_usd=20), make_report(rows))
-    assert result["level"] == 4 and result["label"] == "measured"
+    assert result.level == 4 and result.label == "measured"
     c = checks(result)
-    assert c["cost_slos_set"]["detail"].startswith("95% of spend")
-    assert not c["prompt_caching_used"]["met"] and not c["bill_reconcilable"]["met"]
+    assert c["cost_slos_set"].detail.startswith("95% of spend")
+    assert not c["prompt_caching_used"].met and not c["bill_reconcilable"].met
 
 
 def test_optimised():
@@ -78,12 +78,12 @@ def test_optimised():
     )
     report = make_report(rows, coverage=Coverage(billing_lines=12))
     result = assess_maturity(None, config, report)
-    assert result["level"] == 5 and result["label"] == "optimised" and result["next_steps"] == []
+    assert result.level == 5 and result.label == "optimised" and result.next_steps == []
     c = checks(result)
-    assert c["prompt_caching_used"]["detail"] == "cache reads are 30.0% of input tokens"
-    assert c["negotiated_prices"]["met"] and c["negotiated_prices"]["level"] is None
+    assert c["prompt_caching_used"].detail == "cache reads are 30.0% of input tokens"
+    assert c["negotiated_prices"].met and c["negotiated_prices"].level is None
     report.leaks = [Finding("batchable", "a", None, None, 60, Decimal(5), Decimal(5), "high", "high")]
     result = assess_maturity(None, config, report)
-    assert result["level"] == 4
-    assert not checks(result)["batch_where_possible"]["met"]
-    assert "batchable traffic at synchronous prices in a" in checks(result)["batch_where_possible"]["detail"]
+    assert result.level == 4
+    assert not checks(result)["batch_where_possible"].met
+    assert "batchable traffic at synchronous prices in a" in checks(result)["batch_where_possible"].detail

@@ -184,6 +184,26 @@ class Coverage:
 
 
 @dataclass
+class MaturityCheck:
+    """One check of the maturity assessment (costlens/maturity.py): met or not, with the figure that decided it."""
+
+    name: str
+    met: bool
+    detail: str
+    level: int | None  # the level that needs it; None: reported, required by no level
+
+
+@dataclass
+class Maturity:
+    """The organisation's cost practice, level 1 (ad hoc) to 5 (optimised), judged from the data present."""
+
+    level: int
+    label: str
+    checks: list[MaturityCheck] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)  # the unmet checks of the next level
+
+
+@dataclass
 class Report:
     generated_at: datetime
     period: Period
@@ -203,7 +223,7 @@ class Report:
     diagnosis: Diagnosis | None = None  # with analysis: which way the decision tree points
     change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
     showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
-    maturity: dict[str, Any] = field(default_factory=dict)  # the organisation's cost practice, from the data
+    maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):
     # what `costlens diff` needs to split the change between two saved reports
