@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.model.report import Budget
 from costlens.money import round_cents
 from costlens.money import usd as _usd
 
@@ -92,7 +93,7 @@ def budget_row(
     share: Decimal,
     period_days: int | None,
     shown_spend: Decimal | None = None,
-) -> dict[str, Any]:
+) -> Budget:
     """One budgets[] entry. `share` = elapsed share of the period; `period_days` = the period's length when it
     is not a calendar month (None for a month): monthly amounts are then prorated × days / 30.44.
     `shown_spend` is the feature's spend as every table shows it (the report's cents); the reason quotes it."""
@@ -138,35 +139,35 @@ def budget_row(
         slo_status = "unknown"
     else:
         slo_status = "breached" if cpao > slo else "ok"
-    return {
-        "feature": feature,
-        "owner": getattr(settings, "owner", None),
-        "team": getattr(settings, "team", None),
-        "cost_center": getattr(settings, "cost_center", None),
-        "criticality": getattr(settings, "criticality", None),
-        "monthly_budget_usd": monthly,
-        "spend_usd": spend,
-        "forecast_month_end_usd": forecast,
-        "shown_spend_usd": spend_shown,
-        "shown_forecast_usd": forecast_shown,
-        "used_pct": used,
-        "forecast_used_pct": forecast_used,
-        "soft_alert_pct": soft,
-        "hard_limit_usd": hard_monthly,
-        "status": status,
-        "reason": why,
-        "cost_slo_per_accepted_outcome_usd": _money(slo),
-        "cost_per_accepted_outcome_usd": cpao,
-        "slo_status": slo_status,
-        "accepted_tasks": ue.accepted_tasks if ue is not None else 0,
-        "period_budget_usd": budget,
-        "period_hard_limit_usd": hard,
-        "elapsed_share": float(share),
-        "configured": settings is not None,
-    }
+    return Budget(
+        feature=feature,
+        owner=getattr(settings, "owner", None),
+        team=getattr(settings, "team", None),
+        cost_center=getattr(settings, "cost_center", None),
+        criticality=getattr(settings, "criticality", None),
+        monthly_budget_usd=monthly,
+        spend_usd=spend,
+        forecast_month_end_usd=forecast,
+        shown_spend_usd=spend_shown,
+        shown_forecast_usd=forecast_shown,
+        used_pct=used,
+        forecast_used_pct=forecast_used,
+        soft_alert_pct=soft,
+        hard_limit_usd=hard_monthly,
+        status=status,
+        reason=why,
+        cost_slo_per_accepted_outcome_usd=_money(slo),
+        cost_per_accepted_outcome_usd=cpao,
+        slo_status=slo_status,
+        accepted_tasks=ue.accepted_tasks if ue is not None else 0,
+        period_budget_usd=budget,
+        period_hard_limit_usd=hard,
+        elapsed_share=float(share),
+        configured=settings is not None,
+    )
 
 
-def compute_budgets(con: Any, config: Config, report: Report, *, as_of: datetime | None = None) -> list[dict]:
+def compute_budgets(con: Any, config: Config, report: Report, *, as_of: datetime | None = None) -> list[Budget]:
     """budgets[] for the report (see the module docstring). `con` is not needed: everything comes from the
     report and the config; it is accepted for a uniform signature. Ordered by spend, then name."""
     features = dict(config.features) if config is not None else {}
@@ -181,5 +182,5 @@ def compute_budgets(con: Any, config: Config, report: Report, *, as_of: datetime
         budget_row(name, features.get(name), seen.get(name), share=share, period_days=days, shown_spend=shown.get(name))
         for name in names
     ]
-    rows.sort(key=lambda r: (-r["spend_usd"], r["feature"]))
+    rows.sort(key=lambda r: (-r.spend_usd, r.feature))
     return rows

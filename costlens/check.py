@@ -247,7 +247,7 @@ def load_report(path: str | Path) -> Any:
     from datetime import date
     from types import SimpleNamespace
 
-    from costlens.model.report import Period
+    from costlens.model.report import Budget, Period
 
     fix = "pass a file written by `costlens report --format json --out FILE`"
     data = validate_baseline(_read_json(Path(path), fix), str(path))
@@ -276,7 +276,7 @@ def load_report(path: str | Path) -> Any:
     return SimpleNamespace(
         period=period,
         unit_economics=rows,
-        budgets=list(data.get("budgets") or []),
+        budgets=[Budget.from_json(b) for b in data.get("budgets") or [] if isinstance(b, dict)],
         totals=SimpleNamespace(
             calls=int(totals.get("calls") or 0),
             accepted_tasks=int(totals.get("accepted_tasks") or 0),
@@ -372,11 +372,11 @@ def _budget_rules(report: Report, config: Config, t: CheckThresholds) -> list[Ch
     with_calls = [row.key for row in report.unit_economics if row.calls]
     rules = []
     for b in budgets:
-        feature = str(b.get("feature"))
-        status = b.get("status")
-        spend = None if b.get("spend_usd") is None else float(b["spend_usd"])
-        budget = None if b.get("monthly_budget_usd") is None else float(b["monthly_budget_usd"])
-        if status != "no_budget" and b.get("configured") and feature not in with_calls:
+        feature = str(b.feature)
+        status = b.status
+        spend = None if b.spend_usd is None else float(b.spend_usd)
+        budget = None if b.monthly_budget_usd is None else float(b.monthly_budget_usd)
+        if status != "no_budget" and b.configured and feature not in with_calls:
             # a budget that watches nothing is most often a feature name that does not match the logs
             rules.append(
                 CheckRule(
@@ -396,21 +396,21 @@ def _budget_rules(report: Report, config: Config, t: CheckThresholds) -> list[Ch
                 CheckRule(
                     f"budget[{feature}]",
                     verdict,
-                    f"{status}: {b.get('reason') or ''}".strip(),
+                    f"{status}: {b.reason or ''}".strip(),
                     "budget",
                     feature,
                     spend,
                     budget,
                 )
             )
-        if b.get("slo_status") in ("ok", "breached", "unknown"):
-            slo = b.get("cost_slo_per_accepted_outcome_usd")
-            cpao = b.get("cost_per_accepted_outcome_usd")
-            if b["slo_status"] == "unknown":
+        if b.slo_status in ("ok", "breached", "unknown"):
+            slo = b.cost_slo_per_accepted_outcome_usd
+            cpao = b.cost_per_accepted_outcome_usd
+            if b.slo_status == "unknown":
                 verdict = SKIP
                 detail = f"not compared: cost SLO {_usd(slo)} per accepted outcome, no accepted outcome in the period"
             else:
-                breached = b["slo_status"] == "breached"
+                breached = b.slo_status == "breached"
                 detail = (
                     f"cost per accepted outcome {_usd(cpao)} {'is above' if breached else 'within'} the SLO {_usd(slo)}"
                 )

@@ -81,7 +81,7 @@ def cfg(**features) -> Config:
 
 
 def by_feature(rows):
-    return {r["feature"]: r for r in rows}
+    return {r.feature: r for r in rows}
 
 
 def test_closed_month_statuses():
@@ -96,7 +96,7 @@ def test_closed_month_statuses():
         idle={"monthly_budget_usd": 10, "owner": "o@x"},
     )
     rows = by_feature(compute_budgets(None, config, report))
-    assert {k: r["status"] for k, r in rows.items()} == {
+    assert {k: r.status for k, r in rows.items()} == {
         "over": "over",
         "warn": "warning",
         "ok": "ok",
@@ -104,12 +104,12 @@ def test_closed_month_statuses():
         "unconfigured": "no_budget",
         "idle": "ok",
     }
-    assert rows["over"]["used_pct"] == pytest.approx(120.0)
-    assert rows["over"]["spend_usd"] == Decimal("120") == rows["over"]["forecast_month_end_usd"]  # closed month
-    assert rows["warn"]["used_pct"] == pytest.approx(85.0) and "soft alert at 80%" in rows["warn"]["reason"]
-    assert rows["idle"]["spend_usd"] == 0 and rows["idle"]["used_pct"] == 0 and rows["idle"]["owner"] == "o@x"
-    assert rows["unconfigured"]["configured"] is False and rows["unconfigured"]["monthly_budget_usd"] is None
-    assert [r["feature"] for r in compute_budgets(None, config, report)][:2] == ["over", "hard"]  # by spend
+    assert rows["over"].used_pct == pytest.approx(120.0)
+    assert rows["over"].spend_usd == Decimal("120") == rows["over"].forecast_month_end_usd  # closed month
+    assert rows["warn"].used_pct == pytest.approx(85.0) and "soft alert at 80%" in rows["warn"].reason
+    assert rows["idle"].spend_usd == 0 and rows["idle"].used_pct == 0 and rows["idle"].owner == "o@x"
+    assert rows["unconfigured"].configured is False and rows["unconfigured"].monthly_budget_usd is None
+    assert [r.feature for r in compute_budgets(None, config, report)][:2] == ["over", "hard"]  # by spend
 
 
 def test_month_end_forecast_in_an_open_month():
@@ -120,13 +120,13 @@ def test_month_end_forecast_in_an_open_month():
         a={"monthly_budget_usd": 90}, b={"monthly_budget_usd": 100}, c={"monthly_budget_usd": 200, "hard_limit_usd": 95}
     )
     rows = by_feature(compute_budgets(None, config, report))
-    assert rows["a"]["forecast_month_end_usd"] == Decimal("96.1")
-    assert rows["a"]["elapsed_share"] == pytest.approx(10 / 31)
-    assert rows["a"]["status"] == "warning" and "forecast $96.10 exceeds the budget $90.00" in rows["a"]["reason"]
-    assert rows["a"]["used_pct"] == pytest.approx(31 / 90 * 100)
-    assert rows["a"]["forecast_used_pct"] == pytest.approx(96.1 / 90 * 100)
-    assert rows["b"]["status"] == "ok"
-    assert rows["c"]["status"] == "warning" and "hard limit" in rows["c"]["reason"]
+    assert rows["a"].forecast_month_end_usd == Decimal("96.1")
+    assert rows["a"].elapsed_share == pytest.approx(10 / 31)
+    assert rows["a"].status == "warning" and "forecast $96.10 exceeds the budget $90.00" in rows["a"].reason
+    assert rows["a"].used_pct == pytest.approx(31 / 90 * 100)
+    assert rows["a"].forecast_used_pct == pytest.approx(96.1 / 90 * 100)
+    assert rows["b"].status == "ok"
+    assert rows["c"].status == "warning" and "hard limit" in rows["c"].reason
 
 
 def test_clock_before_the_data_uses_the_latest_day():
@@ -135,7 +135,7 @@ def test_clock_before_the_data_uses_the_latest_day():
         [ue("a", "15")], generated_at=datetime(2026, 9, 1, tzinfo=UTC), days=["2026-10-01", "2026-10-15"]
     )
     row = compute_budgets(None, cfg(a={"monthly_budget_usd": 40}), report)[0]
-    assert row["forecast_month_end_usd"] == Decimal("31")
+    assert row.forecast_month_end_usd == Decimal("31")
 
 
 def test_period_that_is_not_a_month_prorates_the_budget():
@@ -143,8 +143,8 @@ def test_period_that_is_not_a_month_prorates_the_budget():
     period = Period(date(2026, 10, 1), date(2026, 10, 16))
     report = make_report([ue("a", "16")], period=period)
     row = compute_budgets(None, cfg(a={"monthly_budget_usd": 30.44, "hard_limit_usd": 60.88}), report)[0]
-    assert row["period_budget_usd"] == Decimal("15.00") and row["period_hard_limit_usd"] == Decimal("30.00")
-    assert row["status"] == "over" and row["monthly_budget_usd"] == Decimal("30.44")
+    assert row.period_budget_usd == Decimal("15.00") and row.period_hard_limit_usd == Decimal("30.00")
+    assert row.status == "over" and row.monthly_budget_usd == Decimal("30.44")
 
 
 def test_cost_slo_status():
@@ -162,13 +162,13 @@ def test_cost_slo_status():
         unknown={"cost_slo_per_accepted_outcome_usd": 1},
     )
     rows = by_feature(compute_budgets(None, config, report))
-    assert {k: r["slo_status"] for k, r in rows.items()} == {
+    assert {k: r.slo_status for k, r in rows.items()} == {
         "breached": "breached",
         "fine": "ok",
         "unknown": "unknown",
         "none": "no_slo",
     }
-    assert rows["breached"]["cost_slo_per_accepted_outcome_usd"] == Decimal("1.5")
+    assert rows["breached"].cost_slo_per_accepted_outcome_usd == Decimal("1.5")
 
 
 @pytest.mark.slow
@@ -187,7 +187,7 @@ def test_on_the_real_pipeline(con, ingest):
     assert not ingest(econ / "spans.jsonl", econ / "outcomes.csv", config=config).failed
     report = build_report(con, config, OCT, analyse=False)
     rows = by_feature(compute_budgets(con, config, report))
-    assert rows["alpha"]["spend_usd"] == Decimal("0.0214") and rows["alpha"]["status"] == "over"
-    assert rows["alpha"]["used_pct"] == pytest.approx(107.0)
-    assert rows["beta"]["spend_usd"] == Decimal("0.0036") and rows["beta"]["status"] == "ok"
-    assert rows["alpha"]["forecast_month_end_usd"] == Decimal("0.0214")  # October is closed (generated later)
+    assert rows["alpha"].spend_usd == Decimal("0.0214") and rows["alpha"].status == "over"
+    assert rows["alpha"].used_pct == pytest.approx(107.0)
+    assert rows["beta"].spend_usd == Decimal("0.0036") and rows["beta"].status == "ok"
+    assert rows["alpha"].forecast_month_end_usd == Decimal("0.0214")  # October is closed (generated later)

@@ -13,7 +13,7 @@ from test_budgets import make_report, ue
 from costlens.check import CheckThresholds, load_baseline, run_check, validate_baseline
 from costlens.config import Config
 from costlens.errors import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, InputError, UsageError
-from costlens.model.report import Coverage, UnpricedModel
+from costlens.model.report import Budget, Coverage, UnpricedModel
 from costlens.report.render_json import render_json
 
 from conftest import FIXTURES
@@ -250,14 +250,17 @@ def test_budgets_computed_when_report_has_none():
 def test_budgets_from_report_are_used():
     r = report()
     r.budgets = [
-        {
-            "feature": "z",
-            "status": "hard_limit",
-            "reason": "spend $9.00 reached the hard limit $8.00",
-            "spend_usd": Decimal(9),
-            "monthly_budget_usd": None,
-            "slo_status": "no_slo",
-        }
+        Budget.from_json(b)
+        for b in [
+            {
+                "feature": "z",
+                "status": "hard_limit",
+                "reason": "spend $9.00 reached the hard limit $8.00",
+                "spend_usd": Decimal(9),
+                "monthly_budget_usd": None,
+                "slo_status": "no_slo",
+            }
+        ]
     ]
     result = run_check(r, None, CONFIG)
     assert [x.name for x in result.failed] == ["budget[z]"]

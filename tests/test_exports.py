@@ -14,6 +14,7 @@ from costlens.errors import UsageError
 from costlens.inert import neutralise
 from costlens.model.leaks import Finding
 from costlens.model.levers import Lever
+from costlens.model.report import Budget
 from costlens.report.render_tables import MONEY, TEXT, csv_cell, export_tables
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", '  =HYPERLINK("x")']
@@ -85,15 +86,18 @@ def hostile_report():
         )
     ]
     report.budgets = [
-        {
-            "feature": "=b",
-            "owner": "+o",
-            "status": "over",
-            "spend_usd": Decimal("3"),
-            "monthly_budget_usd": Decimal("2"),
-            "used_pct": 150.0,
-            "slo_status": "no_slo",
-        }
+        Budget.from_json(b)
+        for b in [
+            {
+                "feature": "=b",
+                "owner": "+o",
+                "status": "over",
+                "spend_usd": Decimal("3"),
+                "monthly_budget_usd": Decimal("2"),
+                "used_pct": 150.0,
+                "slo_status": "no_slo",
+            }
+        ]
     ]
     return report
 

@@ -34,7 +34,7 @@ from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
 from costlens.model.leaks import Finding
 from costlens.model.levers import Lever
-from costlens.model.report import Coverage, Maturity, MaturityCheck, Period, PriceBookInfo, Report
+from costlens.model.report import Budget, Coverage, Maturity, MaturityCheck, Period, PriceBookInfo, Report
 from costlens.report.build import build_report
 from costlens.report.render_html import SECTIONS, render_html
 from costlens.report.render_json import render_json
@@ -105,7 +105,7 @@ def fill_missing_sections(report: Report, config: Config, *, change: dict | None
                     else "ok",
                 }
             )
-        report.budgets = budgets
+        report.budgets = [Budget.from_json(b) for b in budgets]
     if not report.showback:
         showback = {}
         for name, attr in (("by_owner", "owner"), ("by_team", "team"), ("by_cost_center", "cost_center")):
@@ -135,8 +135,8 @@ def fill_missing_sections(report: Report, config: Config, *, change: dict | None
             ),
             MaturityCheck(
                 name="budgets",
-                met=all(b.get("monthly_budget_usd") for b in report.budgets) and bool(report.budgets),
-                detail=f"{sum(1 for b in report.budgets if b.get('monthly_budget_usd'))} of {len(report.budgets)} "
+                met=all(b.monthly_budget_usd for b in report.budgets) and bool(report.budgets),
+                detail=f"{sum(1 for b in report.budgets if b.monthly_budget_usd)} of {len(report.budgets)} "
                 "features have a monthly budget",
                 level=3,
             ),

@@ -11,6 +11,7 @@ from test_budgets import make_report, ue
 
 from costlens.inert import md
 from costlens.model.levers import Lever
+from costlens.model.report import Budget
 from costlens.report.render_md import render_markdown
 from costlens.report.render_terminal import usd
 
@@ -29,16 +30,19 @@ def hostile_report():
     features = [ue(name, str(10 - i), calls=5, tasks=5, spend_share=0.1) for i, name in enumerate(HOSTILE)]
     report = make_report(features, cpao=0.5)
     report.budgets = [
-        {
-            "feature": HOSTILE[0],
-            "owner": HOSTILE[1],
-            "status": "over",
-            "spend_usd": Decimal("10"),
-            "monthly_budget_usd": Decimal("5"),
-            "used_pct": 200.0,
-            "forecast_month_end_usd": Decimal("10"),
-            "slo_status": "breached",
-        }
+        Budget.from_json(b)
+        for b in [
+            {
+                "feature": HOSTILE[0],
+                "owner": HOSTILE[1],
+                "status": "over",
+                "spend_usd": Decimal("10"),
+                "monthly_budget_usd": Decimal("5"),
+                "used_pct": 200.0,
+                "forecast_month_end_usd": Decimal("10"),
+                "slo_status": "breached",
+            }
+        ]
     ]
     report.levers = [
         Lever(
@@ -131,23 +135,26 @@ def test_sections_and_numbers():
         ],
     }
     report.budgets = [
-        {
-            "feature": "search",
-            "owner": None,
-            "status": "warning",
-            "spend_usd": Decimal("8.2"),
-            "monthly_budget_usd": Decimal("10"),
-            "used_pct": 82.0,
-            "forecast_month_end_usd": Decimal("8.2"),
-            "slo_status": "no_slo",
-        },
-        {
-            "feature": "support-bot",
-            "status": "ok",
-            "spend_usd": Decimal("12.345"),
-            "monthly_budget_usd": Decimal("100"),
-            "slo_status": "no_slo",
-        },
+        Budget.from_json(b)
+        for b in [
+            {
+                "feature": "search",
+                "owner": None,
+                "status": "warning",
+                "spend_usd": Decimal("8.2"),
+                "monthly_budget_usd": Decimal("10"),
+                "used_pct": 82.0,
+                "forecast_month_end_usd": Decimal("8.2"),
+                "slo_status": "no_slo",
+            },
+            {
+                "feature": "support-bot",
+                "status": "ok",
+                "spend_usd": Decimal("12.345"),
+                "monthly_budget_usd": Decimal("100"),
+                "slo_status": "no_slo",
+            },
+        ]
     ]
     report.warnings = ["no outcomes ingested"]
     text = render_markdown(report)

@@ -13,6 +13,7 @@ from typing import Any
 from costlens.model.leaks import Finding
 from costlens.model.levers import Diagnosis, Lever
 from costlens.model.reconcile import Reconciliation
+from costlens.money import round_cents
 
 SCHEMA_VERSION = "1"
 
@@ -184,6 +185,75 @@ class Coverage:
 
 
 @dataclass
+class Budget:
+    """One feature's monthly budget and cost SLO against the period's spend (costlens/budgets.py says how each
+    figure and status is decided). Field order is the JSON order of `budgets[]`."""
+
+    feature: str
+    owner: str | None
+    team: str | None
+    cost_center: str | None
+    criticality: str | None
+    monthly_budget_usd: Decimal | None
+    spend_usd: Decimal
+    forecast_month_end_usd: Decimal
+    shown_spend_usd: Decimal  # the feature's spend as every table shows it (its cents)
+    shown_forecast_usd: Decimal
+    used_pct: float | None
+    forecast_used_pct: float | None
+    soft_alert_pct: float
+    hard_limit_usd: Decimal | None
+    status: str  # ok | warning | over | hard_limit | no_budget
+    reason: str
+    cost_slo_per_accepted_outcome_usd: Decimal | None
+    cost_per_accepted_outcome_usd: float | None
+    slo_status: str  # ok | breached | no_slo | unknown
+    accepted_tasks: int
+    period_budget_usd: Decimal | None  # the budget prorated to a period that is not a calendar month
+    period_hard_limit_usd: Decimal | None
+    elapsed_share: float
+    configured: bool  # named in costlens.toml (else a feature seen in the period without settings)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Budget:
+        """A `budgets[]` entry of a saved JSON report; money back to Decimal from the number's every digit."""
+
+        def money(name: str) -> Decimal | None:
+            value = data.get(name)
+            return None if value is None else Decimal(str(value))
+
+        def shown(name: str, exact: str) -> Decimal:  # a row without its shown cents: the exact figure's
+            return money(name) or round_cents(money(exact) or Decimal(0))
+
+        return cls(
+            feature=str(data.get("feature")),
+            owner=data.get("owner"),
+            team=data.get("team"),
+            cost_center=data.get("cost_center"),
+            criticality=data.get("criticality"),
+            monthly_budget_usd=money("monthly_budget_usd"),
+            spend_usd=money("spend_usd") or Decimal(0),
+            forecast_month_end_usd=money("forecast_month_end_usd") or Decimal(0),
+            shown_spend_usd=shown("shown_spend_usd", "spend_usd"),
+            shown_forecast_usd=shown("shown_forecast_usd", "forecast_month_end_usd"),
+            used_pct=data.get("used_pct"),
+            forecast_used_pct=data.get("forecast_used_pct"),
+            soft_alert_pct=float(data.get("soft_alert_pct") or 0),
+            hard_limit_usd=money("hard_limit_usd"),
+            status=str(data.get("status") or "no_budget"),
+            reason=str(data.get("reason") or ""),
+            cost_slo_per_accepted_outcome_usd=money("cost_slo_per_accepted_outcome_usd"),
+            cost_per_accepted_outcome_usd=data.get("cost_per_accepted_outcome_usd"),
+            slo_status=str(data.get("slo_status") or "no_slo"),
+            accepted_tasks=int(data.get("accepted_tasks") or 0),
+            period_budget_usd=money("period_budget_usd"),
+            period_hard_limit_usd=money("period_hard_limit_usd"),
+            elapsed_share=float(data.get("elapsed_share") or 0),
+            configured=bool(data.get("configured")),
+        )
+
+
+@dataclass
 class MaturityCheck:
     """One check of the maturity assessment (costlens/maturity.py): met or not, with the figure that decided it."""
 
@@ -224,7 +294,7 @@ class Report:
     change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
     showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
     maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
-    budgets: list[dict[str, Any]] = field(default_factory=list)
+    budgets: list[Budget] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):
     # what `costlens diff` needs to split the change between two saved reports
     usage_by_kind: list[dict[str, Any]] = field(default_factory=list)

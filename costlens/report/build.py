@@ -140,7 +140,7 @@ def build_report(
     _finance_sections(con, config, report, analyse, diagnosis, progress)
     if call_filter:  # budgets of the features shown only
         shown = {row.key for row in report.unit_economics}
-        report.budgets = [row for row in report.budgets if row["feature"] in shown]
+        report.budgets = [row for row in report.budgets if row.feature in shown]
     report.empty_period = _empty_hint(con, report, call_filter)
     report.warnings = _warnings(report, report.empty_period)
     if call_filter:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from costlens.model.report import UnitEconomics
+from costlens.model.report import Budget, UnitEconomics
 
 TOP_ROWS = 15  # features named in a table; the rest are one "N others" row
 
@@ -82,8 +82,8 @@ BUDGET_ORDER: dict[str | None, int] = {
 }  # looked up by a row's maybe-missing status
 
 
-def _flagged(row: dict[str, Any]) -> bool:
-    return row.get("status") in BUDGET_ORDER or row.get("slo_status") == "breached"
+def _flagged(row: Budget) -> bool:
+    return row.status in BUDGET_ORDER or row.slo_status == "breached"
 
 
 @dataclass
@@ -105,43 +105,28 @@ class BudgetOthers:
         return ", ".join(f"{n} {names.get(s, s)}" for s, n in sorted(self.statuses.items(), key=lambda kv: -kv[1]))
 
 
-def lead_budgets(rows: list[dict[str, Any]], limit: int = TOP_ROWS) -> tuple[list[dict[str, Any]], BudgetOthers | None]:
+def lead_budgets(rows: list[Budget], limit: int = TOP_ROWS) -> tuple[list[Budget], BudgetOthers | None]:
     """The budgets to name — every breached or warned one first (they matter whatever their spend), then the
     largest spenders, `limit` in all, kept in spend order — and the rest as one summary row."""
     if len(rows) <= limit + 1:
         return rows, None
     ranked = sorted(
-        range(len(rows)), key=lambda i: (0 if _flagged(rows[i]) else 1, BUDGET_ORDER.get(rows[i].get("status"), 3), i)
+        range(len(rows)), key=lambda i: (0 if _flagged(rows[i]) else 1, BUDGET_ORDER.get(rows[i].status, 3), i)
     )
     keep = set(ranked[:limit])
     head = [row for i, row in enumerate(rows) if i in keep]
     tail = [row for i, row in enumerate(rows) if i not in keep]
-    budgets = [r.get("monthly_budget_usd") for r in tail if r.get("monthly_budget_usd") is not None]
+    budgets = [r.monthly_budget_usd for r in tail if r.monthly_budget_usd is not None]
     statuses: dict[str, int] = {}
     for row in tail:
-        statuses[row.get("status") or "unknown"] = statuses.get(row.get("status") or "unknown", 0) + 1
+        statuses[row.status or "unknown"] = statuses.get(row.status or "unknown", 0) + 1
     return head, BudgetOthers(
         count=len(tail),
         monthly_budget_usd=sum((Decimal(str(b)) for b in budgets), Decimal(0)) if budgets else None,
-        shown_spend_usd=sum((shown_spend(r) for r in tail), Decimal(0)),
-        shown_forecast_usd=sum((shown_forecast(r) for r in tail), Decimal(0)),
+        shown_spend_usd=sum((r.shown_spend_usd for r in tail), Decimal(0)),
+        shown_forecast_usd=sum((r.shown_forecast_usd for r in tail), Decimal(0)),
         statuses=statuses,
     )
-
-
-def shown_spend(row: dict[str, Any]) -> Decimal:
-    """A budget row's spend as the tables show it (the feature's cents)."""
-    from costlens.money import round_cents
-
-    shown = row.get("shown_spend_usd")
-    return shown if shown is not None else round_cents(row.get("spend_usd"))
-
-
-def shown_forecast(row: dict[str, Any]) -> Decimal:
-    from costlens.money import round_cents
-
-    shown = row.get("shown_forecast_usd")
-    return shown if shown is not None else round_cents(row.get("forecast_month_end_usd"))
 
 
 def lead_groups(

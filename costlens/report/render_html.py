@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from costlens.money import listing, pct, pct_shown, signed_usd, unit_usd, usd, usd_range
 from costlens.report import charts
-from costlens.report.lead import lead_budgets, lead_groups, lead_rows, shown_forecast, shown_spend
+from costlens.report.lead import lead_budgets, lead_groups, lead_rows
 from costlens.report.render_terminal import CHANGE_PARTS as _PARTS
 from costlens.report.render_terminal import lever_savings, lever_total, num, share, spend
 
 if TYPE_CHECKING:
     from costlens.config import Config
-    from costlens.model.report import Report, UnitEconomics
+    from costlens.model.report import Budget, Report, UnitEconomics
 
 SECTIONS = [
     ("summary", "Executive summary"),
@@ -147,13 +147,11 @@ def _feature_meta(report: Report, config: Config | None) -> dict[str, dict[str, 
             "criticality": feature.criticality,
             "value_per_accepted_outcome_usd": feature.value_per_accepted_outcome_usd,
         }
-    for row in report.budgets or []:
-        if not isinstance(row, dict) or row.get("feature") is None:
-            continue
-        entry = meta.setdefault(str(row["feature"]), {})
+    for row in report.budgets:
+        entry = meta.setdefault(row.feature, {})
         for key in ("owner", "team", "cost_center", "criticality"):
-            if row.get(key) is not None:
-                entry[key] = row[key]
+            if getattr(row, key) is not None:
+                entry[key] = getattr(row, key)
     return meta
 
 
@@ -273,29 +271,29 @@ def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]
     }
 
 
-def _budget_row(row: dict[str, Any]) -> dict[str, Any]:
+def _budget_row(row: Budget) -> dict[str, Any]:
     return {
-        **row,
-        "spend": usd(shown_spend(row)),
-        "forecast": usd(shown_forecast(row)),
-        "status_class": _status_class(row.get("status")),
-        "slo_class": _status_class(row.get("slo_status")),
+        **asdict(row),
+        "spend": usd(row.shown_spend_usd),
+        "forecast": usd(row.shown_forecast_usd),
+        "status_class": _status_class(row.status),
+        "slo_class": _status_class(row.slo_status),
     }
 
 
 def _budgets(report: Report) -> dict[str, Any]:
     """The budgets to name (breached and warned first, then the largest; lead.lead_budgets), a row for the
     rest, the total, and every row for the appendix."""
-    rows = [row for row in (report.budgets or []) if isinstance(row, dict)]
+    rows = report.budgets
     head, others = lead_budgets(rows)
-    budgets = [r.get("monthly_budget_usd") for r in rows if r.get("monthly_budget_usd") is not None]
+    budgets = [r.monthly_budget_usd for r in rows if r.monthly_budget_usd is not None]
     return {
         "rows": [_budget_row(r) for r in head],
         "others": others,
         "all_rows": [_budget_row(r) for r in rows],
         "total_budget": sum((Decimal(str(b)) for b in budgets), Decimal(0)) if budgets else None,
-        "total_spend": sum((shown_spend(r) for r in rows), Decimal(0)),
-        "total_forecast": sum((shown_forecast(r) for r in rows), Decimal(0)),
+        "total_spend": sum((r.shown_spend_usd for r in rows), Decimal(0)),
+        "total_forecast": sum((r.shown_forecast_usd for r in rows), Decimal(0)),
     }
 
 

@@ -80,7 +80,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "by_model": [_row(ue, "model") for ue in report.by_model],
         "leaks": [finding.as_dict() for finding in report.leaks],
         "levers": [lever.to_dict() for lever in report.levers],
-        "budgets": report.budgets,
+        "budgets": [asdict(b) for b in report.budgets],
         "reconciliation": report.reconciliation.to_dict()
         if hasattr(report.reconciliation, "to_dict")
         else report.reconciliation,

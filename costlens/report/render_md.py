@@ -12,12 +12,11 @@ render as inert text, a `|` cannot break a table and a newline cannot start a ne
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from costlens.inert import md
 from costlens.model.report import Report
 from costlens.money import pct, unit_usd, usd
-from costlens.report.lead import TOP_ROWS, lead_rows, others_label, shown_forecast, shown_spend
+from costlens.report.lead import TOP_ROWS, lead_rows, others_label
 from costlens.report.render_terminal import lever_savings, lever_total, num, share, spend
 
 TOP_FEATURES = 5
@@ -103,19 +102,13 @@ def _levers(report: Report) -> list[str]:
 
 
 def _budgets(report: Report) -> list[str]:
-    flagged = [
-        b
-        for b in report.budgets
-        if b.get("status") in ("hard_limit", "over", "warning") or b.get("slo_status") == "breached"
-    ]
-    if not any(b.get("status") != "no_budget" for b in report.budgets):
+    flagged = [b for b in report.budgets if b.status in ("hard_limit", "over", "warning") or b.slo_status == "breached"]
+    if not any(b.status != "no_budget" for b in report.budgets):
         return ["No budgets in costlens.toml — `costlens init` writes a starter config with suggested budgets."]
     if not flagged:
-        return [
-            f"All {sum(1 for b in report.budgets if b.get('status') != 'no_budget')} budgets are within their limits."
-        ]
+        return [f"All {sum(1 for b in report.budgets if b.status != 'no_budget')} budgets are within their limits."]
     order: dict[str | None, int] = {"hard_limit": 0, "over": 1, "warning": 2}
-    flagged.sort(key=lambda b: (order.get(b.get("status"), 3), -Decimal(b.get("spend_usd") or 0)))
+    flagged.sort(key=lambda b: (order.get(b.status, 3), -b.spend_usd))
     status_text: dict[str | None, str] = {
         "hard_limit": "**hard limit**",
         "over": "**over budget**",
@@ -125,18 +118,18 @@ def _budgets(report: Report) -> list[str]:
     rows = []
     rest = len(flagged) - TOP_ROWS if len(flagged) > TOP_ROWS + 1 else 0
     for b in flagged[: len(flagged) - rest]:
-        status = status_text.get(b.get("status"), md(b.get("status")))
-        if b.get("slo_status") == "breached":
+        status = status_text.get(b.status, md(b.status))
+        if b.slo_status == "breached":
             status += " · cost SLO breached"
         rows.append(
             [
-                md(b.get("feature")),
-                md(b.get("owner") or "—"),
+                md(b.feature),
+                md(b.owner or "—"),
                 status,
-                usd(shown_spend(b)),
-                usd(b.get("monthly_budget_usd")),
-                "—" if b.get("used_pct") is None else f"{b['used_pct']:.0f}%",
-                usd(shown_forecast(b)),
+                usd(b.shown_spend_usd),
+                usd(b.monthly_budget_usd),
+                "—" if b.used_pct is None else f"{b.used_pct:.0f}%",
+                usd(b.shown_forecast_usd),
             ]
         )
     lines = _table(["Feature", "Owner", "Status", "Spend", "Budget", "Used", "Forecast"], "lllrrrr", rows)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import fields
+from dataclasses import asdict, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,7 +174,7 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
         "by_day": ([("day", DATE)] + _UE_COLUMNS, _ue_rows(report.by_day, "day")),
         "leaks": (LEAK_COLUMNS, leaks),
         "levers": (LEVER_COLUMNS, levers),
-        "budgets": (BUDGET_COLUMNS, list(report.budgets)),
+        "budgets": (BUDGET_COLUMNS, [asdict(b) for b in report.budgets]),
         "showback": (SHOWBACK_COLUMNS, _showback_rows(report.showback or {})),
         "showback_invoice": (SHOWBACK_INVOICE_COLUMNS, _showback_rows((report.showback or {}).get("invoice") or {})),
     }

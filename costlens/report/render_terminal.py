@@ -18,7 +18,7 @@ from costlens import money
 from costlens.model.levers import Lever
 from costlens.model.report import Report, UnitEconomics
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
-from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows, shown_forecast, shown_spend
+from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows
 
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod, RenderableType
@@ -303,8 +303,8 @@ def render_budgets(report: Report, view: View) -> None:
     from rich.text import Text
 
     console = view.console
-    budgets = [b for b in report.budgets if isinstance(b, dict)]
-    if not any(b.get("status") != "no_budget" or b.get("slo_status") not in ("no_slo", None) for b in budgets):
+    budgets = report.budgets
+    if not any(b.status != "no_budget" or b.slo_status != "no_slo" for b in budgets):
         console.print(
             Text.assemble(
                 ("Budgets", "bold"),
@@ -335,9 +335,9 @@ def render_budgets(report: Report, view: View) -> None:
         columns += [("SLO $/accepted", "right"), ("Actual", "right"), ("SLO", "left")]
     footers = {
         "Feature": "Total",
-        "Budget": usd(_sum(b.get("monthly_budget_usd") for b in budgets)),
-        "Spend": usd(sum((shown_spend(b) for b in budgets), 0)),
-        "Forecast": usd(sum((shown_forecast(b) for b in budgets), 0)),
+        "Budget": usd(_sum(b.monthly_budget_usd for b in budgets)),
+        "Spend": usd(sum((b.shown_spend_usd for b in budgets), 0)),
+        "Forecast": usd(sum((b.shown_forecast_usd for b in budgets), 0)),
     }
     for name, justify in columns:
         table.add_column(
@@ -345,19 +345,19 @@ def render_budgets(report: Report, view: View) -> None:
         )
     for b in rows:
         cells: list[RenderableType] = [
-            Text(str(b.get("feature"))),
-            usd(b.get("monthly_budget_usd")),
-            usd(shown_spend(b)),
-            MISSING if b.get("used_pct") is None else f"{b['used_pct']:.0f}%",
+            Text(str(b.feature)),
+            usd(b.monthly_budget_usd),
+            usd(b.shown_spend_usd),
+            MISSING if b.used_pct is None else f"{b.used_pct:.0f}%",
         ]
         if full:
-            cells += [usd(shown_forecast(b)), usd(b.get("hard_limit_usd"))]
-        cells.append(_status(b.get("status")))
+            cells += [usd(b.shown_forecast_usd), usd(b.hard_limit_usd)]
+        cells.append(_status(b.status))
         if full:
             cells += [
-                unit_usd(b.get("cost_slo_per_accepted_outcome_usd")),
-                unit_usd(b.get("cost_per_accepted_outcome_usd")),
-                _status(b.get("slo_status")),
+                unit_usd(b.cost_slo_per_accepted_outcome_usd),
+                unit_usd(b.cost_per_accepted_outcome_usd),
+                _status(b.slo_status),
             ]
         table.add_row(*cells)
     if others is not None:
@@ -372,15 +372,15 @@ def render_budgets(report: Report, view: View) -> None:
     view.print_table(table)
     if view.compact:
         view.hints.add("wide")
-        breached = [b for b in rows if b.get("slo_status") == "breached"]
+        breached = [b for b in rows if b.slo_status == "breached"]
         bullets(
             console,
             [
                 Text.assemble(
-                    (str(b.get("feature")), "bold"),
+                    (str(b.feature), "bold"),
                     " breaches its cost SLO: ",
-                    (unit_usd(b.get("cost_per_accepted_outcome_usd")), "bold red"),
-                    f" per accepted outcome against {unit_usd(b.get('cost_slo_per_accepted_outcome_usd'))}",
+                    (unit_usd(b.cost_per_accepted_outcome_usd), "bold red"),
+                    f" per accepted outcome against {unit_usd(b.cost_slo_per_accepted_outcome_usd)}",
                 )
                 for b in breached
             ],
