@@ -22,6 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.model.report import InvoiceShowback, InvoiceShowbackRow, Showback, ShowbackRow
 from costlens.money import CENT, allocate_cents, round_cents  # noqa: F401 (re-exported: callers import them here)
 
 if TYPE_CHECKING:
@@ -32,17 +33,17 @@ UNATTRIBUTED = "(unattributed)"
 _MISSING = {"owner": "(no owner)", "team": "(no team)", "cost_center": "(no cost center)"}
 
 
-def _rows(groups: dict[str, dict[str, Any]], total_exact: Decimal) -> list[dict[str, Any]]:
+def _rows(groups: dict[str, dict[str, Any]], total_exact: Decimal) -> list[ShowbackRow]:
     keys = sorted(groups, key=lambda k: (-groups[k]["exact"], k))
     return [
-        {
-            "key": key,
-            "cost_usd": groups[key]["cents"],
-            "share": float(groups[key]["exact"] / total_exact) if total_exact else None,
-            "shown_share_pct": groups[key]["tenths"],
-            "cost_exact_usd": groups[key]["exact"],
-            "features": sorted(groups[key]["features"]),
-        }
+        ShowbackRow(
+            key=key,
+            cost_usd=groups[key]["cents"],
+            share=float(groups[key]["exact"] / total_exact) if total_exact else None,
+            shown_share_pct=groups[key]["tenths"],
+            cost_exact_usd=groups[key]["exact"],
+            features=sorted(groups[key]["features"]),
+        )
         for key in keys
     ]
 
@@ -62,15 +63,13 @@ def feature_figures(report: Report) -> tuple[list[Decimal], list[Decimal | None]
     )
 
 
-def compute_showback(con: Any, config: Config, report: Report) -> dict[str, Any]:
-    """{total_usd, total_exact_usd, by_feature, by_owner, by_team, by_cost_center}: each a list of
-    {key, cost_usd (to the cent, rows add up to total_usd), share, shown_share_pct, cost_exact_usd, features}.
+def compute_showback(con: Any, config: Config, report: Report) -> Showback:
+    """Each cut (by_feature, by_owner, by_team, by_cost_center) a list of rows whose cents add up to total_usd.
     A feature's cents are the report's (the same number in every table); an owner's, team's or cost center's
     are the sum of its features' cents, so every cut adds up to the same total and agrees with the features.
     `con` is not needed (the report holds the per-feature spend); it is accepted for a uniform signature."""
     features = config.features if config is not None else {}
     total_exact = Decimal(report.totals.cost_usd or 0)
-    out: dict[str, Any] = {"total_usd": round_cents(total_exact), "total_exact_usd": total_exact}
     by_feature: dict[str, dict[str, Any]] = {}
     dims: dict[str, dict[str, dict[str, Any]]] = {"owner": {}, "team": {}, "cost_center": {}}
     for row, cents, tenths in zip(report.unit_economics, *feature_figures(report)):
@@ -91,14 +90,19 @@ def compute_showback(con: Any, config: Config, report: Report) -> dict[str, Any]
             if tenths is not None:
                 group["tenths"] = (group["tenths"] or Decimal(0)) + tenths
             group["features"].add(row.key)
-    out["by_feature"] = _rows(by_feature, total_exact)
-    for dim, groups in dims.items():
-        out[f"by_{dim}"] = _rows(groups, total_exact)
+    out = Showback(
+        total_usd=round_cents(total_exact),
+        total_exact_usd=total_exact,
+        by_feature=_rows(by_feature, total_exact),
+        by_owner=_rows(dims["owner"], total_exact),
+        by_team=_rows(dims["team"], total_exact),
+        by_cost_center=_rows(dims["cost_center"], total_exact),
+    )
     _add_invoice(out, features, report)
     return out
 
 
-def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: Report) -> None:
+def _add_invoice(out: Showback, features: dict[str, Any], report: Report) -> None:
     """When a bill with AI spend exists: every row gets `allocated_usd` (its share, in cents, of the billed spend
     no feature owns: unlogged traffic, other AI charges, rounding), and `invoice` shows the bill's AI total by
     feature / owner / team / cost center as owned (billed cost of its logged calls) + allocated, adding up to
@@ -107,18 +111,16 @@ def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: Report) 
     if recon is None or not getattr(recon, "has_ai_bill", False):
         return
     by_feature = {row.key: row for row in recon.allocation}
-    for name in ("by_feature", "by_owner", "by_team", "by_cost_center"):
-        for row in out[name]:
-            row["allocated_usd"] = sum(
-                (by_feature[f].allocated_usd for f in row["features"] if f in by_feature), Decimal(0)
-            )
-    invoice: dict[str, Any] = {
-        "total_usd": round_cents(recon.ai_billed_usd),
-        "total_exact_usd": recon.ai_billed_usd,
-        "allocation_rule": recon.allocation_rule,
-    }
     for dim in ("feature", "owner", "team", "cost_center"):
-        groups: dict[str, dict[str, Any]] = {}
+        for row in out.cut(dim):
+            row.allocated_usd = sum((by_feature[f].allocated_usd for f in row.features if f in by_feature), Decimal(0))
+    invoice = InvoiceShowback(
+        total_usd=round_cents(recon.ai_billed_usd),
+        total_exact_usd=recon.ai_billed_usd,
+        allocation_rule=recon.allocation_rule,
+    )
+    for dim in ("feature", "owner", "team", "cost_center"):
+        groups: dict[str, InvoiceShowbackRow] = {}
         for row in recon.allocation:
             if dim == "feature":
                 key = row.key
@@ -127,19 +129,10 @@ def _add_invoice(out: dict[str, Any], features: dict[str, Any], report: Report) 
             else:
                 value = getattr(features.get(row.key), dim, None)
                 key = value.strip() if isinstance(value, str) and value.strip() else _MISSING[dim]
-            group = groups.setdefault(
-                key,
-                {
-                    "key": key,
-                    "owned_usd": Decimal(0),
-                    "allocated_usd": Decimal(0),
-                    "cost_usd": Decimal(0),
-                    "features": [],
-                },
-            )
-            group["owned_usd"] += row.owned_usd
-            group["allocated_usd"] += row.allocated_usd
-            group["cost_usd"] += row.total_usd
-            group["features"].append(row.key)
-        invoice[f"by_{dim}"] = sorted(groups.values(), key=lambda g: (-g["cost_usd"], g["key"]))
-    out["invoice"] = invoice
+            group = groups.setdefault(key, InvoiceShowbackRow(key, Decimal(0), Decimal(0), Decimal(0), features=[]))
+            group.owned_usd += row.owned_usd
+            group.allocated_usd += row.allocated_usd
+            group.cost_usd += row.total_usd
+            group.features.append(row.key)
+        setattr(invoice, f"by_{dim}", sorted(groups.values(), key=lambda g: (-g.cost_usd, g.key)))
+    out.invoice = invoice

@@ -34,7 +34,17 @@ from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
 from costlens.model.leaks import Finding
 from costlens.model.levers import Lever
-from costlens.model.report import Budget, Coverage, Maturity, MaturityCheck, Period, PriceBookInfo, Report
+from costlens.model.report import (
+    Budget,
+    Coverage,
+    Maturity,
+    MaturityCheck,
+    Period,
+    PriceBookInfo,
+    Report,
+    Showback,
+    ShowbackRow,
+)
 from costlens.report.build import build_report
 from costlens.report.render_html import SECTIONS, render_html
 from costlens.report.render_json import render_json
@@ -107,16 +117,17 @@ def fill_missing_sections(report: Report, config: Config, *, change: dict | None
             )
         report.budgets = [Budget.from_json(b) for b in budgets]
     if not report.showback:
-        showback = {}
+        showback = Showback(total_usd=total, total_exact_usd=total)
         for name, attr in (("by_owner", "owner"), ("by_team", "team"), ("by_cost_center", "cost_center")):
             sums: dict[str, Decimal] = {}
             for ue in report.unit_economics:
                 key = getattr(features.get(ue.key) or FeatureConfig(), attr) or "(unattributed)"
                 sums[key] = sums.get(key, Decimal(0)) + ue.cost_usd
-            showback[name] = [
-                {"key": k, "cost_usd": v, "share": float(v / total) if total else None}
+            rows = [
+                ShowbackRow(k, v, float(v / total) if total else None, None, v, [])
                 for k, v in sorted(sums.items(), key=lambda kv: -kv[1])
             ]
+            setattr(showback, name, rows)
         report.showback = showback
     if not report.maturity:
         cov = report.coverage

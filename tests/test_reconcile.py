@@ -328,13 +328,14 @@ def test_sample_report_showback_has_allocated_column(sample_db):
         report = build_report(con, config, OCT_2026, analyse=False, reprice=False)
     finally:
         con.close()
-    invoice = report.showback["invoice"]
-    assert invoice["total_usd"] == D("279.29")
+    assert report.showback is not None and report.showback.invoice is not None
+    invoice = report.showback.invoice
+    assert invoice.total_usd == D("279.29")
     for dim in ("by_feature", "by_cost_center", "by_team", "by_owner"):
-        assert sum(r["cost_usd"] for r in invoice[dim]) == D("279.29")
-        assert all(r["owned_usd"] + r["allocated_usd"] == r["cost_usd"] for r in invoice[dim])
-    doc = next(r for r in report.showback["by_feature"] if r["key"] == "doc-extractor")
-    assert doc["allocated_usd"] > 0
+        assert sum(r.cost_usd for r in getattr(invoice, dim)) == D("279.29")
+        assert all(r.owned_usd + r.allocated_usd == r.cost_usd for r in getattr(invoice, dim))
+    doc = next(r for r in report.showback.by_feature if r.key == "doc-extractor")
+    assert doc.allocated_usd is not None and doc.allocated_usd > 0
     assert report.reconciliation.status == "reconciled"
     from costlens.report.render_html import render_html
     from costlens.report.render_md import render_markdown

@@ -35,60 +35,60 @@ CONFIG = Config.model_validate(
 
 
 def rows(section):
-    return [(r["key"], r["cost_usd"]) for r in section]
+    return [(r.key, r.cost_usd) for r in section]
 
 
 def test_by_hand():
     report = make_report([ue("f3", "3.005"), ue("f2", "2.005"), ue("f1", "1.005"), ue("(unattributed)", "0.001")])
     sb = compute_showback(None, CONFIG, report)
-    assert sb["total_usd"] == Decimal("6.02") and sb["total_exact_usd"] == Decimal("6.016")
-    assert rows(sb["by_owner"]) == [
+    assert sb.total_usd == Decimal("6.02") and sb.total_exact_usd == Decimal("6.016")
+    assert rows(sb.by_owner) == [
         ("A", Decimal("3.01")),
         ("(no owner)", Decimal("3.01")),
         ("(unattributed)", Decimal("0.00")),
     ]
-    assert rows(sb["by_team"]) == [
+    assert rows(sb.by_team) == [
         ("(no team)", Decimal("3.01")),
         ("T2", Decimal("2.01")),
         ("T1", Decimal("1.00")),
         ("(unattributed)", Decimal("0.00")),
     ]
-    assert rows(sb["by_cost_center"]) == [
+    assert rows(sb.by_cost_center) == [
         ("(no cost center)", Decimal("5.02")),
         ("C1", Decimal("1.00")),
         ("(unattributed)", Decimal("0.00")),
     ]
-    assert rows(sb["by_feature"]) == [
+    assert rows(sb.by_feature) == [
         ("f3", Decimal("3.01")),
         ("f2", Decimal("2.01")),
         ("f1", Decimal("1.00")),
         ("(unattributed)", Decimal("0.00")),
     ]
-    assert [r["shown_share_pct"] for r in sb["by_feature"]] == [
+    assert [r.shown_share_pct for r in sb.by_feature] == [
         Decimal("50.0"),
         Decimal("33.3"),
         Decimal("16.7"),
         Decimal("0.0"),
     ]
-    assert [r["shown_share_pct"] for r in sb["by_cost_center"]] == [Decimal("83.3"), Decimal("16.7"), Decimal("0.0")]
-    owner_a = sb["by_owner"][0]
-    assert owner_a["features"] == ["f1", "f2"] and owner_a["cost_exact_usd"] == Decimal("3.010")
-    assert owner_a["share"] == float(Decimal("3.010") / Decimal("6.016"))
+    assert [r.shown_share_pct for r in sb.by_cost_center] == [Decimal("83.3"), Decimal("16.7"), Decimal("0.0")]
+    owner_a = sb.by_owner[0]
+    assert owner_a.features == ["f1", "f2"] and owner_a.cost_exact_usd == Decimal("3.010")
+    assert owner_a.share == float(Decimal("3.010") / Decimal("6.016"))
     for section in ("by_feature", "by_owner", "by_team", "by_cost_center"):
-        assert sum(r["cost_usd"] for r in sb[section]) == sb["total_usd"], section
-        assert sum(r["cost_exact_usd"] for r in sb[section]) == sb["total_exact_usd"], section
-        assert sum(r["shown_share_pct"] for r in sb[section]) == Decimal("100.0"), section
+        assert sum(r.cost_usd for r in getattr(sb, section)) == sb.total_usd, section
+        assert sum(r.cost_exact_usd for r in getattr(sb, section)) == sb.total_exact_usd, section
+        assert sum(r.shown_share_pct for r in getattr(sb, section)) == Decimal("100.0"), section
 
 
 def test_empty_period():
     sb = compute_showback(None, CONFIG, make_report([]))
-    assert sb["total_usd"] == 0 and sb["by_owner"] == [] and sb["by_feature"] == []
+    assert sb.total_usd == 0 and sb.by_owner == [] and sb.by_feature == []
 
 
 def test_blank_owner_counts_as_missing():
     config = Config.model_validate({"features": {"f": {"owner": "  ", "team": "T"}}})
     sb = compute_showback(None, config, make_report([ue("f", "1")]))
-    assert rows(sb["by_owner"]) == [("(no owner)", Decimal("1.00"))]
+    assert rows(sb.by_owner) == [("(no owner)", Decimal("1.00"))]
 
 
 @settings(max_examples=200, deadline=None)

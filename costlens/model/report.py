@@ -185,6 +185,76 @@ class Coverage:
 
 
 @dataclass
+class ShowbackRow:
+    """One feature, owner, team or cost center's spend in the period (costlens/showback.py)."""
+
+    key: str
+    cost_usd: Decimal  # in cents: the rows of one cut add up to Showback.total_usd exactly
+    share: float | None  # exact cost / total
+    shown_share_pct: Decimal | None  # the share to a tenth, adding up to 100.0
+    cost_exact_usd: Decimal
+    features: list[str]
+    allocated_usd: Decimal | None = None  # with a bill: its cents of the billed spend no feature owns
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON row: `allocated_usd` only when a bill was allocated."""
+        data = asdict(self)
+        if self.allocated_usd is None:
+            del data["allocated_usd"]
+        return data
+
+
+@dataclass
+class InvoiceShowbackRow:
+    """The bill's AI spend of one feature, owner, team or cost center: owned (its logged calls, billed) plus
+    allocated (its share of what no feature owns), adding up to the invoice to the cent."""
+
+    key: str
+    owned_usd: Decimal
+    allocated_usd: Decimal
+    cost_usd: Decimal
+    features: list[str]
+
+
+@dataclass
+class InvoiceShowback:
+    total_usd: Decimal
+    total_exact_usd: Decimal
+    allocation_rule: str
+    by_feature: list[InvoiceShowbackRow] = field(default_factory=list)
+    by_owner: list[InvoiceShowbackRow] = field(default_factory=list)
+    by_team: list[InvoiceShowbackRow] = field(default_factory=list)
+    by_cost_center: list[InvoiceShowbackRow] = field(default_factory=list)
+
+
+@dataclass
+class Showback:
+    """Who spends what: the period's spend by feature, owner, team and cost center, each cut adding up to
+    total_usd to the cent; with a bill, the invoice's AI spend the same way."""
+
+    total_usd: Decimal
+    total_exact_usd: Decimal
+    by_feature: list[ShowbackRow] = field(default_factory=list)
+    by_owner: list[ShowbackRow] = field(default_factory=list)
+    by_team: list[ShowbackRow] = field(default_factory=list)
+    by_cost_center: list[ShowbackRow] = field(default_factory=list)
+    invoice: InvoiceShowback | None = None
+
+    def cut(self, dimension: str) -> list[ShowbackRow]:
+        """The rows of one cut: feature, owner, team or cost_center."""
+        rows: list[ShowbackRow] = getattr(self, f"by_{dimension}")
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"total_usd": self.total_usd, "total_exact_usd": self.total_exact_usd}
+        for dimension in ("feature", "owner", "team", "cost_center"):
+            data[f"by_{dimension}"] = [row.to_dict() for row in self.cut(dimension)]
+        if self.invoice is not None:
+            data["invoice"] = asdict(self.invoice)
+        return data
+
+
+@dataclass
 class Budget:
     """One feature's monthly budget and cost SLO against the period's spend (costlens/budgets.py says how each
     figure and status is decided). Field order is the JSON order of `budgets[]`."""
@@ -292,7 +362,7 @@ class Report:
     lever_summary: dict[str, Any] = field(default_factory=dict)  # totals, exclusions, assumptions
     diagnosis: Diagnosis | None = None  # with analysis: which way the decision tree points
     change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
-    showback: dict[str, Any] = field(default_factory=dict)  # by owner, team, cost center
+    showback: Showback | None = None  # by feature, owner, team, cost center
     maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
     budgets: list[Budget] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):

@@ -243,9 +243,8 @@ def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]
     if others is not None:
         features.append({**feature_row(others), "others": True})
     groups = []
-    showback = report.showback or {}
     for key, title in (("by_owner", "By owner"), ("by_team", "By team"), ("by_cost_center", "By cost center")):
-        rows = [r for r in (showback.get(key) or []) if isinstance(r, dict)]
+        rows = [r.to_dict() for r in getattr(report.showback, key)] if report.showback is not None else []
         shown_rows, rest = lead_groups(rows)
         total = sum((Decimal(str(r.get("cost_usd") or 0)) for r in rows), Decimal(0))
         groups.append(

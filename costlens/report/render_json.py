@@ -92,7 +92,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "cost_mode": report.cost_mode,
         "lever_summary": report.lever_summary,
         "change": report.change,
-        "showback": report.showback,
+        "showback": report.showback.to_dict() if report.showback is not None else {},
         "maturity": asdict(report.maturity) if report.maturity is not None else {},
         "diagnosis": report.diagnosis.to_dict() if report.diagnosis is not None else {},
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from costlens.errors import UsageError
 from costlens.inert import neutralise
-from costlens.model.report import Report, UnitEconomics
+from costlens.model.report import InvoiceShowback, Report, Showback, ShowbackRow, UnitEconomics
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -144,11 +144,13 @@ def _ue_rows(rows: list[UnitEconomics], key_name: str) -> list[dict[str, Any]]:
     return out
 
 
-def _showback_rows(showback: dict[str, Any]) -> list[dict[str, Any]]:
+def _showback_rows(showback: Showback | InvoiceShowback | None) -> list[dict[str, Any]]:
+    if showback is None:
+        return []
     return [
-        {"dimension": dimension, **row}
+        {"dimension": dimension, **(row.to_dict() if isinstance(row, ShowbackRow) else asdict(row))}
         for dimension in SHOWBACK_DIMENSIONS
-        for row in showback.get(f"by_{dimension}") or []
+        for row in getattr(showback, f"by_{dimension}")
     ]
 
 
@@ -175,8 +177,11 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
         "leaks": (LEAK_COLUMNS, leaks),
         "levers": (LEVER_COLUMNS, levers),
         "budgets": (BUDGET_COLUMNS, [asdict(b) for b in report.budgets]),
-        "showback": (SHOWBACK_COLUMNS, _showback_rows(report.showback or {})),
-        "showback_invoice": (SHOWBACK_INVOICE_COLUMNS, _showback_rows((report.showback or {}).get("invoice") or {})),
+        "showback": (SHOWBACK_COLUMNS, _showback_rows(report.showback)),
+        "showback_invoice": (
+            SHOWBACK_INVOICE_COLUMNS,
+            _showback_rows(report.showback.invoice if report.showback is not None else None),
+        ),
     }
 
 
