@@ -71,4 +71,4 @@ def test_real_mooncake_trace_shows_the_caching_opportunity(con, ingest):
     input_spend = sum(float(u.cost_usd) for u in report.unit_economics)
     assert 0 < caching[0].wasted_usd < input_spend
     assert any(lv.lever == "prompt_caching" for lv in report.levers)
-    assert sum(lv.est_monthly_savings_usd for lv in report.levers) <= float(report.lever_summary["monthly_spend_usd"])
+    assert sum(lv.est_monthly_savings_usd for lv in report.levers) <= float(report.lever_summary.monthly_spend_usd)

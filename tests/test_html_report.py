@@ -33,7 +33,7 @@ from costlens import db
 from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
 from costlens.model.leaks import Finding
-from costlens.model.levers import Lever
+from costlens.model.levers import ExcludedLever, Lever, LeverSummary
 from costlens.model.report import (
     Budget,
     Coverage,
@@ -387,12 +387,17 @@ def hostile(tmp_path_factory):
             quality_reason=IMG,
         )
     )
-    report.lever_summary = {
-        "monthly_spend_usd": 10.0,
-        "total_monthly_savings_usd": 1.0,
-        "excluded": [{"lever": IMG, "reason": SCRIPT}],
-        "assumptions": [FORMULA],
-    }
+    report.lever_summary = LeverSummary(
+        monthly_spend_usd=Decimal(10),
+        total_monthly_savings_usd=Decimal(1),
+        total_savings_low_usd=Decimal(1),
+        total_savings_high_usd=Decimal(1),
+        excluded=[ExcludedLever(IMG, SCRIPT)],
+        assumptions=[FORMULA],
+        shown_total_monthly_savings_usd=Decimal(1),
+        shown_total_savings_low_usd=Decimal(1),
+        shown_total_savings_high_usd=Decimal(1),
+    )
     report.reconciliation = {"provider": IMG, "rows": [{"model": SCRIPT, "billed_usd": 1.0, "note": FORMULA}]}
     report.warnings.append(SCRIPT)
     assert report.diagnosis is not None

@@ -267,7 +267,7 @@ def test_tiny_levers_are_excluded():
     findings = [Finding("retries", "a", "stability_guardrails", D("0.01"))]
     plan = rank_levers(findings, D(100000), {"a": D(100000)}, None, 30.44)
     assert plan.levers == []
-    assert plan.excluded[0]["lever"] == "stability_guardrails"
+    assert plan.excluded[0].lever == "stability_guardrails"
 
 
 def test_finding_quality_risk_can_raise_the_lever_risk():
@@ -365,7 +365,7 @@ def test_self_hosting_and_distillation_only_past_break_even():
 
     plan = rank_levers([], D(500), {"small": D(500)}, Config(), 30.44, {"usage": usage[1:]})
     assert plan.levers == []
-    reasons = {e["lever"]: e["reason"] for e in plan.excluded}
+    reasons = {e.lever: e.reason for e in plan.excluded}
     assert "below break-even" in reasons["self_hosting"] and "below break-even" in reasons["distillation"]
 
 
@@ -377,7 +377,7 @@ def test_distillation_skips_a_feature_with_a_broad_task_class():
         [], D(20000), {"chat": D(20000)}, None, 30.44, {"usage": usage, "task_classes": {"chat": "open-ended chat"}}
     )
     assert "distillation" not in {lv.lever for lv in plan.levers}
-    assert any(e["lever"] == "distillation" and "not a narrow task" in e["reason"] for e in plan.excluded)
+    assert any(e.lever == "distillation" and "not a narrow task" in e.reason for e in plan.excluded)
 
 
 # --------------------------------------------------------------------------------------------- property

@@ -27,7 +27,7 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
 from costlens.levers import breakeven as be
-from costlens.model.levers import Diagnosis, Lever, LeverPlan
+from costlens.model.levers import Diagnosis, ExcludedLever, Lever, LeverPlan
 from costlens.settings.levers import LEVERS, RISKS, LeverSettings, lever_settings
 
 DAYS_PER_MONTH = Decimal("30.44")
@@ -184,7 +184,7 @@ def _breakeven_parts(
     extra: dict[str, Any],
     findings: list[Any],
     parts: dict[str, dict[str, _Part]],
-    excluded: list[dict[str, Any]],
+    excluded: list[ExcludedLever],
 ) -> None:
     closest: dict[str, be.BreakEven] = {}
     for row in usage:
@@ -221,7 +221,7 @@ def _breakeven_parts(
             part.p_low, part.p, part.p_high = (min(_ONE, v / spend) for v in (low, mid, high))
     for lever, result in closest.items():
         if lever not in parts:
-            excluded.append({"lever": lever, "reason": result.reason, "closest": result.as_evidence()})
+            excluded.append(ExcludedLever(lever, result.reason, closest=result.as_evidence()))
 
 
 def _sequence(
@@ -291,7 +291,7 @@ def rank_levers(
         monthly = {str(f): max(_ZERO, _dec(c) or _ZERO) * factor for f, c in features_cost.items()}
         total_monthly = max(_ZERO, _dec(totals_cost_usd) or _ZERO) * factor
         notes: list[str] = []
-        excluded: list[dict[str, Any]] = []
+        excluded: list[ExcludedLever] = []
         findings = list(findings or [])
 
         parts = _finding_parts(findings, monthly, notes)
@@ -306,11 +306,10 @@ def rank_levers(
             alone = sum((_floor(x.p * monthly[f]) for f, x in parts[lever].items()), _ZERO)
             if alone <= 0 or alone < floor:
                 excluded.append(
-                    {
-                        "lever": lever,
-                        "reason": f"worth ${alone:,.2f}/month on its own, below "
-                        f"{settings.min_share_of_spend:.1%} of spend",
-                    }
+                    ExcludedLever(
+                        lever,
+                        f"worth ${alone:,.2f}/month on its own, below {settings.min_share_of_spend:.1%} of spend",
+                    )
                 )
                 del parts[lever]
 
@@ -320,7 +319,7 @@ def rank_levers(
         for lever, applied in order:
             mid = sum((v[1] for v in applied.values()), _ZERO)
             if mid <= 0:
-                excluded.append({"lever": lever, "reason": "nothing left to save after the levers ranked above it"})
+                excluded.append(ExcludedLever(lever, "nothing left to save after the levers ranked above it"))
                 continue
             levers.append(
                 _lever(len(levers) + 1, lever, applied, highs, parts[lever], total_monthly, settings, risk[lever])

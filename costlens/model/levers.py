@@ -96,6 +96,21 @@ class Diagnosis:
 
 
 @dataclass
+class ExcludedLever:
+    """A lever not recommended, and why."""
+
+    lever: str
+    reason: str
+    closest: dict[str, Any] | None = None  # break-even levers: the figures of the case nearest to paying back
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.closest is None:
+            del data["closest"]
+        return data
+
+
+@dataclass
 class LeverPlan:
     levers: list[Lever]
     diagnosis: Diagnosis | None
@@ -103,8 +118,31 @@ class LeverPlan:
     total_monthly_savings_usd: Decimal
     total_savings_low_usd: Decimal
     total_savings_high_usd: Decimal
-    excluded: list[dict[str, Any]] = field(default_factory=list)  # levers not recommended, with the reason
+    excluded: list[ExcludedLever] = field(default_factory=list)  # levers not recommended, with the reason
     assumptions: list[str] = field(default_factory=list)
 
+
+@dataclass
+class LeverSummary:
+    """The ranked levers' totals (without double counting), the levers left out and the assumptions. The
+    shown_* totals are the sums of the levers' figures in cents, so the levers table adds up."""
+
+    monthly_spend_usd: Decimal
+    total_monthly_savings_usd: Decimal
+    total_savings_low_usd: Decimal
+    total_savings_high_usd: Decimal
+    excluded: list[ExcludedLever]
+    assumptions: list[str]
+    shown_total_monthly_savings_usd: Decimal
+    shown_total_savings_low_usd: Decimal
+    shown_total_savings_high_usd: Decimal
+
+    def shown(self, name: str) -> Decimal:
+        """A total as shown: total_monthly_savings_usd, total_savings_low_usd or total_savings_high_usd."""
+        value: Decimal = getattr(self, f"shown_{name}")
+        return value
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["excluded"] = [e.to_dict() for e in self.excluded]
+        return data

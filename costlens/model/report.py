@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from costlens.model.leaks import Finding
-from costlens.model.levers import Diagnosis, Lever
+from costlens.model.levers import Diagnosis, Lever, LeverSummary
 from costlens.model.reconcile import Reconciliation
 from costlens.money import round_cents
 
@@ -359,7 +359,7 @@ class Report:
     reported_vs_computed: list[CostComparison] = field(default_factory=list)
     leaks: list[Finding] = field(default_factory=list)
     levers: list[Lever] = field(default_factory=list)
-    lever_summary: dict[str, Any] = field(default_factory=dict)  # totals, exclusions, assumptions
+    lever_summary: LeverSummary | None = None  # totals, exclusions, assumptions (with analysis)
     diagnosis: Diagnosis | None = None  # with analysis: which way the decision tree points
     change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
     showback: Showback | None = None  # by feature, owner, team, cost center

@@ -18,6 +18,7 @@ from costlens.engine import (
     set_call_filter,
     totals_from_row,
 )
+from costlens.model.levers import LeverSummary
 from costlens.model.report import (
     CostComparison,
     Coverage,
@@ -321,16 +322,21 @@ def _analyse(
     # read the same); the totals shown beside them are the sums of the shown rows, so the table adds up.
     for lever in report.levers:
         lever.shown_monthly_savings_usd = round_cents(lever.est_monthly_savings_usd)
-    summary = plan.to_dict()
-    summary.pop("levers", None)
-    summary.pop("diagnosis", None)
-    for name, key in (
-        ("shown_total_monthly_savings_usd", "est_monthly_savings_usd"),
-        ("shown_total_savings_low_usd", "savings_low_usd"),
-        ("shown_total_savings_high_usd", "savings_high_usd"),
-    ):
-        summary[name] = sum((round_cents(getattr(lever, key)) for lever in report.levers), Decimal(0))
-    report.lever_summary = summary
+
+    def shown_total(key: str) -> Decimal:
+        return sum((round_cents(getattr(lever, key)) for lever in report.levers), Decimal(0))
+
+    report.lever_summary = LeverSummary(
+        monthly_spend_usd=plan.monthly_spend_usd,
+        total_monthly_savings_usd=plan.total_monthly_savings_usd,
+        total_savings_low_usd=plan.total_savings_low_usd,
+        total_savings_high_usd=plan.total_savings_high_usd,
+        excluded=plan.excluded,
+        assumptions=plan.assumptions,
+        shown_total_monthly_savings_usd=shown_total("est_monthly_savings_usd"),
+        shown_total_savings_low_usd=shown_total("savings_low_usd"),
+        shown_total_savings_high_usd=shown_total("savings_high_usd"),
+    )
     report.diagnosis = diagnosis
 
 

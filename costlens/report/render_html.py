@@ -389,15 +389,11 @@ def _leaks(report: Report) -> list[dict[str, Any]]:
 
 def _levers(report: Report) -> dict[str, Any]:
     levers = sorted(report.levers, key=lambda lv: lv.rank)
-    summary = report.lever_summary or {}
+    summary = report.lever_summary
     from costlens.money import round_cents
 
     # the bars carry the figures as shown (cents), so the spend left reads as start − the savings shown
-    start = float(
-        round_cents(
-            summary.get("monthly_spend_usd") if summary.get("monthly_spend_usd") is not None else report.totals.cost_usd
-        )
-    )
+    start = float(round_cents(summary.monthly_spend_usd if summary is not None else report.totals.cost_usd))
     chart = charts.waterfall(
         ("spend per month", start),
         [(humanize(lv.lever), -(_to_float(lever_savings(lv)) or 0.0)) for lv in levers],
@@ -407,10 +403,10 @@ def _levers(report: Report) -> dict[str, Any]:
     )
     return {
         "levers": levers,
-        "summary": summary,
+        "summary": summary.to_dict() if summary is not None else {},
         "chart": chart,
-        "excluded": [e for e in (summary.get("excluded") or []) if isinstance(e, dict)],
-        "assumptions": [str(a) for a in (summary.get("assumptions") or [])],
+        "excluded": [e.to_dict() for e in summary.excluded] if summary is not None else [],
+        "assumptions": list(summary.assumptions) if summary is not None else [],
     }
 
 
@@ -532,7 +528,7 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         "ue_models": _lead(report.by_model, report),
         "ue_teams": _lead(report.by_team, report),
         "levers_total": {
-            name: lever_total(report.lever_summary or {}, name)
+            name: lever_total(report.lever_summary, name)
             for name in ("total_monthly_savings_usd", "total_savings_low_usd", "total_savings_high_usd")
         },
     }

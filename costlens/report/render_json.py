@@ -90,7 +90,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "by_month": [_row(ue, "month") for ue in report.by_month],
         "coverage": asdict(report.coverage),
         "cost_mode": report.cost_mode,
-        "lever_summary": report.lever_summary,
+        "lever_summary": report.lever_summary.to_dict() if report.lever_summary is not None else {},
         "change": report.change,
         "showback": report.showback.to_dict() if report.showback is not None else {},
         "maturity": asdict(report.maturity) if report.maturity is not None else {},

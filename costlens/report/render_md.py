@@ -88,11 +88,11 @@ def _levers(report: Report) -> list[str]:
         ]
         for lever in levers
     ]
-    summary = report.lever_summary or {}
+    summary = report.lever_summary
     lines = _table(
         ["#", "Lever", "Savings / month", "Range", "Effort", "Quality risk", "First action"], "rlrrlll", rows
     )
-    if summary.get("total_monthly_savings_usd") is not None:
+    if summary is not None:
         lines += [
             "",
             f"All {len(report.levers)} levers together, without double counting: "

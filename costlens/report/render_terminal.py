@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens import money
-from costlens.model.levers import Lever
+from costlens.model.levers import Lever, LeverSummary
 from costlens.model.report import Report, UnitEconomics
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
 from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows
@@ -482,10 +482,9 @@ def lever_savings(lever: Lever) -> Decimal:
     return lever.est_monthly_savings_usd if shown is None else shown
 
 
-def lever_total(summary: dict[str, Any], name: str) -> Any:
+def lever_total(summary: LeverSummary | None, name: str) -> Decimal | None:
     """A levers total as shown: the sum of the shown rows (report.build), so the levers table adds up."""
-    shown = summary.get(f"shown_{name}")
-    return summary.get(name) if shown is None else shown
+    return None if summary is None else summary.shown(name)
 
 
 def render_levers(report: Report, console: Console, *, wide: bool = False) -> None:
@@ -503,7 +502,7 @@ def render_levers(report: Report, console: Console, *, wide: bool = False) -> No
     title = (
         f"Levers, ranked by savings per effort — together {usd(lever_total(summary, 'total_monthly_savings_usd'))}"
         f"/month ({savings_range}) of "
-        f"{usd(summary.get('monthly_spend_usd'))}/month, without double counting"
+        f"{usd(summary.monthly_spend_usd if summary is not None else None)}/month, without double counting"
     )
     if console.width < COMPACT_BELOW and not wide:  # narrow terminals and CI logs: a list reads better
         console.print(Text(title, style="bold"))
