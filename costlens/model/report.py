@@ -185,6 +185,21 @@ class Coverage:
 
 
 @dataclass
+class KindUsage:
+    """Quantity and exact cost of one cost kind for one feature and model in the period
+    (sql/metrics/change_usage.sql): the inputs of the change split, kept so `costlens diff` can split the change
+    between two saved reports."""
+
+    feature: str
+    provider: str
+    model: str
+    variant: str
+    kind: str  # input | cache_read | cache_write | output | call
+    quantity: int
+    cost_usd: Decimal
+
+
+@dataclass
 class ShowbackRow:
     """One feature, owner, team or cost center's spend in the period (costlens/showback.py)."""
 
@@ -367,7 +382,7 @@ class Report:
     budgets: list[Budget] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):
     # what `costlens diff` needs to split the change between two saved reports
-    usage_by_kind: list[dict[str, Any]] = field(default_factory=list)
+    usage_by_kind: list[KindUsage] = field(default_factory=list)
     reconciliation: Reconciliation = field(default_factory=Reconciliation)  # bill vs logs (JSON key kept)
     warnings: list[str] = field(default_factory=list)
     empty_period: str | None = None  # why the period shows nothing: the months that do hold calls (also a warning)

@@ -22,6 +22,7 @@ from costlens.model.levers import LeverSummary
 from costlens.model.report import (
     CostComparison,
     Coverage,
+    KindUsage,
     Period,
     PriceBookInfo,
     Report,
@@ -122,7 +123,7 @@ def build_report(
         ],
         total_row=total,
     )
-    report.usage_by_kind = query_rows(con, load_sql("metrics/change_usage.sql"))
+    report.usage_by_kind = [KindUsage(**row) for row in query_rows(con, load_sql("metrics/change_usage.sql"))]
     _step(progress, "reconciling")
     if call_filter:
         billed = reconciliation is not None

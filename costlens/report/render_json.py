@@ -96,7 +96,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "maturity": asdict(report.maturity) if report.maturity is not None else {},
         "diagnosis": report.diagnosis.to_dict() if report.diagnosis is not None else {},
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],
-        "usage_by_kind": report.usage_by_kind,
+        "usage_by_kind": [asdict(row) for row in report.usage_by_kind],
     }
 
 
