@@ -46,6 +46,16 @@ from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from costlens.db import one_row
+from costlens.model.change import (
+    EFFECTS,
+    Change,
+    ChangeSplit,
+    DailySplit,
+    KindEffect,
+    ModelEffect,
+    PeriodBounds,
+    TrendPoint,
+)
 from costlens.sqlfiles import load_sql
 
 if TYPE_CHECKING:
@@ -57,7 +67,6 @@ if TYPE_CHECKING:
 Q18 = Decimal("1E-18")
 KINDS = ("input", "cache_read", "cache_write", "output", "call")
 TREND_MONTHS = 6
-EFFECTS = ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")
 
 METHOD = (
     "Chain of counterfactuals, one change at a time: volume = Δtasks × previous cost per task; efficiency = the "
@@ -89,7 +98,7 @@ class PeriodUsage:
 
 def decompose(
     previous: PeriodUsage, current: PeriodUsage, days_with_data: tuple[int, int] | None = None
-) -> dict[str, Any]:
+) -> ChangeSplit:
     """The split of current − previous cost (module docstring). Pure: usable without a database.
 
     With `days_with_data` (previous, current), also `per_day`: the same split of the change in spend per day
@@ -133,12 +142,12 @@ def decompose(
             per1 = t1 / n1 if n1 else None
             effect = (t1 - (Decimal(t0) * n1 / n0 if n0 else Decimal(0))) * p0k
             efficiency_by_kind.append(
-                {
-                    "kind": kind,
-                    "previous_per_task": None if per0 is None else float(per0),
-                    "current_per_task": None if per1 is None else float(per1),
-                    "effect_usd": effect.quantize(Q18),
-                }
+                KindEffect(
+                    kind=kind,
+                    previous_per_task=None if per0 is None else float(per0),
+                    current_per_task=None if per1 is None else float(per1),
+                    effect_usd=effect.quantize(Q18),
+                )
             )
         b = b.quantize(Q18)
 
@@ -161,55 +170,50 @@ def decompose(
                 entry["mix_usd"] += d_parts[key] - q1 * avg_prev.get(key[3], Decimal(0))
                 entry["price_usd"] += current.cost.get(key, Decimal(0)) - d_parts[key]
 
-        model_rows: list[dict[str, Any]] = [
-            {"provider": m[0], "model": m[1], "variant": m[2], **{k: v.quantize(Q18) for k, v in values.items()}}
+        model_rows = [
+            ModelEffect(m[0], m[1], m[2], **{k: v.quantize(Q18) for k, v in values.items()})
             for m, values in by_model.items()
         ]
-        result: dict[str, Any] = {
-            "previous_cost_usd": c0,
-            "current_cost_usd": c1,
-            "delta_usd": c1 - c0,
-            "delta_pct": float((c1 - c0) / c0 * 100) if c0 else None,
-            "volume_usd": a - c0,
-            "efficiency_usd": b - a,
-            "mix_usd": d - b,
-            "price_usd": c1 - d,
-            "previous_tasks": n0,
-            "current_tasks": n1,
-            "previous_calls": previous.calls,
-            "current_calls": current.calls,
-            "previous_cost_per_task_usd": float(c0 / n0) if n0 else None,
-            "current_cost_per_task_usd": float(c1 / n1) if n1 else None,
-            "efficiency_by_kind": efficiency_by_kind,
-            "by_model": sorted(
-                model_rows,
-                key=lambda r: (-abs(r["mix_usd"] + r["price_usd"]), r["provider"], r["model"], r["variant"]),
-            ),
-            "method": METHOD,
-        }
+        result = ChangeSplit(
+            previous_cost_usd=c0,
+            current_cost_usd=c1,
+            delta_usd=c1 - c0,
+            delta_pct=float((c1 - c0) / c0 * 100) if c0 else None,
+            volume_usd=a - c0,
+            efficiency_usd=b - a,
+            mix_usd=d - b,
+            price_usd=c1 - d,
+            previous_tasks=n0,
+            current_tasks=n1,
+            previous_calls=previous.calls,
+            current_calls=current.calls,
+            previous_cost_per_task_usd=float(c0 / n0) if n0 else None,
+            current_cost_per_task_usd=float(c1 / n1) if n1 else None,
+            efficiency_by_kind=efficiency_by_kind,
+            by_model=sorted(model_rows, key=lambda r: (-abs(r.mix_usd + r.price_usd), r.provider, r.model, r.variant)),
+            method=METHOD,
+        )
         if days_with_data is not None and all(days_with_data):
             d0, d1 = days_with_data
             prev_day, cur_day = (c0 / d0).quantize(Q18), (c1 / d1).quantize(Q18)
             a_day, b_day, d_day = ((x / d1).quantize(Q18) for x in (a, b, d))
-            result["per_day"] = {
-                "previous_days_with_data": d0,
-                "current_days_with_data": d1,
-                "previous_cost_usd": prev_day,
-                "current_cost_usd": cur_day,
-                "delta_usd": cur_day - prev_day,
-                "delta_pct": float((cur_day - prev_day) / prev_day * 100) if prev_day else None,
-                "volume_usd": a_day - prev_day,
-                "efficiency_usd": b_day - a_day,
-                "mix_usd": d_day - b_day,
-                "price_usd": cur_day - d_day,
-                "previous_tasks_per_day": n0 / d0,
-                "current_tasks_per_day": n1 / d1,
-            }
-            day = result["per_day"]
-            assert day["volume_usd"] + day["efficiency_usd"] + day["mix_usd"] + day["price_usd"] == day["delta_usd"]
-    assert (
-        result["volume_usd"] + result["efficiency_usd"] + result["mix_usd"] + result["price_usd"] == result["delta_usd"]
-    )
+            day = DailySplit(
+                previous_days_with_data=d0,
+                current_days_with_data=d1,
+                previous_cost_usd=prev_day,
+                current_cost_usd=cur_day,
+                delta_usd=cur_day - prev_day,
+                delta_pct=float((cur_day - prev_day) / prev_day * 100) if prev_day else None,
+                volume_usd=a_day - prev_day,
+                efficiency_usd=b_day - a_day,
+                mix_usd=d_day - b_day,
+                price_usd=cur_day - d_day,
+                previous_tasks_per_day=n0 / d0,
+                current_tasks_per_day=n1 / d1,
+            )
+            assert sum(day.effects().values(), Decimal(0)) == day.delta_usd
+            result.per_day = day
+    assert sum(result.effects().values(), Decimal(0)) == result.delta_usd
     return result
 
 
@@ -296,9 +300,9 @@ def cost_per_accepted_outcome_trend(
     period: Period,
     cost_mode: str = "computed",
     months: int = TREND_MONTHS,
-) -> list[dict[str, Any]]:
-    """[{month, value, accepted_tasks, cost_usd, tasks}] for the calendar months (≤ `months`) ending with the
-    period's last month that have calls; value None where no task was accepted."""
+) -> list[TrendPoint]:
+    """The cost per accepted outcome (with accepted tasks, cost, tasks and calls) of the calendar months
+    (≤ `months`) ending with the period's last month that have calls; value None where no task was accepted."""
     from costlens.model.report import Period
 
     last_month = _month_start(period.end - timedelta(days=1))
@@ -310,20 +314,20 @@ def cost_per_accepted_outcome_trend(
     ).fetchall():
         accepted = int(accepted or 0)
         out.append(
-            {
-                "month": month,
-                "value": float(Decimal(outcome_cost) / accepted) if accepted else None,
-                "accepted_tasks": accepted,
-                "cost_usd": Decimal(cost),
-                "tasks": int(tasks),
-                "calls": int(calls),
-            }
+            TrendPoint(
+                month=month,
+                value=float(Decimal(outcome_cost) / accepted) if accepted else None,
+                accepted_tasks=accepted,
+                cost_usd=Decimal(cost),
+                tasks=int(tasks),
+                calls=int(calls),
+            )
         )
     return out
 
 
-def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Report) -> dict[str, Any]:
-    """report.change: the split vs the previous period and the cost-per-accepted-outcome trend; {} when the
+def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Report) -> Change | None:
+    """report.change: the split vs the previous period and the cost-per-accepted-outcome trend; None when the
     previous period has no calls. Works on a cursor, so the report's current-period tables stay as they are.
     When the logs cover only part of either period, `basis` is "per_day": the report compares spend per day
     with data (`per_day`) and `notes` say which period is partial."""
@@ -337,7 +341,7 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
         )
     )[0]
     if not has_previous:
-        return {}
+        return None
     spans = (data_span(con, prev), data_span(con, report.period))
     days = (days_with_data(spans[0]), days_with_data(spans[1]))
     notes = [note for note in (partial_note(prev, spans[0]), partial_note(report.period, spans[1])) if note]
@@ -348,101 +352,88 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
         copy_call_filter(con, cur)  # the report's --feature / --team, on the cursor too
         previous = period_usage(cur, config, prev, report.cost_mode)
         current = period_usage(cur, config, report.period, report.cost_mode)
-        result = {
-            "previous_period": {"start": prev.start.isoformat(), "end": prev.end.isoformat()},
-            **decompose(previous, current, days if notes else None),
-        }
-        result["cost_per_accepted_outcome_trend"] = cost_per_accepted_outcome_trend(
-            cur, config, report.period, report.cost_mode
-        )
+        split = decompose(previous, current, days if notes else None)
+        trend = cost_per_accepted_outcome_trend(cur, config, report.period, report.cost_mode)
     finally:
         cur.close()
-    result.update(
+    return Change(
+        previous_period=PeriodBounds(prev.start.isoformat(), prev.end.isoformat()),
+        split=split,
+        cost_per_accepted_outcome_trend=trend,
         previous_days=prev.days,
         previous_days_with_data=days[0],
         current_days=report.period.days,
         current_days_with_data=days[1],
-        basis="per_day" if "per_day" in result else "total",
+        basis="per_day" if split.per_day is not None else "total",
         notes=notes,
     )
-    return result
 
 
-def rounded_effects(change: dict[str, Any]) -> dict[str, Decimal]:
+def rounded_effects(split: ChangeSplit | DailySplit) -> dict[str, Decimal]:
     """The four effects and the delta to the cent, for display: the delta is the shown current spend minus the
     shown previous spend (so "$0.07 → $0.42 (+$0.35)" reads right), and the effects add up exactly to it
     (largest remainder)."""
-    from costlens.money import allocate_cents, round_cents, to_decimal
+    from costlens.money import round_cents
 
-    if not change:
-        return {}
+    return effects_in_cents(split.effects(), round_cents(split.current_cost_usd) - round_cents(split.previous_cost_usd))
 
-    def money(value: Any) -> Decimal:
-        return to_decimal(value) or Decimal(0)
 
-    delta = (
-        round_cents(money(change.get("current_cost_usd"))) - round_cents(money(change.get("previous_cost_usd")))
-        if change.get("current_cost_usd") is not None and change.get("previous_cost_usd") is not None
-        else round_cents(money(change.get("delta_usd")))
-    )
-    parts = allocate_cents([money(change.get(name)) for name in EFFECTS], delta)
-    out = dict(zip(EFFECTS, parts))
+def effects_in_cents(effects: dict[str, Decimal], delta: Decimal) -> dict[str, Decimal]:
+    """The four effects in cents adding up exactly to `delta` (cents), and the delta itself."""
+    from costlens.money import allocate_cents
+
+    out = dict(zip(EFFECTS, allocate_cents([effects[name] for name in EFFECTS], delta)))
     out["delta_usd"] = delta
     return out
 
 
-def change_view(change: dict[str, Any] | None) -> dict[str, Any] | None:
+def change_view(change: Change | None) -> dict[str, Any] | None:
     """What every renderer shows of report.change: the comparison lines, the unit ("" or " per day") and the
     four parts and the total as signed text in cents that add up; None when there is no earlier period."""
     from costlens.money import signed_usd, unit_usd, usd
 
-    if not change:
+    if change is None:
         return None
-    prev = change.get("previous_period") or {}
-    start, end = prev.get("start"), prev.get("end")
+    start, end = change.previous_period.start, change.previous_period.end
     try:
-        label = (
-            f"{start} → {(date.fromisoformat(end) - timedelta(days=1)).isoformat()}"
-            if start and end
-            else "the previous period"
-        )
-    except (TypeError, ValueError):  # a change read back from elsewhere with an unusual end: show it as given
+        label = f"{start} → {(date.fromisoformat(end) - timedelta(days=1)).isoformat()}"
+    except ValueError:  # an unusual end: show it as given
         label = f"{start} → {end} (end exclusive)"
-    lines = list(change.get("notes") or [])
-    if change.get("basis") == "per_day" and change.get("per_day"):
-        block, unit = change["per_day"], " per day"
-        cents = rounded_effects(block)
-        change_pct = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
+    split = change.split
+    lines = list(change.notes)
+    block = change.shown_split
+    cents = rounded_effects(block)
+    if isinstance(block, DailySplit):
+        unit = " per day"
+        change_pct = "" if block.delta_pct is None else f", {block.delta_pct:+.1f}%"
         lines.append(
-            f"spend per day with data: {usd(block['previous_cost_usd'])}/day over "
-            f"{block['previous_days_with_data']} days → {usd(block['current_cost_usd'])}/day over "
-            f"{block['current_days_with_data']} days ({signed_usd(cents['delta_usd'])}/day{change_pct}); "
-            f"in total {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))}"
+            f"spend per day with data: {usd(block.previous_cost_usd)}/day over "
+            f"{block.previous_days_with_data} days → {usd(block.current_cost_usd)}/day over "
+            f"{block.current_days_with_data} days ({signed_usd(cents['delta_usd'])}/day{change_pct}); "
+            f"in total {usd(split.previous_cost_usd)} → {usd(split.current_cost_usd)}"
         )
         lines.append(
-            f"tasks per day {block['previous_tasks_per_day']:,.1f} → {block['current_tasks_per_day']:,.1f}; "
-            f"cost per task {unit_usd(change.get('previous_cost_per_task_usd'))} → "
-            f"{unit_usd(change.get('current_cost_per_task_usd'))}"
+            f"tasks per day {block.previous_tasks_per_day:,.1f} → {block.current_tasks_per_day:,.1f}; "
+            f"cost per task {unit_usd(split.previous_cost_per_task_usd)} → "
+            f"{unit_usd(split.current_cost_per_task_usd)}"
         )
     else:
-        block, unit = change, ""
-        cents = rounded_effects(block)
-        change_pct = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
+        unit = ""
+        change_pct = "" if split.delta_pct is None else f", {split.delta_pct:+.1f}%"
         lines.append(
-            f"spend {usd(change.get('previous_cost_usd'))} → {usd(change.get('current_cost_usd'))} "
+            f"spend {usd(split.previous_cost_usd)} → {usd(split.current_cost_usd)} "
             f"({signed_usd(cents['delta_usd'])}{change_pct})"
         )
-        if change.get("previous_tasks") is not None and change.get("current_tasks") is not None:
-            lines.append(
-                f"tasks {change['previous_tasks']:,} → {change['current_tasks']:,}; cost per task "
-                f"{unit_usd(change.get('previous_cost_per_task_usd'))} → "
-                f"{unit_usd(change.get('current_cost_per_task_usd'))}"
-            )
+        lines.append(
+            f"tasks {split.previous_tasks:,} → {split.current_tasks:,}; cost per task "
+            f"{unit_usd(split.previous_cost_per_task_usd)} → "
+            f"{unit_usd(split.current_cost_per_task_usd)}"
+        )
     return {
         "previous_label": label,
         "lines": lines,
         "unit": unit,
-        "basis": change.get("basis", "total"),
+        "basis": "per_day" if isinstance(block, DailySplit) else "total",
         "parts": {key: signed_usd(cents[key]) for key in EFFECTS},
         "cents": cents,
         "delta": signed_usd(cents["delta_usd"]),

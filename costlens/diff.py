@@ -173,7 +173,7 @@ def _row(key: str, before: dict | None, after: dict | None, usage_before, usage_
         return row  # no split: not both reports carry usage, or no previous cost per task to value volume at
     split = decompose(usage_before, usage_after)
     for name in EFFECT_NAMES:
-        setattr(row, name, split[name])
+        setattr(row, name, getattr(split, name))
     return row
 
 
@@ -273,12 +273,13 @@ def _period(p: dict[str, Any]) -> str:
 
 def _cents(row: DiffRow) -> dict[str, Decimal] | None:
     """The four effects to the cent, adding up to the rounded change (change.rounded_effects)."""
-    from costlens.change import rounded_effects
+    from costlens.change import effects_in_cents
+    from costlens.money import round_cents
 
     effects = row.effects()
     if effects is None:
         return None
-    return rounded_effects({**effects, "delta_usd": row.delta_usd})
+    return effects_in_cents(effects, round_cents(row.delta_usd))
 
 
 def _cells(row: DiffRow) -> list[str]:

@@ -23,6 +23,7 @@ figure is computed by hand). Feature f, one call per task, output 100 tokens per
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,8 @@ from hypothesis import strategies as st
 
 from costlens.change import PeriodUsage, decompose, decompose_change, rounded_effects
 from costlens.config import ColumnMapping, Config
+from costlens.exactjson import dumps
+from costlens.model.change import Change
 from costlens.model.report import Period
 from costlens.report.build import build_report
 
@@ -136,24 +139,30 @@ def test_two_month_split_by_hand(two_months):
     con = two_months
     report = build_report(con, config(), Period(date(2026, 10, 1), date(2026, 11, 1)))
     change = decompose_change(con, config(), report)
-    assert change["previous_period"] == {"start": "2026-09-01", "end": "2026-10-01"}
-    assert change["previous_cost_usd"] == Decimal("0.071")
-    assert change["current_cost_usd"] == Decimal("0.416") == report.totals.cost_usd
-    assert change["delta_usd"] == Decimal("0.345")
-    assert change["volume_usd"] == Decimal("0.071")
-    assert change["efficiency_usd"] == Decimal("0.110")
-    assert change["mix_usd"] == Decimal("0.104")
-    assert change["price_usd"] == Decimal("0.060")
-    assert sum(change[k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")) == change["delta_usd"]
-    assert (change["previous_tasks"], change["current_tasks"]) == (10, 20)
-    kinds = {k["kind"]: k for k in change["efficiency_by_kind"]}
-    assert kinds["input"]["previous_per_task"] == 1000 and kinds["input"]["current_per_task"] == 2000
-    assert kinds["input"]["effect_usd"] == Decimal("0.110") and kinds["output"]["effect_usd"] == 0
-    models = {m["model"]: m for m in change["by_model"]}
-    assert models["acme-big"]["price_usd"] == Decimal("0.060") and models["acme-small"]["price_usd"] == 0
-    assert sum(m["mix_usd"] for m in change["by_model"]) == Decimal("0.104")
+    assert change is not None
+    assert (change.previous_period.start, change.previous_period.end) == ("2026-09-01", "2026-10-01")
+    assert change.split.previous_cost_usd == Decimal("0.071")
+    assert change.split.current_cost_usd == Decimal("0.416") == report.totals.cost_usd
+    assert change.split.delta_usd == Decimal("0.345")
+    assert change.split.volume_usd == Decimal("0.071")
+    assert change.split.efficiency_usd == Decimal("0.110")
+    assert change.split.mix_usd == Decimal("0.104")
+    assert change.split.price_usd == Decimal("0.060")
+    assert (
+        sum(getattr(change.split, k) for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd"))
+        == change.split.delta_usd
+    )
+    assert (change.split.previous_tasks, change.split.current_tasks) == (10, 20)
+    kinds = {k.kind: k for k in change.split.efficiency_by_kind}
+    assert kinds["input"].previous_per_task == 1000 and kinds["input"].current_per_task == 2000
+    assert kinds["input"].effect_usd == Decimal("0.110") and kinds["output"].effect_usd == 0
+    # a saved report's change reads back as the same typed change (money from every digit)
+    assert Change.from_json(json.loads(dumps(change.to_dict()), parse_float=Decimal)) == change
+    models = {m.model: m for m in change.split.by_model}
+    assert models["acme-big"].price_usd == Decimal("0.060") and models["acme-small"].price_usd == 0
+    assert sum(m.mix_usd for m in change.split.by_model) == Decimal("0.104")
     # trend: cost of tasks with an outcome / accepted: September 0.071 / 4, October 0.416 / 16
-    trend = {t["month"]: t["value"] for t in change["cost_per_accepted_outcome_trend"]}
+    trend = {t.month: t.value for t in change.cost_per_accepted_outcome_trend}
     assert trend == {"2026-09": pytest.approx(0.071 / 4), "2026-10": pytest.approx(0.416 / 16)}
     assert trend["2026-10"] == pytest.approx(report.totals.cost_per_accepted_outcome_usd)
 
@@ -172,7 +181,7 @@ def test_current_tables_left_alone(two_months):
 def test_no_previous_data_is_empty(two_months):
     con = two_months
     report = build_report(con, config(), Period(date(2026, 9, 1), date(2026, 10, 1)))
-    assert decompose_change(con, config(), report) == {}
+    assert decompose_change(con, config(), report) is None
 
 
 def test_each_effect_alone():
@@ -195,9 +204,11 @@ def test_each_effect_alone():
     }
     for effect, current in cases.items():
         result = decompose(base, current)
-        assert result[effect] == result["delta_usd"] != 0, effect
+        assert getattr(result, effect) == result.delta_usd != 0, effect
         assert all(
-            result[other] == 0 for other in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd") if other != effect
+            getattr(result, other) == 0
+            for other in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")
+            if other != effect
         ), (effect, result)
 
 
@@ -218,10 +229,10 @@ def test_new_model_and_new_kind_are_mix_and_efficiency():
         },
     )
     result = decompose(prev, cur)
-    assert result["price_usd"] == 0  # no previous price for the new model: no price effect is invented
-    assert result["efficiency_usd"] == Decimal("0.0001")  # cache reads appeared, valued at their own price
-    assert result["mix_usd"] == Decimal("0.002") - Decimal("0.01")
-    assert result["volume_usd"] == 0
+    assert result.price_usd == 0  # no previous price for the new model: no price effect is invented
+    assert result.efficiency_usd == Decimal("0.0001")  # cache reads appeared, valued at their own price
+    assert result.mix_usd == Decimal("0.002") - Decimal("0.01")
+    assert result.volume_usd == 0
 
 
 quantities = st.integers(min_value=0, max_value=10**9)
@@ -254,7 +265,7 @@ def test_effects_always_add_up_exactly(n0, n1, rows0, rows1):
         return u
 
     result = decompose(usage(n0, rows0), usage(n1, rows1))
-    total = result["volume_usd"] + result["efficiency_usd"] + result["mix_usd"] + result["price_usd"]
-    assert total == result["delta_usd"] == result["current_cost_usd"] - result["previous_cost_usd"]
+    total = result.volume_usd + result.efficiency_usd + result.mix_usd + result.price_usd
+    assert total == result.delta_usd == result.current_cost_usd - result.previous_cost_usd
     cents = rounded_effects(result)
     assert sum(cents[k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")) == cents["delta_usd"]

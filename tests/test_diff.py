@@ -100,7 +100,7 @@ def test_cli_json_split_by_hand(saved):
     )
     change = saved["change"]  # the same split the October report gives its own change
     assert [total[k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")] == [
-        change[k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")
+        getattr(change.split, k) for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")
     ]
     assert total["before_tasks"] == 10 and total["after_tasks"] == 20
     assert float(total["before_cost_per_task_usd"]) == pytest.approx(0.0071)  # ratios are doubles (README)

@@ -32,6 +32,7 @@ import pytest
 from costlens import db
 from costlens.config import Config, FeatureConfig, load_config
 from costlens.engine import totals_from_row
+from costlens.model.change import Change
 from costlens.model.leaks import Finding
 from costlens.model.levers import ExcludedLever, Lever, LeverSummary
 from costlens.model.report import (
@@ -66,7 +67,7 @@ HOSTILE = (SCRIPT, IMG, FORMULA)
 # ------------------------------------------------------------------ hand-made sections (the interface shapes)
 
 
-def fill_missing_sections(report: Report, config: Config, *, change: dict | None = None) -> Report:
+def fill_missing_sections(report: Report, config: Config, *, change: Change | None = None) -> Report:
     """budgets / showback / maturity (and `change` when given) in the shapes of the report interface,
     derived from the report's own numbers; left alone when build.py already filled them."""
     total = report.totals.cost_usd
@@ -402,17 +403,19 @@ def hostile(tmp_path_factory):
     report.warnings.append(SCRIPT)
     assert report.diagnosis is not None
     report.diagnosis = dataclasses.replace(report.diagnosis, statement=f"{SCRIPT} {IMG}")
-    change = {
-        "previous_period": {"start": SCRIPT, "end": IMG},
-        "previous_cost_usd": 1.0,
-        "current_cost_usd": 2.0,
-        "delta_usd": 1.0,
-        "volume_usd": 0.5,
-        "price_usd": 0.25,
-        "mix_usd": 0.125,
-        "efficiency_usd": 0.125,
-        "cost_per_accepted_outcome_trend": [{"month": SCRIPT, "value": 1.0}, {"month": IMG, "value": 2.0}],
-    }
+    change = Change.from_json(
+        {
+            "previous_period": {"start": SCRIPT, "end": IMG},
+            "previous_cost_usd": 1.0,
+            "current_cost_usd": 2.0,
+            "delta_usd": 1.0,
+            "volume_usd": 0.5,
+            "price_usd": 0.25,
+            "mix_usd": 0.125,
+            "efficiency_usd": 0.125,
+            "cost_per_accepted_outcome_trend": [{"month": SCRIPT, "value": 1.0}, {"month": IMG, "value": 2.0}],
+        }
+    )
     fill_missing_sections(report, config, change=change)
     report.maturity = Maturity(
         level=2, label=SCRIPT, checks=[MaturityCheck(name=IMG, met=False, detail=FORMULA, level=None)]
@@ -513,17 +516,22 @@ def test_change_section_and_its_charts(con, ingest):
     config = load_config(FIXTURES / "economics" / "costlens.toml")
     ingest(FIXTURES / "economics" / "spans.jsonl", FIXTURES / "economics" / "outcomes.csv", config=config)
     report = build_report(con, config, OCTOBER)
-    change = {
-        "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
-        "previous_cost_usd": Decimal("0.02"),
-        "current_cost_usd": Decimal("0.025"),
-        "delta_usd": Decimal("0.005"),
-        "volume_usd": Decimal("0.003"),
-        "price_usd": Decimal("-0.001"),
-        "mix_usd": Decimal("0.002"),
-        "efficiency_usd": Decimal("0.001"),
-        "cost_per_accepted_outcome_trend": [{"month": "2026-09", "value": 2.1}, {"month": "2026-10", "value": 2.34}],
-    }
+    change = Change.from_json(
+        {
+            "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
+            "previous_cost_usd": Decimal("0.02"),
+            "current_cost_usd": Decimal("0.025"),
+            "delta_usd": Decimal("0.005"),
+            "volume_usd": Decimal("0.003"),
+            "price_usd": Decimal("-0.001"),
+            "mix_usd": Decimal("0.002"),
+            "efficiency_usd": Decimal("0.001"),
+            "cost_per_accepted_outcome_trend": [
+                {"month": "2026-09", "value": 2.1},
+                {"month": "2026-10", "value": 2.34},
+            ],
+        }
+    )
     if not report.change:
         report.change = change
     html = render_html(report, config)
@@ -531,7 +539,7 @@ def test_change_section_and_its_charts(con, ingest):
     doc = parse(html)
     values = {m: Decimal(v) for m, k, v, _ in doc.metrics if m.startswith("change_") or m == "delta_usd"}
     parts = [values[f"change_{p}_usd"] for p in ("volume", "price", "mix", "efficiency")]
-    assert sum(parts) == values["delta_usd"] == Decimal(str(report.change["delta_usd"]))
+    assert sum(parts) == values["delta_usd"] == report.change.split.delta_usd
     labels = [a.get("aria-label") for t, a in doc.tags if t == "svg"]
     assert any("Spend change" in (label or "") for label in labels)
     assert any("Cost per accepted outcome by month" in (label or "") for label in labels)

@@ -10,6 +10,7 @@ import pytest
 from test_budgets import make_report, ue
 
 from costlens.inert import md
+from costlens.model.change import Change
 from costlens.model.levers import Lever
 from costlens.model.report import Budget
 from costlens.report.render_md import render_markdown
@@ -119,21 +120,23 @@ def test_sections_and_numbers():
         ],
         cpao=0.321,
     )
-    report.change = {
-        "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
-        "previous_cost_usd": Decimal("0.071"),
-        "current_cost_usd": Decimal("0.416"),
-        "delta_usd": Decimal("0.345"),
-        "delta_pct": 485.9,
-        "volume_usd": Decimal("0.071"),
-        "efficiency_usd": Decimal("0.110"),
-        "mix_usd": Decimal("0.104"),
-        "price_usd": Decimal("0.060"),
-        "cost_per_accepted_outcome_trend": [
-            {"month": "2026-09", "value": 0.01775},
-            {"month": "2026-10", "value": 0.026},
-        ],
-    }
+    report.change = Change.from_json(
+        {
+            "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
+            "previous_cost_usd": Decimal("0.071"),
+            "current_cost_usd": Decimal("0.416"),
+            "delta_usd": Decimal("0.345"),
+            "delta_pct": 485.9,
+            "volume_usd": Decimal("0.071"),
+            "efficiency_usd": Decimal("0.110"),
+            "mix_usd": Decimal("0.104"),
+            "price_usd": Decimal("0.060"),
+            "cost_per_accepted_outcome_trend": [
+                {"month": "2026-09", "value": 0.01775},
+                {"month": "2026-10", "value": 0.026},
+            ],
+        }
+    )
     report.budgets = [
         Budget.from_json(b)
         for b in [
@@ -180,14 +183,16 @@ def test_empty_report():
 def test_change_given_as_floats_and_partial():
     """A change read back from JSON (floats) or missing parts still renders, its parts adding up to the cent."""
     report = make_report([ue("a", "1")])
-    report.change = {
-        "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
-        "previous_cost_usd": 1.0,
-        "current_cost_usd": 2.0,
-        "delta_usd": 1.0,
-        "volume_usd": 0.333,
-        "efficiency_usd": 0.333,
-        "mix_usd": 0.334,
-    }
+    report.change = Change.from_json(
+        {
+            "previous_period": {"start": "2026-09-01", "end": "2026-10-01"},
+            "previous_cost_usd": 1.0,
+            "current_cost_usd": 2.0,
+            "delta_usd": 1.0,
+            "volume_usd": 0.333,
+            "efficiency_usd": 0.333,
+            "mix_usd": 0.334,
+        }
+    )
     text = render_markdown(report)
     assert "| +$0.33 | +$0.33 | +$0.34 | ±$0.00 |" in text

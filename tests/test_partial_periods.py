@@ -22,6 +22,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from costlens.model.change import Change
 from costlens.model.report import Period
 from costlens.period import data_span, partial_note
 
@@ -93,6 +94,7 @@ def test_the_change_compares_spend_per_day_with_data(planted):
     assert day["delta_pct"] == pytest.approx(50.0)
     assert (day["volume_usd"], day["efficiency_usd"], day["mix_usd"], day["price_usd"]) == (1, 0, 0, 0)
     assert (day["previous_tasks_per_day"], day["current_tasks_per_day"]) == (2, 3)
+    assert Change.from_json(change).to_dict() == change  # a saved change reads back whole, per_day included
 
 
 @pytest.mark.subprocess

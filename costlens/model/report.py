@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from costlens.model.change import Change
 from costlens.model.leaks import Finding
 from costlens.model.levers import Diagnosis, Lever, LeverSummary
 from costlens.model.reconcile import Reconciliation
@@ -376,7 +377,7 @@ class Report:
     levers: list[Lever] = field(default_factory=list)
     lever_summary: LeverSummary | None = None  # totals, exclusions, assumptions (with analysis)
     diagnosis: Diagnosis | None = None  # with analysis: which way the decision tree points
-    change: dict[str, Any] = field(default_factory=dict)  # vs the previous period: volume / price / mix / efficiency
+    change: Change | None = None  # vs the previous period: volume / price / mix / efficiency (None: no calls then)
     showback: Showback | None = None  # by feature, owner, team, cost center
     maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
     budgets: list[Budget] = field(default_factory=list)

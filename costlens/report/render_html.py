@@ -159,33 +159,32 @@ def _summary(report: Report) -> dict[str, Any]:
     from costlens.change import change_view
     from costlens.money import to_decimal
 
-    change = report.change or {}
+    change = report.change
     shown = change_view(change)
     parts = []
-    if shown is not None:
-        block = change["per_day"] if shown["basis"] == "per_day" else change
+    if change is not None and shown is not None:
+        block = change.shown_split
         for key, name, meaning in CHANGE_PARTS:
             parts.append(
                 {
                     "key": key,
                     "name": name,
                     "meaning": meaning,
-                    "value": block.get(key),
+                    "value": getattr(block, key),
                     "shown": shown["parts"][key],
                     "cents": shown["cents"][key],
                 }
             )
-    by_model = [dict(r) for r in (change.get("by_model") or []) if isinstance(r, dict)][:10]
+    by_model = [asdict(r) for r in change.split.by_model][:10] if change is not None else []
     models: dict[tuple[str, str | None], UnitEconomics] = {(m.provider or "", m.key): m for m in report.by_model}
     for row in by_model:  # a model's current spend reads as in the by-model table when it is the same money
         match = models.get((row.get("provider") or "", row.get("model")))
         if match is not None and to_decimal(row.get("current_cost_usd")) == match.cost_usd:
             row["current_shown_usd"] = match.shown_cost_usd
-    trend = [p for p in (change.get("cost_per_accepted_outcome_trend") or []) if isinstance(p, dict)]
+    trend = [asdict(p) for p in change.cost_per_accepted_outcome_trend] if change is not None else []
     bridge = None
-    if shown is not None:
-        block = change["per_day"] if shown["basis"] == "per_day" else change
-        start = to_decimal(block.get("previous_cost_usd")) or 0
+    if change is not None and shown is not None:
+        start = change.shown_split.previous_cost_usd
         from costlens.money import round_cents
 
         steps = [(p["name"], float(p["cents"])) for p in parts]
@@ -198,12 +197,11 @@ def _summary(report: Report) -> dict[str, Any]:
             "bridge",
         )
     levers = sorted(report.levers, key=lambda lv: lv.rank)[:3]
-    previous = change.get("previous_period") or {}
     return {
         "change": change,
         "change_view": shown,
         "change_by_model": by_model,
-        "previous_period": previous if isinstance(previous, dict) else {},
+        "previous_period": asdict(change.previous_period) if change is not None else {},
         "parts": parts,
         "trend": trend,
         "trend_chart": charts.trend_line(
@@ -518,7 +516,7 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         **_recon_cents(report),
         "thresholds": _thresholds(report),
         "maturity": report.maturity or {},
-        "change_method": (report.change or {}).get("method") or CHANGE_METHOD,
+        "change_method": report.change.split.method if report.change is not None else CHANGE_METHOD,
         "config_path": getattr(config, "path", None),
         "economics": economics,
         "ue_cost_columns": UE_COST_COLUMNS,

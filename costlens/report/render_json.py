@@ -91,7 +91,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "coverage": asdict(report.coverage),
         "cost_mode": report.cost_mode,
         "lever_summary": report.lever_summary.to_dict() if report.lever_summary is not None else {},
-        "change": report.change,
+        "change": report.change.to_dict() if report.change is not None else {},
         "showback": report.showback.to_dict() if report.showback is not None else {},
         "maturity": asdict(report.maturity) if report.maturity is not None else {},
         "diagnosis": report.diagnosis.to_dict() if report.diagnosis is not None else {},

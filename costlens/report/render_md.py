@@ -37,37 +37,35 @@ def _last_day(end: date) -> date:
 def _change(report: Report) -> list[str]:
     from costlens.change import change_view
 
-    change = report.change or {}
+    change = report.change
     shown = change_view(change)
-    if shown is None:
+    if change is None or shown is None:
         return ["No earlier period in the database to compare with."]
+    block = change.shown_split
+    pct_text = "" if block.delta_pct is None else f", {block.delta_pct:+.1f}%"
     if shown["basis"] == "per_day":
-        block = change["per_day"]
-        pct_text = "" if block.get("delta_pct") is None else f", {block['delta_pct']:+.1f}%"
         head = (
             f"**Change vs {md(shown['previous_label'])}, per day with data:** "
-            f"{usd(block.get('previous_cost_usd'))}/day → {usd(block.get('current_cost_usd'))}/day "
+            f"{usd(block.previous_cost_usd)}/day → {usd(block.current_cost_usd)}/day "
             f"({shown['delta']}/day{pct_text})"
         )
-        lines = [head, ""] + [f"- {md(note, 300)}" for note in change.get("notes") or []] + [""]
+        lines = [head, ""] + [f"- {md(note, 300)}" for note in change.notes] + [""]
         header = ["Volume / day", "Efficiency / day", "Model mix / day", "Price / day"]
     else:
-        pct_text = "" if change.get("delta_pct") is None else f", {change['delta_pct']:+.1f}%"
         lines = [
-            f"**Change vs {md(shown['previous_label'])}:** {usd(change.get('previous_cost_usd'))} → "
-            f"{usd(change.get('current_cost_usd'))} ({shown['delta']}{pct_text})",
+            f"**Change vs {md(shown['previous_label'])}:** {usd(block.previous_cost_usd)} → "
+            f"{usd(block.current_cost_usd)} ({shown['delta']}{pct_text})",
             "",
         ]
         header = ["Volume", "Efficiency", "Model mix", "Price"]
     lines += _table(
         header, "rrrr", [[shown["parts"][k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")]]
     )
-    trend = [t for t in change.get("cost_per_accepted_outcome_trend") or [] if t.get("month")]
+    trend = [t for t in change.cost_per_accepted_outcome_trend if t.month]
     if trend:
         lines += [
             "",
-            "Cost per accepted outcome by month: "
-            + " · ".join(f"{md(t['month'])} {unit_usd(t.get('value'))}" for t in trend),
+            "Cost per accepted outcome by month: " + " · ".join(f"{md(t.month)} {unit_usd(t.value)}" for t in trend),
         ]
     return lines
 
