@@ -348,8 +348,10 @@ def decompose_change(con: duckdb.DuckDBPyConnection, config: Config, report: Rep
     cur = con.cursor()
     try:
         from costlens.engine import copy_call_filter
+        from costlens.reconcile.calibrate import copy_price_basis
 
         copy_call_filter(con, cur)  # the report's --feature / --team, on the cursor too
+        copy_price_basis(con, cur)  # and its prices: at billed prices, both periods are costed at them
         previous = period_usage(cur, config, prev, report.cost_mode)
         current = period_usage(cur, config, report.period, report.cost_mode)
         split = decompose(previous, current, days if notes else None)

@@ -269,3 +269,43 @@ def test_effects_always_add_up_exactly(n0, n1, rows0, rows1):
     assert total == result.delta_usd == result.current_cost_usd - result.previous_cost_usd
     cents = rounded_effects(result)
     assert sum(cents[k] for k in ("volume_usd", "efficiency_usd", "mix_usd", "price_usd")) == cents["delta_usd"]
+
+
+@pytest.mark.slow
+def test_at_billed_prices_the_change_splits_the_spend_the_report_shows(sample_month_db, tmp_path):
+    """Before: `report --prices billed` split the list-price spend ($824.41 in October) beside a total of $797.01
+    at billed prices: the change runs on its own cursor, which did not see the billed-prices view."""
+    from costlens import db as database
+    from costlens.config import load_config
+    from costlens.ingest.runner import ingest_paths
+
+    from conftest import SAMPLE_LOGS, copy_sample_db
+
+    config = load_config(SAMPLE_LOGS / "costlens.toml")
+    september = tmp_path / "marketing_copy_september.jsonl"  # the same calls a month earlier, their own ids
+    text = (SAMPLE_LOGS / "marketing_copy_openai.jsonl").read_text(encoding="utf-8")
+    september.write_text(
+        text.replace("2026-10-", "2026-09-").replace('"id":"resp_', '"id":"resp_sep'), encoding="utf-8"
+    )
+    con = database.connect(copy_sample_db(sample_month_db, tmp_path))
+    try:
+        assert not ingest_paths(con, [str(september)], config).failed
+        october = Period(date(2026, 10, 1), date(2026, 11, 1), "2026-10")
+        listed = build_report(con, config, october)
+        billed = build_report(con, config, october, prices="billed")
+    finally:
+        con.close()
+    assert listed.change is not None and billed.change is not None
+    assert listed.change.split.current_cost_usd == listed.totals.cost_usd == Decimal("824.41389225")
+    assert billed.totals.cost_usd < listed.totals.cost_usd  # the bill paid less than list for gpt-4o
+    assert billed.change.split.current_cost_usd == billed.totals.cost_usd
+    trend = {t.month: t.value for t in billed.change.cost_per_accepted_outcome_trend}
+    assert trend["2026-10"] == pytest.approx(billed.totals.cost_per_accepted_outcome_usd)
+
+    # September holds October's marketing calls again: each period's figure is October's marketing spend at the
+    # same prices (the calibrated rates apply to both periods)
+    def marketing(report):
+        return next(row.cost_usd for row in report.unit_economics if row.key == "marketing-copy")
+
+    assert listed.change.split.previous_cost_usd == marketing(listed) == Decimal("0.6362035")
+    assert billed.change.split.previous_cost_usd == marketing(billed) < marketing(listed)
