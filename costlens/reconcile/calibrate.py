@@ -23,34 +23,18 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load_sql("reconcile/_macros.sql"))
 
 
-# The columns of calibrated_rates (sql/reconcile/calibrated_rates.sql) and their types.
-_CALIBRATED_RATES = {
-    "provider_key": "VARCHAR",
-    "model_key": "VARCHAR",
-    "token_type": "VARCHAR",
-    "billed_tokens": "DECIMAL(38, 6)",
-    "billed_usd": "DECIMAL(38, 18)",
-    "bill_list_usd": "DECIMAL(38, 18)",
-    "billed_usd_per_mtok": "DECIMAL(38, 18)",
-    "bill_list_usd_per_mtok": "DECIMAL(38, 18)",
-    "matched_tokens": "DECIMAL(38, 6)",
-    "explained_usd": "DECIMAL(38, 18)",
-    "matched_list_usd": "DECIMAL(38, 18)",
-}
-
-
-def _create_calibrated_rates(con: duckdb.DuckDBPyConnection) -> None:
-    """An empty calibrated_rates: every call keeps its list price until rows are added."""
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in _CALIBRATED_RATES.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE calibrated_rates ({columns})")
-
-
 def use_billed_prices(con: duckdb.DuckDBPyConnection) -> None:
     """Shadow priced_calls with the calibrated view (needs calibrated_rates from a reconciliation)."""
     install_macros(con)
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'calibrated_rates'").fetchall()[0][0]
     if not exists:  # no AI bill in the period: nothing to calibrate with, every call keeps its list price
-        _create_calibrated_rates(con)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE calibrated_rates (provider_key VARCHAR, model_key VARCHAR, "
+            "token_type VARCHAR, billed_tokens DECIMAL(38, 6), billed_usd DECIMAL(38, 18), "
+            "bill_list_usd DECIMAL(38, 18), billed_usd_per_mtok DECIMAL(38, 18), "
+            "bill_list_usd_per_mtok DECIMAL(38, 18), matched_tokens DECIMAL(38, 6), "
+            "explained_usd DECIMAL(38, 18), matched_list_usd DECIMAL(38, 18))"
+        )
     # the view reads the persistent priced_calls by its catalog-qualified name (the name alone would be itself)
     catalog = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
     con.execute(render_sql("reconcile/calibrated_priced_calls.sql", list_priced_calls=f'"{catalog}".main.priced_calls'))
@@ -58,11 +42,8 @@ def use_billed_prices(con: duckdb.DuckDBPyConnection) -> None:
 
 def uses_billed_prices(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether priced_calls is shadowed by the calibrated view on this connection."""
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'priced_calls' AND temporary").fetchall()[0][
-            0
-        ]
-    )
+    views = "SELECT count(*) FROM duckdb_views() WHERE view_name = 'priced_calls' AND temporary"
+    return bool(con.execute(views).fetchall()[0][0])
 
 
 def copy_price_basis(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
@@ -71,12 +52,12 @@ def copy_price_basis(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyC
     if not uses_billed_prices(source):
         use_list_prices(target)
         return
-    columns = ", ".join(f'"{c}"' for c in _CALIBRATED_RATES)
-    rows = source.execute(f"SELECT {columns} FROM calibrated_rates").fetchall()  # a few rows per model
-    _create_calibrated_rates(target)
-    if rows:
-        marks = ", ".join("?" for _ in _CALIBRATED_RATES)
-        target.executemany(f"INSERT INTO calibrated_rates ({columns}) VALUES ({marks})", rows)
+    rates = source.sql("SELECT * FROM calibrated_rates").to_arrow_table()  # a few rows per model, types kept
+    target.register("_calibrated_rates_arrow", rates)
+    try:
+        target.execute("CREATE OR REPLACE TEMP TABLE calibrated_rates AS SELECT * FROM _calibrated_rates_arrow")
+    finally:
+        target.unregister("_calibrated_rates_arrow")
     use_billed_prices(target)
 
 
