@@ -438,12 +438,13 @@ class _StepDisplay:
             self._bar.update(self._task, completed=total - 1, description="rendering")
 
 
-def _guard(action: Callable[[], T]) -> T:
+def _guard(action: Callable[[], T], *, engine: bool = True) -> T:
     """Run a command body: CostlensError → one line on stderr + its exit code; an interrupt → 130 (even when
     it surfaced as another exception, or was swallowed); a closed stdout → 141, quietly; anything else → one
-    line too (a bug: exit 1)."""
+    line too (a bug: exit 1). `engine=False` for a command that never opens a database (`diff`)."""
     try:
-        _import_engine_holding_sigint()
+        if engine:
+            _import_engine_holding_sigint()
         from costlens.db import check_environment
 
         check_environment()  # bad COSTLENS_* values: exit 2 before anything is opened
@@ -1317,7 +1318,7 @@ def diff(
 
             render_terminal(result, Console(highlight=False))
 
-    _guard(run)
+    _guard(run, engine=False)  # two saved reports: no database, no DuckDB to load
 
 
 @app.command(rich_help_panel=LOAD, epilog=_examples("costlens init", "costlens init -o config/costlens.toml --force"))
