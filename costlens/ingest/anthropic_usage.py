@@ -8,22 +8,13 @@ adapter (see openai_usage.py), so a log that mixes both providers is read whole 
 
 from __future__ import annotations
 
-from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.openai_usage import detect_score, stage_provider_usage
-from costlens.ingest.sources import Source
+from costlens.ingest.openai_usage import ProviderUsageAdapter
 
 
-class AnthropicUsageAdapter(Adapter):
+class AnthropicUsageAdapter(ProviderUsageAdapter):
     name = "anthropic"
-    target = "calls"
-    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
+    primary = "anthropic"
     description = "Anthropic Messages responses logged by an app (bare, wrapped, or Message Batches results)"
-
-    def detect(self, src: Source, ctx: IngestContext) -> int:
-        return detect_score(src, "anthropic")
-
-    def stage(self, con, src: Source, ctx: IngestContext) -> None:
-        stage_provider_usage(con, src, "anthropic")
 
 
 ADAPTER = AnthropicUsageAdapter()

@@ -7,22 +7,13 @@ a log that mixes providers is read whole by any of them.
 
 from __future__ import annotations
 
-from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.openai_usage import detect_score, stage_provider_usage
-from costlens.ingest.sources import Source
+from costlens.ingest.openai_usage import ProviderUsageAdapter
 
 
-class BedrockUsageAdapter(Adapter):
+class BedrockUsageAdapter(ProviderUsageAdapter):
     name = "bedrock"
-    target = "calls"
-    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
+    primary = "bedrock"
     description = "Amazon Bedrock Converse responses logged by an app (wrapped with request.modelId)"
-
-    def detect(self, src: Source, ctx: IngestContext) -> int:
-        return detect_score(src, "bedrock")
-
-    def stage(self, con, src: Source, ctx: IngestContext) -> None:
-        stage_provider_usage(con, src, "bedrock")
 
 
 ADAPTER = BedrockUsageAdapter()

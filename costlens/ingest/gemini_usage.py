@@ -7,22 +7,13 @@ a log that mixes providers is read whole by any of them.
 
 from __future__ import annotations
 
-from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.openai_usage import detect_score, stage_provider_usage
-from costlens.ingest.sources import Source
+from costlens.ingest.openai_usage import ProviderUsageAdapter
 
 
-class GeminiUsageAdapter(Adapter):
+class GeminiUsageAdapter(ProviderUsageAdapter):
     name = "gemini"
-    target = "calls"
-    stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
+    primary = "google"
     description = "Gemini API / Vertex AI generateContent responses logged by an app (bare or wrapped)"
-
-    def detect(self, src: Source, ctx: IngestContext) -> int:
-        return detect_score(src, "google")
-
-    def stage(self, con, src: Source, ctx: IngestContext) -> None:
-        stage_provider_usage(con, src, "google")
 
 
 ADAPTER = GeminiUsageAdapter()

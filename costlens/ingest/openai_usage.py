@@ -8,11 +8,11 @@ is converted by the staging SQL of the provider whose shape it has, whichever ad
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from costlens.db import one_row
 from costlens.ingest.base import Adapter, IngestContext, nested
-from costlens.ingest.readers import load_json_records
+from costlens.ingest.readers import load_json_batch, load_json_records
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -152,10 +152,10 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
     load_json_records(con, src)
     # Anthropic and Bedrock objects carry no time of their own: the file's modification time is the fallback.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider, "
-        "make_timestamp(CAST(? AS BIGINT)) AS file_mtime",
-        [primary, src.mtime_ns // 1000],
+        "CREATE OR REPLACE TEMP VIEW provider_input AS SELECT r.source_row, r.doc, c.source_file, c.source_sha256, "
+        "make_timestamp(c.mtime_ns // 1000) AS file_mtime FROM raw_json r CROSS JOIN ingest_ctx c"
     )
+    con.execute("CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider", [primary])
     last_row = int(one_row(con.execute("SELECT coalesce(max(source_row), 0) FROM raw_json"))[0])
     if last_row <= PROVIDER_SLICE_LINES:
         _stage_provider_lines(con, primary, "staged")
@@ -185,6 +185,18 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
         con.execute(f"DROP TABLE {part}")
 
 
+def stage_provider_batch(con: duckdb.DuckDBPyConnection, srcs: list[Source], primary: str) -> None:
+    """`staged` for a batch of small files of one primary provider, read and converted by one statement per
+    step: each line names its file, and its file's modification time is its fallback time."""
+    load_json_batch(con, srcs)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW provider_input AS SELECT r.source_row, r.doc, r.source_file, f.source_sha256, "
+        "make_timestamp(f.mtime_ns // 1000) AS file_mtime FROM raw_json r JOIN ingest_files f USING (source_file)"
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider", [primary])
+    _stage_provider_lines(con, primary, "staged")
+
+
 def _stage_provider_lines(con: duckdb.DuckDBPyConnection, primary: str, target: str) -> None:
     """raw_json → table `target`: the lines classified, then each owner's lines converted by its staging SQL."""
     Adapter.run_sql(con, "staging/provider_lines.sql")
@@ -206,17 +218,30 @@ def _stage_provider_lines(con: duckdb.DuckDBPyConnection, primary: str, target: 
         con.execute(f"DROP TABLE staged_{owner}")
 
 
-class OpenAIUsageAdapter(Adapter):
-    name = "openai"
+class ProviderUsageAdapter(Adapter):
+    """Responses of one provider logged by an app. The four provider adapters differ only in their primary
+    provider (which converts lines of unknown shape, and so says why they cannot be read)."""
+
     target = "calls"
     stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
-    description = "OpenAI responses logged by an app (Chat Completions / Responses / Batch output, bare or wrapped)"
+    # Apps and proxies rotate logs into many small files: the runner loads them in batches (runner.py).
+    batch_files = True
+    primary: ClassVar[Provider]
 
     def detect(self, src: Source, ctx: IngestContext) -> int:
-        return detect_score(src, "openai")
+        return detect_score(src, self.primary)
 
-    def stage(self, con, src: Source, ctx: IngestContext) -> None:
-        stage_provider_usage(con, src, "openai")
+    def stage(self, con: duckdb.DuckDBPyConnection, src: Source, ctx: IngestContext) -> None:
+        stage_provider_usage(con, src, self.primary)
+
+    def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
+        stage_provider_batch(con, srcs, self.primary)
+
+
+class OpenAIUsageAdapter(ProviderUsageAdapter):
+    name = "openai"
+    primary = "openai"
+    description = "OpenAI responses logged by an app (Chat Completions / Responses / Batch output, bare or wrapped)"
 
 
 ADAPTER = OpenAIUsageAdapter()

@@ -121,14 +121,17 @@ def load_json_batch(con: duckdb.DuckDBPyConnection, srcs: list[Source]) -> None:
     """`raw_json(source_row, doc JSON, source_file)` for several JSON-lines files read by one statement,
     each row numbered by its (non-blank) line in its own file like load_json_records. DuckDB reads the
     files in list order and each file's lines in order, so a line's number is its position in its file."""
+    compressions = {src.duckdb_compression for src in srcs}
+    if len(compressions) != 1:
+        raise ValueError("a batch of files is read with one compression")
     drop_relation(con, "raw_json")
     drop_relation(con, "raw_json_read")
     con.execute(
         f"""CREATE TEMP TABLE raw_json_read AS
             SELECT json AS doc, filename AS source_file
-            FROM read_json_objects(?, format = 'newline_delimited', ignore_errors = true,
+            FROM read_json_objects(?, format = 'newline_delimited', ignore_errors = true, compression = ?,
                                    maximum_object_size = {BATCH_MAX_JSON_OBJECT_BYTES}, filename = true)""",
-        [[str(src.path) for src in srcs]],
+        [[str(src.path) for src in srcs], compressions.pop()],
     )
     con.execute(
         """CREATE TEMP VIEW raw_json AS
@@ -195,6 +198,11 @@ def json_transform_spec(spec: dict) -> str:
 def sql_string(text: str) -> str:
     """A SQL string literal of any text (standard quoting: a quote is doubled; DuckDB gives backslashes no meaning)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def starts_with_bom(src: Source) -> bool:
+    """The file starts with a UTF-8 byte-order mark (Windows tools write it): its first line needs repair."""
+    return _bom_first_line(src) is not None
 
 
 def _bom_first_line(src: Source) -> str | None:

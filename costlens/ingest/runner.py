@@ -14,7 +14,7 @@ from costlens import __version__
 from costlens.db import as_database_error, one_row
 from costlens.errors import CostlensError, DatabaseError, InputError
 from costlens.ingest.base import Adapter, IngestContext
-from costlens.ingest.readers import FastReadFailed
+from costlens.ingest.readers import FastReadFailed, starts_with_bom
 from costlens.ingest.registry import all_adapters, get_adapter
 from costlens.ingest.sources import Source, expand_paths, open_source
 from costlens.progress import FileProgress, ProgressCallback, ProgressEvent, QueryPoller, Track
@@ -78,7 +78,7 @@ def ingest_paths(
     forced = get_adapter(fmt) if fmt else None
     run_id = _start_run(con)
     result = IngestResult(run_id=run_id)
-    batch: list[_Pending] = []
+    batch: list[_Pending | FileResult] = []  # files waiting to load together, and results between them
     manifest = _Manifest.read(con)
     progress = FileProgress(on_progress) if on_progress else None
 
@@ -94,9 +94,13 @@ def ingest_paths(
                 on_file_done(file_result.path, size)
 
     def flush() -> None:
-        for file_result in _load_batch(con, batch, run_id):
-            done(file_result)
+        loaded = iter(_load_batch(con, [item for item in batch if isinstance(item, _Pending)], run_id))
+        for item in batch:  # results stay in path order
+            done(next(loaded) if isinstance(item, _Pending) else item)
         batch.clear()
+
+    def batch_files() -> list[_Pending]:
+        return [item for item in batch if isinstance(item, _Pending)]
 
     with QueryPoller(con, progress.query) if progress else nullcontext():
         for path in paths:
@@ -107,16 +111,26 @@ def ingest_paths(
             )
             track = progress.begin(str(path), _size(path)) if progress else None
             prepared = _prepare_file(
-                path, forced, ctx, manifest, {p.src.sha256 for p in batch}, progress, track, replace=replace
+                path, forced, ctx, manifest, {p.src.sha256 for p in batch_files()}, progress, track, replace=replace
             )
+            if not isinstance(prepared, _Pending) and batch:
+                batch.append(prepared)  # nothing to load (unchanged, or failed before loading): the batch goes on
+                continue
             if isinstance(prepared, _Pending) and prepared.batchable:
                 if progress:
                     progress.current = None  # loaded later, with its batch: DuckDB's progress is the batch's
+                pending = batch_files()
+                if pending and (pending[0].adapter.name, pending[0].src.compression) != (
+                    prepared.adapter.name,
+                    prepared.src.compression,
+                ):
+                    flush()  # a batch is one format and one compression, loaded in path order
                 batch.append(prepared)
-                if len(batch) >= BATCH_MAX_FILES or sum(p.src.size for p in batch) >= BATCH_MAX_BYTES:
+                pending = batch_files()
+                if len(pending) >= BATCH_MAX_FILES or sum(p.src.size for p in pending) >= BATCH_MAX_BYTES:
                     flush()
                 continue
-            flush()  # results stay in path order
+            flush()  # files load in path order
             done(_load_one(con, prepared, run_id) if isinstance(prepared, _Pending) else prepared)
         flush()
     _finish_run(con, result)
@@ -188,6 +202,7 @@ class _Pending:
             and self.src.container == "jsonl"
             and not self.ctx.keep_content
             and self.src.size <= BATCH_MAX_FILE_BYTES
+            and not starts_with_bom(self.src)  # its first line needs the single-file reader's repair
         )
 
 
@@ -330,9 +345,9 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run_id: i
     """Load a batch of files of one adapter in one transaction; if anything fails, load them one by one."""
     if not batch:
         return []
-    groups: dict[str, list[_Pending]] = {}
-    for pending in batch:
-        groups.setdefault(pending.adapter.name, []).append(pending)
+    groups: dict[tuple[str, str], list[_Pending]] = {}
+    for pending in batch:  # one statement reads a group: one format, one compression
+        groups.setdefault((pending.adapter.name, pending.src.compression), []).append(pending)
     for group in groups.values():
         if len(group) == 1:
             continue  # loaded on its own below
@@ -346,6 +361,8 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run_id: i
             pending.result.status = "ingested"
     for pending in batch:
         if pending.result.status != "ingested":
+            if pending.progress is not None:
+                pending.progress.current = pending.track  # loaded on its own: DuckDB's progress is this file's
             _load_one(con, pending, run_id)
     return [pending.result for pending in batch]
 
@@ -379,8 +396,15 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
-            "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace",
-            [[str(p.src.path) for p in files], [p.src.sha256 for p in files], [p.replace for p in files]],
+            "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace, "
+            "unnest(CAST(? AS BIGINT[])) AS mtime_ns, unnest(range(?)) AS file_order",
+            [
+                [str(p.src.path) for p in files],
+                [p.src.sha256 for p in files],
+                [p.replace for p in files],
+                [p.src.mtime_ns for p in files],
+                len(files),
+            ],
         )
         # read by safe_tags (sql/schema/002_macros.sql): prompt text in metadata is kept in tags only on opt-in
         con.execute("SET VARIABLE costlens_keep_content = ?", [bool(ctx.keep_content)])
@@ -412,6 +436,8 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
             con.execute(load_sql(step))
         if adapter.target == "calls":  # (needs the duplicate_reason column, which the conform step always adds)
             con.execute(load_sql("load/calls_known.sql"))
+            if len(files) > 1:
+                con.execute(load_sql("load/calls_known_in_batch.sql"))
         enter_step("inserting")
         if adapter.target == "calls":  # price once: each new call is inserted with its cost
             from costlens.pricing.stored import forget_stored_mark, price_new_calls

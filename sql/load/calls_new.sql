@@ -1,9 +1,10 @@
--- requires: calls, ingest_ctx, staged_checked
+-- requires: calls, ingest_ctx, ingest_files, staged_checked
 -- creates: calls_to_price
 -- The checked rows of a file that become calls (after load/quarantine.sql), de-duplicated, as the view that
 -- pricing reads (intermediate/fresh_priced_calls.sql): load/calls_insert.sql inserts them with their cost.
--- Streaming producers write one call several times: keep the fullest usage, then the last line (in a batch
--- of files, ingested in path order: the earliest file, as when they are ingested one by one).
+-- Streaming producers write one call several times: keep the fullest usage, then the last line. In a batch of
+-- files the earliest file (path order, ingest_files.file_order) keeps the call, as when they are ingested one by
+-- one; the later files' rows are duplicates (load/calls_known_in_batch.sql).
 -- Speed: only call_ids seen more than once in the file go through the window; a call already loaded
 -- (an earlier file) is dropped by one anti-join; the checked rows go straight into `calls`, never copied first.
 -- _charges_pending: the row has charges beyond the token columns, priced once they are loaded.
@@ -20,11 +21,12 @@ repeated AS (
 kept AS (
     SELECT * FROM ok WHERE call_id NOT IN (SELECT call_id FROM repeated)
     UNION ALL
-    (SELECT * FROM ok WHERE call_id IN (SELECT call_id FROM repeated)
+    (SELECT o.* FROM ok o JOIN ingest_files f USING (source_file)
+     WHERE o.call_id IN (SELECT call_id FROM repeated)
      QUALIFY row_number() OVER (
-         PARTITION BY call_id
-         ORDER BY output_tokens + input_tokens + cache_read_tokens + cache_write_5m_tokens
-                  + cache_write_1h_tokens DESC, source_file, source_row DESC) = 1)
+         PARTITION BY o.call_id
+         ORDER BY f.file_order, o.output_tokens + o.input_tokens + o.cache_read_tokens + o.cache_write_5m_tokens
+                  + o.cache_write_1h_tokens DESC, o.source_row DESC) = 1)
 )
 SELECT k.*, c.source_format, c.run_id
 FROM kept k CROSS JOIN ingest_ctx c

@@ -27,20 +27,20 @@ WITH lines0 AS (
 -- Speed: the pairing reads only the event rows' numbers and type, and the start rows' usage and response are
 -- fetched for the deltas alone, so the wide lines are scanned once (never copied for a self-join).
 stream_events AS (
-    SELECT source_row, t.type AS ev FROM provider_lines
+    SELECT source_sha256, source_row, t.type AS ev FROM provider_lines
     WHERE (owner = 'anthropic' OR (owner IS NULL AND primary_provider = 'anthropic'))
       AND t.type IN ('message_start', 'message_delta')
 ),
 delta_starts AS (
-    SELECT source_row, start_row FROM (
-        SELECT source_row, ev, max(CASE WHEN ev = 'message_start' THEN source_row END)
-                   OVER (ORDER BY source_row ROWS UNBOUNDED PRECEDING) AS start_row
+    SELECT source_sha256, source_row, start_row FROM (
+        SELECT source_sha256, source_row, ev, max(CASE WHEN ev = 'message_start' THEN source_row END)
+                   OVER (PARTITION BY source_sha256 ORDER BY source_row ROWS UNBOUNDED PRECEDING) AS start_row
         FROM stream_events)
     WHERE ev = 'message_delta' AND start_row IS NOT NULL
 ),
 delta_start_lines AS (
-    SELECT ds.source_row, p.usage_json AS start_usage_json, p.r AS start_r
-    FROM delta_starts ds JOIN provider_lines p ON p.source_row = ds.start_row
+    SELECT ds.source_sha256, ds.source_row, p.usage_json AS start_usage_json, p.r AS start_r
+    FROM delta_starts ds JOIN provider_lines p ON p.source_sha256 = ds.source_sha256 AND p.source_row = ds.start_row
 ),
 streamed AS (
     SELECT l.* REPLACE (
@@ -50,7 +50,7 @@ streamed AS (
            st.source_row IS NOT NULL AS is_stream_end,
            CASE WHEN st.source_row IS NOT NULL THEN l.doc->>'$.delta.stop_reason' END AS delta_stop_reason
     FROM lines0 l
-    LEFT JOIN delta_start_lines st USING (source_row)
+    LEFT JOIN delta_start_lines st USING (source_sha256, source_row)
 ),
 mine AS (
     SELECT *,
@@ -174,6 +174,8 @@ checked AS (
 )
 SELECT
     source_row,
+    source_file,  -- lineage per row: a batch of files stages them together
+    source_sha256,
     coalesce(nullif_blank(resp.id),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              NULL) AS call_id,

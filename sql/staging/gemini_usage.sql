@@ -67,6 +67,8 @@ typed AS (
 )
 SELECT
     source_row,
+    source_file,  -- lineage per row: a batch of files stages them together
+    source_sha256,
     coalesce(nullif_blank(resp.responseId),
              CASE WHEN is_wrapper THEN nullif_blank(coalesce(t.request_id, t.id)) END,
              NULL) AS call_id,
