@@ -125,3 +125,61 @@ def test_every_span_of_one_request_is_one_call_and_says_which_was_kept(otel_corp
     assert len(duplicates) == 7
     assert all("anthropic.messages.create" in reason for (reason,) in duplicates)
     assert set(tasks.values()) == {"task-1"}  # the parent span's costlens.task_id, not the trace id
+
+
+@pytest.mark.slow
+def test_every_libraries_span_files_load_in_batches_exactly_as_file_by_file(otel_corpus, tmp_path, monkeypatch):
+    """Every set-up's OTLP and flat span files in one folder, the flat ones also cut in two (so traces and one
+    request's spans fall into different files, as a collector's file rotation cuts them): loaded in batches,
+    the calls, ids, costs, duplicates, quarantine and per-file counts equal loading the files one by one."""
+    import shutil
+
+    from costlens import db
+    from costlens.ingest import runner
+    from costlens.ingest.otel import OtelAdapter
+
+    corpus, results = otel_corpus
+    folder = tmp_path / "spans"
+    (folder / "otlp").mkdir(parents=True)
+    (folder / "flat").mkdir()
+    for setup in sorted(SETUPS):
+        if results[setup][0] != 0:
+            continue  # a set-up that cannot share this environment wrote nothing
+        shutil.copy(corpus / f"{setup}.otlp.jsonl", folder / "otlp" / f"{setup}.jsonl")
+        lines = (corpus / f"{setup}.spans.jsonl").read_text().splitlines()
+        (folder / "flat" / f"{setup}.jsonl").write_text("\n".join(lines) + "\n")
+        half = len(lines) // 2
+        (folder / "flat" / f"{setup}.part-1.jsonl").write_text("\n".join(lines[:half]) + "\n")
+        (folder / "flat" / f"{setup}.part-2.jsonl").write_text("\n".join(lines[half:]) + "\n")
+
+    batches: list[int] = []
+    original = OtelAdapter.stage_batch
+    monkeypatch.setattr(
+        OtelAdapter,
+        "stage_batch",
+        lambda self, c, srcs, ctx: (batches.append(len(srcs)), original(self, c, srcs, ctx))[1],
+    )
+    batched_db, single_db = db.connect(":memory:"), db.connect(":memory:")
+    batched = runner.ingest_paths(batched_db, [str(folder)], Config())
+    flat, otlp = (len(list((folder / kind).iterdir())) for kind in ("flat", "otlp"))
+    assert batches == [flat, otlp] and flat == 3 * otlp > 0  # one batch per kind of file
+    monkeypatch.setattr(runner, "BATCH_MAX_FILES", 1)  # every batch is one file: the file-by-file path
+    single = runner.ingest_paths(single_db, [str(folder)], Config())
+
+    def per_file(result):
+        return [
+            (f.path, f.status, f.rows_read, f.rows_loaded, f.rows_duplicate, f.rows_quarantined, f.rows_skipped)
+            for f in result.files
+        ]
+
+    assert all(f.status == "ingested" for f in batched.files)
+    assert per_file(batched) == per_file(single)
+    for query in (
+        "SELECT * EXCLUDE (run_id) FROM calls ORDER BY call_id",
+        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY ALL",
+        "SELECT count(*), sum(stored_cost_usd) FROM calls",
+    ):
+        assert batched_db.execute(query).fetchall() == single_db.execute(query).fetchall(), query
+    # the same requests came from several libraries' files: most of the corpus's call rows are duplicates
+    loaded = sum(f.rows_loaded for f in batched.files)
+    assert 0 < loaded < sum(f.rows_duplicate for f in batched.files)

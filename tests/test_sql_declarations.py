@@ -154,4 +154,4 @@ def test_every_templated_file_is_rendered_with_all_its_placeholders():
         "staging/otel_span_rows_flat.sql",
         "staging/otel_spans_to_calls.sql",
     ]
-    assert _PLACEHOLDER.search(code(_spans_to_calls_sql())) is None
+    assert all(_PLACEHOLDER.search(code(_spans_to_calls_sql(batch))) is None for batch in (False, True))

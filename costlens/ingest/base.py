@@ -64,6 +64,11 @@ class Adapter:
     def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
         raise NotImplementedError
 
+    def batch_key(self, src: Source) -> str:
+        """Files of one batch share this key (and their format and compression): an adapter that stages two
+        kinds of file differently keeps them apart."""
+        return ""
+
     def for_source(self, src: Source, ctx: IngestContext) -> Adapter:
         """The adapter that ingests this file: itself, or a per-file variant (one module reading several
         export kinds fixes the kind, and so the target table, from the file's content)."""

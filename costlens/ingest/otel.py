@@ -12,16 +12,22 @@ file then applies the conventions, inherits attribution from ancestor spans and 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from costlens.ingest.base import Adapter, IngestContext, record_keys
 from costlens.ingest.readers import (
     FastReadFailed,
     json_transform_spec,
+    load_json_batch,
     load_json_records,
     no_reader_rejects,
     typed_json_rows,
 )
 from costlens.ingest.sources import MAX_JSON_DEPTH, Source
 from costlens.sqlfiles import render_sql
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Every span attribute a convention below reads (text; JSON values come back as their JSON text).
 SPAN_ATTRIBUTES = (
@@ -207,33 +213,67 @@ class OtelAdapter(Adapter):
             return 40
         return 0
 
+    # Collectors and exporters rotate spans into many small files: the runner loads them in batches (runner.py),
+    # OTLP files and flat span files apart.
+    batch_files = True
+
+    def batch_key(self, src: Source) -> str:
+        return "otlp" if _is_otlp_file(src) else "flat"
+
     def stage(self, con, src: Source, ctx: IngestContext) -> None:
-        otlp = any(_is_otlp(r) for r in src.records[:5])
+        otlp = _is_otlp_file(src)
         fast = None if otlp or ctx.careful else typed_json_rows(src, FLAT_SPAN)
         # the staging numbers the rows of a typed read itself (its span_no, in file order)
         if fast is None:
             load_json_records(con, src)
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW otel_lines AS SELECT source_row, doc, '' AS file_key FROM raw_json"
+            )
         else:
             no_reader_rejects(con)
-        for relation in ("otel_span_rows", "otel_spans"):
-            kind = con.execute(
-                "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_catalog = 'temp'",
-                [relation],
-            ).fetchone()
-            if kind:
-                con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {relation}")
-        if otlp:
-            self.run_sql(con, "staging/otel_span_rows_otlp.sql")
-        else:
-            con.execute(_flat_rows_sql(fast))
-        import duckdb
+        _stage_spans(con, otlp, fast, batch=False)
 
-        try:  # with the typed read, the first statement that reads the file
-            con.execute(_spans_to_calls_sql())
-        except duckdb.Error as exc:
-            if fast is None:
-                raise
-            raise FastReadFailed(str(exc)) from exc
+    def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
+        """Several small span files of one kind (OTLP or flat), read line by line by one statement; spans are
+        linked (parents, one request's spans) only within their own file, as when the files load one by one."""
+        load_json_batch(con, srcs)
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW otel_lines AS SELECT r.source_row, r.doc, f.source_sha256 AS file_key "
+            "FROM raw_json r JOIN ingest_files f USING (source_file)"
+        )
+        _stage_spans(con, self.batch_key(srcs[0]) == "otlp", None, batch=True)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE staged AS SELECT s.* EXCLUDE (file_key), f.source_file, f.source_sha256 "
+            "FROM staged s JOIN ingest_files f ON f.source_sha256 = s.file_key"
+        )
+
+
+def _is_otlp_file(src: Source) -> bool:
+    return any(_is_otlp(r) for r in src.records[:5])
+
+
+def _stage_spans(con: duckdb.DuckDBPyConnection, otlp: bool, fast: str | None, *, batch: bool) -> None:
+    """`staged` from otel_lines, or from the typed read `fast` of one flat file; a batch's rows keep their
+    file_key (the file's content hash), which stage_batch turns into the row's file."""
+    import duckdb
+
+    for relation in ("otel_span_rows", "otel_spans"):
+        kind = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_catalog = 'temp'",
+            [relation],
+        ).fetchone()
+        if kind:
+            con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {relation}")
+    if otlp:
+        Adapter.run_sql(con, "staging/otel_span_rows_otlp.sql")
+    else:
+        con.execute(_flat_rows_sql(fast))
+    try:  # with the typed read, the first statement that reads the file
+        con.execute(_spans_to_calls_sql(batch))
+    except duckdb.Error as exc:
+        if fast is None:
+            raise
+        raise FastReadFailed(str(exc)) from exc
 
 
 def _flat_rows_sql(typed_read: str | None) -> str:
@@ -242,7 +282,7 @@ def _flat_rows_sql(typed_read: str | None) -> str:
     if typed_read is None:
         docs = (
             f"SELECT source_row, doc IS NOT NULL AS doc_ok, json_transform(doc, {json_transform_spec(FLAT_SPAN)}) "
-            "AS d FROM raw_json"
+            "AS d, file_key FROM otel_lines"
         )
     else:
         # DuckDB's typed read refuses deep nesting in typed fields but keeps JSON fields (attributes, resource)
@@ -253,19 +293,23 @@ def _flat_rows_sql(typed_read: str | None) -> str:
             for key in ("attributes", "span_attributes", "attrs", "resource", "resource_attributes")
         )
         docs = (
-            f"SELECT CAST(NULL AS BIGINT) AS source_row, true AS doc_ok, d FROM {typed_read} d "
+            f"SELECT CAST(NULL AS BIGINT) AS source_row, true AS doc_ok, d, '' AS file_key FROM {typed_read} d "
             f"WHERE coalesce(CASE WHEN {deep} THEN error('a span may nest too deeply for the typed read') END, "
             f"true)"
         )
     return render_sql("staging/otel_span_rows_flat.sql", span_docs=docs)
 
 
-def _spans_to_calls_sql() -> str:
+def _spans_to_calls_sql(batch: bool) -> str:
     attributes = json_transform_spec({key: "VARCHAR" for key in SPAN_ATTRIBUTES})
     resource = json_transform_spec({key: "VARCHAR" for key in RESOURCE_ATTRIBUTES})
     known = "[" + ", ".join("'" + key.replace("'", "''") + "'" for key in SPAN_ATTRIBUTES) + "]"
     return render_sql(
-        "staging/otel_spans_to_calls.sql", attribute_spec=attributes, resource_spec=resource, known_attributes=known
+        "staging/otel_spans_to_calls.sql",
+        attribute_spec=attributes,
+        resource_spec=resource,
+        known_attributes=known,
+        file_key_column="file_key," if batch else "",
     )
 
 

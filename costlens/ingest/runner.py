@@ -120,11 +120,8 @@ def ingest_paths(
                 if progress:
                     progress.current = None  # loaded later, with its batch: DuckDB's progress is the batch's
                 pending = batch_files()
-                if pending and (pending[0].adapter.name, pending[0].src.compression) != (
-                    prepared.adapter.name,
-                    prepared.src.compression,
-                ):
-                    flush()  # a batch is one format and one compression, loaded in path order
+                if pending and pending[0].batch_key != prepared.batch_key:
+                    flush()  # a batch is one format, one kind of file and one compression, loaded in path order
                 batch.append(prepared)
                 pending = batch_files()
                 if len(pending) >= BATCH_MAX_FILES or sum(p.src.size for p in pending) >= BATCH_MAX_BYTES:
@@ -194,6 +191,10 @@ class _Pending:
     def step(self, name: str) -> None:
         if self.progress is not None:
             self.progress.step(self.track, name)
+
+    @property
+    def batch_key(self) -> tuple[str, str, str]:
+        return (self.adapter.name, self.adapter.batch_key(self.src), self.src.compression)
 
     @property
     def batchable(self) -> bool:
@@ -345,9 +346,9 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run_id: i
     """Load a batch of files of one adapter in one transaction; if anything fails, load them one by one."""
     if not batch:
         return []
-    groups: dict[tuple[str, str], list[_Pending]] = {}
-    for pending in batch:  # one statement reads a group: one format, one compression
-        groups.setdefault((pending.adapter.name, pending.src.compression), []).append(pending)
+    groups: dict[tuple[str, str, str], list[_Pending]] = {}
+    for pending in batch:  # one statement reads a group: one format, one kind of file, one compression
+        groups.setdefault(pending.batch_key, []).append(pending)
     for group in groups.values():
         if len(group) == 1:
             continue  # loaded on its own below

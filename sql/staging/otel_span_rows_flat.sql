@@ -3,12 +3,13 @@
 -- Flat span JSON / JSONL (ReadableSpan.to_json() and similar: one span object per line or array element,
 -- attributes as an object) → otel_span_rows, one row per span, the same columns as otel_span_rows_otlp.sql.
 -- Input: the file read straight into the FLAT_SPAN struct, or the careful reader's raw_json lines
--- ({span_docs}: source_row, doc_ok, d — see costlens/ingest/otel.py). A view: the file is parsed once, inside
+-- ({span_docs}: source_row, doc_ok, d, file_key — see costlens/ingest/otel.py). A view: the file is parsed once, inside
 -- the statement that builds `staged`.
 CREATE TEMP VIEW otel_span_rows AS
 WITH docs AS ({span_docs})
 SELECT
     source_row,
+    file_key,
     doc_ok,
     otel_id(coalesce(d.trace_id, d.traceId, d.context.trace_id)) AS trace_id,
     otel_id(coalesce(d.span_id, d.spanId, d.context.span_id)) AS span_id,

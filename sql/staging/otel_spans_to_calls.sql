@@ -3,7 +3,8 @@
 -- creates: otel_ancestors, otel_duplicates, otel_facts, otel_inherited, otel_spans, staged
 -- OTel spans → canonical calls. Input: otel_span_rows (staging/otel_span_rows_flat.sql or _otlp.sql).
 -- Placeholders filled by costlens/ingest/otel.py: {attribute_spec}, {resource_spec} (the attributes read),
--- {known_attributes} (the names read: any other name with "token" or "usage" in it is an unread usage field).
+-- {known_attributes} (the names read: any other name with "token" or "usage" in it is an unread usage field),
+-- {file_key_column} ("file_key," for a batch of files, else nothing).
 --
 -- 1. Conventions. Each canonical figure is the first attribute present, in this order (README "Producers"):
 --    operation  gen_ai.operation.name; OpenInference openinference.span.kind (LLM → chat, EMBEDDING →
@@ -56,8 +57,9 @@
 -- with their values, kept apart (the attribute text itself is not kept).
 CREATE OR REPLACE TEMP TABLE otel_spans AS
 SELECT r.* EXCLUDE (attrs, res),
-       r.trace_id || ':' || r.span_id AS span_key,
-       r.trace_id || ':' || r.parent_id AS parent_key,
+       -- spans are linked only within their file (file_key: the file's content hash in a batch; '' for one file)
+       r.file_key || ':' || r.trace_id || ':' || r.span_id AS span_key,
+       r.file_key || ':' || r.trace_id || ':' || r.parent_id AS parent_key,
        json_transform(r.attrs, {attribute_spec}) AS a,
        json_transform(r.res, {resource_spec}) AS ra,
        list_transform(
@@ -72,7 +74,7 @@ CREATE OR REPLACE TEMP TABLE otel_facts AS
 WITH base AS (
     SELECT
         s.rowid AS span_no,
-        s.source_row, s.trace_id, s.span_id, s.parent_id, s.span_key, s.parent_key, s.name, s.kind, s.scope_name,
+        s.source_row, s.file_key, s.trace_id, s.span_id, s.parent_id, s.span_key, s.parent_key, s.name, s.kind, s.scope_name,
         s.start_raw, s.end_raw, s.status_code, s.status_message, s.reject_reason, s.unread, s.total_raw, s.a, s.ra,
         CASE WHEN json_valid(s.a."gen_ai.usage.raw") THEN json(s.a."gen_ai.usage.raw") END AS rawu,
         coalesce(nullif_blank(s.a."gen_ai.operation.name"),
@@ -279,7 +281,7 @@ nested AS (
 ),
 -- spans that name the same response id: the most detailed, then the deepest, wins
 repeated_ids AS (
-    SELECT response_id FROM calls WHERE response_id IS NOT NULL GROUP BY response_id HAVING count(*) > 1
+    SELECT file_key, response_id FROM calls WHERE response_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1
 ),
 by_response AS (
     SELECT span_key, response_id,
@@ -287,8 +289,9 @@ by_response AS (
            first_value(coalesce(name, 'span') || ' ' || span_id) OVER w AS kept_name,
            first_value(detail_score) OVER w AS kept_score, detail_score
     FROM calls
-    WHERE response_id IN (SELECT response_id FROM repeated_ids) AND span_key NOT IN (SELECT span_key FROM nested)
-    WINDOW w AS (PARTITION BY response_id ORDER BY detail_score DESC, depth DESC, kind = 'CLIENT' DESC, span_no)
+    WHERE file_key || ':' || response_id IN (SELECT file_key || ':' || response_id FROM repeated_ids)
+      AND span_key NOT IN (SELECT span_key FROM nested)
+    WINDOW w AS (PARTITION BY file_key, response_id ORDER BY detail_score DESC, depth DESC, kind = 'CLIENT' DESC, span_no)
 ),
 -- a streamed request span without usage and the span of the same trace and model that carries its usage
 streamed AS (
@@ -296,7 +299,8 @@ streamed AS (
            'the request span of a streamed call whose usage is on another span (' || coalesce(u.name, 'span') || ' '
                || u.span_id || '), which was kept' AS reason
     FROM calls q
-    JOIN calls u ON u.trace_id = q.trace_id AND u.span_key <> q.span_key AND u.has_usage
+    JOIN calls u ON u.trace_id = q.trace_id AND u.file_key = q.file_key
+        AND u.span_key <> q.span_key AND u.has_usage
         AND coalesce(u.request_model, u.model_n) = coalesce(q.request_model, q.model_n)
         AND parse_ts(u.start_raw) >= parse_ts(q.start_raw)
         AND parse_ts(u.start_raw) <= parse_ts(q.end_raw) + INTERVAL 1 MINUTE
@@ -342,6 +346,7 @@ merged AS (
 )
 SELECT
     coalesce(source_row, span_no - (SELECT min(span_no) FROM otel_facts) + 1) AS source_row,
+    {file_key_column}  -- a batch's rows keep their file (costlens/ingest/otel.py turns the key into the file)
     -- the provider's id of the request when a span names it (the same call from another producer is then
     -- recognised), else the span's own identity
     coalesce(response_id, 'otel:' || coalesce(trace_id, '') || ':' || span_id) AS call_id,
