@@ -644,6 +644,57 @@ def fig_incremental(run: Run, manifest: dict, db: Path, config: Path) -> None:
     run.figures.append(f)
 
 
+def fig_t11(run: Run, manifest: dict) -> list[Figure]:
+    """T11: the per-file fixed cost. The first lines of the OTel and the OpenAI-style JSONL, as one file and cut
+    into many small files (a collector's or a logger's rotation), each ingested into a fresh database: the many
+    files ÷ the one file, the calls loaded equal."""
+    lines_wanted = min(run.calls, 20_000 if run.quick else 100_000)
+    files_wanted = min(200 if run.quick else 2_000, max(lines_wanted // 5, 1))
+    out = []
+    for fmt in ("otel", "openai"):
+        folder = run.work / "run" / f"small-files-{fmt}"
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "one").mkdir(parents=True)
+        (folder / "many").mkdir()
+        with open(manifest["files"][fmt]["path"], encoding="utf-8") as handle:
+            lines = [line for _, line in zip(range(lines_wanted), handle, strict=False)]
+        (folder / "one" / "calls.jsonl").write_text("".join(lines), encoding="utf-8")
+        per_file = -(-len(lines) // files_wanted)
+        for number in range(0, len(lines), per_file):
+            (folder / "many" / f"part-{number // per_file:05d}.jsonl").write_text(
+                "".join(lines[number : number + per_file]), encoding="utf-8"
+            )
+        files = len(list((folder / "many").iterdir()))
+        seconds, loaded = {}, {}
+        for kind in ("one", "many"):
+            db = folder / f"{kind}.duckdb"
+            seconds[kind] = costlens_ingest(run, db, [str(folder / kind)], None).seconds
+            import duckdb
+
+            con = duckdb.connect(str(db), read_only=True)
+            try:
+                loaded[kind] = con.execute("SELECT count(*) FROM calls").fetchone()[0]
+            finally:
+                con.close()
+        f = Figure(
+            f"T11 {fmt}",
+            f"`costlens ingest` of {len(lines):,} {fmt} lines as {files:,} files of {per_file:,} lines ÷ the same "
+            "lines as one file",
+            "≤ 1.5 ×",
+            costlens_s=seconds["many"],
+            baseline_s=seconds["one"],
+            limit=1.5,
+        )
+        f.ratio = seconds["many"] / seconds["one"]
+        f.judge(f.ratio)
+        if loaded["one"] != loaded["many"]:
+            f.status, f.note = "error", f"calls loaded differ: {loaded['one']:,} from one file, {loaded['many']:,}"
+        else:
+            f.note = f"{loaded['many']:,} calls loaded either way"
+        out.append(f)
+    return out
+
+
 def find_ccusage(run: Run, install: bool) -> str | None:
     candidates = [
         os.environ.get("CCUSAGE_BIN"),
@@ -966,6 +1017,8 @@ def run_suite(
         step(
             "T1", "T1/T2 ingest of the other formats vs DuckDB", fig_t1_t2, run, manifest, ("openai", "csv", "parquet")
         )
+    if manifest and not run.kept("T11 otel"):
+        step("T11", "T11 many small files vs one file", fig_t11, run, manifest)
     if not run.kept("T9"):
         step("T9", "T9 ccusage comparison", fig_t9, run, claude_mb, install_ccusage, t9_timeout)
     print(write_results(final=True))
@@ -982,7 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default=None,
-        help="comma-separated figure groups to run: T1,T3,T4,T6,T7,T9 "
+        help="comma-separated figure groups to run: T1,T3,T4,T6,T7,T9,T11 "
         "(T1 covers T1/T2; T4 covers T3/T4/T5/T8) — for debugging; RESULTS then lacks the rest",
     )
     parser.add_argument("--claude-mb", type=float, default=1000, help="size of the Claude Code tree for T9")

@@ -34,6 +34,8 @@ FIGURES = [
     "T8",
     "T9",
     "T10",
+    "T11 otel",
+    "T11 openai",
 ]
 
 

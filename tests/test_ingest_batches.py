@@ -31,7 +31,7 @@ def _rotated_logs(folder: Path) -> Path:
         ("openai/app_log.jsonl", 2),
         ("anthropic/app_log.jsonl", 3),
         ("anthropic/batch_results.jsonl", 1),
-        ("openai/mixed_providers.jsonl", 2),
+        ("openai/mixed_providers.jsonl", 1),  # parts read as OpenAI and as Anthropic logs, side by side
     ):
         lines = (FIXTURES / source).read_text().splitlines()
         stem = source.replace("/", "_").removesuffix(".jsonl")
@@ -61,10 +61,11 @@ def _loaded(connection) -> tuple:
     return calls, quarantine, files
 
 
-# In path order: the 8 Anthropic parts; the copy of an OpenAI part and 7 OpenAI parts (the part it copies is
-# unchanged: the same content); the gzip part alone (a batch is one compression); the part with a byte-order mark
-# on its own (its first line needs the single-file reader's repair); the 2 parts of the mixed log.
-BATCHES = [("anthropic", 8), ("openai", 8), ("openai", 2)]
+# In path order: the 8 Anthropic parts, the copy of an OpenAI part and 7 OpenAI parts (the part the copy
+# repeats is unchanged: the same content) — app logs of any provider share a batch; the gzip part alone (a batch
+# is one compression); the part with a byte-order mark on its own (its first line needs the single-file
+# reader's repair); the 4 one-line parts of the mixed log (2 read as OpenAI, 2 as Anthropic).
+BATCHES = [("anthropic", 16), ("openai", 4)]
 
 
 @pytest.mark.slow

@@ -60,6 +60,8 @@ class Adapter:
     # Formats that come as trees of many small files set this and implement stage_batch: `staged` for
     # several files at once, each row naming its file in `source_file` / `source_sha256` (see runner).
     batch_files: ClassVar[bool] = False
+    # Formats whose files share one staging (each file's own format still names its rows) batch together.
+    batch_family: ClassVar[str | None] = None
 
     def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
         raise NotImplementedError

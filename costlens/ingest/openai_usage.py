@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from costlens.db import one_row
 from costlens.ingest.base import Adapter, IngestContext, nested
-from costlens.ingest.readers import load_json_batch, load_json_records
+from costlens.ingest.readers import load_json_batch, load_json_records, sql_string
 from costlens.ingest.sources import Source
 
 if TYPE_CHECKING:
@@ -153,12 +153,12 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
     # Anthropic and Bedrock objects carry no time of their own: the file's modification time is the fallback.
     con.execute(
         "CREATE OR REPLACE TEMP VIEW provider_input AS SELECT r.source_row, r.doc, c.source_file, c.source_sha256, "
-        "make_timestamp(c.mtime_ns // 1000) AS file_mtime FROM raw_json r CROSS JOIN ingest_ctx c"
+        f"make_timestamp(c.mtime_ns // 1000) AS file_mtime, {sql_string(primary)} AS primary_provider "
+        "FROM raw_json r CROSS JOIN ingest_ctx c"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider", [primary])
     last_row = int(one_row(con.execute("SELECT coalesce(max(source_row), 0) FROM raw_json"))[0])
     if last_row <= PROVIDER_SLICE_LINES:
-        _stage_provider_lines(con, primary, "staged")
+        _stage_provider_lines(con, "staged", primary)
         return
     con.execute("DROP TABLE IF EXISTS raw_json_all")
     con.execute("ALTER TABLE raw_json RENAME TO raw_json_all")
@@ -172,7 +172,7 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
             f"WHERE source_row BETWEEN {first} AND {last}{carry}"
         )
         part = f"staged_slice_{len(parts)}"
-        _stage_provider_lines(con, primary, part)
+        _stage_provider_lines(con, part, primary)
         con.execute(f"DELETE FROM {part} WHERE source_row < {first}")  # the carried line is its own slice's
         parts.append(part)
         started = one_row(con.execute("SELECT max(source_row) FROM provider_lines WHERE t.type = 'message_start'"))[0]
@@ -185,27 +185,40 @@ def stage_provider_usage(con: duckdb.DuckDBPyConnection, src: Source, primary: s
         con.execute(f"DROP TABLE {part}")
 
 
-def stage_provider_batch(con: duckdb.DuckDBPyConnection, srcs: list[Source], primary: str) -> None:
-    """`staged` for a batch of small files of one primary provider, read and converted by one statement per
-    step: each line names its file, and its file's modification time is its fallback time."""
+def stage_provider_batch(con: duckdb.DuckDBPyConnection, srcs: list[Source]) -> None:
+    """`staged` for a batch of small app-log files, read and converted by one statement per step: each line
+    names its file, its file's modification time is its fallback time, and its file's format (the adapter
+    chosen for it: files of a mixed log may differ) its primary provider."""
+    from costlens.ingest.registry import get_adapter
+
     load_json_batch(con, srcs)
+    formats = [row[0] for row in con.execute("SELECT DISTINCT source_format FROM ingest_files ORDER BY 1").fetchall()]
+    primaries = {name: _primary_of(get_adapter(name)) for name in formats}
+    primary = " ".join(f"WHEN {sql_string(name)} THEN {sql_string(value)}" for name, value in primaries.items())
     con.execute(
         "CREATE OR REPLACE TEMP VIEW provider_input AS SELECT r.source_row, r.doc, r.source_file, f.source_sha256, "
-        "make_timestamp(f.mtime_ns // 1000) AS file_mtime FROM raw_json r JOIN ingest_files f USING (source_file)"
+        f"make_timestamp(f.mtime_ns // 1000) AS file_mtime, CASE f.source_format {primary} END AS primary_provider "
+        "FROM raw_json r JOIN ingest_files f USING (source_file)"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE provider_ctx AS SELECT CAST(? AS VARCHAR) AS primary_provider", [primary])
-    _stage_provider_lines(con, primary, "staged")
+    _stage_provider_lines(con, "staged", next(iter(primaries.values())))
 
 
-def _stage_provider_lines(con: duckdb.DuckDBPyConnection, primary: str, target: str) -> None:
-    """raw_json → table `target`: the lines classified, then each owner's lines converted by its staging SQL."""
+def _primary_of(adapter: Adapter) -> str:
+    if not isinstance(adapter, ProviderUsageAdapter):
+        raise TypeError(f"{adapter.name} is not an app-log format")  # the runner batches one family only
+    return adapter.primary
+
+
+def _stage_provider_lines(con: duckdb.DuckDBPyConnection, target: str, empty: str) -> None:
+    """provider_input → table `target`: the lines classified, then each owner's lines (a line of unknown shape:
+    its file's primary provider's) converted by its staging SQL; no line at all: `empty`'s, for the columns."""
     Adapter.run_sql(con, "staging/provider_lines.sql")
     owners = [
         row[0]
         for row in con.execute(
-            "SELECT DISTINCT coalesce(owner, ?) FROM provider_lines ORDER BY 1", [primary]
+            "SELECT DISTINCT coalesce(owner, primary_provider) FROM provider_lines ORDER BY 1"
         ).fetchall()
-    ] or [primary]
+    ] or [empty]
     for owner in owners:
         Adapter.run_sql(con, PROVIDER_STAGING[owner])
     con.execute(f"DROP TABLE IF EXISTS {target}")
@@ -224,8 +237,10 @@ class ProviderUsageAdapter(Adapter):
 
     target = "calls"
     stages_outside_transaction = True  # a large file is converted a slice at a time (stage_provider_usage)
-    # Apps and proxies rotate logs into many small files: the runner loads them in batches (runner.py).
+    # Apps and proxies rotate logs into many small files: the runner loads them in batches (runner.py), files of
+    # a mixed log read as different providers together.
     batch_files = True
+    batch_family = "provider_usage"
     primary: ClassVar[Provider]
 
     def detect(self, src: Source, ctx: IngestContext) -> int:
@@ -235,7 +250,7 @@ class ProviderUsageAdapter(Adapter):
         stage_provider_usage(con, src, self.primary)
 
     def stage_batch(self, con: duckdb.DuckDBPyConnection, srcs: list[Source], ctx: IngestContext) -> None:
-        stage_provider_batch(con, srcs, self.primary)
+        stage_provider_batch(con, srcs)
 
 
 class OpenAIUsageAdapter(ProviderUsageAdapter):

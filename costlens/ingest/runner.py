@@ -194,7 +194,7 @@ class _Pending:
 
     @property
     def batch_key(self) -> tuple[str, str, str]:
-        return (self.adapter.name, self.adapter.batch_key(self.src), self.src.compression)
+        return (self.adapter.batch_family or self.adapter.name, self.adapter.batch_key(self.src), self.src.compression)
 
     @property
     def batchable(self) -> bool:
@@ -398,13 +398,15 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ingest_files AS SELECT unnest(CAST(? AS VARCHAR[])) AS source_file, "
             "unnest(CAST(? AS VARCHAR[])) AS source_sha256, unnest(CAST(? AS BOOLEAN[])) AS replace, "
-            "unnest(CAST(? AS BIGINT[])) AS mtime_ns, unnest(range(?)) AS file_order",
+            "unnest(CAST(? AS BIGINT[])) AS mtime_ns, unnest(range(?)) AS file_order, "
+            "unnest(CAST(? AS VARCHAR[])) AS source_format",
             [
                 [str(p.src.path) for p in files],
                 [p.src.sha256 for p in files],
                 [p.replace for p in files],
                 [p.src.mtime_ns for p in files],
                 len(files),
+                [p.adapter.name for p in files],  # one family of formats may share a batch (Adapter.batch_family)
             ],
         )
         # read by safe_tags (sql/schema/002_macros.sql): prompt text in metadata is kept in tags only on opt-in
@@ -508,7 +510,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
                 [
                     src.sha256,
                     str(src.path),
-                    adapter.name,
+                    pending.adapter.name,
                     adapter.target,
                     src.size,
                     src.mtime_ns,

@@ -1,4 +1,4 @@
--- requires: calls, ingest_ctx, staged_full, unpriced_usage
+-- requires: calls, ingest_ctx, ingest_files, staged_full, unpriced_usage
 -- creates: loaded_extras
 -- The child rows of the calls this file loaded (after load/calls_insert.sql): billed quantities beyond the six
 -- token columns (call_charges) and usage fields costlens does not price (unpriced_usage, per producer and
@@ -20,8 +20,9 @@ FROM (SELECT call_id, source_sha256, unnest(charges) AS ch FROM loaded_extras)
 WHERE ch.quantity > 0;
 
 INSERT INTO unpriced_usage
-SELECT source_file, source_sha256, (SELECT source_format FROM ingest_ctx), coalesce(producer,
-       (SELECT source_format FROM ingest_ctx)), f.field, count(*), sum(f.quantity), (SELECT run_id FROM ingest_ctx)
-FROM (SELECT source_file, source_sha256, producer, unnest(unpriced_fields) AS f FROM loaded_extras)
-WHERE f.quantity IS DISTINCT FROM 0
+SELECT e.source_file, e.source_sha256, i.source_format, coalesce(e.producer, i.source_format), e.f.field, count(*),
+       sum(e.f.quantity), (SELECT run_id FROM ingest_ctx)
+FROM (SELECT source_file, source_sha256, producer, unnest(unpriced_fields) AS f FROM loaded_extras) e
+JOIN ingest_files i ON i.source_file = e.source_file
+WHERE e.f.quantity IS DISTINCT FROM 0
 GROUP BY ALL;

@@ -28,6 +28,6 @@ kept AS (
          ORDER BY f.file_order, o.output_tokens + o.input_tokens + o.cache_read_tokens + o.cache_write_5m_tokens
                   + o.cache_write_1h_tokens DESC, o.source_row DESC) = 1)
 )
-SELECT k.*, c.source_format, c.run_id
-FROM kept k CROSS JOIN ingest_ctx c
+SELECT k.*, f.source_format, c.run_id
+FROM kept k JOIN ingest_files f USING (source_file) CROSS JOIN ingest_ctx c
 WHERE NOT EXISTS (SELECT 1 FROM calls x WHERE x.call_id = k.call_id);

@@ -1,8 +1,8 @@
--- requires: normalize_provider, nullif_blank, provider_ctx, provider_input
+-- requires: normalize_provider, nullif_blank, provider_input
 -- creates: provider_lines, wrapper_attribution
 -- Logged provider responses, step 1 of 2: every line parsed once and told which provider's shape it has.
--- Input: provider_input(source_row, doc, source_file, source_sha256, file_mtime): the lines of one file, or of a
--- batch of files (costlens/ingest/openai_usage.py), each naming its file; provider_ctx(primary_provider).
+-- Input: provider_input(source_row, doc, source_file, source_sha256, file_mtime, primary_provider): the lines of
+-- one file, or of a batch of files (costlens/ingest/openai_usage.py), each naming its file and its primary.
 -- Output: provider_lines — the typed top level `t`, the wrapper's metadata / request / error, the candidate
 -- response `resp` (typed with the union of every provider's fields), the raw usage object `usage_json`, and
 -- `owner` (openai | anthropic | google | bedrock | NULL). Step 2 is one file per provider
@@ -36,7 +36,7 @@ CREATE OR REPLACE TEMP MACRO wrapper_attribution(meta, t) AS {
 };
 CREATE OR REPLACE TEMP TABLE provider_lines AS
 WITH lines AS (
-    SELECT r.source_row, r.doc, r.source_file, r.source_sha256, r.file_mtime, p.primary_provider,
+    SELECT r.source_row, r.doc, r.source_file, r.source_sha256, r.file_mtime, r.primary_provider,
            json_transform(r.doc, '{"object":"VARCHAR","type":"VARCHAR","id":"VARCHAR","model":"VARCHAR",
                "modelId":"VARCHAR","custom_id":"VARCHAR","request_id":"VARCHAR","status":"VARCHAR",
                "sessionId":"VARCHAR","timestamp":"VARCHAR","ts":"VARCHAR","time":"VARCHAR","start_time":"VARCHAR",
@@ -48,7 +48,7 @@ WITH lines AS (
                "cost_usd":"VARCHAR","usage":"JSON","usageMetadata":"JSON","response":"JSON","request":"JSON",
                "metadata":"JSON","error":"JSON","result":{"type":"VARCHAR","message":"JSON","error":"JSON"},
                "message":"JSON","output":"JSON","stopReason":"VARCHAR"}') AS t
-    FROM provider_input r CROSS JOIN provider_ctx p
+    FROM provider_input r
 ),
 tops AS (
     SELECT *,
