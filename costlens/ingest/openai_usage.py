@@ -118,7 +118,9 @@ def detect_score(src: Source, me: Provider) -> int:
     records = [r for r in src.records if isinstance(r, dict)]
     if not records:
         return 0
-    owners = [classify_record(r) for r in records]
+    owners = src.derived.get("provider_owners")
+    if owners is None:  # the four provider adapters read the same classification
+        owners = src.derived["provider_owners"] = [classify_record(r) for r in records]
     if any(owner == "foreign" for owner, _ in owners):
         return 0
     strong = sum(owner == me and is_strong for owner, is_strong in owners)

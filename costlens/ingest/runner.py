@@ -78,7 +78,7 @@ def ingest_paths(
     forced = get_adapter(fmt) if fmt else None
     run_id = _start_run(con)
     result = IngestResult(run_id=run_id)
-    batch: list[_Pending | FileResult] = []  # files waiting to load together, and results between them
+    batch = _Batch()
     manifest = _Manifest.read(con)
     progress = FileProgress(on_progress) if on_progress else None
 
@@ -94,13 +94,10 @@ def ingest_paths(
                 on_file_done(file_result.path, size)
 
     def flush() -> None:
-        loaded = iter(_load_batch(con, [item for item in batch if isinstance(item, _Pending)], run_id))
-        for item in batch:  # results stay in path order
+        loaded = iter(_load_batch(con, batch.files, run_id))
+        for item in batch.items:  # results stay in path order
             done(next(loaded) if isinstance(item, _Pending) else item)
         batch.clear()
-
-    def batch_files() -> list[_Pending]:
-        return [item for item in batch if isinstance(item, _Pending)]
 
     with QueryPoller(con, progress.query) if progress else nullcontext():
         for path in paths:
@@ -110,21 +107,17 @@ def ingest_paths(
                 keep_content=keep_content or config.ingest.keep_content,
             )
             track = progress.begin(str(path), _size(path)) if progress else None
-            prepared = _prepare_file(
-                path, forced, ctx, manifest, {p.src.sha256 for p in batch_files()}, progress, track, replace=replace
-            )
-            if not isinstance(prepared, _Pending) and batch:
-                batch.append(prepared)  # nothing to load (unchanged, or failed before loading): the batch goes on
+            prepared = _prepare_file(path, forced, ctx, manifest, batch.hashes, progress, track, replace=replace)
+            if not isinstance(prepared, _Pending) and batch.items:
+                batch.add(prepared)  # nothing to load (unchanged, or failed before loading): the batch goes on
                 continue
             if isinstance(prepared, _Pending) and prepared.batchable:
                 if progress:
                     progress.current = None  # loaded later, with its batch: DuckDB's progress is the batch's
-                pending = batch_files()
-                if pending and pending[0].batch_key != prepared.batch_key:
+                if batch.files and batch.files[0].batch_key != prepared.batch_key:
                     flush()  # a batch is one format, one kind of file and one compression, loaded in path order
-                batch.append(prepared)
-                pending = batch_files()
-                if len(pending) >= BATCH_MAX_FILES or sum(p.src.size for p in pending) >= BATCH_MAX_BYTES:
+                batch.add(prepared)
+                if len(batch.files) >= BATCH_MAX_FILES or batch.bytes >= BATCH_MAX_BYTES:
                     flush()
                 continue
             flush()  # files load in path order
@@ -173,6 +166,27 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0  # open_source says why, in one line
+
+
+@dataclass
+class _Batch:
+    """Files waiting to load together, and the results of files between them that need no load (kept in path
+    order); the files' hashes and bytes are kept as they are added (a batch holds up to BATCH_MAX_FILES)."""
+
+    items: list[_Pending | FileResult] = field(default_factory=list)
+    files: list[_Pending] = field(default_factory=list)
+    hashes: set[str] = field(default_factory=set)
+    bytes: int = 0
+
+    def add(self, item: _Pending | FileResult) -> None:
+        self.items.append(item)
+        if isinstance(item, _Pending):
+            self.files.append(item)
+            self.hashes.add(item.src.sha256)
+            self.bytes += item.src.size
+
+    def clear(self) -> None:
+        self.items, self.files, self.hashes, self.bytes = [], [], set(), 0
 
 
 @dataclass
@@ -482,6 +496,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
                 "FROM file_stats"
             ).fetchall()
         }
+        manifest_rows: list[tuple] = []
         for pending in files:
             src, result = pending.src, pending.result
             counts = stats.get(str(src.path), (0, 0, 0, 0, 0))
@@ -503,23 +518,30 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
                 )
             if adapter.target == "calls" and counts[0] and not counts[1] and not counts[2]:
                 result.warning = _no_calls_warning(con, src.path, run_id, counts)
-            con.execute(
-                "INSERT INTO ingested_files (source_sha256, source_file, source_format, target_table, size_bytes, "
-                "mtime_ns, run_id, ingested_at, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
-                "rows_skipped, ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    src.sha256,
-                    str(src.path),
-                    pending.adapter.name,
-                    adapter.target,
-                    src.size,
-                    src.mtime_ns,
-                    run_id,
-                    _now(),
-                    *counts,
-                    src.ctime_ns,
-                ],
+            manifest_rows.append(
+                (src.sha256, str(src.path), pending.adapter.name, src.size, src.mtime_ns, *counts, src.ctime_ns)
             )
+        # the batch's manifest rows in one statement: one list per column, unnested side by side
+        columns = list(zip(*manifest_rows, strict=True))
+        con.execute(
+            "INSERT INTO ingested_files (source_sha256, source_file, source_format, target_table, size_bytes, "
+            "mtime_ns, run_id, ingested_at, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped, "
+            "ctime_ns) SELECT unnest(CAST(? AS VARCHAR[])), unnest(CAST(? AS VARCHAR[])), "
+            "unnest(CAST(? AS VARCHAR[])), ?, unnest(CAST(? AS BIGINT[])), unnest(CAST(? AS BIGINT[])), ?, ?, "
+            "unnest(CAST(? AS BIGINT[])), unnest(CAST(? AS BIGINT[])), unnest(CAST(? AS BIGINT[])), "
+            "unnest(CAST(? AS BIGINT[])), unnest(CAST(? AS BIGINT[])), unnest(CAST(? AS BIGINT[]))",
+            [
+                list(columns[0]),
+                list(columns[1]),
+                list(columns[2]),
+                adapter.target,
+                list(columns[3]),
+                list(columns[4]),
+                run_id,
+                _now(),
+                *(list(column) for column in columns[5:]),
+            ],
+        )
         con.execute("COMMIT")
     except CostlensError:
         _rollback(con)

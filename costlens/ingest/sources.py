@@ -46,6 +46,8 @@ class Source:
     records: list[Any] = field(default_factory=list)  # first parsed JSON records (sniff only)
     header: list[str] = field(default_factory=list)  # CSV header or Parquet column names
     csv_delimiter: str = ","
+    # what detection derived from the sniffed records, computed once for the adapters that share it
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def display(self) -> str:
