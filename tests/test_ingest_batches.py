@@ -191,3 +191,42 @@ def test_hundreds_of_one_line_files_cost_little_more_than_one_file(tmp_path, mon
     query = "SELECT count(*), sum(stored_cost_usd), string_agg(call_id, ',' ORDER BY call_id) FROM calls"
     assert many.execute(query).fetchone() == one_by_one.execute(query).fetchone()
     assert many.execute("SELECT count(*) FROM calls").fetchone()[0] == 7  # 14 lines: 7 calls, the rest not calls
+
+
+@pytest.mark.slow
+def test_files_under_different_mappings_never_share_a_batch(tmp_path, monkeypatch):
+    """A config mapping whose constants fill what a file leaves empty (here the environment) applies to the files
+    it matches: those files batch apart from the others, and every call carries its own file's value."""
+    from costlens import db
+    from costlens.ingest import runner
+
+    lines = (FIXTURES / "openai" / "app_log.jsonl").read_text().splitlines()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for number, chunk in enumerate(_chunks(lines, 3)):
+        team = "a" if number % 2 == 0 else "b"
+        (logs / f"part-{number:02d}-team-{team}.jsonl").write_text("\n".join(chunk) + "\n")
+    config = Config.model_validate(
+        {
+            "ingest": {
+                "mappings": [
+                    {"name": "team-a", "match": "*-team-a.jsonl", "constants": {"environment": "a"}},
+                    {"name": "team-b", "match": "*-team-b.jsonl", "constants": {"environment": "b"}},
+                ]
+            }
+        }
+    )
+    batched_db, single_db = db.connect(":memory:"), db.connect(":memory:")
+    runner.ingest_paths(batched_db, [str(logs)], config)
+    monkeypatch.setattr(runner, "BATCH_MAX_FILES", 1)
+    runner.ingest_paths(single_db, [str(logs)], config)
+    query = "SELECT call_id, environment, source_file FROM calls ORDER BY call_id"
+    rows = batched_db.execute(query).fetchall()
+    assert rows == single_db.execute(query).fetchall()
+    filled = [
+        (environment, source_file[-len("a.jsonl")])
+        for _, environment, source_file in rows
+        if environment != "production"
+    ]
+    assert len(filled) >= 4 and {letter for _, letter in filled} == {"a", "b"}
+    assert all(environment == letter for environment, letter in filled)

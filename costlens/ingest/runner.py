@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,7 +116,7 @@ def ingest_paths(
                 if progress:
                     progress.current = None  # loaded later, with its batch: DuckDB's progress is the batch's
                 if batch.files and batch.files[0].batch_key != prepared.batch_key:
-                    flush()  # a batch is one format, one kind of file and one compression, loaded in path order
+                    flush()  # a batch is one staging, one compression and one mapping, loaded in path order
                 batch.add(prepared)
                 if len(batch.files) >= BATCH_MAX_FILES or batch.bytes >= BATCH_MAX_BYTES:
                     flush()
@@ -206,9 +207,13 @@ class _Pending:
         if self.progress is not None:
             self.progress.step(self.track, name)
 
-    @property
-    def batch_key(self) -> tuple[str, str, str]:
-        return (self.adapter.batch_family or self.adapter.name, self.adapter.batch_key(self.src), self.src.compression)
+    @cached_property
+    def batch_key(self) -> tuple[str, str, str, str]:
+        """Files of one batch share it: one staging (format family, kind of file), one compression, and one
+        mapping (its `--set` / config constants fill the whole batch's empty fields)."""
+        mapping = self.ctx.mapping.model_dump_json() if self.ctx.mapping is not None else ""
+        family = self.adapter.batch_family or self.adapter.name
+        return (family, self.adapter.batch_key(self.src), self.src.compression, mapping)
 
     @property
     def batchable(self) -> bool:
@@ -360,8 +365,8 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run_id: i
     """Load a batch of files of one adapter in one transaction; if anything fails, load them one by one."""
     if not batch:
         return []
-    groups: dict[tuple[str, str, str], list[_Pending]] = {}
-    for pending in batch:  # one statement reads a group: one format, one kind of file, one compression
+    groups: dict[tuple[str, str, str, str], list[_Pending]] = {}
+    for pending in batch:  # one statement reads a group: one staging, one compression, one mapping
         groups.setdefault(pending.batch_key, []).append(pending)
     for group in groups.values():
         if len(group) == 1:
