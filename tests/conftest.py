@@ -143,3 +143,17 @@ def copy_sample_db(master: Path, folder: Path, name: str = "sample.duckdb") -> P
 
     folder.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copyfile(master, folder / name))
+
+
+def loaded_rows(connection) -> tuple:
+    """What an ingest left behind, to compare two loads of the same files: every call (but its run), every
+    quarantine row, and every file's counts."""
+    calls = connection.execute("SELECT * EXCLUDE (run_id) FROM calls ORDER BY call_id").fetchall()
+    quarantine = connection.execute(
+        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY ALL"
+    ).fetchall()
+    files = connection.execute(
+        "SELECT source_file, source_format, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
+        "FROM ingested_files ORDER BY source_file"
+    ).fetchall()
+    return calls, quarantine, files

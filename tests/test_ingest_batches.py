@@ -12,6 +12,8 @@ import pytest
 
 from costlens.config import Config
 
+from conftest import loaded_rows
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -32,9 +34,11 @@ def _rotated_logs(folder: Path) -> Path:
         ("anthropic/app_log.jsonl", 3),
         ("anthropic/batch_results.jsonl", 1),
         ("openai/mixed_providers.jsonl", 1),  # parts read as OpenAI and as Anthropic logs, side by side
+        # real Message Batches results (tests/realworld/anthropic/PROVENANCE.md)
+        ("../realworld/anthropic/batch_results_claude-sonnet-4-5.jsonl", 1),
     ):
         lines = (FIXTURES / source).read_text().splitlines()
-        stem = source.replace("/", "_").removesuffix(".jsonl")
+        stem = source.removeprefix("../realworld/").replace("/", "_").removesuffix(".jsonl")
         for number, chunk in enumerate(_chunks(lines, size)):
             parts.append((f"{stem}-{number:03d}.jsonl", ("\n".join(chunk) + "\n").encode()))
     clock = 1_790_000_000
@@ -49,23 +53,11 @@ def _rotated_logs(folder: Path) -> Path:
     return logs
 
 
-def _loaded(connection) -> tuple:
-    calls = connection.execute("SELECT * EXCLUDE (run_id) FROM calls ORDER BY call_id").fetchall()
-    quarantine = connection.execute(
-        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY ALL"
-    ).fetchall()
-    files = connection.execute(
-        "SELECT source_file, source_format, rows_read, rows_loaded, rows_duplicate, rows_quarantined, rows_skipped "
-        "FROM ingested_files ORDER BY source_file"
-    ).fetchall()
-    return calls, quarantine, files
-
-
-# In path order: the 8 Anthropic parts, the copy of an OpenAI part and 7 OpenAI parts (the part the copy
+# In path order: the 10 Anthropic parts (2 of real Message Batches results), the copy of an OpenAI part and 7 OpenAI parts (the part the copy
 # repeats is unchanged: the same content) — app logs of any provider share a batch; the gzip part alone (a batch
 # is one compression); the part with a byte-order mark on its own (its first line needs the single-file
 # reader's repair); the 4 one-line parts of the mixed log (2 read as OpenAI, 2 as Anthropic).
-BATCHES = [("anthropic", 16), ("openai", 4)]
+BATCHES = [("anthropic", 18), ("openai", 4)]
 
 
 @pytest.mark.slow
@@ -109,13 +101,16 @@ def test_rotated_provider_logs_load_in_batches_exactly_as_file_by_file(tmp_path,
         ]
 
     assert per_file(batched) == per_file(single)
-    assert _loaded(batched_db) == _loaded(single_db)
+    assert loaded_rows(batched_db) == loaded_rows(single_db)
 
     by_name = {row[0]: row[1:] for row in per_file(batched)}
     # the same content delivered twice is read once: the part the copy (first in path order) repeats is unchanged
     assert by_name["openai_app_log-002.jsonl"][0] == "unchanged"
-    # every line of every part is accounted for: 15 + 13 + 3 + 4 lines, plus the gzip and BOM copies (2 + 2)
-    assert sum(f.rows_read for f in batched.files) == 15 + 13 + 3 + 4 + 2 + 2
+    # each real Message Batches result line is a call of its own file (status, read, loaded)
+    for part in ("000", "001"):
+        assert by_name[f"anthropic_batch_results_claude-sonnet-4-5-{part}.jsonl"][:3] == ("ingested", 1, 1)
+    # every line of every part is accounted for: 15 + 13 + 3 + 4 + 2 lines, plus the gzip and BOM copies (2 + 2)
+    assert sum(f.rows_read for f in batched.files) == 15 + 13 + 3 + 4 + 2 + 2 + 2
     assert sum(f.rows_read for f in batched.files) == sum(
         f.rows_loaded + f.rows_duplicate + f.rows_quarantined + f.rows_skipped for f in batched.files
     )

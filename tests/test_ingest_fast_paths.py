@@ -10,6 +10,8 @@ import pytest
 
 from costlens.config import Config
 
+from conftest import loaded_rows
+
 
 def _span(span_id: str, output_tokens: int, second: int = 0) -> str:
     return json.dumps(
@@ -141,18 +143,6 @@ def _claude_tree(tmp_path):
     return tree
 
 
-def _loaded(connection):
-    calls = connection.execute("SELECT * EXCLUDE (run_id) FROM calls ORDER BY call_id").fetchall()
-    quarantine = connection.execute(
-        "SELECT source_file, source_row, disposition, reason FROM quarantine ORDER BY ALL"
-    ).fetchall()
-    files = connection.execute(
-        "SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
-        "rows_skipped FROM ingested_files ORDER BY source_file"
-    ).fetchall()
-    return calls, quarantine, files
-
-
 @pytest.mark.slow
 def test_a_claude_code_tree_loads_in_one_batch_exactly_as_file_by_file(tmp_path, con, ingest, monkeypatch):
     from costlens import db
@@ -178,7 +168,7 @@ def test_a_claude_code_tree_loads_in_one_batch_exactly_as_file_by_file(tmp_path,
         (f.path, f.rows_read, f.rows_loaded, f.rows_duplicate, f.rows_skipped) for f in single.files
     ]
     assert sum(f.rows_loaded for f in batched.files) > 0
-    assert _loaded(con) == _loaded(one_by_one)
+    assert loaded_rows(con) == loaded_rows(one_by_one)
 
 
 @pytest.mark.slow
