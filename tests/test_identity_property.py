@@ -264,48 +264,80 @@ def _state(con) -> dict:
 _REFERENCES: dict[tuple, dict] = {}
 
 
-def _reference(world: World, folder: Path) -> dict:
-    """A from-scratch load of the distinct records the sequence delivered: each call, bill line and outcome once."""
-    app = sorted(line for line in world.app_lines)
-    spans = world.spans
-    key = (
-        tuple(app),
-        spans,
-        tuple(sorted(world.csv_rows)),
-        tuple((d, tuple(tuple(sorted(r.items())) for r in lines)) for d, (_, lines) in sorted(world.bill_days.items())),
-        tuple(sorted(world.outcomes.items())),
-    )
-    if key in _REFERENCES:
-        return _REFERENCES[key]
-    folder.mkdir()
-    calls = set(app)
-    if spans:  # the spans carry calls 1 and 2, the same usage as the app's lines
+def _fresh_load(key: tuple, files: dict[str, bytes], folder: Path) -> dict:
+    """The state of a fresh database that loaded exactly these files in one ingest (cached by `key`)."""
+    if key not in _REFERENCES:
+        folder.mkdir(parents=True)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        con = db.connect(":memory:")
+        try:
+            if files:
+                ingest_paths(con, [str(folder / name) for name in files], CONFIG)
+            _REFERENCES[key] = _state(con)
+        finally:
+            con.close()
+    return _REFERENCES[key]
+
+
+def _reference_files(world: World) -> dict[str, dict[str, bytes]]:
+    """The distinct records the sequence delivered, each once, as the files of a from-scratch load: calls, bill
+    lines and outcomes apart."""
+    calls = set(world.app_lines)
+    if world.spans:  # the spans carry calls 1 and 2, the same usage as the app's lines
         calls |= {_app_line(1), _app_line(2)}
-    paths = []
+    parts: dict[str, dict[str, bytes]] = {"calls": {}, "bills": {}, "outcomes": {}}
     if calls:
-        (folder / "calls.jsonl").write_text("\n".join(sorted(calls)) + "\n")
-        paths.append(folder / "calls.jsonl")
+        parts["calls"]["calls.jsonl"] = ("\n".join(sorted(calls)) + "\n").encode()
     if world.csv_rows:
         rows = [row for row, _ in sorted(world.csv_rows)]
-        (folder / "requests.csv").write_text("ts,tokens_in,tokens_out,task\n" + "\n".join(rows) + "\n")
-        paths.append(folder / "requests.csv")
+        parts["calls"]["requests.csv"] = ("ts,tokens_in,tokens_out,task\n" + "\n".join(rows) + "\n").encode()
     if world.bill_days:
         lines = [line for _, (_, day_lines) in sorted(world.bill_days.items()) for line in day_lines]
-        (folder / "bill.csv").write_bytes(_csv_bytes(lines, BILL_HEADER))
-        paths.append(folder / "bill.csv")
+        parts["bills"]["bill.csv"] = _csv_bytes(lines, BILL_HEADER)
     if world.outcomes:
-        (folder / "outcomes.csv").write_text(
+        parts["outcomes"]["outcomes.csv"] = (
             "task_id,accepted\n" + "".join(f"{t},{v}\n" for t, v in sorted(world.outcomes.items()))
-        )
-        paths.append(folder / "outcomes.csv")
+        ).encode()
+    return parts
+
+
+def _reference(world: World, folder: Path) -> dict:
+    """A from-scratch load of the distinct records the sequence delivered. Calls, bill lines and outcomes are
+    independent facts (cost and call count come from calls only, billed spend from bill lines only, acceptance
+    from outcomes only), so each is loaded into a fresh database of its own, and the few distinct loads are
+    cached across sequences (test_the_reference_by_parts_equals_one_load_of_everything checks the independence)."""
+    state = {}
+    for part, files in _reference_files(world).items():
+        got = _fresh_load((part, tuple(sorted(files.items()))), files, folder / part)
+        fields = {"calls": ("cost", "calls"), "bills": ("billed",), "outcomes": ("accepted", "verdicts")}[part]
+        state.update({name: got[name] for name in fields})
+    return state
+
+
+def test_the_reference_by_parts_equals_one_load_of_everything(tmp_path):
+    """The reference loads calls, bill lines and outcomes apart: one fresh load of all of them together gives the
+    same state, so the parts are independent as the reference assumes. The figures are counted by hand."""
+    world = World(tmp_path / "files")
     con = db.connect(":memory:")
     try:
-        if paths:
-            ingest_paths(con, [str(p) for p in paths], CONFIG)
-        _REFERENCES[key] = _state(con)
+        for op in OPS:
+            _apply(op, world, con)
+        got = _state(con)
     finally:
         con.close()
-    return _REFERENCES[key]
+    everything = {name: data for files in _reference_files(world).values() for name, data in files.items()}
+    together = _fresh_load(("together", tuple(sorted(everything.items()))), everything, tmp_path / "together")
+    assert _reference(world, tmp_path / "reference") == together == got
+    # calls: app lines 1, 2 and the failed call (the spans and the gzip copy repeat them), CSV rows 5 (one row
+    # twice); gpt-4o at $2.50 / $10 per million: (1000 + 2000 + 500 + 500 + 700 + 900 + 300) input and
+    # (10 + 20 + 5 + 5 + 7 + 9 + 3) output tokens
+    assert together["calls"] == 8
+    assert together["cost"] == Decimal(5900) * Decimal("2.5") / 10**6 + Decimal(59) * 10 / 10**6
+    # outcomes: v1 then v2 (t2 corrected to accepted, t5 added rejected)
+    assert (together["verdicts"], together["accepted"]) == (5, 4)
+    # bills: mtd2 supersedes mtd1 (day 1 output corrected to 1.25); the re-export of mtd2 adds nothing
+    assert together["billed"] == Decimal("2.5") + Decimal("1.25") + Decimal("2.5") + Decimal("5.0")
 
 
 # 1,000 sequences by default, in four shards with their own seeds so that pytest-xdist workers share them.
