@@ -30,6 +30,8 @@ Features (one leak each, none in the control):
   code-assist         otel       gpt-4.1-mini       retries (billed timeouts, same-prompt repeats)
   form-filler         otel       gpt-4o-mini        input_quality (context length exceeded, resent unchanged)
   control-assistant   otlp       gpt-4.1-mini       none: natural noise only (rare 429s / timeouts, working caching)
+  kb-assistant        otel       gpt-4.1-mini       context_bloat / upper_mode (a third of calls carry 2–4x context)
+  report-writer       otel       gpt-4.1-mini       none: a wide single mode of context size (a look-alike control)
 """
 
 from __future__ import annotations
@@ -602,6 +604,47 @@ class _Gen:
             self.call("otel", f, "openai", m, ts, self.lognorm(2500, 0.3), self.lognorm(200, 0.3), **common)
         self.plant("input_quality", f, None, sum(cost(c) for c in wasted), len(wasted))
 
+    def kb_assistant(self) -> None:
+        """A third of the calls carry a pasted knowledge base: 2–4x the feature's typical context, below the
+        oversized multiple, so only the search for a second mode of context size finds them."""
+        f, m = "kb-assistant", "gpt-4.1-mini"
+        planted, bloated = Decimal(0), 0
+        for i in range(450):
+            base = self.lognorm(2500, 0.25)
+            extra = round(2500 * self.rng.uniform(1.0, 3.0)) if self.rng.random() < 1 / 3 else 0
+            c = self.call(
+                "otel",
+                f,
+                "openai",
+                m,
+                self.when(),
+                base + extra,
+                self.lognorm(300, 0.3),
+                task_id=f"kb-{i}",
+                user_id=f"u{self.rng.randrange(400)}",
+            )
+            if extra:
+                planted += extra * unit_prices(c)[0]
+                bloated += 1
+        self.plant("context_bloat", f, "upper_mode", planted, bloated)
+
+    def report_writer(self) -> None:
+        """No leak: context sizes vary widely around one mode (sources of any length), which a fixed 2x rule
+        would flag as bloat."""
+        f, m = "report-writer", "gpt-4.1-mini"
+        for i in range(450):
+            self.call(
+                "otel",
+                f,
+                "openai",
+                m,
+                self.when(),
+                self.lognorm(3000, 0.5),
+                self.lognorm(500, 0.3),
+                task_id=f"rw-{i}",
+                user_id=f"u{self.rng.randrange(400)}",
+            )
+
     def control(self) -> None:
         """Clean: short conversations, caching working, rare 429s and timeouts retried once, outcomes logged."""
         f, m = CONTROL, "gpt-4.1-mini"
@@ -848,6 +891,8 @@ def generate(out_dir: Path | str, seed: int) -> LeakDataset:
         g.code_assist,
         g.form_filler,
         g.control,
+        g.kb_assistant,  # after the others: their random draws stay as they were
+        g.report_writer,
     ):
         feature()
     by_format: dict[str, list[Call]] = {}

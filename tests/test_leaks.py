@@ -116,3 +116,35 @@ def test_generated_files_ingest_cleanly(detected):
         if source_format == "otel":
             assert (prompt_hash, prefix_hash, prefix_tokens) == (gen_prompt, gen_prefix, gen_tokens)
     assert sorted(map(sorted, ours.values())) == sorted(map(sorted, theirs.values()))
+
+
+@pytest.mark.slow
+def test_an_upper_mode_finding_draws_its_histogram_in_the_html_report(detected):
+    """The kb-assistant finding (a third of the calls carry 2–4x context) shows its distribution in the report:
+    one row per half doubling of context tokens, the calls, and a bar as long as their share of the tallest."""
+    import re
+
+    from costlens.report.build import build_report
+    from costlens.report.render_html import render_html
+
+    dataset, _, _, con = detected
+    report = build_report(con, dataset.config, dataset.period)
+    finding = next(f for f in report.leaks if f.sub_kind == "upper_mode")
+    assert finding.feature == "kb-assistant"
+    bins = finding.evidence["context_histogram"]
+    assert sum(b["calls"] for b in bins) == finding.evidence["counts"]["feature_ok_calls"] - sum(
+        f.calls_affected for f in report.leaks if f.feature == "kb-assistant" and f.sub_kind == "oversized_input"
+    )
+    html = render_html(report, dataset.config)
+    table = re.search(r'<table class="small histogram">(.*?)</table>', html, re.S)
+    assert table is not None
+    rows = re.findall(
+        r"<td>([\d,]+)–([\d,]+)</td><td class=\"num\">([\d,]+)</td><td><span class=\"hist-bar\" "
+        r"style=\"width: ([\d.]+)px\"></span></td>",
+        table.group(1),
+    )
+    top = max(b["calls"] for b in bins)
+    assert [(int(a.replace(",", "")), int(b.replace(",", "")), int(n.replace(",", ""))) for a, b, n, _ in rows] == [
+        (b["tokens_from"], b["tokens_to"], b["calls"]) for b in bins
+    ]
+    assert [float(w) for *_, w in rows] == [round(120 * b["calls"] / top, 1) for b in bins]

@@ -168,6 +168,14 @@ def _build(m: Month) -> None:
     m.add("oversized-cached", 40, input_tokens=1000)
     m.add("oversized-cached", input_tokens=2000, cache_read_tokens=8000)  # context 10,000, 8,000 from cache
 
+    # context_bloat: a second mode of context size (300 lean calls around 1,000 tokens, 100 carrying ~3x)
+    for tokens in (900, 1000, 1100):
+        m.add("second-mode", 100, input_tokens=tokens)
+    IDS["second-mode"] = m.add("second-mode", 50, input_tokens=2800) + m.add("second-mode", 50, input_tokens=3000)
+    # ... and one wide mode: 1,000 to 8,000 tokens in steps of 1/8 doubling, 2 … 26 … 2 calls (no valley)
+    for k in range(25):
+        m.add("one-wide-mode", 2 * (13 - abs(k - 12)), input_tokens=round(1000 * 2 ** (k / 8)))
+
     # context_bloat: a conversation resending its history
     m.add("growth", 30, input_tokens=1000)
     IDS["growth"] = [m.add("growth", input_tokens=1000 + 500 * t, session_id="g1")[0] for t in range(6)]
@@ -376,6 +384,36 @@ def test_oversized_input_counts_cached_tokens_at_the_cache_price(findings):
     f = only(findings, "oversized-cached", "context_bloat")
     # input-side cost 2000 × 1 + 8000 × 0.1 = 2,800 µ$; 9,000 of the 10,000 context tokens are excess
     assert f.wasted_usd == Decimal("0.9") * 2800 * M
+
+
+def test_upper_mode_of_context_size(findings):
+    f = only(findings, "second-mode", "context_bloat", "upper_mode")
+    # lean mode 100 × 900, 100 × 1,000, 100 × 1,100: p25 900, p50 1,000, p75 1,100; $1/Mtok input
+    assert f.evidence["typical_context_tokens"] == 1000
+    assert f.wasted_usd == (50 * (2800 - 1000) + 50 * (3000 - 1000)) * M
+    assert f.evidence["wasted_range_usd"] == [
+        float((50 * (2800 - 1100) + 50 * (3000 - 1100)) * M),
+        float((50 * (2800 - 900) + 50 * (3000 - 900)) * M),
+    ]
+    assert f.calls_affected == 100 and set(f.evidence["example_call_ids"]) <= set(IDS["second-mode"])
+    assert f.evidence["share_of_model_calls"] == 0.25
+    assert f.evidence["lean_context_tokens_p25_p75"] == [900, 1100]
+    assert f.evidence["upper_context_tokens_p50"] == 2900
+    # calls per half doubling: 900 and 1,000 in [724, 1024), 1,100 in [1024, 1448), 2,800 and 3,000 apart
+    assert f.evidence["context_histogram"] == [
+        {"tokens_from": 724, "tokens_to": 1024, "calls": 200},
+        {"tokens_from": 1024, "tokens_to": 1448, "calls": 100},
+        {"tokens_from": 2048, "tokens_to": 2896, "calls": 50},
+        {"tokens_from": 2896, "tokens_to": 4096, "calls": 50},
+    ]
+    assert "form a second mode of context size" in f.explanation
+    # $0.19 of 300 lean + 100 upper calls' spend: far above 10 % → high
+    assert f.severity == "high"
+
+
+def test_one_wide_mode_of_context_size_is_not_a_leak(findings):
+    # 1,000 to 8,000 tokens around one peak: no valley, so no upper mode, and nothing above 4 × p50
+    assert [f for f in of(findings, "one-wide-mode") if f.kind == "context_bloat"] == []
 
 
 def test_growing_history(findings):
