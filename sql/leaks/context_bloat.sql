@@ -1,20 +1,22 @@
 -- requires: leak_calls, leak_examples, leak_feature_totals, leak_share, leak_th, leak_thresholds_json
 -- creates: none
--- context_bloat (docs/definitions.md#context_bloat): context far above the feature's own typical size. Two sub-kinds:
+-- context_bloat (docs/definitions.md#context_bloat): context far above the feature's own typical size. Three sub-kinds:
 --   growing_history: a conversation (session_id) whose context grows on >= growth_min_turns turns in a row and
 --       ends >= growth_min_ratio times where the run began — the whole history is resent each turn;
 --       every turn of such a run above the typical size counts;
---   oversized_input: any other call above k_p50 x the typical size and above min_tokens;
+--   oversized_input: any other call above k_p50 x the typical size, above min_tokens and beyond the far-out
+--       fence of its group's spread (Q3 + far_out_iqr x IQR of ln tokens);
 --   upper_mode: a share of a feature's calls (per model) that forms a second, larger mode of context size — a
 --       knowledge base pasted into some requests — below the k_p50 multiple. Found on the histogram of
 --       log2(context tokens) in bins of 1/8 doubling, smoothed over +-2 bins: Otsu's split separates the two
---       classes; the modes are the highest smoothed bins on either side; the cut is the lowest bin between
---       them, which must be at most upper_max_valley x the lower of the two peaks (a real valley, not noise
---       or a skewed single mode). The upper class must hold upper_min_share..upper_max_share of the calls and
+--       classes; the modes are the highest smoothed local maxima on either side; the cut is the lowest bin between
+--       them, which must be at most upper_max_valley x the lower of the two peaks and below it by
+--       upper_valley_z x its square root (a real valley, not counting noise or a skewed single mode). The upper class must hold upper_min_share..upper_max_share of the calls and
 --       its median be >= upper_min_ratio x the lean class's median; the group needs upper_min_calls calls.
 --       Waste = tokens above the lean class's median (evidence gives the range against its p75 and p25).
--- Typical size = p50 context tokens (input + cache read + cache writes) of the feature's ok calls outside
--- growing runs (all its ok calls when every call is in one). Needs min_feature_calls ok calls.
+-- Typical size = p50 context tokens (input + cache read + cache writes) of the ok calls outside growing runs of
+-- the call's model in the feature, or of the whole feature when that model has fewer than min_feature_calls
+-- (all its ok calls when every call is in a growing run). Needs min_feature_calls ok calls.
 -- Waste = tokens above the typical size x that call's own input price (its input-side cost x excess share,
 -- so cached tokens count at the cache price). One finding per feature and sub-kind.
 -- Inputs: leak_calls, leak_feature_totals, leak_thresholds (sql/leaks/_prelude.sql).
@@ -68,15 +70,51 @@ typical AS (
     HAVING count(*) >= leak_th('context_bloat.min_feature_calls')
 ),
 
--- the calls the upper-mode search reads: neither growing history nor beyond the oversized multiple
-mode_calls AS (
-    SELECT c.*, t.typical_tokens, t.ok_calls, CAST(round(log2(c.context_tokens) * 8) AS INTEGER) AS bin
+-- The size each call is judged against: its own model's typical size in the feature when that model has
+-- min_feature_calls calls outside growing runs (a feature may send long documents to one model and short
+-- questions to another), else the feature's. Oversized is also beyond the far-out fence of that group's own
+-- spread (Q3 + far_out_iqr x IQR of ln tokens): sizes a wide distribution produces by itself are no leak.
+spreads AS (
+    SELECT c.feature_key, c.model, grouping(c.model) = 1 AS whole_feature, count(*) AS n,
+           quantile_cont(c.context_tokens, 0.5) AS typical_tokens,
+           exp(quantile_cont(ln(c.context_tokens), 0.75) + leak_th('context_bloat.far_out_iqr')
+               * (quantile_cont(ln(c.context_tokens), 0.75) - quantile_cont(ln(c.context_tokens), 0.25)))
+               AS far_out_tokens
+    FROM calls AS c
+    LEFT JOIN growth_calls AS g USING (call_id)
+    WHERE g.call_id IS NULL
+    GROUP BY GROUPING SETS ((c.feature_key, c.model), (c.feature_key))
+),
+
+judged AS (
+    SELECT c.*, t.ok_calls, t.typical_tokens AS feature_typical_tokens, g.turns AS run_turns,
+           g.call_id IS NOT NULL AS in_growth,
+           CASE WHEN m.n >= leak_th('context_bloat.min_feature_calls') THEN m.typical_tokens
+                ELSE t.typical_tokens END AS typical_tokens,
+           CASE WHEN m.n >= leak_th('context_bloat.min_feature_calls') THEN m.far_out_tokens
+                ELSE f.far_out_tokens END AS far_out_tokens
     FROM calls AS c
     JOIN typical AS t USING (feature_key)
     LEFT JOIN growth_calls AS g USING (call_id)
-    WHERE g.call_id IS NULL
-      AND NOT (c.context_tokens > leak_th('context_bloat.k_p50') * t.typical_tokens
-               AND c.context_tokens > leak_th('context_bloat.min_tokens'))
+    LEFT JOIN spreads AS m ON m.feature_key = c.feature_key AND m.model IS NOT DISTINCT FROM c.model
+                          AND NOT m.whole_feature
+    LEFT JOIN spreads AS f ON f.feature_key = c.feature_key AND f.whole_feature
+),
+
+sized AS (
+    SELECT * EXCLUDE (far_out_tokens),
+           NOT in_growth
+           AND context_tokens > leak_th('context_bloat.k_p50') * typical_tokens
+           AND context_tokens > leak_th('context_bloat.min_tokens')
+           AND context_tokens > coalesce(far_out_tokens, 0) AS oversized
+    FROM judged
+),
+
+-- the calls the upper-mode search reads: neither growing history nor beyond the oversized multiple
+mode_calls AS (
+    SELECT * EXCLUDE (run_turns, in_growth, oversized), CAST(round(log2(context_tokens) * 8) AS INTEGER) AS bin
+    FROM sized
+    WHERE NOT in_growth AND NOT oversized
 ),
 
 mode_groups AS (
@@ -146,6 +184,9 @@ valleys AS (
                    AND h.bin > p.lean_peak_bin AND h.bin < p.upper_peak_bin
     GROUP BY ALL
     HAVING min(h.smoothed) <= leak_th('context_bloat.upper_max_valley') * least(p.lean_peak, p.upper_peak)
+       -- and deeper than counting noise: a smoothed count is a sum of counts, its noise ~ its square root
+       AND least(p.lean_peak, p.upper_peak) - min(h.smoothed)
+           >= leak_th('context_bloat.upper_valley_z') * sqrt(least(p.lean_peak, p.upper_peak))
 ),
 
 upper_stats AS (
@@ -193,19 +234,11 @@ upper_histograms AS (
 
 flagged AS (
     SELECT
-        c.*,
-        t.typical_tokens,
-        t.ok_calls,
-        g.turns AS run_turns,
-        CASE WHEN g.call_id IS NOT NULL THEN 'growing_history' ELSE 'oversized_input' END AS sub_kind,
-        leak_share(c.input_side_cost_usd, c.context_tokens - t.typical_tokens, c.context_tokens) AS waste_usd
-    FROM calls AS c
-    JOIN typical AS t USING (feature_key)
-    LEFT JOIN growth_calls AS g USING (call_id)
-    WHERE c.context_tokens > t.typical_tokens
-      AND (g.call_id IS NOT NULL
-           OR (c.context_tokens > leak_th('context_bloat.k_p50') * t.typical_tokens
-               AND c.context_tokens > leak_th('context_bloat.min_tokens')))
+        * EXCLUDE (in_growth, oversized),
+        CASE WHEN in_growth THEN 'growing_history' ELSE 'oversized_input' END AS sub_kind,
+        leak_share(input_side_cost_usd, context_tokens - typical_tokens, context_tokens) AS waste_usd
+    FROM sized
+    WHERE context_tokens > typical_tokens AND (in_growth OR oversized)
     UNION ALL BY NAME
     SELECT
         c.* EXCLUDE (typical_tokens, bin),
@@ -230,7 +263,9 @@ found AS (
         count(*) AS calls_affected,
         sum(waste_usd) AS wasted_usd,
         sum(cost_usd) AS affected_cost_usd,
-        any_value(typical_tokens) AS typical_tokens,
+        -- one size when the calls share it (one model), else the feature's: the evidence is the same every run
+        CASE WHEN count(DISTINCT typical_tokens) = 1 THEN any_value(typical_tokens)
+             ELSE any_value(feature_typical_tokens) END AS typical_tokens,
         any_value(ok_calls) AS ok_calls,
         CAST(sum(context_tokens - typical_tokens) AS BIGINT) AS excess_tokens,
         CAST(avg(context_tokens) AS BIGINT) AS avg_context_tokens,

@@ -1,0 +1,375 @@
+"""Leak detector benchmark: labelled traffic of varied shapes, several seeds, precision / recall / waste error.
+
+    python -m benchmarks.leaks --work /tmp/leakbench      # 10 seeds; writes benchmarks/RESULTS-LEAKS.md
+    python -m benchmarks.leaks --seeds 2 --per-shape 1 --results /tmp/r.md   # smoke (tests/test_leak_benchmark.py)
+
+Each seed draws, for every shape below, several features with their own volume, spread, share, multiple and
+model, writes them as flat OTel GenAI spans, ingests them with the real runner and runs every detector. A shape
+is either a planted leak (kind / sub-kind, with the truth priced by genai_prices.calc_price: the planted tokens
+× the model's input price) or a negative control that looks alike and is fine. Per detector (kind / sub-kind):
+
+- recall: planted leaks with a finding of their kind and sub-kind in their feature, at medium severity or above;
+- precision: findings at medium severity or above that are a planted leak, of all such findings;
+- waste error: found wasted_usd ÷ planted − 1, over the leaks found (median and worst).
+
+Negative controls must raise nothing above low severity (counted as false positives of the detector that
+fires). Covers context_bloat (upper_mode, oversized_input, growing_history); the other detectors are held to
+their planted cases by tests/leakgen.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS = REPO / "benchmarks" / "RESULTS-LEAKS.md"
+MONTH_START = datetime(2026, 11, 2, 7, 0)
+MODELS = (("openai", "gpt-4.1-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5"))
+TOLERANCE = 0.20
+
+
+@cache
+def input_price(provider: str, model: str) -> Decimal:
+    """USD per uncached input token, from genai_prices (independent of costlens's price book)."""
+    import genai_prices
+    from genai_prices import Usage
+
+    n = 100_000
+    at = datetime(2026, 11, 15, 12, tzinfo=UTC)
+    price = genai_prices.calc_price(Usage(input_tokens=n), model, provider_id=provider, genai_request_timestamp=at)
+    return Decimal(price.total_price) / n
+
+
+@dataclass
+class Planted:
+    feature: str
+    kind: str
+    sub_kind: str | None
+    wasted_usd: Decimal
+    shape: str
+
+
+@dataclass
+class Traffic:
+    """One seed's labelled month: spans, the planted leaks and the negative controls."""
+
+    seed: int
+    rng: random.Random
+    scale: float
+    spans: list[dict] = field(default_factory=list)
+    planted: list[Planted] = field(default_factory=list)
+    controls: dict[str, str] = field(default_factory=dict)  # feature → shape
+    n: int = 0
+
+    def lognorm(self, median: float, sigma: float) -> int:
+        return max(1, round(self.rng.lognormvariate(0, sigma) * median))
+
+    def volume(self, low: int, high: int) -> int:
+        return max(50, round(self.rng.randint(low, high) * self.scale))
+
+    def when(self) -> datetime:
+        return MONTH_START + timedelta(days=self.rng.randrange(27), minutes=self.rng.randrange(14 * 60))
+
+    def call(
+        self,
+        feature: str,
+        provider: str,
+        model: str,
+        context: int,
+        session: str | None = None,
+        ts: datetime | None = None,
+    ) -> None:
+        self.n += 1
+        ts = ts or self.when()
+        attributes: dict[str, object] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model,
+            "gen_ai.response.model": model,
+            "gen_ai.usage.input_tokens": context,
+            "gen_ai.usage.output_tokens": self.lognorm(300, 0.3),
+            "costlens.feature": feature,
+            "costlens.task_id": f"{feature}/{self.n}",
+            "user.id": f"u{self.rng.randrange(500)}",
+        }
+        if session is not None:
+            attributes["gen_ai.conversation.id"] = session
+        self.spans.append(
+            {
+                "trace_id": f"{self.seed:08x}{self.n:024x}",
+                "span_id": f"{self.n:016x}",
+                "name": f"chat {model}",
+                "start_time": ts.isoformat(timespec="milliseconds") + "Z",
+                "end_time": (ts + timedelta(milliseconds=900)).isoformat(timespec="milliseconds") + "Z",
+                "status": "OK",
+                "attributes": attributes,
+            }
+        )
+
+    def feature(self, shape: str) -> tuple[str, str, str]:
+        provider, model = self.rng.choice(MODELS)
+        return f"{shape}-{self.rng.randrange(10**6):06d}", provider, model
+
+
+# ------------------------------------------------------------------------------------- shapes
+# Each draws one feature. Planted leaks add tokens on top of clean calls; their truth is those tokens × price.
+
+
+def upper_mode(t: Traffic) -> None:
+    """A share of calls carries a pasted knowledge base: 2–4x the typical context (below the 4x oversized rule)."""
+    name, provider, model = t.feature("upper-mode")
+    typical, sigma = t.rng.choice((1500, 3000, 6000)), t.rng.uniform(0.15, 0.3)
+    share, low = t.rng.uniform(0.1, 0.45), t.rng.uniform(2.0, 2.6)
+    high = t.rng.uniform(low + 0.3, 3.6)
+    planted = 0
+    for _ in range(t.volume(300, 3000)):
+        extra = round(typical * (t.rng.uniform(low, high) - 1)) if t.rng.random() < share else 0
+        t.call(name, provider, model, t.lognorm(typical, sigma) + extra)
+        planted += extra
+    t.planted.append(
+        Planted(
+            name, "context_bloat", "upper_mode", planted * input_price(provider, model), f"upper {low:.1f}–{high:.1f}x"
+        )
+    )
+
+
+def oversized(t: Traffic) -> None:
+    """A few calls stuff whole documents in: 6–15x the typical context."""
+    name, provider, model = t.feature("oversized")
+    typical, sigma, share = t.rng.choice((1500, 3000)), t.rng.uniform(0.15, 0.35), t.rng.uniform(0.03, 0.1)
+    planted = 0
+    for _ in range(t.volume(200, 2000)):
+        extra = round(typical * t.rng.uniform(5, 14)) if t.rng.random() < share else 0
+        t.call(name, provider, model, t.lognorm(typical, sigma) + extra)
+        planted += extra
+    t.planted.append(
+        Planted(name, "context_bloat", "oversized_input", planted * input_price(provider, model), "oversized")
+    )
+
+
+def growing_history(t: Traffic) -> None:
+    """Conversations that resend their whole history: each turn adds the previous turns' tokens."""
+    name, provider, model = t.feature("growing")
+    typical, planted = t.rng.choice((1500, 2500)), 0
+    for number in range(t.volume(40, 200)):
+        session, ts = f"{name}/c{number}", t.when()
+        if t.rng.random() < 0.3:
+            # each turn resends the conversation so far: the context grows by the last question and answer
+            first, history = t.lognorm(typical, 0.15), 0
+            for turn in range(t.rng.randint(7, 14)):
+                t.call(name, provider, model, first + history, session, ts + timedelta(seconds=90 * turn))
+                planted += history
+                history += t.rng.randint(600, 1200)
+        else:
+            for turn in range(t.rng.randint(1, 3)):
+                t.call(name, provider, model, t.lognorm(typical, 0.2), session, ts + timedelta(seconds=90 * turn))
+    t.planted.append(
+        Planted(name, "context_bloat", "growing_history", planted * input_price(provider, model), "growing")
+    )
+
+
+def one_wide_mode(t: Traffic) -> None:
+    """Control: context spreads widely around one mode (sources of any length)."""
+    name, provider, model = t.feature("wide-mode")
+    typical, sigma = t.rng.choice((1500, 3000)), t.rng.uniform(0.35, 0.6)
+    for _ in range(t.volume(300, 3000)):
+        t.call(name, provider, model, t.lognorm(typical, sigma))
+    t.controls[name] = "one wide mode"
+
+
+def skewed_mode(t: Traffic) -> None:
+    """Control: a fixed prompt plus a variable part: one mode with a long right shoulder."""
+    name, provider, model = t.feature("skewed-mode")
+    fixed = t.rng.choice((1000, 2000))
+    for _ in range(t.volume(300, 3000)):
+        t.call(name, provider, model, fixed + t.lognorm(fixed, t.rng.uniform(0.5, 0.8)))
+    t.controls[name] = "fixed + variable part"
+
+
+def two_models_each_one_mode(t: Traffic) -> None:
+    """Control: long documents routed to one model and short ones to another; each model's sizes are one mode."""
+    name = f"routed-{t.rng.randrange(10**6):06d}"
+    for (provider, model), typical in zip(MODELS[:2], (1200, 4000), strict=True):
+        for _ in range(t.volume(300, 1500)):
+            t.call(name, provider, model, t.lognorm(typical, 0.25))
+    t.controls[name] = "two models, one mode each"
+
+
+def rare_long_tail(t: Traffic) -> None:
+    """Control: 2% of calls at 2–3x: too few to be a mode, too small to be oversized."""
+    name, provider, model = t.feature("rare-tail")
+    typical = t.rng.choice((1500, 3000))
+    for _ in range(t.volume(300, 3000)):
+        factor = t.rng.uniform(2, 3) if t.rng.random() < 0.02 else 1
+        t.call(name, provider, model, round(t.lognorm(typical, 0.2) * factor))
+    t.controls[name] = "2% at 2–3x"
+
+
+SHAPES: dict[str, Callable[[Traffic], None]] = {
+    "upper_mode": upper_mode,
+    "oversized_input": oversized,
+    "growing_history": growing_history,
+    "control: one wide mode": one_wide_mode,
+    "control: skewed mode": skewed_mode,
+    "control: two models": two_models_each_one_mode,
+    "control: rare tail": rare_long_tail,
+}
+
+
+def generate(seed: int, scale: float = 1.0, per_shape: int = 3) -> Traffic:
+    traffic = Traffic(seed, random.Random(seed), scale)
+    for _ in range(per_shape):
+        for shape in SHAPES.values():
+            shape(traffic)
+    return traffic
+
+
+# ------------------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class Score:
+    planted: int = 0
+    found: int = 0
+    flagged: int = 0  # findings at medium or above
+    true_flags: int = 0
+    errors: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    false: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.planted if self.planted else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.true_flags / self.flagged if self.flagged else 1.0
+
+
+def run_seed(seed: int, work: Path, scale: float, per_shape: int) -> tuple[Traffic, list]:
+    from costlens import db
+    from costlens.config import Config
+    from costlens.engine import compute_period_metrics, prepare_priced_calls
+    from costlens.ingest.runner import ingest_paths
+    from costlens.leaks import run_detectors
+    from costlens.model.report import Period
+
+    traffic = generate(seed, scale, per_shape)
+    folder = work / f"seed-{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    spans = folder / "spans.jsonl"
+    spans.write_text("".join(json.dumps(s) + "\n" for s in traffic.spans), encoding="utf-8")
+    config = Config()
+    con = db.connect(":memory:")
+    try:
+        result = ingest_paths(con, [str(spans)], config)
+        assert not result.failed, result.failed[0].message
+        prepare_priced_calls(con, config)
+        compute_period_metrics(con, config, Period(MONTH_START.date().replace(day=1), datetime(2026, 12, 1).date()))
+        findings = run_detectors(con, config)
+    finally:
+        con.close()
+    return traffic, findings
+
+
+def score(runs: list[tuple[Traffic, list]]) -> dict[str, Score]:
+    scores: dict[str, Score] = {}
+    for traffic, findings in runs:
+        flagged = [f for f in findings if f.severity in ("medium", "high")]
+        for p in traffic.planted:
+            s = scores.setdefault(f"{p.kind}/{p.sub_kind}", Score())
+            s.planted += 1
+            hit = next((f for f in flagged if (f.feature, f.kind, f.sub_kind) == (p.feature, p.kind, p.sub_kind)), None)
+            if hit is None:
+                s.misses.append(f"seed {traffic.seed} {p.feature} ({p.shape})")
+                continue
+            s.found += 1
+            s.errors.append(float(hit.wasted_usd / p.wasted_usd) - 1)
+        planted = {(p.feature, p.kind, p.sub_kind) for p in traffic.planted}
+        for f in flagged:
+            if f.kind != "context_bloat":
+                continue  # this benchmark covers context_bloat; other kinds are held by tests/leakgen.py
+            s = scores.setdefault(f"{f.kind}/{f.sub_kind}", Score())
+            s.flagged += 1
+            if (f.feature, f.kind, f.sub_kind) in planted:
+                s.true_flags += 1
+            else:
+                shape = traffic.controls.get(f.feature, "a planted feature, another sub-kind")
+                s.false.append(f"seed {traffic.seed} {f.feature} ({shape}): {f.severity}, ${f.wasted_usd:.4f}")
+    return scores
+
+
+def write_results(
+    scores: dict[str, Score], seeds: list[int], scale: float, per_shape: int, seconds: float, path: Path, controls: int
+) -> bool:
+    ok = True
+    lines = [
+        "# Leak detector benchmark",
+        "",
+        f"Written by `python -m benchmarks.leaks --seeds {len(seeds)} --scale {scale:g} --per-shape {per_shape}` "
+        f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({seconds:.0f} s). Seeds {', '.join(map(str, seeds))}; per "
+        f"seed {per_shape} features of every shape in benchmarks/leaks.py (volumes, spreads, shares, multiples "
+        "and models drawn per feature), ingested as flat OTel spans and run through every detector. Targets: "
+        "recall ≥ 0.9, precision ≥ 0.9, every waste within ±20 % of the planted truth (genai_prices).",
+        "",
+        "| detector | planted | found | recall | flagged ≥ medium | precision | median waste error | worst | result |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in sorted(scores.items()):
+        worst = max(s.errors, key=abs) if s.errors else float("nan")
+        passed = (
+            (s.planted == 0 or s.recall >= 0.9) and s.precision >= 0.9 and all(abs(e) <= TOLERANCE for e in s.errors)
+        )
+        ok &= passed
+        median = statistics.median(s.errors) if s.errors else float("nan")
+        lines.append(
+            f"| {name} | {s.planted} | {s.found} | {s.recall:.2f} | {s.flagged} | {s.precision:.2f} | "
+            f"{median:+.1%} | {worst:+.1%} | {'pass' if passed else '**miss**'} |"
+        )
+    kinds = ", ".join(sorted({name.split(": ", 1)[1] for name in SHAPES if name.startswith("control")}))
+    false = sum(len(s.false) for s in scores.values())
+    lines += [
+        "",
+        f"Negative controls ({controls} features: {kinds}) must raise nothing above low severity: {false} findings "
+        "at medium or above fell on a control or on another sub-kind of a planted feature.",
+        "",
+    ]
+    for name, s in sorted(scores.items()):
+        for text in s.misses:
+            lines.append(f"- missed {name}: {text}")
+        for text in s.false:
+            lines.append(f"- false positive {name}: {text}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every feature's volume")
+    parser.add_argument("--per-shape", type=int, default=4, help="features of each shape per seed")
+    parser.add_argument("--work", default="/tmp/costlens-leakbench")
+    parser.add_argument("--results", default=str(DEFAULT_RESULTS))
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    seeds = [101 * (i + 1) for i in range(args.seeds)]
+    runs = [run_seed(seed, Path(args.work), args.scale, args.per_shape) for seed in seeds]
+    controls = sum(len(traffic.controls) for traffic, _ in runs)
+    seconds = time.perf_counter() - started
+    ok = write_results(score(runs), seeds, args.scale, args.per_shape, seconds, Path(args.results), controls)
+    print(Path(args.results).read_text(encoding="utf-8"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

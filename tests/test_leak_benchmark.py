@@ -1,0 +1,40 @@
+"""The leak detector benchmark (benchmarks/leaks.py) in a smoke size: two seeds, one feature of every shape.
+The same targets as the full run: recall and precision at least 0.9 per detector, every waste within ±20 % of the
+planted truth, and no control above low severity."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import leaks
+
+
+@pytest.mark.slow
+def test_smoke_benchmark_meets_its_targets(tmp_path):
+    results = tmp_path / "RESULTS-LEAKS.md"
+    code = leaks.main(["--seeds", "2", "--per-shape", "1", "--work", str(tmp_path / "work"), "--results", str(results)])
+    text = results.read_text(encoding="utf-8")
+    assert code == 0, text
+    rows = [line for line in text.splitlines() if line.startswith("| context_bloat/")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| context_bloat/growing_history",
+        "| context_bloat/oversized_input",
+        "| context_bloat/upper_mode",
+    ]
+    assert all(row.endswith("| pass |") for row in rows), text
+    assert "false positive" not in text
+
+
+def test_planted_truth_is_the_planted_tokens_at_the_models_input_price():
+    traffic = leaks.generate(seed=7, scale=0.2, per_shape=1)
+    planted = {p.sub_kind: p for p in traffic.planted}
+    assert set(planted) == {"upper_mode", "oversized_input", "growing_history"}
+    upper = planted["upper_mode"]
+    spans = [s for s in traffic.spans if s["attributes"]["costlens.feature"] == upper.feature]
+    provider = spans[0]["attributes"]["gen_ai.provider.name"]
+    model = spans[0]["attributes"]["gen_ai.request.model"]
+    # gpt-4.1-mini $0.40, gpt-4o $2.50, claude-sonnet-4-5 $3 per million input tokens (genai-prices)
+    per_token = {"gpt-4.1-mini": "0.0000004", "gpt-4o": "0.0000025", "claude-sonnet-4-5": "0.000003"}[model]
+    assert leaks.input_price(provider, model) == leaks.Decimal(per_token)
+    tokens = upper.wasted_usd / leaks.Decimal(per_token)
+    assert tokens == int(tokens) and 0 < tokens < sum(s["attributes"]["gen_ai.usage.input_tokens"] for s in spans)
