@@ -13,8 +13,8 @@ is either a planted leak (kind / sub-kind, with the truth priced by genai_prices
 - waste error: found wasted_usd ÷ planted − 1, over the leaks found (median and worst).
 
 Negative controls must raise nothing above low severity (counted as false positives of the detector that
-fires). Covers context_bloat (upper_mode, oversized_input, growing_history); the other detectors are held to
-their planted cases by tests/leakgen.py.
+fires). Covers context_bloat (upper_mode, oversized_input, growing_history) and output_verbosity; the other
+detectors are held to their planted cases by tests/leakgen.py.
 """
 
 from __future__ import annotations
@@ -39,15 +39,20 @@ TOLERANCE = 0.20
 
 
 @cache
-def input_price(provider: str, model: str) -> Decimal:
-    """USD per uncached input token, from genai_prices (independent of costlens's price book)."""
+def unit_price(provider: str, model: str, kind: str = "input") -> Decimal:
+    """USD per uncached input (or output) token, from genai_prices (independent of costlens's price book)."""
     import genai_prices
     from genai_prices import Usage
 
     n = 100_000
     at = datetime(2026, 11, 15, 12, tzinfo=UTC)
-    price = genai_prices.calc_price(Usage(input_tokens=n), model, provider_id=provider, genai_request_timestamp=at)
+    usage = Usage(input_tokens=n) if kind == "input" else Usage(output_tokens=n)
+    price = genai_prices.calc_price(usage, model, provider_id=provider, genai_request_timestamp=at)
     return Decimal(price.total_price) / n
+
+
+def input_price(provider: str, model: str) -> Decimal:
+    return unit_price(provider, model, "input")
 
 
 @dataclass
@@ -88,6 +93,8 @@ class Traffic:
         context: int,
         session: str | None = None,
         ts: datetime | None = None,
+        output: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         self.n += 1
         ts = ts or self.when()
@@ -97,11 +104,13 @@ class Traffic:
             "gen_ai.request.model": model,
             "gen_ai.response.model": model,
             "gen_ai.usage.input_tokens": context,
-            "gen_ai.usage.output_tokens": self.lognorm(300, 0.3),
+            "gen_ai.usage.output_tokens": output if output is not None else self.lognorm(300, 0.3),
             "costlens.feature": feature,
             "costlens.task_id": f"{feature}/{self.n}",
             "user.id": f"u{self.rng.randrange(500)}",
         }
+        if max_tokens is not None:
+            attributes["gen_ai.request.max_tokens"] = max_tokens
         if session is not None:
             attributes["gen_ai.conversation.id"] = session
         self.spans.append(
@@ -215,15 +224,51 @@ def rare_long_tail(t: Traffic) -> None:
     t.controls[name] = "2% at 2–3x"
 
 
+def verbose_output(t: Traffic) -> None:
+    """No output cap; a few answers run 5–15x longer than the feature's usual answer."""
+    name, provider, model = t.feature("verbose")
+    typical, sigma, share = t.rng.choice((250, 400, 600)), t.rng.uniform(0.2, 0.35), t.rng.uniform(0.03, 0.1)
+    planted = 0
+    for _ in range(t.volume(200, 2000)):
+        extra = round(typical * t.rng.uniform(5, 14)) if t.rng.random() < share else 0
+        t.call(name, provider, model, t.lognorm(2000, 0.3), output=t.lognorm(typical, sigma) + extra)
+        planted += extra
+    t.planted.append(
+        Planted(name, "output_verbosity", None, planted * unit_price(provider, model, "output"), "verbose")
+    )
+
+
+def wide_output(t: Traffic) -> None:
+    """Control: answers of any length around one mode (reports, short replies), no cap."""
+    name, provider, model = t.feature("wide-output")
+    typical, sigma = t.rng.choice((300, 600)), t.rng.uniform(0.5, 0.7)
+    for _ in range(t.volume(300, 3000)):
+        t.call(name, provider, model, t.lognorm(2000, 0.3), output=t.lognorm(typical, sigma))
+    t.controls[name] = "wide output"
+
+
+def two_models_short_and_long_answers(t: Traffic) -> None:
+    """Control: short answers from one model, long reports from another (most traffic short), no cap."""
+    name = f"routed-output-{t.rng.randrange(10**6):06d}"
+    for (provider, model), typical, volume in zip(MODELS[:2], (200, 1600), (2000, 400), strict=True):
+        for _ in range(t.volume(volume // 2, volume)):
+            t.call(name, provider, model, t.lognorm(2000, 0.3), output=t.lognorm(typical, 0.3))
+    t.controls[name] = "two models, short and long answers"
+
+
 SHAPES: dict[str, Callable[[Traffic], None]] = {
     "upper_mode": upper_mode,
     "oversized_input": oversized,
     "growing_history": growing_history,
     "control: one wide mode": one_wide_mode,
     "control: skewed mode": skewed_mode,
-    "control: two models": two_models_each_one_mode,
+    "control: two models, one context size each": two_models_each_one_mode,
     "control: rare tail": rare_long_tail,
+    "output_verbosity": verbose_output,
+    "control: wide output": wide_output,
+    "control: two models, short and long answers": two_models_short_and_long_answers,
 }
+COVERED = ("context_bloat", "output_verbosity")  # the kinds whose findings this benchmark scores
 
 
 def generate(seed: int, scale: float = 1.0, per_shape: int = 3) -> Traffic:
@@ -282,12 +327,16 @@ def run_seed(seed: int, work: Path, scale: float, per_shape: int) -> tuple[Traff
     return traffic, findings
 
 
+def _detector(kind: str, sub_kind: str | None) -> str:
+    return f"{kind}/{sub_kind}" if sub_kind else kind
+
+
 def score(runs: list[tuple[Traffic, list]]) -> dict[str, Score]:
     scores: dict[str, Score] = {}
     for traffic, findings in runs:
         flagged = [f for f in findings if f.severity in ("medium", "high")]
         for p in traffic.planted:
-            s = scores.setdefault(f"{p.kind}/{p.sub_kind}", Score())
+            s = scores.setdefault(_detector(p.kind, p.sub_kind), Score())
             s.planted += 1
             hit = next((f for f in flagged if (f.feature, f.kind, f.sub_kind) == (p.feature, p.kind, p.sub_kind)), None)
             if hit is None:
@@ -297,9 +346,9 @@ def score(runs: list[tuple[Traffic, list]]) -> dict[str, Score]:
             s.errors.append(float(hit.wasted_usd / p.wasted_usd) - 1)
         planted = {(p.feature, p.kind, p.sub_kind) for p in traffic.planted}
         for f in flagged:
-            if f.kind != "context_bloat":
-                continue  # this benchmark covers context_bloat; other kinds are held by tests/leakgen.py
-            s = scores.setdefault(f"{f.kind}/{f.sub_kind}", Score())
+            if f.kind not in COVERED:
+                continue  # the other kinds are held to their planted cases by tests/leakgen.py
+            s = scores.setdefault(_detector(f.kind, f.sub_kind), Score())
             s.flagged += 1
             if (f.feature, f.kind, f.sub_kind) in planted:
                 s.true_flags += 1

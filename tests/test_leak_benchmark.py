@@ -15,11 +15,12 @@ def test_smoke_benchmark_meets_its_targets(tmp_path):
     code = leaks.main(["--seeds", "2", "--per-shape", "1", "--work", str(tmp_path / "work"), "--results", str(results)])
     text = results.read_text(encoding="utf-8")
     assert code == 0, text
-    rows = [line for line in text.splitlines() if line.startswith("| context_bloat/")]
+    rows = [line for line in text.splitlines() if line.startswith(("| context_bloat/", "| output_verbosity"))]
     assert [row.split(" | ")[0] for row in rows] == [
         "| context_bloat/growing_history",
         "| context_bloat/oversized_input",
         "| context_bloat/upper_mode",
+        "| output_verbosity",
     ]
     assert all(row.endswith("| pass |") for row in rows), text
     assert "false positive" not in text
@@ -27,8 +28,8 @@ def test_smoke_benchmark_meets_its_targets(tmp_path):
 
 def test_planted_truth_is_the_planted_tokens_at_the_models_input_price():
     traffic = leaks.generate(seed=7, scale=0.2, per_shape=1)
-    planted = {p.sub_kind: p for p in traffic.planted}
-    assert set(planted) == {"upper_mode", "oversized_input", "growing_history"}
+    planted = {p.sub_kind or p.kind: p for p in traffic.planted}
+    assert set(planted) == {"upper_mode", "oversized_input", "growing_history", "output_verbosity"}
     upper = planted["upper_mode"]
     spans = [s for s in traffic.spans if s["attributes"]["costlens.feature"] == upper.feature]
     provider = spans[0]["attributes"]["gen_ai.provider.name"]
@@ -38,3 +39,11 @@ def test_planted_truth_is_the_planted_tokens_at_the_models_input_price():
     assert leaks.input_price(provider, model) == leaks.Decimal(per_token)
     tokens = upper.wasted_usd / leaks.Decimal(per_token)
     assert tokens == int(tokens) and 0 < tokens < sum(s["attributes"]["gen_ai.usage.input_tokens"] for s in spans)
+    verbose = planted["output_verbosity"]
+    spans = [s for s in traffic.spans if s["attributes"]["costlens.feature"] == verbose.feature]
+    attrs = spans[0]["attributes"]
+    # output: gpt-4.1-mini $1.60, gpt-4o $10, claude-sonnet-4-5 $15 per million tokens
+    per_output = {"gpt-4.1-mini": "0.0000016", "gpt-4o": "0.00001", "claude-sonnet-4-5": "0.000015"}
+    price = leaks.Decimal(per_output[attrs["gen_ai.request.model"]])
+    assert leaks.unit_price(attrs["gen_ai.provider.name"], attrs["gen_ai.request.model"], "output") == price
+    assert (verbose.wasted_usd / price) == int(verbose.wasted_usd / price)

@@ -60,6 +60,7 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, str]] = {
     "batchable.savings_high_factor": (1.0, "share of the traffic that can wait for a batch at most"),
     "output_verbosity.k_p50": (4.0, "a call is verbose above k x the feature's p50 output tokens"),
     "output_verbosity.min_tokens": (1000, "... and above this many output tokens"),
+    "output_verbosity.far_out_iqr": (3.0, "... and beyond Q3 + this x IQR of ln output tokens (the group's spread)"),
     "output_verbosity.min_feature_calls": (30, "ok calls a feature needs before its typical length is trusted"),
     "output_verbosity.savings_low_factor": (0.5, "share of the excess an output cap surely removes"),
     "output_verbosity.savings_high_factor": (1.0, "share of the excess an output cap can remove at most"),

@@ -2,8 +2,11 @@
 -- creates: none
 -- output_verbosity (docs/definitions.md#output_verbosity): answers far longer than the feature's typical
 -- length, with no output cap.
--- Typical length = p50 output tokens of the feature's ok calls (>= min_feature_calls of them).
--- A call is verbose when it has no max_tokens, and output > k_p50 × typical and > min_tokens.
+-- Typical length = p50 output tokens of the ok calls of the call's model in the feature, or of the whole feature
+-- when that model has fewer than min_feature_calls (the feature needs min_feature_calls ok calls).
+-- A call is verbose when it has no max_tokens, and output > k_p50 × typical, > min_tokens and beyond the far-out
+-- fence of its group's spread (Q3 + far_out_iqr × IQR of ln output tokens): lengths a wide distribution of
+-- answers produces by itself are no leak.
 -- Waste = output tokens above the typical length × that call's own output price (its output cost × excess
 -- share, so reasoning tokens count at their price). One finding per feature.
 -- Inputs: leak_calls, leak_feature_totals, leak_thresholds.
@@ -23,18 +26,41 @@ typical AS (
     HAVING count(*) >= leak_th('output_verbosity.min_feature_calls') AND quantile_cont(output_tokens, 0.5) > 0
 ),
 
-flagged AS (
-    SELECT
-        o.*,
-        t.typical_tokens,
-        t.ok_calls,
-        t.uncapped_calls,
-        leak_share(o.output_cost_usd, o.output_tokens - t.typical_tokens, o.output_tokens) AS waste_usd
+-- each model's typical length and far-out fence in the feature (a feature may send short replies to one model
+-- and long reports to another), used when the model has min_feature_calls ok calls
+spreads AS (
+    SELECT feature_key, model, count(*) AS n,
+           quantile_cont(output_tokens, 0.5) AS typical_tokens,
+           exp(quantile_cont(ln(greatest(output_tokens, 1)), 0.75) + leak_th('output_verbosity.far_out_iqr')
+               * (quantile_cont(ln(greatest(output_tokens, 1)), 0.75)
+                  - quantile_cont(ln(greatest(output_tokens, 1)), 0.25))) AS far_out_tokens,
+           grouping(model) = 1 AS whole_feature
+    FROM ok
+    GROUP BY GROUPING SETS ((feature_key, model), (feature_key))
+),
+
+judged AS (
+    SELECT o.*, t.ok_calls, t.uncapped_calls, t.typical_tokens AS feature_typical_tokens,
+           CASE WHEN m.n >= leak_th('output_verbosity.min_feature_calls') AND m.typical_tokens > 0
+                THEN m.typical_tokens ELSE t.typical_tokens END AS typical_tokens,
+           CASE WHEN m.n >= leak_th('output_verbosity.min_feature_calls') AND m.typical_tokens > 0
+                THEN m.far_out_tokens ELSE f.far_out_tokens END AS far_out_tokens
     FROM ok AS o
     JOIN typical AS t USING (feature_key)
-    WHERE o.max_tokens IS NULL
-      AND o.output_tokens > leak_th('output_verbosity.k_p50') * t.typical_tokens
-      AND o.output_tokens > leak_th('output_verbosity.min_tokens')
+    LEFT JOIN spreads AS m ON m.feature_key = o.feature_key AND m.model IS NOT DISTINCT FROM o.model
+                          AND NOT m.whole_feature
+    LEFT JOIN spreads AS f ON f.feature_key = o.feature_key AND f.whole_feature
+),
+
+flagged AS (
+    SELECT
+        * EXCLUDE (far_out_tokens),
+        leak_share(output_cost_usd, output_tokens - typical_tokens, output_tokens) AS waste_usd
+    FROM judged
+    WHERE max_tokens IS NULL
+      AND output_tokens > leak_th('output_verbosity.k_p50') * typical_tokens
+      AND output_tokens > leak_th('output_verbosity.min_tokens')
+      AND output_tokens > coalesce(far_out_tokens, 0)
 ),
 
 found AS (
@@ -45,7 +71,9 @@ found AS (
         count(*) AS calls_affected,
         sum(waste_usd) AS wasted_usd,
         sum(cost_usd) AS affected_cost_usd,
-        any_value(typical_tokens) AS typical_tokens,
+        -- one length when the calls share it (one model), else the feature's: the evidence is the same every run
+        CASE WHEN count(DISTINCT typical_tokens) = 1 THEN any_value(typical_tokens)
+             ELSE any_value(feature_typical_tokens) END AS typical_tokens,
         any_value(ok_calls) AS ok_calls,
         any_value(uncapped_calls) AS uncapped_calls,
         CAST(avg(output_tokens) AS BIGINT) AS avg_output_tokens,
