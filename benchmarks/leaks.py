@@ -13,8 +13,9 @@ is either a planted leak (kind / sub-kind, with the truth priced by genai_prices
 - waste error: found wasted_usd ÷ planted − 1, over the leaks found (median and worst).
 
 Negative controls must raise nothing above low severity (counted as false positives of the detector that
-fires). Covers context_bloat (upper_mode, oversized_input, growing_history) and output_verbosity; the other
-detectors are held to their planted cases by tests/leakgen.py.
+fires). Covers context_bloat (upper_mode, oversized_input, growing_history), output_verbosity and
+premium_overuse (cheaper_model_same_feature, with outcomes); the other detectors are held to their planted cases
+by tests/leakgen.py.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class Traffic:
     spans: list[dict] = field(default_factory=list)
     planted: list[Planted] = field(default_factory=list)
     controls: dict[str, str] = field(default_factory=dict)  # feature → shape
+    outcomes: list[tuple[str, bool]] = field(default_factory=list)  # (task id, accepted)
     n: int = 0
 
     def lognorm(self, median: float, sigma: float) -> int:
@@ -95,7 +97,9 @@ class Traffic:
         ts: datetime | None = None,
         output: int | None = None,
         max_tokens: int | None = None,
-    ) -> None:
+        accepted: bool | None = None,
+    ) -> int:
+        """Write one call (its own task); returns the tokens (context, output) it carries via the span."""
         self.n += 1
         ts = ts or self.when()
         attributes: dict[str, object] = {
@@ -106,7 +110,7 @@ class Traffic:
             "gen_ai.usage.input_tokens": context,
             "gen_ai.usage.output_tokens": output if output is not None else self.lognorm(300, 0.3),
             "costlens.feature": feature,
-            "costlens.task_id": f"{feature}/{self.n}",
+            "costlens.task_id": f"{feature}/{self.n}",  # one task per call
             "user.id": f"u{self.rng.randrange(500)}",
         }
         if max_tokens is not None:
@@ -124,6 +128,9 @@ class Traffic:
                 "attributes": attributes,
             }
         )
+        if accepted is not None:
+            self.outcomes.append((f"{feature}/{self.n}", accepted))
+        return int(attributes["gen_ai.usage.output_tokens"])  # type: ignore[call-overload]
 
     def feature(self, shape: str) -> tuple[str, str, str]:
         provider, model = self.rng.choice(MODELS)
@@ -256,6 +263,52 @@ def two_models_short_and_long_answers(t: Traffic) -> None:
     t.controls[name] = "two models, short and long answers"
 
 
+PREMIUM, CHEAPER = ("openai", "gpt-4o"), ("openai", "gpt-4o-mini")
+
+
+def _alt_saving(context: int, output: int) -> Decimal:
+    """The premium call's cost minus the same tokens at the cheaper model's prices (genai_prices)."""
+    return context * (input_price(*PREMIUM) - input_price(*CHEAPER)) + output * (
+        unit_price(*PREMIUM, "output") - unit_price(*CHEAPER, "output")
+    )
+
+
+def premium_same_work(t: Traffic) -> None:
+    """A premium and a cheaper model serve the same requests of a feature, accepted equally often."""
+    name = f"routing-{t.rng.randrange(10**6):06d}"
+    acceptance, typical = t.rng.uniform(0.75, 0.92), t.rng.choice((1500, 3000))
+    planted = Decimal(0)
+    # enough tasks with an outcome on both sides for the non-inferiority test to decide (fewer: no finding)
+    for (provider, model), volume in ((PREMIUM, t.volume(700, 2000)), (CHEAPER, t.volume(700, 2000))):
+        for _ in range(volume):
+            context = t.lognorm(typical, 0.4)
+            output = t.call(
+                name, provider, model, context, output=t.lognorm(450, 0.3), accepted=t.rng.random() < acceptance
+            )
+            if (provider, model) == PREMIUM:
+                planted += _alt_saving(context, output)
+    t.planted.append(Planted(name, "premium_overuse", "cheaper_model_same_feature", planted, "same work"))
+
+
+def premium_gets_the_hard_requests(t: Traffic) -> None:
+    """Control: the application already sends the hard (long) requests to the premium model. Easy requests are
+    accepted as often from either model; hard ones less often from the cheaper one. Overall the cheaper model
+    looks better only because it gets the easy requests."""
+    name = f"routed-hard-{t.rng.randrange(10**6):06d}"
+    easy, hard_premium = t.rng.uniform(0.88, 0.95), t.rng.uniform(0.75, 0.82)
+    hard_cheaper = hard_premium - t.rng.uniform(0.15, 0.25)
+    for (provider, model), hard_share, volume in (
+        (PREMIUM, 0.8, t.volume(400, 1200)),
+        (CHEAPER, 0.08, t.volume(400, 1200)),
+    ):
+        for _ in range(volume):
+            hard = t.rng.random() < hard_share
+            context = t.lognorm(9000 if hard else 1500, 0.25)
+            rate = easy if not hard else hard_premium if (provider, model) == PREMIUM else hard_cheaper
+            t.call(name, provider, model, context, output=t.lognorm(450, 0.3), accepted=t.rng.random() < rate)
+    t.controls[name] = "cheaper model gets the easy requests"
+
+
 SHAPES: dict[str, Callable[[Traffic], None]] = {
     "upper_mode": upper_mode,
     "oversized_input": oversized,
@@ -267,8 +320,10 @@ SHAPES: dict[str, Callable[[Traffic], None]] = {
     "output_verbosity": verbose_output,
     "control: wide output": wide_output,
     "control: two models, short and long answers": two_models_short_and_long_answers,
+    "premium_overuse": premium_same_work,
+    "control: cheaper model gets the easy requests": premium_gets_the_hard_requests,
 }
-COVERED = ("context_bloat", "output_verbosity")  # the kinds whose findings this benchmark scores
+COVERED = ("context_bloat", "output_verbosity", "premium_overuse")  # the kinds whose findings this benchmark scores
 
 
 def generate(seed: int, scale: float = 1.0, per_shape: int = 3) -> Traffic:
@@ -314,10 +369,15 @@ def run_seed(seed: int, work: Path, scale: float, per_shape: int) -> tuple[Traff
     folder.mkdir(parents=True, exist_ok=True)
     spans = folder / "spans.jsonl"
     spans.write_text("".join(json.dumps(s) + "\n" for s in traffic.spans), encoding="utf-8")
+    outcomes = folder / "outcomes.csv"
+    outcomes.write_text(
+        "task_id,accepted\n" + "".join(f"{task},{str(ok).lower()}\n" for task, ok in traffic.outcomes),
+        encoding="utf-8",
+    )
     config = Config()
     con = db.connect(":memory:")
     try:
-        result = ingest_paths(con, [str(spans)], config)
+        result = ingest_paths(con, [str(spans), str(outcomes)], config)
         assert not result.failed, result.failed[0].message
         prepare_priced_calls(con, config)
         compute_period_metrics(con, config, Period(MONTH_START.date().replace(day=1), datetime(2026, 12, 1).date()))

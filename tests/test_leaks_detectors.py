@@ -199,6 +199,18 @@ def _build(m: Month) -> None:
                 m.add(feature, model=model, input_tokens=1000, output_tokens=500, task_id=task)
                 m.outcome(task, i < accepted)
 
+    # the application already sends the hard (long) requests to the premium model
+    for model, size, n, accepted in (
+        ("gpt-4o", 1000, 100, 90),
+        ("gpt-4o", 8000, 400, 320),
+        ("gpt-4o-mini", 1000, 500, 450),
+        ("gpt-4o-mini", 8000, 40, 24),
+    ):
+        for i in range(n):
+            task = f"routing-confounded/{model}/{size}/{i}"
+            m.add("routing-confounded", model=model, input_tokens=size, output_tokens=500, task_id=task)
+            m.outcome(task, i < accepted)
+
     # retries
     m.add("retries", 20)
     IDS["retries"] = m.add(
@@ -453,6 +465,26 @@ def test_cheaper_model_shown_not_worse(findings):
     assert test["lower_bound"] == pytest.approx(_newcombe_lower(480, 600, 480, 600), abs=1e-9)
     assert test["lower_bound"] > -0.05 and test["margin"] == -0.05
     assert f.evidence["premium_acceptance"] == f.evidence["alternative_acceptance"] == 0.8
+
+
+def test_like_with_like_and_the_validation_plan(findings):
+    f = only(findings, "routing-proven", "premium_overuse")
+    like = f.evidence["like_with_like"]
+    # every task has 1,000 context tokens: one band, the raw comparison itself
+    assert [(b["premium_tasks"], b["alternative_tasks"]) for b in like["strata"]] == [(600, 600)]
+    assert like["coverage"] == 1 and like["difference"] == 0 and like["explained_by_strata"] == 0
+    shrunk = 481 / 602  # (x + 1) / (n + 2)
+    assert like["lower_bound"] == pytest.approx(-1.645 * math.sqrt(2 * shrunk * (1 - shrunk) / 602), abs=1e-12)
+    # (1.645 + 0.8416)² × (0.8 × 0.2 + 0.8 × 0.2) / 0.05² = 791.5 → 792 tasks per arm; 600 premium tasks a month
+    assert f.evidence["validation_plan"]["tasks_per_arm"] == 792
+    assert f.evidence["validation_plan"]["share_of_premium_traffic"] == 1
+
+
+def test_cheaper_model_that_only_gets_the_easy_requests_is_not_proposed(findings):
+    # overall the cheaper model looks better: 474 / 540 = 87.8 % against 410 / 500 = 82 %
+    assert _newcombe_lower(474, 540, 410, 500) > -0.05
+    # like with like (weights 0.2 easy, 0.8 hard): 0.2 × (90 % − 90 %) + 0.8 × (60 % − 80 %) = −16 points
+    assert [f for f in of(findings, "routing-confounded") if f.kind == "premium_overuse"] == []
 
 
 def test_equal_acceptance_on_few_tasks_is_not_proof(findings):

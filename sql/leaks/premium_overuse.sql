@@ -107,10 +107,101 @@ pairs AS (
       AND c.outcomes >= leak_th('premium_overuse.min_outcomes')
 ),
 
+-- Like with like: the application may already send its harder requests to the premium model, and then the
+-- cheaper model's acceptance flatters it. Tasks with a verdict are cut into bands of their context tokens
+-- (quantile bands within the feature, equal sizes sharing one; up to `strata`, as many as the model with the
+-- fewest outcomes fills with min_stratum_outcomes each); the difference of acceptance (cheaper − premium) is averaged over the bands
+-- with the premium model's own mix of them as weights (what its traffic would get from the cheaper model). Bands
+-- where the cheaper model has fewer than min_stratum_outcomes tasks are not covered; the covered weight must
+-- reach min_coverage.
+task_sizes AS (
+    SELECT c.task_key, sum(c.input_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens)
+               AS context_tokens
+    FROM calls AS c
+    WHERE c.task_key IN (SELECT task_key FROM task_model)
+    GROUP BY c.task_key
+),
+
+-- as many bands as the data supports: the model with the fewest outcomes in the feature fills each with
+-- min_stratum_outcomes tasks on average (at most `strata` bands)
+feature_bands AS (
+    SELECT feature_key,
+           least(leak_th('premium_overuse.strata'),
+                 greatest(1, floor(min(outcomes) / leak_th('premium_overuse.min_stratum_outcomes')))) AS n_bands
+    FROM acceptance
+    GROUP BY feature_key
+),
+
+banded AS (
+    SELECT tm.served.f AS feature_key, tm.served.p AS provider_key, tm.served.m AS model, tc.accepted,
+           ts.context_tokens,
+           -- equal sizes share a band (cume_dist gives ties the same rank)
+           greatest(1, ceil(cume_dist() OVER (PARTITION BY tm.served.f ORDER BY ts.context_tokens) * fb.n_bands))
+               AS band
+    FROM task_model AS tm
+    JOIN task_costs AS tc ON tc.task_key = tm.task_key
+    JOIN task_sizes AS ts ON ts.task_key = tm.task_key
+    JOIN feature_bands AS fb ON fb.feature_key = tm.served.f
+    WHERE tc.has_outcome AND tc.accepted IS NOT NULL
+),
+
+bands AS (
+    SELECT feature_key, band, min(context_tokens) AS tokens_from, max(context_tokens) AS tokens_to
+    FROM banded
+    GROUP BY feature_key, band
+),
+
+band_rates AS (
+    SELECT feature_key, provider_key, model, band, count(*) AS n, count(*) FILTER (WHERE accepted) AS x
+    FROM banded
+    GROUP BY ALL
+),
+
+pair_bands AS (
+    SELECT pr.feature_key, pr.provider_key, pr.model, pr.alt_provider, pr.alt_model, b.band, b.tokens_from,
+           b.tokens_to, coalesce(p.n, 0) AS p_n, coalesce(p.x, 0) AS p_x, coalesce(c.n, 0) AS c_n,
+           coalesce(c.x, 0) AS c_x,
+           coalesce(p.n, 0) / sum(coalesce(p.n, 0)) OVER (PARTITION BY pr.feature_key, pr.provider_key, pr.model,
+                                                          pr.alt_provider, pr.alt_model) AS w,
+           coalesce(c.n, 0) >= leak_th('premium_overuse.min_stratum_outcomes') AS covered
+    FROM pairs AS pr
+    JOIN bands AS b ON b.feature_key = pr.feature_key
+    LEFT JOIN band_rates AS p
+        ON p.feature_key = pr.feature_key AND p.provider_key = pr.provider_key AND p.model = pr.model
+        AND p.band = b.band
+    LEFT JOIN band_rates AS c
+        ON c.feature_key = pr.feature_key AND c.provider_key = pr.alt_provider AND c.model = pr.alt_model
+        AND c.band = b.band
+),
+
+stratified AS (
+    -- sums over the bands in band order (list_sum of an ordered list): a parallel sum of doubles would differ in
+    -- the last digit from run to run
+    SELECT feature_key, provider_key, model, alt_provider, alt_model,
+           coalesce(list_sum(list(w ORDER BY band) FILTER (WHERE covered AND p_n > 0)), 0) AS coverage,
+           list_sum(list(w * (c_x / c_n - p_x / p_n) ORDER BY band) FILTER (WHERE covered AND p_n > 0))
+               / nullif(list_sum(list(w ORDER BY band) FILTER (WHERE covered AND p_n > 0)), 0) AS strat_diff,
+           -- the variance from rates shrunk towards 1/2 ((x + 1) / (n + 2)): a band accepted 100 % still varies
+           sqrt(list_sum(list(w * w * ((c_x + 1) / (c_n + 2) * (1 - (c_x + 1) / (c_n + 2)) / (c_n + 2)
+                                       + (p_x + 1) / (p_n + 2) * (1 - (p_x + 1) / (p_n + 2)) / (p_n + 2))
+                              ORDER BY band) FILTER (WHERE covered AND p_n > 0)))
+               / nullif(list_sum(list(w ORDER BY band) FILTER (WHERE covered AND p_n > 0)), 0) AS strat_se,
+           list({'context_tokens_from': tokens_from, 'context_tokens_to': tokens_to,
+                 'premium_tasks': p_n, 'premium_acceptance': round(p_x / nullif(p_n, 0), 4),
+                 'alternative_tasks': c_n, 'alternative_acceptance': round(c_x / nullif(c_n, 0), 4)}
+                ORDER BY band) AS strata
+    FROM pair_bands
+    GROUP BY ALL
+),
+
 proven AS (
-    SELECT *
-    FROM pairs
-    WHERE diff_lower_bound > -leak_th('premium_overuse.noninferiority_margin')
+    SELECT p.*, st.coverage, st.strat_diff, st.strat_diff - leak_th('premium_overuse.z') * st.strat_se
+               AS strat_lower_bound, st.strata
+    FROM pairs AS p
+    JOIN stratified AS st USING (feature_key, provider_key, model, alt_provider, alt_model)
+    WHERE p.diff_lower_bound > -leak_th('premium_overuse.noninferiority_margin')
+      AND st.coverage >= leak_th('premium_overuse.min_coverage')
+      AND st.strat_diff - leak_th('premium_overuse.z') * st.strat_se > -leak_th('premium_overuse.noninferiority_margin')
     QUALIFY row_number() OVER (PARTITION BY feature_key, provider_key, model
                                ORDER BY alt_blended_mtok, alt_provider, alt_model) = 1
 ),
@@ -127,11 +218,12 @@ short_work AS (
 
 choice AS (
     SELECT feature_key, provider_key, model, alt_provider, alt_model, 'cheaper_model_same_feature' AS basis,
-           premium_outcomes, premium_acceptance, alt_outcomes, alt_acceptance, diff_lower_bound
+           premium_outcomes, premium_acceptance, alt_outcomes, alt_acceptance, diff_lower_bound, coverage,
+           strat_diff, strat_lower_bound, strata
     FROM proven
     UNION ALL
     SELECT s.feature_key, s.provider_key, s.model, s.provider_key, s.target_model, 'short_output_work',
-           NULL, NULL, NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM short_work AS s
     WHERE NOT EXISTS (SELECT 1 FROM proven AS p WHERE p.feature_key = s.feature_key
                       AND p.provider_key = s.provider_key AND p.model = s.model)
@@ -204,6 +296,19 @@ SELECT
             'difference', ch.alt_acceptance - ch.premium_acceptance,
             'lower_bound', ch.diff_lower_bound,
             'margin', -leak_th('premium_overuse.noninferiority_margin')) END,
+        'like_with_like', CASE WHEN ch.basis = 'cheaper_model_same_feature' THEN json_object(
+            'method', 'acceptance difference per band of task context tokens, weighted by the premium model''s mix',
+            'strata', ch.strata,
+            'coverage', round(ch.coverage, 4),
+            'difference', ch.strat_diff,
+            'lower_bound', ch.strat_lower_bound,
+            -- how much of the overall difference the premium model's harder (longer) requests explain
+            'explained_by_strata', (ch.alt_acceptance - ch.premium_acceptance) - ch.strat_diff) END,
+        'validation_plan', json_object(
+            'tasks_per_arm', v.tasks_per_arm,
+            'share_of_premium_traffic', CASE WHEN s.outcomes > 0 THEN round(least(1, v.tasks_per_arm / s.outcomes), 4) END,
+            'method', 'A/B or shadow test: one-sided non-inferiority at the margin, power '
+                || round(100 * leak_th('premium_overuse.validation_power'))::INTEGER || ' %'),
         'cost_at_alternative_prices_usd', CAST(f.computed_cost_usd - f.wasted_usd AS DOUBLE),
         'thresholds', leak_thresholds_json('premium_overuse'),
         'example_call_ids', f.example_call_ids
@@ -211,10 +316,11 @@ SELECT
     CASE ch.basis
         WHEN 'cheaper_model_same_feature' THEN format(
             '{} already serves this feature at {}% acceptance vs {}% for {}, shown not worse (lower bound {} pts '
-            || '> -{} pts); its prices on the {} calls of {} would have saved {}',
+            || '> -{} pts), also on requests of the same size ({} bands, lower bound {} pts); its prices on the {} '
+            || 'calls of {} would have saved {}',
             ch.alt_model, round(100 * ch.alt_acceptance, 1), round(100 * ch.premium_acceptance, 1), f.model,
             round(100 * ch.diff_lower_bound, 1), round(100 * leak_th('premium_overuse.noninferiority_margin'), 1),
-            f.calls_affected, f.model, leak_usd(f.wasted_usd))
+            len(ch.strata), round(100 * ch.strat_lower_bound, 1), f.calls_affected, f.model, leak_usd(f.wasted_usd))
         ELSE format(
             '{} (premium) does short work here (p95 output {} tokens) on {} calls; {} would cost {}% less ({})',
             f.model, CAST(round(s.p95_output_tokens) AS BIGINT), f.calls_affected, ch.alt_model,
@@ -228,3 +334,16 @@ SELECT
 FROM found AS f
 JOIN choice AS ch USING (feature_key, provider_key, model)
 JOIN stats AS s USING (feature_key, provider_key, model)
+-- Tasks each arm needs to confirm non-inferiority (normal approximation): (z + z_power)² × (p_c(1 − p_c) +
+-- p_p(1 − p_p)) / (margin + d)², with p_p the premium acceptance (1/2 when unknown: the most tasks) and d the
+-- like-with-like difference when it is negative (no advantage is assumed for the cheaper model).
+CROSS JOIN LATERAL (
+    SELECT coalesce(ch.premium_acceptance, s.acceptance, 0.5) AS p_p,
+           least(coalesce(ch.strat_diff, 0), 0) AS d
+) AS plan
+CROSS JOIN LATERAL (
+    SELECT CAST(ceil(power(leak_th('premium_overuse.z') + leak_th('premium_overuse.validation_z_power'), 2)
+                     * ((plan.p_p + plan.d) * (1 - plan.p_p - plan.d) + plan.p_p * (1 - plan.p_p))
+                     / power(leak_th('premium_overuse.noninferiority_margin') + plan.d, 2)) AS BIGINT)
+               AS tasks_per_arm
+) AS v
