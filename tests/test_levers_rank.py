@@ -163,6 +163,23 @@ def test_first_actions_from_other_evidence_shapes():
         "A/B on a sample first)"
     )
     assert action("model_routing", task_class="extraction").startswith("Route feat's extraction calls from m1")
+    # the validation plan of the finding is the step before routing
+    assert action(
+        "model_routing",
+        evidence={"alternative_model": "m0", "p95_output_tokens": 120, "validation_plan": {"tasks_per_arm": 1467}},
+    ).endswith("A/B on a sample first); confirm with an A/B test of 1,467 tasks per arm")
+    assert action(
+        "model_routing",
+        evidence={
+            "alternative_model": "m0",
+            "alternative_acceptance": 0.9,
+            "premium_acceptance": 0.9,
+            "validation_plan": {"tasks_per_arm": 351, "share_of_premium_traffic": 0.047},
+        },
+    ) == (
+        "Route feat from m1 to m0 (acceptance 90.0% vs 90.0%); confirm with an A/B test of 351 tasks per arm "
+        "(4.7% of its tasks for a period)"
+    )
     assert action("context_discipline", evidence={"sub_kind": "growing_history", "counts": {"conversations": 12}}) == (
         "Summarise or window feat's conversation history on m1 (12 conversations grew turn after turn)"
     )

@@ -543,13 +543,24 @@ def _routing_action(feature: str, model: str, f: Any) -> str:
             if significant is None
             else (", difference significant" if significant else ", difference not significant")
         )
-        return f"Route {feature} from {model} to {target} (acceptance {to_acc} vs {from_acc}{verdict})"
+        return f"Route {feature} from {model} to {target} (acceptance {to_acc} vs {from_acc}{verdict}){_plan(f)}"
     p95 = _ev(f, "p95_output_tokens")
     work = f"short-output calls (p95 {_num(p95)} tokens)" if p95 is not None else "calls"
+    plan = _plan(f)
     return (
         f"Route {feature}'s {work} from {model} to {target} (no acceptance data for {target} here yet: "
-        f"A/B on a sample first)"
+        f"A/B on a sample first){plan}"
     )
+
+
+def _plan(f: Any) -> str:
+    """The finding's validation plan as the step before routing: the tasks an A/B test needs per arm."""
+    plan = _ev(f, "validation_plan")
+    if not isinstance(plan, dict) or not plan.get("tasks_per_arm"):
+        return ""
+    share = plan.get("share_of_premium_traffic")
+    of_traffic = f" ({_pct(share)} of its tasks for a period)" if share is not None else ""
+    return f"; confirm with an A/B test of {int(plan['tasks_per_arm']):,} tasks per arm{of_traffic}"
 
 
 def _finding_action(lever: str, feature: str, f: Any) -> str:
