@@ -13,15 +13,16 @@ is either a planted leak (kind / sub-kind, with the truth priced by genai_prices
 - waste error: found wasted_usd ÷ planted − 1, over the leaks found (median and worst).
 
 Negative controls must raise nothing above low severity (counted as false positives of the detector that
-fires). Covers context_bloat (upper_mode, oversized_input, growing_history), output_verbosity and
-premium_overuse (cheaper_model_same_feature, with outcomes); the other detectors are held to their planted cases
-by tests/leakgen.py.
+fires). Covers context_bloat (upper_mode, oversized_input, growing_history), output_verbosity, premium_overuse
+(cheaper_model_same_feature, with outcomes), agent_loops (the feature's norm as budget) and batchable (traffic
+pattern); retries, cache_miss and input_quality are held to their planted cases by tests/leakgen.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import time
@@ -40,15 +41,19 @@ TOLERANCE = 0.20
 
 
 @cache
-def unit_price(provider: str, model: str, kind: str = "input") -> Decimal:
-    """USD per uncached input (or output) token, from genai_prices (independent of costlens's price book)."""
+def unit_price(provider: str, model: str, kind: str = "input", batch: bool = False) -> Decimal:
+    """USD per uncached input (or output) token, from genai_prices (independent of costlens's price book); at the
+    batch API's price with `batch`."""
     import genai_prices
     from genai_prices import Usage
 
     n = 100_000
     at = datetime(2026, 11, 15, 12, tzinfo=UTC)
     usage = Usage(input_tokens=n) if kind == "input" else Usage(output_tokens=n)
-    price = genai_prices.calc_price(usage, model, provider_id=provider, genai_request_timestamp=at)
+    context = {"processing": "batch"} if batch else None
+    price = genai_prices.calc_price(
+        usage, model, provider_id=provider, genai_request_timestamp=at, price_context=context
+    )
     return Decimal(price.total_price) / n
 
 
@@ -98,6 +103,8 @@ class Traffic:
         output: int | None = None,
         max_tokens: int | None = None,
         accepted: bool | None = None,
+        task: str | None = None,
+        anonymous: bool = False,
     ) -> int:
         """Write one call (its own task); returns the tokens (context, output) it carries via the span."""
         self.n += 1
@@ -110,9 +117,10 @@ class Traffic:
             "gen_ai.usage.input_tokens": context,
             "gen_ai.usage.output_tokens": output if output is not None else self.lognorm(300, 0.3),
             "costlens.feature": feature,
-            "costlens.task_id": f"{feature}/{self.n}",  # one task per call
-            "user.id": f"u{self.rng.randrange(500)}",
+            "costlens.task_id": task or f"{feature}/{self.n}",  # by default one task per call
         }
+        if not anonymous:
+            attributes["user.id"] = f"u{self.rng.randrange(500)}"
         if max_tokens is not None:
             attributes["gen_ai.request.max_tokens"] = max_tokens
         if session is not None:
@@ -129,8 +137,13 @@ class Traffic:
             }
         )
         if accepted is not None:
-            self.outcomes.append((f"{feature}/{self.n}", accepted))
+            self.outcomes.append((str(attributes["costlens.task_id"]), accepted))
         return int(attributes["gen_ai.usage.output_tokens"])  # type: ignore[call-overload]
+
+    def cost(self, provider: str, model: str, context: int, output: int, batch: bool = False) -> Decimal:
+        return context * unit_price(provider, model, "input", batch) + output * unit_price(
+            provider, model, "output", batch
+        )
 
     def feature(self, shape: str) -> tuple[str, str, str]:
         provider, model = self.rng.choice(MODELS)
@@ -278,8 +291,9 @@ def premium_same_work(t: Traffic) -> None:
     name = f"routing-{t.rng.randrange(10**6):06d}"
     acceptance, typical = t.rng.uniform(0.75, 0.92), t.rng.choice((1500, 3000))
     planted = Decimal(0)
-    # enough tasks with an outcome on both sides for the non-inferiority test to decide (fewer: no finding)
-    for (provider, model), volume in ((PREMIUM, t.volume(700, 2000)), (CHEAPER, t.volume(700, 2000))):
+    # 1,500–3,000 tasks with an outcome per model: the non-inferiority test at a 5-point margin then decides with
+    # about 90 % power; with fewer it rightly claims nothing (the validation plan says how many it needs)
+    for (provider, model), volume in ((PREMIUM, t.volume(1500, 3000)), (CHEAPER, t.volume(1500, 3000))):
         for _ in range(volume):
             context = t.lognorm(typical, 0.4)
             output = t.call(
@@ -309,6 +323,85 @@ def premium_gets_the_hard_requests(t: Traffic) -> None:
     t.controls[name] = "cheaper model gets the easy requests"
 
 
+def agent_loops(t: Traffic) -> None:
+    """Agent tasks of 2–6 steps; a few loop for 25–40 steps. No step budget is configured, so the detector's
+    budget is max(ceil(3 x p50 steps per task), 10) (docs/definitions.md#agent_loops); the truth is the cost
+    of the looping tasks' calls past that budget."""
+    name, provider, model = t.feature("agent")
+    tasks = [
+        t.rng.randint(25, 40) if t.rng.random() < t.rng.uniform(0.02, 0.06) else t.rng.randint(2, 6)
+        for _ in range(t.volume(60, 400))
+    ]
+    budget = max(math.ceil(3 * statistics.median(tasks)), 10)
+    planted = Decimal(0)
+    for number, steps in enumerate(tasks):
+        ts = t.when()
+        for step in range(1, steps + 1):
+            context, output = t.lognorm(4000, 0.25), t.lognorm(250, 0.3)
+            at = ts + timedelta(seconds=20 * step)
+            t.call(name, provider, model, context, ts=at, output=output, task=f"{name}/t{number}")
+            if step > budget:
+                planted += t.cost(provider, model, context, output)
+    if planted:
+        t.planted.append(Planted(name, "agent_loops", "feature_norm", planted, f"loops past {budget}"))
+    else:
+        t.controls[name] = "agent tasks without a loop"
+
+
+def long_agent_tasks(t: Traffic) -> None:
+    """Control: every task of the feature takes 15–30 steps (its norm, not a loop)."""
+    name, provider, model = t.feature("long-agent")
+    for number in range(t.volume(40, 200)):
+        ts = t.when()
+        for step in range(1, t.rng.randint(15, 30) + 1):
+            t.call(
+                name,
+                provider,
+                model,
+                t.lognorm(4000, 0.25),
+                ts=ts + timedelta(seconds=20 * step),
+                output=t.lognorm(250, 0.3),
+                task=f"{name}/t{number}",
+            )
+    t.controls[name] = "long agent tasks"
+
+
+def _night(t: Traffic) -> datetime:
+    return MONTH_START.replace(hour=0) + timedelta(days=t.rng.randrange(27), minutes=t.rng.randrange(6 * 60))
+
+
+def nightly_batch_work(t: Traffic) -> None:
+    """An enrichment job at night, no user and no session, paid at synchronous prices. Truth: the cost minus the
+    same tokens at the batch API's prices."""
+    provider, model = t.rng.choice(
+        (("openai", "gpt-4.1-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5"))
+    )
+    name = f"nightly-{t.rng.randrange(10**6):06d}"
+    planted = Decimal(0)
+    for _ in range(t.volume(200, 2000)):
+        context, output = t.lognorm(1500, 0.3), t.lognorm(200, 0.3)
+        ts = _night(t) if t.rng.random() < 0.95 else t.when()
+        t.call(name, provider, model, context, ts=ts, output=output, anonymous=True)
+        planted += t.cost(provider, model, context, output) - t.cost(provider, model, context, output, batch=True)
+    t.planted.append(Planted(name, "batchable", "traffic_pattern", planted, "nightly, anonymous"))
+
+
+def night_owls(t: Traffic) -> None:
+    """Control: people chatting at night (signed-in users): nightly, but interactive."""
+    name, provider, model = t.feature("night-chat")
+    for _ in range(t.volume(200, 2000)):
+        t.call(name, provider, model, t.lognorm(1500, 0.3), ts=_night(t), output=t.lognorm(200, 0.3))
+    t.controls[name] = "signed-in users at night"
+
+
+def anonymous_daytime(t: Traffic) -> None:
+    """Control: an anonymous public widget in the daytime: no user, but interactive."""
+    name, provider, model = t.feature("widget")
+    for _ in range(t.volume(200, 2000)):
+        t.call(name, provider, model, t.lognorm(1500, 0.3), output=t.lognorm(200, 0.3), anonymous=True)
+    t.controls[name] = "anonymous daytime widget"
+
+
 SHAPES: dict[str, Callable[[Traffic], None]] = {
     "upper_mode": upper_mode,
     "oversized_input": oversized,
@@ -322,8 +415,19 @@ SHAPES: dict[str, Callable[[Traffic], None]] = {
     "control: two models, short and long answers": two_models_short_and_long_answers,
     "premium_overuse": premium_same_work,
     "control: cheaper model gets the easy requests": premium_gets_the_hard_requests,
+    "agent_loops": agent_loops,
+    "control: long agent tasks": long_agent_tasks,
+    "batchable": nightly_batch_work,
+    "control: signed-in users at night": night_owls,
+    "control: anonymous daytime widget": anonymous_daytime,
 }
-COVERED = ("context_bloat", "output_verbosity", "premium_overuse")  # the kinds whose findings this benchmark scores
+COVERED = (
+    "context_bloat",
+    "output_verbosity",
+    "premium_overuse",
+    "agent_loops",
+    "batchable",
+)  # the kinds whose findings this benchmark scores
 
 
 def generate(seed: int, scale: float = 1.0, per_shape: int = 3) -> Traffic:
