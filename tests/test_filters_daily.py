@@ -200,8 +200,9 @@ def test_leaks_and_levers_take_the_filter(sample):
     leaks = json_of("leaks", *sample, "--feature", "support-bot")
     assert set(leaks) == {"period", "filters", "leaks"}
     assert leaks["filters"] == {"features": ["support-bot"], "teams": []}
+    # only support-bot's findings (its haiku-for-sonnet routing does not hold like with like: haiku never served
+    # sonnet's longest requests, so premium_overuse has no finding there)
     assert {(f["kind"], f["feature"]) for f in leaks["leaks"]} == {
-        ("premium_overuse", "support-bot"),
         ("context_bloat", "support-bot"),
         ("retries", "support-bot"),
     }
