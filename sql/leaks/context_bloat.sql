@@ -155,10 +155,11 @@ otsu_terms AS (
     WINDOW w AS (PARTITION BY feature_key, model ORDER BY bin ROWS UNBOUNDED PRECEDING)
 ),
 
+-- (ties — a split moved across empty bins, a plateau — go to the lowest bin, so every run finds the same)
 splits AS (
     SELECT feature_key, model,
-           arg_max(bin, CAST(w0 AS DOUBLE) * (group_calls - w0)
-                        * power(s0 / w0 - (s_all - s0) / (group_calls - w0), 2)) AS split
+           arg_max(bin, (CAST(w0 AS DOUBLE) * (group_calls - w0)
+                         * power(s0 / w0 - (s_all - s0) / (group_calls - w0), 2), -bin)) AS split
     FROM otsu_terms
     WHERE w0 > 0 AND w0 < group_calls
     GROUP BY feature_key, model
@@ -166,9 +167,9 @@ splits AS (
 
 peaks AS (
     SELECT h.feature_key, h.model,
-           arg_max(h.bin, h.smoothed) FILTER (WHERE h.bin <= s.split) AS lean_peak_bin,
+           arg_max(h.bin, (h.smoothed, -h.bin)) FILTER (WHERE h.bin <= s.split) AS lean_peak_bin,
            max(h.smoothed) FILTER (WHERE h.bin <= s.split) AS lean_peak,
-           arg_max(h.bin, h.smoothed) FILTER (WHERE h.bin > s.split AND h.is_peak) AS upper_peak_bin,
+           arg_max(h.bin, (h.smoothed, -h.bin)) FILTER (WHERE h.bin > s.split AND h.is_peak) AS upper_peak_bin,
            max(h.smoothed) FILTER (WHERE h.bin > s.split AND h.is_peak) AS upper_peak
     FROM bins AS h
     JOIN splits AS s ON s.feature_key = h.feature_key AND s.model IS NOT DISTINCT FROM h.model
