@@ -4,8 +4,8 @@
 --   growing_history: a conversation (session_id) whose context grows on >= growth_min_turns turns in a row and
 --       ends >= growth_min_ratio times where the run began — the whole history is resent each turn;
 --       every turn of such a run above the typical size counts;
---   oversized_input: any other call above k_p50 x the typical size, above min_tokens and beyond the far-out
---       fence of its group's spread (Q3 + far_out_iqr x IQR of ln tokens);
+--   oversized_input: any other call above k_p50 x the typical size, above min_tokens and beyond the outlier
+--       fence of its group's spread (Q3 + fence_iqr x IQR of ln tokens);
 --   upper_mode: a share of a feature's calls (per model) that forms a second, larger mode of context size — a
 --       knowledge base pasted into some requests — below the k_p50 multiple. Found on the histogram of
 --       log2(context tokens) in bins of 1/8 doubling, smoothed over +-2 bins: Otsu's split separates the two
@@ -72,14 +72,14 @@ typical AS (
 
 -- The size each call is judged against: its own model's typical size in the feature when that model has
 -- min_feature_calls calls outside growing runs (a feature may send long documents to one model and short
--- questions to another), else the feature's. Oversized is also beyond the far-out fence of that group's own
--- spread (Q3 + far_out_iqr x IQR of ln tokens): sizes a wide distribution produces by itself are no leak.
+-- questions to another), else the feature's. Oversized is also beyond the outlier fence (Tukey's, on a log scale) of that group's own
+-- spread (Q3 + fence_iqr x IQR of ln tokens): sizes a wide distribution produces by itself are no leak.
 spreads AS (
     SELECT c.feature_key, c.model, grouping(c.model) = 1 AS whole_feature, count(*) AS n,
            quantile_cont(c.context_tokens, 0.5) AS typical_tokens,
-           exp(quantile_cont(ln(c.context_tokens), 0.75) + leak_th('context_bloat.far_out_iqr')
+           exp(quantile_cont(ln(c.context_tokens), 0.75) + leak_th('context_bloat.fence_iqr')
                * (quantile_cont(ln(c.context_tokens), 0.75) - quantile_cont(ln(c.context_tokens), 0.25)))
-               AS far_out_tokens
+               AS fence_tokens
     FROM calls AS c
     LEFT JOIN growth_calls AS g USING (call_id)
     WHERE g.call_id IS NULL
@@ -91,8 +91,8 @@ judged AS (
            g.call_id IS NOT NULL AS in_growth,
            CASE WHEN m.n >= leak_th('context_bloat.min_feature_calls') THEN m.typical_tokens
                 ELSE t.typical_tokens END AS typical_tokens,
-           CASE WHEN m.n >= leak_th('context_bloat.min_feature_calls') THEN m.far_out_tokens
-                ELSE f.far_out_tokens END AS far_out_tokens
+           CASE WHEN m.n >= leak_th('context_bloat.min_feature_calls') THEN m.fence_tokens
+                ELSE f.fence_tokens END AS fence_tokens
     FROM calls AS c
     JOIN typical AS t USING (feature_key)
     LEFT JOIN growth_calls AS g USING (call_id)
@@ -102,11 +102,11 @@ judged AS (
 ),
 
 sized AS (
-    SELECT * EXCLUDE (far_out_tokens),
+    SELECT * EXCLUDE (fence_tokens),
            NOT in_growth
            AND context_tokens > leak_th('context_bloat.k_p50') * typical_tokens
            AND context_tokens > leak_th('context_bloat.min_tokens')
-           AND context_tokens > coalesce(far_out_tokens, 0) AS oversized
+           AND context_tokens > coalesce(fence_tokens, 0) AS oversized
     FROM judged
 ),
 

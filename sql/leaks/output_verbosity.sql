@@ -4,8 +4,8 @@
 -- length, with no output cap.
 -- Typical length = p50 output tokens of the ok calls of the call's model in the feature, or of the whole feature
 -- when that model has fewer than min_feature_calls (the feature needs min_feature_calls ok calls).
--- A call is verbose when it has no max_tokens, and output > k_p50 × typical, > min_tokens and beyond the far-out
--- fence of its group's spread (Q3 + far_out_iqr × IQR of ln output tokens): lengths a wide distribution of
+-- A call is verbose when it has no max_tokens, and output > k_p50 × typical, > min_tokens and beyond the outlier
+-- fence of its group's spread (Q3 + fence_iqr × IQR of ln output tokens): lengths a wide distribution of
 -- answers produces by itself are no leak.
 -- Waste = output tokens above the typical length × that call's own output price (its output cost × excess
 -- share, so reasoning tokens count at their price). One finding per feature.
@@ -26,14 +26,14 @@ typical AS (
     HAVING count(*) >= leak_th('output_verbosity.min_feature_calls') AND quantile_cont(output_tokens, 0.5) > 0
 ),
 
--- each model's typical length and far-out fence in the feature (a feature may send short replies to one model
+-- each model's typical length and outlier fence (Tukey's, on a log scale) in the feature (a feature may send short replies to one model
 -- and long reports to another), used when the model has min_feature_calls ok calls
 spreads AS (
     SELECT feature_key, model, count(*) AS n,
            quantile_cont(output_tokens, 0.5) AS typical_tokens,
-           exp(quantile_cont(ln(greatest(output_tokens, 1)), 0.75) + leak_th('output_verbosity.far_out_iqr')
+           exp(quantile_cont(ln(greatest(output_tokens, 1)), 0.75) + leak_th('output_verbosity.fence_iqr')
                * (quantile_cont(ln(greatest(output_tokens, 1)), 0.75)
-                  - quantile_cont(ln(greatest(output_tokens, 1)), 0.25))) AS far_out_tokens,
+                  - quantile_cont(ln(greatest(output_tokens, 1)), 0.25))) AS fence_tokens,
            grouping(model) = 1 AS whole_feature
     FROM ok
     GROUP BY GROUPING SETS ((feature_key, model), (feature_key))
@@ -44,7 +44,7 @@ judged AS (
            CASE WHEN m.n >= leak_th('output_verbosity.min_feature_calls') AND m.typical_tokens > 0
                 THEN m.typical_tokens ELSE t.typical_tokens END AS typical_tokens,
            CASE WHEN m.n >= leak_th('output_verbosity.min_feature_calls') AND m.typical_tokens > 0
-                THEN m.far_out_tokens ELSE f.far_out_tokens END AS far_out_tokens
+                THEN m.fence_tokens ELSE f.fence_tokens END AS fence_tokens
     FROM ok AS o
     JOIN typical AS t USING (feature_key)
     LEFT JOIN spreads AS m ON m.feature_key = o.feature_key AND m.model IS NOT DISTINCT FROM o.model
@@ -54,13 +54,13 @@ judged AS (
 
 flagged AS (
     SELECT
-        * EXCLUDE (far_out_tokens),
+        * EXCLUDE (fence_tokens),
         leak_share(output_cost_usd, output_tokens - typical_tokens, output_tokens) AS waste_usd
     FROM judged
     WHERE max_tokens IS NULL
       AND output_tokens > leak_th('output_verbosity.k_p50') * typical_tokens
       AND output_tokens > leak_th('output_verbosity.min_tokens')
-      AND output_tokens > coalesce(far_out_tokens, 0)
+      AND output_tokens > coalesce(fence_tokens, 0)
 ),
 
 found AS (
