@@ -101,28 +101,27 @@ class Traffic:
         session: str | None = None,
         ts: datetime | None = None,
         output: int | None = None,
-        max_tokens: int | None = None,
         accepted: bool | None = None,
         task: str | None = None,
         anonymous: bool = False,
     ) -> int:
-        """Write one call (its own task); returns the tokens (context, output) it carries via the span."""
+        """Write one call as a flat OTel span (its own task unless `task` is given; no user with `anonymous`; an
+        outcome with `accepted`); returns its output tokens (drawn when not given)."""
         self.n += 1
         ts = ts or self.when()
+        output = output if output is not None else self.lognorm(300, 0.3)
         attributes: dict[str, object] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": provider,
             "gen_ai.request.model": model,
             "gen_ai.response.model": model,
             "gen_ai.usage.input_tokens": context,
-            "gen_ai.usage.output_tokens": output if output is not None else self.lognorm(300, 0.3),
+            "gen_ai.usage.output_tokens": output,
             "costlens.feature": feature,
             "costlens.task_id": task or f"{feature}/{self.n}",  # by default one task per call
         }
         if not anonymous:
             attributes["user.id"] = f"u{self.rng.randrange(500)}"
-        if max_tokens is not None:
-            attributes["gen_ai.request.max_tokens"] = max_tokens
         if session is not None:
             attributes["gen_ai.conversation.id"] = session
         self.spans.append(
@@ -138,7 +137,7 @@ class Traffic:
         )
         if accepted is not None:
             self.outcomes.append((str(attributes["costlens.task_id"]), accepted))
-        return int(attributes["gen_ai.usage.output_tokens"])  # type: ignore[call-overload]
+        return output
 
     def cost(self, provider: str, model: str, context: int, output: int, batch: bool = False) -> Decimal:
         return context * unit_price(provider, model, "input", batch) + output * unit_price(
