@@ -74,7 +74,8 @@ CREATE OR REPLACE MACRO parse_tokens(x) AS (
         try_cast(CAST(x AS VARCHAR) AS BIGINT),
         CASE
             WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'NULL', 'null') THEN NULL
-            ELSE try_cast(try_cast(trim(CAST(x AS VARCHAR)) AS DECIMAL(38,6)) AS BIGINT)
+            -- round() said, not left to the cast: DuckDB's cast rounds "10.7" to 11, Spark's truncates to 10
+            ELSE try_cast(round(try_cast(trim(CAST(x AS VARCHAR)) AS DECIMAL(38,6))) AS BIGINT)
         END)
 );
 

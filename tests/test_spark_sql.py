@@ -1,0 +1,223 @@
+"""The SQL in sql/ on a real Apache Spark (pyspark, local[2], the JVM on the machine), through the dialect layer.
+
+Two promises are measured here:
+- **Reach**: every SQL file is carried to Spark (macros inlined, transpiled, read by Spark's own parser, every
+  function it calls one Spark has) — or is in SPARK_PENDING with the reason it is not yet. The ledger is exact
+  both ways: a file that starts to pass must leave it, so the figure can only improve.
+- **Same values**: each rewrite the dialect layer makes, and the shared macros as they are inlined, give on
+  Spark the values DuckDB gives for the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+
+from costlens import dialect
+from costlens.db import connect
+from costlens.sqlfiles import load_sql, sql_root
+
+pytestmark = [pytest.mark.slow]
+
+UPDATE_FROM = "UPDATE … FROM: Spark's tables here are not updatable; to become a view over the old rows"
+STAR_COLUMNS = "* EXCEPT / * REPLACE / COLUMNS(*): Spark SQL needs the columns named"
+BY_NAME = "UNION ALL BY NAME: Spark SQL unions by position"
+DDL = "DuckDB DDL (a sequence, ALTER TABLE … ADD COLUMN IF NOT EXISTS): the lake's tables are not made this way"
+ASOF = "ASOF JOIN (the exchange rate in force): Spark SQL has none"
+JSON = "DuckDB's JSON and text-time functions (json_transform, json_valid, try_strptime, getvariable …)"
+TRY = "try() around an expression Spark has no try_ form of"
+PYTHON_UDF = "pricing_variant: a Python function the DuckDB engine registers; Spark needs it as a UDF"
+LIST_FUNCTIONS = "DuckDB list and histogram functions (histogram, list_sum) not rewritten yet"
+OPAQUE = "SQLGlot reads a statement only as an opaque command"
+
+# file → why it does not reach Spark yet
+SPARK_PENDING = {
+    "export/focus.sql": BY_NAME,
+    "intermediate/billing_usd.sql": ASOF,
+    "intermediate/fresh_priced_calls.sql": PYTHON_UDF,
+    "intermediate/period_call_rows.sql": STAR_COLUMNS,
+    "intermediate/price_book_rows.sql": BY_NAME,
+    "intermediate/priced_calls.sql": PYTHON_UDF,
+    "intermediate/store_call_costs_update.sql": UPDATE_FROM,
+    "leaks/_prelude.sql": UPDATE_FROM,
+    "leaks/context_bloat.sql": BY_NAME,
+    "leaks/input_quality.sql": LIST_FUNCTIONS,
+    "leaks/premium_overuse.sql": LIST_FUNCTIONS,
+    "leaks/retries.sql": LIST_FUNCTIONS,
+    "load/billing_lines_insert.sql": STAR_COLUMNS,
+    "load/billing_snapshots.sql": UPDATE_FROM,
+    "load/calls_check.sql": STAR_COLUMNS,
+    "schema/001_core.sql": DDL,
+    "schema/003_additions.sql": DDL,
+    "staging/anthropic_billing.sql": JSON,
+    "staging/anthropic_billing_json.sql": BY_NAME,
+    "staging/anthropic_usage.sql": STAR_COLUMNS,
+    "staging/aws_cur.sql": JSON,
+    "staging/azure_cost.sql": JSON,
+    "staging/bedrock_usage.sql": JSON,
+    "staging/block_trace.sql": JSON,
+    "staging/claude_code.sql": JSON,
+    "staging/focus.sql": JSON,
+    "staging/gcp_billing.sql": JSON,
+    "staging/gemini_usage.sql": JSON,
+    "staging/generic.sql": STAR_COLUMNS,
+    "staging/helicone.sql": JSON,
+    "staging/langfuse_observations.sql": STAR_COLUMNS,
+    "staging/langfuse_records.sql": JSON,
+    "staging/langfuse_scores.sql": JSON,
+    "staging/langfuse_traces.sql": JSON,
+    "staging/litellm.sql": TRY,
+    "staging/openai_billing.sql": BY_NAME,
+    "staging/openai_billing_json.sql": BY_NAME,
+    "staging/openai_usage.sql": JSON,
+    "staging/otel_span_rows_flat.sql": TRY,
+    "staging/otel_span_rows_otlp.sql": TRY,
+    "staging/otel_spans_to_calls.sql": OPAQUE,
+    "staging/outcomes.sql": JSON,
+    "staging/provider_lines.sql": JSON,
+    "whatif/batch.sql": UPDATE_FROM,
+    "whatif/cap_output.sql": UPDATE_FROM,
+    "whatif/prompt.sql": UPDATE_FROM,
+    "whatif/prompt_cache.sql": UPDATE_FROM,
+    "whatif/route.sql": UPDATE_FROM,
+}
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("costlens-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("OFF")
+    yield session
+    session.stop()
+
+
+_UNRESOLVED_CALL = re.compile(r"'([A-Za-z_][A-Za-z0-9_.]*)\(")
+
+
+def _why_not_on_spark(spark, relative: str, known_functions: set[str]) -> str | None:
+    # a `{name}` placeholder stands for SQL the code builds from its own names: read as a plain name here
+    text = re.sub(r"\{[a-z_]+\}", "placeholder", load_sql(relative))
+    try:
+        statements = dialect.spark_statements(text, relative)
+    except dialect.DialectError as error:
+        return str(error)
+    parser = spark._jsparkSession.sessionState().sqlParser()
+    for statement in statements:
+        try:
+            plan = parser.parsePlan(statement)
+        except Exception as error:  # py4j carries Spark's ParseException
+            return f"Spark's parser: {str(error).strip().splitlines()[0]}"
+        # the functions as Spark's own parser reads them: an unresolved call prints as 'name(…)
+        called = {name.lower() for name in _UNRESOLVED_CALL.findall(plan.toString())}
+        unknown = called - known_functions
+        if unknown:
+            return f"functions Spark does not have: {sorted(unknown)}"
+    return None
+
+
+def test_every_sql_file_reaches_spark_or_is_in_the_pending_ledger(spark):
+    known_functions = {row[0].lower() for row in spark.sql("SHOW FUNCTIONS").collect()}
+    files = sorted(f"{p.parent.name}/{p.name}" for p in sql_root().glob("*/*.sql"))
+    failing = {f: why for f in files if (why := _why_not_on_spark(spark, f, known_functions)) is not None}
+    assert not set(SPARK_PENDING) - set(files), "SPARK_PENDING names a file sql/ no longer has"
+    newly_failing = {f: why for f, why in failing.items() if f not in SPARK_PENDING}
+    assert not newly_failing, f"no longer carried to Spark: {newly_failing}"
+    now_passing = sorted(set(SPARK_PENDING) - set(failing))
+    assert not now_passing, f"carried to Spark now: take them out of SPARK_PENDING: {now_passing}"
+    # the figure the issue tracks (50 of 98 when the ledger was drawn)
+    assert len(files) - len(failing) >= 50
+
+
+ROWS = [
+    # id, usd, model, bucket, text
+    (1, Decimal("0.50"), "gpt-4.1-mini", "a", "10"),
+    (2, None, "gpt-4.1", "a", " 10.0 "),
+    (3, Decimal("2.25"), "gpt-401", "a", "10.7"),
+    (4, Decimal("2.25"), "claude-sonnet-4-5", "b", "ten"),
+    (5, Decimal("0.01"), "claude-3.5-haiku", "b", None),
+    (6, Decimal("7.00"), "claude-3x5-haiku", "b", "-3"),
+    (7, Decimal("-1.00"), "o3", "b", "NULL"),
+]
+
+# DuckDB SQL as sql/ writes it → (what the value is compared as)
+SAME_VALUE_QUERIES = {
+    "ordered list, DESC with NULLs last, ties by id": (
+        "SELECT bucket, list(id ORDER BY usd DESC, id) AS v FROM t GROUP BY bucket ORDER BY bucket"
+    ),
+    "ordered list under FILTER": (
+        "SELECT bucket, list(model ORDER BY id DESC) FILTER (WHERE usd > 0) AS v FROM t GROUP BY bucket ORDER BY bucket"
+    ),
+    "the n smallest (leak examples)": (
+        "SELECT bucket, min_by(id, {'missing': usd IS NULL, 'usd': coalesce(-usd, 0), 'id': id}, 2) AS v "
+        "FROM t GROUP BY bucket ORDER BY bucket"
+    ),
+    "the n largest, NULL keys never count": (
+        "SELECT bucket, arg_max(id, usd, 2) AS v FROM t GROUP BY bucket ORDER BY bucket"
+    ),
+    "arg_min on a row key": ("SELECT bucket, arg_min(id, (usd, -id)) AS v FROM t GROUP BY bucket ORDER BY bucket"),
+    "GLOB against a pattern with a dot": ("SELECT id, model GLOB 'claude-3.5*' AS v FROM t ORDER BY id"),
+    "GLOB against a pattern column": (
+        "SELECT t.id, t.model GLOB p.pattern AS v FROM t CROSS JOIN (SELECT 'gpt-4.1*' AS pattern) AS p ORDER BY t.id"
+    ),
+    "HUGEINT arithmetic past BIGINT": (
+        "SELECT id, CAST(CAST(id AS HUGEINT) * 1000000000000 * 1000000000 AS VARCHAR) AS v FROM t ORDER BY id"
+    ),
+    "a 1-based slice": ("SELECT bucket, list(id ORDER BY id)[2:3] AS v FROM t GROUP BY bucket ORDER BY bucket"),
+    "parse_tokens (shared macro)": ("SELECT id, parse_tokens(text) AS v FROM t ORDER BY id"),
+    "parse_money (shared macro)": ("SELECT id, CAST(parse_money(text) AS VARCHAR) AS v FROM t ORDER BY id"),
+    "nullif_blank (shared macro)": ("SELECT id, nullif_blank(text) AS v FROM t ORDER BY id"),
+    "normalize_provider (shared macro)": ("SELECT id, normalize_provider(bucket) AS v FROM t ORDER BY id"),
+}
+
+
+@pytest.fixture(scope="module")
+def both_engines(spark, tmp_path_factory):
+    """The same rows in DuckDB (with costlens' macros) and in Spark (read from the Parquet DuckDB wrote)."""
+    con = connect(":memory:")
+    con.execute("CREATE TABLE t (id INTEGER, usd DECIMAL(38, 18), model VARCHAR, bucket VARCHAR, text VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", ROWS)
+    parquet = tmp_path_factory.mktemp("spark") / "t.parquet"
+    con.execute(f"COPY t TO '{parquet}' (FORMAT parquet)")
+    spark.read.parquet(str(parquet)).createOrReplaceTempView("t")
+    yield con, spark
+    con.close()
+
+
+def _plain(value):
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
+
+
+@pytest.mark.parametrize("name", list(SAME_VALUE_QUERIES))
+def test_a_rewrite_gives_spark_the_values_duckdb_gives(both_engines, name):
+    con, spark = both_engines
+    query = SAME_VALUE_QUERIES[name]
+    [spark_sql] = dialect.spark_statements(query, name)
+    on_duckdb = [_plain(list(row)) for row in con.execute(query).fetchall()]
+    on_spark = [_plain(list(row)) for row in spark.sql(spark_sql).collect()]
+    assert on_spark == on_duckdb, spark_sql
+
+
+def test_json_object_nests_as_an_object_on_spark(both_engines):
+    con, spark = both_engines
+    query = "SELECT json_object('id', id, 'inner', json_object('model', model)) AS v FROM t ORDER BY id"
+    [spark_sql] = dialect.spark_statements(query, "json")
+    on_duckdb = [json.loads(row[0]) for row in con.execute(query).fetchall()]
+    on_spark = [json.loads(row[0]) for row in spark.sql(spark_sql).collect()]
+    assert on_spark == on_duckdb
+    assert on_spark[0] == {"id": 1, "inner": {"model": "gpt-4.1-mini"}}
