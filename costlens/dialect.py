@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -195,34 +195,121 @@ def expand_macros(tree: exp.Expr, macros: Mapping[str, Macro], origin: str) -> e
     raise DialectError(f"{origin}: macros nest deeper than {_MAX_DEPTH} levels (a macro calling itself?)")
 
 
-def to_spark(text: str, origin: str, shared: Mapping[str, Macro] | None = None) -> list[str]:
+# the columns of the tables and views a statement reads, by name (in order): what `* EXCLUDE (…)`,
+# `* REPLACE (…)` need to be written out for Spark
+Schema = Mapping[str, Mapping[str, str]]
+
+
+def to_spark(
+    text: str, origin: str, shared: Mapping[str, Macro] | None = None, schema: Schema | None = None
+) -> list[str]:
     """Spark SQL statements for DuckDB SQL text: its macro definitions dropped, every macro call (the file's own
     and `shared`) inlined, the rest transpiled by SQLGlot. Raises DialectError for what Spark cannot express."""
-    return transpile(text, origin, shared, "spark")
+    return transpile(text, origin, shared, "spark", schema)
 
 
-def transpile(text: str, origin: str, shared: Mapping[str, Macro] | None, target: str) -> list[str]:
+def transpile(
+    text: str, origin: str, shared: Mapping[str, Macro] | None, target: str, schema: Schema | None = None
+) -> list[str]:
     """DuckDB SQL text as statements of `target` ("spark", or "duckdb": the same SQL with its macros inlined,
-    which is how the inlining itself is tested), macro definitions dropped."""
-    from sqlglot.errors import ErrorLevel, UnsupportedError
-
+    which is how the inlining itself is tested), macro definitions dropped. With `schema`, a `*` that names
+    columns to leave out or replace is written out column by column (Spark has no such star)."""
     trees = parse_duckdb(text, origin)
     macros = {**(shared or {}), **macros_in(trees)}
-    statements: list[str] = []
-    for tree in trees:
-        if _as_macro(tree) is not None:
-            continue
-        expanded = expand_macros(tree, macros, origin)
-        if target == "spark":
-            expanded = _rewrite_for_spark(expanded)
-        try:
-            statements.append(expanded.sql(dialect=target, unsupported_level=ErrorLevel.RAISE))
-        except UnsupportedError as error:
-            raise DialectError(f"{origin}: {str(error).splitlines()[0]}") from None
-    return statements
+    return [_one_statement(tree, macros, origin, target, schema) for tree in trees if _as_macro(tree) is None]
+
+
+def spark_statement(tree: exp.Expr, macros: Mapping[str, Macro], origin: str, schema: Schema | None = None) -> str:
+    """One parsed DuckDB statement (not a macro definition) as Spark SQL."""
+    return _one_statement(tree, macros, origin, "spark", schema)
+
+
+def _one_statement(
+    tree: exp.Expr,
+    macros: Mapping[str, Macro],
+    origin: str,
+    target: str,
+    schema: Schema | None,
+) -> str:
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    expanded = expand_macros(tree, macros, origin)
+    if target == "spark":
+        if schema is not None:
+            expanded = _expand_stars(expanded, schema, origin)
+        expanded = _rewrite_for_spark(expanded)
+    try:
+        return expanded.sql(dialect=target, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as error:
+        raise DialectError(f"{origin}: {str(error).splitlines()[0]}") from None
 
 
 # --- DuckDB constructs Spark has no word for, each rewritten to one with the same result -----------------------
+
+
+def _expand_stars(tree: exp.Expr, schema: Schema, origin: str) -> exp.Expr:
+    """`tree` with each `* EXCLUDE (…) REPLACE (…)` written out from `schema`, in the table's column order (the
+    order DuckDB gives): SQLGlot's own star expansion, applied to a statement only when it has such a star."""
+    from sqlglot import exp as _exp
+    from sqlglot.errors import OptimizeError
+    from sqlglot.optimizer.qualify import qualify
+
+    by_name = any(union.args.get("by_name") for union in tree.find_all(_exp.Union))
+    if not by_name and not any(
+        star.args.get("except_") or star.args.get("replace") for star in tree.find_all(_exp.Star)
+    ):
+        return tree
+    query = tree.expression if isinstance(tree, _exp.Create) else tree
+    try:
+        expanded = qualify(
+            query.copy(),
+            schema={name: dict(columns) for name, columns in schema.items()},
+            dialect="duckdb",
+            expand_stars=True,
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            identify=False,
+            isolate_tables=False,
+        )
+    except OptimizeError as error:
+        raise DialectError(f"{origin}: cannot write out its * columns: {error}") from None
+    expanded = expanded.transform(_union_by_position)
+    if isinstance(tree, _exp.Create):
+        tree = tree.copy()
+        tree.set("expression", expanded)
+        return tree
+    return expanded
+
+
+def _union_by_position(node: exp.Expr) -> exp.Expr:
+    """A UNION [ALL] BY NAME whose sides name their columns: the right side's columns put in the left side's
+    order, a column one side lacks given as NULL on it (DuckDB's rule: the left side's columns first, then
+    the right side's new ones)."""
+    from sqlglot import exp as _exp
+
+    if not (isinstance(node, _exp.Union) and node.args.get("by_name")):
+        return node
+    left, right = node.this, node.expression
+    if not (isinstance(left, _exp.Select) and isinstance(right, _exp.Select)):
+        return node
+    if any(isinstance(p, _exp.Star) for p in (*left.expressions, *right.expressions)):
+        return node
+    left_by_name = {p.alias_or_name.lower(): p for p in left.expressions}
+    right_by_name = {p.alias_or_name.lower(): p for p in right.expressions}
+    names = [p.alias_or_name for p in left.expressions]
+    names += [p.alias_or_name for p in right.expressions if p.alias_or_name.lower() not in left_by_name]
+
+    def side(by_name: dict[str, exp.Expr]) -> list[exp.Expr]:
+        return [by_name[n.lower()].copy() if n.lower() in by_name else _exp.alias_(_exp.Null(), n) for n in names]
+
+    left, right = left.copy(), right.copy()
+    left.set("expressions", side(left_by_name))
+    right.set("expressions", side(right_by_name))
+    union = node.copy()
+    union.set("this", left)
+    union.set("expression", right)
+    union.set("by_name", None)
+    return union
 
 
 def _rewrite_for_spark(tree: exp.Expr) -> exp.Expr:
@@ -253,6 +340,50 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
             node.set("expression", _as_struct(node.expression))
             node.meta["spark_key"] = True
         return node
+    if isinstance(node, _exp.Create) and str(node.args.get("kind", "")).upper() == "TABLE":
+        properties = node.args.get("properties")
+        if properties and any(isinstance(p, _exp.TemporaryProperty) for p in properties.expressions):
+            # a TEMP TABLE of a period is a temporary view on Spark (the runner caches it); OR REPLACE kept
+            node.set("kind", "VIEW")
+            return node
+    if isinstance(node, _exp.Window) and isinstance(node.this, _exp.RowNumber) and _empty_window(node):
+        # row_number() OVER (): sql/ uses it only as a unique number per row (task_costs.task_no); Spark would
+        # move every row to one partition to count them, monotonically_increasing_id() numbers them in place
+        return _exp.Anonymous(this="monotonically_increasing_id", expressions=[])
+    if isinstance(node, _exp.Anonymous) and str(node.this).lower() == "list_sum" and len(node.expressions) == 1:
+        return _list_sum(node.expressions[0])
+    if isinstance(node, _exp.Format) and _literal_text(node.this) is not None and not node.meta.get("printf"):
+        # format('{} … {:,.2f}', …): DuckDB reads fmt's patterns, Spark's format_string printf's
+        pattern = _literal_text(node.this) or ""
+        node.set("this", _exp.Literal.string(_fmt_as_printf(pattern)))
+        # a %f field takes a Java double (Spark would hand it its own Decimal, which the formatter refuses): the
+        # value is one a pattern of 2 decimals prints the same either way
+        fields = [f.group(1) for f in _FMT_FIELD.finditer(pattern)]
+        arguments = list(node.expressions)
+        for i, spec in enumerate(fields):
+            if spec and spec.endswith("f") and i < len(arguments):
+                arguments[i] = _exp.Cast(this=arguments[i].copy(), to=_exp.DataType.build("DOUBLE"))
+        node.set("expressions", arguments)
+        node.meta["printf"] = True
+        return node
+    if isinstance(node, _exp.Div) and not node.meta.get("double"):
+        # DuckDB's `/` divides in DOUBLE whatever the operands (DECIMAL / DECIMAL too); Spark's keeps a DECIMAL
+        # and cuts its scale to 6
+        node.set("this", _exp.Cast(this=node.this.copy(), to=_exp.DataType.build("DOUBLE")))
+        node.meta["double"] = True
+        return node
+    if (
+        isinstance(node, _exp.Cast)
+        and not isinstance(node, _exp.TryCast)
+        and node.to.this in _integer_types()
+        and isinstance(node.this.unnest(), _computed_numbers())
+    ):
+        # a computed number to an integer: DuckDB rounds (5249.5 → 5250), Spark cuts (5249)
+        node.set("this", _exp.func("round", node.this.copy()))
+        return node
+    if isinstance(node, _exp.PercentileCont) and node.expression is not None and not node.args.get("order"):
+        # quantile_cont(x, q): Spark's percentile(x, q) interpolates the same way ((n - 1) × q between ranks)
+        return _exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
     if isinstance(node, _exp.CTE) and node.args.get("materialized") is not None:
         # AS [NOT] MATERIALIZED is a hint to DuckDB's planner; Spark decides for itself
         node.set("materialized", None)
@@ -261,9 +392,19 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         # any_value(x) skips NULLs in DuckDB; Spark says so with its second argument, which a FILTER may follow
         aggregate = node.this
         return _exp.Anonymous(this=aggregate.sql_name(), expressions=[aggregate.this.copy(), _exp.true()])
+    if isinstance(node, _exp.Anonymous) and str(node.this).lower() == "json_merge_patch":
+        merged = _merged_objects(*node.expressions) if len(node.expressions) == 2 else None
+        if merged is not None:
+            return merged
+    if isinstance(node, _exp.JSONObject) and not node.expressions:
+        return _exp.Literal.string("{}")  # json_object(): the empty object (Spark has no empty struct)
     if isinstance(node, _exp.JSONObject):
         # json_object(k, v, …) → a JSON text of a struct; a json_object inside one nests as an object, not a string
-        return _exp.func("to_json", _named_struct(node))
+        # …with its NULL members written as null, as DuckDB writes them (Spark's to_json leaves them out)
+        keep_nulls = _exp.Anonymous(
+            this="map", expressions=[_exp.Literal.string("ignoreNullFields"), _exp.Literal.string("false")]
+        )
+        return _exp.func("to_json", _named_struct(node), keep_nulls)
     if isinstance(node, _exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], _exp.Slice):
         # list[a:b]: DuckDB's slice is 1-based and includes b; Spark's slice(list, start, length)
         bounds = node.expressions[0]
@@ -300,6 +441,97 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _literal_text(node: exp.Expr) -> str | None:
+    """The text of a string literal, or of literals joined by ||; None for anything else."""
+    from sqlglot import exp as _exp
+
+    if isinstance(node, _exp.Literal) and node.is_string:
+        return str(node.this)
+    if isinstance(node, _exp.DPipe):
+        left, right = _literal_text(node.this), _literal_text(node.expression)
+        return None if left is None or right is None else left + right
+    if isinstance(node, _exp.Paren):
+        return _literal_text(node.this)
+    return None
+
+
+_FMT_FIELD = re.compile(r"\{(:[^{}]*)?\}")
+_FMT_AS_PRINTF = {None: "%s", ":,.2f": "%,.2f", ":.2f": "%.2f", ":.1f": "%.1f", ":,": "%,d"}
+
+
+def _fmt_as_printf(pattern: str) -> str:
+    """A DuckDB format() pattern (fmt: `{}`, `{:,.2f}`) as Java's printf pattern; a field this table does not
+    know is refused rather than printed wrong."""
+    parts: list[str] = []
+    at = 0
+    for field in _FMT_FIELD.finditer(pattern):
+        parts.append(pattern[at : field.start()].replace("%", "%%"))
+        spec = field.group(1)
+        if spec not in _FMT_AS_PRINTF:
+            raise DialectError(f"format() field {field.group(0)!r} has no printf counterpart here")
+        parts.append(_FMT_AS_PRINTF[spec])
+        at = field.end()
+    parts.append(pattern[at:].replace("%", "%%"))
+    return "".join(parts)
+
+
+def _list_sum(values: exp.Expr) -> exp.Expr:
+    """list_sum(x): its non-NULL elements added in list order (NULL when there are none), as DuckDB adds them.
+    The sum starts from the first element, so it keeps the elements' type: a DECIMAL list, whose sum would
+    widen, is refused by Spark rather than summed in floating point."""
+    import sqlglot
+
+    present = sqlglot.parse_one("filter(x, v -> v IS NOT NULL)", read="spark")
+    present = present.transform(lambda n: values.copy() if _is_column(n, "x") else n)
+    template = sqlglot.parse_one(
+        "aggregate(slice(f, 2, greatest(size(f) - 1, 0)), try_element_at(f, 1), (acc, v) -> acc + v)", read="spark"
+    )
+    return template.transform(lambda n: present.copy() if _is_column(n, "f") else n)
+
+
+def _is_column(node: exp.Expr, name: str) -> bool:
+    from sqlglot import exp as _exp
+
+    return isinstance(node, _exp.Column) and not node.table and node.name == name
+
+
+@cache
+def _integer_types() -> frozenset[Any]:
+    from sqlglot import exp as _exp
+
+    kinds = _exp.DataType.Type
+    return frozenset({kinds.TINYINT, kinds.SMALLINT, kinds.INT, kinds.BIGINT, kinds.INT128})
+
+
+@cache
+def _computed_numbers() -> tuple[type, ...]:
+    """Expressions whose value may have a fraction: an aggregate, a percentile, arithmetic."""
+    from sqlglot import exp as _exp
+
+    return (
+        _exp.Avg,
+        _exp.Median,
+        _exp.PercentileCont,
+        _exp.ApproxQuantile,
+        _exp.Quantile,
+        _exp.Div,
+        _exp.Mul,
+        _exp.Add,
+        _exp.Sub,
+        _exp.Pow,
+        _exp.Sqrt,
+        _exp.Ln,
+        _exp.Log,
+        _exp.Exp,
+        _exp.Stddev,
+        _exp.Sum,
+    )
+
+
+def _empty_window(window: exp.Expr) -> bool:
+    return not (window.args.get("partition_by") or window.args.get("order") or window.args.get("spec"))
+
+
 def _ordered_aggregate(node: exp.Expr, where: exp.Expr | None = None) -> exp.Expr | None:
     """The Spark form of an aggregate whose result depends on an order — list(x ORDER BY k…) and
     arg_min / arg_max(x, k, n) — or None when `node` is not one."""
@@ -320,14 +552,81 @@ def _ordered_aggregate(node: exp.Expr, where: exp.Expr | None = None) -> exp.Exp
 
 
 def _named_struct(node: exp.Expr) -> exp.Expr:
+    """A json_object as a Spark struct, its values as JSON values (see _json_value)."""
     from sqlglot import exp as _exp
 
-    if not isinstance(node, _exp.JSONObject):
-        return node.copy()
     arguments: list[exp.Expr] = []
     for pair in node.expressions:
-        arguments += [pair.this.copy(), _named_struct(pair.expression)]
+        arguments += [pair.this.copy(), _json_value(pair.expression)]
     return _exp.Anonymous(this="named_struct", expressions=arguments)
+
+
+def _merged_objects(target: exp.Expr, patch: exp.Expr) -> exp.Expr | None:
+    """json_merge_patch(json_object(…), patch) as one json_object, when the patch is a json_object or a CASE of
+    them: the target's members the patch does not name, then the patch's. None for any other shape. (A patch
+    member whose value is NULL is kept as null here; RFC 7396 would remove the member.)"""
+    from sqlglot import exp as _exp
+
+    while isinstance(target, _exp.Paren):
+        target = target.this
+    while isinstance(patch, _exp.Paren):
+        patch = patch.this
+    if not isinstance(target, _exp.JSONObject):
+        return None
+    if isinstance(patch, _exp.JSONObject):
+        patched = {_literal_text(pair.this) for pair in patch.expressions}
+        if None in patched:
+            return None
+        kept = [pair.copy() for pair in target.expressions if _literal_text(pair.this) not in patched]
+        return _exp.JSONObject(expressions=kept + [pair.copy() for pair in patch.expressions])
+    if isinstance(patch, _exp.Case):
+        case = patch.copy()
+        for branch in case.args.get("ifs") or []:
+            merged = _merged_objects(target, branch.args["true"])
+            if merged is None:
+                return None
+            branch.set("true", merged)
+        default = case.args.get("default")
+        merged_default = _merged_objects(target, default) if default is not None else None
+        if merged_default is None:
+            return None
+        case.set("default", merged_default)
+        return case
+    return None
+
+
+def _json_value(value: exp.Expr) -> exp.Expr:
+    """A value placed in a json_object. What DuckDB types JSON (a json_object, to_json(x), CAST(x AS JSON), a
+    subquery of one of those) nests as an object there; Spark nests the value itself, which its to_json then
+    writes as an object — passed as JSON text it would be written as a string."""
+    from sqlglot import exp as _exp
+
+    inner = value
+    # parentheses, and a subquery in a subquery (a macro whose body is one, called in parentheses); unnest()
+    # would also open the innermost subquery
+    while isinstance(inner, _exp.Paren) or (isinstance(inner, _exp.Subquery) and isinstance(inner.this, _exp.Subquery)):
+        inner = inner.this
+    if isinstance(inner, _exp.JSONObject) and not inner.expressions:
+        return _exp.Anonymous(this="map", expressions=[])  # nests as {} (an empty struct is not a Spark type)
+    if isinstance(inner, _exp.JSONObject):
+        return _named_struct(inner)
+    if isinstance(inner, _exp.Anonymous) and str(inner.this).lower() == "to_json" and len(inner.expressions) == 1:
+        return _json_value(inner.expressions[0])
+    if isinstance(inner, _exp.Cast) and inner.to.is_type(_exp.DataType.Type.JSON):
+        return _json_value(inner.this)
+    if isinstance(inner, _exp.Case):  # CASE WHEN … THEN json_object(…) [ELSE …] END: each branch alike
+        case = inner.copy()
+        for branch in case.args.get("ifs") or []:
+            branch.set("true", _json_value(branch.args["true"]))
+        if case.args.get("default") is not None:
+            case.set("default", _json_value(case.args["default"]))
+        return case
+    if isinstance(inner, _exp.Subquery) and isinstance(inner.this, _exp.Select) and len(inner.this.expressions) == 1:
+        subquery = inner.copy()
+        projection = subquery.this.expressions[0]
+        subquery.this.set("expressions", [_json_value(projection.unalias())])
+        return subquery
+    return value.copy()
 
 
 def _glob_as_regex(pattern: exp.Expr) -> exp.Expr:

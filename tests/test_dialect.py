@@ -76,6 +76,19 @@ def test_what_spark_cannot_express_is_refused_naming_the_file():
         dialect.to_spark("SELECT try(x * 2) FROM t", "sql/y.sql")
 
 
+def test_a_format_field_spark_cannot_print_alike_is_refused():
+    with pytest.raises(dialect.DialectError, match="format"):
+        dialect.to_spark("SELECT format('{:>10}', x) FROM t", "t")
+
+
+def test_union_by_name_and_star_exclude_are_written_out_from_the_schema():
+    schema = {"t": {"a": "TEXT", "b": "TEXT", "x": "TEXT"}, "u": {"b": "TEXT", "c": "TEXT"}}
+    text = "SELECT * EXCLUDE (x) FROM t UNION ALL BY NAME SELECT c, b FROM u"
+    assert dialect.to_spark(text, "t", schema=schema) == [
+        "SELECT t.a AS a, t.b AS b, NULL AS c FROM t AS t UNION ALL SELECT NULL AS a, u.b AS b, u.c AS c FROM u AS u"
+    ]
+
+
 def test_the_rewrites_spark_reads():
     cases = {
         "SELECT CAST(x AS HUGEINT) FROM t": "SELECT CAST(x AS DECIMAL(38, 0)) FROM t",
@@ -84,10 +97,26 @@ def test_the_rewrites_spark_reads():
         "SELECT x[2:4] FROM t": "SELECT SLICE(x, 2, 3) FROM t",
         "SELECT any_value(x) FILTER (WHERE y) FROM t": "SELECT ANY_VALUE(x, TRUE) FILTER(WHERE y) FROM t",
         "SELECT json_object('a', 1, 'b', json_object('c', x)) FROM t": (
-            "SELECT TO_JSON(NAMED_STRUCT('a', 1, 'b', NAMED_STRUCT('c', x))) FROM t"
+            "SELECT TO_JSON(NAMED_STRUCT('a', 1, 'b', NAMED_STRUCT('c', x)), MAP('ignoreNullFields', 'false')) FROM t"
         ),
         "SELECT coalesce(m, MAP {}) FROM t": "SELECT COALESCE(m, MAP()) FROM t",
         "SELECT MAP {'a': x, 'b': 2} FROM t": "SELECT MAP('a', x, 'b', 2) FROM t",
+        "SELECT a / b FROM t": "SELECT CAST(a AS DOUBLE) / b FROM t",
+        "SELECT CAST(avg(x) AS BIGINT), CAST(x AS BIGINT) FROM t": (
+            "SELECT CAST(ROUND(AVG(x)) AS BIGINT), CAST(x AS BIGINT) FROM t"
+        ),
+        "SELECT format('{} calls, ' || '{:,.2f} or {}%', n, usd, p) FROM t": (
+            "SELECT FORMAT_STRING('%s calls, %,.2f or %s%%', n, CAST(usd AS DOUBLE), p) FROM t"
+        ),
+        "SELECT quantile_cont(x, [0.5, 0.95]) FROM t": "SELECT PERCENTILE(x, ARRAY(0.5, 0.95)) FROM t",
+        "SELECT row_number() OVER () AS n FROM t": "SELECT MONOTONICALLY_INCREASING_ID() AS n FROM t",
+        "SELECT json_merge_patch(json_object('a', 1), CASE WHEN c THEN json_object('b', 2) ELSE json_object() END) FROM t": (
+            "SELECT CASE WHEN c THEN TO_JSON(NAMED_STRUCT('a', 1, 'b', 2), MAP('ignoreNullFields', 'false')) "
+            "ELSE TO_JSON(NAMED_STRUCT('a', 1), MAP('ignoreNullFields', 'false')) END FROM t"
+        ),
+        "SELECT json_object('t', (SELECT CAST(m AS JSON) FROM s), 'e', json_object()) FROM t": (
+            "SELECT TO_JSON(NAMED_STRUCT('t', (SELECT m FROM s), 'e', MAP()), MAP('ignoreNullFields', 'false')) FROM t"
+        ),
         "WITH c AS NOT MATERIALIZED (SELECT 1 AS x) SELECT x FROM c": "WITH c AS (SELECT 1 AS x) SELECT x FROM c",
         "SELECT try(json_extract_string(x, '$.a')) FROM t": "SELECT GET_JSON_OBJECT(x, '$.a') FROM t",
     }

@@ -42,10 +42,14 @@ rc_found AS (
         coalesce(sum(r.cost_usd), 0) AS wasted_usd,
         coalesce(sum(r.cost_usd), 0) AS affected_cost_usd,
         count(DISTINCT r.prompt_hash) AS distinct_prompts,
-        (SELECT count(*) FROM rc_last AS l WHERE l.feature_key = r.feature_key) AS answered_prompts,
+        coalesce(any_value(a.answered_prompts), 0) AS answered_prompts,
         CAST(median(date_diff('second', r.previous_ts, r.ts)) AS BIGINT) AS median_seconds_since_previous,
         leak_examples(r.call_id, r.cost_usd) AS example_call_ids
     FROM rc_repeats AS r
+    -- the feature's answered prompts, joined rather than a subquery per group (Spark runs no correlated
+    -- subquery inside an aggregate)
+    LEFT JOIN (SELECT feature_key, count(*) AS answered_prompts FROM rc_last GROUP BY feature_key) AS a
+        ON a.feature_key = r.feature_key
     GROUP BY r.feature_key
     HAVING count(*) >= leak_th('cache_miss.response_min_repeats')
 ),

@@ -30,11 +30,22 @@ found AS (
         count(*) - count(DISTINCT (task_key, coalesce(prompt_hash, error_type))) AS resent,
         coalesce(sum(cost_usd), 0) AS wasted_usd,
         coalesce(sum(cost_usd), 0) AS affected_cost_usd,
-        histogram(coalesce(error_type, CAST(http_status AS VARCHAR), 'error')) AS error_types,
         leak_examples(call_id, cost_usd) AS example_call_ids
     FROM bad
     GROUP BY feature_key
     HAVING count(*) FILTER (WHERE bad_input) >= leak_th('input_quality.min_calls')
+),
+
+-- calls per error type, as a map in key order (what DuckDB's histogram() gives, written so Spark runs it
+-- too)
+error_types AS (
+    SELECT feature_key, map_from_entries(list({'key': error_kind, 'value': calls} ORDER BY error_kind)) AS error_types
+    FROM (
+        SELECT feature_key, coalesce(error_type, CAST(http_status AS VARCHAR), 'error') AS error_kind, count(*) AS calls
+        FROM bad
+        GROUP BY 1, 2
+    )
+    GROUP BY feature_key
 )
 
 SELECT
@@ -56,7 +67,7 @@ SELECT
             'context_length_failures', f.too_long_failures,
             'tasks', f.tasks,
             'feature_calls', ft.calls),
-        'error_types', to_json(f.error_types),
+        'error_types', to_json(e.error_types),
         'thresholds', leak_thresholds_json('input_quality'),
         'example_call_ids', f.example_call_ids
     ) AS evidence,
@@ -70,3 +81,4 @@ SELECT
     f.affected_cost_usd
 FROM found AS f
 JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
+LEFT JOIN error_types AS e ON e.feature_key = f.feature

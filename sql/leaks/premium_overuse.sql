@@ -320,7 +320,7 @@ SELECT
             || 'calls of {} would have saved {}',
             ch.alt_model, round(100 * ch.alt_acceptance, 1), round(100 * ch.premium_acceptance, 1), f.model,
             round(100 * ch.diff_lower_bound, 1), round(100 * leak_th('premium_overuse.noninferiority_margin'), 1),
-            len(ch.strata), round(100 * ch.strat_lower_bound, 1), f.calls_affected, f.model, leak_usd(f.wasted_usd))
+            array_length(ch.strata), round(100 * ch.strat_lower_bound, 1), f.calls_affected, f.model, leak_usd(f.wasted_usd))
         ELSE format(
             '{} (premium) does short work here (p95 output {} tokens) on {} calls; {} would cost {}% less ({})',
             f.model, CAST(round(s.p95_output_tokens) AS BIGINT), f.calls_affected, ch.alt_model,

@@ -42,12 +42,23 @@ found AS (
         coalesce(sum(cost_usd), 0) AS affected_cost_usd,
         coalesce(sum(cost_usd) FILTER (WHERE failed_attempt), 0) AS failed_cost_usd,
         coalesce(sum(cost_usd) FILTER (WHERE superseded), 0) AS repeat_cost_usd,
-        histogram(coalesce(error_type, CAST(http_status AS VARCHAR), 'error')) FILTER (WHERE failed_attempt)
-            AS error_types,
         leak_examples(call_id, cost_usd) AS example_call_ids
     FROM wasted
     GROUP BY feature_key
     HAVING count(*) >= leak_th('retries.min_calls')
+),
+
+-- failed attempts per error type, as a map in key order (what DuckDB's histogram() gives, written so Spark runs it
+-- too); a feature without failures has none (NULL, as histogram() of no rows)
+error_types AS (
+    SELECT feature_key, map_from_entries(list({'key': error_kind, 'value': calls} ORDER BY error_kind)) AS error_types
+    FROM (
+        SELECT feature_key, coalesce(error_type, CAST(http_status AS VARCHAR), 'error') AS error_kind, count(*) AS calls
+        FROM wasted
+        WHERE failed_attempt
+        GROUP BY 1, 2
+    )
+    GROUP BY feature_key
 )
 
 SELECT
@@ -70,7 +81,7 @@ SELECT
         'failed_cost_usd', CAST(f.failed_cost_usd AS DOUBLE),
         'repeat_cost_usd', CAST(f.repeat_cost_usd AS DOUBLE),
         'wasted_call_share', f.calls_affected / ft.calls,
-        'error_types', to_json(f.error_types),
+        'error_types', to_json(e.error_types),
         'fingerprints', (SELECT count(prompt_hash) > 0 FROM leak_calls l WHERE l.feature_key = f.feature),
         'thresholds', leak_thresholds_json('retries'),
         'example_call_ids', f.example_call_ids
@@ -83,3 +94,4 @@ SELECT
     f.affected_cost_usd
 FROM found AS f
 JOIN leak_feature_totals AS ft ON ft.feature_key = f.feature
+LEFT JOIN error_types AS e ON e.feature_key = f.feature

@@ -14,13 +14,20 @@ WITH per_task AS (
     GROUP BY task_key
 )
 SELECT t.*,
+       -- a number per task, unique and nothing more: unit_economics.sql keys its task cells by it (an integer
+       -- hashes far faster than the task_key text)
+       row_number() OVER () AS task_no,
        o.task_id IS NOT NULL AS has_outcome,
        o.accepted,
        o.quality_score,
        o.human_review,
+       -- minutes × a rate is a DOUBLE: to DECIMAL through its shortest text, not its binary expansion
+       -- (1.4166666666666667, not 1.416666666666666752), which any engine writes alike
        coalesce(o.rework_cost_usd,
-                CAST(coalesce(o.rework_minutes, 0) * e.loaded_hourly_rate_usd / 60 AS DECIMAL(38,18))) AS rework_cost_usd,
-       CAST(coalesce(o.delay_minutes, 0) * e.delay_cost_per_minute_usd AS DECIMAL(38,18)) AS delay_cost_usd
+                CAST(CAST(coalesce(o.rework_minutes, 0) * e.loaded_hourly_rate_usd / 60 AS VARCHAR) AS DECIMAL(38,18)))
+           AS rework_cost_usd,
+       CAST(CAST(coalesce(o.delay_minutes, 0) * e.delay_cost_per_minute_usd AS VARCHAR) AS DECIMAL(38,18))
+           AS delay_cost_usd
 FROM per_task t
 CROSS JOIN economics e
 LEFT JOIN outcomes o ON o.task_id = t.task_key;

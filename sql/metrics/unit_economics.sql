@@ -42,7 +42,7 @@ CREATE OR REPLACE TEMP TABLE ue_call_cells AS
 SELECT
     c.feature_key, c.model, c.team_key, c.day,
     any_value(c.month) AS month,
-    any_value(c.provider) AS provider,
+    min(c.provider) AS provider,  -- the same on every run and engine (a model's rows have one provider)
     count(*) AS calls,
     count(*) FILTER (WHERE NOT c.priced) AS unpriced_calls,
     sum(c.cost_usd) AS cost_usd,
@@ -86,7 +86,7 @@ WITH sets AS (
              WHEN grouping(c.month) = 0 THEN 'month'
              ELSE 'total' END AS dimension,
         c.feature_key, c.model, c.team_key, c.day, c.month,
-        any_value(c.provider) AS provider,
+        min(c.provider) AS provider,
         CAST(sum(c.calls) AS BIGINT) AS calls,
         CAST(sum(c.unpriced_calls) AS BIGINT) AS unpriced_calls,
         coalesce(sum(c.cost_usd), 0) AS cost_usd,
@@ -118,7 +118,7 @@ DROP TABLE ue_latency;
 
 -- Task-level figures: each task's share of a group (a task can touch several models or days). The calls are
 -- summed once per (task, feature, model, team, day) — with the task's outcome attached, and the task named by
--- its task_costs row number (an integer key hashes far faster than the task_key text) — and every dimension
+-- its task_costs task_no (an integer key hashes far faster than the task_key text) — and every dimension
 -- groups those cells instead of the calls.
 CREATE OR REPLACE TEMP TABLE ue_task_cells AS
 WITH cells AS (
@@ -126,7 +126,7 @@ WITH cells AS (
     FROM period_calls
     GROUP BY task_key, feature_key, model, team_key, day
 )
-SELECT t.rowid AS task_no, g.* EXCLUDE (task_key), t.has_outcome, t.accepted, t.human_review, t.rework_cost_usd,
+SELECT t.task_no, g.* EXCLUDE (task_key), t.has_outcome, t.accepted, t.human_review, t.rework_cost_usd,
        t.delay_cost_usd
 FROM cells g
 JOIN task_costs t USING (task_key);
@@ -144,7 +144,7 @@ WITH task_group AS (
     WHERE dim <> 'total'
     GROUP BY 1, 2
     UNION ALL
-    SELECT 'total', rowid, cost_usd, has_outcome, accepted, human_review, rework_cost_usd, delay_cost_usd
+    SELECT 'total', task_no, cost_usd, has_outcome, accepted, human_review, rework_cost_usd, delay_cost_usd
     FROM task_costs
     WHERE dim = 'total'
 )
