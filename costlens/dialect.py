@@ -378,8 +378,29 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         and node.to.this in _integer_types()
         and isinstance(node.this.unnest(), _computed_numbers())
     ):
-        # a computed number to an integer: DuckDB rounds (5249.5 → 5250), Spark cuts (5249)
-        node.set("this", _exp.func("round", node.this.copy()))
+        # a computed number (a DOUBLE in DuckDB) to an integer: DuckDB rounds half to even (5249.5 → 5250,
+        # 2.5 → 2), Spark cuts (5249): bround is the same rounding
+        node.set("this", _exp.func("bround", node.this.copy()))
+        return node
+    if (
+        isinstance(node, _exp.Filter | _exp.Window)
+        and isinstance(node.this, _exp.Avg)
+        and not node.this.meta.get("mean")
+    ):
+        return _mean(node.this, node)
+    if (
+        isinstance(node, _exp.Avg)
+        and not node.meta.get("mean")
+        and not isinstance(node.parent, _exp.Filter | _exp.Window)
+    ):
+        return _mean(node, None)
+    if isinstance(node, _exp.DateDiff) and node.args.get("unit") is not None and not node.meta.get("boundaries"):
+        # date_diff('second', a, b) counts the second boundaries between a and b (0.9 s → 1.1 s is 1); Spark's
+        # DATEDIFF counts whole seconds elapsed (0): both ends truncated to the unit first, they agree
+        unit = _exp.Literal.string(node.args["unit"].name.upper())
+        node.set("this", _exp.TimestampTrunc(this=node.this.copy(), unit=unit.copy()))
+        node.set("expression", _exp.TimestampTrunc(this=node.expression.copy(), unit=unit.copy()))
+        node.meta["boundaries"] = True
         return node
     if isinstance(node, _exp.PercentileCont) and node.expression is not None and not node.args.get("order"):
         # quantile_cont(x, q): Spark's percentile(x, q) interpolates the same way ((n - 1) × q between ranks)
@@ -439,6 +460,31 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
             # try(a + b): NULL on overflow, which Spark's try_add gives for numbers and for time + interval
             return _exp.func("try_add", inner.this.copy(), inner.expression.copy())
     return node
+
+
+def _mean(average: exp.Expr, wrapper: exp.Expr | None) -> exp.Expr:
+    """avg(x) as DuckDB computes it: the exact sum (of integers or DECIMALs) divided as a DOUBLE by the count —
+    Spark's avg of a DECIMAL stays a DECIMAL of 4 more digits (0.38671875 would be 0.38672). `wrapper`: the
+    FILTER or OVER the avg has, given to both the sum and the count."""
+    from sqlglot import exp as _exp
+
+    def wrapped(aggregate: exp.Expr) -> exp.Expr:
+        if wrapper is None:
+            return aggregate
+        outer = wrapper.copy()
+        outer.set("this", aggregate)
+        return outer
+
+    value = average.this
+    if isinstance(value, _exp.Distinct):
+        kept = average.copy()
+        kept.meta["mean"] = True
+        return wrapped(kept)
+    total = wrapped(_exp.Sum(this=value.copy()))
+    count = wrapped(_exp.Count(this=value.copy()))
+    division = _exp.Div(this=_exp.Cast(this=total, to=_exp.DataType.build("DOUBLE")), expression=count)
+    division.meta["double"] = True
+    return _exp.paren(division)
 
 
 def _literal_text(node: exp.Expr) -> str | None:

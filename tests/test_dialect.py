@@ -102,8 +102,14 @@ def test_the_rewrites_spark_reads():
         "SELECT coalesce(m, MAP {}) FROM t": "SELECT COALESCE(m, MAP()) FROM t",
         "SELECT MAP {'a': x, 'b': 2} FROM t": "SELECT MAP('a', x, 'b', 2) FROM t",
         "SELECT a / b FROM t": "SELECT CAST(a AS DOUBLE) / b FROM t",
-        "SELECT CAST(avg(x) AS BIGINT), CAST(x AS BIGINT) FROM t": (
-            "SELECT CAST(ROUND(AVG(x)) AS BIGINT), CAST(x AS BIGINT) FROM t"
+        "SELECT date_diff('second', a, b) FROM t": (
+            "SELECT DATEDIFF(SECOND, DATE_TRUNC('SECOND', a), DATE_TRUNC('SECOND', b)) FROM t"
+        ),
+        "SELECT CAST(median(x) AS BIGINT), CAST(x AS BIGINT) FROM t": (
+            "SELECT CAST(BROUND(MEDIAN(x)) AS BIGINT), CAST(x AS BIGINT) FROM t"
+        ),
+        "SELECT avg(x), avg(x) FILTER (WHERE y) FROM t": (
+            "SELECT (CAST(SUM(x) AS DOUBLE) / COUNT(x)), (CAST(SUM(x) FILTER(WHERE y) AS DOUBLE) / COUNT(x) FILTER(WHERE y)) FROM t"
         ),
         "SELECT format('{} calls, ' || '{:,.2f} or {}%', n, usd, p) FROM t": (
             "SELECT FORMAT_STRING('%s calls, %,.2f or %s%%', n, CAST(usd AS DOUBLE), p) FROM t"

@@ -178,8 +178,11 @@ SAME_VALUE_QUERIES = {
         "SELECT bucket, list_sum(list(CAST(usd AS DOUBLE) / 3 ORDER BY id)) AS v FROM t GROUP BY bucket ORDER BY bucket"
     ),
     "DECIMAL / DECIMAL is a DOUBLE": ("SELECT id, usd / CAST(3 AS DECIMAL(18, 6)) AS v FROM t ORDER BY id"),
-    "a computed number to BIGINT rounds": (
-        "SELECT bucket, CAST(avg(id) AS BIGINT) AS v FROM t GROUP BY bucket ORDER BY bucket"
+    "a computed number to BIGINT rounds half to even": (
+        "SELECT bucket, CAST(avg(id) AS BIGINT) AS v, CAST(avg(id) + 1 AS BIGINT) AS w FROM t GROUP BY bucket ORDER BY bucket"
+    ),
+    "avg of DECIMALs is a DOUBLE": (
+        "SELECT bucket, avg(CASE WHEN usd > 1 THEN 1.0 ELSE 0.0 END) AS v, avg(usd) AS w FROM t GROUP BY bucket ORDER BY bucket"
     ),
     "format() with a money field and a percent sign": (
         "SELECT id, format('{} of {:,.2f} ({}%)', model, round(coalesce(usd, 0) * 1000, 2), id) AS v FROM t ORDER BY id"
@@ -187,6 +190,10 @@ SAME_VALUE_QUERIES = {
     "json_merge_patch of objects": (
         "SELECT id, json_merge_patch(json_object('id', id), CASE WHEN usd > 1 THEN json_object('big', true) "
         "ELSE json_object() END) AS v FROM t ORDER BY id"
+    ),
+    "date_diff counts boundaries, not whole units": (
+        "SELECT id, date_diff('second', TIMESTAMP '2026-01-01 00:00:00.9', TIMESTAMP '2026-01-01 00:00:01.1') AS v, "
+        "date_diff('second', TIMESTAMP '2026-01-01 00:00:01.1', TIMESTAMP '2026-01-01 00:00:00.9') AS w FROM t ORDER BY id"
     ),
     "parse_tokens (shared macro)": ("SELECT id, parse_tokens(text) AS v FROM t ORDER BY id"),
     "parse_money (shared macro)": ("SELECT id, CAST(parse_money(text) AS VARCHAR) AS v FROM t ORDER BY id"),
@@ -344,3 +351,14 @@ def test_the_sample_month_has_findings_for_the_comparison_to_mean_something(samp
         "retries",
     ]
     assert len(findings) == 8
+
+
+def test_the_spark_benchmark_runs_and_finds_both_engines_equal(spark, tmp_path):
+    """benchmarks/spark.py in a smoke size (the figures of RESULTS-SPARK.md come from its full size)."""
+    from benchmarks.spark import run, write_results
+
+    result = run(3000, 7, tmp_path / "work", session=spark)
+    assert result["equal"], result["differences"]
+    assert result["calls"] == 3000 and result["ue_rows"] > 0
+    write_results(result, tmp_path / "RESULTS-SPARK.md")
+    assert "Equal on both engines: yes" in (tmp_path / "RESULTS-SPARK.md").read_text()
