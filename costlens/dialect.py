@@ -117,6 +117,11 @@ def _as_macro(tree: exp.Expr) -> Macro | None:
     return Macro(name, parameters + tuple(defaults), defaults, body, is_table)
 
 
+def is_macro(tree: exp.Expr) -> bool:
+    """Whether a statement defines a macro (which Spark SQL has no statement for: its calls are inlined)."""
+    return _as_macro(tree) is not None
+
+
 def macros_in(trees: Iterable[exp.Expr]) -> dict[str, Macro]:
     """The macros a file's statements define, by name."""
     found: dict[str, Macro] = {}

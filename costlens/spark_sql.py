@@ -10,19 +10,11 @@ pyspark is imported by the caller (it owns the session); this module only talks 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from costlens.dialect import Macro, macros_in, parse_duckdb, shipped_macros, spark_statement
-from costlens.sqlfiles import load_sql, render_sql
-
-# a file's declaration lines (docs/architecture.md, "SQL pipeline"), continued on "--   " lines
-_DECLARED = re.compile(r"\A-- requires: (?P<requires>.*(?:\n--   .*)*)\n-- creates: (?P<creates>.*(?:\n--   .*)*)\n")
-
-
-def _names(text: str) -> list[str]:
-    return [n for n in (part.strip(" -\n") for part in text.replace("\n--   ", ",").split(",")) if n and n != "none"]
+from costlens.dialect import Macro, is_macro, macros_in, parse_duckdb, shipped_macros, spark_statement
+from costlens.sqlfiles import declarations, load_sql, render_sql
 
 
 def tables_read(steps: Sequence[str]) -> list[str]:
@@ -31,11 +23,9 @@ def tables_read(steps: Sequence[str]) -> list[str]:
     required: list[str] = []
     created: set[str] = set(shipped_macros())
     for step in steps:
-        declared = _DECLARED.match(load_sql(step))
-        if declared is None:
-            raise ValueError(f"sql/{step} does not begin with its requires / creates lines")
-        required += [n for n in _names(declared["requires"]) if n not in created and n not in required]
-        created |= set(_names(declared["creates"]))
+        requires, creates = declarations(step)
+        required += [n for n in requires if n not in created and n not in required]
+        created |= set(creates)
     return required
 
 
@@ -82,7 +72,7 @@ class SparkSQL:
         trees = parse_duckdb(text, origin)
         macros: dict[str, Macro] = {**shipped_macros(), **macros_in(trees)}
         for tree in trees:
-            if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "MACRO":
+            if is_macro(tree):
                 continue
             if isinstance(tree, exp.Update):
                 self._update(tree, macros, origin)

@@ -10,6 +10,11 @@ from pathlib import Path
 # string literals and comments, which a placeholder is never read in
 _LITERALS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# the two declaration lines every file of sql/ begins with (docs/architecture.md, "SQL pipeline"), each
+# continued on "--   " lines
+DECLARATION_LINES = re.compile(
+    r"\A-- requires: (?P<requires>.*(?:\n--   .*)*)\n-- creates: (?P<creates>.*(?:\n--   .*)*)\n"
+)
 
 
 @cache
@@ -66,3 +71,17 @@ def render_sql(relative: str, **values: str) -> str:
     if unused:
         raise ValueError(f"sql/{relative} has no placeholder {sorted(unused)}")
     return "".join(parts)
+
+
+def declared_names(block: str) -> list[str]:
+    """The names of one declaration line (its continuation lines included); `none` is no name."""
+    words = " ".join(line.removeprefix("--") for line in block.splitlines()).replace(",", " ").split()
+    return [] if words == ["none"] else words
+
+
+def declarations(relative: str) -> tuple[list[str], list[str]]:
+    """(requires, creates) as sql/<relative> declares them."""
+    found = DECLARATION_LINES.match(load_sql(relative))
+    if found is None:
+        raise ValueError(f"sql/{relative} does not begin with its requires / creates lines")
+    return declared_names(found["requires"]), declared_names(found["creates"])

@@ -316,19 +316,11 @@ def test_the_period_engine_on_spark_gives_duckdbs_figures_on_the_sample_month(sa
     assert runner.session.sql(total).collect()[0][0] == con.execute(total).fetchall()[0][0]
 
 
-def _finding_fields(finding) -> dict:
-    """A finding's fields, its JSON evidence parsed (key order and spacing are the writer's, not the value)."""
-    import dataclasses
-
-    fields = dataclasses.asdict(finding)
-    fields["evidence"] = json.loads(fields["evidence"]) if isinstance(fields["evidence"], str) else fields["evidence"]
-    return fields
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_leak_detector_on_spark_finds_what_it_finds_on_duckdb(sample_month_on_both, kind):
     """sql/leaks/<kind>.sql through sql/leaks/_finding.sql on Spark, over the period Spark computed: the same
     findings as costlens.leaks.detect.run_detectors on DuckDB, field by field (money exact, evidence as JSON)."""
+    from benchmarks.spark import _finding_fields
     from costlens.model.leaks import Finding
 
     _, runner, findings = sample_month_on_both

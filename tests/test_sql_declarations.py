@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from costlens.sqlfiles import DECLARATION_LINES, declared_names
+
 SQL = Path(__file__).resolve().parent.parent / "sql"
 FILES = sorted(SQL.rglob("*.sql"))
 
@@ -37,7 +39,7 @@ CTE = re.compile(
     re.I,
 )
 NOT_RELATIONS = {"select", "values", "by", "name", "where", "lateral"}
-HEADER = re.compile(r"\A-- requires: (?P<requires>.*(?:\n--   .*)*)\n-- creates: (?P<creates>.*(?:\n--   .*)*)\n")
+HEADER = DECLARATION_LINES
 
 
 def code(text: str) -> str:
@@ -82,9 +84,7 @@ def header(text: str) -> str:
     return f"{_wrapped('requires', requires)}\n{_wrapped('creates', creates)}\n"
 
 
-def _names(block: str) -> list[str]:
-    words = " ".join(line.removeprefix("--") for line in block.splitlines()).replace(",", " ").split()
-    return [] if words == ["none"] else words
+_names = declared_names
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(SQL)) for p in FILES])
