@@ -101,28 +101,29 @@ def report(
     on_progress: ProgressCallback | None = None,
     feature: str | Sequence[str] | None = None,
     team: str | Sequence[str] | None = None,
+    engine: str | None = None,
+    warehouse: str | None = None,
 ) -> Report:
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
-    and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls."""
-    from costlens import db as database
+    and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls. `engine`
+    ("duckdb" | "spark") and `warehouse` (a lake) override [engine] in the config (costlens.engines)."""
+    from contextlib import nullcontext
+
     from costlens.engine import check_call_filter
+    from costlens.engines import engine_choice, open_engine
+    from costlens.progress import QueryPoller, StepProgress
     from costlens.report.build import REPORT_STEPS, build_report
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
     call_filter = _call_filter(feature, team)
-    con = database.connect(db, must_exist=True)
-    try:
+    kind, _ = engine_choice(config, engine, warehouse)
+    with open_engine(db, config, engine=engine, warehouse=warehouse) as con:
         chosen = options.resolve(con)
         check_call_filter(con, config, call_filter)
-        if on_progress is None:
-            return build_report(
-                con, config, chosen, cost_mode=cost_mode, prices=prices, refreeze=refreeze, call_filter=call_filter
-            )
-        from costlens.progress import QueryPoller, StepProgress
-
-        steps = StepProgress(on_progress, "report", REPORT_STEPS)
-        with QueryPoller(con, steps.query):
+        steps = StepProgress(on_progress, "report", REPORT_STEPS) if on_progress is not None else None
+        # DuckDB tells how far a query is; Spark's progress is its own UI's
+        with QueryPoller(con, steps.query) if steps is not None and kind == "duckdb" else nullcontext():
             result = build_report(
                 con,
                 config,
@@ -133,10 +134,10 @@ def report(
                 progress=steps,
                 call_filter=call_filter,
             )
-        steps.finish()
+        if steps is not None:
+            steps.finish()
+        result.engine = kind
         return result
-    finally:
-        con.close()
 
 
 def daily(
@@ -476,24 +477,36 @@ def export_focus(
     include_allocation: bool = False,
     to: str | None = None,
     last: str | None = None,
+    engine: str | None = None,
+    warehouse: str | None = None,
 ):
     """Write the period's priced spend per feature as a FOCUS 1.2 dataset (CSV or Parquet): the report's total,
     plus (with include_allocation) the billed spend reconciliation allocates to features."""
     from pathlib import Path
 
-    from costlens import db as database
+    from costlens.engines import open_engine
     from costlens.export.focus import export_focus as write_export
     from costlens.export.focus import export_format
 
     config = config or load_config()
     export_format(Path(out), fmt)  # a bad --format or suffix fails before the database opens
     options = _period_options(period, since, until, to, last)
-    con = database.connect(db, must_exist=True)
-    try:
+    with open_engine(db, config, engine=engine, warehouse=warehouse) as con:
         chosen = options.resolve(con)
         result = write_export(con, config, chosen, out, fmt, include_allocation)
         result.empty_period = _empty_period(con, chosen)
         return result
+
+
+def export_lake(warehouse: str, *, db: str | None = None):
+    """Write every table of the database as the lake under `warehouse` (costlens.lake): Parquet, calls and bill
+    lines partitioned by month, committed whole. Spark (`--engine spark --warehouse`) and DuckDB read it."""
+    from costlens import db as database
+    from costlens.lake import write_lake
+
+    con = database.connect(db, read_only=True)
+    try:
+        return write_lake(con, warehouse)
     finally:
         con.close()
 
@@ -507,24 +520,23 @@ def reconcile(
     until: str | None = None,
     to: str | None = None,
     last: str | None = None,
+    engine: str | None = None,
+    warehouse: str | None = None,
 ):
     """The logged calls against the billing exports: coverage, the gap's causes, allocation, calibrated rates.
     Without period options: the latest month with calls, else the latest month on the bills."""
-    from costlens import db as database
+    from costlens.engines import open_engine
     from costlens.reconcile.build import default_period
     from costlens.reconcile.build import reconcile as run_reconcile
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
-    con = database.connect(db, must_exist=True)
-    try:
+    with open_engine(db, config, engine=engine, warehouse=warehouse) as con:
         chosen = options.resolve(con) if options.given() else default_period(con)
         result = run_reconcile(con, config, chosen)
         result.empty_period = _empty_period(con, chosen)
         result.period = chosen.to_dict()
         return result
-    finally:
-        con.close()
 
 
 def frozen_months(*, db: str | None = None) -> list[dict[str, Any]]:

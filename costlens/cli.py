@@ -331,6 +331,23 @@ LOAD, ANALYSE, FINANCE = "Load data", "Analyse", "Finance and CI"
 DbOption = Annotated[
     str | None, typer.Option("--db", metavar="FILE", help="Database file (default: $COSTLENS_DB or ./costlens.duckdb).")
 ]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        metavar="ENGINE",
+        help="duckdb (default) or spark: where the SQL runs (default: \\[engine] kind in costlens.toml).",
+    ),
+]
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        metavar="PATH",
+        help="Read the lake of Parquet tables there instead of --db (`costlens export lake` writes it).",
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -794,6 +811,8 @@ def report(
     ] = False,
     feature: FeatureOption = None,
     team: TeamOption = None,
+    engine: EngineOption = None,
+    warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     no_color: NoColorOption = False,
@@ -838,6 +857,8 @@ def report(
                 on_progress=steps.on_progress,
                 feature=feature,
                 team=team,
+                engine=engine,
+                warehouse=warehouse,
             )
             steps.rendering()
             if fmt in ("csv", "parquet"):
@@ -1668,6 +1689,39 @@ app.add_typer(export_app, name="export", rich_help_panel=FINANCE)
 
 
 @export_app.command(
+    "lake",
+    epilog=_examples(
+        "costlens export lake --warehouse /data/costlens-lake",
+        "costlens report --engine spark --warehouse /data/costlens-lake -j",
+    ),
+)
+def export_lake(
+    warehouse: Annotated[
+        str,
+        typer.Option(
+            "--warehouse", "-w", metavar="PATH", help="The lake's folder (created; a lake there is replaced)."
+        ),
+    ],
+    db: DbOption = None,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
+) -> None:
+    """Every table of the database as Parquet under a warehouse folder, calls and bill lines partitioned by month: the lake Spark and DuckDB both report from."""
+
+    def run() -> None:
+        from costlens import api
+
+        written = api.export_lake(warehouse, db=db)
+        rows = sum(written.tables.values())
+        _note(
+            f"wrote the lake {written.warehouse} (commit {written.commit}): {len(written.tables)} tables, "
+            f"{rows:,} rows; calls in {len(written.months)} month partition(s)"
+        )
+
+    _guard(run)
+
+
+@export_app.command(
     "focus",
     epilog=_examples(
         "costlens export focus -p 2026-10 -o costs.focus.csv",
@@ -1696,6 +1750,8 @@ def export_focus(
             help="Add the billed spend no feature owns, allocated to features as `reconcile` does (x_AllocationMethod allocated): the file then adds up to the bill, not the report.",
         ),
     ] = False,
+    engine: EngineOption = None,
+    warehouse: WarehouseOption = None,
     quiet: QuietOption = False,
     no_color: NoColorOption = False,
 ) -> None:
@@ -1718,6 +1774,8 @@ def export_focus(
             last=last,
             fmt=fmt,
             include_allocation=with_allocation,
+            engine=engine,
+            warehouse=warehouse,
         )
         _say_empty_period(result)
         if result.unpriced_calls:
@@ -1772,6 +1830,8 @@ def reconcile(
             help="Exit 4 when spend with no identified cause exceeds the tolerance (reconcile section of costlens.toml).",
         ),
     ] = False,
+    engine: EngineOption = None,
+    warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     no_color: NoColorOption = False,
@@ -1786,7 +1846,15 @@ def reconcile(
         if fmt not in RECONCILE_FORMATS:
             raise UsageError(f"--format {fmt!r} is not supported", fix=f"use one of: {', '.join(RECONCILE_FORMATS)}")
         result = api.reconcile(
-            db=db, config=_load_config(config), period=period, since=since, until=until, to=to, last=last
+            db=db,
+            config=_load_config(config),
+            period=period,
+            since=since,
+            until=until,
+            to=to,
+            last=last,
+            engine=engine,
+            warehouse=warehouse,
         )
         _say_empty_period(result)
         from costlens.reconcile import render

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from costlens.errors import ConfigError
@@ -199,6 +199,44 @@ class CurrencyConfig(_Strict):
 
     rates: list[ExchangeRate] = Field(default_factory=list)
 
+    @field_validator("rates")
+    @classmethod
+    def _one_rate_per_day(cls, rates: list[ExchangeRate]) -> list[ExchangeRate]:
+        seen: set[tuple[str, date]] = set()
+        for rate in rates:
+            key = (rate.currency.upper(), rate.valid_from)
+            if key in seen:
+                raise ValueError(f"two rates for {key[0]} from {key[1]}: keep one")
+            seen.add(key)
+        return rates
+
+
+class EngineConfig(_Strict):
+    """[engine]: where the SQL runs. DuckDB (the default) on this machine; Apache Spark (the `spark` extra) on a
+    local JVM (`master = "local[*]"`), a cluster (`master = "spark://host:7077"`, `"yarn"`, …) or a Spark
+    Connect server (`remote = "sc://host:15002"`). `warehouse`: the lake of Parquet tables both engines read
+    and `costlens export lake` writes (docs/architecture.md#the-lake)."""
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    master: str | None = None
+    remote: str | None = None
+    warehouse: str | None = None
+    # more Spark settings for the session (spark.executor.memory, spark.sql.shuffle.partitions, …)
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("remote")
+    @classmethod
+    def _connect_uri(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("sc://"):
+            raise ValueError(f"remote {value!r} is not a Spark Connect address: use sc://host[:port]")
+        return value
+
+    @model_validator(mode="after")
+    def _one_spark(self) -> EngineConfig:
+        if self.master and self.remote:
+            raise ValueError("give master (a Spark cluster or local[*]) or remote (Spark Connect), not both")
+        return self
+
 
 class Config(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
@@ -212,6 +250,7 @@ class Config(_Strict):
     whatif: dict[str, Any] = Field(default_factory=dict)  # validated by costlens.settings.levers
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     path: str | None = None
 
 

@@ -39,6 +39,13 @@ def one_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
     return row
 
 
+def engine_of(con: Any) -> str:
+    """The engine a connection runs its SQL on: "duckdb", or "spark" for costlens.spark_sql.SparkConnection,
+    which reads and writes like a DuckDB connection. Only a strategy that is one engine's (how an UPDATE is
+    sliced, a setting) asks; the SQL is the same."""
+    return str(getattr(con, "engine", "duckdb"))
+
+
 def default_db_path() -> str:
     return os.environ.get("COSTLENS_DB") or DEFAULT_DB
 

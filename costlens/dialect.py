@@ -289,32 +289,49 @@ def _expand_stars(tree: exp.Expr, schema: Schema, origin: str) -> exp.Expr:
 def _union_by_position(node: exp.Expr) -> exp.Expr:
     """A UNION [ALL] BY NAME whose sides name their columns: the right side's columns put in the left side's
     order, a column one side lacks given as NULL on it (DuckDB's rule: the left side's columns first, then
-    the right side's new ones)."""
+    the right side's new ones). A chain (a BY NAME b BY NAME c) is done from the left."""
     from sqlglot import exp as _exp
 
     if not (isinstance(node, _exp.Union) and node.args.get("by_name")):
         return node
     left, right = node.this, node.expression
-    if not (isinstance(left, _exp.Select) and isinstance(right, _exp.Select)):
+    if isinstance(left, _exp.Union):
+        left = _union_by_position(left)
+    left_names = _output_names(left)
+    if left_names is None or not isinstance(right, _exp.Select):
         return node
-    if any(isinstance(p, _exp.Star) for p in (*left.expressions, *right.expressions)):
+    if any(isinstance(p, _exp.Star) for p in right.expressions):
         return node
-    left_by_name = {p.alias_or_name.lower(): p for p in left.expressions}
     right_by_name = {p.alias_or_name.lower(): p for p in right.expressions}
-    names = [p.alias_or_name for p in left.expressions]
-    names += [p.alias_or_name for p in right.expressions if p.alias_or_name.lower() not in left_by_name]
+    known = {n.lower() for n in left_names}
+    new = [p.alias_or_name for p in right.expressions if p.alias_or_name.lower() not in known]
+    if new and not isinstance(left, _exp.Select):
+        return node  # columns to add to every SELECT of the left chain: left for SQLGlot to report
+    names = left_names + new
 
     def side(by_name: dict[str, exp.Expr]) -> list[exp.Expr]:
         return [by_name[n.lower()].copy() if n.lower() in by_name else _exp.alias_(_exp.Null(), n) for n in names]
 
     left, right = left.copy(), right.copy()
-    left.set("expressions", side(left_by_name))
+    if isinstance(left, _exp.Select):
+        left.set("expressions", side({p.alias_or_name.lower(): p for p in left.expressions}))
     right.set("expressions", side(right_by_name))
     union = node.copy()
     union.set("this", left)
     union.set("expression", right)
     union.set("by_name", None)
     return union
+
+
+def _output_names(query: exp.Expr) -> list[str] | None:
+    """The column names a SELECT (or a union, by its first SELECT) gives, or None when a * is left in it."""
+    from sqlglot import exp as _exp
+
+    while isinstance(query, _exp.Union):
+        query = query.this
+    if not isinstance(query, _exp.Select) or any(isinstance(p, _exp.Star) for p in query.expressions):
+        return None
+    return [p.alias_or_name for p in query.expressions]
 
 
 def _rewrite_for_spark(tree: exp.Expr) -> exp.Expr:
@@ -334,6 +351,12 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
     if isinstance(node, _exp.DataType) and node.this == _exp.DataType.Type.INT128:
         # HUGEINT: Spark's widest exact integer is DECIMAL(38, 0) (the same 38 digits costlens' money uses)
         return _exp.DataType.build("DECIMAL(38, 0)")
+    if isinstance(node, _exp.Table) and (node.args.get("catalog") or node.args.get("db")):
+        if {node.catalog.lower(), node.db.lower()} <= {"temp", "main", ""}:
+            # temp.main.t / main.t: DuckDB's schemas of one database; on Spark every table is a session view
+            node.set("catalog", None)
+            node.set("db", None)
+            return node
     if isinstance(node, _exp.Filter) and _ordered_aggregate(node.this):
         # agg(…) FILTER (WHERE c): the filter goes on the collect inside the rewrite
         return _ordered_aggregate(node.this, node.expression.this) or node
@@ -345,6 +368,13 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
             node.set("expression", _as_struct(node.expression))
             node.meta["spark_key"] = True
         return node
+    if isinstance(node, _exp.Create) and str(node.args.get("kind", "")).upper() == "VIEW":
+        properties = node.args.get("properties")
+        if not (properties and any(isinstance(p, _exp.TemporaryProperty) for p in properties.expressions)):
+            # a view of the database (priced_calls) over the lake's tables, which are session views on Spark
+            # and which a persistent view may not read: a view of the session as well
+            node.set("properties", _exp.Properties(expressions=[_exp.TemporaryProperty()]))
+            return node
     if isinstance(node, _exp.Create) and str(node.args.get("kind", "")).upper() == "TABLE":
         properties = node.args.get("properties")
         if properties and any(isinstance(p, _exp.TemporaryProperty) for p in properties.expressions):
@@ -355,6 +385,47 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         # row_number() OVER (): sql/ uses it only as a unique number per row (task_costs.task_no); Spark would
         # move every row to one partition to count them, monotonically_increasing_id() numbers them in place
         return _exp.Anonymous(this="monotonically_increasing_id", expressions=[])
+    if (
+        isinstance(node, _exp.Explode)
+        and isinstance(node.this, _exp.Array)
+        and all(isinstance(e, _exp.Struct) for e in node.this.expressions)
+        and any(
+            isinstance(a, _exp.PropertyEQ) and a.this.name.lower() == "recursive" and a.expression.this is True
+            for a in node.expressions
+        )
+    ):
+        # unnest([{…}, {…}], recursive := true) in a SELECT list: a row per struct, a column per field: inline()
+        return _exp.func("inline", node.this.copy())
+    if (
+        isinstance(node, _exp.Anonymous)
+        and str(node.this).lower() == "timezone"
+        and len(node.expressions) == 2
+        and _literal_text(node.expressions[0]) == "UTC"
+    ):
+        # timezone('UTC', t): the UTC wall time t as an instant; Spark's TIMESTAMP is an instant, read in the
+        # session's zone, which costlens sets to UTC (spark_sql.SESSION_SETTINGS)
+        return _exp.Cast(this=node.expressions[1].copy(), to=_exp.DataType.build("TIMESTAMPTZ"))
+    if isinstance(node, _exp.TimeToStr) and _literal_text(node.args.get("format")) and not node.meta.get("quoted"):
+        # strftime(t, '%Y-%m-%dT%H:%M:%SZ'): letters outside a %-field are literal text to DuckDB, but pattern
+        # letters to Spark's formatter ('T' is refused, 'Z' would print the zone offset): quoted for Spark
+        pattern = _literal_text(node.args["format"]) or ""
+        node.set("format", _exp.Literal.string(_STRFTIME_LETTERS.sub(lambda m: f"'{m.group(0)}'", pattern)))
+        node.meta["quoted"] = True
+        return node
+    if isinstance(node, _exp.RegexpReplace):
+        return _regexp_replace(node)
+    if isinstance(node, _exp.Anonymous) and str(node.this).lower() == "hash":
+        # hash(…): DuckDB's is 64 bits, Spark's hash() 32 (identities of price rows would collide sooner);
+        # xxhash64 is Spark's 64-bit one. hash(r) of a table alias hashes the whole row: struct(r.*)
+        sources = _source_aliases(node)
+        arguments = [
+            _exp.func("struct", _exp.Column(this=_exp.Star(), table=_exp.to_identifier(a.name)))
+            if isinstance(a, _exp.TableColumn)
+            or (isinstance(a, _exp.Column) and not a.table and a.name.lower() in sources)
+            else a.copy()
+            for a in node.expressions
+        ]
+        return _exp.Anonymous(this="xxhash64", expressions=arguments)
     if isinstance(node, _exp.Anonymous) and str(node.this).lower() == "list_sum" and len(node.expressions) == 1:
         return _list_sum(node.expressions[0])
     if isinstance(node, _exp.Format) and _literal_text(node.this) is not None and not node.meta.get("printf"):
@@ -408,7 +479,9 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         node.meta["boundaries"] = True
         return node
     if isinstance(node, _exp.PercentileCont) and node.expression is not None and not node.args.get("order"):
-        # quantile_cont(x, q): Spark's percentile(x, q) interpolates the same way ((n - 1) × q between ranks)
+        # quantile_cont(x, q): Spark's percentile(x, q) interpolates between the same two values ((n - 1) × q
+        # between ranks), as (c - r) × lo + (r - f) × hi where DuckDB adds a delta to lo: the two can differ in
+        # the last bit of a DOUBLE (a p95 of 0.04749625 is 0.047496250000000004 on Spark)
         return _exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
     if isinstance(node, _exp.CTE) and node.args.get("materialized") is not None:
         # AS [NOT] MATERIALIZED is a hint to DuckDB's planner; Spark decides for itself
@@ -492,7 +565,7 @@ def _mean(average: exp.Expr, wrapper: exp.Expr | None) -> exp.Expr:
     return _exp.paren(division)
 
 
-def _literal_text(node: exp.Expr) -> str | None:
+def _literal_text(node: exp.Expr | None) -> str | None:
     """The text of a string literal, or of literals joined by ||; None for anything else."""
     from sqlglot import exp as _exp
 
@@ -506,6 +579,8 @@ def _literal_text(node: exp.Expr) -> str | None:
     return None
 
 
+# letters of a strftime pattern that are not a %-field
+_STRFTIME_LETTERS = re.compile(r"(?<!%)[A-Za-z]+")
 _FMT_FIELD = re.compile(r"\{(:[^{}]*)?\}")
 _FMT_AS_PRINTF = {None: "%s", ":,.2f": "%,.2f", ":.2f": "%.2f", ":.1f": "%.1f", ":,": "%,d"}
 
@@ -524,6 +599,40 @@ def _fmt_as_printf(pattern: str) -> str:
         at = field.end()
     parts.append(pattern[at:].replace("%", "%%"))
     return "".join(parts)
+
+
+def _regexp_replace(node: exp.Expr) -> exp.Expr:
+    """regexp_replace(x, pattern, replacement[, flags]) in Spark's terms: DuckDB (RE2) writes a group in the
+    replacement as \\1, Java as $1; DuckDB replaces the first match unless flagged 'g', Spark every match (the
+    same when the pattern is anchored, the only kind sql/ replaces once); flag 'i' becomes (?i). SQLGlot would
+    drop the flags without a word."""
+    from sqlglot import exp as _exp
+
+    pattern = _literal_text(node.expression)
+    replacement = _literal_text(node.args.get("replacement"))
+    flags = _literal_text(node.args.get("modifiers")) or ""
+    if pattern is None or replacement is None:
+        raise DialectError(f"regexp_replace with a computed pattern or replacement: {node.sql(dialect='duckdb')}")
+    if "g" not in flags and not (pattern.startswith(("^", "(?i)^")) or pattern.endswith("$")):
+        raise DialectError(f"regexp_replace of the first match only (no 'g'), unanchored: {pattern!r}")
+    if "i" in flags:
+        pattern = "(?i)" + pattern
+    java = re.sub(r"\\(\d)", r"$\1", replacement.replace("$", "\\$"))
+    return _exp.Anonymous(
+        this="regexp_replace",
+        expressions=[node.this.copy(), _exp.Literal.string(pattern), _exp.Literal.string(java)],
+    )
+
+
+def _source_aliases(node: exp.Expr) -> set[str]:
+    """The names the tables and subqueries of the SELECT around `node` go by."""
+    from sqlglot import exp as _exp
+
+    select = node.find_ancestor(_exp.Select)
+    if select is None:
+        return set()
+    sources = [select.args.get("from_"), *(select.args.get("joins") or [])]
+    return {s.this.alias_or_name.lower() for s in sources if s is not None and s.this is not None}
 
 
 def _list_sum(values: exp.Expr) -> exp.Expr:
@@ -591,7 +700,12 @@ def _ordered_aggregate(node: exp.Expr, where: exp.Expr | None = None) -> exp.Exp
     if isinstance(node, _exp.ArrayAgg) and isinstance(node.this, _exp.Order):
         # list(x ORDER BY k…): SQLGlot would write COLLECT_LIST(x) and drop the order without a word
         order = node.this
-        return _sorted_values(order.this, list(order.expressions), where)
+        value = order.this
+        if isinstance(value, _exp.Distinct):
+            # list(DISTINCT x ORDER BY …): the sorted values, each kept at its first place
+            inner = value.expressions[0]
+            return _exp.func("array_distinct", _sorted_values(inner, list(order.expressions), where))
+        return _sorted_values(value, list(order.expressions), where)
     if isinstance(node, _exp.ArgMin | _exp.ArgMax) and node.args.get("count") is not None:
         # arg_min(x, k, n): the n values of x with the least k (rows whose k is NULL never count, as in DuckDB)
         key = node.expression
@@ -690,7 +804,10 @@ def _glob_as_regex(pattern: exp.Expr) -> exp.Expr:
         text = text.replace("*", ".*").replace("?", ".")
         return _exp.Literal.string(f"^{text}$")
     literal = _exp.Literal.string
-    escaped = _exp.func("regexp_replace", pattern.copy(), literal("[.+()|{}$]"), literal("[$0]"))
+    # already in Spark's terms (every match, Java's $0): an Anonymous call, which the RegexpReplace rewrite skips
+    escaped = _exp.Anonymous(
+        this="regexp_replace", expressions=[pattern.copy(), literal("[.+()|{}$]"), literal("[$0]")]
+    )
     wildcards = _exp.func(
         "replace", _exp.func("replace", escaped, literal("*"), literal(".*")), literal("?"), literal(".")
     )

@@ -156,18 +156,18 @@ def config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Period
             "tier": pa.array(list(config.models.tiers.values()), pa.string()),
         }
     )
-    con.register("_features_arrow", features)
-    con.register("_tiers_arrow", tiers)
-    con.execute("CREATE OR REPLACE TEMP TABLE feature_config AS SELECT * FROM _features_arrow")
-    con.execute("CREATE OR REPLACE TEMP TABLE model_tier_overrides AS SELECT * FROM _tiers_arrow")
-    con.unregister("_features_arrow")
-    con.unregister("_tiers_arrow")
     rates = config.currency.rates
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE fx_rates AS SELECT upper(unnest(CAST(? AS VARCHAR[]))) AS currency, "
-        "unnest(CAST(? AS DATE[])) AS valid_from, unnest(CAST(? AS DOUBLE[])) AS usd",
-        [[r.currency for r in rates], [r.valid_from for r in rates], [r.usd for r in rates]],
+    fx = pa.table(
+        {
+            "currency": pa.array([r.currency.upper() for r in rates], pa.string()),
+            "valid_from": pa.array([r.valid_from for r in rates], pa.date32()),
+            "usd": pa.array([r.usd for r in rates], pa.float64()),
+        }
     )
+    for name, table in (("feature_config", features), ("model_tier_overrides", tiers), ("fx_rates", fx)):
+        con.register(f"_{name}_arrow", table)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
+        con.unregister(f"_{name}_arrow")
     con.execute(load_sql("intermediate/billing_usd.sql"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE economics AS SELECT CAST(? AS DOUBLE) AS loaded_hourly_rate_usd, "

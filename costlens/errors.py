@@ -8,6 +8,7 @@ EXIT_USAGE = 2  # bad command line or config
 EXIT_INPUT = 3  # an input file could not be read or understood
 EXIT_THRESHOLD = 4  # a CI gate threshold was breached (costlens check)
 EXIT_DATABASE = 5  # the database is missing, locked, or from a newer costlens
+EXIT_ENGINE = 6  # the Spark engine could not run a statement (the cluster, or SQL it does not take)
 
 
 class CostlensError(Exception):
@@ -47,6 +48,12 @@ class InputError(CostlensError):
 
 class DatabaseError(CostlensError):
     exit_code = EXIT_DATABASE
+
+
+class EngineError(CostlensError):
+    """Spark stopped a statement (or could not be reached): which file and statement, Spark's first line."""
+
+    exit_code = EXIT_ENGINE
 
 
 class OutputError(CostlensError):

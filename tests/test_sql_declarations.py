@@ -150,6 +150,7 @@ def test_every_templated_file_is_rendered_with_all_its_placeholders():
 
     templated = sorted(str(p.relative_to(SQL)) for p in FILES if _PLACEHOLDER.search(code(p.read_text("utf-8"))))
     assert templated == [
+        "intermediate/store_call_costs_update.sql",
         "reconcile/calibrated_priced_calls.sql",
         "staging/otel_span_rows_flat.sql",
         "staging/otel_spans_to_calls.sql",

@@ -389,6 +389,7 @@ class Report:
     empty_period: str | None = None  # why the period shows nothing: the months that do hold calls (also a warning)
     total_row: UnitEconomics | None = None  # the worksheet over all calls: the tables' total lines (not in JSON)
     filters: dict[str, list[str]] = field(default_factory=dict)  # --feature / --team: {features, teams}; {} = all
+    engine: str = "duckdb"  # the engine the SQL ran on: "duckdb" or "spark" (costlens.engines)
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

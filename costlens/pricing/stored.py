@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from costlens.sqlfiles import load_sql
+from costlens.db import engine_of
+from costlens.sqlfiles import load_sql, render_sql
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -89,11 +90,15 @@ def store_call_costs(con: duckdb.DuckDBPyConnection) -> int:
     if not priced:
         return 0
     try:
-        update = load_sql("intermediate/store_call_costs_update.sql")
-        for first in range(0, priced, UPDATE_SLICE_ROWS):
+        sliced = engine_of(con) == "duckdb"
+        update = render_sql(
+            "intermediate/store_call_costs_update.sql",
+            slice="WHERE rowid >= $first AND rowid < $last" if sliced else "",
+        )
+        for first in range(0, priced, UPDATE_SLICE_ROWS if sliced else priced):
             con.begin()
             try:
-                con.execute(update, {"first": first, "last": first + UPDATE_SLICE_ROWS})
+                con.execute(update, {"first": first, "last": first + UPDATE_SLICE_ROWS} if sliced else None)
                 con.commit()
             except BaseException:
                 con.rollback()

@@ -230,10 +230,11 @@ def reconcile(
         """
         SELECT b.source_file, count(*) AS lines, CAST(min(b.charge_period_start) AS DATE) AS first_day,
                CAST(max(b.charge_period_start) AS DATE) AS last_day,
-               (SELECT coalesce(sum(x.rows_replaced), 0) FROM replacements x
-                WHERE x.target = 'billing_lines' AND x.source_file = b.source_file) AS lines_replaced
-        FROM billing_usd b, report_period r
-        WHERE b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts
+               coalesce(min(x.lines_replaced), 0) AS lines_replaced
+        FROM billing_usd b
+        JOIN report_period r ON b.charge_period_start >= r.start_ts AND b.charge_period_start < r.end_ts
+        LEFT JOIN (SELECT source_file, sum(rows_replaced) AS lines_replaced FROM replacements
+                   WHERE target = 'billing_lines' GROUP BY source_file) x ON x.source_file = b.source_file
         GROUP BY b.source_file ORDER BY first_day, b.source_file""",
     )
     for source in result.bill_sources:

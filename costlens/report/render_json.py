@@ -72,6 +72,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "schema_version": report.schema_version,
         "generated_at": report.generated_at.isoformat().replace("+00:00", "Z"),
+        "engine": report.engine,
         "period": report.period.to_dict(),
         "filters": report.filters,
         "price_book": {"source": report.price_book.source, "version": report.price_book.version},

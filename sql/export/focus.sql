@@ -131,25 +131,24 @@ usage_charges AS (
             answer_tokens, input_mtok, cache_read_mtok, cache_write_5m_mtok, cache_write_1h_mtok, output_mtok,
             reasoning_mtok, request_usd
         ),
-        unnest([
-            {'token_type': 'input', 'quantity': cp.input_tokens, 'unit_price': cp.input_mtok,
-             'per_unit': 0.000001::DECIMAL(7, 6)},
-            {'token_type': 'cache_read', 'quantity': cp.cache_read_tokens, 'unit_price': cp.cache_read_mtok,
-             'per_unit': 0.000001::DECIMAL(7, 6)},
-            {'token_type': 'cache_write_5m', 'quantity': cp.cache_write_5m_tokens,
-             'unit_price': cp.cache_write_5m_mtok, 'per_unit': 0.000001::DECIMAL(7, 6)},
-            {'token_type': 'cache_write_1h', 'quantity': cp.cache_write_1h_tokens,
-             'unit_price': cp.cache_write_1h_mtok, 'per_unit': 0.000001::DECIMAL(7, 6)},
-            {'token_type': 'output', 'quantity': cp.answer_tokens, 'unit_price': cp.output_mtok,
-             'per_unit': 0.000001::DECIMAL(7, 6)},
-            -- reasoning is billed as output unless the catalog prices it apart
-            {'token_type': CASE WHEN cp.reasoning_mtok = cp.output_mtok THEN 'output' ELSE 'reasoning' END,
-             'quantity': cp.reasoning_tokens, 'unit_price': cp.reasoning_mtok, 'per_unit': 0.000001::DECIMAL(7, 6)},
-            {'token_type': 'request', 'quantity': CASE WHEN cp.request_usd > 0 THEN 1 ELSE 0 END,
-             'unit_price': cp.request_usd, 'per_unit': 1::DECIMAL(7, 6)}
-        ], recursive := true),
+        -- reasoning is billed as output unless the catalog prices it apart
+        CASE WHEN k.kind = 'reasoning' AND cp.reasoning_mtok = cp.output_mtok THEN 'output' ELSE k.kind END
+            AS token_type,
+        CASE k.kind WHEN 'input' THEN cp.input_tokens WHEN 'cache_read' THEN cp.cache_read_tokens
+                    WHEN 'cache_write_5m' THEN cp.cache_write_5m_tokens WHEN 'cache_write_1h' THEN cp.cache_write_1h_tokens
+                    WHEN 'output' THEN cp.answer_tokens WHEN 'reasoning' THEN cp.reasoning_tokens
+                    ELSE CASE WHEN cp.request_usd > 0 THEN 1 ELSE 0 END END AS quantity,
+        CASE k.kind WHEN 'input' THEN cp.input_mtok WHEN 'cache_read' THEN cp.cache_read_mtok
+                    WHEN 'cache_write_5m' THEN cp.cache_write_5m_mtok WHEN 'cache_write_1h' THEN cp.cache_write_1h_mtok
+                    WHEN 'output' THEN cp.output_mtok WHEN 'reasoning' THEN cp.reasoning_mtok
+                    ELSE cp.request_usd END AS unit_price,
+        CASE WHEN k.kind = 'request' THEN 1::DECIMAL(7, 6) ELSE 0.000001::DECIMAL(7, 6) END AS per_unit,
         CAST(NULL AS VARCHAR) AS family
     FROM calls_priced AS cp
+    -- one row per token type (a cross join with the kinds rather than unnest of a list of structs: the same rows,
+    -- in SQL Spark runs too)
+    CROSS JOIN (VALUES ('input'), ('cache_read'), ('cache_write_5m'), ('cache_write_1h'), ('output'), ('reasoning'),
+                       ('request')) AS k(kind)
     UNION ALL BY NAME
     -- token prices are per million (per_unit 1e-6); charge prices are per unit: the quantity is scaled back
     SELECT * EXCLUDE (unit_price), unit_price * 1000000 AS unit_price

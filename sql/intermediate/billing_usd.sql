@@ -15,8 +15,13 @@ SELECT b.*,
             WHEN b.fx_to_usd IS NOT NULL THEN 'export'
             WHEN f.usd IS NOT NULL THEN 'config ' || strftime(f.valid_from, '%Y-%m-%d') END AS fx_source
 FROM (SELECT * FROM billing_lines WHERE superseded_by IS NULL) b  -- a newer export replaced the others
-ASOF LEFT JOIN fx_rates f
-    ON upper(trim(b.currency)) = f.currency AND b.charge_period_start >= CAST(f.valid_from AS TIMESTAMP);
+LEFT JOIN (
+    -- each rate with the day the next one of its currency takes over: the rate in force is the one whose span
+    -- holds the charge (one at most: the config allows one rate per currency and day)
+    SELECT *, lead(valid_from) OVER (PARTITION BY currency ORDER BY valid_from) AS valid_until FROM fx_rates
+) f
+    ON upper(trim(b.currency)) = f.currency AND b.charge_period_start >= CAST(f.valid_from AS TIMESTAMP)
+    AND (f.valid_until IS NULL OR b.charge_period_start < CAST(f.valid_until AS TIMESTAMP));
 
 CREATE OR REPLACE TEMP VIEW billing_usd AS
 SELECT * REPLACE (

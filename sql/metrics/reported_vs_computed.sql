@@ -13,4 +13,4 @@ SELECT source_format AS producer,
 FROM period_calls
 WHERE reported_cost_usd IS NOT NULL
 GROUP BY ALL
-ORDER BY abs(coalesce(sum(reported_cost_usd) - sum(computed_cost_usd), 0)) DESC, producer, model;
+ORDER BY abs(coalesce(difference_usd, 0)) DESC, producer, model;
