@@ -110,7 +110,7 @@ def spark_session(settings: EngineConfig) -> Any:
     except ImportError:
         raise UsageError(
             "--engine spark needs pyspark, which is not installed",
-            fix="pip install 'costlens[spark]' (pyspark and sqlglot; Spark needs a Java 17+ runtime)",
+            fix="pip install 'llm-costlens[spark]' (pyspark and sqlglot; Spark needs a Java 17+ runtime)",
         ) from None
     builder = SparkSession.builder.appName("costlens")
     if settings.remote:

@@ -266,32 +266,29 @@ def _literal(value: Any) -> Any:
 
 
 def _bound(text: str, params: Sequence[Any] | Mapping[str, Any]) -> str:
-    """DuckDB SQL with each `?` (in the order written) or `$name` replaced by the literal of its value."""
+    """DuckDB SQL with each `?` (in the order written) or `$name` replaced by the literal of its value; a `?`
+    inside a string literal or a comment is not a parameter (the tokenizer tells them apart)."""
     from sqlglot.dialects.duckdb import DuckDB
     from sqlglot.tokens import TokenType
 
     tokens = DuckDB().tokenize(text)
-    positional = iter(params) if not isinstance(params, Mapping) else None
-    pieces: list[str] = []
-    at = 0
+    in_order = iter(params) if not isinstance(params, Mapping) else iter(())
+    spans: list[tuple[int, int, Any]] = []  # (first character, last character, value)
     for i, token in enumerate(tokens):
-        if token.token_type == TokenType.PLACEHOLDER and token.text == "?" and positional is not None:
-            value = next(positional)
+        if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
+            spans.append((token.start, token.end, next(in_order)))
+        elif token.token_type == TokenType.QDCOLON and token.text.startswith("?"):
+            spans.append((token.start, token.start, next(in_order)))  # `?::TYPE` is read as one token
         elif token.token_type == TokenType.PARAMETER and isinstance(params, Mapping) and i + 1 < len(tokens):
-            continue  # `$` then the name: the name token carries the value
-        elif isinstance(params, Mapping) and i and tokens[i - 1].token_type == TokenType.PARAMETER:
-            value = params[token.text]
-            pieces.append(text[at : tokens[i - 1].start])
-            pieces.append(_literal(value).sql(dialect="duckdb"))
-            at = token.end + 1
-            continue
-        else:
-            continue
-        pieces.append(text[at : token.start])
-        pieces.append(_literal(value).sql(dialect="duckdb"))
-        at = token.end + 1
-    pieces.append(text[at:])
-    return "".join(pieces)
+            name = tokens[i + 1]  # `$` then the name
+            spans.append((token.start, name.end, params[name.text]))
+    if not isinstance(params, Mapping) and len(spans) != len(params):
+        raise ValueError(f"{len(params)} parameters given, {len(spans)} placeholders found: {text[:80]}")
+    pieces, at = [], 0
+    for first, last, value in spans:
+        pieces += [text[at:first], _literal(value).sql(dialect="duckdb")]
+        at = last + 1
+    return "".join(pieces) + text[at:]
 
 
 def _python(value: Any) -> Any:

@@ -6,6 +6,8 @@ give the same values for the same awkward inputs. What Spark makes of the rewrit
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
 import pytest
 
@@ -128,3 +130,27 @@ def test_the_rewrites_spark_reads():
     }
     for duck, spark in cases.items():
         assert dialect.to_spark(duck, "test") == [spark], duck
+
+
+def test_parameters_are_bound_as_typed_literals_and_only_outside_strings_and_comments():
+    """The Spark connection binds DuckDB's `?` and `$name` itself (costlens.spark_sql._bound): each value as the
+    literal of its type, in the order written; a `?` in a string or a comment is text."""
+    import datetime
+
+    from costlens.spark_sql import _bound
+
+    bound = _bound(
+        "SELECT ?, '?', ? /* ? */ FROM t WHERE d = ? AND m = ? AND x IN (SELECT unnest(?))",
+        [1, "it's", datetime.date(2026, 10, 1), Decimal("0.000001"), ["a", None]],
+    )
+    assert bound == (
+        "SELECT 1, '?', 'it''s' /* ? */ FROM t WHERE d = CAST('2026-10-01' AS DATE) "
+        "AND m = CAST('0.000001' AS DECIMAL(38, 6)) AND x IN (SELECT unnest(['a', NULL]))"
+    )
+    named = _bound("SELECT * FROM r WHERE rowid >= $first AND rowid < $last", {"first": 0, "last": 1000000})
+    assert named == "SELECT * FROM r WHERE rowid >= 0 AND rowid < 1000000"
+    # the bound text means the same to DuckDB as the parameters did
+    con = duckdb.connect()
+    query = "SELECT ? + 1, ?::DECIMAL(38, 18) * 3, ? || '?'"
+    values = [41, Decimal("0.1"), "x"]
+    assert con.execute(_bound(query, values)).fetchall() == con.execute(query, values).fetchall()

@@ -198,6 +198,26 @@ SAME_VALUE_QUERIES = {
     "parse_money (shared macro)": ("SELECT id, CAST(parse_money(text) AS VARCHAR) AS v FROM t ORDER BY id"),
     "nullif_blank (shared macro)": ("SELECT id, nullif_blank(text) AS v FROM t ORDER BY id"),
     "normalize_provider (shared macro)": ("SELECT id, normalize_provider(bucket) AS v FROM t ORDER BY id"),
+    "regexp_replace with a group, anchored, first match": (
+        "SELECT id, regexp_replace(CAST(usd AS VARCHAR), '(\\.[0-9]*?[0-9])0+$', '\\1') AS v FROM t ORDER BY id"
+    ),
+    "regexp_replace of every match, case-insensitive, a $ in the replacement": (
+        "SELECT id, regexp_replace(model, 'GPT|[.]', '$', 'gi') AS v FROM t ORDER BY id"
+    ),
+    "strftime with literal letters": (
+        "SELECT id, strftime(TIMESTAMP '2026-10-05 07:08:09', '%Y-%m-%dT%H:%M:%SZ') AS v FROM t ORDER BY id"
+    ),
+    "timezone('UTC', t) is the same instant": (
+        "SELECT id, strftime(timezone('UTC', TIMESTAMP '2026-10-05 07:08:09'), '%Y-%m-%d %H:%M:%S') AS v FROM t ORDER BY id"
+    ),
+    "list(DISTINCT … ORDER BY …)": (
+        "SELECT bucket, list(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL) AS v FROM t "
+        "GROUP BY bucket ORDER BY bucket"
+    ),
+    "UNION ALL BY NAME in a chain": (
+        "SELECT * FROM (SELECT id, model FROM t UNION ALL BY NAME SELECT model, id FROM t "
+        "UNION ALL BY NAME SELECT id + 100 AS id, bucket AS model FROM t) ORDER BY id, model"
+    ),
 }
 
 
