@@ -887,6 +887,6 @@ def shipped_macros() -> Mapping[str, Macro]:
     return macros
 
 
-def spark_statements(sql: str, origin: str) -> list[str]:
-    """Spark SQL for DuckDB SQL text that may call any macro sql/ defines."""
-    return to_spark(sql, origin, shipped_macros())
+def spark_statements(sql: str, origin: str, schema: Schema | None = None) -> list[str]:
+    """Spark SQL for DuckDB SQL text that may call any macro sql/ defines (with `schema`, its `*` written out)."""
+    return to_spark(sql, origin, shipped_macros(), schema)

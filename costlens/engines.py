@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from costlens.errors import EngineError, UsageError
+from costlens.spark_sql import is_spark_error
 
 if TYPE_CHECKING:
     from costlens.config import Config, EngineConfig
@@ -158,10 +159,34 @@ def register_lake(spark: Any, warehouse: str) -> None:
 
 
 def _remote_manifest(spark: Any, warehouse: str) -> dict[str, Any]:
-    """The manifest of a lake on object storage, read through Spark's own file systems."""
+    """The manifest of a lake on object storage, read through Spark's own file systems, and checked as
+    costlens.lake.read_manifest checks a local one: every table folder carries the manifest's commit."""
     import json
 
-    from costlens.lake import MANIFEST
+    from costlens.errors import DatabaseError
+    from costlens.lake import COMMIT_FILE, MANIFEST
 
-    text = "\n".join(row.value for row in spark.session.read.text(f"{warehouse.rstrip('/')}/{MANIFEST}").collect())
-    return dict(json.loads(text))
+    def text(path: str) -> str:
+        return "\n".join(row.value for row in spark.session.read.text(path).collect()).strip()
+
+    base = warehouse.rstrip("/")
+    try:
+        manifest = dict(json.loads(text(f"{base}/{MANIFEST}")))
+        for table in manifest["tables"]:
+            found = text(f"{base}/{table}/{COMMIT_FILE}")
+            if found != manifest["commit"]:
+                raise DatabaseError(
+                    f"{base}/{table}: commit {found} is not the lake's {manifest['commit']} (a write stopped part way)",
+                    fix="write the lake again with `costlens export lake --warehouse PATH`",
+                )
+    except (ValueError, KeyError) as error:
+        raise DatabaseError(
+            f"{base}/{MANIFEST}: not a readable lake manifest ({error})", fix="write the lake again"
+        ) from None
+    except Exception as error:
+        if not is_spark_error(error):
+            raise
+        raise UsageError(
+            f"--warehouse {warehouse}: no costlens lake Spark can read there", fix="check the URI and the credentials"
+        ) from None
+    return manifest

@@ -139,7 +139,7 @@ def read_manifest(warehouse: str, *, local: bool = True) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(
             f"--warehouse {warehouse}: no costlens lake there ({MANIFEST} not found)",
-            fix="write one with `costlens export lake --warehouse PATH` (or `costlens ingest … --warehouse PATH`)",
+            fix="write one with `costlens export lake --warehouse PATH`",
         )
     try:
         manifest = json.loads(path.read_text("utf-8"))
