@@ -352,8 +352,9 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         # HUGEINT: Spark's widest exact integer is DECIMAL(38, 0) (the same 38 digits costlens' money uses)
         return _exp.DataType.build("DECIMAL(38, 0)")
     if isinstance(node, _exp.Table) and (node.args.get("catalog") or node.args.get("db")):
-        if {node.catalog.lower(), node.db.lower()} <= {"temp", "main", ""}:
-            # temp.main.t / main.t: DuckDB's schemas of one database; on Spark every table is a session view
+        if node.db.lower() == "main" or {node.catalog.lower(), node.db.lower()} <= {"temp", "main", ""}:
+            # temp.main.t / main.t / <database>.main.t: DuckDB's schemas of one database; on Spark every table
+            # is a session view (a shadowed view of main: costlens.spark_sql.SparkSQL._schemas_resolved)
             node.set("catalog", None)
             node.set("db", None)
             return node
@@ -480,8 +481,9 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         return node
     if isinstance(node, _exp.PercentileCont) and node.expression is not None and not node.args.get("order"):
         # quantile_cont(x, q): Spark's percentile(x, q) interpolates between the same two values ((n - 1) × q
-        # between ranks), as (c - r) × lo + (r - f) × hi where DuckDB adds a delta to lo: the two can differ in
-        # the last bit of a DOUBLE (a p95 of 0.04749625 is 0.047496250000000004 on Spark)
+        # between ranks), as (c - r) × lo + (r - f) × hi; DuckDB's build computes lo × (1 - d) + hi × d with a
+        # fused multiply-add (fma(lo, 1 - d, hi × d): 0 of 3,000 random groups differ), which Spark SQL cannot
+        # write: the two can differ in the last bit of a DOUBLE (a p95 of 0.04749625 is 0.047496250000000004)
         return _exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
     if isinstance(node, _exp.CTE) and node.args.get("materialized") is not None:
         # AS [NOT] MATERIALIZED is a hint to DuckDB's planner; Spark decides for itself

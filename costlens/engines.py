@@ -58,7 +58,7 @@ def open_engine(
         return
     session = spark_session(config.engine)
     from costlens.dialect import DialectError
-    from costlens.spark_sql import SparkConnection, SparkSQLError, is_spark_error
+    from costlens.spark_sql import SparkConnection, SparkSQLError
 
     spark = SparkConnection(session)
     scratch = None

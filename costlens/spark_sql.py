@@ -33,6 +33,13 @@ def is_spark_error(error: BaseException) -> bool:
     return module.startswith(("pyspark", "py4j"))
 
 
+def _is_temporary(create: Any) -> bool:
+    from sqlglot import exp
+
+    properties = create.args.get("properties")
+    return properties is not None and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions)
+
+
 def tables_read(steps: Sequence[str]) -> list[str]:
     """The tables and views a chain of sql/ files reads and does not create itself (macros left out: they are
     inlined): what must be on Spark before the chain runs."""
@@ -70,6 +77,8 @@ class SparkSQL:
         self.session = session
         self.columns: dict[str, dict[str, str]] = {}
         self.macros: dict[str, Macro] = {}
+        self.shadowed: dict[str, str] = {}  # a view of main a TEMP view shadows → the name it is kept under
+        self.definitions: dict[str, str] = {}  # a view of main → its query in Spark SQL
         # what DuckDB would list each relation as: ("table" | "view", temporary)
         self.kinds: dict[str, tuple[str, bool]] = {}
         for key, value in SESSION_SETTINGS.items():
@@ -118,6 +127,11 @@ class SparkSQL:
         from sqlglot import exp
 
         kind = str(tree.args.get("kind", "")).upper() if isinstance(tree, exp.Create) else ""
+        if isinstance(tree, exp.Drop) and self._drop_temp_only(tree):
+            return None
+        if kind == "VIEW" and _is_temporary(tree):
+            self._shadow(tree.this.name)  # first: the view's own query may read the one it shadows
+        tree = self._schemas_resolved(tree)
         if isinstance(tree, exp.Update):
             self._update(tree, macros, origin)
         elif isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
@@ -133,17 +147,79 @@ class SparkSQL:
             frame = self.session.sql(spark_statement(tree, macros, origin, self.columns))
             if isinstance(tree, exp.Create):
                 self._learn(tree.this.name)
-                properties = tree.args.get("properties")
-                temporary = properties is not None and any(
-                    isinstance(p, exp.TemporaryProperty) for p in properties.expressions
-                )
-                self.kinds[tree.this.name.lower()] = ("view", temporary)
+                self.kinds[tree.this.name.lower()] = ("view", _is_temporary(tree))
+                if not _is_temporary(tree):  # a view of main: its query, should a TEMP view shadow it
+                    self.definitions[tree.this.name.lower()] = spark_statement(
+                        tree.expression, macros, origin, self.columns
+                    )
             elif isinstance(tree, exp.Drop):
                 for dropped in tree.args.get("tables") or []:
                     self.kinds.pop(dropped.name.lower(), None)
             elif isinstance(tree, exp.Query):
                 return frame
         return None
+
+    # DuckDB has two schemas costlens uses, main (the database's tables and views) and temp (a connection's);
+    # a TEMP view may shadow a view of main, which stays readable as <catalog>.main.name (`report --prices
+    # billed` shadows priced_calls so). Spark has one namespace of session views: the shadowed one is kept
+    # under a hidden name while the shadow lives.
+
+    def _schemas_resolved(self, tree: Any) -> Any:
+        """`tree` with `<catalog>.main.t` naming the shadowed t while a TEMP view shadows it."""
+        from sqlglot import exp
+
+        def resolve(node: Any) -> Any:
+            if not (isinstance(node, exp.Table) and node.db.lower() == "main" and node.catalog.lower() != "temp"):
+                return node
+            hidden = self.shadowed.get(node.name.lower())
+            if hidden is None:
+                return node
+            table = node.copy()
+            table.set("this", exp.to_identifier(hidden))
+            table.set("db", None)
+            table.set("catalog", None)
+            if not table.alias:  # columns qualified by the table's own name still find it
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(node.name)))
+            return table
+
+        return tree.transform(resolve)
+
+    def _shadow(self, name: str) -> None:
+        """Before a TEMP view `name` replaces a view of main: keep that one under its hidden name."""
+        kind = self.kinds.get(name.lower())
+        if kind is None or kind[1] or name.lower() in self.shadowed:
+            return
+        hidden = f"_costlens_main_{name.lower()}"
+        definition = self.definitions.get(name.lower())
+        if definition is None:  # a table of the lake: its rows, by reference
+            self.session.table(name).createOrReplaceTempView(hidden)
+        else:  # a view: its own query again (Spark would see hidden → name → hidden as a cycle)
+            self.session.sql(f"CREATE OR REPLACE TEMPORARY VIEW {hidden} AS {definition}")
+        self.columns[hidden] = self.columns.get(name.lower(), {})
+        self.shadowed[name.lower()] = hidden
+
+    def _drop_temp_only(self, drop: Any) -> bool:
+        """DROP … temp.main.t: only a TEMP relation goes; a shadowed view of main comes back. True when done
+        here (the statement is not for Spark)."""
+        tables = drop.args.get("tables") or []
+        if not (len(tables) == 1 and tables[0].catalog.lower() == "temp"):
+            return False
+        name = tables[0].name.lower()
+        kind = self.kinds.get(name)
+        if kind is not None and kind[1]:
+            self.session.catalog.dropTempView(name)
+            self.kinds.pop(name)
+        hidden = self.shadowed.pop(name, None)
+        if hidden is not None:
+            definition = self.definitions.get(name)
+            if definition is None:
+                self.session.table(hidden).createOrReplaceTempView(name)
+            else:
+                self.session.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {definition}")
+            self.session.catalog.dropTempView(hidden)
+            self.kinds[name] = ("view", False)
+            self._learn(name)
+        return True
 
     def _materialise(self, name: str, query: Any, macros: dict[str, Macro], origin: str) -> None:
         """CREATE TEMP TABLE: the rows computed once, as DuckDB materialises them."""
