@@ -56,22 +56,29 @@ def open_engine(
         finally:
             con.close()
         return
-    session = spark_session(config.engine)
+    # without a warehouse the database is read first: a missing or locked one fails before a JVM starts
+    source = None if lake else database.connect(db, read_only=True)
+    try:
+        session = spark_session(config.engine)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
     from costlens.dialect import DialectError
     from costlens.spark_sql import SparkConnection, SparkSQLError
 
     spark = SparkConnection(session)
     scratch = None
     try:
-        if not lake:
+        if source is not None:
             from costlens.lake import write_lake
 
             scratch = tempfile.mkdtemp(prefix="costlens-lake-")
-            source = database.connect(db, read_only=True)
             try:
                 lake = write_lake(source, scratch).warehouse
             finally:
                 source.close()
+        assert lake is not None
         register_lake(spark, lake)
         try:
             yield spark
