@@ -166,3 +166,10 @@ def test_every_content_producer_counts_prefix_tokens(fixture, con, ingest, no_ne
     assert with_prefix > 0, fixture
     assert counted == with_prefix
     assert con.execute("SELECT count(*) FROM call_content").fetchone()[0] == 0
+    # and a semantic-cache sketch of each request with text of its own (never for another file's call)
+    sketched, with_prompt, orphans = con.execute(
+        "SELECT (SELECT count(*) FROM call_sketches), (SELECT count(*) FROM calls WHERE prompt_hash IS NOT NULL), "
+        "(SELECT count(*) FROM call_sketches WHERE call_id NOT IN (SELECT call_id FROM calls))"
+    ).fetchone()
+    assert 0 < sketched <= with_prompt, fixture
+    assert orphans == 0

@@ -19,6 +19,7 @@ def test_smoke_benchmark_meets_its_targets(tmp_path):
     assert [row.split(" | ")[0][2:] for row in rows] == [
         "agent_loops/feature_norm",
         "batchable/traffic_pattern",
+        "cache_miss/semantic_cache",
         "context_bloat/growing_history",
         "context_bloat/oversized_input",
         "context_bloat/upper_mode",
@@ -39,6 +40,7 @@ def test_planted_truth_is_the_planted_tokens_at_the_models_input_price():
         "output_verbosity",
         "cheaper_model_same_feature",
         "traffic_pattern",
+        "semantic_cache",
     }
     upper = planted["upper_mode"]
     spans = [s for s in traffic.spans if s["attributes"]["costlens.feature"] == upper.feature]

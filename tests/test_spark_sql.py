@@ -31,6 +31,7 @@ JSON = "DuckDB's JSON and text-time functions (json_transform, json_valid, try_s
 TRY = "try() around an expression Spark has no try_ form of"
 PYTHON_UDF = "pricing_variant: a macro the pricing code creates at run time (the runner inlines it then)"
 OPAQUE = "SQLGlot reads a statement only as an opaque command"
+LIST_SLICES = "list slices with a negative end (words[1:-2]) and list_zip: ingest-side, where ingest runs (DuckDB)"
 
 # file → why it does not reach Spark yet
 SPARK_PENDING = {
@@ -41,6 +42,7 @@ SPARK_PENDING = {
     "load/billing_lines_insert.sql": STAR_COLUMNS,
     "load/billing_snapshots.sql": UPDATE_FROM,
     "load/calls_check.sql": STAR_COLUMNS,
+    "load/prompt_sketches.sql": LIST_SLICES,
     "schema/001_core.sql": DDL,
     "schema/003_additions.sql": DDL,
     "staging/anthropic_billing.sql": JSON,
@@ -156,7 +158,7 @@ def test_every_sql_file_reaches_spark_or_is_in_the_pending_ledger(spark, report_
     assert not newly_failing, f"no longer carried to Spark: {newly_failing}"
     now_passing = sorted(set(SPARK_PENDING) - set(failing))
     assert not now_passing, f"carried to Spark now: take them out of SPARK_PENDING: {now_passing}"
-    # the figure the issue tracks (58 of 98 when the ledger was last drawn)
+    # the figure the issue tracks (58 of 99 when the ledger was last drawn)
     assert len(files) - len(failing) >= 58
 
 

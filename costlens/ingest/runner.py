@@ -484,7 +484,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
                 [run_id],
             )
         con.execute(load_sql("load/stats.sql"))
-        if adapter.target == "calls" and _staged_columns(con) & set(_EXTRA_COLUMNS):
+        if adapter.target == "calls" and (_staged_columns(con) & set(_EXTRA_COLUMNS) or "prompt_sketch" in computed):
             con.execute(load_sql("load/call_extras_insert.sql"))
         if adapter.target == "calls" and "duplicate_reason" in _staged_columns(con):
             con.execute(load_sql("load/duplicates.sql"))
@@ -591,7 +591,7 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-_CONTENT_COLUMNS = {"prompt_text", "prefix_text"}
+_CONTENT_COLUMNS = {"prompt_text", "prefix_text", "query_text"}
 # Per-call extras an adapter may stage beside the target's columns (see load/call_extras_insert.sql): billed
 # quantities beyond the six token kinds, and usage fields costlens does not price, with who produced them.
 _EXTRA_COLUMNS = {
@@ -601,6 +601,9 @@ _EXTRA_COLUMNS = {
     "producer": "VARCHAR",
     # a row that is another row's call (a second span of one request): counted as a duplicate, with the reason
     "duplicate_reason": "VARCHAR",
+    # the request's semantic-cache sketch (load/prompt_sketches.sql), from its own text (`query_text`)
+    "prompt_sketch": "UINTEGER[]",
+    "prompt_words": "INTEGER",
 }
 # A billing staging that makes several lines of one input row may say their order (load/billing_lines_insert.sql).
 _BILLING_EXTRA_COLUMNS = {"line_order": "BIGINT"}
@@ -616,10 +619,11 @@ def _staged_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> dict[str, str]:
-    """Adapters that see prompt text stage it as `prompt_text` / `prefix_text`. Here it becomes
-    prompt_hash / prefix_hash (SHA-256 in SQL) and prefix_tokens (tiktoken, each distinct prefix counted
-    once, on both cores); the text itself is dropped unless the user opted in to keeping content.
-    Returns the expressions for those three columns, used by _conform_staged (no copy of `staged`)."""
+    """Adapters that see prompt text stage it as `prompt_text` / `prefix_text`, and the request's own text
+    (its messages without instructions) as `query_text`. Here they become prompt_hash / prefix_hash (SHA-256 in
+    SQL), prefix_tokens (tiktoken, each distinct prefix counted once, on both cores) and the semantic-cache
+    sketch (load/prompt_sketches.sql); the text itself is dropped unless the user opted in to keeping content.
+    Returns the expressions for those columns, used by _conform_staged (no copy of `staged`)."""
     columns = _staged_columns(con)
     if not columns & _CONTENT_COLUMNS:
         return {}
@@ -645,13 +649,20 @@ def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> d
             f"{prefix} AS prefix_text FROM staged s"
         )
     own = {name: f"s.{name}" if name in columns else "NULL" for name in ("prompt_hash", "prefix_hash", "prefix_tokens")}
+    sketches: dict[str, str] = {}
+    source = f"staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}"
+    if "query_text" in columns:
+        con.execute(load_sql("load/prompt_sketches.sql"))
+        sketches = {"prompt_sketch": "sk.sketch", "prompt_words": "sk.words"}
+        source += " LEFT JOIN staged_sketches sk ON sk.staged_row = s.rowid"
     return {
+        **sketches,
         "prompt_hash": f"coalesce(CAST({own['prompt_hash']} AS VARCHAR), CASE WHEN {prompt} IS NOT NULL AND "
         f"{prompt} <> '' THEN sha256(trim({prompt})) END)",
         "prefix_hash": f"coalesce(CAST({own['prefix_hash']} AS VARCHAR), CASE WHEN {prefix} IS NOT NULL AND "
         f"{prefix} <> '' THEN sha256(trim({prefix})) END)",
         "prefix_tokens": f"coalesce(CAST({own['prefix_tokens']} AS BIGINT), pc.tokens)",
-        "_from": f"staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}",
+        "_from": source,
     }
 
 

@@ -54,6 +54,8 @@ _RISK_REASON = {
     "context_discipline": "trimming context can drop facts the answer needs: check acceptance after the change",
     "output_controls": "a max_tokens cap can truncate answers that really need the length",
     "response_cache": "cached answers can go stale or miss context: set a TTL and key on everything that matters",
+    "semantic_cache": "a near-repeat can ask something else (another account, date or number): gate hits on a "
+    "similarity threshold validated on accepted answers",
     "stability_guardrails": "validation and capped retries do not change successful answers",
     "agent_budgets": "a step budget can stop an agent before it finishes: escalate instead of failing",
     "distillation": "a distilled student is a new model: it needs its own evaluation set and monitoring",
@@ -92,6 +94,8 @@ def finding_lever(finding: Any) -> str | None:
     if kind == "cache_miss":
         evidence = _get(finding, "evidence") or {}
         sub = str(evidence.get("sub_kind") or evidence.get("subkind") or evidence.get("type") or "")
+        if "semantic" in sub:
+            return "semantic_cache"
         return "response_cache" if "response" in sub else "prompt_caching"
     return KIND_TO_LEVER.get(kind)
 
@@ -582,6 +586,16 @@ def _finding_action(lever: str, feature: str, f: Any) -> str:
         return (
             f"Cache {feature}'s responses keyed on the prompt hash: {_num(repeats)} calls repeated an "
             f"already answered prompt{on}"
+        )
+    if lever == "semantic_cache":
+        rate = _ev(f, "hit_rate")
+        share = f" ({_pct(rate)} of its answered requests)" if rate is not None else ""
+        thresholds = _ev(f, "thresholds") or {}
+        similarity = thresholds.get("cache_miss.semantic_similarity") if isinstance(thresholds, dict) else None
+        at = f" at similarity ≥ {similarity:g}" if isinstance(similarity, int | float) else ""
+        return (
+            f"Put a semantic cache in front of {feature}{on}: {_num(calls)} requests{share} nearly repeated one "
+            f"answered earlier{at}; check its hits against accepted answers before serving them"
         )
     if lever == "batch_processing":
         return (

@@ -81,6 +81,7 @@ LEVERS = (
     "context_discipline",
     "output_controls",
     "response_cache",
+    "semantic_cache",
     "stability_guardrails",
     "agent_budgets",
     "distillation",
@@ -97,6 +98,7 @@ DEFAULT_EFFORT: dict[str, str] = {
     "context_discipline": "weeks",
     "output_controls": "days",
     "response_cache": "weeks",
+    "semantic_cache": "weeks",
     "stability_guardrails": "days",
     "agent_budgets": "days",
     "distillation": "months",
@@ -110,6 +112,8 @@ DEFAULT_QUALITY_RISK: dict[str, str] = {
     "context_discipline": "medium",
     "output_controls": "low",  # raised to medium by a finding that says so (truncation risk)
     "response_cache": "medium",
+    # a near-repeat can be a different question (another account, another date): answers need a check
+    "semantic_cache": "high",
     "stability_guardrails": "low",
     "agent_budgets": "medium",
     "distillation": "high",

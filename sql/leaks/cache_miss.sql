@@ -1,10 +1,18 @@
--- requires: leak_cache_minimums, leak_calls, leak_examples, leak_th, leak_thresholds_json, leak_usd
+-- requires: call_sketches, leak_cache_minimums, leak_calls, leak_examples, leak_th, leak_thresholds_json, leak_usd
 -- creates: none
 -- cache_miss (docs/definitions.md#cache_miss), two sub-kinds (evidence.sub_kind), one finding per feature (and
 -- model) each:
 --   response_cache: the same full prompt (prompt_hash) answered again within response_ttl_s of its previous
 --       answer, in another task (repeats inside one task are retries). Waste = the repeats' cost.
 --       Needs >= response_min_repeats repeats.
+--   semantic_cache: a request whose own text (messages without instructions) is a near-repeat of a request
+--       answered earlier in another task of the feature, within semantic_ttl_s: the Jaccard similarity of
+--       their normalised word pairs, estimated from the sketches stored at ingest (call_sketches,
+--       load/prompt_sketches.sql), is at least semantic_similarity. Exact repeats within response_ttl_s are
+--       response_cache's and never counted here. Candidates: requests whose sketches agree on a whole band
+--       of 4 bins (LSH banding: 16 bands), each against the 2 latest earlier requests of its band, so the
+--       work stays linear however alike a feature's requests are. Waste = the near-repeats' cost; hit rate =
+--       near-repeats ÷ the feature's answered requests with a sketch. Needs >= semantic_min_repeats.
 --   prompt_caching: a stable prefix (prefix_hash, prefix_tokens >= the provider's minimum cacheable length,
 --       costlens.leaks.detect.CACHE_MINIMUMS) resent while a cache entry would still be alive (within
 --       prompt_cache_ttl_s of the previous call with that prefix, same feature / provider / model) but read
@@ -12,7 +20,7 @@
 --       Waste = Σ missed repeats: prefix tokens × (the price they paid − cache read price)
 --             − Σ windows starting without a cache write: prefix tokens × (cache write 5m − input price),
 --       per prefix, counted only where positive (caching that prefix pays). Needs >= prompt_min_repeats misses.
--- Inputs: leak_calls, leak_cache_minimums, leak_feature_totals, leak_thresholds.
+-- Inputs: leak_calls, call_sketches, leak_cache_minimums, leak_feature_totals, leak_thresholds.
 WITH rc_last AS (
     -- the last answer of each prompt within a task (earlier ones there are retries)
     SELECT *
@@ -52,6 +60,83 @@ rc_found AS (
         ON a.feature_key = r.feature_key
     GROUP BY r.feature_key
     HAVING count(*) >= leak_th('cache_miss.response_min_repeats')
+),
+
+sc_calls AS (
+    -- answered requests with a sketch, less the exact repeats response_cache counts
+    SELECT r.call_id, r.ts, r.feature_key, r.task_key, r.model, r.task_class, r.cost_usd
+    FROM rc_seq AS r
+    JOIN call_sketches AS k ON k.call_id = r.call_id
+    WHERE r.previous_ts IS NULL OR date_diff('second', r.previous_ts, r.ts) > leak_th('cache_miss.response_ttl_s')
+),
+
+sc_values AS (
+    SELECT c.call_id, c.ts, c.feature_key, unnest(k.sketch) AS v
+    FROM sc_calls AS c
+    JOIN call_sketches AS k ON k.call_id = c.call_id
+),
+
+sc_bands AS (
+    -- a band's key: its bins' values, told apart by count, least, greatest and sum
+    SELECT call_id, any_value(ts) AS ts, any_value(feature_key) AS feature_key, CAST(v % 64 AS BIGINT) // 4 AS band,
+           count(*) AS n, min(v) AS lo, max(v) AS hi, sum(CAST(v AS BIGINT)) AS total
+    FROM sc_values
+    GROUP BY call_id, CAST(v % 64 AS BIGINT) // 4
+),
+
+sc_candidates AS (
+    SELECT call_id, lag(call_id, 1) OVER w AS earlier_1, lag(call_id, 2) OVER w AS earlier_2
+    FROM sc_bands
+    WINDOW w AS (PARTITION BY feature_key, band, n, lo, hi, total ORDER BY ts, call_id)
+),
+
+sc_pairs AS (
+    SELECT DISTINCT p.call_id, p.earlier_id
+    FROM (SELECT call_id, earlier_1 AS earlier_id FROM sc_candidates
+          UNION ALL
+          SELECT call_id, earlier_2 AS earlier_id FROM sc_candidates) AS p
+    JOIN sc_calls AS a ON a.call_id = p.call_id
+    JOIN sc_calls AS b ON b.call_id = p.earlier_id
+    WHERE a.task_key IS DISTINCT FROM b.task_key
+      AND date_diff('second', b.ts, a.ts) <= leak_th('cache_miss.semantic_ttl_s')
+),
+
+sc_pair_values AS (
+    SELECT p.call_id, p.earlier_id, unnest(k.sketch) AS v
+    FROM sc_pairs AS p JOIN call_sketches AS k ON k.call_id = p.call_id
+    UNION ALL
+    SELECT p.call_id, p.earlier_id, unnest(k.sketch) AS v
+    FROM sc_pairs AS p JOIN call_sketches AS k ON k.call_id = p.earlier_id
+),
+
+sc_similar AS (
+    -- equal values (a value names its bin) ÷ bins filled in either sketch
+    SELECT call_id, max(similarity) AS similarity
+    FROM (SELECT call_id, earlier_id,
+                 CAST(count(*) - count(DISTINCT v) AS DOUBLE) / count(DISTINCT v % 64) AS similarity
+          FROM sc_pair_values
+          GROUP BY call_id, earlier_id)
+    WHERE similarity >= leak_th('cache_miss.semantic_similarity')
+    GROUP BY call_id
+),
+
+sc_found AS (
+    SELECT
+        c.feature_key AS feature,
+        CASE WHEN count(DISTINCT c.model) = 1 THEN any_value(c.model) END AS model,
+        any_value(c.task_class) AS task_class,
+        count(*) AS calls_affected,
+        coalesce(sum(c.cost_usd), 0) AS wasted_usd,
+        coalesce(sum(c.cost_usd), 0) AS affected_cost_usd,
+        any_value(a.requests) AS requests,
+        median(s.similarity) AS median_similarity,
+        leak_examples(c.call_id, c.cost_usd) AS example_call_ids
+    FROM sc_similar AS s
+    JOIN sc_calls AS c ON c.call_id = s.call_id
+    LEFT JOIN (SELECT feature_key, count(*) AS requests FROM sc_calls GROUP BY feature_key) AS a
+        ON a.feature_key = c.feature_key
+    GROUP BY c.feature_key
+    HAVING count(*) >= leak_th('cache_miss.semantic_min_repeats')
 ),
 
 pc_minimum AS (
@@ -165,6 +250,37 @@ SELECT
     'medium' AS quality_risk,
     f.affected_cost_usd
 FROM rc_found AS f
+
+UNION ALL
+
+SELECT
+    'cache_miss' AS kind,
+    f.feature,
+    f.model,
+    f.task_class,
+    f.calls_affected,
+    f.wasted_usd,
+    f.calls_affected AS confidence_calls,
+    'high' AS confidence_at_most,
+    json_object(
+        'sub_kind', 'semantic_cache',
+        'counts', json_object(
+            'near_repeats', f.calls_affected,
+            'requests_with_sketch', f.requests),
+        'hit_rate', f.calls_affected / f.requests,
+        'median_similarity', round(f.median_similarity, 3),
+        'thresholds', leak_thresholds_json('cache_miss'),
+        'example_call_ids', f.example_call_ids
+    ) AS evidence,
+    format('{} of {} requests ({}%) nearly repeat a request answered earlier in another task (similarity of '
+           || 'their word pairs >= {}, exact repeats not counted); a semantic cache would serve them',
+           f.calls_affected, f.requests, round(100 * f.calls_affected / f.requests, 1),
+           leak_th('cache_miss.semantic_similarity')) AS explanation,
+    'semantic_cache' AS lever,
+    'cache_miss.semantic_savings' AS savings_factors,
+    'high' AS quality_risk,
+    f.affected_cost_usd
+FROM sc_found AS f
 
 UNION ALL
 

@@ -10,7 +10,8 @@
 -- _charges_pending: the row has charges beyond the token columns, priced once they are loaded.
 CREATE OR REPLACE TEMP VIEW calls_to_price AS
 WITH ok AS NOT MATERIALIZED (
-    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected, charges, unpriced_fields, producer, duplicate_reason),
+    SELECT s.* EXCLUDE (reject_reason, skip_reason, why_rejected, charges, unpriced_fields, producer, duplicate_reason,
+                        prompt_sketch, prompt_words),
            coalesce(len(s.charges), 0) > 0 AS _charges_pending
     FROM staged_checked s
     WHERE s.why_rejected IS NULL AND s.skip_reason IS NULL AND s.duplicate_reason IS NULL

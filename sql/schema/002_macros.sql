@@ -4,8 +4,8 @@
 --   json_number_leaves_of_map, json_pointer_step, metadata_tags, model_family, model_prefix_provider,
 --   model_provider, money_problem, normalize_provider, normalize_tier, nullif_blank, number_problem, otel_id,
 --   otel_kind, otel_parent_id, otlp_attr, otlp_value, parse_bool, parse_money, parse_tokens, parse_ts, quoted_value,
---   read_ts, safe_tags, tag_content_json, tag_content_key, tag_descriptor_key, tag_entries_checked,
---   tag_entry_checked, tag_entry_plain, tag_free_text, tag_has_credential, tag_high_entropy, tag_key_words,
+--   read_ts, request_text, request_words, safe_tags, tag_content_json, tag_content_key, tag_descriptor_key,
+--   tag_entries_checked, tag_entry_checked, tag_entry_plain, tag_free_text, tag_has_credential, tag_high_entropy, tag_key_words,
 --   tag_map_plain, tag_scalar, tag_secret_key, text_blank, text_count, text_ts, ts_in_window, ts_window_end,
 --   ts_window_problem, unread_usage
 -- Shared conversions used by every staging file, so no adapter re-invents them.
@@ -549,3 +549,22 @@ CREATE OR REPLACE MACRO text_count(x) AS (coalesce(try_cast(x AS BIGINT), parse_
 
 -- A value as a quarantine reason quotes it: in single quotes, cut to 40 characters.
 CREATE OR REPLACE MACRO quoted_value(x) AS ('''' || left(CAST(x AS VARCHAR), 40) || '''');
+
+-- The request's own text for the semantic-cache sketch (load/prompt_sketches.sql): a JSON message list without
+-- its system / developer messages (instructions are a stable prefix shared by every request of a feature and
+-- would make unrelated requests look alike); any other text as it is.
+CREATE OR REPLACE MACRO request_text(messages) AS (
+    CASE WHEN messages IS NULL THEN NULL
+         WHEN left(ltrim(messages), 1) = '[' AND json_valid(messages) THEN CAST(list_filter(
+             CAST(json_extract(messages, '$[*]') AS JSON[]),
+             lambda m: coalesce(m ->> 'role', '') NOT IN ('system', 'developer')) AS VARCHAR)
+         ELSE messages END
+);
+
+-- Normalised words of a request: lower case, letters and digits only; the JSON keys and role names of message
+-- lists are dropped, so "Reset my password?" and `[{"role":"user","content":"reset my password"}]` are alike.
+CREATE OR REPLACE MACRO request_words(t) AS (
+    list_filter(regexp_split_to_array(lower(regexp_replace(t,
+        '"(role|content|type|text|parts|name|user|assistant|tool|input_text|output_text|message|messages)"',
+        ' ', 'g')), '[^\p{L}\p{N}]+'), lambda w: w <> '')
+);

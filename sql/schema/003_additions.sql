@@ -1,5 +1,5 @@
 -- requires: none
--- creates: price_book_keys, replacements
+-- creates: call_sketches, price_book_keys, replacements
 -- Columns added after schema 1's tables were first created: ADD COLUMN IF NOT EXISTS keeps an older
 -- database usable (its rows get NULL).
 
@@ -62,4 +62,15 @@ CREATE TABLE IF NOT EXISTS price_book_keys (
     variant  VARCHAR NOT NULL,
     ts_min   TIMESTAMP NOT NULL,
     ts_max   TIMESTAMP NOT NULL
+);
+
+-- A privacy-preserving sketch of each request's own text, for the semantic-cache estimate
+-- (sql/leaks/cache_miss.sql, sub-kind semantic_cache): a one-permutation MinHash of the request's word pairs
+-- (load/prompt_sketches.sql). The text itself is never stored (only with --keep-content, in call_content).
+-- Apart from `calls`, which every report scans: only the cache detector reads it.
+CREATE TABLE IF NOT EXISTS call_sketches (
+    call_id     VARCHAR NOT NULL,
+    sketch      UINTEGER[] NOT NULL,   -- per non-empty bin (value % bins), the bin's least 32-bit pair hash
+    words       INTEGER NOT NULL,      -- normalised words of the request
+    run_id      BIGINT
 );

@@ -1,5 +1,5 @@
 -- requires: charge, count_problem, metadata_tags, normalize_provider, normalize_tier, nullif_blank, parse_bool,
---   parse_tokens, parse_ts, provider_lines, ts_window_problem, unread_usage
+--   parse_tokens, parse_ts, provider_lines, request_text, ts_window_problem, unread_usage
 -- creates: staged_anthropic
 -- Logged Anthropic Messages responses, step 2 (after staging/provider_lines.sql) → canonical calls, in
 -- `provider_staged`. Input: provider_lines (owner 'anthropic', or unknown shape when Anthropic is the primary).
@@ -231,6 +231,8 @@ SELECT
     CASE WHEN req.system IS NOT NULL OR req.tools IS NOT NULL THEN
         (concat_ws(chr(31), coalesce(CAST(req.system AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), '')))
     END AS prefix_text,
+    -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+    request_text(CAST(req.messages AS VARCHAR)) AS query_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
     list_filter([
         charge('web_search', coalesce(parse_tokens(uu.server_tool_use.web_search_requests), 0), 'call', NULL,

@@ -1,5 +1,5 @@
 -- requires: charge, count_problem, metadata_tags, normalize_provider, normalize_tier, nullif_blank, parse_bool,
---   parse_tokens, parse_ts, provider_lines, ts_window_problem, unread_usage, wrapper_attribution
+--   parse_tokens, parse_ts, provider_lines, request_text, ts_window_problem, unread_usage, wrapper_attribution
 -- creates: staged_bedrock
 -- Logged Amazon Bedrock Converse / ConverseStream responses, step 2 (after staging/provider_lines.sql) →
 -- canonical calls, in `staged_bedrock`. Input: provider_lines (owner 'bedrock', or unknown shape when
@@ -92,6 +92,8 @@ SELECT
     CASE WHEN req.system IS NOT NULL OR req.toolConfig IS NOT NULL THEN
         concat_ws(chr(31), coalesce(CAST(req.system AS VARCHAR), ''), coalesce(CAST(req.toolConfig AS VARCHAR), ''))
     END AS prefix_text,
+    -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+    request_text(CAST(req.messages AS VARCHAR)) AS query_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
     list_filter([
         charge('hidden_tokens', greatest(coalesce(parse_tokens(u.totalTokens), 0) - coalesce(in_t, 0)

@@ -1,5 +1,5 @@
 -- requires: charge, count_problem, metadata_tags, normalize_provider, nullif_blank, parse_bool, parse_tokens,
---   parse_ts, provider_lines, ts_window_problem, unread_usage, wrapper_attribution
+--   parse_ts, provider_lines, request_text, ts_window_problem, unread_usage, wrapper_attribution
 -- creates: staged_google
 -- Logged Gemini API / Vertex AI generateContent responses, step 2 (after staging/provider_lines.sql) →
 -- canonical calls, in `staged_google`. Input: provider_lines (owner 'google', or unknown shape when Gemini
@@ -109,6 +109,8 @@ SELECT
     CASE WHEN req.systemInstruction IS NOT NULL OR req.tools IS NOT NULL THEN
         concat_ws(chr(31), coalesce(CAST(req.systemInstruction AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), ''))
     END AS prefix_text,
+    -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+    request_text(CAST(req.contents AS VARCHAR)) AS query_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
     list_filter([
         charge('input_audio_tokens', audio_in_t - audio_cached_t, 'token', NULL, 'promptTokensDetails[AUDIO]'),

@@ -1,5 +1,6 @@
--- requires: count_problem, helicone_src, ingest_ctx, is_bad_number, normalize_provider, normalize_tier, nullif_blank,
---   parse_tokens, quoted_value, safe_tags, text_blank, text_count, text_ts, ts_window_problem
+-- requires: count_problem, helicone_src, ingest_ctx, is_bad_number, normalize_provider, normalize_tier,
+--   nullif_blank, parse_tokens, quoted_value, request_text, safe_tags, text_blank, text_count, text_ts,
+--   ts_window_problem
 -- creates: helicone_attr_sets, helicone_bare_model, helicone_json_text, helicone_key, helicone_models,
 --   helicone_parse, helicone_parsed, helicone_provider, helicone_typed, staged
 -- Helicone request export rows → canonical calls. Input: helicone_src (source_row, doc_problem and every
@@ -143,7 +144,9 @@ SELECT source_row, doc_problem, source_sha256, record_text, request_id, response
                 (concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''),
                                  coalesce(CAST(req.tools AS VARCHAR), ''),
                                  coalesce(array_to_string(system_messages, chr(30)), '')))
-       END AS prefix_text_n
+       END AS prefix_text_n,
+       -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+       request_text(CAST(coalesce(req.messages, req.input, req.prompt) AS VARCHAR)) AS query_text_n
 FROM fingerprinted;
 
 -- step 2: custom properties, scores and feedback → attribution and tags, once per DISTINCT combination.
@@ -314,6 +317,7 @@ SELECT
     prompt_hash_n AS prompt_hash,
     prefix_hash_n AS prefix_hash,
     prefix_text_n AS prefix_text,
+    query_text_n AS query_text,
     cost_d AS reported_cost_usd,
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem

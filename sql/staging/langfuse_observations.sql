@@ -1,5 +1,6 @@
 -- requires: charge, count_problem, is_bad_number, langfuse_meta_tags, langfuse_records, money_problem,
---   normalize_provider, normalize_tier, nullif_blank, parse_tokens, parse_ts, safe_tags, ts_window_problem
+--   normalize_provider, normalize_tier, nullif_blank, parse_tokens, parse_ts, request_text, safe_tags,
+--   ts_window_problem
 -- creates: langfuse_model_provider, langfuse_usage_has, langfuse_usage_kind, langfuse_usage_sum, staged
 -- Langfuse observations → canonical calls. Input: langfuse_records (staging/langfuse_records.sql), ingest_ctx.
 --
@@ -346,6 +347,9 @@ SELECT
          THEN (concat_ws(chr(31), coalesce(CAST(json(system_field) AS VARCHAR), ''),
                                coalesce(CAST(system_msgs AS VARCHAR), ''), coalesce(CAST(json(tools_field) AS VARCHAR), '')))
     END AS prefix_text,
+    -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+    CASE WHEN o.input IS NOT NULL AND json_type(o.input) <> 'NULL' THEN request_text(CAST(json(o.input) AS VARCHAR)) END
+        AS query_text,
     CASE WHEN coalesce(cost_total, cost_parts, try_cast(lu.totalCost AS DECIMAL(38,18)),
                        try_cast(o.calculatedTotalCost AS DECIMAL(38,18)), try_cast(o.totalCost AS DECIMAL(38,18))) = 0
               AND all_tokens > 0 THEN NULL

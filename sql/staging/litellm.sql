@@ -189,7 +189,11 @@ SELECT source_row, doc_problem, source_sha256, record_text, is_error_log, reques
     CASE WHEN len(list_filter(message_roles, lambda m: m.role IN ('system', 'developer'))) > 0 THEN
            (chr(31) || chr(31) || array_to_string(
                list_filter(message_list, lambda m, i: message_roles[i].role IN ('system', 'developer')), chr(30)))
-       END AS prefix_text_n
+       END AS prefix_text_n,
+    -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+    CASE WHEN len(message_list) > 0 THEN '[' || array_to_string(
+        list_filter(message_list, lambda m, i: message_roles[i].role NOT IN ('system', 'developer')), ',') || ']'
+    END AS query_text_n
 FROM parsed;
 
 -- step 2a: attribution from the request tags, the caller's metadata (spend_logs_metadata) and the virtual key
@@ -411,6 +415,7 @@ SELECT
     prompt_hash_n AS prompt_hash,
     prefix_hash_n AS prefix_hash,
     prefix_text_n AS prefix_text,
+    query_text_n AS query_text,
     CASE WHEN is_error_log THEN NULL ELSE spend_d END AS reported_cost_usd,
     CASE
         WHEN doc_problem IS NOT NULL THEN doc_problem

@@ -1,5 +1,5 @@
 -- requires: charge, count_problem, metadata_tags, normalize_provider, normalize_tier, nullif_blank, parse_bool,
---   parse_tokens, parse_ts, provider_lines, ts_window_problem, unread_usage
+--   parse_tokens, parse_ts, provider_lines, request_text, ts_window_problem, unread_usage
 -- creates: staged_openai
 -- Logged OpenAI responses, step 2 (after staging/provider_lines.sql) → canonical calls, in `staged_openai`.
 -- Input: provider_lines (this file's lines: owner 'openai', or unknown shape when OpenAI is the primary).
@@ -198,6 +198,8 @@ SELECT
     CASE WHEN req.instructions IS NOT NULL OR req.tools IS NOT NULL OR len(system_messages) > 0 THEN
         (concat_ws(chr(31), coalesce(CAST(req.instructions AS VARCHAR), ''), coalesce(CAST(req.tools AS VARCHAR), ''),
                          coalesce(array_to_string(system_messages, chr(30)), ''))) END AS prefix_text,
+    -- the request's own messages (no system ones), for its semantic-cache sketch (never stored)
+    request_text(CAST(coalesce(req.messages, req.input, req.prompt) AS VARCHAR)) AS query_text,
     try_cast(coalesce(t.cost_usd, meta.cost_usd) AS DECIMAL(38,18)) AS reported_cost_usd,
     -- billed quantities beyond the token columns
     list_filter([

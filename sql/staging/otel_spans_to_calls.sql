@@ -1,5 +1,5 @@
 -- requires: charge, count_problem, model_family, normalize_provider, normalize_tier, nullif_blank, otel_span_rows,
---   parse_bool, parse_tokens, parse_ts, ts_window_problem
+--   parse_bool, parse_tokens, parse_ts, request_text, ts_window_problem
 -- creates: otel_ancestors, otel_duplicates, otel_facts, otel_inherited, otel_spans, staged
 -- OTel spans → canonical calls. Input: otel_span_rows (staging/otel_span_rows_flat.sql or _otlp.sql).
 -- Placeholders filled by costlens/ingest/otel.py: {attribute_spec}, {resource_spec} (the attributes read),
@@ -398,6 +398,8 @@ SELECT
     coalesce(system_instructions,
              CASE WHEN json_valid(input_messages) AND json_extract_string(input_messages, '$[0].role') = 'system'
                   THEN json_extract(input_messages, '$[0]')::VARCHAR END) AS prefix_text,
+    -- the request's own messages (no system message): its semantic-cache sketch (load/prompt_sketches.sql)
+    request_text(CAST(input_messages AS VARCHAR)) AS query_text,
     nullif_blank(a."costlens.prompt_hash") AS prompt_hash,
     nullif_blank(a."costlens.prefix_hash") AS prefix_hash,
     parse_tokens(a."costlens.prefix_tokens") AS prefix_tokens,
