@@ -113,6 +113,9 @@ class ColumnMapping(_Strict):
 class IngestConfig(_Strict):
     mappings: list[ColumnMapping] = Field(default_factory=list)
     keep_content: bool = False
+    # the semantic-cache sketch of each request with text (load/prompt_sketches.sql): about 20 µs and 250 bytes
+    # per such request; off, the semantic_cache estimate has nothing to compare
+    semantic_sketches: bool = True
 
 
 class FeatureConfig(_Strict):

@@ -227,3 +227,38 @@ def test_the_lever_never_claims_more_than_the_feature_spends(semantic):
     assert lever.by_feature["faq"] == pytest.approx(Decimal("0.00126") * Decimal("30.44") / 30, rel=Decimal("1e-9"))
     assert lever.first_action.startswith("Put a semantic cache in front of faq")
     assert sum(lv.by_feature.get("faq", 0) for lv in plan.levers) <= monthly_faq
+
+
+@pytest.mark.slow
+def test_sketches_can_be_turned_off(tmp_path):
+    from costlens.config import IngestConfig
+    from costlens.ingest.runner import ingest_paths
+
+    file = tmp_path / "spans.jsonl"
+    file.write_text("".join(json.dumps(s) + "\n" for s in _month()[:4]), encoding="utf-8")
+    con = db.connect(":memory:")
+    try:
+        result = ingest_paths(con, [str(file)], Config(ingest=IngestConfig(semantic_sketches=False)))
+        assert result.total("rows_loaded") == 4
+        # the prompt hashes are still there; no sketch is
+        assert con.execute("SELECT count(prompt_hash) FROM calls").fetchone()[0] == 4
+        assert con.execute("SELECT count(*) FROM call_sketches").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_replace_reloads_sketches_once(tmp_path):
+    from costlens.ingest.runner import ingest_paths
+
+    file = tmp_path / "spans.jsonl"
+    file.write_text("".join(json.dumps(s) + "\n" for s in _month()), encoding="utf-8")
+    con = db.connect(":memory:")
+    try:
+        ingest_paths(con, [str(file)], Config())
+        ingest_paths(con, [str(file)], Config(), replace=True)
+        assert con.execute("SELECT count(*), count(DISTINCT call_id) FROM call_sketches").fetchone() == (30, 30)
+        orphans = "SELECT count(*) FROM call_sketches WHERE call_id NOT IN (SELECT call_id FROM calls)"
+        assert con.execute(orphans).fetchone()[0] == 0
+    finally:
+        con.close()

@@ -448,7 +448,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
             adapter.stage_batch(con, [p.src for p in files], ctx)
         elif not staged_first:
             adapter.stage(con, first.src, ctx)
-        computed = _fingerprint_staged(con, ctx.keep_content)
+        computed = _fingerprint_staged(con, ctx.keep_content, ctx.config.ingest.semantic_sketches)
         enter_step("checking")
         # `--set field=value` (or a config mapping's constants) fills what any producer's rows leave empty,
         # e.g. the model of bare Bedrock Converse responses, or a feature for a whole file
@@ -618,7 +618,7 @@ def _staged_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> dict[str, str]:
+def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool, sketches: bool = True) -> dict[str, str]:
     """Adapters that see prompt text stage it as `prompt_text` / `prefix_text`, and the request's own text
     (its messages without instructions) as `query_text`. Here they become prompt_hash / prefix_hash (SHA-256 in
     SQL), prefix_tokens (tiktoken, each distinct prefix counted once, on both cores) and the semantic-cache
@@ -649,14 +649,14 @@ def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool) -> d
             f"{prefix} AS prefix_text FROM staged s"
         )
     own = {name: f"s.{name}" if name in columns else "NULL" for name in ("prompt_hash", "prefix_hash", "prefix_tokens")}
-    sketches: dict[str, str] = {}
+    sketch_columns: dict[str, str] = {}
     source = f"staged s LEFT JOIN prefix_counts pc ON pc.text = {prefix}"
-    if "query_text" in columns:
+    if sketches and "query_text" in columns:
         con.execute(load_sql("load/prompt_sketches.sql"))
-        sketches = {"prompt_sketch": "sk.sketch", "prompt_words": "sk.words"}
+        sketch_columns = {"prompt_sketch": "sk.sketch", "prompt_words": "sk.words"}
         source += " LEFT JOIN staged_sketches sk ON sk.staged_row = s.rowid"
     return {
-        **sketches,
+        **sketch_columns,
         "prompt_hash": f"coalesce(CAST({own['prompt_hash']} AS VARCHAR), CASE WHEN {prompt} IS NOT NULL AND "
         f"{prompt} <> '' THEN sha256(trim({prompt})) END)",
         "prefix_hash": f"coalesce(CAST({own['prefix_hash']} AS VARCHAR), CASE WHEN {prefix} IS NOT NULL AND "
