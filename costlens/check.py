@@ -22,6 +22,9 @@ Rules (each a line of output, and an entry of `CheckResult.rules`):
                          baseline or no accepted outcome on either side).
 - priced_coverage        FAIL when less than `min_priced_coverage_pct` % of the period's calls are priced (or the
                          period has no calls at all: nothing was checked, which a CI gate must not hide).
+- margin_floor[<customer>] FAIL when the customer's gross AI margin is below `[customers] margin_floor_pct` % of
+                         its revenue, PASS at or above; customers without revenue above 0 are one SKIP. Only with
+                         the setting.
 - reconciliation         logged calls against the bills: PASS reconciled, WARN outside the tolerance (the hard
                          gate for it is `costlens reconcile --fail-outside-tolerance`), SKIP no bill, no AI spend on
                          it, or a currency not converted.
@@ -85,7 +88,7 @@ class CheckRule:
     name: str
     status: str  # PASS | WARN | FAIL | SKIP
     detail: str
-    kind: str  # config | budget | cost_slo | cpao_regression | priced_coverage | reconciliation
+    kind: str  # config | budget | cost_slo | cpao_regression | priced_coverage | margin_floor | reconciliation
     feature: str | None = None
     value: float | None = None
     threshold: float | None = None
@@ -571,6 +574,40 @@ def _reconciliation_rule(report: Report) -> CheckRule | None:
     return CheckRule("reconciliation", _RECONCILIATION[status], detail, "reconciliation")
 
 
+def _margin_rules(report: Report, config: Config) -> list[CheckRule]:
+    """margin_floor[<customer>]: FAIL when a customer's gross AI margin is below [customers] margin_floor_pct %
+    of its revenue; PASS otherwise. Customers without revenue above 0 are not compared (one SKIP says how many).
+    No rule without the setting."""
+    floor = config.customers.margin_floor_pct
+    if floor is None:
+        return []
+    section = report.customers
+    if section is None or section.revenue_usd is None:
+        return [CheckRule("margin_floor", SKIP, "no revenue covers the period: nothing to compare", "margin_floor")]
+    rules = []
+    for c in section.customers:
+        if c.margin_pct is None:
+            continue
+        margin = 100 * c.margin_pct
+        status = FAIL if margin < floor else PASS
+        detail = (
+            f"gross AI margin {margin:.1f}% of revenue (AI cost ${c.ai_cost_usd:,.2f} of ${c.revenue_usd:,.2f}) "
+            f"{'below' if status == FAIL else 'at or above'} the floor {floor:g}%"
+        )
+        rules.append(CheckRule(f"margin_floor[{c.customer}]", status, detail, "margin_floor", None, margin, floor))
+    unmeasured = sum(1 for c in section.customers if c.margin_pct is None and c.customer != "(no customer)")
+    if unmeasured:
+        rules.append(
+            CheckRule(
+                "margin_floor[without revenue]",
+                SKIP,
+                f"{unmeasured} customers have no revenue above 0 in the period: not compared",
+                "margin_floor",
+            )
+        )
+    return rules
+
+
 def _strict(rules: list[CheckRule]) -> None:
     for rule in rules:
         if rule.status == WARN:
@@ -600,6 +637,7 @@ def run_check(
     result.rules += _budget_rules(report, config, t)
     result.rules += _regression_rules(report, base, t)
     result.rules.append(_coverage_rule(report, t))
+    result.rules += _margin_rules(report, config)
     reconciliation = _reconciliation_rule(report)
     if reconciliation is not None:
         result.rules.append(reconciliation)

@@ -241,6 +241,15 @@ class EngineConfig(_Strict):
         return self
 
 
+class CustomersConfig(_Strict):
+    """[customers]: gross AI margin per customer and plan (sql/metrics/customer_economics.sql)."""
+
+    # a customer whose AI cost is above this share of its revenue is listed as over (0.25 = a quarter)
+    max_ai_cost_share: float = Field(default=0.25, gt=0)
+    # `costlens check` fails a customer whose gross AI margin is below this percent of its revenue (None: off)
+    margin_floor_pct: float | None = Field(default=None, ge=-100, le=100)
+
+
 class Config(_Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
@@ -254,6 +263,7 @@ class Config(_Strict):
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    customers: CustomersConfig = Field(default_factory=CustomersConfig)
     path: str | None = None
 
 

@@ -28,6 +28,8 @@ TABLES = [
     "budgets",
     "showback",
     "showback_invoice",
+    "customers",
+    "plans",
 ]
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from costlens.config import ColumnMapping, Config
     from costlens.ingest.sources import Source
 
-Target = Literal["calls", "outcomes", "billing_lines", "trace_context"]
+Target = Literal["calls", "outcomes", "billing_lines", "trace_context", "revenue"]
 
 
 @dataclass

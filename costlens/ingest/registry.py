@@ -19,6 +19,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "gemini": "costlens.ingest.gemini_usage",
     "bedrock": "costlens.ingest.bedrock_usage",
     "outcomes": "costlens.ingest.outcomes",
+    "revenue": "costlens.ingest.revenue",
     "focus": "costlens.ingest.focus",
     "generic": "costlens.ingest.generic",
     "litellm": "costlens.ingest.litellm",

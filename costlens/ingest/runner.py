@@ -253,7 +253,7 @@ class _Manifest:
 
     by_stat: dict[tuple[str, int, int, int], str]
     by_hash: dict[str, str]
-    # bills and outcomes (sha → mtime): the latest delivery of them wins, so a copy delivered later may matter
+    # bills, outcomes and revenue (sha → mtime): the latest delivery wins, so a copy delivered later may matter
     snapshots: dict[str, int] = field(default_factory=dict)
     con: duckdb.DuckDBPyConnection | None = None
     # path → (format, size, mtime, ctime, sha)
@@ -266,7 +266,8 @@ class _Manifest:
         ).fetchall()
         snapshots = dict(
             con.execute(
-                "SELECT source_sha256, mtime_ns FROM ingested_files WHERE target_table IN ('billing_lines', 'outcomes')"
+                "SELECT source_sha256, mtime_ns FROM ingested_files "
+                "WHERE target_table IN ('billing_lines', 'outcomes', 'revenue')"
             ).fetchall()
         )
         return cls(
@@ -287,8 +288,8 @@ class _Manifest:
                     "SELECT count(*) FROM ingested_files f WHERE f.source_sha256 = ? AND ("
                     "(f.target_table = 'billing_lines' AND EXISTS (SELECT 1 FROM billing_lines b "
                     " WHERE b.source_sha256 = f.source_sha256 AND b.superseded_by IS NOT NULL)) "
-                    "OR (f.target_table = 'outcomes' AND EXISTS (SELECT 1 FROM replacements r "
-                    " WHERE r.target = 'outcomes' AND r.replaced_file = f.source_file)))",
+                    "OR (f.target_table IN ('outcomes', 'revenue') AND EXISTS (SELECT 1 FROM replacements r "
+                    " WHERE r.target = f.target_table AND r.replaced_file = f.source_file)))",
                     [sha],
                 )
             )[0]
@@ -300,7 +301,7 @@ class _Manifest:
             fmt, size, mtime, ctime, sha = pending
             self.by_stat[(result.path, size, mtime, ctime)] = fmt
             self.by_hash[sha] = fmt
-            if result.target in ("billing_lines", "outcomes"):
+            if result.target in ("billing_lines", "outcomes", "revenue"):
                 self.snapshots[sha] = mtime
 
 

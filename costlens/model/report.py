@@ -271,6 +271,61 @@ class Showback:
 
 
 @dataclass
+class CustomerEconomics:
+    """One customer's AI cost, unit economics and gross AI margin in the period (sql/metrics/customer_economics.sql).
+    `(no customer)` holds the calls that name none; revenue figures are None without a revenue row."""
+
+    customer: str
+    plan: str  # the plan of its latest month in the period, or "(no plan)"
+    calls: int
+    unpriced_calls: int
+    tasks: int
+    accepted_tasks: int
+    ai_cost_usd: Decimal  # the calls' priced cost: customers add up to the period total
+    cost_per_call_usd: float | None
+    cost_per_task_usd: float | None
+    acceptance_rate: float | None
+    cost_per_accepted_outcome_usd: float | None
+    revenue_usd: Decimal | None
+    margin_usd: Decimal | None  # revenue − AI cost
+    margin_pct: float | None  # margin ÷ revenue (revenue above 0)
+    ai_cost_share: float | None  # AI cost ÷ revenue (revenue above 0)
+    over_share: bool  # AI cost above [customers] max_ai_cost_share of revenue (or cost with no revenue above 0)
+
+
+@dataclass
+class PlanEconomics:
+    """The customers of one plan together; AI cost and margin count the customers with revenue only."""
+
+    plan: str
+    customers: int
+    calls: int
+    ai_cost_usd: Decimal
+    revenue_usd: Decimal | None
+    margin_usd: Decimal | None
+    margin_pct: float | None
+    ai_cost_share: float | None
+    customers_over_share: int
+
+
+@dataclass
+class Customers:
+    """Who the AI spend serves, and which customers and plans make money once AI is paid for."""
+
+    ai_cost_usd: Decimal  # equals the period total
+    revenue_usd: Decimal | None  # of the customers with a revenue row (None: no revenue input)
+    margin_usd: Decimal | None  # revenue − the AI cost of the customers with revenue
+    margin_pct: float | None
+    max_ai_cost_share: float
+    customers: list[CustomerEconomics] = field(default_factory=list)  # by AI cost, largest first
+    by_plan: list[PlanEconomics] = field(default_factory=list)
+    top_by_margin: list[str] = field(default_factory=list)  # up to 5 customers with revenue, best margin first
+    bottom_by_margin: list[str] = field(default_factory=list)  # up to 5, worst margin first
+    over_share: list[str] = field(default_factory=list)  # customers whose AI cost is over the share
+    customers_without_revenue: int = 0  # customers with calls and no revenue row (not counted in the margin)
+
+
+@dataclass
 class Budget:
     """One feature's monthly budget and cost SLO against the period's spend (costlens/budgets.py says how each
     figure and status is decided). Field order is the JSON order of `budgets[]`."""
@@ -379,6 +434,7 @@ class Report:
     diagnosis: Diagnosis | None = None  # with analysis: which way the decision tree points
     change: Change | None = None  # vs the previous period: volume / price / mix / efficiency (None: no calls then)
     showback: Showback | None = None  # by feature, owner, team, cost center
+    customers: Customers | None = None  # per customer and plan, with margin (None: no customer, no revenue)
     maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
     budgets: list[Budget] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):

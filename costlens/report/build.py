@@ -280,11 +280,13 @@ def _finance_sections(
     """Budgets and showback always; with `analyse`, the leaks and levers, then maturity (it reads the leaks)
     and the change against the previous period (last: it works on its own cursor)."""
     from costlens.budgets import compute_budgets
+    from costlens.customers import compute_customers
     from costlens.showback import compute_showback
 
     _step(progress, "budgets")
     report.budgets = compute_budgets(con, config, report)
     report.showback = compute_showback(con, config, report)
+    report.customers = compute_customers(con, config)
     if not analyse:
         return
     from costlens.change import decompose_change

@@ -269,6 +269,32 @@ def spend_by_key(rows: Sequence[tuple[str, float]], title: str, name: str, limit
     return _draw(build, name, f"Bar chart: {title}")
 
 
+def margin_by_customer(rows: Sequence[tuple[str, float, bool]], floor: float, limit: int = 15) -> Markup | None:
+    """Gross AI margin as a share of revenue per customer (largest revenue first, `limit` of them): red where AI
+    cost is over its share of revenue; the dashed line is the margin at that share (`floor`)."""
+    rows = [(label(k), float(v), over) for k, v, over in rows][:limit]
+    if not rows:
+        return None
+
+    def build():
+        fig = _figure(9.0, 0.9 + 0.32 * len(rows))
+        ax = fig.add_subplot()
+        names = [k for k, _, _ in rows][::-1]
+        values = [100 * v for _, v, _ in rows][::-1]
+        colors = [PALETTE["bad"] if over else PALETTE["good"] for _, _, over in rows][::-1]
+        bars = ax.barh(range(len(rows)), values, color=colors, height=0.65)
+        ax.set_yticks(range(len(rows)), names)
+        ax.axvline(100 * floor, color=PALETTE["muted"], linestyle="--", linewidth=1)
+        ax.bar_label(bars, labels=[f"{v:.1f}%" for v in values], padding=3, fontsize=8, color=PALETTE["text"])
+        low = min(0.0, min(values))
+        ax.set_xlim(low * 1.15 if low < 0 else 0, 115)
+        ax.grid(axis="y", visible=False)
+        ax.set_title("Gross AI margin by customer, % of revenue (dashed: AI cost at its limit share)", loc="left")
+        return fig
+
+    return _draw(build, "margin", "Bar chart: gross AI margin by customer as a share of revenue")
+
+
 def pareto(rows: Sequence[tuple[str, float]], limit: int = 15) -> Markup | None:
     """Features by spend, descending, with the cumulative share of spend on a second axis."""
     rows = sorted(((label(k, 22), float(v)) for k, v in rows), key=lambda r: -r[1])

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SECTIONS = [
     ("summary", "Executive summary"),
     ("showback", "Showback"),
+    ("customers", "Customers and margin"),
     ("budgets", "Budgets and forecast"),
     ("unit-economics", "Unit economics"),
     ("cost-value", "Cost–value matrix"),
@@ -265,6 +266,38 @@ def _showback(report: Report, meta: dict[str, dict[str, Any]]) -> dict[str, Any]
         "has_groups": any(g["rows"] for g in groups),
         "feature_chart": charts.spend_by_key(pairs, "Spend by feature", "byfeature"),
         "pareto_chart": charts.pareto(pairs),
+    }
+
+
+def _customers(report: Report) -> dict[str, Any] | None:
+    """The customers section: the largest by AI cost (the rest in one row), the plans and the margin chart."""
+    section = report.customers
+    if section is None:
+        return None
+    from costlens.report.lead import TOP_ROWS
+
+    rest = section.customers[TOP_ROWS:]
+    others = None
+    if rest:
+        others = {
+            "customer": f"{len(rest):,} others",
+            "calls": sum(c.calls for c in rest),
+            "ai_cost_usd": sum((c.ai_cost_usd for c in rest), Decimal(0)),
+            "revenue_usd": sum((c.revenue_usd for c in rest if c.revenue_usd is not None), Decimal(0)),
+        }
+    earning = sorted(
+        (c for c in section.customers if c.revenue_usd is not None and c.margin_pct is not None),
+        key=lambda c: (-(c.revenue_usd or 0), c.customer),
+    )
+    chart = charts.margin_by_customer(
+        [(c.customer, float(c.margin_pct or 0), c.over_share) for c in earning], 1 - section.max_ai_cost_share
+    )
+    return {
+        "section": section,
+        "rows": section.customers[:TOP_ROWS],
+        "others": others,
+        "with_revenue": section.revenue_usd is not None,
+        "chart": chart,
     }
 
 
@@ -507,6 +540,7 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         "period_label": f"{report.period.start.isoformat()} to {last_day.isoformat()}",
         "summary": _summary(report),
         "showback": _showback(report, meta),
+        "customers": _customers(report),
         "budgets": _budgets(report),
         "cost_value": _cost_value(report, meta),
         "leaks": _leaks(report),

@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 from costlens.errors import UsageError
 from costlens.inert import neutralise
-from costlens.model.report import InvoiceShowback, Report, Showback, ShowbackRow, UnitEconomics
+from costlens.model.report import (
+    CustomerEconomics,
+    InvoiceShowback,
+    PlanEconomics,
+    Report,
+    Showback,
+    ShowbackRow,
+    UnitEconomics,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,6 +53,9 @@ def _kind(annotation: str) -> str:
 
 
 _UE_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(UnitEconomics) if f.name not in ("key", "provider")]
+# one row per customer (AI cost adds up to the period total) and per plan, as the report's Customers section
+CUSTOMER_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(CustomerEconomics)]
+PLAN_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(PlanEconomics)]
 
 LEAK_COLUMNS = [
     ("kind", TEXT),
@@ -182,6 +193,11 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
             SHOWBACK_INVOICE_COLUMNS,
             _showback_rows(report.showback.invoice if report.showback is not None else None),
         ),
+        "customers": (
+            CUSTOMER_COLUMNS,
+            [asdict(c) for c in report.customers.customers] if report.customers is not None else [],
+        ),
+        "plans": (PLAN_COLUMNS, [asdict(p) for p in report.customers.by_plan] if report.customers is not None else []),
     }
 
 

@@ -11,12 +11,13 @@ the output is not a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlens import money
 from costlens.model.levers import Lever, LeverSummary
-from costlens.model.report import Report, UnitEconomics
+from costlens.model.report import CustomerEconomics, Report, UnitEconomics
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
 from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows
 
@@ -264,6 +265,7 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
             lead=True,
         )
     render_budgets(report, view)
+    render_customers(report, view)
     render_change(report, view)
     _reported_vs_computed(report, console)
     render_diagnosis(report, console)
@@ -385,6 +387,91 @@ def render_budgets(report: Report, view: View) -> None:
                 for b in breached
             ],
         )
+
+
+def render_customers(report: Report, view: View) -> None:
+    """AI cost, unit economics and gross AI margin per customer (the largest by AI cost) and per plan."""
+    from rich.table import Table
+    from rich.text import Text
+
+    section = report.customers
+    if section is None:
+        return
+    console = view.console
+    with_revenue = section.revenue_usd is not None
+    Cell = Callable[[CustomerEconomics], Any]
+    columns: list[tuple[str, JustifyMethod, Cell, bool]] = [  # name, justify, value, in the compact view
+        ("Customer", "left", lambda c: c.customer, True),
+        ("Plan", "left", lambda c: c.plan, not with_revenue),
+        ("Calls", "right", lambda c: f"{c.calls:,}", not with_revenue),
+        ("AI cost", "right", lambda c: usd(c.ai_cost_usd), True),
+        ("Per task", "right", lambda c: unit_usd(c.cost_per_task_usd), not with_revenue),
+        ("Per accepted", "right", lambda c: unit_usd(c.cost_per_accepted_outcome_usd), not with_revenue),
+    ]
+    if with_revenue:
+        columns += [
+            ("Revenue", "right", lambda c: usd(c.revenue_usd), True),
+            ("Margin", "right", lambda c: usd(c.margin_usd), False),
+            ("Margin %", "right", lambda c: pct(c.margin_pct), True),
+            (
+                "AI / revenue",
+                "right",
+                lambda c: Text(pct(c.ai_cost_share), style="bold red" if c.over_share else ""),
+                True,
+            ),
+        ]
+    if view.compact:
+        view.hints.add("wide")
+        columns = [column for column in columns if column[3]]
+    table = Table(
+        title="Customers: AI cost" + (" and gross AI margin" if with_revenue else ""),
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
+    for name, justify, _, _ in columns:
+        table.add_column(name, justify=justify)
+    for c in section.customers[:TOP_ROWS]:
+        table.add_row(*(value(c) for _, _, value, _ in columns))
+    rest = section.customers[TOP_ROWS:]
+    if rest:
+        totals = {
+            "Customer": f"{len(rest):,} others",
+            "Calls": f"{sum(c.calls for c in rest):,}",
+            "AI cost": usd(sum((c.ai_cost_usd for c in rest), Decimal(0))),
+            "Revenue": usd(sum((c.revenue_usd for c in rest if c.revenue_usd is not None), Decimal(0))),
+        }
+        table.add_row(*(totals.get(name, "") for name, _, _, _ in columns))
+    view.print_table(table)
+    if not with_revenue:
+        return
+    console.print(
+        Text.assemble(
+            ("Gross AI margin", "bold"),
+            f": {usd(section.margin_usd)} on {usd(section.revenue_usd)} of revenue ({pct(section.margin_pct)}); "
+            f"best {', '.join(section.top_by_margin) or MISSING}; "
+            f"worst {', '.join(section.bottom_by_margin) or MISSING}",
+        )
+    )
+    if section.over_share:
+        console.print(
+            Text(
+                f"AI cost above {section.max_ai_cost_share:.0%} of revenue: {', '.join(section.over_share)}",
+                style="bold red",
+            )
+        )
+    if section.customers_without_revenue:
+        console.print(
+            Text(f"{section.customers_without_revenue:,} customers with calls have no revenue row", style="yellow")
+        )
+    plans = Table(title="Plans", title_justify="left", header_style="bold", pad_edge=False)
+    for name in ("Plan", "Customers", "AI cost", "Revenue", "Margin %", "AI / revenue"):
+        plans.add_column(name, justify="left" if name == "Plan" else "right")
+    for p in section.by_plan:
+        plans.add_row(
+            p.plan, f"{p.customers:,}", usd(p.ai_cost_usd), usd(p.revenue_usd), pct(p.margin_pct), pct(p.ai_cost_share)
+        )
+    view.print_table(plans)
 
 
 def _sum(values) -> Any:

@@ -1,5 +1,5 @@
 -- requires: none
--- creates: call_sketches, price_book_keys, replacements
+-- creates: call_sketches, price_book_keys, replacements, revenue
 -- Columns added after schema 1's tables were first created: ADD COLUMN IF NOT EXISTS keeps an older
 -- database usable (its rows get NULL).
 
@@ -73,4 +73,18 @@ CREATE TABLE IF NOT EXISTS call_sketches (
     sketch      UINTEGER[] NOT NULL,   -- per non-empty bin (value % bins), the bin's least 32-bit pair hash
     words       INTEGER NOT NULL,      -- normalised words of the request
     run_id      BIGINT
+);
+
+-- What each customer paid per month (costlens/ingest/revenue.py), set against AI cost per customer and plan
+-- (sql/metrics/customer_economics.sql). One amount per customer and month: the latest delivery wins.
+CREATE TABLE IF NOT EXISTS revenue (
+    customer         VARCHAR NOT NULL,
+    month            DATE NOT NULL,             -- the first day of the month the revenue belongs to
+    revenue_usd      DECIMAL(38,18) NOT NULL,
+    plan             VARCHAR,
+    source_format    VARCHAR NOT NULL,
+    source_file      VARCHAR NOT NULL,
+    source_sha256    VARCHAR NOT NULL,
+    source_row       BIGINT NOT NULL,
+    run_id           BIGINT
 );
