@@ -241,6 +241,38 @@ class EngineConfig(_Strict):
         return self
 
 
+class InfrastructureRule(_Strict):
+    """[[infrastructure.rules]]: bill lines that serve one feature without being model usage (a vector database,
+    an embedding job, a search API, GPUs, storage). Every matcher given must match (globs, any case)."""
+
+    feature: str
+    kind: str = "infrastructure"  # what it is, as the report shows it: vector_db, search, gpu, storage, …
+    service: str | None = None  # ServiceName
+    resource: str | None = None  # ResourceId
+    sku: str | None = None  # SkuId, SkuMeter or ChargeDescription
+    account: str | None = None  # billing account, sub-account (id or name) or project
+    tags: dict[str, str] = Field(default_factory=dict)  # tag key → glob of its value
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> InfrastructureRule:
+        if not (self.service or self.resource or self.sku or self.account or self.tags):
+            raise ValueError(
+                f"the rule for feature {self.feature!r} matches every bill line: give service, resource, sku, "
+                "account or tags"
+            )
+        return self
+
+
+class InfrastructureConfig(_Strict):
+    """[infrastructure]: non-token spend owned by features (sql/metrics/feature_costs.sql)."""
+
+    # tag keys whose value names a line's feature (a known feature: with calls in the period, or configured)
+    feature_tags: list[str] = Field(
+        default_factory=lambda: ["costlens-feature", "costlens:feature", "feature", "ai-feature", "app"]
+    )
+    rules: list[InfrastructureRule] = Field(default_factory=list)
+
+
 class CustomersConfig(_Strict):
     """[customers]: gross AI margin per customer and plan (sql/metrics/customer_economics.sql)."""
 
@@ -264,6 +296,7 @@ class Config(_Strict):
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     customers: CustomersConfig = Field(default_factory=CustomersConfig)
+    infrastructure: InfrastructureConfig = Field(default_factory=InfrastructureConfig)
     path: str | None = None
 
 

@@ -1669,6 +1669,13 @@ cost_center = "CC-520-MKT"
 criticality = "mass"
 monthly_budget_usd = 5
 interactive = true
+
+# The blob storage account that caches doc-extractor's page images is part of that feature's cost (the report's
+# whole cost by feature); the other cloud lines serve no feature.
+[[infrastructure.rules]]
+feature = "doc-extractor"
+kind = "storage"
+tags = {{ account = "nwmodelcache" }}
 """
 
 

@@ -30,6 +30,8 @@ TABLES = [
     "showback_invoice",
     "customers",
     "plans",
+    "feature_costs",
+    "infrastructure",
 ]
 
 

@@ -271,6 +271,44 @@ class Showback:
 
 
 @dataclass
+class FeatureCost:
+    """The whole cost of one feature in the period (sql/metrics/feature_costs.sql): the four parts add up to
+    `total_usd`."""
+
+    feature: str
+    model_tokens_usd: Decimal  # the calls' cost less tool charges
+    tool_charges_usd: Decimal  # server-side tools, generated images, per-request fees
+    infrastructure_usd: Decimal  # bill lines that serve it without being model usage
+    human_review_usd: Decimal  # rework cost of its tasks with an outcome
+    total_usd: Decimal
+    infrastructure_lines: int
+    accepted_tasks: int
+    inference_cost_per_accepted_outcome_usd: float | None  # (tokens + tools) ÷ accepted tasks
+    total_cost_per_accepted_outcome_usd: float | None  # all four ÷ accepted tasks
+
+
+@dataclass
+class InfrastructureSpend:
+    """Bill lines of one kind attributed to one feature (by a rule or a tag)."""
+
+    feature: str
+    kind: str
+    attributed_by: str  # "rule N" ([[infrastructure.rules]], 1-based) or "tag KEY"
+    lines: int
+    cost_usd: Decimal
+
+
+@dataclass
+class FeatureCosts:
+    """Each feature's whole cost: model tokens, tool charges, infrastructure and human review."""
+
+    features: list[FeatureCost] = field(default_factory=list)  # largest total first
+    infrastructure: list[InfrastructureSpend] = field(default_factory=list)
+    infrastructure_usd: Decimal = Decimal(0)  # the attributed bill lines' cost: the features' infrastructure sum
+    total_usd: Decimal = Decimal(0)
+
+
+@dataclass
 class CustomerEconomics:
     """One customer's AI cost, unit economics and gross AI margin in the period (sql/metrics/customer_economics.sql).
     `(no customer)` holds the calls that name none; revenue figures are None without a revenue row."""
@@ -435,6 +473,7 @@ class Report:
     change: Change | None = None  # vs the previous period: volume / price / mix / efficiency (None: no calls then)
     showback: Showback | None = None  # by feature, owner, team, cost center
     customers: Customers | None = None  # per customer and plan, with margin (None: no customer, no revenue)
+    feature_costs: FeatureCosts | None = None  # each feature's whole cost (tokens, tools, infrastructure, review)
     maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
     budgets: list[Budget] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):

@@ -281,12 +281,15 @@ def _finance_sections(
     and the change against the previous period (last: it works on its own cursor)."""
     from costlens.budgets import compute_budgets
     from costlens.customers import compute_customers
+    from costlens.feature_costs import compute_feature_costs
     from costlens.showback import compute_showback
 
     _step(progress, "budgets")
     report.budgets = compute_budgets(con, config, report)
     report.showback = compute_showback(con, config, report)
     report.customers = compute_customers(con, config)
+    shown = {row.key for row in report.unit_economics} if report.filters else None
+    report.feature_costs = compute_feature_costs(con, config, shown)
     if not analyse:
         return
     from costlens.change import decompose_change

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.config import InfrastructureConfig
 from costlens.money import listing, pct, pct_shown, signed_usd, unit_usd, usd, usd_range
 from costlens.report import charts
 from costlens.report.lead import lead_budgets, lead_groups, lead_rows
@@ -32,6 +33,7 @@ SECTIONS = [
     ("summary", "Executive summary"),
     ("showback", "Showback"),
     ("customers", "Customers and margin"),
+    ("feature-costs", "Whole cost by feature"),
     ("budgets", "Budgets and forecast"),
     ("unit-economics", "Unit economics"),
     ("cost-value", "Cost–value matrix"),
@@ -541,6 +543,9 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         "summary": _summary(report),
         "showback": _showback(report, meta),
         "customers": _customers(report),
+        "infrastructure_tags": ", ".join(
+            config.infrastructure.feature_tags if config is not None else InfrastructureConfig().feature_tags
+        ),
         "budgets": _budgets(report),
         "cost_value": _cost_value(report, meta),
         "leaks": _leaks(report),

@@ -29,6 +29,8 @@ from costlens.errors import UsageError
 from costlens.inert import neutralise
 from costlens.model.report import (
     CustomerEconomics,
+    FeatureCost,
+    InfrastructureSpend,
     InvoiceShowback,
     PlanEconomics,
     Report,
@@ -56,6 +58,9 @@ _UE_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(UnitEconomics) if f.
 # one row per customer (AI cost adds up to the period total) and per plan, as the report's Customers section
 CUSTOMER_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(CustomerEconomics)]
 PLAN_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(PlanEconomics)]
+# each feature's whole cost, and the bill lines attributed to features as infrastructure
+FEATURE_COST_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(FeatureCost)]
+INFRASTRUCTURE_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(InfrastructureSpend)]
 
 LEAK_COLUMNS = [
     ("kind", TEXT),
@@ -180,6 +185,7 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
         row["features"] = "; ".join(str(x) for x in lever.features)
         row["evidence"] = _json(lever.evidence)
         levers.append(row)
+    costs = report.feature_costs
     return {
         "unit_economics": ([("feature", TEXT)] + _UE_COLUMNS, _ue_rows(report.unit_economics, "feature")),
         "by_model": ([("model", TEXT), ("provider", TEXT)] + _UE_COLUMNS, _ue_rows(report.by_model, "model")),
@@ -198,6 +204,8 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
             [asdict(c) for c in report.customers.customers] if report.customers is not None else [],
         ),
         "plans": (PLAN_COLUMNS, [asdict(p) for p in report.customers.by_plan] if report.customers is not None else []),
+        "feature_costs": (FEATURE_COST_COLUMNS, [asdict(f) for f in costs.features] if costs is not None else []),
+        "infrastructure": (INFRASTRUCTURE_COLUMNS, [asdict(s) for s in costs.infrastructure] if costs else []),
     }
 
 

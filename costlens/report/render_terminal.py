@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from costlens import money
 from costlens.model.levers import Lever, LeverSummary
-from costlens.model.report import CustomerEconomics, Report, UnitEconomics
+from costlens.model.report import CustomerEconomics, FeatureCost, Report, UnitEconomics
 from costlens.money import MISSING, pct, pct_shown, unit_usd, usd_range
 from costlens.report.lead import TOP_ROWS, lead_budgets, lead_rows
 
@@ -266,6 +266,7 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
         )
     render_budgets(report, view)
     render_customers(report, view)
+    render_feature_costs(report, view)
     render_change(report, view)
     _reported_vs_computed(report, console)
     render_diagnosis(report, console)
@@ -387,6 +388,50 @@ def render_budgets(report: Report, view: View) -> None:
                 for b in breached
             ],
         )
+
+
+def render_feature_costs(report: Report, view: View) -> None:
+    """Each feature's whole cost, shown when there is more to it than the calls: attributed infrastructure or
+    human review. The compact view keeps the whole cost per accepted outcome only."""
+    from rich.table import Table
+
+    section = report.feature_costs
+    if section is None or not any(f.infrastructure_usd or f.human_review_usd for f in section.features):
+        return
+    table = Table(
+        title="Whole cost by feature: tokens, tools, infrastructure, human review",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+        show_footer=True,
+        footer_style="bold",
+    )
+    parts: list[tuple[str, Callable[[FeatureCost], Decimal]]] = [("Tokens", lambda f: f.model_tokens_usd)]
+    if any(f.tool_charges_usd for f in section.features):
+        parts.append(("Tools", lambda f: f.tool_charges_usd))
+    parts += [
+        ("Infra", lambda f: f.infrastructure_usd),
+        ("Review", lambda f: f.human_review_usd),
+        ("Total", lambda f: f.total_usd),
+    ]
+    table.add_column("Feature", footer="Total")
+    for name, value in parts:
+        table.add_column(name, justify="right", footer=usd(sum((value(f) for f in section.features), Decimal(0))))
+    table.add_column("Per accepted", justify="right")
+    if not view.compact:
+        table.add_column("Inference per accepted", justify="right")
+    for f in section.features[:TOP_ROWS]:
+        per = [unit_usd(f.total_cost_per_accepted_outcome_usd)]
+        if not view.compact:
+            per.append(unit_usd(f.inference_cost_per_accepted_outcome_usd))
+        table.add_row(f.feature, *(usd(value(f)) for _, value in parts), *per)
+    rest = section.features[TOP_ROWS:]
+    if rest:
+        sums = (usd(sum((value(f) for f in rest), Decimal(0))) for _, value in parts)
+        table.add_row(f"{len(rest):,} others", *sums, *([""] * (1 if view.compact else 2)))
+    if view.compact:
+        view.hints.add("wide")
+    view.print_table(table)
 
 
 def render_customers(report: Report, view: View) -> None:
