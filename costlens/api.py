@@ -101,12 +101,13 @@ def report(
     on_progress: ProgressCallback | None = None,
     feature: str | Sequence[str] | None = None,
     team: str | Sequence[str] | None = None,
+    customer: str | Sequence[str] | None = None,
     engine: str | None = None,
     warehouse: str | None = None,
 ) -> Report:
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
-    and how far DuckDB is inside each. `feature` / `team` (a name or several) keep only those calls. `engine`
-    ("duckdb" | "spark") and `warehouse` (a lake) override [engine] in the config (costlens.engines)."""
+    and how far DuckDB is inside each. `feature` / `team` / `customer` (a name or several) keep only those calls.
+    `engine` ("duckdb" | "spark") and `warehouse` (a lake) override [engine] in the config (costlens.engines)."""
     from contextlib import nullcontext
 
     from costlens.engine import check_call_filter
@@ -116,7 +117,7 @@ def report(
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
-    call_filter = _call_filter(feature, team)
+    call_filter = _call_filter(feature, team, customer)
     kind, _ = engine_choice(config, engine, warehouse)
     with open_engine(db, config, engine=engine, warehouse=warehouse) as con:
         chosen = options.resolve(con)
@@ -151,16 +152,17 @@ def daily(
     last: str | None = None,
     feature: str | Sequence[str] | None = None,
     team: str | Sequence[str] | None = None,
+    customer: str | Sequence[str] | None = None,
 ):
     """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
-    (costlens.report.daily.Daily); `feature` / `team` keep only those calls."""
+    (costlens.report.daily.Daily); `feature` / `team` / `customer` keep only those calls."""
     from costlens import db as database
     from costlens.engine import check_call_filter
     from costlens.report.daily import build_daily
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
-    call_filter = _call_filter(feature, team)
+    call_filter = _call_filter(feature, team, customer)
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con)
@@ -278,8 +280,11 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
     return options
 
 
-def _call_filter(feature: str | Sequence[str] | None, team: str | Sequence[str] | None):
-    """--feature / --team as a CallFilter; a blank name is a usage error (it would match nothing, silently)."""
+def _call_filter(
+    feature: str | Sequence[str] | None, team: str | Sequence[str] | None, customer: str | Sequence[str] | None = None
+):
+    """--feature / --team / --customer as a CallFilter; a blank name is a usage error (it would match nothing,
+    silently)."""
     from costlens.engine import CallFilter
 
     def names(value: str | Sequence[str] | None, option: str) -> tuple[str, ...]:
@@ -292,7 +297,7 @@ def _call_filter(feature: str | Sequence[str] | None, team: str | Sequence[str] 
                 out.append(item.strip())
         return tuple(out)
 
-    return CallFilter(names(feature, "--feature"), names(team, "--team"))
+    return CallFilter(names(feature, "--feature"), names(team, "--team"), names(customer, "--customer"))
 
 
 def _empty_period(con, chosen) -> str | None:

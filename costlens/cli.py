@@ -394,6 +394,14 @@ TeamOption = Annotated[
         "--team", metavar="NAME", help='Only the calls of this team (repeatable; "(no team)" for calls with none).'
     ),
 ]
+CustomerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--customer",
+        metavar="NAME",
+        help='Only the calls of this customer (repeatable; "(no customer)" for calls with none).',
+    ),
+]
 T = TypeVar("T")
 
 
@@ -811,6 +819,7 @@ def report(
     ] = False,
     feature: FeatureOption = None,
     team: TeamOption = None,
+    customer: CustomerOption = None,
     engine: EngineOption = None,
     warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
@@ -857,6 +866,7 @@ def report(
                 on_progress=steps.on_progress,
                 feature=feature,
                 team=team,
+                customer=customer,
                 engine=engine,
                 warehouse=warehouse,
             )
@@ -938,7 +948,9 @@ def _say_empty_period(result: Any) -> None:
         print(f"costlens: warning: {notice}", file=sys.stderr)
 
 
-def _analysis(db, config, period, since, until, to, last, fmt, section: str, feature=None, team=None) -> None:
+def _analysis(
+    db, config, period, since, until, to, last, fmt, section: str, feature=None, team=None, customer=None
+) -> None:
     """Shared body of `leaks` and `levers`: the report's analysis, one section of it."""
     from costlens import api
     from costlens.errors import UsageError
@@ -957,6 +969,7 @@ def _analysis(db, config, period, since, until, to, last, fmt, section: str, fea
             on_progress=steps.on_progress,
             feature=feature,
             team=team,
+            customer=customer,
         )
     _say_empty_period(result)
     if fmt == "json":
@@ -1001,12 +1014,15 @@ def _analysis_command(section: str, summary: str, *examples: str) -> None:
         fmt: FormatOption = "terminal",
         feature: FeatureOption = None,
         team: TeamOption = None,
+        customer: CustomerOption = None,
         as_json: JsonOption = False,
         quiet: QuietOption = False,
         no_color: NoColorOption = False,
     ) -> None:
         _guard(
-            lambda: _analysis(db, config, period, since, until, to, last, _format(fmt, as_json), section, feature, team)
+            lambda: _analysis(
+                db, config, period, since, until, to, last, _format(fmt, as_json), section, feature, team, customer
+            )
         )
 
     command.__doc__ = summary
@@ -1043,6 +1059,7 @@ def daily(
     last: LastOption = None,
     feature: FeatureOption = None,
     team: TeamOption = None,
+    customer: CustomerOption = None,
     fmt_option: FormatOption = "terminal",
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -1067,6 +1084,7 @@ def daily(
             last=last,
             feature=feature,
             team=team,
+            customer=customer,
         )
         _say_empty_period(result)
         if fmt == "json":

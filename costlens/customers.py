@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from costlens.engine import query_rows
+from costlens.engine import NO_CUSTOMER_KEY, query_rows
 from costlens.model.report import CustomerEconomics, Customers, PlanEconomics
 from costlens.sqlfiles import load_sql
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from costlens.config import Config
 
-NO_CUSTOMER = "(no customer)"
+NO_CUSTOMER = NO_CUSTOMER_KEY
 TOP = 5
 
 

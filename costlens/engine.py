@@ -25,30 +25,40 @@ UE_FIELDS = [f for f in UnitEconomics.__dataclass_fields__]
 
 @dataclass(frozen=True)
 class CallFilter:
-    """Only the calls of these features and teams (`--feature`, `--team`), by the keys the report groups by:
-    the feature a call carries or inherits from its trace, else "(unattributed)"; its team, else its feature's
-    team in costlens.toml, else "(no team)". Several names of one kind: any of them; both kinds: both hold."""
+    """Only the calls of these features, teams and customers (`--feature`, `--team`, `--customer`), by the keys
+    the report groups by: the feature a call carries or inherits from its trace, else "(unattributed)"; its team,
+    else its feature's team in costlens.toml, else "(no team)"; its customer (or its trace's), else
+    "(no customer)". Several names of one kind: any of them; several kinds: all hold."""
 
     features: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.features or self.teams)
+        return bool(self.features or self.teams or self.customers)
 
     def describe(self) -> str:
         parts = []
-        for kind, names in (("feature", self.features), ("team", self.teams)):
+        for kind, names in (("feature", self.features), ("team", self.teams), ("customer", self.customers)):
             if names:
                 parts.append(f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}")
         return " and ".join(parts)
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {"features": list(self.features), "teams": list(self.teams)} if self else {}
+        """{features, teams} when filtered (and customers when that filter is set); {} for every call."""
+        if not self:
+            return {}
+        data = {"features": list(self.features), "teams": list(self.teams)}
+        if self.customers:
+            data["customers"] = list(self.customers)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, list[str]] | None) -> CallFilter:
         data = data or {}
-        return cls(tuple(data.get("features") or ()), tuple(data.get("teams") or ()))
+        return cls(
+            tuple(data.get("features") or ()), tuple(data.get("teams") or ()), tuple(data.get("customers") or ())
+        )
 
 
 def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | None) -> None:
@@ -58,47 +68,60 @@ def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | No
     chosen = call_filter or CallFilter()
     con.execute(
         "CREATE OR REPLACE TEMP TABLE call_filter AS SELECT CAST(? AS VARCHAR[]) AS features, "
-        "CAST(? AS VARCHAR[]) AS teams",
-        [list(chosen.features) or None, list(chosen.teams) or None],
+        "CAST(? AS VARCHAR[]) AS teams, CAST(? AS VARCHAR[]) AS customers",
+        [list(chosen.features) or None, list(chosen.teams) or None, list(chosen.customers) or None],
     )
 
 
 def copy_call_filter(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
     """The filter of `source` on another connection (a cursor: temp tables are per connection)."""
-    rows = source.execute("SELECT features, teams FROM call_filter").fetchall() if has_call_filter(source) else []
+    rows = (
+        source.execute("SELECT features, teams, customers FROM call_filter").fetchall()
+        if has_call_filter(source)
+        else []
+    )
     row = rows[0] if rows else None
-    set_call_filter(target, CallFilter(tuple(row[0] or ()), tuple(row[1] or ())) if row else None)
+    set_call_filter(target, CallFilter(tuple(row[0] or ()), tuple(row[1] or ()), tuple(row[2] or ())) if row else None)
 
 
-UNATTRIBUTED_KEY, NO_TEAM_KEY = "(unattributed)", "(no team)"
+UNATTRIBUTED_KEY, NO_TEAM_KEY, NO_CUSTOMER_KEY = "(unattributed)", "(no team)", "(no customer)"
 
 
 def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filter: CallFilter | None) -> None:
-    """A --feature / --team name that no call of the database carries (at any date) and costlens.toml does not
-    name is a typo, not an empty report: a usage error naming the closest known name. A known name with no
-    call in the period is not an error; the report says so on stderr (filter_hint)."""
+    """A --feature / --team / --customer name that no call of the database carries (at any date) and
+    costlens.toml does not name is a typo, not an empty report: a usage error naming the closest known name
+    (revenue rows name customers too). A known name with no call in the period is not an error; the report says
+    so on stderr (filter_hint)."""
     if not call_filter:
         return
     import difflib
 
     from costlens.errors import UsageError
 
-    features, teams = one_row(
+    features, teams, customers = one_row(
         con.execute(
             """
         SELECT list(DISTINCT coalesce(nullif(trim(c.feature), ''), nullif(trim(tc.feature), ''), ?)),
                list(DISTINCT coalesce(nullif(trim(c.team), ''), tc.team)) FILTER (
-                   WHERE coalesce(nullif(trim(c.team), ''), tc.team) IS NOT NULL)
+                   WHERE coalesce(nullif(trim(c.team), ''), tc.team) IS NOT NULL),
+               list(DISTINCT trim(coalesce(c.customer, tc.customer))) FILTER (
+                   WHERE nullif(trim(coalesce(c.customer, tc.customer)), '') IS NOT NULL)
         FROM calls c LEFT JOIN trace_context tc ON tc.trace_id = c.trace_id""",
             [UNATTRIBUTED_KEY],
         )
     )
+    billed = {row[0] for row in con.execute("SELECT DISTINCT customer FROM revenue").fetchall()}
     known = {  # the names listed; "(unattributed)" / "(no team)" are accepted even when no call has them
         "--feature": set(features or ()) | set(config.features),
         "--team": set(teams or ()) | {f.team for f in config.features.values() if f.team},
+        "--customer": set(customers or ()) | billed,
     }
-    sentinel = {"--feature": UNATTRIBUTED_KEY, "--team": NO_TEAM_KEY}
-    for option, names in (("--feature", call_filter.features), ("--team", call_filter.teams)):
+    sentinel = {"--feature": UNATTRIBUTED_KEY, "--team": NO_TEAM_KEY, "--customer": NO_CUSTOMER_KEY}
+    for option, names in (
+        ("--feature", call_filter.features),
+        ("--team", call_filter.teams),
+        ("--customer", call_filter.customers),
+    ):
         choices = sorted(known[option])
         for name in names:
             if name in known[option] or name == sentinel[option]:

@@ -261,3 +261,29 @@ def test_the_cli_reads_a_revenue_file_and_reports_margins(month):
     text = run("report", "--db", str(database), "-p", "2026-11", "--wide")
     assert "Customers: AI cost and gross AI margin" in text.stdout
     assert "AI cost above 25% of revenue: initech" in text.stdout
+
+
+@pytest.mark.slow
+def test_one_customer_is_a_filter_like_a_feature(month):
+    from costlens import api
+    from costlens.errors import UsageError
+    from costlens.ingest.runner import ingest_paths
+
+    folder, spans, revenue, _ = month
+    database = folder / "costlens.duckdb"
+    con = db.connect(str(database))
+    ingest_paths(con, [str(spans), str(revenue)], Config())
+    con.close()
+    report = api.report(db=str(database), config=Config(), period="2026-11", customer="globex")
+    assert report.filters == {"features": [], "teams": [], "customers": ["globex"]}
+    assert report.totals.calls == 3 and report.totals.cost_usd == 3 * PER_CALL
+    (only,) = report.customers.customers
+    assert (only.customer, only.revenue_usd, only.margin_usd) == ("globex", Decimal(1600), Decimal("1599.37"))
+    nobody = api.report(db=str(database), config=Config(), period="2026-11", customer="(no customer)")
+    assert nobody.totals.calls == 2
+    # a feature filter keeps AI cost per customer but leaves revenue out
+    by_feature = api.report(db=str(database), config=Config(), period="2026-11", feature="assistant")
+    assert by_feature.customers.revenue_usd is None
+    assert all(c.revenue_usd is None for c in by_feature.customers.customers)
+    with pytest.raises(UsageError, match="did you mean --customer globex"):
+        api.report(db=str(database), config=Config(), period="2026-11", customer="globx")

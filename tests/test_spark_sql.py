@@ -71,6 +71,7 @@ SPARK_PENDING = {
     "staging/otel_spans_to_calls.sql": OPAQUE,
     "staging/outcomes.sql": JSON,
     "staging/provider_lines.sql": JSON,
+    "staging/revenue.sql": JSON,
     "whatif/batch.sql": UPDATE_FROM,
     "whatif/cap_output.sql": UPDATE_FROM,
     "whatif/prompt.sql": UPDATE_FROM,
@@ -158,8 +159,8 @@ def test_every_sql_file_reaches_spark_or_is_in_the_pending_ledger(spark, report_
     assert not newly_failing, f"no longer carried to Spark: {newly_failing}"
     now_passing = sorted(set(SPARK_PENDING) - set(failing))
     assert not now_passing, f"carried to Spark now: take them out of SPARK_PENDING: {now_passing}"
-    # the figure the issue tracks (58 of 99 when the ledger was last drawn)
-    assert len(files) - len(failing) >= 58
+    # the figure the issue tracks (62 of 104 when the ledger was last drawn)
+    assert len(files) - len(failing) >= 62
 
 
 ROWS = [

@@ -9,10 +9,11 @@
 -- Without the columns no metric, leak, lever, what-if or export reads: the lineage columns
 -- (source_file, source_row, …), the tags map and trace_id stay in `calls` — at ~10M calls a
 -- full-width copy is several GB and spills to disk. `ts_from_file` keeps the one tag the report reads.
--- `call_filter` (--feature / --team; NULL lists keep every call) filters on the same feature and team keys.
+-- `call_filter` (--feature / --team / --customer; NULL lists keep every call) filters on the same feature, team
+-- and customer keys.
 -- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
 -- feature_config(feature, team, ...), model_tiers(provider, model, tier),
--- call_filter(features, teams). Outputs: model_aliases, the view period_call_rows (materialised by
+-- call_filter(features, teams, customers). Outputs: model_aliases, the view period_call_rows (materialised by
 -- period_calls.sql; a second period that needs only some columns selects them from the view).
 -- An undated model name (`gpt-4o-mini`, what a failed call logs: the model it asked for) is folded into the one
 -- dated id of it the period's calls show the provider answering with (`gpt-4o-mini-2024-07-18`): one model, one
@@ -64,4 +65,7 @@ WHERE p.ts >= r.start_ts AND p.ts < r.end_ts
                         coalesce(nullif(trim(p.feature), ''), nullif(trim(tc.feature), ''), '(unattributed)')))
   AND ((SELECT teams FROM call_filter) IS NULL
        OR list_contains((SELECT teams FROM call_filter),
-                        coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)')));
+                        coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)')))
+  AND ((SELECT customers FROM call_filter) IS NULL
+       OR list_contains((SELECT customers FROM call_filter),
+                        coalesce(nullif(trim(coalesce(p.customer, tc.customer)), ''), '(no customer)')));
