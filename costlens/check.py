@@ -243,6 +243,30 @@ def validate_baseline(data: Any, where: str = "baseline") -> dict[str, Any]:
     return data
 
 
+def _saved_customers(data: Any) -> Any:
+    """The customers section of a saved report, as the margin rule reads it (None when it has none)."""
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    if not isinstance(data, dict) or not data:
+        return None
+
+    def money(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    rows = [
+        SimpleNamespace(
+            customer=str(c.get("customer")),
+            margin_pct=c.get("margin_pct"),
+            ai_cost_usd=money(c.get("ai_cost_usd")) or Decimal(0),
+            revenue_usd=money(c.get("revenue_usd")),
+        )
+        for c in data.get("customers") or []
+        if isinstance(c, dict)
+    ]
+    return SimpleNamespace(revenue_usd=money(data.get("revenue_usd")), customers=rows)
+
+
 def load_report(path: str | Path) -> Any:
     """A saved JSON report (`costlens report --format json --out FILE`) as the gate reads a Report: the same
     rules judge the very numbers that were written, without building the report again. InputError (exit 3)
@@ -278,6 +302,7 @@ def load_report(path: str | Path) -> Any:
     ]
     return SimpleNamespace(
         period=period,
+        customers=_saved_customers(data.get("customers")),
         unit_economics=rows,
         budgets=[Budget.from_json(b) for b in data.get("budgets") or [] if isinstance(b, dict)],
         totals=SimpleNamespace(
@@ -581,7 +606,7 @@ def _margin_rules(report: Report, config: Config) -> list[CheckRule]:
     floor = config.customers.margin_floor_pct
     if floor is None:
         return []
-    section = report.customers
+    section = getattr(report, "customers", None)
     if section is None or section.revenue_usd is None:
         return [CheckRule("margin_floor", SKIP, "no revenue covers the period: nothing to compare", "margin_floor")]
     rules = []

@@ -287,3 +287,22 @@ def test_one_customer_is_a_filter_like_a_feature(month):
     assert all(c.revenue_usd is None for c in by_feature.customers.customers)
     with pytest.raises(UsageError, match="did you mean --customer globex"):
         api.report(db=str(database), config=Config(), period="2026-11", customer="globx")
+
+
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_check_judges_the_margin_of_a_saved_report(month):
+    folder, spans, revenue, _ = month
+    database, saved = folder / "costlens.duckdb", folder / "report.json"
+    config = folder / "costlens.toml"
+    config.write_text("[customers]\nmargin_floor_pct = 60\n", encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "costlens", *args], capture_output=True, text=True, cwd=folder)
+
+    assert run("ingest", str(spans), str(revenue), "--db", str(database)).returncode == 0
+    assert run("report", "--db", str(database), "-p", "2026-11", "--json", "--out", str(saved)).returncode == 0
+    gate = run("check", "--report", str(saved), "--config", str(config))
+    assert gate.returncode == 4, gate.stdout + gate.stderr
+    assert "FAIL margin_floor[initech]: gross AI margin 58.0% of revenue" in gate.stdout
+    assert "PASS margin_floor[acme]" in gate.stdout

@@ -43,6 +43,10 @@ def test_report_tables_as_polars_frames_keep_every_digit(sample, tmp_path):
         "budgets",
         "showback",
         "showback_invoice",
+        "customers",
+        "plans",
+        "feature_costs",
+        "infrastructure",
     }  # the CSV / Parquet export's tables
     features = frames["unit_economics"]
     assert features.schema["cost_usd"] == pl.Decimal(38, 18)

@@ -303,6 +303,31 @@ def _customers(report: Report) -> dict[str, Any] | None:
     }
 
 
+def _feature_costs(report: Report) -> dict[str, Any] | None:
+    """The whole-cost table: the largest features by total (the rest in one row, the same sums), and the largest
+    attributed infrastructure (every row is in the CSV export)."""
+    section = report.feature_costs
+    if section is None or not section.features:
+        return None
+    from costlens.report.lead import TOP_ROWS
+
+    rest = section.features[TOP_ROWS:]
+    others = None
+    if rest:
+        others = {
+            name: sum((getattr(f, name) for f in rest), Decimal(0))
+            for name in ("model_tokens_usd", "tool_charges_usd", "infrastructure_usd", "human_review_usd", "total_usd")
+        }
+        others["feature"] = f"{len(rest):,} others"
+    return {
+        "section": section,
+        "rows": section.features[:TOP_ROWS],
+        "others": others,
+        "infrastructure": section.infrastructure[:TOP_ROWS],
+        "infrastructure_cut": len(section.infrastructure) > TOP_ROWS,
+    }
+
+
 def _budget_row(row: Budget) -> dict[str, Any]:
     return {
         **asdict(row),
@@ -543,6 +568,7 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         "summary": _summary(report),
         "showback": _showback(report, meta),
         "customers": _customers(report),
+        "feature_costs": _feature_costs(report),
         "infrastructure_tags": ", ".join(
             config.infrastructure.feature_tags if config is not None else InfrastructureConfig().feature_tags
         ),
