@@ -15,8 +15,9 @@ is either a planted leak (kind / sub-kind, with the truth priced by genai_prices
 Negative controls must raise nothing above low severity (counted as false positives of the detector that
 fires). Covers context_bloat (upper_mode, oversized_input, growing_history), output_verbosity, premium_overuse
 (cheaper_model_same_feature, with outcomes), agent_loops (the feature's norm as budget), batchable (traffic
-pattern) and cache_miss's semantic_cache (near-repeated requests, from the sketches stored at ingest); retries,
-the other cache_miss sub-kinds and input_quality are held to their planted cases by tests/leakgen.py.
+pattern), cache_miss's semantic_cache (near-repeated requests, from the sketches stored at ingest) and
+response_cache (exact repeats), retries (failed attempts) and input_quality (requests past the context window);
+cache_miss's prompt_caching is held to its planted cases by tests/leakgen.py only.
 """
 
 from __future__ import annotations
@@ -106,10 +107,13 @@ class Traffic:
         task: str | None = None,
         anonymous: bool = False,
         request: str | None = None,
+        prompt_hash: str | None = None,
+        failure: tuple[str, int] | None = None,
     ) -> int:
         """Write one call as a flat OTel span (its own task unless `task` is given; no user with `anonymous`; an
         outcome with `accepted`; the user message `request`, after a fixed system message, as the opt-in
-        gen_ai.input.messages); returns its output tokens (drawn when not given)."""
+        gen_ai.input.messages; the app's own `prompt_hash`; a `failure` (error type, HTTP status) makes it an
+        ERROR span); returns its output tokens (drawn when not given)."""
         self.n += 1
         ts = ts or self.when()
         output = output if output is not None else self.lognorm(300, 0.3)
@@ -127,6 +131,10 @@ class Traffic:
             attributes["user.id"] = f"u{self.rng.randrange(500)}"
         if session is not None:
             attributes["gen_ai.conversation.id"] = session
+        if prompt_hash is not None:
+            attributes["costlens.prompt_hash"] = prompt_hash
+        if failure is not None:
+            attributes["error.type"], attributes["http.response.status_code"] = failure
         if request is not None:
             attributes["gen_ai.input.messages"] = json.dumps(
                 [
@@ -141,7 +149,7 @@ class Traffic:
                 "name": f"chat {model}",
                 "start_time": ts.isoformat(timespec="milliseconds") + "Z",
                 "end_time": (ts + timedelta(milliseconds=900)).isoformat(timespec="milliseconds") + "Z",
-                "status": "OK",
+                "status": "ERROR" if failure is not None else "OK",
                 "attributes": attributes,
             }
         )
@@ -437,8 +445,8 @@ def _near_repeat(t: Traffic, base: str) -> str:
 
 def near_repeats(t: Traffic) -> None:
     """A support assistant asked the same questions again in other words: a share of requests nearly repeats a
-    request answered up to two days earlier. One repeat in ten is byte for byte: an exact response cache's, not
-    the semantic cache's. Truth: the near-repeats' cost (a semantic cache would answer them)."""
+    request answered up to two days earlier (never byte for byte: those are the response cache's, measured by
+    `exact_repeats`). Truth: the near-repeats' cost (a semantic cache would answer them)."""
     name, provider, model = t.feature("near-repeats")
     share = t.rng.uniform(0.15, 0.45)
     bases: list[tuple[str, datetime]] = []
@@ -448,9 +456,6 @@ def near_repeats(t: Traffic) -> None:
             base, at = t.rng.choice(bases)
             when = at + timedelta(minutes=t.rng.randrange(1, 2 * 24 * 60))
             context = t.lognorm(1500, 0.2)
-            if t.rng.random() < 0.1:
-                t.call(name, provider, model, context, ts=when, request=base)
-                continue
             output = t.call(name, provider, model, context, ts=when, request=_near_repeat(t, base))
             planted += t.cost(provider, model, context, output)
         else:
@@ -469,6 +474,123 @@ def templated_requests(t: Traffic) -> None:
         body = " ".join(_words(t, t.rng.randint(20, 50)))
         t.call(name, provider, model, t.lognorm(1500, 0.2), request=f"{template}: {body}")
     t.controls[name] = "requests from one template"
+
+
+def exact_repeats(t: Traffic) -> None:
+    """The same prompt (the app's prompt_hash) asked again byte for byte, in another task, up to two days after
+    it was first answered. Truth: the repeats' cost (a response cache would answer them)."""
+    name, provider, model = t.feature("repeats")
+    share = t.rng.uniform(0.1, 0.4)
+    prompts: list[tuple[str, datetime]] = []
+    planted = Decimal(0)
+    for _ in range(t.volume(300, 1500)):
+        context, output = t.lognorm(1500, 0.2), t.lognorm(300, 0.3)
+        if prompts and t.rng.random() < share:
+            prompt, at = t.rng.choice(prompts)
+            when = at + timedelta(minutes=t.rng.randrange(1, 2 * 24 * 60))
+            t.call(name, provider, model, context, ts=when, output=output, prompt_hash=prompt)
+            planted += t.cost(provider, model, context, output)
+        else:
+            prompt, at = f"{name}/p{t.n}", t.when()
+            prompts.append((prompt, at))
+            t.call(name, provider, model, context, ts=at, output=output, prompt_hash=prompt)
+    t.planted.append(Planted(name, "cache_miss", "response_cache", planted, f"repeats {share:.0%}"))
+
+
+def stale_repeats(t: Traffic) -> None:
+    """Control: prompts asked again 8–12 days later, past the response cache's 7-day lifetime."""
+    name, provider, model = t.feature("stale-repeats")
+    for number in range(t.volume(150, 700)):
+        prompt = f"{name}/p{number}"
+        at = MONTH_START + timedelta(days=t.rng.randrange(14), minutes=t.rng.randrange(14 * 60))
+        t.call(name, provider, model, t.lognorm(1500, 0.2), ts=at, prompt_hash=prompt)
+        if t.rng.random() < 0.4:
+            later = at + timedelta(days=t.rng.randint(8, 12))
+            t.call(name, provider, model, t.lognorm(1500, 0.2), ts=later, prompt_hash=prompt)
+    t.controls[name] = "repeats past the cache lifetime"
+
+
+def failed_attempts(t: Traffic) -> None:
+    """Requests that time out, hit a server error or a rate limit, and are sent again with the same prompt
+    until one succeeds. Truth: the failed attempts' cost (their logged tokens)."""
+    name, provider, model = t.feature("flaky")
+    share = t.rng.uniform(0.05, 0.25)
+    planted = Decimal(0)
+    for number in range(t.volume(200, 1500)):
+        task, prompt, ts = f"{name}/t{number}", f"{name}/p{number}", t.when()
+        context = t.lognorm(1500, 0.2)
+        attempts = t.rng.randint(1, 3) if t.rng.random() < share else 0
+        for attempt in range(attempts):
+            failure = t.rng.choice((("timeout", 504), ("server_error", 500), ("rate_limit_exceeded", 429)))
+            partial = t.rng.randrange(0, 80)
+            at = ts + timedelta(seconds=5 * attempt)
+            t.call(
+                name, provider, model, context, ts=at, output=partial, task=task, prompt_hash=prompt, failure=failure
+            )
+            planted += t.cost(provider, model, context, partial)
+        t.call(name, provider, model, context, ts=ts + timedelta(seconds=5 * attempts), task=task, prompt_hash=prompt)
+    t.planted.append(Planted(name, "retries", None, planted, f"failing {share:.0%}"))
+
+
+def multi_step_tasks(t: Traffic) -> None:
+    """Control: tasks of 2–4 steps, each step its own prompt, all answered."""
+    name, provider, model = t.feature("steps")
+    for number in range(t.volume(100, 600)):
+        task, ts = f"{name}/t{number}", t.when()
+        for step in range(t.rng.randint(2, 4)):
+            at = ts + timedelta(seconds=30 * step)
+            t.call(name, provider, model, t.lognorm(1500, 0.2), ts=at, task=task, prompt_hash=f"{task}/s{step}")
+    t.controls[name] = "multi-step tasks"
+
+
+def oversized_requests(t: Traffic) -> None:
+    """Requests past the model's context window, rejected with HTTP 400 (context_length_exceeded), some sent
+    again unchanged. Truth: those calls' cost (their logged input tokens)."""
+    name, provider, model = t.feature("too-long")
+    share = t.rng.uniform(0.03, 0.12)
+    planted = Decimal(0)
+    for number in range(t.volume(200, 1500)):
+        task, prompt, ts = f"{name}/t{number}", f"{name}/p{number}", t.when()
+        if t.rng.random() < share:
+            context = t.lognorm(6000, 0.2)
+            for attempt in range(t.rng.randint(1, 3)):
+                at = ts + timedelta(seconds=3 * attempt)
+                failure = ("context_length_exceeded", 400)
+                t.call(name, provider, model, context, ts=at, output=0, task=task, prompt_hash=prompt, failure=failure)
+                planted += t.cost(provider, model, context, 0)
+        else:
+            t.call(name, provider, model, t.lognorm(1500, 0.2), ts=ts, task=task, prompt_hash=prompt)
+    t.planted.append(Planted(name, "input_quality", "input_too_long", planted, f"rejected {share:.0%}"))
+
+
+def overloaded_long_requests(t: Traffic) -> None:
+    """Control for input_quality: long requests that fail because the provider is overloaded (HTTP 503), not
+    because of the input, and succeed when sent again. They are retries' waste (planted as such), never
+    input_quality's."""
+    name, provider, model = t.feature("overloaded")
+    share = t.rng.uniform(0.05, 0.2)
+    planted = Decimal(0)
+    for number in range(t.volume(200, 1500)):
+        task, prompt, ts = f"{name}/t{number}", f"{name}/p{number}", t.when()
+        context = t.lognorm(6000, 0.2)
+        attempts = t.rng.randint(1, 3) if t.rng.random() < share else 0
+        for attempt in range(attempts):
+            at = ts + timedelta(seconds=3 * attempt)
+            t.call(
+                name,
+                provider,
+                model,
+                context,
+                ts=at,
+                output=0,
+                task=task,
+                prompt_hash=prompt,
+                failure=("overloaded", 503),
+            )
+            planted += t.cost(provider, model, context, 0)
+        t.call(name, provider, model, context, ts=ts + timedelta(seconds=3 * attempts), task=task, prompt_hash=prompt)
+    t.planted.append(Planted(name, "retries", None, planted, f"overloaded {share:.0%}"))
+    t.controls[name] = "provider failures on long requests"
 
 
 SHAPES: dict[str, Callable[[Traffic], None]] = {
@@ -491,6 +613,12 @@ SHAPES: dict[str, Callable[[Traffic], None]] = {
     "control: anonymous daytime widget": anonymous_daytime,
     "semantic_cache": near_repeats,
     "control: requests from one template": templated_requests,
+    "response_cache": exact_repeats,
+    "control: repeats past the cache lifetime": stale_repeats,
+    "retries": failed_attempts,
+    "control: multi-step tasks": multi_step_tasks,
+    "input_quality": oversized_requests,
+    "control: provider failures on long requests": overloaded_long_requests,
 }
 COVERED = (
     "context_bloat",
@@ -499,12 +627,24 @@ COVERED = (
     "agent_loops",
     "batchable",
     "cache_miss/semantic_cache",
+    "cache_miss/response_cache",
+    "retries",
+    "input_quality",
 )  # the kinds (or kind/sub-kind) whose findings this benchmark scores
 
 
 # Shapes that draw from a stream of their own (seed, shape, round), so that adding them left every earlier shape's
 # features as they were: one detector's new cases never move another detector's figures.
-OWN_STREAM = ("semantic_cache", "control: requests from one template")
+OWN_STREAM = (
+    "semantic_cache",
+    "control: requests from one template",
+    "response_cache",
+    "control: repeats past the cache lifetime",
+    "retries",
+    "control: multi-step tasks",
+    "input_quality",
+    "control: provider failures on long requests",
+)
 
 
 def generate(seed: int, scale: float = 1.0, per_shape: int = 3) -> Traffic:

@@ -19,12 +19,15 @@ def test_smoke_benchmark_meets_its_targets(tmp_path):
     assert [row.split(" | ")[0][2:] for row in rows] == [
         "agent_loops/feature_norm",
         "batchable/traffic_pattern",
+        "cache_miss/response_cache",
         "cache_miss/semantic_cache",
         "context_bloat/growing_history",
         "context_bloat/oversized_input",
         "context_bloat/upper_mode",
+        "input_quality/input_too_long",
         "output_verbosity",
         "premium_overuse/cheaper_model_same_feature",
+        "retries",
     ]
     assert all(row.endswith("| pass |") for row in rows), text
     assert "false positive" not in text
