@@ -16,8 +16,8 @@ Negative controls must raise nothing above low severity (counted as false positi
 fires). Covers context_bloat (upper_mode, oversized_input, growing_history), output_verbosity, premium_overuse
 (cheaper_model_same_feature, with outcomes), agent_loops (the feature's norm as budget), batchable (traffic
 pattern), cache_miss's semantic_cache (near-repeated requests, from the sketches stored at ingest) and
-response_cache (exact repeats), retries (failed attempts) and input_quality (requests past the context window);
-cache_miss's prompt_caching is held to its planted cases by tests/leakgen.py only.
+response_cache (exact repeats) and prompt_caching (a stable prefix resent in bursts without cache reads), retries
+(failed attempts) and input_quality (requests past the context window).
 """
 
 from __future__ import annotations
@@ -55,6 +55,20 @@ def unit_price(provider: str, model: str, kind: str = "input", batch: bool = Fal
     context = {"processing": "batch"} if batch else None
     price = genai_prices.calc_price(
         usage, model, provider_id=provider, genai_request_timestamp=at, price_context=context
+    )
+    return Decimal(price.total_price) / n
+
+
+@cache
+def cache_read_price(provider: str, model: str) -> Decimal:
+    """USD per input token read from the prompt cache (genai_prices: input tokens that are all cache reads)."""
+    import genai_prices
+    from genai_prices import Usage
+
+    n = 100_000
+    at = datetime(2026, 11, 15, 12, tzinfo=UTC)
+    price = genai_prices.calc_price(
+        Usage(input_tokens=n, cache_read_tokens=n), model, provider_id=provider, genai_request_timestamp=at
     )
     return Decimal(price.total_price) / n
 
@@ -109,11 +123,13 @@ class Traffic:
         request: str | None = None,
         prompt_hash: str | None = None,
         failure: tuple[str, int] | None = None,
+        prefix: tuple[str, int, int] | None = None,
     ) -> int:
         """Write one call as a flat OTel span (its own task unless `task` is given; no user with `anonymous`; an
         outcome with `accepted`; the user message `request`, after a fixed system message, as the opt-in
         gen_ai.input.messages; the app's own `prompt_hash`; a `failure` (error type, HTTP status) makes it an
-        ERROR span); returns its output tokens (drawn when not given)."""
+        ERROR span; a `prefix` (hash, tokens, of them read from the prompt cache) is the app's stable-prefix
+        fingerprint); returns its output tokens (drawn when not given)."""
         self.n += 1
         ts = ts or self.when()
         output = output if output is not None else self.lognorm(300, 0.3)
@@ -133,6 +149,10 @@ class Traffic:
             attributes["gen_ai.conversation.id"] = session
         if prompt_hash is not None:
             attributes["costlens.prompt_hash"] = prompt_hash
+        if prefix is not None:
+            attributes["costlens.prefix_hash"], attributes["costlens.prefix_tokens"], cached = prefix
+            if cached:
+                attributes["gen_ai.usage.cache_read.input_tokens"] = cached
         if failure is not None:
             attributes["error.type"], attributes["http.response.status_code"] = failure
         if request is not None:
@@ -593,6 +613,53 @@ def overloaded_long_requests(t: Traffic) -> None:
     t.controls[name] = "provider failures on long requests"
 
 
+CACHE_LIFETIME = timedelta(seconds=300)  # cache_miss.prompt_cache_ttl_s
+
+
+def _prefix_sessions(t: Traffic, name: str, provider: str, model: str, caching: bool) -> Decimal:
+    """Bursts of 2–8 requests a few seconds to two minutes apart, all starting with the feature's stable
+    3,000–6,000-token system prompt. Returns what prompt caching would save: every request within the cache
+    lifetime of the previous one with that prefix (each burst's first starts a window) paid its prefix as uncached
+    input instead of a cache read (OpenAI writes the cache at no premium). With `caching`, those requests read it."""
+    prefix_tokens = t.rng.randint(3000, 6000)
+    prefix = f"{name}/system"
+    times: list[datetime] = []
+    for _burst in range(t.volume(60, 300)):
+        at = t.when()
+        for _ in range(t.rng.randint(2, 8)):
+            times.append(at)
+            at += timedelta(seconds=t.rng.randint(5, 120))
+    times.sort()
+    missed = 0
+    for i, at in enumerate(times):
+        in_window = i > 0 and at - times[i - 1] <= CACHE_LIFETIME
+        context = prefix_tokens + t.lognorm(500, 0.3)
+        cached = prefix_tokens if caching and in_window else 0
+        t.call(name, provider, model, context, ts=at, prefix=(prefix, prefix_tokens, cached))
+        missed += in_window and not caching
+    return missed * prefix_tokens * (input_price(provider, model) - cache_read_price(provider, model))
+
+
+OPENAI_MODELS = (("openai", "gpt-4.1-mini"), ("openai", "gpt-4o"))
+
+
+def uncached_prefix(t: Traffic) -> None:
+    """A long system prompt resent in bursts without prompt caching. Truth: prefix tokens × (input − cache read
+    price) for every request a live cache would have served."""
+    provider, model = t.rng.choice(OPENAI_MODELS)
+    name = f"uncached-{t.rng.randrange(10**6):06d}"
+    planted = _prefix_sessions(t, name, provider, model, caching=False)
+    t.planted.append(Planted(name, "cache_miss", "prompt_caching", planted, "uncached prefix"))
+
+
+def cached_prefix(t: Traffic) -> None:
+    """Control: the same bursts with caching on: every request in a live window reads the prefix."""
+    provider, model = t.rng.choice(OPENAI_MODELS)
+    name = f"cached-{t.rng.randrange(10**6):06d}"
+    _prefix_sessions(t, name, provider, model, caching=True)
+    t.controls[name] = "prefix read from the cache"
+
+
 SHAPES: dict[str, Callable[[Traffic], None]] = {
     "upper_mode": upper_mode,
     "oversized_input": oversized,
@@ -619,6 +686,8 @@ SHAPES: dict[str, Callable[[Traffic], None]] = {
     "control: multi-step tasks": multi_step_tasks,
     "input_quality": oversized_requests,
     "control: provider failures on long requests": overloaded_long_requests,
+    "prompt_caching": uncached_prefix,
+    "control: prefix read from the cache": cached_prefix,
 }
 COVERED = (
     "context_bloat",
@@ -628,6 +697,7 @@ COVERED = (
     "batchable",
     "cache_miss/semantic_cache",
     "cache_miss/response_cache",
+    "cache_miss/prompt_caching",
     "retries",
     "input_quality",
 )  # the kinds (or kind/sub-kind) whose findings this benchmark scores
@@ -644,6 +714,8 @@ OWN_STREAM = (
     "control: multi-step tasks",
     "input_quality",
     "control: provider failures on long requests",
+    "prompt_caching",
+    "control: prefix read from the cache",
 )
 
 

@@ -19,6 +19,7 @@ def test_smoke_benchmark_meets_its_targets(tmp_path):
     assert [row.split(" | ")[0][2:] for row in rows] == [
         "agent_loops/feature_norm",
         "batchable/traffic_pattern",
+        "cache_miss/prompt_caching",
         "cache_miss/response_cache",
         "cache_miss/semantic_cache",
         "context_bloat/growing_history",
