@@ -262,3 +262,38 @@ def test_replace_reloads_sketches_once(tmp_path):
         assert con.execute(orphans).fetchone()[0] == 0
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_real_traces_of_one_question_through_three_sdks_share_one_sketch(tmp_path):
+    """Langfuse's own test traces (tests/realworld/langfuse/PROVENANCE.md: langfuse/langfuse @ 1528e5e, MIT): the
+    google-genai SDK, LlamaIndex and Vertex AI each ask "What is Langfuse?", wrapped in their own request shapes
+    ({"model": …, "contents": …}, {"args": [...]}, {"contents": [{"role", "parts": [{"text"}]}], "model", "tools",
+    …}). Their sketches are the same three words; a second delivery of the files adds none."""
+    import gzip
+
+    from costlens.ingest.runner import ingest_paths
+
+    folder = ROOT / "tests" / "realworld" / "langfuse"
+    names = [
+        "langfuse_trace_google-gemini-2025-08-01.json",
+        "langfuse_trace_llamaindex-2025-06-05.json",
+        "langfuse_trace_vertex-ai-2025-08-01.json",
+    ]
+    con = db.connect(":memory:")
+    try:
+        result = ingest_paths(con, [str(folder / name) for name in names], Config())
+        assert not result.failed
+        rows = con.execute("SELECT words, list_sort(sketch) FROM call_sketches").fetchall()
+        assert len(rows) == 3
+        assert {words for words, _ in rows} == {3}  # what, is, langfuse
+        assert len({tuple(sketch) for _, sketch in rows}) == 1
+        copies = []
+        for name in names:
+            copy = tmp_path / f"{name}.gz"
+            copy.write_bytes(gzip.compress((folder / name).read_bytes()))
+            copies.append(str(copy))
+        ingest_paths(con, copies, Config())
+        assert con.execute("SELECT count(*) FROM call_sketches").fetchone()[0] == 3
+    finally:
+        con.close()

@@ -562,9 +562,14 @@ CREATE OR REPLACE MACRO request_text(messages) AS (
 );
 
 -- Normalised words of a request: lower case, letters and digits only; the JSON keys and role names of message
--- lists are dropped, so "Reset my password?" and `[{"role":"user","content":"reset my password"}]` are alike.
+-- lists are dropped, so "Reset my password?" and `[{"role":"user","content":"reset my password"}]` are alike,
+-- and so are request settings with their values (a Langfuse input such as {"model": "gemini-2.5-flash",
+-- "contents": "What is Langfuse?"} is the three words of its question). Quotes may be escaped (JSON in a string).
 CREATE OR REPLACE MACRO request_words(t) AS (
-    list_filter(regexp_split_to_array(lower(regexp_replace(t,
-        '"(role|content|type|text|parts|name|user|assistant|tool|input_text|output_text|message|messages)"',
-        ' ', 'g')), '[^\p{L}\p{N}]+'), lambda w: w <> '')
+    list_filter(regexp_split_to_array(lower(regexp_replace(regexp_replace(t,
+        '\\?"(model|temperature|top_p|top_k|max_tokens|max_output_tokens|max_completion_tokens|stream|seed|n)\\?"'
+        || '\s*:\s*(\\?"[^"\\]*\\?"|[-+0-9.eE]+|true|false|null)', ' ', 'g'),
+        '\\?"(role|content|contents|type|text|parts|name|user|assistant|model|tool|tools|tool_choice|input|'
+        || 'input_text|output_text|message|messages|prompt|args|kwargs|labels|safety_settings|config|'
+        || 'generation_config|response_format)\\?"', ' ', 'g')), '[^\p{L}\p{N}]+'), lambda w: w <> '')
 );
