@@ -530,26 +530,45 @@ def stale_repeats(t: Traffic) -> None:
     t.controls[name] = "repeats past the cache lifetime"
 
 
-def failed_attempts(t: Traffic) -> None:
-    """Requests that time out, hit a server error or a rate limit, and are sent again with the same prompt
-    until one succeeds. Truth: the failed attempts' cost (their logged tokens)."""
-    name, provider, model = t.feature("flaky")
-    share = t.rng.uniform(0.05, 0.25)
+def _retried_tasks(
+    t: Traffic,
+    feature: tuple[str, str, str],
+    typical: int,
+    share: float,
+    failure: Callable[[], tuple[tuple[str, int], int]],
+    gap_s: int,
+) -> Decimal:
+    """Tasks of one prompt each; a `share` of them fail 1–3 times first (`failure()`: the error and the output
+    tokens logged before it) and are sent again `gap_s` apart until one succeeds. Returns the failed attempts'
+    cost (what retries wastes)."""
+    name, provider, model = feature
     planted = Decimal(0)
     for number in range(t.volume(200, 1500)):
         task, prompt, ts = f"{name}/t{number}", f"{name}/p{number}", t.when()
-        context = t.lognorm(1500, 0.2)
+        context = t.lognorm(typical, 0.2)
         attempts = t.rng.randint(1, 3) if t.rng.random() < share else 0
         for attempt in range(attempts):
-            failure = t.rng.choice((("timeout", 504), ("server_error", 500), ("rate_limit_exceeded", 429)))
-            partial = t.rng.randrange(0, 80)
-            at = ts + timedelta(seconds=5 * attempt)
-            t.call(
-                name, provider, model, context, ts=at, output=partial, task=task, prompt_hash=prompt, failure=failure
-            )
+            error, partial = failure()
+            at = ts + timedelta(seconds=gap_s * attempt)
+            t.call(name, provider, model, context, ts=at, output=partial, task=task, prompt_hash=prompt, failure=error)
             planted += t.cost(provider, model, context, partial)
-        t.call(name, provider, model, context, ts=ts + timedelta(seconds=5 * attempts), task=task, prompt_hash=prompt)
-    t.planted.append(Planted(name, "retries", None, planted, f"failing {share:.0%}"))
+        at = ts + timedelta(seconds=gap_s * attempts)
+        t.call(name, provider, model, context, ts=at, task=task, prompt_hash=prompt)
+    return planted
+
+
+def failed_attempts(t: Traffic) -> None:
+    """Requests that time out, hit a server error or a rate limit, and are sent again with the same prompt
+    until one succeeds. Truth: the failed attempts' cost (their logged tokens)."""
+    feature = t.feature("flaky")
+    share = t.rng.uniform(0.05, 0.25)
+
+    def failure() -> tuple[tuple[str, int], int]:
+        error = t.rng.choice((("timeout", 504), ("server_error", 500), ("rate_limit_exceeded", 429)))
+        return error, t.rng.randrange(0, 80)
+
+    planted = _retried_tasks(t, feature, 1500, share, failure, gap_s=5)
+    t.planted.append(Planted(feature[0], "retries", None, planted, f"failing {share:.0%}"))
 
 
 def multi_step_tasks(t: Traffic) -> None:
@@ -587,30 +606,11 @@ def overloaded_long_requests(t: Traffic) -> None:
     """Control for input_quality: long requests that fail because the provider is overloaded (HTTP 503), not
     because of the input, and succeed when sent again. They are retries' waste (planted as such), never
     input_quality's."""
-    name, provider, model = t.feature("overloaded")
+    feature = t.feature("overloaded")
     share = t.rng.uniform(0.05, 0.2)
-    planted = Decimal(0)
-    for number in range(t.volume(200, 1500)):
-        task, prompt, ts = f"{name}/t{number}", f"{name}/p{number}", t.when()
-        context = t.lognorm(6000, 0.2)
-        attempts = t.rng.randint(1, 3) if t.rng.random() < share else 0
-        for attempt in range(attempts):
-            at = ts + timedelta(seconds=3 * attempt)
-            t.call(
-                name,
-                provider,
-                model,
-                context,
-                ts=at,
-                output=0,
-                task=task,
-                prompt_hash=prompt,
-                failure=("overloaded", 503),
-            )
-            planted += t.cost(provider, model, context, 0)
-        t.call(name, provider, model, context, ts=ts + timedelta(seconds=3 * attempts), task=task, prompt_hash=prompt)
-    t.planted.append(Planted(name, "retries", None, planted, f"overloaded {share:.0%}"))
-    t.controls[name] = "provider failures on long requests"
+    planted = _retried_tasks(t, feature, 6000, share, lambda: (("overloaded", 503), 0), gap_s=3)
+    t.planted.append(Planted(feature[0], "retries", None, planted, f"overloaded {share:.0%}"))
+    t.controls[feature[0]] = "provider failures on long requests"
 
 
 CACHE_LIFETIME = timedelta(seconds=300)  # cache_miss.prompt_cache_ttl_s

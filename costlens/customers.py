@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from costlens.engine import NO_CUSTOMER_KEY, query_rows
+from costlens.engine import NO_CUSTOMER_KEY, dataclass_rows
 from costlens.model.report import CustomerEconomics, Customers, PlanEconomics
 from costlens.sqlfiles import load_sql
 
@@ -24,10 +24,6 @@ NO_CUSTOMER = NO_CUSTOMER_KEY
 TOP = 5
 
 
-def _dec(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value)) if not isinstance(value, Decimal) else value
-
-
 def compute_customers(con: duckdb.DuckDBPyConnection, config: Config) -> Customers | None:
     """The period's customers (period_calls and task_costs must be materialised). None when no call names a
     customer and no revenue covers the period: the section would only repeat the total."""
@@ -36,44 +32,14 @@ def compute_customers(con: duckdb.DuckDBPyConnection, config: Config) -> Custome
         "CREATE OR REPLACE TEMP TABLE customer_settings AS SELECT CAST(? AS DOUBLE) AS max_ai_cost_share", [share]
     )
     con.execute(load_sql("metrics/customer_economics.sql"))
-    rows = query_rows(con, "SELECT * FROM customer_economics ORDER BY ai_cost_usd DESC, customer")
-    if not rows or all(r["customer"] == NO_CUSTOMER and r["revenue_usd"] is None for r in rows):
-        return None
-    customers = [
-        CustomerEconomics(
-            customer=r["customer"],
-            plan=r["plan"],
-            calls=int(r["calls"]),
-            unpriced_calls=int(r["unpriced_calls"]),
-            tasks=int(r["tasks"]),
-            accepted_tasks=int(r["accepted_tasks"]),
-            ai_cost_usd=Decimal(r["ai_cost_usd"]),
-            cost_per_call_usd=r["cost_per_call_usd"],
-            cost_per_task_usd=r["cost_per_task_usd"],
-            acceptance_rate=r["acceptance_rate"],
-            cost_per_accepted_outcome_usd=r["cost_per_accepted_outcome_usd"],
-            revenue_usd=_dec(r["revenue_usd"]),
-            margin_usd=_dec(r["margin_usd"]),
-            margin_pct=r["margin_pct"],
-            ai_cost_share=r["ai_cost_share"],
-            over_share=bool(r["over_share"]),
-        )
-        for r in rows
-    ]
-    plans = [
-        PlanEconomics(
-            plan=r["plan"],
-            customers=int(r["customers"]),
-            calls=int(r["calls"]),
-            ai_cost_usd=Decimal(r["ai_cost_usd"]),
-            revenue_usd=_dec(r["revenue_usd"]),
-            margin_usd=_dec(r["margin_usd"]),
-            margin_pct=r["margin_pct"],
-            ai_cost_share=r["ai_cost_share"],
-            customers_over_share=int(r["customers_over_share"]),
-        )
-        for r in query_rows(con, "SELECT * FROM plan_economics ORDER BY revenue_usd DESC NULLS LAST, plan")
-    ]
+    customers = dataclass_rows(
+        con, "SELECT * FROM customer_economics ORDER BY ai_cost_usd DESC, customer", CustomerEconomics
+    )
+    if all(c.customer == NO_CUSTOMER and c.revenue_usd is None for c in customers):
+        return None  # no call names a customer and no revenue: nothing the total does not say
+    plans = dataclass_rows(
+        con, "SELECT * FROM plan_economics ORDER BY revenue_usd DESC NULLS LAST, plan", PlanEconomics
+    )
     earning = [c for c in customers if c.revenue_usd is not None]
     revenue = sum((c.revenue_usd for c in earning if c.revenue_usd is not None), Decimal(0)) if earning else None
     margin = revenue - sum((c.ai_cost_usd for c in earning), Decimal(0)) if revenue is not None else None

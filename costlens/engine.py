@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from costlens.db import one_row
 from costlens.model.report import Period, Totals, UnitEconomics
 from costlens.sqlfiles import load_sql
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import duckdb
@@ -250,6 +252,24 @@ def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | Non
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def dataclass_rows(con: duckdb.DuckDBPyConnection, sql: str, cls: type[T]) -> list[T]:
+    """The rows of `sql` as dataclass `cls`, a column per field of the same name; a field typed Decimal gets an
+    exact Decimal whatever numeric type the engine returned (Spark may return a DOUBLE for a sum)."""
+    from dataclasses import fields
+
+    kinds = [(f.name, "Decimal" in str(f.type)) for f in fields(cls)]  # type: ignore[arg-type]
+    out = []
+    for row in query_rows(con, sql):
+        values = {
+            name: Decimal(str(row[name]))
+            if money and row[name] is not None and not isinstance(row[name], Decimal)
+            else row[name]
+            for name, money in kinds
+        }
+        out.append(cls(**values))
+    return out
 
 
 def unit_economics_row(row: dict[str, Any]) -> UnitEconomics:

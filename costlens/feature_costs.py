@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from costlens.engine import query_rows
+from costlens.engine import dataclass_rows
 from costlens.model.report import FeatureCost, FeatureCosts, InfrastructureSpend
 from costlens.sqlfiles import load_sql
 
@@ -66,29 +66,19 @@ def compute_feature_costs(
     _config_tables(con, config)
     con.execute(load_sql("metrics/feature_costs.sql"))
     features = [
-        FeatureCost(
-            feature=r["feature"],
-            model_tokens_usd=Decimal(r["model_tokens_usd"]),
-            tool_charges_usd=Decimal(r["tool_charges_usd"]),
-            infrastructure_usd=Decimal(r["infrastructure_usd"]),
-            human_review_usd=Decimal(r["human_review_usd"]),
-            total_usd=Decimal(r["total_usd"]),
-            infrastructure_lines=int(r["infrastructure_lines"]),
-            accepted_tasks=int(r["accepted_tasks"]),
-            inference_cost_per_accepted_outcome_usd=r["inference_cost_per_accepted_outcome_usd"],
-            total_cost_per_accepted_outcome_usd=r["total_cost_per_accepted_outcome_usd"],
-        )
-        for r in query_rows(con, "SELECT * FROM feature_costs ORDER BY total_usd DESC, feature")
-        if shown is None or r["feature"] in shown
+        f
+        for f in dataclass_rows(con, "SELECT * FROM feature_costs ORDER BY total_usd DESC, feature", FeatureCost)
+        if shown is None or f.feature in shown
     ]
     spend = [
-        InfrastructureSpend(r["feature"], r["kind"], r["attributed_by"], int(r["lines"]), Decimal(r["cost_usd"]))
-        for r in query_rows(
+        s
+        for s in dataclass_rows(
             con,
             "SELECT feature, kind, attributed_by, count(*) AS lines, sum(billed_cost) AS cost_usd "
             "FROM infrastructure_lines GROUP BY ALL ORDER BY cost_usd DESC, feature, kind, attributed_by",
+            InfrastructureSpend,
         )
-        if shown is None or r["feature"] in shown
+        if shown is None or s.feature in shown
     ]
     return FeatureCosts(
         features=features,

@@ -193,3 +193,22 @@ def test_a_rule_that_matches_everything_is_refused(tmp_path):
     assert proc.returncode == 2
     assert "matches every bill line" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_customer_filter_attributes_no_infrastructure(tmp_path):
+    """A feature's infrastructure serves all its customers: a report of one customer's calls must not charge it
+    whole to that customer."""
+    from costlens.engine import CallFilter
+    from costlens.ingest.runner import ingest_paths
+    from costlens.report.build import build_report
+
+    bill = _focus(tmp_path / "focus.csv", [dict(line) for line in BILL])
+    spans = _spans(tmp_path / "spans.jsonl")
+    con = db.connect(":memory:")
+    config = Config(infrastructure=RULES)
+    ingest_paths(con, [str(bill), str(spans)], config)
+    report = build_report(con, config, NOVEMBER, analyse=False, call_filter=CallFilter(customers=("(no customer)",)))
+    assert report.totals.calls == 5
+    assert report.feature_costs.infrastructure_usd == 0 and report.feature_costs.infrastructure == []
+    assert all(f.infrastructure_usd == 0 for f in report.feature_costs.features)

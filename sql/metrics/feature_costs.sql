@@ -1,5 +1,5 @@
--- requires: billing_usd, feature_config, infrastructure_rules, infrastructure_tag_keys, report_period,
---   unit_economics_all
+-- requires: billing_usd, call_filter, feature_config, infrastructure_rules, infrastructure_tag_keys,
+--   report_period, unit_economics_all
 -- creates: feature_costs, infrastructure_lines
 -- The whole cost of each feature (docs/definitions.md#whole-cost-of-a-feature): model tokens, tool charges,
 -- infrastructure and human review.
@@ -12,6 +12,8 @@
 -- tool charges; infrastructure = its lines' billed cost; human review = the rework cost of its tasks with an
 -- outcome (the worksheet's rework_cost_usd). Cost per accepted outcome over all of the feature's accepted tasks:
 -- inference only (tokens and tools) and whole (all four).
+-- Under --customer (call_filter.customers) no line is attributed: a feature's infrastructure serves all its
+-- customers, and charging it whole to the ones shown would overstate their cost.
 -- Inputs: billing_usd, report_period, unit_economics_all (feature rows), feature_config,
 -- infrastructure_rules(rule_no, feature, kind, service, resource, sku, account, tag_key, tag_value),
 -- infrastructure_tag_keys(key, position).
@@ -22,7 +24,9 @@ WITH lines AS (
            b.billed_cost, b.charge_period_start
     FROM billing_usd AS b
     CROSS JOIN report_period AS p
+    CROSS JOIN call_filter AS f
     WHERE NOT b.is_ai AND b.charge_period_start >= p.start_ts AND b.charge_period_start < p.end_ts
+      AND f.customers IS NULL
 ),
 
 rule_match AS (
