@@ -6,6 +6,7 @@ import math
 import os
 import tomllib
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -241,25 +242,69 @@ class EngineConfig(_Strict):
         return self
 
 
-class InfrastructureRule(_Strict):
-    """[[infrastructure.rules]]: bill lines that serve one feature without being model usage (a vector database,
-    an embedding job, a search API, GPUs, storage). Every matcher given must match (globs, any case)."""
+class BillLineMatcher(_Strict):
+    """Which bill lines: every matcher given must match (globs, any case)."""
 
-    feature: str
-    kind: str = "infrastructure"  # what it is, as the report shows it: vector_db, search, gpu, storage, …
     service: str | None = None  # ServiceName
     resource: str | None = None  # ResourceId
     sku: str | None = None  # SkuId, SkuMeter or ChargeDescription
     account: str | None = None  # billing account, sub-account (id or name) or project
     tags: dict[str, str] = Field(default_factory=dict)  # tag key → glob of its value
 
+    def matches_something(self) -> bool:
+        return bool(self.service or self.resource or self.sku or self.account or self.tags)
+
+
+class InfrastructureRule(BillLineMatcher):
+    """[[infrastructure.rules]]: bill lines that serve one feature without being model usage (a vector database,
+    an embedding job, a search API, GPUs, storage). Every matcher given must match (globs, any case)."""
+
+    feature: str
+    kind: str = "infrastructure"  # what it is, as the report shows it: vector_db, search, gpu, storage, …
+
     @model_validator(mode="after")
     def _matches_something(self) -> InfrastructureRule:
-        if not (self.service or self.resource or self.sku or self.account or self.tags):
+        if not self.matches_something():
             raise ValueError(
                 f"the rule for feature {self.feature!r} matches every bill line: give service, resource, sku, "
                 "account or tags"
             )
+        return self
+
+
+class SelfHostedDeployment(_Strict):
+    """[self_hosted.<name>]: GPUs serving open models (vLLM, SGLang, TGI, Ollama). Its cost per calendar month is
+    shared among the calls it served by weighted tokens (sql/intermediate/self_hosted_costs.sql)."""
+
+    models: list[str] = Field(default_factory=list)  # globs on the calls' model (any case)
+    provider: str | None = None  # the calls' provider as staged (vllm, sglang, ollama, …), when models don't say
+    gpu_type: str | None = None  # shown only (H100, L4, …)
+    gpu_count: int = Field(default=1, ge=1)
+    gpu_hour_usd: Decimal | None = Field(default=None, gt=0)  # either a rate per GPU-hour …
+    bill: BillLineMatcher | None = None  # … or the bill lines that pay for it (FOCUS, CUR, Azure, GCP)
+    input_weight: Decimal = Field(default=Decimal(1), ge=0)  # per prompt token (cache reads included)
+    output_weight: Decimal = Field(default=Decimal(4), ge=0)  # per generated token: decode is the costly step
+    # served tokens (prompt + generated) per second per GPU at full load, e.g. `vllm bench serve`'s total token
+    # throughput ÷ GPUs; None: the busiest clock hour the deployment's own calls show
+    peak_tokens_per_second_per_gpu: float | None = Field(default=None, gt=0)
+    running_from: date | None = None  # rate only: first day it ran (default: the first day of its first call's month)
+    running_until: date | None = None  # rate only: last day it ran (default: the last day of its last call's month)
+    compare_with: str | None = None  # "provider/model" of the API model its traffic could move to
+
+    @model_validator(mode="after")
+    def _complete(self) -> SelfHostedDeployment:
+        if not self.models and not self.provider:
+            raise ValueError("say which calls it serves: give models (globs) or provider")
+        if (self.gpu_hour_usd is None) == (self.bill is None):
+            raise ValueError("give its cost one way: gpu_hour_usd (a rate per GPU-hour) or bill (its bill lines)")
+        if self.bill is not None and not self.bill.matches_something():
+            raise ValueError("bill matches every bill line: give service, resource, sku, account or tags")
+        if self.input_weight == 0 and self.output_weight == 0:
+            raise ValueError("input_weight and output_weight are both 0: give either a weight above 0")
+        if self.running_from and self.running_until and self.running_until < self.running_from:
+            raise ValueError("running_until is before running_from")
+        if self.compare_with is not None and "/" not in self.compare_with:
+            raise ValueError('compare_with is "provider/model", e.g. "openai/gpt-4o-mini"')
         return self
 
 
@@ -297,6 +342,7 @@ class Config(_Strict):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     customers: CustomersConfig = Field(default_factory=CustomersConfig)
     infrastructure: InfrastructureConfig = Field(default_factory=InfrastructureConfig)
+    self_hosted: dict[str, SelfHostedDeployment] = Field(default_factory=dict)
     path: str | None = None
 
 

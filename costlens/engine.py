@@ -190,15 +190,94 @@ def config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Period
         }
     )
     for name, table in (("feature_config", features), ("model_tier_overrides", tiers), ("fx_rates", fx)):
-        con.register(f"_{name}_arrow", table)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
-        con.unregister(f"_{name}_arrow")
+        _register(con, name, table)
     con.execute(load_sql("intermediate/billing_usd.sql"))
+    bill_rule_tables(con, config)
+    con.execute(load_sql("intermediate/bill_line_owners.sql"))
+    con.execute(load_sql("intermediate/self_hosted_costs.sql"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE economics AS SELECT CAST(? AS DOUBLE) AS loaded_hourly_rate_usd, "
         "CAST(? AS DOUBLE) AS delay_cost_per_minute_usd",
         [config.economics.loaded_hourly_rate_usd, config.economics.delay_cost_per_minute_usd],
     )
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, table: Any) -> None:
+    con.register(f"_{name}_arrow", table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
+    con.unregister(f"_{name}_arrow")
+
+
+def bill_rule_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """bill_line_rules (the [self_hosted.<name>] deployments' `bill`, then [[infrastructure.rules]]: one row per
+    rule and tag matcher, `matchers` rows make a rule), infrastructure_tag_keys and self_hosted_deployments, from
+    the config as Arrow data, never SQL text."""
+    import pyarrow as pa
+
+    from costlens.config import BillLineMatcher
+
+    owned: list[tuple[str | None, str | None, str, str, BillLineMatcher]] = [
+        (name, None, "gpu", f"self_hosted.{name}", d.bill) for name, d in config.self_hosted.items() if d.bill
+    ]
+    owned += [(None, r.feature, r.kind, f"rule {n}", r) for n, r in enumerate(config.infrastructure.rules, start=1)]
+    rows: list[dict[str, object]] = []
+    for number, (deployment, feature, kind, label, match) in enumerate(owned, start=1):
+        tags: list[tuple[str | None, str | None]] = list(match.tags.items()) or [(None, None)]
+        for key, value in tags:
+            rows.append(
+                {
+                    "rule_no": number,
+                    "deployment": deployment,
+                    "feature": feature,
+                    "kind": kind,
+                    "label": label,
+                    "service": match.service,
+                    "resource": match.resource,
+                    "sku": match.sku,
+                    "account": match.account,
+                    "tag_key": key,
+                    "tag_value": value,
+                    "matchers": len(tags),
+                }
+            )
+    text = pa.string()
+    columns = ["deployment", "feature", "kind", "label", "service", "resource", "sku", "account", "tag_key"]
+    schema = pa.schema(
+        [("rule_no", pa.int64())] + [(c, text) for c in columns] + [("tag_value", text), ("matchers", pa.int64())]
+    )
+    _register(con, "bill_line_rules", pa.Table.from_pylist(rows, schema=schema))
+    keys = config.infrastructure.feature_tags
+    tag_keys = pa.table({"key": pa.array(keys, text), "position": pa.array(range(len(keys)), pa.int64())})
+    _register(con, "infrastructure_tag_keys", tag_keys)
+    deployments = [
+        {
+            "deployment": name,
+            "position": position,
+            "provider": d.provider,
+            "models": d.models,
+            "gpu_type": d.gpu_type,
+            "gpu_count": d.gpu_count,
+            "gpu_hour_usd": d.gpu_hour_usd,
+            "by_bill": d.bill is not None,
+            # weights to the thousandth, as integers: the shares are exact integer arithmetic
+            "input_weight_milli": int(round(d.input_weight * 1000)),
+            "output_weight_milli": int(round(d.output_weight * 1000)),
+            "peak_tokens_per_second_per_gpu": d.peak_tokens_per_second_per_gpu,
+            "running_from": d.running_from,
+            "running_until": d.running_until,
+            "compare_provider": d.compare_with.split("/", 1)[0] if d.compare_with else None,
+            "compare_model": d.compare_with.split("/", 1)[1] if d.compare_with else None,
+        }
+        for position, (name, d) in enumerate(config.self_hosted.items())
+    ]
+    deployment_schema = pa.schema(
+        [("deployment", text), ("position", pa.int64()), ("provider", text), ("models", pa.list_(text))]
+        + [("gpu_type", text), ("gpu_count", pa.int64()), ("gpu_hour_usd", pa.decimal128(38, 18))]
+        + [("by_bill", pa.bool_()), ("input_weight_milli", pa.int64()), ("output_weight_milli", pa.int64())]
+        + [("peak_tokens_per_second_per_gpu", pa.float64()), ("running_from", pa.date32())]
+        + [("running_until", pa.date32()), ("compare_provider", text), ("compare_model", text)]
+    )
+    _register(con, "self_hosted_deployments", pa.Table.from_pylist(deployments, schema=deployment_schema))
 
 
 COST_MODES = ("computed", "reported")

@@ -21,49 +21,12 @@ if TYPE_CHECKING:
     from costlens.config import Config
 
 
-def _config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    """infrastructure_rules (one row per rule and tag matcher; `matchers` rows make a rule) and
-    infrastructure_tag_keys, from [infrastructure]; Arrow data, never SQL text."""
-    import pyarrow as pa
-
-    rows: list[dict[str, object]] = []
-    for number, rule in enumerate(config.infrastructure.rules, start=1):
-        tags: list[tuple[str | None, str | None]] = list(rule.tags.items()) or [(None, None)]
-        for key, value in tags:
-            rows.append(
-                {
-                    "rule_no": number,
-                    "feature": rule.feature,
-                    "kind": rule.kind,
-                    "service": rule.service,
-                    "resource": rule.resource,
-                    "sku": rule.sku,
-                    "account": rule.account,
-                    "tag_key": key,
-                    "tag_value": value,
-                    "matchers": len(tags),
-                }
-            )
-    text = pa.string()
-    schema = pa.schema(
-        [("rule_no", pa.int64()), ("feature", text), ("kind", text), ("service", text), ("resource", text)]
-        + [("sku", text), ("account", text), ("tag_key", text), ("tag_value", text), ("matchers", pa.int64())]
-    )
-    rules = pa.Table.from_pylist(rows, schema=schema)
-    keys = config.infrastructure.feature_tags
-    tag_keys = pa.table({"key": pa.array(keys, text), "position": pa.array(range(len(keys)), pa.int64())})
-    for name, table in (("infrastructure_rules", rules), ("infrastructure_tag_keys", tag_keys)):
-        con.register(f"_{name}_arrow", table)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
-        con.unregister(f"_{name}_arrow")
-
-
 def compute_feature_costs(
     con: duckdb.DuckDBPyConnection, config: Config, shown: set[str] | None = None
 ) -> FeatureCosts:
-    """Each feature's whole cost (unit_economics_all and billing_usd must be ready). `shown`: only these features
+    """Each feature's whole cost (unit_economics_all, billing_usd and bill_line_owners must be ready: the period
+    engine's config tables). `shown`: only these features
     (a report filtered with --feature / --team)."""
-    _config_tables(con, config)
     con.execute(load_sql("metrics/feature_costs.sql"))
     features = [
         f

@@ -32,6 +32,7 @@ TABLES = [
     "plans",
     "feature_costs",
     "infrastructure",
+    "self_hosted",
 ]
 
 

@@ -47,6 +47,7 @@ def test_report_tables_as_polars_frames_keep_every_digit(sample, tmp_path):
         "plans",
         "feature_costs",
         "infrastructure",
+        "self_hosted",
     }  # the CSV / Parquet export's tables
     features = frames["unit_economics"]
     assert features.schema["cost_usd"] == pl.Decimal(38, 18)

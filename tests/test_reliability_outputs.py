@@ -163,6 +163,7 @@ EXPORT_TABLES = (
     "customers",
     "feature_costs",
     "infrastructure",
+    "self_hosted",
     "leaks",
     "levers",
     "plans",

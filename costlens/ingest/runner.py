@@ -454,7 +454,7 @@ def _load_files_in_transaction(con: duckdb.DuckDBPyConnection, files: list[_Pend
         # `--set field=value` (or a config mapping's constants) fills what any producer's rows leave empty,
         # e.g. the model of bare Bedrock Converse responses, or a feature for a whole file
         fallbacks = ctx.mapping.constants if ctx.mapping is not None and adapter.target == "calls" else {}
-        _conform_staged(con, adapter.target, computed, ctx.rows_by_position, fallbacks)
+        _conform_staged(con, adapter.target, computed, ctx.rows_by_position, fallbacks, _served_models(ctx.config))
         for step in (f"load/{adapter.target}_check.sql", "load/quarantine.sql"):
             con.execute(load_sql(step))
         if adapter.target == "calls":  # (needs the duplicate_reason column, which the conform step always adds)
@@ -671,12 +671,27 @@ def _fingerprint_staged(con: duckdb.DuckDBPyConnection, keep_content: bool, sket
 _RUNNER_COLUMNS = {"source_format", "source_file", "source_sha256", "run_id", "line_id"}
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _served_models(config: Config) -> dict[str, str]:
+    """provider → model for each [self_hosted.<name>] deployment that names its provider and exactly one model
+    (no glob): vLLM's own request span names no model unless told to, and its server serves one."""
+    served: dict[str, str] = {}
+    for deployment in config.self_hosted.values():
+        if deployment.provider and len(deployment.models) == 1 and not any(c in deployment.models[0] for c in "*?["):
+            served.setdefault(deployment.provider.lower(), deployment.models[0])
+    return served
+
+
 def _conform_staged(
     con: duckdb.DuckDBPyConnection,
     target: str,
     computed: dict[str, str] | None = None,
     rows_by_position: bool = False,
     fallbacks: dict[str, str] | None = None,
+    served_models: dict[str, str] | None = None,
 ) -> None:
     """`staged` → `staged_full`: every column of the target table with its type (absent ones NULL), plus
     reject_reason / skip_reason. A view with casts, materialised once by the check step: a value that
@@ -738,6 +753,11 @@ def _conform_staged(
     if target == "calls":
         # one model identity whoever wrote it (sql/schema/002_macros.sql: canonical_model, model_provider)
         raw_model, raw_provider = value("model"), value("provider")
+        if served_models:  # a server's own span that names no model: the one its deployment serves
+            cases = " ".join(
+                f"WHEN {_literal(provider)} THEN {_literal(model)}" for provider, model in sorted(served_models.items())
+            )
+            raw_model = f"coalesce({raw_model}, CASE lower(CAST({raw_provider} AS VARCHAR)) {cases} END)"
         identity = {
             "provider": f"coalesce(nullif(trim({raw_provider}), ''), model_provider(CAST({raw_model} AS VARCHAR)))",
             "model": f"canonical_model(CAST({raw_provider} AS VARCHAR), CAST({raw_model} AS VARCHAR))",

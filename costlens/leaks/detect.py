@@ -23,7 +23,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from costlens.db import one_row
-from costlens.model.leaks import COLUMNS, KINDS, Finding
+from costlens.model.leaks import COLUMNS, DEPLOYMENT_KINDS, KINDS, Finding
 from costlens.settings.leaks import resolve_thresholds, routing_overrides
 from costlens.sqlfiles import load_sql
 
@@ -269,7 +269,9 @@ def run_detectors(
 ) -> list[Finding]:
     """Every finding of the period, largest waste first. Needs the period tables of compute_period_metrics."""
     values = resolve_thresholds(config, thresholds)
-    unknown = sorted(set(kinds) - set(KINDS))
+    if kinds == KINDS and config is not None and getattr(config, "self_hosted", None):
+        kinds = (*KINDS, *DEPLOYMENT_KINDS)
+    unknown = sorted(set(kinds) - set(KINDS) - set(DEPLOYMENT_KINDS))
     if unknown:
         raise ValueError(f"unknown leak kind(s): {', '.join(unknown)}")
     _small_tables(con, config, values)

@@ -45,6 +45,7 @@ KIND_TO_LEVER = {
     "agent_loops": "agent_budgets",
     "input_quality": "stability_guardrails",
     "cache_miss": "prompt_caching",
+    "gpu_underuse": "gpu_right_sizing",
 }
 
 _RISK_REASON = {
@@ -60,6 +61,8 @@ _RISK_REASON = {
     "agent_budgets": "a step budget can stop an agent before it finishes: escalate instead of failing",
     "distillation": "a distilled student is a new model: it needs its own evaluation set and monitoring",
     "self_hosting": "an open model replaces the API model: evaluate it, and plan for serving reliability",
+    "gpu_right_sizing": "fewer idle replicas serve the same model: watch queueing latency at the peaks (moving the "
+    "traffic to an API instead is a model change to evaluate)",
 }
 
 

@@ -17,6 +17,8 @@ KINDS = (
     "agent_loops",
     "input_quality",
 )
+# Detectors of what [self_hosted] deployments serve: run only when the config has one.
+DEPLOYMENT_KINDS = ("gpu_underuse",)
 
 LEVELS = ("low", "medium", "high")
 
@@ -29,6 +31,7 @@ LEVERS = (
     "batch_processing",
     "output_controls",
     "agent_budgets",
+    "gpu_right_sizing",
 )
 
 # The columns every sql/leaks/<kind>.sql returns, in this order (the Finding fields).

@@ -309,6 +309,49 @@ class FeatureCosts:
 
 
 @dataclass
+class SelfHostedMonth:
+    """One [self_hosted.<name>] deployment in one calendar month (sql/intermediate/self_hosted_costs.sql): what its
+    GPUs cost, what they served, how busy they were, and what the same tokens cost on the API model it is
+    compared with. Its calls carry `allocated_usd` between them; a month without calls leaves it unallocated."""
+
+    deployment: str
+    month: str  # YYYY-MM
+    gpu_type: str | None
+    gpu_count: int
+    cost_basis: str | None  # rate (gpu_hour_usd) | bill (its bill lines) | None: no cost for the month yet
+    bill_lines: int
+    cost_usd: Decimal | None
+    allocated_usd: Decimal  # what its calls carry: the cost, when the month has calls
+    unallocated_usd: Decimal  # cost no call carries (a month without calls)
+    gpu_hours: int
+    calls: int
+    prompt_tokens: int
+    output_tokens: int
+    cost_per_million_tokens_usd: float | None  # cost ÷ (prompt + output tokens)
+    tokens_per_second_per_gpu: float | None  # served tokens over every GPU-second of the month
+    peak_tokens_per_second_per_gpu: float | None
+    peak_basis: str | None  # config | busiest hour
+    utilisation: float | None  # served ÷ peak capacity, at most 1
+    idle_gpu_hours: float | None
+    idle_cost_usd: Decimal | None  # cost × (1 − utilisation)
+    capacity_tokens: int | None  # tokens the GPUs could serve in the month at the peak
+    compare_with: str | None  # provider/model of the API it is compared with
+    api_cost_usd: Decimal | None  # the month's tokens at that API's standard prices
+    break_even_tokens: int | None  # monthly tokens (this month's mix) at which the API costs what the GPUs do
+    verdict: str | None  # which way the break-even points, in a sentence
+
+
+@dataclass
+class SelfHosted:
+    """Self-hosted inference (vLLM, SGLang, TGI, Ollama) priced like an API, per deployment and month."""
+
+    months: list[SelfHostedMonth] = field(default_factory=list)  # by deployment, then month
+    cost_usd: Decimal = Decimal(0)
+    allocated_usd: Decimal = Decimal(0)
+    idle_cost_usd: Decimal = Decimal(0)
+
+
+@dataclass
 class CustomerEconomics:
     """One customer's AI cost, unit economics and gross AI margin in the period (sql/metrics/customer_economics.sql).
     `(no customer)` holds the calls that name none; revenue figures are None without a revenue row."""
@@ -474,6 +517,7 @@ class Report:
     showback: Showback | None = None  # by feature, owner, team, cost center
     customers: Customers | None = None  # per customer and plan, with margin (None: no customer, no revenue)
     feature_costs: FeatureCosts | None = None  # each feature's whole cost (tokens, tools, infrastructure, review)
+    self_hosted: SelfHosted | None = None  # [self_hosted.<name>] deployments in the period's months (None: none)
     maturity: Maturity | None = None  # the organisation's cost practice, from the data (None: a period without calls)
     budgets: list[Budget] = field(default_factory=list)
     # quantity and exact cost per feature, provider, model, variant and cost kind (sql/metrics/change_usage.sql):

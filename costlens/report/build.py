@@ -282,6 +282,7 @@ def _finance_sections(
     from costlens.budgets import compute_budgets
     from costlens.customers import compute_customers
     from costlens.feature_costs import compute_feature_costs
+    from costlens.self_hosted import compute_self_hosted
     from costlens.showback import compute_showback
 
     _step(progress, "budgets")
@@ -290,6 +291,7 @@ def _finance_sections(
     report.customers = compute_customers(con, config)
     shown = {row.key for row in report.unit_economics} if report.filters else None
     report.feature_costs = compute_feature_costs(con, config, shown)
+    report.self_hosted = compute_self_hosted(con, config)
     if not analyse:
         return
     from costlens.change import decompose_change

@@ -34,6 +34,7 @@ SECTIONS = [
     ("showback", "Showback"),
     ("customers", "Customers and margin"),
     ("feature-costs", "Whole cost by feature"),
+    ("self-hosted", "Self-hosted deployments"),
     ("budgets", "Budgets and forecast"),
     ("unit-economics", "Unit economics"),
     ("cost-value", "Cost–value matrix"),
@@ -328,6 +329,13 @@ def _feature_costs(report: Report) -> dict[str, Any] | None:
     }
 
 
+def _self_hosted(report: Report) -> list[Any] | None:
+    """The deployments' months, the first TOP_ROWS (every row is in the CSV export)."""
+    from costlens.report.lead import TOP_ROWS
+
+    return report.self_hosted.months[:TOP_ROWS] if report.self_hosted is not None else None
+
+
 def _budget_row(row: Budget) -> dict[str, Any]:
     return {
         **asdict(row),
@@ -569,6 +577,7 @@ def build_view(report: Report, config: Config | None = None) -> dict[str, Any]:
         "showback": _showback(report, meta),
         "customers": _customers(report),
         "feature_costs": _feature_costs(report),
+        "self_hosted": _self_hosted(report),
         "infrastructure_tags": ", ".join(
             config.infrastructure.feature_tags if config is not None else InfrastructureConfig().feature_tags
         ),

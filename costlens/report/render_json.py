@@ -96,6 +96,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "showback": report.showback.to_dict() if report.showback is not None else {},
         "customers": asdict(report.customers) if report.customers is not None else {},
         "feature_costs": asdict(report.feature_costs) if report.feature_costs is not None else {},
+        "self_hosted": asdict(report.self_hosted) if report.self_hosted is not None else {},
         "maturity": asdict(report.maturity) if report.maturity is not None else {},
         "diagnosis": report.diagnosis.to_dict() if report.diagnosis is not None else {},
         "reported_vs_computed": [asdict(c) for c in report.reported_vs_computed],

@@ -34,6 +34,7 @@ from costlens.model.report import (
     InvoiceShowback,
     PlanEconomics,
     Report,
+    SelfHostedMonth,
     Showback,
     ShowbackRow,
     UnitEconomics,
@@ -61,6 +62,7 @@ PLAN_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(PlanEconomics)]
 # each feature's whole cost, and the bill lines attributed to features as infrastructure
 FEATURE_COST_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(FeatureCost)]
 INFRASTRUCTURE_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(InfrastructureSpend)]
+SELF_HOSTED_COLUMNS = [(f.name, _kind(str(f.type))) for f in fields(SelfHostedMonth)]
 
 LEAK_COLUMNS = [
     ("kind", TEXT),
@@ -206,6 +208,10 @@ def report_tables(report: Report) -> dict[str, tuple[list[tuple[str, str]], list
         "plans": (PLAN_COLUMNS, [asdict(p) for p in report.customers.by_plan] if report.customers is not None else []),
         "feature_costs": (FEATURE_COST_COLUMNS, [asdict(f) for f in costs.features] if costs is not None else []),
         "infrastructure": (INFRASTRUCTURE_COLUMNS, [asdict(s) for s in costs.infrastructure] if costs else []),
+        "self_hosted": (
+            SELF_HOSTED_COLUMNS,
+            [asdict(m) for m in report.self_hosted.months] if report.self_hosted is not None else [],
+        ),
     }
 
 

@@ -267,6 +267,7 @@ def render_terminal(report: Report, console: Console, *, wide: bool = False) -> 
     render_budgets(report, view)
     render_customers(report, view)
     render_feature_costs(report, view)
+    render_self_hosted(report, view)
     render_change(report, view)
     _reported_vs_computed(report, console)
     render_diagnosis(report, console)
@@ -432,6 +433,50 @@ def render_feature_costs(report: Report, view: View) -> None:
     if view.compact:
         view.hints.add("wide")
     view.print_table(table)
+
+
+def render_self_hosted(report: Report, view: View) -> None:
+    """Each self-hosted deployment per month: its cost and what its calls carry, how busy its GPUs were, the idle
+    cost, and the break-even against the API it is compared with."""
+    from rich.table import Table
+
+    section = report.self_hosted
+    if section is None or not section.months:
+        return
+    table = Table(
+        title="Self-hosted deployments: GPUs priced like an API",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
+    full = not view.compact  # the compact view keeps cost, utilisation, idle and the API's cost
+    columns = [("Deployment", "left", True), ("Month", "left", True), ("GPUs", "right", full)]
+    columns += [("Cost", "right", True), ("Calls", "right", full), ("Per 1M tokens", "right", full)]
+    columns += [("Tok/s/GPU", "right", full), ("Utilisation", "right", True), ("Idle cost", "right", True)]
+    columns += [("API cost", "right", True)]
+    for name, justify, shown in columns:
+        if shown:
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for m in section.months[:TOP_ROWS]:
+        cells = [
+            m.deployment,
+            m.month,
+            f"{m.gpu_count} × {m.gpu_type}" if m.gpu_type else str(m.gpu_count),
+            usd(m.cost_usd) if m.cost_usd is not None else "no cost yet",
+            f"{m.calls:,}",
+            unit_usd(m.cost_per_million_tokens_usd),
+            f"{m.tokens_per_second_per_gpu:,.2f}" if m.tokens_per_second_per_gpu is not None else MISSING,
+            f"{m.utilisation:.1%}" if m.utilisation is not None else MISSING,
+            usd(m.idle_cost_usd) if m.idle_cost_usd is not None else MISSING,
+            unit_usd(m.api_cost_usd) if m.api_cost_usd is not None else MISSING,
+        ]
+        table.add_row(*(cell for cell, (_, _, shown) in zip(cells, columns) if shown))
+    if view.compact:
+        view.hints.add("wide")
+    view.print_table(table)
+    for m in section.months[:TOP_ROWS]:
+        if m.verdict:
+            view.console.print(f"{m.deployment} {m.month} vs {m.compare_with}: {m.verdict}", markup=False)
 
 
 def render_customers(report: Report, view: View) -> None:

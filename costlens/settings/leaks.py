@@ -82,6 +82,9 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, str]] = {
     "input_quality.min_calls": (3, "failed bad-input calls before a feature is reported"),
     "input_quality.savings_low_factor": (0.7, "share of the bad-input calls validation surely prevents"),
     "input_quality.savings_high_factor": (1.0, "share of the bad-input calls validation can prevent at most"),
+    "gpu_underuse.max_utilisation": (0.6, "a self-hosted deployment's month below this utilisation is reported"),
+    "gpu_underuse.savings_low_factor": (0.5, "share of the idle GPU cost autoscaling surely removes"),
+    "gpu_underuse.savings_high_factor": (0.9, "share of the idle GPU cost right-sizing can remove at most"),
 }
 
 _SECTION_KEYS = {"routing_targets"}  # [leaks] entries that are not thresholds

@@ -86,6 +86,7 @@ LEVERS = (
     "agent_budgets",
     "distillation",
     "self_hosting",
+    "gpu_right_sizing",
 )
 EFFORTS = ("days", "weeks", "months")
 RISKS = ("low", "medium", "high")
@@ -103,6 +104,7 @@ DEFAULT_EFFORT: dict[str, str] = {
     "agent_budgets": "days",
     "distillation": "months",
     "self_hosting": "months",
+    "gpu_right_sizing": "weeks",
 }
 DEFAULT_EFFORT_DAYS: dict[str, float] = {"days": 3.0, "weeks": 10.0, "months": 40.0}
 DEFAULT_QUALITY_RISK: dict[str, str] = {
@@ -118,6 +120,7 @@ DEFAULT_QUALITY_RISK: dict[str, str] = {
     "agent_budgets": "medium",
     "distillation": "high",
     "self_hosting": "medium",
+    "gpu_right_sizing": "low",
 }
 
 

@@ -1,5 +1,5 @@
 -- requires: call_filter, feature_config, is_dated_version, model_tiers, priced_calls, report_options, report_period,
---   trace_context
+--   self_hosted_calls, trace_context
 -- creates: model_aliases, period_call_rows
 -- The priced calls of the report period, with the attribution keys every metric groups by (a view).
 -- Attribution a call lacks is taken from trace_context (e.g. Langfuse trace name → feature).
@@ -40,10 +40,24 @@ SELECT
         coalesce(p.user_id, tc.user_id) AS user_id,
         coalesce(p.team, tc.team) AS team,
         coalesce(p.customer, tc.customer) AS customer,
-        CASE WHEN o.cost_mode = 'reported' AND p.reported_cost_usd IS NOT NULL THEN p.reported_cost_usd
+        CASE WHEN sh.call_id IS NOT NULL THEN sh.cost_usd
+             WHEN o.cost_mode = 'reported' AND p.reported_cost_usd IS NOT NULL THEN p.reported_cost_usd
              ELSE p.cost_usd END AS cost_usd,
-        p.priced OR (o.cost_mode = 'reported' AND p.reported_cost_usd IS NOT NULL) AS priced),
-    p.cost_usd AS computed_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN true
+             ELSE p.priced OR (o.cost_mode = 'reported' AND p.reported_cost_usd IS NOT NULL) END AS priced,
+        CASE WHEN sh.call_id IS NOT NULL THEN 'self_hosted.' || sh.deployment ELSE p.price_source END AS price_source,
+        CASE WHEN sh.call_id IS NOT NULL THEN sh.input_cost_usd ELSE p.input_cost_usd END AS input_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN sh.cost_usd - sh.input_cost_usd ELSE p.output_cost_usd END
+            AS output_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.cache_read_cost_usd END AS cache_read_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.cache_write_cost_usd END AS cache_write_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.request_cost_usd END AS request_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.charge_token_cost_usd END AS charge_token_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.tool_cost_usd END AS tool_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.fee_cost_usd END AS fee_cost_usd,
+        CASE WHEN sh.call_id IS NOT NULL THEN 0 ELSE p.charges_cost_usd END AS charges_cost_usd),
+    coalesce(sh.cost_usd, p.cost_usd) AS computed_cost_usd,
+    sh.deployment,
     coalesce(p.task_id, tc.task_id, p.call_id) AS task_key,
     coalesce(nullif(trim(p.feature), ''), nullif(trim(tc.feature), ''), '(unattributed)') AS feature_key,
     coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)') AS team_key,
@@ -59,6 +73,7 @@ LEFT JOIN trace_context tc ON tc.trace_id = p.trace_id
 LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), ''), tc.feature)
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
 LEFT JOIN model_aliases ma ON ma.provider = coalesce(p.provider, '') AND ma.alias = p.model
+LEFT JOIN self_hosted_calls sh ON sh.call_id = p.call_id
 WHERE p.ts >= r.start_ts AND p.ts < r.end_ts
   AND ((SELECT features FROM call_filter) IS NULL
        OR list_contains((SELECT features FROM call_filter),

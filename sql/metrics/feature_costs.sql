@@ -1,13 +1,14 @@
--- requires: billing_usd, call_filter, feature_config, infrastructure_rules, infrastructure_tag_keys,
---   report_period, unit_economics_all
+-- requires: bill_line_owners, billing_usd, call_filter, feature_config, infrastructure_tag_keys, report_period,
+--   unit_economics_all
 -- creates: feature_costs, infrastructure_lines
 -- The whole cost of each feature (docs/definitions.md#whole-cost-of-a-feature): model tokens, tool charges,
 -- infrastructure and human review.
 -- infrastructure_lines: the period's current bill lines that are not model usage (NOT is_ai) and serve a
 -- feature, in USD (billing_usd): by the first [[infrastructure.rules]] entry whose matchers all match (globs, any
--- case), else by a tag (the first of [infrastructure] feature_tags the line carries) naming a known feature —
+-- case; intermediate/bill_line_owners.sql), else by a tag (the first of [infrastructure] feature_tags the line carries) naming a known feature —
 -- one with calls in the period or configured under [features]. A line is one feature's, never split. Its kind
--- is the rule's, else from its FOCUS ServiceCategory.
+-- is the rule's, else from its FOCUS ServiceCategory. A line a [self_hosted.<name>] deployment claims is left
+-- out: its cost is in the deployment's calls (intermediate/self_hosted_costs.sql), so in model tokens.
 -- feature_costs: per feature, model tokens = the calls' cost less tool charges (server-side tools, fees);
 -- tool charges; infrastructure = its lines' billed cost; human review = the rework cost of its tasks with an
 -- outcome (the worksheet's rework_cost_usd). Cost per accepted outcome over all of the feature's accepted tasks:
@@ -15,8 +16,7 @@
 -- Under --customer (call_filter.customers) no line is attributed: a feature's infrastructure serves all its
 -- customers, and charging it whole to the ones shown would overstate their cost.
 -- Inputs: billing_usd, report_period, unit_economics_all (feature rows), feature_config,
--- infrastructure_rules(rule_no, feature, kind, service, resource, sku, account, tag_key, tag_value),
--- infrastructure_tag_keys(key, position).
+-- bill_line_owners(line_id, deployment, feature, kind, label), infrastructure_tag_keys(key, position).
 CREATE OR REPLACE TEMP TABLE infrastructure_lines AS
 WITH lines AS (
     SELECT b.line_id, b.service_name, b.service_category, b.resource_id, b.sku_id, b.sku_meter,
@@ -27,29 +27,6 @@ WITH lines AS (
     CROSS JOIN call_filter AS f
     WHERE NOT b.is_ai AND b.charge_period_start >= p.start_ts AND b.charge_period_start < p.end_ts
       AND f.customers IS NULL
-),
-
-rule_match AS (
-    -- the first rule whose every row (each of its tag matchers) matched the line
-    SELECT b.line_id, min(b.rule_no) AS rule_no
-    FROM (
-        SELECT l.line_id, r.rule_no, count(*) AS matched, any_value(r.matchers) AS matchers
-        FROM lines AS l
-        JOIN infrastructure_rules AS r
-          ON (r.service IS NULL OR lower(coalesce(l.service_name, '')) GLOB lower(r.service))
-         AND (r.resource IS NULL OR lower(coalesce(l.resource_id, '')) GLOB lower(r.resource))
-         AND (r.sku IS NULL OR lower(coalesce(l.sku_id, '')) GLOB lower(r.sku)
-              OR lower(coalesce(l.sku_meter, '')) GLOB lower(r.sku)
-              OR lower(coalesce(l.charge_description, '')) GLOB lower(r.sku))
-         AND (r.account IS NULL OR lower(coalesce(l.billing_account_id, '')) GLOB lower(r.account)
-              OR lower(coalesce(l.sub_account_id, '')) GLOB lower(r.account)
-              OR lower(coalesce(l.sub_account_name, '')) GLOB lower(r.account)
-              OR lower(coalesce(l.project_id, '')) GLOB lower(r.account))
-         AND (r.tag_key IS NULL OR lower(coalesce(l.tags[r.tag_key], '')) GLOB lower(r.tag_value))
-        GROUP BY l.line_id, r.rule_no
-    ) AS b
-    WHERE b.matched = b.matchers
-    GROUP BY b.line_id
 ),
 
 known_features AS (
@@ -77,15 +54,15 @@ SELECT
                          WHEN 'analytics' THEN 'analytics'
                          WHEN 'networking' THEN 'networking'
                          ELSE 'other' END) AS kind,
-    CASE WHEN r.feature IS NOT NULL THEN 'rule ' || CAST(m.rule_no AS VARCHAR) ELSE 'tag ' || t.tag_key END AS attributed_by,
+    CASE WHEN r.feature IS NOT NULL THEN r.label ELSE 'tag ' || t.tag_key END AS attributed_by,
     l.service_name,
     l.resource_id,
     l.billed_cost
 FROM lines AS l
-LEFT JOIN rule_match AS m ON m.line_id = l.line_id
-LEFT JOIN (SELECT DISTINCT rule_no, feature, kind FROM infrastructure_rules) AS r ON r.rule_no = m.rule_no
+LEFT JOIN bill_line_owners AS r ON r.line_id = l.line_id
 LEFT JOIN tag_match AS t ON t.line_id = l.line_id
-WHERE coalesce(r.feature, t.feature) IS NOT NULL;
+WHERE coalesce(r.feature, t.feature) IS NOT NULL
+  AND r.deployment IS NULL;  -- a self-hosted deployment's line is carried by its calls (model tokens)
 
 CREATE OR REPLACE TEMP TABLE feature_costs AS
 WITH infra AS (

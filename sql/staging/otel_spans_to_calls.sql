@@ -9,7 +9,7 @@
 -- 1. Conventions. Each canonical figure is the first attribute present, in this order (README "Producers"):
 --    operation  gen_ai.operation.name; OpenInference openinference.span.kind (LLM → chat, EMBEDDING →
 --               embeddings); Traceloop's legacy llm.request.type
---    provider   gen_ai.provider.name, gen_ai.system, llm.provider, llm.system
+--    provider   gen_ai.provider.name, gen_ai.system, llm.provider, llm.system; vllm for vLLM's own spans (scope vllm.*)
 --    model      gen_ai.response.model, llm.response.model_name, llm.response.model, llm.model_name; else the
 --               request model: gen_ai.request.model, llm.request.model_name, llm.request.model, the model in
 --               llm.invocation_parameters
@@ -82,7 +82,9 @@ WITH base AS (
                       ELSE lower(nullif_blank(s.a."openinference.span.kind")) END,
                  nullif_blank(s.a."llm.request.type")) AS operation,
         coalesce(nullif_blank(s.a."gen_ai.provider.name"), nullif_blank(s.a."gen_ai.system"),
-                 nullif_blank(s.a."llm.provider"), nullif_blank(s.a."llm.system")) AS provider_raw,
+                 nullif_blank(s.a."llm.provider"), nullif_blank(s.a."llm.system"),
+                 -- vLLM's own request span names no provider: it is the server (tracer vllm.llm_engine)
+                 CASE WHEN starts_with(lower(coalesce(s.scope_name, '')), 'vllm') THEN 'vllm' END) AS provider_raw,
         coalesce(nullif_blank(s.a."gen_ai.request.model"), nullif_blank(s.a."llm.request.model_name"),
                  nullif_blank(s.a."llm.request.model"),
                  CASE WHEN json_valid(s.a."llm.invocation_parameters")

@@ -1,0 +1,352 @@
+"""Self-hosted inference priced like an API (sql/intermediate/self_hosted_costs.sql, costlens/self_hosted.py,
+sql/leaks/gpu_underuse.sql): a vLLM deployment on one g5.12xlarge (4 × A10G) whose bill lines come from an AWS
+FOCUS 1.0 export (the columns of AWS's own FOCUS sample) and whose calls come from spans with the attribute names
+vLLM's tracing writes (tests/realworld/vllm/ATTRIBUTES.md: tracer vllm.llm_engine, span llm_request, SERVER,
+gen_ai.usage.prompt_tokens / completion_tokens, latencies in seconds, no model unless opted in).
+
+Hand-checked figures (tests/fixtures/self_hosted):
+- bill: 3 instance days × $136.128 + 3 disk days × $0.80, all tagged ai-deployment=llama-a10g = $410.784 for
+  November; an OpenSearch collection tagged feature=rag-answer $12.50; an untagged S3 bucket $3.10.
+- calls (prompt, completion): rag-answer (1200, 300) (2000, 500) (800, 200); ticket-triage (400, 50) (600, 100)
+  (300, 100). Weights 1 and 4: rag-answer 8,000 units, ticket-triage 2,300, of 10,300.
+- GPU-hours 4 × 72 = 288; served 6,550 tokens; busiest hour 4,000 tokens (Nov 3, 09:00) → peak 4000/3600/4 per
+  GPU per second; utilisation 6550 / (4000 × 72) = 0.0227430…
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costlens import db
+from costlens.config import load_config
+from costlens.model.report import Period
+
+from conftest import realdata
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "self_hosted"
+BILL = FIXTURES / "focus_aws_2026-11.csv"
+SPANS = FIXTURES / "vllm_spans.jsonl"
+CONFIG = FIXTURES / "costlens.toml"
+NOVEMBER = Period(date(2026, 11, 1), date(2026, 12, 1))
+MONTH_COST = Decimal("410.784")
+
+
+def _report(config, *paths, analyse=True):
+    from costlens.ingest.runner import ingest_paths
+    from costlens.report.build import build_report
+
+    con = db.connect(":memory:")
+    result = ingest_paths(con, [str(p) for p in paths], config)
+    assert not result.failed
+    return con, build_report(con, config, NOVEMBER, analyse=analyse)
+
+
+@pytest.fixture(scope="module")
+def billed():
+    con, report = _report(load_config(CONFIG), BILL, SPANS)
+    yield con, report
+    con.close()
+
+
+def _bill_lines() -> list[dict[str, str]]:
+    with BILL.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+def test_vllm_spans_are_calls_of_the_deployment_with_its_model(billed):
+    con, _ = billed
+    rows = con.execute(
+        "SELECT provider, model, feature, task_id, input_tokens, output_tokens FROM calls ORDER BY task_id"
+    ).fetchall()
+    # every request span is a call; the app's own spans are not; the model comes from the deployment where vLLM
+    # named none (4 of 6 spans) and from gen_ai.request.model where it was opted in
+    assert rows == [
+        ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "rag-answer", "q-101", 1200, 300),
+        ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "rag-answer", "q-102", 2000, 500),
+        ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "rag-answer", "q-103", 800, 200),
+        ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "ticket-triage", "t-201", 400, 50),
+        ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "ticket-triage", "t-202", 600, 100),
+        ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "ticket-triage", "t-203", 300, 100),
+    ]
+
+
+@pytest.mark.slow
+def test_the_months_gpu_bill_is_shared_by_weighted_tokens_exactly(billed):
+    con, report = billed
+    # the deployment's lines, read from the file by hand: the six tagged ai-deployment=llama-a10g
+    tagged = [r for r in _bill_lines() if json.loads(r["Tags"]).get("ai-deployment") == "llama-a10g"]
+    assert sum(Decimal(r["BilledCost"]) for r in tagged) == MONTH_COST
+    by = {u.key: u for u in report.unit_economics}
+    assert by["rag-answer"].cost_usd + by["ticket-triage"].cost_usd == MONTH_COST == report.totals.cost_usd
+    assert abs(by["rag-answer"].cost_usd - MONTH_COST * 8000 / 10300) < Decimal("1e-11")
+    assert abs(by["ticket-triage"].cost_usd - MONTH_COST * 2300 / 10300) < Decimal("1e-11")
+    assert report.totals.unpriced_calls == 0
+    shares = con.execute("SELECT call_id, cost_usd, input_cost_usd FROM self_hosted_calls").fetchall()
+    assert len(shares) == 6 and sum(s[1] for s in shares) == MONTH_COST
+    # q-101: 1200 prompt + 4 × 300 generated = 2,400 of 10,300 units; its prompt part is half of it
+    q101 = con.execute(
+        "SELECT s.cost_usd, s.input_cost_usd FROM self_hosted_calls s JOIN calls c USING (call_id) "
+        "WHERE c.task_id = 'q-101'"
+    ).fetchall()[0]
+    assert abs(q101[0] - MONTH_COST * 2400 / 10300) < Decimal("1e-11")
+    assert abs(q101[1] - q101[0] / 2) < Decimal("1e-11")
+
+
+@pytest.mark.slow
+def test_deployment_metrics_and_break_even(billed):
+    _, report = billed
+    (month,) = report.self_hosted.months
+    assert (month.deployment, month.month, month.gpu_type, month.gpu_count) == ("llama-a10g", "2026-11", "A10G", 4)
+    assert (month.cost_basis, month.bill_lines, month.cost_usd) == ("bill", 6, MONTH_COST)
+    assert (month.allocated_usd, month.unallocated_usd) == (MONTH_COST, 0)
+    assert (month.gpu_hours, month.calls, month.prompt_tokens, month.output_tokens) == (288, 6, 5300, 1250)
+    assert month.tokens_per_second_per_gpu == pytest.approx(6550 / (288 * 3600))
+    assert month.peak_basis == "busiest hour"
+    assert month.peak_tokens_per_second_per_gpu == pytest.approx(4000 / 3600 / 4)
+    assert month.utilisation == pytest.approx(6550 / 288000)
+    assert month.idle_gpu_hours == pytest.approx(288 * (1 - 6550 / 288000))
+    assert float(month.idle_cost_usd) == pytest.approx(410.784 * (1 - 6550 / 288000))
+    assert month.capacity_tokens == 288000
+    # gpt-4o-mini: $0.15 / $0.60 per million tokens
+    assert month.api_cost_usd == Decimal("5300") * Decimal("0.15") / 10**6 + Decimal("1250") * Decimal("0.60") / 10**6
+    assert month.break_even_tokens == 1_741_511_457  # ceil(410.784 × 6550 / 0.001545)
+    assert "move the traffic to the API" in month.verdict  # the break-even is past what 4 A10Gs serve at this peak
+
+
+@pytest.mark.slow
+def test_feature_totals_with_non_token_spend_equal_the_attributed_bill(billed):
+    _, report = billed
+    costs = report.feature_costs
+    # the instance lines also carry feature=rag-answer: the deployment claims them, so they are in the calls'
+    # cost once, never again as rag-answer's infrastructure
+    assert [(s.feature, s.kind, s.attributed_by, s.cost_usd) for s in costs.infrastructure] == [
+        ("rag-answer", "analytics", "tag feature", Decimal("12.50"))
+    ]
+    lines = _bill_lines()
+    unattributed = sum(Decimal(r["BilledCost"]) for r in lines if r["ServiceName"] == "Amazon Simple Storage Service")
+    attributed = sum(Decimal(r["BilledCost"]) for r in lines) - unattributed
+    assert costs.total_usd == attributed == Decimal("423.284")
+
+
+@pytest.mark.slow
+def test_idle_gpus_are_a_leak_with_its_lever(billed):
+    _, report = billed
+    findings = [f for f in report.leaks if f.kind == "gpu_underuse"]
+    assert {f.feature for f in findings} == {"rag-answer", "ticket-triage"}
+    assert abs(sum(f.wasted_usd for f in findings) - report.self_hosted.idle_cost_usd) < Decimal("1e-9")
+    assert all(f.lever == "gpu_right_sizing" and f.evidence["deployment"] == "llama-a10g" for f in findings)
+    assert all(f.confidence != "high" for f in findings)  # the peak is the busiest hour's, a floor of capacity
+    (lever,) = [x for x in report.levers if x.lever == "gpu_right_sizing"]
+    assert lever.est_monthly_savings_usd > 0
+
+
+@pytest.mark.slow
+def test_a_rate_per_gpu_hour_and_a_configured_peak(tmp_path):
+    """gpu_hour_usd: 4 GPUs × $1.10 × the 72 hours of Nov 3–5 = $316.80, shared the same way; a configured peak
+    of 2,500 tokens/s per GPU puts capacity past the break-even: then the GPUs pay above it."""
+    config_file = tmp_path / "costlens.toml"
+    config_file.write_text(
+        '[self_hosted.llama-a10g]\nprovider = "vllm"\nmodels = ["meta-llama/Llama-3.1-8B-Instruct"]\n'
+        'gpu_count = 4\ngpu_hour_usd = "1.10"\nrunning_from = 2026-11-03\nrunning_until = 2026-11-05\n'
+        "peak_tokens_per_second_per_gpu = 2500\ninput_weight = 1\noutput_weight = 1\n"
+        'compare_with = "openai/gpt-4o-mini"\n'
+    )
+    con, report = _report(load_config(config_file), SPANS)
+    try:
+        (month,) = report.self_hosted.months
+        assert (month.cost_basis, month.cost_usd, month.gpu_hours) == ("rate", Decimal("316.80"), 288)
+        assert month.utilisation == pytest.approx(6550 / (2500 * 288 * 3600))
+        by = {u.key: u.cost_usd for u in report.unit_economics}
+        # weights 1:1 — rag-answer 5,000 of 6,550 tokens
+        assert abs(by["rag-answer"] - Decimal("316.80") * 5000 / 6550) < Decimal("1e-11")
+        assert report.totals.cost_usd == Decimal("316.80")
+        assert month.break_even_tokens < month.capacity_tokens
+        assert month.verdict.startswith("the API is cheaper at this volume: the GPUs pay from")
+        assert all(f.confidence != "low" or f.calls_affected < 10 for f in report.leaks)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_month_without_its_bill_leaves_its_calls_unpriced(tmp_path):
+    """Never $0: the spans without the FOCUS file have no cost to share."""
+    con, report = _report(load_config(CONFIG), SPANS, analyse=False)
+    try:
+        (month,) = report.self_hosted.months
+        assert month.cost_usd is None and month.cost_basis is None and month.calls == 6
+        assert report.totals.unpriced_calls == 6
+    finally:
+        con.close()
+
+
+def test_the_shares_always_add_up_to_the_month(con):
+    """Property: whatever the tokens and weights, the calls' shares add up to the month's cost exactly."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from costlens.config import Config
+    from costlens.engine import bill_rule_tables
+    from costlens.sqlfiles import load_sql
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        tokens=st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 10**6)), min_size=1, max_size=30),
+        rate=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99.99"), places=2),
+        weights=st.tuples(st.integers(0, 8), st.integers(1, 8)),
+    )
+    def check(tokens, rate, weights):
+        config = Config.model_validate(
+            {
+                "self_hosted": {
+                    "d": {"provider": "vllm", "gpu_count": 3, "gpu_hour_usd": str(rate), "input_weight": weights[0]}
+                    | {"output_weight": weights[1], "running_from": "2026-11-01", "running_until": "2026-11-30"}
+                }
+            }
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE priced_calls AS SELECT 'c' || i AS call_id, "
+            "TIMESTAMP '2026-11-02' + i * INTERVAL 1 MINUTE AS ts, 'vllm' AS provider, 'm' AS model, "
+            "t[1] AS input_tokens, 0 AS cache_read_tokens, 0 AS cache_write_5m_tokens, 0 AS cache_write_1h_tokens, "
+            "t[2] AS output_tokens FROM (SELECT unnest(range(len(?))) AS i, unnest(?) AS t)",
+            [tokens, [list(t) for t in tokens]],
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE billing_usd AS SELECT * FROM billing_lines")
+        bill_rule_tables(con, config)
+        con.execute(load_sql("intermediate/bill_line_owners.sql"))
+        con.execute(load_sql("intermediate/self_hosted_costs.sql"))
+        total, calls = con.execute("SELECT sum(cost_usd), count(*) FROM self_hosted_calls").fetchall()[0]
+        assert calls == len(tokens)
+        assert total == rate * 3 * 30 * 24
+        assert con.execute("SELECT count(*) FROM self_hosted_calls WHERE cost_usd < 0").fetchall()[0][0] == 0
+
+    check()
+
+
+def test_a_deployment_costed_two_ways_is_refused(tmp_path):
+    config = tmp_path / "costlens.toml"
+    config.write_text('[self_hosted.x]\nprovider = "vllm"\ngpu_hour_usd = 2.5\nbill = { resource = "i-1" }\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlens", "report", "--db", str(tmp_path / "x.duckdb"), "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "give its cost one way" in proc.stderr and "costlens.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_deployment_claims_lines_of_aws_focus_sample_by_resource(tmp_path):
+    """On AWS's own FOCUS 1.0 sample: a deployment claiming one EC2 instance by its ResourceId has, per month, the
+    billed cost of that instance's lines as read from the file here — no call, so all of it unallocated."""
+    sample = realdata("focus-1.0-sample/focus_sample.csv")
+    with sample.open(newline="", encoding="utf-8-sig") as handle:
+        lines = [r for r in csv.DictReader(handle) if r["ResourceId"] == "i-037929a54982e113l"]
+    expected = sum(Decimal(r["BilledCost"]) for r in lines)
+    assert len(lines) == 3 and expected > 0 and {r["ChargePeriodStart"][:7] for r in lines} == {"2024-09"}
+    periods = {(r["ChargePeriodStart"], r["ChargePeriodEnd"]) for r in lines}
+    hours = sum(
+        int(
+            (
+                datetime.fromisoformat(e.replace("Z", "+00:00")) - datetime.fromisoformat(s.replace("Z", "+00:00"))
+            ).total_seconds()
+            // 3600
+        )
+        for s, e in periods
+    )
+    config_file = tmp_path / "costlens.toml"
+    config_file.write_text(
+        '[self_hosted.box]\nprovider = "vllm"\ngpu_count = 1\nbill = { resource = "i-037929a54982e113l" }\n'
+    )
+    from costlens.ingest.runner import ingest_paths
+    from costlens.report.build import build_report
+
+    con = db.connect(":memory:")
+    try:
+        config = load_config(config_file)
+        assert not ingest_paths(con, [str(sample)], config).failed
+        report = build_report(con, config, Period(date(2024, 9, 1), date(2024, 10, 1)), analyse=False)
+        (month,) = report.self_hosted.months
+        assert (month.month, month.bill_lines, month.cost_usd, month.calls) == ("2024-09", 3, expected, 0)
+        assert month.unallocated_usd == expected and month.allocated_usd == 0
+        assert month.gpu_hours == hours  # each distinct charge period once
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_every_output_shows_the_deployments(billed, tmp_path):
+    from costlens.report.render_html import render_html
+    from costlens.report.render_json import report_to_dict
+    from costlens.report.render_tables import report_tables
+
+    _, report = billed
+    data = report_to_dict(report)["self_hosted"]
+    assert data["cost_usd"] == MONTH_COST and data["months"][0]["break_even_tokens"] == 1_741_511_457
+    columns, rows = report_tables(report)["self_hosted"]
+    assert len(rows) == 1 and rows[0]["utilisation"] == pytest.approx(6550 / 288000)
+    html = render_html(report)
+    assert 'data-metric="self_hosted_cost_usd" data-key="llama-a10g 2026-11" data-value="410.784' in html
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_cli_report_shows_the_deployment_and_its_leak(tmp_path):
+    database = tmp_path / "sh.duckdb"
+    common = ["--db", str(database), "--config", str(CONFIG)]
+    ingest = subprocess.run(
+        [sys.executable, "-m", "costlens", "ingest", str(BILL), str(SPANS), *common], capture_output=True, text=True
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "costlens", "report", "-p", "2026-11", "--wide", *common],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Self-hosted deployments" in shown.stdout and "$410.78" in shown.stdout and "2.3%" in shown.stdout
+    assert "gpu_right_sizing" in shown.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_section_in_headless_chromium(billed, tmp_path):
+    """The deployment's row as a reader's browser lays it out, with no request, console error or exception."""
+    from test_html_report import CHROMIUM, Browser, problems
+
+    from costlens.report.render_html import render_html
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (CI installs it)")
+    _, report = billed
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    browser = Browser(tmp_path / "profile")
+    try:
+        url = page.as_uri()
+        assert problems(browser.open(url), url) == {
+            "requests": [],
+            "console": [],
+            "exceptions": [],
+            "log": [],
+            "dialogs": [],
+        }
+        cells = browser.evaluate(
+            "[...document.querySelectorAll('#self-hosted tbody tr')].map(r => [...r.cells].map(c => c.innerText))"
+        )
+        assert len(cells) == 1
+        assert cells[0][:4] == ["llama-a10g", "2026-11", "4 × A10G", "$410.78"] and cells[0][7] == "2.3%"
+        width = browser.evaluate("document.querySelector('#self-hosted table').getBoundingClientRect().width")
+        assert width > 600
+    finally:
+        browser.close()
