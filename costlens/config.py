@@ -276,8 +276,10 @@ class SelfHostedDeployment(_Strict):
     """[self_hosted.<name>]: GPUs serving open models (vLLM, SGLang, TGI, Ollama). Its cost per calendar month is
     shared among the calls it served by weighted tokens (sql/intermediate/self_hosted_costs.sql)."""
 
-    models: list[str] = Field(default_factory=list)  # globs on the calls' model (any case)
-    provider: str | None = None  # the calls' provider as staged (vllm, sglang, ollama, …), when models don't say
+    # the calls it serves: those of this provider as staged (vllm, sglang, ollama, …) or of one of these models
+    # (globs, any case: a client's span of a request to vLLM names the SDK's provider and the served model)
+    models: list[str] = Field(default_factory=list)
+    provider: str | None = None
     gpu_type: str | None = None  # shown only (H100, L4, …)
     gpu_count: int = Field(default=1, ge=1)
     gpu_hour_usd: Decimal | None = Field(default=None, gt=0)  # either a rate per GPU-hour …

@@ -120,6 +120,8 @@ def test_deployment_metrics_and_break_even(billed):
     assert month.api_cost_usd == Decimal("5300") * Decimal("0.15") / 10**6 + Decimal("1250") * Decimal("0.60") / 10**6
     assert month.break_even_tokens == 1_741_511_457  # ceil(410.784 × 6550 / 0.001545)
     assert "move the traffic to the API" in month.verdict  # the break-even is past what 4 A10Gs serve at this peak
+    # vLLM's latencies (gen_ai.latency.time_to_first_token …) are not usage left unpriced
+    assert not [w for w in report.warnings if "not in the cost" in w]
 
 
 @pytest.mark.slow
@@ -350,3 +352,79 @@ def test_the_section_in_headless_chromium(billed, tmp_path):
         assert width > 600
     finally:
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def client_spans(tmp_path_factory):
+    """The client half of the same six requests, from OpenTelemetry's own OpenAI instrumentation run against the
+    mock API answering as vLLM does (tests/realworld/vllm/client_spans.py, in its own process: instrumentors
+    patch the SDK)."""
+    out = tmp_path_factory.mktemp("vllm-client") / "client.otlp.jsonl"
+    script = Path(__file__).resolve().parent / "realworld" / "vllm" / "client_spans.py"
+    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.parametrize("client_first", [True, False], ids=["client-first", "server-first"])
+def test_the_client_and_the_server_span_of_a_request_are_one_call(client_spans, client_first, tmp_path):
+    """vLLM's gen_ai.request.id is the id its server answers with, which the client's span records as
+    gen_ai.response.id: loaded in either order, the two producers give six calls, not twelve, and the month's
+    GPU bill is shared exactly as with the server spans alone."""
+    config_file = tmp_path / "costlens.toml"
+    # the fixture's config: provider vllm (the server's spans) or the model (the client's, provider openai)
+    config_file.write_text(CONFIG.read_text())
+    files = [client_spans, SPANS] if client_first else [SPANS, client_spans]
+    from costlens.ingest.runner import ingest_paths
+    from costlens.report.build import build_report
+
+    con = db.connect(":memory:")
+    try:
+        config = load_config(config_file)
+        for path in (BILL, *files):  # one run per file: the second producer meets the first's calls stored
+            assert not ingest_paths(con, [str(path)], config).failed
+        assert con.execute("SELECT count(*) FROM calls").fetchall()[0][0] == 6
+        duplicates = con.execute("SELECT count(*), min(source_file) FROM quarantine WHERE disposition = 'duplicate'")
+        count, source = duplicates.fetchall()[0]
+        assert count == 6 and source == str(files[1])
+        ids = {r[0] for r in con.execute("SELECT call_id FROM calls").fetchall()}
+        assert ids == {f"chatcmpl-{0xBEEF00 + n:x}" for n in range(1, 7)}
+        report = build_report(con, config, NOVEMBER, analyse=False)
+        by = {u.key: u.cost_usd for u in report.unit_economics}
+        assert by["rag-answer"] + by["ticket-triage"] == MONTH_COST == report.totals.cost_usd
+        assert abs(by["rag-answer"] - MONTH_COST * 8000 / 10300) < Decimal("1e-11")
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_the_reconciliation_leaves_self_hosted_calls_out(tmp_path):
+    """No token bill lists a self-hosted call (its GPU lines pay for it): with an API line on the bill, the
+    logged side of the reconciliation holds no vLLM call, so the six priced calls make no gap."""
+    sample = Path(__file__).resolve().parents[1] / "sample_logs" / "focus_billing_2026-10.csv"
+    with sample.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        line = next(r for r in reader if r["ServiceName"] == "Azure OpenAI Service")
+        columns = reader.fieldnames
+    line.update(
+        BillingPeriodStart="2026-11-01T00:00:00Z",
+        BillingPeriodEnd="2026-12-01T00:00:00Z",
+        ChargePeriodStart="2026-11-03T00:00:00Z",
+        ChargePeriodEnd="2026-11-04T00:00:00Z",
+    )
+    api_bill = tmp_path / "azure_focus_2026-11.csv"
+    with api_bill.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerow(line)
+    con, report = _report(load_config(CONFIG), BILL, api_bill, SPANS, analyse=False)
+    try:
+        recon = report.reconciliation.to_dict()
+        assert recon["ai_billing_lines"] == 1 and recon["ai_billed_usd"] == Decimal(line["BilledCost"])
+        assert recon["logged_list_usd"] == 0
+        assert con.execute("SELECT count(*) FROM recon_logged WHERE provider_key = 'vllm'").fetchall()[0][0] == 0
+        assert report.totals.cost_usd == MONTH_COST  # the calls keep their shares in the report
+    finally:
+        con.close()

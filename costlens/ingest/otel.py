@@ -93,6 +93,7 @@ SPAN_ATTRIBUTES = (
     "metadata",
     # the request
     "gen_ai.response.id",
+    "gen_ai.request.id",  # vLLM's request span: the id its OpenAI-compatible server answered with
     "gen_ai.response.finish_reasons",
     "gen_ai.request.max_tokens",
     "llm.request.max_tokens",

@@ -2,8 +2,9 @@
 -- creates: self_hosted_calls, self_hosted_months, self_hosted_served
 -- Self-hosted inference priced like an API (docs/definitions.md#self-hosted-deployments).
 -- self_hosted_served: every call a [self_hosted.<name>] deployment served — the first deployment, in config
---   order, whose provider (if given) is the call's and one of whose model globs (if given) matches its model,
---   while it ran (running_from … running_until). All months: a deployment's cost is per calendar month (UTC),
+--   order, whose provider is the call's or one of whose model globs matches its model (a client's span of a
+--   request to vLLM names the SDK's provider, openai, and the served model; vLLM's own span names provider
+--   vllm), while it ran (running_from … running_until). All months: a deployment's cost is per calendar month (UTC),
 --   whatever the report period.
 -- self_hosted_months: per deployment and month, what it cost — gpu_count × gpu_hour_usd × the hours it ran,
 --   or the billed cost of the bill lines it claims (bill_line_owners) charged in the month — its GPU-hours (the
@@ -27,8 +28,8 @@ SELECT
     arg_min(d.deployment, d.position) AS deployment
 FROM priced_calls AS c
 JOIN self_hosted_deployments AS d
-  ON (d.provider IS NULL OR lower(coalesce(c.provider, '')) = lower(d.provider))
- AND (len(d.models) = 0 OR len(list_filter(d.models, lambda g: lower(coalesce(c.model, '')) GLOB lower(g))) > 0)
+  ON (lower(coalesce(c.provider, '')) = lower(d.provider)
+      OR len(list_filter(d.models, lambda g: lower(coalesce(c.model, '')) GLOB lower(g))) > 0)
  AND (d.running_from IS NULL OR c.ts >= CAST(d.running_from AS TIMESTAMP))
  AND (d.running_until IS NULL OR c.ts < CAST(d.running_until AS TIMESTAMP) + INTERVAL 1 DAY)
 GROUP BY c.call_id, c.ts, c.input_tokens, c.cache_read_tokens, c.cache_write_5m_tokens, c.cache_write_1h_tokens,

@@ -6,6 +6,8 @@
 -- tokens (priced_calls keeps one cache-write cost column).
 -- recon_failed: failed calls that logged no usage, per provider_key × model_key × day × feature_key: the
 -- provider may still have billed their input.
+-- Calls a [self_hosted] deployment served are left out: their cost is a share of its GPU bill lines
+-- (intermediate/self_hosted_costs.sql), exact by construction, and no token bill lists them.
 -- Inputs: period_calls; macros from reconcile/_macros.sql.
 CREATE OR REPLACE TEMP TABLE recon_logged AS
 WITH per_group AS (
@@ -27,6 +29,7 @@ WITH per_group AS (
         -- batch / flex / priority traffic: a list-price difference here is a tier or batch mismatch
         bool_or(coalesce(variant, 'standard') <> 'standard') AS has_variant
     FROM period_calls
+    WHERE deployment IS NULL  -- a self-hosted deployment's calls are paid by its GPU lines, not a token bill
     GROUP BY ALL
 ),
 
@@ -67,7 +70,7 @@ SELECT
     feature_key,
     count(*) AS failed_calls
 FROM period_calls
-WHERE status = 'error'
+WHERE status = 'error' AND deployment IS NULL
   AND coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0) + coalesce(cache_write_5m_tokens, 0)
       + coalesce(cache_write_1h_tokens, 0) + coalesce(output_tokens, 0) = 0
 GROUP BY ALL;

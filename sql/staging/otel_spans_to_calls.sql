@@ -64,7 +64,9 @@ SELECT r.* EXCLUDE (attrs, res),
        json_transform(r.res, {resource_spec}) AS ra,
        list_transform(
            list_filter(json_keys(r.attrs), lambda k: (contains(lower(k), 'token') OR contains(lower(k), 'usage'))
-                       AND NOT list_contains({known_attributes}, k)),
+                       AND NOT list_contains({known_attributes}, k)
+                       -- vLLM's and SGLang's latencies (time_to_first_token: seconds, not a count)
+                       AND NOT starts_with(k, 'gen_ai.latency.')),
            lambda k: {'field': k, 'value': json_extract_string(r.attrs, '$."' || k || '"')}) AS unread,
        coalesce(json_extract_string(r.attrs, '$."gen_ai.usage.total_tokens"'),
                 json_extract_string(r.attrs, '$."llm.token_count.total"')) AS total_raw
@@ -95,7 +97,12 @@ WITH base AS (
         coalesce(nullif_blank(s.a."gen_ai.response.id"),
                  CASE WHEN s.a."openinference.span.kind" IS NOT NULL AND starts_with(ltrim(s.a."output.value"), '{')
                            AND json_valid(s.a."output.value")
-                      THEN nullif_blank(json_extract_string(s.a."output.value", '$.id')) END) AS response_id
+                      THEN nullif_blank(json_extract_string(s.a."output.value", '$.id')) END,
+                 -- vLLM's request span: gen_ai.request.id is the external request id, the `id` its
+                 -- OpenAI-compatible server answers with (chatcmpl-…): the client's span of the same request
+                 -- names it as gen_ai.response.id, so the two producers give one call
+                 CASE WHEN starts_with(lower(coalesce(s.scope_name, '')), 'vllm')
+                      THEN nullif_blank(s.a."gen_ai.request.id") END) AS response_id
     FROM otel_spans s
 ),
 raw_figures AS (
