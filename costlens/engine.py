@@ -210,8 +210,8 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, table: Any) -> None:
 
 def bill_rule_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """bill_line_rules (the [self_hosted.<name>] deployments' `bill`, then [[infrastructure.rules]]: one row per
-    rule and tag matcher, `matchers` rows make a rule), infrastructure_tag_keys and self_hosted_deployments, from
-    the config as Arrow data, never SQL text."""
+    rule and tag matcher, `matchers` rows make a rule), infrastructure_tag_keys, self_hosted_deployments and
+    self_hosted_models (deployment, model_glob), from the config as Arrow data, never SQL text."""
     import pyarrow as pa
 
     from costlens.config import BillLineMatcher
@@ -254,7 +254,6 @@ def bill_rule_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
             "deployment": name,
             "position": position,
             "provider": d.provider,
-            "models": d.models,
             "gpu_type": d.gpu_type,
             "gpu_count": d.gpu_count,
             "gpu_hour_usd": d.gpu_hour_usd,
@@ -271,13 +270,21 @@ def bill_rule_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         for position, (name, d) in enumerate(config.self_hosted.items())
     ]
     deployment_schema = pa.schema(
-        [("deployment", text), ("position", pa.int64()), ("provider", text), ("models", pa.list_(text))]
+        [("deployment", text), ("position", pa.int64()), ("provider", text)]
         + [("gpu_type", text), ("gpu_count", pa.int64()), ("gpu_hour_usd", pa.decimal128(38, 18))]
         + [("by_bill", pa.bool_()), ("input_weight_milli", pa.int64()), ("output_weight_milli", pa.int64())]
         + [("peak_tokens_per_second_per_gpu", pa.float64()), ("running_from", pa.date32())]
         + [("running_until", pa.date32()), ("compare_provider", text), ("compare_model", text)]
     )
     _register(con, "self_hosted_deployments", pa.Table.from_pylist(deployments, schema=deployment_schema))
+    models = [(name, glob) for name, d in config.self_hosted.items() for glob in d.models]
+    _register(
+        con,
+        "self_hosted_models",
+        pa.table(
+            {"deployment": pa.array([m[0] for m in models], text), "model_glob": pa.array([m[1] for m in models], text)}
+        ),
+    )
 
 
 COST_MODES = ("computed", "reported")

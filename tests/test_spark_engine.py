@@ -104,3 +104,23 @@ def test_export_focus_on_spark_writes_duckdbs_bytes(setup, suffix):
     costlens(*common, "-o", str(spark), "--engine", "spark", "--warehouse", str(warehouse))
     assert Path(spark).read_bytes() == Path(duck).read_bytes()
     assert Path(duck).stat().st_size > 10_000
+
+
+def test_a_self_hosted_deployment_on_spark_is_duckdbs(tmp_path):
+    """The deployment's monthly cost shared among its vLLM calls, its metrics and its gpu_underuse findings: on
+    Spark (tests/fixtures/self_hosted, without a lake: the database written to a temporary one) as on DuckDB."""
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "self_hosted"
+    db = tmp_path / "sh.duckdb"
+    config = tmp_path / "costlens.toml"
+    config.write_text((fixtures / "costlens.toml").read_text("utf-8") + ENGINE, encoding="utf-8")
+    common = ["--db", str(db), "--config", str(config)]
+    costlens("ingest", str(fixtures / "focus_aws_2026-11.csv"), str(fixtures / "vllm_spans.jsonl"), *common)
+    report = ["report", "-p", "2026-11", "--json", *common]
+    duck = json.loads(costlens(*report).stdout, parse_float=Decimal)
+    spark = json.loads(costlens(*report, "--engine", "spark").stdout, parse_float=Decimal)
+    for side in (duck, spark):
+        side.pop("engine"), side.pop("generated_at")
+    _differences(duck, spark)  # exact but for a DOUBLE's last bits
+    assert spark["self_hosted"]["cost_usd"] == duck["self_hosted"]["cost_usd"] == Decimal("410.784")
+    assert spark["totals"]["cost_usd"] == Decimal("410.784")
+    assert [f["kind"] for f in spark["leaks"]] == ["gpu_underuse", "gpu_underuse"]

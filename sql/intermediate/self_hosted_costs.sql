@@ -1,4 +1,4 @@
--- requires: bill_line_owners, billing_usd, priced_calls, self_hosted_deployments
+-- requires: bill_line_owners, billing_usd, priced_calls, self_hosted_deployments, self_hosted_models
 -- creates: self_hosted_calls, self_hosted_months, self_hosted_served
 -- Self-hosted inference priced like an API (docs/definitions.md#self-hosted-deployments).
 -- self_hosted_served: every call a [self_hosted.<name>] deployment served — the first deployment, in config
@@ -16,24 +16,40 @@
 --   call's share is a difference of floors of the running total, so the shares add up to the month's cost to
 --   the last digit. A month with calls and no cost (its bill lines not loaded yet) leaves its calls unpriced.
 -- Inputs: priced_calls (view), billing_usd, bill_line_owners, self_hosted_deployments(deployment, position,
--- provider, models, gpu_type, gpu_count, gpu_hour_usd, by_bill, input_weight_milli, output_weight_milli,
--- peak_tokens_per_second_per_gpu, running_from, running_until, compare_provider, compare_model).
+-- provider, gpu_type, gpu_count, gpu_hour_usd, by_bill, input_weight_milli, output_weight_milli,
+-- peak_tokens_per_second_per_gpu, running_from, running_until, compare_provider, compare_model),
+-- self_hosted_models(deployment, model_glob).
 CREATE OR REPLACE TEMP TABLE self_hosted_served AS
+WITH claims AS (
+    -- by provider, and by model glob (two joins rather than a list function: the same SQL runs on Spark)
+    SELECT c.call_id, d.deployment, d.position, d.running_from, d.running_until
+    FROM priced_calls AS c
+    JOIN self_hosted_deployments AS d ON lower(coalesce(c.provider, '')) = lower(d.provider)
+    UNION ALL
+    SELECT c.call_id, d.deployment, d.position, d.running_from, d.running_until
+    FROM priced_calls AS c
+    JOIN self_hosted_models AS m ON lower(coalesce(c.model, '')) GLOB lower(m.model_glob)
+    JOIN self_hosted_deployments AS d ON d.deployment = m.deployment
+),
+
+first_claim AS (
+    SELECT k.call_id, arg_min(k.deployment, k.position) AS deployment
+    FROM claims AS k
+    JOIN priced_calls AS c ON c.call_id = k.call_id
+    WHERE (k.running_from IS NULL OR c.ts >= CAST(k.running_from AS TIMESTAMP))
+      AND (k.running_until IS NULL OR c.ts < CAST(k.running_until AS TIMESTAMP) + INTERVAL 1 DAY)
+    GROUP BY k.call_id
+)
+
 SELECT
     c.call_id,
     c.ts,
     date_trunc('month', c.ts) AS month,
     c.input_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens AS prompt_tokens,
     c.output_tokens,
-    arg_min(d.deployment, d.position) AS deployment
-FROM priced_calls AS c
-JOIN self_hosted_deployments AS d
-  ON (lower(coalesce(c.provider, '')) = lower(d.provider)
-      OR len(list_filter(d.models, lambda g: lower(coalesce(c.model, '')) GLOB lower(g))) > 0)
- AND (d.running_from IS NULL OR c.ts >= CAST(d.running_from AS TIMESTAMP))
- AND (d.running_until IS NULL OR c.ts < CAST(d.running_until AS TIMESTAMP) + INTERVAL 1 DAY)
-GROUP BY c.call_id, c.ts, c.input_tokens, c.cache_read_tokens, c.cache_write_5m_tokens, c.cache_write_1h_tokens,
-         c.output_tokens;
+    f.deployment
+FROM first_claim AS f
+JOIN priced_calls AS c ON c.call_id = f.call_id;
 
 CREATE OR REPLACE TEMP TABLE self_hosted_months AS
 WITH call_months AS (

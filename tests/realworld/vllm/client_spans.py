@@ -13,6 +13,7 @@ on the server (November 2026) — only the timestamps; every attribute is the in
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -71,7 +72,6 @@ def fixtures() -> dict[str, dict]:
 
 def main(out: Path) -> None:
     import time
-    from datetime import datetime, timezone
 
     import openai
     import opentelemetry.sdk.trace as sdk_trace
@@ -99,14 +99,15 @@ def main(out: Path) -> None:
         with MockAPI(fixtures()) as api:
             client = openai.OpenAI(base_url=api.openai_base_url, api_key="not-needed-by-vllm", max_retries=0)
             for feature, task, _, _, (day, hour, minute) in CALLS:
-                at = datetime(2026, 11, day, hour, minute, tzinfo=timezone.utc)
+                at = datetime(2026, 11, day, hour, minute, tzinfo=UTC)
                 # the client's span starts 50 ms before the server receives the request
                 clock["at"], clock["since"] = int(at.timestamp()) * 10**9 - 50_000_000, time.time_ns()
                 with tracer.start_as_current_span(
                     "answer", attributes={"costlens.feature": feature, "costlens.task_id": task}
                 ):
                     client.chat.completions.create(
-                        model=MODEL, messages=[{"role": "user", "content": f"[[mock:{task.replace('-', '_')}]] a question"}]
+                        model=MODEL,
+                        messages=[{"role": "user", "content": f"[[mock:{task.replace('-', '_')}]] a question"}],
                     )
     finally:
         instrumentor.uninstrument()
