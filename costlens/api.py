@@ -102,11 +102,13 @@ def report(
     feature: str | Sequence[str] | None = None,
     team: str | Sequence[str] | None = None,
     customer: str | Sequence[str] | None = None,
+    plan: str | Sequence[str] | None = None,
     engine: str | None = None,
     warehouse: str | None = None,
 ) -> Report:
     """The period's report. `on_progress(ProgressEvent)` hears its steps (costlens.report.build.REPORT_STEPS)
-    and how far DuckDB is inside each. `feature` / `team` / `customer` (a name or several) keep only those calls.
+    and how far DuckDB is inside each. `feature` / `team` / `customer` / `plan` (a name or several) keep only those
+    calls.
     `engine` ("duckdb" | "spark") and `warehouse` (a lake) override [engine] in the config (costlens.engines)."""
     from contextlib import nullcontext
 
@@ -117,7 +119,7 @@ def report(
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
-    call_filter = _call_filter(feature, team, customer)
+    call_filter = _call_filter(feature, team, customer, plan)
     kind, _ = engine_choice(config, engine, warehouse)
     with open_engine(db, config, engine=engine, warehouse=warehouse) as con:
         chosen = options.resolve(con)
@@ -153,16 +155,17 @@ def daily(
     feature: str | Sequence[str] | None = None,
     team: str | Sequence[str] | None = None,
     customer: str | Sequence[str] | None = None,
+    plan: str | Sequence[str] | None = None,
 ):
     """The period's spend per day, each day split by model (calls, tokens by kind, exact cost), and its total
-    (costlens.report.daily.Daily); `feature` / `team` / `customer` keep only those calls."""
+    (costlens.report.daily.Daily); `feature` / `team` / `customer` / `plan` keep only those calls."""
     from costlens import db as database
     from costlens.engine import check_call_filter
     from costlens.report.daily import build_daily
 
     config = config or load_config()
     options = _period_options(period, since, until, to, last)
-    call_filter = _call_filter(feature, team, customer)
+    call_filter = _call_filter(feature, team, customer, plan)
     con = database.connect(db, must_exist=True)
     try:
         chosen = options.resolve(con)
@@ -281,9 +284,12 @@ def _period_options(period: str | None, since: str | None, until: str | None, to
 
 
 def _call_filter(
-    feature: str | Sequence[str] | None, team: str | Sequence[str] | None, customer: str | Sequence[str] | None = None
+    feature: str | Sequence[str] | None,
+    team: str | Sequence[str] | None,
+    customer: str | Sequence[str] | None = None,
+    plan: str | Sequence[str] | None = None,
 ):
-    """--feature / --team / --customer as a CallFilter; a blank name is a usage error (it would match nothing,
+    """--feature / --team / --customer / --plan as a CallFilter; a blank name is a usage error (it would match nothing,
     silently)."""
     from costlens.engine import CallFilter
 
@@ -297,7 +303,9 @@ def _call_filter(
                 out.append(item.strip())
         return tuple(out)
 
-    return CallFilter(names(feature, "--feature"), names(team, "--team"), names(customer, "--customer"))
+    return CallFilter(
+        names(feature, "--feature"), names(team, "--team"), names(customer, "--customer"), names(plan, "--plan")
+    )
 
 
 def _empty_period(con, chosen) -> str | None:

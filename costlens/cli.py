@@ -402,6 +402,14 @@ CustomerOption = Annotated[
         help='Only the calls of this customer (repeatable; "(no customer)" for calls with none).',
     ),
 ]
+PlanOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--plan",
+        metavar="NAME",
+        help='Only the calls of the customers on this plan in the period, from the revenue file (repeatable; "(no plan)" for the rest).',
+    ),
+]
 T = TypeVar("T")
 
 
@@ -820,6 +828,7 @@ def report(
     feature: FeatureOption = None,
     team: TeamOption = None,
     customer: CustomerOption = None,
+    plan: PlanOption = None,
     engine: EngineOption = None,
     warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
@@ -867,6 +876,7 @@ def report(
                 feature=feature,
                 team=team,
                 customer=customer,
+                plan=plan,
                 engine=engine,
                 warehouse=warehouse,
             )
@@ -949,7 +959,7 @@ def _say_empty_period(result: Any) -> None:
 
 
 def _analysis(
-    db, config, period, since, until, to, last, fmt, section: str, feature=None, team=None, customer=None
+    db, config, period, since, until, to, last, fmt, section: str, feature=None, team=None, customer=None, plan=None
 ) -> None:
     """Shared body of `leaks` and `levers`: the report's analysis, one section of it."""
     from costlens import api
@@ -970,6 +980,7 @@ def _analysis(
             feature=feature,
             team=team,
             customer=customer,
+            plan=plan,
         )
     _say_empty_period(result)
     if fmt == "json":
@@ -1015,13 +1026,26 @@ def _analysis_command(section: str, summary: str, *examples: str) -> None:
         feature: FeatureOption = None,
         team: TeamOption = None,
         customer: CustomerOption = None,
+        plan: PlanOption = None,
         as_json: JsonOption = False,
         quiet: QuietOption = False,
         no_color: NoColorOption = False,
     ) -> None:
         _guard(
             lambda: _analysis(
-                db, config, period, since, until, to, last, _format(fmt, as_json), section, feature, team, customer
+                db,
+                config,
+                period,
+                since,
+                until,
+                to,
+                last,
+                _format(fmt, as_json),
+                section,
+                feature,
+                team,
+                customer,
+                plan,
             )
         )
 
@@ -1060,6 +1084,7 @@ def daily(
     feature: FeatureOption = None,
     team: TeamOption = None,
     customer: CustomerOption = None,
+    plan: PlanOption = None,
     fmt_option: FormatOption = "terminal",
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -1085,6 +1110,7 @@ def daily(
             feature=feature,
             team=team,
             customer=customer,
+            plan=plan,
         )
         _say_empty_period(result)
         if fmt == "json":

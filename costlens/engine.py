@@ -27,40 +27,43 @@ UE_FIELDS = [f for f in UnitEconomics.__dataclass_fields__]
 
 @dataclass(frozen=True)
 class CallFilter:
-    """Only the calls of these features, teams and customers (`--feature`, `--team`, `--customer`), by the keys
-    the report groups by: the feature a call carries or inherits from its trace, else "(unattributed)"; its team,
-    else its feature's team in costlens.toml, else "(no team)"; its customer (or its trace's), else
-    "(no customer)". Several names of one kind: any of them; several kinds: all hold."""
+    """Only the calls of these features, teams, customers and plans (`--feature`, `--team`, `--customer`,
+    `--plan`), by the keys the report groups by: the feature a call carries or inherits from its trace, else
+    "(unattributed)"; its team, else its feature's team in costlens.toml, else "(no team)"; its customer (or its
+    trace's), else "(no customer)"; its customer's plan in the period (intermediate/customer_plans.sql), else
+    "(no plan)". Several names of one kind: any of them; several kinds: all hold."""
 
     features: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
     customers: tuple[str, ...] = ()
+    plans: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.features or self.teams or self.customers)
+        return bool(self.features or self.teams or self.customers or self.plans)
 
     def describe(self) -> str:
         parts = []
-        for kind, names in (("feature", self.features), ("team", self.teams), ("customer", self.customers)):
+        kinds = (("feature", self.features), ("team", self.teams), ("customer", self.customers), ("plan", self.plans))
+        for kind, names in kinds:
             if names:
                 parts.append(f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}")
         return " and ".join(parts)
 
     def to_dict(self) -> dict[str, list[str]]:
-        """{features, teams} when filtered (and customers when that filter is set); {} for every call."""
+        """{features, teams} when filtered (and customers, plans when those filters are set); {} for every call."""
         if not self:
             return {}
         data = {"features": list(self.features), "teams": list(self.teams)}
         if self.customers:
             data["customers"] = list(self.customers)
+        if self.plans:
+            data["plans"] = list(self.plans)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, list[str]] | None) -> CallFilter:
         data = data or {}
-        return cls(
-            tuple(data.get("features") or ()), tuple(data.get("teams") or ()), tuple(data.get("customers") or ())
-        )
+        return cls(*(tuple(data.get(kind) or ()) for kind in ("features", "teams", "customers", "plans")))
 
 
 def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | None) -> None:
@@ -70,23 +73,28 @@ def set_call_filter(con: duckdb.DuckDBPyConnection, call_filter: CallFilter | No
     chosen = call_filter or CallFilter()
     con.execute(
         "CREATE OR REPLACE TEMP TABLE call_filter AS SELECT CAST(? AS VARCHAR[]) AS features, "
-        "CAST(? AS VARCHAR[]) AS teams, CAST(? AS VARCHAR[]) AS customers",
-        [list(chosen.features) or None, list(chosen.teams) or None, list(chosen.customers) or None],
+        "CAST(? AS VARCHAR[]) AS teams, CAST(? AS VARCHAR[]) AS customers, CAST(? AS VARCHAR[]) AS plans",
+        [list(names) or None for names in (chosen.features, chosen.teams, chosen.customers, chosen.plans)],
     )
 
 
 def copy_call_filter(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
     """The filter of `source` on another connection (a cursor: temp tables are per connection)."""
     rows = (
-        source.execute("SELECT features, teams, customers FROM call_filter").fetchall()
+        source.execute("SELECT features, teams, customers, plans FROM call_filter").fetchall()
         if has_call_filter(source)
         else []
     )
     row = rows[0] if rows else None
-    set_call_filter(target, CallFilter(tuple(row[0] or ()), tuple(row[1] or ()), tuple(row[2] or ())) if row else None)
+    set_call_filter(target, CallFilter(*(tuple(names or ()) for names in row)) if row else None)
 
 
-UNATTRIBUTED_KEY, NO_TEAM_KEY, NO_CUSTOMER_KEY = "(unattributed)", "(no team)", "(no customer)"
+UNATTRIBUTED_KEY, NO_TEAM_KEY, NO_CUSTOMER_KEY, NO_PLAN_KEY = (
+    "(unattributed)",
+    "(no team)",
+    "(no customer)",
+    "(no plan)",
+)
 
 
 def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filter: CallFilter | None) -> None:
@@ -113,16 +121,29 @@ def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filte
         )
     )
     billed = {row[0] for row in con.execute("SELECT DISTINCT customer FROM revenue").fetchall()}
+    plans = {
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT trim(plan) FROM revenue WHERE nullif(trim(plan), '') IS NOT NULL"
+        ).fetchall()
+    }
     known = {  # the names listed; "(unattributed)" / "(no team)" are accepted even when no call has them
         "--feature": set(features or ()) | set(config.features),
         "--team": set(teams or ()) | {f.team for f in config.features.values() if f.team},
         "--customer": set(customers or ()) | billed,
+        "--plan": plans,
     }
-    sentinel = {"--feature": UNATTRIBUTED_KEY, "--team": NO_TEAM_KEY, "--customer": NO_CUSTOMER_KEY}
+    sentinel = {
+        "--feature": UNATTRIBUTED_KEY,
+        "--team": NO_TEAM_KEY,
+        "--customer": NO_CUSTOMER_KEY,
+        "--plan": NO_PLAN_KEY,
+    }
     for option, names in (
         ("--feature", call_filter.features),
         ("--team", call_filter.teams),
         ("--customer", call_filter.customers),
+        ("--plan", call_filter.plans),
     ):
         choices = sorted(known[option])
         for name in names:
@@ -133,9 +154,10 @@ def check_call_filter(con: duckdb.DuckDBPyConnection, config: Config, call_filte
             close = same_case or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
             listed = ", ".join(choices[:12]) + (f", … ({len(choices)} in all)" if len(choices) > 12 else "")
             fix = f"did you mean {option} {close[0]}? " if close else ""
-            raise UsageError(
-                f"{option} {name!r}: no call in the database has that {kind}", fix=f"{fix}{kind}s known: {listed}"
+            where = (
+                "no revenue row names that plan" if option == "--plan" else f"no call in the database has that {kind}"
             )
+            raise UsageError(f"{option} {name!r}: {where}", fix=f"{fix}{kind}s known: {listed or 'none'}")
 
 
 def has_call_filter(con: duckdb.DuckDBPyConnection) -> bool:
@@ -165,6 +187,7 @@ def config_tables(con: duckdb.DuckDBPyConnection, config: Config, period: Period
     )
     if not has_call_filter(con):  # every call, unless build_report set a filter on this connection
         set_call_filter(con, None)
+    con.execute(load_sql("intermediate/customer_plans.sql"))
     features = pa.table(
         {
             "feature": pa.array(list(config.features), pa.string()),

@@ -306,3 +306,36 @@ def test_check_judges_the_margin_of_a_saved_report(month):
     assert gate.returncode == 4, gate.stdout + gate.stderr
     assert "FAIL margin_floor[initech]: gross AI margin 58.0% of revenue" in gate.stdout
     assert "PASS margin_floor[acme]" in gate.stdout
+
+
+@pytest.mark.slow
+def test_a_plan_is_a_filter_like_a_customer(month):
+    """--plan keeps the calls of the customers on that plan in the period (the plan of their latest revenue month
+    in it): pro = globex (3 calls) and umbrella (no call); their revenue, nobody else's."""
+    from costlens import api
+    from costlens.errors import UsageError
+    from costlens.ingest.runner import ingest_paths
+
+    folder, spans, revenue, _ = month
+    database = folder / "costlens.duckdb"
+    con = db.connect(str(database))
+    ingest_paths(con, [str(spans), str(revenue)], Config())
+    con.close()
+    pro = api.report(db=str(database), config=Config(), period="2026-11", plan="pro")
+    assert pro.filters == {"features": [], "teams": [], "plans": ["pro"]}
+    assert pro.totals.calls == 3 and pro.totals.cost_usd == 3 * PER_CALL
+    assert {c.customer for c in pro.customers.customers} == {"globex", "umbrella"}
+    assert pro.customers.revenue_usd == Decimal(1850)
+    # the calls of customers with no plan in the period: here the two that name no customer
+    assert api.report(db=str(database), config=Config(), period="2026-11", plan="(no plan)").totals.calls == 2
+    both = api.daily(db=str(database), config=Config(), period="2026-11", plan=["pro", "starter"])
+    assert both.totals.calls == 4 and both.filters["plans"] == ["pro", "starter"]
+    with pytest.raises(UsageError, match="did you mean --plan pro"):
+        api.report(db=str(database), config=Config(), period="2026-11", plan="pr0")
+    cli = subprocess.run(
+        [sys.executable, "-m", "costlens", "leaks", "--db", str(database), "-p", "2026-11", "--plan", "pro", "-j"],
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["filters"] == {"features": [], "teams": [], "plans": ["pro"]}

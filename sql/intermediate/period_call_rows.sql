@@ -1,5 +1,5 @@
--- requires: call_filter, feature_config, is_dated_version, model_tiers, priced_calls, report_options, report_period,
---   self_hosted_calls, trace_context
+-- requires: call_filter, customer_plans, feature_config, is_dated_version, model_tiers, priced_calls, report_options,
+--   report_period, self_hosted_calls, trace_context
 -- creates: model_aliases, period_call_rows
 -- The priced calls of the report period, with the attribution keys every metric groups by (a view).
 -- Attribution a call lacks is taken from trace_context (e.g. Langfuse trace name → feature).
@@ -9,11 +9,11 @@
 -- Without the columns no metric, leak, lever, what-if or export reads: the lineage columns
 -- (source_file, source_row, …), the tags map and trace_id stay in `calls` — at ~10M calls a
 -- full-width copy is several GB and spills to disk. `ts_from_file` keeps the one tag the report reads.
--- `call_filter` (--feature / --team / --customer; NULL lists keep every call) filters on the same feature, team
--- and customer keys.
+-- `call_filter` (--feature / --team / --customer / --plan; NULL lists keep every call) filters on the same feature,
+-- team and customer keys, and on the customer's plan in the period (customer_plans, else '(no plan)').
 -- Inputs: priced_calls (view), trace_context, report_period(start_ts, end_ts), report_options(cost_mode),
 -- feature_config(feature, team, ...), model_tiers(provider, model, tier),
--- call_filter(features, teams, customers). Outputs: model_aliases, the view period_call_rows (materialised by
+-- call_filter(features, teams, customers, plans), customer_plans(customer, plan). Outputs: model_aliases, the view period_call_rows (materialised by
 -- period_calls.sql; a second period that needs only some columns selects them from the view).
 -- An undated model name (`gpt-4o-mini`, what a failed call logs: the model it asked for) is folded into the one
 -- dated id of it the period's calls show the provider answering with (`gpt-4o-mini-2024-07-18`): one model, one
@@ -74,6 +74,7 @@ LEFT JOIN feature_config fc ON fc.feature = coalesce(nullif(trim(p.feature), '')
 LEFT JOIN model_tiers mt ON mt.provider = coalesce(p.provider, '') AND mt.model = p.model
 LEFT JOIN model_aliases ma ON ma.provider = coalesce(p.provider, '') AND ma.alias = p.model
 LEFT JOIN self_hosted_calls sh ON sh.call_id = p.call_id
+LEFT JOIN customer_plans cp ON cp.customer = trim(coalesce(p.customer, tc.customer))
 WHERE p.ts >= r.start_ts AND p.ts < r.end_ts
   AND ((SELECT features FROM call_filter) IS NULL
        OR list_contains((SELECT features FROM call_filter),
@@ -83,4 +84,7 @@ WHERE p.ts >= r.start_ts AND p.ts < r.end_ts
                         coalesce(nullif(trim(p.team), ''), tc.team, fc.team, '(no team)')))
   AND ((SELECT customers FROM call_filter) IS NULL
        OR list_contains((SELECT customers FROM call_filter),
-                        coalesce(nullif(trim(coalesce(p.customer, tc.customer)), ''), '(no customer)')));
+                        coalesce(nullif(trim(coalesce(p.customer, tc.customer)), ''), '(no customer)')))
+  AND ((SELECT plans FROM call_filter) IS NULL
+       OR list_contains((SELECT plans FROM call_filter),
+                        coalesce(cp.plan, '(no plan)')));

@@ -1,4 +1,4 @@
--- requires: call_filter, customer_settings, period_calls, report_period, revenue, task_costs
+-- requires: call_filter, customer_plans, customer_settings, period_calls, report_period, revenue, task_costs
 -- creates: customer_economics, plan_economics
 -- Unit economics and gross AI margin per customer and per plan (docs/definitions.md#customer-margin).
 -- AI cost is the calls' priced cost, so customers add up to the period's total to the cent; calls with no
@@ -8,10 +8,11 @@
 -- month in a monthly report; days of the month otherwise). Plan: the plan of the customer's latest month in
 -- the period. Margin = revenue − AI cost; margin_pct and ai_cost_share are over revenue (NULL without revenue
 -- above 0). A customer with revenue and no call has AI cost 0.
--- Filters (call_filter): --customer keeps those customers' revenue; --feature / --team leave revenue out (the
+-- Filters (call_filter): --customer keeps those customers' revenue, --plan the revenue of the customers on those
+-- plans (customer_plans); --feature / --team leave revenue out (the
 -- calls shown are part of what a customer's revenue pays for, so a margin against them would flatter it).
 -- Inputs: period_calls, task_costs, revenue, report_period(start_ts, end_ts), customer_settings(max_ai_cost_share),
--- call_filter(features, teams, customers).
+-- call_filter(features, teams, customers, plans), customer_plans(customer, plan).
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH customer_tasks AS (
     -- each customer's part of each task (a task is one customer's in practice; if not, each keeps its calls)
@@ -47,9 +48,12 @@ revenue_months AS (
     FROM revenue AS r
     CROSS JOIN report_period AS p
     CROSS JOIN call_filter AS f
+    LEFT JOIN customer_plans AS cp ON cp.customer = r.customer
     WHERE CAST(r.month AS TIMESTAMP) < p.end_ts AND CAST(r.month + INTERVAL 1 MONTH AS TIMESTAMP) > p.start_ts
       AND f.features IS NULL AND f.teams IS NULL
       AND (f.customers IS NULL OR list_contains(f.customers, r.customer))
+      AND (f.plans IS NULL
+           OR list_contains(f.plans, coalesce(cp.plan, '(no plan)')))
 ),
 
 earned AS (

@@ -13,7 +13,7 @@
 -- tool charges; infrastructure = its lines' billed cost; human review = the rework cost of its tasks with an
 -- outcome (the worksheet's rework_cost_usd). Cost per accepted outcome over all of the feature's accepted tasks:
 -- inference only (tokens and tools) and whole (all four).
--- Under --customer (call_filter.customers) no line is attributed: a feature's infrastructure serves all its
+-- Under --customer or --plan (call_filter.customers, .plans) no line is attributed: a feature's infrastructure serves all its
 -- customers, and charging it whole to the ones shown would overstate their cost.
 -- Inputs: billing_usd, report_period, unit_economics_all (feature rows), feature_config,
 -- bill_line_owners(line_id, deployment, feature, kind, label), infrastructure_tag_keys(key, position).
@@ -26,7 +26,7 @@ WITH lines AS (
     CROSS JOIN report_period AS p
     CROSS JOIN call_filter AS f
     WHERE NOT b.is_ai AND b.charge_period_start >= p.start_ts AND b.charge_period_start < p.end_ts
-      AND f.customers IS NULL
+      AND f.customers IS NULL AND f.plans IS NULL
 ),
 
 known_features AS (
