@@ -428,3 +428,69 @@ def test_the_reconciliation_leaves_self_hosted_calls_out(tmp_path):
         assert report.totals.cost_usd == MONTH_COST  # the calls keep their shares in the report
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_utilisation_of_real_production_traffic(tmp_path):
+    """One hour of Azure's production LLM traffic (AzurePublicDataset, 19,366 requests: the real shape of a
+    serving load) as the calls of an 8-GPU deployment at $2.50 a GPU-hour that ran all of 2023-11-16, ingested
+    through a column mapping with the model given, as a user would a serving engine's request log. Every figure
+    is recomputed here from the CSV with the csv module."""
+    from collections import Counter
+
+    from costlens.config import ColumnMapping, Config
+    from costlens.ingest.runner import ingest_paths
+    from costlens.report.build import build_report
+
+    trace = realdata("azure-llm-inference-2023/AzureLLMInferenceTrace_conv.csv")
+    with trace.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    served = sum(int(r["ContextTokens"]) + int(r["GeneratedTokens"]) for r in rows)
+    by_hour = Counter()
+    for r in rows:
+        by_hour[r["TIMESTAMP"][:13]] += int(r["ContextTokens"]) + int(r["GeneratedTokens"])
+    busiest = max(by_hour.values())
+    units = sum(int(r["ContextTokens"]) + 4 * int(r["GeneratedTokens"]) for r in rows)
+
+    config = Config.model_validate(
+        {
+            "self_hosted": {
+                "llama-h100": {
+                    "models": ["meta-llama/Llama-3.1-70B-Instruct"],
+                    "gpu_type": "H100",
+                    "gpu_count": 8,
+                    "gpu_hour_usd": "2.50",
+                    "running_from": "2023-11-16",
+                    "running_until": "2023-11-16",
+                }
+            }
+        }
+    )
+    mapping = ColumnMapping(
+        columns={"ts": "TIMESTAMP", "input_tokens": "ContextTokens", "output_tokens": "GeneratedTokens"},
+        constants={"model": "meta-llama/Llama-3.1-70B-Instruct", "feature": "conversation"},
+    )
+    con = db.connect(":memory:")
+    try:
+        assert not ingest_paths(con, [str(trace)], config, mapping=mapping).failed
+        report = build_report(con, config, Period(date(2023, 11, 1), date(2023, 12, 1)))
+        (month,) = report.self_hosted.months
+        assert (month.calls, month.gpu_hours, month.cost_usd) == (len(rows), 8 * 24, Decimal("480.00"))
+        assert month.prompt_tokens + month.output_tokens == served
+        assert month.peak_tokens_per_second_per_gpu == pytest.approx(busiest / 3600 / 8)
+        assert month.tokens_per_second_per_gpu == pytest.approx(served / (8 * 24 * 3600))
+        assert month.utilisation == pytest.approx(served / (busiest * 24))
+        assert float(month.idle_cost_usd) == pytest.approx(480 * (1 - served / (busiest * 24)))
+        # the month's $480 shared by weighted tokens (1 and 4), exactly
+        assert report.totals.cost_usd == Decimal("480.00")
+        first = rows[0]
+        share = con.execute(
+            "SELECT s.cost_usd FROM self_hosted_calls s JOIN calls c USING (call_id) WHERE c.source_row = 2"
+        ).fetchall()[0][0]
+        weight = int(first["ContextTokens"]) + 4 * int(first["GeneratedTokens"])
+        assert abs(share - Decimal(480) * weight / units) < Decimal("1e-11")
+        (finding,) = [f for f in report.leaks if f.kind == "gpu_underuse"]
+        assert abs(finding.wasted_usd - month.idle_cost_usd) < Decimal("1e-9")
+        assert finding.confidence == "medium"  # many calls, but the peak is the busiest hour's
+    finally:
+        con.close()
