@@ -494,3 +494,164 @@ def test_utilisation_of_real_production_traffic(tmp_path):
         assert finding.confidence == "medium"  # many calls, but the peak is the busiest hour's
     finally:
         con.close()
+
+
+def _cur_gpu_lines(path: Path) -> Path:
+    """The g5.12xlarge of the FOCUS fixture as an AWS CUR 2.0 export would list it: hourly BoxUsage lines in the
+    columns of tests/fixtures/aws_cur/cur2_bedrock.csv (a CUR 2.0 header), 24 hours of Nov 3 at $5.672."""
+    with (Path(__file__).resolve().parent / "fixtures" / "aws_cur" / "cur2_bedrock.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        template, columns = next(reader), reader.fieldnames
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for hour in range(24):
+            start, end = (
+                f"2026-11-03T{hour:02d}:00:00.000Z",
+                (f"2026-11-03T{hour + 1:02d}:00:00.000Z" if hour < 23 else "2026-11-04T00:00:00.000Z"),
+            )
+            writer.writerow(
+                {
+                    **template,
+                    "identity_line_item_id": f"li-gpu-{hour:02d}",
+                    "identity_time_interval": f"{start}/{end}",
+                    "bill_billing_period_start_date": "2026-11-01T00:00:00.000Z",
+                    "bill_billing_period_end_date": "2026-12-01T00:00:00.000Z",
+                    "line_item_usage_start_date": start,
+                    "line_item_usage_end_date": end,
+                    "line_item_product_code": "AmazonEC2",
+                    "line_item_usage_type": "BoxUsage:g5.12xlarge",
+                    "line_item_operation": "RunInstances",
+                    "line_item_availability_zone": "us-east-1a",
+                    "line_item_resource_id": "i-0a10c5e7f3b9d2e41",
+                    "line_item_usage_amount": "1",
+                    "line_item_unblended_rate": "5.672",
+                    "line_item_unblended_cost": "5.672",
+                    "line_item_net_unblended_rate": "5.672",
+                    "line_item_net_unblended_cost": "5.672",
+                    "line_item_line_item_description": "$5.672 per On Demand Linux g5.12xlarge Instance Hour",
+                    "line_item_iam_principal": "",
+                    "pricing_public_on_demand_cost": "5.672",
+                    "pricing_public_on_demand_rate": "5.672",
+                    "pricing_unit": "Hrs",
+                    "product": "",
+                    "product_product_family": "Compute Instance",
+                    "product_servicecode": "AmazonEC2",
+                    "product_sku": "8VCNEHQMSCQS4P39",
+                    "product_usagetype": "BoxUsage:g5.12xlarge",
+                    "resource_tags": "",
+                }
+            )
+    return path
+
+
+@pytest.mark.slow
+def test_a_deployments_bill_from_a_cur_export(tmp_path):
+    """The same GPUs billed through CUR 2.0 hourly lines, claimed by ResourceId: 24 × $5.672 = $136.128 and 4 × 24
+    GPU-hours for November, shared among the six vLLM calls as from FOCUS."""
+    cur = _cur_gpu_lines(tmp_path / "cur_2026-11.csv")
+    config_file = tmp_path / "costlens.toml"
+    config_file.write_text(
+        '[self_hosted.llama-a10g]\nprovider = "vllm"\nmodels = ["meta-llama/Llama-3.1-8B-Instruct"]\n'
+        'gpu_count = 4\nbill = { resource = "i-0a10c5e7f3b9d2e41" }\n'
+    )
+    con, report = _report(load_config(config_file), cur, SPANS, analyse=False)
+    try:
+        assert con.execute("SELECT count(*), min(source_format) FROM billing_lines").fetchall() == [(24, "aws_cur")]
+        (month,) = report.self_hosted.months
+        assert (month.cost_basis, month.bill_lines, month.cost_usd, month.gpu_hours) == (
+            "bill",
+            24,
+            Decimal("136.128"),
+            96,
+        )
+        by = {u.key: u.cost_usd for u in report.unit_economics}
+        assert by["rag-answer"] + by["ticket-triage"] == Decimal("136.128")
+        assert abs(by["rag-answer"] - Decimal("136.128") * 8000 / 10300) < Decimal("1e-11")
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_sglang_request_spans_are_matched_by_their_model(tmp_path):
+    """SGLang's request span (tests/realworld/vllm/ATTRIBUTES.md, "SGLang") names the served model
+    (gen_ai.response.model) and its radix-cache hits (gen_ai.usage.cached_tokens, part of the prompt): matched
+    by the deployment's model glob; the cached part is a cache read, still a prompt token of the weighting."""
+    spans = []
+    for i, (prompt, cached, completion) in enumerate([(1000, 600, 100), (500, 0, 200)], 1):
+        attrs = {
+            "gen_ai.usage.prompt_tokens": prompt,
+            "gen_ai.usage.completion_tokens": completion,
+            "gen_ai.usage.cached_tokens": cached,
+            "gen_ai.request.id": f"{0x5A1 + i:032x}",
+            "gen_ai.request.max_tokens": 512,
+            "gen_ai.request.temperature": 0.7,
+            "gen_ai.request.top_k": 20,
+            "gen_ai.response.model": "Qwen/Qwen2.5-7B-Instruct",
+            "gen_ai.response.finish_reasons": '["stop"]',
+            "gen_ai.latency.time_in_queue": 0.01,
+            "gen_ai.latency.time_to_first_token": 0.12,
+            "gen_ai.latency.e2e": 1.4,
+            "costlens.feature": "summarize",
+        }
+        otlp = [
+            {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+            if not isinstance(v, float)
+            else {"key": k, "value": {"doubleValue": v}}
+            for k, v in attrs.items()
+        ]
+        start = 1793696700 + 3600 * i
+        spans.append(
+            {
+                "resourceSpans": [
+                    {
+                        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "sglang"}}]},
+                        "scopeSpans": [
+                            {
+                                "scope": {"name": "sglang"},
+                                "spans": [
+                                    {
+                                        "traceId": f"{i:032x}",
+                                        "spanId": f"{i:016x}",
+                                        "name": f"Req {0x5A1 + i:08x}",
+                                        "kind": 1,
+                                        "startTimeUnixNano": str(start * 10**9),
+                                        "endTimeUnixNano": str(start * 10**9 + 1_400_000_000),
+                                        "attributes": otlp,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    path = tmp_path / "sglang.otlp.jsonl"
+    path.write_text("".join(json.dumps(s) + "\n" for s in spans), encoding="utf-8")
+    config_file = tmp_path / "costlens.toml"
+    config_file.write_text('[self_hosted.qwen]\nmodels = ["Qwen/*"]\ngpu_count = 1\ngpu_hour_usd = "1.00"\n')
+    con, report = _report(load_config(config_file), path, analyse=False)
+    try:
+        rows = con.execute(
+            "SELECT model, input_tokens, cache_read_tokens, output_tokens FROM calls ORDER BY input_tokens"
+        ).fetchall()
+        assert rows == [("Qwen/Qwen2.5-7B-Instruct", 400, 600, 100), ("Qwen/Qwen2.5-7B-Instruct", 500, 0, 200)]
+        (month,) = report.self_hosted.months
+        # all November at $1 a GPU-hour (the month of its calls): 720 hours
+        assert (month.calls, month.cost_usd, month.prompt_tokens, month.output_tokens) == (
+            2,
+            Decimal("720.00"),
+            1500,
+            300,
+        )
+        # weights 1 and 4: (1000 + 400) and (500 + 800) of 2,700 units
+        shares = dict(
+            con.execute(
+                "SELECT c.input_tokens, s.cost_usd FROM self_hosted_calls s JOIN calls c USING (call_id)"
+            ).fetchall()
+        )
+        assert abs(shares[400] - Decimal(720) * 1400 / 2700) < Decimal("1e-11")
+        assert shares[400] + shares[500] == Decimal("720.00")
+        assert not [w for w in report.warnings if "not in the cost" in w]
+    finally:
+        con.close()
