@@ -287,8 +287,6 @@ def bill_rule_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
             "peak_tokens_per_second_per_gpu": d.peak_tokens_per_second_per_gpu,
             "running_from": d.running_from,
             "running_until": d.running_until,
-            "compare_provider": d.compare_with.split("/", 1)[0] if d.compare_with else None,
-            "compare_model": d.compare_with.split("/", 1)[1] if d.compare_with else None,
         }
         for position, (name, d) in enumerate(config.self_hosted.items())
     ]
@@ -297,7 +295,7 @@ def bill_rule_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         + [("gpu_type", text), ("gpu_count", pa.int64()), ("gpu_hour_usd", pa.decimal128(38, 18))]
         + [("by_bill", pa.bool_()), ("input_weight_milli", pa.int64()), ("output_weight_milli", pa.int64())]
         + [("peak_tokens_per_second_per_gpu", pa.float64()), ("running_from", pa.date32())]
-        + [("running_until", pa.date32()), ("compare_provider", text), ("compare_model", text)]
+        + [("running_until", pa.date32())]
     )
     _register(con, "self_hosted_deployments", pa.Table.from_pylist(deployments, schema=deployment_schema))
     models = [(name, glob) for name, d in config.self_hosted.items() for glob in d.models]

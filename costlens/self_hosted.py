@@ -118,6 +118,8 @@ def compute_self_hosted(con: duckdb.DuckDBPyConnection, config: Config) -> SelfH
                     tokens = cost * served / month.api_cost_usd
                     month.break_even_tokens = int(tokens.to_integral_value(rounding=ROUND_CEILING))
             month.verdict = _verdict(month)
+            if prices is None:  # asked for, never silent: the price book has no standard price for it
+                month.verdict = f"no comparison: the price book has no price for {deployment.compare_with}"
         months.append(month)
     return SelfHosted(
         months=months,

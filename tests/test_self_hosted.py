@@ -147,8 +147,12 @@ def test_idle_gpus_are_a_leak_with_its_lever(billed):
     assert abs(sum(f.wasted_usd for f in findings) - report.self_hosted.idle_cost_usd) < Decimal("1e-9")
     assert all(f.lever == "gpu_right_sizing" and f.evidence["deployment"] == "llama-a10g" for f in findings)
     assert all(f.confidence != "high" for f in findings)  # the peak is the busiest hour's, a floor of capacity
+    # the deployment's month, once per finding: 288 GPU-hours, 288 × (1 − 6550/288000) idle
+    assert all(f.evidence["counts"]["gpu_hours"] == 288 for f in findings)
+    assert all(f.evidence["counts"]["idle_gpu_hours"] == pytest.approx(281.45, abs=0.005) for f in findings)
     (lever,) = [x for x in report.levers if x.lever == "gpu_right_sizing"]
     assert lever.est_monthly_savings_usd > 0
+    assert lever.first_action.startswith("Scale self-hosted llama-a10g (4 × A10G), serving rag-answer")
 
 
 @pytest.mark.slow
@@ -181,11 +185,16 @@ def test_a_rate_per_gpu_hour_and_a_configured_peak(tmp_path):
 @pytest.mark.slow
 def test_a_month_without_its_bill_leaves_its_calls_unpriced(tmp_path):
     """Never $0: the spans without the FOCUS file have no cost to share."""
-    con, report = _report(load_config(CONFIG), SPANS, analyse=False)
+    config_file = tmp_path / "costlens.toml"
+    config_file.write_text(CONFIG.read_text().replace("openai/gpt-4o-mini", "openai/no-such-model"))
+    con, report = _report(load_config(config_file), SPANS, analyse=False)
     try:
         (month,) = report.self_hosted.months
         assert month.cost_usd is None and month.cost_basis is None and month.calls == 6
         assert report.totals.unpriced_calls == 6
+        # a comparison asked for and impossible says why
+        assert month.api_cost_usd is None
+        assert month.verdict == "no comparison: the price book has no price for openai/no-such-model"
     finally:
         con.close()
 

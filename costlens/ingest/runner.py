@@ -746,8 +746,7 @@ def _conform_staged(
         else:
             own = f"s.{name}" if name in staged_columns else "NULL"
         if fallbacks and name in fallbacks:
-            literal = "'" + str(fallbacks[name]).replace("'", "''") + "'"
-            return f"coalesce({own}, {literal})"
+            return f"coalesce({own}, {_literal(str(fallbacks[name]))})"
         return own
 
     if target == "calls":

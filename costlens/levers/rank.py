@@ -643,6 +643,17 @@ def _finding_action(lever: str, feature: str, f: Any) -> str:
         tasks = _ev(f, "tasks_over_budget", "tasks_affected")
         over = f" ({_num(tasks)} tasks ran over)" if tasks else ""
         return f"Set a step budget {size}per task for {feature} and escalate past it{over}"
+    if lever == "gpu_right_sizing":
+        deployment = _ev(f, "deployment") or "its deployment"
+        gpus = _ev(f, "gpu_count")
+        kind = _ev(f, "gpu_type")
+        size = f" ({gpus} × {kind})" if gpus and kind else (f" ({gpus} GPUs)" if gpus else "")
+        used = _pct(_ev(f, "utilisation"))
+        busy = f" busy {used} of the time it is paid for" if used else ""
+        return (
+            f"Scale self-hosted {deployment}{size}, serving {feature}{on},{busy}: autoscale replicas with the "
+            f"traffic, consolidate it with another deployment, or move the traffic to an API past the break-even"
+        )
     return f"Apply {lever.replace('_', ' ')} to {feature}{on}"
 
 

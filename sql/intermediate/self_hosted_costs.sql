@@ -17,7 +17,7 @@
 --   the last digit. A month with calls and no cost (its bill lines not loaded yet) leaves its calls unpriced.
 -- Inputs: priced_calls (view), billing_usd, bill_line_owners, self_hosted_deployments(deployment, position,
 -- provider, gpu_type, gpu_count, gpu_hour_usd, by_bill, input_weight_milli, output_weight_milli,
--- peak_tokens_per_second_per_gpu, running_from, running_until, compare_provider, compare_model),
+-- peak_tokens_per_second_per_gpu, running_from, running_until),
 -- self_hosted_models(deployment, model_glob).
 CREATE OR REPLACE TEMP TABLE self_hosted_served AS
 WITH claims AS (

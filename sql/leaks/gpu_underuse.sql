@@ -8,8 +8,8 @@
 -- Inputs: leak_calls, self_hosted_calls, self_hosted_months, leak_thresholds.
 WITH idle AS (
     SELECT
-        c.call_id, c.feature_key, c.model, c.task_class, c.cost_usd, s.deployment, m.utilisation, m.peak_basis,
-        m.gpu_hours, m.idle_gpu_hours, m.gpu_type, m.gpu_count,
+        c.call_id, c.feature_key, c.model, c.task_class, c.cost_usd, s.deployment, s.month, m.utilisation,
+        m.peak_basis, m.gpu_hours, m.idle_gpu_hours, m.gpu_type, m.gpu_count,
         CAST(s.cost_usd * (1.0 - m.utilisation) AS DECIMAL(38, 18)) AS idle_usd
     FROM leak_calls AS c
     JOIN self_hosted_calls AS s ON s.call_id = c.call_id
@@ -31,11 +31,17 @@ found AS (
         bool_and(peak_basis = 'config') AS peak_configured,
         any_value(gpu_type) AS gpu_type,
         any_value(gpu_count) AS gpu_count,
-        -- the months' GPU-hours and idle GPU-hours (the whole deployment's: its features share them)
-        sum(DISTINCT gpu_hours) AS gpu_hours,
-        sum(DISTINCT idle_gpu_hours) AS idle_gpu_hours,
+
         leak_examples(call_id, idle_usd) AS example_call_ids
     FROM idle
+    GROUP BY feature_key, deployment
+),
+
+-- the GPU-hours and idle GPU-hours of the months the feature's calls fall in (the whole deployment's: its
+-- features share them), each month once
+months AS (
+    SELECT feature_key, deployment, sum(gpu_hours) AS gpu_hours, sum(idle_gpu_hours) AS idle_gpu_hours
+    FROM (SELECT DISTINCT feature_key, deployment, month, gpu_hours, idle_gpu_hours FROM idle) AS m
     GROUP BY feature_key, deployment
 )
 
@@ -51,8 +57,8 @@ SELECT
     CASE WHEN f.peak_configured THEN 'high' ELSE 'medium' END AS confidence_at_most,
     'gpu_underuse.savings' AS savings_factors,
     json_object(
-        'counts', json_object('calls_affected', f.calls_affected, 'gpu_hours', f.gpu_hours,
-                              'idle_gpu_hours', round(f.idle_gpu_hours, 2)),
+        'counts', json_object('calls_affected', f.calls_affected, 'gpu_hours', g.gpu_hours,
+                              'idle_gpu_hours', round(g.idle_gpu_hours, 2)),
         'deployment', f.deployment,
         'gpu_type', f.gpu_type,
         'gpu_count', f.gpu_count,
@@ -69,3 +75,4 @@ SELECT
     'low' AS quality_risk,
     f.affected_cost_usd
 FROM found AS f
+JOIN months AS g ON g.feature_key = f.feature AND g.deployment = f.deployment
