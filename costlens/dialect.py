@@ -12,6 +12,7 @@ sqlglot is imported here only: it is the `spark` extra's dependency, not the Duc
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -236,9 +237,14 @@ def _one_statement(
     target: str,
     schema: Schema | None,
 ) -> str:
+    from sqlglot import exp as _exp
     from sqlglot.errors import ErrorLevel, UnsupportedError
 
     expanded = expand_macros(tree, macros, origin)
+    if target == "spark" and isinstance(expanded, _exp.Update) and schema is not None:
+        # Spark's session views take no UPDATE: the statement is the query of the rows it leaves (what the
+        # runner, costlens.spark_sql, replaces the view with)
+        expanded = update_as_query(expanded, list(schema.get(expanded.this.name.lower(), {})), origin)
     if target == "spark":
         if schema is not None:
             expanded = _expand_stars(expanded, schema, origin)
@@ -247,6 +253,50 @@ def _one_statement(
         return expanded.sql(dialect=target, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as error:
         raise DialectError(f"{origin}: {str(error).splitlines()[0]}") from None
+
+
+# the flag a LEFT JOIN of an UPDATE's FROM sets on the rows it qualifies
+UPDATE_MATCHED = "_costlens_matched"
+
+
+def update_as_query(update: exp.Update, columns: list[str], origin: str) -> exp.Select:
+    """UPDATE t [AS a] SET c = v, … [FROM s] [WHERE p] as the query of t's rows after it, `columns` being t's
+    columns in order: each set column computed where the row qualifies — flagged by a LEFT JOIN on the WHERE
+    to the FROM, or by the WHERE alone — the others as they are. A FROM that qualifies a row twice adds rows
+    here (DuckDB picks one of the values): the runner refuses that by counting them."""
+    from sqlglot import exp as _exp
+
+    if not columns:
+        raise DialectError(f"{origin}: UPDATE {update.this.name}: its columns are not known")
+    target = update.this
+    name, alias = target.name, target.alias_or_name
+    assignments = {eq.this.name.lower(): eq.expression for eq in update.expressions}
+    condition = update.args["where"].this if update.args.get("where") else _exp.true()
+    source = update.args.get("from_")
+    qualifies: exp.Expr = _exp.column(UPDATE_MATCHED, table="_costlens_source") if source else condition
+    projections: list[exp.Expr] = []
+    for column in columns:
+        old = _exp.column(column, table=alias)
+        if column.lower() in assignments:
+            value = _exp.Case().when(qualifies.copy(), assignments[column.lower()].copy()).else_(old)
+            projections.append(_exp.alias_(value, column))
+        else:
+            projections.append(_exp.alias_(old, column))
+    query = _exp.select(*projections).from_(
+        _exp.Table(this=_exp.to_identifier(name), alias=_exp.TableAlias(this=_exp.to_identifier(alias)))
+    )
+    if source is not None:
+        source_alias = source.this.alias_or_name
+        flagged = _exp.select("*", _exp.alias_(_exp.true(), UPDATE_MATCHED)).from_(source.this.copy())
+        query = query.join(
+            _exp.Subquery(this=flagged, alias=_exp.TableAlias(this=_exp.to_identifier(source_alias))),
+            on=condition.copy(),
+            join_type="left",
+        )
+        for flag in query.find_all(_exp.Column):  # the flag is read through the source's alias
+            if flag.name == UPDATE_MATCHED:
+                flag.set("table", _exp.to_identifier(source_alias))
+    return query
 
 
 # --- DuckDB constructs Spark has no word for, each rewritten to one with the same result -----------------------
@@ -429,6 +479,14 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         return _exp.Anonymous(this="xxhash64", expressions=arguments)
     if isinstance(node, _exp.Anonymous) and str(node.this).lower() == "list_sum" and len(node.expressions) == 1:
         return _list_sum(node.expressions[0])
+    if isinstance(node, _exp.JSONType):
+        rewritten_type = _json_type(node.this, *([node.expression] if node.expression else []))
+        if rewritten_type is not None:
+            return rewritten_type
+    if isinstance(node, _exp.Anonymous) and str(node.this).lower() in _FUNCTIONS:
+        rewritten = _FUNCTIONS[str(node.this).lower()](*[a.copy() for a in node.expressions])
+        if rewritten is not None:
+            return rewritten
     if isinstance(node, _exp.Format) and _literal_text(node.this) is not None and not node.meta.get("printf"):
         # format('{} … {:,.2f}', …): DuckDB reads fmt's patterns, Spark's format_string printf's
         pattern = _literal_text(node.this) or ""
@@ -542,6 +600,305 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
     return node
 
 
+# --- DuckDB functions Spark names or shapes differently (each has a same-value test on both engines) -----------
+
+
+def _bound(value: exp.Expr, build: Any) -> exp.Expr:
+    """build(v) with v bound to `value` once — element_at(transform(array(value), v -> build(v)), 1) — where a
+    rewrite reads its argument several times: the argument (often a whole macro expansion) is written and
+    computed once, not once per read (Spark's parser slows with the statement's length)."""
+    from sqlglot import exp as _exp
+
+    if isinstance(value, _exp.Column | _exp.Literal):  # cheap to repeat
+        return build(value)
+    # named after the value: the SQL is the same on every run, and a name bound twice means the same value
+    name = _exp.to_identifier(f"_costlens_v{zlib.crc32(value.sql(dialect='duckdb').encode()):08x}")
+    body = build(_exp.column(name.copy()))
+    mapped = _exp.Anonymous(
+        this="transform", expressions=[_exp.Array(expressions=[value]), _exp.Lambda(this=body, expressions=[name])]
+    )
+    return _exp.Anonymous(this="element_at", expressions=[mapped, _exp.Literal.number(1)])
+
+
+def _isfinite(x: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """isfinite(x): neither NaN nor ±Infinity, NULL for NULL (Spark's isnan(NULL) is false, abs(NULL) NULL)."""
+    from sqlglot import exp as _exp
+
+    if rest:
+        return None
+    infinity = _exp.Cast(this=_exp.Literal.string("Infinity"), to=_exp.DataType.build("DOUBLE"))
+    is_nan = _exp.Anonymous(this="isnan", expressions=[x.copy()])
+    return _exp.Not(this=_exp.paren(_exp.or_(is_nan, _exp.EQ(this=_exp.Abs(this=x), expression=infinity))))
+
+
+# DuckDB's strptime reads each field greedily, never giving a digit back (%Y 1–4 digits, the others 1–2), a run
+# of whitespace in the format as any run of whitespace, and ignores whitespace around the text: a regular
+# expression with possessive quantifiers reads the same. Java's DateTimeFormatter would differ (its "yy" is
+# 2000–2099, where DuckDB's %y is 1969–2068; "M" reads "001").
+_STRPTIME_FIELDS = {
+    "Y": "([0-9]{1,4}+)",
+    "y": "([0-9]{1,2}+)",
+    "m": "([0-9]{1,2}+)",
+    "d": "([0-9]{1,2}+)",
+    "H": "([0-9]{1,2}+)",
+    "I": "([0-9]{1,2}+)",
+    "M": "([0-9]{1,2}+)",
+    "S": "([0-9]{1,2}+)",
+    "p": "([AaPp][Mm])",
+}
+
+
+def _strptime_fields(pattern: str) -> tuple[str, list[str]]:
+    """A strptime pattern as an anchored regular expression and its fields, in order; another field is refused."""
+    regex, fields = [r"^\s*"], []
+    for part in re.findall(r"%.|\s+|[^%\s]+", pattern):
+        if part.startswith("%"):
+            if part[1:] not in _STRPTIME_FIELDS:
+                raise DialectError(f"strptime field {part} has no counterpart here")
+            regex.append(_STRPTIME_FIELDS[part[1:]])
+            fields.append(part[1:])
+        else:
+            regex.append(r"\s+" if part.isspace() else re.escape(part))
+    regex.append(r"\s*$")
+    if ("I" in fields) != ("p" in fields) or "H" in fields and "I" in fields:
+        raise DialectError(f"strptime pattern {pattern!r}: %I goes with %p, never with %H")
+    return "".join(regex), fields
+
+
+def _strptime(text: exp.Expr, pattern: str) -> exp.Expr:
+    """strptime(x, pattern) or NULL: the fields read by the regular expression, the time made of them
+    (try_make_timestamp: NULL for a day or hour that does not exist, as DuckDB's). Year 0 — 1 BC to DuckDB — is
+    NULL here: every caller keeps only times from 2000 on."""
+    from sqlglot import exp as _exp
+
+    regex, fields = _strptime_fields(pattern)
+
+    def field(letter: str) -> exp.Expr:
+        extracted = _exp.Anonymous(
+            this="regexp_extract",
+            expressions=[text.copy(), _exp.Literal.string(regex), _exp.Literal.number(fields.index(letter) + 1)],
+        )
+        return extracted if letter == "p" else _exp.Cast(this=extracted, to=_exp.DataType.build("INT"))
+
+    def number(value: int) -> exp.Expr:
+        return _exp.Literal.number(value)
+
+    if "Y" in fields:
+        year = field("Y")
+    else:  # %y: 69–99 are 1969–1999, 0–68 2000–2068
+        two = field("y")
+        year = _exp.Add(
+            this=two,
+            expression=_exp.If(
+                this=_exp.LT(this=two.copy(), expression=number(69)), true=number(2000), false=number(1900)
+            ),
+        )
+    if "I" in fields:  # 12-hour clock: 1–12, 12 AM is 0, PM adds 12
+        hour12 = field("I")
+        pm = _exp.EQ(this=_exp.Upper(this=field("p")), expression=_exp.Literal.string("PM"))
+        hour: exp.Expr = _exp.Case().when(
+            _exp.Between(this=hour12, low=number(1), high=number(12)),
+            _exp.Add(
+                this=_exp.Mod(this=hour12.copy(), expression=number(12)),
+                expression=_exp.If(this=pm, true=number(12), false=number(0)),
+            ),
+        )
+    else:
+        hour = field("H") if "H" in fields else number(0)
+    parts = [year, *(field(f) if f in fields else number(default) for f, default in (("m", 1), ("d", 1)))]
+    parts += [hour, *(field(f) if f in fields else number(0) for f in ("M", "S"))]
+    made = _exp.Anonymous(this="try_make_timestamp", expressions=parts)
+    matches = _exp.RegexpLike(this=text.copy(), expression=_exp.Literal.string(regex))
+    return _exp.Case().when(matches, made)
+
+
+def _try_strptime(text: exp.Expr, formats: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """try_strptime(x, fmt | [fmt, …]): the first format that reads x, else NULL."""
+    from sqlglot import exp as _exp
+
+    patterns = [_literal_text(p) for p in (formats.expressions if isinstance(formats, _exp.Array) else [formats])]
+    if rest or any(p is None for p in patterns):
+        return None
+
+    def first_read(value: exp.Expr) -> exp.Expr:
+        tries = [_strptime(value, p) for p in patterns if p is not None]
+        return tries[0] if len(tries) == 1 else _exp.Coalesce(this=tries[0], expressions=tries[1:])
+
+    return _bound(text, first_read)
+
+
+def _list_position(values: exp.Expr, value: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """list_position(l, v): 1-based, NULL when absent (Spark's array_position says 0)."""
+    from sqlglot import exp as _exp
+
+    if rest:
+        return None
+    found = _exp.Anonymous(this="array_position", expressions=[values, value])
+    return _exp.Nullif(this=found, expression=_exp.Literal.number(0))
+
+
+def _list_slice(values: exp.Expr, begin: exp.Expr, end: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """list_slice(l, b, e) with b ≥ 1: elements b … e, 1-based and inclusive, a negative e counting from the end
+    (-1 the last) — Spark's slice(l, start, length)."""
+    from sqlglot import exp as _exp
+
+    if rest or not (isinstance(begin, _exp.Literal) and not begin.is_string and int(begin.this) >= 1):
+        return None
+    size = _exp.Anonymous(this="size", expressions=[values.copy()])
+    last = (
+        _exp.Case()
+        .when(_exp.LT(this=end.copy(), expression=_exp.Literal.number(0)), _exp.Add(this=size, expression=end.copy()))
+        .else_(_exp.Sub(this=end.copy(), expression=_exp.Literal.number(1)))
+    )
+    length = _exp.Greatest(
+        this=_exp.Sub(this=_exp.paren(last), expression=_exp.Literal.number(int(begin.this) - 2)),
+        expressions=[_exp.Literal.number(0)],
+    )
+    return _exp.func("slice", values, begin, length)
+
+
+def _getvariable(name: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """getvariable('v'): Spark's session variable v (DECLARE VARIABLE), read by its qualified name."""
+    from sqlglot import exp as _exp
+
+    text = _literal_text(name)
+    if rest or text is None:
+        return None
+    return _exp.column(text, table="session", db="system")
+
+
+def _json_valid(text: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """json_valid(x): whether x reads as JSON; NULL for NULL."""
+    from sqlglot import exp as _exp
+
+    if rest:
+        return None
+    return _bound(
+        text,
+        lambda v: (
+            _exp.Case()
+            .when(_exp.Is(this=v, expression=_exp.Null()), _exp.Null())
+            .else_(
+                _exp.Not(
+                    this=_exp.Is(
+                        this=_exp.Anonymous(this="try_parse_json", expressions=[v.copy()]), expression=_exp.Null()
+                    )
+                )
+            )
+        ),
+    )
+
+
+def _json_type(text: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """json_type(x) of a JSON text: OBJECT, ARRAY, VARCHAR, BIGINT, DOUBLE, BOOLEAN or NULL, from the type
+    Spark's VARIANT reads (DuckDB stops on text that is not JSON, which every caller checks or cannot have; NULL
+    here)."""
+
+    if rest:
+        return None
+    return _bound(text, _json_kind)
+
+
+def _json_kind(text: exp.Expr) -> exp.Expr:
+    from sqlglot import exp as _exp
+
+    read = _exp.Anonymous(
+        this="schema_of_variant", expressions=[_exp.Anonymous(this="try_parse_json", expressions=[text.copy()])]
+    )
+    # an integer is UBIGINT to DuckDB when it has no minus sign and fits 64 bits unsigned, BIGINT when negative
+    # and fits 64 bits signed, else DOUBLE (Spark reads integers past BIGINT as DECIMAL(n, 0))
+    whole = _exp.TryCast(this=_exp.Trim(this=text.copy()), to=_exp.DataType.build("DECIMAL(38, 0)"))
+    negative = _exp.Like(this=_exp.Trim(this=text.copy()), expression=_exp.Literal.string("-%"))
+    integer = (
+        _exp.Case()
+        .when(
+            _exp.Not(
+                this=_exp.RegexpLike(this=_exp.Trim(this=text.copy()), expression=_exp.Literal.string("^-?[0-9]+$"))
+            ),
+            _exp.Literal.string("DOUBLE"),
+        )  # 1.0 is a DOUBLE to DuckDB, a whole DECIMAL to Spark
+        .when(
+            _exp.and_(
+                _exp.Not(this=negative.copy()),
+                _exp.LTE(this=whole.copy(), expression=_exp.Literal.number(18446744073709551615)),
+            ),
+            _exp.Literal.string("UBIGINT"),
+        )
+        .when(
+            _exp.and_(negative, _exp.GTE(this=whole, expression=_exp.Literal.number(-9223372036854775808))),
+            _exp.Literal.string("BIGINT"),
+        )
+        .else_(_exp.Literal.string("DOUBLE"))
+    )
+    kinds: tuple[tuple[str, exp.Expr], ...] = (
+        ("OBJECT%", _exp.Literal.string("OBJECT")),
+        ("ARRAY%", _exp.Literal.string("ARRAY")),
+        ("STRING", _exp.Literal.string("VARCHAR")),
+        ("VOID", _exp.Literal.string("NULL")),
+        ("BOOLEAN", _exp.Literal.string("BOOLEAN")),
+        ("%INT", integer),
+        ("DECIMAL(%,0)", integer),
+        ("DECIMAL%", _exp.Literal.string("DOUBLE")),
+        ("DOUBLE", _exp.Literal.string("DOUBLE")),
+        ("FLOAT", _exp.Literal.string("DOUBLE")),
+    )
+    case = _exp.Case()
+    for pattern, kind in kinds:
+        test = _exp.Like if "%" in pattern else _exp.EQ
+        case = case.when(test(this=read.copy(), expression=_exp.Literal.string(pattern)), kind.copy())
+    return case
+
+
+def _spark_json_schema(structure: Any) -> str | None:
+    """A json_transform structure (parsed JSON) as a Spark DDL type, when every leaf is VARCHAR; None else."""
+    import json
+
+    if structure == "VARCHAR":
+        return "STRING"
+    if structure == "MAP(VARCHAR, VARCHAR)":
+        return "MAP<STRING, STRING>"
+    if isinstance(structure, list) and len(structure) == 1:
+        inner = _spark_json_schema(structure[0])
+        return None if inner is None else f"ARRAY<{inner}>"
+    if isinstance(structure, dict) and structure:
+        fields = [(json.dumps(k), _spark_json_schema(v)) for k, v in structure.items()]
+        if any(t is None or not k.isascii() or "`" in k for k, t in fields):
+            return None
+        return "STRUCT<" + ", ".join(f"`{k[1:-1]}`: {t}" for k, t in fields) + ">"
+    return None
+
+
+def _json_transform(text: exp.Expr, structure: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """json_transform(x, structure) whose leaves are all VARCHAR: from_json with that type — a member that is
+    absent, null or of another shape is NULL, a number or an object its JSON text, as DuckDB gives."""
+    import json
+
+    from sqlglot import exp as _exp
+
+    literal = _literal_text(structure)
+    if rest or literal is None:
+        return None
+    try:
+        ddl = _spark_json_schema(json.loads(literal))
+    except ValueError:
+        return None
+    if ddl is None:
+        return None
+    return _exp.Anonymous(this="from_json", expressions=[text.copy(), _exp.Literal.string(ddl)])
+
+
+_FUNCTIONS: dict[str, Any] = {
+    "isfinite": _isfinite,
+    "try_strptime": _try_strptime,
+    "list_position": _list_position,
+    "list_indexof": _list_position,
+    "list_slice": _list_slice,
+    "getvariable": _getvariable,
+    "json_valid": _json_valid,
+    "json_transform": _json_transform,
+}
+
+
 def _mean(average: exp.Expr, wrapper: exp.Expr | None) -> exp.Expr:
     """avg(x) as DuckDB computes it: the exact sum (of integers or DECIMALs) divided as a DOUBLE by the count —
     Spark's avg of a DECIMAL stays a DECIMAL of 4 more digits (0.38671875 would be 0.38672). `wrapper`: the
@@ -568,7 +925,8 @@ def _mean(average: exp.Expr, wrapper: exp.Expr | None) -> exp.Expr:
 
 
 def _literal_text(node: exp.Expr | None) -> str | None:
-    """The text of a string literal, or of literals joined by ||; None for anything else."""
+    """The text of a string literal, of literals joined (||, concat, adjacent) or of chr(n); None for anything
+    else."""
     from sqlglot import exp as _exp
 
     if isinstance(node, _exp.Literal) and node.is_string:
@@ -576,6 +934,12 @@ def _literal_text(node: exp.Expr | None) -> str | None:
     if isinstance(node, _exp.DPipe):
         left, right = _literal_text(node.this), _literal_text(node.expression)
         return None if left is None or right is None else left + right
+    if isinstance(node, _exp.Concat):  # 'a' 'b' (adjacent literals), concat('a', 'b')
+        pieces = [_literal_text(piece) for piece in node.expressions]
+        return None if any(piece is None for piece in pieces) else "".join(pieces)  # type: ignore[arg-type]
+    if isinstance(node, _exp.Chr) and len(node.expressions) == 1 and isinstance(node.expressions[0], _exp.Literal):
+        code = node.expressions[0]
+        return chr(int(code.this)) if not code.is_string else None
     if isinstance(node, _exp.Paren):
         return _literal_text(node.this)
     return None

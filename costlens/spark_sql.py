@@ -243,44 +243,12 @@ class SparkSQL:
         return frame.localCheckpoint(eager=True)
 
     def _update(self, update: Any, macros: dict[str, Macro], origin: str) -> None:
-        """UPDATE t [AS a] SET c = v, … [FROM s] [WHERE p]: a temporary view cannot be updated, so the view is
-        replaced by t's rows with each set column computed where the row qualifies (a LEFT JOIN on the WHERE
-        to the FROM, or the WHERE alone), computed. A FROM that qualifies a row twice would leave DuckDB to pick
-        one of the values; here it would add rows, which is refused by counting them."""
-        from sqlglot import exp
+        """UPDATE of a table: a temporary view cannot be updated, so the view is replaced by the rows the UPDATE
+        leaves (dialect.update_as_query), computed; a FROM that qualifies a row twice is refused."""
+        from costlens.dialect import DialectError, update_as_query
 
-        from costlens.dialect import DialectError
-
-        target = update.this
-        name, alias = target.name, target.alias_or_name
-        assignments = {eq.this.name.lower(): eq.expression for eq in update.expressions}
-        condition = update.args["where"].this if update.args.get("where") else exp.true()
-        matched = "_costlens_matched"
-        source = update.args.get("from_")
-        projections: list[exp.Expr] = []
-        qualifies: exp.Expr = exp.column(matched, table="_costlens_source") if source else condition
-        for column in self.columns[name.lower()]:
-            old = exp.column(column, table=alias)
-            if column.lower() in assignments:
-                value = exp.Case().when(qualifies.copy(), assignments[column.lower()].copy()).else_(old)
-                projections.append(exp.alias_(value, column))
-            else:
-                projections.append(exp.alias_(old, column))
-        query = exp.select(*projections).from_(
-            exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
-        )
-        if source is not None:
-            source_alias = source.this.alias_or_name
-            flagged = exp.select("*", exp.alias_(exp.true(), matched)).from_(source.this.copy())
-            query = query.join(
-                exp.Subquery(this=flagged, alias=exp.TableAlias(this=exp.to_identifier(source_alias))),
-                on=condition.copy(),
-                join_type="left",
-            )
-            # the flag is read through the source's alias
-            for flag in query.find_all(exp.Column):
-                if flag.name == matched:
-                    flag.set("table", exp.to_identifier(source_alias))
+        name = update.this.name
+        query = update_as_query(update, list(self.columns[name.lower()]), origin)
         before = self.session.table(name).count()
         frame = self._computed(self.session.sql(spark_statement(query, macros, origin, self.columns)))
         if frame.count() != before:
