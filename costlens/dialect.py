@@ -594,6 +594,10 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
         if _is_json_read(inner):
             # try() around a JSON read: Spark's JSON functions already give NULL for text that is not JSON
             return inner
+        if isinstance(inner, _exp.FromBase64):
+            # try(from_base64(x)): NULL for text that is not base64 — DuckDB's strict alphabet and padding, where
+            # Spark's try_to_binary would also read unpadded text
+            return _bound(inner.this.copy(), _base64_or_null)
         if isinstance(inner, _exp.Add):
             # try(a + b): NULL on overflow, which Spark's try_add gives for numbers and for time + interval
             return _exp.func("try_add", inner.this.copy(), inner.expression.copy())
@@ -1180,10 +1184,24 @@ def _glob_as_regex(pattern: exp.Expr) -> exp.Expr:
     return _exp.func("concat", literal("^"), wildcards, literal("$"))
 
 
+def _base64_or_null(text: exp.Expr) -> exp.Expr:
+    from sqlglot import exp as _exp
+
+    strict = _exp.and_(
+        _exp.RegexpLike(this=text.copy(), expression=_exp.Literal.string("^[A-Za-z0-9+/]*={0,2}$")),
+        _exp.EQ(
+            this=_exp.Mod(this=_exp.Length(this=text.copy()), expression=_exp.Literal.number(4)),
+            expression=_exp.Literal.number(0),
+        ),
+    )
+    decoded = _exp.Anonymous(this="try_to_binary", expressions=[text.copy(), _exp.Literal.string("base64")])
+    return _exp.Case().when(strict, decoded)
+
+
 def _is_json_read(node: exp.Expr) -> bool:
     from sqlglot import exp as _exp
 
-    if isinstance(node, _exp.JSONExtract | _exp.JSONExtractScalar):
+    if isinstance(node, _exp.JSONExtract | _exp.JSONExtractScalar | _exp.JSONType):
         return True
     return isinstance(node, _exp.Anonymous) and str(node.this).lower() in {"json_transform", "from_json"}
 
