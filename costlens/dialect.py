@@ -854,7 +854,8 @@ def _json_kind(text: exp.Expr) -> exp.Expr:
 
 
 def _spark_json_schema(structure: Any) -> str | None:
-    """A json_transform structure (parsed JSON) as a Spark DDL type, when every leaf is VARCHAR; None else."""
+    """A json_transform structure (parsed JSON) as a Spark DDL type, when every leaf is VARCHAR; None else. A
+    JSON leaf is not carried: Spark's VARIANT writes a number read as 2.0 back as 2, where DuckDB writes 2.0."""
     import json
 
     if structure == "VARCHAR":
@@ -891,6 +892,22 @@ def _json_transform(text: exp.Expr, structure: exp.Expr, *rest: exp.Expr) -> exp
     return _exp.Anonymous(this="from_json", expressions=[text.copy(), _exp.Literal.string(ddl)])
 
 
+def _json_exists(text: exp.Expr, path: exp.Expr, *rest: exp.Expr) -> exp.Expr | None:
+    """json_exists(x, '$.key…'): whether the path names a member, a JSON null one too (try_variant_get gives
+    SQL NULL only when the path is absent); NULL for NULL."""
+    from sqlglot import exp as _exp
+
+    literal = _literal_text(path)
+    if rest or literal is None or not re.fullmatch(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+", literal):
+        return None
+    member = _exp.Anonymous(
+        this="try_variant_get",
+        expressions=[_exp.Anonymous(this="try_parse_json", expressions=[text.copy()]), _exp.Literal.string(literal)],
+    )
+    found = _exp.Not(this=_exp.Is(this=member, expression=_exp.Null()))
+    return _exp.Case().when(_exp.Is(this=text.copy(), expression=_exp.Null()), _exp.Null()).else_(found)
+
+
 _FUNCTIONS: dict[str, Any] = {
     "isfinite": _isfinite,
     "try_strptime": _try_strptime,
@@ -900,6 +917,7 @@ _FUNCTIONS: dict[str, Any] = {
     "getvariable": _getvariable,
     "json_valid": _json_valid,
     "json_transform": _json_transform,
+    "json_exists": _json_exists,
 }
 
 
@@ -974,8 +992,8 @@ def _fmt_as_printf(pattern: str) -> str:
 def _regexp_replace(node: exp.Expr) -> exp.Expr:
     """regexp_replace(x, pattern, replacement[, flags]) in Spark's terms: DuckDB (RE2) writes a group in the
     replacement as \\1, Java as $1; DuckDB replaces the first match unless flagged 'g', Spark every match (the
-    same when the pattern is anchored, the only kind sql/ replaces once); flag 'i' becomes (?i). SQLGlot would
-    drop the flags without a word."""
+    same when the pattern is anchored; an unanchored one is anchored behind the shortest prefix before its first
+    match); flag 'i' becomes (?i). SQLGlot would drop the flags without a word."""
     from sqlglot import exp as _exp
 
     pattern = _literal_text(node.expression)
@@ -983,11 +1001,14 @@ def _regexp_replace(node: exp.Expr) -> exp.Expr:
     flags = _literal_text(node.args.get("modifiers")) or ""
     if pattern is None or replacement is None:
         raise DialectError(f"regexp_replace with a computed pattern or replacement: {node.sql(dialect='duckdb')}")
+    java = re.sub(r"\\(\d)", r"$\1", replacement.replace("$", "\\$"))
     if "g" not in flags and not (pattern.startswith(("^", "(?i)^")) or pattern.endswith("$")):
-        raise DialectError(f"regexp_replace of the first match only (no 'g'), unanchored: {pattern!r}")
+        # the first match only: anchored behind the shortest prefix before it, which the replacement keeps
+        # ([\s\S] is any character, a newline too, whatever `.` means in the pattern); its groups shift by one
+        pattern = f"^([\\s\\S]*?)(?:{pattern})"
+        java = "$1" + re.sub(r"\$(\d)", lambda g: f"${int(g.group(1)) + 1}", java)
     if "i" in flags:
         pattern = "(?i)" + pattern
-    java = re.sub(r"\\(\d)", r"$\1", replacement.replace("$", "\\$"))
     return _exp.Anonymous(
         this="regexp_replace",
         expressions=[node.this.copy(), _exp.Literal.string(pattern), _exp.Literal.string(java)],
