@@ -567,10 +567,10 @@ def _spark_construct(node: exp.Expr) -> exp.Expr:
     if isinstance(node, _exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], _exp.Slice):
         # list[a:b]: DuckDB's slice is 1-based and includes b; Spark's slice(list, start, length)
         bounds = node.expressions[0]
-        start, end = bounds.this, bounds.expression
-        if isinstance(start, _exp.Literal) and isinstance(end, _exp.Literal):
-            length = _exp.Literal.number(max(int(end.this) - int(start.this) + 1, 0))
-            return _exp.func("slice", node.this.copy(), start.copy(), length)
+        if bounds.this is not None and bounds.expression is not None:
+            sliced = _list_slice(node.this.copy(), bounds.this.copy(), bounds.expression.copy())
+            if sliced is not None:  # a negative end counts from the last, as list_slice's
+                return sliced
     if isinstance(node, _exp.ToMap) and isinstance(node.this, _exp.Struct):
         # MAP {k: v, …} → map(k, v, …)
         entries: list[exp.Expr] = []

@@ -226,7 +226,10 @@ SAME_VALUE_QUERIES = {
     "HUGEINT arithmetic past BIGINT": (
         "SELECT id, CAST(CAST(id AS HUGEINT) * 1000000000000 * 1000000000 AS VARCHAR) AS v FROM t ORDER BY id"
     ),
-    "a 1-based slice": ("SELECT bucket, list(id ORDER BY id)[2:3] AS v FROM t GROUP BY bucket ORDER BY bucket"),
+    "a 1-based slice": (
+        "SELECT bucket, list(id ORDER BY id)[2:3] AS v, list(id ORDER BY id)[1:-2] AS w, "
+        "list(id ORDER BY id)[2:count(*)] AS x FROM t GROUP BY bucket ORDER BY bucket"
+    ),
     "list_sum over an ordered list, NULLs skipped": (
         "SELECT bucket, list_sum(list(CAST(usd AS DOUBLE) / 3 ORDER BY id)) AS v FROM t GROUP BY bucket ORDER BY bucket"
     ),
