@@ -748,14 +748,29 @@ def _list_slice(values: exp.Expr, begin: exp.Expr, end: exp.Expr, *rest: exp.Exp
 
     if rest or not (isinstance(begin, _exp.Literal) and not begin.is_string and int(begin.this) >= 1):
         return None
+    first = int(begin.this)
     size = _exp.Anonymous(this="size", expressions=[values.copy()])
-    last = (
+    bound = end.unnest()
+    last: int | None = None
+    if isinstance(bound, _exp.Literal) and not bound.is_string:
+        last = int(bound.this)
+    elif isinstance(bound, _exp.Neg) and isinstance(bound.this, _exp.Literal) and not bound.this.is_string:
+        last = -int(bound.this.this)
+    if last is not None:  # written out: slice(l, 2, 3) for [2:4], slice(l, 1, greatest(size(l) - 1, 0)) for [1:-2]
+        if last >= 0:
+            return _exp.func("slice", values, begin, _exp.Literal.number(max(last - first + 1, 0)))
+        offset = last - first + 2
+        counted: exp.Expr = size
+        if offset:
+            counted = (_exp.Add if offset > 0 else _exp.Sub)(this=size, expression=_exp.Literal.number(abs(offset)))
+        return _exp.func("slice", values, begin, _exp.Greatest(this=counted, expressions=[_exp.Literal.number(0)]))
+    computed_last = (
         _exp.Case()
         .when(_exp.LT(this=end.copy(), expression=_exp.Literal.number(0)), _exp.Add(this=size, expression=end.copy()))
         .else_(_exp.Sub(this=end.copy(), expression=_exp.Literal.number(1)))
     )
     length = _exp.Greatest(
-        this=_exp.Sub(this=_exp.paren(last), expression=_exp.Literal.number(int(begin.this) - 2)),
+        this=_exp.Sub(this=_exp.paren(computed_last), expression=_exp.Literal.number(first - 2)),
         expressions=[_exp.Literal.number(0)],
     )
     return _exp.func("slice", values, begin, length)

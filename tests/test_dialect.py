@@ -97,6 +97,9 @@ def test_the_rewrites_spark_reads():
         "SELECT x GLOB 'gpt-4.1*' FROM t": "SELECT x RLIKE '^gpt-4[.]1.*$' FROM t",
         "SELECT regexp_full_match(x, '[0-9]+') FROM t": "SELECT x RLIKE '^(?:[0-9]+)$' FROM t",
         "SELECT x[2:4] FROM t": "SELECT SLICE(x, 2, 3) FROM t",
+        "SELECT x[1:-2], list_slice(x, 2, -1) FROM t": (
+            "SELECT SLICE(x, 1, GREATEST(SIZE(x) - 1, 0)), SLICE(x, 2, GREATEST(SIZE(x) - 1, 0)) FROM t"
+        ),
         "SELECT any_value(x) FILTER (WHERE y) FROM t": "SELECT ANY_VALUE(x, TRUE) FILTER(WHERE y) FROM t",
         "SELECT json_object('a', 1, 'b', json_object('c', x)) FROM t": (
             "SELECT TO_JSON(NAMED_STRUCT('a', 1, 'b', NAMED_STRUCT('c', x)), MAP('ignoreNullFields', 'false')) FROM t"
