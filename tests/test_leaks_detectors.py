@@ -541,6 +541,31 @@ def test_prompt_caching_net_of_write_premium(findings):
     assert f.evidence["min_cacheable_tokens"] == 1024 and f.lever == "prompt_caching" and f.quality_risk == "low"
 
 
+@pytest.mark.parametrize("threads", [1, 4])
+def test_prompt_caching_examples_are_the_largest_misses_over_every_prefix(con, threads):
+    """A finding over two prefixes lists the five largest missed savings of both, whichever prefix's calls were
+    loaded first and whatever the thread count (the prefixes' lists were once concatenated in whatever order
+    the aggregate met them, so the examples followed the engine's schedule)."""
+    con.execute(f"SET threads = {threads}")
+    m = Month(con)
+    for prefix, tokens in (("small-sys", 1100), ("large-sys", 4000)):  # the small prefix's calls first
+        for k in range(6):  # one window each: the first call writes, the five repeats miss
+            m.add(
+                "two-prefixes",
+                provider="anthropic",
+                model="claude-sonnet-4-5",
+                input_tokens=4500,
+                output_tokens=100,
+                prefix_hash=prefix,
+                prefix_tokens=tokens,
+                ts=T0 + timedelta(hours=3 if prefix == "large-sys" else 0, seconds=30 * k),
+            )
+    f = only(m.run(), "two-prefixes", "cache_miss", "prompt_caching")
+    assert f.evidence["counts"]["missed_cache_reads"] == 10 and f.evidence["counts"]["prefixes"] == 2
+    # each large-prefix miss saves 4000 × (3 − 0.3) µ$, each small one 1100 × (3 − 0.3): the five large, by id
+    assert f.evidence["example_call_ids"] == [f"two-prefixes#{i}" for i in (10, 11, 7, 8, 9)]
+
+
 def test_prompt_caching_needs_the_minimum_length_and_a_miss(findings):
     for feature in ("prefix-short-anthropic", "prefix-short-openai", "prompt-cache-on"):
         assert of(findings, feature) == [], feature

@@ -194,7 +194,10 @@ pc_prefix AS (
         sum(premium_usd) AS premium_usd,
         sum(cost_usd) AS cost_usd,
         avg(prefix_tokens) AS prefix_tokens,
-        list(call_id ORDER BY saving_usd DESC, call_id) FILTER (WHERE missed) AS missed_ids
+        -- each prefix's five largest missed savings (ties by call id): the finding's examples are the five
+        -- largest of these over its prefixes, whatever order the prefixes are aggregated in
+        (list({'neg_saving_usd': -saving_usd, 'call_id': call_id} ORDER BY saving_usd DESC, call_id)
+             FILTER (WHERE missed))[1:5] AS missed_top
     FROM pc_valued
     GROUP BY feature_key, provider, model, prefix_hash
     HAVING sum(saving_usd) > sum(premium_usd)
@@ -216,7 +219,7 @@ pc_found AS (
         sum(cost_usd) AS affected_cost_usd,
         CAST(sum(prefix_tokens * calls) / sum(calls) AS BIGINT) AS avg_prefix_tokens,
         min(min_tokens) AS min_cacheable_tokens,
-        flatten(list(missed_ids))[1:5] AS example_call_ids
+        list_transform(list_sort(flatten(list(missed_top)))[1:5], lambda m: m.call_id) AS example_call_ids
     FROM pc_prefix
     GROUP BY feature_key, model
     HAVING sum(missed) >= leak_th('cache_miss.prompt_min_repeats')
