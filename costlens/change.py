@@ -45,7 +45,7 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
-from costlens.db import one_row
+from costlens.db import one_row, scratch_sql
 from costlens.model.change import (
     EFFECTS,
     Change,
@@ -259,16 +259,20 @@ def _materialise(
     cur.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST(? AS VARCHAR) AS cost_mode", [cost_mode])
     cur.execute(load_sql("intermediate/model_tiers.sql"))
     cur.execute(load_sql("intermediate/period_call_rows.sql"))
+    # this cursor built a period_calls before: the month's (costlens init, a view of its stored rows) or a
+    # window's (the table below)
+    if one_row(cur.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = 'period_calls'"))[0]:
+        cur.execute("DROP VIEW temp.period_calls")
     if one_row(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'period_calls'"))[0]:
-        cur.execute("DROP TABLE temp.period_calls")  # this cursor built the month's table first (costlens init)
+        cur.execute("DROP TABLE temp.period_calls")
     if columns:
         # Only the columns the caller reads: every call of the trend window (six months) in full width
         # beside the report's own tables would not fit the memory limit at scale.
         cur.execute(f"CREATE TEMP TABLE period_calls AS SELECT {', '.join(columns)} FROM period_call_rows")
     else:
-        cur.execute(load_sql("intermediate/period_calls.sql"))
+        cur.execute(scratch_sql(cur, "intermediate/period_calls.sql"))
     for step in steps:
-        cur.execute(load_sql(step))
+        cur.execute(scratch_sql(cur, step))
 
 
 def period_usage(

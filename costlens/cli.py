@@ -1922,7 +1922,14 @@ def reconcile(
 
 
 def _exit_now(code: int) -> None:
-    """Flush stdio and leave without interpreter finalization."""
+    """Flush stdio, delete this process's scratch files (costlens.db.scratch_database) and leave without
+    interpreter finalization."""
+    from costlens.db import remove_scratch_files
+
+    try:
+        remove_scratch_files()
+    except OSError:
+        pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -365,3 +365,117 @@ def _last_run_version(con: duckdb.DuckDBPyConnection) -> str | None:
     except Exception:
         return None
     return row[0] if row else None
+
+
+# ------------------------------------------------------------------------------------------- scratch
+
+# The period's large tables (period_calls, task_costs, leak_calls: a row per call or task, 10M rows at scale)
+# are written to a scratch database in DuckDB's storage format, compressed, rather than as TEMP tables, which
+# DuckDB keeps uncompressed and spills whole past memory_limit: at 10M calls the report read its detectors'
+# inputs back from spill files (benchmarks/RESULTS.md, T4). Each connection (a cursor too: change.py builds
+# another period beside the report's) has its own, since an attached database is seen by every connection of
+# the process. sql/ names it `{scratch}`; a Spark session calls it SPARK_SCRATCH (costlens.spark_sql).
+SPARK_SCRATCH = "costlens_scratch"
+_SCRATCH_FILES = re.compile(r"costlens_scratch_(\d+)_[0-9a-f]{12}\.duckdb(?:\.wal)?")
+
+
+def scratch_database(con: Any) -> str:
+    """The name of the database `con` keeps the period's large tables in, attached on first use: a file in the
+    spill folder (temp_directory), deleted when the process ends, or in memory when the database is."""
+    if engine_of(con) != "duckdb":
+        return SPARK_SCRATCH
+    import duckdb
+
+    name = one_row(con.execute("SELECT getvariable('costlens_scratch')"))[0]
+    attached = {row[0] for row in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    if name in attached:
+        return str(name)
+    import uuid
+
+    name = f"costlens_scratch_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    in_memory = one_row(
+        con.execute(
+            "SELECT coalesce(path, '') IN ('', ':memory:') FROM duckdb_databases() "
+            "WHERE database_name = current_database()"
+        )
+    )[0]
+    path = ":memory:"
+    if not in_memory and not _period_tables_fit_in_memory(con):
+        folder = Path(str(one_row(con.execute("SELECT current_setting('temp_directory')"))[0]))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _remove_orphan_scratch(folder)
+            path = str(folder / f"{name}.duckdb")
+            con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {name}")
+            _remove_at_exit(path)
+        except (OSError, duckdb.Error):  # a read-only or full spill folder: the tables stay in memory
+            path = ":memory:"
+    if path == ":memory:":
+        con.execute(f"ATTACH ':memory:' AS {name}")
+    con.execute(f"SET VARIABLE costlens_scratch = '{name}'")
+    return name
+
+
+# Uncompressed, the period's tables take ~1.3 KB per call (1.33 GB at 1M calls, DuckDB 2.0): while that fits
+# in memory_limit, the scratch database is in memory, as fast as TEMP tables; past it, a file.
+_PERIOD_TABLE_BYTES_PER_CALL = 1400
+
+
+def _period_tables_fit_in_memory(con: Any) -> bool:
+    calls = one_row(
+        con.execute(
+            "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
+            "WHERE table_name = 'calls' AND database_name = current_database()"
+        )
+    )[0]
+    limit = _SIZE.fullmatch(str(one_row(con.execute("SELECT current_setting('memory_limit')"))[0]).strip())
+    if limit is None:  # DuckDB's own wording changed: store compressed, never slower at scale
+        return False
+    unit = limit.group(2).lower()
+    return (
+        int(calls) * _PERIOD_TABLE_BYTES_PER_CALL
+        <= float(limit.group(1)) * _UNIT_BYTES[unit if unit.endswith("ib") else unit[0]]
+    )
+
+
+_scratch_files: list[str] = []
+
+
+def remove_scratch_files() -> None:
+    """Delete the scratch files this process attached (their connections are closed or about to end)."""
+    while _scratch_files:
+        path = _scratch_files.pop()
+        for file in (path, f"{path}.wal"):
+            Path(file).unlink(missing_ok=True)
+
+
+def _remove_at_exit(path: str) -> None:
+    import atexit
+
+    if not _scratch_files:
+        atexit.register(remove_scratch_files)  # the library's users; the CLI leaves by os._exit and calls it
+    _scratch_files.append(path)
+
+
+def _remove_orphan_scratch(folder: Path) -> None:
+    """Scratch files of processes that ended without removing theirs (killed): their process is gone."""
+    for entry in folder.iterdir():
+        found = _SCRATCH_FILES.fullmatch(entry.name)
+        if found is None or int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            entry.unlink(missing_ok=True)
+        except OSError:  # another user's process: alive
+            continue
+
+
+def scratch_sql(con: Any, relative: str) -> str:
+    """sql/<relative> as `con` runs it: its `{scratch}` placeholder (where it has one) naming the connection's
+    scratch database."""
+    from costlens.sqlfiles import placeholders, render_sql
+
+    if "scratch" not in placeholders(relative):
+        return load_sql(relative)
+    return render_sql(relative, scratch=scratch_database(con))

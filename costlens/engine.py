@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from costlens.db import one_row
+from costlens.db import one_row, scratch_sql
 from costlens.model.report import Period, Totals, UnitEconomics
 from costlens.sqlfiles import load_sql
 
@@ -333,7 +333,7 @@ def compute_period_metrics(
     con.execute("SET preserve_insertion_order = false")
     try:
         for step in PERIOD_STEPS:
-            execute_within_memory(con, load_sql(step))
+            execute_within_memory(con, scratch_sql(con, step))
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if preserve else 'false'}")
 

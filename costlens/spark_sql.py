@@ -14,8 +14,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from costlens.db import SPARK_SCRATCH
 from costlens.dialect import Macro, is_macro, macros_in, parse_duckdb, shipped_macros, spark_statement
 from costlens.sqlfiles import declarations, load_sql, render_sql
+from costlens.sqlfiles import placeholders as sql_placeholders
 
 
 class SparkSQLError(RuntimeError):
@@ -99,7 +101,9 @@ class SparkSQL:
         self.columns[name.lower()] = {field.name: "TEXT" for field in self.session.table(name).schema.fields}
 
     def run_file(self, relative: str, **placeholders: str) -> None:
-        """Every statement of sql/<relative>, in order."""
+        """Every statement of sql/<relative>, in order (`{scratch}`: the session's views, as SparkConnection has it)."""
+        if "scratch" in sql_placeholders(relative):
+            placeholders = {"scratch": SPARK_SCRATCH, **placeholders}
         text = render_sql(relative, **placeholders) if placeholders else load_sql(relative)
         self.run(text, f"sql/{relative}")
 
@@ -169,6 +173,11 @@ class SparkSQL:
         from sqlglot import exp
 
         def resolve(node: Any) -> Any:
+            if isinstance(node, exp.Table) and node.db.lower() == SPARK_SCRATCH and not node.catalog:
+                # the scratch database's tables (costlens.db.scratch_database) are session views like any other
+                table = node.copy()
+                table.set("db", None)
+                return table
             if not (isinstance(node, exp.Table) and node.db.lower() == "main" and node.catalog.lower() != "temp"):
                 return node
             hidden = self.shadowed.get(node.name.lower())

@@ -73,6 +73,12 @@ def render_sql(relative: str, **values: str) -> str:
     return "".join(parts)
 
 
+@cache
+def placeholders(relative: str) -> frozenset[str]:
+    """The `{name}` placeholders in the code of sql/<relative> (not in its comments or string literals)."""
+    return frozenset(_PLACEHOLDER.findall(_LITERALS_AND_COMMENTS.sub("", load_sql(relative))))
+
+
 def declared_names(block: str) -> list[str]:
     """The names of one declaration line (its continuation lines included); `none` is no name."""
     words = " ".join(line.removeprefix("--") for line in block.splitlines()).replace(",", " ").split()

@@ -24,14 +24,15 @@ FILES = sorted(SQL.rglob("*.sql"))
 
 CREATE = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:TABLE|VIEW|MACRO|SEQUENCE|INDEX)\s+"
-    r"(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\.|main\.)?([A-Za-z_][A-Za-z0-9_]*)",
+    r"(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\.|main\.|\{scratch\}\.)?([A-Za-z_][A-Za-z0-9_]*)",
     re.I,
 )
 STRINGS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
 # FROM inside a function call is not a table: extract(epoch FROM ts), trim(BOTH ' ' FROM x), …
 FROM_IN_CALL = re.compile(r"\b(?:EXTRACT|TRIM|SUBSTRING|OVERLAY|POSITION)\s*\([^()]*?\bFROM\b", re.I)
 READS = re.compile(
-    r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+)?(?:temp\.|main\.)?([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])", re.I
+    r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+)?(?:temp\.|main\.|\{scratch\}\.)?([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])",
+    re.I,
 )
 CTE = re.compile(
     r"(?:\bWITH\s+(?:RECURSIVE\s+)?|,\s*)([A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^()]*\)\s*)?AS\s+(?:NOT\s+)?"
@@ -150,7 +151,10 @@ def test_every_templated_file_is_rendered_with_all_its_placeholders():
 
     templated = sorted(str(p.relative_to(SQL)) for p in FILES if _PLACEHOLDER.search(code(p.read_text("utf-8"))))
     assert templated == [
+        "intermediate/period_calls.sql",
         "intermediate/store_call_costs_update.sql",
+        "leaks/_prelude.sql",
+        "metrics/task_costs.sql",
         "reconcile/calibrated_priced_calls.sql",
         "staging/otel_span_rows_flat.sql",
         "staging/otel_spans_to_calls.sql",

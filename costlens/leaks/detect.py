@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from costlens.db import one_row
+from costlens.db import one_row, scratch_sql
 from costlens.model.leaks import COLUMNS, DEPLOYMENT_KINDS, KINDS, Finding
 from costlens.settings.leaks import resolve_thresholds, routing_overrides
 from costlens.sqlfiles import load_sql
@@ -276,7 +276,7 @@ def run_detectors(
         raise ValueError(f"unknown leak kind(s): {', '.join(unknown)}")
     _small_tables(con, config, values)
     _extra_prices(con, config)
-    con.execute(load_sql("leaks/_prelude.sql"))
+    con.execute(scratch_sql(con, "leaks/_prelude.sql"))
     findings: list[Finding] = []
     for kind in kinds:
         names, rows = _detector_rows(con, kind)

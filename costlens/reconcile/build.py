@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from costlens.db import scratch_sql
 from costlens.model.reconcile import (
     NO_AI_SPEND,
     NO_BILL,
@@ -95,7 +96,7 @@ def materialise_period_calls(
     con.execute("CREATE OR REPLACE TEMP TABLE report_options AS SELECT CAST('computed' AS VARCHAR) AS cost_mode")
     con.execute(load_sql("intermediate/model_tiers.sql"))
     con.execute(load_sql("intermediate/period_call_rows.sql"))
-    con.execute(load_sql("intermediate/period_calls.sql"))
+    con.execute(scratch_sql(con, "intermediate/period_calls.sql"))
 
 
 def run_reconcile_sql(con: duckdb.DuckDBPyConnection, config: Config) -> None:

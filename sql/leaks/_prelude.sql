@@ -1,6 +1,6 @@
 -- requires: leak_features, leak_price_book, leak_thresholds, period_calls, report_period
--- creates: leak_calls, leak_confidence, leak_examples, leak_feature_totals, leak_monthly, leak_scale, leak_severity,
---   leak_share, leak_th, leak_thresholds_json, leak_usd
+-- creates: leak_calls, leak_calls_stored, leak_confidence, leak_examples, leak_feature_totals, leak_monthly,
+--   leak_scale, leak_severity, leak_share, leak_th, leak_thresholds_json, leak_usd
 -- Shared inputs of the leak detectors (sql/leaks/<kind>.sql). Run once per report by costlens.leaks.detect.
 -- Inputs: period_calls, report_period, leak_thresholds(name, value), leak_features(feature, interactive,
 -- step_budget, task_class), leak_price_book (price_book + batch variants + routing targets, same columns).
@@ -73,7 +73,7 @@ CREATE OR REPLACE TEMP MACRO leak_examples(id, usd) AS (
     min_by(id, {'missing': usd IS NULL, 'usd': coalesce(-usd, 0), 'id': id}, 5)
 );
 
-CREATE OR REPLACE TEMP TABLE leak_calls AS
+CREATE OR REPLACE TABLE {scratch}.leak_calls_stored AS
 WITH base AS (
     SELECT
         c.call_id, c.ts, c.provider, c.model, c.variant, c.feature_key, c.task_key, c.session_id, c.user_id,
@@ -141,7 +141,7 @@ FROM flagged;
 -- bad_input_chain needs a window over each task's attempts; only failed calls can be in a chain or start
 -- one (bad_input implies status 'error'), so the window runs over those alone (a few % of ~10M calls) and
 -- marks the chains it finds.
-UPDATE leak_calls AS lc SET bad_input_chain = true
+UPDATE {scratch}.leak_calls_stored AS lc SET bad_input_chain = true
 FROM (
     SELECT call_id
     FROM (
@@ -149,12 +149,15 @@ FROM (
             PARTITION BY task_key, coalesce('prompt:' || prompt_hash, 'error:' || coalesce(error_type, ''))
             ORDER BY ts, call_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS in_chain
-        FROM leak_calls
+        FROM {scratch}.leak_calls_stored
         WHERE status = 'error'
     )
     WHERE in_chain
 ) AS chained
 WHERE lc.call_id = chained.call_id;
+
+-- kept compressed in the connection's scratch database, as period_calls (intermediate/period_calls.sql)
+CREATE OR REPLACE TEMP VIEW leak_calls AS SELECT * FROM {scratch}.leak_calls_stored;
 
 CREATE OR REPLACE TEMP TABLE leak_feature_totals AS
 SELECT

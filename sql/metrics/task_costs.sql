@@ -1,9 +1,10 @@
 -- requires: economics, outcomes, period_calls
--- creates: task_costs
+-- creates: task_costs, task_costs_stored
 -- One row per task of the period: its calls, cost and outcome (docs/definitions.md#task).
 -- Rework is priced at the configured loaded hourly rate unless the outcome gives its cost.
--- Inputs: period_calls, outcomes, economics(loaded_hourly_rate_usd, delay_cost_per_minute_usd).
-CREATE OR REPLACE TEMP TABLE task_costs AS
+-- Inputs: period_calls, outcomes, economics(loaded_hourly_rate_usd, delay_cost_per_minute_usd). Output: task_costs,
+-- a view of the rows stored in the connection's scratch database (as period_calls, intermediate/period_calls.sql).
+CREATE OR REPLACE TABLE {scratch}.task_costs_stored AS
 WITH per_task AS (
     SELECT task_key,
            arg_min(feature_key, {'t': ts, 'f': feature_key}) AS feature_key,  -- ties: deterministic
@@ -31,3 +32,5 @@ SELECT t.*,
 FROM per_task t
 CROSS JOIN economics e
 LEFT JOIN outcomes o ON o.task_id = t.task_key;
+
+CREATE OR REPLACE TEMP VIEW task_costs AS SELECT * FROM {scratch}.task_costs_stored;
