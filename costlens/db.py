@@ -310,13 +310,20 @@ def _configure(con: duckdb.DuckDBPyConnection, db_path: str) -> None:
         con.execute(f"SET threads = {count}")
 
 
+def _size_bytes(text: str) -> float | None:
+    """Bytes of a memory size as COSTLENS_MEMORY_LIMIT or DuckDB's memory_limit writes it (2GB, 1.6 GiB)."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        return None
+    unit = match.group(2).lower()
+    return float(match.group(1)) * _UNIT_BYTES[unit if unit.endswith("ib") else unit[0]]
+
+
 def _vetted_size(value: str) -> str:
     cleaned = value.strip()
-    match = _SIZE.fullmatch(cleaned)
-    if not match:
+    size = _size_bytes(cleaned)
+    if size is None:
         raise ConfigError(f"COSTLENS_MEMORY_LIMIT={value!r} is not a memory size", fix="use e.g. 2GB or 512MB")
-    unit = match.group(2).lower()
-    size = float(match.group(1)) * _UNIT_BYTES[unit if unit.endswith("ib") else unit[0]]
     if size < _MIN_MEMORY_BYTES:
         raise ConfigError(
             f"COSTLENS_MEMORY_LIMIT={value!r} is too small for costlens", fix="use 64MB or more, e.g. 2GB"
@@ -372,7 +379,7 @@ def _last_run_version(con: duckdb.DuckDBPyConnection) -> str | None:
 # The period's large tables (period_calls, task_costs, leak_calls: a row per call or task, 10M rows at scale)
 # are written to a scratch database in DuckDB's storage format, compressed, rather than as TEMP tables, which
 # DuckDB keeps uncompressed and spills whole past memory_limit: at 10M calls the report read its detectors'
-# inputs back from spill files (benchmarks/RESULTS.md, T4). Each connection (a cursor too: change.py builds
+# inputs back from spill files (docs/architecture.md, "SQL pipeline"). Each connection (a cursor too: change.py builds
 # another period beside the report's) has its own, since an attached database is seen by every connection of
 # the process. sql/ names it `{scratch}`; a Spark session calls it SPARK_SCRATCH (costlens.spark_sql).
 SPARK_SCRATCH = "costlens_scratch"
@@ -428,14 +435,10 @@ def _period_tables_fit_in_memory(con: Any) -> bool:
             "WHERE table_name = 'calls' AND database_name = current_database()"
         )
     )[0]
-    limit = _SIZE.fullmatch(str(one_row(con.execute("SELECT current_setting('memory_limit')"))[0]).strip())
+    limit = _size_bytes(str(one_row(con.execute("SELECT current_setting('memory_limit')"))[0]))
     if limit is None:  # DuckDB's own wording changed: store compressed, never slower at scale
         return False
-    unit = limit.group(2).lower()
-    return (
-        int(calls) * _PERIOD_TABLE_BYTES_PER_CALL
-        <= float(limit.group(1)) * _UNIT_BYTES[unit if unit.endswith("ib") else unit[0]]
-    )
+    return int(calls) * _PERIOD_TABLE_BYTES_PER_CALL <= limit
 
 
 _scratch_files: list[str] = []
